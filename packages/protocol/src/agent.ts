@@ -1,0 +1,63 @@
+import { z } from "zod";
+import { AgentIdSchema, CapabilitySchema } from "./ids.js";
+
+export const AgentProfileSchema = z.object({
+  id: AgentIdSchema,
+  capabilities: z.array(CapabilitySchema).max(64).default([]),
+  /** Slots: tasks the agent runs at once. */
+  concurrency: z.number().int().min(1).max(1000).default(1),
+  /** Higher is preferred as a target when scores tie. */
+  priority: z.number().int().min(0).max(100).default(0),
+});
+export type AgentProfileInput = z.input<typeof AgentProfileSchema>;
+export type AgentProfile = z.output<typeof AgentProfileSchema>;
+
+export const AGENT_STATUSES = ["alive", "draining", "dead"] as const;
+export type AgentStatus = (typeof AGENT_STATUSES)[number];
+
+/** Per-agent workload, folded from events. Counters may lag; the reconciler makes them exact. */
+export interface Workload {
+  queued: number;
+  running: number;
+  done: number;
+  failed: number;
+  stolenIn: number;
+  stolenOut: number;
+  durationSumMs: number;
+  durationCount: number;
+  cpu: number;
+  memoryMb: number;
+  metricsAt: number;
+}
+
+/** An agent as the planner and the CLI see it: profile, liveness and workload together. */
+export interface AgentView extends AgentProfile {
+  status: AgentStatus;
+  lastHeartbeat: number;
+  workload: Workload;
+}
+
+const num = (v: string | undefined) => {
+  const n = Number(v ?? 0);
+  return Number.isFinite(n) ? n : 0;
+};
+
+export function parseWorkload(hash: Record<string, string>): Workload {
+  return {
+    queued: num(hash.queued),
+    running: num(hash.running),
+    done: num(hash.done),
+    failed: num(hash.failed),
+    stolenIn: num(hash.stolenIn),
+    stolenOut: num(hash.stolenOut),
+    durationSumMs: num(hash.durationSumMs),
+    durationCount: num(hash.durationCount),
+    cpu: num(hash.cpu),
+    memoryMb: num(hash.memoryMb),
+    metricsAt: num(hash.metricsAt),
+  };
+}
+
+export function averageDurationMs(w: Workload): number | undefined {
+  return w.durationCount > 0 ? w.durationSumMs / w.durationCount : undefined;
+}

@@ -1,0 +1,60 @@
+import { DURATIONS_SUFFIX, workloadSuffix } from "./keys.js";
+import type { WorkstealEvent } from "./events.js";
+
+/**
+ * What folding one event does to the workload hashes, as data. Computing effects is pure and
+ * tested here; the fold script only applies them, and only for entries its own XACK
+ * acknowledged, so an event takes effect exactly once whichever replica folds it.
+ *
+ * Counters are increments, so folding in any order gives the same totals. Gauges (cpu, memory)
+ * carry their timestamp and the script keeps the newest.
+ */
+export interface Effects {
+  /** [key suffix, field, delta] */
+  incr: Array<[string, string, number]>;
+  /** [key suffix, field, value, at]: applied only when `at` is newer than the hash's `metricsAt`. */
+  gauge: Array<[string, string, number, number]>;
+}
+
+export function effectsOf(event: WorkstealEvent): Effects {
+  const incr: Effects["incr"] = [];
+  const gauge: Effects["gauge"] = [];
+  switch (event.kind) {
+    case "task:assigned":
+      incr.push([workloadSuffix(event.agentId), "queued", 1]);
+      break;
+    case "task:started":
+      if (!event.restarted) {
+        incr.push([workloadSuffix(event.agentId), "queued", -1]);
+        incr.push([workloadSuffix(event.agentId), "running", 1]);
+      }
+      break;
+    case "task:completed": {
+      const w = workloadSuffix(event.agentId);
+      incr.push([w, "running", -1], [w, "done", 1]);
+      incr.push([w, "durationSumMs", Math.round(event.durationMs)], [w, "durationCount", 1]);
+      incr.push([DURATIONS_SUFFIX, `${event.taskType}:sum`, Math.round(event.durationMs)]);
+      incr.push([DURATIONS_SUFFIX, `${event.taskType}:count`, 1]);
+      break;
+    }
+    case "task:failed": {
+      const w = workloadSuffix(event.agentId);
+      incr.push([w, "running", -1]);
+      incr.push(event.final ? [w, "failed", 1] : [w, "queued", 1]);
+      break;
+    }
+    case "task:stolen":
+      incr.push([workloadSuffix(event.from), "queued", -1], [workloadSuffix(event.from), "stolenOut", 1]);
+      incr.push([workloadSuffix(event.to), "queued", 1], [workloadSuffix(event.to), "stolenIn", 1]);
+      break;
+    case "agent:metrics":
+      gauge.push([workloadSuffix(event.agentId), "cpu", event.cpu, event.at]);
+      gauge.push([workloadSuffix(event.agentId), "memoryMb", event.memoryMb, event.at]);
+      break;
+    case "agent:registered":
+    case "agent:heartbeat":
+      // Profile and liveness are written directly by their scripts; folding only counts them.
+      break;
+  }
+  return { incr, gauge };
+}

@@ -1,0 +1,135 @@
+import { z } from "zod";
+import { AgentIdSchema, CapabilitySchema, TaskIdSchema } from "./ids.js";
+
+/**
+ * Events are stream entries with one field, `event`, holding a JSON object with a `kind`.
+ * Any process in any language may append them; the coordinator folds the valid ones and sends
+ * the rest to the dead-letter stream with the reason.
+ */
+export const EVENT_FIELD = "event";
+/** Entries longer than this are refused before parsing. */
+export const MAX_EVENT_BYTES = 16 * 1024;
+
+const at = z.number().int().nonnegative();
+const epoch = z.number().int().nonnegative();
+const durationMs = z.number().finite().nonnegative().max(7 * 24 * 3600 * 1000);
+
+export const TaskAssignedEvent = z.strictObject({
+  kind: z.literal("task:assigned"),
+  taskId: TaskIdSchema,
+  agentId: AgentIdSchema,
+  epoch,
+  at,
+});
+export const TaskStartedEvent = z.strictObject({
+  kind: z.literal("task:started"),
+  taskId: TaskIdSchema,
+  agentId: AgentIdSchema,
+  epoch,
+  attempt: z.number().int().min(1),
+  /** True when the same owner claims a task it was already running (a stalled job re-run). */
+  restarted: z.boolean(),
+  at,
+});
+export const TaskCompletedEvent = z.strictObject({
+  kind: z.literal("task:completed"),
+  taskId: TaskIdSchema,
+  agentId: AgentIdSchema,
+  taskType: z.string().min(1).max(64),
+  epoch,
+  durationMs,
+  at,
+});
+export const TaskFailedEvent = z.strictObject({
+  kind: z.literal("task:failed"),
+  taskId: TaskIdSchema,
+  agentId: AgentIdSchema,
+  taskType: z.string().min(1).max(64),
+  epoch,
+  durationMs,
+  /** False when BullMQ will retry: the task goes back to queued on the same agent. */
+  final: z.boolean(),
+  error: z.string().max(2000),
+  at,
+});
+export const TaskStolenEvent = z.strictObject({
+  kind: z.literal("task:stolen"),
+  taskId: TaskIdSchema,
+  from: AgentIdSchema,
+  to: AgentIdSchema,
+  /** The epoch after the move. */
+  epoch,
+  directiveId: z.string().min(1).max(128),
+  at,
+});
+export const AgentRegisteredEvent = z.strictObject({
+  kind: z.literal("agent:registered"),
+  agentId: AgentIdSchema,
+  capabilities: z.array(CapabilitySchema).max(64),
+  concurrency: z.number().int().min(1).max(1000),
+  priority: z.number().int().min(0).max(100),
+  at,
+});
+export const AgentMetricsEvent = z.strictObject({
+  kind: z.literal("agent:metrics"),
+  agentId: AgentIdSchema,
+  cpu: z.number().finite().min(0).max(100),
+  memoryMb: z.number().finite().nonnegative(),
+  at,
+});
+export const AgentHeartbeatEvent = z.strictObject({
+  kind: z.literal("agent:heartbeat"),
+  agentId: AgentIdSchema,
+  at,
+});
+
+export const EventSchema = z.discriminatedUnion("kind", [
+  TaskAssignedEvent,
+  TaskStartedEvent,
+  TaskCompletedEvent,
+  TaskFailedEvent,
+  TaskStolenEvent,
+  AgentRegisteredEvent,
+  AgentMetricsEvent,
+  AgentHeartbeatEvent,
+]);
+export type WorkstealEvent = z.infer<typeof EventSchema>;
+export type EventKind = WorkstealEvent["kind"];
+export const EVENT_KINDS = EventSchema.options.map((o) => o.shape.kind.value);
+
+export type ParsedEntry =
+  | { ok: true; event: WorkstealEvent }
+  | { ok: false; reason: string };
+
+/** Validates one stream entry's fields (flat `[field, value, ...]` as Redis returns them). */
+export function parseEventEntry(fields: readonly string[]): ParsedEntry {
+  const size = fields.reduce((n, f) => n + f.length, 0);
+  if (size > MAX_EVENT_BYTES) return { ok: false, reason: `entry is ${size} bytes, over the ${MAX_EVENT_BYTES} limit` };
+  const index = fields.findIndex((f, i) => i % 2 === 0 && f === EVENT_FIELD);
+  const raw = index >= 0 ? fields[index + 1] : undefined;
+  if (raw === undefined) return { ok: false, reason: `entry has no '${EVENT_FIELD}' field` };
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (error) {
+    return { ok: false, reason: `bad JSON: ${(error as Error).message}` };
+  }
+  const kind = (json as { kind?: unknown } | null)?.kind;
+  if (typeof kind !== "string" || !(EVENT_KINDS as string[]).includes(kind)) {
+    return { ok: false, reason: `unknown kind: ${JSON.stringify(kind ?? null).slice(0, 80)}` };
+  }
+  const parsed = EventSchema.safeParse(json);
+  if (!parsed.success) return { ok: false, reason: describeZodError(parsed.error) };
+  return { ok: true, event: parsed.data };
+}
+
+export function encodeEvent(event: WorkstealEvent): [string, string] {
+  return [EVENT_FIELD, JSON.stringify(event)];
+}
+
+/** One line naming each bad field: `durationMs: Too small: expected number to be >=0`. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .map((i) => `${i.path.length > 0 ? i.path.join(".") : "(root)"}: ${i.message}`)
+    .join("; ");
+}

@@ -1,0 +1,70 @@
+import type { AgentId, Namespace, TaskId } from "./ids.js";
+
+/** The consumer group that every coordinator replica joins on the namespace's event stream. */
+export const FOLD_GROUP = "coordinators";
+
+/**
+ * The one place that names Redis keys. Every key of a namespace starts with `ws:{ns}:` so that
+ * Lua scripts may touch any of them and a Redis Cluster keeps the namespace on one slot. BullMQ
+ * queues get the same hash tag through their prefix.
+ */
+export function keysFor(namespace: Namespace) {
+  const prefix = `ws:{${namespace}}:`;
+  return {
+    namespace,
+    /** Prefix handed to Lua scripts that derive per-agent keys themselves (as BullMQ does). */
+    prefix,
+    /** Event stream: the language-neutral protocol. */
+    events: `${prefix}events`,
+    /** Malformed events, each with the reason it was refused. */
+    deadLetter: `${prefix}events:dead`,
+    /** Set of every agent id ever registered. */
+    agents: `${prefix}agents`,
+    /** Hash: an agent's profile and last heartbeat (written directly, not folded). */
+    agent: (id: AgentId) => `${prefix}agent:${id}`,
+    /** Hash: an agent's workload, folded from events. */
+    workload: (id: AgentId) => `${prefix}${workloadSuffix(id)}`,
+    /** Hash: per task type, the sum and count of run durations, folded from events. */
+    durations: `${prefix}durations`,
+    /** Hash: a task's record: spec, owner, state, epoch. */
+    task: (id: TaskId) => `${prefix}task:${id}`,
+    /** Sorted set (score: submit time) of tasks that no live agent could take yet. */
+    unassigned: `${prefix}unassigned`,
+    /** Counter: the fence, one more at every new leadership or planning authority. */
+    fence: `${prefix}fence`,
+    /** Hash: the current leader lease. */
+    leader: `${prefix}leader`,
+    /** Hash: replica id -> last heartbeat (ms). */
+    replicas: `${prefix}replicas`,
+    /** Sorted set (score: time) of steal operation ids, and each operation's hash. */
+    steals: `${prefix}steals`,
+    steal: (id: string) => `${prefix}steal:${id}`,
+    /** BullMQ prefix for every queue of the namespace (agent queues and the directive queue). */
+    bullPrefix: `ws:{${namespace}}:q`,
+  } as const;
+}
+
+export type Keys = ReturnType<typeof keysFor>;
+
+/** Key suffix (after the namespace prefix) of an agent's workload hash; Lua scripts build it too. */
+export function workloadSuffix(id: AgentId): string {
+  return `workload:${id}`;
+}
+
+export const DURATIONS_SUFFIX = "durations";
+
+/** The BullMQ queue name of an agent's own queue. */
+export function agentQueueName(id: AgentId): string {
+  return `agent.${id}`;
+}
+
+export const DIRECTIVE_QUEUE = "directives";
+
+/**
+ * BullMQ job id for a task at an epoch. A re-add of the same task at the same epoch is a no-op
+ * in BullMQ, so a retried submit or move never queues the task twice; after a move the new
+ * epoch gives a new id, so the target's queue accepts it.
+ */
+export function jobIdFor(taskId: TaskId, epoch: number): string {
+  return `t.${taskId}.${epoch}`;
+}
