@@ -10,7 +10,6 @@ export const DirectiveSchema = z.strictObject({
   target: AgentIdSchema,
   count: z.number().int().min(1),
   reason: z.string().max(500),
-  /** Task types the target can run, if the planner restricted them; empty means any it can run. */
   createdAt: z.number().int().nonnegative(),
 });
 export type Directive = z.infer<typeof DirectiveSchema>;
