@@ -1,0 +1,150 @@
+import { type Job, UnrecoverableError, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import { pino, type Logger } from "pino";
+import {
+  type AgentProfile,
+  AgentProfileSchema,
+  type AgentProfileInput,
+  agentQueueName,
+  type Config,
+  type ConfigInput,
+  describeZodError,
+  loadConfig,
+} from "@worksteal/protocol";
+import { AgentUnknownError, createRedis, StaleTaskError, Store, type TaskJobData, TaskFinishedError, TaskNotFoundError } from "@worksteal/store";
+import { processSampler } from "./metrics.js";
+
+
+/** What a handler receives for one run of a task. */
+export interface TaskContext {
+  id: string;
+  type: string;
+  payload: unknown;
+  requiredCapabilities: string[];
+  attempt: number;
+  /** The epoch this run was claimed at (grows with every move). */
+  epoch: number;
+  agentId: string;
+}
+
+export type TaskHandler = (task: TaskContext) => Promise<unknown>;
+
+export interface AgentOptions extends AgentProfileInput {
+  handler: TaskHandler;
+  /** Configuration overrides; the rest comes from WORKSTEAL_* variables and defaults. */
+  config?: ConfigInput;
+  logger?: Logger;
+}
+
+export type RunResult =
+  | { ran: true }
+  | { ran: false; skipped: "stale" | "finished" | "missing" };
+
+/**
+ * A worker process's side of worksteal: registers, heartbeats with cpu and memory, consumes its
+ * own BullMQ queue, and runs a job only after claiming its task (owner and epoch must match, so
+ * a job left over from before a move is dropped without running).
+ */
+export class Agent {
+  readonly profile: AgentProfile;
+  readonly config: Config;
+  private readonly handler: TaskHandler;
+  private readonly log: Logger;
+  private readonly redis: Redis;
+  private readonly workerRedis: Redis;
+  private readonly store: Store;
+  private worker?: Worker<TaskJobData>;
+  private heartbeatTimer?: NodeJS.Timeout;
+  private readonly sample = processSampler();
+
+  constructor(options: AgentOptions) {
+    const { handler, config, logger, ...profile } = options;
+    const parsed = AgentProfileSchema.safeParse(profile);
+    if (!parsed.success) throw new TypeError(`invalid agent profile: ${describeZodError(parsed.error)}`);
+    this.profile = parsed.data;
+    this.config = loadConfig({ overrides: config });
+    this.handler = handler;
+    this.log = (logger ?? pino({ name: "worksteal-agent", level: this.config.logLevel })).child({ agentId: this.profile.id });
+    this.redis = createRedis(this.config.redisUrl, { connectionName: `agent:${this.profile.id}` });
+    this.workerRedis = createRedis(this.config.redisUrl, { role: "blocking", connectionName: `agent-worker:${this.profile.id}` });
+    this.store = new Store(this.redis, this.config.namespace);
+  }
+
+  get id(): string {
+    return this.profile.id;
+  }
+
+  /** Registers, starts heartbeating, and starts taking jobs from the agent's queue. */
+  async start(): Promise<void> {
+    await this.store.registerAgent(this.profile);
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.config.heartbeatIntervalMs);
+    this.worker = new Worker<TaskJobData>(agentQueueName(this.id), (job) => this.process(job), {
+      connection: this.workerRedis,
+      prefix: this.store.keys.bullPrefix,
+      concurrency: this.profile.concurrency,
+    });
+    this.worker.on("error", (error) => this.log.warn({ err: error }, "worker error"));
+    this.log.info({ profile: this.profile }, "agent started");
+  }
+
+  /** Stops taking jobs, waits for running ones to finish, then stops heartbeating. */
+  async close(): Promise<void> {
+    await this.worker?.close();
+    clearInterval(this.heartbeatTimer);
+    await this.redis.quit().catch(() => undefined);
+    await this.workerRedis.quit().catch(() => undefined);
+    this.log.info("agent closed");
+  }
+
+  private async heartbeat(): Promise<void> {
+    const { cpu, memoryMb } = this.sample();
+    try {
+      await this.store.heartbeat(this.id, cpu, memoryMb);
+    } catch (error) {
+      if (error instanceof AgentUnknownError) await this.store.registerAgent(this.profile).catch(() => undefined);
+      else this.log.warn({ err: error }, "heartbeat failed");
+    }
+  }
+
+  private async process(job: Job<TaskJobData>): Promise<RunResult> {
+    const { taskId, epoch } = job.data;
+    try {
+      await this.store.claim(taskId, this.id, epoch);
+    } catch (error) {
+      const skipped = skipReason(error);
+      if (!skipped) throw error;
+      this.log.debug({ taskId, epoch, skipped }, "job dropped without running");
+      return { ran: false, skipped };
+    }
+    const record = await this.store.getTask(taskId);
+    if (!record) return { ran: false, skipped: "missing" };
+    const context: TaskContext = {
+      id: taskId,
+      type: record.type,
+      payload: record.payload,
+      requiredCapabilities: record.requiredCapabilities,
+      attempt: record.attempts,
+      epoch,
+      agentId: this.id,
+    };
+    let result: unknown;
+    try {
+      result = await this.handler(context);
+    } catch (error) {
+      const final = error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const message = error instanceof Error ? error.message : String(error);
+      await this.store.finish(taskId, this.id, epoch, final ? "failed" : "retry", message);
+      this.log.info({ taskId, attempt: record.attempts, final, error: message }, "task failed");
+      throw error;
+    }
+    await this.store.finish(taskId, this.id, epoch, "completed", JSON.stringify(result ?? null));
+    return { ran: true };
+  }
+}
+
+function skipReason(error: unknown): "stale" | "finished" | "missing" | undefined {
+  if (error instanceof StaleTaskError) return "stale";
+  if (error instanceof TaskFinishedError) return "finished";
+  if (error instanceof TaskNotFoundError) return "missing";
+  return undefined;
+}

@@ -1,0 +1,3 @@
+export * from "./folder.js";
+export * from "./placement.js";
+export * from "./replica.js";

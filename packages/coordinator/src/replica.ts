@@ -1,0 +1,107 @@
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import { pino, type Logger } from "pino";
+import { type Config, type ConfigInput, loadConfig } from "@worksteal/protocol";
+import { AgentQueues, createRedis, Store } from "@worksteal/store";
+import { Folder } from "./folder.js";
+import { placeUnassigned } from "./placement.js";
+
+export interface ReplicaOptions {
+  /** Unique per process; a restarted process is a new consumer, and XAUTOCLAIM recovers its pending entries. */
+  id?: string;
+  config?: ConfigInput;
+  logger?: Logger;
+}
+
+/** How long one XREADGROUP waits for new events, so that stopping is never slower than this. */
+const FOLD_BLOCK_MS = 500;
+
+/**
+ * One coordinator replica: folds events as a member of the namespace's consumer group, claims
+ * what dead replicas left pending, and places tasks that waited for a capable agent.
+ */
+export class Replica {
+  readonly id: string;
+  readonly config: Config;
+  readonly store: Store;
+  private readonly log: Logger;
+  private readonly redis: Redis;
+  private readonly blocking: Redis;
+  private readonly queues: AgentQueues;
+  private readonly folder: Folder;
+  private running = false;
+  private foldLoop?: Promise<void>;
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(options: ReplicaOptions = {}) {
+    this.config = loadConfig({ overrides: options.config });
+    this.id = options.id ?? `replica-${randomBytes(4).toString("hex")}`;
+    this.log = (options.logger ?? pino({ name: "worksteal-coordinator", level: this.config.logLevel })).child({ replica: this.id });
+    this.redis = createRedis(this.config.redisUrl, { connectionName: `coordinator:${this.id}` });
+    this.blocking = createRedis(this.config.redisUrl, { role: "blocking", connectionName: `coordinator-fold:${this.id}` });
+    this.store = new Store(this.redis, this.config.namespace);
+    this.queues = new AgentQueues(this.redis, this.store.keys);
+    this.folder = new Folder(
+      this.store,
+      this.blocking,
+      { consumer: this.id, batchSize: this.config.foldBatchSize, claimIdleMs: this.config.claimIdleMs },
+      this.log,
+    );
+  }
+
+  async start(): Promise<void> {
+    await this.folder.ensureGroup();
+    this.running = true;
+    this.foldLoop = this.runFoldLoop();
+    this.every(Math.min(this.config.claimIdleMs / 2, 5000), "claim", () => this.folder.claimAbandoned());
+    this.every(this.config.stealInterval, "place", () =>
+      placeUnassigned(this.store, this.queues, this.config.agentTtlMs, this.log),
+    );
+    this.every(this.config.heartbeatIntervalMs, "heartbeat", () => this.heartbeat());
+    await this.heartbeat();
+    this.log.info({ namespace: this.config.namespace }, "replica started");
+  }
+
+  /** Stops every loop; entries this replica read but did not fold stay pending for others to claim. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    for (const timer of this.timers) clearInterval(timer);
+    await this.foldLoop;
+    await this.redis.hdel(this.store.keys.replicas, this.id).catch(() => undefined);
+    await this.queues.close();
+    await Promise.all([this.redis.quit().catch(() => undefined), this.blocking.quit().catch(() => undefined)]);
+    this.log.info("replica stopped");
+  }
+
+  private async runFoldLoop(): Promise<void> {
+    while (this.running) {
+      try {
+        await this.folder.foldNew(FOLD_BLOCK_MS);
+      } catch (error) {
+        if (!this.running) break;
+        this.log.warn({ err: error }, "fold failed; retrying");
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
+  private heartbeat(): Promise<unknown> {
+    return this.store.now().then((now) => this.redis.hset(this.store.keys.replicas, this.id, now));
+  }
+
+  /** Runs `task` every `ms`, never two at once, logging failures instead of crashing. */
+  private every(ms: number, name: string, task: () => Promise<unknown>): void {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy || !this.running) return;
+      busy = true;
+      task()
+        .catch((error) => this.log.warn({ err: error, loop: name }, "loop iteration failed"))
+        .finally(() => {
+          busy = false;
+        });
+    }, ms);
+    this.timers.push(timer);
+  }
+}

@@ -1,0 +1,36 @@
+--[[
+  Gives an unassigned task its first owner: the leader places tasks that waited for a capable
+  live agent. Compares state and epoch so a concurrent placement happens once.
+
+  KEYS[1] task record hash        ws:{ns}:task:<id>
+  KEYS[2] event stream            ws:{ns}:events
+  KEYS[3] unassigned tasks zset   ws:{ns}:unassigned
+
+  ARGV[1] task id
+  ARGV[2] new owner agent id
+  ARGV[3] expected epoch (the one read when placing)
+
+  Returns the new epoch, or
+    -1 task not found   -6 task already has an owner or moved on (epoch or state differ)
+]]
+local taskKey, streamKey, unassignedKey = KEYS[1], KEYS[2], KEYS[3]
+local taskId, owner, expected = ARGV[1], ARGV[2], tonumber(ARGV[3])
+
+local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state')
+if rec[3] == false then
+  redis.call('ZREM', unassignedKey, taskId)
+  return -1
+end
+if rec[1] ~= '' or tonumber(rec[2]) ~= expected or rec[3] ~= 'queued' then
+  redis.call('ZREM', unassignedKey, taskId)
+  return -6
+end
+
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local epoch = expected + 1
+redis.call('HSET', taskKey, 'owner', owner, 'epoch', epoch, 'updatedAt', now)
+redis.call('ZREM', unassignedKey, taskId)
+redis.call('XADD', streamKey, '*', 'event', cjson.encode({
+  kind = 'task:assigned', taskId = taskId, agentId = owner, epoch = epoch, at = now }))
+return epoch

@@ -1,0 +1,35 @@
+--[[
+  An agent claims a task before running its handler. The owner and epoch must be the agent's
+  and the job's: a job left in a queue from before a move carries an old epoch and is dropped
+  without running. This script and `move` are the single point of truth for who may run a task.
+
+  KEYS[1] task record hash   ws:{ns}:task:<id>
+  KEYS[2] event stream       ws:{ns}:events
+
+  ARGV[1] task id
+  ARGV[2] agent id
+  ARGV[3] epoch carried by the job
+
+  Returns {attempt, restarted (1 when the same owner re-runs a task it was running: a stalled
+  job BullMQ handed out again)}, or
+    -1 task not found   -2 stale (owner or epoch differ)   -3 task already finished
+]]
+local taskKey, streamKey = KEYS[1], KEYS[2]
+local taskId, agentId, epoch = ARGV[1], ARGV[2], tonumber(ARGV[3])
+
+local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state', 'attempts')
+if rec[3] == false then return -1 end
+if rec[1] ~= agentId or tonumber(rec[2]) ~= epoch then return -2 end
+if rec[3] == 'done' or rec[3] == 'failed' then return -3 end
+
+local restarted = 0
+if rec[3] == 'running' then restarted = 1 end
+local attempt = tonumber(rec[4]) + 1
+
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', taskKey, 'state', 'running', 'attempts', attempt, 'startedAt', now, 'updatedAt', now)
+redis.call('XADD', streamKey, '*', 'event', cjson.encode({
+  kind = 'task:started', taskId = taskId, agentId = agentId, epoch = epoch,
+  attempt = attempt, restarted = (restarted == 1), at = now }))
+return {attempt, restarted}

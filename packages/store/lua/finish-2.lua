@@ -1,0 +1,46 @@
+--[[
+  Ends one run of a task: completed, failed for good, or failed with a retry to come (then the
+  task is queued again on the same owner, and BullMQ re-delivers the job). Only the owner at the
+  claimed epoch, while the task runs, may finish it.
+
+  KEYS[1] task record hash   ws:{ns}:task:<id>
+  KEYS[2] event stream       ws:{ns}:events
+
+  ARGV[1] task id
+  ARGV[2] agent id
+  ARGV[3] epoch carried by the job
+  ARGV[4] outcome: 'completed' | 'failed' | 'retry'
+  ARGV[5] result (JSON) when completed, error message otherwise
+
+  Returns the run's duration in ms (measured on the Redis clock), or
+    -1 task not found   -2 stale (owner or epoch differ)   -4 task is not running
+]]
+local taskKey, streamKey = KEYS[1], KEYS[2]
+local taskId, agentId, epoch, outcome, detail = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+
+local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state', 'startedAt', 'type')
+if rec[3] == false then return -1 end
+if rec[1] ~= agentId or tonumber(rec[2]) ~= epoch then return -2 end
+if rec[3] ~= 'running' then return -4 end
+
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local duration = math.max(0, now - tonumber(rec[4]))
+
+if outcome == 'completed' then
+  redis.call('HSET', taskKey, 'state', 'done', 'result', detail, 'finishedAt', now, 'updatedAt', now)
+  redis.call('XADD', streamKey, '*', 'event', cjson.encode({
+    kind = 'task:completed', taskId = taskId, agentId = agentId, taskType = rec[5],
+    epoch = epoch, durationMs = duration, at = now }))
+else
+  local final = outcome == 'failed'
+  if final then
+    redis.call('HSET', taskKey, 'state', 'failed', 'error', detail, 'finishedAt', now, 'updatedAt', now)
+  else
+    redis.call('HSET', taskKey, 'state', 'queued', 'error', detail, 'updatedAt', now)
+  end
+  redis.call('XADD', streamKey, '*', 'event', cjson.encode({
+    kind = 'task:failed', taskId = taskId, agentId = agentId, taskType = rec[5], epoch = epoch,
+    durationMs = duration, final = final, error = string.sub(detail, 1, 2000), at = now }))
+end
+return duration

@@ -1,0 +1,31 @@
+--[[
+  Registers (or re-registers) an agent: writes its profile, marks it alive with a heartbeat now,
+  and appends `agent:registered`. An agent that comes back under the same id simply overwrites
+  its profile.
+
+  KEYS[1] agent hash     ws:{ns}:agent:<id>
+  KEYS[2] agents set     ws:{ns}:agents
+  KEYS[3] event stream   ws:{ns}:events
+
+  ARGV[1] agent id
+  ARGV[2] capabilities (JSON array, already validated)
+  ARGV[3] concurrency
+  ARGV[4] priority
+
+  Returns the registration time (ms, Redis clock)
+]]
+local agentKey, agentsKey, streamKey = KEYS[1], KEYS[2], KEYS[3]
+local agentId = ARGV[1]
+
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', agentKey, 'id', agentId, 'capabilities', ARGV[2], 'concurrency', ARGV[3],
+  'priority', ARGV[4], 'registeredAt', now, 'lastHeartbeat', now, 'status', 'alive')
+redis.call('SADD', agentsKey, agentId)
+
+-- cjson would turn an empty capability list into {}, so the validated JSON array is spliced in.
+local event = cjson.encode({ kind = 'agent:registered', agentId = agentId,
+  concurrency = tonumber(ARGV[3]), priority = tonumber(ARGV[4]), at = now })
+event = string.sub(event, 1, -2) .. ',"capabilities":' .. ARGV[2] .. '}'
+redis.call('XADD', streamKey, '*', 'event', event)
+return now

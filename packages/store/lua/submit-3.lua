@@ -1,0 +1,46 @@
+--[[
+  Creates a task record and, when it has an owner, appends `task:assigned`.
+  Idempotent: a task id that exists is left as it is and its record is returned, so a client
+  that crashed between this script and adding the job can submit again and re-add the job.
+
+  KEYS[1] task record hash        ws:{ns}:task:<id>
+  KEYS[2] event stream            ws:{ns}:events
+  KEYS[3] unassigned tasks zset   ws:{ns}:unassigned
+
+  ARGV[1] task id
+  ARGV[2] owner agent id, or '' when no live agent can run it (the task waits, unassigned)
+  ARGV[3] type
+  ARGV[4] payload (JSON)
+  ARGV[5] required capabilities (JSON array)
+  ARGV[6] priority
+  ARGV[7] estimated duration ms, or ''
+  ARGV[8] max attempts
+
+  Returns {created (1|0), owner, epoch, state}
+]]
+local taskKey, streamKey, unassignedKey = KEYS[1], KEYS[2], KEYS[3]
+local taskId, owner = ARGV[1], ARGV[2]
+
+if redis.call('EXISTS', taskKey) == 1 then
+  local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state')
+  return {0, rec[1], tonumber(rec[2]), rec[3]}
+end
+
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local epoch = 0
+if owner ~= '' then epoch = 1 end
+
+redis.call('HSET', taskKey,
+  'id', taskId, 'type', ARGV[3], 'payload', ARGV[4], 'requiredCapabilities', ARGV[5],
+  'priority', ARGV[6], 'maxAttempts', ARGV[8], 'owner', owner, 'state', 'queued',
+  'epoch', epoch, 'attempts', 0, 'createdAt', now, 'updatedAt', now)
+if ARGV[7] ~= '' then redis.call('HSET', taskKey, 'estimatedDurationMs', ARGV[7]) end
+
+if owner == '' then
+  redis.call('ZADD', unassignedKey, now, taskId)
+else
+  redis.call('XADD', streamKey, '*', 'event', cjson.encode({
+    kind = 'task:assigned', taskId = taskId, agentId = owner, epoch = epoch, at = now }))
+end
+return {1, owner, epoch, 'queued'}

@@ -1,0 +1,66 @@
+/**
+ * Scripts return negative integers for refusals; `errorForCode` is the one place that turns
+ * them into typed errors.
+ */
+export class StoreError extends Error {
+  override name = "StoreError";
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
+    super(message);
+  }
+}
+export class TaskNotFoundError extends StoreError {
+  override name = "TaskNotFoundError";
+}
+/** The job's owner or epoch is not the task's: the task moved, the job is a leftover. */
+export class StaleTaskError extends StoreError {
+  override name = "StaleTaskError";
+}
+export class TaskFinishedError extends StoreError {
+  override name = "TaskFinishedError";
+}
+export class TaskNotRunningError extends StoreError {
+  override name = "TaskNotRunningError";
+}
+export class AgentUnknownError extends StoreError {
+  override name = "AgentUnknownError";
+}
+export class TaskAlreadyPlacedError extends StoreError {
+  override name = "TaskAlreadyPlacedError";
+}
+
+export const SCRIPT_CODES = {
+  TASK_NOT_FOUND: -1,
+  STALE: -2,
+  FINISHED: -3,
+  NOT_RUNNING: -4,
+  AGENT_UNKNOWN: -5,
+  ALREADY_PLACED: -6,
+} as const;
+
+export function errorForCode(code: number, subject: string): StoreError {
+  switch (code) {
+    case SCRIPT_CODES.TASK_NOT_FOUND:
+      return new TaskNotFoundError(`task ${subject} not found`, code);
+    case SCRIPT_CODES.STALE:
+      return new StaleTaskError(`task ${subject}: owner or epoch changed (stale job)`, code);
+    case SCRIPT_CODES.FINISHED:
+      return new TaskFinishedError(`task ${subject} already finished`, code);
+    case SCRIPT_CODES.NOT_RUNNING:
+      return new TaskNotRunningError(`task ${subject} is not running`, code);
+    case SCRIPT_CODES.AGENT_UNKNOWN:
+      return new AgentUnknownError(`agent ${subject} is not registered`, code);
+    case SCRIPT_CODES.ALREADY_PLACED:
+      return new TaskAlreadyPlacedError(`task ${subject} already has an owner`, code);
+    default:
+      return new StoreError(`script refused ${subject} with unknown code ${code}`, code);
+  }
+}
+
+/** Throws the typed error when a script returned a negative code; passes other replies through. */
+export function check<T>(reply: T, subject: string): T {
+  if (typeof reply === "number" && reply < 0) throw errorForCode(reply, subject);
+  return reply;
+}

@@ -1,0 +1,97 @@
+import { FOLD_GROUP, TaskSpecSchema, effectsOf, parseEventEntry } from "@worksteal/protocol";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { StaleTaskError, TaskFinishedError, TaskNotRunningError } from "./errors.js";
+import { Store, type FoldEntry } from "./store.js";
+import { testNamespace } from "@worksteal/testkit";
+
+let redis: Redis;
+let store: Store;
+
+beforeAll(() => {
+  redis = new Redis(inject("redisUrl"));
+  store = new Store(redis, testNamespace("store"));
+});
+afterAll(async () => {
+  await redis.quit();
+});
+
+const task = (id: string) => TaskSpecSchema.parse({ id, type: "resize", payload: { n: 1 }, maxAttempts: 2 });
+
+async function eventKinds(): Promise<string[]> {
+  const entries = await redis.xrange(store.keys.events, "-", "+");
+  return entries.map(([, fields]) => JSON.parse(fields[1]!).kind);
+}
+
+describe("task scripts", () => {
+  it("submits once, claims, and completes with the owner's epoch", async () => {
+    const first = await store.submit(task("a1"), "agent-1");
+    expect(first).toEqual({ created: true, owner: "agent-1", epoch: 1, state: "queued" });
+    const again = await store.submit(task("a1"), "agent-2");
+    expect(again).toEqual({ created: false, owner: "agent-1", epoch: 1, state: "queued" });
+
+    await expect(store.claim("a1", "agent-2", 1)).rejects.toBeInstanceOf(StaleTaskError);
+    await expect(store.claim("a1", "agent-1", 0)).rejects.toBeInstanceOf(StaleTaskError);
+    await expect(store.finish("a1", "agent-1", 1, "completed", "1")).rejects.toBeInstanceOf(TaskNotRunningError);
+    expect(await store.claim("a1", "agent-1", 1)).toEqual({ attempt: 1, restarted: false });
+    expect(await store.finish("a1", "agent-1", 1, "completed", '{"ok":true}')).toBeGreaterThanOrEqual(0);
+    await expect(store.claim("a1", "agent-1", 1)).rejects.toBeInstanceOf(TaskFinishedError);
+
+    const record = await store.getTask("a1");
+    expect(record).toMatchObject({ state: "done", owner: "agent-1", epoch: 1, attempts: 1, result: '{"ok":true}' });
+  });
+
+  it("a retry puts the task back to queued; the last attempt fails it", async () => {
+    await store.submit(task("r1"), "agent-1");
+    await store.claim("r1", "agent-1", 1);
+    await store.finish("r1", "agent-1", 1, "retry", "boom");
+    expect((await store.getTask("r1"))?.state).toBe("queued");
+    expect(await store.claim("r1", "agent-1", 1)).toEqual({ attempt: 2, restarted: false });
+    await store.finish("r1", "agent-1", 1, "failed", "boom again");
+    expect(await store.getTask("r1")).toMatchObject({ state: "failed", error: "boom again", attempts: 2 });
+  });
+
+  it("a task with no owner waits unassigned until placed, once", async () => {
+    await store.submit(task("u1"), "");
+    expect(await redis.zscore(store.keys.unassigned, "u1")).not.toBeNull();
+    expect(await store.assign("u1", "agent-3", 0)).toBe(1);
+    await expect(store.assign("u1", "agent-4", 0)).rejects.toThrow(/already has an owner/);
+    expect(await redis.zscore(store.keys.unassigned, "u1")).toBeNull();
+    expect(await store.getTask("u1")).toMatchObject({ owner: "agent-3", epoch: 1 });
+  });
+
+  it("every event the scripts append passes the protocol's validation", async () => {
+    await store.registerAgent({ id: "agent-1", capabilities: [], concurrency: 2, priority: 0 });
+    await store.heartbeat("agent-1", 12.5, 100);
+    const entries = await redis.xrange(store.keys.events, "-", "+");
+    for (const [, fields] of entries) expect(parseEventEntry(fields)).toMatchObject({ ok: true });
+    expect(new Set(await eventKinds())).toEqual(
+      new Set(["task:assigned", "task:started", "task:completed", "task:failed", "agent:registered", "agent:heartbeat", "agent:metrics"]),
+    );
+  });
+});
+
+describe("fold", () => {
+  it("applies an entry only for the call whose XACK acknowledged it", async () => {
+    const local = new Store(redis, testNamespace("fold"));
+    await redis.xgroup("CREATE", local.keys.events, FOLD_GROUP, "0", "MKSTREAM");
+    await local.submit(task("f1"), "agent-1");
+    await local.submit(task("f2"), "agent-1");
+    await redis.xadd(local.keys.events, "*", "event", "{not json");
+    const read = (await redis.xreadgroup("GROUP", FOLD_GROUP, "c1", "COUNT", 10, "STREAMS", local.keys.events, ">")) as
+      | Array<[string, Array<[string, string[]]>]>
+      | null;
+    const entries: FoldEntry[] = read![0]![1].map(([id, fields]) => {
+      const parsed = parseEventEntry(fields);
+      return parsed.ok ? { id, ...effectsOf(parsed.event) } : { id, dead: parsed.reason, fields };
+    });
+    const [a, b] = await Promise.all([local.fold(entries), local.fold(entries)]);
+    expect(a.applied + b.applied).toBe(2);
+    expect(a.deadLettered + b.deadLettered).toBe(1);
+    expect(a.alreadyAcknowledged + b.alreadyAcknowledged).toBe(3);
+    expect(await redis.hget(local.keys.workload("agent-1"), "queued")).toBe("2");
+    const dead = await redis.xrange(local.keys.deadLetter, "-", "+");
+    expect(dead).toHaveLength(1);
+    expect(dead[0]![1]).toContain("{not json");
+  });
+});

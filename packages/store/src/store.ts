@@ -1,0 +1,125 @@
+import type { Redis } from "ioredis";
+import {
+  type AgentProfile,
+  type Effects,
+  FOLD_GROUP,
+  type Keys,
+  keysFor,
+  type Namespace,
+  type TaskRecord,
+  TaskRecordSchema,
+  type TaskSpec,
+} from "@worksteal/protocol";
+import { check } from "./errors.js";
+import { defineScripts, type ScriptName } from "./scripts.js";
+
+export interface SubmitResult {
+  created: boolean;
+  owner: string;
+  epoch: number;
+  state: string;
+}
+
+export type FoldEntry =
+  | ({ id: string } & Effects)
+  | { id: string; dead: string; fields: string[] };
+
+export interface FoldResult {
+  applied: number;
+  deadLettered: number;
+  alreadyAcknowledged: number;
+}
+
+export type RunOutcome = "completed" | "failed" | "retry";
+
+/** Typed wrappers over the namespace's Lua scripts. Each call is one atomic script. */
+export class Store {
+  readonly keys: Keys;
+  private readonly run: (name: ScriptName, keys: string[], args: Array<string | number>) => Promise<unknown>;
+
+  constructor(
+    readonly redis: Redis,
+    readonly namespace: Namespace,
+  ) {
+    this.keys = keysFor(namespace);
+    this.run = defineScripts(redis);
+  }
+
+  async submit(task: TaskSpec, owner: string): Promise<SubmitResult> {
+    const k = this.keys;
+    const reply = (await this.run("submit", [k.task(task.id), k.events, k.unassigned], [
+      task.id,
+      owner,
+      task.type,
+      JSON.stringify(task.payload ?? null),
+      JSON.stringify(task.requiredCapabilities),
+      task.priority,
+      task.estimatedDurationMs ?? "",
+      task.maxAttempts,
+    ])) as [number, string, number, string];
+    return { created: reply[0] === 1, owner: reply[1], epoch: Number(reply[2]), state: reply[3] };
+  }
+
+  /** Gives an unassigned task its first owner; returns the new epoch. */
+  async assign(taskId: string, owner: string, expectedEpoch: number): Promise<number> {
+    const k = this.keys;
+    return check((await this.run("assign", [k.task(taskId), k.events, k.unassigned], [taskId, owner, expectedEpoch])) as number, taskId);
+  }
+
+  async claim(taskId: string, agentId: string, epoch: number): Promise<{ attempt: number; restarted: boolean }> {
+    const reply = check(await this.run("claim", [this.keys.task(taskId), this.keys.events], [taskId, agentId, epoch]), taskId);
+    const [attempt, restarted] = reply as [number, number];
+    return { attempt, restarted: restarted === 1 };
+  }
+
+  /** Ends a run; returns its duration on the Redis clock. */
+  async finish(taskId: string, agentId: string, epoch: number, outcome: RunOutcome, detail: string): Promise<number> {
+    return check(
+      (await this.run("finish", [this.keys.task(taskId), this.keys.events], [taskId, agentId, epoch, outcome, detail])) as number,
+      taskId,
+    );
+  }
+
+  async fold(entries: FoldEntry[], group: string = FOLD_GROUP): Promise<FoldResult> {
+    if (entries.length === 0) return { applied: 0, deadLettered: 0, alreadyAcknowledged: 0 };
+    const reply = (await this.run("fold", [this.keys.events, this.keys.deadLetter], [
+      group,
+      this.keys.prefix,
+      JSON.stringify(entries),
+    ])) as [number, number, number];
+    return { applied: reply[0], deadLettered: reply[1], alreadyAcknowledged: reply[2] };
+  }
+
+  async registerAgent(profile: AgentProfile): Promise<number> {
+    const k = this.keys;
+    return (await this.run("register", [k.agent(profile.id), k.agents, k.events], [
+      profile.id,
+      JSON.stringify(profile.capabilities),
+      profile.concurrency,
+      profile.priority,
+    ])) as number;
+  }
+
+  async heartbeat(agentId: string, cpu: number, memoryMb: number): Promise<number> {
+    return check(
+      (await this.run("heartbeat", [this.keys.agent(agentId), this.keys.events], [
+        agentId,
+        Math.min(100, Math.max(0, cpu)).toFixed(1),
+        memoryMb.toFixed(1),
+      ])) as number,
+      agentId,
+    );
+  }
+
+  async getTask(taskId: string): Promise<TaskRecord | undefined> {
+    const hash = await this.redis.hgetall(this.keys.task(taskId));
+    if (Object.keys(hash).length === 0) return undefined;
+    return TaskRecordSchema.parse(hash);
+  }
+
+  /** Milliseconds on the Redis clock: the one clock every process agrees on. */
+  async now(): Promise<number> {
+    const [seconds, micros] = await this.redis.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+}

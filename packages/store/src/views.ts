@@ -1,0 +1,43 @@
+import { type AgentStatus, type AgentView, AgentProfileSchema, parseWorkload } from "@worksteal/protocol";
+import type { Store } from "./store.js";
+
+/** Liveness from the agent hash and the Redis clock: a draining mark wins, then the heartbeat age. */
+export function agentStatus(hash: Record<string, string>, now: number, agentTtlMs: number): AgentStatus {
+  if (hash.status === "draining" || hash.status === "dead") return hash.status;
+  return now - Number(hash.lastHeartbeat ?? 0) > agentTtlMs ? "dead" : "alive";
+}
+
+/** Every registered agent with its profile, liveness and folded workload, sorted by id. */
+export async function readAgents(store: Store, agentTtlMs: number): Promise<AgentView[]> {
+  const ids = (await store.redis.smembers(store.keys.agents)).sort();
+  if (ids.length === 0) return [];
+  const pipeline = store.redis.pipeline();
+  for (const id of ids) pipeline.hgetall(store.keys.agent(id)).hgetall(store.keys.workload(id));
+  pipeline.time();
+  const replies = (await pipeline.exec()) ?? [];
+  const values = replies.map(([error, value]) => {
+    if (error) throw error;
+    return value;
+  });
+  const [seconds, micros] = values[values.length - 1] as [string, string];
+  const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  return ids.flatMap((id, i) => {
+    const agent = values[2 * i] as Record<string, string>;
+    const workload = values[2 * i + 1] as Record<string, string>;
+    const profile = AgentProfileSchema.safeParse({
+      id,
+      capabilities: JSON.parse(agent.capabilities ?? "[]"),
+      concurrency: Number(agent.concurrency ?? 1),
+      priority: Number(agent.priority ?? 0),
+    });
+    if (!profile.success) return [];
+    return [
+      {
+        ...profile.data,
+        status: agentStatus(agent, now, agentTtlMs),
+        lastHeartbeat: Number(agent.lastHeartbeat ?? 0),
+        workload: parseWorkload(workload),
+      },
+    ];
+  });
+}

@@ -1,0 +1,21 @@
+export { freePort } from "./port.js";
+export {
+  REDIS_SERVER_MISSING,
+  hasRedisServerBinary,
+  pingPort,
+  startRedisServer,
+  type RedisServer,
+  type RedisServerOptions,
+} from "./redis-server.js";
+export { provideRedis, type ProvidedRedis } from "./provide.js";
+export { deleteNamespace, testNamespace } from "./namespace.js";
+export {
+  repoRoot,
+  spawnNode,
+  type ExitStatus,
+  type NodeProcess,
+  type OutputLine,
+  type SpawnNodeOptions,
+} from "./process.js";
+export { eventually, sleep, type EventuallyOptions } from "./eventually.js";
+export type { TestkitProvidedContext } from "./vitest-context.js";

@@ -1,0 +1,28 @@
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+
+const SAFE = /^[A-Za-z0-9_-]+$/;
+
+/** A fresh namespace such as `t-1f2e3d4c`; always matches /^[A-Za-z0-9_-]+$/ (the protocol's rule). */
+export function testNamespace(prefix = "t"): string {
+  if (!SAFE.test(prefix) || prefix.length > 55) {
+    throw new Error(`testNamespace: prefix ${JSON.stringify(prefix)} must match ${SAFE} and be at most 55 chars`);
+  }
+  return `${prefix}-${randomBytes(4).toString("hex")}`;
+}
+
+/**
+ * Deletes every key of a namespace (`ws:{ns}:*`, the protocol's key layout) with SCAN + UNLINK.
+ * For tests that run against a shared REDIS_URL; returns how many keys were removed.
+ */
+export async function deleteNamespace(redis: Redis, namespace: string): Promise<number> {
+  if (!SAFE.test(namespace)) throw new Error(`deleteNamespace: bad namespace ${JSON.stringify(namespace)}`);
+  let cursor = "0";
+  let removed = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `ws:{${namespace}}:*`, "COUNT", 500);
+    cursor = next;
+    if (keys.length > 0) removed += await redis.unlink(...keys);
+  } while (cursor !== "0");
+  return removed;
+}

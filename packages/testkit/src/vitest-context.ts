@@ -1,0 +1,13 @@
+/**
+ * What the global setup (global-setup.ts) hands to tests through vitest's provide/inject:
+ * `inject("redisUrl")` in any test file. Part of @worksteal/testkit's types so that a package whose
+ * tests import the testkit gets the augmentation.
+ */
+export interface TestkitProvidedContext {
+  /** URL of the Redis for this test run (REDIS_URL, or a private redis-server / container). */
+  redisUrl: string;
+}
+
+declare module "vitest" {
+  export interface ProvidedContext extends TestkitProvidedContext {}
+}

@@ -1,0 +1,26 @@
+import { defineConfig } from "vitest/config";
+
+// Workspace packages resolve to their TypeScript sources through the "@worksteal/source" export
+// condition. Setting conditions replaces vite's defaults, so those are repeated here
+// (vite's defaultServerConditions / defaultClientConditions; vite is not a root dependency).
+const serverConditions = ["@worksteal/source", "module", "node", "development|production"];
+const clientConditions = ["@worksteal/source", "module", "browser", "development|production"];
+
+export default defineConfig({
+  resolve: { conditions: clientConditions },
+  // Tests run in vite's SSR environment, which has its own resolve options.
+  ssr: { resolve: { conditions: serverConditions } },
+  test: {
+    include: ["packages/*/src/**/*.test.ts", "tests/**/*.test.ts"],
+    // One Redis for the run (REDIS_URL, or a private redis-server on a free port); tests read it
+    // with inject("redisUrl") and isolate themselves with testNamespace().
+    globalSetup: "packages/testkit/src/global-setup.ts",
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    teardownTimeout: 30_000,
+    // Child processes (redis-server, agents) are started by tests: forks keep each test file in
+    // its own process, so the testkit's exit cleanup runs per file. Two cores: two files at a time.
+    pool: "forks",
+    maxWorkers: 2,
+  },
+});
