@@ -1,0 +1,62 @@
+/**
+ * A demo / test agent as its own process. Each task's payload says how long it takes
+ * (`{ms}`); the agent's `--speed` multiplies that. Every run is counted in the namespace's run
+ * log, so a task run twice is caught. Logs are pino JSON on stdout; SIGTERM closes gracefully.
+ *
+ *   agent-process.ts --id a1 [--capabilities gpu,ssd] [--concurrency 2] [--speed 1.5] [--fail-rate 0]
+ * Redis and namespace come from REDIS_URL / WORKSTEAL_NAMESPACE.
+ */
+import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
+import { z } from "zod";
+import { Agent } from "@worksteal/agent";
+import { keysFor, loadConfig } from "@worksteal/protocol";
+
+const { values } = parseArgs({
+  options: {
+    id: { type: "string" },
+    capabilities: { type: "string", default: "" },
+    concurrency: { type: "string", default: "1" },
+    speed: { type: "string", default: "1" },
+    "fail-rate": { type: "string", default: "0" },
+  },
+});
+const args = z
+  .object({
+    id: z.string(),
+    capabilities: z.string().transform((s) => s.split(",").filter(Boolean)),
+    concurrency: z.coerce.number().int().min(1),
+    speed: z.coerce.number().positive(),
+    "fail-rate": z.coerce.number().min(0).max(1),
+  })
+  .parse(values);
+
+const config = loadConfig();
+const redis = new Redis(config.redisUrl);
+const runLog = keysFor(config.namespace).runLog;
+
+const PayloadSchema = z.object({ ms: z.number().nonnegative().default(10) }).passthrough();
+
+const agent = new Agent({
+  id: args.id,
+  capabilities: args.capabilities,
+  concurrency: args.concurrency,
+  handler: async (task) => {
+    await redis.hincrby(runLog, task.id, 1);
+    const { ms } = PayloadSchema.parse(task.payload ?? {});
+    await new Promise((r) => setTimeout(r, ms * args.speed));
+    if (Math.random() < args["fail-rate"]) throw new Error("injected failure");
+    return { by: args.id };
+  },
+});
+await agent.start();
+process.stdout.write(`${JSON.stringify({ msg: "agent ready", agentId: args.id })}\n`);
+
+const stop = () => {
+  void agent
+    .close()
+    .then(() => redis.quit())
+    .finally(() => process.exit(0));
+};
+process.once("SIGTERM", stop);
+process.once("SIGINT", stop);

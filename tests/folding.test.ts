@@ -1,0 +1,103 @@
+import { Redis } from "ioredis";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import { FOLD_GROUP, TaskSpecSchema } from "@worksteal/protocol";
+import { Replica, toFoldEntries } from "@worksteal/coordinator";
+import { Store } from "@worksteal/store";
+import { eventually, testNamespace } from "@worksteal/testkit";
+
+const closers: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  while (closers.length > 0) await closers.pop()!();
+});
+
+function setup(overrides: { claimIdleMs?: number } = {}) {
+  const namespace = testNamespace("fold");
+  const config = { redisUrl: inject("redisUrl"), namespace, logLevel: "silent" as const, ...overrides };
+  const redis = new Redis(config.redisUrl);
+  closers.push(() => redis.quit());
+  const startReplica = async (id: string) => {
+    const replica = new Replica({ id, config });
+    await replica.start();
+    closers.push(() => replica.stop());
+    return replica;
+  };
+  return { config, redis, store: new Store(redis, namespace), startReplica };
+}
+
+/** Drives `tasks` tasks on `agent` through assigned → started → completed with the real scripts. */
+async function runTasks(store: Store, agent: string, tasks: number, prefix: string) {
+  for (let i = 0; i < tasks; i++) {
+    const id = `${prefix}-${i}`;
+    await store.submit(TaskSpecSchema.parse({ id }), agent);
+    if (i % 2 === 0) {
+      await store.claim(id, agent, 1);
+      await store.finish(id, agent, 1, "completed", "null");
+    }
+  }
+}
+
+describe("folding", () => {
+  it("two replicas folding the same stream apply every event once", async () => {
+    const { store, startReplica } = setup();
+    await startReplica("r1");
+    await startReplica("r2");
+    await Promise.all([runTasks(store, "a1", 200, "x"), runTasks(store, "a2", 101, "y")]);
+    await eventually(async () => {
+      expect(await store.redis.hgetall(store.keys.workload("a1"))).toMatchObject({ queued: "100", running: "0", done: "100", durationCount: "100" });
+      expect(await store.redis.hgetall(store.keys.workload("a2"))).toMatchObject({ queued: "50", running: "0", done: "51" });
+    });
+    const [group] = (await store.redis.xinfo("GROUPS", store.keys.events)) as Array<Array<string | number>>;
+    expect(group![group!.indexOf("pending") + 1]).toBe(0);
+    // Both replicas took part.
+    const consumers = (await store.redis.xinfo("CONSUMERS", store.keys.events, FOLD_GROUP)) as unknown[];
+    expect(consumers.length).toBe(2);
+  });
+
+  it("entries read by a consumer that died are claimed and folded once", async () => {
+    const { store, redis, startReplica } = setup({ claimIdleMs: 300 });
+    await redis.xgroup("CREATE", store.keys.events, FOLD_GROUP, "0", "MKSTREAM");
+    await runTasks(store, "a1", 20, "z");
+    // A replica reads the entries and dies before folding them: they stay pending on it.
+    const read = await redis.xreadgroup("GROUP", FOLD_GROUP, "dead-replica", "COUNT", 1000, "STREAMS", store.keys.events, ">");
+    expect(read).not.toBeNull();
+    await startReplica("survivor");
+    await eventually(async () => {
+      expect(await redis.hgetall(store.keys.workload("a1"))).toMatchObject({ queued: "10", done: "10", running: "0" });
+    });
+    // A late fold by the "dead" replica (it was only slow) changes nothing.
+    const entries = (read as Array<[string, Array<[string, string[]]>]>)[0]![1];
+    const late = await store.fold(toFoldEntries(entries));
+    expect(late).toEqual({ applied: 0, deadLettered: 0, alreadyAcknowledged: entries.length });
+    expect(await redis.hgetall(store.keys.workload("a1"))).toMatchObject({ queued: "10", done: "10", running: "0" });
+    const pending = await redis.xpending(store.keys.events, FOLD_GROUP);
+    expect(pending[0]).toBe(0);
+  });
+
+  it("malformed events land in the dead-letter stream and change no workload", async () => {
+    const { store, redis, startReplica } = setup();
+    await startReplica("r1");
+    const at = Date.now();
+    const bad: Array<[string, string]> = [
+      ["event", "{not json"],
+      ["event", JSON.stringify({ kind: "task:assigned", taskId: "t", agentId: "a1", epoch: "one", at })],
+      ["event", JSON.stringify({ kind: "task:exploded", taskId: "t", agentId: "a1" })],
+      ["event", JSON.stringify({ kind: "task:completed", taskId: "t", agentId: "a1", taskType: "x", epoch: 1, durationMs: -5, at })],
+      ["event", JSON.stringify({ kind: "task:assigned", taskId: "t".repeat(500), agentId: "a1", epoch: 1, at })],
+      ["event", JSON.stringify({ kind: "task:failed", taskId: "t", agentId: "a1", taskType: "x", epoch: 1, durationMs: 1, final: true, error: "e".repeat(20_000), at })],
+      ["payload", "no event field"],
+    ];
+    for (const [field, value] of bad) await redis.xadd(store.keys.events, "*", field, value);
+    await eventually(async () => expect(await redis.xlen(store.keys.deadLetter)).toBe(bad.length));
+    const reasons = (await redis.xrange(store.keys.deadLetter, "-", "+")).map(([, f]) => f[f.indexOf("reason") + 1]);
+    expect(reasons).toEqual([
+      expect.stringMatching(/bad JSON/),
+      expect.stringMatching(/^epoch:/),
+      expect.stringMatching(/unknown kind/),
+      expect.stringMatching(/^durationMs:/),
+      expect.stringMatching(/^taskId:/),
+      expect.stringMatching(/over the .* limit/),
+      expect.stringMatching(/no 'event' field/),
+    ]);
+    expect(await redis.exists(store.keys.workload("a1"))).toBe(0);
+  });
+});

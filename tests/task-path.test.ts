@@ -1,0 +1,85 @@
+import { Redis } from "ioredis";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import { Agent, Client, type TaskContext } from "@worksteal/agent";
+import { Replica } from "@worksteal/coordinator";
+import { AgentQueues, Store } from "@worksteal/store";
+import { eventually, testNamespace } from "@worksteal/testkit";
+
+const closers: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  while (closers.length > 0) await closers.pop()!();
+});
+
+function setup() {
+  const namespace = testNamespace("path");
+  const config = { redisUrl: inject("redisUrl"), namespace, logLevel: "silent" as const, heartbeatIntervalMs: 200, stealInterval: 100 };
+  const client = new Client({ config });
+  closers.push(() => client.close());
+  const redis = new Redis(config.redisUrl);
+  closers.push(() => redis.quit());
+  const startAgent = async (id: string, handler: (t: TaskContext) => Promise<unknown>, extra: { capabilities?: string[] } = {}) => {
+    const agent = new Agent({ id, handler, config, ...extra });
+    await agent.start();
+    closers.push(() => agent.close());
+    return agent;
+  };
+  return { config, client, redis, startAgent, store: new Store(redis, namespace) };
+}
+
+describe("a task's path", () => {
+  it("a submitted task runs once on its agent and ends done", async () => {
+    const { client, startAgent } = setup();
+    const runs: TaskContext[] = [];
+    await startAgent("a1", async (task) => {
+      runs.push(task);
+      return { doubled: (task.payload as { n: number }).n * 2 };
+    });
+    const submitted = await client.submit({ id: "t1", type: "double", payload: { n: 21 } });
+    expect(submitted).toMatchObject({ owner: "a1", epoch: 1, created: true });
+    const record = await client.waitFor("t1", { timeoutMs: 10_000 });
+    expect(record).toMatchObject({ state: "done", owner: "a1", attempts: 1, result: '{"doubled":42}' });
+    expect(runs.map((r) => r.id)).toEqual(["t1"]);
+  });
+
+  it("a failing handler ends failed after its retries", async () => {
+    const { client, startAgent } = setup();
+    let calls = 0;
+    await startAgent("a1", async () => {
+      calls += 1;
+      throw new Error(`attempt ${calls} broke`);
+    });
+    await client.submit({ id: "bad", maxAttempts: 3 });
+    const record = await client.waitFor("bad", { timeoutMs: 10_000 });
+    expect(record).toMatchObject({ state: "failed", attempts: 3, error: "attempt 3 broke" });
+    expect(calls).toBe(3);
+  });
+
+  it("a job whose epoch is stale is dropped without running the handler", async () => {
+    const { client, redis, startAgent, store } = setup();
+    await client.submit({ id: "moved", agentId: "a1" });
+    // As after a move: the record's epoch is ahead of the job that sits in a1's queue.
+    await redis.hset(store.keys.task("moved"), "epoch", 2, "owner", "a2");
+    const queues = new AgentQueues(redis, store.keys);
+    closers.push(() => queues.close());
+    const runs: string[] = [];
+    await startAgent("a1", async (task) => void runs.push(`${task.id}@${task.epoch}`));
+    await queues.enqueue("a1", "moved", 1, 1); // a re-add of the leftover job is a no-op
+    const queue = queues.get("a1");
+    await eventually(async () => expect(await queue.getJobCounts("completed")).toMatchObject({ completed: 1 }), { timeoutMs: 10_000 });
+    expect(runs).toEqual([]);
+    expect(await store.getTask("moved")).toMatchObject({ state: "queued", owner: "a2", epoch: 2, attempts: 0 });
+  });
+
+  it("a task no live agent can run waits, then runs when a capable agent appears", async () => {
+    const { client, config, startAgent } = setup();
+    await startAgent("plain", async () => "wrong agent");
+    const submitted = await client.submit({ id: "gpu-job", requiredCapabilities: ["gpu"] });
+    expect(submitted.owner).toBeUndefined();
+    const replica = new Replica({ config });
+    await replica.start();
+    closers.push(() => replica.stop());
+    await startAgent("gpu-1", async (task) => `ran on ${task.agentId}`, { capabilities: ["gpu"] });
+    const record = await client.waitFor("gpu-job", { timeoutMs: 10_000 });
+    expect(record).toMatchObject({ state: "done", owner: "gpu-1", result: '"ran on gpu-1"' });
+  });
+});
