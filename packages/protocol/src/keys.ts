@@ -39,6 +39,8 @@ export function keysFor(namespace: Namespace) {
     /** Sorted set (score: time) of steal operation ids, and each operation's hash. */
     steals: `${prefix}steals`,
     steal: (id: string) => `${prefix}steal:${id}`,
+    /** Hash: task id -> epoch after the move, for every move a directive has made so far. */
+    stealMoves: (id: string) => `${prefix}steal:${id}:moves`,
     /** Hash: task id -> handler runs, kept by the demo's and tests' agents to catch a double run. */
     runLog: `${prefix}runs`,
     /** BullMQ prefix for every queue of the namespace (agent queues and the directive queue). */

@@ -31,6 +31,11 @@ export class TaskAlreadyPlacedError extends StoreError {
   override name = "TaskAlreadyPlacedError";
 }
 
+/** The directive's fence is not the current one: it comes from a leader that lost its lease. */
+export class FenceRejectedError extends StoreError {
+  override name = "FenceRejectedError";
+}
+
 export const SCRIPT_CODES = {
   TASK_NOT_FOUND: -1,
   STALE: -2,
@@ -38,6 +43,7 @@ export const SCRIPT_CODES = {
   NOT_RUNNING: -4,
   AGENT_UNKNOWN: -5,
   ALREADY_PLACED: -6,
+  FENCE_REJECTED: -7,
 } as const;
 
 export function errorForCode(code: number, subject: string): StoreError {
@@ -54,6 +60,8 @@ export function errorForCode(code: number, subject: string): StoreError {
       return new AgentUnknownError(`agent ${subject} is not registered`, code);
     case SCRIPT_CODES.ALREADY_PLACED:
       return new TaskAlreadyPlacedError(`task ${subject} already has an owner`, code);
+    case SCRIPT_CODES.FENCE_REJECTED:
+      return new FenceRejectedError(`directive ${subject} carries an old fence`, code);
     default:
       return new StoreError(`script refused ${subject} with unknown code ${code}`, code);
   }

@@ -10,7 +10,7 @@ import {
   TaskRecordSchema,
   type TaskSpec,
 } from "@worksteal/protocol";
-import { check } from "./errors.js";
+import { check, SCRIPT_CODES } from "./errors.js";
 import { defineScripts, type ScriptName } from "./scripts.js";
 
 export interface SubmitResult {
@@ -78,6 +78,18 @@ export class Store {
       (await this.run("finish", [this.keys.task(taskId), this.keys.events], [taskId, agentId, epoch, outcome, detail])) as number,
       taskId,
     );
+  }
+
+  /**
+   * Moves a queued task from `source` to `target` for a directive; returns the new epoch.
+   * Throws FenceRejectedError, StaleTaskError or TaskNotRunningError (here: not queued).
+   */
+  async move(taskId: string, source: string, target: string, expectedEpoch: number, directive: { id: string; fence: number }, moveLogTtlMs: number): Promise<number> {
+    const k = this.keys;
+    const reply = (await this.run("move", [k.task(taskId), k.events, k.fence, k.stealMoves(directive.id)], [
+      taskId, source, target, expectedEpoch, directive.fence, directive.id, moveLogTtlMs,
+    ])) as number;
+    return check(reply, reply === SCRIPT_CODES.FENCE_REJECTED ? directive.id : taskId);
   }
 
   async fold(entries: FoldEntry[], group: string = FOLD_GROUP): Promise<FoldResult> {

@@ -1,0 +1,22 @@
+import type { Config } from "@worksteal/protocol";
+import type { Store } from "@worksteal/store";
+
+/** Where the command writes; tests pass their own to capture output in-process. */
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+export interface CommandContext {
+  store: Store;
+  config: Config;
+  json: boolean;
+  io: Io;
+  /** stdout, with a newline. */
+  out: (text: string) => void;
+  /** stderr, one line prefixed `worksteal: `. */
+  err: (text: string) => void;
+}
+
+/** Exit codes: 0 ok, 1 a thing asked for does not exist or failed, 2 usage or connection error. */
+export const EXIT = { ok: 0, notFound: 1, failure: 1, usage: 2 } as const;

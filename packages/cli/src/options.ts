@@ -1,0 +1,105 @@
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { NamespaceSchema, TaskIdSchema } from "@worksteal/protocol";
+import { z } from "zod";
+import { DEFAULT_STEAL_LIMIT } from "./commands/steals.js";
+
+/** A bad command line: one line for stderr, exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+const OPTIONS = {
+  redis: { type: "string" },
+  namespace: { type: "string", short: "n" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  limit: { type: "string" },
+} as const satisfies ParseArgsConfig["options"];
+
+export const RedisUrlSchema = z
+  .url({ protocol: /^rediss?$/, error: "expected a redis:// or rediss:// URL" })
+  .refine((u) => new URL(u).hostname !== "", "the URL names no host");
+
+const LimitSchema = z
+  .string()
+  .regex(/^\d+$/, "must be a positive integer")
+  .transform(Number)
+  .pipe(z.number().int().min(1, "must be at least 1").max(10_000, "must be at most 10000"));
+
+export type Command =
+  | { name: "help" }
+  | { name: "status" }
+  | { name: "agents" }
+  | { name: "task"; taskId: string }
+  | { name: "steals"; limit: number };
+
+export interface Invocation {
+  command: Command | undefined;
+  json: boolean;
+  help: boolean;
+  /** Only what the command line said; the environment and defaults are applied later. */
+  redis: string | undefined;
+  namespace: string | undefined;
+}
+
+export const COMMANDS = ["status", "agents", "task", "steals", "help"] as const;
+
+function check<T>(schema: z.ZodType<T>, value: unknown, label: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new UsageError(`${label}: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
+}
+
+function noArguments(name: string, rest: readonly string[]): void {
+  if (rest.length > 0) throw new UsageError(`${name} takes no arguments (got '${rest[0]}')`);
+}
+
+/** Parses argv (without node and script). Throws UsageError with a one-line message. */
+export function parseInvocation(argv: readonly string[]): Invocation {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    // node's messages go on to explain '--'; the first sentence is the useful part.
+    const message = (error as Error).message.split(". To specify")[0] ?? "bad arguments";
+    throw new UsageError(`${message.replace(/^Unknown/, "unknown")} (see worksteal --help)`);
+  }
+  const { values, positionals } = parsed;
+  const invocation: Invocation = {
+    command: undefined,
+    json: values.json === true,
+    help: values.help === true,
+    redis: values.redis === undefined ? undefined : check(RedisUrlSchema, values.redis, "--redis"),
+    namespace: values.namespace === undefined ? undefined : check(NamespaceSchema, values.namespace, "--namespace"),
+  };
+  if (invocation.help) return invocation;
+
+  const [name, ...rest] = positionals;
+  if (name === undefined) return invocation;
+  if (values.limit !== undefined && name !== "steals") throw new UsageError(`--limit applies only to steals`);
+  switch (name) {
+    case "help":
+      invocation.command = { name: "help" };
+      break;
+    case "status":
+    case "agents":
+      noArguments(name, rest);
+      invocation.command = { name };
+      break;
+    case "task": {
+      if (rest.length !== 1) throw new UsageError(`task takes one task id (usage: worksteal task <id>)`);
+      invocation.command = { name, taskId: check(TaskIdSchema, rest[0], "task id") };
+      break;
+    }
+    case "steals":
+      noArguments(name, rest);
+      invocation.command = {
+        name,
+        limit: values.limit === undefined ? DEFAULT_STEAL_LIMIT : check(LimitSchema, values.limit, "--limit"),
+      };
+      break;
+    default:
+      throw new UsageError(`unknown command '${name}' (commands: ${COMMANDS.join(", ")}; see worksteal --help)`);
+  }
+  return invocation;
+}

@@ -1,0 +1,46 @@
+--[[
+  Moves one queued task from the source agent to the target for a directive: the single point
+  of truth for a steal. Compares the fence (only the current planner's directives act), the
+  owner, the state (only queued tasks move: a claimed one is running on the source) and the
+  epoch (the one the job in the source's queue carries). Sets the new owner, bumps the epoch,
+  records the move in the directive's move log (so a retried directive finishes it instead of
+  moving another task) and appends `task:stolen`.
+
+  KEYS[1] task record hash       ws:{ns}:task:<id>
+  KEYS[2] event stream           ws:{ns}:events
+  KEYS[3] fence counter          ws:{ns}:fence
+  KEYS[4] directive's move log   ws:{ns}:steal:<directiveId>:moves  (hash task id -> new epoch)
+
+  ARGV[1] task id
+  ARGV[2] source agent id
+  ARGV[3] target agent id
+  ARGV[4] expected epoch (carried by the source's job)
+  ARGV[5] directive fence
+  ARGV[6] directive id
+  ARGV[7] move log time-to-live, ms
+
+  Returns the new epoch, or
+    -1 task not found   -2 owner or epoch changed   -4 not queued (running or finished)
+    -7 fence is not the current one (the directive comes from an old leader)
+]]
+local taskKey, streamKey, fenceKey, movesKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local taskId, source, target = ARGV[1], ARGV[2], ARGV[3]
+local expected, fence = tonumber(ARGV[4]), ARGV[5]
+
+if (redis.call('GET', fenceKey) or '0') ~= fence then return -7 end
+
+local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state')
+if rec[3] == false then return -1 end
+if rec[1] ~= source or tonumber(rec[2]) ~= expected then return -2 end
+if rec[3] ~= 'queued' then return -4 end
+
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local epoch = expected + 1
+redis.call('HSET', taskKey, 'owner', target, 'epoch', epoch, 'updatedAt', now)
+redis.call('HSET', movesKey, taskId, epoch)
+redis.call('PEXPIRE', movesKey, ARGV[7])
+redis.call('XADD', streamKey, '*', 'event', cjson.encode({
+  kind = 'task:stolen', taskId = taskId, from = source, to = target, epoch = epoch,
+  directiveId = ARGV[6], at = now }))
+return epoch
