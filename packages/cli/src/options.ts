@@ -18,7 +18,8 @@ const OPTIONS = {
 
 export const RedisUrlSchema = z
   .url({ protocol: /^rediss?$/, error: "expected a redis:// or rediss:// URL" })
-  .refine((u) => new URL(u).hostname !== "", "the URL names no host");
+  // Checks run on after a failed one; an unparsable URL is already reported above.
+  .refine((u) => !URL.canParse(u) || new URL(u).hostname !== "", "the URL names no host");
 
 const LimitSchema = z
   .string()

@@ -1,0 +1,300 @@
+import { type AgentView, FOLD_GROUP, TaskSpecSchema } from "@worksteal/protocol";
+import { Store } from "@worksteal/store";
+import { testNamespace } from "@worksteal/testkit";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { Status } from "./commands/status.js";
+import { main } from "./main.js";
+
+let redisUrl: string;
+let redis: Redis;
+
+beforeAll(() => {
+  redisUrl = inject("redisUrl");
+  redis = new Redis(redisUrl);
+});
+afterAll(async () => {
+  await redis.quit();
+});
+
+/** Runs main in-process with a clean environment (only what the test passes). */
+async function run(args: string[], env: NodeJS.ProcessEnv = {}) {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(args, { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s) }, env);
+  return { code, stdout, stderr };
+}
+
+const inNs = (ns: string, ...args: string[]) => [...args, "--redis", redisUrl, "--namespace", ns];
+
+async function redisNow(): Promise<number> {
+  const [s, us] = await redis.time();
+  return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+}
+
+/** Four agents (alive, alive, dead, draining), folded workloads, events, a group, a replica. */
+async function populate(ns: string): Promise<Store> {
+  const store = new Store(redis, ns);
+  const k = store.keys;
+  await store.registerAgent({ id: "a1", capabilities: ["gpu", "ffmpeg"], concurrency: 4, priority: 1 });
+  await store.registerAgent({ id: "a2", capabilities: [], concurrency: 1, priority: 0 });
+  await store.registerAgent({ id: "a3", capabilities: [], concurrency: 2, priority: 0 });
+  await store.registerAgent({ id: "a4", capabilities: [], concurrency: 2, priority: 0 });
+  await store.heartbeat("a1", 42.5, 512);
+  const now = await redisNow();
+  await redis.hset(k.agent("a3"), "lastHeartbeat", now - 60_000);
+  await redis.hset(k.agent("a4"), "status", "draining");
+  await redis.hset(k.workload("a1"), { queued: 5, running: 2, done: 10, failed: 1, durationSumMs: 1234, durationCount: 10, cpu: 42.5, memoryMb: 512 });
+  await redis.hset(k.workload("a2"), { queued: -1, running: 0, done: 3, failed: 0 });
+  await redis.hset(k.workload("a3"), { queued: 4, done: 1 });
+  await store.submit(TaskSpecSchema.parse({ id: "t1", type: "resize", payload: { w: 64 }, requiredCapabilities: ["gpu"] }), "a1");
+  await store.submit(TaskSpecSchema.parse({ id: "u1" }), "");
+  await redis.xgroup("CREATE", k.events, FOLD_GROUP, "0", "MKSTREAM");
+  await redis.xreadgroup("GROUP", FOLD_GROUP, "c1", "COUNT", 2, "STREAMS", k.events, ">");
+  await redis.xadd(k.deadLetter, "*", "reason", "bad JSON", "event", "{x");
+  await redis.hset(k.replicas, "r-1", now - 1500, "r-2", now);
+  return store;
+}
+
+describe("status", () => {
+  it("--json sums folded workloads, counts agents by status, and reads the stream, group and replicas", async () => {
+    const ns = testNamespace("cli-status");
+    const store = await populate(ns);
+    const streamLength = await redis.xlen(store.keys.events);
+    const { code, stdout, stderr } = await run(inNs(ns, "status", "--json"));
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(stdout.trim().split("\n")).toHaveLength(1);
+    const status = JSON.parse(stdout) as Status;
+    expect(status).toMatchObject({
+      namespace: ns,
+      agentCounts: { total: 4, alive: 2, draining: 1, dead: 1 },
+      tasks: { queued: 8, running: 2, done: 14, failed: 1, unassigned: 1 },
+      events: {
+        length: streamLength,
+        deadLetter: 1,
+        group: { name: FOLD_GROUP, consumers: 1, pending: 2, lag: streamLength - 2 },
+      },
+      steals: 0,
+    });
+    expect(status.replicas.map((r) => r.id)).toEqual(["r-1", "r-2"]);
+    expect(status.replicas[0]!.ageMs).toBeGreaterThanOrEqual(1500);
+    expect(status.now).toBeGreaterThan(0);
+    const a1 = status.agents.find((a) => a.id === "a1")!;
+    expect(a1).toMatchObject({ status: "alive", concurrency: 4, capabilities: ["gpu", "ffmpeg"], workload: { queued: 5, running: 2 } });
+    expect(status.agents.find((a) => a.id === "a2")!.workload.queued).toBe(-1);
+  });
+
+  it("prints a summary for people, and copes with an empty namespace (no stream, no group)", async () => {
+    const ns = testNamespace("cli-status");
+    await populate(ns);
+    const { code, stdout } = await run(inNs(ns, "status"));
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/agents\s+2 alive, 1 draining, 1 dead \(4 registered\)/);
+    expect(stdout).toMatch(/tasks\s+8 queued, 2 running, 14 done, 1 failed/);
+    expect(stdout).toMatch(/group coordinators: 2 pending/);
+    expect(stdout).toMatch(/replicas\s+2: r-1 \(1\.\ds ago\), r-2/);
+
+    const empty = await run(inNs(testNamespace("cli-empty"), "status", "--json"));
+    expect(empty.code).toBe(0);
+    expect(JSON.parse(empty.stdout)).toMatchObject({
+      agentCounts: { total: 0 },
+      tasks: { queued: 0, unassigned: 0 },
+      events: { length: 0, deadLetter: 0, group: null },
+      replicas: [],
+      agents: [],
+    });
+    const emptyText = await run(inNs(testNamespace("cli-empty"), "status"));
+    expect(emptyText.stdout).toMatch(/no coordinators group/);
+  });
+});
+
+describe("agents", () => {
+  it("--json prints the AgentView array, sorted by id", async () => {
+    const ns = testNamespace("cli-agents");
+    await populate(ns);
+    const { code, stdout } = await run(inNs(ns, "agents", "--json"));
+    expect(code).toBe(0);
+    const agents = JSON.parse(stdout) as AgentView[];
+    expect(agents.map((a) => [a.id, a.status])).toEqual([
+      ["a1", "alive"],
+      ["a2", "alive"],
+      ["a3", "dead"],
+      ["a4", "draining"],
+    ]);
+    expect(agents[0]).toMatchObject({
+      priority: 1,
+      workload: { queued: 5, running: 2, done: 10, failed: 1, durationSumMs: 1234, durationCount: 10, cpu: 42.5, memoryMb: 512 },
+    });
+    expect(agents[0]!.lastHeartbeat).toBeGreaterThan(0);
+  });
+
+  it("prints a table with the average duration and heartbeat age", async () => {
+    const ns = testNamespace("cli-agents");
+    await populate(ns);
+    const { code, stdout } = await run(inNs(ns, "agents"));
+    expect(code).toBe(0);
+    const lines = stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^ID\s+STATUS\s+SLOTS\s+CAPABILITIES\s+QUEUED\s+RUNNING\s+DONE\s+FAILED\s+AVG MS\s+CPU %\s+MEM MB\s+HEARTBEAT$/);
+    expect(lines[1]).toMatch(/^a1\s+alive\s+4\s+gpu,ffmpeg\s+5\s+2\s+10\s+1\s+123\s+42\.5\s+512\s+\S+ ago$/);
+    expect(lines[2]).toMatch(/^a2\s+alive\s+1\s+-\s+-1\s+0\s+3\s+0\s+-\s+0\s+0\s/);
+    expect(lines[3]).toMatch(/^a3\s+dead\s.*1m0\ds ago$/);
+    expect(lines).toHaveLength(5);
+    // Columns line up: every row is as wide as its cells allow, numbers end under their header.
+    const queuedEnd = lines[0]!.indexOf("QUEUED") + "QUEUED".length;
+    for (const line of lines.slice(1, 4)) expect(line[queuedEnd - 1]).toMatch(/\d/);
+
+    const none = await run(inNs(testNamespace("cli-none"), "agents"));
+    expect(none.stdout).toMatch(/^no agents registered/);
+    expect(JSON.parse((await run(inNs(testNamespace("cli-none"), "agents", "--json"))).stdout)).toEqual([]);
+  });
+});
+
+describe("task", () => {
+  it("prints a found task as key/value lines or JSON; an unknown id is one line and exit 1", async () => {
+    const ns = testNamespace("cli-task");
+    await populate(ns);
+    const json = await run(inNs(ns, "task", "t1", "--json"));
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      id: "t1",
+      type: "resize",
+      payload: { w: 64 },
+      requiredCapabilities: ["gpu"],
+      owner: "a1",
+      state: "queued",
+      epoch: 1,
+    });
+
+    const text = await run(inNs(ns, "task", "t1"));
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^id\s+t1$/m);
+    expect(text.stdout).toMatch(/^payload\s+\{"w":64\}$/m);
+    expect(text.stdout).toMatch(/^state\s+queued$/m);
+    expect(text.stdout).toMatch(/^createdAt\s+\d+ \(\d{4}-\d\d-\d\d /m);
+    expect((await run(inNs(ns, "task", "u1"))).stdout).toMatch(/^owner\s+\(unassigned\)$/m);
+
+    const missing = await run(inNs(ns, "task", "nope"));
+    expect(missing).toEqual({ code: 1, stdout: "", stderr: "worksteal: task nope not found\n" });
+  });
+
+  it("a malformed record is reported in one line, exit 1", async () => {
+    const ns = testNamespace("cli-task");
+    const store = new Store(redis, ns);
+    await redis.hset(store.keys.task("bad"), { id: "bad", payload: "{not json" });
+    const { code, stderr } = await run(inNs(ns, "task", "bad"));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^worksteal: task bad: unreadable record: .+\n$/);
+  });
+});
+
+describe("steals", () => {
+  async function writeSteal(store: Store, id: string, finishedAt: number, taskIds: string[], status = "completed") {
+    await redis.hset(store.keys.steal(id), {
+      directiveId: id,
+      fence: 3,
+      source: "a1",
+      target: "a2",
+      requested: 3,
+      taskIds: JSON.stringify(taskIds),
+      status,
+      reason: "a1 holds 9 queued, a2 idle",
+      detail: status === "partial" ? "1 task already started" : "",
+      startedAt: finishedAt - 5,
+      finishedAt,
+    });
+    await redis.zadd(store.keys.steals, finishedAt, id);
+  }
+
+  it("lists newest first, honours --limit, and skips a record that is gone", async () => {
+    const ns = testNamespace("cli-steals");
+    const store = new Store(redis, ns);
+    const base = Date.UTC(2024, 0, 1);
+    await writeSteal(store, "d1", base + 1000, ["t1", "t2", "t3"]);
+    await writeSteal(store, "d2", base + 3000, ["t4"], "partial");
+    await writeSteal(store, "d3", base + 2000, [], "rejected");
+    await redis.zadd(store.keys.steals, base, "d0-expired");
+
+    const all = await run(inNs(ns, "steals", "--json"));
+    expect(all.code).toBe(0);
+    const steals = JSON.parse(all.stdout) as Array<{ directiveId: string; taskIds: string[]; status: string }>;
+    expect(steals.map((s) => s.directiveId)).toEqual(["d2", "d3", "d1"]);
+    expect(steals[0]).toMatchObject({ source: "a1", target: "a2", requested: 3, taskIds: ["t4"], status: "partial", fence: 3 });
+    expect(all.stderr).toBe("worksteal: steal d0-expired: skipped: record expired or missing\n");
+
+    const limited = await run(inNs(ns, "steals", "--json", "--limit", "2"));
+    expect((JSON.parse(limited.stdout) as Array<{ directiveId: string }>).map((s) => s.directiveId)).toEqual(["d2", "d3"]);
+    expect(limited.stderr).toBe("");
+
+    const text = await run(inNs(ns, "steals", "--limit", "2"));
+    const lines = text.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^FINISHED\s+DIRECTIVE\s+SOURCE → TARGET\s+REQUESTED\s+MOVED\s+STATUS\s+REASON$/);
+    expect(lines[1]).toMatch(/^2024-01-01 00:00:03\.000Z\s+d2\s+a1 → a2\s+3\s+1\s+partial\s+a1 holds 9 queued, a2 idle; 1 task already started$/);
+    expect(lines[2]).toMatch(/d3\s+a1 → a2\s+3\s+0\s+rejected/);
+    expect(lines).toHaveLength(3);
+  });
+
+  it("an empty namespace prints [] or a sentence", async () => {
+    const ns = testNamespace("cli-steals");
+    expect(await run(inNs(ns, "steals", "--json"))).toEqual({ code: 0, stdout: "[]\n", stderr: "" });
+    expect((await run(inNs(ns, "steals"))).stdout).toMatch(/^no steal operations/);
+  });
+});
+
+describe("configuration and errors", () => {
+  it("takes the URL from REDIS_URL before WORKSTEAL_REDIS_URL, and the namespace from WORKSTEAL_NAMESPACE", async () => {
+    const ns = testNamespace("cli-env");
+    await new Store(redis, ns).registerAgent({ id: "e1", capabilities: [], concurrency: 1, priority: 0 });
+    const viaEnv = await run(["agents", "--json"], {
+      REDIS_URL: redisUrl,
+      WORKSTEAL_REDIS_URL: "redis://127.0.0.1:1",
+      WORKSTEAL_NAMESPACE: ns,
+    });
+    expect(viaEnv.code).toBe(0);
+    expect((JSON.parse(viaEnv.stdout) as AgentView[]).map((a) => a.id)).toEqual(["e1"]);
+    const viaWs = await run(["agents", "--json"], { WORKSTEAL_REDIS_URL: redisUrl, WORKSTEAL_NAMESPACE: ns });
+    expect(viaWs.code).toBe(0);
+    // --redis and --namespace win over the environment.
+    const viaFlags = await run(inNs(ns, "agents", "--json"), { REDIS_URL: "redis://127.0.0.1:1", WORKSTEAL_NAMESPACE: "other" });
+    expect((JSON.parse(viaFlags.stdout) as AgentView[]).map((a) => a.id)).toEqual(["e1"]);
+  });
+
+  it("bad settings from the environment name their source or field, exit 2", async () => {
+    expect(await run(["status"], { REDIS_URL: "http://x" })).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: "worksteal: REDIS_URL: expected a redis:// or rediss:// URL\n",
+    });
+    const ns = await run(["status", "--redis", redisUrl], { WORKSTEAL_NAMESPACE: "bad ns" });
+    expect(ns.code).toBe(2);
+    expect(ns.stderr).toMatch(/^worksteal: invalid configuration: namespace: .*\n$/);
+    const ttl = await run(["status", "--redis", redisUrl], { WORKSTEAL_AGENT_TTL_MS: "soon" });
+    expect(ttl.code).toBe(2);
+    expect(ttl.stderr).toMatch(/^worksteal: invalid configuration: agentTtlMs: /);
+  });
+
+  it("help, no command and bad arguments", async () => {
+    const help = await run(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: worksteal <command>/);
+    for (const word of ["status", "agents", "task <id>", "steals", "--redis", "--namespace", "--json", "--limit"]) {
+      expect(help.stdout).toContain(word);
+    }
+    expect((await run(["help"])).code).toBe(0);
+    const none = await run([]);
+    expect(none).toMatchObject({ code: 2, stdout: "" });
+    expect(none.stderr).toMatch(/^Usage: worksteal/);
+    for (const argv of [["frobnicate"], ["status", "--nope"], ["steals", "--limit", "x"], ["status", "-n", "a:b"], ["status", "--redis", "nope"]]) {
+      const bad = await run(argv);
+      expect(bad.code, argv.join(" ")).toBe(2);
+      expect(bad.stdout).toBe("");
+      expect(bad.stderr).toMatch(/^worksteal: [^\n]+\n$/);
+    }
+  });
+
+  it("an unreachable Redis is one line and exit 2", async () => {
+    const { code, stdout, stderr } = await run(["status", "--redis", "redis://127.0.0.1:1"]);
+    expect({ code, stdout }).toEqual({ code: 2, stdout: "" });
+    expect(stderr).toMatch(/^worksteal: cannot reach Redis at redis:\/\/127\.0\.0\.1:1: connect ECONNREFUSED 127\.0\.0\.1:1\n$/);
+  });
+});

@@ -1,0 +1,101 @@
+import { ConfigError, type Config, loadConfig } from "@worksteal/protocol";
+import { Store } from "@worksteal/store";
+import { runAgents } from "./commands/agents.js";
+import { runStatus } from "./commands/status.js";
+import { runSteals } from "./commands/steals.js";
+import { runTask } from "./commands/task.js";
+import { ConnectionError, connect } from "./connect.js";
+import { EXIT, type CommandContext, type Io } from "./context.js";
+import { redactUrl } from "./format.js";
+import { type Command, type Invocation, RedisUrlSchema, UsageError, parseInvocation } from "./options.js";
+import { USAGE } from "./usage.js";
+
+export type { Io } from "./context.js";
+
+export const processIo: Io = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+};
+
+const nonEmpty = (v: string | undefined) => (v === undefined || v === "" ? undefined : v);
+
+/** --redis, else REDIS_URL, else WORKSTEAL_REDIS_URL, else the default; validated, naming its source. */
+function resolveConfig(invocation: Invocation, env: NodeJS.ProcessEnv): Config {
+  const sources: Array<[string, string | undefined]> = [
+    ["--redis", invocation.redis],
+    ["REDIS_URL", nonEmpty(env.REDIS_URL)],
+    ["WORKSTEAL_REDIS_URL", nonEmpty(env.WORKSTEAL_REDIS_URL)],
+  ];
+  const source = sources.find(([, v]) => v !== undefined);
+  if (source) {
+    const parsed = RedisUrlSchema.safeParse(source[1]);
+    if (!parsed.success) throw new UsageError(`${source[0]}: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
+  }
+  try {
+    return loadConfig({ env, overrides: { redisUrl: source?.[1], namespace: invocation.namespace } });
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+function dispatch(ctx: CommandContext, command: Exclude<Command, { name: "help" }>): Promise<number> {
+  switch (command.name) {
+    case "status":
+      return runStatus(ctx);
+    case "agents":
+      return runAgents(ctx);
+    case "task":
+      return runTask(ctx, command.taskId);
+    case "steals":
+      return runSteals(ctx, command.limit);
+  }
+}
+
+/** Runs the command line (argv without node and script) and returns the exit code. */
+export async function main(argv: readonly string[], io: Io = processIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const err = (text: string) => io.stderr(`worksteal: ${text}\n`);
+  const out = (text: string) => io.stdout(`${text}\n`);
+  let invocation: Invocation;
+  let config: Config;
+  try {
+    invocation = parseInvocation(argv);
+    if (invocation.help || invocation.command?.name === "help") {
+      io.stdout(USAGE);
+      return EXIT.ok;
+    }
+    if (invocation.command === undefined) {
+      io.stderr(USAGE);
+      return EXIT.usage;
+    }
+    config = resolveConfig(invocation, env);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    err(error.message);
+    return EXIT.usage;
+  }
+  const command = invocation.command;
+  const shownUrl = redactUrl(config.redisUrl);
+
+  let connection;
+  try {
+    connection = await connect(config.redisUrl, shownUrl);
+  } catch (error) {
+    err((error as Error).message);
+    return EXIT.usage;
+  }
+  try {
+    const ctx: CommandContext = { store: new Store(connection.redis, config.namespace), config, json: invocation.json, io, out, err };
+    return await dispatch(ctx, command);
+  } catch (error) {
+    if (!connection.ready()) {
+      const cause = connection.lastError() ?? (error as Error);
+      err(new ConnectionError(`lost connection to Redis at ${shownUrl}: ${cause.message}`).message);
+      return EXIT.usage;
+    }
+    err(error instanceof Error ? error.message : String(error));
+    return EXIT.failure;
+  } finally {
+    await connection.close();
+  }
+}

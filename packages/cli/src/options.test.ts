@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { UsageError, parseInvocation } from "./options.js";
+
+const fails = (argv: string[]) => {
+  try {
+    parseInvocation(argv);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return (error as Error).message;
+  }
+  throw new Error(`expected ${argv.join(" ")} to be refused`);
+};
+
+describe("parseInvocation", () => {
+  it("reads commands and options in any order", () => {
+    expect(parseInvocation(["--json", "steals", "--limit", "5", "-n", "ns1"])).toEqual({
+      command: { name: "steals", limit: 5 },
+      json: true,
+      help: false,
+      redis: undefined,
+      namespace: "ns1",
+    });
+    expect(parseInvocation(["steals"]).command).toEqual({ name: "steals", limit: 20 });
+    expect(parseInvocation(["task", "t-1.a", "--redis", "rediss://h:6380"])).toMatchObject({
+      command: { name: "task", taskId: "t-1.a" },
+      redis: "rediss://h:6380",
+    });
+    expect(parseInvocation(["status", "--help"]).help).toBe(true);
+    expect(parseInvocation([]).command).toBeUndefined();
+  });
+
+  it("names the option or argument in every refusal", () => {
+    expect(fails(["status", "--bogus"])).toMatch(/^unknown option '--bogus'/);
+    expect(fails(["status", "--redis"])).toMatch(/--redis/);
+    expect(fails(["status", "--redis", "http://x"])).toBe("--redis: expected a redis:// or rediss:// URL");
+    expect(fails(["status", "--redis", "not a url"])).toMatch(/^--redis: /);
+    expect(fails(["status", "--redis", "redis://"])).toBe("--redis: the URL names no host");
+    expect(fails(["status", "--namespace", "a{b}"])).toMatch(/^--namespace: namespace may only contain/);
+    expect(fails(["steals", "--limit", "0"])).toBe("--limit: must be at least 1");
+    expect(fails(["steals", "--limit", "-3"])).toMatch(/--limit/);
+    expect(fails(["steals", "--limit", "2.5"])).toBe("--limit: must be a positive integer");
+    expect(fails(["agents", "--limit", "2"])).toBe("--limit applies only to steals");
+    expect(fails(["task"])).toMatch(/task takes one task id/);
+    expect(fails(["task", "a:b"])).toMatch(/^task id: /);
+    expect(fails(["status", "extra"])).toMatch(/status takes no arguments/);
+    expect(fails(["frobnicate"])).toMatch(/^unknown command 'frobnicate'/);
+  });
+});

@@ -1,0 +1,37 @@
+import type { AgentView, Workload } from "@worksteal/protocol";
+
+/** A usable duration: finite and non-negative; anything else counts as unknown. */
+export function validDuration(ms: number | undefined): number | undefined {
+  return ms !== undefined && Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+}
+
+/** The agent's own average run time (same as protocol's averageDurationMs; kept local so the planner has no runtime import). */
+export function agentAverageMs(workload: Workload): number | undefined {
+  return workload.durationCount > 0 ? validDuration(workload.durationSumMs / workload.durationCount) : undefined;
+}
+
+/** Average run time over every agent's history, or undefined when no agent has finished a task. */
+export function fleetAverageMs(agents: readonly AgentView[]): number | undefined {
+  let sum = 0;
+  let count = 0;
+  for (const a of agents) {
+    if (a.workload.durationCount > 0 && Number.isFinite(a.workload.durationSumMs)) {
+      sum += a.workload.durationSumMs;
+      count += a.workload.durationCount;
+    }
+  }
+  return count > 0 ? validDuration(sum / count) : undefined;
+}
+
+/** The type's average, else the task's own estimate, else `fallbackMs`. */
+export function taskDurationMs(
+  task: { type?: string | undefined; estimatedDurationMs?: number | undefined },
+  durationsByType: Readonly<Record<string, number>> | undefined,
+  fallbackMs: number,
+): number {
+  const byType =
+    task.type !== undefined && durationsByType && Object.hasOwn(durationsByType, task.type)
+      ? validDuration(durationsByType[task.type])
+      : undefined;
+  return byType ?? validDuration(task.estimatedDurationMs) ?? fallbackMs;
+}

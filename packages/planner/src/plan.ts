@@ -1,0 +1,26 @@
+import type { PlannedDirective } from "@worksteal/protocol";
+import { planBalanced } from "./balanced.js";
+import { planClassic } from "./classic.js";
+import { DEFAULT_PLANNER_OPTIONS, type PlannerConfig, type PlannerOptions, type PlannerSnapshot } from "./types.js";
+
+/**
+ * One planning round: snapshot in, directives out. Pure and deterministic (agents are taken in id
+ * order). Only alive agents are sources or targets: a draining agent's queue is handed over by the
+ * reaper, and a dead one's by reaping, so the planner leaves both alone. Directive ids are
+ * `r<round>-<n>`, n from 1 in planning order.
+ */
+export function planSteals(snapshot: PlannerSnapshot, config: PlannerConfig): PlannedDirective[] {
+  if (!config.enabled) return [];
+  const options = resolveOptions(config);
+  const drafts = config.strategy === "classic" ? planClassic(snapshot, config, options) : planBalanced(snapshot, config, options);
+  return drafts.map((d, i) => ({ id: `r${snapshot.round}-${i + 1}`, ...d }));
+}
+
+function resolveOptions(config: PlannerConfig): PlannerOptions {
+  const options: PlannerOptions = { ...DEFAULT_PLANNER_OPTIONS };
+  for (const key of Object.keys(options) as Array<keyof PlannerOptions>) {
+    const value = config[key];
+    if (typeof value === "number" && Number.isFinite(value)) options[key] = value;
+  }
+  return options;
+}

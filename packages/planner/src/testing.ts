@@ -1,0 +1,133 @@
+// Test fixtures and fast-check arbitraries (excluded from the build).
+import fc from "fast-check";
+import type { AgentStatus, AgentView, StrategyName, Workload } from "@worksteal/protocol";
+import type { PlannerConfig, PlannerSnapshot, TaskSummary } from "./types.js";
+
+export type AgentInit = Partial<Omit<AgentView, "workload">> & { workload?: Partial<Workload> };
+
+export function agent(id: string, init: AgentInit = {}): AgentView {
+  const { workload, ...profile } = init;
+  return {
+    id,
+    capabilities: [],
+    concurrency: 1,
+    priority: 0,
+    status: "alive",
+    lastHeartbeat: 0,
+    ...profile,
+    workload: {
+      queued: 0,
+      running: 0,
+      done: 0,
+      failed: 0,
+      stolenIn: 0,
+      stolenOut: 0,
+      durationSumMs: 0,
+      durationCount: 0,
+      cpu: 0,
+      memoryMb: 0,
+      metricsAt: 0,
+      ...workload,
+    },
+  };
+}
+
+export function tasks(prefix: string, n: number, init: Partial<TaskSummary> = {}): TaskSummary[] {
+  return Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, type: "t", requiredCapabilities: [], ...init }));
+}
+
+export function config(strategy: StrategyName, overrides: Partial<PlannerConfig> = {}): PlannerConfig {
+  return { enabled: true, strategy, stealThreshold: 2, maxStealBatch: 10, minTasksToSteal: 2, ...overrides };
+}
+
+export function snapshot(agents: AgentView[], tails: Record<string, TaskSummary[]> = {}, extra: Partial<PlannerSnapshot> = {}): PlannerSnapshot {
+  return { agents, tails, round: 1, ...extra };
+}
+
+const CAPS = ["cpu", "gpu", "io"] as const;
+const TYPES = ["a", "b", "c"] as const;
+const capsArb = fc.subarray([...CAPS]);
+
+const taskArb = fc.record(
+  {
+    type: fc.constantFrom(...TYPES),
+    requiredCapabilities: fc.subarray([...CAPS], { maxLength: 2 }),
+    estimatedDurationMs: fc.integer({ min: 0, max: 5000 }),
+  },
+  { requiredKeys: ["type", "requiredCapabilities"] },
+);
+
+const agentArb = fc.record({
+  capabilities: capsArb,
+  concurrency: fc.integer({ min: 1, max: 4 }),
+  priority: fc.integer({ min: 0, max: 100 }),
+  status: fc.constantFrom<AgentStatus>("alive", "alive", "alive", "alive", "draining", "dead"),
+  queued: fc.integer({ min: 0, max: 20 }),
+  running: fc.integer({ min: 0, max: 4 }),
+  durationCount: fc.integer({ min: 0, max: 5 }),
+  avgMs: fc.integer({ min: 1, max: 5000 }),
+  cpu: fc.integer({ min: 0, max: 100 }),
+  tail: fc.array(taskArb, { maxLength: 12 }),
+  /** Sometimes the folded counter lags behind the queue. */
+  lag: fc.boolean(),
+});
+
+/** Up to 8 agents with random profiles, loads and queue tails; task ids unique. */
+export const snapshotArb: fc.Arbitrary<PlannerSnapshot> = fc
+  .record({
+    agents: fc.array(agentArb, { minLength: 1, maxLength: 8 }),
+    durationsByType: fc.option(fc.dictionary(fc.constantFrom(...TYPES), fc.integer({ min: 0, max: 5000 })), { nil: undefined }),
+    round: fc.nat(1000),
+  })
+  .map(({ agents, durationsByType, round }) => {
+    const tails: Record<string, TaskSummary[]> = {};
+    const views = agents.map((a, i) => {
+      const id = `ag${i}`;
+      const tail = a.tail.slice(0, a.lag ? a.tail.length : Math.min(a.tail.length, a.queued));
+      tails[id] = tail.map((t, j) => ({ ...t, id: `${id}-t${j}` }));
+      return agent(id, {
+        capabilities: a.capabilities,
+        concurrency: a.concurrency,
+        priority: a.priority,
+        status: a.status,
+        workload: {
+          queued: a.lag ? Math.min(a.queued, tail.length) : Math.max(a.queued, tail.length),
+          running: Math.min(a.running, a.concurrency),
+          durationCount: a.durationCount,
+          durationSumMs: a.durationCount * a.avgMs,
+          cpu: a.cpu,
+        },
+      });
+    });
+    return { agents: views, tails, round, ...(durationsByType ? { durationsByType } : {}) };
+  });
+
+export const configArb = (strategy: StrategyName, maxStealBatch = fc.integer({ min: 1, max: 10 })) =>
+  fc.record({
+    enabled: fc.constant(true),
+    strategy: fc.constant(strategy),
+    stealThreshold: fc.integer({ min: 1, max: 5 }),
+    maxStealBatch,
+    minTasksToSteal: fc.integer({ min: 1, max: 3 }),
+  });
+
+/** The balanced strategy's drain model, written out independently for the properties. */
+export function drainTimes(s: PlannerSnapshot, defaultMs = 1000): Map<string, number> {
+  let sum = 0;
+  let count = 0;
+  for (const a of s.agents) {
+    sum += a.workload.durationSumMs;
+    count += a.workload.durationCount;
+  }
+  const fleet = count > 0 ? sum / count : defaultMs;
+  const out = new Map<string, number>();
+  for (const a of s.agents) {
+    const tail = s.tails[a.id] ?? [];
+    const own = a.workload.durationCount > 0 ? a.workload.durationSumMs / a.workload.durationCount : fleet;
+    const queued = Math.max(a.workload.queued, tail.length);
+    let work = (queued - tail.length + a.workload.running) * own;
+    for (const t of tail) work += s.durationsByType?.[t.type] ?? t.estimatedDurationMs ?? fleet;
+    out.set(a.id, work / Math.max(1, a.concurrency));
+  }
+  return out;
+}

@@ -1,0 +1,65 @@
+import type { AgentView, Config } from "@worksteal/protocol";
+
+/** A queued task as the leader reads it from the tail of an agent's queue. */
+export interface TaskSummary {
+  id: string;
+  type: string;
+  requiredCapabilities: readonly string[];
+  estimatedDurationMs?: number | undefined;
+}
+
+/** What the planner sees in one round. The caller passes folded workloads with in-flight directives projected in. */
+export interface PlannerSnapshot {
+  agents: readonly AgentView[];
+  /** Per agent id: the newest queued tasks, newest first. Only these can be stolen. */
+  tails: Readonly<Record<string, readonly TaskSummary[]>>;
+  /** Average run time in ms per task type (sum / count of the durations hash). */
+  durationsByType?: Readonly<Record<string, number>> | undefined;
+  /** Planning round, used for directive ids `r<round>-<n>`. */
+  round: number;
+}
+
+/** Tunables beyond the protocol Config. Every field has a default (DEFAULT_PLANNER_OPTIONS). */
+export interface PlannerOptions {
+  /** balanced: a move must shorten max(drain(victim), drain(thief)) by more than this share of the task's own drain time… */
+  marginTaskFraction: number;
+  /** …and by more than this share of the victim's drain time. */
+  marginFraction: number;
+  /** balanced: task duration when neither type average, estimate nor any agent history is known. */
+  defaultTaskDurationMs: number;
+  /** classic: overloaded when taskCount > this … */
+  overloadedTaskCount: number;
+  /** … or cpu > this. */
+  overloadedCpu: number;
+  /** classic: underloaded when taskCount < this … */
+  underloadedTaskCount: number;
+  /** … and cpu < this. */
+  underloadedCpu: number;
+  /** classic: a target is accepted only when its score is above this. */
+  minTargetScore: number;
+}
+
+export const DEFAULT_PLANNER_OPTIONS: Readonly<PlannerOptions> = Object.freeze({
+  marginTaskFraction: 0.5,
+  marginFraction: 0.05,
+  defaultTaskDurationMs: 1000,
+  overloadedTaskCount: 8,
+  overloadedCpu: 80,
+  underloadedTaskCount: 2,
+  underloadedCpu: 30,
+  minTargetScore: 0.5,
+});
+
+export type PlannerConfig = Pick<
+  Config,
+  "enabled" | "strategy" | "stealThreshold" | "maxStealBatch" | "minTasksToSteal"
+> &
+  Partial<PlannerOptions>;
+
+/** A directive before the round numbers it. */
+export interface StealDraft {
+  source: string;
+  target: string;
+  count: number;
+  reason: string;
+}
