@@ -52,7 +52,7 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-/** Environment variable for each setting: WORKSTEAL_STEAL_THRESHOLD, ... (REDIS_URL also works). */
+/** Environment variable for each setting: WORKSTEAL_STEAL_THRESHOLD, ... (REDIS_URL beats WORKSTEAL_REDIS_URL). */
 export function envNameOf(key: string): string {
   return `WORKSTEAL_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 }
@@ -85,11 +85,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       throw new ConfigError(`config file ${file}: bad JSON: ${(error as Error).message}`);
     }
   }
-  if (env.REDIS_URL) raw.redisUrl = env.REDIS_URL;
   for (const key of CONFIG_KEYS) {
     const value = env[envNameOf(key)];
     if (value !== undefined && value !== "") raw[key] = value;
   }
+  // The conventional name wins, as in the CLI: --redis, then REDIS_URL, then WORKSTEAL_REDIS_URL.
+  if (env.REDIS_URL) raw.redisUrl = env.REDIS_URL;
   for (const [key, value] of Object.entries(options.overrides ?? {})) {
     if (value !== undefined) raw[key] = value;
   }
