@@ -1,0 +1,127 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { PlannedDirective } from "@worksteal/protocol";
+import { canRun } from "./capabilities.js";
+import { planSteals } from "./plan.js";
+import { projectDirectives } from "./project.js";
+import { configArb, drainTimes, snapshotArb } from "./testing.js";
+import type { PlannerSnapshot } from "./types.js";
+
+const RUNS = { numRuns: 300 };
+const strategies = ["balanced", "classic"] as const;
+
+function byId(s: PlannerSnapshot, id: string) {
+  const a = s.agents.find((x) => x.id === id);
+  if (!a) throw new Error(`no agent ${id}`);
+  return a;
+}
+
+describe.each(strategies)("planSteals (%s) properties", (strategy) => {
+  it("(a)(b) every directive is executable in order: the target can run `count` tail tasks; count ≤ batch and ≤ queued", () => {
+    fc.assert(
+      fc.property(snapshotArb, configArb(strategy), (s, cfg) => {
+        let state = s;
+        const given = new Map<string, number>();
+        for (const d of planSteals(s, cfg)) {
+          expect(Number.isInteger(d.count) && d.count >= 1).toBe(true);
+          expect(d.count).toBeLessThanOrEqual(cfg.maxStealBatch);
+          const target = new Set(byId(state, d.target).capabilities);
+          const runnable = (state.tails[d.source] ?? []).filter((t) => canRun(target, t.requiredCapabilities)).length;
+          expect(d.count).toBeLessThanOrEqual(runnable);
+          given.set(d.source, (given.get(d.source) ?? 0) + d.count);
+          state = projectDirectives(state, [d]);
+        }
+        for (const [source, n] of given) {
+          const w = byId(s, source).workload;
+          expect(n).toBeLessThanOrEqual(Math.max(w.queued, s.tails[source]?.length ?? 0));
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  it("(e) deterministic and independent of agent order; alive distinct endpoints; an agent gives or receives, not both", () => {
+    fc.assert(
+      fc.property(snapshotArb, configArb(strategy), (s, cfg) => {
+        const plan = planSteals(s, cfg);
+        expect(planSteals(s, cfg)).toEqual(plan);
+        expect(planSteals({ ...s, agents: [...s.agents].reverse() }, cfg)).toEqual(plan);
+        const sources = new Set(plan.map((d) => d.source));
+        const pairs = new Set<string>();
+        plan.forEach((d, i) => {
+          expect(d.id).toBe(`r${s.round}-${i + 1}`);
+          expect(d.id).toMatch(/^[A-Za-z0-9_.-]+$/);
+          expect(d.source).not.toBe(d.target);
+          expect(byId(s, d.source).status).toBe("alive");
+          expect(byId(s, d.target).status).toBe("alive");
+          expect(sources.has(d.target)).toBe(false);
+          expect(pairs.has(`${d.source}>${d.target}`)).toBe(false);
+          pairs.add(`${d.source}>${d.target}`);
+        });
+        expect(planSteals(s, { ...cfg, enabled: false })).toEqual([]);
+      }),
+      RUNS,
+    );
+  });
+
+  it("(d) no ping-pong: planning again on the projected snapshot never reverses a planned steal", () => {
+    fc.assert(
+      fc.property(snapshotArb, configArb(strategy), (s, cfg) => {
+        const first = planSteals(s, cfg);
+        const second = planSteals(projectDirectives(s, first), cfg);
+        const moved = new Set(first.map((d) => `${d.source}>${d.target}`));
+        for (const d of second) expect(moved.has(`${d.target}>${d.source}`)).toBe(false);
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe("balanced properties", () => {
+  it("(c) applying the directives never makes max(drain(source), drain(target)) later, for any pair", () => {
+    fc.assert(
+      fc.property(snapshotArb, configArb("balanced"), (s, cfg) => {
+        const plan = planSteals(s, cfg);
+        const before = drainTimes(s);
+        const after = drainTimes(projectDirectives(s, plan));
+        for (const d of plan) {
+          const b = Math.max(before.get(d.source)!, before.get(d.target)!);
+          const a = Math.max(after.get(d.source)!, after.get(d.target)!);
+          expect(a).toBeLessThan(b * (1 + 1e-9) + 1e-9);
+          expect(after.get(d.source)!).toBeLessThan(before.get(d.source)!);
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  it("(d) two rounds: the projected snapshot plans nothing new when maxStealBatch does not bind", () => {
+    fc.assert(
+      fc.property(snapshotArb, configArb("balanced", fc.constant(1000)), (s, cfg) => {
+        const first = planSteals(s, cfg);
+        expect(planSteals(projectDirectives(s, first), cfg)).toEqual([]);
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe("classic properties", () => {
+  it("(d) a pair is planned again on the projected snapshot only while its target is still underloaded", () => {
+    fc.assert(
+      fc.property(snapshotArb, configArb("classic"), (s, cfg) => {
+        const first = planSteals(s, cfg);
+        const projected = projectDirectives(s, first);
+        const again = planSteals(projected, cfg);
+        const pairs = new Set(first.map((d: PlannedDirective) => `${d.source}>${d.target}`));
+        for (const d of again.filter((x) => pairs.has(`${x.source}>${x.target}`))) {
+          const w = byId(projected, d.target).workload;
+          const queued = Math.max(w.queued, projected.tails[d.target]?.length ?? 0);
+          expect(queued + w.running).toBeLessThan(2);
+          expect(w.cpu).toBeLessThan(30);
+        }
+      }),
+      RUNS,
+    );
+  });
+});
