@@ -9,7 +9,7 @@ const PLACE_BATCH = 100;
  * epoch, so two replicas placing at once place each task once. Returns how many were placed.
  */
 export async function placeUnassigned(store: Store, queues: AgentQueues, agentTtlMs: number, log: Logger): Promise<number> {
-  const ids = await store.redis.zrange(store.keys.unassigned, 0, PLACE_BATCH - 1);
+  const ids = await store.redis.zrange(store.keys.unassigned, 0, String(PLACE_BATCH - 1));
   if (ids.length === 0) return 0;
   const agents = await readAgents(store, agentTtlMs);
   let placed = 0;

@@ -87,7 +87,7 @@ export class Replica {
   }
 
   private heartbeat(): Promise<unknown> {
-    return this.store.now().then((now) => this.redis.hset(this.store.keys.replicas, this.id, now));
+    return this.store.now().then((now) => this.redis.hset(this.store.keys.replicas, this.id, String(now)));
   }
 
   /** Runs `task` every `ms`, never two at once, logging failures instead of crashing. */

@@ -86,7 +86,8 @@ export function planBalanced(
       const before = Math.max(victim.drain, thief.drain);
       const after = Math.max(victim.drain - dv, thief.drain + dt);
       const margin = Math.max(options.marginTaskFraction * Math.min(dv, dt), options.marginFraction * victim.drain);
-      if (!(before - after > margin)) break;
+      // The thief must not end later than the victim: it would become the next round's victim.
+      if (!(before - after > margin) || thief.drain + dt > victim.drain - dv) break;
       moveTasks(victim.state, thief.state, 1);
       refresh(victim, duration);
       refresh(thief, duration);
