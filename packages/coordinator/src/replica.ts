@@ -1,20 +1,30 @@
 import { randomBytes } from "node:crypto";
+import { type Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { pino, type Logger } from "pino";
-import { type Config, type ConfigInput, loadConfig } from "@worksteal/protocol";
+import { type Config, type ConfigInput, DIRECTIVE_QUEUE, type Directive, loadConfig } from "@worksteal/protocol";
 import { AgentQueues, createRedis, Store } from "@worksteal/store";
 import { Folder } from "./folder.js";
 import { placeUnassigned } from "./placement.js";
+import { DirectiveExecutor } from "./executor.js";
+import { openDirectiveQueue, PlanningLoop } from "./planning.js";
 
 export interface ReplicaOptions {
   /** Unique per process; a restarted process is a new consumer, and XAUTOCLAIM recovers its pending entries. */
   id?: string;
+  /**
+   * Plan steals (default true). Until leases arrive, each planning replica takes a new fence when
+   * it starts, so only the directives of the replica that started last can move tasks.
+   */
+  plan?: boolean;
   config?: ConfigInput;
   logger?: Logger;
 }
 
 /** How long one XREADGROUP waits for new events, so that stopping is never slower than this. */
 const FOLD_BLOCK_MS = 500;
+/** Directives one replica executes at once. */
+const EXECUTOR_CONCURRENCY = 2;
 
 /**
  * One coordinator replica: folds events as a member of the namespace's consumer group, claims
@@ -29,6 +39,13 @@ export class Replica {
   private readonly blocking: Redis;
   private readonly queues: AgentQueues;
   private readonly folder: Folder;
+  private readonly directives: Queue<Directive>;
+  private readonly planning: PlanningLoop;
+  private readonly executor: DirectiveExecutor;
+  private readonly executorRedis: Redis;
+  private executorWorker?: Worker<Directive>;
+  private readonly plans: boolean;
+  private fence?: number;
   private running = false;
   private foldLoop?: Promise<void>;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -47,6 +64,21 @@ export class Replica {
       { consumer: this.id, batchSize: this.config.foldBatchSize, claimIdleMs: this.config.claimIdleMs },
       this.log,
     );
+    this.plans = options.plan ?? true;
+    this.directives = openDirectiveQueue(this.store);
+    this.planning = new PlanningLoop(this.store, this.queues, this.directives, this.config, this.log);
+    this.executor = new DirectiveExecutor(
+      this.store,
+      this.queues,
+      { maxDirectiveAgeMs: this.config.stealInterval * 5 + 5000, retentionMs: this.config.retentionMs },
+      this.log,
+    );
+    this.executorRedis = createRedis(this.config.redisUrl, { role: "blocking", connectionName: `coordinator-exec:${this.id}` });
+  }
+
+  /** The fence this replica plans with, or undefined when it does not plan. */
+  get currentFence(): number | undefined {
+    return this.fence;
   }
 
   async start(): Promise<void> {
@@ -58,8 +90,18 @@ export class Replica {
       placeUnassigned(this.store, this.queues, this.config.agentTtlMs, this.log),
     );
     this.every(this.config.heartbeatIntervalMs, "heartbeat", () => this.heartbeat());
+    this.executorWorker = new Worker<Directive>(DIRECTIVE_QUEUE, (job) => this.executor.execute(job.data), {
+      connection: this.executorRedis,
+      prefix: this.store.keys.bullPrefix,
+      concurrency: EXECUTOR_CONCURRENCY,
+    });
+    this.executorWorker.on("error", (error) => this.log.warn({ err: error }, "directive worker error"));
+    if (this.plans && this.config.enabled) {
+      this.fence = await this.redis.incr(this.store.keys.fence);
+      this.every(this.config.stealInterval, "plan", () => this.planning.planOnce(this.fence!));
+    }
     await this.heartbeat();
-    this.log.info({ namespace: this.config.namespace }, "replica started");
+    this.log.info({ namespace: this.config.namespace, fence: this.fence }, "replica started");
   }
 
   /** Stops every loop; entries this replica read but did not fold stay pending for others to claim. */
@@ -68,9 +110,11 @@ export class Replica {
     this.running = false;
     for (const timer of this.timers) clearInterval(timer);
     await this.foldLoop;
+    await this.executorWorker?.close();
+    await this.directives.close();
     await this.redis.hdel(this.store.keys.replicas, this.id).catch(() => undefined);
     await this.queues.close();
-    await Promise.all([this.redis.quit().catch(() => undefined), this.blocking.quit().catch(() => undefined)]);
+    await Promise.all([this.redis, this.blocking, this.executorRedis].map((r) => r.quit().catch(() => undefined)));
     this.log.info("replica stopped");
   }
 

@@ -40,23 +40,19 @@ describe.each(strategies)("planSteals (%s) properties", (strategy) => {
     );
   });
 
-  it("(e) deterministic and independent of agent order; alive distinct endpoints; an agent gives or receives, not both", () => {
+  it("(e) deterministic and independent of agent order; alive, distinct endpoints; numbered ids", () => {
     fc.assert(
       fc.property(snapshotArb, configArb(strategy), (s, cfg) => {
         const plan = planSteals(s, cfg);
         expect(planSteals(s, cfg)).toEqual(plan);
         expect(planSteals({ ...s, agents: [...s.agents].reverse() }, cfg)).toEqual(plan);
-        const sources = new Set(plan.map((d) => d.source));
-        const pairs = new Set<string>();
         plan.forEach((d, i) => {
           expect(d.id).toBe(`r${s.round}-${i + 1}`);
           expect(d.id).toMatch(/^[A-Za-z0-9_.-]+$/);
+          expect(d.reason.length).toBeLessThanOrEqual(500);
           expect(d.source).not.toBe(d.target);
           expect(byId(s, d.source).status).toBe("alive");
           expect(byId(s, d.target).status).toBe("alive");
-          expect(sources.has(d.target)).toBe(false);
-          expect(pairs.has(`${d.source}>${d.target}`)).toBe(false);
-          pairs.add(`${d.source}>${d.target}`);
         });
         expect(planSteals(s, { ...cfg, enabled: false })).toEqual([]);
       }),
@@ -78,17 +74,20 @@ describe.each(strategies)("planSteals (%s) properties", (strategy) => {
 });
 
 describe("balanced properties", () => {
-  it("(c) applying the directives never makes max(drain(source), drain(target)) later, for any pair", () => {
+  it("(c) applying each directive in turn makes max(drain(source), drain(target)) sooner; the latest drain never gets later", () => {
+    const latest = (m: Map<string, number>, s: PlannerSnapshot) =>
+      Math.max(0, ...s.agents.filter((a) => a.status === "alive").map((a) => m.get(a.id)!));
     fc.assert(
       fc.property(snapshotArb, configArb("balanced"), (s, cfg) => {
-        const plan = planSteals(s, cfg);
-        const before = drainTimes(s);
-        const after = drainTimes(projectDirectives(s, plan));
-        for (const d of plan) {
+        let state = s;
+        for (const d of planSteals(s, cfg)) {
+          const next = projectDirectives(state, [d]);
+          const before = drainTimes(state);
+          const after = drainTimes(next);
           const b = Math.max(before.get(d.source)!, before.get(d.target)!);
-          const a = Math.max(after.get(d.source)!, after.get(d.target)!);
-          expect(a).toBeLessThan(b * (1 + 1e-9) + 1e-9);
-          expect(after.get(d.source)!).toBeLessThan(before.get(d.source)!);
+          expect(Math.max(after.get(d.source)!, after.get(d.target)!)).toBeLessThan(b);
+          expect(latest(after, next)).toBeLessThanOrEqual(latest(before, state) * (1 + 1e-12));
+          state = next;
         }
       }),
       RUNS,
@@ -107,6 +106,19 @@ describe("balanced properties", () => {
 });
 
 describe("classic properties", () => {
+  it("an agent gives or receives, not both, and a source gives once per round", () => {
+    fc.assert(
+      fc.property(snapshotArb, configArb("classic"), (s, cfg) => {
+        const plan = planSteals(s, cfg);
+        const sources = plan.map((d) => d.source);
+        expect(new Set(sources).size).toBe(sources.length);
+        for (const d of plan) expect(sources).not.toContain(d.target);
+      }),
+      RUNS,
+    );
+  });
+
+
   it("(d) a pair is planned again on the projected snapshot only while its target is still underloaded", () => {
     fc.assert(
       fc.property(snapshotArb, configArb("classic"), (s, cfg) => {

@@ -21,9 +21,9 @@ export interface PlannerSnapshot {
 
 /** Tunables beyond the protocol Config. Every field has a default (DEFAULT_PLANNER_OPTIONS). */
 export interface PlannerOptions {
-  /** balanced: a move must shorten max(drain(victim), drain(thief)) by more than this share of the task's own drain time… */
+  /** balanced: a move must shorten max(drain(victim), drain(thief)) by more than this share of the task's drain time… */
   marginTaskFraction: number;
-  /** …and by more than this share of the victim's drain time. */
+  /** …and leave the thief draining sooner than the victim by more than this share of the victim's drain time. */
   marginFraction: number;
   /** balanced: task duration when neither type average, estimate nor any agent history is known. */
   defaultTaskDurationMs: number;

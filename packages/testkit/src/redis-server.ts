@@ -136,6 +136,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     ];
     const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
     trackChild(child);
+    // The server never keeps this process alive: a script that ends without stop() exits, and
+    // the exit cleanup kills the server.
+    child.unref();
+    for (const stream of [child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
     const onData = (chunk: Buffer): void => {
       for (const line of chunk.toString("utf8").split("\n")) if (line.trim() !== "") log.push(line);
       if (log.length > 200) log.splice(0, log.length - 200);

@@ -1,0 +1,52 @@
+import { Queue } from "bullmq";
+import type { Logger } from "pino";
+import { type Config, DIRECTIVE_QUEUE, type Directive } from "@worksteal/protocol";
+import { planSteals } from "@worksteal/planner";
+import type { AgentQueues, Store } from "@worksteal/store";
+import { takeSnapshot } from "./snapshot.js";
+
+/** Candidates read from the tail of each victim's queue, per task a directive may move. */
+const TAIL_PER_BATCH = 4;
+
+/**
+ * The leader's planning round: snapshot, plan, and queue each directive as a BullMQ job on the
+ * namespace's directive queue, stamped with the fence of the leadership that planned it.
+ */
+export class PlanningLoop {
+  private round = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly queues: AgentQueues,
+    readonly directives: Queue<Directive>,
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {}
+
+  /** Plans once with `fence`; returns the directives queued. */
+  async planOnce(fence: number): Promise<Directive[]> {
+    this.round += 1;
+    const snapshot = await takeSnapshot(this.store, this.queues, this.directives, this.round, {
+      agentTtlMs: this.config.agentTtlMs,
+      tailLength: this.config.maxStealBatch * TAIL_PER_BATCH,
+      minTasksToSteal: this.config.minTasksToSteal,
+    });
+    const planned = planSteals(snapshot, this.config);
+    if (planned.length === 0) return [];
+    const createdAt = await this.store.now();
+    const directives = planned.map((d): Directive => ({ ...d, id: `f${fence}-${d.id}`, fence, createdAt }));
+    await this.directives.addBulk(
+      directives.map((d) => ({
+        name: "steal",
+        data: d,
+        opts: { jobId: d.id, attempts: 3, backoff: { type: "fixed", delay: 100 }, removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } },
+      })),
+    );
+    this.log.info({ round: this.round, fence, directives: directives.map((d) => `${d.source}->${d.target} x${d.count}`) }, "directives queued");
+    return directives;
+  }
+}
+
+export function openDirectiveQueue(store: Store): Queue<Directive> {
+  return new Queue<Directive>(DIRECTIVE_QUEUE, { connection: store.redis, prefix: store.keys.bullPrefix });
+}

@@ -1,0 +1,82 @@
+import type { Queue } from "bullmq";
+import { type AgentView, type Directive, DirectiveSchema } from "@worksteal/protocol";
+import { type PlannerSnapshot, projectDirectives, type TaskSummary } from "@worksteal/planner";
+import { type AgentQueues, readAgents, type Store, type TaskJobData } from "@worksteal/store";
+
+export interface SnapshotOptions {
+  agentTtlMs: number;
+  /** How many of the newest queued jobs of each agent the planner may choose from. */
+  tailLength: number;
+  minTasksToSteal: number;
+}
+
+/**
+ * What the planner sees: every agent with its queue counts read from BullMQ itself (the folded
+ * counters may lag a moment behind moves; the queue is the truth about what can be stolen), the
+ * newest queued tasks of each agent that could be a victim, the average duration per task type,
+ * and the directives still in flight projected in as if done, so a steal is not planned twice.
+ */
+export async function takeSnapshot(
+  store: Store,
+  queues: AgentQueues,
+  directives: Queue<Directive>,
+  round: number,
+  options: SnapshotOptions,
+): Promise<PlannerSnapshot> {
+  const agents = (await readAgents(store, options.agentTtlMs)).filter((a) => a.status !== "dead");
+  const live = await Promise.all(agents.map((agent) => withQueueCounts(agent, queues)));
+  const tails: Record<string, TaskSummary[]> = {};
+  await Promise.all(
+    live
+      .filter((a) => a.workload.queued >= options.minTasksToSteal)
+      .map(async (a) => {
+        tails[a.id] = await readTail(store, queues, a.id, options.tailLength);
+      }),
+  );
+  const snapshot: PlannerSnapshot = { agents: live, tails, durationsByType: await readDurations(store), round };
+  const inFlight = (await directives.getJobs(["wait", "active", "delayed", "prioritized"]))
+    .map((job) => DirectiveSchema.safeParse(job?.data))
+    .flatMap((p) => (p.success ? [p.data] : []));
+  return inFlight.length > 0 ? projectDirectives(snapshot, inFlight) : snapshot;
+}
+
+async function withQueueCounts(agent: AgentView, queues: AgentQueues): Promise<AgentView> {
+  const counts = await queues.get(agent.id).getJobCounts("wait", "prioritized", "active");
+  const queued = (counts.wait ?? 0) + (counts.prioritized ?? 0);
+  return { ...agent, workload: { ...agent.workload, queued, running: counts.active ?? agent.workload.running } };
+}
+
+/** The newest queued tasks of an agent, newest first, with what the planner needs of each. */
+async function readTail(store: Store, queues: AgentQueues, agentId: string, length: number): Promise<TaskSummary[]> {
+  const jobs = await queues.get(agentId).getJobs(["wait"], 0, length - 1, false);
+  const data = jobs.flatMap((job) => (job ? [job.data as TaskJobData] : []));
+  if (data.length === 0) return [];
+  const pipeline = store.redis.pipeline();
+  for (const { taskId } of data) pipeline.hmget(store.keys.task(taskId), "type", "requiredCapabilities", "estimatedDurationMs", "owner", "epoch", "state");
+  const replies = (await pipeline.exec()) ?? [];
+  return data.flatMap(({ taskId, epoch }, i) => {
+    const [type, caps, estimate, owner, recordEpoch, state] = (replies[i]?.[1] ?? []) as Array<string | null>;
+    // Leftover jobs of tasks that moved or started are not candidates.
+    if (owner !== agentId || Number(recordEpoch) !== epoch || state !== "queued") return [];
+    return [
+      {
+        id: taskId,
+        type: type ?? "default",
+        requiredCapabilities: JSON.parse(caps ?? "[]") as string[],
+        ...(estimate ? { estimatedDurationMs: Number(estimate) } : {}),
+      },
+    ];
+  });
+}
+
+async function readDurations(store: Store): Promise<Record<string, number>> {
+  const hash = await store.redis.hgetall(store.keys.durations);
+  const averages: Record<string, number> = {};
+  for (const [field, sum] of Object.entries(hash)) {
+    if (!field.endsWith(":sum")) continue;
+    const type = field.slice(0, -":sum".length);
+    const count = Number(hash[`${type}:count`] ?? 0);
+    if (count > 0) averages[type] = Number(sum) / count;
+  }
+  return averages;
+}

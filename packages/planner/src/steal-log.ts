@@ -1,0 +1,69 @@
+import type { StealDraft } from "./types.js";
+
+interface Entry {
+  source: number;
+  target: number;
+  count: number;
+  before: { source: number; target: number };
+  after: { source: number; target: number };
+}
+
+/**
+ * The moves of a round, in order, folded into directives. Agents are numbered 0..n-1. A move
+ * joins the source's last directive when that directive has the same target and no later
+ * directive touches either agent: it then commutes with everything in between, so applying the
+ * directives in order (each taking the newest tasks its target can run) reproduces exactly the
+ * moves that were planned. A directive holds at most `maxPerDirective` moves; more start another.
+ */
+export class StealLog {
+  private readonly entries: Entry[] = [];
+  private readonly lastTouch: Array<number | undefined>;
+
+  constructor(
+    private readonly ids: readonly string[],
+    private readonly maxPerDirective: number,
+  ) {
+    this.lastTouch = ids.map(() => undefined);
+  }
+
+  /** The target a move from `source` may join, if any. */
+  mergeableTarget(source: number): number | undefined {
+    const i = this.lastTouch[source];
+    const entry = i === undefined ? undefined : this.entries[i];
+    return entry && entry.source === source && this.lastTouch[entry.target] === i && entry.count < this.maxPerDirective
+      ? entry.target
+      : undefined;
+  }
+
+  record(source: number, target: number, before: Entry["before"], after: Entry["after"]): void {
+    const i = this.lastTouch[source];
+    const last = i === undefined ? undefined : this.entries[i];
+    if (last && this.mergeableTarget(source) === target) {
+      last.count += 1;
+      last.after = after;
+      return;
+    }
+    this.entries.push({ source, target, count: 1, before, after });
+    this.lastTouch[source] = this.entries.length - 1;
+    this.lastTouch[target] = this.entries.length - 1;
+  }
+
+  drafts(strategy: string): StealDraft[] {
+    return this.entries.map((e) => {
+      const source = this.ids[e.source]!;
+      const target = this.ids[e.target]!;
+      return {
+        source,
+        target,
+        count: e.count,
+        reason:
+          `${strategy}: drain ${source} ${secs(e.before.source)}->${secs(e.after.source)}, ` +
+          `${target} ${secs(e.before.target)}->${secs(e.after.target)}`,
+      };
+    });
+  }
+}
+
+function secs(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}

@@ -1,0 +1,22 @@
+import fc from "fast-check";
+import { planSteals } from "./plan.js";
+import { projectDirectives } from "./project.js";
+import { configArb, snapshotArb } from "./testing.js";
+let total = 0, nonEmpty = 0, strictFail = 0, chainPlans = 0, directives = 0, moves = 0, maxMs = 0;
+let example: unknown;
+fc.assert(fc.property(snapshotArb, configArb("balanced"), (s, cfg) => {
+  total++;
+  const t0 = performance.now();
+  const first = planSteals(s, cfg);
+  maxMs = Math.max(maxMs, performance.now() - t0);
+  if (first.length) nonEmpty++;
+  directives += first.length; moves += first.reduce((a, d) => a + d.count, 0);
+  const gave = new Set(first.map((d) => d.source));
+  if (first.some((d) => gave.has(d.target))) chainPlans++;
+  const second = planSteals(projectDirectives(s, first), cfg);
+  if (second.length === 0) return;
+  strictFail++;
+  example ??= { s, cfg, first, second };
+}), { numRuns: Number(process.argv[2] ?? 20000), seed: 42 });
+console.log({ total, nonEmpty, strictFail, chainPlans, directives, moves, maxMs });
+if (example) console.log(JSON.stringify(example));

@@ -1,0 +1,71 @@
+import { Redis } from "ioredis";
+import { inject } from "vitest";
+import { Client } from "@worksteal/agent";
+import { Replica } from "@worksteal/coordinator";
+import { type ConfigInput, keysFor, loadConfig } from "@worksteal/protocol";
+import { AgentQueues, Store } from "@worksteal/store";
+import { spawnNode, testNamespace, type NodeProcess } from "@worksteal/testkit";
+
+/** One test's namespace on the run's Redis, with what cross-package tests need, all closed by `close()`. */
+export function namespaceHarness(prefix: string, overrides: ConfigInput = {}) {
+  const namespace = testNamespace(prefix);
+  const config = loadConfig({ env: {}, overrides: { redisUrl: inject("redisUrl"), namespace, logLevel: "silent", heartbeatIntervalMs: 200, ...overrides } });
+  const redis = new Redis(config.redisUrl);
+  const store = new Store(redis, namespace);
+  const queues = new AgentQueues(redis, store.keys);
+  const client = new Client({ config, redis });
+  const closers: Array<() => Promise<unknown>> = [() => client.close(), () => queues.close(), () => redis.quit()];
+  const processes: NodeProcess[] = [];
+
+  return {
+    namespace,
+    config,
+    redis,
+    store,
+    queues,
+    client,
+    /** An agent as its own process (scripts/lib/agent-process.ts): tasks sleep payload.ms × speed. */
+    async startAgentProcess(id: string, options: { concurrency?: number; capabilities?: string[]; speed?: number } = {}) {
+      const proc = spawnNode(
+        "scripts/lib/agent-process.ts",
+        ["--id", id, "--concurrency", String(options.concurrency ?? 1), "--capabilities", (options.capabilities ?? []).join(","), "--speed", String(options.speed ?? 1)],
+        { env: { REDIS_URL: config.redisUrl, WORKSTEAL_NAMESPACE: namespace, WORKSTEAL_LOG_LEVEL: "warn", WORKSTEAL_HEARTBEAT_INTERVAL_MS: "200" } },
+      );
+      processes.push(proc);
+      await proc.waitForLine((l) => l.json?.msg === "agent ready", 20_000);
+      return proc;
+    },
+    async startReplica(extra: ConfigInput & { plan?: boolean } = {}) {
+      const { plan, ...rest } = extra;
+      const replica = new Replica({ config: { ...config, ...rest }, ...(plan === undefined ? {} : { plan }) });
+      await replica.start();
+      closers.push(() => replica.stop());
+      return replica;
+    },
+    /** Handler runs per task, from the agents' run log. */
+    async runCounts(): Promise<Record<string, number>> {
+      const raw = await redis.hgetall(keysFor(namespace).runLog);
+      return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Number(v)]));
+    },
+    /** For each task id, every job waiting in any agent's queue: [agent, epoch]. */
+    async waitingJobs(agentIds: string[]): Promise<Map<string, Array<[string, number]>>> {
+      const jobs = new Map<string, Array<[string, number]>>();
+      for (const agentId of agentIds) {
+        for (const job of await queues.get(agentId).getJobs(["wait", "active", "delayed", "prioritized"])) {
+          if (!job) continue;
+          const list = jobs.get(job.data.taskId) ?? [];
+          list.push([agentId, job.data.epoch]);
+          jobs.set(job.data.taskId, list);
+        }
+      }
+      return jobs;
+    },
+    async close() {
+      for (const p of processes) p.kill("SIGTERM");
+      await Promise.all(processes.map((p) => p.exited));
+      while (closers.length > 0) await closers.pop()!();
+    },
+  };
+}
+
+export type Harness = ReturnType<typeof namespaceHarness>;

@@ -1,0 +1,143 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { DirectiveExecutor } from "@worksteal/coordinator";
+import type { Directive } from "@worksteal/protocol";
+import { eventually } from "@worksteal/testkit";
+import { pino } from "pino";
+import { type Harness, namespaceHarness } from "./helpers.js";
+
+let h: Harness;
+afterEach(async () => {
+  await h.close();
+});
+
+const silent = pino({ level: "silent" });
+
+function executorFor(harness: Harness) {
+  return new DirectiveExecutor(harness.store, harness.queues, { maxDirectiveAgeMs: 60_000, retentionMs: 3_600_000 }, silent);
+}
+
+async function directive(harness: Harness, fields: Partial<Directive> & Pick<Directive, "id" | "source" | "target" | "count">): Promise<Directive> {
+  const fence = Number((await harness.redis.get(harness.store.keys.fence)) ?? 0);
+  return { fence, reason: "test", createdAt: await harness.store.now(), ...fields };
+}
+
+async function submitMany(harness: Harness, agentId: string, count: number, ms: number, prefix = "t") {
+  for (let i = 0; i < count; i++) await harness.client.submit({ id: `${prefix}${i}`, agentId, payload: { ms } });
+  return Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+}
+
+describe("stealing between agent processes", () => {
+  it("spreads a backlog on one agent across idle agents; every task runs once", async () => {
+    h = namespaceHarness("spread", { stealInterval: 200 });
+    await Promise.all(["a1", "a2", "a3"].map((id) => h.startAgentProcess(id)));
+    await h.startReplica();
+    const ids = await submitMany(h, "a1", 90, 40);
+    await eventually(async () => {
+      for (const id of ids) expect((await h.store.getTask(id))?.state).toBe("done");
+    }, { timeoutMs: 25_000, intervalMs: 250 });
+    const owners = new Map<string, number>();
+    for (const id of ids) {
+      const owner = (await h.store.getTask(id))!.owner;
+      owners.set(owner, (owners.get(owner) ?? 0) + 1);
+    }
+    expect(owners.get("a2") ?? 0).toBeGreaterThan(10);
+    expect(owners.get("a3") ?? 0).toBeGreaterThan(10);
+    expect(Object.values(await h.runCounts()).every((n) => n === 1)).toBe(true);
+    expect(Object.keys(await h.runCounts())).toHaveLength(ids.length);
+    const steals = await h.redis.zrange(h.store.keys.steals, 0, -1);
+    expect(steals.length).toBeGreaterThan(0);
+    for (const id of steals) {
+      const op = await h.redis.hgetall(h.store.keys.steal(id));
+      expect(["completed", "partial"]).toContain(op.status);
+      expect(JSON.parse(op.taskIds!).length).toBeGreaterThan(0);
+    }
+  });
+
+  it("does not move a task the victim already took: the victim runs it, once", async () => {
+    h = namespaceHarness("taken");
+    await h.startAgentProcess("a1");
+    await h.client.submit({ id: "long", agentId: "a1", payload: { ms: 1500 } });
+    await eventually(async () => expect((await h.store.getTask("long"))?.state).toBe("running"));
+    await h.redis.incr(h.store.keys.fence);
+    const outcome = await executorFor(h).execute(await directive(h, { id: "d-taken", source: "a1", target: "a2", count: 1 }));
+    expect(outcome).toMatchObject({ status: "failed", taskIds: [] });
+    await eventually(async () => expect(await h.store.getTask("long")).toMatchObject({ state: "done", owner: "a1", epoch: 1 }), { timeoutMs: 10_000 });
+    expect(await h.runCounts()).toEqual({ long: 1 });
+  });
+
+  it("a steal racing with the victim's claims ends with exactly one run per task", async () => {
+    h = namespaceHarness("race");
+    await h.startAgentProcess("a1", { concurrency: 2 });
+    await h.startAgentProcess("a2", { concurrency: 2 });
+    await h.redis.incr(h.store.keys.fence);
+    const executor = executorFor(h);
+    const ids = await submitMany(h, "a1", 150, 5);
+    // Fire directives from both sides while both agents are claiming as fast as they can.
+    const fired: Promise<unknown>[] = [];
+    for (let round = 0; round < 30; round++) {
+      const [source, target] = round % 2 === 0 ? ["a1", "a2"] : ["a2", "a1"];
+      fired.push(executor.execute(await directive(h, { id: `race-${round}`, source: source!, target: target!, count: 5 })));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await Promise.all(fired);
+    await eventually(async () => {
+      for (const id of ids) expect((await h.store.getTask(id))?.state).toBe("done");
+    }, { timeoutMs: 20_000, intervalMs: 250 });
+    const runs = await h.runCounts();
+    expect(Object.keys(runs).sort()).toEqual([...ids].sort());
+    expect(Object.entries(runs).filter(([, n]) => n !== 1)).toEqual([]);
+    // The race was real: tasks did move, both ways.
+    const moved = (await Promise.all([...Array(30).keys()].map((r) => h.redis.hlen(h.store.keys.stealMoves(`race-${r}`))))).reduce((a, b) => a + b, 0);
+    expect(moved).toBeGreaterThan(10);
+  });
+
+  it("a directive killed halfway and retried leaves every task in exactly one queue", async () => {
+    h = namespaceHarness("retry");
+    const ids = await submitMany(h, "a1", 12, 10);
+    await h.store.registerAgent({ id: "a2", capabilities: [], concurrency: 1, priority: 0 });
+    await h.redis.incr(h.store.keys.fence);
+    const d = await directive(h, { id: "d-halfway", source: "a1", target: "a2", count: 6 });
+    // The first run died right after its first three moves: records moved, jobs not yet re-homed.
+    const tail = (await h.queues.get("a1").getJobs(["wait"], 0, 2, false)).map((j) => j!.data);
+    for (const job of tail) await h.store.move(job.taskId, "a1", "a2", job.epoch, d, 60_000);
+
+    const outcome = await executorFor(h).execute(d);
+    expect(outcome.status).toBe("completed");
+    expect(outcome.taskIds).toHaveLength(6);
+    expect(outcome.taskIds).toEqual(expect.arrayContaining(tail.map((t) => t.taskId)));
+    // A third run finds the operation recorded and moves nothing more.
+    expect(await executorFor(h).execute(d)).toMatchObject({ status: "completed", detail: "already executed" });
+
+    const jobs = await h.waitingJobs(["a1", "a2"]);
+    for (const id of ids) {
+      const record = (await h.store.getTask(id))!;
+      expect(jobs.get(id), id).toEqual([[record.owner, record.epoch]]);
+    }
+    expect(ids.filter((id) => jobs.get(id)?.[0]?.[0] === "a2")).toHaveLength(6);
+  });
+
+  it("rejects a directive with an old fence and moves nothing", async () => {
+    h = namespaceHarness("fence");
+    const ids = await submitMany(h, "a1", 5, 10);
+    await h.store.registerAgent({ id: "a2", capabilities: [], concurrency: 1, priority: 0 });
+    await h.redis.incr(h.store.keys.fence);
+    const old = await directive(h, { id: "d-old", source: "a1", target: "a2", count: 3 });
+    await h.redis.incr(h.store.keys.fence); // a new leadership began
+    const outcome = await executorFor(h).execute(old);
+    expect(outcome).toMatchObject({ status: "rejected", taskIds: [] });
+    expect(await h.redis.hgetall(h.store.keys.steal("d-old"))).toMatchObject({ status: "rejected", fence: String(old.fence) });
+    for (const id of ids) expect(await h.store.getTask(id)).toMatchObject({ owner: "a1", epoch: 1 });
+  });
+
+  it("never moves a task to a target without its required capabilities", async () => {
+    h = namespaceHarness("caps");
+    for (let i = 0; i < 4; i++) await h.client.submit({ id: `gpu${i}`, agentId: "a1", requiredCapabilities: ["gpu"] });
+    for (let i = 0; i < 4; i++) await h.client.submit({ id: `cpu${i}`, agentId: "a1" });
+    for (let i = 4; i < 8; i++) await h.client.submit({ id: `gpu${i}`, agentId: "a1", requiredCapabilities: ["gpu"] });
+    await h.store.registerAgent({ id: "a2", capabilities: [], concurrency: 1, priority: 0 });
+    await h.redis.incr(h.store.keys.fence);
+    const outcome = await executorFor(h).execute(await directive(h, { id: "d-caps", source: "a1", target: "a2", count: 6 }));
+    expect(outcome.status).toBe("partial");
+    expect([...outcome.taskIds].sort()).toEqual(["cpu0", "cpu1", "cpu2", "cpu3"]);
+  });
+});
