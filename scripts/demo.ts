@@ -60,6 +60,7 @@ const client = new Client({ config: { redisUrl: fleet.redisUrl, namespace, logLe
 const store = new Store(fleet.redis, namespace);
 
 let outcome;
+let steals = 0;
 try {
   say(`submitting ${tasks.length} tasks (60% to a1, 25% to a2)...`);
   for (let i = 0; i < tasks.length; i += 50) await Promise.all(tasks.slice(i, i + 50).map((t) => client.submit(t)));
@@ -70,16 +71,19 @@ try {
     lastDraw = Date.now();
     draw(await readAgents(store, client.config.agentTtlMs), finished, tasks.length, Date.now() - started);
   });
+  steals = await fleet.redis.zcard(store.keys.steals);
 } finally {
   await client.close();
   await fleet.stop();
 }
 
-const summary = { ...outcome, lowerBoundMs: Math.round(lowerBound), ratioToLowerBound: Number((outcome.makespanMs / lowerBound).toFixed(3)) };
+const { lastFinishedAt: _, ...figures } = outcome;
+const summary = { ...figures, steals, lowerBoundMs: Math.round(lowerBound), ratioToLowerBound: Number((outcome.makespanMs / lowerBound).toFixed(3)) };
 if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
 else {
   say("");
   say(`submitted ${summary.submitted}  done ${summary.done}  failed ${summary.failed}  lost ${summary.lost}  run twice ${summary.runTwice}`);
+  say(`steals ${summary.steals}, moving ${summary.moved} tasks`);
   say(`makespan ${(summary.makespanMs / 1000).toFixed(2)} s; lower bound ${(lowerBound / 1000).toFixed(2)} s (ratio ${summary.ratioToLowerBound})`);
 }
 process.exit(summary.lost === 0 && summary.runTwice === 0 ? 0 : 1);

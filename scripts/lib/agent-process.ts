@@ -3,14 +3,19 @@
  * (`{ms}`); the agent's `--speed` multiplies that. Every run is counted in the namespace's run
  * log, so a task run twice is caught. Logs are pino JSON on stdout; SIGTERM closes gracefully.
  *
- *   agent-process.ts --id a1 [--capabilities gpu,ssd] [--concurrency 2] [--speed 1.5] [--fail-rate 0]
+ *   agent-process.ts --id a1 [--capabilities gpu,ssd] [--concurrency 2] [--speed 1.5] [--fail-rate 0] [--shared]
+ *
+ * --shared: the benchmark's baseline instead of a worksteal agent: a plain BullMQ worker on one
+ * queue that every agent pulls from (no placement, no stealing, no capabilities).
  * Redis and namespace come from REDIS_URL / WORKSTEAL_NAMESPACE.
  */
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { z } from "zod";
+import { Worker } from "bullmq";
 import { Agent } from "@worksteal/agent";
 import { keysFor, loadConfig } from "@worksteal/protocol";
+import { SHARED_QUEUE } from "./workload.js";
 
 const { values } = parseArgs({
   options: {
@@ -19,6 +24,7 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "1" },
     speed: { type: "string", default: "1" },
     "fail-rate": { type: "string", default: "0" },
+    shared: { type: "boolean", default: false },
   },
 });
 const args = z
@@ -28,6 +34,7 @@ const args = z
     concurrency: z.coerce.number().int().min(1),
     speed: z.coerce.number().positive(),
     "fail-rate": z.coerce.number().min(0).max(1),
+    shared: z.boolean(),
   })
   .parse(values);
 
@@ -37,19 +44,28 @@ const runLog = keysFor(config.namespace).runLog;
 
 const PayloadSchema = z.object({ ms: z.number().nonnegative().default(10) }).passthrough();
 
-const agent = new Agent({
-  id: args.id,
-  capabilities: args.capabilities,
-  concurrency: args.concurrency,
-  handler: async (task) => {
-    await redis.hincrby(runLog, task.id, 1);
-    const { ms } = PayloadSchema.parse(task.payload ?? {});
-    await new Promise((r) => setTimeout(r, ms * args.speed));
-    if (Math.random() < args["fail-rate"]) throw new Error("injected failure");
-    return { by: args.id };
-  },
-});
-await agent.start();
+async function run(taskId: string, payload: unknown): Promise<{ by: string }> {
+  await redis.hincrby(runLog, taskId, 1);
+  const { ms } = PayloadSchema.parse(payload ?? {});
+  await new Promise((r) => setTimeout(r, ms * args.speed));
+  if (Math.random() < args["fail-rate"]) throw new Error("injected failure");
+  return { by: args.id };
+}
+
+const agent = args.shared
+  ? new Worker(SHARED_QUEUE, (job) => run(job.id!, job.data.payload), {
+      connection: new Redis(config.redisUrl, { maxRetriesPerRequest: null }),
+      prefix: keysFor(config.namespace).bullPrefix,
+      concurrency: args.concurrency,
+    })
+  : new Agent({
+      id: args.id,
+      capabilities: args.capabilities,
+      concurrency: args.concurrency,
+      handler: (task) => run(task.id, task.payload),
+    });
+if (agent instanceof Agent) await agent.start();
+else await agent.waitUntilReady();
 process.stdout.write(`${JSON.stringify({ msg: "agent ready", agentId: args.id })}\n`);
 
 const stop = () => {

@@ -30,9 +30,13 @@ export async function startFleet(options: {
   agents: AgentSpec[];
   coordinators: number;
   env?: Record<string, string>;
+  /** Extra arguments for every agent process (e.g. --shared). */
+  agentArgs?: string[];
+  /** Use this Redis; else REDIS_URL; else a private redis-server stopped with the fleet. */
+  redisUrl?: string;
 }): Promise<Fleet> {
   let server: RedisServer | undefined;
-  let redisUrl = process.env.REDIS_URL;
+  let redisUrl = options.redisUrl ?? process.env.REDIS_URL;
   if (!redisUrl) {
     if (!hasRedisServerBinary()) throw new NoRedisError(REDIS_SERVER_MISSING);
     server = await startRedisServer();
@@ -57,6 +61,7 @@ export async function startFleet(options: {
         "--capabilities", spec.capabilities.join(","),
         "--concurrency", String(spec.concurrency),
         "--speed", String(spec.speed),
+        ...(options.agentArgs ?? []),
       ], { env });
       agents.set(spec.id, proc);
       await proc.waitForLine((l) => l.json?.msg === "agent ready", 20_000);

@@ -7,23 +7,40 @@ export interface Outcome {
   failed: number;
   /** Not finished when the run ended. */
   lost: number;
+  /** From the first task's creation to the last finish (Redis clock). */
   makespanMs: number;
+  lastFinishedAt: number;
   /** Tasks whose handler ran more than once (none fail in the demo, so none should). */
   runTwice: number;
+  /** Tasks that ended on another agent than their first. */
+  moved: number;
 }
 
 /** Reads the state of every task, in pipelined batches. */
-export async function taskStates(redis: Redis, namespace: string, ids: string[]): Promise<Map<string, { state: string; createdAt: number; finishedAt: number }>> {
+export interface TaskState {
+  state: string;
+  createdAt: number;
+  finishedAt: number;
+  /** Moves the task went through (its epoch minus the first). */
+  moves: number;
+}
+
+export async function taskStates(redis: Redis, namespace: string, ids: string[]): Promise<Map<string, TaskState>> {
   const keys = keysFor(namespace);
-  const states = new Map<string, { state: string; createdAt: number; finishedAt: number }>();
+  const states = new Map<string, TaskState>();
   for (let i = 0; i < ids.length; i += 1000) {
     const batch = ids.slice(i, i + 1000);
     const pipeline = redis.pipeline();
-    for (const id of batch) pipeline.hmget(keys.task(id), "state", "createdAt", "finishedAt");
+    for (const id of batch) pipeline.hmget(keys.task(id), "state", "createdAt", "finishedAt", "epoch");
     const replies = (await pipeline.exec()) ?? [];
     batch.forEach((id, j) => {
-      const [state, createdAt, finishedAt] = (replies[j]?.[1] ?? []) as Array<string | null>;
-      states.set(id, { state: state ?? "missing", createdAt: Number(createdAt ?? 0), finishedAt: Number(finishedAt ?? 0) });
+      const [state, createdAt, finishedAt, epoch] = (replies[j]?.[1] ?? []) as Array<string | null>;
+      states.set(id, {
+        state: state ?? "missing",
+        createdAt: Number(createdAt ?? 0),
+        finishedAt: Number(finishedAt ?? 0),
+        moves: Math.max(0, Number(epoch ?? 1) - 1),
+      });
     });
   }
   return states;
@@ -45,11 +62,13 @@ export async function waitForAll(redis: Redis, namespace: string, ids: string[],
   const states = await taskStates(redis, namespace, ids);
   let done = 0;
   let failed = 0;
+  let moved = 0;
   let first = Infinity;
   let last = 0;
   for (const s of states.values()) {
     if (s.state === "done") done++;
     if (s.state === "failed") failed++;
+    if (s.moves > 0) moved++;
     first = Math.min(first, s.createdAt);
     last = Math.max(last, s.finishedAt);
   }
@@ -60,6 +79,8 @@ export async function waitForAll(redis: Redis, namespace: string, ids: string[],
     failed,
     lost: ids.length - done - failed,
     makespanMs: last > first ? last - first : 0,
+    lastFinishedAt: last,
     runTwice: runs.filter((r) => Number(r) > 1).length,
+    moved,
   };
 }

@@ -7,6 +7,9 @@ import type { SubmitInput } from "@worksteal/agent";
 import type { AgentSpec } from "./fleet.js";
 import { seededRandom } from "./random.js";
 
+/** The one queue that every agent pulls from in the benchmark's shared-queue baseline. */
+export const SHARED_QUEUE = "shared-baseline";
+
 export const DEMO_AGENTS: AgentSpec[] = [
   { id: "a1", capabilities: ["gpu"], concurrency: 2, speed: 1 },
   { id: "a2", capabilities: [], concurrency: 2, speed: 1.5 },

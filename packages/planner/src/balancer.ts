@@ -143,7 +143,7 @@ export class Balancer {
       for (const t of thieves) {
         for (;;) {
           const move = this.eligible(v, t);
-          if (!move || move.finish > target(t) + move.dt / 2 || v.drain - move.dv < target(v) - move.dv / 2) break;
+          if (!move || move.finish > target(t) + move.dt / 2 || v.drain - move.dv < target(v) - 0) break;
           if (!this.move(v, t)) return;
         }
       }

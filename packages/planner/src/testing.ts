@@ -102,12 +102,12 @@ export const snapshotArb: fc.Arbitrary<PlannerSnapshot> = fc
     return { agents: views, tails, round, ...(durationsByType ? { durationsByType } : {}) };
   });
 
-export const configArb = (strategy: StrategyName, maxStealBatch = fc.integer({ min: 1, max: 10 })) =>
+export const configArb = (strategy: StrategyName) =>
   fc.record({
     enabled: fc.constant(true),
     strategy: fc.constant(strategy),
     stealThreshold: fc.integer({ min: 1, max: 5 }),
-    maxStealBatch,
+    maxStealBatch: fc.integer({ min: 1, max: 10 }),
     minTasksToSteal: fc.integer({ min: 1, max: 3 }),
   });
 
