@@ -11,7 +11,16 @@ import {
   describeZodError,
   loadConfig,
 } from "@worksteal/protocol";
-import { AgentUnknownError, createRedis, StaleTaskError, Store, type TaskJobData, TaskFinishedError, TaskNotFoundError } from "@worksteal/store";
+import {
+  AgentUnknownError,
+  type ClaimedTask,
+  createRedis,
+  StaleTaskError,
+  Store,
+  type TaskJobData,
+  TaskFinishedError,
+  TaskNotFoundError,
+} from "@worksteal/store";
 import { processSampler } from "./metrics.js";
 
 
@@ -108,22 +117,21 @@ export class Agent {
 
   private async process(job: Job<TaskJobData>): Promise<RunResult> {
     const { taskId, epoch } = job.data;
+    let claimed: ClaimedTask;
     try {
-      await this.store.claim(taskId, this.id, epoch);
+      claimed = await this.store.claim(taskId, this.id, epoch);
     } catch (error) {
       const skipped = skipReason(error);
       if (!skipped) throw error;
       this.log.debug({ taskId, epoch, skipped }, "job dropped without running");
       return { ran: false, skipped };
     }
-    const record = await this.store.getTask(taskId);
-    if (!record) return { ran: false, skipped: "missing" };
     const context: TaskContext = {
       id: taskId,
-      type: record.type,
-      payload: record.payload,
-      requiredCapabilities: record.requiredCapabilities,
-      attempt: record.attempts,
+      type: claimed.type,
+      payload: claimed.payload,
+      requiredCapabilities: claimed.requiredCapabilities,
+      attempt: claimed.attempt,
       epoch,
       agentId: this.id,
     };
@@ -134,7 +142,7 @@ export class Agent {
       const final = error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const message = error instanceof Error ? error.message : String(error);
       await this.store.finish(taskId, this.id, epoch, final ? "failed" : "retry", message);
-      this.log.info({ taskId, attempt: record.attempts, final, error: message }, "task failed");
+      this.log.info({ taskId, attempt: claimed.attempt, final, error: message }, "task failed");
       throw error;
     }
     await this.store.finish(taskId, this.id, epoch, "completed", JSON.stringify(result ?? null));

@@ -1,11 +1,5 @@
 import type { Logger } from "pino";
-import {
-  type Directive,
-  DirectiveSchema,
-  describeZodError,
-  jobIdFor,
-  type StealStatus,
-} from "@worksteal/protocol";
+import { type Directive, DirectiveSchema, describeZodError, jobIdFor, type StealStatus } from "@worksteal/protocol";
 import {
   type AgentQueues,
   FenceRejectedError,
@@ -30,12 +24,21 @@ export interface ExecutorOptions {
   retentionMs: number;
 }
 
+/** A task moved to the target, still to be handed over: queued there, its old job dropped. */
+interface Moved {
+  taskId: string;
+  epoch: number;
+  attempts: number;
+  sourceJobId: string;
+}
+
 /**
  * Carries out one directive: picks queued tasks from the tail of the source's queue that the
  * target can run, moves each with the move script (fence, owner, state and epoch compared),
- * queues it on the target and removes the leftover job from the source. Run again after a
+ * queues them on the target and removes the leftover jobs from the source. Run again after a
  * crash, it first finishes the moves it already made (their log is in Redis), then moves only
  * what is still missing, so no task is moved twice and every moved task ends in one queue.
+ * Round trips are batched: a directive of fifty tasks costs a handful of them, not hundreds.
  */
 export class DirectiveExecutor {
   constructor(
@@ -73,47 +76,94 @@ export class DirectiveExecutor {
     const targetCapabilities = new Set(JSON.parse(target) as string[]);
 
     // First finish what an earlier run of this directive decided.
-    const done = await this.store.redis.hgetall(this.store.keys.stealMoves(directive.id));
-    for (const [taskId, epoch] of Object.entries(done)) await this.handOver(directive, taskId, Number(epoch));
-    const moved = Object.keys(done);
+    const earlier = await this.resumeEarlierMoves(directive);
+    const taskIds = earlier.map((m) => m.taskId);
+    await this.handOver(directive, earlier);
 
-    let detail = "";
-    const wanted = directive.count - moved.length;
-    if (wanted > 0) {
-      const source = this.queues.get(directive.source);
-      const jobs = await source.getJobs(["wait"], 0, wanted * CANDIDATES_PER_TASK - 1, false);
-      for (const job of jobs) {
-        if (moved.length >= directive.count) break;
-        const { taskId, epoch } = job.data;
-        const record = await this.store.getTask(taskId);
-        if (!record || !record.requiredCapabilities.every((c) => targetCapabilities.has(c))) continue;
-        try {
-          const newEpoch = await this.store.move(taskId, directive.source, directive.target, epoch, directive, this.options.retentionMs);
-          moved.push(taskId);
-          await this.handOver(directive, taskId, newEpoch, job.id);
-        } catch (error) {
-          if (error instanceof FenceRejectedError) {
-            return { status: moved.length > 0 ? "partial" : "rejected", taskIds: moved, detail: "fence is not the current one" };
-          }
-          // Claimed by the source meanwhile, finished, or a leftover job: not ours to move.
-          if (error instanceof StaleTaskError || error instanceof TaskNotRunningError || error instanceof TaskNotFoundError) continue;
-          throw error;
+    const wanted = directive.count - taskIds.length;
+    if (wanted <= 0) return { status: "completed", taskIds, detail: "" };
+    const jobs = (await this.queues.get(directive.source).getJobs(["wait"], 0, wanted * CANDIDATES_PER_TASK - 1, false)).filter(
+      (job) => job !== undefined,
+    );
+    const records = await this.readRecords(jobs.map((job) => job.data.taskId));
+    const eligible = jobs.filter((job, i) => {
+      const record = records[i];
+      return record !== undefined && record.requiredCapabilities.every((c) => targetCapabilities.has(c));
+    });
+
+    const moved: Moved[] = [];
+    let fenceRejected = false;
+    for (let next = 0; next < eligible.length && moved.length < wanted && !fenceRejected; ) {
+      const batch = eligible.slice(next, next + wanted - moved.length);
+      next += batch.length;
+      const results = await Promise.allSettled(
+        batch.map((job) =>
+          this.store.move(job.data.taskId, directive.source, directive.target, job.data.epoch, directive, this.options.retentionMs),
+        ),
+      );
+      results.forEach((result, i) => {
+        const job = batch[i]!;
+        if (result.status === "fulfilled") {
+          const record = records[jobs.indexOf(job)]!;
+          moved.push({ taskId: job.data.taskId, epoch: result.value, attempts: record.attemptsLeft, sourceJobId: job.id! });
+        } else if (result.reason instanceof FenceRejectedError) {
+          fenceRejected = true;
+        } else if (!isNotMovable(result.reason)) {
+          throw result.reason;
         }
-      }
-      if (moved.length < directive.count) detail = `${directive.count - moved.length} of ${directive.count} not movable`;
+      });
     }
-    const status: StealStatus = moved.length === directive.count ? "completed" : moved.length > 0 ? "partial" : "failed";
-    return { status, taskIds: moved, detail };
+    await this.handOver(directive, moved);
+    taskIds.push(...moved.map((m) => m.taskId));
+
+    if (fenceRejected) {
+      return { status: taskIds.length > 0 ? "partial" : "rejected", taskIds, detail: "fence is not the current one" };
+    }
+    const missing = directive.count - taskIds.length;
+    const status: StealStatus = missing === 0 ? "completed" : taskIds.length > 0 ? "partial" : "failed";
+    return { status, taskIds, detail: missing > 0 ? `${missing} of ${directive.count} not movable` : "" };
   }
 
-  /** Queues a moved task on the target (a no-op if already there) and drops the source's job. */
-  private async handOver(directive: Directive, taskId: string, epoch: number, sourceJobId?: string): Promise<void> {
-    const record = await this.store.getTask(taskId);
-    if (!record || record.owner !== directive.target || record.epoch !== epoch || record.state !== "queued") return;
-    await this.queues.enqueue(directive.target, taskId, epoch, record.maxAttempts - record.attempts);
-    const jobId = sourceJobId ?? jobIdFor(taskId, epoch - 1);
+  /** Moves an earlier run of the directive made (from the move log) whose task is still queued on the target. */
+  private async resumeEarlierMoves(directive: Directive): Promise<Moved[]> {
+    const log = Object.entries(await this.store.redis.hgetall(this.store.keys.stealMoves(directive.id)));
+    if (log.length === 0) return [];
+    const pipeline = this.store.redis.pipeline();
+    for (const [taskId] of log) pipeline.hmget(this.store.keys.task(taskId), "owner", "epoch", "state", "maxAttempts", "attempts");
+    const replies = (await pipeline.exec()) ?? [];
+    return log.map(([taskId, epoch], i) => {
+      const [owner, recordEpoch, state, maxAttempts, attempts] = (replies[i]?.[1] ?? []) as Array<string | null>;
+      const pending = owner === directive.target && Number(recordEpoch) === Number(epoch) && state === "queued";
+      // A task that moved on (ran, or moved again) needs no hand-over, but it was moved by this directive.
+      return {
+        taskId,
+        epoch: pending ? Number(epoch) : -1,
+        attempts: Number(maxAttempts) - Number(attempts),
+        sourceJobId: jobIdFor(taskId, Number(epoch) - 1),
+      };
+    });
+  }
+
+  /** Queues moved tasks on the target (a re-add is a no-op) and drops their old jobs from the source. */
+  private async handOver(directive: Directive, moved: Moved[]): Promise<void> {
+    const pending = moved.filter((m) => m.epoch >= 0);
+    if (pending.length === 0) return;
+    await this.queues.enqueueMany(directive.target, pending);
+    const source = this.queues.get(directive.source);
     // A locked job (the source's worker just took it) cannot be removed: its claim fails as stale.
-    await this.queues.get(directive.source).remove(jobId).catch(() => undefined);
+    await Promise.all(pending.map((m) => source.remove(m.sourceJobId).catch(() => undefined)));
+  }
+
+  private async readRecords(taskIds: string[]): Promise<Array<{ requiredCapabilities: string[]; attemptsLeft: number } | undefined>> {
+    if (taskIds.length === 0) return [];
+    const pipeline = this.store.redis.pipeline();
+    for (const id of taskIds) pipeline.hmget(this.store.keys.task(id), "requiredCapabilities", "maxAttempts", "attempts");
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([, value]) => {
+      const [caps, maxAttempts, attempts] = (value ?? []) as Array<string | null>;
+      if (caps === null || caps === undefined) return undefined;
+      return { requiredCapabilities: JSON.parse(caps) as string[], attemptsLeft: Number(maxAttempts) - Number(attempts) };
+    });
   }
 
   private async movedTaskIds(directive: Directive): Promise<string[]> {
@@ -143,4 +193,9 @@ export class DirectiveExecutor {
       .exec();
     this.log.info({ directive: directive.id, status: outcome.status, moved: outcome.taskIds.length, requested: directive.count }, "directive executed");
   }
+}
+
+/** Claimed by the source meanwhile, finished, or a leftover job: not ours to move, not an error. */
+function isNotMovable(error: unknown): boolean {
+  return error instanceof StaleTaskError || error instanceof TaskNotRunningError || error instanceof TaskNotFoundError;
 }

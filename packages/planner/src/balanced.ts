@@ -6,25 +6,31 @@ import type { PlannerConfig, PlannerOptions, PlannerSnapshot, StealDraft } from 
  *
  * Drain time of an agent = expected work / slots. Work = its known tail tasks at their type
  * average (else their estimate, else the fleet average, else the default) + its other queued and
- * its running tasks at the agent's own average. A move conserves work, so projections are exact.
+ * its running tasks at the agent's own average, in whole ms. A move conserves work.
  *
- * A move of task t from victim V to thief T is *eligible* when V has a task waiting for a slot and
- * at least minTasksToSteal queued; t is the newest task of V's tail that T can run (as the
- * executor picks); the move shortens max(drain(V), drain(T)) by more than marginTaskFraction × t's
- * drain time; and T, holding t, still drains more than marginFraction × drain(V) sooner than V.
- * (A single move never gains more than one task, so the relative part bounds the gap, not the
- * gain: on a deep queue 5% of the drain time is many tasks.) The margin is the hysteresis: agents
- * within ~1.5 tasks or 5% of each other never trade, so nothing ping-pongs.
+ * A move of task t from victim V to thief T is *eligible* when V has a task waiting for a slot
+ * (queued + running > slots) and at least minTasksToSteal queued; t is the newest task of V's
+ * tail that T can run (as the executor picks); the move shortens max(drain(V), drain(T)) by more
+ * than marginTaskFraction × t's drain time; and T, holding t, still drains sooner than V by more
+ * than marginFraction × drain(V). (One move never gains more than one task, so the relative part
+ * bounds the gap, not the gain: on a deep queue 5% of the drain time is many tasks.) This margin
+ * is the hysteresis: agents within ~1.5 tasks or 5% of each other never trade, so no ping-pong.
  *
  * The greedy: the latest-draining victim gives its next task to the eligible thief that would
- * finish it earliest, projected at once, until no eligible move is left anywhere; so planning
- * again on the projected snapshot finds nothing (unless maxStealBatch, the cap on a pair's moves
- * in a round, stopped a pair). Each move replaces the victim's drain by two smaller ones, so the
- * latest drain never gets later and the loop ends. Only the victims a move can have unblocked are
- * looked at again, so a move costs O(agents), not a full O(n²) pass as in Dask's balance().
+ * finish it earliest, projected at once, until no eligible move is left anywhere. So planning
+ * again on the projected snapshot plans nothing, and each directive, applied in order, makes
+ * max(drain(source), drain(target)) sooner; the latest drain never gets later. Each move replaces
+ * the victim's drain time by two smaller ones, so the loop ends (a move budget bounds
+ * pathological inputs). Only the victims a move may have unblocked are looked at again, and
+ * thieves are bucketed, instead of Dask's repeated O(n²) passes.
+ *
+ * An agent may both give and receive in one round (the fixed point needs it, e.g. when only it
+ * can take one victim's tasks and an idle agent can take its own); directives are meant to be
+ * applied in id order, and one applied out of order just moves other tasks (the next round
+ * corrects). maxStealBatch caps each directive; a longer run of moves between two agents is split.
  *
  * One task at a time interleaves thieves, which would give one directive per move. So the greedy
- * first runs on a scratch copy; its end state becomes the target of a victim-by-victim,
+ * first runs on a scratch copy; its end state is the target of a victim-by-victim,
  * thief-by-thief fill (one directive per pair); the greedy then finishes from there.
  */
 export function planBalanced(snapshot: PlannerSnapshot, config: PlannerConfig, options: PlannerOptions): StealDraft[] {

@@ -111,7 +111,7 @@ export const configArb = (strategy: StrategyName) =>
     minTasksToSteal: fc.integer({ min: 1, max: 3 }),
   });
 
-/** The balanced strategy's drain model, written out independently for the properties. */
+/** The balanced strategy's drain model (whole ms), written out independently for the properties. */
 export function drainTimes(s: PlannerSnapshot, defaultMs = 1000): Map<string, number> {
   let sum = 0;
   let count = 0;
@@ -123,10 +123,10 @@ export function drainTimes(s: PlannerSnapshot, defaultMs = 1000): Map<string, nu
   const out = new Map<string, number>();
   for (const a of s.agents) {
     const tail = s.tails[a.id] ?? [];
-    const own = a.workload.durationCount > 0 ? a.workload.durationSumMs / a.workload.durationCount : fleet;
+    const own = Math.round(a.workload.durationCount > 0 ? a.workload.durationSumMs / a.workload.durationCount : fleet);
     const queued = Math.max(a.workload.queued, tail.length);
     let work = (queued - tail.length + a.workload.running) * own;
-    for (const t of tail) work += s.durationsByType?.[t.type] ?? t.estimatedDurationMs ?? fleet;
+    for (const t of tail) work += Math.round(s.durationsByType?.[t.type] ?? t.estimatedDurationMs ?? fleet);
     out.set(a.id, work / Math.max(1, a.concurrency));
   }
   return out;

@@ -11,13 +11,14 @@
   ARGV[3] epoch carried by the job
 
   Returns {attempt, restarted (1 when the same owner re-runs a task it was running: a stalled
-  job BullMQ handed out again)}, or
+  job BullMQ handed out again), type, payload, requiredCapabilities} (what the handler needs, so
+  that running a task costs no further read), or
     -1 task not found   -2 stale (owner or epoch differ)   -3 task already finished
 ]]
 local taskKey, streamKey = KEYS[1], KEYS[2]
 local taskId, agentId, epoch = ARGV[1], ARGV[2], tonumber(ARGV[3])
 
-local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state', 'attempts')
+local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state', 'attempts', 'type', 'payload', 'requiredCapabilities')
 if rec[3] == false then return -1 end
 if rec[1] ~= agentId or tonumber(rec[2]) ~= epoch then return -2 end
 if rec[3] == 'done' or rec[3] == 'failed' then return -3 end
@@ -32,4 +33,4 @@ redis.call('HSET', taskKey, 'state', 'running', 'attempts', attempt, 'startedAt'
 redis.call('XADD', streamKey, '*', 'event', cjson.encode({
   kind = 'task:started', taskId = taskId, agentId = agentId, epoch = epoch,
   attempt = attempt, restarted = (restarted == 1), at = now }))
-return {attempt, restarted}
+return {attempt, restarted, rec[5], rec[6], rec[7]}

@@ -34,10 +34,18 @@ export class AgentQueues {
    * adding the same task at the same epoch twice leaves one job.
    */
   async enqueue(agentId: string, taskId: string, epoch: number, attempts: number): Promise<void> {
-    await this.get(agentId).add(
-      "task",
-      { taskId, epoch },
-      { jobId: jobIdFor(taskId, epoch), attempts: Math.max(1, attempts), removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED },
+    await this.enqueueMany(agentId, [{ taskId, epoch, attempts }]);
+  }
+
+  /** `enqueue` for several tasks of one agent in one round trip. */
+  async enqueueMany(agentId: string, tasks: ReadonlyArray<{ taskId: string; epoch: number; attempts: number }>): Promise<void> {
+    if (tasks.length === 0) return;
+    await this.get(agentId).addBulk(
+      tasks.map(({ taskId, epoch, attempts }) => ({
+        name: "task",
+        data: { taskId, epoch },
+        opts: { jobId: jobIdFor(taskId, epoch), attempts: Math.max(1, attempts), removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED },
+      })),
     );
   }
 

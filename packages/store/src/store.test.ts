@@ -33,7 +33,7 @@ describe("task scripts", () => {
     await expect(store.claim("a1", "agent-2", 1)).rejects.toBeInstanceOf(StaleTaskError);
     await expect(store.claim("a1", "agent-1", 0)).rejects.toBeInstanceOf(StaleTaskError);
     await expect(store.finish("a1", "agent-1", 1, "completed", "1")).rejects.toBeInstanceOf(TaskNotRunningError);
-    expect(await store.claim("a1", "agent-1", 1)).toEqual({ attempt: 1, restarted: false });
+    expect(await store.claim("a1", "agent-1", 1)).toEqual({ attempt: 1, restarted: false, type: "resize", payload: { n: 1 }, requiredCapabilities: [] });
     expect(await store.finish("a1", "agent-1", 1, "completed", '{"ok":true}')).toBeGreaterThanOrEqual(0);
     await expect(store.claim("a1", "agent-1", 1)).rejects.toBeInstanceOf(TaskFinishedError);
 
@@ -46,7 +46,7 @@ describe("task scripts", () => {
     await store.claim("r1", "agent-1", 1);
     await store.finish("r1", "agent-1", 1, "retry", "boom");
     expect((await store.getTask("r1"))?.state).toBe("queued");
-    expect(await store.claim("r1", "agent-1", 1)).toEqual({ attempt: 2, restarted: false });
+    expect(await store.claim("r1", "agent-1", 1)).toMatchObject({ attempt: 2, restarted: false });
     await store.finish("r1", "agent-1", 1, "failed", "boom again");
     expect(await store.getTask("r1")).toMatchObject({ state: "failed", error: "boom again", attempts: 2 });
   });

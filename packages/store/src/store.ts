@@ -30,6 +30,16 @@ export interface FoldResult {
   alreadyAcknowledged: number;
 }
 
+/** A task its owner may now run. */
+export interface ClaimedTask {
+  attempt: number;
+  /** The owner was already running it: BullMQ re-delivered a stalled job. */
+  restarted: boolean;
+  type: string;
+  payload: unknown;
+  requiredCapabilities: string[];
+}
+
 export type RunOutcome = "completed" | "failed" | "retry";
 
 /** Typed wrappers over the namespace's Lua scripts. Each call is one atomic script. */
@@ -66,10 +76,16 @@ export class Store {
     return check((await this.run("assign", [k.task(taskId), k.events, k.unassigned], [taskId, owner, expectedEpoch])) as number, taskId);
   }
 
-  async claim(taskId: string, agentId: string, epoch: number): Promise<{ attempt: number; restarted: boolean }> {
+  async claim(taskId: string, agentId: string, epoch: number): Promise<ClaimedTask> {
     const reply = check(await this.run("claim", [this.keys.task(taskId), this.keys.events], [taskId, agentId, epoch]), taskId);
-    const [attempt, restarted] = reply as [number, number];
-    return { attempt, restarted: restarted === 1 };
+    const [attempt, restarted, type, payload, requiredCapabilities] = reply as [number, number, string, string, string];
+    return {
+      attempt,
+      restarted: restarted === 1,
+      type,
+      payload: JSON.parse(payload) as unknown,
+      requiredCapabilities: JSON.parse(requiredCapabilities) as string[],
+    };
   }
 
   /** Ends a run; returns its duration on the Redis clock. */

@@ -1,0 +1,113 @@
+import { describe, expect, it } from "vitest";
+import { planSteals } from "./plan.js";
+import { projectDirectives } from "./project.js";
+import { agent, config, snapshot, tasks } from "./testing.js";
+import type { PlannerSnapshot } from "./types.js";
+
+const balanced = config("balanced", { maxStealBatch: 10, minTasksToSteal: 2 });
+const noHistory = { defaultTaskDurationMs: 1000 };
+
+function twoRounds(s: PlannerSnapshot, cfg = balanced) {
+  const first = planSteals(s, cfg);
+  return { first, second: planSteals(projectDirectives(s, first), cfg) };
+}
+
+describe("balanced strategy", () => {
+  it("moves half of a long queue to an idle agent, then plans nothing on the projected state", () => {
+    const s = snapshot([agent("a", { workload: { queued: 9, running: 1 } }), agent("b")], { a: tasks("a", 9) });
+    const { first, second } = twoRounds(s);
+    expect(first).toEqual([{ id: "r1-1", source: "a", target: "b", count: 5, reason: "balanced: drain a 10.0s->5.0s, b 0.0s->5.0s" }]);
+    expect(second).toEqual([]);
+  });
+
+  it("splits a run of moves into directives of at most maxStealBatch", () => {
+    const s = snapshot([agent("a", { workload: { queued: 9, running: 1 } }), agent("b")], { a: tasks("a", 9) });
+    expect(planSteals(s, { ...balanced, maxStealBatch: 2 }).map((d) => [d.id, d.count])).toEqual([
+      ["r1-1", 2],
+      ["r1-2", 2],
+      ["r1-3", 1],
+    ]);
+  });
+
+  it("hysteresis: leaves tasks where they are unless the source is clearly behind", () => {
+    // a: 2 s (1 running, 1 queued), b: 1 s. Moving would make b 2 s: no gain.
+    const even = snapshot([agent("a", { workload: { queued: 1, running: 1 } }), agent("b", { workload: { running: 1 } })], { a: tasks("a", 1) });
+    expect(planSteals(even, { ...balanced, minTasksToSteal: 1 })).toEqual([]);
+    // a: 3 s, b: 1 s → one task: both 2 s.
+    const behind = snapshot([agent("a", { workload: { queued: 2, running: 1 } }), agent("b", { workload: { running: 1 } })], { a: tasks("a", 2) });
+    expect(planSteals(behind, balanced)).toMatchObject([{ source: "a", target: "b", count: 1 }]);
+  });
+
+  it("respects capabilities per task: only tasks the thief can run move", () => {
+    const tail = [...tasks("g", 3, { requiredCapabilities: ["gpu"] }), ...tasks("p", 6)];
+    const s = snapshot([agent("a", { capabilities: ["gpu"], workload: { queued: 9, running: 1 } }), agent("b")], { a: tail });
+    const plan = planSteals(s, balanced);
+    expect(plan).toMatchObject([{ source: "a", target: "b", count: 5 }]);
+    expect(projectDirectives(s, plan).tails.b!.every((t) => t.requiredCapabilities.length === 0)).toBe(true);
+    const gpuOnly = snapshot(s.agents, { a: tasks("g", 9, { requiredCapabilities: ["gpu"] }) });
+    expect(planSteals(gpuOnly, balanced)).toEqual([]);
+  });
+
+  it("balances a GPU queue with the other GPU agent even when many CPU-only agents idle", () => {
+    const cpus = Array.from({ length: 20 }, (_, i) => agent(`cpu${String(i).padStart(2, "0")}`, { capabilities: ["cpu"] }));
+    const s = snapshot(
+      [agent("gpu1", { capabilities: ["gpu"], workload: { queued: 10 } }), agent("gpu2", { capabilities: ["gpu"] }), ...cpus],
+      { gpu1: tasks("g", 10, { requiredCapabilities: ["gpu"] }) },
+    );
+    expect(planSteals(s, balanced)).toMatchObject([{ source: "gpu1", target: "gpu2", count: 5 }]);
+  });
+
+  it("decides by expected durations, not task counts", () => {
+    // a: 5 slow tasks (10 s each) = 50 s; b: 9 fast tasks (0.1 s) = 0.9 s; c idle.
+    const s = snapshot(
+      [
+        agent("a", { workload: { queued: 4, running: 1, durationSumMs: 10_000, durationCount: 1 } }),
+        agent("b", { workload: { queued: 8, running: 1, durationSumMs: 100, durationCount: 1 } }),
+        agent("c"),
+      ],
+      { a: tasks("a", 4, { type: "slow" }), b: tasks("b", 8, { type: "fast" }) },
+      { durationsByType: { slow: 10_000, fast: 100 } },
+    );
+    // a's slow tasks go to c and even to b (0.9 s of work); b's short queue stays.
+    expect(planSteals(s, balanced)).toMatchObject([
+      { source: "a", target: "c", count: 2 },
+      { source: "a", target: "b", count: 1 },
+    ]);
+    expect(planSteals(s, config("classic"))).toMatchObject([{ source: "b", target: "c" }]);
+  });
+
+  it("steals from a deep queue (the relative margin bounds the gap, not the one-task gain)", () => {
+    const s = snapshot([agent("a", { workload: { queued: 200, running: 1 } }), agent("b"), agent("c")], { a: tasks("a", 50) });
+    const plan = planSteals(s, balanced);
+    expect(plan.reduce((n, d) => n + d.count, 0)).toBe(50);
+    expect(new Set(plan.map((d) => d.target))).toEqual(new Set(["b", "c"]));
+  });
+
+  it("fills free slots of a wider agent only while it finishes sooner", () => {
+    // a: 4 slots, 4 running + 4 queued = 2 s; b: 1 slot idle. One task: a 1.75 s, b 1 s.
+    const s = snapshot([agent("a", { concurrency: 4, workload: { queued: 4, running: 4 } }), agent("b")], { a: tasks("a", 4) });
+    expect(planSteals(s, balanced)).toMatchObject([{ source: "a", target: "b", count: 1 }]);
+  });
+
+  it("leaves draining and dead agents to the reaper: neither sources nor targets", () => {
+    const tails = { a: tasks("a", 9) };
+    const draining = snapshot([agent("a", { status: "draining", workload: { queued: 9, running: 1 } }), agent("b")], tails);
+    expect(planSteals(draining, balanced)).toEqual([]);
+    const dead = snapshot([agent("a", { workload: { queued: 9, running: 1 } }), agent("b", { status: "dead" }), agent("c", { status: "draining" })], tails);
+    expect(planSteals(dead, balanced)).toEqual([]);
+  });
+
+  it("respects minTasksToSteal and enabled; numbers ids by round", () => {
+    const s = snapshot([agent("a", { workload: { queued: 2, running: 1 } }), agent("b")], { a: tasks("a", 2) }, { round: 7 });
+    expect(planSteals(s, { ...balanced, minTasksToSteal: 3 })).toEqual([]);
+    expect(planSteals(s, balanced)).toMatchObject([{ id: "r7-1", source: "a", target: "b", count: 1 }]);
+    expect(planSteals(s, { ...balanced, enabled: false })).toEqual([]);
+  });
+
+  it("uses the configured default duration when nothing is known", () => {
+    const s = snapshot([agent("a", { workload: { queued: 3, running: 1 } }), agent("b")], { a: tasks("a", 3) });
+    expect(planSteals(s, { ...balanced, ...noHistory, defaultTaskDurationMs: 2000 })[0]!.reason).toBe(
+      "balanced: drain a 8.0s->4.0s, b 0.0s->4.0s",
+    );
+  });
+});
