@@ -102,6 +102,7 @@ describe("balanced strategy", () => {
     expect(planSteals(s, { ...balanced, minTasksToSteal: 3 })).toEqual([]);
     expect(planSteals(s, balanced)).toMatchObject([{ id: "r7-1", source: "a", target: "b", count: 1 }]);
     expect(planSteals(s, { ...balanced, enabled: false })).toEqual([]);
+    expect(planSteals(s, { ...balanced, maxStealBatch: 0 })).toEqual([]);
   });
 
   it("uses the configured default duration when nothing is known", () => {

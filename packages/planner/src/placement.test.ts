@@ -59,7 +59,7 @@ describe("findBestAgent", () => {
         expect(best === undefined).toBe(capable.length === 0);
         if (best) expect(capable).toContain(best);
       }),
-      { numRuns: 200 },
+      { numRuns: 100 },
     );
   });
 });

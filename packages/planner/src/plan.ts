@@ -10,9 +10,12 @@ import { DEFAULT_PLANNER_OPTIONS, type PlannerConfig, type PlannerOptions, type 
  * `r<round>-<n>`, n from 1 in planning order.
  */
 export function planSteals(snapshot: PlannerSnapshot, config: PlannerConfig): PlannedDirective[] {
-  if (!config.enabled) return [];
+  const maxStealBatch = Math.floor(config.maxStealBatch);
+  if (!config.enabled || !(maxStealBatch >= 1)) return [];
   const options = resolveOptions(config);
-  const drafts = config.strategy === "classic" ? planClassic(snapshot, config, options) : planBalanced(snapshot, config, options);
+  const normalised = { ...config, maxStealBatch };
+  const drafts =
+    config.strategy === "classic" ? planClassic(snapshot, normalised, options) : planBalanced(snapshot, normalised, options);
   return drafts.map((d, i) => ({ id: `r${snapshot.round}-${i + 1}`, ...d }));
 }
 

@@ -7,7 +7,7 @@ import { projectDirectives } from "./project.js";
 import { configArb, drainTimes, snapshotArb } from "./testing.js";
 import type { PlannerSnapshot } from "./types.js";
 
-const RUNS = { numRuns: Number(process.env.PLANNER_RUNS ?? 200) };
+const RUNS = { numRuns: Number(process.env.PLANNER_RUNS ?? 150) };
 const strategies = ["balanced", "classic"] as const;
 
 function byId(s: PlannerSnapshot, id: string) {

@@ -31,10 +31,11 @@ export function queueStateOf(view: AgentView, tail: readonly TaskSummary[] | und
   };
 }
 
-/** Alive agents only, sorted by id so that input order never changes the plan. */
+/** Alive agents only (the first view of an id), sorted by id so that input order never changes the plan. */
 export function aliveQueueStates(snapshot: PlannerSnapshot): QueueState[] {
+  const seen = new Set<string>();
   return snapshot.agents
-    .filter((a) => a.status === "alive")
+    .filter((a) => !seen.has(a.id) && seen.add(a.id) && a.status === "alive")
     .map((a) => queueStateOf(a, snapshot.tails[a.id]))
     .sort((a, b) => compareIds(a.id, b.id));
 }

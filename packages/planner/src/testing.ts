@@ -40,7 +40,7 @@ export function config(strategy: StrategyName, overrides: Partial<PlannerConfig>
   return { enabled: true, strategy, stealThreshold: 2, maxStealBatch: 10, minTasksToSteal: 2, ...overrides };
 }
 
-export function snapshot(agents: AgentView[], tails: Record<string, TaskSummary[]> = {}, extra: Partial<PlannerSnapshot> = {}): PlannerSnapshot {
+export function snapshot(agents: readonly AgentView[], tails: Record<string, TaskSummary[]> = {}, extra: Partial<PlannerSnapshot> = {}): PlannerSnapshot {
   return { agents, tails, round: 1, ...extra };
 }
 
