@@ -37,7 +37,7 @@ export function planBalanced(snapshot: PlannerSnapshot, config: PlannerConfig, o
   const trial = new Balancer(snapshot, config, options);
   trial.run();
   const real = new Balancer(snapshot, config, options);
-  real.fillTowards(trial.nodes.map((n) => n.drain));
+  real.fillTowards(trial.drains());
   real.run();
   return real.log.drafts("balanced");
 }

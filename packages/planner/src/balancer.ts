@@ -5,7 +5,7 @@ import { SortedList } from "./sorted-list.js";
 import { StealLog } from "./steal-log.js";
 import type { PlannerConfig, PlannerOptions, PlannerSnapshot, TaskSummary } from "./types.js";
 
-export interface Node {
+interface Node {
   readonly index: number;
   /** Agents with the same capabilities share a group. */
   readonly group: number;
@@ -33,8 +33,8 @@ export interface Node {
  * O(buckets + agents moved in their buckets + victims it may have unblocked).
  */
 export class Balancer {
-  readonly nodes: Node[];
   readonly log: StealLog;
+  private readonly nodes: Node[];
   private readonly groups: Array<ReadonlySet<string>> = [];
   private readonly buckets: Array<SortedList<Node>> = [];
   private readonly bucketOf: Array<SortedList<Node>> = [];
@@ -84,7 +84,12 @@ export class Balancer {
     this.budget = 4 * this.nodes.reduce((n, x) => n + x.state.tail.length, 0) + this.nodes.length;
   }
 
-  canGive(n: Node): boolean {
+  /** Drain time of every alive agent, in id order. */
+  drains(): number[] {
+    return this.nodes.map((n) => n.drain);
+  }
+
+  private canGive(n: Node): boolean {
     const s = n.state;
     return s.tail.length > 0 && s.queued >= this.config.minTasksToSteal && s.queued + s.running > s.slots;
   }
@@ -94,7 +99,7 @@ export class Balancer {
    * worth it? Returns t's drain once it holds the task, or undefined. The margin is the
    * hysteresis that keeps tasks where they are unless v is clearly behind.
    */
-  eligible(v: Node, t: Node): { finish: number; dv: number; dt: number } | undefined {
+  private eligible(v: Node, t: Node): { finish: number; dv: number; dt: number } | undefined {
     if (v === t || !(t.drain < v.drain) || !this.canGive(v)) return undefined;
     const task = this.taskFor(v, t.group);
     if (!task) return undefined;
@@ -108,7 +113,7 @@ export class Balancer {
   }
 
   /** The eligible thief that would finish v's task earliest (ties: earlier, priority, cpu, id). */
-  bestThief(v: Node): Node | undefined {
+  private bestThief(v: Node): Node | undefined {
     let best: { node: Node; finish: number } | undefined;
     for (const bucket of this.buckets) {
       const [head, second] = bucket.values();
@@ -122,7 +127,7 @@ export class Balancer {
   }
 
   /** Moves one task and projects it. False when the move budget is spent. */
-  move(v: Node, t: Node): boolean {
+  private move(v: Node, t: Node): boolean {
     if (this.budget <= 0) return false;
     this.budget -= 1;
     const before = { source: v.drain, target: t.drain };

@@ -1,7 +1,7 @@
 import type { AgentView, Workload } from "@worksteal/protocol";
 
 /** A usable duration: finite and non-negative; anything else counts as unknown. */
-export function validDuration(ms: number | undefined): number | undefined {
+function validDuration(ms: number | undefined): number | undefined {
   return ms !== undefined && Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
 

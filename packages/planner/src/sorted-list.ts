@@ -7,10 +7,6 @@ export class SortedList<T> {
 
   constructor(private readonly compare: (a: T, b: T) => number) {}
 
-  get size(): number {
-    return this.items.length;
-  }
-
   first(): T | undefined {
     return this.items[0];
   }
