@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { type Directive, DirectiveSchema, describeZodError, jobIdFor, type StealStatus } from "@worksteal/protocol";
+import { type Directive, DirectiveSchema, describeZodError, jobIdFor, parseJobId, type StealStatus } from "@worksteal/protocol";
 import {
   type AgentQueues,
   FenceRejectedError,
@@ -82,13 +82,16 @@ export class DirectiveExecutor {
 
     const wanted = directive.count - taskIds.length;
     if (wanted <= 0) return { status: "completed", taskIds, detail: "" };
-    const jobs = (await this.queues.get(directive.source).getJobs(["wait"], 0, wanted * CANDIDATES_PER_TASK - 1, false)).filter(
-      (job) => job !== undefined,
-    );
-    const records = await this.readRecords(jobs.map((job) => job.data.taskId));
-    const eligible = jobs.filter((job, i) => {
+    // Job ids carry task id and epoch: the newest jobs of the source's queue, by id only.
+    const jobIds = await this.queues.get(directive.source).getRanges(["wait"], 0, wanted * CANDIDATES_PER_TASK - 1, false);
+    const jobs = jobIds.flatMap((jobId) => {
+      const parsed = parseJobId(jobId);
+      return parsed ? [{ jobId, ...parsed }] : [];
+    });
+    const records = await this.readRecords(jobs.map((job) => job.taskId));
+    const eligible = jobs.flatMap((job, i) => {
       const record = records[i];
-      return record !== undefined && record.requiredCapabilities.every((c) => targetCapabilities.has(c));
+      return record !== undefined && record.requiredCapabilities.every((c) => targetCapabilities.has(c)) ? [{ ...job, attemptsLeft: record.attemptsLeft }] : [];
     });
 
     const moved: Moved[] = [];
@@ -97,15 +100,12 @@ export class DirectiveExecutor {
       const batch = eligible.slice(next, next + wanted - moved.length);
       next += batch.length;
       const results = await Promise.allSettled(
-        batch.map((job) =>
-          this.store.move(job.data.taskId, directive.source, directive.target, job.data.epoch, directive, this.options.retentionMs),
-        ),
+        batch.map((job) => this.store.move(job.taskId, directive.source, directive.target, job.epoch, directive, this.options.retentionMs)),
       );
       results.forEach((result, i) => {
         const job = batch[i]!;
         if (result.status === "fulfilled") {
-          const record = records[jobs.indexOf(job)]!;
-          moved.push({ taskId: job.data.taskId, epoch: result.value, attempts: record.attemptsLeft, sourceJobId: job.id! });
+          moved.push({ taskId: job.taskId, epoch: result.value, attempts: job.attemptsLeft, sourceJobId: job.jobId });
         } else if (result.reason instanceof FenceRejectedError) {
           fenceRejected = true;
         } else if (!isNotMovable(result.reason)) {

@@ -1,7 +1,7 @@
 import type { Queue } from "bullmq";
-import { type AgentView, type Directive, DirectiveSchema } from "@worksteal/protocol";
+import { type AgentView, type Directive, DirectiveSchema, parseJobId } from "@worksteal/protocol";
 import { type PlannerSnapshot, projectDirectives, type TaskSummary } from "@worksteal/planner";
-import { type AgentQueues, readAgents, type Store, type TaskJobData } from "@worksteal/store";
+import { type AgentQueues, readAgents, type Store } from "@worksteal/store";
 
 export interface SnapshotOptions {
   agentTtlMs: number;
@@ -48,8 +48,8 @@ async function withQueueCounts(agent: AgentView, queues: AgentQueues): Promise<A
 
 /** The newest queued tasks of an agent, newest first, with what the planner needs of each. */
 async function readTail(store: Store, queues: AgentQueues, agentId: string, length: number): Promise<TaskSummary[]> {
-  const jobs = await queues.get(agentId).getJobs(["wait"], 0, length - 1, false);
-  const data = jobs.flatMap((job) => (job ? [job.data as TaskJobData] : []));
+  // Job ids carry task id and epoch: reading ids only spares fetching and parsing every job.
+  const data = (await queues.get(agentId).getRanges(["wait"], 0, length - 1, false)).flatMap((id) => parseJobId(id) ?? []);
   if (data.length === 0) return [];
   const pipeline = store.redis.pipeline();
   for (const { taskId } of data) pipeline.hmget(store.keys.task(taskId), "type", "requiredCapabilities", "estimatedDurationMs", "owner", "epoch", "state");

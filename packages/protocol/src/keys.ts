@@ -72,3 +72,11 @@ export const DIRECTIVE_QUEUE = "directives";
 export function jobIdFor(taskId: TaskId, epoch: number): string {
   return `t.${taskId}.${epoch}`;
 }
+
+/** The task id and epoch a task's job id carries, or undefined for a job id of another shape. */
+export function parseJobId(jobId: string): { taskId: TaskId; epoch: number } | undefined {
+  const dot = jobId.lastIndexOf(".");
+  if (!jobId.startsWith("t.") || dot <= 2) return undefined;
+  const epoch = Number(jobId.slice(dot + 1));
+  return Number.isInteger(epoch) ? { taskId: jobId.slice(2, dot), epoch } : undefined;
+}
