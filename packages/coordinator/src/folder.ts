@@ -44,8 +44,8 @@ export class Folder {
     }
   }
 
-  /** Reads and folds up to one batch of new entries, blocking up to `blockMs` for them. */
-  async foldNew(blockMs: number): Promise<FoldResult> {
+  /** Reads and folds up to one batch of new entries, blocking up to `blockMs` for them; returns how many it read. */
+  async foldNew(blockMs: number): Promise<number> {
     let reply: Array<[string, StreamEntry[]]> | null;
     try {
       reply = (await this.blocking.xreadgroup(
@@ -57,12 +57,13 @@ export class Folder {
     } catch (error) {
       if (String((error as Error).message).includes("NOGROUP")) {
         await this.ensureGroup();
-        return { applied: 0, deadLettered: 0, alreadyAcknowledged: 0 };
+        return 0;
       }
       throw error;
     }
     const entries = reply?.[0]?.[1] ?? [];
-    return this.fold(entries);
+    await this.fold(entries);
+    return entries.length;
   }
 
   /** Claims and folds every entry that has been pending longer than `claimIdleMs` on any consumer. */
