@@ -61,8 +61,11 @@ export function namespaceHarness(prefix: string, overrides: ConfigInput = {}) {
       return jobs;
     },
     async close() {
+      // Graceful first; an agent still inside a long task is killed after a moment.
       for (const p of processes) p.kill("SIGTERM");
+      const killLater = setTimeout(() => processes.forEach((p) => p.kill("SIGKILL")), 3000);
       await Promise.all(processes.map((p) => p.exited));
+      clearTimeout(killLater);
       while (closers.length > 0) await closers.pop()!();
     },
   };

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { DirectiveExecutor } from "@worksteal/coordinator";
 import type { Directive } from "@worksteal/protocol";
-import { eventually } from "@worksteal/testkit";
+import { eventually, spawnNode } from "@worksteal/testkit";
 import { pino } from "pino";
 import { type Harness, namespaceHarness } from "./helpers.js";
 
@@ -114,6 +114,41 @@ describe("stealing between agent processes", () => {
       expect(jobs.get(id), id).toEqual([[record.owner, record.epoch]]);
     }
     expect(ids.filter((id) => jobs.get(id)?.[0]?.[0] === "a2")).toHaveLength(6);
+  });
+
+  it("a directive SIGKILLed at any moment and retried moves each task at most once and leaves it in one queue", async () => {
+    h = namespaceHarness("kill");
+    await h.store.registerAgent({ id: "a2", capabilities: [], concurrency: 1, priority: 0 });
+    await h.redis.incr(h.store.keys.fence);
+    const delaysMs = [0, 1, 2, 3, 4, 6, 8, 12];
+    let killedHalfway = 0;
+    for (const [trial, delay] of delaysMs.entries()) {
+      const ids = await submitMany(h, "a1", 40, 10, `k${trial}-`);
+      const d = await directive(h, { id: `d-kill-${trial}`, source: "a1", target: "a2", count: 30 });
+      const child = spawnNode("tests/fixtures/execute-directive.ts", [JSON.stringify(d)], {
+        env: { REDIS_URL: h.config.redisUrl, WORKSTEAL_NAMESPACE: h.namespace },
+      });
+      await child.waitForLine((l) => l.json?.msg === "executing", 20_000);
+      await new Promise((r) => setTimeout(r, delay));
+      child.kill("SIGKILL");
+      await child.exited;
+      const logged = await h.redis.hlen(h.store.keys.stealMoves(d.id));
+      const recorded = await h.redis.exists(h.store.keys.steal(d.id));
+      if (logged > 0 && !recorded) killedHalfway += 1;
+
+      const outcome = await executorFor(h).execute(d);
+      expect(outcome.taskIds.length).toBeLessThanOrEqual(30);
+      expect(new Set(outcome.taskIds).size).toBe(outcome.taskIds.length);
+      const jobs = await h.waitingJobs(["a1", "a2"]);
+      for (const id of ids) {
+        const record = (await h.store.getTask(id))!;
+        expect(record.epoch, id).toBeLessThanOrEqual(2); // moved at most once
+        expect(jobs.get(id), id).toEqual([[record.owner, record.epoch]]);
+      }
+      expect(ids.filter((id) => jobs.get(id)?.[0]?.[0] === "a2").sort()).toEqual([...outcome.taskIds].sort());
+    }
+    // How many kills landed between the first move and the record (timing-dependent, for the log).
+    console.info(`killed halfway in ${killedHalfway} of ${delaysMs.length} trials`);
   });
 
   it("rejects a directive with an old fence and moves nothing", async () => {
