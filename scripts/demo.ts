@@ -12,7 +12,7 @@ import { z } from "zod";
 import { Client } from "@worksteal/agent";
 import { readAgents, Store } from "@worksteal/store";
 import type { AgentView } from "@worksteal/protocol";
-import { NoRedisError, startFleet } from "./lib/fleet.js";
+import { type Fleet, NoRedisError, startFleet } from "./lib/fleet.js";
 import { waitForAll } from "./lib/progress.js";
 import { DEMO_AGENTS, makespanLowerBound, skewedWorkload } from "./lib/workload.js";
 
@@ -37,15 +37,17 @@ function parse() {
 }
 
 const args = parse();
+/** Planner settings of the demo (and of bench:steal): plan every 250 ms, up to 50 tasks a directive. */
+const DEMO_SETTINGS = { WORKSTEAL_STEAL_INTERVAL: "250", WORKSTEAL_MAX_STEAL_BATCH: "50" };
 const say = (line: string) => {
   if (!args.json) process.stdout.write(`${line}\n`);
 };
 
 const namespace = `demo-${process.pid}`;
-let fleet;
+let fleet: Fleet;
 try {
   say(`starting Redis (or using REDIS_URL), a coordinator and ${DEMO_AGENTS.length} agents...`);
-  fleet = await startFleet({ namespace, agents: DEMO_AGENTS, coordinators: 1 });
+  fleet = await startFleet({ namespace, agents: DEMO_AGENTS, coordinators: 1, env: DEMO_SETTINGS });
 } catch (error) {
   if (error instanceof NoRedisError) {
     console.error(error.message);
@@ -69,7 +71,7 @@ try {
   outcome = await waitForAll(fleet.redis, namespace, tasks.map((t) => t.id), Math.max(120_000, lowerBound * 20), async (finished) => {
     if (args.json || Date.now() - lastDraw < 1000) return;
     lastDraw = Date.now();
-    draw(await readAgents(store, client.config.agentTtlMs), finished, tasks.length, Date.now() - started);
+    draw(await readAgents(store, client.config.agentTtlMs), await recentSteals(), finished, tasks.length, Date.now() - started);
   });
   steals = await fleet.redis.zcard(store.keys.steals);
 } finally {
@@ -88,7 +90,19 @@ else {
 }
 process.exit(summary.lost === 0 && summary.runTwice === 0 ? 0 : 1);
 
-function draw(agents: AgentView[], finished: number, total: number, elapsedMs: number): void {
+/** The latest steal operations, newest first, as one line each. */
+async function recentSteals(): Promise<string[]> {
+  const ids = await fleet.redis.zrevrange(store.keys.steals, 0, 2);
+  const total = await fleet.redis.zcard(store.keys.steals);
+  const lines = [`steals so far: ${total}`];
+  for (const id of ids) {
+    const op = await fleet.redis.hgetall(store.keys.steal(id));
+    lines.push(`  ${op.source} -> ${op.target}: ${JSON.parse(op.taskIds ?? "[]").length}/${op.requested} ${op.status}`);
+  }
+  return lines;
+}
+
+function draw(agents: AgentView[], steals: string[], finished: number, total: number, elapsedMs: number): void {
   const width = 40;
   const maxQueued = Math.max(1, ...agents.map((a) => a.workload.queued));
   const lines = [`t=${(elapsedMs / 1000).toFixed(1)}s  finished ${finished}/${total}`];
@@ -99,5 +113,6 @@ function draw(agents: AgentView[], finished: number, total: number, elapsedMs: n
         `queued ${String(a.workload.queued).padStart(5)} running ${a.workload.running} done ${String(a.workload.done).padStart(5)} ${bar}`,
     );
   }
+  lines.push(...steals);
   process.stdout.write(`${lines.join("\n")}\n\n`);
 }
