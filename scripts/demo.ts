@@ -56,6 +56,7 @@ try {
   throw error;
 }
 
+say(`inspect it meanwhile with: pnpm worksteal agents --redis ${fleet.redisUrl} --namespace ${namespace}`);
 const tasks = skewedWorkload({ tasks: args.tasks, seed: args.seed });
 const lowerBound = makespanLowerBound(tasks, DEMO_AGENTS);
 const client = new Client({ config: { redisUrl: fleet.redisUrl, namespace, logLevel: "warn" } });
