@@ -35,9 +35,9 @@ export function namespaceHarness(prefix: string, overrides: ConfigInput = {}) {
       await proc.waitForLine((l) => l.json?.msg === "agent ready", 20_000);
       return proc;
     },
-    async startReplica(extra: ConfigInput & { plan?: boolean } = {}) {
-      const { plan, ...rest } = extra;
-      const replica = new Replica({ config: { ...config, ...rest }, ...(plan === undefined ? {} : { plan }) });
+    async startReplica(extra: ConfigInput & { lead?: boolean } = {}) {
+      const { lead, ...rest } = extra;
+      const replica = new Replica({ config: { ...config, ...rest }, ...(lead === undefined ? {} : { lead }) });
       await replica.start();
       closers.push(() => replica.stop());
       return replica;

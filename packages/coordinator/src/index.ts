@@ -4,3 +4,4 @@ export * from "./replica.js";
 export * from "./executor.js";
 export * from "./planning.js";
 export * from "./snapshot.js";
+export * from "./leadership.js";

@@ -23,8 +23,11 @@ export class PlanningLoop {
     private readonly log: Logger,
   ) {}
 
-  /** Plans once with `fence`; returns the directives queued. */
-  async planOnce(fence: number): Promise<Directive[]> {
+  /**
+   * Plans once with `fence`; returns the directives queued. `stillLeading` is asked again just
+   * before queuing, so a leader that lost its lease while it planned queues nothing.
+   */
+  async planOnce(fence: number, stillLeading: () => boolean = () => true): Promise<Directive[]> {
     this.round += 1;
     const snapshot = await takeSnapshot(this.store, this.queues, this.directives, this.round, {
       agentTtlMs: this.config.agentTtlMs,
@@ -32,7 +35,7 @@ export class PlanningLoop {
       minTasksToSteal: this.config.minTasksToSteal,
     });
     const planned = planSteals(snapshot, this.config);
-    if (planned.length === 0) return [];
+    if (planned.length === 0 || !stillLeading()) return [];
     const createdAt = await this.store.now();
     const directives = planned.map((d): Directive => ({ ...d, id: `f${fence}-${d.id}`, fence, createdAt }));
     await this.directives.addBulk(

@@ -4,19 +4,17 @@ import type { Redis } from "ioredis";
 import { pino, type Logger } from "pino";
 import { type Config, type ConfigInput, DIRECTIVE_QUEUE, type Directive, loadConfig } from "@worksteal/protocol";
 import { AgentQueues, createRedis, Store } from "@worksteal/store";
-import { Folder } from "./folder.js";
-import { placeUnassigned } from "./placement.js";
 import { DirectiveExecutor } from "./executor.js";
+import { Folder } from "./folder.js";
+import { Leadership } from "./leadership.js";
+import { placeUnassigned } from "./placement.js";
 import { openDirectiveQueue, PlanningLoop } from "./planning.js";
 
 export interface ReplicaOptions {
   /** Unique per process; a restarted process is a new consumer, and XAUTOCLAIM recovers its pending entries. */
   id?: string;
-  /**
-   * Plan steals (default true). Until leases arrive, each planning replica takes a new fence when
-   * it starts, so only the directives of the replica that started last can move tasks.
-   */
-  plan?: boolean;
+  /** Compete for the leader lease (default true). A replica that never leads still folds and executes. */
+  lead?: boolean;
   config?: ConfigInput;
   logger?: Logger;
 }
@@ -33,8 +31,9 @@ const FOLD_COALESCE_MS = 100;
 const EXECUTOR_CONCURRENCY = 2;
 
 /**
- * One coordinator replica: folds events as a member of the namespace's consumer group, claims
- * what dead replicas left pending, and places tasks that waited for a capable agent.
+ * One coordinator replica. Every replica folds events as a member of the namespace's consumer
+ * group, claims what dead replicas left pending, and executes directives. The one holding the
+ * leader lease also plans steals and places tasks that waited for a capable agent.
  */
 export class Replica {
   readonly id: string;
@@ -43,16 +42,16 @@ export class Replica {
   private readonly log: Logger;
   private readonly redis: Redis;
   private readonly blocking: Redis;
+  private readonly executorRedis: Redis;
   private readonly queues: AgentQueues;
   private readonly folder: Folder;
   private readonly directives: Queue<Directive>;
   private readonly planning: PlanningLoop;
   private readonly executor: DirectiveExecutor;
-  private readonly executorRedis: Redis;
+  private readonly leadership?: Leadership;
   private executorWorker?: Worker<Directive>;
-  private readonly plans: boolean;
-  private fence?: number;
   private running = false;
+  private leaderRoundBusy = false;
   private foldLoop?: Promise<void>;
   private readonly timers: NodeJS.Timeout[] = [];
 
@@ -62,6 +61,7 @@ export class Replica {
     this.log = (options.logger ?? pino({ name: "worksteal-coordinator", level: this.config.logLevel })).child({ replica: this.id });
     this.redis = createRedis(this.config.redisUrl, { connectionName: `coordinator:${this.id}` });
     this.blocking = createRedis(this.config.redisUrl, { role: "blocking", connectionName: `coordinator-fold:${this.id}` });
+    this.executorRedis = createRedis(this.config.redisUrl, { role: "blocking", connectionName: `coordinator-exec:${this.id}` });
     this.store = new Store(this.redis, this.config.namespace);
     this.queues = new AgentQueues(this.redis, this.store.keys);
     this.folder = new Folder(
@@ -70,7 +70,6 @@ export class Replica {
       { consumer: this.id, batchSize: this.config.foldBatchSize, claimIdleMs: this.config.claimIdleMs },
       this.log,
     );
-    this.plans = options.plan ?? true;
     this.directives = openDirectiveQueue(this.store);
     this.planning = new PlanningLoop(this.store, this.queues, this.directives, this.config, this.log);
     this.executor = new DirectiveExecutor(
@@ -79,49 +78,80 @@ export class Replica {
       { maxDirectiveAgeMs: this.config.stealInterval * 5 + 5000, retentionMs: this.config.retentionMs },
       this.log,
     );
-    this.executorRedis = createRedis(this.config.redisUrl, { role: "blocking", connectionName: `coordinator-exec:${this.id}` });
+    if (options.lead ?? true) {
+      this.leadership = new Leadership(this.store, { replicaId: this.id, leaseTtlMs: this.config.leaseTtlMs }, this.log, (fence) =>
+        this.onLeadershipChange(fence),
+      );
+    }
   }
 
-  /** The fence this replica plans with, or undefined when it does not plan. */
-  get currentFence(): number | undefined {
-    return this.fence;
+  /** The fence this replica leads with, or undefined when it does not lead now. */
+  get leaderFence(): number | undefined {
+    return this.leadership?.current();
   }
 
   async start(): Promise<void> {
     await this.folder.ensureGroup();
     this.running = true;
+    await this.publishRole(undefined);
     this.foldLoop = this.runFoldLoop();
     this.every(Math.min(this.config.claimIdleMs / 2, 5000), "claim", () => this.folder.claimAbandoned());
-    this.every(this.config.stealInterval, "place", () =>
-      placeUnassigned(this.store, this.queues, this.config.agentTtlMs, this.log),
-    );
     this.every(this.config.heartbeatIntervalMs, "heartbeat", () => this.heartbeat());
+    this.every(this.config.stealInterval, "lead", () => this.leaderRound());
     this.executorWorker = new Worker<Directive>(DIRECTIVE_QUEUE, (job) => this.executor.execute(job.data), {
       connection: this.executorRedis,
       prefix: this.store.keys.bullPrefix,
       concurrency: EXECUTOR_CONCURRENCY,
     });
     this.executorWorker.on("error", (error) => this.log.warn({ err: error }, "directive worker error"));
-    if (this.plans && this.config.enabled) {
-      this.fence = await this.redis.incr(this.store.keys.fence);
-      this.every(this.config.stealInterval, "plan", () => this.planning.planOnce(this.fence!));
-    }
     await this.heartbeat();
-    this.log.info({ namespace: this.config.namespace, fence: this.fence }, "replica started");
+    await this.leadership?.start();
+    this.log.info({ namespace: this.config.namespace, fence: this.leaderFence }, "replica started");
   }
 
-  /** Stops every loop; entries this replica read but did not fold stay pending for others to claim. */
+  /**
+   * Stops every loop. A leader releases its lease first, so that another replica takes over at
+   * once; entries this replica read but did not fold stay pending for others to claim.
+   */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    await this.leadership?.stop();
     for (const timer of this.timers) clearInterval(timer);
     await this.foldLoop;
     await this.executorWorker?.close();
     await this.directives.close();
     await this.redis.hdel(this.store.keys.replicas, this.id).catch(() => undefined);
+    await this.redis.hdel(this.store.keys.replicaRoles, this.id).catch(() => undefined);
     await this.queues.close();
     await Promise.all([this.redis, this.blocking, this.executorRedis].map((r) => r.quit().catch(() => undefined)));
     this.log.info("replica stopped");
+  }
+
+  /** What only the leader does, each round: plan steals and place waiting tasks. */
+  private async leaderRound(): Promise<void> {
+    const fence = this.leaderFence;
+    // One round at a time: the round a new leader runs at once may overlap its first tick.
+    if (fence === undefined || this.leaderRoundBusy) return;
+    this.leaderRoundBusy = true;
+    try {
+      if (this.config.enabled) await this.planning.planOnce(fence, () => this.leaderFence === fence);
+      await placeUnassigned(this.store, this.queues, this.config.agentTtlMs, this.log);
+    } finally {
+      this.leaderRoundBusy = false;
+    }
+  }
+
+  private onLeadershipChange(fence: number | undefined): void {
+    void this.publishRole(fence).catch((error) => this.log.warn({ err: error }, "could not publish role"));
+    // A new leader plans at once rather than at its next tick: failover is as short as the lease allows.
+    if (fence !== undefined && this.running) {
+      this.leaderRound().catch((error) => this.log.warn({ err: error }, "first leader round failed"));
+    }
+  }
+
+  private publishRole(fence: number | undefined): Promise<unknown> {
+    return this.redis.hset(this.store.keys.replicaRoles, this.id, fence === undefined ? "follower" : `leader:${fence}`);
   }
 
   private async runFoldLoop(): Promise<void> {

@@ -32,10 +32,12 @@ export function keysFor(namespace: Namespace) {
     unassigned: `${prefix}unassigned`,
     /** Counter: the fence, one more at every new leadership or planning authority. */
     fence: `${prefix}fence`,
-    /** Hash: the current leader lease. */
+    /** Hash: the current leader lease {holder, fence, acquiredAt}; expires with the lease. */
     leader: `${prefix}leader`,
     /** Hash: replica id -> last heartbeat (ms). */
     replicas: `${prefix}replicas`,
+    /** Hash: replica id -> its own view of its role: `leader:<fence>` or `follower`. */
+    replicaRoles: `${prefix}replica-roles`,
     /** Sorted set (score: time) of steal operation ids, and each operation's hash. */
     steals: `${prefix}steals`,
     steal: (id: string) => `${prefix}steal:${id}`,

@@ -36,6 +36,11 @@ export class FenceRejectedError extends StoreError {
   override name = "FenceRejectedError";
 }
 
+/** The leader lease expired or passed to another replica. */
+export class LeaseLostError extends StoreError {
+  override name = "LeaseLostError";
+}
+
 export const SCRIPT_CODES = {
   TASK_NOT_FOUND: -1,
   STALE: -2,
@@ -44,6 +49,7 @@ export const SCRIPT_CODES = {
   AGENT_UNKNOWN: -5,
   ALREADY_PLACED: -6,
   FENCE_REJECTED: -7,
+  LEASE_LOST: -8,
 } as const;
 
 export function errorForCode(code: number, subject: string): StoreError {
@@ -62,6 +68,8 @@ export function errorForCode(code: number, subject: string): StoreError {
       return new TaskAlreadyPlacedError(`task ${subject} already has an owner`, code);
     case SCRIPT_CODES.FENCE_REJECTED:
       return new FenceRejectedError(`directive ${subject} carries an old fence`, code);
+    case SCRIPT_CODES.LEASE_LOST:
+      return new LeaseLostError(`replica ${subject} lost the leader lease`, code);
     default:
       return new StoreError(`script refused ${subject} with unknown code ${code}`, code);
   }

@@ -139,6 +139,22 @@ export class Store {
     );
   }
 
+  /** Takes or extends the leader lease. */
+  async acquireLease(replicaId: string, ttlMs: number): Promise<{ held: true; fence: number } | { held: false; holder: string; remainingMs: number }> {
+    const [held, value, ttl] = (await this.run("acquireLease", [this.keys.leader, this.keys.fence], [replicaId, ttlMs])) as [number, number | string, number];
+    return held === 1 ? { held: true, fence: Number(value) } : { held: false, holder: String(value), remainingMs: Number(ttl) };
+  }
+
+  /** Extends the lease of this leadership; throws LeaseLostError when it is gone. */
+  async renewLease(replicaId: string, fence: number, ttlMs: number): Promise<void> {
+    check((await this.run("renewLease", [this.keys.leader], [replicaId, fence, ttlMs])) as number, replicaId);
+  }
+
+  /** Gives the lease up; false when this leadership no longer held it. */
+  async releaseLease(replicaId: string, fence: number): Promise<boolean> {
+    return ((await this.run("releaseLease", [this.keys.leader], [replicaId, fence])) as number) === 1;
+  }
+
   async getTask(taskId: string): Promise<TaskRecord | undefined> {
     const hash = await this.redis.hgetall(this.keys.task(taskId));
     if (Object.keys(hash).length === 0) return undefined;
