@@ -11,6 +11,8 @@ export function namespaceHarness(prefix: string, overrides: ConfigInput = {}) {
   const namespace = testNamespace(prefix);
   const config = loadConfig({ env: {}, overrides: { redisUrl: inject("redisUrl"), namespace, logLevel: "silent", heartbeatIntervalMs: 200, ...overrides } });
   const redis = new Redis(config.redisUrl);
+  // Tests that stop Redis expect this connection to fail meanwhile; it reconnects by itself.
+  redis.on("error", () => undefined);
   const store = new Store(redis, namespace);
   const queues = new AgentQueues(redis, store.keys);
   const client = new Client({ config, redis });

@@ -3,6 +3,7 @@ import { Store } from "@worksteal/store";
 import { testNamespace } from "@worksteal/testkit";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { LeaderRead } from "./commands/leader.js";
 import type { Status } from "./commands/status.js";
 import { main } from "./main.js";
 
@@ -90,6 +91,8 @@ describe("status", () => {
     await populate(ns);
     const { code, stdout } = await run(inNs(ns, "status"));
     expect(code).toBe(0);
+    // populate() leaves heartbeats but no lease and no roles.
+    expect(stdout).toMatch(/^leader\s+none \(fence 0\); 2 replicas \(0 leaders, 0 followers, 2 without a role\)$/m);
     expect(stdout).toMatch(/agents\s+2 alive, 1 draining, 1 dead \(4 registered\)/);
     expect(stdout).toMatch(/tasks\s+8 queued, 2 running, 14 done, 1 failed/);
     expect(stdout).toMatch(/group coordinators: 2 pending/);
@@ -102,10 +105,138 @@ describe("status", () => {
       tasks: { queued: 0, unassigned: 0 },
       events: { length: 0, deadLetter: 0, group: null },
       replicas: [],
+      leader: { lease: null, fence: 0, roles: {} },
       agents: [],
     });
     const emptyText = await run(inNs(testNamespace("cli-empty"), "status"));
     expect(emptyText.stdout).toMatch(/no coordinators group/);
+    expect(emptyText.stdout).toMatch(/^leader\s+none \(fence 0\); 0 replicas$/m);
+  });
+});
+
+/**
+ * A lease written by hand as the acquire script writes it: r-1 leads at fence 7 (acquired 12 s
+ * ago, `ttlMs` left), r-2 follows, r-3 still believes it leads at fence 6 and has no heartbeat.
+ */
+async function writeLeadership(ns: string, ttlMs = 5000): Promise<{ store: Store; now: number }> {
+  const store = new Store(redis, ns);
+  const k = store.keys;
+  const now = await redisNow();
+  await redis.hset(k.leader, { holder: "r-1", fence: 7, acquiredAt: now - 12_000 });
+  await redis.pexpire(k.leader, ttlMs);
+  await redis.set(k.fence, 7);
+  await redis.hset(k.replicas, "r-1", now - 1500, "r-2", now);
+  await redis.hset(k.replicaRoles, { "r-1": "leader:7", "r-2": "follower", "r-3": "leader:6" });
+  return { store, now };
+}
+
+describe("leader", () => {
+  it("--json: the lease with its TTL, the fence counter, and every replica's heartbeat and role", async () => {
+    const ns = testNamespace("cli-leader");
+    const { now } = await writeLeadership(ns);
+    const { code, stdout, stderr } = await run(inNs(ns, "leader", "--json"));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+    expect(stdout.trim().split("\n")).toHaveLength(1);
+    const read = JSON.parse(stdout) as LeaderRead;
+    expect(Object.keys(read).sort()).toEqual(["fence", "lease", "now", "replicas"]);
+    expect(read.now).toBeGreaterThanOrEqual(now);
+    expect(read.fence).toBe(7);
+    expect(read.lease).toMatchObject({ holder: "r-1", fence: 7, acquiredAt: now - 12_000 });
+    expect(Object.keys(read.lease!).sort()).toEqual(["acquiredAt", "fence", "heldForMs", "holder", "remainingMs"]);
+    expect(read.lease!.remainingMs).toBeGreaterThan(0);
+    expect(read.lease!.remainingMs).toBeLessThanOrEqual(5000);
+    expect(read.lease!.heldForMs).toBe(read.now - (now - 12_000));
+    expect(read.replicas).toEqual([
+      { id: "r-1", lastHeartbeat: now - 1500, ageMs: read.now - (now - 1500), role: "leader:7" },
+      { id: "r-2", lastHeartbeat: now, ageMs: read.now - now, role: "follower" },
+      { id: "r-3", lastHeartbeat: null, ageMs: null, role: "leader:6" },
+    ]);
+  });
+
+  it("prints the lease and a replica table, flagging a replica whose view disagrees with the lease", async () => {
+    const ns = testNamespace("cli-leader");
+    await writeLeadership(ns);
+    const { code, stdout } = await run(inNs(ns, "leader"));
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^holder\s+r-1$/m);
+    expect(stdout).toMatch(/^fence\s+7 \(latest issued: 7\)$/m);
+    expect(stdout).toMatch(/^lease\s+[1-5]\.\ds left$/m);
+    expect(stdout).toMatch(/^acquired\s+\d{4}-\d\d-\d\d [\d:.]+Z \(12\.\ds ago\)$/m);
+    expect(stdout).not.toMatch(/no leader/);
+    const table = stdout.trimEnd().split("\n\n")[1]!.split("\n");
+    expect(table[0]).toMatch(/^REPLICA\s+ROLE\s+HEARTBEAT$/);
+    expect(table[1]).toMatch(/^r-1\s+leader:7\s+1\.\ds ago$/);
+    expect(table[2]).toMatch(/^r-2\s+follower\s+\d+ms ago$/);
+    expect(table[3]).toMatch(/^r-3\s+leader:6 \(stale: does not hold the lease\)\s+never$/);
+    expect(table).toHaveLength(4);
+
+    // status: one line for the lease, and the same lease object with the roles in --json.
+    const status = await run(inNs(ns, "status"));
+    expect(status.stdout).toMatch(/^leader\s+r-1 \(fence 7, [1-5]\.\ds left\); 3 replicas \(2 leaders, 1 follower\)$/m);
+    const json = JSON.parse((await run(inNs(ns, "status", "--json"))).stdout) as Status;
+    expect(json.leader).toEqual({
+      lease: { holder: "r-1", fence: 7, acquiredAt: expect.any(Number), remainingMs: expect.any(Number), heldForMs: expect.any(Number) },
+      fence: 7,
+      roles: { "r-1": "leader:7", "r-2": "follower", "r-3": "leader:6" },
+    });
+  });
+
+  it("no lease: says no leader, exit 0, lease null, the fence counter kept; and the lease TTL is honoured", async () => {
+    const ns = testNamespace("cli-leader");
+    const { store } = await writeLeadership(ns, 150);
+    expect(JSON.parse((await run(inNs(ns, "leader", "--json"))).stdout)).toMatchObject({ lease: { holder: "r-1" } });
+    // Let the lease run out, as when its holder stops renewing.
+    await new Promise((r) => setTimeout(r, 250));
+    expect(await redis.exists(store.keys.leader)).toBe(0);
+
+    const text = await run(inNs(ns, "leader"));
+    expect(text.code).toBe(0);
+    expect(text.stderr).toBe("");
+    expect(text.stdout.startsWith(`no leader: no replica holds the lease in namespace ${ns}\n`)).toBe(true);
+    expect(text.stdout).toMatch(/^latest fence\s+7$/m);
+    expect(text.stdout).toMatch(/^r-1\s+leader:7 \(stale: does not hold the lease\)/m);
+
+    const json = await run(inNs(ns, "leader", "--json"));
+    expect(json.code).toBe(0);
+    const read = JSON.parse(json.stdout) as LeaderRead;
+    expect(read).toMatchObject({ lease: null, fence: 7 });
+    expect(read.replicas.map((r) => r.id)).toEqual(["r-1", "r-2", "r-3"]);
+
+    const status = await run(inNs(ns, "status"));
+    expect(status.stdout).toMatch(/^leader\s+none \(fence 7\); 3 replicas \(2 leaders, 1 follower\)$/m);
+    expect((JSON.parse((await run(inNs(ns, "status", "--json"))).stdout) as Status).leader).toMatchObject({ lease: null, fence: 7 });
+  });
+
+  it("reads what the store's acquire script writes; a holder that has not yet reported its role is flagged", async () => {
+    const ns = testNamespace("cli-leader");
+    const store = new Store(redis, ns);
+    expect(await store.acquireLease("r-9", 5000)).toEqual({ held: true, fence: 1 });
+    await redis.hset(store.keys.replicaRoles, "r-9", "follower");
+    const read = JSON.parse((await run(inNs(ns, "leader", "--json"))).stdout) as LeaderRead;
+    expect(read.lease).toMatchObject({ holder: "r-9", fence: 1 });
+    expect(read.lease!.acquiredAt).toBeGreaterThan(0);
+    expect(read.lease!.heldForMs).toBeGreaterThanOrEqual(0);
+    expect(read.fence).toBe(1);
+    expect(read.replicas).toEqual([{ id: "r-9", lastHeartbeat: null, ageMs: null, role: "follower" }]);
+    expect((await run(inNs(ns, "leader"))).stdout).toMatch(/^r-9\s+follower \(holds the lease\)\s+never$/m);
+
+    // Released and taken again: the same replica at a new fence; its old self-view is stale.
+    expect(await store.releaseLease("r-9", 1)).toBe(true);
+    expect(await store.acquireLease("r-9", 5000)).toEqual({ held: true, fence: 2 });
+    await redis.hset(store.keys.replicaRoles, "r-9", "leader:1");
+    expect((await run(inNs(ns, "leader"))).stdout).toMatch(/^r-9\s+leader:1 \(stale: does not hold the lease\)\s+never$/m);
+    await redis.hset(store.keys.replicaRoles, "r-9", "leader:2");
+    expect((await run(inNs(ns, "leader"))).stdout).toMatch(/^r-9\s+leader:2\s+never$/m);
+  });
+
+  it("an empty namespace: no leader, fence 0, no replicas", async () => {
+    const ns = testNamespace("cli-leader");
+    expect(JSON.parse((await run(inNs(ns, "leader", "--json"))).stdout)).toEqual({ now: expect.any(Number), lease: null, fence: 0, replicas: [] });
+    const text = await run(inNs(ns, "leader"));
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^no leader: /);
+    expect(text.stdout).toMatch(/^latest fence\s+0 \(none issued yet\)$/m);
+    expect(text.stdout).toMatch(/^no replicas seen$/m);
   });
 });
 
@@ -277,14 +408,14 @@ describe("configuration and errors", () => {
     const help = await run(["--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: worksteal <command>/);
-    for (const word of ["status", "agents", "task <id>", "steals", "--redis", "--namespace", "--json", "--limit"]) {
+    for (const word of ["status", "agents", "leader", "task <id>", "steals", "--redis", "--namespace", "--json", "--limit"]) {
       expect(help.stdout).toContain(word);
     }
     expect((await run(["help"])).code).toBe(0);
     const none = await run([]);
     expect(none).toMatchObject({ code: 2, stdout: "" });
     expect(none.stderr).toMatch(/^Usage: worksteal/);
-    for (const argv of [["frobnicate"], ["status", "--nope"], ["steals", "--limit", "x"], ["status", "-n", "a:b"], ["status", "--redis", "nope"]]) {
+    for (const argv of [["frobnicate"], ["status", "--nope"], ["steals", "--limit", "x"], ["status", "-n", "a:b"], ["status", "--redis", "nope"], ["leader", "x"]]) {
       const bad = await run(argv);
       expect(bad.code, argv.join(" ")).toBe(2);
       expect(bad.stdout).toBe("");

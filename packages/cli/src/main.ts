@@ -1,6 +1,7 @@
 import { ConfigError, type Config, loadConfig } from "@worksteal/protocol";
 import { Store } from "@worksteal/store";
 import { runAgents } from "./commands/agents.js";
+import { runLeader } from "./commands/leader.js";
 import { runStatus } from "./commands/status.js";
 import { runSteals } from "./commands/steals.js";
 import { runTask } from "./commands/task.js";
@@ -45,6 +46,8 @@ function dispatch(ctx: CommandContext, command: Exclude<Command, { name: "help" 
       return runStatus(ctx);
     case "agents":
       return runAgents(ctx);
+    case "leader":
+      return runLeader(ctx);
     case "task":
       return runTask(ctx, command.taskId);
     case "steals":

@@ -25,6 +25,7 @@ describe("parseInvocation", () => {
       command: { name: "task", taskId: "t-1.a" },
       redis: "rediss://h:6380",
     });
+    expect(parseInvocation(["leader", "--json"])).toMatchObject({ command: { name: "leader" }, json: true });
     expect(parseInvocation(["status", "--help"]).help).toBe(true);
     expect(parseInvocation([]).command).toBeUndefined();
   });
@@ -43,6 +44,8 @@ describe("parseInvocation", () => {
     expect(fails(["task"])).toMatch(/task takes one task id/);
     expect(fails(["task", "a:b"])).toMatch(/^task id: /);
     expect(fails(["status", "extra"])).toMatch(/status takes no arguments/);
+    expect(fails(["leader", "extra"])).toMatch(/leader takes no arguments/);
+    expect(fails(["leader", "--limit", "2"])).toBe("--limit applies only to steals");
     expect(fails(["frobnicate"])).toMatch(/^unknown command 'frobnicate'/);
   });
 });

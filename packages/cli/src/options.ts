@@ -31,6 +31,7 @@ export type Command =
   | { name: "help" }
   | { name: "status" }
   | { name: "agents" }
+  | { name: "leader" }
   | { name: "task"; taskId: string }
   | { name: "steals"; limit: number };
 
@@ -43,7 +44,7 @@ export interface Invocation {
   namespace: string | undefined;
 }
 
-export const COMMANDS = ["status", "agents", "task", "steals", "help"] as const;
+export const COMMANDS = ["status", "agents", "leader", "task", "steals", "help"] as const;
 
 function check<T>(schema: z.ZodType<T>, value: unknown, label: string): T {
   const parsed = schema.safeParse(value);
@@ -84,6 +85,7 @@ export function parseInvocation(argv: readonly string[]): Invocation {
       break;
     case "status":
     case "agents":
+    case "leader":
       noArguments(name, rest);
       invocation.command = { name };
       break;

@@ -3,8 +3,11 @@ export const USAGE = `Usage: worksteal <command> [options]
 Inspects a worksteal namespace. Read-only.
 
 Commands:
-  status               one-screen summary: agents, task totals, event stream, replicas, steals
+  status               one-screen summary: agents, task totals, event stream, replicas,
+                       leader, steals
   agents               every registered agent with its slots, load and heartbeat
+  leader               the leader lease (holder, fence, time left) and each replica's
+                       heartbeat and self-reported role; says "no leader" when none
   task <id>            one task's record
   steals [--limit N]   recent steal operations, newest first (default N: 20)
   help                 this text

@@ -3,6 +3,7 @@ import { type Store, readAgents } from "@worksteal/store";
 import { EXIT, type CommandContext } from "../context.js";
 import { formatAge } from "../format.js";
 import { formatPairs } from "../table.js";
+import { type Lease, leaseSummary, readLeader, replicaSummary } from "./leader.js";
 
 export interface GroupInfo {
   name: string;
@@ -24,6 +25,8 @@ export interface Status {
   events: { length: number; deadLetter: number; group: GroupInfo | null };
   replicas: Array<{ id: string; lastHeartbeat: number; ageMs: number }>;
   steals: number;
+  /** The leader lease (null when nobody leads), the fence counter, and each replica's own view of its role. */
+  leader: { lease: Lease | null; fence: number; roles: Record<string, string> };
   agents: AgentView[];
 }
 
@@ -55,7 +58,7 @@ async function readGroup(store: Store): Promise<GroupInfo | null> {
 
 export async function readStatus(store: Store, agentTtlMs: number): Promise<Status> {
   const k = store.keys;
-  const [agents, now, unassigned, length, deadLetter, replicaHash, steals, group] = await Promise.all([
+  const [agents, now, unassigned, length, deadLetter, replicaHash, steals, group, leadership] = await Promise.all([
     readAgents(store, agentTtlMs),
     store.now(),
     store.redis.zcard(k.unassigned),
@@ -64,6 +67,7 @@ export async function readStatus(store: Store, agentTtlMs: number): Promise<Stat
     store.redis.hgetall(k.replicas),
     store.redis.zcard(k.steals),
     readGroup(store),
+    readLeader(store),
   ]);
   const agentCounts = { total: agents.length, alive: 0, draining: 0, dead: 0 };
   const tasks = { queued: 0, running: 0, done: 0, failed: 0, unassigned };
@@ -77,7 +81,16 @@ export async function readStatus(store: Store, agentTtlMs: number): Promise<Stat
   const replicas = Object.entries(replicaHash)
     .map(([id, at]) => ({ id, lastHeartbeat: Number(at) || 0, ageMs: now - (Number(at) || 0) }))
     .sort((a, b) => a.id.localeCompare(b.id));
-  return { namespace: store.namespace, now, agentCounts, tasks, events: { length, deadLetter, group }, replicas, steals, agents };
+  const roles: Record<string, string> = {};
+  for (const r of leadership.replicas) if (r.role !== null) roles[r.id] = r.role;
+  const leader = { lease: leadership.lease, fence: leadership.fence, roles };
+  return { namespace: store.namespace, now, agentCounts, tasks, events: { length, deadLetter, group }, replicas, steals, leader, agents };
+}
+
+/** The replicas the leader line counts: every id with a heartbeat or a reported role. */
+function leaderReplicas(s: Status): Array<{ role: string | null }> {
+  const ids = new Set([...s.replicas.map((r) => r.id), ...Object.keys(s.leader.roles)]);
+  return [...ids].map((id) => ({ role: s.leader.roles[id] ?? null }));
 }
 
 export function statusLines(s: Status): string {
@@ -98,6 +111,7 @@ export function statusLines(s: Status): string {
     ["events", `${s.events.length} in stream; ${groupText}`],
     ["dead letter", `${s.events.deadLetter}`],
     ["replicas", replicas],
+    ["leader", `${leaseSummary(s.leader.lease, s.leader.fence)}; ${replicaSummary(leaderReplicas(s))}`],
     ["steals", `${s.steals} recorded`],
   ]);
 }

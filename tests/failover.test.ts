@@ -1,0 +1,195 @@
+import { Queue } from "bullmq";
+import { afterEach, describe, expect, it } from "vitest";
+import { renewIntervalOf } from "@worksteal/coordinator";
+import { DIRECTIVE_QUEUE, type Directive, keysFor } from "@worksteal/protocol";
+import { eventually, sleep, startRedisServer } from "@worksteal/testkit";
+import { CoordinatorProcesses, readLease, redisNow } from "./coordinators.js";
+import { type Harness, namespaceHarness } from "./helpers.js";
+
+const LEASE_TTL_MS = 2000;
+const COORDINATOR_ENV = { WORKSTEAL_LEASE_TTL_MS: String(LEASE_TTL_MS), WORKSTEAL_STEAL_INTERVAL: "100", WORKSTEAL_CLAIM_IDLE_MS: "1000" };
+
+let h: Harness;
+let coordinators: CoordinatorProcesses;
+let directiveQueue: Queue<Directive>;
+let stopFeeding: () => Promise<void>;
+afterEach(async () => {
+  await stopFeeding?.();
+  await coordinators?.stopAll();
+  await directiveQueue?.close();
+  await h?.close();
+});
+
+/**
+ * A fleet that keeps its leader busy: a1 runs one slow task at a time and is kept topped up, a2
+ * has twenty slots, so every planning round moves tasks from a1 to a2.
+ */
+async function busyFleet(prefix: string) {
+  h = namespaceHarness(prefix);
+  coordinators = new CoordinatorProcesses(h.config.redisUrl, h.namespace, COORDINATOR_ENV);
+  directiveQueue = new Queue<Directive>(DIRECTIVE_QUEUE, { connection: h.redis, prefix: keysFor(h.namespace).bullPrefix });
+  await h.startAgentProcess("a1", { concurrency: 1 });
+  await h.startAgentProcess("a2", { concurrency: 20 });
+  let next = 0;
+  let feeding = true;
+  const feeder = (async () => {
+    while (feeding) {
+      const queued = await h.queues.get("a1").getWaitingCount();
+      for (let i = queued; i < 40; i++) await h.client.submit({ id: `s${next++}`, type: "slow", agentId: "a1", payload: { ms: 1000 } });
+      await sleep(100);
+    }
+  })();
+  stopFeeding = async () => {
+    feeding = false;
+    await feeder;
+  };
+  for (const id of ["r1", "r2", "r3"]) await coordinators.start(id);
+}
+
+async function directives(): Promise<Directive[]> {
+  const jobs = await directiveQueue.getJobs(["wait", "active", "completed", "failed", "delayed", "prioritized"]);
+  return jobs.flatMap((job) => (job ? [job.data] : []));
+}
+
+describe("coordinator replicas under faults", () => {
+  it("three replicas: one leader at a time; after SIGKILL another leads and plans within TTL + one renew interval", async () => {
+    await busyFleet("ha-kill");
+    const seen = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      const lease = await readLease(h.redis, h.namespace);
+      expect(lease, "a lease is held while all replicas run").toBeDefined();
+      seen.add(`${lease!.holder}:${lease!.fence}`);
+      await sleep(25);
+    }
+    expect(seen.size).toBe(1);
+    const before = (await readLease(h.redis, h.namespace))!;
+    await eventually(async () => expect((await directives()).some((d) => d.fence === before.fence)).toBe(true), { timeoutMs: 10_000 });
+
+    const killedAt = await redisNow(h.redis);
+    coordinators.get(before.holder).kill("SIGKILL");
+    let first: Directive | undefined;
+    await eventually(async () => {
+      first = (await directives()).filter((d) => d.fence > before.fence).sort((a, b) => a.createdAt - b.createdAt)[0];
+      expect(first).toBeDefined();
+    }, { timeoutMs: LEASE_TTL_MS * 5, intervalMs: 50 });
+    const after = (await readLease(h.redis, h.namespace))!;
+    expect(after.holder).not.toBe(before.holder);
+    expect(after.fence).toBe(before.fence + 1);
+    expect(first!.fence).toBe(after.fence);
+    expect(first!.createdAt - killedAt).toBeLessThanOrEqual(LEASE_TTL_MS + renewIntervalOf(LEASE_TTL_MS));
+
+    // Through Redis, leaderships never overlap: ordered by creation, directives' fences never go back.
+    const all = (await directives()).sort((a, b) => a.createdAt - b.createdAt || a.fence - b.fence);
+    for (let i = 1; i < all.length; i++) expect(all[i]!.fence).toBeGreaterThanOrEqual(all[i - 1]!.fence);
+  });
+
+  it("a leader paused past its lease plans nothing after it wakes, and its queued directives are rejected by fence", async () => {
+    await busyFleet("ha-pause");
+    const old = (await readLease(h.redis, h.namespace))!;
+    // Hold directives back, as if the executors were slow, so that the old leader has some queued.
+    await directiveQueue.pause();
+    await eventually(async () => expect((await directives()).filter((d) => d.fence === old.fence).length).toBeGreaterThan(0), { timeoutMs: 10_000 });
+    const paused = coordinators.get(old.holder);
+    paused.pause();
+    await eventually(async () => expect((await readLease(h.redis, h.namespace))?.fence).toBe(old.fence + 1), { timeoutMs: LEASE_TTL_MS * 5 });
+    const lineBefore = paused.lines.length;
+    await directiveQueue.resume();
+    paused.resume();
+    await paused.waitForLine((l) => l.json?.msg === "stopped leading", 10_000, lineBefore);
+    const oldDirectives = (await directives()).filter((d) => d.fence === old.fence).length;
+    await sleep(1500);
+    // The old leader queued nothing after it woke.
+    expect((await directives()).filter((d) => d.fence === old.fence).length).toBe(oldDirectives);
+    expect(paused.lines.slice(lineBefore).filter((l) => l.json?.msg === "directives queued")).toEqual([]);
+
+    // Every directive of the old fence that ran after the takeover was rejected and moved nothing.
+    await eventually(async () => {
+      const waiting = await directiveQueue.getJobCounts("wait", "active");
+      expect((waiting.wait ?? 0) + (waiting.active ?? 0)).toBe(0);
+    }, { timeoutMs: 10_000 });
+    const takeover = Number(await h.redis.hget(h.store.keys.leader, "acquiredAt"));
+    const ops = await Promise.all((await h.redis.zrangebyscore(h.store.keys.steals, takeover, "+inf")).map((id) => h.redis.hgetall(h.store.keys.steal(id))));
+    const fromOld = ops.filter((op) => Number(op.fence) === old.fence);
+    expect(fromOld.length).toBeGreaterThan(0);
+    for (const op of fromOld) expect(op).toMatchObject({ status: "rejected", taskIds: "[]" });
+    const stolen = (await h.redis.xrange(h.store.keys.events, "-", "+")).map(([, f]) => JSON.parse(f[1]!)).filter((e) => e.kind === "task:stolen");
+    const movedByOld = stolen.filter((e) => e.directiveId.startsWith(`f${old.fence}-`) && e.at > takeover);
+    expect(movedByOld).toEqual([]);
+  });
+});
+
+describe("coordinator replicas across Redis and replica deaths", () => {
+  it("Redis stopped longer than the lease and started again: replicas reconnect, one leads, no task is lost", async () => {
+    const server = await startRedisServer({ appendOnly: true });
+    try {
+      h = namespaceHarness("ha-redis", { redisUrl: server.url });
+      coordinators = new CoordinatorProcesses(server.url, h.namespace, COORDINATOR_ENV);
+      await h.startAgentProcess("a1", { concurrency: 2 });
+      await h.startAgentProcess("a2", { concurrency: 2 });
+      for (const id of ["r1", "r2", "r3"]) await coordinators.start(id);
+      const ids: string[] = [];
+      for (let i = 0; i < 120; i++) ids.push((await h.client.submit({ id: `x${i}`, agentId: "a1", payload: { ms: 50 } })).taskId);
+      const before = (await readLease(h.redis, h.namespace))!;
+      await sleep(500);
+      await server.shutdown();
+      await sleep(LEASE_TTL_MS + 1000);
+      await server.restart();
+      await eventually(async () => {
+        for (const id of ids) expect((await h.store.getTask(id))?.state, id).toBe("done");
+      }, { timeoutMs: 60_000, intervalMs: 500 });
+      const after = await readLease(h.redis, h.namespace);
+      expect(after?.fence).toBeGreaterThan(before.fence);
+      const now = await redisNow(h.redis);
+      await eventually(async () => {
+        const beats = await h.redis.hgetall(h.store.keys.replicas);
+        for (const id of ["r1", "r2", "r3"]) expect(now - Number(beats[id] ?? 0), id).toBeLessThan(5000);
+      }, { timeoutMs: 10_000 });
+      for (const proc of coordinators.procs.values()) expect(proc.lines.some((l) => l.json?.msg === "replica started")).toBe(true);
+    } finally {
+      await stopFeeding?.().catch(() => undefined);
+      await coordinators.stopAll();
+      await h.close();
+      await server.stop();
+      // Already closed: keep afterEach from closing them again.
+      stopFeeding = async () => undefined;
+      coordinators = new CoordinatorProcesses(server.url, "none");
+      h = { close: async () => undefined } as unknown as Harness;
+    }
+  });
+
+  it("events are folded exactly once while replicas are SIGKILLed and restarted", async () => {
+    h = namespaceHarness("ha-fold", { enabled: false });
+    coordinators = new CoordinatorProcesses(h.config.redisUrl, h.namespace, { ...COORDINATOR_ENV, WORKSTEAL_ENABLED: "false", WORKSTEAL_FOLD_BATCH_SIZE: "20" });
+    await h.startAgentProcess("a1", { concurrency: 4 });
+    await h.startAgentProcess("a2", { concurrency: 4 });
+    for (const id of ["r1", "r2", "r3"]) await coordinators.start(id);
+    const ids: string[] = [];
+    const submitting = (async () => {
+      for (let i = 0; i < 400; i++) {
+        ids.push((await h.client.submit({ id: `e${i}`, agentId: i % 2 === 0 ? "a1" : "a2", payload: { ms: 5 } })).taskId);
+        if (i % 50 === 0) await sleep(50);
+      }
+    })();
+    for (const [round, victim] of ["r1", "r2", "r3", "r1"].entries()) {
+      await sleep(300 + 100 * round);
+      coordinators.get(victim).kill("SIGKILL");
+      await coordinators.get(victim).exited;
+      await coordinators.start(victim);
+    }
+    await submitting;
+    await eventually(async () => {
+      const truth: Record<string, Record<string, number>> = { a1: { queued: 0, running: 0, done: 0, failed: 0 }, a2: { queued: 0, running: 0, done: 0, failed: 0 } };
+      for (const id of ids) {
+        const record = (await h.store.getTask(id))!;
+        const counts = truth[record.owner]!;
+        counts[record.state] = (counts[record.state] ?? 0) + 1;
+      }
+      expect(truth.a1!.done + truth.a2!.done).toBe(ids.length);
+      for (const agent of ["a1", "a2"]) {
+        const folded = await h.redis.hgetall(h.store.keys.workload(agent));
+        expect({ queued: Number(folded.queued), running: Number(folded.running), done: Number(folded.done), failed: Number(folded.failed ?? 0) }, agent).toEqual(truth[agent]);
+      }
+      expect((await h.redis.xpending(h.store.keys.events, "coordinators"))[0]).toBe(0);
+    }, { timeoutMs: 30_000, intervalMs: 500 });
+  });
+});
