@@ -184,7 +184,7 @@ describe("coordinator replicas across Redis and replica deaths", () => {
         const counts = truth[record.owner]!;
         counts[record.state] = (counts[record.state] ?? 0) + 1;
       }
-      expect(truth.a1!.done + truth.a2!.done).toBe(ids.length);
+      expect((truth.a1?.done ?? 0) + (truth.a2?.done ?? 0)).toBe(ids.length);
       for (const agent of ["a1", "a2"]) {
         const folded = await h.redis.hgetall(h.store.keys.workload(agent));
         expect({ queued: Number(folded.queued), running: Number(folded.running), done: Number(folded.done), failed: Number(folded.failed ?? 0) }, agent).toEqual(truth[agent]);
