@@ -172,7 +172,7 @@ describe("leader", () => {
 
     // status: one line for the lease, and the same lease object with the roles in --json.
     const status = await run(inNs(ns, "status"));
-    expect(status.stdout).toMatch(/^leader\s+r-1 \(fence 7, [1-5]\.\ds left\); 3 replicas \(2 leaders, 1 follower\)$/m);
+    expect(status.stdout).toMatch(/^leader\s+r-1 \(fence 7, [1-5]\.\ds left\); 3 replicas \(1 leader, 1 follower, 1 stale leader\)$/m);
     const json = JSON.parse((await run(inNs(ns, "status", "--json"))).stdout) as Status;
     expect(json.leader).toEqual({
       lease: { holder: "r-1", fence: 7, acquiredAt: expect.any(Number), remainingMs: expect.any(Number), heldForMs: expect.any(Number) },
@@ -203,7 +203,7 @@ describe("leader", () => {
     expect(read.replicas.map((r) => r.id)).toEqual(["r-1", "r-2", "r-3"]);
 
     const status = await run(inNs(ns, "status"));
-    expect(status.stdout).toMatch(/^leader\s+none \(fence 7\); 3 replicas \(2 leaders, 1 follower\)$/m);
+    expect(status.stdout).toMatch(/^leader\s+none \(fence 7\); 3 replicas \(0 leaders, 1 follower, 2 stale leaders\)$/m);
     expect((JSON.parse((await run(inNs(ns, "status", "--json"))).stdout) as Status).leader).toMatchObject({ lease: null, fence: 7 });
   });
 

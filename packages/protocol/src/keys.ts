@@ -22,6 +22,10 @@ export function keysFor(namespace: Namespace) {
     agents: `${prefix}agents`,
     /** Hash: an agent's profile and last heartbeat (written directly, not folded). */
     agent: (id: AgentId) => `${prefix}agent:${id}`,
+    /** Set: ids of the tasks queued on an agent, kept exact by the scripts (the reconciler's truth). */
+    queuedOf: (id: AgentId) => `${prefix}agent:${id}:queued`,
+    /** Set: ids of the tasks an agent is running, kept exact by the scripts. */
+    runningOf: (id: AgentId) => `${prefix}agent:${id}:running`,
     /** Hash: an agent's workload, folded from events. */
     workload: (id: AgentId) => `${prefix}${workloadSuffix(id)}`,
     /** Hash: per task type, the sum and count of run durations, folded from events. */

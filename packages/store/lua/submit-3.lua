@@ -5,7 +5,8 @@
 
   KEYS[1] task record hash        ws:{ns}:task:<id>
   KEYS[2] event stream            ws:{ns}:events
-  KEYS[3] unassigned tasks zset   ws:{ns}:unassigned
+  KEYS[3] where the task waits: the owner's queued set ws:{ns}:agent:<id>:queued, or, when
+          there is no owner, the unassigned tasks zset ws:{ns}:unassigned
 
   ARGV[1] task id
   ARGV[2] owner agent id, or '' when no live agent can run it (the task waits, unassigned)
@@ -18,7 +19,7 @@
 
   Returns {created (1|0), owner, epoch, state}
 ]]
-local taskKey, streamKey, unassignedKey = KEYS[1], KEYS[2], KEYS[3]
+local taskKey, streamKey, waitKey = KEYS[1], KEYS[2], KEYS[3]
 local taskId, owner = ARGV[1], ARGV[2]
 
 if redis.call('EXISTS', taskKey) == 1 then
@@ -38,8 +39,9 @@ redis.call('HSET', taskKey,
 if ARGV[7] ~= '' then redis.call('HSET', taskKey, 'estimatedDurationMs', ARGV[7]) end
 
 if owner == '' then
-  redis.call('ZADD', unassignedKey, now, taskId)
+  redis.call('ZADD', waitKey, now, taskId)
 else
+  redis.call('SADD', waitKey, taskId)
   redis.call('XADD', streamKey, '*', 'event', cjson.encode({
     kind = 'task:assigned', taskId = taskId, agentId = owner, epoch = epoch, at = now }))
 end

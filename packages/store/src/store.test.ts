@@ -71,6 +71,32 @@ describe("task scripts", () => {
   });
 });
 
+describe("owned sets", () => {
+  it("hold exactly the tasks queued on and run by each agent, through every script", async () => {
+    const local = new Store(redis, testNamespace("owned"));
+    const owned = async (agent: string) => ({
+      queued: (await redis.smembers(local.keys.queuedOf(agent))).sort(),
+      running: (await redis.smembers(local.keys.runningOf(agent))).sort(),
+    });
+    await local.submit(task("o1"), "a");
+    await local.submit(task("o2"), "a");
+    await local.submit(task("o3"), "");
+    expect(await owned("a")).toEqual({ queued: ["o1", "o2"], running: [] });
+    await local.claim("o1", "a", 1);
+    expect(await owned("a")).toEqual({ queued: ["o2"], running: ["o1"] });
+    await local.finish("o1", "a", 1, "retry", "again");
+    expect(await owned("a")).toEqual({ queued: ["o1", "o2"], running: [] });
+    await redis.set(local.keys.fence, 1);
+    await local.move("o2", "a", "b", 1, { id: "d1", fence: 1 }, 60_000);
+    await local.assign("o3", "b", 0);
+    expect(await owned("a")).toEqual({ queued: ["o1"], running: [] });
+    expect(await owned("b")).toEqual({ queued: ["o2", "o3"], running: [] });
+    await local.claim("o2", "b", 2);
+    await local.finish("o2", "b", 2, "completed", "null");
+    expect(await owned("b")).toEqual({ queued: ["o3"], running: [] });
+  });
+});
+
 describe("fold", () => {
   it("applies an entry only for the call whose XACK acknowledged it", async () => {
     const local = new Store(redis, testNamespace("fold"));

@@ -57,7 +57,7 @@ export class Store {
 
   async submit(task: TaskSpec, owner: string): Promise<SubmitResult> {
     const k = this.keys;
-    const reply = (await this.run("submit", [k.task(task.id), k.events, k.unassigned], [
+    const reply = (await this.run("submit", [k.task(task.id), k.events, owner === "" ? k.unassigned : k.queuedOf(owner)], [
       task.id,
       owner,
       task.type,
@@ -73,11 +73,11 @@ export class Store {
   /** Gives an unassigned task its first owner; returns the new epoch. */
   async assign(taskId: string, owner: string, expectedEpoch: number): Promise<number> {
     const k = this.keys;
-    return check((await this.run("assign", [k.task(taskId), k.events, k.unassigned], [taskId, owner, expectedEpoch])) as number, taskId);
+    return check((await this.run("assign", [k.task(taskId), k.events, k.unassigned, k.queuedOf(owner)], [taskId, owner, expectedEpoch])) as number, taskId);
   }
 
   async claim(taskId: string, agentId: string, epoch: number): Promise<ClaimedTask> {
-    const reply = check(await this.run("claim", [this.keys.task(taskId), this.keys.events], [taskId, agentId, epoch]), taskId);
+    const reply = check(await this.run("claim", [this.keys.task(taskId), this.keys.events, this.keys.queuedOf(agentId), this.keys.runningOf(agentId)], [taskId, agentId, epoch]), taskId);
     const [attempt, restarted, type, payload, requiredCapabilities] = reply as [number, number, string, string, string];
     return {
       attempt,
@@ -91,7 +91,13 @@ export class Store {
   /** Ends a run; returns its duration on the Redis clock. */
   async finish(taskId: string, agentId: string, epoch: number, outcome: RunOutcome, detail: string): Promise<number> {
     return check(
-      (await this.run("finish", [this.keys.task(taskId), this.keys.events], [taskId, agentId, epoch, outcome, detail])) as number,
+      (await this.run("finish", [this.keys.task(taskId), this.keys.events, this.keys.queuedOf(agentId), this.keys.runningOf(agentId)], [
+        taskId,
+        agentId,
+        epoch,
+        outcome,
+        detail,
+      ])) as number,
       taskId,
     );
   }
@@ -102,7 +108,7 @@ export class Store {
    */
   async move(taskId: string, source: string, target: string, expectedEpoch: number, directive: { id: string; fence: number }, moveLogTtlMs: number): Promise<number> {
     const k = this.keys;
-    const reply = (await this.run("move", [k.task(taskId), k.events, k.fence, k.stealMoves(directive.id)], [
+    const reply = (await this.run("move", [k.task(taskId), k.events, k.fence, k.stealMoves(directive.id), k.queuedOf(source), k.queuedOf(target)], [
       taskId, source, target, expectedEpoch, directive.fence, directive.id, moveLogTtlMs,
     ])) as number;
     return check(reply, reply === SCRIPT_CODES.FENCE_REJECTED ? directive.id : taskId);

@@ -106,27 +106,36 @@ export function roleFence(role: string | null): number | undefined {
  */
 export function describeRole(replica: ReplicaRole, lease: Lease | null): string {
   const role = replica.role ?? "(none reported)";
-  const fence = roleFence(replica.role);
-  const holds = lease !== null && lease.holder === replica.id;
-  if (fence !== undefined && !(holds && lease.fence === fence)) return `${role} (stale: does not hold the lease)`;
-  if (fence === undefined && holds) return `${role} (holds the lease)`;
-  return role;
+  if (roleFence(replica.role) !== undefined) return leadsPerLease(replica, lease) ? role : `${role} (stale: does not hold the lease)`;
+  return lease !== null && lease.holder === replica.id ? `${role} (holds the lease)` : role;
 }
 
-/** `3 replicas (1 leader, 2 followers)`, counted from the roles they report. */
-export function replicaSummary(replicas: ReadonlyArray<Pick<ReplicaRole, "role">>): string {
+/** True when a replica's self-reported role names the leadership the lease records. */
+function leadsPerLease(replica: Pick<ReplicaRole, "id" | "role">, lease: Lease | null): boolean {
+  const fence = roleFence(replica.role);
+  return fence !== undefined && lease !== null && lease.holder === replica.id && lease.fence === fence;
+}
+
+/**
+ * `3 replicas (1 leader, 1 follower, 1 stale leader)`, counted from the roles they report; a
+ * leader role the lease does not back counts as stale, a missing role as unreported.
+ */
+export function replicaSummary(replicas: ReadonlyArray<Pick<ReplicaRole, "id" | "role">>, lease: Lease | null): string {
   const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
   let leaders = 0;
+  let stale = 0;
   let followers = 0;
   let other = 0;
   for (const r of replicas) {
-    if (roleFence(r.role) !== undefined) leaders += 1;
+    if (leadsPerLease(r, lease)) leaders += 1;
+    else if (roleFence(r.role) !== undefined) stale += 1;
     else if (r.role === "follower") followers += 1;
     else other += 1;
   }
   const total = plural(replicas.length, "replica", "replicas");
   if (replicas.length === 0) return total;
   const parts = [plural(leaders, "leader", "leaders"), plural(followers, "follower", "followers")];
+  if (stale > 0) parts.push(plural(stale, "stale leader", "stale leaders"));
   if (other > 0) parts.push(`${other} without a role`);
   return `${total} (${parts.join(", ")})`;
 }

@@ -88,9 +88,9 @@ export async function readStatus(store: Store, agentTtlMs: number): Promise<Stat
 }
 
 /** The replicas the leader line counts: every id with a heartbeat or a reported role. */
-function leaderReplicas(s: Status): Array<{ role: string | null }> {
+function leaderReplicas(s: Status): Array<{ id: string; role: string | null }> {
   const ids = new Set([...s.replicas.map((r) => r.id), ...Object.keys(s.leader.roles)]);
-  return [...ids].map((id) => ({ role: s.leader.roles[id] ?? null }));
+  return [...ids].map((id) => ({ id, role: s.leader.roles[id] ?? null }));
 }
 
 export function statusLines(s: Status): string {
@@ -111,7 +111,7 @@ export function statusLines(s: Status): string {
     ["events", `${s.events.length} in stream; ${groupText}`],
     ["dead letter", `${s.events.deadLetter}`],
     ["replicas", replicas],
-    ["leader", `${leaseSummary(s.leader.lease, s.leader.fence)}; ${replicaSummary(leaderReplicas(s))}`],
+    ["leader", `${leaseSummary(s.leader.lease, s.leader.fence)}; ${replicaSummary(leaderReplicas(s), s.leader.lease)}`],
     ["steals", `${s.steals} recorded`],
   ]);
 }

@@ -5,6 +5,8 @@
 
   KEYS[1] task record hash   ws:{ns}:task:<id>
   KEYS[2] event stream       ws:{ns}:events
+  KEYS[3] agent's queued set  ws:{ns}:agent:<id>:queued
+  KEYS[4] agent's running set ws:{ns}:agent:<id>:running
 
   ARGV[1] task id
   ARGV[2] agent id
@@ -30,6 +32,8 @@ local attempt = tonumber(rec[4]) + 1
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('HSET', taskKey, 'state', 'running', 'attempts', attempt, 'startedAt', now, 'updatedAt', now)
+redis.call('SREM', KEYS[3], taskId)
+redis.call('SADD', KEYS[4], taskId)
 redis.call('XADD', streamKey, '*', 'event', cjson.encode({
   kind = 'task:started', taskId = taskId, agentId = agentId, epoch = epoch,
   attempt = attempt, restarted = (restarted == 1), at = now }))

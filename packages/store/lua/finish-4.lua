@@ -5,6 +5,8 @@
 
   KEYS[1] task record hash   ws:{ns}:task:<id>
   KEYS[2] event stream       ws:{ns}:events
+  KEYS[3] agent's queued set  ws:{ns}:agent:<id>:queued
+  KEYS[4] agent's running set ws:{ns}:agent:<id>:running
 
   ARGV[1] task id
   ARGV[2] agent id
@@ -26,6 +28,7 @@ if rec[3] ~= 'running' then return -4 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local duration = math.max(0, now - tonumber(rec[4]))
+redis.call('SREM', KEYS[4], taskId)
 
 if outcome == 'completed' then
   redis.call('HSET', taskKey, 'state', 'done', 'result', detail, 'finishedAt', now, 'updatedAt', now)
@@ -38,6 +41,7 @@ else
     redis.call('HSET', taskKey, 'state', 'failed', 'error', detail, 'finishedAt', now, 'updatedAt', now)
   else
     redis.call('HSET', taskKey, 'state', 'queued', 'error', detail, 'updatedAt', now)
+    redis.call('SADD', KEYS[3], taskId)
   end
   redis.call('XADD', streamKey, '*', 'event', cjson.encode({
     kind = 'task:failed', taskId = taskId, agentId = agentId, taskType = rec[5], epoch = epoch,

@@ -10,6 +10,8 @@
   KEYS[2] event stream           ws:{ns}:events
   KEYS[3] fence counter          ws:{ns}:fence
   KEYS[4] directive's move log   ws:{ns}:steal:<directiveId>:moves  (hash task id -> new epoch)
+  KEYS[5] source's queued set    ws:{ns}:agent:<source>:queued
+  KEYS[6] target's queued set    ws:{ns}:agent:<target>:queued
 
   ARGV[1] task id
   ARGV[2] source agent id
@@ -39,6 +41,8 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local epoch = expected + 1
 redis.call('HSET', taskKey, 'owner', target, 'epoch', epoch, 'updatedAt', now)
 redis.call('HSET', movesKey, taskId, epoch)
+redis.call('SREM', KEYS[5], taskId)
+redis.call('SADD', KEYS[6], taskId)
 redis.call('PEXPIRE', movesKey, ARGV[7])
 redis.call('XADD', streamKey, '*', 'event', cjson.encode({
   kind = 'task:stolen', taskId = taskId, from = source, to = target, epoch = epoch,

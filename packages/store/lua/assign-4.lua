@@ -5,6 +5,7 @@
   KEYS[1] task record hash        ws:{ns}:task:<id>
   KEYS[2] event stream            ws:{ns}:events
   KEYS[3] unassigned tasks zset   ws:{ns}:unassigned
+  KEYS[4] new owner's queued set  ws:{ns}:agent:<id>:queued
 
   ARGV[1] task id
   ARGV[2] new owner agent id
@@ -31,6 +32,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local epoch = expected + 1
 redis.call('HSET', taskKey, 'owner', owner, 'epoch', epoch, 'updatedAt', now)
 redis.call('ZREM', unassignedKey, taskId)
+redis.call('SADD', KEYS[4], taskId)
 redis.call('XADD', streamKey, '*', 'event', cjson.encode({
   kind = 'task:assigned', taskId = taskId, agentId = owner, epoch = epoch, at = now }))
 return epoch
