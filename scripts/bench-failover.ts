@@ -14,7 +14,8 @@
  * directive's createdAt (stamped by the new leader from Redis TIME) minus killAt, both on the
  * Redis clock, so neither polling nor this process's scheduling enters the figure. The stopped
  * replica is then started again under the same id, and the next trial waits until directives
- * flow again. Kinds alternate, crash first.
+ * flow again. Kinds alternate, crash first. A random pause (up to the renewal period) before each
+ * signal keeps the kill from landing at the same phase of the replicas' lease timers each time.
  *
  * Goals: graceful < 300 ms; crash < lease TTL + 300 ms (a crashed leader's lease must run out
  * first: its remaining TTL at the kill, at most the TTL, is the floor). A trial with no new
@@ -82,6 +83,8 @@ const STEADY_MIN_SHARE = 0.7;
 const STEADY_TIMEOUT_MS = 30_000;
 const POLL_MS = 10;
 const TRIAL_DEADLINE_MS = LEASE_TTL_MS * 5;
+/** The kill lands at a uniformly random phase of the leader's renewals and the followers' attempts. */
+const KILL_JITTER_MS = Math.max(Math.floor(LEASE_TTL_MS / 3), 100);
 
 interface Sample {
   kind: Kind;
@@ -90,6 +93,8 @@ interface Sample {
   oldFence: number;
   /** Lease time left when the signal was sent (what a crash has to wait out). */
   remainingTtlMs: number;
+  /** Tasks waiting in a1's queue at the kill: what the new leader's first round can move. */
+  a1QueuedAtKill: number;
   killAt: number;
   /** createdAt − killAt of the first directive with a higher fence; null: none within the deadline. */
   failoverMs: number | null;
@@ -224,7 +229,8 @@ try {
         `[${kind} ${trial}/${args.trials}] ${sample.oldHolder} (fence ${sample.oldFence}, ttl left ${sample.remainingTtlMs} ms) -> ` +
           (sample.failoverMs === null
             ? `FAILED: ${sample.note ?? "no directive"}`
-            : `${sample.newHolder} (fence ${sample.newFence}): failover ${sample.failoverMs} ms (lease ${sample.leaseGapMs ?? "?"} + plan ${sample.planMs ?? "?"})`),
+            : `${sample.newHolder} (fence ${sample.newFence}): failover ${sample.failoverMs} ms (lease ${sample.leaseGapMs ?? "?"} + plan ${sample.planMs ?? "?"})` +
+              (sample.note ? ` [${sample.note}]` : "")),
       );
     }
   }
@@ -311,11 +317,17 @@ function quantile(values: number[], q: number): number | null {
 
 async function runTrial(fleet: Fleet, queue: Queue<Directive>, kind: Kind, trial: number): Promise<Sample> {
   const redis = fleet.redis;
-  const replies = (await redis.multi().hgetall(keys.leader).pttl(keys.leader).time().exec()) ?? [];
+  // waitSteady returns a fixed time after a replica's start, and replicas tick on fixed periods:
+  // without this random pause the kill would land at the same phase of the followers' acquire
+  // attempts and of the leader's renewals every time (and flatter the figures).
+  await sleep(Math.random() * KILL_JITTER_MS);
+  const a1Wait = `${keys.bullPrefix}:${agentQueueName("a1")}:wait`;
+  const replies = (await redis.multi().hgetall(keys.leader).pttl(keys.leader).time().llen(a1Wait).exec()) ?? [];
   const lease = (replies[0]?.[1] ?? {}) as Record<string, string>;
   const remainingTtlMs = Number(replies[1]?.[1] ?? -2);
   const [seconds, micros] = (replies[2]?.[1] ?? ["0", "0"]) as [string, string];
   const killAt = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  const a1QueuedAtKill = Number(replies[3]?.[1] ?? -1);
   const oldHolder = lease.holder ?? "";
   const oldFence = Number(lease.fence ?? Number.NaN);
   const proc = replicas.get(oldHolder);
@@ -328,6 +340,7 @@ async function runTrial(fleet: Fleet, queue: Queue<Directive>, kind: Kind, trial
     oldHolder,
     oldFence,
     remainingTtlMs,
+    a1QueuedAtKill,
     killAt,
     failoverMs: null,
     newHolder: null,
@@ -360,6 +373,7 @@ async function runTrial(fleet: Fleet, queue: Queue<Directive>, kind: Kind, trial
       sample.newHolder = taken.holder;
       sample.leaseGapMs = taken.acquiredAt - killAt;
       sample.planMs = first.createdAt - taken.acquiredAt;
+      if (sample.planMs > 2 * STEAL_INTERVAL_MS) sample.note = `slow first directive; ${taken.holder} logged: ${logSince(replicas.get(taken.holder), first.fence)}`;
     }
   } else {
     const seen = [...leases.entries()].map(([f, l]) => `fence ${f} by ${l.holder}`).join(", ");
@@ -377,6 +391,18 @@ async function runTrial(fleet: Fleet, queue: Queue<Directive>, kind: Kind, trial
   }
   replicas.set(oldHolder, await fleet.startCoordinator({ WORKSTEAL_REPLICA_ID: oldHolder }));
   return sample;
+}
+
+/** What a replica logged from "became leader" with `fence` on, in short: time (local ms) and message. */
+function logSince(proc: NodeProcess | undefined, fence: number): string {
+  if (proc === undefined) return "?";
+  const from = proc.lines.findIndex((l) => l.json?.msg === "became leader" && l.json.fence === fence);
+  if (from < 0) return "no 'became leader' line";
+  const t0 = Number(proc.lines[from]!.json!.time);
+  return proc.lines
+    .slice(from, from + 8)
+    .map((l) => `+${Number(l.json?.time) - t0}ms ${String(l.json?.msg ?? l.text)}${l.json?.round !== undefined ? ` r${String(l.json.round)}` : ""}`)
+    .join(" | ");
 }
 
 /**

@@ -27,11 +27,11 @@ export function namespaceHarness(prefix: string, overrides: ConfigInput = {}) {
     queues,
     client,
     /** An agent as its own process (scripts/lib/agent-process.ts): tasks sleep payload.ms × speed. */
-    async startAgentProcess(id: string, options: { concurrency?: number; capabilities?: string[]; speed?: number } = {}) {
+    async startAgentProcess(id: string, options: { concurrency?: number; capabilities?: string[]; speed?: number; env?: Record<string, string> } = {}) {
       const proc = spawnNode(
         "scripts/lib/agent-process.ts",
         ["--id", id, "--concurrency", String(options.concurrency ?? 1), "--capabilities", (options.capabilities ?? []).join(","), "--speed", String(options.speed ?? 1)],
-        { env: { REDIS_URL: config.redisUrl, WORKSTEAL_NAMESPACE: namespace, WORKSTEAL_LOG_LEVEL: "warn", WORKSTEAL_HEARTBEAT_INTERVAL_MS: "200" } },
+        { env: { REDIS_URL: config.redisUrl, WORKSTEAL_NAMESPACE: namespace, WORKSTEAL_LOG_LEVEL: "warn", WORKSTEAL_HEARTBEAT_INTERVAL_MS: "200", ...options.env } },
       );
       processes.push(proc);
       await proc.waitForLine((l) => l.json?.msg === "agent ready", 20_000);

@@ -24,6 +24,9 @@ import {
 import { processSampler } from "./metrics.js";
 
 
+/** How often a draining agent checks whether it holds any task still. */
+const DRAIN_POLL_MS = 100;
+
 /** What a handler receives for one run of a task. */
 export interface TaskContext {
   id: string;
@@ -64,6 +67,7 @@ export class Agent {
   private readonly store: Store;
   private worker?: Worker<TaskJobData>;
   private heartbeatTimer?: NodeJS.Timeout;
+  private draining?: Promise<void>;
   private readonly sample = processSampler();
 
   constructor(options: AgentOptions) {
@@ -91,6 +95,7 @@ export class Agent {
       connection: this.workerRedis,
       prefix: this.store.keys.bullPrefix,
       concurrency: this.profile.concurrency,
+      lockDuration: this.config.lockDurationMs,
     });
     this.worker.on("error", (error) => this.log.warn({ err: error }, "worker error"));
     this.log.info({ profile: this.profile }, "agent started");
@@ -105,10 +110,32 @@ export class Agent {
     this.log.info("agent closed");
   }
 
+  /**
+   * Drains the agent: it takes no new task, the coordinator hands its queue to other agents, and
+   * it finishes what it runs. Resolves once it holds no task (it is then `drained`); close it
+   * after. `worksteal agent drain <id>` starts the same from outside, through the heartbeat.
+   */
+  async drain(): Promise<void> {
+    await this.store.drain(this.id);
+    await this.startDraining();
+  }
+
+  private startDraining(): Promise<void> {
+    this.draining ??= (async () => {
+      this.log.info("draining: no new tasks");
+      // Stop fetching jobs; those running go on to the end.
+      await this.worker?.pause(true);
+      while (!(await this.store.markDrained(this.id))) await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+      this.log.info("drained");
+    })();
+    return this.draining;
+  }
+
   private async heartbeat(): Promise<void> {
     const { cpu, memoryMb } = this.sample();
     try {
-      await this.store.heartbeat(this.id, cpu, memoryMb);
+      const { status } = await this.store.heartbeat(this.id, cpu, memoryMb);
+      if (status === "draining") void this.startDraining().catch((error) => this.log.warn({ err: error }, "drain failed"));
     } catch (error) {
       if (error instanceof AgentUnknownError) await this.store.registerAgent(this.profile).catch(() => undefined);
       else this.log.warn({ err: error }, "heartbeat failed");

@@ -69,7 +69,7 @@ describe("status", () => {
     const status = JSON.parse(stdout) as Status;
     expect(status).toMatchObject({
       namespace: ns,
-      agentCounts: { total: 4, alive: 2, draining: 1, dead: 1 },
+      agentCounts: { total: 4, alive: 2, draining: 1, drained: 0, dead: 1 },
       tasks: { queued: 8, running: 2, done: 14, failed: 1, unassigned: 1 },
       events: {
         length: streamLength,
@@ -93,7 +93,7 @@ describe("status", () => {
     expect(code).toBe(0);
     // populate() leaves heartbeats but no lease and no roles.
     expect(stdout).toMatch(/^leader\s+none \(fence 0\); 2 replicas \(0 leaders, 0 followers, 2 without a role\)$/m);
-    expect(stdout).toMatch(/agents\s+2 alive, 1 draining, 1 dead \(4 registered\)/);
+    expect(stdout).toMatch(/agents\s+2 alive, 1 draining, 0 drained, 1 dead \(4 registered\)/);
     expect(stdout).toMatch(/tasks\s+8 queued, 2 running, 14 done, 1 failed/);
     expect(stdout).toMatch(/group coordinators: 2 pending/);
     expect(stdout).toMatch(/replicas\s+2: r-1 \(1\.\ds ago\), r-2/);

@@ -5,3 +5,4 @@ export * from "./executor.js";
 export * from "./planning.js";
 export * from "./snapshot.js";
 export * from "./leadership.js";
+export * from "./reaper.js";

@@ -9,6 +9,7 @@ import { Folder } from "./folder.js";
 import { Leadership } from "./leadership.js";
 import { placeUnassigned } from "./placement.js";
 import { openDirectiveQueue, PlanningLoop } from "./planning.js";
+import { Reaper } from "./reaper.js";
 
 export interface ReplicaOptions {
   /** Unique per process; a restarted process is a new consumer, and XAUTOCLAIM recovers its pending entries. */
@@ -48,6 +49,7 @@ export class Replica {
   private readonly directives: Queue<Directive>;
   private readonly planning: PlanningLoop;
   private readonly executor: DirectiveExecutor;
+  private readonly reaper: Reaper;
   private readonly leadership?: Leadership;
   private executorWorker?: Worker<Directive>;
   private running = false;
@@ -78,6 +80,7 @@ export class Replica {
       { maxDirectiveAgeMs: this.config.stealInterval * 5 + 5000, retentionMs: this.config.retentionMs },
       this.log,
     );
+    this.reaper = new Reaper(this.store, this.queues, this.directives, this.config, this.log);
     if (options.lead ?? true) {
       this.leadership = new Leadership(this.store, { replicaId: this.id, leaseTtlMs: this.config.leaseTtlMs }, this.log, (fence) =>
         this.onLeadershipChange(fence),
@@ -128,13 +131,14 @@ export class Replica {
     this.log.info("replica stopped");
   }
 
-  /** What only the leader does, each round: plan steals and place waiting tasks. */
+  /** What only the leader does, each round: reap dead and draining agents, plan steals, place waiting tasks. */
   private async leaderRound(): Promise<void> {
     const fence = this.leaderFence;
     // One round at a time: the round a new leader runs at once may overlap its first tick.
     if (fence === undefined || this.leaderRoundBusy) return;
     this.leaderRoundBusy = true;
     try {
+      await this.reaper.reap(fence);
       if (this.config.enabled) await this.planning.planOnce(fence, () => this.leaderFence === fence);
       await placeUnassigned(this.store, this.queues, this.config.agentTtlMs, this.log);
     } finally {

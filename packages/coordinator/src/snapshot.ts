@@ -40,7 +40,8 @@ export async function takeSnapshot(
   return inFlight.length > 0 ? projectDirectives(snapshot, inFlight) : snapshot;
 }
 
-async function withQueueCounts(agent: AgentView, queues: AgentQueues): Promise<AgentView> {
+/** The agent with its queued and running counts read from its BullMQ queue. */
+export async function withQueueCounts(agent: AgentView, queues: AgentQueues): Promise<AgentView> {
   const counts = await queues.get(agent.id).getJobCounts("wait", "prioritized", "active");
   const queued = (counts.wait ?? 0) + (counts.prioritized ?? 0);
   return { ...agent, workload: { ...agent.workload, queued, running: counts.active ?? agent.workload.running } };

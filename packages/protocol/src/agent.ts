@@ -12,7 +12,8 @@ export const AgentProfileSchema = z.object({
 export type AgentProfileInput = z.input<typeof AgentProfileSchema>;
 export type AgentProfile = z.output<typeof AgentProfileSchema>;
 
-export const AGENT_STATUSES = ["alive", "draining", "dead"] as const;
+/** drained: a draining agent that has handed over its queue and finished what it ran. */
+export const AGENT_STATUSES = ["alive", "draining", "drained", "dead"] as const;
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
 
 /** Per-agent workload, folded from events. Counters may lag; the reconciler makes them exact. */

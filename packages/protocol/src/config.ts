@@ -31,6 +31,11 @@ export const ConfigSchema = z
     leaseTtlMs: ms(5000),
     agentTtlMs: ms(15000),
     heartbeatIntervalMs: ms(2000),
+    /**
+     * BullMQ lock of a running job (renewed by its agent while it runs). A dead agent's running
+     * tasks are given to others only once their lock has expired.
+     */
+    lockDurationMs: ms(30000),
     /** Entries per fold call. */
     foldBatchSize: z.coerce.number().int().min(1).max(10000).default(200),
     /** Entries pending this long on a consumer are claimed by another replica (XAUTOCLAIM). */

@@ -47,12 +47,17 @@ export function effectsOf(event: WorkstealEvent): Effects {
       incr.push([workloadSuffix(event.from), "queued", -1], [workloadSuffix(event.from), "stolenOut", 1]);
       incr.push([workloadSuffix(event.to), "queued", 1], [workloadSuffix(event.to), "stolenIn", 1]);
       break;
+    case "task:reassigned":
+      incr.push([workloadSuffix(event.from), event.fromState, -1]);
+      if (event.to !== "") incr.push([workloadSuffix(event.to), "queued", 1]);
+      break;
     case "agent:metrics":
       gauge.push([workloadSuffix(event.agentId), "cpu", event.cpu, event.at]);
       gauge.push([workloadSuffix(event.agentId), "memoryMb", event.memoryMb, event.at]);
       break;
     case "agent:registered":
     case "agent:heartbeat":
+    case "agent:draining":
       // Profile and liveness are written directly by their scripts; folding only counts them.
       break;
   }

@@ -62,6 +62,22 @@ export const TaskStolenEvent = z.strictObject({
   directiveId: z.string().min(1).max(128),
   at,
 });
+/** The leader took a task from a dead or draining agent: to another agent, or (to "") unassigned. */
+export const TaskReassignedEvent = z.strictObject({
+  kind: z.literal("task:reassigned"),
+  taskId: TaskIdSchema,
+  from: AgentIdSchema,
+  to: z.union([AgentIdSchema, z.literal("")]),
+  fromState: z.enum(["queued", "running"]),
+  epoch,
+  at,
+});
+/** An agent was asked to drain: it takes no new task, its queue is handed to others. */
+export const AgentDrainingEvent = z.strictObject({
+  kind: z.literal("agent:draining"),
+  agentId: AgentIdSchema,
+  at,
+});
 export const AgentRegisteredEvent = z.strictObject({
   kind: z.literal("agent:registered"),
   agentId: AgentIdSchema,
@@ -89,6 +105,8 @@ export const EventSchema = z.discriminatedUnion("kind", [
   TaskCompletedEvent,
   TaskFailedEvent,
   TaskStolenEvent,
+  TaskReassignedEvent,
+  AgentDrainingEvent,
   AgentRegisteredEvent,
   AgentMetricsEvent,
   AgentHeartbeatEvent,

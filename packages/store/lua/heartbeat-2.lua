@@ -9,7 +9,8 @@
   ARGV[2] cpu percent (0..100)
   ARGV[3] memory MB
 
-  Returns the heartbeat time (ms, Redis clock), or -5 when the agent was never registered
+  Returns {heartbeat time (ms, Redis clock), the agent's status (alive | draining | drained)},
+  or -5 when the agent was never registered
 ]]
 local agentKey, streamKey = KEYS[1], KEYS[2]
 local agentId = ARGV[1]
@@ -22,4 +23,4 @@ redis.call('XADD', streamKey, '*', 'event', cjson.encode({
   kind = 'agent:heartbeat', agentId = agentId, at = now }))
 redis.call('XADD', streamKey, '*', 'event', cjson.encode({
   kind = 'agent:metrics', agentId = agentId, cpu = tonumber(ARGV[2]), memoryMb = tonumber(ARGV[3]), at = now }))
-return now
+return {now, redis.call('HGET', agentKey, 'status') or 'alive'}

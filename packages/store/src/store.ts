@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import {
   type AgentProfile,
+  type AgentStatus,
   type Effects,
   FOLD_GROUP,
   type Keys,
@@ -134,15 +135,41 @@ export class Store {
     ])) as number;
   }
 
-  async heartbeat(agentId: string, cpu: number, memoryMb: number): Promise<number> {
-    return check(
-      (await this.run("heartbeat", [this.keys.agent(agentId), this.keys.events], [
+  /** Refreshes the agent's liveness; returns the status it is asked to have (draining after `drain`). */
+  async heartbeat(agentId: string, cpu: number, memoryMb: number): Promise<{ at: number; status: AgentStatus }> {
+    const reply = check(
+      await this.run("heartbeat", [this.keys.agent(agentId), this.keys.events], [
         agentId,
         Math.min(100, Math.max(0, cpu)).toFixed(1),
         memoryMb.toFixed(1),
-      ])) as number,
+      ]),
       agentId,
-    );
+    ) as [number, AgentStatus];
+    return { at: Number(reply[0]), status: reply[1] };
+  }
+
+  /** Asks an agent to drain (idempotent). */
+  async drain(agentId: string): Promise<void> {
+    check((await this.run("drain", [this.keys.agent(agentId), this.keys.events], [agentId])) as number, agentId);
+  }
+
+  /** Marks a draining agent drained if it holds no task; true when it is drained. */
+  async markDrained(agentId: string): Promise<boolean> {
+    const k = this.keys;
+    return ((await this.run("markDrained", [k.agent(agentId), k.queuedOf(agentId), k.runningOf(agentId)], [])) as number) === 1;
+  }
+
+  /**
+   * The leader gives a task of a dead or draining agent to `to`, or parks it unassigned (`to` =
+   * ""); returns the new epoch. Throws FenceRejectedError, StaleTaskError, TaskNotRunningError.
+   */
+  async reassign(taskId: string, from: string, to: string, state: "queued" | "running", expectedEpoch: number, fence: number): Promise<number> {
+    const k = this.keys;
+    const fromSet = state === "queued" ? k.queuedOf(from) : k.runningOf(from);
+    const reply = (await this.run("reassign", [k.task(taskId), k.events, k.fence, fromSet, to === "" ? k.unassigned : k.queuedOf(to), k.unassigned], [
+      taskId, from, to, state, expectedEpoch, fence,
+    ])) as number;
+    return check(reply, reply === SCRIPT_CODES.FENCE_REJECTED ? `reassign of ${taskId}` : taskId);
   }
 
   /** Takes or extends the leader lease. */

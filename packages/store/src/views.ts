@@ -1,10 +1,10 @@
 import { type AgentStatus, type AgentView, AgentProfileSchema, parseWorkload } from "@worksteal/protocol";
 import type { Store } from "./store.js";
 
-/** Liveness from the agent hash and the Redis clock: a draining mark wins, then the heartbeat age. */
+/** Liveness from the agent hash and the Redis clock: a stale heartbeat means dead, whatever else was marked. */
 export function agentStatus(hash: Record<string, string>, now: number, agentTtlMs: number): AgentStatus {
-  if (hash.status === "draining" || hash.status === "dead") return hash.status;
-  return now - Number(hash.lastHeartbeat ?? 0) > agentTtlMs ? "dead" : "alive";
+  if (now - Number(hash.lastHeartbeat ?? 0) > agentTtlMs) return "dead";
+  return hash.status === "draining" || hash.status === "drained" ? hash.status : "alive";
 }
 
 /** Every registered agent with its profile, liveness and folded workload, sorted by id. */

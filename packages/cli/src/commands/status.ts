@@ -69,7 +69,7 @@ export async function readStatus(store: Store, agentTtlMs: number): Promise<Stat
     readGroup(store),
     readLeader(store),
   ]);
-  const agentCounts = { total: agents.length, alive: 0, draining: 0, dead: 0 };
+  const agentCounts = { total: agents.length, alive: 0, draining: 0, drained: 0, dead: 0 };
   const tasks = { queued: 0, running: 0, done: 0, failed: 0, unassigned };
   for (const a of agents) {
     agentCounts[a.status] += 1;
@@ -105,7 +105,7 @@ export function statusLines(s: Status): string {
   const { tasks: t, agentCounts: a } = s;
   return formatPairs([
     ["namespace", s.namespace],
-    ["agents", `${a.alive} alive, ${a.draining} draining, ${a.dead} dead (${a.total} registered)`],
+    ["agents", `${a.alive} alive, ${a.draining} draining, ${a.drained} drained, ${a.dead} dead (${a.total} registered)`],
     ["tasks", `${t.queued} queued, ${t.running} running, ${t.done} done, ${t.failed} failed`],
     ["unassigned", `${t.unassigned} waiting for a capable agent`],
     ["events", `${s.events.length} in stream; ${groupText}`],

@@ -1,0 +1,16 @@
+--[[
+  A draining agent reports itself drained once nothing is queued on it and it runs nothing.
+
+  KEYS[1] agent hash            ws:{ns}:agent:<id>
+  KEYS[2] agent's queued set    ws:{ns}:agent:<id>:queued
+  KEYS[3] agent's running set   ws:{ns}:agent:<id>:running
+
+  Returns 1 when the agent is now drained, 0 when it still holds tasks or is not draining
+]]
+local agentKey, queuedKey, runningKey = KEYS[1], KEYS[2], KEYS[3]
+if redis.call('HGET', agentKey, 'status') ~= 'draining' then
+  return redis.call('HGET', agentKey, 'status') == 'drained' and 1 or 0
+end
+if redis.call('SCARD', queuedKey) > 0 or redis.call('SCARD', runningKey) > 0 then return 0 end
+redis.call('HSET', agentKey, 'status', 'drained')
+return 1

@@ -1,0 +1,48 @@
+--[[
+  Gives a task of a dead or draining agent to another owner, or parks it unassigned when no live
+  agent can run it. For a queued task, or a running one whose BullMQ lock has expired (its
+  agent died mid-run; nobody else will run the stalled check on that agent's queue). Compares
+  the fence (only the leader reaps), the owner, the state and the epoch; bumps the epoch, so any
+  job left in the old agent's queue is dropped if that agent ever comes back.
+
+  KEYS[1] task record hash                ws:{ns}:task:<id>
+  KEYS[2] event stream                    ws:{ns}:events
+  KEYS[3] fence counter                   ws:{ns}:fence
+  KEYS[4] old owner's set for the state   ws:{ns}:agent:<from>:queued or :running
+  KEYS[5] where the task waits next: the new owner's queued set ws:{ns}:agent:<to>:queued,
+          or the unassigned tasks zset ws:{ns}:unassigned
+  KEYS[6] unassigned tasks zset           ws:{ns}:unassigned
+
+  ARGV[1] task id
+  ARGV[2] old owner
+  ARGV[3] new owner, or '' to park the task unassigned
+  ARGV[4] expected state: 'queued' | 'running'
+  ARGV[5] expected epoch
+  ARGV[6] the leader's fence
+
+  Returns the new epoch, or
+    -1 task not found   -2 owner or epoch changed   -4 state changed   -7 fence is not current
+]]
+local taskKey, streamKey, fenceKey, fromKey, toKey, unassignedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local taskId, from, to, state, expected = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+
+if (redis.call('GET', fenceKey) or '0') ~= ARGV[6] then return -7 end
+local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state')
+if rec[3] == false then return -1 end
+if rec[1] ~= from or tonumber(rec[2]) ~= expected then return -2 end
+if rec[3] ~= state then return -4 end
+
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local epoch = expected + 1
+redis.call('HSET', taskKey, 'owner', to, 'epoch', epoch, 'state', 'queued', 'updatedAt', now)
+redis.call('SREM', fromKey, taskId)
+if to == '' then
+  redis.call('ZADD', unassignedKey, now, taskId)
+else
+  redis.call('SADD', toKey, taskId)
+end
+redis.call('XADD', streamKey, '*', 'event', cjson.encode({
+  kind = 'task:reassigned', taskId = taskId, from = from, to = to, fromState = state,
+  epoch = epoch, at = now }))
+return epoch
