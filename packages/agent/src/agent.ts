@@ -168,11 +168,11 @@ export class Agent {
     } catch (error) {
       const final = error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const message = error instanceof Error ? error.message : String(error);
-      await this.store.finish(taskId, this.id, epoch, final ? "failed" : "retry", message);
+      await this.store.finish(taskId, this.id, epoch, final ? "failed" : "retry", message, this.config.retentionMs);
       this.log.info({ taskId, attempt: claimed.attempt, final, error: message }, "task failed");
       throw error;
     }
-    await this.store.finish(taskId, this.id, epoch, "completed", JSON.stringify(result ?? null));
+    await this.store.finish(taskId, this.id, epoch, "completed", JSON.stringify(result ?? null), this.config.retentionMs);
     return { ran: true };
   }
 }

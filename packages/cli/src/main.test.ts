@@ -372,6 +372,144 @@ describe("steals", () => {
   });
 });
 
+describe("agent drain", () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  async function register(ns: string, ...ids: string[]): Promise<Store> {
+    const store = new Store(redis, ns);
+    for (const id of ids) await store.registerAgent({ id, capabilities: [], concurrency: 2, priority: 0 });
+    return store;
+  }
+
+  /** The `agent:draining` events in the namespace's stream, as the agent ids they name. */
+  async function drainingEvents(store: Store): Promise<string[]> {
+    const entries = await redis.xrange(store.keys.events, "-", "+");
+    return entries
+      .map(([, fields]) => JSON.parse(fields[fields.indexOf("event") + 1]!) as { kind: string; agentId: string })
+      .filter((e) => e.kind === "agent:draining")
+      .map((e) => e.agentId);
+  }
+
+  it("marks a registered agent draining and appends one event; a repeat changes nothing", async () => {
+    const ns = testNamespace("cli-drain");
+    const store = await register(ns, "a1", "a2");
+    expect(await run(inNs(ns, "agent", "drain", "a1"))).toEqual({ code: 0, stdout: "agent a1: draining (was alive)
+", stderr: "" });
+    expect(await redis.hget(store.keys.agent("a1"), "status")).toBe("draining");
+    expect(await redis.hget(store.keys.agent("a2"), "status")).toBe("alive");
+    expect(await drainingEvents(store)).toEqual(["a1"]);
+
+    const again = await run(inNs(ns, "agent", "drain", "a1", "--json"));
+    expect(again).toMatchObject({ code: 0, stderr: "" });
+    expect(again.stdout.trim().split("\n")).toHaveLength(1);
+    expect(JSON.parse(again.stdout)).toEqual({ agentId: "a1", status: "draining", previous: "draining" });
+    expect(await redis.hget(store.keys.agent("a1"), "status")).toBe("draining");
+    expect(await drainingEvents(store)).toEqual(["a1"]);
+
+    expect(JSON.parse((await run(inNs(ns, "agent", "drain", "a2", "--json"))).stdout)).toEqual({ agentId: "a2", status: "draining", previous: "alive" });
+    expect(await drainingEvents(store)).toEqual(["a1", "a2"]);
+
+    // Already drained: stays drained, no event.
+    await redis.hset(store.keys.agent("a1"), "status", "drained");
+    expect((await run(inNs(ns, "agent", "drain", "a1"))).stdout).toBe("agent a1: drained (was drained)\n");
+    expect(await redis.hget(store.keys.agent("a1"), "status")).toBe("drained");
+    expect(await drainingEvents(store)).toEqual(["a1", "a2"]);
+  });
+
+  it("a dead agent is drained all the same, with a note that it will not hear of it until it comes back", async () => {
+    const ns = testNamespace("cli-drain");
+    const store = await register(ns, "a3");
+    await redis.hset(store.keys.agent("a3"), "lastHeartbeat", (await redisNow()) - 60_000);
+    const { code, stdout, stderr } = await run(inNs(ns, "agent", "drain", "a3"));
+    expect({ code, stdout }).toEqual({ code: 0, stdout: "agent a3: draining (was dead)\n" });
+    expect(stderr).toMatch(/^worksteal: agent a3 is dead \(no heartbeat within 15000ms\): [^\n]+\n$/);
+    expect(await redis.hget(store.keys.agent("a3"), "status")).toBe("draining");
+  });
+
+  it("an agent never registered is one line and exit 1; a bad id is one line and exit 2", async () => {
+    const ns = testNamespace("cli-drain");
+    const store = await register(ns, "a1");
+    expect(await run(inNs(ns, "agent", "drain", "ghost"))).toEqual({ code: 1, stdout: "", stderr: "worksteal: agent ghost is not registered\n" });
+    expect(await run(inNs(ns, "agent", "drain", "ghost", "--json", "--wait"))).toEqual({ code: 1, stdout: "", stderr: "worksteal: agent ghost is not registered\n" });
+    expect(await redis.exists(store.keys.agent("ghost"))).toBe(0);
+    for (const id of ["a:b", "a b", "x".repeat(65)]) {
+      const bad = await run(inNs(ns, "agent", "drain", id));
+      expect(bad.code, id).toBe(2);
+      expect(bad.stdout).toBe("");
+      expect(bad.stderr).toMatch(/^worksteal: agent id: [^\n]+\n$/);
+    }
+    expect(await drainingEvents(store)).toEqual([]);
+  });
+
+  it("--wait polls until the agent hash says drained, reporting its queued and running counts each second", async () => {
+    const ns = testNamespace("cli-drain");
+    const store = await register(ns, "a1");
+    await redis.sadd(store.keys.queuedOf("a1"), "t1", "t2");
+    await redis.sadd(store.keys.runningOf("a1"), "t3");
+    const started = Date.now();
+    const pending = run(inNs(ns, "agent", "drain", "a1", "--wait", "--timeout", "10"));
+    await sleep(1300);
+    // What markDrained does once the agent holds nothing (the sets are left: the CLI trusts the hash).
+    await redis.hset(store.keys.agent("a1"), "status", "drained");
+    const { code, stdout, stderr } = await pending;
+    const elapsed = Date.now() - started;
+    expect(code).toBe(0);
+    expect(elapsed).toBeGreaterThanOrEqual(1300);
+    expect(elapsed).toBeLessThan(5000);
+    const out = stdout.trimEnd().split("\n");
+    expect(out[0]).toBe("agent a1: draining (was alive)");
+    expect(out[1]).toMatch(/^agent a1: drained \(after 1\.\ds\)$/);
+    expect(out).toHaveLength(2);
+    const progress = stderr.trimEnd().split("\n");
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    expect(progress.length).toBeLessThanOrEqual(3);
+    for (const line of progress) expect(line).toMatch(/^worksteal: agent a1: draining, 2 queued, 1 running \(waited \S+\)$/);
+
+    // --json --wait: the one object, once drained.
+    const store2 = await register(ns, "a2");
+    const json = run(inNs(ns, "agent", "drain", "a2", "--wait", "--json"));
+    await sleep(400);
+    await redis.hset(store2.keys.agent("a2"), "status", "drained");
+    const done = await json;
+    expect(done.code).toBe(0);
+    expect(done.stdout.trim().split("\n")).toHaveLength(1);
+    expect(JSON.parse(done.stdout)).toEqual({ agentId: "a2", status: "drained", previous: "alive" });
+
+    // Already drained: returns at once.
+    const at = Date.now();
+    expect(await run(inNs(ns, "agent", "drain", "a2", "--wait"))).toEqual({ code: 0, stdout: "agent a2: drained (was drained)\n", stderr: "" });
+    expect(Date.now() - at).toBeLessThan(1000);
+  });
+
+  it("--wait gives up after --timeout with a clear line and exit 1, and stops if the agent registers again", async () => {
+    const ns = testNamespace("cli-drain");
+    const store = await register(ns, "a1", "a2");
+    await redis.sadd(store.keys.runningOf("a1"), "t9");
+    const started = Date.now();
+    const { code, stdout, stderr } = await run(inNs(ns, "agent", "drain", "a1", "--wait", "--timeout", "0.3"));
+    const elapsed = Date.now() - started;
+    expect({ code, stdout }).toEqual({ code: 1, stdout: "agent a1: draining (was alive)\n" });
+    expect(elapsed).toBeGreaterThanOrEqual(300);
+    expect(elapsed).toBeLessThan(2000);
+    expect(stderr).toMatch(/^worksteal: agent a1: draining, 0 queued, 1 running \(waited \d+ms\)\n/);
+    expect(stderr.endsWith("worksteal: agent a1 did not drain within 0.3s: still draining with 0 queued, 1 running\n")).toBe(true);
+    // The request stands.
+    expect(await redis.hget(store.keys.agent("a1"), "status")).toBe("draining");
+
+    const json = await run(inNs(ns, "agent", "drain", "a1", "--wait", "--timeout", "0.1", "--json"));
+    expect(json.code).toBe(1);
+    expect(json.stdout).toBe("");
+    expect(json.stderr).toMatch(/did not drain within 0\.1s/);
+
+    const pending = run(inNs(ns, "agent", "drain", "a2", "--wait", "--timeout", "10"));
+    await sleep(300);
+    await store.registerAgent({ id: "a2", capabilities: [], concurrency: 2, priority: 0 });
+    const back = await pending;
+    expect(back.code).toBe(1);
+    expect(back.stderr).toMatch(/worksteal: agent a2 stopped draining \(status alive: it registered again\)\n$/);
+  });
+});
+
 describe("configuration and errors", () => {
   it("takes the URL from REDIS_URL before WORKSTEAL_REDIS_URL, and the namespace from WORKSTEAL_NAMESPACE", async () => {
     const ns = testNamespace("cli-env");
@@ -408,14 +546,14 @@ describe("configuration and errors", () => {
     const help = await run(["--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: worksteal <command>/);
-    for (const word of ["status", "agents", "leader", "task <id>", "steals", "--redis", "--namespace", "--json", "--limit"]) {
+    for (const word of ["status", "agents", "leader", "task <id>", "steals", "agent drain <id>", "--wait", "--timeout", "--redis", "--namespace", "--json", "--limit"]) {
       expect(help.stdout).toContain(word);
     }
     expect((await run(["help"])).code).toBe(0);
     const none = await run([]);
     expect(none).toMatchObject({ code: 2, stdout: "" });
     expect(none.stderr).toMatch(/^Usage: worksteal/);
-    for (const argv of [["frobnicate"], ["status", "--nope"], ["steals", "--limit", "x"], ["status", "-n", "a:b"], ["status", "--redis", "nope"], ["leader", "x"]]) {
+    for (const argv of [["frobnicate"], ["status", "--nope"], ["steals", "--limit", "x"], ["status", "-n", "a:b"], ["status", "--redis", "nope"], ["leader", "x"], ["agent", "drain", "a:b"], ["agent", "drain"], ["status", "--wait"]]) {
       const bad = await run(argv);
       expect(bad.code, argv.join(" ")).toBe(2);
       expect(bad.stdout).toBe("");

@@ -1,6 +1,7 @@
 import { ConfigError, type Config, loadConfig } from "@worksteal/protocol";
 import { Store } from "@worksteal/store";
 import { runAgents } from "./commands/agents.js";
+import { runDrain } from "./commands/drain.js";
 import { runLeader } from "./commands/leader.js";
 import { runStatus } from "./commands/status.js";
 import { runSteals } from "./commands/steals.js";
@@ -52,6 +53,8 @@ function dispatch(ctx: CommandContext, command: Exclude<Command, { name: "help" 
       return runTask(ctx, command.taskId);
     case "steals":
       return runSteals(ctx, command.limit);
+    case "agent":
+      return runDrain(ctx, command.agentId, command.wait);
   }
 }
 

@@ -28,6 +28,12 @@ describe("parseInvocation", () => {
     expect(parseInvocation(["leader", "--json"])).toMatchObject({ command: { name: "leader" }, json: true });
     expect(parseInvocation(["status", "--help"]).help).toBe(true);
     expect(parseInvocation([]).command).toBeUndefined();
+    expect(parseInvocation(["agent", "drain", "a-1", "--json"])).toMatchObject({
+      command: { name: "agent", action: "drain", agentId: "a-1", wait: undefined },
+      json: true,
+    });
+    expect(parseInvocation(["agent", "--wait", "drain", "a1"]).command).toEqual({ name: "agent", action: "drain", agentId: "a1", wait: { timeoutMs: 60_000 } });
+    expect(parseInvocation(["agent", "drain", "a1", "--wait", "--timeout", "0.25"]).command).toMatchObject({ wait: { timeoutMs: 250 } });
   });
 
   it("names the option or argument in every refusal", () => {
@@ -47,5 +53,14 @@ describe("parseInvocation", () => {
     expect(fails(["leader", "extra"])).toMatch(/leader takes no arguments/);
     expect(fails(["leader", "--limit", "2"])).toBe("--limit applies only to steals");
     expect(fails(["frobnicate"])).toMatch(/^unknown command 'frobnicate'/);
+    expect(fails(["agent"])).toMatch(/^agent needs an action \(drain;/);
+    expect(fails(["agent", "kill", "a1"])).toBe("unknown agent action 'kill' (actions: drain)");
+    expect(fails(["agent", "drain"])).toMatch(/^agent drain takes one agent id/);
+    expect(fails(["agent", "drain", "a1", "a2"])).toMatch(/^agent drain takes one agent id/);
+    expect(fails(["agent", "drain", "a:1"])).toMatch(/^agent id: agent id may only contain/);
+    expect(fails(["agent", "drain", "a1", "--wait", "--timeout", "0"])).toBe("--timeout: must be more than 0");
+    expect(fails(["agent", "drain", "a1", "--wait", "--timeout", "soon"])).toBe("--timeout: must be a number of seconds");
+    expect(fails(["agent", "drain", "a1", "--timeout", "5"])).toBe("--timeout applies only to agent drain --wait");
+    expect(fails(["status", "--wait"])).toBe("--wait applies only to agent drain");
   });
 });

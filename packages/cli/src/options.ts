@@ -1,6 +1,7 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import { NamespaceSchema, TaskIdSchema } from "@worksteal/protocol";
+import { AgentIdSchema, NamespaceSchema, TaskIdSchema } from "@worksteal/protocol";
 import { z } from "zod";
+import { DEFAULT_DRAIN_TIMEOUT_S } from "./commands/drain.js";
 import { DEFAULT_STEAL_LIMIT } from "./commands/steals.js";
 
 /** A bad command line: one line for stderr, exit code 2. */
@@ -14,6 +15,8 @@ const OPTIONS = {
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   limit: { type: "string" },
+  wait: { type: "boolean" },
+  timeout: { type: "string" },
 } as const satisfies ParseArgsConfig["options"];
 
 export const RedisUrlSchema = z
@@ -27,13 +30,22 @@ const LimitSchema = z
   .transform(Number)
   .pipe(z.number().int().min(1, "must be at least 1").max(10_000, "must be at most 10000"));
 
+/** Seconds, fractions allowed: `--timeout 0.5`. */
+const TimeoutSchema = z
+  .string()
+  .regex(/^\d+(\.\d+)?$/, "must be a number of seconds")
+  .transform(Number)
+  .pipe(z.number().gt(0, "must be more than 0").max(86_400, "must be at most 86400"));
+
 export type Command =
   | { name: "help" }
   | { name: "status" }
   | { name: "agents" }
   | { name: "leader" }
   | { name: "task"; taskId: string }
-  | { name: "steals"; limit: number };
+  | { name: "steals"; limit: number }
+  /** `wait` is set by --wait: poll until the agent is drained, failing after `timeoutMs`. */
+  | { name: "agent"; action: "drain"; agentId: string; wait: { timeoutMs: number } | undefined };
 
 export interface Invocation {
   command: Command | undefined;
@@ -44,7 +56,9 @@ export interface Invocation {
   namespace: string | undefined;
 }
 
-export const COMMANDS = ["status", "agents", "leader", "task", "steals", "help"] as const;
+export const COMMANDS = ["status", "agents", "leader", "task", "steals", "agent", "help"] as const;
+
+export const AGENT_ACTIONS = ["drain"] as const;
 
 function check<T>(schema: z.ZodType<T>, value: unknown, label: string): T {
   const parsed = schema.safeParse(value);
@@ -79,6 +93,9 @@ export function parseInvocation(argv: readonly string[]): Invocation {
   const [name, ...rest] = positionals;
   if (name === undefined) return invocation;
   if (values.limit !== undefined && name !== "steals") throw new UsageError(`--limit applies only to steals`);
+  const drains = name === "agent" && rest[0] === "drain";
+  if (values.wait === true && !drains) throw new UsageError(`--wait applies only to agent drain`);
+  if (values.timeout !== undefined && (!drains || values.wait !== true)) throw new UsageError(`--timeout applies only to agent drain --wait`);
   switch (name) {
     case "help":
       invocation.command = { name: "help" };
@@ -101,6 +118,20 @@ export function parseInvocation(argv: readonly string[]): Invocation {
         limit: values.limit === undefined ? DEFAULT_STEAL_LIMIT : check(LimitSchema, values.limit, "--limit"),
       };
       break;
+    case "agent": {
+      const [action, ...ids] = rest;
+      if (action === undefined) throw new UsageError(`agent needs an action (${AGENT_ACTIONS.join(", ")}; usage: worksteal agent drain <id>)`);
+      if (action !== "drain") throw new UsageError(`unknown agent action '${action}' (actions: ${AGENT_ACTIONS.join(", ")})`);
+      if (ids.length !== 1) throw new UsageError(`agent drain takes one agent id (usage: worksteal agent drain <id>)`);
+      const timeoutS = values.timeout === undefined ? DEFAULT_DRAIN_TIMEOUT_S : check(TimeoutSchema, values.timeout, "--timeout");
+      invocation.command = {
+        name,
+        action,
+        agentId: check(AgentIdSchema, ids[0], "agent id"),
+        wait: values.wait === true ? { timeoutMs: Math.ceil(timeoutS * 1000) } : undefined,
+      };
+      break;
+    }
     default:
       throw new UsageError(`unknown command '${name}' (commands: ${COMMANDS.join(", ")}; see worksteal --help)`);
   }

@@ -1,6 +1,6 @@
 export const USAGE = `Usage: worksteal <command> [options]
 
-Inspects a worksteal namespace. Read-only.
+Inspects a worksteal namespace, and asks agents to drain (the one command that writes).
 
 Commands:
   status               one-screen summary: agents, task totals, event stream, replicas,
@@ -10,6 +10,13 @@ Commands:
                        heartbeat and self-reported role; says "no leader" when none
   task <id>            one task's record
   steals [--limit N]   recent steal operations, newest first (default N: 20)
+  agent drain <id> [--wait [--timeout S]]
+                       asks agent <id> to drain: it takes no new task, the leader hands its
+                       queue to other agents, and once it holds no task it is "drained".
+                       Prints its status before and after (--json: {agentId, status,
+                       previous}); idempotent. With --wait, polls until it is drained,
+                       reporting queued/running counts on stderr each second; fails (exit 1)
+                       after S seconds (default 60). --json --wait prints once drained
   help                 this text
 
 Options:
@@ -22,5 +29,6 @@ Options:
 Other WORKSTEAL_* settings (e.g. WORKSTEAL_AGENT_TTL_MS, which decides when an agent counts
 as dead) and the $WORKSTEAL_CONFIG file are read as by the coordinator.
 
-Exit status: 0 ok; 1 not found or failed; 2 bad arguments or Redis unreachable.
+Exit status: 0 ok; 1 not found or failed (also: drain --wait timed out); 2 bad arguments
+or Redis unreachable.
 `;

@@ -6,3 +6,4 @@ export * from "./planning.js";
 export * from "./snapshot.js";
 export * from "./leadership.js";
 export * from "./reaper.js";
+export * from "./maintenance.js";

@@ -7,6 +7,7 @@ import { AgentQueues, createRedis, Store } from "@worksteal/store";
 import { DirectiveExecutor } from "./executor.js";
 import { Folder } from "./folder.js";
 import { Leadership } from "./leadership.js";
+import { Maintenance } from "./maintenance.js";
 import { placeUnassigned } from "./placement.js";
 import { openDirectiveQueue, PlanningLoop } from "./planning.js";
 import { Reaper } from "./reaper.js";
@@ -50,6 +51,7 @@ export class Replica {
   private readonly planning: PlanningLoop;
   private readonly executor: DirectiveExecutor;
   private readonly reaper: Reaper;
+  private readonly maintenance: Maintenance;
   private readonly leadership?: Leadership;
   private executorWorker?: Worker<Directive>;
   private running = false;
@@ -80,6 +82,7 @@ export class Replica {
       { maxDirectiveAgeMs: this.config.stealInterval * 5 + 5000, retentionMs: this.config.retentionMs },
       this.log,
     );
+    this.maintenance = new Maintenance(this.store, this.queues, this.config.retentionMs, this.log);
     this.reaper = new Reaper(this.store, this.queues, this.directives, this.config, this.log);
     if (options.lead ?? true) {
       this.leadership = new Leadership(this.store, { replicaId: this.id, leaseTtlMs: this.config.leaseTtlMs }, this.log, (fence) =>
@@ -101,6 +104,9 @@ export class Replica {
     this.every(Math.min(this.config.claimIdleMs / 2, 5000), "claim", () => this.folder.claimAbandoned());
     this.every(this.config.heartbeatIntervalMs, "heartbeat", () => this.heartbeat());
     this.every(this.config.stealInterval, "lead", () => this.leaderRound());
+    this.every(this.config.maintenanceIntervalMs, "maintain", async () => {
+      if (this.leaderFence !== undefined) await this.maintenance.run();
+    });
     this.executorWorker = new Worker<Directive>(DIRECTIVE_QUEUE, (job) => this.executor.execute(job.data), {
       connection: this.executorRedis,
       prefix: this.store.keys.bullPrefix,

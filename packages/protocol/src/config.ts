@@ -40,6 +40,8 @@ export const ConfigSchema = z
     foldBatchSize: z.coerce.number().int().min(1).max(10000).default(200),
     /** Entries pending this long on a consumer are claimed by another replica (XAUTOCLAIM). */
     claimIdleMs: ms(30000),
+    /** Leader's period for reconciling workloads, re-adding missing jobs and trimming streams. */
+    maintenanceIntervalMs: ms(5000),
     /** Finished task records and steal operations are kept this long. */
     retentionMs: ms(24 * 3600 * 1000),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -13,6 +13,7 @@
   ARGV[3] epoch carried by the job
   ARGV[4] outcome: 'completed' | 'failed' | 'retry'
   ARGV[5] result (JSON) when completed, error message otherwise
+  ARGV[6] retention, ms: a finished task's record expires this long after it finished
 
   Returns the run's duration in ms (measured on the Redis clock), or
     -1 task not found   -2 stale (owner or epoch differ)   -4 task is not running
@@ -32,6 +33,7 @@ redis.call('SREM', KEYS[4], taskId)
 
 if outcome == 'completed' then
   redis.call('HSET', taskKey, 'state', 'done', 'result', detail, 'finishedAt', now, 'updatedAt', now)
+  redis.call('PEXPIRE', taskKey, ARGV[6])
   redis.call('XADD', streamKey, '*', 'event', cjson.encode({
     kind = 'task:completed', taskId = taskId, agentId = agentId, taskType = rec[5],
     epoch = epoch, durationMs = duration, at = now }))
@@ -39,6 +41,7 @@ else
   local final = outcome == 'failed'
   if final then
     redis.call('HSET', taskKey, 'state', 'failed', 'error', detail, 'finishedAt', now, 'updatedAt', now)
+    redis.call('PEXPIRE', taskKey, ARGV[6])
   else
     redis.call('HSET', taskKey, 'state', 'queued', 'error', detail, 'updatedAt', now)
     redis.call('SADD', KEYS[3], taskId)

@@ -121,3 +121,31 @@ describe("fold", () => {
     expect(dead[0]![1]).toContain("{not json");
   });
 });
+
+describe("retention", () => {
+  it("trims the event stream only below what every group acknowledged", async () => {
+    const local = new Store(redis, testNamespace("trim"));
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) ids.push((await redis.xadd(local.keys.events, "*", "event", `{"n":${i}}`))!);
+    await redis.xgroup("CREATE", local.keys.events, FOLD_GROUP, "0");
+    await redis.xreadgroup("GROUP", FOLD_GROUP, "c1", "COUNT", 6, "STREAMS", local.keys.events, ">");
+    await redis.xack(local.keys.events, FOLD_GROUP, ids[0]!, ids[1]!, ids[2]!, ids[4]!);
+    // Entry 3 is the oldest unacknowledged one: it and everything after it stay.
+    expect(await local.trimEvents(100)).toBe(3);
+    expect((await redis.xrange(local.keys.events, "-", "+")).map(([id]) => id)).toEqual(ids.slice(3));
+    // A second group that has read nothing yet holds everything back.
+    await redis.xgroup("CREATE", local.keys.events, "late", "0");
+    expect(await local.trimEvents(100)).toBe(0);
+    expect(await redis.xlen(local.keys.events)).toBe(7);
+  });
+
+  it("a finished task's record expires after the retention", async () => {
+    const local = new Store(redis, testNamespace("expire"));
+    await local.submit(task("e1"), "a");
+    await local.claim("e1", "a", 1);
+    await local.finish("e1", "a", 1, "completed", "null", 60_000);
+    const ttl = await redis.pttl(local.keys.task("e1"));
+    expect(ttl).toBeGreaterThan(50_000);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+});

@@ -41,6 +41,10 @@ export interface ClaimedTask {
   requiredCapabilities: string[];
 }
 
+/** reconcile-3.lua: the stream still has entries to fold. */
+const NOT_FOLDED = -9;
+const DEFAULT_RETENTION_MS = 24 * 3600 * 1000;
+
 export type RunOutcome = "completed" | "failed" | "retry";
 
 /** Typed wrappers over the namespace's Lua scripts. Each call is one atomic script. */
@@ -89,8 +93,11 @@ export class Store {
     };
   }
 
-  /** Ends a run; returns its duration on the Redis clock. */
-  async finish(taskId: string, agentId: string, epoch: number, outcome: RunOutcome, detail: string): Promise<number> {
+  /**
+   * Ends a run; returns its duration on the Redis clock. A finished task's record expires after
+   * `retentionMs`.
+   */
+  async finish(taskId: string, agentId: string, epoch: number, outcome: RunOutcome, detail: string, retentionMs = DEFAULT_RETENTION_MS): Promise<number> {
     return check(
       (await this.run("finish", [this.keys.task(taskId), this.keys.events, this.keys.queuedOf(agentId), this.keys.runningOf(agentId)], [
         taskId,
@@ -98,6 +105,7 @@ export class Store {
         epoch,
         outcome,
         detail,
+        retentionMs,
       ])) as number,
       taskId,
     );
@@ -186,6 +194,25 @@ export class Store {
   /** Gives the lease up; false when this leadership no longer held it. */
   async releaseLease(replicaId: string, fence: number): Promise<boolean> {
     return ((await this.run("releaseLease", [this.keys.leader], [replicaId, fence])) as number) === 1;
+  }
+
+  /**
+   * Trims the event stream below what every consumer group has acknowledged, and the dead-letter
+   * stream to its newest `keepDeadLetters` entries; returns how many events were trimmed.
+   */
+  async trimEvents(keepDeadLetters: number): Promise<number> {
+    const [trimmed] = (await this.run("trim", [this.keys.events, this.keys.deadLetter], [keepDeadLetters])) as [number, string];
+    return trimmed;
+  }
+
+  /**
+   * Sets folded queued/running counters that drifted from the owned sets; returns how many were
+   * corrected, or undefined while events are still being folded (then nothing is compared).
+   */
+  async reconcileWorkloads(group: string = FOLD_GROUP): Promise<number | undefined> {
+    const k = this.keys;
+    const reply = (await this.run("reconcile", [k.events, k.agents, k.metrics], [group, k.prefix])) as number;
+    return reply === NOT_FOLDED ? undefined : reply;
   }
 
   async getTask(taskId: string): Promise<TaskRecord | undefined> {

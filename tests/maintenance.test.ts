@@ -1,0 +1,36 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { jobIdFor } from "@worksteal/protocol";
+import { eventually } from "@worksteal/testkit";
+import { type Harness, namespaceHarness } from "./helpers.js";
+
+let h: Harness;
+afterEach(async () => {
+  await h.close();
+});
+
+describe("the leader's maintenance", () => {
+  it("corrects drift injected into a workload hash, and counts it", async () => {
+    h = namespaceHarness("drift", { maintenanceIntervalMs: 200, enabled: false });
+    await h.startReplica();
+    await h.store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
+    for (let i = 0; i < 5; i++) await h.client.submit({ id: `t${i}`, agentId: "a1" });
+    await eventually(async () => expect(await h.redis.hget(h.store.keys.workload("a1"), "queued")).toBe("5"));
+    await h.redis.hset(h.store.keys.workload("a1"), "queued", 42, "running", -3);
+    await eventually(async () => {
+      expect(await h.redis.hgetall(h.store.keys.workload("a1"))).toMatchObject({ queued: "5", running: "0" });
+    }, { timeoutMs: 10_000 });
+    expect(Number(await h.redis.hget(h.store.keys.metrics, "reconciler.workload_corrections"))).toBeGreaterThanOrEqual(2);
+  });
+
+  it("re-adds a job that a crash left missing from its owner's queue; the task then runs once", async () => {
+    h = namespaceHarness("missing", { maintenanceIntervalMs: 500, enabled: false });
+    await h.startReplica();
+    await h.client.submit({ id: "orphan", agentId: "a1", payload: { ms: 5 } });
+    // As if the client died between the submit script and adding the job.
+    await h.queues.get("a1").remove(jobIdFor("orphan", 1));
+    await h.startAgentProcess("a1");
+    await eventually(async () => expect((await h.store.getTask("orphan"))?.state).toBe("done"), { timeoutMs: 15_000 });
+    expect(await h.runCounts()).toEqual({ orphan: 1 });
+    expect(await h.redis.hget(h.store.keys.metrics, "reconciler.jobs_readded")).toBe("1");
+  });
+});
