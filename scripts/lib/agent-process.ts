@@ -40,12 +40,12 @@ const args = z
 
 const config = loadConfig();
 const redis = new Redis(config.redisUrl);
-const runLog = keysFor(config.namespace).runLog;
+const { runLog, runEpochLog } = keysFor(config.namespace);
 
 const PayloadSchema = z.object({ ms: z.number().nonnegative().default(10) }).passthrough();
 
-async function run(taskId: string, payload: unknown): Promise<{ by: string }> {
-  await redis.hincrby(runLog, taskId, 1);
+async function run(taskId: string, epoch: number, payload: unknown): Promise<{ by: string }> {
+  await redis.multi().hincrby(runLog, taskId, 1).hincrby(runEpochLog, `${taskId}@${epoch}`, 1).exec();
   const { ms } = PayloadSchema.parse(payload ?? {});
   await new Promise((r) => setTimeout(r, ms * args.speed));
   if (Math.random() < args["fail-rate"]) throw new Error("injected failure");
@@ -53,7 +53,7 @@ async function run(taskId: string, payload: unknown): Promise<{ by: string }> {
 }
 
 const agent = args.shared
-  ? new Worker(SHARED_QUEUE, (job) => run(job.id!, job.data.payload), {
+  ? new Worker(SHARED_QUEUE, (job) => run(job.id!, 0, job.data.payload), {
       connection: new Redis(config.redisUrl, { maxRetriesPerRequest: null }),
       prefix: keysFor(config.namespace).bullPrefix,
       concurrency: args.concurrency,
@@ -62,7 +62,7 @@ const agent = args.shared
       id: args.id,
       capabilities: args.capabilities,
       concurrency: args.concurrency,
-      handler: (task) => run(task.id, task.payload),
+      handler: (task) => run(task.id, task.epoch, task.payload),
     });
 if (agent instanceof Agent) await agent.start();
 else await agent.waitUntilReady();

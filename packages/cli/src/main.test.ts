@@ -393,8 +393,7 @@ describe("agent drain", () => {
   it("marks a registered agent draining and appends one event; a repeat changes nothing", async () => {
     const ns = testNamespace("cli-drain");
     const store = await register(ns, "a1", "a2");
-    expect(await run(inNs(ns, "agent", "drain", "a1"))).toEqual({ code: 0, stdout: "agent a1: draining (was alive)
-", stderr: "" });
+    expect(await run(inNs(ns, "agent", "drain", "a1"))).toEqual({ code: 0, stdout: "agent a1: draining (was alive)\n", stderr: "" });
     expect(await redis.hget(store.keys.agent("a1"), "status")).toBe("draining");
     expect(await redis.hget(store.keys.agent("a2"), "status")).toBe("alive");
     expect(await drainingEvents(store)).toEqual(["a1"]);
@@ -448,17 +447,17 @@ describe("agent drain", () => {
     await redis.sadd(store.keys.runningOf("a1"), "t3");
     const started = Date.now();
     const pending = run(inNs(ns, "agent", "drain", "a1", "--wait", "--timeout", "10"));
-    await sleep(1300);
+    await sleep(1600);
     // What markDrained does once the agent holds nothing (the sets are left: the CLI trusts the hash).
     await redis.hset(store.keys.agent("a1"), "status", "drained");
     const { code, stdout, stderr } = await pending;
     const elapsed = Date.now() - started;
     expect(code).toBe(0);
-    expect(elapsed).toBeGreaterThanOrEqual(1300);
+    expect(elapsed).toBeGreaterThanOrEqual(1600);
     expect(elapsed).toBeLessThan(5000);
     const out = stdout.trimEnd().split("\n");
     expect(out[0]).toBe("agent a1: draining (was alive)");
-    expect(out[1]).toMatch(/^agent a1: drained \(after 1\.\ds\)$/);
+    expect(out[1]).toMatch(/^agent a1: drained \(after \d+\.\ds\)$/);
     expect(out).toHaveLength(2);
     const progress = stderr.trimEnd().split("\n");
     expect(progress.length).toBeGreaterThanOrEqual(2);

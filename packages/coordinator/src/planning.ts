@@ -29,7 +29,7 @@ export class PlanningLoop {
    */
   async planOnce(fence: number, stillLeading: () => boolean = () => true): Promise<Directive[]> {
     this.round += 1;
-    const snapshot = await takeSnapshot(this.store, this.queues, this.directives, this.round, {
+    const snapshot = await takeSnapshot(this.store, this.queues, this.directives, fence, this.round, {
       agentTtlMs: this.config.agentTtlMs,
       tailLength: this.config.maxStealBatch * TAIL_PER_BATCH,
       minTasksToSteal: this.config.minTasksToSteal,

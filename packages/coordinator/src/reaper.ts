@@ -46,7 +46,9 @@ export class Reaper {
     this.round += 1;
     const live = await Promise.all(agents.filter((a) => a.status === "alive").map((a) => withQueueCounts(a, this.queues)));
     const inFlight = new Set(
-      (await this.directives.getJobs(["wait", "active", "delayed", "prioritized"])).flatMap((job) => (job ? [job.data.source] : [])),
+      (await this.directives.getJobs(["wait", "active", "delayed", "prioritized"])).flatMap((job) =>
+        job && job.data.fence === fence ? [job.data.source] : [],
+      ),
     );
     for (const agent of leaving) {
       if (agent.status === "dead") result.reclaimed += await this.reclaimRunning(agent, live, fence);

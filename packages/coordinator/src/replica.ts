@@ -31,6 +31,8 @@ const FOLD_BLOCK_MS = 500;
 const FOLD_COALESCE_MS = 100;
 /** Directives one replica executes at once. */
 const EXECUTOR_CONCURRENCY = 2;
+/** BullMQ lock of a directive being executed (a directive takes milliseconds). */
+const DIRECTIVE_LOCK_MS = 5000;
 
 /**
  * One coordinator replica. Every replica folds events as a member of the namespace's consumer
@@ -111,6 +113,9 @@ export class Replica {
       connection: this.executorRedis,
       prefix: this.store.keys.bullPrefix,
       concurrency: EXECUTOR_CONCURRENCY,
+      // A replica that dies mid-directive leaves it active; another retries it this soon.
+      lockDuration: DIRECTIVE_LOCK_MS,
+      stalledInterval: DIRECTIVE_LOCK_MS,
     });
     this.executorWorker.on("error", (error) => this.log.warn({ err: error }, "directive worker error"));
     await this.heartbeat();

@@ -14,12 +14,14 @@ export interface SnapshotOptions {
  * What the planner sees: every agent with its queue counts read from BullMQ itself (the folded
  * counters may lag a moment behind moves; the queue is the truth about what can be stolen), the
  * newest queued tasks of each agent that could be a victim, the average duration per task type,
- * and the directives still in flight projected in as if done, so a steal is not planned twice.
+ * and this leadership's directives still in flight projected in as if done, so a steal is not
+ * planned twice.
  */
 export async function takeSnapshot(
   store: Store,
   queues: AgentQueues,
   directives: Queue<Directive>,
+  fence: number,
   round: number,
   options: SnapshotOptions,
 ): Promise<PlannerSnapshot> {
@@ -36,7 +38,8 @@ export async function takeSnapshot(
   const snapshot: PlannerSnapshot = { agents: live, tails, durationsByType: await readDurations(store), round };
   const inFlight = (await directives.getJobs(["wait", "active", "delayed", "prioritized"]))
     .map((job) => DirectiveSchema.safeParse(job?.data))
-    .flatMap((p) => (p.success ? [p.data] : []));
+    // Directives of older fences will be rejected by the move script: they change nothing.
+    .flatMap((p) => (p.success && p.data.fence === fence ? [p.data] : []));
   return inFlight.length > 0 ? projectDirectives(snapshot, inFlight) : snapshot;
 }
 

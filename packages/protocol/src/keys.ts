@@ -49,6 +49,8 @@ export function keysFor(namespace: Namespace) {
     stealMoves: (id: string) => `${prefix}steal:${id}:moves`,
     /** Hash: task id -> handler runs, kept by the demo's and tests' agents to catch a double run. */
     runLog: `${prefix}runs`,
+    /** Hash: `<task id>@<epoch>` -> handler runs at that epoch (same purpose: telling a move's double run from a crash's). */
+    runEpochLog: `${prefix}runs:epochs`,
     /** Hash: counters of what the coordinators did (e.g. reconciler corrections). */
     metrics: `${prefix}metrics`,
     /** BullMQ prefix for every queue of the namespace (agent queues and the directive queue). */

@@ -24,6 +24,8 @@ export class AgentQueues {
     let queue = this.queues.get(agentId);
     if (!queue) {
       queue = new Queue<TaskJobData>(agentQueueName(agentId), { connection: this.redis, prefix: this.keys.bullPrefix });
+      // Connection errors surface in the calls that fail; unhandled here, BullMQ would print each one.
+      queue.on("error", () => undefined);
       this.queues.set(agentId, queue);
     }
     return queue;

@@ -1,0 +1,298 @@
+/**
+ * Chaos soak: its own Redis with AOF, three coordinators and eight agents (mixed capabilities,
+ * slots and speeds), each its own process, and a steady stream of tasks. For `--duration`
+ * seconds it SIGKILLs a random agent or coordinator every few seconds and restarts it, SIGSTOPs
+ * the leader past its lease twice, and restarts Redis once. Then it lets the system go quiet and
+ * checks the invariants of DESIGN.md, printing one line (or, with --json, one JSON object):
+ *
+ *   submitted, done, failed, lost, run twice because of a move, stale directives executed,
+ *   workload drift after quiet
+ *
+ *   pnpm chaos [--duration 60] [--tasks 20000] [--seed 7] [--json]
+ *
+ * Exits 1 if any invariant fails. Progress goes to stderr.
+ */
+import { cpus } from "node:os";
+import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
+import { z } from "zod";
+import { Client, type SubmitInput } from "@worksteal/agent";
+import { FOLD_GROUP, keysFor, parseEventEntry } from "@worksteal/protocol";
+import { type NodeProcess, sleep, spawnNode, startRedisServer } from "@worksteal/testkit";
+import { seededRandom } from "./lib/random.js";
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: "string", default: "60" },
+    tasks: { type: "string", default: "20000" },
+    seed: { type: "string", default: "7" },
+    json: { type: "boolean", default: false },
+  },
+});
+const parsed = z
+  .object({
+    duration: z.coerce.number().int().min(10).max(24 * 3600),
+    tasks: z.coerce.number().int().min(100).max(10_000_000),
+    seed: z.coerce.number().int(),
+    json: z.boolean(),
+  })
+  .safeParse(values);
+if (!parsed.success) {
+  console.error(`chaos: ${parsed.error.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  process.exit(2);
+}
+const args = parsed.data;
+const random = seededRandom(args.seed);
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+const started = Date.now();
+const progress = (line: string) => process.stderr.write(`[chaos ${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
+
+const LEASE_TTL_MS = 2000;
+const SETTINGS: Record<string, string> = {
+  WORKSTEAL_LEASE_TTL_MS: String(LEASE_TTL_MS),
+  WORKSTEAL_STEAL_INTERVAL: "250",
+  WORKSTEAL_MAX_STEAL_BATCH: "50",
+  WORKSTEAL_AGENT_TTL_MS: "3000",
+  WORKSTEAL_HEARTBEAT_INTERVAL_MS: "500",
+  WORKSTEAL_LOCK_DURATION_MS: "3000",
+  WORKSTEAL_CLAIM_IDLE_MS: "2000",
+  WORKSTEAL_MAINTENANCE_INTERVAL_MS: "1000",
+  WORKSTEAL_LOG_LEVEL: "warn",
+};
+const AGENTS = [
+  { id: "g1", capabilities: ["gpu"], concurrency: 2, speed: 1 },
+  { id: "g2", capabilities: ["gpu", "ssd"], concurrency: 1, speed: 0.8 },
+  { id: "s1", capabilities: ["ssd"], concurrency: 2, speed: 1.2 },
+  { id: "c1", capabilities: [], concurrency: 4, speed: 1 },
+  { id: "c2", capabilities: [], concurrency: 2, speed: 1.5 },
+  { id: "c3", capabilities: [], concurrency: 2, speed: 1 },
+  { id: "c4", capabilities: [], concurrency: 1, speed: 0.7 },
+  { id: "c5", capabilities: [], concurrency: 3, speed: 1 },
+];
+const COORDINATORS = ["k1", "k2", "k3"];
+
+const server = await startRedisServer({ appendOnly: true });
+const namespace = "chaos";
+const keys = keysFor(namespace);
+const env = { REDIS_URL: server.url, WORKSTEAL_NAMESPACE: namespace, ...SETTINGS };
+const redis = new Redis(server.url, { maxRetriesPerRequest: 3 });
+redis.on("error", () => undefined);
+const client = new Client({ config: { redisUrl: server.url, namespace, logLevel: "silent" }, redis });
+const procs = new Map<string, NodeProcess>();
+
+async function startCoordinator(id: string): Promise<void> {
+  const proc = spawnNode("packages/coordinator/src/main.ts", [], { env: { ...env, WORKSTEAL_REPLICA_ID: id, WORKSTEAL_LOG_LEVEL: "info" } });
+  procs.set(id, proc);
+  await proc.waitForLine((l) => l.json?.msg === "replica started", 30_000);
+}
+async function startAgent(id: string): Promise<void> {
+  const spec = AGENTS.find((a) => a.id === id)!;
+  const proc = spawnNode(
+    "scripts/lib/agent-process.ts",
+    ["--id", id, "--capabilities", spec.capabilities.join(","), "--concurrency", String(spec.concurrency), "--speed", String(spec.speed)],
+    { env },
+  );
+  procs.set(id, proc);
+  await proc.waitForLine((l) => l.json?.msg === "agent ready", 30_000);
+}
+const restart = (id: string) => (COORDINATORS.includes(id) ? startCoordinator(id) : startAgent(id));
+
+/** Reads every event through a group of its own (so trimming waits for it too), keeping what the checks need. */
+const audit = { stolen: [] as Array<{ taskId: string; epoch: number; fence: number; at: number }>, fences: new Map<number, number>() };
+async function auditEvents(reader: Redis): Promise<void> {
+  const entries = (await reader.xreadgroup("GROUP", "chaos-audit", "auditor", "COUNT", 1000, "STREAMS", keys.events, ">")) as
+    | Array<[string, Array<[string, string[]]>]>
+    | null;
+  const batch = entries?.[0]?.[1] ?? [];
+  for (const [, fields] of batch) {
+    const entry = parseEventEntry(fields);
+    if (entry.ok && entry.event.kind === "task:stolen") {
+      const fence = Number(/^f(\d+)-/.exec(entry.event.directiveId)?.[1] ?? -1);
+      audit.stolen.push({ taskId: entry.event.taskId, epoch: entry.event.epoch, fence, at: entry.event.at });
+    }
+  }
+  if (batch.length > 0) await reader.xack(keys.events, "chaos-audit", ...batch.map(([id]) => id));
+}
+/** Samples the lease: when each fence was first seen holding it (its acquiredAt, Redis clock). */
+async function sampleLease(): Promise<void> {
+  const lease = await redis.hgetall(keys.leader);
+  if (lease.fence && !audit.fences.has(Number(lease.fence))) audit.fences.set(Number(lease.fence), Number(lease.acquiredAt));
+}
+
+let running = true;
+const background: Array<Promise<void>> = [];
+function loop(name: string, everyMs: number, body: () => Promise<void>): void {
+  background.push(
+    (async () => {
+      while (running) {
+        await body().catch((error: Error) => progress(`${name}: ${error.message}`));
+        await sleep(everyMs);
+      }
+    })(),
+  );
+}
+
+const submitted: string[] = [];
+let outcome: Record<string, number> | undefined;
+try {
+  progress(`redis ${server.url} (AOF); starting ${COORDINATORS.length} coordinators and ${AGENTS.length} agents`);
+  await redis.xgroup("CREATE", keys.events, "chaos-audit", "0", "MKSTREAM");
+  for (const id of COORDINATORS) await startCoordinator(id);
+  await Promise.all(AGENTS.map((a) => startAgent(a.id)));
+  const auditReader = new Redis(server.url, { maxRetriesPerRequest: 3 });
+  auditReader.on("error", () => undefined);
+  loop("audit", 200, () => auditEvents(auditReader));
+  loop("lease", 100, sampleLease);
+
+  // Tasks arrive steadily over the first 80% of the run; a skew sends half to g1 and c1.
+  const tasks: SubmitInput[] = Array.from({ length: args.tasks }, (_, i) => {
+    const needs = random() < 0.15 ? ["gpu"] : random() < 0.1 ? ["ssd"] : [];
+    const route = random();
+    const agentId = needs.length > 0 ? (route < 0.5 ? (needs[0] === "gpu" ? "g1" : "s1") : undefined) : route < 0.3 ? "g1" : route < 0.5 ? "c1" : undefined;
+    return { id: `c-${i}`, type: needs[0] ?? "plain", payload: { ms: Math.round(2 + random() * 30) }, requiredCapabilities: needs, ...(agentId ? { agentId } : {}) };
+  });
+  const perTickMs = 100;
+  const perTick = Math.max(1, Math.ceil(args.tasks / ((args.duration * 0.8 * 1000) / perTickMs)));
+  let next = 0;
+  loop("submit", perTickMs, async () => {
+    const batch = tasks.slice(next, next + perTick);
+    await Promise.all(batch.map((t) => client.submit(t)));
+    // Counted only once accepted: a batch refused while Redis is down is submitted again.
+    next += batch.length;
+    for (const t of batch) submitted.push(t.id);
+  });
+
+  // Faults, for --duration seconds from now that the fleet is up.
+  const faultsFrom = Date.now();
+  const faultsUntil = faultsFrom + args.duration * 1000;
+  const pauses = [faultsFrom + (args.duration * 1000) / 3, faultsFrom + (args.duration * 2000) / 3];
+  let redisRestarted = false;
+  let killed = 0;
+  while (Date.now() < faultsUntil) {
+    await sleep(2000 + random() * 3000);
+    if (Date.now() >= faultsUntil) break;
+    if (!redisRestarted && Date.now() > faultsFrom + (args.duration * 1000) / 2) {
+      redisRestarted = true;
+      progress("restarting Redis");
+      await server.shutdown();
+      await sleep(1500);
+      await server.restart();
+      continue;
+    }
+    if (pauses.length > 0 && Date.now() > pauses[0]!) {
+      pauses.shift();
+      const holder = await redis.hget(keys.leader, "holder");
+      const leader = holder ? procs.get(holder) : undefined;
+      if (leader) {
+        progress(`SIGSTOP leader ${holder} for ${LEASE_TTL_MS + 1500} ms`);
+        leader.pause();
+        await sleep(LEASE_TTL_MS + 1500);
+        leader.resume();
+        continue;
+      }
+    }
+    const victim = pick([...AGENTS.map((a) => a.id), ...COORDINATORS]);
+    progress(`SIGKILL ${victim}`);
+    procs.get(victim)!.kill("SIGKILL");
+    await procs.get(victim)!.exited;
+    killed += 1;
+    await sleep(500 + random() * 1500);
+    await restart(victim);
+  }
+  progress(`faults over (${killed} kills); waiting for the last submissions and for quiet`);
+  while (next < tasks.length) await sleep(200);
+
+  // Quiet: every task finished, or the deadline passes.
+  const deadline = Date.now() + 120_000 + args.tasks * 5;
+  let unfinished = submitted.length;
+  while (Date.now() < deadline) {
+    unfinished = 0;
+    for (let i = 0; i < submitted.length; i += 2000) {
+      const pipeline = redis.pipeline();
+      for (const id of submitted.slice(i, i + 2000)) pipeline.hget(keys.task(id), "state");
+      for (const [, state] of (await pipeline.exec()) ?? []) if (state !== "done" && state !== "failed") unfinished += 1;
+    }
+    if (unfinished === 0) break;
+    progress(`${unfinished} tasks unfinished`);
+    await sleep(2000);
+  }
+  // Let the folders and the reconciler catch up, then stop sampling.
+  await sleep(3000);
+  running = false;
+  await Promise.all(background);
+  await auditEvents(auditReader);
+  auditReader.disconnect();
+  outcome = await checkInvariants(unfinished);
+} finally {
+  running = false;
+  for (const proc of procs.values()) proc.kill("SIGKILL");
+  await Promise.all([...procs.values()].map((p) => p.exited));
+  await client.close();
+  redis.disconnect();
+  await server.stop();
+}
+
+const failures = ["lost", "runTwiceByMove", "staleDirectivesExecuted", "workloadDrift"].filter((k) => outcome![k] !== 0);
+if (args.json) {
+  process.stdout.write(`${JSON.stringify({ ...outcome, durationS: args.duration, ok: failures.length === 0, machine: `${cpus().length} cores` })}\n`);
+} else {
+  const o = outcome!;
+  console.log(
+    `submitted ${o.submitted}  done ${o.done}  failed ${o.failed}  lost ${o.lost}  run twice because of a move ${o.runTwiceByMove}  ` +
+      `stale directives executed ${o.staleDirectivesExecuted}  workload drift after quiet ${o.workloadDrift}  ` +
+      `(re-runs after crashes ${o.rerunsAfterCrashes}, steals ${o.moves} tasks moved)`,
+  );
+}
+process.exit(failures.length === 0 ? 0 : 1);
+
+/** The invariants of DESIGN.md, read from Redis once everything is quiet. */
+async function checkInvariants(unfinished: number): Promise<Record<string, number>> {
+  let done = 0;
+  let failed = 0;
+  const truth = new Map<string, { queued: number; running: number; done: number; failed: number }>();
+  for (let i = 0; i < submitted.length; i += 2000) {
+    const ids = submitted.slice(i, i + 2000);
+    const pipeline = redis.pipeline();
+    for (const id of ids) pipeline.hmget(keys.task(id), "state", "owner");
+    for (const [, value] of (await pipeline.exec()) ?? []) {
+      const [state, owner] = value as [string | null, string | null];
+      if (state === "done") done += 1;
+      if (state === "failed") failed += 1;
+      const counts = truth.get(owner ?? "") ?? { queued: 0, running: 0, done: 0, failed: 0 };
+      if (state === "queued" || state === "running" || state === "done" || state === "failed") counts[state] += 1;
+      truth.set(owner ?? "", counts);
+    }
+  }
+
+  // A move never runs a task twice: no task ran at the epoch a steal took it from.
+  const runs = await redis.hgetall(keys.runLog);
+  const runEpochs = await redis.hgetall(keys.runEpochLog);
+  const runTwiceByMove = new Set(audit.stolen.filter((s) => Number(runEpochs[`${s.taskId}@${s.epoch - 1}`] ?? 0) > 0).map((s) => s.taskId)).size;
+  const rerunsAfterCrashes = Object.values(runs).filter((n) => Number(n) > 1).length;
+
+  // Only the current leader's directives act: no move by a fence after a higher fence took the lease.
+  const staleDirectivesExecuted = audit.stolen.filter((s) =>
+    [...audit.fences.entries()].some(([fence, acquiredAt]) => fence > s.fence && acquiredAt < s.at),
+  ).length;
+
+  // Workload converges: folded counters equal the task records (all history folded exactly once).
+  let workloadDrift = 0;
+  for (const agent of AGENTS) {
+    const folded = await redis.hgetall(keys.workload(agent.id));
+    const t = truth.get(agent.id) ?? { queued: 0, running: 0, done: 0, failed: 0 };
+    for (const field of ["queued", "running", "done", "failed"] as const) workloadDrift += Math.abs(Number(folded[field] ?? 0) - t[field]);
+  }
+  const pending = (await redis.xpending(keys.events, FOLD_GROUP)) as [number, ...unknown[]];
+  return {
+    submitted: submitted.length,
+    done,
+    failed,
+    lost: unfinished,
+    runTwiceByMove,
+    staleDirectivesExecuted,
+    workloadDrift,
+    unfoldedEvents: Number(pending[0]),
+    rerunsAfterCrashes,
+    moves: audit.stolen.length,
+  };
+}
