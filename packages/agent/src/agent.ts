@@ -96,6 +96,8 @@ export class Agent {
       prefix: this.store.keys.bullPrefix,
       concurrency: this.profile.concurrency,
       lockDuration: this.config.lockDurationMs,
+      // A job left active by this agent's previous life is re-delivered (and re-claimed) this soon.
+      stalledInterval: this.config.lockDurationMs,
     });
     this.worker.on("error", (error) => this.log.warn({ err: error }, "worker error"));
     this.log.info({ profile: this.profile }, "agent started");
