@@ -6,3 +6,4 @@ export * from "./events.js";
 export * from "./effects.js";
 export * from "./directive.js";
 export * from "./config.js";
+export * from "./records.js";

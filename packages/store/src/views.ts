@@ -1,4 +1,4 @@
-import { type AgentStatus, type AgentView, AgentProfileSchema, parseWorkload } from "@worksteal/protocol";
+import { type AgentStatus, type AgentView, AgentProfileSchema, parseRecord, parseWorkload, type StealOperation, StealOperationSchema } from "@worksteal/protocol";
 import type { Store } from "./store.js";
 
 /** Liveness from the agent hash and the Redis clock: a stale heartbeat means dead, whatever else was marked. */
@@ -41,3 +41,34 @@ export async function readAgents(store: Store, agentTtlMs: number): Promise<Agen
     ];
   });
 }
+
+export interface StealRead {
+  /** Newest first (by finish time, the sorted set's score). */
+  steals: StealOperation[];
+  /** Directive ids listed in the sorted set whose hash is gone or unreadable, with the reason. */
+  skipped: Array<{ directiveId: string; reason: string }>;
+}
+
+/** The newest `limit` steal operations, newest first (by finish time). */
+export async function readSteals(store: Store, limit: number): Promise<StealRead> {
+  const ids = await store.redis.zrevrange(store.keys.steals, 0, limit - 1);
+  if (ids.length === 0) return { steals: [], skipped: [] };
+  const pipeline = store.redis.pipeline();
+  for (const id of ids) pipeline.hgetall(store.keys.steal(id));
+  const replies = (await pipeline.exec()) ?? [];
+  const result: StealRead = { steals: [], skipped: [] };
+  ids.forEach((directiveId, i) => {
+    const [error, value] = replies[i] ?? [new Error("no reply"), null];
+    if (error) throw error;
+    const hash = value as Record<string, string>;
+    if (Object.keys(hash).length === 0) {
+      result.skipped.push({ directiveId, reason: "record expired or missing" });
+      return;
+    }
+    const parsed = parseRecord(StealOperationSchema, hash);
+    if (parsed.ok) result.steals.push(parsed.value);
+    else result.skipped.push({ directiveId, reason: parsed.reason });
+  });
+  return result;
+}
+

@@ -1,7 +1,6 @@
-import { type TaskRecord, TaskRecordSchema } from "@worksteal/protocol";
+import { parseRecord, type TaskRecord, TaskRecordSchema } from "@worksteal/protocol";
 import { EXIT, type CommandContext } from "../context.js";
 import { formatTime } from "../format.js";
-import { parseRecord } from "../records.js";
 import { formatPairs } from "../table.js";
 
 const TIME_FIELDS = new Set(["createdAt", "updatedAt", "startedAt", "finishedAt"]);

@@ -1,5 +1,5 @@
-import { describeZodError } from "@worksteal/protocol";
 import type { z } from "zod";
+import { describeZodError } from "./events.js";
 
 /**
  * Parses a Redis hash with a protocol schema. The schemas' transforms (JSON.parse of stored
