@@ -9,8 +9,10 @@ import {
   TaskNotRunningError,
 } from "@worksteal/store";
 
-/** How many jobs from the tail of the source's queue are examined per task requested. */
+/** How many jobs from the tail of the source's queue are examined per task requested, per page. */
 const CANDIDATES_PER_TASK = 4;
+/** Pages of the tail examined at most. */
+const MAX_PAGES = 5;
 
 export interface StealOutcome {
   status: StealStatus;
@@ -22,6 +24,8 @@ export interface ExecutorOptions {
   /** A directive older than this (Redis clock) is rejected: its plan no longer describes the queues. */
   maxDirectiveAgeMs: number;
   retentionMs: number;
+  /** Told of every directive this executor carried out, once recorded. */
+  onExecuted?: (directive: Directive, outcome: StealOutcome) => void;
 }
 
 /** A task moved to the target, still to be handed over: queued there, its old job dropped. */
@@ -67,6 +71,7 @@ export class DirectiveExecutor {
       outcome = await this.steal(directive);
     }
     await this.record(directive, outcome, startedAt);
+    this.options.onExecuted?.(directive, outcome);
     return outcome;
   }
 
@@ -82,36 +87,31 @@ export class DirectiveExecutor {
 
     const wanted = directive.count - taskIds.length;
     if (wanted <= 0) return { status: "completed", taskIds, detail: "" };
-    // Job ids carry task id and epoch: the newest jobs of the source's queue, by id only.
-    const jobIds = await this.queues.get(directive.source).getRanges(["wait"], 0, wanted * CANDIDATES_PER_TASK - 1, false);
-    const jobs = jobIds.flatMap((jobId) => {
-      const parsed = parseJobId(jobId);
-      return parsed ? [{ jobId, ...parsed }] : [];
-    });
-    const records = await this.readRecords(jobs.map((job) => job.taskId));
-    const eligible = jobs.flatMap((job, i) => {
-      const record = records[i];
-      return record !== undefined && record.requiredCapabilities.every((c) => targetCapabilities.has(c)) ? [{ ...job, attemptsLeft: record.attemptsLeft }] : [];
-    });
-
     const moved: Moved[] = [];
     let fenceRejected = false;
-    for (let next = 0; next < eligible.length && moved.length < wanted && !fenceRejected; ) {
-      const batch = eligible.slice(next, next + wanted - moved.length);
-      next += batch.length;
-      const results = await Promise.allSettled(
-        batch.map((job) => this.store.move(job.taskId, directive.source, directive.target, job.epoch, directive, this.options.retentionMs)),
-      );
-      results.forEach((result, i) => {
-        const job = batch[i]!;
-        if (result.status === "fulfilled") {
-          moved.push({ taskId: job.taskId, epoch: result.value, attempts: job.attemptsLeft, sourceJobId: job.jobId });
-        } else if (result.reason instanceof FenceRejectedError) {
-          fenceRejected = true;
-        } else if (!isNotMovable(result.reason)) {
-          throw result.reason;
-        }
-      });
+    // Page through the source's tail, newest first: a directive running at the same time for
+    // the same source may have taken the first page.
+    const pageSize = wanted * CANDIDATES_PER_TASK;
+    for (let page = 0, offset = 0; page < MAX_PAGES && moved.length < wanted && !fenceRejected; page++, offset += pageSize) {
+      const { seen, eligible } = await this.candidates(directive, targetCapabilities, offset, pageSize);
+      if (seen === 0) break;
+      for (let next = 0; next < eligible.length && moved.length < wanted && !fenceRejected; ) {
+        const batch = eligible.slice(next, next + wanted - moved.length);
+        next += batch.length;
+        const results = await Promise.allSettled(
+          batch.map((job) => this.store.move(job.taskId, directive.source, directive.target, job.epoch, directive, this.options.retentionMs)),
+        );
+        results.forEach((result, i) => {
+          const job = batch[i]!;
+          if (result.status === "fulfilled") {
+            moved.push({ taskId: job.taskId, epoch: result.value, attempts: job.attemptsLeft, sourceJobId: job.jobId });
+          } else if (result.reason instanceof FenceRejectedError) {
+            fenceRejected = true;
+          } else if (!isNotMovable(result.reason)) {
+            throw result.reason;
+          }
+        });
+      }
     }
     await this.handOver(directive, moved);
     taskIds.push(...moved.map((m) => m.taskId));
@@ -154,16 +154,27 @@ export class DirectiveExecutor {
     await Promise.all(pending.map((m) => source.remove(m.sourceJobId).catch(() => undefined)));
   }
 
-  private async readRecords(taskIds: string[]): Promise<Array<{ requiredCapabilities: string[]; attemptsLeft: number } | undefined>> {
-    if (taskIds.length === 0) return [];
-    const pipeline = this.store.redis.pipeline();
-    for (const id of taskIds) pipeline.hmget(this.store.keys.task(id), "requiredCapabilities", "maxAttempts", "attempts");
-    const replies = (await pipeline.exec()) ?? [];
-    return replies.map(([, value]) => {
-      const [caps, maxAttempts, attempts] = (value ?? []) as Array<string | null>;
-      if (caps === null || caps === undefined) return undefined;
-      return { requiredCapabilities: JSON.parse(caps) as string[], attemptsLeft: Number(maxAttempts) - Number(attempts) };
+  /**
+   * One page of the source's queue, newest first, read by job id only (ids carry task and
+   * epoch): the jobs whose task is still queued on the source at that epoch and that the
+   * target can run.
+   */
+  private async candidates(directive: Directive, targetCapabilities: ReadonlySet<string>, offset: number, size: number) {
+    const jobIds = await this.queues.get(directive.source).getRanges(["wait"], offset, offset + size - 1, false);
+    const jobs = jobIds.flatMap((jobId) => {
+      const parsed = parseJobId(jobId);
+      return parsed ? [{ jobId, ...parsed }] : [];
     });
+    const pipeline = this.store.redis.pipeline();
+    for (const job of jobs) pipeline.hmget(this.store.keys.task(job.taskId), "owner", "epoch", "state", "requiredCapabilities", "maxAttempts", "attempts");
+    const replies = jobs.length > 0 ? ((await pipeline.exec()) ?? []) : [];
+    const eligible = jobs.flatMap((job, i) => {
+      const [owner, epoch, state, caps, maxAttempts, attempts] = (replies[i]?.[1] ?? []) as Array<string | null>;
+      if (owner !== directive.source || Number(epoch) !== job.epoch || state !== "queued") return [];
+      if (!(JSON.parse(caps ?? "[]") as string[]).every((c) => targetCapabilities.has(c))) return [];
+      return [{ ...job, attemptsLeft: Number(maxAttempts) - Number(attempts) }];
+    });
+    return { seen: jobIds.length, eligible };
   }
 
   private async movedTaskIds(directive: Directive): Promise<string[]> {

@@ -4,10 +4,10 @@ import type { Redis } from "ioredis";
 import { pino, type Logger } from "pino";
 import { type Config, type ConfigInput, DIRECTIVE_QUEUE, type Directive, loadConfig } from "@worksteal/protocol";
 import { AgentQueues, createRedis, Store } from "@worksteal/store";
-import { DirectiveExecutor } from "./executor.js";
+import { DirectiveExecutor, type StealOutcome } from "./executor.js";
 import { Folder } from "./folder.js";
 import { Leadership } from "./leadership.js";
-import { Maintenance } from "./maintenance.js";
+import { Maintenance, type MaintenanceResult } from "./maintenance.js";
 import { placeUnassigned } from "./placement.js";
 import { openDirectiveQueue, PlanningLoop } from "./planning.js";
 import { Reaper } from "./reaper.js";
@@ -17,6 +17,8 @@ export interface ReplicaOptions {
   id?: string;
   /** Compete for the leader lease (default true). A replica that never leads still folds and executes. */
   lead?: boolean;
+  /** Told of every directive this replica executed. */
+  onSteal?: (directive: Directive, outcome: StealOutcome) => void;
   config?: ConfigInput;
   logger?: Logger;
 }
@@ -81,7 +83,11 @@ export class Replica {
     this.executor = new DirectiveExecutor(
       this.store,
       this.queues,
-      { maxDirectiveAgeMs: this.config.stealInterval * 5 + 5000, retentionMs: this.config.retentionMs },
+      {
+        maxDirectiveAgeMs: this.config.stealInterval * 5 + 5000,
+        retentionMs: this.config.retentionMs,
+        ...(options.onSteal ? { onExecuted: options.onSteal } : {}),
+      },
       this.log,
     );
     this.maintenance = new Maintenance(this.store, this.queues, this.config.retentionMs, this.log);
@@ -140,6 +146,18 @@ export class Replica {
     await this.queues.close();
     await Promise.all([this.redis, this.blocking, this.executorRedis].map((r) => r.quit().catch(() => undefined)));
     this.log.info("replica stopped");
+  }
+
+  /** One planning round now; a follower plans nothing. Returns the directives queued. */
+  async checkAndSteal(): Promise<Directive[]> {
+    const fence = this.leaderFence;
+    if (fence === undefined || !this.config.enabled) return [];
+    return this.planning.planOnce(fence, () => this.leaderFence === fence);
+  }
+
+  /** The leader's maintenance now; a follower does nothing and gets undefined. */
+  async performMaintenance(): Promise<MaintenanceResult | undefined> {
+    return this.leaderFence === undefined ? undefined : this.maintenance.run();
   }
 
   /** What only the leader does, each round: reap dead and draining agents, plan steals, place waiting tasks. */

@@ -51,6 +51,13 @@ export function effectsOf(event: WorkstealEvent): Effects {
       incr.push([workloadSuffix(event.from), event.fromState, -1]);
       if (event.to !== "") incr.push([workloadSuffix(event.to), "queued", 1]);
       break;
+    case "agent:duration": {
+      const w = workloadSuffix(event.agentId);
+      incr.push([w, "durationSumMs", Math.round(event.durationMs)], [w, "durationCount", 1]);
+      incr.push([DURATIONS_SUFFIX, `${event.taskType}:sum`, Math.round(event.durationMs)]);
+      incr.push([DURATIONS_SUFFIX, `${event.taskType}:count`, 1]);
+      break;
+    }
     case "agent:metrics":
       gauge.push([workloadSuffix(event.agentId), "cpu", event.cpu, event.at]);
       gauge.push([workloadSuffix(event.agentId), "memoryMb", event.memoryMb, event.at]);

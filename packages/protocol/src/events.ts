@@ -78,6 +78,14 @@ export const AgentDrainingEvent = z.strictObject({
   agentId: AgentIdSchema,
   at,
 });
+/** A task duration reported outside a run (the facade's recordTaskDuration). */
+export const AgentDurationEvent = z.strictObject({
+  kind: z.literal("agent:duration"),
+  agentId: AgentIdSchema,
+  taskType: z.string().min(1).max(64),
+  durationMs,
+  at,
+});
 export const AgentRegisteredEvent = z.strictObject({
   kind: z.literal("agent:registered"),
   agentId: AgentIdSchema,
@@ -107,6 +115,7 @@ export const EventSchema = z.discriminatedUnion("kind", [
   TaskStolenEvent,
   TaskReassignedEvent,
   AgentDrainingEvent,
+  AgentDurationEvent,
   AgentRegisteredEvent,
   AgentMetricsEvent,
   AgentHeartbeatEvent,

@@ -1,0 +1,63 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { type WorkStealEvent, WorkStealingCoordinator } from "@worksteal/coordinator";
+import { eventually } from "@worksteal/testkit";
+import { type Harness, namespaceHarness } from "./helpers.js";
+
+let h: Harness;
+let facade: WorkStealingCoordinator | undefined;
+afterEach(async () => {
+  await facade?.shutdown();
+  await h.close();
+});
+
+describe("WorkStealingCoordinator, the original's surface", () => {
+  it("plans on checkAndSteal, emits work:steal with the task IDs, and reports stats and operations", async () => {
+    // A long planner period: the rounds that act here are the ones the test asks for.
+    h = namespaceHarness("facade", { stealInterval: 60_000, maxStealBatch: 5 });
+    facade = new WorkStealingCoordinator({ config: h.config });
+    const steals: WorkStealEvent[] = [];
+    facade.on("work:steal", (e: WorkStealEvent) => steals.push(e));
+    await facade.initialize();
+    await facade.registerAgent({ id: "a1", concurrency: 1 });
+    await facade.registerAgent({ id: "a2", concurrency: 1 });
+    for (let i = 0; i < 12; i++) await h.client.submit({ id: `t${i}`, agentId: "a1", estimatedDurationMs: 100 });
+
+    const directives = await facade.checkAndSteal();
+    expect(directives.length).toBeGreaterThan(0);
+    expect(directives.every((d) => d.source === "a1" && d.target === "a2" && d.count <= 5)).toBe(true);
+    await eventually(async () => expect(steals.length).toBe(directives.length));
+    const moved = steals.flatMap((s) => s.taskIds);
+    expect(moved.length).toBeGreaterThan(0);
+    for (const id of moved) expect((await h.store.getTask(id))?.owner).toBe("a2");
+
+    const operations = await facade.getStealOperations();
+    expect(operations.map((o) => o.directiveId).sort()).toEqual(directives.map((d) => d.id).sort());
+    await eventually(async () => {
+      const stats = await facade!.getWorkloadStats();
+      expect(stats).toMatchObject({ totalAgents: 2, aliveAgents: 2, totalQueued: 12, totalRunning: 0 });
+      expect(stats.steals.completed + stats.steals.partial).toBe(directives.length);
+    });
+  });
+
+  it("publishes workload updates and durations as events, refuses bad ones, and drains on unregister", async () => {
+    h = namespaceHarness("facade-events", { stealInterval: 60_000 });
+    facade = new WorkStealingCoordinator({ config: h.config });
+    await facade.initialize();
+    await facade.registerAgent({ id: "a1" });
+    await facade.updateAgentWorkload("a1", { cpu: 55, memoryMb: 300 });
+    await facade.recordTaskDuration("a1", 120, "resize");
+    await facade.recordTaskDuration("a1", 80, "resize");
+    await eventually(async () => {
+      const stats = await facade!.getWorkloadStats();
+      expect(stats.agents[0]).toMatchObject({ id: "a1", cpu: 55, memoryMb: 300, avgDurationMs: 100 });
+    });
+    const before = await h.redis.xlen(h.store.keys.events);
+    await expect(facade.updateAgentWorkload("a1", { cpu: 150, memoryMb: 1 })).rejects.toThrow(/cpu/);
+    await expect(facade.recordTaskDuration("a1", -5)).rejects.toThrow(/durationMs/);
+    expect(await h.redis.xlen(h.store.keys.events)).toBe(before);
+
+    await facade.unregisterAgent("a1");
+    expect(await h.redis.hget(h.store.keys.agent("a1"), "status")).toBe("draining");
+    expect(await facade.performMaintenance()).toMatchObject({ jobsReadded: 0 });
+  });
+});
