@@ -6,12 +6,18 @@ import { defineConfig } from "vitest/config";
 const serverConditions = ["@worksteal/source", "module", "node", "development|production"];
 const clientConditions = ["@worksteal/source", "module", "browser", "development|production"];
 
+/**
+ * Tests that kill coordinators, agents or Redis and check timings or invariants under faults run
+ * last and one file at a time: on a two-core machine, running them beside other files would
+ * starve their processes and turn CPU contention into false failures.
+ */
+const FAULT_TESTS = ["tests/failover.test.ts", "tests/chaos.test.ts", "tests/reaping.test.ts"];
+
 export default defineConfig({
   resolve: { conditions: clientConditions },
   // Tests run in vite's SSR environment, which has its own resolve options.
   ssr: { resolve: { conditions: serverConditions } },
   test: {
-    include: ["packages/*/src/**/*.test.ts", "tests/**/*.test.ts"],
     // One Redis for the run (REDIS_URL, or a private redis-server on a free port); tests read it
     // with inject("redisUrl") and isolate themselves with testNamespace().
     globalSetup: "packages/testkit/src/global-setup.ts",
@@ -22,5 +28,20 @@ export default defineConfig({
     // its own process, so the testkit's exit cleanup runs per file. Two cores: two files at a time.
     pool: "forks",
     maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit and integration",
+          include: ["packages/*/src/**/*.test.ts", "tests/**/*.test.ts"],
+          exclude: FAULT_TESTS,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: { name: "faults", include: FAULT_TESTS, fileParallelism: false, sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });
