@@ -13,8 +13,9 @@ const LOCK_MS = 2000;
 const AGENT_ENV = { WORKSTEAL_LOCK_DURATION_MS: String(LOCK_MS) };
 
 function harness(prefix: string) {
-  // Stealing off: what moves here moves because an agent died or drains.
-  h = namespaceHarness(prefix, { agentTtlMs: AGENT_TTL_MS, stealInterval: 200, enabled: false });
+  // Stealing off: what moves here moves because an agent died or drains. Maintenance (which
+  // trims folded events) is kept out of the way: these tests read the event stream.
+  h = namespaceHarness(prefix, { agentTtlMs: AGENT_TTL_MS, stealInterval: 200, enabled: false, maintenanceIntervalMs: 600_000 });
   return h;
 }
 
