@@ -8,3 +8,4 @@ export * from "./leadership.js";
 export * from "./reaper.js";
 export * from "./maintenance.js";
 export * from "./facade.js";
+export * from "./http.js";

@@ -99,6 +99,11 @@ export class Replica {
     }
   }
 
+  /** Whether this replica's command connection to Redis is up. */
+  get redisReady(): boolean {
+    return this.redis.status === "ready";
+  }
+
   /** The fence this replica leads with, or undefined when it does not lead now. */
   get leaderFence(): number | undefined {
     return this.leadership?.current();

@@ -44,6 +44,9 @@ export const ConfigSchema = z
     maintenanceIntervalMs: ms(5000),
     /** Finished task records and steal operations are kept this long. */
     retentionMs: ms(24 * 3600 * 1000),
+    /** Coordinator HTTP port for /healthz and /metrics; 0 turns it off. */
+    httpPort: z.coerce.number().int().min(0).max(65535).default(0),
+    httpHost: z.string().min(1).default("127.0.0.1"),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .strict()
