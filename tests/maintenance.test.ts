@@ -15,10 +15,24 @@ describe("the leader's maintenance", () => {
     await h.store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
     for (let i = 0; i < 5; i++) await h.client.submit({ id: `t${i}`, agentId: "a1" });
     await eventually(async () => expect(await h.redis.hget(h.store.keys.workload("a1"), "queued")).toBe("5"));
+    // Heartbeats keep arriving, as from a busy fleet: the stream is never idle, and drift must
+    // still be corrected.
+    let beating = true;
+    const beats = (async () => {
+      while (beating) {
+        await h.store.heartbeat("a1", 10, 100);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
     await h.redis.hset(h.store.keys.workload("a1"), "queued", 42, "running", -3);
-    await eventually(async () => {
-      expect(await h.redis.hgetall(h.store.keys.workload("a1"))).toMatchObject({ queued: "5", running: "0" });
-    }, { timeoutMs: 10_000 });
+    try {
+      await eventually(async () => {
+        expect(await h.redis.hgetall(h.store.keys.workload("a1"))).toMatchObject({ queued: "5", running: "0" });
+      }, { timeoutMs: 10_000 });
+    } finally {
+      beating = false;
+      await beats;
+    }
     expect(Number(await h.redis.hget(h.store.keys.metrics, "reconciler.workload_corrections"))).toBeGreaterThanOrEqual(2);
   });
 

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { eventually } from "@worksteal/testkit";
+import { Worker } from "bullmq";
+import { Redis } from "ioredis";
+import { agentQueueName, jobIdFor } from "@worksteal/protocol";
+import { eventually, sleep } from "@worksteal/testkit";
 import { type Harness, namespaceHarness } from "./helpers.js";
 
 let h: Harness;
@@ -91,6 +94,55 @@ describe("dead agents", () => {
     await h.client.submit({ id: "again", agentId: "gpu-1", payload: { ms: 5 }, requiredCapabilities: ["gpu"] });
     await allDone(["again"]);
     expect(Object.values(await h.runCounts()).every((n) => n === 1)).toBe(true);
+  });
+});
+
+describe("tasks that no worker will finish", () => {
+  it("a dead agent's queued task whose job it had taken but not claimed runs elsewhere", async () => {
+    harness("dead-taken");
+    await h.startReplica();
+    await h.store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
+    await h.client.submit({ id: "taken", agentId: "a1", payload: { ms: 5 } });
+    // A worker takes the job (active) and dies before its claim: the lock then expires.
+    const takerRedis = new Redis(h.config.redisUrl, { maxRetriesPerRequest: null });
+    const taker = new Worker(agentQueueName("a1"), () => new Promise(() => undefined), {
+      connection: takerRedis,
+      prefix: h.store.keys.bullPrefix,
+      lockDuration: 500,
+    });
+    await eventually(async () => expect(await h.queues.get("a1").getActiveCount()).toBe(1));
+    await taker.close(true);
+    takerRedis.disconnect();
+    await h.startAgentProcess("a2", { env: AGENT_ENV });
+    await allDone(["taken"]);
+    expect(await h.store.getTask("taken")).toMatchObject({ owner: "a2", epoch: 2 });
+    expect(await h.runCounts()).toEqual({ taken: 1 });
+  });
+
+  it("a live agent's task left running without a job is given to another agent", async () => {
+    h = namespaceHarness("stuck", { agentTtlMs: AGENT_TTL_MS, stealInterval: 200, enabled: false, maintenanceIntervalMs: 300 });
+    await h.startReplica();
+    await h.store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
+    let beating = true;
+    const beats = (async () => {
+      while (beating) {
+        await h.store.heartbeat("a1", 1, 1);
+        await sleep(100);
+      }
+    })();
+    try {
+      await h.startAgentProcess("a2", { capabilities: ["x"], env: AGENT_ENV });
+      await h.client.submit({ id: "stuck", agentId: "a1", payload: { ms: 5 }, requiredCapabilities: ["x"] });
+      // a1 claimed it, then its job ended without a finish reaching Redis.
+      await h.store.claim("stuck", "a1", 1);
+      await h.queues.get("a1").remove(jobIdFor("stuck", 1));
+      await allDone(["stuck"]);
+      expect(await h.store.getTask("stuck")).toMatchObject({ owner: "a2", epoch: 2 });
+      expect(await h.redis.hget(h.store.keys.metrics, "reconciler.running_repaired")).toBe("1");
+    } finally {
+      beating = false;
+      await beats;
+    }
   });
 });
 

@@ -59,6 +59,8 @@ export class Maintenance {
         const [owner, state, epoch, updatedAt, maxAttempts, attempts] = (replies[i]?.[1] ?? []) as Array<string | null>;
         if (owner !== agentId || state !== "queued" || present.has(jobIdFor(id, Number(epoch)))) continue;
         if (now - Number(updatedAt) < MISSING_JOB_GRACE_MS) continue;
+        // A job with this id that failed or completed would make the add a no-op: remove it first.
+        await queue.remove(jobIdFor(id, Number(epoch))).catch(() => undefined);
         await this.queues.enqueue(agentId, id, Number(epoch), Math.max(1, Number(maxAttempts) - Number(attempts)));
         readded += 1;
       }

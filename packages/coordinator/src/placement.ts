@@ -6,30 +6,49 @@ const PLACE_BATCH = 100;
 
 /**
  * Places tasks that waited because no live agent could run them. `assign` compares state and
- * epoch, so two replicas placing at once place each task once. Returns how many were placed.
+ * epoch, so two replicas placing at once place each task once. Each round looks at the next
+ * batch of the waiting set, so tasks that nobody can run yet never hide the ones behind them.
  */
-export async function placeUnassigned(store: Store, queues: AgentQueues, agentTtlMs: number, log: Logger): Promise<number> {
-  const ids = await store.redis.zrange(store.keys.unassigned, 0, String(PLACE_BATCH - 1));
-  if (ids.length === 0) return 0;
-  const agents = await readAgents(store, agentTtlMs);
-  let placed = 0;
-  for (const id of ids) {
-    const record = await store.getTask(id);
-    if (!record) {
-      await store.redis.zrem(store.keys.unassigned, id);
-      continue;
+export class Placer {
+  private offset = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly queues: AgentQueues,
+    private readonly agentTtlMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** Returns how many tasks were placed this round. */
+  async place(): Promise<number> {
+    const { store } = this;
+    const ids = await store.redis.zrange(store.keys.unassigned, this.offset, String(this.offset + PLACE_BATCH - 1));
+    if (ids.length === 0) {
+      this.offset = 0;
+      return 0;
     }
-    const best = findBestAgent(record, agents);
-    if (!best) continue;
-    try {
-      const epoch = await store.assign(id, best.id, record.epoch);
-      await queues.enqueue(best.id, id, epoch, record.maxAttempts - record.attempts);
-      best.workload.queued += 1;
-      placed += 1;
-    } catch (error) {
-      if (!(error instanceof TaskAlreadyPlacedError || error instanceof TaskNotFoundError)) throw error;
+    const agents = await readAgents(store, this.agentTtlMs);
+    let placed = 0;
+    for (const id of ids) {
+      const record = await store.getTask(id);
+      if (!record) {
+        await store.redis.zrem(store.keys.unassigned, id);
+        continue;
+      }
+      const best = findBestAgent(record, agents);
+      if (!best) continue;
+      try {
+        const epoch = await store.assign(id, best.id, record.epoch);
+        await this.queues.enqueue(best.id, id, epoch, record.maxAttempts - record.attempts);
+        best.workload.queued += 1;
+        placed += 1;
+      } catch (error) {
+        if (!(error instanceof TaskAlreadyPlacedError || error instanceof TaskNotFoundError)) throw error;
+      }
     }
+    // Placed tasks left the set; skip over the ones that still wait, back to the start at the end.
+    this.offset = ids.length < PLACE_BATCH ? 0 : this.offset + ids.length - placed;
+    if (placed > 0) this.log.info({ placed }, "placed waiting tasks");
+    return placed;
   }
-  if (placed > 0) log.info({ placed }, "placed waiting tasks");
-  return placed;
 }

@@ -28,7 +28,8 @@ export interface ReapResult {
  * unassigned, visibly, and placed as soon as a capable agent appears.
  */
 export class Reaper {
-  private round = 0;
+  /** Numbers this replica's evacuation directives (unique under its fence). */
+  private evacuations = 0;
 
   constructor(
     private readonly store: Store,
@@ -38,12 +39,16 @@ export class Reaper {
     private readonly log: Logger,
   ) {}
 
-  async reap(fence: number): Promise<ReapResult> {
+  /**
+   * One round. `deadKnown` is false while this leadership is younger than the agent TTL: after
+   * a Redis outage or a failover every heartbeat may look stale, and reaping then would move
+   * every agent's work; draining agents are handled at once.
+   */
+  async reap(fence: number, deadKnown: boolean): Promise<ReapResult> {
     const result: ReapResult = { evacuating: 0, reclaimed: 0, parked: 0 };
     const agents = await readAgents(this.store, this.config.agentTtlMs);
-    const leaving = agents.filter((a) => a.status === "dead" || a.status === "draining");
+    const leaving = agents.filter((a) => (a.status === "dead" && deadKnown) || a.status === "draining");
     if (leaving.length === 0) return result;
-    this.round += 1;
     const live = await Promise.all(agents.filter((a) => a.status === "alive").map((a) => withQueueCounts(a, this.queues)));
     const inFlight = new Set(
       (await this.directives.getJobs(["wait", "active", "delayed", "prioritized"])).flatMap((job) =>
@@ -51,7 +56,12 @@ export class Reaper {
       ),
     );
     for (const agent of leaving) {
-      if (agent.status === "dead") result.reclaimed += await this.reclaimRunning(agent, live, fence);
+      if (agent.status === "dead") {
+        result.reclaimed += await this.reclaimRunning(agent, live, fence, false);
+        const rescued = await this.rescueQueuedOutsideWait(agent, live, fence);
+        result.reclaimed += rescued.reclaimed;
+        result.parked += rescued.parked;
+      }
       // One evacuation at a time per agent: its directives in flight already cover its queue.
       if (inFlight.has(agent.id)) continue;
       const { evacuating, parked } = await this.evacuateQueued(agent, live, fence);
@@ -83,7 +93,8 @@ export class Reaper {
     for (const [target, total] of perTarget) {
       for (let left = total; left > 0; left -= EVACUATE_DIRECTIVE_MAX) {
         directives.push({
-          id: `f${fence}-evac${this.round}-${agent.id}-${target}-${directives.length + 1}`,
+          // Short: agent ids may be long, and source and target are fields of their own.
+          id: `f${fence}-e${this.evacuations++}`,
           fence,
           source: agent.id,
           target,
@@ -101,17 +112,24 @@ export class Reaper {
     return { evacuating: directives.reduce((n, d) => n + d.count, 0), parked };
   }
 
-  /** Running tasks of a dead agent whose job lock has expired go to a live capable agent, or wait unassigned. */
-  private async reclaimRunning(agent: AgentView, live: AgentView[], fence: number): Promise<number> {
+  /**
+   * Running tasks that nobody will finish go to a live capable agent, or wait unassigned: those
+   * of a dead agent once their job's lock has expired, and (`aliveOwner`) those of a live agent
+   * whose job has ended or vanished while the record still says running (a finish that never
+   * reached Redis, or BullMQ's stall limit). A live agent's own stalled check handles the rest.
+   */
+  private async reclaimRunning(agent: AgentView, live: AgentView[], fence: number, aliveOwner: boolean): Promise<number> {
     const ids = await this.store.redis.smembers(this.store.keys.runningOf(agent.id));
     if (ids.length === 0) return 0;
     const records = await this.readRecords(ids);
     const queue = this.queues.get(agent.id);
+    const inFlight = aliveOwner ? new Set(await queue.getRanges(["active", "wait", "delayed", "prioritized"])) : new Set<string>();
     let reclaimed = 0;
     for (const [i, id] of ids.entries()) {
       const record = records[i];
       if (!record || record.owner !== agent.id || record.state !== "running") continue;
       const jobId = jobIdFor(id, record.epoch);
+      if (inFlight.has(jobId)) continue;
       // The lock key is BullMQ's `<queue key>:<job id>:lock`, renewed while a worker runs the job.
       if ((await this.store.redis.exists(queue.toKey(`${jobId}:lock`))) === 1) continue;
       const best = findBestAgent(record, live);
@@ -125,6 +143,52 @@ export class Reaper {
       reclaimed += 1;
     }
     return reclaimed;
+  }
+
+  /** For the leader's maintenance: running tasks of live agents stuck without a job. */
+  async repairStuckRunning(fence: number): Promise<number> {
+    const agents = await readAgents(this.store, this.config.agentTtlMs);
+    const live = await Promise.all(agents.filter((a) => a.status === "alive").map((a) => withQueueCounts(a, this.queues)));
+    let repaired = 0;
+    for (const agent of agents) if (agent.status !== "dead") repaired += await this.reclaimRunning(agent, live, fence, true);
+    if (repaired > 0) {
+      await this.store.redis.hincrby(this.store.keys.metrics, "reconciler.running_repaired", repaired);
+      this.log.warn({ repaired, fence }, "running tasks without a job given to others");
+    }
+    return repaired;
+  }
+
+  /**
+   * Queued tasks of a dead agent whose job is not in its wait list (left `active` by a worker
+   * that died between taking the job and claiming it, or after a retry): evacuation picks from
+   * the wait list only, so these are reassigned one by one.
+   */
+  private async rescueQueuedOutsideWait(agent: AgentView, live: AgentView[], fence: number): Promise<{ reclaimed: number; parked: number }> {
+    const ids = await this.store.redis.srandmember(this.store.keys.queuedOf(agent.id), EVACUATE_BATCH);
+    if (ids.length === 0) return { reclaimed: 0, parked: 0 };
+    const queue = this.queues.get(agent.id);
+    const waiting = new Set(await queue.getRanges(["wait", "prioritized", "delayed"]));
+    const records = await this.readRecords(ids);
+    let reclaimed = 0;
+    let parked = 0;
+    for (const [i, id] of ids.entries()) {
+      const record = records[i];
+      if (!record || record.owner !== agent.id || record.state !== "queued") continue;
+      const jobId = jobIdFor(id, record.epoch);
+      if (waiting.has(jobId) || (await this.store.redis.exists(queue.toKey(`${jobId}:lock`))) === 1) continue;
+      const best = findBestAgent(record, live);
+      const epoch = await this.reassign(id, agent.id, best?.id ?? "", "queued", record.epoch, fence);
+      if (epoch === undefined) continue;
+      if (best) {
+        best.workload.queued += 1;
+        await this.queues.enqueue(best.id, id, epoch, Math.max(1, record.maxAttempts - record.attempts));
+        reclaimed += 1;
+      } else {
+        parked += 1;
+      }
+      await queue.remove(jobId).catch(() => undefined);
+    }
+    return { reclaimed, parked };
   }
 
   private async park(taskId: string, from: string, state: "queued" | "running", epoch: number, fence: number): Promise<boolean> {

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import { type Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { pino, type Logger } from "pino";
@@ -8,7 +9,7 @@ import { DirectiveExecutor, type StealOutcome } from "./executor.js";
 import { Folder } from "./folder.js";
 import { Leadership } from "./leadership.js";
 import { Maintenance, type MaintenanceResult } from "./maintenance.js";
-import { placeUnassigned } from "./placement.js";
+import { Placer } from "./placement.js";
 import { openDirectiveQueue, PlanningLoop } from "./planning.js";
 import { Reaper } from "./reaper.js";
 
@@ -55,11 +56,14 @@ export class Replica {
   private readonly planning: PlanningLoop;
   private readonly executor: DirectiveExecutor;
   private readonly reaper: Reaper;
+  private readonly placer: Placer;
   private readonly maintenance: Maintenance;
   private readonly leadership?: Leadership;
   private executorWorker?: Worker<Directive>;
   private running = false;
   private leaderRoundBusy = false;
+  /** When this replica's current leadership began (monotonic clock). */
+  private leaderSince = 0;
   private foldLoop?: Promise<void>;
   private readonly timers: NodeJS.Timeout[] = [];
 
@@ -91,6 +95,7 @@ export class Replica {
       this.log,
     );
     this.maintenance = new Maintenance(this.store, this.queues, this.config.retentionMs, this.log);
+    this.placer = new Placer(this.store, this.queues, this.config.agentTtlMs, this.log);
     this.reaper = new Reaper(this.store, this.queues, this.directives, this.config, this.log);
     if (options.lead ?? true) {
       this.leadership = new Leadership(this.store, { replicaId: this.id, leaseTtlMs: this.config.leaseTtlMs }, this.log, (fence) =>
@@ -118,7 +123,10 @@ export class Replica {
     this.every(this.config.heartbeatIntervalMs, "heartbeat", () => this.heartbeat());
     this.every(this.config.stealInterval, "lead", () => this.leaderRound());
     this.every(this.config.maintenanceIntervalMs, "maintain", async () => {
-      if (this.leaderFence !== undefined) await this.maintenance.run();
+      const fence = this.leaderFence;
+      if (fence === undefined) return;
+      await this.maintenance.run();
+      await this.reaper.repairStuckRunning(fence);
     });
     this.executorWorker = new Worker<Directive>(DIRECTIVE_QUEUE, (job) => this.executor.execute(job.data), {
       connection: this.executorRedis,
@@ -172,9 +180,9 @@ export class Replica {
     if (fence === undefined || this.leaderRoundBusy) return;
     this.leaderRoundBusy = true;
     try {
-      await this.reaper.reap(fence);
+      await this.reaper.reap(fence, performance.now() - this.leaderSince >= this.config.agentTtlMs);
       if (this.config.enabled) await this.planning.planOnce(fence, () => this.leaderFence === fence);
-      await placeUnassigned(this.store, this.queues, this.config.agentTtlMs, this.log);
+      await this.placer.place();
     } finally {
       this.leaderRoundBusy = false;
     }
@@ -182,6 +190,7 @@ export class Replica {
 
   private onLeadershipChange(fence: number | undefined): void {
     void this.publishRole(fence).catch((error) => this.log.warn({ err: error }, "could not publish role"));
+    if (fence !== undefined) this.leaderSince = performance.now();
     // A new leader plans at once rather than at its next tick: failover is as short as the lease allows.
     if (fence !== undefined && this.running) {
       this.leaderRound().catch((error) => this.log.warn({ err: error }, "first leader round failed"));

@@ -22,7 +22,11 @@ if rec[3] == false then
   redis.call('ZREM', unassignedKey, taskId)
   return -1
 end
-if rec[1] ~= '' or tonumber(rec[2]) ~= expected or rec[3] ~= 'queued' then
+if rec[1] == '' and rec[3] == 'queued' and tonumber(rec[2]) ~= expected then
+  -- Parked again since it was read (placed, its agent died, parked): it still waits.
+  return -6
+end
+if rec[1] ~= '' or rec[3] ~= 'queued' then
   redis.call('ZREM', unassignedKey, taskId)
   return -6
 end

@@ -1,10 +1,9 @@
 --[[
-  Corrects drift in the folded workloads: when the event stream is fully folded (the group has
-  delivered its last entry and nothing is pending), each agent's folded queued and running
-  counters must equal the sizes of its queued and running sets, which the task scripts keep
-  exact. Any difference is drift (a lost or doubled effect, a hand edit): it is overwritten
-  with the truth and counted. While events are still being folded, the counters are allowed to
-  lag and nothing is touched.
+  Corrects drift in the folded workloads: when no task event is left to fold (none undelivered
+  to the group, none pending in it), each agent's folded queued and running counters must equal
+  the sizes of its queued and running sets, which the task scripts keep exact. Any difference is
+  drift (a lost or doubled effect, a hand edit): it is overwritten with the truth and counted.
+  While task events are still being folded, the counters may lag and nothing is touched.
 
   Workload hashes are derived from ARGV[2] (all keys share the namespace's hash tag).
 
@@ -15,26 +14,38 @@
   ARGV[1] consumer group
   ARGV[2] key prefix     ws:{ns}:
 
-  Returns the number of counters corrected, or -9 when the stream is not fully folded yet
+  Returns the number of counters corrected, or -9 while task events are still to be folded
 ]]
 local streamKey, agentsKey, metricsKey = KEYS[1], KEYS[2], KEYS[3]
 local group, prefix = ARGV[1], ARGV[2]
 
-if redis.call('EXISTS', streamKey) == 1 then
-  local stream = redis.call('XINFO', 'STREAM', streamKey)
-  local lastId
-  for i = 1, #stream, 2 do
-    if stream[i] == 'last-generated-id' then lastId = stream[i + 1] end
+-- Quiet enough: no task event is still to be folded. Agent heartbeats and metrics arrive all
+-- the time and change no counter compared here, so they do not count.
+local LOOKAHEAD = 1000
+local function hasTaskEvent(entries)
+  for _, entry in ipairs(entries) do
+    for i = 2, #entry[2], 2 do
+      if string.find(entry[2][i], '"kind"%s*:%s*"task:') then return true end
+    end
   end
-  local folded = false
+  return false
+end
+if redis.call('EXISTS', streamKey) == 1 then
+  local lastDelivered, pending = nil, 0
   for _, g in ipairs(redis.call('XINFO', 'GROUPS', streamKey)) do
     local info = {}
     for i = 1, #g, 2 do info[g[i]] = g[i + 1] end
-    if info['name'] == group then
-      folded = info['last-delivered-id'] == lastId and tonumber(info['pending']) == 0
+    if info['name'] == group then lastDelivered, pending = info['last-delivered-id'], tonumber(info['pending']) end
+  end
+  if lastDelivered == nil then return -9 end
+  local undelivered = redis.call('XRANGE', streamKey, '(' .. lastDelivered, '+', 'COUNT', LOOKAHEAD)
+  if #undelivered >= LOOKAHEAD or hasTaskEvent(undelivered) then return -9 end
+  if pending > 0 then
+    if pending >= LOOKAHEAD then return -9 end
+    for _, p in ipairs(redis.call('XPENDING', streamKey, group, '-', '+', LOOKAHEAD)) do
+      if hasTaskEvent(redis.call('XRANGE', streamKey, p[1], p[1])) then return -9 end
     end
   end
-  if not folded then return -9 end
 end
 
 local corrected = 0
