@@ -66,7 +66,11 @@ export class DirectiveExecutor {
 
     let outcome: StealOutcome;
     if (startedAt - directive.createdAt > this.options.maxDirectiveAgeMs) {
-      outcome = { status: "rejected", taskIds: await this.movedTaskIds(directive), detail: `expired: planned ${startedAt - directive.createdAt} ms ago` };
+      // Too old to move anything more, but moves an earlier run made are still handed over.
+      const earlier = await this.resumeEarlierMoves(directive);
+      await this.handOver(directive, earlier);
+      const detail = `expired: planned ${startedAt - directive.createdAt} ms ago`;
+      outcome = { status: earlier.length > 0 ? "partial" : "rejected", taskIds: earlier.map((m) => m.taskId), detail };
     } else {
       outcome = await this.steal(directive);
     }
