@@ -84,7 +84,7 @@ export class Reaper {
       if (best) {
         best.workload.queued += 1;
         perTarget.set(best.id, (perTarget.get(best.id) ?? 0) + 1);
-      } else if (await this.park(id, agent.id, "queued", record.epoch, fence)) {
+      } else if ((await this.giveAway(id, agent.id, record, "queued", [], fence)) === "parked") {
         parked += 1;
       }
     }
@@ -132,15 +132,7 @@ export class Reaper {
       if (inFlight.has(jobId)) continue;
       // The lock key is BullMQ's `<queue key>:<job id>:lock`, renewed while a worker runs the job.
       if ((await this.store.redis.exists(queue.toKey(`${jobId}:lock`))) === 1) continue;
-      const best = findBestAgent(record, live);
-      const epoch = await this.reassign(id, agent.id, best?.id ?? "", "running", record.epoch, fence);
-      if (epoch === undefined) continue;
-      if (best) {
-        best.workload.queued += 1;
-        await this.queues.enqueue(best.id, id, epoch, Math.max(1, record.maxAttempts - record.attempts));
-      }
-      await queue.remove(jobId).catch(() => undefined);
-      reclaimed += 1;
+      if ((await this.giveAway(id, agent.id, record, "running", live, fence)) !== undefined) reclaimed += 1;
     }
     return reclaimed;
   }
@@ -176,26 +168,35 @@ export class Reaper {
       if (!record || record.owner !== agent.id || record.state !== "queued") continue;
       const jobId = jobIdFor(id, record.epoch);
       if (waiting.has(jobId) || (await this.store.redis.exists(queue.toKey(`${jobId}:lock`))) === 1) continue;
-      const best = findBestAgent(record, live);
-      const epoch = await this.reassign(id, agent.id, best?.id ?? "", "queued", record.epoch, fence);
-      if (epoch === undefined) continue;
-      if (best) {
-        best.workload.queued += 1;
-        await this.queues.enqueue(best.id, id, epoch, Math.max(1, record.maxAttempts - record.attempts));
-        reclaimed += 1;
-      } else {
-        parked += 1;
-      }
-      await queue.remove(jobId).catch(() => undefined);
+      const given = await this.giveAway(id, agent.id, record, "queued", live, fence);
+      if (given === "placed") reclaimed += 1;
+      if (given === "parked") parked += 1;
     }
     return { reclaimed, parked };
   }
 
-  private async park(taskId: string, from: string, state: "queued" | "running", epoch: number, fence: number): Promise<boolean> {
-    const newEpoch = await this.reassign(taskId, from, "", state, epoch, fence);
-    if (newEpoch === undefined) return false;
-    await this.queues.get(from).remove(jobIdFor(taskId, epoch)).catch(() => undefined);
-    return true;
+  /**
+   * Reassigns one task of `from` (fenced compare-and-set) to the best live capable agent and
+   * queues it there, or parks it unassigned when there is none; drops its old job. Undefined
+   * when the task changed meanwhile and is not ours to take.
+   */
+  private async giveAway(
+    taskId: string,
+    from: string,
+    record: { epoch: number; requiredCapabilities: string[]; maxAttempts: number; attempts: number },
+    state: "queued" | "running",
+    live: AgentView[],
+    fence: number,
+  ): Promise<"placed" | "parked" | undefined> {
+    const best = findBestAgent(record, live);
+    const epoch = await this.reassign(taskId, from, best?.id ?? "", state, record.epoch, fence);
+    if (epoch === undefined) return undefined;
+    if (best) {
+      best.workload.queued += 1;
+      await this.queues.enqueue(best.id, taskId, epoch, Math.max(1, record.maxAttempts - record.attempts));
+    }
+    await this.queues.get(from).remove(jobIdFor(taskId, record.epoch)).catch(() => undefined);
+    return best ? "placed" : "parked";
   }
 
   /** The new epoch, or undefined when the task changed meanwhile (it is then not ours to take). */
