@@ -9,50 +9,81 @@ export type StrategyName = (typeof STRATEGIES)[number];
 const ms = (d: number) => z.coerce.number().int().min(1).default(d);
 
 /**
+ * The shortest lease a leader can hold on to. A leader renews every third of its TTL and stops
+ * acting a safety margin (at least 50 ms) before the lease would run out (see the coordinator's
+ * leadership.ts). From 300 ms on, its second renewal still has that margin's time to complete
+ * within the part of the lease it acts on; below, one slow round trip demotes it, and at 50 ms
+ * the margin eats the whole lease.
+ */
+export const MIN_LEASE_TTL_MS = 300;
+
+/**
  * The configuration: the original coordinator's five settings, with their names and meaning,
  * plus what a distributed deployment needs. Raw input (env, file, code) → validated → compiled.
+ * Each setting's description is also what `worksteal-coordinator --help` shows.
  */
 export const ConfigSchema = z
   .object({
     enabled: z
       .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
       .default(true)
-      .transform((v) => v === true || v === "true" || v === "1"),
-    /** Minimum task-count difference between two agents that triggers a steal (classic). */
-    stealThreshold: z.coerce.number().int().min(1).default(2),
-    maxStealBatch: z.coerce.number().int().min(1).max(1000).default(10),
-    /** Planner period, ms. */
-    stealInterval: ms(1000),
-    /** An agent must hold at least this many queued tasks before others may steal from it. */
-    minTasksToSteal: z.coerce.number().int().min(1).default(2),
-    strategy: z.enum(STRATEGIES).default("balanced"),
-    redisUrl: z.string().url().default("redis://127.0.0.1:6379"),
-    namespace: NamespaceSchema.default("default"),
-    leaseTtlMs: ms(5000),
-    agentTtlMs: ms(15000),
-    heartbeatIntervalMs: ms(2000),
-    /**
-     * BullMQ lock of a running job (renewed by its agent while it runs). A dead agent's running
-     * tasks are given to others only once their lock has expired.
-     */
-    lockDurationMs: ms(30000),
-    /** Entries per fold call. */
-    foldBatchSize: z.coerce.number().int().min(1).max(10000).default(200),
-    /** Entries pending this long on a consumer are claimed by another replica (XAUTOCLAIM). */
-    claimIdleMs: ms(30000),
-    /** Leader's period for reconciling workloads, re-adding missing jobs and trimming streams. */
-    maintenanceIntervalMs: ms(5000),
-    /** Finished task records and steal operations are kept this long. */
-    retentionMs: ms(24 * 3600 * 1000),
-    /** Coordinator HTTP port for /healthz and /metrics; 0 turns it off. */
-    httpPort: z.coerce.number().int().min(0).max(65535).default(0),
-    httpHost: z.string().min(1).default("127.0.0.1"),
-    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+      .transform((v) => v === true || v === "true" || v === "1")
+      .describe("Plan steals at all (true/false)."),
+    stealThreshold: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(2)
+      .describe("Minimum task-count difference between two agents that triggers a steal (classic)."),
+    maxStealBatch: z.coerce.number().int().min(1).max(1000).default(10).describe("Most tasks one steal moves."),
+    stealInterval: ms(1000).describe("Planner period, ms."),
+    minTasksToSteal: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(2)
+      .describe("An agent must hold at least this many queued tasks before others may steal from it."),
+    strategy: z.enum(STRATEGIES).default("balanced").describe(`Planning strategy: ${STRATEGIES.join(" or ")}.`),
+    redisUrl: z.string().url().default("redis://127.0.0.1:6379").describe("Redis URL (REDIS_URL beats WORKSTEAL_REDIS_URL)."),
+    namespace: NamespaceSchema.default("default").describe("Independent deployment inside one Redis."),
+    leaseTtlMs: ms(5000).describe(`Leader lease, ms (at least ${MIN_LEASE_TTL_MS}): a dead leader is replaced within this.`),
+    agentTtlMs: ms(15000).describe("An agent without a heartbeat for this long, ms, is dead."),
+    heartbeatIntervalMs: ms(2000).describe("Agent and replica heartbeat period, ms (below agentTtlMs)."),
+    lockDurationMs: ms(30000).describe("BullMQ lock of a running job, ms, renewed while it runs: a dead agent's running tasks move once it expired."),
+    foldBatchSize: z.coerce.number().int().min(1).max(10000).default(200).describe("Events per fold call."),
+    claimIdleMs: ms(30000).describe("Events pending this long, ms, on a replica are claimed by another (XAUTOCLAIM)."),
+    maintenanceIntervalMs: ms(5000).describe("Leader's period, ms, for reconciling workloads, re-adding missing jobs, trimming streams."),
+    retentionMs: ms(24 * 3600 * 1000).describe("Finished task records and steal operations are kept this long, ms."),
+    httpPort: z.coerce.number().int().min(0).max(65535).default(0).describe("Coordinator HTTP port for /healthz and /metrics; 0 turns it off."),
+    httpHost: z.string().min(1).default("127.0.0.1").describe("Coordinator HTTP address."),
+    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info").describe("pino log level."),
   })
   .strict()
-  .refine((c) => c.heartbeatIntervalMs < c.agentTtlMs, {
-    message: "heartbeatIntervalMs must be below agentTtlMs",
-    path: ["heartbeatIntervalMs"],
+  // Combinations that cannot work. The lease and the agent TTL are deliberately not compared: a
+  // new leader waits one agent TTL before it declares any agent dead, whatever the lease.
+  .superRefine((c, ctx) => {
+    const refuse = (field: keyof typeof c, message: string) => ctx.addIssue({ code: "custom", path: [field], message });
+    if (c.leaseTtlMs < MIN_LEASE_TTL_MS) {
+      refuse(
+        "leaseTtlMs",
+        `${c.leaseTtlMs} ms is below ${MIN_LEASE_TTL_MS} ms: the leader's safety margin (at least 50 ms) leaves it too little of its lease to renew it in time`,
+      );
+    }
+    if (c.heartbeatIntervalMs >= c.agentTtlMs) {
+      refuse(
+        "heartbeatIntervalMs",
+        `must be below agentTtlMs (${c.heartbeatIntervalMs} ms ≥ ${c.agentTtlMs} ms): a live agent would count as dead between two heartbeats`,
+      );
+    }
+    // A finished task's record and a steal's move log must outlive what may still act on them: a
+    // cut-off agent's run ends within one lock, a dead agent's leftovers move within one agent TTL.
+    const longest = c.lockDurationMs >= c.agentTtlMs ? "lockDurationMs" : "agentTtlMs";
+    if (c.retentionMs < c[longest]) {
+      refuse(
+        "retentionMs",
+        `must be at least ${longest} (${c.retentionMs} ms < ${c[longest]} ms): finished tasks and steal records would expire while agents may still act on them`,
+      );
+    }
   });
 
 export type ConfigInput = z.input<typeof ConfigSchema>;
@@ -68,6 +99,25 @@ export function envNameOf(key: string): string {
 }
 
 const CONFIG_KEYS = Object.keys(ConfigSchema.shape) as Array<keyof ConfigInput>;
+
+/** One setting as `--help` shows it. */
+export interface SettingHelp {
+  key: keyof ConfigInput;
+  env: string;
+  defaultValue: unknown;
+  description: string;
+}
+
+/** Every setting with its environment variable, default and description, in schema order. */
+export function configSettings(): SettingHelp[] {
+  const defaults = ConfigSchema.parse({});
+  return CONFIG_KEYS.map((key) => ({
+    key,
+    env: envNameOf(key),
+    defaultValue: defaults[key],
+    description: ConfigSchema.shape[key].description ?? "",
+  }));
+}
 
 export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
