@@ -1,17 +1,55 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { effectsOf, FOLD_GROUP, parseEventEntry } from "@worksteal/protocol";
+import { cleanReason, effectsOf, FOLD_GROUP, parseEventEntry } from "@worksteal/protocol";
 import type { FoldEntry, FoldResult, Store } from "@worksteal/store";
+import { errorSummary } from "./log.js";
 
-type StreamEntry = [id: string, fields: string[]];
+/** An entry as read: fields as bytes, so that invalid UTF-8 is seen as it is (null once trimmed away). */
+type StreamEntry = [id: string | Buffer, fields: Array<string | Buffer> | null];
 
 /** Validates entries and computes their effects; malformed ones become dead letters with a reason. */
 export function toFoldEntries(entries: StreamEntry[]): FoldEntry[] {
-  return entries.map(([id, fields]) => {
-    // XAUTOCLAIM may return an entry whose fields were trimmed away (null): dead-letter it too.
-    const parsed = fields ? parseEventEntry(fields) : { ok: false as const, reason: "entry has no fields" };
-    return parsed.ok ? { id, ...effectsOf(parsed.event) } : { id, dead: parsed.reason, fields: fields ?? [] };
+  return entries.map(([rawId, fields]) => {
+    const id = rawId.toString();
+    const parsed = parseEventEntry(fields);
+    return parsed.ok ? { id, ...effectsOf(parsed.event) } : { id, dead: parsed.reason };
   });
+}
+
+const NO_RESULT: FoldResult = { applied: 0, deadLettered: 0, alreadyAcknowledged: 0 };
+const add = (a: FoldResult, b: FoldResult): FoldResult => ({
+  applied: a.applied + b.applied,
+  deadLettered: a.deadLettered + b.deadLettered,
+  alreadyAcknowledged: a.alreadyAcknowledged + b.alreadyAcknowledged,
+});
+
+/** Redis refused the script (an error reply), as opposed to a connection that failed: retrying the same batch fails again. */
+function isRefusal(error: unknown): boolean {
+  return (error as Error | undefined)?.name === "ReplyError";
+}
+
+/**
+ * Folds a batch; if Redis refuses the script for it, folds each half on its own, down to the one
+ * entry that cannot be folded, which is dead-lettered with the refusal as its reason. One poison
+ * entry therefore never holds back the good ones read with it. (The fold script refuses a batch
+ * before acknowledging any of it, e.g. when its JSON cannot be decoded; after the first XACK
+ * nothing in it can fail.)
+ */
+export async function foldSplitting(store: Store, entries: FoldEntry[], log: Logger): Promise<FoldResult> {
+  if (entries.length === 0) return NO_RESULT;
+  try {
+    return await store.fold(entries);
+  } catch (error) {
+    if (!isRefusal(error)) throw error;
+    if (entries.length === 1) {
+      const entry = entries[0]!;
+      const reason = cleanReason(`fold script refused the entry: ${(error as Error).message}`);
+      log.warn({ id: entry.id, error: errorSummary(error) }, "entry cannot be folded; dead-lettering it");
+      return store.fold([{ id: entry.id, dead: reason }]);
+    }
+    const half = Math.ceil(entries.length / 2);
+    return add(await foldSplitting(store, entries.slice(0, half), log), await foldSplitting(store, entries.slice(half), log));
+  }
 }
 
 export interface FolderOptions {
@@ -48,7 +86,7 @@ export class Folder {
   async foldNew(blockMs: number): Promise<number> {
     let reply: Array<[string, StreamEntry[]]> | null;
     try {
-      reply = (await this.blocking.xreadgroup(
+      reply = (await this.blocking.xreadgroupBuffer(
         "GROUP", FOLD_GROUP, this.options.consumer,
         "COUNT", this.options.batchSize,
         "BLOCK", blockMs,
@@ -68,20 +106,17 @@ export class Folder {
 
   /** Claims and folds every entry that has been pending longer than `claimIdleMs` on any consumer. */
   async claimAbandoned(): Promise<FoldResult> {
-    const total: FoldResult = { applied: 0, deadLettered: 0, alreadyAcknowledged: 0 };
+    let total = NO_RESULT;
     let cursor = "0-0";
     do {
-      const [next, entries, deleted] = (await this.store.redis.xautoclaim(
-        this.store.keys.events, FOLD_GROUP, this.options.consumer,
+      const [next, entries, deleted] = (await this.store.redis.callBuffer(
+        "XAUTOCLAIM", this.store.keys.events, FOLD_GROUP, this.options.consumer,
         this.options.claimIdleMs, cursor, "COUNT", this.options.batchSize,
-      )) as [string, StreamEntry[], string[]];
+      )) as [Buffer, StreamEntry[], Buffer[]];
       // Entries deleted from the stream while pending can never be folded: acknowledge them away.
       if (deleted && deleted.length > 0) await this.store.redis.xack(this.store.keys.events, FOLD_GROUP, ...deleted);
-      const result = await this.fold(entries);
-      total.applied += result.applied;
-      total.deadLettered += result.deadLettered;
-      total.alreadyAcknowledged += result.alreadyAcknowledged;
-      cursor = next;
+      total = add(total, await this.fold(entries));
+      cursor = next.toString();
     } while (cursor !== "0-0");
     if (total.applied + total.deadLettered > 0) this.log.info(total, "folded entries claimed from idle consumers");
     return total;
@@ -89,10 +124,14 @@ export class Folder {
 
   private async fold(entries: StreamEntry[]): Promise<FoldResult> {
     const foldEntries = toFoldEntries(entries);
-    const result = await this.store.fold(foldEntries);
+    const result = await foldSplitting(this.store, foldEntries, this.log);
     if (result.deadLettered > 0) {
-      for (const entry of foldEntries) if ("dead" in entry) this.log.warn({ id: entry.id, reason: entry.dead }, "event dead-lettered");
+      const invalid = foldEntries.filter((e) => "dead" in e).slice(0, 5);
+      for (const entry of invalid) this.log.warn({ id: entry.id, reason: (entry as { dead: string }).dead }, "event dead-lettered");
+      // Entries refused by the fold script's own checks (forged, replayed, unknown agent) are counted, not itemised here.
+      this.log.warn({ deadLettered: result.deadLettered, invalid: foldEntries.filter((e) => "dead" in e).length }, "events dead-lettered");
     }
     return result;
   }
+
 }

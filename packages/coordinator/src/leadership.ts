@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import { LeaseLostError, type Store } from "@worksteal/store";
+import { errorSummary } from "./log.js";
 
 export interface LeadershipOptions {
   replicaId: string;
@@ -79,7 +80,7 @@ export class Leadership {
       }
     } catch (error) {
       if (error instanceof LeaseLostError) this.demote("lease lost to another replica or expired");
-      else this.log.warn({ err: error }, "lease call failed");
+      else this.log.warn({ error: errorSummary(error) }, "lease call failed");
     }
     // Checked after every attempt, so a leader that cannot reach Redis demotes itself in time.
     this.current();

@@ -12,6 +12,7 @@ import { Maintenance, type MaintenanceResult } from "./maintenance.js";
 import { Placer } from "./placement.js";
 import { openDirectiveQueue, PlanningLoop } from "./planning.js";
 import { Reaper } from "./reaper.js";
+import { errorSummary } from "./log.js";
 
 export interface ReplicaOptions {
   /** Unique per process; a restarted process is a new consumer, and XAUTOCLAIM recovers its pending entries. */
@@ -136,7 +137,7 @@ export class Replica {
       lockDuration: DIRECTIVE_LOCK_MS,
       stalledInterval: DIRECTIVE_LOCK_MS,
     });
-    this.executorWorker.on("error", (error) => this.log.warn({ err: error }, "directive worker error"));
+    this.executorWorker.on("error", (error) => this.log.warn({ error: errorSummary(error) }, "directive worker error"));
     await this.heartbeat();
     await this.leadership?.start();
     this.log.info({ namespace: this.config.namespace, fence: this.leaderFence }, "replica started");
@@ -189,11 +190,11 @@ export class Replica {
   }
 
   private onLeadershipChange(fence: number | undefined): void {
-    void this.publishRole(fence).catch((error) => this.log.warn({ err: error }, "could not publish role"));
+    void this.publishRole(fence).catch((error) => this.log.warn({ error: errorSummary(error) }, "could not publish role"));
     if (fence !== undefined) this.leaderSince = performance.now();
     // A new leader plans at once rather than at its next tick: failover is as short as the lease allows.
     if (fence !== undefined && this.running) {
-      this.leaderRound().catch((error) => this.log.warn({ err: error }, "first leader round failed"));
+      this.leaderRound().catch((error) => this.log.warn({ error: errorSummary(error) }, "first leader round failed"));
     }
   }
 
@@ -208,7 +209,7 @@ export class Replica {
         if (read < this.config.foldBatchSize / 2) await new Promise((r) => setTimeout(r, FOLD_COALESCE_MS));
       } catch (error) {
         if (!this.running) break;
-        this.log.warn({ err: error }, "fold failed; retrying");
+        this.log.warn({ error: errorSummary(error) }, "fold failed; retrying");
         await new Promise((r) => setTimeout(r, 250));
       }
     }
@@ -225,7 +226,7 @@ export class Replica {
       if (busy || !this.running) return;
       busy = true;
       task()
-        .catch((error) => this.log.warn({ err: error, loop: name }, "loop iteration failed"))
+        .catch((error) => this.log.warn({ error: errorSummary(error), loop: name }, "loop iteration failed"))
         .finally(() => {
           busy = false;
         });

@@ -14,11 +14,21 @@ export interface Effects {
   incr: Array<[string, string, number]>;
   /** [key suffix, field, value, at]: applied only when `at` is newer than the hash's `metricsAt`. */
   gauge: Array<[string, string, number, number]>;
+  /**
+   * Checks the fold script makes before applying anything; an entry that fails one is
+   * dead-lettered. Task events must carry the marker their task script left in the task's
+   * record (a forged or replayed entry has none); agent events must name a registered agent;
+   * `at` must be near the Redis clock.
+   */
+  task?: string;
+  agent?: string;
+  at: number;
 }
 
 export function effectsOf(event: WorkstealEvent): Effects {
   const incr: Effects["incr"] = [];
   const gauge: Effects["gauge"] = [];
+  const subject = "taskId" in event ? { task: event.taskId } : { agent: event.agentId };
   switch (event.kind) {
     case "task:assigned":
       incr.push([workloadSuffix(event.agentId), "queued", 1]);
@@ -52,10 +62,10 @@ export function effectsOf(event: WorkstealEvent): Effects {
       if (event.to !== "") incr.push([workloadSuffix(event.to), "queued", 1]);
       break;
     case "agent:duration": {
+      // Counts toward the reporting agent's own speed only: per-type durations, which every
+      // placement and plan reads, come from runs the task scripts timed.
       const w = workloadSuffix(event.agentId);
       incr.push([w, "durationSumMs", Math.round(event.durationMs)], [w, "durationCount", 1]);
-      incr.push([DURATIONS_SUFFIX, `${event.taskType}:sum`, Math.round(event.durationMs)]);
-      incr.push([DURATIONS_SUFFIX, `${event.taskType}:count`, 1]);
       break;
     }
     case "agent:metrics":
@@ -68,5 +78,5 @@ export function effectsOf(event: WorkstealEvent): Effects {
       // Profile and liveness are written directly by their scripts; folding only counts them.
       break;
   }
-  return { incr, gauge };
+  return { incr, gauge, ...subject, at: event.at };
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AgentIdSchema, CapabilitySchema, TaskIdSchema } from "./ids.js";
+import { AgentIdSchema, CapabilitySchema, TaskIdSchema, TaskTypeSchema } from "./ids.js";
 
 /**
  * Events are stream entries with one field, `event`, holding a JSON object with a `kind`.
@@ -35,7 +35,7 @@ export const TaskCompletedEvent = z.strictObject({
   kind: z.literal("task:completed"),
   taskId: TaskIdSchema,
   agentId: AgentIdSchema,
-  taskType: z.string().min(1).max(64),
+  taskType: TaskTypeSchema,
   epoch,
   durationMs,
   at,
@@ -44,7 +44,7 @@ export const TaskFailedEvent = z.strictObject({
   kind: z.literal("task:failed"),
   taskId: TaskIdSchema,
   agentId: AgentIdSchema,
-  taskType: z.string().min(1).max(64),
+  taskType: TaskTypeSchema,
   epoch,
   durationMs,
   /** False when BullMQ will retry: the task goes back to queued on the same agent. */
@@ -82,7 +82,7 @@ export const AgentDrainingEvent = z.strictObject({
 export const AgentDurationEvent = z.strictObject({
   kind: z.literal("agent:duration"),
   agentId: AgentIdSchema,
-  taskType: z.string().min(1).max(64),
+  taskType: TaskTypeSchema,
   durationMs,
   at,
 });
@@ -128,25 +128,51 @@ export type ParsedEntry =
   | { ok: true; event: WorkstealEvent }
   | { ok: false; reason: string };
 
-/** Validates one stream entry's fields (flat `[field, value, ...]` as Redis returns them). */
-export function parseEventEntry(fields: readonly string[]): ParsedEntry {
-  const size = fields.reduce((n, f) => n + f.length, 0);
-  if (size > MAX_EVENT_BYTES) return { ok: false, reason: `entry is ${size} bytes, over the ${MAX_EVENT_BYTES} limit` };
-  const index = fields.findIndex((f, i) => i % 2 === 0 && f === EVENT_FIELD);
-  const raw = index >= 0 ? fields[index + 1] : undefined;
-  if (raw === undefined) return { ok: false, reason: `entry has no '${EVENT_FIELD}' field` };
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const textEncoder = new TextEncoder();
+/** Longest reason kept for a dead letter; reasons are printable ASCII so any reader can show them. */
+export const MAX_REASON_CHARS = 300;
+
+/** Printable ASCII only, bounded: a parser's message may quote the bad input (emoji, lone surrogates, control bytes). */
+export function cleanReason(reason: string): string {
+  const clean = reason.replace(/[^\x20-\x7e]/g, "?");
+  return clean.length > MAX_REASON_CHARS ? `${clean.slice(0, MAX_REASON_CHARS - 3)}...` : clean;
+}
+
+const byteLength = (f: string | Uint8Array) => (typeof f === "string" ? textEncoder.encode(f).length : f.length);
+
+/**
+ * Validates one stream entry's fields (flat `[field, value, ...]` as Redis returns them, as
+ * strings or, to see invalid UTF-8 as it is, as bytes). An event is exactly one field, `event`,
+ * holding JSON of a known kind; anything else (no fields, many or duplicated fields, oversized,
+ * invalid UTF-8, bad JSON, a bad field) is refused with a reason in printable ASCII.
+ */
+export function parseEventEntry(fields: ReadonlyArray<string | Uint8Array> | null | undefined): ParsedEntry {
+  const refuse = (reason: string): ParsedEntry => ({ ok: false, reason: cleanReason(reason) });
+  if (!fields || fields.length === 0) return refuse("entry has no fields");
+  const size = fields.reduce((n, f) => n + byteLength(f), 0);
+  if (size > MAX_EVENT_BYTES) return refuse(`entry is ${size} bytes, over the ${MAX_EVENT_BYTES} limit`);
+  if (fields.length !== 2) return refuse(`entry has ${Math.ceil(fields.length / 2)} fields; an event has exactly one, '${EVENT_FIELD}'`);
+  let name: string;
+  let raw: string;
+  try {
+    [name, raw] = fields.map((f) => (typeof f === "string" ? f : utf8.decode(f))) as [string, string];
+  } catch {
+    return refuse("entry is not valid UTF-8");
+  }
+  if (name !== EVENT_FIELD) return refuse(`entry has no '${EVENT_FIELD}' field`);
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch (error) {
-    return { ok: false, reason: `bad JSON: ${(error as Error).message}` };
+    return refuse(`bad JSON: ${(error as Error).message}`);
   }
   const kind = (json as { kind?: unknown } | null)?.kind;
   if (typeof kind !== "string" || !(EVENT_KINDS as string[]).includes(kind)) {
-    return { ok: false, reason: `unknown kind: ${JSON.stringify(kind ?? null).slice(0, 80)}` };
+    return refuse(`unknown kind: ${JSON.stringify(kind ?? null).slice(0, 80)}`);
   }
   const parsed = EventSchema.safeParse(json);
-  if (!parsed.success) return { ok: false, reason: describeZodError(parsed.error) };
+  if (!parsed.success) return refuse(describeZodError(parsed.error));
   return { ok: true, event: parsed.data };
 }
 

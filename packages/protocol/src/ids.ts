@@ -30,3 +30,15 @@ export const CapabilitySchema = z.string().min(1).max(64);
 export type Namespace = z.infer<typeof NamespaceSchema>;
 export type AgentId = z.infer<typeof AgentIdSchema>;
 export type TaskId = z.infer<typeof TaskIdSchema>;
+
+/** In Unicode mode a surrogate pair is one code point: this matches lone surrogates only. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+/**
+ * Task types name hash fields the fold script writes; a lone surrogate (from a JSON escape such as
+ * "\ud83d") cannot be passed to Redis's Lua JSON decoder, so only well-formed strings pass.
+ */
+export const TaskTypeSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((s) => !LONE_SURROGATE.test(s), "must be well-formed Unicode (no lone surrogates)");

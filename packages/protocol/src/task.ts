@@ -1,16 +1,51 @@
 import { z } from "zod";
-import { AgentIdSchema, CapabilitySchema, TaskIdSchema } from "./ids.js";
+import { CapabilitySchema, TaskIdSchema, TaskTypeSchema, AgentIdSchema } from "./ids.js";
 
+/** Limits in bytes of UTF-8 JSON: records stay small, and a Lua script never copies megabytes. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
+export const MAX_RESULT_BYTES = 64 * 1024;
+/** A run's error message is cut to this many bytes (it is a message, not data). */
+export const MAX_ERROR_BYTES = 4 * 1024;
+
+export type JsonOutcome = { ok: true; json: string } | { ok: false; reason: string };
+
+/**
+ * JSON of a payload or a result, or why it has none: BigInt, circular structures, functions
+ * and symbols cannot be serialised, and the JSON must fit in `maxBytes`.
+ */
+export function toJson(value: unknown, maxBytes: number): JsonOutcome {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value ?? null, (_key, v: unknown) => {
+      if (typeof v === "function" || typeof v === "symbol") throw new TypeError(`a ${typeof v} cannot be serialised`);
+      return v;
+    });
+  } catch (error) {
+    return { ok: false, reason: `not serialisable as JSON (${(error as Error).message.split("\n")[0]})` };
+  }
+  if (json === undefined) return { ok: false, reason: "not serialisable as JSON" };
+  const bytes = Buffer.byteLength(json);
+  if (bytes > maxBytes) return { ok: false, reason: `serialises to ${bytes} bytes of JSON, over the ${maxBytes} limit` };
+  return { ok: true, json };
+}
+
+/** Cuts a UTF-8 string to at most `maxBytes` bytes without splitting a character. */
+export function truncateBytes(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let cut = Buffer.from(text).subarray(0, maxBytes - 3).toString("utf8");
+  if (cut.endsWith("\uFFFD")) cut = cut.slice(0, -1);
+  return `${cut}...`;
+}
 
 export const TaskSpecSchema = z.object({
   id: TaskIdSchema,
-  type: z.string().min(1).max(64).default("default"),
+  type: TaskTypeSchema.default("default"),
   payload: z
     .unknown()
     .default(null)
-    .refine((p) => JSON.stringify(p ?? null).length <= MAX_PAYLOAD_BYTES, {
-      message: `payload must serialise to at most ${MAX_PAYLOAD_BYTES} bytes of JSON`,
+    .superRefine((p, ctx) => {
+      const json = toJson(p, MAX_PAYLOAD_BYTES);
+      if (!json.ok) ctx.addIssue({ code: "custom", message: json.reason });
     }),
   requiredCapabilities: z.array(CapabilitySchema).max(32).default([]),
   priority: z.number().int().min(0).max(1000).default(0),

@@ -11,6 +11,7 @@
   ARGV[2] new owner agent id
   ARGV[3] expected epoch (the one read when placing)
 
+  Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns the new epoch, or
     -1 task not found   -6 task already has an owner or moved on (epoch or state differ)
 ]]
@@ -37,6 +38,8 @@ local epoch = expected + 1
 redis.call('HSET', taskKey, 'owner', owner, 'epoch', epoch, 'updatedAt', now)
 redis.call('ZREM', unassignedKey, taskId)
 redis.call('SADD', KEYS[4], taskId)
-redis.call('XADD', streamKey, '*', 'event', cjson.encode({
+local eventId = redis.call('XADD', streamKey, '*', 'event', cjson.encode({
   kind = 'task:assigned', taskId = taskId, agentId = owner, epoch = epoch, at = now }))
+-- Marks the event as this script's: the fold script counts only marked task events.
+redis.call('HSET', taskKey, 'ev:' .. eventId, 1)
 return epoch

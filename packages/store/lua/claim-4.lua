@@ -12,6 +12,7 @@
   ARGV[2] agent id
   ARGV[3] epoch carried by the job
 
+  Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns {attempt, restarted (1 when the same owner re-runs a task it was running: a stalled
   job BullMQ handed out again), type, payload, requiredCapabilities} (what the handler needs, so
   that running a task costs no further read), or
@@ -34,7 +35,9 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('HSET', taskKey, 'state', 'running', 'attempts', attempt, 'startedAt', now, 'updatedAt', now)
 redis.call('SREM', KEYS[3], taskId)
 redis.call('SADD', KEYS[4], taskId)
-redis.call('XADD', streamKey, '*', 'event', cjson.encode({
+local eventId = redis.call('XADD', streamKey, '*', 'event', cjson.encode({
   kind = 'task:started', taskId = taskId, agentId = agentId, epoch = epoch,
   attempt = attempt, restarted = (restarted == 1), at = now }))
+-- Marks the event as this script's: the fold script counts only marked task events.
+redis.call('HSET', taskKey, 'ev:' .. eventId, 1)
 return {attempt, restarted, rec[5], rec[6], rec[7]}

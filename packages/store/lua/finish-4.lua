@@ -15,6 +15,7 @@
   ARGV[5] result (JSON) when completed, error message otherwise
   ARGV[6] retention, ms: a finished task's record expires this long after it finished
 
+  Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns the run's duration in ms (measured on the Redis clock), or
     -1 task not found   -2 stale (owner or epoch differ)   -4 task is not running
 ]]
@@ -34,9 +35,11 @@ redis.call('SREM', KEYS[4], taskId)
 if outcome == 'completed' then
   redis.call('HSET', taskKey, 'state', 'done', 'result', detail, 'finishedAt', now, 'updatedAt', now)
   redis.call('PEXPIRE', taskKey, ARGV[6])
-  redis.call('XADD', streamKey, '*', 'event', cjson.encode({
+  local eventId = redis.call('XADD', streamKey, '*', 'event', cjson.encode({
     kind = 'task:completed', taskId = taskId, agentId = agentId, taskType = rec[5],
     epoch = epoch, durationMs = duration, at = now }))
+  -- Marks the event as this script's: the fold script counts only marked task events.
+  redis.call('HSET', taskKey, 'ev:' .. eventId, 1)
 else
   local final = outcome == 'failed'
   if final then
@@ -46,8 +49,10 @@ else
     redis.call('HSET', taskKey, 'state', 'queued', 'error', detail, 'updatedAt', now)
     redis.call('SADD', KEYS[3], taskId)
   end
-  redis.call('XADD', streamKey, '*', 'event', cjson.encode({
+  local eventId = redis.call('XADD', streamKey, '*', 'event', cjson.encode({
     kind = 'task:failed', taskId = taskId, agentId = agentId, taskType = rec[5], epoch = epoch,
     durationMs = duration, final = final, error = string.sub(detail, 1, 2000), at = now }))
+  -- Marks the event as this script's: the fold script counts only marked task events.
+  redis.call('HSET', taskKey, 'ev:' .. eventId, 1)
 end
 return duration

@@ -21,6 +21,7 @@
   ARGV[6] directive id
   ARGV[7] move log time-to-live, ms
 
+  Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns the new epoch, or
     -1 task not found   -2 owner or epoch changed   -4 not queued (running or finished)
     -7 fence is not the current one (the directive comes from an old leader)
@@ -44,7 +45,9 @@ redis.call('HSET', movesKey, taskId, epoch)
 redis.call('SREM', KEYS[5], taskId)
 redis.call('SADD', KEYS[6], taskId)
 redis.call('PEXPIRE', movesKey, ARGV[7])
-redis.call('XADD', streamKey, '*', 'event', cjson.encode({
+local eventId = redis.call('XADD', streamKey, '*', 'event', cjson.encode({
   kind = 'task:stolen', taskId = taskId, from = source, to = target, epoch = epoch,
   directiveId = ARGV[6], at = now }))
+-- Marks the event as this script's: the fold script counts only marked task events.
+redis.call('HSET', taskKey, 'ev:' .. eventId, 1)
 return epoch

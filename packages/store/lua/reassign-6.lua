@@ -20,6 +20,7 @@
   ARGV[5] expected epoch
   ARGV[6] the leader's fence
 
+  Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns the new epoch, or
     -1 task not found   -2 owner or epoch changed   -4 state changed   -7 fence is not current
 ]]
@@ -42,7 +43,9 @@ if to == '' then
 else
   redis.call('SADD', toKey, taskId)
 end
-redis.call('XADD', streamKey, '*', 'event', cjson.encode({
+local eventId = redis.call('XADD', streamKey, '*', 'event', cjson.encode({
   kind = 'task:reassigned', taskId = taskId, from = from, to = to, fromState = state,
   epoch = epoch, at = now }))
+-- Marks the event as this script's: the fold script counts only marked task events.
+redis.call('HSET', taskKey, 'ev:' .. eventId, 1)
 return epoch

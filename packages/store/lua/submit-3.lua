@@ -17,6 +17,7 @@
   ARGV[7] estimated duration ms, or ''
   ARGV[8] max attempts
 
+  Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns {created (1|0), owner, epoch, state}
 ]]
 local taskKey, streamKey, waitKey = KEYS[1], KEYS[2], KEYS[3]
@@ -42,7 +43,9 @@ if owner == '' then
   redis.call('ZADD', waitKey, now, taskId)
 else
   redis.call('SADD', waitKey, taskId)
-  redis.call('XADD', streamKey, '*', 'event', cjson.encode({
+  local eventId = redis.call('XADD', streamKey, '*', 'event', cjson.encode({
     kind = 'task:assigned', taskId = taskId, agentId = owner, epoch = epoch, at = now }))
+  -- Marks the event as this script's: the fold script counts only marked task events.
+  redis.call('HSET', taskKey, 'ev:' .. eventId, 1)
 end
 return {1, owner, epoch, 'queued'}

@@ -21,9 +21,15 @@ export interface SubmitResult {
   state: string;
 }
 
-export type FoldEntry =
-  | ({ id: string } & Effects)
-  | { id: string; dead: string; fields: string[] };
+/** An entry to fold: its effects and checks, or the reason it goes to the dead-letter stream (printable ASCII). */
+export type FoldEntry = ({ id: string } & Effects) | { id: string; dead: string };
+
+/** Distinct task types whose durations are folded (each takes two fields); more are not counted. */
+export const MAX_TASK_TYPES = 1000;
+/** An event's time may be this far ahead of the Redis clock (agents' clocks play no part in it). */
+const EVENT_AHEAD_MS = 60_000;
+/** An event's time may be this far behind: a backlog folded after a long outage of every replica. */
+const EVENT_BEHIND_MS = 7 * 24 * 3600 * 1000;
 
 export interface FoldResult {
   applied: number;
@@ -125,10 +131,13 @@ export class Store {
 
   async fold(entries: FoldEntry[], group: string = FOLD_GROUP): Promise<FoldResult> {
     if (entries.length === 0) return { applied: 0, deadLettered: 0, alreadyAcknowledged: 0 };
-    const reply = (await this.run("fold", [this.keys.events, this.keys.deadLetter], [
+    const reply = (await this.run("fold", [this.keys.events, this.keys.deadLetter, this.keys.metrics], [
       group,
       this.keys.prefix,
       JSON.stringify(entries),
+      MAX_TASK_TYPES * 2,
+      EVENT_AHEAD_MS,
+      EVENT_BEHIND_MS,
     ])) as [number, number, number];
     return { applied: reply[0], deadLettered: reply[1], alreadyAcknowledged: reply[2] };
   }

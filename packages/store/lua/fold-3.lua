@@ -1,0 +1,126 @@
+--[[
+  Folds a batch of event-stream entries into the workload hashes, exactly once: each entry is
+  acknowledged with its own XACK, and it takes effect (applied or dead-lettered) only when that
+  XACK acknowledged it (returned 1). Another replica folding the same entry, or a retry after a
+  crash, finds it already acknowledged and does nothing. Nothing after the XACK can raise an
+  error (writes that could fail on a hand-edited key go through pcall), so an entry is never left
+  acknowledged but half applied. The effects were computed by the caller (pure code in
+  @worksteal/protocol); the checks that need Redis's state are made here:
+    - a task event must carry the marker its task script left in the task's record
+      (field 'ev:<stream id>'); the marker is consumed, so a forged or replayed entry, which
+      has none, is dead-lettered instead of counted;
+    - an agent event must name a registered agent;
+    - its time must be near the Redis clock.
+  A dead letter keeps the source id, the reason and a bounded copy of the entry, copied here from
+  the stream itself so that no byte of it ever passes through JSON.
+
+  Keys of task, agent and workload hashes are derived from ARGV[2] (all share the namespace's
+  hash tag).
+
+  KEYS[1] event stream         ws:{ns}:events
+  KEYS[2] dead-letter stream   ws:{ns}:events:dead
+  KEYS[3] metrics hash         ws:{ns}:metrics
+
+  ARGV[1] consumer group
+  ARGV[2] key prefix           ws:{ns}:
+  ARGV[3] JSON array of entries, each
+            {"id": streamId, "incr": [[suffix, field, delta], ...],
+             "gauge": [[suffix, field, value, at], ...], "task": taskId?, "agent": agentId?, "at": ms}
+          or {"id": streamId, "dead": reason (printable ASCII)}
+  ARGV[4] most fields the per-type durations hash may hold (new types beyond it are not counted)
+  ARGV[5] how far ahead of the Redis clock an event's time may be, ms
+  ARGV[6] how far behind the Redis clock an event's time may be, ms
+
+  Returns {applied, deadLettered, alreadyAcknowledged}
+]]
+local streamKey, deadKey, metricsKey = KEYS[1], KEYS[2], KEYS[3]
+local group, prefix = ARGV[1], ARGV[2]
+local entries = cjson.decode(ARGV[3])
+local maxDurationFields, aheadMs, behindMs = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local DEAD_FIELDS_KEPT, DEAD_VALUE_BYTES = 8, 16384
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local applied, dead, skipped = 0, 0, 0
+
+local durationsKey = prefix .. 'durations'
+
+local function count(metric, n)
+  redis.pcall('HINCRBY', metricsKey, metric, n)
+end
+
+local function deadLetter(id, reason)
+  local args = {deadKey, '*', 'sourceId', id, 'reason', reason}
+  local source = redis.call('XRANGE', streamKey, id, id)
+  local fields = (source[1] and source[1][2]) or {}
+  args[#args + 1] = 'fieldCount'
+  args[#args + 1] = tostring(math.floor(#fields / 2))
+  for i = 1, math.min(#fields, DEAD_FIELDS_KEPT * 2) do
+    args[#args + 1] = string.sub(fields[i], 1, DEAD_VALUE_BYTES)
+  end
+  -- An odd count (cannot come from a stream entry, but never let XADD fail on it).
+  if #args % 2 == 1 then args[#args + 1] = '' end
+  redis.call('XADD', unpack(args))
+end
+
+local function refusal(entry)
+  if type(entry.at) ~= 'number' then return 'event has no time' end
+  if entry.at > now + aheadMs then
+    return 'event time is ' .. (entry.at - now) .. ' ms ahead of the Redis clock'
+  end
+  if entry.at < now - behindMs then
+    return 'event time is ' .. (now - entry.at) .. ' ms behind the Redis clock'
+  end
+  if entry.task then
+    if redis.call('HDEL', prefix .. 'task:' .. entry.task, 'ev:' .. entry.id) == 0 then
+      return 'no task script wrote this event for task ' .. entry.task .. ' (forged, replayed, or its record expired)'
+    end
+  elseif entry.agent then
+    if redis.call('EXISTS', prefix .. 'agent:' .. entry.agent) == 0 then
+      return 'agent ' .. entry.agent .. ' is not registered'
+    end
+  end
+  return nil
+end
+
+local function incr(key, field, delta)
+  if key == durationsKey and redis.call('HEXISTS', key, field) == 0
+      and redis.call('HLEN', key) >= maxDurationFields then
+    count('fold.task_types_not_counted', 1)
+    return
+  end
+  local ok = redis.pcall('HINCRBY', key, field, delta)
+  if type(ok) == 'table' and ok.err then
+    -- Not an integer (a hand edit) or not a hash: start the field over from this delta.
+    local reset = redis.pcall('HSET', key, field, delta)
+    count((type(reset) == 'table' and reset.err) and 'fold.writes_failed' or 'fold.fields_reset', 1)
+  end
+end
+
+local function gauge(key, field, value, at)
+  local seen = redis.pcall('HGET', key, 'metricsAt')
+  if type(seen) == 'table' then
+    count('fold.writes_failed', 1)
+    return
+  end
+  if at >= (tonumber(seen) or 0) then
+    local ok = redis.pcall('HSET', key, field, value, 'metricsAt', at)
+    if type(ok) == 'table' and ok.err then count('fold.writes_failed', 1) end
+  end
+end
+
+for _, entry in ipairs(entries) do
+  if redis.call('XACK', streamKey, group, entry.id) == 1 then
+    local reason = entry.dead or refusal(entry)
+    if reason then
+      deadLetter(entry.id, reason)
+      dead = dead + 1
+    else
+      for _, op in ipairs(entry.incr) do incr(prefix .. op[1], op[2], op[3]) end
+      for _, op in ipairs(entry.gauge) do gauge(prefix .. op[1], op[2], op[3], op[4]) end
+      applied = applied + 1
+    end
+  else
+    skipped = skipped + 1
+  end
+end
+return {applied, dead, skipped}
