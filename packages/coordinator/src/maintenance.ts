@@ -9,6 +9,15 @@ const DEAD_LETTERS_KEPT = 10_000;
  * unchanged: a submit or a move adds the job just after its script, and must not be raced.
  */
 const MISSING_JOB_GRACE_MS = 5000;
+/** Queued tasks read per round trip when looking for missing jobs. */
+const RECORD_PAGE = 1000;
+
+interface QueuedRecord {
+  epoch: number;
+  updatedAt: number;
+  maxAttempts: number;
+  attempts: number;
+}
 
 export interface MaintenanceResult {
   trimmedEvents: number;
@@ -42,30 +51,57 @@ export class Maintenance {
     return result;
   }
 
-  /** Queued tasks (from the owned sets) whose job at their epoch is in none of their owner's job lists. */
+  /**
+   * Queued tasks (from the owned sets) whose job at their epoch is absent from their owner's
+   * queue, or finished there (a job id that completed or failed would make the add a no-op).
+   * Each job is looked up by its id, a page of tasks per round trip, so a quiet queue of any
+   * length reads as complete and keeps its order. A task that looks missing is read again
+   * before its job is re-added: it may have been claimed and finished meanwhile.
+   */
   private async readdMissingJobs(): Promise<number> {
     const k = this.store.keys;
     const now = await this.store.now();
     let readded = 0;
     for (const agentId of await this.store.redis.smembers(k.agents)) {
       const queued = await this.store.redis.smembers(k.queuedOf(agentId));
-      if (queued.length === 0) continue;
-      const queue = this.queues.get(agentId);
-      const present = new Set(await queue.getRanges(["wait", "delayed", "prioritized", "active"]));
-      const pipeline = this.store.redis.pipeline();
-      for (const id of queued) pipeline.hmget(k.task(id), "owner", "state", "epoch", "updatedAt", "maxAttempts", "attempts");
-      const replies = (await pipeline.exec()) ?? [];
-      for (const [i, id] of queued.entries()) {
-        const [owner, state, epoch, updatedAt, maxAttempts, attempts] = (replies[i]?.[1] ?? []) as Array<string | null>;
-        if (owner !== agentId || state !== "queued" || present.has(jobIdFor(id, Number(epoch)))) continue;
-        if (now - Number(updatedAt) < MISSING_JOB_GRACE_MS) continue;
-        // A job with this id that failed or completed would make the add a no-op: remove it first.
-        await queue.remove(jobIdFor(id, Number(epoch))).catch(() => undefined);
-        await this.queues.enqueue(agentId, id, Number(epoch), Math.max(1, Number(maxAttempts) - Number(attempts)));
-        readded += 1;
+      for (let start = 0; start < queued.length; start += RECORD_PAGE) {
+        const page = queued.slice(start, start + RECORD_PAGE);
+        const records = await this.readQueued(page, agentId);
+        const jobIds = [...records].map(([id, r]) => jobIdFor(id, r.epoch));
+        const states = await this.queues.jobStates(agentId, jobIds);
+        const suspects = [...records].filter(([id, r]) => {
+          const state = states.get(jobIdFor(id, r.epoch));
+          return (state === "absent" || state === "finished") && now - r.updatedAt >= MISSING_JOB_GRACE_MS;
+        });
+        if (suspects.length === 0) continue;
+        const again = await this.readQueued(suspects.map(([id]) => id), agentId);
+        const queue = this.queues.get(agentId);
+        for (const [id, before] of suspects) {
+          const record = again.get(id);
+          if (!record || record.epoch !== before.epoch) continue;
+          await queue.remove(jobIdFor(id, record.epoch)).catch(() => undefined);
+          await this.queues.enqueue(agentId, id, record.epoch, Math.max(1, record.maxAttempts - record.attempts));
+          readded += 1;
+        }
       }
     }
     if (readded > 0) await this.store.redis.hincrby(k.metrics, "reconciler.jobs_readded", readded);
     return readded;
+  }
+
+  /** Of `ids`, the tasks still queued on `agentId`, with what re-adding a job needs. */
+  private async readQueued(ids: string[], agentId: string): Promise<Map<string, QueuedRecord>> {
+    const pipeline = this.store.redis.pipeline();
+    for (const id of ids) pipeline.hmget(this.store.keys.task(id), "owner", "state", "epoch", "updatedAt", "maxAttempts", "attempts");
+    const replies = (await pipeline.exec()) ?? [];
+    const records = new Map<string, QueuedRecord>();
+    ids.forEach((id, i) => {
+      const [error, value] = replies[i] ?? [new Error("no reply"), null];
+      if (error) throw error;
+      const [owner, state, epoch, updatedAt, maxAttempts, attempts] = value as Array<string | null>;
+      if (owner !== agentId || state !== "queued") return;
+      records.set(id, { epoch: Number(epoch), updatedAt: Number(updatedAt), maxAttempts: Number(maxAttempts), attempts: Number(attempts) });
+    });
+    return records;
   }
 }

@@ -2,7 +2,7 @@ import type { Queue } from "bullmq";
 import type { Logger } from "pino";
 import { type AgentView, type Config, type Directive, jobIdFor } from "@worksteal/protocol";
 import { findBestAgent } from "@worksteal/planner";
-import { type AgentQueues, readAgents, StaleTaskError, type Store, TaskNotFoundError, TaskNotRunningError } from "@worksteal/store";
+import { type AgentQueues, type JobState, readAgents, StaleTaskError, type Store, TaskNotFoundError, TaskNotRunningError } from "@worksteal/store";
 import { withQueueCounts } from "./snapshot.js";
 
 /** Queued tasks of one leaving agent considered per round. */
@@ -123,13 +123,17 @@ export class Reaper {
     if (ids.length === 0) return 0;
     const records = await this.readRecords(ids);
     const queue = this.queues.get(agent.id);
-    const inFlight = aliveOwner ? new Set(await queue.getRanges(["active", "wait", "delayed", "prioritized"])) : new Set<string>();
+    // Each job looked up by its id: a listing would have to read the whole queue.
+    const jobs = aliveOwner
+      ? await this.queues.jobStates(agent.id, ids.flatMap((id, i) => (records[i] ? [jobIdFor(id, records[i].epoch)] : [])))
+      : new Map<string, JobState>();
     let reclaimed = 0;
     for (const [i, id] of ids.entries()) {
       const record = records[i];
       if (!record || record.owner !== agent.id || record.state !== "running") continue;
       const jobId = jobIdFor(id, record.epoch);
-      if (inFlight.has(jobId)) continue;
+      const state = jobs.get(jobId);
+      if (state === "active" || state === "waiting") continue;
       // The lock key is BullMQ's `<queue key>:<job id>:lock`, renewed while a worker runs the job.
       if ((await this.store.redis.exists(queue.toKey(`${jobId}:lock`))) === 1) continue;
       if ((await this.giveAway(id, agent.id, record, "running", live, fence)) !== undefined) reclaimed += 1;
@@ -159,15 +163,15 @@ export class Reaper {
     const ids = await this.store.redis.srandmember(this.store.keys.queuedOf(agent.id), EVACUATE_BATCH);
     if (ids.length === 0) return { reclaimed: 0, parked: 0 };
     const queue = this.queues.get(agent.id);
-    const waiting = new Set(await queue.getRanges(["wait", "prioritized", "delayed"]));
     const records = await this.readRecords(ids);
+    const jobs = await this.queues.jobStates(agent.id, ids.flatMap((id, i) => (records[i] ? [jobIdFor(id, records[i].epoch)] : [])));
     let reclaimed = 0;
     let parked = 0;
     for (const [i, id] of ids.entries()) {
       const record = records[i];
       if (!record || record.owner !== agent.id || record.state !== "queued") continue;
       const jobId = jobIdFor(id, record.epoch);
-      if (waiting.has(jobId) || (await this.store.redis.exists(queue.toKey(`${jobId}:lock`))) === 1) continue;
+      if (jobs.get(jobId) === "waiting" || (await this.store.redis.exists(queue.toKey(`${jobId}:lock`))) === 1) continue;
       const given = await this.giveAway(id, agent.id, record, "queued", live, fence);
       if (given === "placed") reclaimed += 1;
       if (given === "parked") parked += 1;

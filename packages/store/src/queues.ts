@@ -10,6 +10,14 @@ export interface TaskJobData {
 
 /** Finished jobs are kept only briefly: the task record holds the outcome. */
 const KEEP_FINISHED = { count: 1000 } as const;
+/** Job ids looked up per round trip by `jobStates`. */
+const STATE_PAGE = 1000;
+
+/**
+ * Where a job is: `active` (taken by a worker), `waiting` (wait, prioritized or delayed: not yet
+ * taken), `finished` (completed or failed, kept briefly by BullMQ) or `absent` (no such job).
+ */
+export type JobState = "active" | "waiting" | "finished" | "absent";
 
 /** BullMQ queues of a namespace's agents, opened once each and shared. */
 export class AgentQueues {
@@ -49,6 +57,37 @@ export class AgentQueues {
         opts: { jobId: jobIdFor(taskId, epoch), attempts: Math.max(1, attempts), removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED },
       })),
     );
+  }
+
+  /**
+   * The state of each of `jobIds` in the agent's queue, from the job hashes (pipelined, a page
+   * of ids per round trip) and one read of the active list, which workers keep as short as their
+   * slots. Listing the wait list instead would cost as much and miss jobs moved mid-listing. A
+   * job that moves from waiting to active meanwhile may read `waiting`; none reads `absent`
+   * or `finished` unless it was so.
+   */
+  async jobStates(agentId: string, jobIds: readonly string[]): Promise<Map<string, JobState>> {
+    const queue = this.get(agentId);
+    const states = new Map<string, JobState>();
+    for (let start = 0; start < jobIds.length; start += STATE_PAGE) {
+      const page = jobIds.slice(start, start + STATE_PAGE);
+      // The active list first: a job read here and finished before its hash is read shows finished.
+      const pipeline = this.redis.pipeline().lrange(queue.toKey("active"), 0, -1);
+      // BullMQ writes `timestamp` when it adds a job and `finishedOn` only when it completes or
+      // fails for good (a retry leaves it unset, and a retried failed job loses it).
+      for (const id of page) pipeline.hmget(queue.toKey(id), "timestamp", "finishedOn");
+      const replies = (await pipeline.exec()) ?? [];
+      const values = replies.map(([error, value]) => {
+        if (error) throw error;
+        return value;
+      });
+      const active = new Set(values[0] as string[]);
+      page.forEach((id, i) => {
+        const [timestamp, finishedOn] = values[i + 1] as [string | null, string | null];
+        states.set(id, timestamp === null ? "absent" : finishedOn !== null ? "finished" : active.has(id) ? "active" : "waiting");
+      });
+    }
+    return states;
   }
 
   async close(): Promise<void> {
