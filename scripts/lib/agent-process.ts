@@ -42,12 +42,20 @@ const config = loadConfig();
 const redis = new Redis(config.redisUrl);
 const { runLog, runEpochLog } = keysFor(config.namespace);
 
-const PayloadSchema = z.object({ ms: z.number().nonnegative().default(10) }).passthrough();
+const PayloadSchema = z
+  .object({
+    ms: z.number().nonnegative().default(10),
+    /** Poison tasks for the chaos soak: a result that cannot be stored, or a handler that kills its own process. */
+    poison: z.enum(["unserialisable", "crash"]).optional(),
+  })
+  .passthrough();
 
-async function run(taskId: string, epoch: number, payload: unknown): Promise<{ by: string }> {
+async function run(taskId: string, epoch: number, payload: unknown): Promise<unknown> {
   await redis.multi().hincrby(runLog, taskId, 1).hincrby(runEpochLog, `${taskId}@${epoch}`, 1).exec();
-  const { ms } = PayloadSchema.parse(payload ?? {});
+  const { ms, poison } = PayloadSchema.parse(payload ?? {});
   await new Promise((r) => setTimeout(r, ms * args.speed));
+  if (poison === "crash") process.kill(process.pid, "SIGKILL");
+  if (poison === "unserialisable") return { by: args.id, count: 1n };
   if (Math.random() < args["fail-rate"]) throw new Error("injected failure");
   return { by: args.id };
 }
@@ -57,6 +65,8 @@ const agent = args.shared
       connection: new Redis(config.redisUrl, { maxRetriesPerRequest: null }),
       prefix: keysFor(config.namespace).bullPrefix,
       concurrency: args.concurrency,
+      // Names the worker's connection: the fleet sees this agent is up when it is listed on the queue.
+      name: args.id,
     })
   : new Agent({
       id: args.id,

@@ -10,9 +10,13 @@ import {
   type ConfigInput,
   describeZodError,
   loadConfig,
+  MAX_RESULT_BYTES,
+  toJson,
+  truncateBytes,
 } from "@worksteal/protocol";
 import {
   AgentUnknownError,
+  AttemptsExhaustedError,
   type ClaimedTask,
   createRedis,
   StaleTaskError,
@@ -148,7 +152,7 @@ export class Agent {
     const { taskId, epoch } = job.data;
     let claimed: ClaimedTask;
     try {
-      claimed = await this.store.claim(taskId, this.id, epoch);
+      claimed = await this.store.claim(taskId, this.id, epoch, this.config.retentionMs);
     } catch (error) {
       const skipped = skipReason(error);
       if (!skipped) throw error;
@@ -165,23 +169,29 @@ export class Agent {
       agentId: this.id,
     };
     let result: unknown;
+    let failure: { message: string; unrecoverable: boolean } | undefined;
     try {
       result = await this.handler(context);
     } catch (error) {
-      const final = error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      const message = error instanceof Error ? error.message : String(error);
-      await this.store.finish(taskId, this.id, epoch, final ? "failed" : "retry", message, this.config.retentionMs);
-      this.log.info({ taskId, attempt: claimed.attempt, final, error: message }, "task failed");
-      throw error;
+      failure = { message: error instanceof Error ? error.message : String(error), unrecoverable: error instanceof UnrecoverableError };
     }
-    await this.store.finish(taskId, this.id, epoch, "completed", JSON.stringify(result ?? null), this.config.retentionMs);
-    return { ran: true };
+    const json = failure ? undefined : toJson(result, MAX_RESULT_BYTES);
+    // A result that cannot be stored fails the attempt like a throw would: the task must not stay running.
+    if (json && !json.ok) failure = { message: `result ${json.reason}`, unrecoverable: false };
+    if (!failure) {
+      await this.store.finish(taskId, this.id, epoch, "completed", (json as { json: string }).json, this.config.retentionMs);
+      return { ran: true };
+    }
+    const { final } = await this.store.finish(taskId, this.id, epoch, failure.unrecoverable ? "failed" : "retry", failure.message, this.config.retentionMs);
+    this.log.info({ taskId, attempt: claimed.attempt, final, error: truncateBytes(failure.message, 200) }, "task failed");
+    // The record decides whether another attempt comes; BullMQ only re-delivers when it does.
+    throw final ? new UnrecoverableError(failure.message) : new Error(failure.message);
   }
 }
 
 function skipReason(error: unknown): "stale" | "finished" | "missing" | undefined {
   if (error instanceof StaleTaskError) return "stale";
-  if (error instanceof TaskFinishedError) return "finished";
+  if (error instanceof TaskFinishedError || error instanceof AttemptsExhaustedError) return "finished";
   if (error instanceof TaskNotFoundError) return "missing";
   return undefined;
 }

@@ -49,7 +49,7 @@ export function effectsOf(event: WorkstealEvent): Effects {
     }
     case "task:failed": {
       const w = workloadSuffix(event.agentId);
-      incr.push([w, "running", -1]);
+      incr.push([w, event.fromState ?? "running", -1]);
       incr.push(event.final ? [w, "failed", 1] : [w, "queued", 1]);
       break;
     }

@@ -50,6 +50,8 @@ export const TaskFailedEvent = z.strictObject({
   /** False when BullMQ will retry: the task goes back to queued on the same agent. */
   final: z.boolean(),
   error: z.string().max(2000),
+  /** Queued when the task never started this time: its attempts were used up before it could. */
+  fromState: z.enum(["queued", "running"]).optional(),
   at,
 });
 export const TaskStolenEvent = z.strictObject({

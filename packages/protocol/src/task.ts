@@ -50,8 +50,12 @@ export const TaskSpecSchema = z.object({
   requiredCapabilities: z.array(CapabilitySchema).max(32).default([]),
   priority: z.number().int().min(0).max(1000).default(0),
   estimatedDurationMs: z.number().nonnegative().finite().optional(),
-  /** Attempts before the task ends `failed` (BullMQ `attempts`). */
-  maxAttempts: z.number().int().min(1).max(100).default(1),
+  /**
+   * Runs before the task ends `failed`. Every run counts wherever it happens: one whose handler
+   * threw, and one that never finished because its agent died. The default of 3 lets a task
+   * survive two agent crashes; set 1 for at-most-once.
+   */
+  maxAttempts: z.number().int().min(1).max(100).default(3),
 });
 
 export type TaskSpecInput = z.input<typeof TaskSpecSchema>;

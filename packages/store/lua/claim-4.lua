@@ -2,6 +2,9 @@
   An agent claims a task before running its handler. The owner and epoch must be the agent's
   and the job's: a job left in a queue from before a move carries an old epoch and is dropped
   without running. This script and `move` are the single point of truth for who may run a task.
+  Every claim is one attempt, wherever it runs: a run that never finished (its agent died, or
+  its finish never reached Redis) counts as much as one that failed. A task that has used all
+  of its attempts is not run again: it ends `failed` here, with the reason.
 
   KEYS[1] task record hash   ws:{ns}:task:<id>
   KEYS[2] event stream       ws:{ns}:events
@@ -11,27 +14,48 @@
   ARGV[1] task id
   ARGV[2] agent id
   ARGV[3] epoch carried by the job
+  ARGV[4] retention, ms: a task that ends here expires this long after
 
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns {attempt, restarted (1 when the same owner re-runs a task it was running: a stalled
   job BullMQ handed out again), type, payload, requiredCapabilities} (what the handler needs, so
   that running a task costs no further read), or
     -1 task not found   -2 stale (owner or epoch differ)   -3 task already finished
+    -10 attempts used up: the task is now failed
 ]]
 local taskKey, streamKey = KEYS[1], KEYS[2]
 local taskId, agentId, epoch = ARGV[1], ARGV[2], tonumber(ARGV[3])
-
-local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state', 'attempts', 'type', 'payload', 'requiredCapabilities')
+local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state', 'attempts', 'type', 'payload',
+  'requiredCapabilities', 'maxAttempts', 'finishedRuns')
 if rec[3] == false then return -1 end
 if rec[1] ~= agentId or tonumber(rec[2]) ~= epoch then return -2 end
 if rec[3] == 'done' or rec[3] == 'failed' then return -3 end
-
 local restarted = 0
 if rec[3] == 'running' then restarted = 1 end
-local attempt = tonumber(rec[4]) + 1
-
+local attempts = tonumber(rec[4]) or 0
+local maxAttempts = tonumber(rec[8]) or 1
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+if attempts >= maxAttempts then
+  local unfinished = attempts - (tonumber(rec[9]) or 0)
+  local reason = 'gave up after ' .. attempts .. ' attempts'
+  if unfinished > 0 then
+    reason = reason .. ': agent died while running it ' .. unfinished .. ' times (or its result never reached Redis)'
+  end
+  redis.call('HSET', taskKey, 'state', 'failed', 'error', reason, 'finishedAt', now, 'updatedAt', now)
+  redis.call('PEXPIRE', taskKey, ARGV[4])
+  redis.call('SREM', KEYS[3], taskId)
+  redis.call('SREM', KEYS[4], taskId)
+  local eventId = redis.call('XADD', streamKey, '*', 'event', cjson.encode({
+    kind = 'task:failed', taskId = taskId, agentId = agentId, taskType = rec[5], epoch = epoch,
+    durationMs = 0, final = true, error = reason, fromState = rec[3], at = now }))
+  -- Marks the event as this script's: the fold script counts only marked task events.
+  redis.call('HSET', taskKey, 'ev:' .. eventId, 1)
+  return -10
+end
+
+local attempt = attempts + 1
 redis.call('HSET', taskKey, 'state', 'running', 'attempts', attempt, 'startedAt', now, 'updatedAt', now)
 redis.call('SREM', KEYS[3], taskId)
 redis.call('SADD', KEYS[4], taskId)

@@ -1,7 +1,8 @@
 --[[
   Ends one run of a task: completed, failed for good, or failed with a retry to come (then the
-  task is queued again on the same owner, and BullMQ re-delivers the job). Only the owner at the
-  claimed epoch, while the task runs, may finish it.
+  task is queued again on the same owner, and BullMQ re-delivers the job). A retry of a task that
+  has used all of its attempts (every claim counts, see claim-4.lua) is final. Only the owner at
+  the claimed epoch, while the task runs, may finish it.
 
   KEYS[1] task record hash   ws:{ns}:task:<id>
   KEYS[2] event stream       ws:{ns}:events
@@ -11,18 +12,19 @@
   ARGV[1] task id
   ARGV[2] agent id
   ARGV[3] epoch carried by the job
-  ARGV[4] outcome: 'completed' | 'failed' | 'retry'
+  ARGV[4] outcome: 'completed' | 'failed' (for good) | 'retry' (if attempts are left)
   ARGV[5] result (JSON) when completed, error message otherwise
   ARGV[6] retention, ms: a finished task's record expires this long after it finished
 
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
-  Returns the run's duration in ms (measured on the Redis clock), or
+  Returns {the run's duration in ms (measured on the Redis clock), 1 when the task is now
+  finished for good, else 0}, or
     -1 task not found   -2 stale (owner or epoch differ)   -4 task is not running
 ]]
 local taskKey, streamKey = KEYS[1], KEYS[2]
 local taskId, agentId, epoch, outcome, detail = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 
-local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state', 'startedAt', 'type')
+local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state', 'startedAt', 'type', 'attempts', 'maxAttempts')
 if rec[3] == false then return -1 end
 if rec[1] ~= agentId or tonumber(rec[2]) ~= epoch then return -2 end
 if rec[3] ~= 'running' then return -4 end
@@ -31,6 +33,15 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local duration = math.max(0, now - tonumber(rec[4]))
 redis.call('SREM', KEYS[4], taskId)
+redis.call('HINCRBY', taskKey, 'finishedRuns', 1)
+
+-- At most n bytes, cut before a UTF-8 continuation byte so that the event stays valid UTF-8.
+local function cut(s, n)
+  if #s <= n then return s end
+  while n > 0 and string.byte(s, n + 1) >= 128 and string.byte(s, n + 1) < 192 do n = n - 1 end
+  return string.sub(s, 1, n)
+end
+local final = 1
 
 if outcome == 'completed' then
   redis.call('HSET', taskKey, 'state', 'done', 'result', detail, 'finishedAt', now, 'updatedAt', now)
@@ -41,18 +52,18 @@ if outcome == 'completed' then
   -- Marks the event as this script's: the fold script counts only marked task events.
   redis.call('HSET', taskKey, 'ev:' .. eventId, 1)
 else
-  local final = outcome == 'failed'
-  if final then
+  if outcome == 'failed' or (tonumber(rec[6]) or 0) >= (tonumber(rec[7]) or 1) then
     redis.call('HSET', taskKey, 'state', 'failed', 'error', detail, 'finishedAt', now, 'updatedAt', now)
     redis.call('PEXPIRE', taskKey, ARGV[6])
   else
+    final = 0
     redis.call('HSET', taskKey, 'state', 'queued', 'error', detail, 'updatedAt', now)
     redis.call('SADD', KEYS[3], taskId)
   end
   local eventId = redis.call('XADD', streamKey, '*', 'event', cjson.encode({
     kind = 'task:failed', taskId = taskId, agentId = agentId, taskType = rec[5], epoch = epoch,
-    durationMs = duration, final = final, error = string.sub(detail, 1, 2000), at = now }))
+    durationMs = duration, final = (final == 1), error = cut(detail, 2000), at = now }))
   -- Marks the event as this script's: the fold script counts only marked task events.
   redis.call('HSET', taskKey, 'ev:' .. eventId, 1)
 end
-return duration
+return {duration, final}

@@ -41,6 +41,11 @@ export class LeaseLostError extends StoreError {
   override name = "LeaseLostError";
 }
 
+/** The task used all of its attempts before this run could start: it is now failed. */
+export class AttemptsExhaustedError extends StoreError {
+  override name = "AttemptsExhaustedError";
+}
+
 export const SCRIPT_CODES = {
   TASK_NOT_FOUND: -1,
   STALE: -2,
@@ -50,6 +55,7 @@ export const SCRIPT_CODES = {
   ALREADY_PLACED: -6,
   FENCE_REJECTED: -7,
   LEASE_LOST: -8,
+  ATTEMPTS_EXHAUSTED: -10,
 } as const;
 
 export function errorForCode(code: number, subject: string): StoreError {
@@ -70,6 +76,8 @@ export function errorForCode(code: number, subject: string): StoreError {
       return new FenceRejectedError(`directive ${subject} carries an old fence`, code);
     case SCRIPT_CODES.LEASE_LOST:
       return new LeaseLostError(`replica ${subject} lost the leader lease`, code);
+    case SCRIPT_CODES.ATTEMPTS_EXHAUSTED:
+      return new AttemptsExhaustedError(`task ${subject} used all of its attempts: it is now failed`, code);
     default:
       return new StoreError(`script refused ${subject} with unknown code ${code}`, code);
   }

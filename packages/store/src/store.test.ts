@@ -34,7 +34,7 @@ describe("task scripts", () => {
     await expect(store.claim("a1", "agent-1", 0)).rejects.toBeInstanceOf(StaleTaskError);
     await expect(store.finish("a1", "agent-1", 1, "completed", "1")).rejects.toBeInstanceOf(TaskNotRunningError);
     expect(await store.claim("a1", "agent-1", 1)).toEqual({ attempt: 1, restarted: false, type: "resize", payload: { n: 1 }, requiredCapabilities: [] });
-    expect(await store.finish("a1", "agent-1", 1, "completed", '{"ok":true}')).toBeGreaterThanOrEqual(0);
+    expect((await store.finish("a1", "agent-1", 1, "completed", '{"ok":true}')).durationMs).toBeGreaterThanOrEqual(0);
     await expect(store.claim("a1", "agent-1", 1)).rejects.toBeInstanceOf(TaskFinishedError);
 
     const record = await store.getTask("a1");

@@ -6,10 +6,12 @@ import {
   FOLD_GROUP,
   type Keys,
   keysFor,
+  MAX_ERROR_BYTES,
   type Namespace,
   type TaskRecord,
   TaskRecordSchema,
   type TaskSpec,
+  truncateBytes,
 } from "@worksteal/protocol";
 import { check, SCRIPT_CODES } from "./errors.js";
 import { defineScripts, type ScriptName } from "./scripts.js";
@@ -53,6 +55,30 @@ const DEFAULT_RETENTION_MS = 24 * 3600 * 1000;
 
 export type RunOutcome = "completed" | "failed" | "retry";
 
+export interface FinishResult {
+  /** The run's duration on the Redis clock. */
+  durationMs: number;
+  /** The task is finished for good (done, or failed with no retry to come). */
+  final: boolean;
+}
+
+/** What removeAgent-6.lua answered. */
+export type RemoveAgentResult =
+  | { removed: true }
+  | {
+      removed: false;
+      /**
+       * `unknown`: never registered (or already removed); `alive`: its heartbeat is too recent;
+       * `holds-tasks`: tasks queued on it or running; `has-jobs`: jobs left in its BullMQ queue;
+       * `unfolded`: events about it are still to be folded (ask again later).
+       */
+      reason: "unknown" | "alive" | "holds-tasks" | "has-jobs" | "unfolded";
+      heartbeatAgeMs?: number;
+      queued?: number;
+      running?: number;
+      jobs?: number;
+    };
+
 /** Typed wrappers over the namespace's Lua scripts. Each call is one atomic script. */
 export class Store {
   readonly keys: Keys;
@@ -87,8 +113,16 @@ export class Store {
     return check((await this.run("assign", [k.task(taskId), k.events, k.unassigned, k.queuedOf(owner)], [taskId, owner, expectedEpoch])) as number, taskId);
   }
 
-  async claim(taskId: string, agentId: string, epoch: number): Promise<ClaimedTask> {
-    const reply = check(await this.run("claim", [this.keys.task(taskId), this.keys.events, this.keys.queuedOf(agentId), this.keys.runningOf(agentId)], [taskId, agentId, epoch]), taskId);
+  /**
+   * Starts one attempt of a task on its owner. Throws StaleTaskError, TaskFinishedError,
+   * TaskNotFoundError, or AttemptsExhaustedError (the task is then failed, and expires after
+   * `retentionMs`).
+   */
+  async claim(taskId: string, agentId: string, epoch: number, retentionMs = DEFAULT_RETENTION_MS): Promise<ClaimedTask> {
+    const reply = check(
+      await this.run("claim", [this.keys.task(taskId), this.keys.events, this.keys.queuedOf(agentId), this.keys.runningOf(agentId)], [taskId, agentId, epoch, retentionMs]),
+      taskId,
+    );
     const [attempt, restarted, type, payload, requiredCapabilities] = reply as [number, number, string, string, string];
     return {
       attempt,
@@ -100,21 +134,23 @@ export class Store {
   }
 
   /**
-   * Ends a run; returns its duration on the Redis clock. A finished task's record expires after
-   * `retentionMs`.
+   * Ends a run: `detail` is the result's JSON when completed, else the error (cut to
+   * MAX_ERROR_BYTES). A retry of a task with no attempt left is final. A finished task's record
+   * expires after `retentionMs`.
    */
-  async finish(taskId: string, agentId: string, epoch: number, outcome: RunOutcome, detail: string, retentionMs = DEFAULT_RETENTION_MS): Promise<number> {
-    return check(
-      (await this.run("finish", [this.keys.task(taskId), this.keys.events, this.keys.queuedOf(agentId), this.keys.runningOf(agentId)], [
+  async finish(taskId: string, agentId: string, epoch: number, outcome: RunOutcome, detail: string, retentionMs = DEFAULT_RETENTION_MS): Promise<FinishResult> {
+    const reply = check(
+      await this.run("finish", [this.keys.task(taskId), this.keys.events, this.keys.queuedOf(agentId), this.keys.runningOf(agentId)], [
         taskId,
         agentId,
         epoch,
         outcome,
-        detail,
+        outcome === "completed" ? detail : truncateBytes(detail, MAX_ERROR_BYTES),
         retentionMs,
-      ])) as number,
+      ]),
       taskId,
-    );
+    ) as [number, number];
+    return { durationMs: Number(reply[0]), final: reply[1] === 1 };
   }
 
   /**
@@ -174,6 +210,44 @@ export class Store {
   async markDrained(agentId: string): Promise<boolean> {
     const k = this.keys;
     return ((await this.run("markDrained", [k.agent(agentId), k.queuedOf(agentId), k.runningOf(agentId)], [])) as number) === 1;
+  }
+
+  /**
+   * Deletes a gone agent's hash, sets and workload, unless its heartbeat is younger than
+   * `minHeartbeatAgeMs`, it holds tasks, its BullMQ queue holds jobs, or events about it are
+   * still to be folded. The caller then obliterates its BullMQ queue (AgentQueues.obliterate).
+   */
+  async removeAgent(agentId: string, minHeartbeatAgeMs: number, group: string = FOLD_GROUP): Promise<RemoveAgentResult> {
+    const k = this.keys;
+    const [code, a, b] = (await this.run("removeAgent", [k.agent(agentId), k.agents, k.queuedOf(agentId), k.runningOf(agentId), k.workload(agentId), k.events], [
+      agentId, minHeartbeatAgeMs, k.agentQueueKeys(agentId), group,
+    ])) as [number, number?, number?];
+    switch (code) {
+      case 1:
+        return { removed: true };
+      case 0:
+        return { removed: false, reason: "unfolded" };
+      case -20:
+        return { removed: false, reason: "alive", heartbeatAgeMs: Number(a) };
+      case -21:
+        return { removed: false, reason: "holds-tasks", queued: Number(a), running: Number(b) };
+      case -22:
+        return { removed: false, reason: "has-jobs", jobs: Number(a) };
+      case SCRIPT_CODES.AGENT_UNKNOWN:
+        return { removed: false, reason: "unknown" };
+      default:
+        throw new Error(`removeAgent of ${agentId}: unexpected reply ${code}`);
+    }
+  }
+
+  /**
+   * Forgets replicas whose heartbeat is older than `replicaMaxAgeMs` (and their roles), and
+   * deletes folding consumers idle longer than `consumerIdleMs` with nothing pending.
+   */
+  async pruneReplicas(replicaMaxAgeMs: number, consumerIdleMs: number, group: string = FOLD_GROUP): Promise<{ replicas: number; consumers: number }> {
+    const k = this.keys;
+    const [replicas, consumers] = (await this.run("pruneReplicas", [k.events, k.replicas, k.replicaRoles], [group, replicaMaxAgeMs, consumerIdleMs])) as [number, number];
+    return { replicas, consumers };
   }
 
   /**
