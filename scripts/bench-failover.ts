@@ -26,9 +26,10 @@ import { parseArgs } from "node:util";
 import { Queue } from "bullmq";
 import { z } from "zod";
 import { Client } from "@worksteal/agent";
-import { agentQueueName, DIRECTIVE_QUEUE, type Directive, keysFor } from "@worksteal/protocol";
+import { agentQueueName, DIRECTIVE_QUEUE, type Directive, keysFor, loadConfig } from "@worksteal/protocol";
 import type { NodeProcess } from "@worksteal/testkit";
 import { type Fleet, NoRedisError, startFleet } from "./lib/fleet.js";
+import { redisClock } from "./lib/readiness.js";
 
 const { values } = parseArgs({
   options: {
@@ -82,6 +83,8 @@ const STEADY_WINDOW_MS = 1000;
 const STEADY_MIN_SHARE = 0.7;
 const STEADY_TIMEOUT_MS = 30_000;
 const POLL_MS = 10;
+/** The replicas' heartbeat period: they read the same environment as this process. */
+const HEARTBEAT_INTERVAL_MS = loadConfig().heartbeatIntervalMs;
 const TRIAL_DEADLINE_MS = LEASE_TTL_MS * 5;
 /** The kill lands at a uniformly random phase of the leader's renewals and the followers' attempts. */
 const KILL_JITTER_MS = Math.max(Math.floor(LEASE_TTL_MS / 3), 100);
@@ -455,7 +458,7 @@ async function waitSteady(fleet: Fleet, queue: Queue<Directive>): Promise<Steady
       const maxBefore = Math.max(0, ...before);
       const window = [...after].filter((r) => r > maxBefore);
       const rounds = after.size === 0 ? 0 : Math.max(...after) - maxBefore;
-      const alive = [...replicas.values()].every((p) => p.lines.some((l) => l.json?.msg === "replica started"));
+      const alive = await allReplicasBeating(fleet);
       const state = { holder: lease.holder, fence, rounds, withDirective: window.length };
       last = `leader ${lease.holder} fence ${fence}: ${window.length} of ${rounds} rounds queued a directive in ${STEADY_WINDOW_MS} ms`;
       if (alive && Number(still) === fence && before.size > 0 && rounds >= expected * 0.7 && window.length >= rounds * STEADY_MIN_SHARE) return state;
@@ -465,6 +468,12 @@ async function waitSteady(fleet: Fleet, queue: Queue<Directive>): Promise<Steady
     }
   }
   throw new Error(`the workload does not produce directives continuously (${STEADY_TIMEOUT_MS} ms): last look: ${last}`);
+}
+
+/** Every replica heartbeated within two heartbeat intervals (Redis clock): none has died or hangs. */
+async function allReplicasBeating(fleet: Fleet): Promise<boolean> {
+  const [beats, now] = await Promise.all([fleet.redis.hgetall(keys.replicas), redisClock(fleet.redis)]);
+  return REPLICA_IDS.every((id) => now - Number(beats[id] ?? 0) <= 2 * HEARTBEAT_INTERVAL_MS);
 }
 
 /** Round numbers of the directives of `fence` among the newest few hundred. */

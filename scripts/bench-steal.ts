@@ -107,7 +107,7 @@ async function runMode(mode: Mode): Promise<Row> {
     agents: DEMO_AGENTS,
     coordinators: mode === "shared" ? 0 : 1,
     env,
-    agentArgs: mode === "shared" ? ["--shared"] : [],
+    shared: mode === "shared",
   });
   try {
     const started = Date.now();

@@ -5,14 +5,15 @@
  *
  *   pnpm demo [--tasks 2000] [--seed 42] [--json]
  *
- * --json prints only the final summary as one JSON object.
+ * --json prints only the final summary as one JSON object on stdout. Progress of the start goes to
+ * stderr; a failure is one line there ("demo: ...") and a non-zero exit.
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { Client } from "@worksteal/agent";
 import { readAgents, Store } from "@worksteal/store";
 import type { AgentView } from "@worksteal/protocol";
-import { type Fleet, NoRedisError, startFleet } from "./lib/fleet.js";
+import { NoRedisError, startFleet } from "./lib/fleet.js";
 import { waitForAll } from "./lib/progress.js";
 import { DEMO_AGENTS, makespanLowerBound, skewedWorkload } from "./lib/workload.js";
 
@@ -43,18 +44,16 @@ const say = (line: string) => {
   if (!args.json) process.stdout.write(`${line}\n`);
 };
 
-const namespace = `demo-${process.pid}`;
-let fleet: Fleet;
-try {
-  say(`starting Redis (or using REDIS_URL), a coordinator and ${DEMO_AGENTS.length} agents...`);
-  fleet = await startFleet({ namespace, agents: DEMO_AGENTS, coordinators: 1, env: DEMO_SETTINGS });
-} catch (error) {
-  if (error instanceof NoRedisError) {
-    console.error(error.message);
-    process.exit(2);
-  }
-  throw error;
+/** Ends the demo with one line on stderr, no stack trace: what failed is all a reader needs. */
+function fail(error: unknown): never {
+  console.error(`demo: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+  process.exit(error instanceof NoRedisError ? 2 : 1);
 }
+
+const namespace = `demo-${process.pid}`;
+// Progress of the start goes to stderr, so that --json leaves stdout to the summary alone.
+const progress = (line: string) => process.stderr.write(`demo: ${line}\n`);
+const fleet = await startFleet({ namespace, agents: DEMO_AGENTS, coordinators: 1, env: DEMO_SETTINGS, onProgress: progress }).catch(fail);
 
 say(`inspect it meanwhile with: pnpm worksteal agents --redis ${fleet.redisUrl} --namespace ${namespace}`);
 const tasks = skewedWorkload({ tasks: args.tasks, seed: args.seed });
@@ -75,10 +74,13 @@ try {
     draw(await readAgents(store, client.config.agentTtlMs), await recentSteals(), finished, tasks.length, Date.now() - started);
   });
   steals = await fleet.redis.zcard(store.keys.steals);
-} finally {
-  await client.close();
-  await fleet.stop();
+} catch (error) {
+  await client.close().catch(() => undefined);
+  await fleet.stop().catch(() => undefined);
+  fail(error);
 }
+await client.close();
+await fleet.stop();
 
 const { lastFinishedAt: _, ...figures } = outcome;
 const summary = { ...figures, steals, lowerBoundMs: Math.round(lowerBound), ratioToLowerBound: Number((outcome.makespanMs / lowerBound).toFixed(3)) };
@@ -89,7 +91,11 @@ else {
   say(`steals ${summary.steals}, moving ${summary.moved} tasks`);
   say(`makespan ${(summary.makespanMs / 1000).toFixed(2)} s; lower bound ${(lowerBound / 1000).toFixed(2)} s (ratio ${summary.ratioToLowerBound})`);
 }
-process.exit(summary.lost === 0 && summary.runTwice === 0 ? 0 : 1);
+if (summary.lost > 0 || summary.runTwice > 0) {
+  console.error(`demo: ${summary.lost} of ${summary.submitted} tasks not finished in time, ${summary.runTwice} run twice`);
+  process.exit(1);
+}
+process.exit(0);
 
 /** The latest steal operations, newest first, as one line each. */
 async function recentSteals(): Promise<string[]> {

@@ -1,9 +1,24 @@
 /**
  * Starts what a demo or benchmark needs: Redis (REDIS_URL, or a private redis-server in a temp
- * dir on a free port), coordinator replicas and agents, each as its own process.
+ * dir on a free port), coordinator replicas and agents, each as its own process. A process
+ * counts as started once Redis shows it (see readiness.ts), however long that takes on a busy
+ * machine; one that exits first, or stays silent past PROCESS_READY_TIMEOUT_MS, fails the start.
  */
+import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { deleteNamespace, hasRedisServerBinary, REDIS_SERVER_MISSING, spawnNode, startRedisServer, type NodeProcess, type RedisServer } from "@worksteal/testkit";
+import { keysFor } from "@worksteal/protocol";
+import {
+  deleteNamespace,
+  hasRedisServerBinary,
+  REDIS_SERVER_MISSING,
+  spawnNode,
+  startRedisServer,
+  waitUntilReady,
+  type NodeProcess,
+  type RedisServer,
+} from "@worksteal/testkit";
+import { agentRegistered, redisClock, replicaBeating, sharedWorkerConnected } from "./readiness.js";
+import { SHARED_QUEUE } from "./workload.js";
 
 export interface AgentSpec {
   id: string;
@@ -19,6 +34,7 @@ export interface Fleet {
   redis: Redis;
   agents: Map<string, NodeProcess>;
   coordinators: NodeProcess[];
+  /** Starts one more replica (id from WORKSTEAL_REPLICA_ID in `env`, else c<n>) and waits until it heartbeats. */
   startCoordinator(env?: Record<string, string>): Promise<NodeProcess>;
   stop(): Promise<void>;
 }
@@ -30,59 +46,117 @@ export async function startFleet(options: {
   agents: AgentSpec[];
   coordinators: number;
   env?: Record<string, string>;
-  /** Extra arguments for every agent process (e.g. --shared). */
-  agentArgs?: string[];
+  /** Agents as the benchmark's shared-queue baseline (agent-process.ts --shared) instead of worksteal agents. */
+  shared?: boolean;
   /** Use this Redis; else REDIS_URL; else a private redis-server stopped with the fleet. */
   redisUrl?: string;
+  /** Told of each step of the start, as one human-readable line. */
+  onProgress?: (line: string) => void;
 }): Promise<Fleet> {
+  const progress = options.onProgress ?? (() => undefined);
   let server: RedisServer | undefined;
   let redisUrl = options.redisUrl ?? process.env.REDIS_URL;
   if (!redisUrl) {
     if (!hasRedisServerBinary()) throw new NoRedisError(REDIS_SERVER_MISSING);
+    progress("starting redis-server...");
     server = await startRedisServer();
     redisUrl = server.url;
   }
+  await checkReachable(redisUrl, server);
+  progress(`Redis at ${redisUrl}`);
   const env = { REDIS_URL: redisUrl, WORKSTEAL_NAMESPACE: options.namespace, WORKSTEAL_LOG_LEVEL: "warn", ...options.env };
   const redis = new Redis(redisUrl);
+  // Reconnects by itself; a command that cannot be served fails, and that failure is what is reported.
+  redis.on("error", () => undefined);
   const coordinators: NodeProcess[] = [];
   const agents = new Map<string, NodeProcess>();
 
+  const stop = async () => {
+    const procs = [...coordinators, ...agents.values()];
+    for (const p of procs) p.kill("SIGTERM");
+    await Promise.race([Promise.all(procs.map((p) => p.exited)), new Promise((r) => setTimeout(r, 5000))]);
+    for (const p of procs) p.kill("SIGKILL");
+    if (server) await server.stop();
+    else await deleteNamespace(redis, options.namespace);
+    redis.disconnect();
+  };
+
+  let coordinatorNumber = 0;
   const startCoordinator = async (extra: Record<string, string> = {}) => {
-    const proc = spawnNode("packages/coordinator/src/main.ts", [], { env: { ...env, WORKSTEAL_LOG_LEVEL: "info", ...extra } });
+    coordinatorNumber += 1;
+    const id = extra.WORKSTEAL_REPLICA_ID ?? `c${coordinatorNumber}`;
+    const since = await redisClock(redis);
+    const proc = spawnNode("packages/coordinator/src/main.ts", [], { env: { ...env, WORKSTEAL_LOG_LEVEL: "info", WORKSTEAL_REPLICA_ID: id, ...extra } });
     coordinators.push(proc);
-    await proc.waitForLine((l) => l.json?.msg === "replica started", 20_000);
+    await waitUntilReady(proc, replicaBeating(redis, options.namespace, id, since), { what: `coordinator ${id}` });
     return proc;
   };
-  for (let i = 0; i < options.coordinators; i++) await startCoordinator();
-  await Promise.all(
-    options.agents.map(async (spec) => {
-      const proc = spawnNode("scripts/lib/agent-process.ts", [
+
+  const sharedQueue = options.shared ? new Queue(SHARED_QUEUE, { connection: redis, prefix: keysFor(options.namespace).bullPrefix }) : undefined;
+  const startAgent = async (spec: AgentSpec) => {
+    const since = await redisClock(redis);
+    const proc = spawnNode(
+      "scripts/lib/agent-process.ts",
+      [
         "--id", spec.id,
         "--capabilities", spec.capabilities.join(","),
         "--concurrency", String(spec.concurrency),
         "--speed", String(spec.speed),
-        ...(options.agentArgs ?? []),
-      ], { env });
-      agents.set(spec.id, proc);
-      await proc.waitForLine((l) => l.json?.msg === "agent ready", 20_000);
-    }),
-  );
-
-  return {
-    redisUrl,
-    namespace: options.namespace,
-    redis,
-    agents,
-    coordinators,
-    startCoordinator,
-    async stop() {
-      const procs = [...coordinators, ...agents.values()];
-      for (const p of procs) p.kill("SIGTERM");
-      await Promise.race([Promise.all(procs.map((p) => p.exited)), new Promise((r) => setTimeout(r, 5000))]);
-      for (const p of procs) p.kill("SIGKILL");
-      if (server) await server.stop();
-      else await deleteNamespace(redis, options.namespace);
-      redis.disconnect();
-    },
+        ...(options.shared ? ["--shared"] : []),
+      ],
+      { env },
+    );
+    agents.set(spec.id, proc);
+    const ready = sharedQueue ? sharedWorkerConnected(sharedQueue, spec.id) : agentRegistered(redis, options.namespace, spec.id, since);
+    await waitUntilReady(proc, ready, { what: `agent ${spec.id}` });
   };
+
+  // Everything starts at once; each line of progress says how far the start has come.
+  let coordinatorsUp = 0;
+  let agentsUp = 0;
+  const report = () =>
+    progress(`coordinators ${coordinatorsUp}/${options.coordinators} up, agents ${agentsUp}/${options.agents.length} ${options.shared ? "connected" : "registered"}`);
+  progress(`starting ${options.coordinators} coordinator(s) and ${options.agents.length} agents...`);
+  try {
+    await Promise.all([
+      ...Array.from({ length: options.coordinators }, () =>
+        startCoordinator().then(() => {
+          coordinatorsUp += 1;
+          report();
+        }),
+      ),
+      ...options.agents.map((spec) =>
+        startAgent(spec).then(() => {
+          agentsUp += 1;
+          report();
+        }),
+      ),
+    ]);
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  } finally {
+    await sharedQueue?.close();
+  }
+
+  return { redisUrl, namespace: options.namespace, redis, agents, coordinators, startCoordinator, stop };
+}
+
+/** One PING without retries, so that a wrong REDIS_URL fails the start at once instead of retrying for ever. */
+async function checkReachable(redisUrl: string, server: RedisServer | undefined): Promise<void> {
+  const probe = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000 });
+  // The connection's own error (ECONNREFUSED...) says more than the rejected command's.
+  let connectionError: Error | undefined;
+  probe.on("error", (error: Error) => {
+    connectionError = error;
+  });
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (error) {
+    await server?.stop();
+    throw new Error(`cannot reach Redis at ${redisUrl}: ${(connectionError ?? (error as Error)).message}`);
+  } finally {
+    probe.disconnect();
+  }
 }

@@ -18,4 +18,5 @@ export {
   type SpawnNodeOptions,
 } from "./process.js";
 export { eventually, sleep, type EventuallyOptions } from "./eventually.js";
+export { NotReadyError, PROCESS_READY_TIMEOUT_MS, waitUntilReady, type ReadyOptions } from "./ready.js";
 export type { TestkitProvidedContext } from "./vitest-context.js";

@@ -1,0 +1,44 @@
+/**
+ * When an agent or coordinator process is up, read from the state it writes to Redis rather
+ * than from its log: the demo, the benchmarks and the tests all wait through these probes.
+ * Every probe takes `since`, the Redis clock read just before the process was spawned, so that
+ * what an earlier process of the same id left behind does not count.
+ */
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { keysFor } from "@worksteal/protocol";
+
+/** Redis's clock (ms): the one registrations and heartbeats are stamped with. */
+export async function redisClock(redis: Redis): Promise<number> {
+  const [seconds, micros] = await redis.time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
+/**
+ * An agent has registered since `since`: it is in the agents set and placement and stealing
+ * count it. Jobs sent to it before its worker connects wait in its queue.
+ */
+export function agentRegistered(redis: Redis, namespace: string, agentId: string, since: number): () => Promise<boolean> {
+  const keys = keysFor(namespace);
+  return async () => {
+    const [member, registeredAt] = await Promise.all([redis.sismember(keys.agents, agentId), redis.hget(keys.agent(agentId), "registeredAt")]);
+    return member === 1 && Number(registeredAt ?? 0) >= since;
+  };
+}
+
+/**
+ * A coordinator replica has heartbeated since `since`. Its first heartbeat closes its start: it
+ * has joined the consumer group and runs its directive worker; it then tries for the lease.
+ */
+export function replicaBeating(redis: Redis, namespace: string, replicaId: string, since: number): () => Promise<boolean> {
+  const keys = keysFor(namespace);
+  return async () => Number((await redis.hget(keys.replicas, replicaId)) ?? 0) >= since;
+}
+
+/**
+ * A baseline (`--shared`) agent, a plain BullMQ worker that registers nowhere, is up once its
+ * named worker connection is open on the shared queue (BullMQ lists workers by client name).
+ */
+export function sharedWorkerConnected(queue: Queue, agentId: string): () => Promise<boolean> {
+  return async () => (await queue.getWorkers()).some((w) => String(w.rawname ?? "").endsWith(`:w:${agentId}`));
+}
