@@ -210,7 +210,7 @@ describe("leader", () => {
   it("reads what the store's acquire script writes; a holder that has not yet reported its role is flagged", async () => {
     const ns = testNamespace("cli-leader");
     const store = new Store(redis, ns);
-    expect(await store.acquireLease("r-9", 5000)).toEqual({ held: true, fence: 1 });
+    expect(await store.acquireLease("r-9", 5000, "start-1")).toEqual({ held: true, fence: 1 });
     await redis.hset(store.keys.replicaRoles, "r-9", "follower");
     const read = JSON.parse((await run(inNs(ns, "leader", "--json"))).stdout) as LeaderRead;
     expect(read.lease).toMatchObject({ holder: "r-9", fence: 1 });
@@ -222,7 +222,7 @@ describe("leader", () => {
 
     // Released and taken again: the same replica at a new fence; its old self-view is stale.
     expect(await store.releaseLease("r-9", 1)).toBe(true);
-    expect(await store.acquireLease("r-9", 5000)).toEqual({ held: true, fence: 2 });
+    expect(await store.acquireLease("r-9", 5000, "start-1")).toEqual({ held: true, fence: 2 });
     await redis.hset(store.keys.replicaRoles, "r-9", "leader:1");
     expect((await run(inNs(ns, "leader"))).stdout).toMatch(/^r-9\s+leader:1 \(stale: does not hold the lease\)\s+never$/m);
     await redis.hset(store.keys.replicaRoles, "r-9", "leader:2");

@@ -5,6 +5,8 @@ import { errorSummary } from "./log.js";
 
 export interface LeadershipOptions {
   replicaId: string;
+  /** Unique to this process start: the lease belongs to it, not to the replica id. */
+  token: string;
   leaseTtlMs: number;
 }
 
@@ -70,7 +72,7 @@ export class Leadership {
         await this.store.renewLease(replicaId, this.fence, leaseTtlMs);
         if (this.fence !== undefined) this.validUntil = sentAt + leaseTtlMs - safetyMarginOf(leaseTtlMs);
       } else {
-        const lease = await this.store.acquireLease(replicaId, leaseTtlMs);
+        const lease = await this.store.acquireLease(replicaId, leaseTtlMs, this.options.token);
         if (lease.held && !this.stopped) {
           this.fence = lease.fence;
           this.validUntil = sentAt + leaseTtlMs - safetyMarginOf(leaseTtlMs);

@@ -263,9 +263,12 @@ export class Store {
     return check(reply, reply === SCRIPT_CODES.FENCE_REJECTED ? `reassign of ${taskId}` : taskId);
   }
 
-  /** Takes or extends the leader lease. */
-  async acquireLease(replicaId: string, ttlMs: number): Promise<{ held: true; fence: number } | { held: false; holder: string; remainingMs: number }> {
-    const [held, value, ttl] = (await this.run("acquireLease", [this.keys.leader, this.keys.fence], [replicaId, ttlMs])) as [number, number | string, number];
+  /**
+   * Takes or extends the leader lease for one process start: `token` is unique to it, so a
+   * restart under the same replica id is a new leadership with a new fence.
+   */
+  async acquireLease(replicaId: string, ttlMs: number, token: string): Promise<{ held: true; fence: number } | { held: false; holder: string; remainingMs: number }> {
+    const [held, value, ttl] = (await this.run("acquireLease", [this.keys.leader, this.keys.fence], [replicaId, ttlMs, token])) as [number, number | string, number];
     return held === 1 ? { held: true, fence: Number(value) } : { held: false, holder: String(value), remainingMs: Number(ttl) };
   }
 
