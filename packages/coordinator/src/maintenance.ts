@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { jobIdFor } from "@worksteal/protocol";
+import { type Config, jobIdFor } from "@worksteal/protocol";
 import type { AgentQueues, Store } from "@worksteal/store";
 
 /** Dead letters kept for people to read; older ones are trimmed. */
@@ -11,6 +11,14 @@ const DEAD_LETTERS_KEPT = 10_000;
 const MISSING_JOB_GRACE_MS = 5000;
 /** Queued tasks read per round trip when looking for missing jobs. */
 const RECORD_PAGE = 1000;
+
+/**
+ * A replica is forgotten once its heartbeat is this many lease TTLs (or heartbeat periods, if
+ * longer) old: far beyond any pause a live replica survives as leader.
+ */
+const REPLICA_RETENTION_FACTOR = 10;
+/** A folding consumer with nothing pending is deleted once idle this many claim periods: live ones read every second. */
+const CONSUMER_IDLE_FACTOR = 2;
 
 interface QueuedRecord {
   epoch: number;
@@ -24,6 +32,11 @@ export interface MaintenanceResult {
   /** Folded counters overwritten with the truth, or undefined while events were still being folded. */
   workloadCorrections: number | undefined;
   jobsReadded: number;
+  /** Dead agents holding nothing, removed after `agentRetentionMs`. */
+  agentsRemoved: number;
+  /** Replicas gone from the registry, and folding consumers deleted. */
+  replicasForgotten: number;
+  consumersDeleted: number;
 }
 
 /**
@@ -31,12 +44,14 @@ export interface MaintenanceResult {
  * drifted workload counters, re-adds a job that a crash left missing from its owner's queue,
  * trims the event stream below what every consumer group acknowledged, and forgets steal
  * operations past their retention. Every correction is counted in the namespace's metrics.
+ * It also forgets what is gone, so that agents and replicas restarting under new ids leave
+ * nothing behind: dead agents that hold no task, replicas without a heartbeat, idle consumers.
  */
 export class Maintenance {
   constructor(
     private readonly store: Store,
     private readonly queues: AgentQueues,
-    private readonly retentionMs: number,
+    private readonly config: Pick<Config, "retentionMs" | "agentTtlMs" | "agentRetentionMs" | "leaseTtlMs" | "heartbeatIntervalMs" | "claimIdleMs">,
     private readonly log: Logger,
   ) {}
 
@@ -45,10 +60,53 @@ export class Maintenance {
     const workloadCorrections = await this.store.reconcileWorkloads();
     const jobsReadded = await this.readdMissingJobs();
     const trimmedEvents = await this.store.trimEvents(DEAD_LETTERS_KEPT);
-    await this.store.redis.zremrangebyscore(k.steals, "-inf", (await this.store.now()) - this.retentionMs);
-    const result = { trimmedEvents, workloadCorrections, jobsReadded };
+    await this.store.redis.zremrangebyscore(k.steals, "-inf", (await this.store.now()) - this.config.retentionMs);
+    const agentsRemoved = await this.removeGoneAgents();
+    const { replicas: replicasForgotten, consumers: consumersDeleted } = await this.store.pruneReplicas(
+      REPLICA_RETENTION_FACTOR * Math.max(this.config.leaseTtlMs, this.config.heartbeatIntervalMs),
+      CONSUMER_IDLE_FACTOR * this.config.claimIdleMs,
+    );
+    if (replicasForgotten + consumersDeleted > 0) {
+      await this.store.redis
+        .multi()
+        .hincrby(k.metrics, "maintenance.replicas_forgotten", replicasForgotten)
+        .hincrby(k.metrics, "maintenance.consumers_deleted", consumersDeleted)
+        .exec();
+      this.log.info({ replicasForgotten, consumersDeleted }, "forgot replicas that are gone");
+    }
+    const result = { trimmedEvents, workloadCorrections, jobsReadded, agentsRemoved, replicasForgotten, consumersDeleted };
     if ((workloadCorrections ?? 0) + jobsReadded > 0) this.log.warn(result, "reconciler corrected drift");
     return result;
+  }
+
+  /**
+   * Agents dead for `agentRetentionMs` that hold no task and no job: their keys go (removeAgent
+   * script), then their BullMQ queue. One that still holds something is kept until the reaper
+   * has moved it away; one with events still to fold is removed at a later pass.
+   */
+  private async removeGoneAgents(): Promise<number> {
+    const k = this.store.keys;
+    const ids = await this.store.redis.smembers(k.agents);
+    if (ids.length === 0) return 0;
+    const pipeline = this.store.redis.pipeline();
+    for (const id of ids) pipeline.hget(k.agent(id), "lastHeartbeat");
+    const replies = (await pipeline.exec()) ?? [];
+    const minAge = this.config.agentTtlMs + this.config.agentRetentionMs;
+    const now = await this.store.now();
+    const removed: string[] = [];
+    for (const [i, id] of ids.entries()) {
+      if (now - Number(replies[i]?.[1] ?? 0) < minAge) continue;
+      const result = await this.store.removeAgent(id, minAge);
+      if (!result.removed) continue;
+      await this.queues.obliterate(id);
+      removed.push(id);
+    }
+    if (removed.length > 0) {
+      await this.store.redis.hincrby(k.metrics, "maintenance.agents_removed", removed.length);
+      // A few ids per pass: a fleet's worth would be a long line.
+      this.log.info({ removed: removed.length, agentIds: removed.slice(0, 10) }, "removed agents dead past their retention");
+    }
+    return removed.length;
   }
 
   /**

@@ -95,7 +95,7 @@ export class Replica {
       },
       this.log,
     );
-    this.maintenance = new Maintenance(this.store, this.queues, this.config.retentionMs, this.log);
+    this.maintenance = new Maintenance(this.store, this.queues, this.config, this.log);
     this.placer = new Placer(this.store, this.queues, this.config.agentTtlMs, this.log);
     this.reaper = new Reaper(this.store, this.queues, this.directives, this.config, this.log);
     if (options.lead ?? true) {
@@ -124,6 +124,7 @@ export class Replica {
     this.every(this.config.heartbeatIntervalMs, "heartbeat", () => this.heartbeat());
     this.every(this.config.stealInterval, "lead", () => this.leaderRound());
     this.every(this.config.maintenanceIntervalMs, "maintain", async () => {
+      await this.forgetRemovedQueues();
       const fence = this.leaderFence;
       if (fence === undefined) return;
       await this.maintenance.run();
@@ -215,8 +216,23 @@ export class Replica {
     }
   }
 
-  private heartbeat(): Promise<unknown> {
-    return this.store.now().then((now) => this.redis.hset(this.store.keys.replicas, this.id, String(now)));
+  /** The role goes with each heartbeat too: a replica forgotten while paused reappears whole. */
+  private async heartbeat(): Promise<unknown> {
+    const now = await this.store.now();
+    const fence = this.leaderFence;
+    return this.redis
+      .multi()
+      .hset(this.store.keys.replicas, this.id, String(now))
+      .hset(this.store.keys.replicaRoles, this.id, fence === undefined ? "follower" : `leader:${fence}`)
+      .exec();
+  }
+
+  /** Every replica closes its queue objects of agents removed by the leader, so that churn does not pile them up. */
+  private async forgetRemovedQueues(): Promise<void> {
+    const open = this.queues.openIds();
+    if (open.length === 0) return;
+    const known = await this.redis.smismember(this.store.keys.agents, ...open);
+    await Promise.all(open.map((id, i) => (known[i] === 1 ? undefined : this.queues.forget(id))));
   }
 
   /** Runs `task` every `ms`, never two at once, logging failures instead of crashing. */

@@ -49,6 +49,9 @@ export const ConfigSchema = z
     leaseTtlMs: ms(5000).describe(`Leader lease, ms (at least ${MIN_LEASE_TTL_MS}): a dead leader is replaced within this.`),
     agentTtlMs: ms(15000).describe("An agent without a heartbeat for this long, ms, is dead."),
     heartbeatIntervalMs: ms(2000).describe("Agent and replica heartbeat period, ms (below agentTtlMs)."),
+    agentRetentionMs: ms(3600 * 1000).describe(
+      "A dead agent holding no task is removed (its keys and BullMQ queue) once it has been dead this long, ms.",
+    ),
     lockDurationMs: ms(30000).describe("BullMQ lock of a running job, ms, renewed while it runs: a dead agent's running tasks move once it expired."),
     foldBatchSize: z.coerce.number().int().min(1).max(10000).default(200).describe("Events per fold call."),
     claimIdleMs: ms(30000).describe("Events pending this long, ms, on a replica are claimed by another (XAUTOCLAIM)."),

@@ -55,6 +55,8 @@ export function keysFor(namespace: Namespace) {
     metrics: `${prefix}metrics`,
     /** BullMQ prefix for every queue of the namespace (agent queues and the directive queue). */
     bullPrefix: `ws:{${namespace}}:q`,
+    /** Start of every BullMQ key of an agent's queue (`<bullPrefix>:<queue name>:`), for scripts that look inside it. */
+    agentQueueKeys: (id: AgentId) => `ws:{${namespace}}:q:${agentQueueName(id)}:`,
   } as const;
 }
 

@@ -90,6 +90,25 @@ export class AgentQueues {
     return states;
   }
 
+  /** Agents whose queue object is open here. */
+  openIds(): string[] {
+    return [...this.queues.keys()];
+  }
+
+  /** Closes and drops the agent's queue object (its keys stay); `get` opens it again if needed. */
+  async forget(agentId: string): Promise<void> {
+    const queue = this.queues.get(agentId);
+    if (!queue) return;
+    this.queues.delete(agentId);
+    await queue.close();
+  }
+
+  /** Deletes every key of the agent's queue, jobs included (for a removed agent), and forgets it. */
+  async obliterate(agentId: string): Promise<void> {
+    await this.get(agentId).obliterate({ force: true });
+    await this.forget(agentId);
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();

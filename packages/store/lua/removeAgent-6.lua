@@ -1,0 +1,90 @@
+--[[
+  Forgets an agent that is gone: deletes its hash, its queued and running sets and its folded
+  workload, and drops it from the agents set. It refuses while the agent may still matter: a
+  heartbeat newer than ARGV[2], a task in its sets, or a job waiting or active in its BullMQ queue
+  (the caller obliterates that queue after a removal).
+
+  Folding must not bring the workload hash back: an event about the agent still to be folded
+  would recreate it. Every such event was appended before the agent held no more task, so the
+  first call that finds the agent removable marks it with the stream's last id (and its
+  heartbeat, so that an agent that came back and died again is marked anew), and the agent is
+  removed once the coordinators' group has folded everything up to that mark: at once on a quiet
+  stream, on a later call otherwise.
+
+  BullMQ keys are derived from ARGV[3] (all keys share the namespace's hash tag).
+
+  KEYS[1] agent hash            ws:{ns}:agent:<id>
+  KEYS[2] agents set            ws:{ns}:agents
+  KEYS[3] agent's queued set    ws:{ns}:agent:<id>:queued
+  KEYS[4] agent's running set   ws:{ns}:agent:<id>:running
+  KEYS[5] agent's workload      ws:{ns}:workload:<id>
+  KEYS[6] event stream          ws:{ns}:events
+
+  ARGV[1] agent id
+  ARGV[2] minimum heartbeat age (ms, Redis clock) of an agent that may be removed
+  ARGV[3] its BullMQ queue's key prefix   ws:{ns}:q:agent.<id>:
+  ARGV[4] consumer group that folds the stream
+
+  Returns {1} when removed;
+          {0} when marked or still waiting for the group to fold up to the mark;
+          {-5} when the agent is not registered;
+          {-20, heartbeat age ms} when its heartbeat is too recent;
+          {-21, queued, running} when it holds tasks;
+          {-22, jobs} when its BullMQ queue still has jobs waiting or active
+]]
+local agentKey, agentsKey, queuedKey, runningKey, workloadKey, streamKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local agentId, minAge, bull, group = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+
+local heartbeat = redis.call('HGET', agentKey, 'lastHeartbeat')
+if heartbeat == false and redis.call('SISMEMBER', agentsKey, agentId) == 0 then return {-5} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local age = now - tonumber(heartbeat or '0')
+if age < minAge then return {-20, age} end
+
+local queued, running = redis.call('SCARD', queuedKey), redis.call('SCARD', runningKey)
+if queued + running > 0 then return {-21, queued, running} end
+local jobs = redis.call('LLEN', bull .. 'wait') + redis.call('LLEN', bull .. 'active') + redis.call('LLEN', bull .. 'paused')
+  + redis.call('ZCARD', bull .. 'prioritized') + redis.call('ZCARD', bull .. 'delayed')
+if jobs > 0 then return {-22, jobs} end
+
+-- Stream ids as {ms, seq}, compared in order.
+local function parse(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return {tonumber(ms), tonumber(seq)}
+end
+local function before(a, b)
+  return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2])
+end
+
+local mark
+if redis.call('EXISTS', streamKey) == 1 then
+  local info = redis.call('XINFO', 'STREAM', streamKey)
+  local last
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then last = info[i + 1] end
+  end
+  local marked = redis.call('HMGET', agentKey, 'removableAfter', 'removableHeartbeat')
+  if marked[1] and marked[2] == (heartbeat or '') then
+    mark = marked[1]
+  else
+    mark = last
+    redis.call('HSET', agentKey, 'removableAfter', mark, 'removableHeartbeat', heartbeat or '')
+  end
+  -- Folded up to the mark: delivered past it, and nothing at or below it still pending.
+  local delivered, pending
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', streamKey)) do
+    local fields = {}
+    for i = 1, #g, 2 do fields[g[i]] = g[i + 1] end
+    if fields['name'] == group then delivered, pending = fields['last-delivered-id'], tonumber(fields['pending']) end
+  end
+  if delivered == nil or before(parse(delivered), parse(mark)) then return {0} end
+  if pending > 0 then
+    local summary = redis.call('XPENDING', streamKey, group)
+    if not before(parse(mark), parse(summary[2])) then return {0} end
+  end
+end
+
+redis.call('DEL', agentKey, queuedKey, runningKey, workloadKey)
+redis.call('SREM', agentsKey, agentId)
+return {1}
