@@ -1,10 +1,12 @@
-import type { Redis } from "ioredis";
+import { Redis } from "ioredis";
 import { keysFor } from "@worksteal/protocol";
-import { spawnNode, type NodeProcess } from "@worksteal/testkit";
+import { spawnNode, waitUntilReady, type NodeProcess } from "@worksteal/testkit";
+import { redisClock, replicaBeating } from "../scripts/lib/readiness.js";
 
 /** Coordinator replicas as child processes (packages/coordinator/src/main.ts), by id. */
 export class CoordinatorProcesses {
   readonly procs = new Map<string, NodeProcess>();
+  private connection: Redis | undefined;
 
   constructor(
     private readonly redisUrl: string,
@@ -12,7 +14,9 @@ export class CoordinatorProcesses {
     private readonly env: Record<string, string> = {},
   ) {}
 
+  /** Starts replica `id` and resolves once it heartbeats in Redis (its start is then complete). */
   async start(id: string): Promise<NodeProcess> {
+    const since = await redisClock(this.redis());
     const proc = spawnNode("packages/coordinator/src/main.ts", [], {
       env: {
         REDIS_URL: this.redisUrl,
@@ -24,8 +28,18 @@ export class CoordinatorProcesses {
       },
     });
     this.procs.set(id, proc);
-    await proc.waitForLine((l) => l.json?.msg === "replica started", 20_000);
+    await waitUntilReady(proc, replicaBeating(this.redis(), this.namespace, id, since), { what: `coordinator ${id}` });
     return proc;
+  }
+
+  /** The connection readiness is read on, opened on first use and closed by stopAll(). */
+  private redis(): Redis {
+    if (this.connection === undefined) {
+      this.connection = new Redis(this.redisUrl);
+      // Tests that stop Redis expect this connection to fail meanwhile; it reconnects by itself.
+      this.connection.on("error", () => undefined);
+    }
+    return this.connection;
   }
 
   get(id: string): NodeProcess {
@@ -38,6 +52,8 @@ export class CoordinatorProcesses {
     const procs = [...this.procs.values()];
     for (const p of procs) p.kill("SIGKILL");
     await Promise.all(procs.map((p) => p.exited));
+    this.connection?.disconnect();
+    this.connection = undefined;
   }
 }
 
@@ -51,7 +67,5 @@ export async function readLease(redis: Redis, namespace: string): Promise<Lease 
   return lease.holder ? { holder: lease.holder, fence: Number(lease.fence) } : undefined;
 }
 
-export async function redisNow(redis: Redis): Promise<number> {
-  const [seconds, micros] = await redis.time();
-  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-}
+/** Redis's clock (ms). */
+export const redisNow = redisClock;

@@ -4,7 +4,8 @@ import { Client } from "@worksteal/agent";
 import { Replica } from "@worksteal/coordinator";
 import { type ConfigInput, keysFor, loadConfig } from "@worksteal/protocol";
 import { AgentQueues, Store } from "@worksteal/store";
-import { spawnNode, testNamespace, type NodeProcess } from "@worksteal/testkit";
+import { spawnNode, testNamespace, waitUntilReady, type NodeProcess } from "@worksteal/testkit";
+import { agentUp, redisClock } from "../scripts/lib/readiness.js";
 
 /** One test's namespace on the run's Redis, with what cross-package tests need, all closed by `close()`. */
 export function namespaceHarness(prefix: string, overrides: ConfigInput = {}) {
@@ -13,7 +14,7 @@ export function namespaceHarness(prefix: string, overrides: ConfigInput = {}) {
   const redis = new Redis(config.redisUrl);
   // Tests that stop Redis expect this connection to fail meanwhile; it reconnects by itself.
   redis.on("error", () => undefined);
-  const store = new Store(redis, namespace);
+  const store = new Store(redis, namespace, { agentTtlMs: config.agentTtlMs });
   const queues = new AgentQueues(redis, store.keys);
   const client = new Client({ config, redis });
   const closers: Array<() => Promise<unknown>> = [() => client.close(), () => queues.close(), () => redis.quit()];
@@ -26,15 +27,20 @@ export function namespaceHarness(prefix: string, overrides: ConfigInput = {}) {
     store,
     queues,
     client,
-    /** An agent as its own process (scripts/lib/agent-process.ts): tasks sleep payload.ms × speed. */
+    /**
+     * An agent as its own process (scripts/lib/agent-process.ts): tasks sleep payload.ms × speed.
+     * Resolves once Redis shows it registered and its worker connected, however long a busy
+     * machine takes to start it.
+     */
     async startAgentProcess(id: string, options: { concurrency?: number; capabilities?: string[]; speed?: number; env?: Record<string, string> } = {}) {
+      const since = await redisClock(redis);
       const proc = spawnNode(
         "scripts/lib/agent-process.ts",
         ["--id", id, "--concurrency", String(options.concurrency ?? 1), "--capabilities", (options.capabilities ?? []).join(","), "--speed", String(options.speed ?? 1)],
         { env: { REDIS_URL: config.redisUrl, WORKSTEAL_NAMESPACE: namespace, WORKSTEAL_LOG_LEVEL: "warn", WORKSTEAL_HEARTBEAT_INTERVAL_MS: "200", ...options.env } },
       );
       processes.push(proc);
-      await proc.waitForLine((l) => l.json?.msg === "agent ready", 20_000);
+      await waitUntilReady(proc, agentUp(redis, queues, namespace, id, since), { what: `agent ${id}` });
       return proc;
     },
     async startReplica(extra: ConfigInput & { lead?: boolean } = {}) {

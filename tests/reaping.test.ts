@@ -1,9 +1,13 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { agentQueueName, jobIdFor } from "@worksteal/protocol";
 import { eventually, sleep } from "@worksteal/testkit";
 import { type Harness, namespaceHarness } from "./helpers.js";
+
+// Agent processes started, killed and restarted, then agent TTLs and job locks waited out: on a
+// busy two-core machine that takes far longer than the suite's default allows.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 60_000 });
 
 let h: Harness;
 afterEach(async () => {
@@ -28,7 +32,7 @@ async function submitTo(agentId: string, count: number, ms: number, prefix: stri
   return ids;
 }
 
-async function allDone(ids: string[], timeoutMs = 30_000) {
+async function allDone(ids: string[], timeoutMs = 60_000) {
   await eventually(async () => {
     for (const id of ids) expect((await h.store.getTask(id))?.state, id).toBe("done");
   }, { timeoutMs, intervalMs: 250 });
@@ -68,11 +72,16 @@ describe("dead agents", () => {
     await eventually(async () => expect(await h.runCounts()).toEqual({ long: 1 }));
     a1.kill("SIGKILL");
     await allDone(["long"]);
-    expect(await h.store.getTask("long")).toMatchObject({ owner: "a2", epoch: 2, attempts: 2 });
+    // The outcome, not the path: a1's run was cut short, a2 ran it once more, under a later epoch.
+    // (If a2 looked dead for a moment on a busy machine, the task may have been parked on the way.)
+    const record = (await h.store.getTask("long"))!;
+    expect(record).toMatchObject({ owner: "a2", attempts: 2 });
+    expect(record.epoch).toBeGreaterThan(1);
     expect(await h.runCounts()).toEqual({ long: 2 });
     const events = (await h.redis.xrange(h.store.keys.events, "-", "+")).map(([, f]) => JSON.parse(f[1]!));
+    // Taken from a1 once, while running: to a2, or parked and then placed on a2 (task:assigned).
     expect(events.filter((e) => e.kind === "task:reassigned")).toEqual([
-      expect.objectContaining({ taskId: "long", from: "a1", to: "a2", fromState: "running", epoch: 2 }),
+      expect.objectContaining({ taskId: "long", from: "a1", fromState: "running", epoch: 2 }),
     ]);
   });
 
@@ -83,7 +92,7 @@ describe("dead agents", () => {
     await h.startAgentProcess("cpu-1", { env: AGENT_ENV });
     gpu.pause(); // frozen: no heartbeat, holds its jobs
     const ids = await submitTo("gpu-1", 5, 20, "g", ["gpu"]);
-    await eventually(async () => expect(await h.redis.zcard(h.store.keys.unassigned)).toBe(5), { timeoutMs: 10_000 });
+    await eventually(async () => expect(await h.redis.zcard(h.store.keys.unassigned)).toBe(5), { timeoutMs: 30_000 });
     gpu.kill("SIGKILL");
     await h.startAgentProcess("gpu-2", { capabilities: ["gpu"], env: AGENT_ENV });
     await allDone(ids);
@@ -115,7 +124,11 @@ describe("tasks that no worker will finish", () => {
     takerRedis.disconnect();
     await h.startAgentProcess("a2", { env: AGENT_ENV });
     await allDone(["taken"]);
-    expect(await h.store.getTask("taken")).toMatchObject({ owner: "a2", epoch: 2 });
+    // Reassigned straight to a2 if a2 was up by then, else parked first and placed on a2 when it
+    // registered: either way it moved off a1 and ran once.
+    const record = (await h.store.getTask("taken"))!;
+    expect(record.owner).toBe("a2");
+    expect(record.epoch).toBeGreaterThanOrEqual(2);
     expect(await h.runCounts()).toEqual({ taken: 1 });
   });
 
@@ -137,7 +150,10 @@ describe("tasks that no worker will finish", () => {
       await h.store.claim("stuck", "a1", 1);
       await h.queues.get("a1").remove(jobIdFor("stuck", 1));
       await allDone(["stuck"]);
-      expect(await h.store.getTask("stuck")).toMatchObject({ owner: "a2", epoch: 2 });
+      const record = (await h.store.getTask("stuck"))!;
+      expect(record.owner).toBe("a2");
+      expect(record.epoch).toBeGreaterThanOrEqual(2);
+      expect(await h.runCounts()).toEqual({ stuck: 1 });
       expect(await h.redis.hget(h.store.keys.metrics, "reconciler.running_repaired")).toBe("1");
     } finally {
       beating = false;
@@ -155,7 +171,7 @@ describe("draining", () => {
     const ids = await submitTo("a1", 25, 100, "d");
     await eventually(async () => expect(await h.redis.scard(h.store.keys.runningOf("a1"))).toBe(1));
     await h.store.drain("a1"); // what `worksteal agent drain a1` does
-    await eventually(async () => expect(await h.redis.hget(h.store.keys.agent("a1"), "status")).toBe("drained"), { timeoutMs: 20_000 });
+    await eventually(async () => expect(await h.redis.hget(h.store.keys.agent("a1"), "status")).toBe("drained"), { timeoutMs: 60_000 });
     await allDone(ids);
     expect(Object.values(await h.runCounts()).every((n) => n === 1)).toBe(true);
     expect(Object.keys(await h.runCounts())).toHaveLength(ids.length);

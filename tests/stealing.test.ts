@@ -1,9 +1,13 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { DirectiveExecutor } from "@worksteal/coordinator";
 import type { Directive } from "@worksteal/protocol";
-import { eventually, spawnNode } from "@worksteal/testkit";
+import { eventually, PROCESS_READY_TIMEOUT_MS, spawnNode } from "@worksteal/testkit";
 import { pino } from "pino";
 import { type Harness, namespaceHarness } from "./helpers.js";
+
+// Agent processes, and seven directive processes started and killed one after another: on a busy
+// two-core machine that takes far longer than the suite's default allows.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 60_000 });
 
 let h: Harness;
 afterEach(async () => {
@@ -34,7 +38,7 @@ describe("stealing between agent processes", () => {
     const ids = await submitMany(h, "a1", 90, 40);
     await eventually(async () => {
       for (const id of ids) expect((await h.store.getTask(id))?.state).toBe("done");
-    }, { timeoutMs: 25_000, intervalMs: 250 });
+    }, { timeoutMs: 60_000, intervalMs: 250 });
     const owners = new Map<string, number>();
     for (const id of ids) {
       const owner = (await h.store.getTask(id))!.owner;
@@ -61,7 +65,7 @@ describe("stealing between agent processes", () => {
     await h.redis.incr(h.store.keys.fence);
     const outcome = await executorFor(h).execute(await directive(h, { id: "d-taken", source: "a1", target: "a2", count: 1 }));
     expect(outcome).toMatchObject({ status: "failed", taskIds: [] });
-    await eventually(async () => expect(await h.store.getTask("long")).toMatchObject({ state: "done", owner: "a1", epoch: 1 }), { timeoutMs: 10_000 });
+    await eventually(async () => expect(await h.store.getTask("long")).toMatchObject({ state: "done", owner: "a1", epoch: 1 }), { timeoutMs: 30_000 });
     expect(await h.runCounts()).toEqual({ long: 1 });
   });
 
@@ -82,7 +86,7 @@ describe("stealing between agent processes", () => {
     await Promise.all(fired);
     await eventually(async () => {
       for (const id of ids) expect((await h.store.getTask(id))?.state).toBe("done");
-    }, { timeoutMs: 20_000, intervalMs: 250 });
+    }, { timeoutMs: 60_000, intervalMs: 250 });
     const runs = await h.runCounts();
     expect(Object.keys(runs).sort()).toEqual([...ids].sort());
     expect(Object.entries(runs).filter(([, n]) => n !== 1)).toEqual([]);
@@ -130,7 +134,8 @@ describe("stealing between agent processes", () => {
       const child = spawnNode("tests/fixtures/execute-directive.ts", [JSON.stringify(d), "100"], {
         env: { REDIS_URL: h.config.redisUrl, WORKSTEAL_NAMESPACE: h.namespace },
       });
-      await child.waitForLine((l) => l.json?.msg === "executing", 20_000);
+      // The fixture's own handshake (not a log line): the kill delays count from the start of execute().
+      await child.waitForLine((l) => l.json?.msg === "executing", PROCESS_READY_TIMEOUT_MS);
       await new Promise((r) => setTimeout(r, delay));
       child.kill("SIGKILL");
       await child.exited;

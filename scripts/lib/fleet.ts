@@ -7,6 +7,7 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { keysFor } from "@worksteal/protocol";
+import { AgentQueues } from "@worksteal/store";
 import {
   deleteNamespace,
   hasRedisServerBinary,
@@ -17,7 +18,7 @@ import {
   type NodeProcess,
   type RedisServer,
 } from "@worksteal/testkit";
-import { agentRegistered, redisClock, replicaBeating, sharedWorkerConnected } from "./readiness.js";
+import { agentUp, redisClock, replicaBeating, workerConnected } from "./readiness.js";
 import { SHARED_QUEUE } from "./workload.js";
 
 export interface AgentSpec {
@@ -92,6 +93,8 @@ export async function startFleet(options: {
     return proc;
   };
 
+  // Handles on the agents' queues, to see their workers connect; closed once all are up.
+  const queues = new AgentQueues(redis, keysFor(options.namespace));
   const sharedQueue = options.shared ? new Queue(SHARED_QUEUE, { connection: redis, prefix: keysFor(options.namespace).bullPrefix }) : undefined;
   const startAgent = async (spec: AgentSpec) => {
     const since = await redisClock(redis);
@@ -107,7 +110,7 @@ export async function startFleet(options: {
       { env },
     );
     agents.set(spec.id, proc);
-    const ready = sharedQueue ? sharedWorkerConnected(sharedQueue, spec.id) : agentRegistered(redis, options.namespace, spec.id, since);
+    const ready = sharedQueue ? workerConnected(sharedQueue, spec.id) : agentUp(redis, queues, options.namespace, spec.id, since);
     await waitUntilReady(proc, ready, { what: `agent ${spec.id}` });
   };
 
@@ -115,7 +118,7 @@ export async function startFleet(options: {
   let coordinatorsUp = 0;
   let agentsUp = 0;
   const report = () =>
-    progress(`coordinators ${coordinatorsUp}/${options.coordinators} up, agents ${agentsUp}/${options.agents.length} ${options.shared ? "connected" : "registered"}`);
+    progress(`coordinators ${coordinatorsUp}/${options.coordinators} up, agents ${agentsUp}/${options.agents.length} ready`);
   progress(`starting ${options.coordinators} coordinator(s) and ${options.agents.length} agents...`);
   try {
     await Promise.all([
@@ -137,6 +140,7 @@ export async function startFleet(options: {
     throw error;
   } finally {
     await sharedQueue?.close();
+    await queues.close();
   }
 
   return { redisUrl, namespace: options.namespace, redis, agents, coordinators, startCoordinator, stop };

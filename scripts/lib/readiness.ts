@@ -1,12 +1,13 @@
 /**
  * When an agent or coordinator process is up, read from the state it writes to Redis rather
  * than from its log: the demo, the benchmarks and the tests all wait through these probes.
- * Every probe takes `since`, the Redis clock read just before the process was spawned, so that
- * what an earlier process of the same id left behind does not count.
+ * Probes take `since`, the Redis clock read just before the process was spawned, so that what an
+ * earlier process of the same id left behind does not count.
  */
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { keysFor } from "@worksteal/protocol";
+import type { AgentQueues } from "@worksteal/store";
 
 /** Redis's clock (ms): the one registrations and heartbeats are stamped with. */
 export async function redisClock(redis: Redis): Promise<number> {
@@ -15,14 +16,16 @@ export async function redisClock(redis: Redis): Promise<number> {
 }
 
 /**
- * An agent has registered since `since`: it is in the agents set and placement and stealing
- * count it. Jobs sent to it before its worker connects wait in its queue.
+ * An agent process is up: it has registered since `since` (it is in the agents set, and placement
+ * and stealing count it) and its BullMQ worker is connected to its queue, so that it takes what
+ * is sent to it from now on.
  */
-export function agentRegistered(redis: Redis, namespace: string, agentId: string, since: number): () => Promise<boolean> {
+export function agentUp(redis: Redis, queues: AgentQueues, namespace: string, agentId: string, since: number): () => Promise<boolean> {
   const keys = keysFor(namespace);
+  const connected = workerConnected(queues.get(agentId));
   return async () => {
     const [member, registeredAt] = await Promise.all([redis.sismember(keys.agents, agentId), redis.hget(keys.agent(agentId), "registeredAt")]);
-    return member === 1 && Number(registeredAt ?? 0) >= since;
+    return member === 1 && Number(registeredAt ?? 0) >= since && (await connected());
   };
 }
 
@@ -36,9 +39,10 @@ export function replicaBeating(redis: Redis, namespace: string, replicaId: strin
 }
 
 /**
- * A baseline (`--shared`) agent, a plain BullMQ worker that registers nowhere, is up once its
- * named worker connection is open on the shared queue (BullMQ lists workers by client name).
+ * A BullMQ worker is connected to `queue`; with `name`, one created with that name (a baseline
+ * `--shared` agent registers nowhere, so this is how it is seen). BullMQ lists workers by the
+ * names of their Redis connections.
  */
-export function sharedWorkerConnected(queue: Queue, agentId: string): () => Promise<boolean> {
-  return async () => (await queue.getWorkers()).some((w) => String(w.rawname ?? "").endsWith(`:w:${agentId}`));
+export function workerConnected(queue: Queue, name?: string): () => Promise<boolean> {
+  return async () => (await queue.getWorkers()).some((w) => name === undefined || String(w.rawname ?? "").endsWith(`:w:${name}`));
 }
