@@ -26,6 +26,7 @@ function setup(overrides: { claimIdleMs?: number } = {}) {
 
 /** Drives `tasks` tasks on `agent` through assigned → started → completed with the real scripts. */
 async function runTasks(store: Store, agent: string, tasks: number, prefix: string) {
+  await store.registerAgent({ id: agent, capabilities: [], concurrency: 1, priority: 0 });
   for (let i = 0; i < tasks; i++) {
     const id = `${prefix}-${i}`;
     await store.submit(TaskSpecSchema.parse({ id }), agent);

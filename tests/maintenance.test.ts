@@ -39,6 +39,8 @@ describe("the leader's maintenance", () => {
   it("re-adds a job that a crash left missing from its owner's queue; the task then runs once", async () => {
     h = namespaceHarness("missing", { maintenanceIntervalMs: 500, enabled: false });
     await h.startReplica();
+    // Registered, but its worker not started yet: the job cannot be taken before it is removed.
+    await h.store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
     await h.client.submit({ id: "orphan", agentId: "a1", payload: { ms: 5 } });
     // As if the client died between the submit script and adding the job.
     await h.queues.get("a1").remove(jobIdFor("orphan", 1));

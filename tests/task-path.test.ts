@@ -56,6 +56,7 @@ describe("a task's path", () => {
 
   it("a job whose epoch is stale is dropped without running the handler", async () => {
     const { client, redis, startAgent, store } = setup();
+    await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
     await client.submit({ id: "moved", agentId: "a1" });
     // As after a move: the record's epoch is ahead of the job that sits in a1's queue.
     await redis.hset(store.keys.task("moved"), "epoch", 2, "owner", "a2");

@@ -7,12 +7,13 @@ import {
   isFinished,
   loadConfig,
   type TaskRecord,
+  type TaskSpec,
   type TaskSpecInput,
   TaskSpecSchema,
   AgentIdSchema,
 } from "@worksteal/protocol";
 import { findBestAgent } from "@worksteal/planner";
-import { AgentQueues, createRedis, readAgents, Store } from "@worksteal/store";
+import { AgentQueues, createRedis, isRefusedAgent, readAgents, Store } from "@worksteal/store";
 
 
 export interface ClientOptions {
@@ -54,13 +55,14 @@ export class Client {
     this.config = loadConfig({ overrides: options.config });
     const redis = options.redis ?? createRedis(this.config.redisUrl, { connectionName: "client" });
     this.ownsRedis = options.redis === undefined;
-    this.store = new Store(redis, this.config.namespace);
+    this.store = new Store(redis, this.config.namespace, { agentTtlMs: this.config.agentTtlMs });
     this.queues = new AgentQueues(redis, this.store.keys);
   }
 
   /**
-   * Creates the task and queues it on its agent: the one named, else the best live capable
-   * agent. With none, the task waits unassigned and the coordinator places it when one appears.
+   * Creates the task and queues it on its agent: the one named (refused unless it is registered,
+   * alive, not draining and has every required capability), else the best live capable agent.
+   * With none, the task waits unassigned and the coordinator places it when one appears.
    * Submitting an id again changes nothing but re-adds a job a crash may have left missing.
    */
   async submit(input: SubmitInput): Promise<Submitted> {
@@ -69,12 +71,33 @@ export class Client {
     if (!parsed.success) throw new TypeError(`invalid task: ${describeZodError(parsed.error)}`);
     if (agentId !== undefined && !AgentIdSchema.safeParse(agentId).success) throw new TypeError(`invalid agentId: ${agentId}`);
     const task = parsed.data;
-    const owner = agentId ?? (await this.place(task))?.id ?? "";
-    const result = await this.store.submit(task, owner);
+    const result = await this.create(task, agentId);
     if (result.state === "queued" && result.owner !== "") {
       await this.queues.enqueue(result.owner, task.id, result.epoch, task.maxAttempts);
     }
     return { taskId: task.id, owner: result.owner || undefined, epoch: result.epoch, created: result.created };
+  }
+
+  /**
+   * Creates the record on the named agent, which must be registered, alive and capable (else the
+   * store's AgentUnknownError, AgentNotAliveError or AgentIncapableError names it), or on the
+   * placed one. A placement made from a view that went stale (the agent died or began to drain
+   * since) is made once more from a fresh view, and failing that the task waits unassigned.
+   */
+  private async create(task: TaskSpec, agentId: string | undefined) {
+    if (agentId !== undefined) return this.store.submit(task, agentId);
+    try {
+      return await this.store.submit(task, (await this.place(task))?.id ?? "");
+    } catch (error) {
+      if (!isRefusedAgent(error)) throw error;
+    }
+    this.agentCache = undefined;
+    try {
+      return await this.store.submit(task, (await this.place(task))?.id ?? "");
+    } catch (error) {
+      if (!isRefusedAgent(error)) throw error;
+      return this.store.submit(task, "");
+    }
   }
 
   async get(taskId: string): Promise<TaskRecord | undefined> {

@@ -3,6 +3,7 @@ import { type Directive, DirectiveSchema, describeZodError, jobIdFor, parseJobId
 import {
   type AgentQueues,
   FenceRejectedError,
+  isRefusedAgent,
   StaleTaskError,
   type Store,
   TaskNotFoundError,
@@ -93,13 +94,15 @@ export class DirectiveExecutor {
     if (wanted <= 0) return { status: "completed", taskIds, detail: "" };
     const moved: Moved[] = [];
     let fenceRejected = false;
+    /** The target stopped taking tasks (died, drains, drained) since the directive was planned. */
+    let targetRefused = false;
     // Page through the source's tail, newest first: a directive running at the same time for
     // the same source may have taken the first page.
     const pageSize = wanted * CANDIDATES_PER_TASK;
-    for (let page = 0, offset = 0; page < MAX_PAGES && moved.length < wanted && !fenceRejected; page++, offset += pageSize) {
+    for (let page = 0, offset = 0; page < MAX_PAGES && moved.length < wanted && !fenceRejected && !targetRefused; page++, offset += pageSize) {
       const { seen, eligible } = await this.candidates(directive, targetCapabilities, offset, pageSize);
       if (seen === 0) break;
-      for (let next = 0; next < eligible.length && moved.length < wanted && !fenceRejected; ) {
+      for (let next = 0; next < eligible.length && moved.length < wanted && !fenceRejected && !targetRefused; ) {
         const batch = eligible.slice(next, next + wanted - moved.length);
         next += batch.length;
         const results = await Promise.allSettled(
@@ -111,6 +114,8 @@ export class DirectiveExecutor {
             moved.push({ taskId: job.taskId, epoch: result.value, attempts: job.attemptsLeft, sourceJobId: job.jobId });
           } else if (result.reason instanceof FenceRejectedError) {
             fenceRejected = true;
+          } else if (isRefusedAgent(result.reason)) {
+            targetRefused = true;
           } else if (!isNotMovable(result.reason)) {
             throw result.reason;
           }
@@ -120,6 +125,9 @@ export class DirectiveExecutor {
     await this.handOver(directive, moved);
     taskIds.push(...moved.map((m) => m.taskId));
 
+    if (targetRefused) {
+      return { status: taskIds.length > 0 ? "partial" : "failed", taskIds, detail: `target ${directive.target} no longer takes tasks` };
+    }
     if (fenceRejected) {
       return { status: taskIds.length > 0 ? "partial" : "rejected", taskIds, detail: "fence is not the current one" };
     }

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { findBestAgent } from "@worksteal/planner";
-import { type AgentQueues, readAgents, type Store, TaskAlreadyPlacedError, TaskNotFoundError } from "@worksteal/store";
+import { type AgentQueues, isRefusedAgent, readAgents, type Store, TaskAlreadyPlacedError, TaskNotFoundError } from "@worksteal/store";
 
 const PLACE_BATCH = 100;
 
@@ -39,11 +39,12 @@ export class Placer {
       if (!best) continue;
       try {
         const epoch = await store.assign(id, best.id, record.epoch);
-        await this.queues.enqueue(best.id, id, epoch, record.maxAttempts - record.attempts);
+        await this.queues.enqueue(best.id, id, epoch, Math.max(1, record.maxAttempts - record.attempts));
         best.workload.queued += 1;
         placed += 1;
       } catch (error) {
-        if (!(error instanceof TaskAlreadyPlacedError || error instanceof TaskNotFoundError)) throw error;
+        // An agent that stopped taking tasks since the read: the task waits for the next round.
+        if (!(error instanceof TaskAlreadyPlacedError || error instanceof TaskNotFoundError || isRefusedAgent(error))) throw error;
       }
     }
     // Placed tasks left the set; skip over the ones that still wait, back to the start at the end.

@@ -2,7 +2,7 @@ import type { Queue } from "bullmq";
 import type { Logger } from "pino";
 import { type AgentView, type Config, type Directive, jobIdFor } from "@worksteal/protocol";
 import { findBestAgent } from "@worksteal/planner";
-import { type AgentQueues, type JobState, readAgents, StaleTaskError, type Store, TaskNotFoundError, TaskNotRunningError } from "@worksteal/store";
+import { type AgentQueues, isRefusedAgent, type JobState, readAgents, StaleTaskError, type Store, TaskNotFoundError, TaskNotRunningError } from "@worksteal/store";
 import { withQueueCounts } from "./snapshot.js";
 
 /** Queued tasks of one leaving agent considered per round. */
@@ -47,7 +47,8 @@ export class Reaper {
   async reap(fence: number, deadKnown: boolean): Promise<ReapResult> {
     const result: ReapResult = { evacuating: 0, reclaimed: 0, parked: 0 };
     const agents = await readAgents(this.store, this.config.agentTtlMs);
-    const leaving = agents.filter((a) => (a.status === "dead" && deadKnown) || a.status === "draining");
+    // A drained agent holds nothing, unless a task reached it in a race with its drain: it is handed over too.
+    const leaving = agents.filter((a) => (a.status === "dead" && deadKnown) || a.status === "draining" || a.status === "drained");
     if (leaving.length === 0) return result;
     const live = await Promise.all(agents.filter((a) => a.status === "alive").map((a) => withQueueCounts(a, this.queues)));
     const inFlight = new Set(
@@ -56,12 +57,12 @@ export class Reaper {
       ),
     );
     for (const agent of leaving) {
-      if (agent.status === "dead") {
-        result.reclaimed += await this.reclaimRunning(agent, live, fence, false);
-        const rescued = await this.rescueQueuedOutsideWait(agent, live, fence);
-        result.reclaimed += rescued.reclaimed;
-        result.parked += rescued.parked;
-      }
+      if (agent.status === "dead") result.reclaimed += await this.reclaimRunning(agent, live, fence, false);
+      // A leaving agent's worker may have taken a job it will not run (it died, or its claim was
+      // refused because it drains): that task is queued outside the wait list, evacuation misses it.
+      const rescued = await this.rescueQueuedOutsideWait(agent, live, fence);
+      result.reclaimed += rescued.reclaimed;
+      result.parked += rescued.parked;
       // One evacuation at a time per agent: its directives in flight already cover its queue.
       if (inFlight.has(agent.id)) continue;
       const { evacuating, parked } = await this.evacuateQueued(agent, live, fence);
@@ -155,9 +156,9 @@ export class Reaper {
   }
 
   /**
-   * Queued tasks of a dead agent whose job is not in its wait list (left `active` by a worker
-   * that died between taking the job and claiming it, or after a retry): evacuation picks from
-   * the wait list only, so these are reassigned one by one.
+   * Queued tasks of a leaving agent whose job is not in its wait list (left `active` by a worker
+   * that died between taking the job and claiming it, or a job a draining agent's claim refused):
+   * evacuation picks from the wait list only, so these are reassigned one by one.
    */
   private async rescueQueuedOutsideWait(agent: AgentView, live: AgentView[], fence: number): Promise<{ reclaimed: number; parked: number }> {
     const ids = await this.store.redis.srandmember(this.store.keys.queuedOf(agent.id), EVACUATE_BATCH);
@@ -208,7 +209,8 @@ export class Reaper {
     try {
       return await this.store.reassign(taskId, from, to, state, epoch, fence);
     } catch (error) {
-      if (error instanceof StaleTaskError || error instanceof TaskNotRunningError || error instanceof TaskNotFoundError) return undefined;
+      // Changed meanwhile, or the chosen agent stopped taking tasks since it was read: next round.
+      if (error instanceof StaleTaskError || error instanceof TaskNotRunningError || error instanceof TaskNotFoundError || isRefusedAgent(error)) return undefined;
       throw error;
     }
   }

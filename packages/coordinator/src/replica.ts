@@ -75,7 +75,7 @@ export class Replica {
     this.redis = createRedis(this.config.redisUrl, { connectionName: `coordinator:${this.id}` });
     this.blocking = createRedis(this.config.redisUrl, { role: "blocking", connectionName: `coordinator-fold:${this.id}` });
     this.executorRedis = createRedis(this.config.redisUrl, { role: "blocking", connectionName: `coordinator-exec:${this.id}` });
-    this.store = new Store(this.redis, this.config.namespace);
+    this.store = new Store(this.redis, this.config.namespace, { agentTtlMs: this.config.agentTtlMs });
     this.queues = new AgentQueues(this.redis, this.store.keys);
     this.folder = new Folder(
       this.store,

@@ -12,6 +12,7 @@
   Returns {1, fence, ttl} when this replica holds the lease (new or extended),
           {0, holder, remaining ttl ms} when another does.
 ]]
+--- @include "redisNow"
 local leaseKey, fenceKey = KEYS[1], KEYS[2]
 local replica, ttl, token = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 
@@ -25,8 +26,7 @@ if holder then
   return {0, holder, redis.call('PTTL', leaseKey)}
 end
 
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = redisNow()
 local fence = redis.call('INCR', fenceKey)
 redis.call('HSET', leaseKey, 'holder', replica, 'token', token, 'fence', fence, 'acquiredAt', now)
 redis.call('PEXPIRE', leaseKey, ttl)

@@ -4,12 +4,15 @@
   without running. This script and `move` are the single point of truth for who may run a task.
   Every claim is one attempt, wherever it runs: a run that never finished (its agent died, or
   its finish never reached Redis) counts as much as one that failed. A task that has used all
-  of its attempts is not run again: it ends `failed` here, with the reason.
+  of its attempts is not run again: it ends `failed` here, with the reason. A draining or
+  drained agent starts nothing new (a job its worker fetched just before the drain is refused
+  here; the task stays queued for the leader to hand over); a stalled run it re-takes goes on.
 
   KEYS[1] task record hash   ws:{ns}:task:<id>
   KEYS[2] event stream       ws:{ns}:events
   KEYS[3] agent's queued set  ws:{ns}:agent:<id>:queued
   KEYS[4] agent's running set ws:{ns}:agent:<id>:running
+  KEYS[5] agent hash          ws:{ns}:agent:<id>
 
   ARGV[1] task id
   ARGV[2] agent id
@@ -21,8 +24,10 @@
   job BullMQ handed out again), type, payload, requiredCapabilities} (what the handler needs, so
   that running a task costs no further read), or
     -1 task not found   -2 stale (owner or epoch differ)   -3 task already finished
-    -10 attempts used up: the task is now failed
+    -10 attempts used up: the task is now failed   -11 the agent is draining or drained
 ]]
+--- @include "redisNow"
+
 local taskKey, streamKey = KEYS[1], KEYS[2]
 local taskId, agentId, epoch = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state', 'attempts', 'type', 'payload',
@@ -32,10 +37,13 @@ if rec[1] ~= agentId or tonumber(rec[2]) ~= epoch then return -2 end
 if rec[3] == 'done' or rec[3] == 'failed' then return -3 end
 local restarted = 0
 if rec[3] == 'running' then restarted = 1 end
+if restarted == 0 then
+  local status = redis.call('HGET', KEYS[5], 'status')
+  if status == 'draining' or status == 'drained' then return -11 end
+end
 local attempts = tonumber(rec[4]) or 0
 local maxAttempts = tonumber(rec[8]) or 1
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = redisNow()
 
 if attempts >= maxAttempts then
   local unfinished = attempts - (tonumber(rec[9]) or 0)

@@ -10,12 +10,12 @@
 
   Returns 1 when the agent now drains (or already did), or -5 when it was never registered
 ]]
+--- @include "redisNow"
 local agentKey, streamKey = KEYS[1], KEYS[2]
 local status = redis.call('HGET', agentKey, 'status')
 if status == false then return -5 end
 if status == 'draining' or status == 'drained' then return 1 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = redisNow()
 redis.call('HSET', agentKey, 'status', 'draining')
 redis.call('XADD', streamKey, '*', 'event', cjson.encode({ kind = 'agent:draining', agentId = ARGV[1], at = now }))
 return 1

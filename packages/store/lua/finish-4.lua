@@ -21,6 +21,7 @@
   finished for good, else 0}, or
     -1 task not found   -2 stale (owner or epoch differ)   -4 task is not running
 ]]
+--- @include "redisNow"
 local taskKey, streamKey = KEYS[1], KEYS[2]
 local taskId, agentId, epoch, outcome, detail = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 
@@ -29,8 +30,7 @@ if rec[3] == false then return -1 end
 if rec[1] ~= agentId or tonumber(rec[2]) ~= epoch then return -2 end
 if rec[3] ~= 'running' then return -4 end
 
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = redisNow()
 local duration = math.max(0, now - tonumber(rec[4]))
 redis.call('SREM', KEYS[4], taskId)
 redis.call('HINCRBY', taskKey, 'finishedRuns', 1)

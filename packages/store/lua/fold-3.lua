@@ -33,13 +33,13 @@
 
   Returns {applied, deadLettered, alreadyAcknowledged}
 ]]
+--- @include "redisNow"
 local streamKey, deadKey, metricsKey = KEYS[1], KEYS[2], KEYS[3]
 local group, prefix = ARGV[1], ARGV[2]
 local entries = cjson.decode(ARGV[3])
 local maxDurationFields, aheadMs, behindMs = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local DEAD_FIELDS_KEPT, DEAD_VALUE_BYTES = 8, 16384
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = redisNow()
 local applied, dead, skipped = 0, 0, 0
 
 local durationsKey = prefix .. 'durations'

@@ -12,12 +12,12 @@
   Returns {heartbeat time (ms, Redis clock), the agent's status (alive | draining | drained)},
   or -5 when the agent was never registered
 ]]
+--- @include "redisNow"
 local agentKey, streamKey = KEYS[1], KEYS[2]
 local agentId = ARGV[1]
 if redis.call('EXISTS', agentKey) == 0 then return -5 end
 
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = redisNow()
 redis.call('HSET', agentKey, 'lastHeartbeat', now)
 redis.call('XADD', streamKey, '*', 'event', cjson.encode({
   kind = 'agent:heartbeat', agentId = agentId, at = now }))

@@ -14,11 +14,11 @@
 
   Returns the registration time (ms, Redis clock)
 ]]
+--- @include "redisNow"
 local agentKey, agentsKey, streamKey = KEYS[1], KEYS[2], KEYS[3]
 local agentId = ARGV[1]
 
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = redisNow()
 redis.call('HSET', agentKey, 'id', agentId, 'capabilities', ARGV[2], 'concurrency', ARGV[3],
   'priority', ARGV[4], 'registeredAt', now, 'lastHeartbeat', now, 'status', 'alive')
 redis.call('SADD', agentsKey, agentId)

@@ -2,11 +2,14 @@
   Creates a task record and, when it has an owner, appends `task:assigned`.
   Idempotent: a task id that exists is left as it is and its record is returned, so a client
   that crashed between this script and adding the job can submit again and re-add the job.
+  A new task's owner must take tasks (registered, alive, not draining) and have every required
+  capability: a task is never queued where nobody will run it.
 
   KEYS[1] task record hash        ws:{ns}:task:<id>
   KEYS[2] event stream            ws:{ns}:events
   KEYS[3] where the task waits: the owner's queued set ws:{ns}:agent:<id>:queued, or, when
           there is no owner, the unassigned tasks zset ws:{ns}:unassigned
+  KEYS[4] the owner's agent hash ws:{ns}:agent:<id> (without an owner, any key: unused)
 
   ARGV[1] task id
   ARGV[2] owner agent id, or '' when no live agent can run it (the task waits, unassigned)
@@ -16,10 +19,15 @@
   ARGV[6] priority
   ARGV[7] estimated duration ms, or ''
   ARGV[8] max attempts
+  ARGV[9] agent TTL, ms
 
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
-  Returns {created (1|0), owner, epoch, state}
+  Returns {created (1|0), owner, epoch, state}, or for a new task
+    -5 owner not registered   -11 owner not alive (dead, draining or drained)
+    -12 owner lacks a required capability
 ]]
+--- @include "takesTasks"
+
 local taskKey, streamKey, waitKey = KEYS[1], KEYS[2], KEYS[3]
 local taskId, owner = ARGV[1], ARGV[2]
 
@@ -28,8 +36,17 @@ if redis.call('EXISTS', taskKey) == 1 then
   return {0, rec[1], tonumber(rec[2]), rec[3]}
 end
 
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if owner ~= '' then
+  local refused = refusesTasks(KEYS[4], ARGV[9])
+  if refused then return refused end
+  local has = {}
+  for _, c in ipairs(cjson.decode(redis.call('HGET', KEYS[4], 'capabilities') or '[]')) do has[c] = true end
+  for _, c in ipairs(cjson.decode(ARGV[5])) do
+    if not has[c] then return -12 end
+  end
+end
+
+local now = redisNow()
 local epoch = 0
 if owner ~= '' then epoch = 1 end
 

@@ -46,6 +46,16 @@ export class AttemptsExhaustedError extends StoreError {
   override name = "AttemptsExhaustedError";
 }
 
+/** The agent may not be given tasks or start one: dead, draining or drained. */
+export class AgentNotAliveError extends StoreError {
+  override name = "AgentNotAliveError";
+}
+
+/** The agent lacks a capability the task requires. */
+export class AgentIncapableError extends StoreError {
+  override name = "AgentIncapableError";
+}
+
 export const SCRIPT_CODES = {
   TASK_NOT_FOUND: -1,
   STALE: -2,
@@ -56,6 +66,8 @@ export const SCRIPT_CODES = {
   FENCE_REJECTED: -7,
   LEASE_LOST: -8,
   ATTEMPTS_EXHAUSTED: -10,
+  AGENT_NOT_ALIVE: -11,
+  AGENT_INCAPABLE: -12,
 } as const;
 
 export function errorForCode(code: number, subject: string): StoreError {
@@ -78,9 +90,23 @@ export function errorForCode(code: number, subject: string): StoreError {
       return new LeaseLostError(`replica ${subject} lost the leader lease`, code);
     case SCRIPT_CODES.ATTEMPTS_EXHAUSTED:
       return new AttemptsExhaustedError(`task ${subject} used all of its attempts: it is now failed`, code);
+    case SCRIPT_CODES.AGENT_NOT_ALIVE:
+      return new AgentNotAliveError(`agent ${subject} is not alive (dead, draining or drained)`, code);
+    case SCRIPT_CODES.AGENT_INCAPABLE:
+      return new AgentIncapableError(`agent ${subject} lacks a capability the task requires`, code);
     default:
       return new StoreError(`script refused ${subject} with unknown code ${code}`, code);
   }
+}
+
+/** The agent a task was to be given to may not take it (unknown, not alive, or incapable). */
+export function isRefusedAgent(error: unknown): boolean {
+  return error instanceof AgentUnknownError || error instanceof AgentNotAliveError || error instanceof AgentIncapableError;
+}
+
+/** Codes whose subject is an agent (the one a task was to be given to), not the task. */
+export function isAgentRefusal(code: unknown): boolean {
+  return code === SCRIPT_CODES.AGENT_UNKNOWN || code === SCRIPT_CODES.AGENT_NOT_ALIVE || code === SCRIPT_CODES.AGENT_INCAPABLE;
 }
 
 /** Throws the typed error when a script returned a negative code; passes other replies through. */

@@ -10,13 +10,34 @@ interface ScriptSource {
   lua: string;
 }
 
-/** Every `lua/<name>-<keys>.lua` file, read once: the key count comes from the file name. */
+const INCLUDE = /^--- @include "([a-zA-Z]+)"\s*$/gm;
+
+/**
+ * Replaces each `--- @include "<name>"` line with `lua/includes/<name>.lua`, as BullMQ's script
+ * loader does: shared fragments live in one file. A fragment is pasted once per script, however
+ * many times it is named, and may include others.
+ */
+export function resolveIncludes(lua: string, file: string, seen = new Set<string>()): string {
+  return lua.replace(INCLUDE, (_line, name: string) => {
+    if (seen.has(name)) return "";
+    seen.add(name);
+    let fragment: string;
+    try {
+      fragment = readFileSync(`${LUA_DIR}includes/${name}.lua`, "utf8");
+    } catch {
+      throw new Error(`Lua script ${file} includes "${name}", but lua/includes/${name}.lua does not exist`);
+    }
+    return resolveIncludes(fragment, file, seen);
+  });
+}
+
+/** Every `lua/<name>-<keys>.lua` file, read once with its includes: the key count comes from the file name. */
 const SOURCES: ScriptSource[] = readdirSync(LUA_DIR)
   .filter((f) => f.endsWith(".lua"))
   .map((file) => {
     const match = /^([a-zA-Z]+)-(\d+)\.lua$/.exec(file);
     if (!match) throw new Error(`Lua script ${file} must be named <name>-<keyCount>.lua`);
-    return { name: match[1]!, numberOfKeys: Number(match[2]), lua: readFileSync(LUA_DIR + file, "utf8") };
+    return { name: match[1]!, numberOfKeys: Number(match[2]), lua: resolveIncludes(readFileSync(LUA_DIR + file, "utf8"), file) };
   });
 
 export type ScriptName = "submit" | "assign" | "claim" | "finish" | "fold" | "register" | "heartbeat" | "move" | "acquireLease" | "renewLease" | "releaseLease" | "reassign" | "drain" | "markDrained" | "trim" | "reconcile" | "removeAgent" | "pruneReplicas";

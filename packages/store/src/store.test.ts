@@ -1,16 +1,22 @@
 import { FOLD_GROUP, TaskSpecSchema, effectsOf, parseEventEntry } from "@worksteal/protocol";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { StaleTaskError, TaskFinishedError, TaskNotRunningError } from "./errors.js";
+import { AgentIncapableError, AgentNotAliveError, AgentUnknownError, StaleTaskError, TaskFinishedError, TaskNotRunningError } from "./errors.js";
 import { Store, type FoldEntry } from "./store.js";
 import { testNamespace } from "@worksteal/testkit";
 
 let redis: Redis;
 let store: Store;
 
-beforeAll(() => {
+/** Tasks are only given to registered, live agents. */
+async function register(on: Store, ...ids: string[]) {
+  for (const id of ids) await on.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });
+}
+
+beforeAll(async () => {
   redis = new Redis(inject("redisUrl"));
   store = new Store(redis, testNamespace("store"));
+  await register(store, "agent-1", "agent-2", "agent-3", "agent-4");
 });
 afterAll(async () => {
   await redis.quit();
@@ -61,7 +67,6 @@ describe("task scripts", () => {
   });
 
   it("every event the scripts append passes the protocol's validation", async () => {
-    await store.registerAgent({ id: "agent-1", capabilities: [], concurrency: 2, priority: 0 });
     await store.heartbeat("agent-1", 12.5, 100);
     const entries = await redis.xrange(store.keys.events, "-", "+");
     for (const [, fields] of entries) expect(parseEventEntry(fields)).toMatchObject({ ok: true });
@@ -74,6 +79,7 @@ describe("task scripts", () => {
 describe("owned sets", () => {
   it("hold exactly the tasks queued on and run by each agent, through every script", async () => {
     const local = new Store(redis, testNamespace("owned"));
+    await register(local, "a", "b");
     const owned = async (agent: string) => ({
       queued: (await redis.smembers(local.keys.queuedOf(agent))).sort(),
       running: (await redis.smembers(local.keys.runningOf(agent))).sort(),
@@ -100,6 +106,7 @@ describe("owned sets", () => {
 describe("fold", () => {
   it("applies an entry only for the call whose XACK acknowledged it", async () => {
     const local = new Store(redis, testNamespace("fold"));
+    await register(local, "agent-1");
     await redis.xgroup("CREATE", local.keys.events, FOLD_GROUP, "0", "MKSTREAM");
     await local.submit(task("f1"), "agent-1");
     await local.submit(task("f2"), "agent-1");
@@ -109,16 +116,82 @@ describe("fold", () => {
       | null;
     const entries: FoldEntry[] = read![0]![1].map(([id, fields]) => {
       const parsed = parseEventEntry(fields);
-      return parsed.ok ? { id, ...effectsOf(parsed.event) } : { id, dead: parsed.reason, fields };
+      return parsed.ok ? { id, ...effectsOf(parsed.event) } : { id, dead: parsed.reason };
     });
     const [a, b] = await Promise.all([local.fold(entries), local.fold(entries)]);
-    expect(a.applied + b.applied).toBe(2);
+    // Two assignments, and the registration whose agent:registered event came first.
+    expect(a.applied + b.applied).toBe(3);
     expect(a.deadLettered + b.deadLettered).toBe(1);
-    expect(a.alreadyAcknowledged + b.alreadyAcknowledged).toBe(3);
+    expect(a.alreadyAcknowledged + b.alreadyAcknowledged).toBe(4);
     expect(await redis.hget(local.keys.workload("agent-1"), "queued")).toBe("2");
     const dead = await redis.xrange(local.keys.deadLetter, "-", "+");
     expect(dead).toHaveLength(1);
     expect(dead[0]![1]).toContain("{not json");
+  });
+});
+
+describe("who may be given a task", () => {
+  it("a new task's named owner must be registered, alive, not draining, and capable", async () => {
+    const local = new Store(redis, testNamespace("owners"), { agentTtlMs: 60_000 });
+    await local.registerAgent({ id: "gpu", capabilities: ["gpu"], concurrency: 1, priority: 0 });
+    await register(local, "plain", "leaving");
+    await local.drain("leaving");
+    const gpuTask = TaskSpecSchema.parse({ id: "g1", requiredCapabilities: ["gpu"] });
+    await expect(local.submit(task("n1"), "never-registered")).rejects.toBeInstanceOf(AgentUnknownError);
+    await expect(local.submit(task("n2"), "leaving")).rejects.toBeInstanceOf(AgentNotAliveError);
+    await expect(local.submit(gpuTask, "plain")).rejects.toBeInstanceOf(AgentIncapableError);
+    expect(await local.submit(gpuTask, "gpu")).toMatchObject({ created: true, owner: "gpu" });
+    // Refused submits leave nothing behind.
+    for (const id of ["n1", "n2"]) expect(await local.getTask(id)).toBeUndefined();
+    // A heartbeat older than the TTL is a dead agent.
+    const strict = new Store(redis, local.namespace, { agentTtlMs: 1 });
+    await new Promise((r) => setTimeout(r, 20));
+    await expect(strict.submit(task("n3"), "plain")).rejects.toBeInstanceOf(AgentNotAliveError);
+  });
+
+  it("moves, placements and reassignments refuse a target that drains; a draining agent starts nothing new", async () => {
+    const local = new Store(redis, testNamespace("targets"));
+    await register(local, "a", "b");
+    await redis.set(local.keys.fence, 1);
+    await local.submit(task("t1"), "a");
+    await local.submit(task("t2"), "");
+    await local.submit(task("t3"), "a");
+    await local.drain("b");
+    await expect(local.move("t1", "a", "b", 1, { id: "d1", fence: 1 }, 60_000)).rejects.toBeInstanceOf(AgentNotAliveError);
+    await expect(local.assign("t2", "b", 0)).rejects.toBeInstanceOf(AgentNotAliveError);
+    await expect(local.reassign("t1", "a", "b", "queued", 1, 1)).rejects.toBeInstanceOf(AgentNotAliveError);
+    expect(await local.getTask("t1")).toMatchObject({ owner: "a", epoch: 1 });
+    await local.drain("a");
+    await expect(local.claim("t3", "a", 1)).rejects.toBeInstanceOf(AgentNotAliveError);
+    expect(await local.getTask("t3")).toMatchObject({ state: "queued", attempts: 0 });
+  });
+
+  it("a replayed move, assignment or reassignment succeeds again while the task still waits where it put it", async () => {
+    const local = new Store(redis, testNamespace("replays"));
+    await register(local, "a", "b", "c");
+    await redis.set(local.keys.fence, 1);
+    await local.submit(task("m1"), "a");
+    await local.submit(task("m2"), "");
+    await local.submit(task("m3"), "a");
+    const directive = { id: "d1", fence: 1 };
+    expect(await local.move("m1", "a", "b", 1, directive, 60_000)).toBe(2);
+    expect(await local.move("m1", "a", "b", 1, directive, 60_000)).toBe(2);
+    // The replay is not a second move: one task:stolen, the task once in b's set.
+    expect(await redis.smembers(local.keys.queuedOf("b"))).toEqual(["m1"]);
+    // Another directive cannot pass its move off as this one's.
+    await expect(local.move("m1", "a", "b", 1, { id: "d2", fence: 1 }, 60_000)).rejects.toBeInstanceOf(StaleTaskError);
+    expect(await local.assign("m2", "c", 0)).toBe(1);
+    expect(await local.assign("m2", "c", 0)).toBe(1);
+    expect(await local.reassign("m3", "a", "c", "queued", 1, 1)).toBe(2);
+    expect(await local.reassign("m3", "a", "c", "queued", 1, 1)).toBe(2);
+    // Even after the fence moved on: the replay changes nothing, it only confirms.
+    await redis.set(local.keys.fence, 2);
+    expect(await local.move("m1", "a", "b", 1, directive, 60_000)).toBe(2);
+    // Once the task runs, a replay must not hand it out again.
+    await local.claim("m1", "b", 2);
+    await expect(local.move("m1", "a", "b", 1, directive, 60_000)).rejects.toThrow();
+    const stolen = (await redis.xrange(local.keys.events, "-", "+")).filter(([, f]) => f[1]!.includes('"task:stolen"'));
+    expect(stolen).toHaveLength(1);
   });
 });
 
@@ -141,6 +214,7 @@ describe("retention", () => {
 
   it("a finished task's record expires after the retention", async () => {
     const local = new Store(redis, testNamespace("expire"));
+    await register(local, "a");
     await local.submit(task("e1"), "a");
     await local.claim("e1", "a", 1);
     await local.finish("e1", "a", 1, "completed", "null", 60_000);

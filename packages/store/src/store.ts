@@ -13,7 +13,7 @@ import {
   type TaskSpec,
   truncateBytes,
 } from "@worksteal/protocol";
-import { check, SCRIPT_CODES } from "./errors.js";
+import { check, errorForCode, isAgentRefusal, SCRIPT_CODES } from "./errors.js";
 import { defineScripts, type ScriptName } from "./scripts.js";
 
 export interface SubmitResult {
@@ -52,6 +52,8 @@ export interface ClaimedTask {
 /** reconcile-3.lua: the stream still has entries to fold. */
 const NOT_FOLDED = -9;
 const DEFAULT_RETENTION_MS = 24 * 3600 * 1000;
+/** The configuration's default `agentTtlMs`, for stores made without one. */
+const DEFAULT_AGENT_TTL_MS = 15_000;
 
 export type RunOutcome = "completed" | "failed" | "retry";
 
@@ -84,17 +86,27 @@ export class Store {
   readonly keys: Keys;
   private readonly run: (name: ScriptName, keys: string[], args: Array<string | number>) => Promise<unknown>;
 
+  /** An agent whose heartbeat is older than this is dead: it is given no task. */
+  readonly agentTtlMs: number;
+
   constructor(
     readonly redis: Redis,
     readonly namespace: Namespace,
+    options: { agentTtlMs?: number } = {},
   ) {
     this.keys = keysFor(namespace);
     this.run = defineScripts(redis);
+    this.agentTtlMs = options.agentTtlMs ?? DEFAULT_AGENT_TTL_MS;
   }
 
+  /**
+   * Creates a task on `owner` (or unassigned, with ""); a task id that exists is returned as it
+   * is. Throws AgentUnknownError, AgentNotAliveError or AgentIncapableError for a new task whose
+   * owner may not take it.
+   */
   async submit(task: TaskSpec, owner: string): Promise<SubmitResult> {
     const k = this.keys;
-    const reply = (await this.run("submit", [k.task(task.id), k.events, owner === "" ? k.unassigned : k.queuedOf(owner)], [
+    const reply = (await this.run("submit", [k.task(task.id), k.events, owner === "" ? k.unassigned : k.queuedOf(owner), owner === "" ? k.unassigned : k.agent(owner)], [
       task.id,
       owner,
       task.type,
@@ -103,14 +115,17 @@ export class Store {
       task.priority,
       task.estimatedDurationMs ?? "",
       task.maxAttempts,
-    ])) as [number, string, number, string];
+      this.agentTtlMs,
+    ])) as [number, string, number, string] | number;
+    if (typeof reply === "number") throw errorForCode(reply, isAgentRefusal(reply) ? owner : task.id);
     return { created: reply[0] === 1, owner: reply[1], epoch: Number(reply[2]), state: reply[3] };
   }
 
-  /** Gives an unassigned task its first owner; returns the new epoch. */
+  /** Gives an unassigned task its first owner, which must take tasks; returns the new epoch. */
   async assign(taskId: string, owner: string, expectedEpoch: number): Promise<number> {
     const k = this.keys;
-    return check((await this.run("assign", [k.task(taskId), k.events, k.unassigned, k.queuedOf(owner)], [taskId, owner, expectedEpoch])) as number, taskId);
+    const reply = (await this.run("assign", [k.task(taskId), k.events, k.unassigned, k.queuedOf(owner), k.agent(owner)], [taskId, owner, expectedEpoch, this.agentTtlMs])) as number;
+    return check(reply, isAgentRefusal(reply) ? owner : taskId);
   }
 
   /**
@@ -120,7 +135,12 @@ export class Store {
    */
   async claim(taskId: string, agentId: string, epoch: number, retentionMs = DEFAULT_RETENTION_MS): Promise<ClaimedTask> {
     const reply = check(
-      await this.run("claim", [this.keys.task(taskId), this.keys.events, this.keys.queuedOf(agentId), this.keys.runningOf(agentId)], [taskId, agentId, epoch, retentionMs]),
+      await this.run("claim", [this.keys.task(taskId), this.keys.events, this.keys.queuedOf(agentId), this.keys.runningOf(agentId), this.keys.agent(agentId)], [
+        taskId,
+        agentId,
+        epoch,
+        retentionMs,
+      ]),
       taskId,
     );
     const [attempt, restarted, type, payload, requiredCapabilities] = reply as [number, number, string, string, string];
@@ -155,14 +175,16 @@ export class Store {
 
   /**
    * Moves a queued task from `source` to `target` for a directive; returns the new epoch.
-   * Throws FenceRejectedError, StaleTaskError or TaskNotRunningError (here: not queued).
+   * Throws FenceRejectedError, StaleTaskError, TaskNotRunningError (here: not queued), or
+   * AgentUnknownError / AgentNotAliveError when the target may not take tasks. The same move
+   * made again (a replay) returns the same epoch while the task still waits on the target.
    */
   async move(taskId: string, source: string, target: string, expectedEpoch: number, directive: { id: string; fence: number }, moveLogTtlMs: number): Promise<number> {
     const k = this.keys;
-    const reply = (await this.run("move", [k.task(taskId), k.events, k.fence, k.stealMoves(directive.id), k.queuedOf(source), k.queuedOf(target)], [
-      taskId, source, target, expectedEpoch, directive.fence, directive.id, moveLogTtlMs,
+    const reply = (await this.run("move", [k.task(taskId), k.events, k.fence, k.stealMoves(directive.id), k.queuedOf(source), k.queuedOf(target), k.agent(target)], [
+      taskId, source, target, expectedEpoch, directive.fence, directive.id, moveLogTtlMs, this.agentTtlMs,
     ])) as number;
-    return check(reply, reply === SCRIPT_CODES.FENCE_REJECTED ? directive.id : taskId);
+    return check(reply, reply === SCRIPT_CODES.FENCE_REJECTED ? directive.id : isAgentRefusal(reply) ? target : taskId);
   }
 
   async fold(entries: FoldEntry[], group: string = FOLD_GROUP): Promise<FoldResult> {
@@ -252,15 +274,16 @@ export class Store {
 
   /**
    * The leader gives a task of a dead or draining agent to `to`, or parks it unassigned (`to` =
-   * ""); returns the new epoch. Throws FenceRejectedError, StaleTaskError, TaskNotRunningError.
+   * ""); returns the new epoch. Throws FenceRejectedError, StaleTaskError, TaskNotRunningError,
+   * or AgentUnknownError / AgentNotAliveError when `to` may not take tasks.
    */
   async reassign(taskId: string, from: string, to: string, state: "queued" | "running", expectedEpoch: number, fence: number): Promise<number> {
     const k = this.keys;
     const fromSet = state === "queued" ? k.queuedOf(from) : k.runningOf(from);
-    const reply = (await this.run("reassign", [k.task(taskId), k.events, k.fence, fromSet, to === "" ? k.unassigned : k.queuedOf(to), k.unassigned], [
-      taskId, from, to, state, expectedEpoch, fence,
+    const reply = (await this.run("reassign", [k.task(taskId), k.events, k.fence, fromSet, to === "" ? k.unassigned : k.queuedOf(to), k.unassigned, to === "" ? k.unassigned : k.agent(to)], [
+      taskId, from, to, state, expectedEpoch, fence, this.agentTtlMs,
     ])) as number;
-    return check(reply, reply === SCRIPT_CODES.FENCE_REJECTED ? `reassign of ${taskId}` : taskId);
+    return check(reply, reply === SCRIPT_CODES.FENCE_REJECTED ? `reassign of ${taskId}` : isAgentRefusal(reply) ? to : taskId);
   }
 
   /**
