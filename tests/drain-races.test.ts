@@ -73,4 +73,39 @@ describe("draining races", () => {
     expect(ranHere.size).toBe(starts.length);
     for (const id of ids) expect((runs[id] ?? 0) + (ranHere.has(id) ? 1 : 0), id).toBe(1);
   });
+
+  it("an undrained agent takes tasks again; a drain under way when it is undrained ends without draining", async () => {
+    h = namespaceHarness("undrain");
+    const ran: string[] = [];
+    const agent = new Agent({
+      id: "back",
+      config: h.config,
+      handler: async (task) => {
+        ran.push(task.id);
+      },
+    });
+    await agent.start();
+    stops.push(() => agent.close());
+    await agent.drain();
+    await expect(h.client.submit({ id: "refused", agentId: "back" })).rejects.toThrow(/not alive/);
+    await h.store.undrain("back");
+    await h.client.submit({ id: "welcome", agentId: "back" });
+    expect((await h.client.waitFor("welcome", { timeoutMs: 20_000 })).state).toBe("done");
+    expect(ran).toEqual(["welcome"]);
+
+    // Undrained while its drain waits for a running task: the drain gives up, the agent stays.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const slow = new Agent({ id: "slow", config: h.config, handler: () => held });
+    await slow.start();
+    stops.push(() => slow.close());
+    await h.client.submit({ id: "long", agentId: "slow" });
+    await eventually(async () => expect((await h.store.getTask("long"))?.state).toBe("running"));
+    const draining = slow.drain();
+    await h.store.undrain("slow");
+    await expect(draining).rejects.toThrow(/undrained before it drained/);
+    release();
+    await h.client.submit({ id: "after", agentId: "slow" });
+    expect((await h.client.waitFor("after", { timeoutMs: 20_000 })).state).toBe("done");
+  });
 });

@@ -15,6 +15,7 @@ import {
   truncateBytes,
 } from "@worksteal/protocol";
 import {
+  AgentNotAliveError,
   AgentUnknownError,
   AttemptsExhaustedError,
   type ClaimedTask,
@@ -54,7 +55,7 @@ export interface AgentOptions extends AgentProfileInput {
 
 export type RunResult =
   | { ran: true }
-  | { ran: false; skipped: "stale" | "finished" | "missing" };
+  | { ran: false; skipped: "stale" | "finished" | "missing" | "draining" };
 
 /**
  * A worker process's side of worksteal: registers, heartbeats with cpu and memory, consumes its
@@ -73,6 +74,8 @@ export class Agent {
   private heartbeatTimer?: NodeJS.Timeout;
   private draining?: Promise<void>;
   private readonly sample = processSampler();
+  /** The last drain completed: nothing runs here until an undrain. */
+  private drained = false;
 
   constructor(options: AgentOptions) {
     const { handler, config, logger, ...profile } = options;
@@ -84,7 +87,7 @@ export class Agent {
     this.log = (logger ?? pino({ name: "worksteal-agent", level: this.config.logLevel })).child({ agentId: this.profile.id });
     this.redis = createRedis(this.config.redisUrl, { connectionName: `agent:${this.profile.id}` });
     this.workerRedis = createRedis(this.config.redisUrl, { role: "blocking", connectionName: `agent-worker:${this.profile.id}` });
-    this.store = new Store(this.redis, this.config.namespace);
+    this.store = new Store(this.redis, this.config.namespace, { agentTtlMs: this.config.agentTtlMs });
   }
 
   get id(): string {
@@ -119,7 +122,8 @@ export class Agent {
   /**
    * Drains the agent: it takes no new task, the coordinator hands its queue to other agents, and
    * it finishes what it runs. Resolves once it holds no task (it is then `drained`); close it
-   * after. `worksteal agent drain <id>` starts the same from outside, through the heartbeat.
+   * after. Rejects if it is undrained first (`worksteal agent undrain <id>`). `worksteal agent
+   * drain <id>` starts the same from outside, through the heartbeat.
    */
   async drain(): Promise<void> {
     await this.store.drain(this.id);
@@ -129,9 +133,18 @@ export class Agent {
   private startDraining(): Promise<void> {
     this.draining ??= (async () => {
       this.log.info("draining: no new tasks");
-      // Stop fetching jobs; those running go on to the end.
+      // Stop fetching jobs; those running go on to the end. (A job fetched meanwhile is refused at claim.)
       await this.worker?.pause(true);
-      while (!(await this.store.markDrained(this.id))) await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+      for (;;) {
+        const state = await this.store.markDrained(this.id);
+        if (state === "drained") break;
+        if (state === "undrained") {
+          this.resume();
+          throw new Error(`agent ${this.id} was undrained before it drained`);
+        }
+        await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+      }
+      this.drained = true;
       this.log.info("drained");
     })();
     return this.draining;
@@ -139,9 +152,20 @@ export class Agent {
 
   private async heartbeat(): Promise<void> {
     const { cpu, memoryMb } = this.sample();
+  /** Taken back after a drain: takes jobs again. */
+  private resume(): void {
+    if (!this.draining) return;
+    this.draining = undefined;
+    this.drained = false;
+    this.worker?.resume();
+    this.log.info("undrained: taking tasks again");
+  }
+
     try {
       const { status } = await this.store.heartbeat(this.id, cpu, memoryMb);
-      if (status === "draining") void this.startDraining().catch((error) => this.log.warn({ err: error }, "drain failed"));
+      if (status === "draining") void this.startDraining().catch((error: Error) => this.log.info({ reason: error.message }, "drain ended"));
+      // Undrained after its drain completed (one still under way notices by itself).
+      else if (status === "alive" && this.drained) this.resume();
     } catch (error) {
       if (error instanceof AgentUnknownError) await this.store.registerAgent(this.profile).catch(() => undefined);
       else this.log.warn({ err: error }, "heartbeat failed");
@@ -189,9 +213,11 @@ export class Agent {
   }
 }
 
-function skipReason(error: unknown): "stale" | "finished" | "missing" | undefined {
+function skipReason(error: unknown): "stale" | "finished" | "missing" | "draining" | undefined {
   if (error instanceof StaleTaskError) return "stale";
   if (error instanceof TaskFinishedError || error instanceof AttemptsExhaustedError) return "finished";
   if (error instanceof TaskNotFoundError) return "missing";
+  // Fetched just as the agent began to drain: the leader hands the task to another agent.
+  if (error instanceof AgentNotAliveError) return "draining";
   return undefined;
 }

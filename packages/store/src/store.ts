@@ -228,10 +228,19 @@ export class Store {
     check((await this.run("drain", [this.keys.agent(agentId), this.keys.events], [agentId])) as number, agentId);
   }
 
-  /** Marks a draining agent drained if it holds no task; true when it is drained. */
-  async markDrained(agentId: string): Promise<boolean> {
+  /**
+   * Marks a draining agent drained if it holds no task. Says "draining" while it still holds
+   * some, and "undrained" when it was taken back (or never asked to drain).
+   */
+  async markDrained(agentId: string): Promise<"drained" | "draining" | "undrained"> {
     const k = this.keys;
-    return ((await this.run("markDrained", [k.agent(agentId), k.queuedOf(agentId), k.runningOf(agentId)], [])) as number) === 1;
+    const reply = (await this.run("markDrained", [k.agent(agentId), k.queuedOf(agentId), k.runningOf(agentId)], [])) as number;
+    return reply === 1 ? "drained" : reply === 0 ? "draining" : "undrained";
+  }
+
+  /** Takes a draining or drained agent back: alive, given tasks, taking jobs again. */
+  async undrain(agentId: string): Promise<void> {
+    check((await this.run("undrain", [this.keys.agent(agentId)], [])) as number, agentId);
   }
 
   /**

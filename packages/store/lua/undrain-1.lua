@@ -1,0 +1,12 @@
+--[[
+  Takes a draining or drained agent back: it is alive again, may be given tasks, and starts
+  taking jobs from its queue at its next heartbeat. Undraining an alive agent changes nothing.
+
+  KEYS[1] agent hash   ws:{ns}:agent:<id>
+
+  Returns 1 when the agent is now alive, or -5 when it was never registered
+]]
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == false then return -5 end
+redis.call('HSET', KEYS[1], 'status', 'alive')
+return 1
