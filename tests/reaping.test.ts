@@ -135,7 +135,7 @@ describe("tasks that no worker will finish", () => {
   it("a live agent's task left running without a job is given to another agent", async () => {
     h = namespaceHarness("stuck", { agentTtlMs: AGENT_TTL_MS, stealInterval: 200, enabled: false, maintenanceIntervalMs: 300 });
     await h.startReplica();
-    await h.store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
+    await h.store.registerAgent({ id: "a1", capabilities: ["x"], concurrency: 1, priority: 0 });
     let beating = true;
     const beats = (async () => {
       while (beating) {
@@ -146,8 +146,10 @@ describe("tasks that no worker will finish", () => {
     try {
       await h.startAgentProcess("a2", { capabilities: ["x"], env: AGENT_ENV });
       await h.client.submit({ id: "stuck", agentId: "a1", payload: { ms: 5 }, requiredCapabilities: ["x"] });
-      // a1 claimed it, then its job ended without a finish reaching Redis.
+      // a1 claimed it, came back without "x" (so that a2 is the only agent that can take the task
+      // over), and its job ended without a finish reaching Redis.
       await h.store.claim("stuck", "a1", 1);
+      await h.store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
       await h.queues.get("a1").remove(jobIdFor("stuck", 1));
       await allDone(["stuck"]);
       const record = (await h.store.getTask("stuck"))!;
