@@ -1,12 +1,16 @@
 /**
  * Chaos soak: its own Redis with AOF, three coordinators and eight agents (mixed capabilities,
  * slots and speeds), each its own process, and a steady stream of tasks. For `--duration`
- * seconds it SIGKILLs a random agent or coordinator every few seconds and restarts it, SIGSTOPs
- * the leader past its lease twice, and restarts Redis once. Then it lets the system go quiet and
- * checks the invariants of DESIGN.md, printing one line (or, with --json, one JSON object):
+ * seconds it SIGKILLs a random agent or coordinator every few seconds and restarts it under the
+ * same id, SIGSTOPs the leader past its lease twice, restarts Redis once, drains and undrains
+ * agents while steals go on, and sends hostile work: poison tasks (a result that cannot be
+ * stored, a handler that kills its agent, tasks longer than their lock) and hostile stream
+ * entries (malformed, oversized, many-field, invalid UTF-8, forged, replayed). Then it lets the
+ * system go quiet and checks the invariants, printing one line (or, with --json, one JSON object):
  *
  *   submitted, done, failed, lost, run twice because of a move, stale directives executed,
- *   workload drift after quiet
+ *   workload drift after quiet, events left unfolded, hostile entries not dead-lettered, poison
+ *   tasks not failed within their attempts, and the coordinators' log volume
  *
  *   pnpm chaos [--duration 60] [--tasks 20000] [--seed 7] [--json]
  *
@@ -18,8 +22,11 @@ import { Redis } from "ioredis";
 import { z } from "zod";
 import { Client, type SubmitInput } from "@worksteal/agent";
 import { FOLD_GROUP, keysFor, parseEventEntry } from "@worksteal/protocol";
-import { type NodeProcess, sleep, spawnNode, startRedisServer } from "@worksteal/testkit";
+import { AgentQueues, isRefusedAgent, Store } from "@worksteal/store";
+import { type NodeProcess, sleep, spawnNode, startRedisServer, waitUntilReady } from "@worksteal/testkit";
+import { deadLetteredIds, FUZZ_SHAPES, injectHostileEntry, POISON_KINDS, type PoisonKind, poisonTask } from "./lib/hostile.js";
 import { seededRandom } from "./lib/random.js";
+import { agentUp, redisClock, replicaBeating } from "./lib/readiness.js";
 
 const { values } = parseArgs({
   options: {
@@ -48,13 +55,16 @@ const started = Date.now();
 const progress = (line: string) => process.stderr.write(`[chaos ${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
 
 const LEASE_TTL_MS = 2000;
+const LOCK_MS = 3000;
+/** Ordinary tasks survive this many runs cut short by a kill; poison tasks have their own. */
+const ORDINARY_ATTEMPTS = 10;
 const SETTINGS: Record<string, string> = {
   WORKSTEAL_LEASE_TTL_MS: String(LEASE_TTL_MS),
   WORKSTEAL_STEAL_INTERVAL: "250",
   WORKSTEAL_MAX_STEAL_BATCH: "50",
   WORKSTEAL_AGENT_TTL_MS: "3000",
   WORKSTEAL_HEARTBEAT_INTERVAL_MS: "500",
-  WORKSTEAL_LOCK_DURATION_MS: "3000",
+  WORKSTEAL_LOCK_DURATION_MS: String(LOCK_MS),
   WORKSTEAL_CLAIM_IDLE_MS: "2000",
   WORKSTEAL_MAINTENANCE_INTERVAL_MS: "1000",
   WORKSTEAL_LOG_LEVEL: "warn",
@@ -78,22 +88,42 @@ const env = { REDIS_URL: server.url, WORKSTEAL_NAMESPACE: namespace, ...SETTINGS
 const redis = new Redis(server.url, { maxRetriesPerRequest: 3 });
 redis.on("error", () => undefined);
 const client = new Client({ config: { redisUrl: server.url, namespace, logLevel: "silent" }, redis });
+const store = new Store(redis, namespace);
+const queues = new AgentQueues(redis, keys);
 const procs = new Map<string, NodeProcess>();
+/** Ids being killed and restarted by the fault loop: their exits are expected. */
+const killing = new Set<string>();
+/** Bytes each coordinator process wrote to its log (stdout), summed over its restarts. */
+const coordinatorLogBytes = new Map<string, number>();
+let unexpectedRestarts = 0;
 
+/** Restarts a process that died by itself (a poison task kills its agent), as a supervisor would. */
+function supervise(id: string, proc: NodeProcess): void {
+  void proc.exited.then(async () => {
+    if (COORDINATORS.includes(id)) coordinatorLogBytes.set(id, (coordinatorLogBytes.get(id) ?? 0) + proc.lines.reduce((n, l) => n + l.text.length + 1, 0));
+    if (!running || killing.has(id) || procs.get(id) !== proc) return;
+    unexpectedRestarts += 1;
+    await restart(id).catch((error: Error) => progress(`restart of ${id} failed: ${error.message}`));
+  });
+}
 async function startCoordinator(id: string): Promise<void> {
+  const since = await redisClock(redis);
   const proc = spawnNode("packages/coordinator/src/main.ts", [], { env: { ...env, WORKSTEAL_REPLICA_ID: id, WORKSTEAL_LOG_LEVEL: "info" } });
   procs.set(id, proc);
-  await proc.waitForLine((l) => l.json?.msg === "replica started", 30_000);
+  supervise(id, proc);
+  await waitUntilReady(proc, replicaBeating(redis, namespace, id, since), { what: `coordinator ${id}` });
 }
 async function startAgent(id: string): Promise<void> {
   const spec = AGENTS.find((a) => a.id === id)!;
+  const since = await redisClock(redis);
   const proc = spawnNode(
     "scripts/lib/agent-process.ts",
     ["--id", id, "--capabilities", spec.capabilities.join(","), "--concurrency", String(spec.concurrency), "--speed", String(spec.speed)],
     { env },
   );
   procs.set(id, proc);
-  await proc.waitForLine((l) => l.json?.msg === "agent ready", 30_000);
+  supervise(id, proc);
+  await waitUntilReady(proc, agentUp(redis, queues, namespace, id, since), { what: `agent ${id}` });
 }
 const restart = (id: string) => (COORDINATORS.includes(id) ? startCoordinator(id) : startAgent(id));
 
@@ -133,6 +163,9 @@ function loop(name: string, everyMs: number, body: () => Promise<void>): void {
 }
 
 const submitted: string[] = [];
+const poison = new Map<string, { kind: PoisonKind; maxAttempts: number }>();
+const injected: string[] = [];
+let drainCycles = 0;
 let outcome: Record<string, number> | undefined;
 try {
   progress(`redis ${server.url} (AOF); starting ${COORDINATORS.length} coordinators and ${AGENTS.length} agents`);
@@ -144,19 +177,38 @@ try {
   loop("audit", 200, () => auditEvents(auditReader));
   loop("lease", 100, sampleLease);
 
-  // Tasks arrive steadily over the first 80% of the run; a skew sends half to g1 and c1.
+  // Tasks arrive steadily over the first 80% of the run; a skew sends half to g1 and c1. About
+  // one in a hundred is poison: a result that cannot be stored, a handler that kills its agent
+  // (rarer: each one takes an agent down twice), or a task longer than its job's lock.
   const tasks: SubmitInput[] = Array.from({ length: args.tasks }, (_, i) => {
     const needs = random() < 0.15 ? ["gpu"] : random() < 0.1 ? ["ssd"] : [];
     const route = random();
     const agentId = needs.length > 0 ? (route < 0.5 ? (needs[0] === "gpu" ? "g1" : "s1") : undefined) : route < 0.3 ? "g1" : route < 0.5 ? "c1" : undefined;
-    return { id: `c-${i}`, type: needs[0] ?? "plain", payload: { ms: Math.round(2 + random() * 30) }, requiredCapabilities: needs, ...(agentId ? { agentId } : {}) };
+    const roll = random();
+    const kind: PoisonKind | undefined = roll < 0.004 ? "unserialisable" : roll < 0.005 ? "crash" : roll < 0.01 ? "long" : undefined;
+    const id = `c-${i}`;
+    const base = { id, type: needs[0] ?? "plain", requiredCapabilities: needs, ...(agentId ? { agentId } : {}) };
+    if (!kind) return { ...base, payload: { ms: Math.round(2 + random() * 30) }, maxAttempts: ORDINARY_ATTEMPTS };
+    const spec = poisonTask(kind, LOCK_MS);
+    poison.set(id, { kind, maxAttempts: spec.maxAttempts });
+    return { ...base, ...spec };
   });
+  progress(`${poison.size} poison tasks among ${tasks.length}: ${POISON_KINDS.map((k) => `${[...poison.values()].filter((p) => p.kind === k).length} ${k}`).join(", ")}`);
   const perTickMs = 100;
   const perTick = Math.max(1, Math.ceil(args.tasks / ((args.duration * 0.8 * 1000) / perTickMs)));
   let next = 0;
   loop("submit", perTickMs, async () => {
     const batch = tasks.slice(next, next + perTick);
-    await Promise.all(batch.map((t) => client.submit(t)));
+    // A task named for an agent that drains or is down just then is placed instead, as a user would.
+    await Promise.all(
+      batch.map((t) =>
+        client.submit(t).catch((error: unknown) => {
+          if (!isRefusedAgent(error)) throw error;
+          const { agentId: _named, ...placed } = t;
+          return client.submit(placed);
+        }),
+      ),
+    );
     // Counted only once accepted: a batch refused while Redis is down is submitted again.
     next += batch.length;
     for (const t of batch) submitted.push(t.id);
@@ -165,6 +217,26 @@ try {
   // Faults, for --duration seconds from now that the fleet is up.
   const faultsFrom = Date.now();
   const faultsUntil = faultsFrom + args.duration * 1000;
+  // Hostile stream entries, a few per second, of every shape in turn.
+  let shape = 0;
+  loop("fuzz", 300, async () => {
+    if (Date.now() >= faultsUntil) return;
+    const id = await injectHostileEntry(redis, keys, FUZZ_SHAPES[shape++ % FUZZ_SHAPES.length]!, {
+      taskIds: submitted,
+      agentIds: AGENTS.map((a) => a.id),
+      pick,
+    });
+    if (id) injected.push(id);
+  });
+  // Drain an agent during the steal storm, then take it back.
+  loop("drain", 6000, async () => {
+    if (Date.now() >= faultsUntil) return;
+    const agent = pick(AGENTS).id;
+    await store.drain(agent);
+    await sleep(1500 + random() * 2500);
+    await store.undrain(agent);
+    drainCycles += 1;
+  });
   const pauses = [faultsFrom + (args.duration * 1000) / 3, faultsFrom + (args.duration * 2000) / 3];
   let redisRestarted = false;
   let killed = 0;
@@ -193,13 +265,16 @@ try {
     }
     const victim = pick([...AGENTS.map((a) => a.id), ...COORDINATORS]);
     progress(`SIGKILL ${victim}`);
+    killing.add(victim);
     procs.get(victim)!.kill("SIGKILL");
     await procs.get(victim)!.exited;
     killed += 1;
     await sleep(500 + random() * 1500);
-    await restart(victim);
+    await restart(victim).finally(() => killing.delete(victim));
   }
-  progress(`faults over (${killed} kills); waiting for the last submissions and for quiet`);
+  progress(`faults over (${killed} kills, ${unexpectedRestarts} restarts after poison, ${drainCycles} drains undone, ${injected.length} hostile entries); waiting for the last submissions and for quiet`);
+  // Whatever a drain left draining when the faults ended is taken back, so that the fleet can finish.
+  for (const agent of AGENTS) await store.undrain(agent.id);
   while (next < tasks.length) await sleep(200);
 
   // Quiet: every task finished, or the deadline passes.
@@ -228,19 +303,23 @@ try {
   for (const proc of procs.values()) proc.kill("SIGKILL");
   await Promise.all([...procs.values()].map((p) => p.exited));
   await client.close();
+  await queues.close();
   redis.disconnect();
   await server.stop();
 }
 
-const failures = ["lost", "runTwiceByMove", "staleDirectivesExecuted", "workloadDrift"].filter((k) => outcome![k] !== 0);
+const failures = ["lost", "runTwiceByMove", "staleDirectivesExecuted", "workloadDrift", "unfoldedEvents", "hostileNotDeadLettered", "poisonMisbehaved"].filter(
+  (k) => outcome![k] !== 0,
+);
 if (args.json) {
   process.stdout.write(`${JSON.stringify({ ...outcome, durationS: args.duration, ok: failures.length === 0, machine: `${cpus().length} cores` })}\n`);
 } else {
   const o = outcome!;
   console.log(
     `submitted ${o.submitted}  done ${o.done}  failed ${o.failed}  lost ${o.lost}  run twice because of a move ${o.runTwiceByMove}  ` +
-      `stale directives executed ${o.staleDirectivesExecuted}  workload drift after quiet ${o.workloadDrift}  ` +
-      `(re-runs after crashes ${o.rerunsAfterCrashes}, steals ${o.moves} tasks moved)`,
+      `stale directives executed ${o.staleDirectivesExecuted}  workload drift after quiet ${o.workloadDrift}  unfolded ${o.unfoldedEvents}  ` +
+      `hostile entries ${o.hostileInjected} (not dead-lettered ${o.hostileNotDeadLettered})  poison tasks ${o.poisonTasks} (misbehaved ${o.poisonMisbehaved})  ` +
+      `(re-runs after crashes ${o.rerunsAfterCrashes}, steals ${o.moves} tasks moved, largest coordinator log ${o.coordinatorLogBytesMax} bytes)`,
   );
 }
 process.exit(failures.length === 0 ? 0 : 1);
@@ -283,6 +362,29 @@ async function checkInvariants(unfinished: number): Promise<Record<string, numbe
     for (const field of ["queued", "running", "done", "failed"] as const) workloadDrift += Math.abs(Number(folded[field] ?? 0) - t[field]);
   }
   const pending = (await redis.xpending(keys.events, FOLD_GROUP)) as [number, ...unknown[]];
+
+  // Every hostile entry ended in the dead-letter stream.
+  const dead = await deadLetteredIds(redis, keys);
+  const hostileNotDeadLettered = injected.filter((id) => !dead.has(id)).length;
+
+  // Every poison task failed (a long one finished), within its attempts, saying why.
+  let poisonMisbehaved = 0;
+  for (const [id, spec] of poison) {
+    const [state, error] = await redis.hmget(keys.task(id), "state", "error");
+    const ranWithin = Number(runs[id] ?? 0) <= spec.maxAttempts;
+    const ended =
+      spec.kind === "long"
+        ? state === "done"
+        : state === "failed" && (spec.kind === "crash" ? /agent died/.test(error ?? "") : /result not serialisable/.test(error ?? ""));
+    if (!ended || !ranWithin) {
+      poisonMisbehaved += 1;
+      progress(`poison task ${id} (${spec.kind}): state ${state}, ran ${runs[id] ?? 0} of ${spec.maxAttempts}, error ${String(error).slice(0, 120)}`);
+    }
+  }
+  for (const proc of COORDINATORS.map((id) => [id, procs.get(id)] as const)) {
+    const [id, live] = proc;
+    if (live) coordinatorLogBytes.set(id, (coordinatorLogBytes.get(id) ?? 0) + live.lines.reduce((n, l) => n + l.text.length + 1, 0));
+  }
   return {
     submitted: submitted.length,
     done,
@@ -294,5 +396,13 @@ async function checkInvariants(unfinished: number): Promise<Record<string, numbe
     unfoldedEvents: Number(pending[0]),
     rerunsAfterCrashes,
     moves: audit.stolen.length,
+    hostileInjected: injected.length,
+    hostileNotDeadLettered,
+    deadLetters: dead.size,
+    poisonTasks: poison.size,
+    poisonMisbehaved,
+    restartsAfterPoison: unexpectedRestarts,
+    drainCycles,
+    coordinatorLogBytesMax: Math.max(0, ...coordinatorLogBytes.values()),
   };
 }
