@@ -3,6 +3,7 @@ import { Store } from "@worksteal/store";
 import { runAgents } from "./commands/agents.js";
 import { runDrain } from "./commands/drain.js";
 import { runLeader } from "./commands/leader.js";
+import { runRemove } from "./commands/remove.js";
 import { runStatus } from "./commands/status.js";
 import { runSteals } from "./commands/steals.js";
 import { runTask } from "./commands/task.js";
@@ -54,7 +55,7 @@ function dispatch(ctx: CommandContext, command: Exclude<Command, { name: "help" 
     case "steals":
       return runSteals(ctx, command.limit);
     case "agent":
-      return runDrain(ctx, command.agentId, command.wait);
+      return command.action === "remove" ? runRemove(ctx, command.agentId) : runDrain(ctx, command.agentId, command.wait);
   }
 }
 

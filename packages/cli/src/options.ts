@@ -45,7 +45,8 @@ export type Command =
   | { name: "task"; taskId: string }
   | { name: "steals"; limit: number }
   /** `wait` is set by --wait: poll until the agent is drained, failing after `timeoutMs`. */
-  | { name: "agent"; action: "drain"; agentId: string; wait: { timeoutMs: number } | undefined };
+  | { name: "agent"; action: "drain"; agentId: string; wait: { timeoutMs: number } | undefined }
+  | { name: "agent"; action: "remove"; agentId: string };
 
 export interface Invocation {
   command: Command | undefined;
@@ -58,7 +59,7 @@ export interface Invocation {
 
 export const COMMANDS = ["status", "agents", "leader", "task", "steals", "agent", "help"] as const;
 
-export const AGENT_ACTIONS = ["drain"] as const;
+export const AGENT_ACTIONS = ["drain", "remove"] as const;
 
 function check<T>(schema: z.ZodType<T>, value: unknown, label: string): T {
   const parsed = schema.safeParse(value);
@@ -121,6 +122,11 @@ export function parseInvocation(argv: readonly string[]): Invocation {
     case "agent": {
       const [action, ...ids] = rest;
       if (action === undefined) throw new UsageError(`agent needs an action (${AGENT_ACTIONS.join(", ")}; usage: worksteal agent drain <id>)`);
+      if (action === "remove") {
+        if (ids.length !== 1) throw new UsageError(`agent remove takes one agent id (usage: worksteal agent remove <id>)`);
+        invocation.command = { name, action, agentId: check(AgentIdSchema, ids[0], "agent id") };
+        break;
+      }
       if (action !== "drain") throw new UsageError(`unknown agent action '${action}' (actions: ${AGENT_ACTIONS.join(", ")})`);
       if (ids.length !== 1) throw new UsageError(`agent drain takes one agent id (usage: worksteal agent drain <id>)`);
       const timeoutS = values.timeout === undefined ? DEFAULT_DRAIN_TIMEOUT_S : check(TimeoutSchema, values.timeout, "--timeout");

@@ -1,6 +1,7 @@
 export const USAGE = `Usage: worksteal <command> [options]
 
-Inspects a worksteal namespace, and asks agents to drain (the one command that writes).
+Inspects a worksteal namespace, asks agents to drain, and removes dead ones (the two
+commands that write).
 
 Commands:
   status               one-screen summary: agents, task totals, event stream, replicas,
@@ -17,6 +18,9 @@ Commands:
                        previous}); idempotent. With --wait, polls until it is drained,
                        reporting queued/running counts on stderr each second; fails (exit 1)
                        after S seconds (default 60). --json --wait prints once drained
+  agent remove <id>    forgets a dead agent that holds no task: its records and its queue
+                       (the leader also does this itself after agentRetentionMs). Refuses,
+                       with exit 1, an agent that is alive or still holds tasks
   help                 this text
 
 Options:

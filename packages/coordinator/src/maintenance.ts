@@ -17,8 +17,13 @@ const RECORD_PAGE = 1000;
  * longer) old: far beyond any pause a live replica survives as leader.
  */
 const REPLICA_RETENTION_FACTOR = 10;
-/** A folding consumer with nothing pending is deleted once idle this many claim periods: live ones read every second. */
+/**
+ * A folding consumer with nothing pending is deleted once idle this many claim periods, and at
+ * least the floor: a live replica's consumer reads at least twice a second, so its idle time
+ * stays far below either. One deleted by mistake is made again by its next read.
+ */
 const CONSUMER_IDLE_FACTOR = 2;
+const CONSUMER_IDLE_FLOOR_MS = 5000;
 
 interface QueuedRecord {
   epoch: number;
@@ -64,7 +69,7 @@ export class Maintenance {
     const agentsRemoved = await this.removeGoneAgents();
     const { replicas: replicasForgotten, consumers: consumersDeleted } = await this.store.pruneReplicas(
       REPLICA_RETENTION_FACTOR * Math.max(this.config.leaseTtlMs, this.config.heartbeatIntervalMs),
-      CONSUMER_IDLE_FACTOR * this.config.claimIdleMs,
+      Math.max(CONSUMER_IDLE_FACTOR * this.config.claimIdleMs, CONSUMER_IDLE_FLOOR_MS),
     );
     if (replicasForgotten + consumersDeleted > 0) {
       await this.store.redis
