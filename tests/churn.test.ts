@@ -1,0 +1,140 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { Agent } from "@worksteal/agent";
+import type { Replica } from "@worksteal/coordinator";
+import { FOLD_GROUP } from "@worksteal/protocol";
+import { eventually, sleep } from "@worksteal/testkit";
+import { type Harness, namespaceHarness } from "./helpers.js";
+
+/**
+ * Compressed churn: a day of agents and replicas restarting under new ids, squeezed into
+ * seconds with short TTLs. What the namespace holds must stay bounded by what is alive, not
+ * grow with the number of restarts.
+ */
+const CYCLES = 150;
+const CYCLE_MS = 100;
+/** Churned agents alive at once (besides the keeper that is never stopped). */
+const LIVE_AGENTS = 3;
+const SETTINGS = {
+  agentTtlMs: 400,
+  heartbeatIntervalMs: 100,
+  agentRetentionMs: 300,
+  leaseTtlMs: 500,
+  stealInterval: 200,
+  maintenanceIntervalMs: 200,
+  claimIdleMs: 300,
+  lockDurationMs: 1000,
+  retentionMs: 1000,
+};
+
+let h: Harness;
+const agents: Agent[] = [];
+afterEach(async () => {
+  await Promise.all(agents.splice(0).map((a) => a.close()));
+  await h.close();
+});
+
+/**
+ * Keys of the namespace (SCAN), less the hashes of finished BullMQ jobs: BullMQ keeps up to
+ * 1000 completed and 1000 failed jobs per queue (a bound, which a compressed run does not reach),
+ * so those fill up steadily here whatever else happens.
+ */
+async function keyCount(): Promise<number> {
+  let count = 0;
+  let cursor = "0";
+  do {
+    const [next, batch] = await h.redis.scan(cursor, "MATCH", `ws:{${h.namespace}}*`, "COUNT", 1000);
+    count += batch.length;
+    cursor = next;
+  } while (cursor !== "0");
+  const queues = [...(await h.redis.smembers(h.store.keys.agents)).map((id) => `agent.${id}`), "directives"];
+  const pipeline = h.redis.pipeline();
+  for (const q of queues) pipeline.zcard(`${h.store.keys.bullPrefix}:${q}:completed`).zcard(`${h.store.keys.bullPrefix}:${q}:failed`);
+  const finished = ((await pipeline.exec()) ?? []).reduce((sum, [, n]) => sum + Number(n), 0);
+  return count - finished;
+}
+
+async function consumers(): Promise<string[]> {
+  const list = (await h.redis.xinfo("CONSUMERS", h.store.keys.events, FOLD_GROUP)) as Array<Array<string | number>>;
+  return list.map((c) => String(c[1]));
+}
+
+async function startAgent(id: string): Promise<Agent> {
+  const agent = new Agent({ id, concurrency: 2, handler: async () => ({ ok: true }), config: { ...h.config } });
+  await agent.start();
+  agents.push(agent);
+  return agent;
+}
+
+async function stopAgent(agent: Agent): Promise<void> {
+  agents.splice(agents.indexOf(agent), 1);
+  await agent.close();
+}
+
+describe("long life under churn", () => {
+  it(`keeps key count, registries and consumers bounded through ${CYCLES} restarts of agents and replicas under new ids`, async () => {
+    h = namespaceHarness("churn", SETTINGS);
+    await h.startReplica();
+    await startAgent("keeper");
+    const churned: Agent[] = [];
+    let follower: Replica | undefined;
+    const samples: Array<{ cycle: number; keys: number; agents: number; replicas: number; consumers: number }> = [];
+
+    for (let cycle = 0; cycle < CYCLES; cycle++) {
+      const started = Date.now();
+      churned.push(await startAgent(`c${cycle}`));
+      if (churned.length > LIVE_AGENTS) await stopAgent(churned.shift()!);
+      await Promise.all([0, 1].map((j) => h.client.submit({ id: `t${cycle}-${j}` })));
+      if (cycle % 5 === 0) {
+        // A replica that crashed right after it registered and read a few events.
+        const ghost = `ghost-${cycle}`;
+        await h.redis.hset(h.store.keys.replicas, ghost, await h.store.now());
+        await h.redis.hset(h.store.keys.replicaRoles, ghost, "follower");
+        await h.redis.xreadgroup("GROUP", FOLD_GROUP, ghost, "COUNT", 2, "STREAMS", h.store.keys.events, ">");
+      }
+      if (cycle % 10 === 0) {
+        const previous = follower;
+        follower = await h.startReplica({ lead: false });
+        await previous?.stop();
+      }
+      if (cycle % 10 === 9) {
+        samples.push({
+          cycle,
+          keys: await keyCount(),
+          agents: await h.redis.scard(h.store.keys.agents),
+          replicas: await h.redis.hlen(h.store.keys.replicas),
+          consumers: (await consumers()).length,
+        });
+      }
+      await sleep(Math.max(0, CYCLE_MS - (Date.now() - started)));
+    }
+
+    // Bounded: the second half holds no more than the first, once warmed up (a leak of one
+    // agent's keys per cycle would add hundreds). Registries hold the living and the recently dead.
+    const warm = samples.filter((s) => s.cycle >= CYCLES / 3);
+    const half = Math.floor(warm.length / 2);
+    const early = Math.max(...warm.slice(0, half).map((s) => s.keys));
+    const late = Math.max(...warm.slice(half).map((s) => s.keys));
+    expect(late, JSON.stringify(samples)).toBeLessThanOrEqual(early * 1.2 + 20);
+    // Without removal these would reach 150 agents, 45 replicas (30 crashed, 15 stopped) and
+    // 46 consumers by the end.
+    for (const s of warm) {
+      expect(s.agents, JSON.stringify(s)).toBeLessThan(40);
+      expect(s.replicas, JSON.stringify(s)).toBeLessThan(20);
+      expect(s.consumers, JSON.stringify(s)).toBeLessThan(30);
+    }
+
+    // Once churn stops, everything dead goes: only the living remain registered.
+    await Promise.all(churned.splice(0).map((a) => stopAgent(a)));
+    await eventually(async () => expect(await h.redis.smembers(h.store.keys.agents)).toEqual(["keeper"]), { timeoutMs: 20_000 });
+    await eventually(async () => expect((await h.redis.hkeys(h.store.keys.replicas)).length).toBeLessThanOrEqual(2), { timeoutMs: 20_000 });
+    await eventually(async () => expect((await consumers()).filter((c) => c.startsWith("ghost-"))).toEqual([]), { timeoutMs: 20_000 });
+    const leftovers = [];
+    let cursor = "0";
+    do {
+      const [next, batch] = await h.redis.scan(cursor, "MATCH", `ws:{${h.namespace}}*c[0-9]*`, "COUNT", 1000);
+      leftovers.push(...batch.filter((k) => /:(agent:|workload:|q:agent\.)c\d+/.test(k)));
+      cursor = next;
+    } while (cursor !== "0");
+    expect(leftovers).toEqual([]);
+  }, 180_000);
+});
