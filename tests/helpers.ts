@@ -43,6 +43,15 @@ export function namespaceHarness(prefix: string, overrides: ConfigInput = {}) {
       await waitUntilReady(proc, agentUp(redis, queues, namespace, id, since), { what: `agent ${id}` });
       return proc;
     },
+    /**
+     * Registers `id` and heartbeats for it from the test until close(): an agent that is alive
+     * (it may be given tasks) but runs nothing, so what is sent to it waits in its queue.
+     */
+    async registerAgent(id: string, options: { capabilities?: string[]; concurrency?: number } = {}) {
+      await store.registerAgent({ id, capabilities: options.capabilities ?? [], concurrency: options.concurrency ?? 1, priority: 0 });
+      const timer = setInterval(() => void store.heartbeat(id, 0, 0).catch(() => undefined), config.heartbeatIntervalMs);
+      closers.push(async () => clearInterval(timer));
+    },
     async startReplica(extra: ConfigInput & { lead?: boolean } = {}) {
       const { lead, ...rest } = extra;
       const replica = new Replica({ config: { ...config, ...rest }, ...(lead === undefined ? {} : { lead }) });

@@ -50,11 +50,14 @@ describe("stealing between agent processes", () => {
     expect(Object.keys(await h.runCounts())).toHaveLength(ids.length);
     const steals = await h.redis.zrange(h.store.keys.steals, 0, "-1");
     expect(steals.length).toBeGreaterThan(0);
-    for (const id of steals) {
-      const op = await h.redis.hgetall(h.store.keys.steal(id));
-      expect(["completed", "partial"]).toContain(op.status);
-      expect(JSON.parse(op.taskIds!).length).toBeGreaterThan(0);
+    // Every operation ended, having moved tasks or found none left to move: on a busy machine a
+    // directive can arrive after a1 has taken what it was planned for ("failed", nothing moved).
+    const ops = await Promise.all(steals.map((id) => h.redis.hgetall(h.store.keys.steal(id))));
+    for (const op of ops) {
+      expect(["completed", "partial", "failed"], JSON.stringify(op)).toContain(op.status);
+      if (op.status === "failed") expect(JSON.parse(op.taskIds!), JSON.stringify(op)).toEqual([]);
     }
+    expect(ops.filter((op) => JSON.parse(op.taskIds!).length > 0).length).toBeGreaterThan(0);
   });
 
   it("does not move a task the victim already took: the victim runs it, once", async () => {
@@ -97,8 +100,9 @@ describe("stealing between agent processes", () => {
 
   it("a directive killed halfway and retried leaves every task in exactly one queue", async () => {
     h = namespaceHarness("retry");
+    await h.registerAgent("a1");
+    await h.registerAgent("a2");
     const ids = await submitMany(h, "a1", 12, 10);
-    await h.store.registerAgent({ id: "a2", capabilities: [], concurrency: 1, priority: 0 });
     await h.redis.incr(h.store.keys.fence);
     const d = await directive(h, { id: "d-halfway", source: "a1", target: "a2", count: 6 });
     // The first run died right after its first three moves: records moved, jobs not yet re-homed.
@@ -122,7 +126,8 @@ describe("stealing between agent processes", () => {
 
   it("a directive SIGKILLed at any moment and retried moves each task at most once and leaves it in one queue", async () => {
     h = namespaceHarness("kill");
-    await h.store.registerAgent({ id: "a2", capabilities: [], concurrency: 1, priority: 0 });
+    await h.registerAgent("a1");
+    await h.registerAgent("a2");
     await h.redis.incr(h.store.keys.fence);
     // The child is slowed (100 ms spread over the moves, 100 ms before the hand-over) so that the
     // kills land before, among and after the moves.
@@ -160,8 +165,9 @@ describe("stealing between agent processes", () => {
 
   it("rejects a directive with an old fence and moves nothing", async () => {
     h = namespaceHarness("fence");
+    await h.registerAgent("a1");
+    await h.registerAgent("a2");
     const ids = await submitMany(h, "a1", 5, 10);
-    await h.store.registerAgent({ id: "a2", capabilities: [], concurrency: 1, priority: 0 });
     await h.redis.incr(h.store.keys.fence);
     const old = await directive(h, { id: "d-old", source: "a1", target: "a2", count: 3 });
     await h.redis.incr(h.store.keys.fence); // a new leadership began
@@ -173,10 +179,11 @@ describe("stealing between agent processes", () => {
 
   it("never moves a task to a target without its required capabilities", async () => {
     h = namespaceHarness("caps");
+    await h.registerAgent("a1", { capabilities: ["gpu"] });
+    await h.registerAgent("a2");
     for (let i = 0; i < 4; i++) await h.client.submit({ id: `gpu${i}`, agentId: "a1", requiredCapabilities: ["gpu"] });
     for (let i = 0; i < 4; i++) await h.client.submit({ id: `cpu${i}`, agentId: "a1" });
     for (let i = 4; i < 8; i++) await h.client.submit({ id: `gpu${i}`, agentId: "a1", requiredCapabilities: ["gpu"] });
-    await h.store.registerAgent({ id: "a2", capabilities: [], concurrency: 1, priority: 0 });
     await h.redis.incr(h.store.keys.fence);
     const outcome = await executorFor(h).execute(await directive(h, { id: "d-caps", source: "a1", target: "a2", count: 6 }));
     expect(outcome.status).toBe("partial");
