@@ -19,6 +19,7 @@ import {
   AgentUnknownError,
   AttemptsExhaustedError,
   type ClaimedTask,
+  closeRedis,
   createRedis,
   StaleTaskError,
   Store,
@@ -85,7 +86,8 @@ export class Agent {
     this.config = loadConfig({ overrides: config });
     this.handler = handler;
     this.log = (logger ?? pino({ name: "worksteal-agent", level: this.config.logLevel })).child({ agentId: this.profile.id });
-    this.redis = createRedis(this.config.redisUrl, { connectionName: `agent:${this.profile.id}` });
+    // The command connection reports Redis's state for both: they go to the same server.
+    this.redis = createRedis(this.config.redisUrl, { connectionName: `agent:${this.profile.id}`, log: this.log.child({ namespace: this.config.namespace }) });
     this.workerRedis = createRedis(this.config.redisUrl, { role: "blocking", connectionName: `agent-worker:${this.profile.id}` });
     this.store = new Store(this.redis, this.config.namespace, { agentTtlMs: this.config.agentTtlMs });
   }
@@ -114,8 +116,8 @@ export class Agent {
   async close(): Promise<void> {
     await this.worker?.close();
     clearInterval(this.heartbeatTimer);
-    await this.redis.quit().catch(() => undefined);
-    await this.workerRedis.quit().catch(() => undefined);
+    // Dropped at once when Redis is away: a QUIT would wait for it to come back.
+    await Promise.all([closeRedis(this.redis), closeRedis(this.workerRedis)]);
     this.log.info("agent closed");
   }
 

@@ -1,5 +1,6 @@
-import { freePort, spawnNode, testNamespace } from "@worksteal/testkit";
+import { freePort, spawnNode, startRedisServer, testNamespace } from "@worksteal/testkit";
 import { describe, expect, inject, it } from "vitest";
+import { CONNECT_TIMEOUT_MS } from "./connect.js";
 
 const BIN = "packages/cli/src/bin.ts";
 
@@ -15,6 +16,24 @@ describe("the worksteal bin", () => {
     expect(child.lines).toEqual([]);
     // Nothing holds the process open after the failed connect (tsx start-up is most of this).
     expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it("a Redis that accepts connections but never answers: one line, exit 2, after the connect timeout", async () => {
+    // A paused server: the kernel still accepts connections, nothing answers them.
+    const server = await startRedisServer({ appendOnly: false });
+    server.kill("SIGSTOP");
+    try {
+      const started = Date.now();
+      const child = spawnNode(BIN, ["status", "--redis", server.url]);
+      expect(await child.exited).toEqual({ code: 2, signal: null });
+      expect(child.stderr()).toBe(`worksteal: cannot reach Redis at ${server.url}: no answer within ${CONNECT_TIMEOUT_MS / 1000}s\n`);
+      expect(child.lines).toEqual([]);
+      // Bounded by the connect timeout, not by the server (tsx start-up is the rest).
+      expect(Date.now() - started).toBeLessThan(CONNECT_TIMEOUT_MS + 15_000);
+    } finally {
+      server.kill("SIGCONT");
+      await server.stop();
+    }
   });
 
   it("a bad argument: one line naming the option, exit 2", async () => {

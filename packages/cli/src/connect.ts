@@ -1,10 +1,21 @@
 import type { Redis } from "ioredis";
-import { createRedis } from "@worksteal/store";
+import { closeRedis, createRedis } from "@worksteal/store";
 
-/** Redis could not be reached (or was lost): one line for stderr, exit code 2. */
+/** Redis could not be reached, was lost, or stopped answering: one line for stderr, exit code 2. */
 export class ConnectionError extends Error {
   override name = "ConnectionError";
 }
+
+/** Time to connect and hear Redis's first answer (the ready check). */
+export const CONNECT_TIMEOUT_MS = 5000;
+/**
+ * Time any one command may go unanswered. The CLI's reads are small: a Redis that accepts
+ * connections but does not answer (paused, stuck on a slow script) is what takes longer.
+ */
+export const COMMAND_TIMEOUT_MS = 10_000;
+
+/** ioredis' message for a command that outlived `commandTimeout`. */
+const COMMAND_TIMED_OUT = "Command timed out";
 
 export interface Connection {
   redis: Redis;
@@ -12,41 +23,56 @@ export interface Connection {
   lastError(): Error | undefined;
   /** True while commands can be sent. */
   ready(): boolean;
-  close(): Promise<void>;
+  /**
+   * QUIT, or with `drop`, close the socket at once: after a command timed out, a QUIT would
+   * wait its turn behind that command.
+   */
+  close(drop?: boolean): Promise<void>;
 }
 
-/**
- * Drops the connection unless it already ended: ioredis' disconnect() on a closed socket arms a
- * 2 s timer waiting for a "close" that never comes, which would hold the process open.
- */
-function stop(redis: Redis): void {
-  if (redis.status !== "end") redis.disconnect();
+/** Whether `error` is a command that got no answer within COMMAND_TIMEOUT_MS. */
+export function isCommandTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === COMMAND_TIMED_OUT;
+}
+
+export function commandTimeoutMessage(shownUrl: string): string {
+  return `Redis at ${shownUrl} did not answer within ${COMMAND_TIMEOUT_MS / 1000}s`;
 }
 
 /** Connects once, without retrying; rejects with a ConnectionError naming the cause. */
 export async function connect(url: string, shownUrl: string): Promise<Connection> {
-  const redis = createRedis(url, { failFast: true, connectionName: "worksteal-cli" });
+  const redis = createRedis(url, {
+    failFast: true,
+    connectionName: "worksteal-cli",
+    connectTimeoutMs: CONNECT_TIMEOUT_MS,
+    commandTimeoutMs: COMMAND_TIMEOUT_MS,
+  });
   let last: Error | undefined;
-  // Without a listener ioredis prints "[ioredis] Unhandled error event" with a stack.
   redis.on("error", (error: Error) => {
     last = error;
   });
+  let timer: NodeJS.Timeout | undefined;
+  // The TCP connect has its own timeout; this one also bounds the ready check that follows.
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000}s`)), CONNECT_TIMEOUT_MS);
+  });
   try {
-    await redis.connect();
+    await Promise.race([redis.connect(), deadline]);
   } catch (error) {
-    stop(redis);
-    throw new ConnectionError(`cannot reach Redis at ${shownUrl}: ${(last ?? (error as Error)).message}`);
+    // An ended connection has no socket left: disconnect() would wait 2 s for its "close".
+    if (redis.status !== "end") redis.disconnect();
+    const cause = isCommandTimeout(last) ? undefined : last;
+    throw new ConnectionError(`cannot reach Redis at ${shownUrl}: ${(cause ?? (error as Error)).message}`);
+  } finally {
+    clearTimeout(timer);
   }
   return {
     redis,
     lastError: () => last,
     ready: () => redis.status === "ready",
-    close: async () => {
-      try {
-        await redis.quit();
-      } catch {
-        stop(redis);
-      }
+    close: async (drop = false) => {
+      if (!drop) await closeRedis(redis);
+      else if (redis.status !== "end") redis.disconnect();
     },
   };
 }

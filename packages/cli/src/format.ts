@@ -23,18 +23,6 @@ export function formatTime(ms: number): string {
   return new Date(ms).toISOString().replace("T", " ");
 }
 
-/** The URL with any password replaced, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password === "") return url;
-    parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return url;
-  }
-}
-
 export function truncate(text: string, max: number): string {
   const oneLine = text.replace(/\s+/g, " ");
   return oneLine.length <= max ? oneLine : `${oneLine.slice(0, max - 1)}…`;

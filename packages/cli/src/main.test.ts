@@ -1,10 +1,11 @@
 import { type AgentView, FOLD_GROUP, TaskSpecSchema } from "@worksteal/protocol";
 import { Store } from "@worksteal/store";
-import { testNamespace } from "@worksteal/testkit";
+import { startRedisServer, testNamespace } from "@worksteal/testkit";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { LeaderRead } from "./commands/leader.js";
 import type { Status } from "./commands/status.js";
+import { COMMAND_TIMEOUT_MS } from "./connect.js";
 import { main } from "./main.js";
 
 let redisUrl: string;
@@ -527,6 +528,23 @@ describe("configuration and errors", () => {
     expect((JSON.parse(viaFlags.stdout) as AgentView[]).map((a) => a.id)).toEqual(["e1"]);
   });
 
+  it("a command Redis does not answer: one line, exit 2, after the command timeout", async () => {
+    // A private server whose writes hang (CLIENT PAUSE ... WRITE): connecting and reading work,
+    // the drain script gets no answer.
+    const server = await startRedisServer({ appendOnly: false });
+    const admin = new Redis(server.url);
+    try {
+      await new Store(admin, "paused").registerAgent({ id: "p1", capabilities: [], concurrency: 1, priority: 0 });
+      await admin.client("PAUSE", 60_000, "WRITE");
+      const result = await run(["agent", "drain", "p1", "--redis", server.url, "-n", "paused"]);
+      expect(result).toEqual({ code: 2, stdout: "", stderr: `worksteal: Redis at ${server.url} did not answer within ${COMMAND_TIMEOUT_MS / 1000}s\n` });
+    } finally {
+      await admin.client("UNPAUSE");
+      await admin.quit();
+      await server.stop();
+    }
+  });
+
   it("bad settings from the environment name their source or field, exit 2", async () => {
     expect(await run(["status"], { REDIS_URL: "http://x" })).toEqual({
       code: 2,
@@ -552,7 +570,7 @@ describe("configuration and errors", () => {
     const none = await run([]);
     expect(none).toMatchObject({ code: 2, stdout: "" });
     expect(none.stderr).toMatch(/^Usage: worksteal/);
-    for (const argv of [["frobnicate"], ["status", "--nope"], ["steals", "--limit", "x"], ["status", "-n", "a:b"], ["status", "--redis", "nope"], ["leader", "x"], ["agent", "drain", "a:b"], ["agent", "drain"], ["status", "--wait"]]) {
+    for (const argv of [["frobnicate"], ["status", "--nope"], ["steals", "--limit", "x"], ["status", "-n", "a:b"], ["status", "--redis", "nope"], ["leader", "x"], ["agent", "drain", "a:b"], ["agent", "drain"], ["status", "--wait"], ["steals", "--limit", "-1"], ["status", "--redis", "--json"]]) {
       const bad = await run(argv);
       expect(bad.code, argv.join(" ")).toBe(2);
       expect(bad.stdout).toBe("");

@@ -1,5 +1,5 @@
 import { ConfigError, type Config, loadConfig } from "@worksteal/protocol";
-import { Store } from "@worksteal/store";
+import { maskRedisUrl, Store } from "@worksteal/store";
 import { runAgents } from "./commands/agents.js";
 import { runDrain } from "./commands/drain.js";
 import { runLeader } from "./commands/leader.js";
@@ -7,9 +7,8 @@ import { runRemove } from "./commands/remove.js";
 import { runStatus } from "./commands/status.js";
 import { runSteals } from "./commands/steals.js";
 import { runTask } from "./commands/task.js";
-import { ConnectionError, connect } from "./connect.js";
+import { commandTimeoutMessage, ConnectionError, connect, isCommandTimeout } from "./connect.js";
 import { EXIT, type CommandContext, type Io } from "./context.js";
-import { redactUrl } from "./format.js";
 import { type Command, type Invocation, RedisUrlSchema, UsageError, parseInvocation } from "./options.js";
 import { USAGE } from "./usage.js";
 
@@ -82,7 +81,7 @@ export async function main(argv: readonly string[], io: Io = processIo, env: Nod
     return EXIT.usage;
   }
   const command = invocation.command;
-  const shownUrl = redactUrl(config.redisUrl);
+  const shownUrl = maskRedisUrl(config.redisUrl);
 
   let connection;
   try {
@@ -91,10 +90,16 @@ export async function main(argv: readonly string[], io: Io = processIo, env: Nod
     err((error as Error).message);
     return EXIT.usage;
   }
+  let timedOut = false;
   try {
     const ctx: CommandContext = { store: new Store(connection.redis, config.namespace), config, json: invocation.json, io, out, err };
     return await dispatch(ctx, command);
   } catch (error) {
+    if (isCommandTimeout(error)) {
+      timedOut = true;
+      err(new ConnectionError(commandTimeoutMessage(shownUrl)).message);
+      return EXIT.usage;
+    }
     if (!connection.ready()) {
       const cause = connection.lastError() ?? (error as Error);
       err(new ConnectionError(`lost connection to Redis at ${shownUrl}: ${cause.message}`).message);
@@ -103,6 +108,6 @@ export async function main(argv: readonly string[], io: Io = processIo, env: Nod
     err(error instanceof Error ? error.message : String(error));
     return EXIT.failure;
   } finally {
-    await connection.close();
+    await connection.close(timedOut);
   }
 }

@@ -44,7 +44,12 @@ describe("parseInvocation", () => {
     expect(fails(["status", "--redis", "redis://"])).toBe("--redis: the URL names no host");
     expect(fails(["status", "--namespace", "a{b}"])).toMatch(/^--namespace: namespace may only contain/);
     expect(fails(["steals", "--limit", "0"])).toBe("--limit: must be at least 1");
-    expect(fails(["steals", "--limit", "-3"])).toMatch(/--limit/);
+    // A negative number is the option's value, judged by its own check: one line, not node's three.
+    expect(fails(["steals", "--limit", "-1"])).toBe("--limit: must be a positive integer");
+    expect(fails(["steals", "--limit=-3"])).toBe("--limit: must be a positive integer");
+    expect(fails(["agent", "drain", "a1", "--wait", "--timeout", "-2"])).toBe("--timeout: must be a number of seconds");
+    expect(fails(["status", "--redis", "--json"])).toBe("--redis needs a value (one starting with '-' is written --redis=-...)");
+    expect(fails(["steals", "--limit"])).not.toMatch(/\n/);
     expect(fails(["steals", "--limit", "2.5"])).toBe("--limit: must be a positive integer");
     expect(fails(["agents", "--limit", "2"])).toBe("--limit applies only to steals");
     expect(fails(["task"])).toMatch(/task takes one task id/);
@@ -53,8 +58,8 @@ describe("parseInvocation", () => {
     expect(fails(["leader", "extra"])).toMatch(/leader takes no arguments/);
     expect(fails(["leader", "--limit", "2"])).toBe("--limit applies only to steals");
     expect(fails(["frobnicate"])).toMatch(/^unknown command 'frobnicate'/);
-    expect(fails(["agent"])).toMatch(/^agent needs an action \(drain;/);
-    expect(fails(["agent", "kill", "a1"])).toBe("unknown agent action 'kill' (actions: drain)");
+    expect(fails(["agent"])).toMatch(/^agent needs an action \(drain, remove;/);
+    expect(fails(["agent", "kill", "a1"])).toBe("unknown agent action 'kill' (actions: drain, remove)");
     expect(fails(["agent", "drain"])).toMatch(/^agent drain takes one agent id/);
     expect(fails(["agent", "drain", "a1", "a2"])).toMatch(/^agent drain takes one agent id/);
     expect(fails(["agent", "drain", "a:1"])).toMatch(/^agent id: agent id may only contain/);

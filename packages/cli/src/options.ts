@@ -71,15 +71,40 @@ function noArguments(name: string, rest: readonly string[]): void {
   if (rest.length > 0) throw new UsageError(`${name} takes no arguments (got '${rest[0]}')`);
 }
 
+/**
+ * `--limit -1` as `--limit=-1`: node's parseArgs takes a value starting with '-' for an option,
+ * and refuses it as "ambiguous"; a negative number is never an option here (none is a digit), so
+ * it reaches the option's own check, which says what values it takes.
+ */
+function joinNegativeValues(argv: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    const name = arg.startsWith("--") ? arg.slice(2) : undefined;
+    if (name !== undefined && name in OPTIONS && OPTIONS[name as keyof typeof OPTIONS].type === "string" && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      i += 1;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
+}
+
 /** Parses argv (without node and script). Throws UsageError with a one-line message. */
 export function parseInvocation(argv: readonly string[]): Invocation {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joinNegativeValues(argv), options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    // node's messages go on to explain '--'; the first sentence is the useful part.
-    const message = (error as Error).message.split(". To specify")[0] ?? "bad arguments";
-    throw new UsageError(`${message.replace(/^Unknown/, "unknown")} (see worksteal --help)`);
+    const message = (error as Error).message;
+    // `--redis --json`: node calls the value "ambiguous", over three lines.
+    const ambiguous = /^Option '(--[\w-]+)[^']*' argument is ambiguous/.exec(message);
+    if (ambiguous) throw new UsageError(`${ambiguous[1]} needs a value (one starting with '-' is written ${ambiguous[1]}=-...)`);
+    // node's other messages go on to explain '--'; the first sentence is the useful part.
+    const first = message.split(/\n|\. To specify/)[0] ?? "bad arguments";
+    throw new UsageError(`${first.replace(/^Unknown/, "unknown")} (see worksteal --help)`);
   }
   const { values, positionals } = parsed;
   const invocation: Invocation = {

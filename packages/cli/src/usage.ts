@@ -1,3 +1,5 @@
+import { COMMAND_TIMEOUT_MS, CONNECT_TIMEOUT_MS } from "./connect.js";
+
 export const USAGE = `Usage: worksteal <command> [options]
 
 Inspects a worksteal namespace, asks agents to drain, and removes dead ones (the two
@@ -33,6 +35,6 @@ Options:
 Other WORKSTEAL_* settings (e.g. WORKSTEAL_AGENT_TTL_MS, which decides when an agent counts
 as dead) and the $WORKSTEAL_CONFIG file are read as by the coordinator.
 
-Exit status: 0 ok; 1 not found or failed (also: drain --wait timed out); 2 bad arguments
-or Redis unreachable.
+Exit status: 0 ok; 1 not found or failed (also: drain --wait timed out); 2 bad arguments,
+or Redis unreachable or not answering (${CONNECT_TIMEOUT_MS / 1000} s to connect, ${COMMAND_TIMEOUT_MS / 1000} s per command).
 `;

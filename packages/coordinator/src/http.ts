@@ -10,14 +10,22 @@ const METRIC_STEALS = 10_000;
 /**
  * /healthz: 200 with the replica's role while its Redis connection is up, else 503.
  * /metrics: the namespace's figures in Prometheus text format, read from Redis on each scrape.
+ * `replica` may be a function giving the replica once it has started: the port is then bound
+ * (and a port in use found) before the replica joins, and both paths answer 503 until it has.
  */
-export function startHttp(replica: Replica, port: number, host: string): Promise<Server> {
+export function startHttp(replica: Replica | (() => Replica | undefined), port: number, host: string): Promise<Server> {
+  const current = typeof replica === "function" ? replica : () => replica;
   const server = createServer((request, response) => {
     const send = (status: number, type: string, body: string) => {
       response.writeHead(status, { "content-type": type });
       response.end(body);
     };
-    if (request.url === "/healthz") {
+    const replica = current();
+    if (replica === undefined && (request.url === "/healthz" || request.url === "/metrics")) {
+      send(503, "application/json", `${JSON.stringify({ replica: null, role: "starting", fence: null, redis: "unknown" })}\n`);
+    } else if (replica === undefined) {
+      send(404, "text/plain", "not found: try /healthz or /metrics\n");
+    } else if (request.url === "/healthz") {
       const fence = replica.leaderFence;
       const body = { replica: replica.id, role: fence === undefined ? "follower" : "leader", fence: fence ?? null, redis: replica.redisReady ? "ready" : "down" };
       send(replica.redisReady ? 200 : 503, "application/json", `${JSON.stringify(body)}\n`);

@@ -4,7 +4,7 @@ import { type Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { pino, type Logger } from "pino";
 import { type Config, type ConfigInput, DIRECTIVE_QUEUE, type Directive, loadConfig } from "@worksteal/protocol";
-import { AgentQueues, createRedis, Store } from "@worksteal/store";
+import { AgentQueues, closeRedis, createRedis, isConnectionError, maskRedisUrl, Store } from "@worksteal/store";
 import { DirectiveExecutor, type StealOutcome } from "./executor.js";
 import { Folder } from "./folder.js";
 import { Leadership } from "./leadership.js";
@@ -66,13 +66,15 @@ export class Replica {
   /** When this replica's current leadership began (monotonic clock). */
   private leaderSince = 0;
   private foldLoop?: Promise<void>;
+  private stopping?: Promise<void>;
   private readonly timers: NodeJS.Timeout[] = [];
 
   constructor(options: ReplicaOptions = {}) {
     this.config = loadConfig({ overrides: options.config });
     this.id = options.id ?? `replica-${randomBytes(4).toString("hex")}`;
     this.log = (options.logger ?? pino({ name: "worksteal-coordinator", level: this.config.logLevel })).child({ replica: this.id });
-    this.redis = createRedis(this.config.redisUrl, { connectionName: `coordinator:${this.id}` });
+    // The command connection reports Redis's state for all three: they go to the same server.
+    this.redis = createRedis(this.config.redisUrl, { connectionName: `coordinator:${this.id}`, log: this.log.child({ namespace: this.config.namespace }) });
     this.blocking = createRedis(this.config.redisUrl, { role: "blocking", connectionName: `coordinator-fold:${this.id}` });
     this.executorRedis = createRedis(this.config.redisUrl, { role: "blocking", connectionName: `coordinator-exec:${this.id}` });
     this.store = new Store(this.redis, this.config.namespace, { agentTtlMs: this.config.agentTtlMs });
@@ -84,6 +86,9 @@ export class Replica {
       this.log,
     );
     this.directives = openDirectiveQueue(this.store);
+    // Connection errors surface in the calls that fail and in the connection's own log lines;
+    // unhandled here, BullMQ would print each one with a stack.
+    this.directives.on("error", () => undefined);
     this.planning = new PlanningLoop(this.store, this.queues, this.directives, this.config, this.log);
     this.executor = new DirectiveExecutor(
       this.store,
@@ -115,10 +120,18 @@ export class Replica {
     return this.leadership?.current();
   }
 
+  /**
+   * Joins the replica set. Rejects when Redis cannot be reached (after ioredis' retries) or when
+   * stop() is called meanwhile; either way stop() then closes whatever was opened.
+   */
   async start(): Promise<void> {
+    this.log.info({ redis: maskRedisUrl(this.config.redisUrl), namespace: this.config.namespace }, "replica starting");
     await this.folder.ensureGroup();
+    this.throwIfStopped();
     this.running = true;
     await this.publishRole(undefined);
+    // Nothing below may outlive a stop() that ran during an await: it would never be closed.
+    this.throwIfStopped();
     this.foldLoop = this.runFoldLoop();
     this.every(Math.min(this.config.claimIdleMs / 2, 5000), "claim", () => this.folder.claimAbandoned());
     this.every(this.config.heartbeatIntervalMs, "heartbeat", () => this.heartbeat());
@@ -138,28 +151,51 @@ export class Replica {
       lockDuration: DIRECTIVE_LOCK_MS,
       stalledInterval: DIRECTIVE_LOCK_MS,
     });
-    this.executorWorker.on("error", (error) => this.log.warn({ error: errorSummary(error) }, "directive worker error"));
+    // A lost connection is reported once by the command connection, not at each of the worker's retries.
+    this.executorWorker.on("error", (error) => {
+      if (!isConnectionError(error)) this.log.warn({ error: errorSummary(error) }, "directive worker error");
+    });
     await this.heartbeat();
+    this.throwIfStopped();
     await this.leadership?.start();
     this.log.info({ namespace: this.config.namespace, fence: this.leaderFence }, "replica started");
   }
 
+  private throwIfStopped(): void {
+    if (this.stopping) throw new Error(`replica ${this.id} was stopped while starting`);
+  }
+
   /**
-   * Stops every loop. A leader releases its lease first, so that another replica takes over at
-   * once; entries this replica read but did not fold stay pending for others to claim.
+   * Stops every loop and closes every connection, whatever state start() reached (also after
+   * it failed); calling it again waits for the same stop. A leader releases its lease first, so
+   * that another replica takes over at once; entries this replica read but did not fold stay
+   * pending for others to claim.
    */
-  async stop(): Promise<void> {
-    if (!this.running) return;
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
     this.running = false;
+    const connections = [this.redis, this.blocking, this.executorRedis];
+    // With Redis away, each call below would wait out ioredis' retries (half a minute) and BullMQ
+    // would wait for reads that never return: the connections are ended first, so they fail now.
+    const away = this.redis.status !== "ready";
+    const ending = away ? Promise.all(connections.map((r) => closeRedis(r))) : undefined;
     await this.leadership?.stop();
     for (const timer of this.timers) clearInterval(timer);
     await this.foldLoop;
-    await this.executorWorker?.close();
+    // Forced while Redis is away: the directive it runs cannot finish without it anyway.
+    await this.executorWorker?.close(away);
     await this.directives.close();
-    await this.redis.hdel(this.store.keys.replicas, this.id).catch(() => undefined);
-    await this.redis.hdel(this.store.keys.replicaRoles, this.id).catch(() => undefined);
+    if (!away) {
+      await this.redis.hdel(this.store.keys.replicas, this.id).catch(() => undefined);
+      await this.redis.hdel(this.store.keys.replicaRoles, this.id).catch(() => undefined);
+    }
     await this.queues.close();
-    await Promise.all([this.redis, this.blocking, this.executorRedis].map((r) => r.quit().catch(() => undefined)));
+    await ending;
+    await Promise.all(connections.map((r) => closeRedis(r)));
     this.log.info("replica stopped");
   }
 
