@@ -20,6 +20,7 @@ import {
   AttemptsExhaustedError,
   type ClaimedTask,
   closeRedis,
+  isConnectionError,
   createRedis,
   StaleTaskError,
   Store,
@@ -74,9 +75,9 @@ export class Agent {
   private worker?: Worker<TaskJobData>;
   private heartbeatTimer?: NodeJS.Timeout;
   private draining?: Promise<void>;
-  private readonly sample = processSampler();
   /** The last drain completed: nothing runs here until an undrain. */
   private drained = false;
+  private readonly sample = processSampler();
 
   constructor(options: AgentOptions) {
     const { handler, config, logger, ...profile } = options;
@@ -108,7 +109,10 @@ export class Agent {
       // A job left active by this agent's previous life is re-delivered (and re-claimed) this soon.
       stalledInterval: this.config.lockDurationMs,
     });
-    this.worker.on("error", (error) => this.log.warn({ err: error }, "worker error"));
+    // A lost connection is reported once by the command connection, not at each of the worker's retries.
+    this.worker.on("error", (error) => {
+      if (!isConnectionError(error)) this.log.warn({ error: error.message.slice(0, 500) }, "worker error");
+    });
     this.log.info({ profile: this.profile }, "agent started");
   }
 
@@ -152,8 +156,6 @@ export class Agent {
     return this.draining;
   }
 
-  private async heartbeat(): Promise<void> {
-    const { cpu, memoryMb } = this.sample();
   /** Taken back after a drain: takes jobs again. */
   private resume(): void {
     if (!this.draining) return;
@@ -163,6 +165,8 @@ export class Agent {
     this.log.info("undrained: taking tasks again");
   }
 
+  private async heartbeat(): Promise<void> {
+    const { cpu, memoryMb } = this.sample();
     try {
       const { status } = await this.store.heartbeat(this.id, cpu, memoryMb);
       if (status === "draining") void this.startDraining().catch((error: Error) => this.log.info({ reason: error.message }, "drain ended"));
@@ -170,7 +174,7 @@ export class Agent {
       else if (status === "alive" && this.drained) this.resume();
     } catch (error) {
       if (error instanceof AgentUnknownError) await this.store.registerAgent(this.profile).catch(() => undefined);
-      else this.log.warn({ err: error }, "heartbeat failed");
+      else if (!isConnectionError(error)) this.log.warn({ error: (error as Error).message.slice(0, 500) }, "heartbeat failed");
     }
   }
 
@@ -217,9 +221,9 @@ export class Agent {
 
 function skipReason(error: unknown): "stale" | "finished" | "missing" | "draining" | undefined {
   if (error instanceof StaleTaskError) return "stale";
-  if (error instanceof TaskFinishedError || error instanceof AttemptsExhaustedError) return "finished";
-  if (error instanceof TaskNotFoundError) return "missing";
   // Fetched just as the agent began to drain: the leader hands the task to another agent.
   if (error instanceof AgentNotAliveError) return "draining";
+  if (error instanceof TaskFinishedError || error instanceof AttemptsExhaustedError) return "finished";
+  if (error instanceof TaskNotFoundError) return "missing";
   return undefined;
 }

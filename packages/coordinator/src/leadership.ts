@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
-import { LeaseLostError, type Store } from "@worksteal/store";
+import { isConnectionError, LeaseLostError, type Store } from "@worksteal/store";
 import { errorSummary } from "./log.js";
 
 export interface LeadershipOptions {
@@ -82,7 +82,8 @@ export class Leadership {
       }
     } catch (error) {
       if (error instanceof LeaseLostError) this.demote("lease lost to another replica or expired");
-      else this.log.warn({ error: errorSummary(error) }, "lease call failed");
+      // A lost connection is reported once by the connection itself, not at every attempt.
+      else if (!isConnectionError(error)) this.log.warn({ error: errorSummary(error) }, "lease call failed");
     }
     // Checked after every attempt, so a leader that cannot reach Redis demotes itself in time.
     this.current();

@@ -246,7 +246,7 @@ export class Replica {
         if (read < this.config.foldBatchSize / 2) await new Promise((r) => setTimeout(r, FOLD_COALESCE_MS));
       } catch (error) {
         if (!this.running) break;
-        this.log.warn({ error: errorSummary(error) }, "fold failed; retrying");
+        if (!isConnectionError(error)) this.log.warn({ error: errorSummary(error) }, "fold failed; retrying");
         await new Promise((r) => setTimeout(r, 250));
       }
     }
@@ -278,7 +278,10 @@ export class Replica {
       if (busy || !this.running) return;
       busy = true;
       task()
-        .catch((error) => this.log.warn({ error: errorSummary(error), loop: name }, "loop iteration failed"))
+        .catch((error) => {
+          // A lost connection is reported once by the connection itself, not by every loop.
+          if (!isConnectionError(error)) this.log.warn({ error: errorSummary(error), loop: name }, "loop iteration failed");
+        })
         .finally(() => {
           busy = false;
         });
