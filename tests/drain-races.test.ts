@@ -38,21 +38,22 @@ describe("draining races", () => {
     h = namespaceHarness("drain-fetch", { stealInterval: 100, maintenanceIntervalMs: 600_000 });
     await h.startReplica();
     const starts: string[] = [];
+    // Many slots and short tasks: many fetches are in flight whenever the drain begins.
     const draining = new Agent({
       id: "leaving",
-      concurrency: 4,
+      concurrency: 16,
       config: h.config,
       handler: async (task) => {
         starts.push(task.id);
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, 2));
       },
     });
     await draining.start();
     stops.push(() => draining.close());
     await h.startAgentProcess("stays", { concurrency: 4 });
     const ids: string[] = [];
-    for (let i = 0; i < 200; i++) ids.push((await h.client.submit({ id: `d${i}`, agentId: "leaving", payload: { ms: 5 } })).taskId);
-    await eventually(async () => expect(starts.length).toBeGreaterThan(10));
+    for (let i = 0; i < 400; i++) ids.push((await h.client.submit({ id: `d${i}`, agentId: "leaving", payload: { ms: 5 } })).taskId);
+    await eventually(async () => expect(starts.length).toBeGreaterThan(20));
     // The drain begins while the worker is busy fetching.
     await draining.drain();
     expect(await h.redis.hget(h.store.keys.agent("leaving"), "status")).toBe("drained");
