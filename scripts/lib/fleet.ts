@@ -42,6 +42,9 @@ export interface Fleet {
 
 export class NoRedisError extends Error {}
 
+/** While no process comes up, progress is repeated this often. */
+const QUIET_REPORT_MS = 5000;
+
 export async function startFleet(options: {
   namespace: string;
   agents: AgentSpec[];
@@ -114,11 +117,18 @@ export async function startFleet(options: {
     await waitUntilReady(proc, ready, { what: `agent ${spec.id}` });
   };
 
-  // Everything starts at once; each line of progress says how far the start has come.
+  // Everything starts at once. A line of progress each time a process is up, and every few
+  // seconds while none comes up, so that a slow start on a busy machine is seen to be moving.
   let coordinatorsUp = 0;
   let agentsUp = 0;
-  const report = () =>
-    progress(`coordinators ${coordinatorsUp}/${options.coordinators} up, agents ${agentsUp}/${options.agents.length} ready`);
+  const startedAt = Date.now();
+  const report = () => {
+    const elapsed = ((Date.now() - startedAt) / 1000).toFixed(1);
+    progress(`coordinators ${coordinatorsUp}/${options.coordinators} up, agents ${agentsUp}/${options.agents.length} ready (${elapsed} s)`);
+    clearTimeout(quiet);
+    quiet = setTimeout(report, QUIET_REPORT_MS);
+  };
+  let quiet = setTimeout(report, QUIET_REPORT_MS);
   progress(`starting ${options.coordinators} coordinator(s) and ${options.agents.length} agents...`);
   try {
     await Promise.all([
@@ -139,6 +149,7 @@ export async function startFleet(options: {
     await stop().catch(() => undefined);
     throw error;
   } finally {
+    clearTimeout(quiet);
     await sharedQueue?.close();
     await queues.close();
   }
