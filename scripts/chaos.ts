@@ -97,10 +97,22 @@ const killing = new Set<string>();
 const coordinatorLogBytes = new Map<string, number>();
 let unexpectedRestarts = 0;
 
+/** How many lines of each message the coordinators logged: the log volume, explained. */
+const coordinatorLogMessages = new Map<string, number>();
+function countLog(proc: NodeProcess): number {
+  let bytes = 0;
+  for (const line of proc.lines) {
+    bytes += line.text.length + 1;
+    const msg = String(line.json?.msg ?? "(not JSON)");
+    coordinatorLogMessages.set(msg, (coordinatorLogMessages.get(msg) ?? 0) + 1);
+  }
+  return bytes;
+}
+
 /** Restarts a process that died by itself (a poison task kills its agent), as a supervisor would. */
 function supervise(id: string, proc: NodeProcess): void {
   void proc.exited.then(async () => {
-    if (COORDINATORS.includes(id)) coordinatorLogBytes.set(id, (coordinatorLogBytes.get(id) ?? 0) + proc.lines.reduce((n, l) => n + l.text.length + 1, 0));
+    if (COORDINATORS.includes(id)) coordinatorLogBytes.set(id, (coordinatorLogBytes.get(id) ?? 0) + countLog(proc));
     if (!running || killing.has(id) || procs.get(id) !== proc) return;
     unexpectedRestarts += 1;
     await restart(id).catch((error: Error) => progress(`restart of ${id} failed: ${error.message}`));
@@ -127,18 +139,32 @@ async function startAgent(id: string): Promise<void> {
 }
 const restart = (id: string) => (COORDINATORS.includes(id) ? startCoordinator(id) : startAgent(id));
 
-/** Reads every event through a group of its own (so trimming waits for it too), keeping what the checks need. */
-const audit = { stolen: [] as Array<{ taskId: string; epoch: number; fence: number; at: number }>, fences: new Map<number, number>() };
+/**
+ * Reads every event through a group of its own (so trimming waits for it too), keeping what the
+ * checks need: steals, and per task and epoch the runs that ended in a retry or were taken up
+ * again after a crash (both leave the task queued or running at the same epoch, legitimately).
+ * Entries the stream fuzzer wrote are told apart by id at check time.
+ */
+const audit = {
+  stolen: [] as Array<{ id: string; taskId: string; epoch: number; fence: number; at: number }>,
+  rerunnable: [] as Array<{ id: string; key: string }>,
+  fences: new Map<number, number>(),
+};
 async function auditEvents(reader: Redis): Promise<void> {
   const entries = (await reader.xreadgroup("GROUP", "chaos-audit", "auditor", "COUNT", 1000, "STREAMS", keys.events, ">")) as
     | Array<[string, Array<[string, string[]]>]>
     | null;
   const batch = entries?.[0]?.[1] ?? [];
-  for (const [, fields] of batch) {
+  for (const [id, fields] of batch) {
     const entry = parseEventEntry(fields);
-    if (entry.ok && entry.event.kind === "task:stolen") {
-      const fence = Number(/^f(\d+)-/.exec(entry.event.directiveId)?.[1] ?? -1);
-      audit.stolen.push({ taskId: entry.event.taskId, epoch: entry.event.epoch, fence, at: entry.event.at });
+    if (!entry.ok) continue;
+    const event = entry.event;
+    if (event.kind === "task:stolen") {
+      const fence = Number(/^f(\d+)-/.exec(event.directiveId)?.[1] ?? -1);
+      audit.stolen.push({ id, taskId: event.taskId, epoch: event.epoch, fence, at: event.at });
+    }
+    if ((event.kind === "task:failed" && !event.final) || (event.kind === "task:started" && event.restarted)) {
+      audit.rerunnable.push({ id, key: `${event.taskId}@${event.epoch}` });
     }
   }
   if (batch.length > 0) await reader.xack(keys.events, "chaos-audit", ...batch.map(([id]) => id));
@@ -343,14 +369,24 @@ async function checkInvariants(unfinished: number): Promise<Record<string, numbe
     }
   }
 
-  // A move never runs a task twice: no task ran at the epoch a steal took it from.
+  // A move never runs a task twice: every run at the epoch a steal took a task from had ended
+  // before the steal, in a retry (or was the same run taken up again after its agent died).
+  // Runs are counted by the agents themselves (the run log), not read from events.
   const runs = await redis.hgetall(keys.runLog);
   const runEpochs = await redis.hgetall(keys.runEpochLog);
-  const runTwiceByMove = new Set(audit.stolen.filter((s) => Number(runEpochs[`${s.taskId}@${s.epoch - 1}`] ?? 0) > 0).map((s) => s.taskId)).size;
+  const hostile = new Set(injected);
+  const endedRuns = new Map<string, number>();
+  for (const r of audit.rerunnable) if (!hostile.has(r.id)) endedRuns.set(r.key, (endedRuns.get(r.key) ?? 0) + 1);
+  const steals = audit.stolen.filter((s) => !hostile.has(s.id));
+  const movedWhileRunning = new Set(
+    steals.filter((s) => Number(runEpochs[`${s.taskId}@${s.epoch - 1}`] ?? 0) > (endedRuns.get(`${s.taskId}@${s.epoch - 1}`) ?? 0)).map((s) => s.taskId),
+  );
+  for (const id of [...movedWhileRunning].slice(0, 10)) progress(`run twice because of a move: ${id}, runs by epoch ${JSON.stringify(Object.fromEntries(Object.entries(runEpochs).filter(([k]) => k.startsWith(`${id}@`))))}`);
+  const runTwiceByMove = movedWhileRunning.size;
   const rerunsAfterCrashes = Object.values(runs).filter((n) => Number(n) > 1).length;
 
   // Only the current leader's directives act: no move by a fence after a higher fence took the lease.
-  const staleDirectivesExecuted = audit.stolen.filter((s) =>
+  const staleDirectivesExecuted = steals.filter((s) =>
     [...audit.fences.entries()].some(([fence, acquiredAt]) => fence > s.fence && acquiredAt < s.at),
   ).length;
 
@@ -375,7 +411,8 @@ async function checkInvariants(unfinished: number): Promise<Record<string, numbe
     const ended =
       spec.kind === "long"
         ? state === "done"
-        : state === "failed" && (spec.kind === "crash" ? /agent died/.test(error ?? "") : /result not serialisable/.test(error ?? ""));
+        : // An unserialisable one may also lose a run to a kill: either reason says why.
+          state === "failed" && (spec.kind === "crash" ? /agent died/ : /result not serialisable|agent died/).test(error ?? "");
     if (!ended || !ranWithin) {
       poisonMisbehaved += 1;
       progress(`poison task ${id} (${spec.kind}): state ${state}, ran ${runs[id] ?? 0} of ${spec.maxAttempts}, error ${String(error).slice(0, 120)}`);
@@ -383,8 +420,10 @@ async function checkInvariants(unfinished: number): Promise<Record<string, numbe
   }
   for (const proc of COORDINATORS.map((id) => [id, procs.get(id)] as const)) {
     const [id, live] = proc;
-    if (live) coordinatorLogBytes.set(id, (coordinatorLogBytes.get(id) ?? 0) + live.lines.reduce((n, l) => n + l.text.length + 1, 0));
+    if (live) coordinatorLogBytes.set(id, (coordinatorLogBytes.get(id) ?? 0) + countLog(live));
   }
+  const top = [...coordinatorLogMessages.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
+  progress(`coordinator log lines by message: ${top.map(([m, n]) => `${n}× ${m}`).join("; ")}`);
   return {
     submitted: submitted.length,
     done,
@@ -395,7 +434,7 @@ async function checkInvariants(unfinished: number): Promise<Record<string, numbe
     workloadDrift,
     unfoldedEvents: Number(pending[0]),
     rerunsAfterCrashes,
-    moves: audit.stolen.length,
+    moves: steals.length,
     hostileInjected: injected.length,
     hostileNotDeadLettered,
     deadLetters: dead.size,
