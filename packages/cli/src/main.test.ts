@@ -416,6 +416,17 @@ describe("agent drain", () => {
     expect(await drainingEvents(store)).toEqual(["a1", "a2"]);
   });
 
+  it("undrain takes a draining or drained agent back; an unknown one is exit 1", async () => {
+    const ns = testNamespace("cli-undrain");
+    const store = await register(ns, "a1");
+    await run(inNs(ns, "agent", "drain", "a1"));
+    expect(await run(inNs(ns, "agent", "undrain", "a1"))).toEqual({ code: 0, stdout: "agent a1: draining -> alive\n", stderr: "" });
+    expect(await redis.hget(store.keys.agent("a1"), "status")).toBe("alive");
+    await redis.hset(store.keys.agent("a1"), "status", "drained");
+    expect(JSON.parse((await run(inNs(ns, "agent", "undrain", "a1", "--json"))).stdout)).toEqual({ agentId: "a1", status: "alive", previous: "drained" });
+    expect(await run(inNs(ns, "agent", "undrain", "ghost"))).toEqual({ code: 1, stdout: "", stderr: "worksteal: agent ghost is not registered\n" });
+  });
+
   it("a dead agent is drained all the same, with a note that it will not hear of it until it comes back", async () => {
     const ns = testNamespace("cli-drain");
     const store = await register(ns, "a3");

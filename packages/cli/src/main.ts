@@ -4,6 +4,7 @@ import { runAgents } from "./commands/agents.js";
 import { runDrain } from "./commands/drain.js";
 import { runLeader } from "./commands/leader.js";
 import { runRemove } from "./commands/remove.js";
+import { runUndrain } from "./commands/undrain.js";
 import { runStatus } from "./commands/status.js";
 import { runSteals } from "./commands/steals.js";
 import { runTask } from "./commands/task.js";
@@ -54,7 +55,8 @@ function dispatch(ctx: CommandContext, command: Exclude<Command, { name: "help" 
     case "steals":
       return runSteals(ctx, command.limit);
     case "agent":
-      return command.action === "remove" ? runRemove(ctx, command.agentId) : runDrain(ctx, command.agentId, command.wait);
+      if (command.action === "drain") return runDrain(ctx, command.agentId, command.wait);
+      return command.action === "remove" ? runRemove(ctx, command.agentId) : runUndrain(ctx, command.agentId);
   }
 }
 

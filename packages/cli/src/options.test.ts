@@ -58,8 +58,8 @@ describe("parseInvocation", () => {
     expect(fails(["leader", "extra"])).toMatch(/leader takes no arguments/);
     expect(fails(["leader", "--limit", "2"])).toBe("--limit applies only to steals");
     expect(fails(["frobnicate"])).toMatch(/^unknown command 'frobnicate'/);
-    expect(fails(["agent"])).toMatch(/^agent needs an action \(drain, remove;/);
-    expect(fails(["agent", "kill", "a1"])).toBe("unknown agent action 'kill' (actions: drain, remove)");
+    expect(fails(["agent"])).toMatch(/^agent needs an action \(drain, undrain, remove;/);
+    expect(fails(["agent", "kill", "a1"])).toBe("unknown agent action 'kill' (actions: drain, undrain, remove)");
     expect(fails(["agent", "drain"])).toMatch(/^agent drain takes one agent id/);
     expect(fails(["agent", "drain", "a1", "a2"])).toMatch(/^agent drain takes one agent id/);
     expect(fails(["agent", "drain", "a:1"])).toMatch(/^agent id: agent id may only contain/);

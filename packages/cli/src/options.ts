@@ -46,7 +46,7 @@ export type Command =
   | { name: "steals"; limit: number }
   /** `wait` is set by --wait: poll until the agent is drained, failing after `timeoutMs`. */
   | { name: "agent"; action: "drain"; agentId: string; wait: { timeoutMs: number } | undefined }
-  | { name: "agent"; action: "remove"; agentId: string };
+  | { name: "agent"; action: "remove" | "undrain"; agentId: string };
 
 export interface Invocation {
   command: Command | undefined;
@@ -59,7 +59,7 @@ export interface Invocation {
 
 export const COMMANDS = ["status", "agents", "leader", "task", "steals", "agent", "help"] as const;
 
-export const AGENT_ACTIONS = ["drain", "remove"] as const;
+export const AGENT_ACTIONS = ["drain", "undrain", "remove"] as const;
 
 function check<T>(schema: z.ZodType<T>, value: unknown, label: string): T {
   const parsed = schema.safeParse(value);
@@ -147,8 +147,8 @@ export function parseInvocation(argv: readonly string[]): Invocation {
     case "agent": {
       const [action, ...ids] = rest;
       if (action === undefined) throw new UsageError(`agent needs an action (${AGENT_ACTIONS.join(", ")}; usage: worksteal agent drain <id>)`);
-      if (action === "remove") {
-        if (ids.length !== 1) throw new UsageError(`agent remove takes one agent id (usage: worksteal agent remove <id>)`);
+      if (action === "remove" || action === "undrain") {
+        if (ids.length !== 1) throw new UsageError(`agent ${action} takes one agent id (usage: worksteal agent ${action} <id>)`);
         invocation.command = { name, action, agentId: check(AgentIdSchema, ids[0], "agent id") };
         break;
       }

@@ -2,8 +2,8 @@ import { COMMAND_TIMEOUT_MS, CONNECT_TIMEOUT_MS } from "./connect.js";
 
 export const USAGE = `Usage: worksteal <command> [options]
 
-Inspects a worksteal namespace, asks agents to drain, and removes dead ones (the two
-commands that write).
+Inspects a worksteal namespace, asks agents to drain (and takes them back), and removes
+dead ones (the three commands that write).
 
 Commands:
   status               one-screen summary: agents, task totals, event stream, replicas,
@@ -20,6 +20,9 @@ Commands:
                        previous}); idempotent. With --wait, polls until it is drained,
                        reporting queued/running counts on stderr each second; fails (exit 1)
                        after S seconds (default 60). --json --wait prints once drained
+  agent undrain <id>   takes a draining or drained agent back: it may be given tasks again
+                       and resumes taking jobs at its next heartbeat (--json: {agentId,
+                       status, previous}); exit 1 for an unknown agent
   agent remove <id>    forgets a dead agent that holds no task: its records and its queue
                        (the leader also does this itself after agentRetentionMs). Refuses,
                        with exit 1, an agent that is alive or still holds tasks
