@@ -23,7 +23,7 @@ import { z } from "zod";
 import { Client, type SubmitInput } from "@worksteal/agent";
 import { FOLD_GROUP, keysFor, parseEventEntry } from "@worksteal/protocol";
 import { AgentQueues, isRefusedAgent, Store } from "@worksteal/store";
-import { type NodeProcess, sleep, spawnNode, startRedisServer, waitUntilReady } from "@worksteal/testkit";
+import { type NodeProcess, NotReadyError, sleep, spawnNode, startRedisServer, waitUntilReady } from "@worksteal/testkit";
 import { deadLetteredIds, FUZZ_SHAPES, injectHostileEntry, POISON_KINDS, type PoisonKind, poisonTask } from "./lib/hostile.js";
 import { seededRandom } from "./lib/random.js";
 import { agentUp, redisClock, replicaBeating } from "./lib/readiness.js";
@@ -113,7 +113,7 @@ function countLog(proc: NodeProcess): number {
 function supervise(id: string, proc: NodeProcess): void {
   void proc.exited.then(async () => {
     if (COORDINATORS.includes(id)) coordinatorLogBytes.set(id, (coordinatorLogBytes.get(id) ?? 0) + countLog(proc));
-    if (!running || killing.has(id) || procs.get(id) !== proc) return;
+    if (!running || killing.has(id) || starting.has(id) || procs.get(id) !== proc) return;
     unexpectedRestarts += 1;
     await restart(id).catch((error: Error) => progress(`restart of ${id} failed: ${error.message}`));
   });
@@ -137,7 +137,27 @@ async function startAgent(id: string): Promise<void> {
   supervise(id, proc);
   await waitUntilReady(proc, agentUp(redis, queues, namespace, id, since), { what: `agent ${id}` });
 }
-const restart = (id: string) => (COORDINATORS.includes(id) ? startCoordinator(id) : startAgent(id));
+/** Ids being started again: an exit before they are ready is handled by `restart` itself. */
+const starting = new Set<string>();
+/**
+ * Starts a process again under the same id. A poison task can kill an agent before it is even
+ * ready (its worker takes the job at once): it is then started again, a few times at most.
+ */
+async function restart(id: string): Promise<void> {
+  starting.add(id);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await (COORDINATORS.includes(id) ? startCoordinator(id) : startAgent(id));
+      } catch (error) {
+        if (!(error instanceof NotReadyError) || attempt >= 5 || !running) throw error;
+        progress(`${id} died while starting (${error.message}); starting it again`);
+      }
+    }
+  } finally {
+    starting.delete(id);
+  }
+}
 
 /**
  * Reads every event through a group of its own (so trimming waits for it too), keeping what the
