@@ -113,4 +113,16 @@ describe("draining races", () => {
     await h.client.submit({ id: "after", agentId: "slow" });
     expect((await h.client.waitFor("after", { timeoutMs: 20_000 })).state).toBe("done");
   });
+
+  it("a drain after an undrain the agent has not heard of yet drains again", async () => {
+    // Heartbeats too rare to intervene: the agent learns nothing of the undrain by itself.
+    h = namespaceHarness("redrain", { heartbeatIntervalMs: 10_000 });
+    const agent = new Agent({ id: "twice", config: h.config, handler: async () => undefined });
+    await agent.start();
+    stops.push(() => agent.close());
+    await agent.drain();
+    await h.store.undrain("twice");
+    await agent.drain();
+    expect(await h.redis.hget(h.store.keys.agent("twice"), "status")).toBe("drained");
+  });
 });

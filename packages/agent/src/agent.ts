@@ -10,6 +10,7 @@ import {
   type ConfigInput,
   describeZodError,
   loadConfig,
+  MAX_ERROR_BYTES,
   MAX_RESULT_BYTES,
   toJson,
   truncateBytes,
@@ -77,6 +78,7 @@ export class Agent {
   private draining?: Promise<void>;
   /** The last drain completed: nothing runs here until an undrain. */
   private drained = false;
+  private closed = false;
   private readonly sample = processSampler();
 
   constructor(options: AgentOptions) {
@@ -111,13 +113,14 @@ export class Agent {
     });
     // A lost connection is reported once by the command connection, not at each of the worker's retries.
     this.worker.on("error", (error) => {
-      if (!isConnectionError(error)) this.log.warn({ error: error.message.slice(0, 500) }, "worker error");
+      if (!isConnectionError(error)) this.log.warn({ error: messageOf(error) }, "worker error");
     });
     this.log.info({ profile: this.profile }, "agent started");
   }
 
   /** Stops taking jobs, waits for running ones to finish, then stops heartbeating. */
   async close(): Promise<void> {
+    this.closed = true;
     await this.worker?.close();
     clearInterval(this.heartbeatTimer);
     // Dropped at once when Redis is away: a QUIT would wait for it to come back.
@@ -137,12 +140,22 @@ export class Agent {
   }
 
   private startDraining(): Promise<void> {
+    // A drain that completed, then an undrain this agent has not heard of yet: a new drain.
+    if (this.drained) {
+      this.draining = undefined;
+      this.drained = false;
+    }
     this.draining ??= (async () => {
       this.log.info("draining: no new tasks");
       // Stop fetching jobs; those running go on to the end. (A job fetched meanwhile is refused at claim.)
       await this.worker?.pause(true);
       for (;;) {
-        const state = await this.store.markDrained(this.id);
+        if (this.closed) throw new Error(`agent ${this.id} closed before it drained`);
+        // Redis away for a while is waited out: the drain ends only drained, undrained or closed.
+        const state = await this.store.markDrained(this.id).catch((error: unknown) => {
+          if (!isConnectionError(error)) this.log.warn({ error: messageOf(error) }, "drain check failed");
+          return "draining" as const;
+        });
         if (state === "drained") break;
         if (state === "undrained") {
           this.resume();
@@ -174,7 +187,7 @@ export class Agent {
       else if (status === "alive" && this.drained) this.resume();
     } catch (error) {
       if (error instanceof AgentUnknownError) await this.store.registerAgent(this.profile).catch(() => undefined);
-      else if (!isConnectionError(error)) this.log.warn({ error: (error as Error).message.slice(0, 500) }, "heartbeat failed");
+      else if (!isConnectionError(error)) this.log.warn({ error: messageOf(error) }, "heartbeat failed");
     }
   }
 
@@ -203,7 +216,7 @@ export class Agent {
     try {
       result = await this.handler(context);
     } catch (error) {
-      failure = { message: error instanceof Error ? error.message : String(error), unrecoverable: error instanceof UnrecoverableError };
+      failure = { message: messageOf(error, MAX_ERROR_BYTES), unrecoverable: error instanceof UnrecoverableError };
     }
     const json = failure ? undefined : toJson(result, MAX_RESULT_BYTES);
     // A result that cannot be stored fails the attempt like a throw would: the task must not stay running.
@@ -217,6 +230,17 @@ export class Agent {
     // The record decides whether another attempt comes; BullMQ only re-delivers when it does.
     throw final ? new UnrecoverableError(failure.message) : new Error(failure.message);
   }
+}
+
+/** A thrown value's message, bounded; whatever was thrown (a string, an object without toString). */
+function messageOf(error: unknown, maxBytes = 500): string {
+  let text: string;
+  try {
+    text = error instanceof Error ? error.message : String(error);
+  } catch {
+    text = "(an error that cannot be shown as text)";
+  }
+  return truncateBytes(text, maxBytes);
 }
 
 function skipReason(error: unknown): "stale" | "finished" | "missing" | "draining" | undefined {

@@ -23,9 +23,13 @@ const add = (a: FoldResult, b: FoldResult): FoldResult => ({
   alreadyAcknowledged: a.alreadyAcknowledged + b.alreadyAcknowledged,
 });
 
-/** Redis refused the script (an error reply), as opposed to a connection that failed: retrying the same batch fails again. */
+/**
+ * The fold script itself failed on this batch (a Lua runtime error, such as its JSON decoder
+ * refusing the input): retrying the same batch fails again. Other error replies (BUSY, LOADING,
+ * READONLY after a failover, a lost connection) pass: the batch is retried as it is, whole.
+ */
 function isRefusal(error: unknown): boolean {
-  return (error as Error | undefined)?.name === "ReplyError";
+  return (error as Error | undefined)?.name === "ReplyError" && /user_script|Error running script/.test((error as Error).message);
 }
 
 /**
@@ -45,7 +49,10 @@ export async function foldSplitting(store: Store, entries: FoldEntry[], log: Log
       const entry = entries[0]!;
       const reason = cleanReason(`fold script refused the entry: ${(error as Error).message}`);
       log.warn({ id: entry.id, error: errorSummary(error) }, "entry cannot be folded; dead-lettering it");
-      return store.fold([{ id: entry.id, dead: reason }]);
+      const result = await store.fold([{ id: entry.id, dead: reason }]);
+      // The fold script never fails after an XACK; were it to, the entry would be acknowledged and neither applied nor dead-lettered.
+      if (result.alreadyAcknowledged > 0) log.error({ id: entry.id }, "entry acknowledged by a failed fold: neither applied nor dead-lettered");
+      return result;
     }
     const half = Math.ceil(entries.length / 2);
     return add(await foldSplitting(store, entries.slice(0, half), log), await foldSplitting(store, entries.slice(half), log));

@@ -21,7 +21,9 @@ export function toJson(value: unknown, maxBytes: number): JsonOutcome {
       return v;
     });
   } catch (error) {
-    return { ok: false, reason: `not serialisable as JSON (${(error as Error).message.split("\n")[0]})` };
+    // Whatever was thrown (a toJSON may throw anything): its first line, when it has one.
+    const detail = error instanceof Error ? error.message.split("\n")[0] : typeof error === "string" ? error : "a value threw while serialised";
+    return { ok: false, reason: `not serialisable as JSON (${detail})` };
   }
   if (json === undefined) return { ok: false, reason: "not serialisable as JSON" };
   const bytes = Buffer.byteLength(json);

@@ -1,7 +1,7 @@
 --[[
   Ends one run of a task: completed, failed for good, or failed with a retry to come (then the
   task is queued again on the same owner, and BullMQ re-delivers the job). A retry of a task that
-  has used all of its attempts (every claim counts, see claim-4.lua) is final. Only the owner at
+  has used all of its attempts (every claim counts, see claim-5.lua) is final. Only the owner at
   the claimed epoch, while the task runs, may finish it.
 
   KEYS[1] task record hash   ws:{ns}:task:<id>

@@ -134,15 +134,13 @@ export class Store {
    * `retentionMs`).
    */
   async claim(taskId: string, agentId: string, epoch: number, retentionMs = DEFAULT_RETENTION_MS): Promise<ClaimedTask> {
-    const reply = check(
-      await this.run("claim", [this.keys.task(taskId), this.keys.events, this.keys.queuedOf(agentId), this.keys.runningOf(agentId), this.keys.agent(agentId)], [
-        taskId,
-        agentId,
-        epoch,
-        retentionMs,
-      ]),
+    const raw = await this.run("claim", [this.keys.task(taskId), this.keys.events, this.keys.queuedOf(agentId), this.keys.runningOf(agentId), this.keys.agent(agentId)], [
       taskId,
-    );
+      agentId,
+      epoch,
+      retentionMs,
+    ]);
+    const reply = check(raw, isAgentRefusal(raw) ? agentId : taskId);
     const [attempt, restarted, type, payload, requiredCapabilities] = reply as [number, number, string, string, string];
     return {
       attempt,
