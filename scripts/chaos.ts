@@ -371,7 +371,7 @@ if (args.json) {
 process.exit(failures.length === 0 ? 0 : 1);
 
 /**
- * Events the fold group has not folded: read but unacknowledged, or not read yet. Agents keep
+ * Events the fold group has not folded: read but unacknowledged, or not delivered yet. Agents keep
  * heartbeating, so a batch may be in flight at any instant: the least seen over a few seconds
  * counts. An entry that can never be folded keeps it above zero.
  */
@@ -381,8 +381,11 @@ async function leftToFold(): Promise<number> {
     const groups = (await redis.xinfo("GROUPS", keys.events)) as Array<Array<string | number | null>>;
     const group = groups.find((g) => g[g.indexOf("name") + 1] === FOLD_GROUP);
     if (!group) continue;
-    const field = (name: string) => Number(group[group.indexOf(name) + 1] ?? 0);
-    least = Math.min(least, field("pending") + field("lag"));
+    const pending = Number(group[group.indexOf("pending") + 1] ?? 0);
+    // Counted from the stream, not XINFO's `lag`, which Redis 7.0 cannot always keep exact.
+    const lastDelivered = String(group[group.indexOf("last-delivered-id") + 1]);
+    const undelivered = (await redis.xrange(keys.events, `(${lastDelivered}`, "+", "COUNT", 100_000)).length;
+    least = Math.min(least, pending + undelivered);
   }
   return least;
 }
