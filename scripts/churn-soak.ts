@@ -23,6 +23,7 @@ import { Agent, Client } from "@worksteal/agent";
 import { Replica } from "@worksteal/coordinator";
 import { type ConfigInput, FOLD_GROUP, keysFor } from "@worksteal/protocol";
 import { sleep, startRedisServer } from "@worksteal/testkit";
+import { CHURN_SETTINGS } from "./lib/churn-settings.js";
 
 const { values } = parseArgs({
   options: {
@@ -60,15 +61,7 @@ const config: ConfigInput = {
   redisUrl: server.url,
   namespace,
   logLevel: "silent",
-  agentTtlMs: 400,
-  heartbeatIntervalMs: 100,
-  agentRetentionMs: 300,
-  leaseTtlMs: 500,
-  stealInterval: 200,
-  maintenanceIntervalMs: 200,
-  claimIdleMs: 300,
-  lockDurationMs: 1000,
-  retentionMs: 1000,
+  ...CHURN_SETTINGS,
 };
 const redis = new Redis(server.url);
 const client = new Client({ config, redis });

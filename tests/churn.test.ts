@@ -3,6 +3,7 @@ import { Agent } from "@worksteal/agent";
 import type { Replica } from "@worksteal/coordinator";
 import { FOLD_GROUP } from "@worksteal/protocol";
 import { eventually, sleep } from "@worksteal/testkit";
+import { CHURN_SETTINGS } from "../scripts/lib/churn-settings.js";
 import { type Harness, namespaceHarness } from "./helpers.js";
 
 /**
@@ -18,17 +19,6 @@ const LIVE_AGENTS = 3;
 const KEYS_PER_MEMBER = 15;
 /** ...and keys the namespace holds whatever is registered (stream, lease, fence, directive queue). */
 const KEYS_FIXED = 50;
-const SETTINGS = {
-  agentTtlMs: 400,
-  heartbeatIntervalMs: 100,
-  agentRetentionMs: 300,
-  leaseTtlMs: 500,
-  stealInterval: 200,
-  maintenanceIntervalMs: 200,
-  claimIdleMs: 300,
-  lockDurationMs: 1000,
-  retentionMs: 1000,
-};
 
 let h: Harness;
 const agents: Agent[] = [];
@@ -76,7 +66,7 @@ async function stopAgent(agent: Agent): Promise<void> {
 
 describe("long life under churn", () => {
   it(`keeps key count, registries and consumers bounded through ${CYCLES} restarts of agents and replicas under new ids`, async () => {
-    h = namespaceHarness("churn", SETTINGS);
+    h = namespaceHarness("churn", CHURN_SETTINGS);
     await h.startReplica();
     await startAgent("keeper");
     const churned: Agent[] = [];

@@ -133,12 +133,11 @@ export class Folder {
     const foldEntries = toFoldEntries(entries);
     const result = await foldSplitting(this.store, foldEntries, this.log);
     if (result.deadLettered > 0) {
-      const invalid = foldEntries.filter((e) => "dead" in e).slice(0, 5);
-      for (const entry of invalid) this.log.warn({ id: entry.id, reason: (entry as { dead: string }).dead }, "event dead-lettered");
+      const invalid = foldEntries.filter((e): e is Extract<FoldEntry, { dead: string }> => "dead" in e);
+      for (const entry of invalid.slice(0, 5)) this.log.warn({ id: entry.id, reason: entry.dead }, "event dead-lettered");
       // Entries refused by the fold script's own checks (forged, replayed, unknown agent) are counted, not itemised here.
-      this.log.warn({ deadLettered: result.deadLettered, invalid: foldEntries.filter((e) => "dead" in e).length }, "events dead-lettered");
+      this.log.warn({ deadLettered: result.deadLettered, invalid: invalid.length }, "events dead-lettered");
     }
     return result;
   }
-
 }

@@ -17,11 +17,11 @@
 
   Returns {replicas forgotten, consumers deleted}
 ]]
+--- @include "redisNow"
 local streamKey, replicasKey, rolesKey = KEYS[1], KEYS[2], KEYS[3]
 local group, maxAge, maxIdle = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = redisNow()
 
 local replicas = 0
 local beats = redis.call('HGETALL', replicasKey)

@@ -32,13 +32,13 @@
           {-21, queued, running} when it holds tasks;
           {-22, jobs} when its BullMQ queue still has jobs waiting or active
 ]]
+--- @include "redisNow"
 local agentKey, agentsKey, queuedKey, runningKey, workloadKey, streamKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local agentId, minAge, bull, group = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 
 local heartbeat = redis.call('HGET', agentKey, 'lastHeartbeat')
 if heartbeat == false and redis.call('SISMEMBER', agentsKey, agentId) == 0 then return {-5} end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = redisNow()
 local age = now - tonumber(heartbeat or '0')
 if age < minAge then return {-20, age} end
 
