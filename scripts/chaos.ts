@@ -390,7 +390,7 @@ async function leftToFold(): Promise<number> {
   return least;
 }
 
-/** The invariants of DESIGN.md, read from Redis once everything is quiet. */
+/** The invariants (README, "Guarantees"), read from Redis once everything is quiet. */
 async function checkInvariants(unfinished: number): Promise<Record<string, number>> {
   let done = 0;
   let failed = 0;
