@@ -107,6 +107,8 @@ describe("draining races", () => {
       () => "drained",
       (error: Error) => error.message,
     );
+    // The undrain must reach Redis after the drain: they travel on two connections.
+    await eventually(async () => expect(await h.redis.hget(h.store.keys.agent("slow"), "status")).toBe("draining"));
     await h.store.undrain("slow");
     expect(await draining).toMatch(/undrained before it drained/);
     release();
