@@ -213,7 +213,9 @@ try {
     },
   });
   for (const id of REPLICA_IDS) replicas.set(id, await fleet.startCoordinator({ WORKSTEAL_REPLICA_ID: id }));
-  progress(`[setup] replicas ${REPLICA_IDS.join(" ")} and agents a1 (1 slot) a2 (${A2_CONCURRENCY} slots) up; feeding a1 ${FEED_RATE} tasks/s of ${TASK_MS} ms`);
+  progress(
+    `[setup] replicas ${REPLICA_IDS.join(" ")} and agents a1 (1 slot) a2 (${A2_CONCURRENCY} slots) up; feeding a1 ${FEED_RATE} tasks/s of ${TASK_MS} ms`,
+  );
   directives = new Queue<Directive>(DIRECTIVE_QUEUE, { connection: fleet.redis, prefix: keys.bullPrefix });
   feeder = new Feeder(fleet);
   feeder.start();
@@ -271,9 +273,18 @@ function rows(): Row[] {
       worstMs: worst,
       goalMs,
       pass: mine.length > 0 && failures === 0 && worst !== null && worst < goalMs,
-      medianLeaseGapMs: quantile(mine.flatMap((s) => (s.leaseGapMs === null ? [] : [s.leaseGapMs])), 0.5),
-      medianPlanMs: quantile(mine.flatMap((s) => (s.planMs === null ? [] : [s.planMs])), 0.5),
-      medianRemainingTtlMs: quantile(mine.map((s) => s.remainingTtlMs), 0.5),
+      medianLeaseGapMs: quantile(
+        mine.flatMap((s) => (s.leaseGapMs === null ? [] : [s.leaseGapMs])),
+        0.5,
+      ),
+      medianPlanMs: quantile(
+        mine.flatMap((s) => (s.planMs === null ? [] : [s.planMs])),
+        0.5,
+      ),
+      medianRemainingTtlMs: quantile(
+        mine.map((s) => s.remainingTtlMs),
+        0.5,
+      ),
     };
   });
 }
@@ -296,9 +307,7 @@ function report(): void {
     );
     return;
   }
-  console.log(
-    `failover: ${REPLICA_IDS.length} replicas, lease TTL ${LEASE_TTL_MS} ms, stealInterval ${STEAL_INTERVAL_MS} ms; ${machine}`,
-  );
+  console.log(`failover: ${REPLICA_IDS.length} replicas, lease TTL ${LEASE_TTL_MS} ms, stealInterval ${STEAL_INTERVAL_MS} ms; ${machine}`);
   console.log("failover = createdAt of the first directive with a higher fence − Redis TIME just before the signal; pass = every trial below the goal");
   console.log("kind      trials  fail  median ms  p90 ms  worst ms  goal ms  result  (median: ttl left, lease gap, plan)");
   for (const r of table) {
@@ -376,7 +385,8 @@ async function runTrial(fleet: Fleet, queue: Queue<Directive>, kind: Kind, trial
       sample.newHolder = taken.holder;
       sample.leaseGapMs = taken.acquiredAt - killAt;
       sample.planMs = first.createdAt - taken.acquiredAt;
-      if (sample.planMs > 2 * STEAL_INTERVAL_MS) sample.note = `slow first directive; ${taken.holder} logged: ${logSince(replicas.get(taken.holder), first.fence)}`;
+      if (sample.planMs > 2 * STEAL_INTERVAL_MS)
+        sample.note = `slow first directive; ${taken.holder} logged: ${logSince(replicas.get(taken.holder), first.fence)}`;
     }
   } else {
     const seen = [...leases.entries()].map(([f, l]) => `fence ${f} by ${l.holder}`).join(", ");

@@ -40,7 +40,10 @@ const parsed = z
     tasks: z.coerce.number().int().min(10),
     "mean-ms": z.coerce.number().int().min(1).max(60_000),
     seed: z.coerce.number().int(),
-    modes: z.string().transform((s) => s.split(",")).pipe(z.array(z.enum(MODES)).min(1)),
+    modes: z
+      .string()
+      .transform((s) => s.split(","))
+      .pipe(z.array(z.enum(MODES)).min(1)),
     json: z.boolean(),
   })
   .safeParse(values);
@@ -86,7 +89,9 @@ for (const row of rows) row.ratioToShared = shared ? round(row.makespanMs / shar
 
 const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? "unknown cpu"}, node ${process.version}`;
 if (args.json) {
-  process.stdout.write(`${JSON.stringify({ tasks: args.tasks, meanMs: args["mean-ms"], seed: args.seed, lowerBoundMs: Math.round(lowerBound), machine, settings: STEAL_ENV, rows })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ tasks: args.tasks, meanMs: args["mean-ms"], seed: args.seed, lowerBoundMs: Math.round(lowerBound), machine, settings: STEAL_ENV, rows })}\n`,
+  );
 } else {
   console.log(`${args.tasks} tasks of mean ${args["mean-ms"]} ms, seed ${args.seed}; lower bound ${(lowerBound / 1000).toFixed(2)} s; ${machine}`);
   console.log("mode       makespan s  vs bound  vs shared  moved  steals  lost  run twice");
@@ -114,7 +119,13 @@ async function runMode(mode: Mode): Promise<Row> {
     if (mode === "shared") return await runShared(fleet.redis, namespace, started);
     const client = new Client({ config: { redisUrl, namespace, logLevel: "warn" }, redis: fleet.redis });
     for (let i = 0; i < tasks.length; i += 50) await Promise.all(tasks.slice(i, i + 50).map((t) => client.submit(t)));
-    const outcome = await waitForAll(fleet.redis, namespace, tasks.map((t) => t.id), Math.max(180_000, lowerBound * 30), () => undefined);
+    const outcome = await waitForAll(
+      fleet.redis,
+      namespace,
+      tasks.map((t) => t.id),
+      Math.max(180_000, lowerBound * 30),
+      () => undefined,
+    );
     const finish = outcome.lastFinishedAt;
     await client.close();
     return {

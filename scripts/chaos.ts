@@ -38,7 +38,11 @@ const { values } = parseArgs({
 });
 const parsed = z
   .object({
-    duration: z.coerce.number().int().min(10).max(24 * 3600),
+    duration: z.coerce
+      .number()
+      .int()
+      .min(10)
+      .max(24 * 3600),
     tasks: z.coerce.number().int().min(100).max(10_000_000),
     seed: z.coerce.number().int(),
     json: z.boolean(),
@@ -171,9 +175,9 @@ const audit = {
   fences: new Map<number, number>(),
 };
 async function auditEvents(reader: Redis): Promise<void> {
-  const entries = (await reader.xreadgroup("GROUP", "chaos-audit", "auditor", "COUNT", 1000, "STREAMS", keys.events, ">")) as
-    | Array<[string, Array<[string, string[]]>]>
-    | null;
+  const entries = (await reader.xreadgroup("GROUP", "chaos-audit", "auditor", "COUNT", 1000, "STREAMS", keys.events, ">")) as Array<
+    [string, Array<[string, string[]]>]
+  > | null;
   const batch = entries?.[0]?.[1] ?? [];
   for (const [id, fields] of batch) {
     const entry = parseEventEntry(fields);
@@ -239,7 +243,9 @@ try {
     poison.set(id, { kind, maxAttempts: spec.maxAttempts });
     return { ...base, ...spec };
   });
-  progress(`${poison.size} poison tasks among ${tasks.length}: ${POISON_KINDS.map((k) => `${[...poison.values()].filter((p) => p.kind === k).length} ${k}`).join(", ")}`);
+  progress(
+    `${poison.size} poison tasks among ${tasks.length}: ${POISON_KINDS.map((k) => `${[...poison.values()].filter((p) => p.kind === k).length} ${k}`).join(", ")}`,
+  );
   const perTickMs = 100;
   const perTick = Math.max(1, Math.ceil(args.tasks / ((args.duration * 0.8 * 1000) / perTickMs)));
   let next = 0;
@@ -318,7 +324,9 @@ try {
     await sleep(500 + random() * 1500);
     await restart(victim).finally(() => killing.delete(victim));
   }
-  progress(`faults over (${killed} kills, ${unexpectedRestarts} restarts after poison, ${drainCycles} drains undone, ${injected.length} hostile entries); waiting for the last submissions and for quiet`);
+  progress(
+    `faults over (${killed} kills, ${unexpectedRestarts} restarts after poison, ${drainCycles} drains undone, ${injected.length} hostile entries); waiting for the last submissions and for quiet`,
+  );
   // Whatever a drain left draining when the faults ended is taken back, so that the fleet can finish.
   for (const agent of AGENTS) await store.undrain(agent.id);
   while (next < tasks.length) await sleep(200);
@@ -421,14 +429,15 @@ async function checkInvariants(unfinished: number): Promise<Record<string, numbe
   const movedWhileRunning = new Set(
     steals.filter((s) => Number(runEpochs[`${s.taskId}@${s.epoch - 1}`] ?? 0) > (endedRuns.get(`${s.taskId}@${s.epoch - 1}`) ?? 0)).map((s) => s.taskId),
   );
-  for (const id of [...movedWhileRunning].slice(0, 10)) progress(`run twice because of a move: ${id}, runs by epoch ${JSON.stringify(Object.fromEntries(Object.entries(runEpochs).filter(([k]) => k.startsWith(`${id}@`))))}`);
+  for (const id of [...movedWhileRunning].slice(0, 10))
+    progress(
+      `run twice because of a move: ${id}, runs by epoch ${JSON.stringify(Object.fromEntries(Object.entries(runEpochs).filter(([k]) => k.startsWith(`${id}@`))))}`,
+    );
   const runTwiceByMove = movedWhileRunning.size;
   const rerunsAfterCrashes = Object.values(runs).filter((n) => Number(n) > 1).length;
 
   // Only the current leader's directives act: no move by a fence after a higher fence took the lease.
-  const staleDirectivesExecuted = steals.filter((s) =>
-    [...audit.fences.entries()].some(([fence, acquiredAt]) => fence > s.fence && acquiredAt < s.at),
-  ).length;
+  const staleDirectivesExecuted = steals.filter((s) => [...audit.fences.entries()].some(([fence, acquiredAt]) => fence > s.fence && acquiredAt < s.at)).length;
 
   // Workload converges: folded counters equal the task records (all history folded exactly once).
   let workloadDrift = 0;

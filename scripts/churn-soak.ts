@@ -35,7 +35,11 @@ const { values } = parseArgs({
 });
 const parsed = z
   .object({
-    duration: z.coerce.number().int().min(30).max(7 * 24 * 3600),
+    duration: z.coerce
+      .number()
+      .int()
+      .min(30)
+      .max(7 * 24 * 3600),
     "cycle-ms": z.coerce.number().int().min(10).max(60_000),
     sample: z.coerce.number().min(1).max(3600),
     json: z.boolean(),
@@ -139,7 +143,9 @@ try {
       const s = await sample(cycle);
       samples.push(s);
       nextSample += args.sample * 1000;
-      progress(`${s.cycles} cycles: ${s.keys} keys (${s.keysWithoutFinishedJobs} without finished jobs), ${s.agents} agents, ${s.replicas} replicas, ${s.consumers} consumers, used_memory ${(s.usedMemory / 1048576).toFixed(1)} MB`);
+      progress(
+        `${s.cycles} cycles: ${s.keys} keys (${s.keysWithoutFinishedJobs} without finished jobs), ${s.agents} agents, ${s.replicas} replicas, ${s.consumers} consumers, used_memory ${(s.usedMemory / 1048576).toFixed(1)} MB`,
+      );
     }
     await sleep(Math.max(0, args["cycle-ms"] - (Date.now() - cycleStart)));
   }

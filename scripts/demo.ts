@@ -68,11 +68,17 @@ try {
   for (let i = 0; i < tasks.length; i += 50) await Promise.all(tasks.slice(i, i + 50).map((t) => client.submit(t)));
   const started = Date.now();
   let lastDraw = 0;
-  outcome = await waitForAll(fleet.redis, namespace, tasks.map((t) => t.id), Math.max(120_000, lowerBound * 20), async (finished) => {
-    if (args.json || Date.now() - lastDraw < 1000) return;
-    lastDraw = Date.now();
-    draw(await readAgents(store, client.config.agentTtlMs), await recentSteals(), finished, tasks.length, Date.now() - started);
-  });
+  outcome = await waitForAll(
+    fleet.redis,
+    namespace,
+    tasks.map((t) => t.id),
+    Math.max(120_000, lowerBound * 20),
+    async (finished) => {
+      if (args.json || Date.now() - lastDraw < 1000) return;
+      lastDraw = Date.now();
+      draw(await readAgents(store, client.config.agentTtlMs), await recentSteals(), finished, tasks.length, Date.now() - started);
+    },
+  );
   steals = await fleet.redis.zcard(store.keys.steals);
 } catch (error) {
   await client.close().catch(() => undefined);

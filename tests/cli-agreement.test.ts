@@ -44,19 +44,22 @@ describe("the CLI on a running fleet", () => {
     for (let i = 0; i < 4; i++) ids.push((await h.client.submit({ id: `w${i}`, agentId: "a3" })).taskId);
 
     let expected: Awaited<ReturnType<typeof countsFromRecords>> = {};
-    await eventually(async () => {
-      expected = await countsFromRecords(h, ids);
-      expect(expected).toEqual({
-        a1: { queued: 0, running: 0, done: 30, failed: 0 },
-        a2: { queued: 0, running: 1, done: 0, failed: 0 },
-        a3: { queued: 4, running: 0, done: 0, failed: 0 },
-      });
-      const agents = (await cliJson(h, "agents")) as AgentView[];
-      const folded = Object.fromEntries(
-        agents.map((a) => [a.id, { queued: a.workload.queued, running: a.workload.running, done: a.workload.done, failed: a.workload.failed }]),
-      );
-      expect(folded).toEqual(expected);
-    }, { timeoutMs: 20_000, intervalMs: 200 });
+    await eventually(
+      async () => {
+        expected = await countsFromRecords(h, ids);
+        expect(expected).toEqual({
+          a1: { queued: 0, running: 0, done: 30, failed: 0 },
+          a2: { queued: 0, running: 1, done: 0, failed: 0 },
+          a3: { queued: 4, running: 0, done: 0, failed: 0 },
+        });
+        const agents = (await cliJson(h, "agents")) as AgentView[];
+        const folded = Object.fromEntries(
+          agents.map((a) => [a.id, { queued: a.workload.queued, running: a.workload.running, done: a.workload.done, failed: a.workload.failed }]),
+        );
+        expect(folded).toEqual(expected);
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
 
     const status = (await cliJson(h, "status")) as { tasks: Record<string, number>; agentCounts: Record<string, number> };
     expect(status.tasks).toMatchObject({ queued: 4, running: 1, done: 30, failed: 0, unassigned: 0 });

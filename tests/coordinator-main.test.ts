@@ -80,7 +80,15 @@ describe("worksteal-coordinator", () => {
     expect(await help.exited).toEqual({ code: 0, signal: null });
     const text = help.lines.map((l) => l.text).join("\n");
     expect(text).toMatch(/^Usage: worksteal-coordinator/);
-    for (const variable of ["REDIS_URL", "WORKSTEAL_CONFIG", "WORKSTEAL_REPLICA_ID", "WORKSTEAL_NAMESPACE", "WORKSTEAL_LEASE_TTL_MS", "WORKSTEAL_HTTP_PORT", "WORKSTEAL_RETENTION_MS"]) {
+    for (const variable of [
+      "REDIS_URL",
+      "WORKSTEAL_CONFIG",
+      "WORKSTEAL_REPLICA_ID",
+      "WORKSTEAL_NAMESPACE",
+      "WORKSTEAL_LEASE_TTL_MS",
+      "WORKSTEAL_HTTP_PORT",
+      "WORKSTEAL_RETENTION_MS",
+    ]) {
       expect(text).toContain(variable);
     }
     expect(help.stderr()).toBe("");
@@ -99,7 +107,9 @@ describe("Replica.stop() whatever start() reached", () => {
   // The fixture never calls process.exit: it ends only if stop() closed every connection.
   it("after a failed start", async () => {
     const namespace = await brokenNamespace("stop-after-fail");
-    const child = spawnNode(FIXTURE, ["after-failed-start"], { env: { REDIS_URL: inject("redisUrl"), WORKSTEAL_NAMESPACE: namespace, WORKSTEAL_LOG_LEVEL: "silent" } });
+    const child = spawnNode(FIXTURE, ["after-failed-start"], {
+      env: { REDIS_URL: inject("redisUrl"), WORKSTEAL_NAMESPACE: namespace, WORKSTEAL_LOG_LEVEL: "silent" },
+    });
     expect(await child.exited).toEqual({ code: 0, signal: null });
     expect(child.lines.map((l) => l.json?.msg)).toEqual(["start failed", "stopped"]);
     expect(child.lines[0]!.json?.error).toMatch(/^WRONGTYPE/);

@@ -78,10 +78,13 @@ describe("coordinator replicas under faults", () => {
     const killedAt = await redisNow(h.redis);
     coordinators.get(before.holder).kill("SIGKILL");
     let first: Directive | undefined;
-    await eventually(async () => {
-      first = (await directives()).filter((d) => d.fence > before.fence).sort((a, b) => a.createdAt - b.createdAt)[0];
-      expect(first).toBeDefined();
-    }, { timeoutMs: LEASE_TTL_MS * 5, intervalMs: 50 });
+    await eventually(
+      async () => {
+        first = (await directives()).filter((d) => d.fence > before.fence).sort((a, b) => a.createdAt - b.createdAt)[0];
+        expect(first).toBeDefined();
+      },
+      { timeoutMs: LEASE_TTL_MS * 5, intervalMs: 50 },
+    );
     const after = (await readLease(h.redis, h.namespace))!;
     expect(after.holder).not.toBe(before.holder);
     expect(after.fence).toBe(before.fence + 1);
@@ -124,10 +127,13 @@ describe("coordinator replicas under faults", () => {
     expect(paused.lines.slice(lineBefore).filter((l) => l.json?.msg === "directives queued")).toEqual([]);
 
     // Every directive of the old fence, run once the queue was resumed, was rejected and moved nothing.
-    await eventually(async () => {
-      const waiting = await directiveQueue.getJobCounts("wait", "active");
-      expect((waiting.wait ?? 0) + (waiting.active ?? 0)).toBe(0);
-    }, { timeoutMs: 30_000 });
+    await eventually(
+      async () => {
+        const waiting = await directiveQueue.getJobCounts("wait", "active");
+        expect((waiting.wait ?? 0) + (waiting.active ?? 0)).toBe(0);
+      },
+      { timeoutMs: 30_000 },
+    );
     const ids = await h.redis.zrangebyscore(h.store.keys.steals, resumedAt, "+inf");
     const ops = await Promise.all(ids.map((id) => h.redis.hgetall(h.store.keys.steal(id))));
     const fromOld = ops.filter((op) => Number(op.fence) === old.fence);
@@ -151,27 +157,36 @@ describe("coordinator replicas across Redis and replica deaths", () => {
       const ids: string[] = [];
       for (let i = 0; i < 120; i++) ids.push((await h.client.submit({ id: `x${i}`, agentId: "a1", payload: { ms: 50 } })).taskId);
       // Work is under way when Redis goes: a leader is in place and tasks have run.
-      const before = await eventually(async () => {
-        const lease = await readLease(h.redis, h.namespace);
-        expect(lease).toBeDefined();
-        expect(await h.redis.hlen(h.store.keys.runLog)).toBeGreaterThan(0);
-        return lease!;
-      }, { timeoutMs: 30_000 });
+      const before = await eventually(
+        async () => {
+          const lease = await readLease(h.redis, h.namespace);
+          expect(lease).toBeDefined();
+          expect(await h.redis.hlen(h.store.keys.runLog)).toBeGreaterThan(0);
+          return lease!;
+        },
+        { timeoutMs: 30_000 },
+      );
       await server.shutdown();
       // The outage itself: longer than the lease, so that leadership must be won again.
       await sleep(LEASE_TTL_MS + 1000);
       await server.restart();
       const restartedAt = await eventually(() => redisNow(h.redis), { timeoutMs: 30_000 });
-      await eventually(async () => {
-        for (const id of ids) expect((await h.store.getTask(id))?.state, id).toBe("done");
-      }, { timeoutMs: 60_000, intervalMs: 500 });
+      await eventually(
+        async () => {
+          for (const id of ids) expect((await h.store.getTask(id))?.state, id).toBe("done");
+        },
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
       const after = await readLease(h.redis, h.namespace);
       expect(after?.fence).toBeGreaterThan(before.fence);
       // Every replica came through the outage: each heartbeats again after the restart.
-      await eventually(async () => {
-        const beats = await h.redis.hgetall(h.store.keys.replicas);
-        for (const id of ["r1", "r2", "r3"]) expect(Number(beats[id] ?? 0), id).toBeGreaterThanOrEqual(restartedAt);
-      }, { timeoutMs: 30_000 });
+      await eventually(
+        async () => {
+          const beats = await h.redis.hgetall(h.store.keys.replicas);
+          for (const id of ["r1", "r2", "r3"]) expect(Number(beats[id] ?? 0), id).toBeGreaterThanOrEqual(restartedAt);
+        },
+        { timeoutMs: 30_000 },
+      );
     } finally {
       await stopFeeding?.().catch(() => undefined);
       await coordinators.stopAll();
@@ -186,7 +201,11 @@ describe("coordinator replicas across Redis and replica deaths", () => {
 
   it("events are folded exactly once while replicas are SIGKILLed and restarted", async () => {
     h = namespaceHarness("ha-fold", { enabled: false });
-    coordinators = new CoordinatorProcesses(h.config.redisUrl, h.namespace, { ...COORDINATOR_ENV, WORKSTEAL_ENABLED: "false", WORKSTEAL_FOLD_BATCH_SIZE: "20" });
+    coordinators = new CoordinatorProcesses(h.config.redisUrl, h.namespace, {
+      ...COORDINATOR_ENV,
+      WORKSTEAL_ENABLED: "false",
+      WORKSTEAL_FOLD_BATCH_SIZE: "20",
+    });
     await h.startAgentProcess("a1", { concurrency: 4 });
     await h.startAgentProcess("a2", { concurrency: 4 });
     for (const id of ["r1", "r2", "r3"]) await coordinators.start(id);
@@ -204,19 +223,28 @@ describe("coordinator replicas across Redis and replica deaths", () => {
       await batch;
       await coordinators.start(victim);
     }
-    await eventually(async () => {
-      const truth: Record<string, Record<string, number>> = { a1: { queued: 0, running: 0, done: 0, failed: 0 }, a2: { queued: 0, running: 0, done: 0, failed: 0 } };
-      for (const id of ids) {
-        const record = (await h.store.getTask(id))!;
-        const counts = truth[record.owner]!;
-        counts[record.state] = (counts[record.state] ?? 0) + 1;
-      }
-      expect((truth.a1?.done ?? 0) + (truth.a2?.done ?? 0)).toBe(ids.length);
-      for (const agent of ["a1", "a2"]) {
-        const folded = await h.redis.hgetall(h.store.keys.workload(agent));
-        expect({ queued: Number(folded.queued), running: Number(folded.running), done: Number(folded.done), failed: Number(folded.failed ?? 0) }, agent).toEqual(truth[agent]);
-      }
-      expect((await h.redis.xpending(h.store.keys.events, "coordinators"))[0]).toBe(0);
-    }, { timeoutMs: 60_000, intervalMs: 500 });
+    await eventually(
+      async () => {
+        const truth: Record<string, Record<string, number>> = {
+          a1: { queued: 0, running: 0, done: 0, failed: 0 },
+          a2: { queued: 0, running: 0, done: 0, failed: 0 },
+        };
+        for (const id of ids) {
+          const record = (await h.store.getTask(id))!;
+          const counts = truth[record.owner]!;
+          counts[record.state] = (counts[record.state] ?? 0) + 1;
+        }
+        expect((truth.a1?.done ?? 0) + (truth.a2?.done ?? 0)).toBe(ids.length);
+        for (const agent of ["a1", "a2"]) {
+          const folded = await h.redis.hgetall(h.store.keys.workload(agent));
+          expect(
+            { queued: Number(folded.queued), running: Number(folded.running), done: Number(folded.done), failed: Number(folded.failed ?? 0) },
+            agent,
+          ).toEqual(truth[agent]);
+        }
+        expect((await h.redis.xpending(h.store.keys.events, "coordinators"))[0]).toBe(0);
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
   });
 });

@@ -84,7 +84,10 @@ describe("folding", () => {
       ["event", JSON.stringify({ kind: "task:exploded", taskId: "t", agentId: "a1" })],
       ["event", JSON.stringify({ kind: "task:completed", taskId: "t", agentId: "a1", taskType: "x", epoch: 1, durationMs: -5, at })],
       ["event", JSON.stringify({ kind: "task:assigned", taskId: "t".repeat(500), agentId: "a1", epoch: 1, at })],
-      ["event", JSON.stringify({ kind: "task:failed", taskId: "t", agentId: "a1", taskType: "x", epoch: 1, durationMs: 1, final: true, error: "e".repeat(20_000), at })],
+      [
+        "event",
+        JSON.stringify({ kind: "task:failed", taskId: "t", agentId: "a1", taskType: "x", epoch: 1, durationMs: 1, final: true, error: "e".repeat(20_000), at }),
+      ],
       ["payload", "no event field"],
     ];
     for (const [field, value] of bad) await redis.xadd(store.keys.events, "*", field, value);

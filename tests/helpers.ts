@@ -36,8 +36,25 @@ export function namespaceHarness(prefix: string, overrides: ConfigInput = {}) {
       const since = await redisClock(redis);
       const proc = spawnNode(
         "scripts/lib/agent-process.ts",
-        ["--id", id, "--concurrency", String(options.concurrency ?? 1), "--capabilities", (options.capabilities ?? []).join(","), "--speed", String(options.speed ?? 1)],
-        { env: { REDIS_URL: config.redisUrl, WORKSTEAL_NAMESPACE: namespace, WORKSTEAL_LOG_LEVEL: "warn", WORKSTEAL_HEARTBEAT_INTERVAL_MS: "200", ...options.env } },
+        [
+          "--id",
+          id,
+          "--concurrency",
+          String(options.concurrency ?? 1),
+          "--capabilities",
+          (options.capabilities ?? []).join(","),
+          "--speed",
+          String(options.speed ?? 1),
+        ],
+        {
+          env: {
+            REDIS_URL: config.redisUrl,
+            WORKSTEAL_NAMESPACE: namespace,
+            WORKSTEAL_LOG_LEVEL: "warn",
+            WORKSTEAL_HEARTBEAT_INTERVAL_MS: "200",
+            ...options.env,
+          },
+        },
       );
       processes.push(proc);
       await waitUntilReady(proc, agentUp(redis, queues, namespace, id, since), { what: `agent ${id}` });

@@ -26,9 +26,12 @@ describe("the leader's maintenance", () => {
     })();
     await h.redis.hset(h.store.keys.workload("a1"), "queued", 42, "running", -3);
     try {
-      await eventually(async () => {
-        expect(await h.redis.hgetall(h.store.keys.workload("a1"))).toMatchObject({ queued: "5", running: "0" });
-      }, { timeoutMs: 10_000 });
+      await eventually(
+        async () => {
+          expect(await h.redis.hgetall(h.store.keys.workload("a1"))).toMatchObject({ queued: "5", running: "0" });
+        },
+        { timeoutMs: 10_000 },
+      );
     } finally {
       beating = false;
       await beats;

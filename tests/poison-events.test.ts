@@ -147,7 +147,9 @@ describe("poison events", () => {
     await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
     await redis.xgroup("CREATE", store.keys.events, FOLD_GROUP, "0", "MKSTREAM");
     await runTasks(store, "a1", ["s1", "s2", "s3"]);
-    const read = (await redis.xreadgroup("GROUP", FOLD_GROUP, "c1", "COUNT", 100, "STREAMS", store.keys.events, ">")) as Array<[string, Array<[string, string[]]>]>;
+    const read = (await redis.xreadgroup("GROUP", FOLD_GROUP, "c1", "COUNT", 100, "STREAMS", store.keys.events, ">")) as Array<
+      [string, Array<[string, string[]]>]
+    >;
     const ids = read[0]![1].map(([id]) => id);
     const entries: FoldEntry[] = ids.map((id) => ({ id, incr: [["workload:a1", "seen", 1]], gauge: [], at: Date.now(), agent: "a1" }));
     // A lone surrogate reaches the script's JSON decoder, which refuses the whole batch before any XACK.

@@ -66,8 +66,12 @@ describe("poison tasks", () => {
     circular.self = circular;
     await expect(h.client.submit({ id: "p1", payload: { n: 1n } })).rejects.toThrow(/^invalid task: payload: not serialisable as JSON/);
     await expect(h.client.submit({ id: "p2", payload: circular })).rejects.toThrow(/^invalid task: payload: not serialisable as JSON/);
-    await expect(h.client.submit({ id: "p3", payload: { f: () => 1 } })).rejects.toThrow(/^invalid task: payload: not serialisable as JSON \(a function cannot be serialised\)/);
-    await expect(h.client.submit({ id: "p4", payload: "é".repeat(40_000) })).rejects.toThrow(/payload: serialises to 80002 bytes of JSON, over the 65536 limit/);
+    await expect(h.client.submit({ id: "p3", payload: { f: () => 1 } })).rejects.toThrow(
+      /^invalid task: payload: not serialisable as JSON \(a function cannot be serialised\)/,
+    );
+    await expect(h.client.submit({ id: "p4", payload: "é".repeat(40_000) })).rejects.toThrow(
+      /payload: serialises to 80002 bytes of JSON, over the 65536 limit/,
+    );
     expect(await h.store.getTask("p1")).toBeUndefined();
   });
 

@@ -33,9 +33,12 @@ async function submitTo(agentId: string, count: number, ms: number, prefix: stri
 }
 
 async function allDone(ids: string[], timeoutMs = 60_000) {
-  await eventually(async () => {
-    for (const id of ids) expect((await h.store.getTask(id))?.state, id).toBe("done");
-  }, { timeoutMs, intervalMs: 250 });
+  await eventually(
+    async () => {
+      for (const id of ids) expect((await h.store.getTask(id))?.state, id).toBe("done");
+    },
+    { timeoutMs, intervalMs: 250 },
+  );
 }
 
 describe("dead agents", () => {

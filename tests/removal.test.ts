@@ -33,9 +33,9 @@ async function ageHeartbeat(agentId: string, byMs: number): Promise<void> {
 async function foldAll(): Promise<void> {
   await h.redis.xgroup("CREATE", h.store.keys.events, FOLD_GROUP, "0", "MKSTREAM").catch(() => undefined);
   for (;;) {
-    const reply = (await h.redis.xreadgroup("GROUP", FOLD_GROUP, "test", "COUNT", 1000, "STREAMS", h.store.keys.events, ">")) as
-      | Array<[string, Array<[string, string[]]>]>
-      | null;
+    const reply = (await h.redis.xreadgroup("GROUP", FOLD_GROUP, "test", "COUNT", 1000, "STREAMS", h.store.keys.events, ">")) as Array<
+      [string, Array<[string, string[]]>]
+    > | null;
     const entries = reply?.[0]?.[1] ?? [];
     if (entries.length === 0) return;
     await h.redis.xack(h.store.keys.events, FOLD_GROUP, ...entries.map(([id]) => id));
@@ -45,10 +45,14 @@ async function foldAll(): Promise<void> {
 async function cli(...args: string[]) {
   let stdout = "";
   let stderr = "";
-  const code = await main([...args, "--redis", h.config.redisUrl, "--namespace", h.namespace], {
-    stdout: (s) => void (stdout += s),
-    stderr: (s) => void (stderr += s),
-  }, {});
+  const code = await main(
+    [...args, "--redis", h.config.redisUrl, "--namespace", h.namespace],
+    {
+      stdout: (s) => void (stdout += s),
+      stderr: (s) => void (stderr += s),
+    },
+    {},
+  );
   return { code, stdout, stderr };
 }
 

@@ -31,7 +31,10 @@ describe("replicas sharing an id", () => {
     h = namespaceHarness("same-id-live", { leaseTtlMs: 600, stealInterval: 100 });
     const a = new Replica({ id: "r1", config: h.config });
     const b = new Replica({ id: "r1", config: h.config });
-    stops.push(() => a.stop(), () => b.stop());
+    stops.push(
+      () => a.stop(),
+      () => b.stop(),
+    );
     await Promise.all([a.start(), b.start()]);
     for (let i = 0; i < 10; i++) {
       const leaders = [a, b].filter((r) => r.leaderFence !== undefined);

@@ -36,9 +36,12 @@ describe("stealing between agent processes", () => {
     await Promise.all(["a1", "a2", "a3"].map((id) => h.startAgentProcess(id)));
     await h.startReplica();
     const ids = await submitMany(h, "a1", 90, 40);
-    await eventually(async () => {
-      for (const id of ids) expect((await h.store.getTask(id))?.state).toBe("done");
-    }, { timeoutMs: 60_000, intervalMs: 250 });
+    await eventually(
+      async () => {
+        for (const id of ids) expect((await h.store.getTask(id))?.state).toBe("done");
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
     const owners = new Map<string, number>();
     for (const id of ids) {
       const owner = (await h.store.getTask(id))!.owner;
@@ -87,9 +90,12 @@ describe("stealing between agent processes", () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     await Promise.all(fired);
-    await eventually(async () => {
-      for (const id of ids) expect((await h.store.getTask(id))?.state).toBe("done");
-    }, { timeoutMs: 60_000, intervalMs: 250 });
+    await eventually(
+      async () => {
+        for (const id of ids) expect((await h.store.getTask(id))?.state).toBe("done");
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
     const runs = await h.runCounts();
     expect(Object.keys(runs).sort()).toEqual([...ids].sort());
     expect(Object.entries(runs).filter(([, n]) => n !== 1)).toEqual([]);

@@ -104,10 +104,14 @@ export async function startFleet(options: {
     const proc = spawnNode(
       "scripts/lib/agent-process.ts",
       [
-        "--id", spec.id,
-        "--capabilities", spec.capabilities.join(","),
-        "--concurrency", String(spec.concurrency),
-        "--speed", String(spec.speed),
+        "--id",
+        spec.id,
+        "--capabilities",
+        spec.capabilities.join(","),
+        "--concurrency",
+        String(spec.concurrency),
+        "--speed",
+        String(spec.speed),
         ...(options.shared ? ["--shared"] : []),
       ],
       { env },

@@ -8,14 +8,30 @@
 import type { Redis } from "ioredis";
 import type { Keys } from "@worksteal/protocol";
 
-export const FUZZ_SHAPES = ["emoji", "manyFields", "invalidUtf8", "duplicateField", "oversized", "unknownKind", "forgedCompletion", "replayedTaskEvent", "futureMetrics", "unknownAgentDuration"] as const;
+export const FUZZ_SHAPES = [
+  "emoji",
+  "manyFields",
+  "invalidUtf8",
+  "duplicateField",
+  "oversized",
+  "unknownKind",
+  "forgedCompletion",
+  "replayedTaskEvent",
+  "futureMetrics",
+  "unknownAgentDuration",
+] as const;
 export type FuzzShape = (typeof FUZZ_SHAPES)[number];
 
 /**
  * Appends one hostile entry of the given shape; returns its stream id, or undefined when the
  * shape has nothing to work from yet (a replay before any task event exists).
  */
-export async function injectHostileEntry(redis: Redis, keys: Keys, shape: FuzzShape, context: { taskIds: readonly string[]; agentIds: readonly string[]; pick: <T>(items: readonly T[]) => T }): Promise<string | undefined> {
+export async function injectHostileEntry(
+  redis: Redis,
+  keys: Keys,
+  shape: FuzzShape,
+  context: { taskIds: readonly string[]; agentIds: readonly string[]; pick: <T>(items: readonly T[]) => T },
+): Promise<string | undefined> {
   const now = Date.now();
   const event = (value: unknown) => ["event", JSON.stringify(value)];
   let fields: Array<string | Buffer>;
@@ -40,7 +56,15 @@ export async function injectHostileEntry(redis: Redis, keys: Keys, shape: FuzzSh
       break;
     case "forgedCompletion": {
       if (context.taskIds.length === 0) return undefined;
-      fields = event({ kind: "task:completed", taskId: context.pick(context.taskIds), agentId: context.pick(context.agentIds), taskType: "plain", epoch: 1, durationMs: 5, at: now });
+      fields = event({
+        kind: "task:completed",
+        taskId: context.pick(context.taskIds),
+        agentId: context.pick(context.agentIds),
+        taskType: "plain",
+        epoch: 1,
+        durationMs: 5,
+        at: now,
+      });
       break;
     }
     case "replayedTaskEvent": {

@@ -47,7 +47,13 @@ export async function taskStates(redis: Redis, namespace: string, ids: string[])
 }
 
 /** Waits until every task is done or failed, or the deadline passes; calls `onTick` between polls. */
-export async function waitForAll(redis: Redis, namespace: string, ids: string[], deadlineMs: number, onTick: (finished: number) => Promise<void> | void): Promise<Outcome> {
+export async function waitForAll(
+  redis: Redis,
+  namespace: string,
+  ids: string[],
+  deadlineMs: number,
+  onTick: (finished: number) => Promise<void> | void,
+): Promise<Outcome> {
   let pending = ids;
   const deadline = Date.now() + deadlineMs;
   while (pending.length > 0 && Date.now() < deadline) {

@@ -31,7 +31,6 @@ import {
 } from "@worksteal/store";
 import { processSampler } from "./metrics.js";
 
-
 /** How often a draining agent checks whether it holds any task still. */
 const DRAIN_POLL_MS = 100;
 
@@ -56,9 +55,7 @@ export interface AgentOptions extends AgentProfileInput {
   logger?: Logger;
 }
 
-export type RunResult =
-  | { ran: true }
-  | { ran: false; skipped: "stale" | "finished" | "missing" | "draining" };
+export type RunResult = { ran: true } | { ran: false; skipped: "stale" | "finished" | "missing" | "draining" };
 
 /**
  * A worker process's side of worksteal: registers, heartbeats with cpu and memory, consumes its

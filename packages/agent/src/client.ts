@@ -15,7 +15,6 @@ import {
 import { findBestAgent } from "@worksteal/planner";
 import { AgentQueues, createRedis, isRefusedAgent, readAgents, Store } from "@worksteal/store";
 
-
 export interface ClientOptions {
   config?: ConfigInput;
   /** An existing connection to share; the client then leaves it open on close(). */
@@ -110,7 +109,8 @@ export class Client {
     for (;;) {
       const record = await this.get(taskId);
       if (record && isFinished(record.state)) return record;
-      if (Date.now() >= deadline) throw new TaskTimeoutError(`task ${taskId} not finished after ${options.timeoutMs ?? 60_000} ms (state: ${record?.state ?? "missing"})`);
+      if (Date.now() >= deadline)
+        throw new TaskTimeoutError(`task ${taskId} not finished after ${options.timeoutMs ?? 60_000} ms (state: ${record?.state ?? "missing"})`);
       await new Promise((r) => setTimeout(r, options.pollMs ?? 100));
     }
   }

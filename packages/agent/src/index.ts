@@ -1,3 +1,2 @@
 export * from "./agent.js";
 export * from "./client.js";
-

@@ -441,7 +441,11 @@ describe("agent drain", () => {
     const ns = testNamespace("cli-drain");
     const store = await register(ns, "a1");
     expect(await run(inNs(ns, "agent", "drain", "ghost"))).toEqual({ code: 1, stdout: "", stderr: "worksteal: agent ghost is not registered\n" });
-    expect(await run(inNs(ns, "agent", "drain", "ghost", "--json", "--wait"))).toEqual({ code: 1, stdout: "", stderr: "worksteal: agent ghost is not registered\n" });
+    expect(await run(inNs(ns, "agent", "drain", "ghost", "--json", "--wait"))).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: "worksteal: agent ghost is not registered\n",
+    });
     expect(await redis.exists(store.keys.agent("ghost"))).toBe(0);
     for (const id of ["a:b", "a b", "x".repeat(65)]) {
       const bad = await run(inNs(ns, "agent", "drain", id));
@@ -574,14 +578,39 @@ describe("configuration and errors", () => {
     const help = await run(["--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: worksteal <command>/);
-    for (const word of ["status", "agents", "leader", "task <id>", "steals", "agent drain <id>", "--wait", "--timeout", "--redis", "--namespace", "--json", "--limit"]) {
+    for (const word of [
+      "status",
+      "agents",
+      "leader",
+      "task <id>",
+      "steals",
+      "agent drain <id>",
+      "--wait",
+      "--timeout",
+      "--redis",
+      "--namespace",
+      "--json",
+      "--limit",
+    ]) {
       expect(help.stdout).toContain(word);
     }
     expect((await run(["help"])).code).toBe(0);
     const none = await run([]);
     expect(none).toMatchObject({ code: 2, stdout: "" });
     expect(none.stderr).toMatch(/^Usage: worksteal/);
-    for (const argv of [["frobnicate"], ["status", "--nope"], ["steals", "--limit", "x"], ["status", "-n", "a:b"], ["status", "--redis", "nope"], ["leader", "x"], ["agent", "drain", "a:b"], ["agent", "drain"], ["status", "--wait"], ["steals", "--limit", "-1"], ["status", "--redis", "--json"]]) {
+    for (const argv of [
+      ["frobnicate"],
+      ["status", "--nope"],
+      ["steals", "--limit", "x"],
+      ["status", "-n", "a:b"],
+      ["status", "--redis", "nope"],
+      ["leader", "x"],
+      ["agent", "drain", "a:b"],
+      ["agent", "drain"],
+      ["status", "--wait"],
+      ["steals", "--limit", "-1"],
+      ["status", "--redis", "--json"],
+    ]) {
       const bad = await run(argv);
       expect(bad.code, argv.join(" ")).toBe(2);
       expect(bad.stdout).toBe("");

@@ -21,9 +21,7 @@ function render(cell: Cell): string {
 /** Pads every column to its widest cell; no trailing spaces. Returns the lines joined by "\n". */
 export function formatTable(columns: ReadonlyArray<Column | string>, rows: ReadonlyArray<ReadonlyArray<Cell>>): string {
   const cols: Column[] = columns.map((c) => (typeof c === "string" ? { header: c } : c));
-  const align = cols.map(
-    (c, i) => c.align ?? (rows.some((r) => typeof r[i] === "number") ? "right" : "left"),
-  );
+  const align = cols.map((c, i) => c.align ?? (rows.some((r) => typeof r[i] === "number") ? "right" : "left"));
   const text = rows.map((r) => cols.map((_, i) => render(r[i])));
   const widths = cols.map((c, i) => Math.max(c.header.length, ...text.map((r) => (r[i] ?? "").length)));
   const line = (cells: readonly string[]) =>

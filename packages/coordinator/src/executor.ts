@@ -1,14 +1,6 @@
 import type { Logger } from "pino";
 import { type Directive, DirectiveSchema, describeZodError, jobIdFor, parseJobId, type StealStatus } from "@worksteal/protocol";
-import {
-  type AgentQueues,
-  FenceRejectedError,
-  isRefusedAgent,
-  StaleTaskError,
-  type Store,
-  TaskNotFoundError,
-  TaskNotRunningError,
-} from "@worksteal/store";
+import { type AgentQueues, FenceRejectedError, isRefusedAgent, StaleTaskError, type Store, TaskNotFoundError, TaskNotRunningError } from "@worksteal/store";
 
 /** How many jobs from the tail of the source's queue are examined per task requested, per page. */
 const CANDIDATES_PER_TASK = 4;
@@ -102,7 +94,7 @@ export class DirectiveExecutor {
     for (let page = 0, offset = 0; page < MAX_PAGES && moved.length < wanted && !fenceRejected && !targetRefused; page++, offset += pageSize) {
       const { seen, eligible } = await this.candidates(directive, targetCapabilities, offset, pageSize);
       if (seen === 0) break;
-      for (let next = 0; next < eligible.length && moved.length < wanted && !fenceRejected && !targetRefused; ) {
+      for (let next = 0; next < eligible.length && moved.length < wanted && !fenceRejected && !targetRefused;) {
         const batch = eligible.slice(next, next + wanted - moved.length);
         next += batch.length;
         const results = await Promise.allSettled(

@@ -94,10 +94,16 @@ export class Folder {
     let reply: Array<[string, StreamEntry[]]> | null;
     try {
       reply = (await this.blocking.xreadgroupBuffer(
-        "GROUP", FOLD_GROUP, this.options.consumer,
-        "COUNT", this.options.batchSize,
-        "BLOCK", blockMs,
-        "STREAMS", this.store.keys.events, ">",
+        "GROUP",
+        FOLD_GROUP,
+        this.options.consumer,
+        "COUNT",
+        this.options.batchSize,
+        "BLOCK",
+        blockMs,
+        "STREAMS",
+        this.store.keys.events,
+        ">",
       )) as Array<[string, StreamEntry[]]> | null;
     } catch (error) {
       if (String((error as Error).message).includes("NOGROUP")) {
@@ -117,8 +123,14 @@ export class Folder {
     let cursor = "0-0";
     do {
       const [next, entries, deleted] = (await this.store.redis.callBuffer(
-        "XAUTOCLAIM", this.store.keys.events, FOLD_GROUP, this.options.consumer,
-        this.options.claimIdleMs, cursor, "COUNT", this.options.batchSize,
+        "XAUTOCLAIM",
+        this.store.keys.events,
+        FOLD_GROUP,
+        this.options.consumer,
+        this.options.claimIdleMs,
+        cursor,
+        "COUNT",
+        this.options.batchSize,
       )) as [Buffer, StreamEntry[], Buffer[]];
       // Entries deleted from the stream while pending can never be folded: acknowledge them away.
       if (deleted && deleted.length > 0) await this.store.redis.xack(this.store.keys.events, FOLD_GROUP, ...deleted);

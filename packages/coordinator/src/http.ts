@@ -27,7 +27,12 @@ export function startHttp(replica: Replica | (() => Replica | undefined), port: 
       send(404, "text/plain", "not found: try /healthz or /metrics\n");
     } else if (request.url === "/healthz") {
       const fence = replica.leaderFence;
-      const body = { replica: replica.id, role: fence === undefined ? "follower" : "leader", fence: fence ?? null, redis: replica.redisReady ? "ready" : "down" };
+      const body = {
+        replica: replica.id,
+        role: fence === undefined ? "follower" : "leader",
+        fence: fence ?? null,
+        redis: replica.redisReady ? "ready" : "down",
+      };
       send(replica.redisReady ? 200 : 503, "application/json", `${JSON.stringify(body)}\n`);
     } else if (request.url === "/metrics") {
       metrics(replica).then(
@@ -65,15 +70,37 @@ async function metrics(replica: Replica): Promise<string> {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
   };
-  metric("worksteal_replica_leader", "1 when this replica holds the leader lease", "gauge", [[`{replica="${replica.id}"}`, replica.leaderFence === undefined ? 0 : 1]]);
+  metric("worksteal_replica_leader", "1 when this replica holds the leader lease", "gauge", [
+    [`{replica="${replica.id}"}`, replica.leaderFence === undefined ? 0 : 1],
+  ]);
   metric("worksteal_fence", "The latest fence issued", "gauge", [["", Number(fence ?? 0)]]);
-  metric("worksteal_agents", "Registered agents by status", "gauge", AGENT_STATUSES.map((s) => [`{status="${s}"}`, agents.filter((a) => a.status === s).length]));
+  metric(
+    "worksteal_agents",
+    "Registered agents by status",
+    "gauge",
+    AGENT_STATUSES.map((s) => [`{status="${s}"}`, agents.filter((a) => a.status === s).length]),
+  );
   const sum = (field: "queued" | "running" | "done" | "failed") => agents.reduce((n, a) => n + a.workload[field], 0);
-  metric("worksteal_tasks", "Tasks by state, summed over the folded workloads", "gauge", (["queued", "running", "done", "failed"] as const).map((s) => [`{state="${s}"}`, sum(s)]));
-  metric("worksteal_agent_queued", "Tasks queued per agent (folded)", "gauge", agents.map((a) => [`{agent="${a.id}"}`, a.workload.queued]));
+  metric(
+    "worksteal_tasks",
+    "Tasks by state, summed over the folded workloads",
+    "gauge",
+    (["queued", "running", "done", "failed"] as const).map((s) => [`{state="${s}"}`, sum(s)]),
+  );
+  metric(
+    "worksteal_agent_queued",
+    "Tasks queued per agent (folded)",
+    "gauge",
+    agents.map((a) => [`{agent="${a.id}"}`, a.workload.queued]),
+  );
   metric("worksteal_unassigned_tasks", "Tasks waiting for a live capable agent", "gauge", [["", unassigned]]);
   metric("worksteal_event_stream_length", "Entries in the event stream", "gauge", [["", streamLength]]);
-  metric("worksteal_steal_operations", "Recent steal operations by status", "gauge", STEAL_STATUSES.map((s) => [`{status="${s}"}`, steals.steals.filter((op) => op.status === s).length]));
+  metric(
+    "worksteal_steal_operations",
+    "Recent steal operations by status",
+    "gauge",
+    STEAL_STATUSES.map((s) => [`{status="${s}"}`, steals.steals.filter((op) => op.status === s).length]),
+  );
   metric("worksteal_reconciler_corrections_total", "Corrections made by the reconciler", "counter", [
     ['{kind="workload"}', Number(counters["reconciler.workload_corrections"] ?? 0)],
     ['{kind="job_readded"}', Number(counters["reconciler.jobs_readded"] ?? 0)],

@@ -137,7 +137,10 @@ export class Maintenance {
           return (state === "absent" || state === "finished") && now - r.updatedAt >= MISSING_JOB_GRACE_MS;
         });
         if (suspects.length === 0) continue;
-        const again = await this.readQueued(suspects.map(([id]) => id), agentId);
+        const again = await this.readQueued(
+          suspects.map(([id]) => id),
+          agentId,
+        );
         const queue = this.queues.get(agentId);
         for (const [id, before] of suspects) {
           const record = again.get(id);

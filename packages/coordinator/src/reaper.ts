@@ -2,7 +2,16 @@ import type { Queue } from "bullmq";
 import type { Logger } from "pino";
 import { type AgentView, type Config, type Directive, jobIdFor } from "@worksteal/protocol";
 import { findBestAgent } from "@worksteal/planner";
-import { type AgentQueues, isRefusedAgent, type JobState, readAgents, StaleTaskError, type Store, TaskNotFoundError, TaskNotRunningError } from "@worksteal/store";
+import {
+  type AgentQueues,
+  isRefusedAgent,
+  type JobState,
+  readAgents,
+  StaleTaskError,
+  type Store,
+  TaskNotFoundError,
+  TaskNotRunningError,
+} from "@worksteal/store";
 import { withQueueCounts } from "./snapshot.js";
 
 /** Queued tasks of one leaving agent considered per round. */
@@ -107,7 +116,11 @@ export class Reaper {
     }
     if (directives.length > 0) {
       await this.directives.addBulk(
-        directives.map((d) => ({ name: "evacuate", data: d, opts: { jobId: d.id, attempts: 3, removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } } })),
+        directives.map((d) => ({
+          name: "evacuate",
+          data: d,
+          opts: { jobId: d.id, attempts: 3, removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } },
+        })),
       );
     }
     return { evacuating: directives.reduce((n, d) => n + d.count, 0), parked };
@@ -126,7 +139,10 @@ export class Reaper {
     const queue = this.queues.get(agent.id);
     // Each job looked up by its id: a listing would have to read the whole queue.
     const jobs = aliveOwner
-      ? await this.queues.jobStates(agent.id, ids.flatMap((id, i) => (records[i] ? [jobIdFor(id, records[i].epoch)] : [])))
+      ? await this.queues.jobStates(
+          agent.id,
+          ids.flatMap((id, i) => (records[i] ? [jobIdFor(id, records[i].epoch)] : [])),
+        )
       : new Map<string, JobState>();
     let reclaimed = 0;
     for (const [i, id] of ids.entries()) {
@@ -165,7 +181,10 @@ export class Reaper {
     if (ids.length === 0) return { reclaimed: 0, parked: 0 };
     const queue = this.queues.get(agent.id);
     const records = await this.readRecords(ids);
-    const jobs = await this.queues.jobStates(agent.id, ids.flatMap((id, i) => (records[i] ? [jobIdFor(id, records[i].epoch)] : [])));
+    const jobs = await this.queues.jobStates(
+      agent.id,
+      ids.flatMap((id, i) => (records[i] ? [jobIdFor(id, records[i].epoch)] : [])),
+    );
     let reclaimed = 0;
     let parked = 0;
     for (const [i, id] of ids.entries()) {
@@ -200,7 +219,10 @@ export class Reaper {
       best.workload.queued += 1;
       await this.queues.enqueue(best.id, taskId, epoch, Math.max(1, record.maxAttempts - record.attempts));
     }
-    await this.queues.get(from).remove(jobIdFor(taskId, record.epoch)).catch(() => undefined);
+    await this.queues
+      .get(from)
+      .remove(jobIdFor(taskId, record.epoch))
+      .catch(() => undefined);
     return best ? "placed" : "parked";
   }
 
@@ -210,7 +232,8 @@ export class Reaper {
       return await this.store.reassign(taskId, from, to, state, epoch, fence);
     } catch (error) {
       // Changed meanwhile, or the chosen agent stopped taking tasks since it was read: next round.
-      if (error instanceof StaleTaskError || error instanceof TaskNotRunningError || error instanceof TaskNotFoundError || isRefusedAgent(error)) return undefined;
+      if (error instanceof StaleTaskError || error instanceof TaskNotRunningError || error instanceof TaskNotFoundError || isRefusedAgent(error))
+        return undefined;
       throw error;
     }
   }

@@ -104,8 +104,11 @@ export class Replica {
     this.placer = new Placer(this.store, this.queues, this.config.agentTtlMs, this.log);
     this.reaper = new Reaper(this.store, this.queues, this.directives, this.config, this.log);
     if (options.lead ?? true) {
-      this.leadership = new Leadership(this.store, { replicaId: this.id, token: randomBytes(8).toString("hex"), leaseTtlMs: this.config.leaseTtlMs }, this.log, (fence) =>
-        this.onLeadershipChange(fence),
+      this.leadership = new Leadership(
+        this.store,
+        { replicaId: this.id, token: randomBytes(8).toString("hex"), leaseTtlMs: this.config.leaseTtlMs },
+        this.log,
+        (fence) => this.onLeadershipChange(fence),
       );
     }
   }

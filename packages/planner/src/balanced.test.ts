@@ -50,10 +50,9 @@ describe("balanced strategy", () => {
 
   it("balances a GPU queue with the other GPU agent even when many CPU-only agents idle", () => {
     const cpus = Array.from({ length: 20 }, (_, i) => agent(`cpu${String(i).padStart(2, "0")}`, { capabilities: ["cpu"] }));
-    const s = snapshot(
-      [agent("gpu1", { capabilities: ["gpu"], workload: { queued: 10 } }), agent("gpu2", { capabilities: ["gpu"] }), ...cpus],
-      { gpu1: tasks("g", 10, { requiredCapabilities: ["gpu"] }) },
-    );
+    const s = snapshot([agent("gpu1", { capabilities: ["gpu"], workload: { queued: 10 } }), agent("gpu2", { capabilities: ["gpu"] }), ...cpus], {
+      gpu1: tasks("g", 10, { requiredCapabilities: ["gpu"] }),
+    });
     expect(planSteals(s, balanced)).toMatchObject([{ source: "gpu1", target: "gpu2", count: 5 }]);
   });
 
@@ -107,8 +106,6 @@ describe("balanced strategy", () => {
 
   it("uses the configured default duration when nothing is known", () => {
     const s = snapshot([agent("a", { workload: { queued: 3, running: 1 } }), agent("b")], { a: tasks("a", 3) });
-    expect(planSteals(s, { ...balanced, ...noHistory, defaultTaskDurationMs: 2000 })[0]!.reason).toBe(
-      "balanced: drain a 8.0s->4.0s, b 0.0s->4.0s",
-    );
+    expect(planSteals(s, { ...balanced, ...noHistory, defaultTaskDurationMs: 2000 })[0]!.reason).toBe("balanced: drain a 8.0s->4.0s, b 0.0s->4.0s");
   });
 });

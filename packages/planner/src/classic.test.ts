@@ -7,10 +7,7 @@ const classic = config("classic", { stealThreshold: 2, maxStealBatch: 5, minTask
 
 describe("classic strategy", () => {
   it("reproduces the original: taskCount 12 vs 0, threshold 2, batch 5 → steal min(floor(12/2), 5) = 5", () => {
-    const s = snapshot(
-      [agent("a", { workload: { queued: 10, running: 2, cpu: 50 } }), agent("b", { workload: { cpu: 10 } })],
-      { a: tasks("a", 10) },
-    );
+    const s = snapshot([agent("a", { workload: { queued: 10, running: 2, cpu: 50 } }), agent("b", { workload: { cpu: 10 } })], { a: tasks("a", 10) });
     expect(planSteals(s, classic)).toEqual([
       { id: "r1-1", source: "a", target: "b", count: 5, reason: "classic: a 12 tasks (cpu 50) -> b 0 tasks (cpu 10), score 0.80" },
     ]);
@@ -23,10 +20,7 @@ describe("classic strategy", () => {
   });
 
   it("stealThreshold 1 with a difference of 1 plans nothing instead of an empty steal (defect 8)", () => {
-    const s = snapshot(
-      [agent("a", { workload: { queued: 1, cpu: 90 } }), agent("b", { workload: { cpu: 10 } })],
-      { a: tasks("a", 1) },
-    );
+    const s = snapshot([agent("a", { workload: { queued: 1, cpu: 90 } }), agent("b", { workload: { cpu: 10 } })], { a: tasks("a", 1) });
     expect(planSteals(s, { ...classic, stealThreshold: 1, minTasksToSteal: 1 })).toEqual([]);
   });
 
@@ -45,7 +39,11 @@ describe("classic strategy", () => {
     // 0.4 × 2/5 + 0.4 × 1 = 0.56 > 0.5; only the 2 plain tasks can go.
     expect(plan).toMatchObject([{ target: "b", count: 2 }]);
     expect(plan[0]!.reason).toContain("score 0.56");
-    expect(projectDirectives(s, plan).tails.b!.map((t) => t.id).sort()).toEqual(["p0", "p1"]);
+    expect(
+      projectDirectives(s, plan)
+        .tails.b!.map((t) => t.id)
+        .sort(),
+    ).toEqual(["p0", "p1"]);
     // 1 of 5 runnable: 0.08 + 0.4 = 0.48, not above 0.5.
     const s2 = snapshot([agent("a", { workload: { queued: 12 } }), agent("b")], { a: [...tasks("g", 4, { requiredCapabilities: ["gpu"] }), ...tasks("p", 1)] });
     expect(planSteals(s2, classic)).toEqual([]);
@@ -54,9 +52,7 @@ describe("classic strategy", () => {
   it("two overloaded sources do not both pick the same idle target (defect 4)", () => {
     const busy = (id: string) => agent(id, { workload: { queued: 12 } });
     const tails = { a: tasks("a", 12), c: tasks("c", 12) };
-    expect(planSteals(snapshot([busy("a"), agent("b"), busy("c")], tails), classic)).toMatchObject([
-      { source: "a", target: "b", count: 5 },
-    ]);
+    expect(planSteals(snapshot([busy("a"), agent("b"), busy("c")], tails), classic)).toMatchObject([{ source: "a", target: "b", count: 5 }]);
     expect(planSteals(snapshot([busy("a"), agent("b"), busy("c"), agent("d")], tails), classic)).toMatchObject([
       { source: "a", target: "b", count: 5 },
       { source: "c", target: "d", count: 5 },

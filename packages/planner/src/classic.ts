@@ -10,20 +10,14 @@ import type { PlannerConfig, PlannerOptions, PlannerSnapshot, StealDraft } from 
  * idle target is not handed out twice (4) and the caller's projected loads are not overwritten (3).
  * Each overloaded source gives to at most one target per round, as in the original.
  */
-export function planClassic(
-  snapshot: PlannerSnapshot,
-  config: PlannerConfig,
-  options: PlannerOptions,
-): StealDraft[] {
+export function planClassic(snapshot: PlannerSnapshot, config: PlannerConfig, options: PlannerOptions): StealDraft[] {
   const states = aliveQueueStates(snapshot);
   const taskCount = (s: QueueState) => s.queued + s.running;
   const cpu = (s: QueueState) => s.view.workload.cpu;
   const overloaded = (s: QueueState) => taskCount(s) > options.overloadedTaskCount || cpu(s) > options.overloadedCpu;
   const underloaded = (s: QueueState) => taskCount(s) < options.underloadedTaskCount && cpu(s) < options.underloadedCpu;
 
-  const sources = states
-    .filter(overloaded)
-    .sort((a, b) => taskCount(b) - taskCount(a) || compareIds(a.id, b.id));
+  const sources = states.filter(overloaded).sort((a, b) => taskCount(b) - taskCount(a) || compareIds(a.id, b.id));
   const drafts: StealDraft[] = [];
   for (const source of sources) {
     if (source.queued < config.minTasksToSteal || source.tail.length === 0) continue;
@@ -62,11 +56,7 @@ function clamp01(x: number): number {
   return Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0;
 }
 
-function better(
-  a: { target: QueueState; score: number },
-  b: { target: QueueState; score: number },
-  taskCount: (s: QueueState) => number,
-): boolean {
+function better(a: { target: QueueState; score: number }, b: { target: QueueState; score: number }, taskCount: (s: QueueState) => number): boolean {
   if (a.score !== b.score) return a.score > b.score;
   const ca = taskCount(a.target);
   const cb = taskCount(b.target);

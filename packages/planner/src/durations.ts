@@ -30,8 +30,6 @@ export function taskDurationMs(
   fallbackMs: number,
 ): number {
   const byType =
-    task.type !== undefined && durationsByType && Object.hasOwn(durationsByType, task.type)
-      ? validDuration(durationsByType[task.type])
-      : undefined;
+    task.type !== undefined && durationsByType && Object.hasOwn(durationsByType, task.type) ? validDuration(durationsByType[task.type]) : undefined;
   return byType ?? validDuration(task.estimatedDurationMs) ?? fallbackMs;
 }

@@ -22,11 +22,7 @@ export interface PlacementOptions {
  * Ties: fewer queued per slot, higher priority, lower cpu, then id. Returns the input object
  * itself, or undefined when no capable agent is alive (the caller parks the task).
  */
-export function findBestAgent(
-  task: PlacementTask,
-  agents: readonly AgentView[],
-  options: PlacementOptions = {},
-): AgentView | undefined {
+export function findBestAgent(task: PlacementTask, agents: readonly AgentView[], options: PlacementOptions = {}): AgentView | undefined {
   const fallbackMs = taskDurationMs(task, options.durationsByType, fleetAverageMs(agents) ?? 1);
   let best: { agent: AgentView; finish: number; queuedPerSlot: number } | undefined;
   for (const agent of agents) {
@@ -44,10 +40,7 @@ export function findBestAgent(
   return best?.agent;
 }
 
-function better(
-  a: { agent: AgentView; finish: number; queuedPerSlot: number },
-  b: { agent: AgentView; finish: number; queuedPerSlot: number },
-): boolean {
+function better(a: { agent: AgentView; finish: number; queuedPerSlot: number }, b: { agent: AgentView; finish: number; queuedPerSlot: number }): boolean {
   if (a.finish !== b.finish) return a.finish < b.finish;
   if (a.queuedPerSlot !== b.queuedPerSlot) return a.queuedPerSlot < b.queuedPerSlot;
   if (a.agent.priority !== b.agent.priority) return a.agent.priority > b.agent.priority;

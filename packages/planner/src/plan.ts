@@ -14,8 +14,7 @@ export function planSteals(snapshot: PlannerSnapshot, config: PlannerConfig): Pl
   if (!config.enabled || !(maxStealBatch >= 1)) return [];
   const options = resolveOptions(config);
   const normalised = { ...config, maxStealBatch };
-  const drafts =
-    config.strategy === "classic" ? planClassic(snapshot, normalised, options) : planBalanced(snapshot, normalised, options);
+  const drafts = config.strategy === "classic" ? planClassic(snapshot, normalised, options) : planBalanced(snapshot, normalised, options);
   return drafts.map((d, i) => ({ id: `r${snapshot.round}-${i + 1}`, ...d }));
 }
 

@@ -3,10 +3,10 @@ import { projectDirectives } from "./project.js";
 import { agent, snapshot, tasks } from "./testing.js";
 
 describe("projectDirectives", () => {
-  const s = snapshot(
-    [agent("a", { workload: { queued: 4 } }), agent("b", { workload: { queued: 1 } }), agent("c", { capabilities: ["gpu"] })],
-    { a: [...tasks("g", 1, { requiredCapabilities: ["gpu"] }), ...tasks("p", 3)], b: tasks("b", 1) },
-  );
+  const s = snapshot([agent("a", { workload: { queued: 4 } }), agent("b", { workload: { queued: 1 } }), agent("c", { capabilities: ["gpu"] })], {
+    a: [...tasks("g", 1, { requiredCapabilities: ["gpu"] }), ...tasks("p", 3)],
+    b: tasks("b", 1),
+  });
 
   it("moves the newest tasks the target can run, as the executor does, without touching the input", () => {
     const before = JSON.stringify(s);

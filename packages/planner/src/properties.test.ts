@@ -71,8 +71,7 @@ describe.each(strategies)("planSteals (%s) properties", (strategy) => {
 
 describe("balanced properties", () => {
   it("(c) applying each directive in turn makes max(drain(source), drain(target)) sooner; the latest drain never gets later", () => {
-    const latest = (m: Map<string, number>, s: PlannerSnapshot) =>
-      Math.max(0, ...s.agents.filter((a) => a.status === "alive").map((a) => m.get(a.id)!));
+    const latest = (m: Map<string, number>, s: PlannerSnapshot) => Math.max(0, ...s.agents.filter((a) => a.status === "alive").map((a) => m.get(a.id)!));
     fc.assert(
       fc.property(snapshotArb, configArb("balanced"), (s, cfg) => {
         let state = s;
@@ -113,7 +112,6 @@ describe("classic properties", () => {
       RUNS,
     );
   });
-
 
   it("(d) a pair is planned again on the projected snapshot only while its target is still underloaded", () => {
     fc.assert(

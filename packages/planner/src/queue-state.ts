@@ -57,7 +57,7 @@ export function runnableCount(tail: readonly TaskSummary[], caps: ReadonlySet<st
  */
 export function moveTasks(from: QueueState, to: QueueState, count: number): TaskSummary[] {
   const moved: TaskSummary[] = [];
-  for (let i = 0; i < from.tail.length && moved.length < count; ) {
+  for (let i = 0; i < from.tail.length && moved.length < count;) {
     const task = from.tail[i]!;
     if (canRun(to.caps, task.requiredCapabilities)) {
       from.tail.splice(i, 1);

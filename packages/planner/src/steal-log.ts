@@ -30,9 +30,7 @@ export class StealLog {
   mergeableTarget(source: number): number | undefined {
     const i = this.lastTouch[source];
     const entry = i === undefined ? undefined : this.entries[i];
-    return entry && entry.source === source && this.lastTouch[entry.target] === i && entry.count < this.maxPerDirective
-      ? entry.target
-      : undefined;
+    return entry && entry.source === source && this.lastTouch[entry.target] === i && entry.count < this.maxPerDirective ? entry.target : undefined;
   }
 
   record(source: number, target: number, before: Entry["before"], after: Entry["after"]): void {
@@ -57,8 +55,7 @@ export class StealLog {
         target,
         count: e.count,
         reason:
-          `${strategy}: drain ${source} ${secs(e.before.source)}->${secs(e.after.source)}, ` +
-          `${target} ${secs(e.before.target)}->${secs(e.after.target)}`,
+          `${strategy}: drain ${source} ${secs(e.before.source)}->${secs(e.after.source)}, ` + `${target} ${secs(e.before.target)}->${secs(e.after.target)}`,
       };
     });
   }

@@ -50,11 +50,7 @@ export const DEFAULT_PLANNER_OPTIONS: Readonly<PlannerOptions> = Object.freeze({
   minTargetScore: 0.5,
 });
 
-export type PlannerConfig = Pick<
-  Config,
-  "enabled" | "strategy" | "stealThreshold" | "maxStealBatch" | "minTasksToSteal"
-> &
-  Partial<PlannerOptions>;
+export type PlannerConfig = Pick<Config, "enabled" | "strategy" | "stealThreshold" | "maxStealBatch" | "minTasksToSteal"> & Partial<PlannerOptions>;
 
 /** A directive before the round numbers it. */
 export interface StealDraft {

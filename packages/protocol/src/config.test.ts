@@ -54,7 +54,9 @@ describe("loadConfig", () => {
 
     it("a retention shorter than a running job's lock or the agent TTL", () => {
       expect(refusal({ retentionMs: 10_000 })).toMatch(/retentionMs: must be at least lockDurationMs \(10000 ms < 30000 ms\)/);
-      expect(refusal({ retentionMs: 10_000, lockDurationMs: 5000, agentTtlMs: 20_000 })).toMatch(/retentionMs: must be at least agentTtlMs \(10000 ms < 20000 ms\)/);
+      expect(refusal({ retentionMs: 10_000, lockDurationMs: 5000, agentTtlMs: 20_000 })).toMatch(
+        /retentionMs: must be at least agentTtlMs \(10000 ms < 20000 ms\)/,
+      );
       expect(loadConfig({ env: {}, overrides: { retentionMs: 30_000 } }).retentionMs).toBe(30_000);
     });
 

@@ -29,29 +29,20 @@ export const ConfigSchema = z
       .default(true)
       .transform((v) => v === true || v === "true" || v === "1")
       .describe("Plan steals at all (true/false)."),
-    stealThreshold: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .default(2)
-      .describe("Minimum task-count difference between two agents that triggers a steal (classic)."),
+    stealThreshold: z.coerce.number().int().min(1).default(2).describe("Minimum task-count difference between two agents that triggers a steal (classic)."),
     maxStealBatch: z.coerce.number().int().min(1).max(1000).default(10).describe("Most tasks one steal moves."),
     stealInterval: ms(1000).describe("Planner period, ms."),
-    minTasksToSteal: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .default(2)
-      .describe("An agent must hold at least this many queued tasks before others may steal from it."),
-    strategy: z.enum(STRATEGIES).default("balanced").describe(`Planning strategy: ${STRATEGIES.join(" or ")}.`),
+    minTasksToSteal: z.coerce.number().int().min(1).default(2).describe("An agent must hold at least this many queued tasks before others may steal from it."),
+    strategy: z
+      .enum(STRATEGIES)
+      .default("balanced")
+      .describe(`Planning strategy: ${STRATEGIES.join(" or ")}.`),
     redisUrl: z.string().url().default("redis://127.0.0.1:6379").describe("Redis URL (REDIS_URL beats WORKSTEAL_REDIS_URL)."),
     namespace: NamespaceSchema.default("default").describe("Independent deployment inside one Redis."),
     leaseTtlMs: ms(5000).describe(`Leader lease, ms (at least ${MIN_LEASE_TTL_MS}): a dead leader is replaced within this.`),
     agentTtlMs: ms(15000).describe("An agent without a heartbeat for this long, ms, is dead."),
     heartbeatIntervalMs: ms(2000).describe("Agent and replica heartbeat period, ms (below agentTtlMs)."),
-    agentRetentionMs: ms(3600 * 1000).describe(
-      "A dead agent holding no task is removed (its keys and BullMQ queue) once it has been dead this long, ms.",
-    ),
+    agentRetentionMs: ms(3600 * 1000).describe("A dead agent holding no task is removed (its keys and BullMQ queue) once it has been dead this long, ms."),
     lockDurationMs: ms(30000).describe("BullMQ lock of a running job, ms, renewed while it runs: a dead agent's running tasks move once it expired."),
     foldBatchSize: z.coerce.number().int().min(1).max(10000).default(200).describe("Events per fold call."),
     claimIdleMs: ms(30000).describe("Events pending this long, ms, on a replica are claimed by another (XAUTOCLAIM)."),

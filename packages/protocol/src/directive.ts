@@ -3,7 +3,11 @@ import { AgentIdSchema, TaskIdSchema } from "./ids.js";
 
 /** A steal planned by the leader; executed by any replica as a job on the directive queue. */
 export const DirectiveSchema = z.strictObject({
-  id: z.string().min(1).max(128).regex(/^[A-Za-z0-9_.-]+$/),
+  id: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9_.-]+$/),
   /** The planner's fence at planning time; the move script rejects any other. */
   fence: z.number().int().nonnegative(),
   source: AgentIdSchema,

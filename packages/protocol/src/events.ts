@@ -12,7 +12,11 @@ export const MAX_EVENT_BYTES = 16 * 1024;
 
 const at = z.number().int().nonnegative();
 const epoch = z.number().int().nonnegative();
-const durationMs = z.number().finite().nonnegative().max(7 * 24 * 3600 * 1000);
+const durationMs = z
+  .number()
+  .finite()
+  .nonnegative()
+  .max(7 * 24 * 3600 * 1000);
 
 export const TaskAssignedEvent = z.strictObject({
   kind: z.literal("task:assigned"),
@@ -126,9 +130,7 @@ export type WorkstealEvent = z.infer<typeof EventSchema>;
 export type EventKind = WorkstealEvent["kind"];
 export const EVENT_KINDS = EventSchema.options.map((o) => o.shape.kind.value);
 
-export type ParsedEntry =
-  | { ok: true; event: WorkstealEvent }
-  | { ok: false; reason: string };
+export type ParsedEntry = { ok: true; event: WorkstealEvent } | { ok: false; reason: string };
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const textEncoder = new TextEncoder();
@@ -184,7 +186,5 @@ export function encodeEvent(event: WorkstealEvent): [string, string] {
 
 /** One line naming each bad field: `durationMs: Too small: expected number to be >=0`. */
 export function describeZodError(error: z.ZodError): string {
-  return error.issues
-    .map((i) => `${i.path.length > 0 ? i.path.join(".") : "(root)"}: ${i.message}`)
-    .join("; ");
+  return error.issues.map((i) => `${i.path.length > 0 ? i.path.join(".") : "(root)"}: ${i.message}`).join("; ");
 }

@@ -13,17 +13,9 @@ export const NamespaceSchema = z
   .max(64)
   .regex(/^[A-Za-z0-9_-]+$/, "namespace may only contain letters, digits, '_' and '-'");
 
-export const AgentIdSchema = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(SAFE_ID, "agent id may only contain letters, digits, '_', '.' and '-'");
+export const AgentIdSchema = z.string().min(1).max(64).regex(SAFE_ID, "agent id may only contain letters, digits, '_', '.' and '-'");
 
-export const TaskIdSchema = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(SAFE_ID, "task id may only contain letters, digits, '_', '.' and '-'");
+export const TaskIdSchema = z.string().min(1).max(128).regex(SAFE_ID, "task id may only contain letters, digits, '_', '.' and '-'");
 
 export const CapabilitySchema = z.string().min(1).max(64);
 

@@ -34,7 +34,9 @@ export function toJson(value: unknown, maxBytes: number): JsonOutcome {
 /** Cuts a UTF-8 string to at most `maxBytes` bytes without splitting a character. */
 export function truncateBytes(text: string, maxBytes: number): string {
   if (Buffer.byteLength(text) <= maxBytes) return text;
-  let cut = Buffer.from(text).subarray(0, maxBytes - 3).toString("utf8");
+  let cut = Buffer.from(text)
+    .subarray(0, maxBytes - 3)
+    .toString("utf8");
   if (cut.endsWith("\uFFFD")) cut = cut.slice(0, -1);
   return `${cut}...`;
 }

@@ -80,7 +80,11 @@ describe("createRedis", () => {
 
       await server.restart();
       await eventually(() => expect(log.lines).toHaveLength(3), { timeoutMs: 20_000 });
-      expect(log.lines[2]).toMatchObject({ level: "info", message: "redis connection back", fields: { redis: server.url, failedAttempts: expect.any(Number) } });
+      expect(log.lines[2]).toMatchObject({
+        level: "info",
+        message: "redis connection back",
+        fields: { redis: server.url, failedAttempts: expect.any(Number) },
+      });
       expect(await redis.ping()).toBe("PONG");
     } finally {
       await server.stop();

@@ -40,7 +40,26 @@ const SOURCES: ScriptSource[] = readdirSync(LUA_DIR)
     return { name: match[1]!, numberOfKeys: Number(match[2]), lua: resolveIncludes(readFileSync(LUA_DIR + file, "utf8"), file) };
   });
 
-export type ScriptName = "submit" | "assign" | "claim" | "finish" | "fold" | "register" | "heartbeat" | "move" | "acquireLease" | "renewLease" | "releaseLease" | "reassign" | "drain" | "markDrained" | "undrain" | "trim" | "reconcile" | "removeAgent" | "pruneReplicas";
+export type ScriptName =
+  | "submit"
+  | "assign"
+  | "claim"
+  | "finish"
+  | "fold"
+  | "register"
+  | "heartbeat"
+  | "move"
+  | "acquireLease"
+  | "renewLease"
+  | "releaseLease"
+  | "reassign"
+  | "drain"
+  | "markDrained"
+  | "undrain"
+  | "trim"
+  | "reconcile"
+  | "removeAgent"
+  | "pruneReplicas";
 
 type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
 

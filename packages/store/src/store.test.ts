@@ -111,9 +111,9 @@ describe("fold", () => {
     await local.submit(task("f1"), "agent-1");
     await local.submit(task("f2"), "agent-1");
     await redis.xadd(local.keys.events, "*", "event", "{not json");
-    const read = (await redis.xreadgroup("GROUP", FOLD_GROUP, "c1", "COUNT", 10, "STREAMS", local.keys.events, ">")) as
-      | Array<[string, Array<[string, string[]]>]>
-      | null;
+    const read = (await redis.xreadgroup("GROUP", FOLD_GROUP, "c1", "COUNT", 10, "STREAMS", local.keys.events, ">")) as Array<
+      [string, Array<[string, string[]]>]
+    > | null;
     const entries: FoldEntry[] = read![0]![1].map(([id, fields]) => {
       const parsed = parseEventEntry(fields);
       return parsed.ok ? { id, ...effectsOf(parsed.event) } : { id, dead: parsed.reason };

@@ -106,17 +106,21 @@ export class Store {
    */
   async submit(task: TaskSpec, owner: string): Promise<SubmitResult> {
     const k = this.keys;
-    const reply = (await this.run("submit", [k.task(task.id), k.events, owner === "" ? k.unassigned : k.queuedOf(owner), owner === "" ? k.unassigned : k.agent(owner)], [
-      task.id,
-      owner,
-      task.type,
-      JSON.stringify(task.payload ?? null),
-      JSON.stringify(task.requiredCapabilities),
-      task.priority,
-      task.estimatedDurationMs ?? "",
-      task.maxAttempts,
-      this.agentTtlMs,
-    ])) as [number, string, number, string] | number;
+    const reply = (await this.run(
+      "submit",
+      [k.task(task.id), k.events, owner === "" ? k.unassigned : k.queuedOf(owner), owner === "" ? k.unassigned : k.agent(owner)],
+      [
+        task.id,
+        owner,
+        task.type,
+        JSON.stringify(task.payload ?? null),
+        JSON.stringify(task.requiredCapabilities),
+        task.priority,
+        task.estimatedDurationMs ?? "",
+        task.maxAttempts,
+        this.agentTtlMs,
+      ],
+    )) as [number, string, number, string] | number;
     if (typeof reply === "number") throw errorForCode(reply, isAgentRefusal(reply) ? owner : task.id);
     return { created: reply[0] === 1, owner: reply[1], epoch: Number(reply[2]), state: reply[3] };
   }
@@ -124,7 +128,11 @@ export class Store {
   /** Gives an unassigned task its first owner, which must take tasks; returns the new epoch. */
   async assign(taskId: string, owner: string, expectedEpoch: number): Promise<number> {
     const k = this.keys;
-    const reply = (await this.run("assign", [k.task(taskId), k.events, k.unassigned, k.queuedOf(owner), k.agent(owner)], [taskId, owner, expectedEpoch, this.agentTtlMs])) as number;
+    const reply = (await this.run(
+      "assign",
+      [k.task(taskId), k.events, k.unassigned, k.queuedOf(owner), k.agent(owner)],
+      [taskId, owner, expectedEpoch, this.agentTtlMs],
+    )) as number;
     return check(reply, isAgentRefusal(reply) ? owner : taskId);
   }
 
@@ -134,12 +142,11 @@ export class Store {
    * `retentionMs`).
    */
   async claim(taskId: string, agentId: string, epoch: number, retentionMs = DEFAULT_RETENTION_MS): Promise<ClaimedTask> {
-    const raw = await this.run("claim", [this.keys.task(taskId), this.keys.events, this.keys.queuedOf(agentId), this.keys.runningOf(agentId), this.keys.agent(agentId)], [
-      taskId,
-      agentId,
-      epoch,
-      retentionMs,
-    ]);
+    const raw = await this.run(
+      "claim",
+      [this.keys.task(taskId), this.keys.events, this.keys.queuedOf(agentId), this.keys.runningOf(agentId), this.keys.agent(agentId)],
+      [taskId, agentId, epoch, retentionMs],
+    );
     const reply = check(raw, isAgentRefusal(raw) ? agentId : taskId);
     const [attempt, restarted, type, payload, requiredCapabilities] = reply as [number, number, string, string, string];
     return {
@@ -158,14 +165,11 @@ export class Store {
    */
   async finish(taskId: string, agentId: string, epoch: number, outcome: RunOutcome, detail: string, retentionMs = DEFAULT_RETENTION_MS): Promise<FinishResult> {
     const reply = check(
-      await this.run("finish", [this.keys.task(taskId), this.keys.events, this.keys.queuedOf(agentId), this.keys.runningOf(agentId)], [
-        taskId,
-        agentId,
-        epoch,
-        outcome,
-        outcome === "completed" ? detail : truncateBytes(detail, MAX_ERROR_BYTES),
-        retentionMs,
-      ]),
+      await this.run(
+        "finish",
+        [this.keys.task(taskId), this.keys.events, this.keys.queuedOf(agentId), this.keys.runningOf(agentId)],
+        [taskId, agentId, epoch, outcome, outcome === "completed" ? detail : truncateBytes(detail, MAX_ERROR_BYTES), retentionMs],
+      ),
       taskId,
     ) as [number, number];
     return { durationMs: Number(reply[0]), final: reply[1] === 1 };
@@ -177,45 +181,46 @@ export class Store {
    * AgentUnknownError / AgentNotAliveError when the target may not take tasks. The same move
    * made again (a replay) returns the same epoch while the task still waits on the target.
    */
-  async move(taskId: string, source: string, target: string, expectedEpoch: number, directive: { id: string; fence: number }, moveLogTtlMs: number): Promise<number> {
+  async move(
+    taskId: string,
+    source: string,
+    target: string,
+    expectedEpoch: number,
+    directive: { id: string; fence: number },
+    moveLogTtlMs: number,
+  ): Promise<number> {
     const k = this.keys;
-    const reply = (await this.run("move", [k.task(taskId), k.events, k.fence, k.stealMoves(directive.id), k.queuedOf(source), k.queuedOf(target), k.agent(target)], [
-      taskId, source, target, expectedEpoch, directive.fence, directive.id, moveLogTtlMs, this.agentTtlMs,
-    ])) as number;
+    const reply = (await this.run(
+      "move",
+      [k.task(taskId), k.events, k.fence, k.stealMoves(directive.id), k.queuedOf(source), k.queuedOf(target), k.agent(target)],
+      [taskId, source, target, expectedEpoch, directive.fence, directive.id, moveLogTtlMs, this.agentTtlMs],
+    )) as number;
     return check(reply, reply === SCRIPT_CODES.FENCE_REJECTED ? directive.id : isAgentRefusal(reply) ? target : taskId);
   }
 
   async fold(entries: FoldEntry[], group: string = FOLD_GROUP): Promise<FoldResult> {
     if (entries.length === 0) return { applied: 0, deadLettered: 0, alreadyAcknowledged: 0 };
-    const reply = (await this.run("fold", [this.keys.events, this.keys.deadLetter, this.keys.metrics], [
-      group,
-      this.keys.prefix,
-      JSON.stringify(entries),
-      MAX_TASK_TYPES * 2,
-      EVENT_AHEAD_MS,
-      EVENT_BEHIND_MS,
-    ])) as [number, number, number];
+    const reply = (await this.run(
+      "fold",
+      [this.keys.events, this.keys.deadLetter, this.keys.metrics],
+      [group, this.keys.prefix, JSON.stringify(entries), MAX_TASK_TYPES * 2, EVENT_AHEAD_MS, EVENT_BEHIND_MS],
+    )) as [number, number, number];
     return { applied: reply[0], deadLettered: reply[1], alreadyAcknowledged: reply[2] };
   }
 
   async registerAgent(profile: AgentProfile): Promise<number> {
     const k = this.keys;
-    return (await this.run("register", [k.agent(profile.id), k.agents, k.events], [
-      profile.id,
-      JSON.stringify(profile.capabilities),
-      profile.concurrency,
-      profile.priority,
-    ])) as number;
+    return (await this.run(
+      "register",
+      [k.agent(profile.id), k.agents, k.events],
+      [profile.id, JSON.stringify(profile.capabilities), profile.concurrency, profile.priority],
+    )) as number;
   }
 
   /** Refreshes the agent's liveness; returns the status it is asked to have (draining after `drain`). */
   async heartbeat(agentId: string, cpu: number, memoryMb: number): Promise<{ at: number; status: AgentStatus }> {
     const reply = check(
-      await this.run("heartbeat", [this.keys.agent(agentId), this.keys.events], [
-        agentId,
-        Math.min(100, Math.max(0, cpu)).toFixed(1),
-        memoryMb.toFixed(1),
-      ]),
+      await this.run("heartbeat", [this.keys.agent(agentId), this.keys.events], [agentId, Math.min(100, Math.max(0, cpu)).toFixed(1), memoryMb.toFixed(1)]),
       agentId,
     ) as [number, AgentStatus];
     return { at: Number(reply[0]), status: reply[1] };
@@ -248,9 +253,11 @@ export class Store {
    */
   async removeAgent(agentId: string, minHeartbeatAgeMs: number, group: string = FOLD_GROUP): Promise<RemoveAgentResult> {
     const k = this.keys;
-    const [code, a, b] = (await this.run("removeAgent", [k.agent(agentId), k.agents, k.queuedOf(agentId), k.runningOf(agentId), k.workload(agentId), k.events], [
-      agentId, minHeartbeatAgeMs, k.agentQueueKeys(agentId), group,
-    ])) as [number, number?, number?];
+    const [code, a, b] = (await this.run(
+      "removeAgent",
+      [k.agent(agentId), k.agents, k.queuedOf(agentId), k.runningOf(agentId), k.workload(agentId), k.events],
+      [agentId, minHeartbeatAgeMs, k.agentQueueKeys(agentId), group],
+    )) as [number, number?, number?];
     switch (code) {
       case 1:
         return { removed: true };
@@ -275,7 +282,10 @@ export class Store {
    */
   async pruneReplicas(replicaMaxAgeMs: number, consumerIdleMs: number, group: string = FOLD_GROUP): Promise<{ replicas: number; consumers: number }> {
     const k = this.keys;
-    const [replicas, consumers] = (await this.run("pruneReplicas", [k.events, k.replicas, k.replicaRoles], [group, replicaMaxAgeMs, consumerIdleMs])) as [number, number];
+    const [replicas, consumers] = (await this.run("pruneReplicas", [k.events, k.replicas, k.replicaRoles], [group, replicaMaxAgeMs, consumerIdleMs])) as [
+      number,
+      number,
+    ];
     return { replicas, consumers };
   }
 
@@ -287,9 +297,11 @@ export class Store {
   async reassign(taskId: string, from: string, to: string, state: "queued" | "running", expectedEpoch: number, fence: number): Promise<number> {
     const k = this.keys;
     const fromSet = state === "queued" ? k.queuedOf(from) : k.runningOf(from);
-    const reply = (await this.run("reassign", [k.task(taskId), k.events, k.fence, fromSet, to === "" ? k.unassigned : k.queuedOf(to), k.unassigned, to === "" ? k.unassigned : k.agent(to)], [
-      taskId, from, to, state, expectedEpoch, fence, this.agentTtlMs,
-    ])) as number;
+    const reply = (await this.run(
+      "reassign",
+      [k.task(taskId), k.events, k.fence, fromSet, to === "" ? k.unassigned : k.queuedOf(to), k.unassigned, to === "" ? k.unassigned : k.agent(to)],
+      [taskId, from, to, state, expectedEpoch, fence, this.agentTtlMs],
+    )) as number;
     return check(reply, reply === SCRIPT_CODES.FENCE_REJECTED ? `reassign of ${taskId}` : isAgentRefusal(reply) ? to : taskId);
   }
 
@@ -297,8 +309,16 @@ export class Store {
    * Takes or extends the leader lease for one process start: `token` is unique to it, so a
    * restart under the same replica id is a new leadership with a new fence.
    */
-  async acquireLease(replicaId: string, ttlMs: number, token: string): Promise<{ held: true; fence: number } | { held: false; holder: string; remainingMs: number }> {
-    const [held, value, ttl] = (await this.run("acquireLease", [this.keys.leader, this.keys.fence], [replicaId, ttlMs, token])) as [number, number | string, number];
+  async acquireLease(
+    replicaId: string,
+    ttlMs: number,
+    token: string,
+  ): Promise<{ held: true; fence: number } | { held: false; holder: string; remainingMs: number }> {
+    const [held, value, ttl] = (await this.run("acquireLease", [this.keys.leader, this.keys.fence], [replicaId, ttlMs, token])) as [
+      number,
+      number | string,
+      number,
+    ];
     return held === 1 ? { held: true, fence: Number(value) } : { held: false, holder: String(value), remainingMs: Number(ttl) };
   }
 

@@ -1,4 +1,12 @@
-import { type AgentStatus, type AgentView, AgentProfileSchema, parseRecord, parseWorkload, type StealOperation, StealOperationSchema } from "@worksteal/protocol";
+import {
+  type AgentStatus,
+  type AgentView,
+  AgentProfileSchema,
+  parseRecord,
+  parseWorkload,
+  type StealOperation,
+  StealOperationSchema,
+} from "@worksteal/protocol";
 import type { Store } from "./store.js";
 
 /** Liveness from the agent hash and the Redis clock: a stale heartbeat means dead, whatever else was marked. */
@@ -71,4 +79,3 @@ export async function readSteals(store: Store, limit: number): Promise<StealRead
   });
   return result;
 }
-

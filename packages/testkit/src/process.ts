@@ -74,11 +74,11 @@ export interface NodeProcess {
 export function spawnNode(scriptPath: string, args: readonly string[] = [], options: SpawnNodeOptions = {}): NodeProcess {
   const root = repoRoot();
   const script = isAbsolute(scriptPath) ? scriptPath : resolve(root, scriptPath);
-  const child = spawn(
-    process.execPath,
-    ["--conditions=@worksteal/source", "--import", tsxImport(root), script, ...args],
-    { cwd: options.cwd ?? root, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const child = spawn(process.execPath, ["--conditions=@worksteal/source", "--import", tsxImport(root), script, ...args], {
+    cwd: options.cwd ?? root,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   trackChild(child);
   const tag = `[${scriptPath}:${child.pid ?? "?"}]`;
   const lines: OutputLine[] = [];

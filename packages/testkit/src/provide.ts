@@ -44,7 +44,7 @@ export async function provideRedis(): Promise<ProvidedRedis> {
       },
     };
   } catch (err) {
-    reason = err instanceof Error ? err.message.split("\n")[0] ?? "" : String(err);
+    reason = err instanceof Error ? (err.message.split("\n")[0] ?? "") : String(err);
   }
   throw new Error(`${REDIS_SERVER_MISSING}\n(Testcontainers fallback failed too: ${reason})`);
 }

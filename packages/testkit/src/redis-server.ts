@@ -8,8 +8,7 @@ import { trackChild, trackDir, untrackDir } from "./cleanup.js";
 import { sleep } from "./eventually.js";
 import { freePort } from "./port.js";
 
-export const REDIS_SERVER_MISSING =
-  "redis-server not found on PATH: install it with `apt-get update && apt-get install -y redis-server`, or set REDIS_URL";
+export const REDIS_SERVER_MISSING = "redis-server not found on PATH: install it with `apt-get update && apt-get install -y redis-server`, or set REDIS_URL";
 
 export interface RedisServerOptions {
   /** Port to listen on; a free one by default. */
@@ -123,15 +122,24 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
 
   const launch = async (port: number): Promise<Running> => {
     const args = [
-      "--port", String(port),
-      "--bind", "127.0.0.1",
-      "--protected-mode", "no",
-      "--save", "",
-      "--appendonly", appendOnly ? "yes" : "no",
-      "--dir", dir,
-      "--maxmemory-policy", "noeviction",
-      "--daemonize", "no",
-      "--logfile", "",
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--protected-mode",
+      "no",
+      "--save",
+      "",
+      "--appendonly",
+      appendOnly ? "yes" : "no",
+      "--dir",
+      dir,
+      "--maxmemory-policy",
+      "noeviction",
+      "--daemonize",
+      "no",
+      "--logfile",
+      "",
       ...(options.args ?? []),
     ];
     const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -174,10 +182,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     }
     child.kill("SIGKILL");
     await exited;
-    throw new StartError(
-      `redis-server on port ${port} did not answer PING within ${timeoutMs} ms:\n${log.slice(-20).join("\n")}`,
-      false,
-    );
+    throw new StartError(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms:\n${log.slice(-20).join("\n")}`, false);
   };
 
   // A port from freePort() may be grabbed by someone else before redis binds it: retry then.

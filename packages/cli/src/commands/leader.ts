@@ -49,15 +49,7 @@ function toNumber(value: string | undefined | null): number | null {
 export async function readLeader(store: Store): Promise<LeaderRead> {
   const k = store.keys;
   // Keyed commands first (a cluster routes a transaction by its first key); TIME last.
-  const replies = await store.redis
-    .multi()
-    .hgetall(k.leader)
-    .pttl(k.leader)
-    .get(k.fence)
-    .hgetall(k.replicas)
-    .hgetall(k.replicaRoles)
-    .time()
-    .exec();
+  const replies = await store.redis.multi().hgetall(k.leader).pttl(k.leader).get(k.fence).hgetall(k.replicas).hgetall(k.replicaRoles).time().exec();
   if (replies === null) throw new Error("the transaction reading the leader lease was aborted");
   const values = replies.map(([error, value]) => {
     if (error) throw error;

@@ -99,9 +99,7 @@ export function statusLines(s: Status): string {
     ? `group ${group.name}: ${group.pending} pending, lag ${group.lag ?? "unknown"}, ${group.consumers} consumer(s)`
     : `no ${FOLD_GROUP} group`;
   const replicas =
-    s.replicas.length === 0
-      ? "none"
-      : `${s.replicas.length}: ${s.replicas.map((r) => `${r.id} (${formatAge(r.lastHeartbeat, s.now)})`).join(", ")}`;
+    s.replicas.length === 0 ? "none" : `${s.replicas.length}: ${s.replicas.map((r) => `${r.id} (${formatAge(r.lastHeartbeat, s.now)})`).join(", ")}`;
   const { tasks: t, agentCounts: a } = s;
   return formatPairs([
     ["namespace", s.namespace],
