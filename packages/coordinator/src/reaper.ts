@@ -213,7 +213,7 @@ export class Reaper {
     fence: number,
   ): Promise<"placed" | "parked" | undefined> {
     const best = findBestAgent(record, live);
-    const epoch = await this.reassign(taskId, from, best?.id ?? "", state, record.epoch, fence);
+    const epoch = await this.reassignUnlessChanged(taskId, from, best?.id ?? "", state, record.epoch, fence);
     if (epoch === undefined) return undefined;
     if (best) {
       best.workload.queued += 1;
@@ -227,7 +227,14 @@ export class Reaper {
   }
 
   /** The new epoch, or undefined when the task changed meanwhile (it is then not ours to take). */
-  private async reassign(taskId: string, from: string, to: string, state: "queued" | "running", epoch: number, fence: number): Promise<number | undefined> {
+  private async reassignUnlessChanged(
+    taskId: string,
+    from: string,
+    to: string,
+    state: "queued" | "running",
+    epoch: number,
+    fence: number,
+  ): Promise<number | undefined> {
     try {
       return await this.store.reassign(taskId, from, to, state, epoch, fence);
     } catch (error) {

@@ -6,11 +6,11 @@ import { pino, type Logger } from "pino";
 import { type Config, type ConfigInput, DIRECTIVE_QUEUE, type Directive, loadConfig } from "@worksteal/protocol";
 import { AgentQueues, closeRedis, createRedis, isConnectionError, maskRedisUrl, Store } from "@worksteal/store";
 import { DirectiveExecutor, type StealOutcome } from "./executor.js";
-import { Folder } from "./folder.js";
+import { EventFolder } from "./event-folder.js";
 import { Leadership } from "./leadership.js";
 import { Maintenance, type MaintenanceResult } from "./maintenance.js";
 import { Placer } from "./placement.js";
-import { openDirectiveQueue, PlanningLoop } from "./planning.js";
+import { openDirectiveQueue, DirectivePlanner } from "./directive-planner.js";
 import { Reaper } from "./reaper.js";
 import { errorSummary } from "./log.js";
 
@@ -52,9 +52,9 @@ export class Replica {
   private readonly blocking: Redis;
   private readonly executorRedis: Redis;
   private readonly queues: AgentQueues;
-  private readonly folder: Folder;
+  private readonly folder: EventFolder;
   private readonly directives: Queue<Directive>;
-  private readonly planning: PlanningLoop;
+  private readonly planning: DirectivePlanner;
   private readonly executor: DirectiveExecutor;
   private readonly reaper: Reaper;
   private readonly placer: Placer;
@@ -79,7 +79,7 @@ export class Replica {
     this.executorRedis = createRedis(this.config.redisUrl, { role: "blocking", connectionName: `coordinator-exec:${this.id}` });
     this.store = new Store(this.redis, this.config.namespace, { agentTtlMs: this.config.agentTtlMs });
     this.queues = new AgentQueues(this.redis, this.store.keys);
-    this.folder = new Folder(
+    this.folder = new EventFolder(
       this.store,
       this.blocking,
       { consumer: this.id, batchSize: this.config.foldBatchSize, claimIdleMs: this.config.claimIdleMs },
@@ -89,7 +89,7 @@ export class Replica {
     // Connection errors surface in the calls that fail and in the connection's own log lines;
     // unhandled here, BullMQ would print each one with a stack.
     this.directives.on("error", () => undefined);
-    this.planning = new PlanningLoop(this.store, this.queues, this.directives, this.config, this.log);
+    this.planning = new DirectivePlanner(this.store, this.queues, this.directives, this.config, this.log);
     this.executor = new DirectiveExecutor(
       this.store,
       this.queues,

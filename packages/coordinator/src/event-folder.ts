@@ -59,7 +59,7 @@ export async function foldSplitting(store: Store, entries: FoldEntry[], log: Log
   }
 }
 
-export interface FolderOptions {
+export interface EventFolderOptions {
   consumer: string;
   batchSize: number;
   /** Pending entries idle this long belong to a consumer presumed dead; they are claimed. */
@@ -71,12 +71,12 @@ export interface FolderOptions {
  * claims entries left pending by dead consumers. Whoever folds, the fold script applies an
  * entry only with the XACK that acknowledged it, so every event counts exactly once.
  */
-export class Folder {
+export class EventFolder {
   constructor(
     private readonly store: Store,
     /** A connection of its own: XREADGROUP blocks it. */
     private readonly blocking: Redis,
-    private readonly options: FolderOptions,
+    private readonly options: EventFolderOptions,
     private readonly log: Logger,
   ) {}
 

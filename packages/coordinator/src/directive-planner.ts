@@ -12,7 +12,7 @@ const TAIL_PER_BATCH = 4;
  * The leader's planning round: snapshot, plan, and queue each directive as a BullMQ job on the
  * namespace's directive queue, stamped with the fence of the leadership that planned it.
  */
-export class PlanningLoop {
+export class DirectivePlanner {
   private round = 0;
 
   constructor(
