@@ -53,7 +53,7 @@ async function consumers(): Promise<string[]> {
 }
 
 async function startAgent(id: string): Promise<Agent> {
-  const agent = new Agent({ id, concurrency: 2, handler: async () => ({ ok: true }), config: { ...h.config } });
+  const agent = new Agent({ id, concurrency: 2, handler: () => ({ ok: true }), config: { ...h.config } });
   await agent.start();
   agents.push(agent);
   return agent;

@@ -33,7 +33,7 @@ describe("worksteal-coordinator", () => {
     const child = spawnNode(MAIN, [], { env: { REDIS_URL: url, WORKSTEAL_NAMESPACE: "nowhere", WORKSTEAL_LOG_LEVEL: "info" } });
     try {
       const line = await child.waitForLine((l) => l.json?.msg === "redis unreachable; retrying with backoff", 20_000);
-      expect(line.json).toMatchObject({ redis: url.replace("hunter2", "***"), namespace: "nowhere", error: expect.stringMatching(/ECONNREFUSED/) });
+      expect(line.json).toMatchObject({ redis: url.replace("hunter2", "***"), namespace: "nowhere", error: expect.stringMatching(/ECONNREFUSED/) as unknown });
       // A few seconds of reconnecting (backoff 100 ms, 200 ms, ... 2 s) by three connections.
       await sleep(3000);
       expect(child.lines.map((l) => l.json?.msg)).toEqual(["replica starting", "redis unreachable; retrying with backoff"]);

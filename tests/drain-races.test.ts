@@ -53,7 +53,7 @@ describe("draining races", () => {
     await h.startAgentProcess("stays", { concurrency: 4 });
     const ids: string[] = [];
     for (let i = 0; i < 400; i++) ids.push((await h.client.submit({ id: `d${i}`, agentId: "leaving", payload: { ms: 5 } })).taskId);
-    await eventually(async () => expect(starts.length).toBeGreaterThan(20));
+    await eventually(() => expect(starts.length).toBeGreaterThan(20));
     // The drain begins while the worker is busy fetching.
     await draining.drain();
     expect(await h.redis.hget(h.store.keys.agent("leaving"), "status")).toBe("drained");
@@ -81,7 +81,7 @@ describe("draining races", () => {
     const agent = new Agent({
       id: "back",
       config: h.config,
-      handler: async (task) => {
+      handler: (task) => {
         ran.push(task.id);
       },
     });
@@ -119,7 +119,7 @@ describe("draining races", () => {
   it("a drain after an undrain the agent has not heard of yet drains again", async () => {
     // Heartbeats too rare to intervene: the agent learns nothing of the undrain by itself.
     h = namespaceHarness("redrain", { heartbeatIntervalMs: 10_000 });
-    const agent = new Agent({ id: "twice", config: h.config, handler: async () => undefined });
+    const agent = new Agent({ id: "twice", config: h.config, handler: () => undefined });
     await agent.start();
     stops.push(() => agent.close());
     await agent.drain();

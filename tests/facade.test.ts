@@ -25,7 +25,7 @@ describe("WorkStealingCoordinator, the original's surface", () => {
     const directives = await facade.checkAndSteal();
     expect(directives.length).toBeGreaterThan(0);
     expect(directives.every((d) => d.source === "a1" && d.target === "a2" && d.count <= 5)).toBe(true);
-    await eventually(async () => expect(steals.length).toBe(directives.length));
+    await eventually(() => expect(steals.length).toBe(directives.length));
     const moved = steals.flatMap((s) => s.taskIds);
     expect(moved.length).toBeGreaterThan(0);
     for (const id of moved) expect((await h.store.getTask(id))?.owner).toBe("a2");

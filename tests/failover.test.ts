@@ -193,9 +193,9 @@ describe("coordinator replicas across Redis and replica deaths", () => {
       await h.close();
       await server.stop();
       // Already closed: keep afterEach from closing them again.
-      stopFeeding = async () => undefined;
+      stopFeeding = () => Promise.resolve();
       coordinators = new CoordinatorProcesses(server.url, "none");
-      h = { close: async () => undefined } as unknown as Harness;
+      h = { close: () => Promise.resolve() } as unknown as Harness;
     }
   });
 

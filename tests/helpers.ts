@@ -67,7 +67,7 @@ export function namespaceHarness(prefix: string, overrides: ConfigInput = {}) {
     async registerAgent(id: string, options: { capabilities?: string[]; concurrency?: number } = {}) {
       await store.registerAgent({ id, capabilities: options.capabilities ?? [], concurrency: options.concurrency ?? 1, priority: 0 });
       const timer = setInterval(() => void store.heartbeat(id, 0, 0).catch(() => undefined), config.heartbeatIntervalMs);
-      closers.push(async () => clearInterval(timer));
+      closers.push(() => Promise.resolve(clearInterval(timer)));
     },
     async startReplica(extra: ConfigInput & { lead?: boolean } = {}) {
       const { lead, ...rest } = extra;

@@ -79,7 +79,7 @@ describe("maintenance over long queues", () => {
     // job, and adding the same job id again would be a no-op.
     await submitOld("other", "f", 1);
     const connection = new Redis(h.config.redisUrl, { maxRetriesPerRequest: null });
-    const worker = new Worker("agent.other", async () => undefined, { connection, prefix: h.store.keys.bullPrefix });
+    const worker = new Worker("agent.other", () => Promise.resolve(undefined), { connection, prefix: h.store.keys.bullPrefix });
     try {
       await eventually(async () => expect(await h.queues.get("other").getJobState(jobIdFor("f0", 1))).toBe("completed"));
     } finally {

@@ -79,7 +79,7 @@ describe("poison tasks", () => {
     h = namespaceHarness("poison-error");
     const agent = new Agent({
       id: "in-proc",
-      handler: async () => {
+      handler: () => {
         throw new Error("x".repeat(100_000));
       },
       config: h.config,

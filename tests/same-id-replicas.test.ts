@@ -41,6 +41,6 @@ describe("replicas sharing an id", () => {
       expect(leaders.length).toBeLessThanOrEqual(1);
       await new Promise((r) => setTimeout(r, 100));
     }
-    await eventually(async () => expect([a, b].filter((r) => r.leaderFence !== undefined)).toHaveLength(1));
+    await eventually(() => expect([a, b].filter((r) => r.leaderFence !== undefined)).toHaveLength(1));
   });
 });

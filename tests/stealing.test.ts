@@ -60,7 +60,7 @@ describe("stealing between agent processes", () => {
       expect(["completed", "partial", "failed"], JSON.stringify(op)).toContain(op.status);
       if (op.status === "failed") expect(JSON.parse(op.taskIds!), JSON.stringify(op)).toEqual([]);
     }
-    expect(ops.filter((op) => JSON.parse(op.taskIds!).length > 0).length).toBeGreaterThan(0);
+    expect(ops.filter((op) => (JSON.parse(op.taskIds!) as string[]).length > 0).length).toBeGreaterThan(0);
   });
 
   it("does not move a task the victim already took: the victim runs it, once", async () => {
@@ -86,7 +86,7 @@ describe("stealing between agent processes", () => {
     const fired: Promise<unknown>[] = [];
     for (let round = 0; round < 30; round++) {
       const [source, target] = round % 2 === 0 ? ["a1", "a2"] : ["a2", "a1"];
-      fired.push(executor.execute(await directive(h, { id: `race-${round}`, source: source!, target: target!, count: 5 })));
+      fired.push(executor.execute(await directive(h, { id: `race-${round}`, source, target, count: 5 })));
       await new Promise((r) => setTimeout(r, 10));
     }
     await Promise.all(fired);
@@ -112,7 +112,7 @@ describe("stealing between agent processes", () => {
     await h.redis.incr(h.store.keys.fence);
     const d = await directive(h, { id: "d-halfway", source: "a1", target: "a2", count: 6 });
     // The first run died right after its first three moves: records moved, jobs not yet re-homed.
-    const tail = (await h.queues.get("a1").getJobs(["wait"], 0, 2, false)).map((j) => j!.data);
+    const tail = (await h.queues.get("a1").getJobs(["wait"], 0, 2, false)).map((j) => j.data);
     for (const job of tail) await h.store.move(job.taskId, "a1", "a2", job.epoch, d, 60_000);
 
     const outcome = await executorFor(h).execute(d);

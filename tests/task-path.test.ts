@@ -17,7 +17,7 @@ function setup() {
   closers.push(() => client.close());
   const redis = new Redis(config.redisUrl);
   closers.push(() => redis.quit());
-  const startAgent = async (id: string, handler: (t: TaskContext) => Promise<unknown>, extra: { capabilities?: string[] } = {}) => {
+  const startAgent = async (id: string, handler: (t: TaskContext) => unknown, extra: { capabilities?: string[] } = {}) => {
     const agent = new Agent({ id, handler, config, ...extra });
     await agent.start();
     closers.push(() => agent.close());
@@ -30,7 +30,7 @@ describe("a task's path", () => {
   it("a submitted task runs once on its agent and ends done", async () => {
     const { client, startAgent } = setup();
     const runs: TaskContext[] = [];
-    await startAgent("a1", async (task) => {
+    await startAgent("a1", (task) => {
       runs.push(task);
       return { doubled: (task.payload as { n: number }).n * 2 };
     });
@@ -44,7 +44,7 @@ describe("a task's path", () => {
   it("a failing handler ends failed after its retries", async () => {
     const { client, startAgent } = setup();
     let calls = 0;
-    await startAgent("a1", async () => {
+    await startAgent("a1", () => {
       calls += 1;
       throw new Error(`attempt ${calls} broke`);
     });
@@ -63,7 +63,7 @@ describe("a task's path", () => {
     const queues = new AgentQueues(redis, store.keys);
     closers.push(() => queues.close());
     const runs: string[] = [];
-    await startAgent("a1", async (task) => void runs.push(`${task.id}@${task.epoch}`));
+    await startAgent("a1", (task) => void runs.push(`${task.id}@${task.epoch}`));
     await queues.enqueue("a1", "moved", 1, 1); // a re-add of the leftover job is a no-op
     const queue = queues.get("a1");
     await eventually(async () => expect(await queue.getJobCounts("completed")).toMatchObject({ completed: 1 }), { timeoutMs: 10_000 });
@@ -73,13 +73,13 @@ describe("a task's path", () => {
 
   it("a task no live agent can run waits, then runs when a capable agent appears", async () => {
     const { client, config, startAgent } = setup();
-    await startAgent("plain", async () => "wrong agent");
+    await startAgent("plain", () => "wrong agent");
     const submitted = await client.submit({ id: "gpu-job", requiredCapabilities: ["gpu"] });
     expect(submitted.owner).toBeUndefined();
     const replica = new Replica({ config });
     await replica.start();
     closers.push(() => replica.stop());
-    await startAgent("gpu-1", async (task) => `ran on ${task.agentId}`, { capabilities: ["gpu"] });
+    await startAgent("gpu-1", (task) => `ran on ${task.agentId}`, { capabilities: ["gpu"] });
     const record = await client.waitFor("gpu-job", { timeoutMs: 10_000 });
     expect(record).toMatchObject({ state: "done", owner: "gpu-1", result: '"ran on gpu-1"' });
   });

@@ -46,7 +46,8 @@ export interface TaskContext {
   agentId: string;
 }
 
-export type TaskHandler = (task: TaskContext) => Promise<unknown>;
+/** Runs one task; its return value (sync or awaited) is the task's result. */
+export type TaskHandler = (task: TaskContext) => unknown;
 
 export interface AgentOptions extends AgentProfileInput {
   handler: TaskHandler;
@@ -171,7 +172,8 @@ export class Agent {
     if (!this.draining) return;
     this.draining = undefined;
     this.drained = false;
-    this.worker?.resume();
+    // The worker's loop restarts in the background; a failure there is the worker's own error event too.
+    this.worker?.resume().catch((error: unknown) => this.log.warn({ error: messageOf(error) }, "resume failed"));
     this.log.info("undrained: taking tasks again");
   }
 

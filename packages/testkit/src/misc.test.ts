@@ -56,7 +56,7 @@ describe("eventually", () => {
     let calls = 0;
     await expect(
       eventually(
-        async () => {
+        () => {
           calls++;
           throw new Error(`attempt ${calls}`);
         },

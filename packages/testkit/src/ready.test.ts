@@ -12,7 +12,7 @@ describe("waitUntilReady", () => {
       let probes = 0;
       await waitUntilReady(
         child,
-        async () => {
+        () => {
           probes += 1;
           if (probes < 3) throw new Error("not reachable yet");
           return probes >= 5;
@@ -28,7 +28,7 @@ describe("waitUntilReady", () => {
   it("rejects at once with one line naming the process and its error when it exits first", async () => {
     const child = spawnNode(ticker, ["crash"]);
     const started = Date.now();
-    const error = await waitUntilReady(child, async () => false, { what: "ticker", timeoutMs: 60_000 }).catch((e: unknown) => e);
+    const error = await waitUntilReady(child, () => false, { what: "ticker", timeoutMs: 60_000 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NotReadyError);
     expect((error as NotReadyError).message).toBe("ticker exited (code 3) before it was ready: about to crash");
     expect((error as NotReadyError).stderr).toContain("about to crash");

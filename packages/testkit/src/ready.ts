@@ -33,7 +33,7 @@ export class NotReadyError extends Error {
  * message breaks nothing. A probe that throws (Redis not reachable yet) counts as not ready.
  * Rejects with NotReadyError if the process exits first or after `timeoutMs`.
  */
-export async function waitUntilReady(proc: NodeProcess, probe: () => Promise<boolean>, options: ReadyOptions): Promise<void> {
+export async function waitUntilReady(proc: NodeProcess, probe: () => boolean | Promise<boolean>, options: ReadyOptions): Promise<void> {
   const timeoutMs = options.timeoutMs ?? PROCESS_READY_TIMEOUT_MS;
   const intervalMs = options.intervalMs ?? 100;
   const deadline = Date.now() + timeoutMs;

@@ -6,11 +6,11 @@
 // The type import makes "vitest" part of the program even where no test file imports it (build).
 import type {} from "vitest";
 
-export interface TestkitProvidedContext {
-  /** URL of the Redis for this test run (REDIS_URL, or a private redis-server / container). */
-  redisUrl: string;
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** URL of the Redis for this test run (REDIS_URL, or a private redis-server / container). */
+    redisUrl: string;
+  }
 }
 
-declare module "vitest" {
-  export interface ProvidedContext extends TestkitProvidedContext {}
-}
+export type TestkitProvidedContext = Pick<import("vitest").ProvidedContext, "redisUrl">;
