@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { type Directive, DirectiveSchema, describeZodError, jobIdFor, parseJobId, type StealStatus } from "@worksteal/protocol";
-import { type AgentQueues, FenceRejectedError, isRefusedAgent, StaleTaskError, type Store, TaskNotFoundError, TaskNotRunningError } from "@worksteal/store";
+import { type AgentQueues, FenceRejectedError, isRefusedAgent, StaleTaskError, type Store, TaskNotFoundError, TaskNotQueuedError } from "@worksteal/store";
 
 /** How many jobs from the tail of the source's queue are examined per task requested, per page. */
 const CANDIDATES_PER_TASK = 4;
@@ -212,5 +212,5 @@ export class DirectiveExecutor {
 
 /** Claimed by the source meanwhile, finished, or a leftover job: not ours to move, not an error. */
 function isNotMovable(error: unknown): boolean {
-  return error instanceof StaleTaskError || error instanceof TaskNotRunningError || error instanceof TaskNotFoundError;
+  return error instanceof StaleTaskError || error instanceof TaskNotQueuedError || error instanceof TaskNotFoundError;
 }

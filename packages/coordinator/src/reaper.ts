@@ -10,6 +10,7 @@ import {
   StaleTaskError,
   type Store,
   TaskNotFoundError,
+  TaskNotQueuedError,
   TaskNotRunningError,
 } from "@worksteal/store";
 import { withQueueCounts } from "./snapshot.js";
@@ -239,7 +240,13 @@ export class Reaper {
       return await this.store.reassign(taskId, from, to, state, epoch, fence);
     } catch (error) {
       // Changed meanwhile, or the chosen agent stopped taking tasks since it was read: next round.
-      if (error instanceof StaleTaskError || error instanceof TaskNotRunningError || error instanceof TaskNotFoundError || isRefusedAgent(error))
+      if (
+        error instanceof StaleTaskError ||
+        error instanceof TaskNotRunningError ||
+        error instanceof TaskNotQueuedError ||
+        error instanceof TaskNotFoundError ||
+        isRefusedAgent(error)
+      )
         return undefined;
       throw error;
     }

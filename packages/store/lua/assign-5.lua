@@ -20,6 +20,7 @@
     -1 task not found   -5 owner not registered   -6 task already has an owner or moved on
     (epoch or state differ)   -11 owner not alive (dead, draining or drained)
 ]]
+--- @include "appendTaskEvent"
 --- @include "takesTasks"
 
 local taskKey, streamKey, unassignedKey = KEYS[1], KEYS[2], KEYS[3]
@@ -48,8 +49,6 @@ local epoch = expected + 1
 redis.call('HSET', taskKey, 'owner', owner, 'epoch', epoch, 'updatedAt', now)
 redis.call('ZREM', unassignedKey, taskId)
 redis.call('SADD', KEYS[4], taskId)
-local eventId = redis.call('XADD', streamKey, '*', 'event', cjson.encode({
-  kind = 'task:assigned', taskId = taskId, agentId = owner, epoch = epoch, at = now }))
--- Marks the event as this script's: the fold script counts only marked task events.
-redis.call('HSET', taskKey, 'ev:' .. eventId, 1)
+appendTaskEvent(streamKey, taskKey, {
+  kind = 'task:assigned', taskId = taskId, agentId = owner, epoch = epoch, at = now })
 return epoch

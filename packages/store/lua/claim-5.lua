@@ -26,6 +26,7 @@
     -1 task not found   -2 stale (owner or epoch differ)   -3 task already finished
     -10 attempts used up: the task is now failed   -11 the agent is draining or drained
 ]]
+--- @include "appendTaskEvent"
 --- @include "redisNow"
 
 local taskKey, streamKey = KEYS[1], KEYS[2]
@@ -55,11 +56,9 @@ if attempts >= maxAttempts then
   redis.call('PEXPIRE', taskKey, ARGV[4])
   redis.call('SREM', KEYS[3], taskId)
   redis.call('SREM', KEYS[4], taskId)
-  local eventId = redis.call('XADD', streamKey, '*', 'event', cjson.encode({
+  appendTaskEvent(streamKey, taskKey, {
     kind = 'task:failed', taskId = taskId, agentId = agentId, taskType = rec[5], epoch = epoch,
-    durationMs = 0, final = true, error = reason, fromState = rec[3], at = now }))
-  -- Marks the event as this script's: the fold script counts only marked task events.
-  redis.call('HSET', taskKey, 'ev:' .. eventId, 1)
+    durationMs = 0, final = true, error = reason, fromState = rec[3], at = now })
   return -10
 end
 
@@ -67,9 +66,7 @@ local attempt = attempts + 1
 redis.call('HSET', taskKey, 'state', 'running', 'attempts', attempt, 'startedAt', now, 'updatedAt', now)
 redis.call('SREM', KEYS[3], taskId)
 redis.call('SADD', KEYS[4], taskId)
-local eventId = redis.call('XADD', streamKey, '*', 'event', cjson.encode({
+appendTaskEvent(streamKey, taskKey, {
   kind = 'task:started', taskId = taskId, agentId = agentId, epoch = epoch,
-  attempt = attempt, restarted = (restarted == 1), at = now }))
--- Marks the event as this script's: the fold script counts only marked task events.
-redis.call('HSET', taskKey, 'ev:' .. eventId, 1)
+  attempt = attempt, restarted = (restarted == 1), at = now })
 return {attempt, restarted, rec[5], rec[6], rec[7]}

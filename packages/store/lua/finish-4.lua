@@ -21,6 +21,7 @@
   finished for good, else 0}, or
     -1 task not found   -2 stale (owner or epoch differ)   -4 task is not running
 ]]
+--- @include "appendTaskEvent"
 --- @include "redisNow"
 local taskKey, streamKey = KEYS[1], KEYS[2]
 local taskId, agentId, epoch, outcome, detail = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
@@ -46,11 +47,9 @@ local final = 1
 if outcome == 'completed' then
   redis.call('HSET', taskKey, 'state', 'done', 'result', detail, 'finishedAt', now, 'updatedAt', now)
   redis.call('PEXPIRE', taskKey, ARGV[6])
-  local eventId = redis.call('XADD', streamKey, '*', 'event', cjson.encode({
+  appendTaskEvent(streamKey, taskKey, {
     kind = 'task:completed', taskId = taskId, agentId = agentId, taskType = rec[5],
-    epoch = epoch, durationMs = duration, at = now }))
-  -- Marks the event as this script's: the fold script counts only marked task events.
-  redis.call('HSET', taskKey, 'ev:' .. eventId, 1)
+    epoch = epoch, durationMs = duration, at = now })
 else
   if outcome == 'failed' or (tonumber(rec[6]) or 0) >= (tonumber(rec[7]) or 1) then
     redis.call('HSET', taskKey, 'state', 'failed', 'error', detail, 'finishedAt', now, 'updatedAt', now)
@@ -60,10 +59,8 @@ else
     redis.call('HSET', taskKey, 'state', 'queued', 'error', detail, 'updatedAt', now)
     redis.call('SADD', KEYS[3], taskId)
   end
-  local eventId = redis.call('XADD', streamKey, '*', 'event', cjson.encode({
+  appendTaskEvent(streamKey, taskKey, {
     kind = 'task:failed', taskId = taskId, agentId = agentId, taskType = rec[5], epoch = epoch,
-    durationMs = duration, final = (final == 1), error = cut(detail, 2000), at = now }))
-  -- Marks the event as this script's: the fold script counts only marked task events.
-  redis.call('HSET', taskKey, 'ev:' .. eventId, 1)
+    durationMs = duration, final = (final == 1), error = cut(detail, 2000), at = now })
 end
 return {duration, final}

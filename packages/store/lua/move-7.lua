@@ -28,10 +28,11 @@
 
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns the new epoch, or
-    -1 task not found   -2 owner or epoch changed   -4 not queued (running or finished)
+    -1 task not found   -2 owner or epoch changed   -13 not queued (running or finished)
     -5 target not registered   -7 fence is not the current one (the directive comes from an
     old leader)   -11 target not alive (dead, draining or drained)
 ]]
+--- @include "appendTaskEvent"
 --- @include "takesTasks"
 
 local taskKey, streamKey, fenceKey, movesKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -49,7 +50,7 @@ end
 
 if (redis.call('GET', fenceKey) or '0') ~= fence then return -7 end
 if rec[1] ~= source or tonumber(rec[2]) ~= expected then return -2 end
-if rec[3] ~= 'queued' then return -4 end
+if rec[3] ~= 'queued' then return -13 end
 local refused = refusesTasks(KEYS[7], ARGV[8])
 if refused then return refused end
 
@@ -60,9 +61,7 @@ redis.call('HSET', movesKey, taskId, epoch)
 redis.call('SREM', KEYS[5], taskId)
 redis.call('SADD', KEYS[6], taskId)
 redis.call('PEXPIRE', movesKey, ARGV[7])
-local eventId = redis.call('XADD', streamKey, '*', 'event', cjson.encode({
+appendTaskEvent(streamKey, taskKey, {
   kind = 'task:stolen', taskId = taskId, from = source, to = target, epoch = epoch,
-  directiveId = ARGV[6], at = now }))
--- Marks the event as this script's: the fold script counts only marked task events.
-redis.call('HSET', taskKey, 'ev:' .. eventId, 1)
+  directiveId = ARGV[6], at = now })
 return epoch

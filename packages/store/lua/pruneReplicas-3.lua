@@ -17,6 +17,7 @@
 
   Returns {replicas forgotten, consumers deleted}
 ]]
+--- @include "groupProgress"
 --- @include "redisNow"
 local streamKey, replicasKey, rolesKey = KEYS[1], KEYS[2], KEYS[3]
 local group, maxAge, maxIdle = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -37,13 +38,7 @@ end
 
 local consumers = 0
 if redis.call('EXISTS', streamKey) == 1 then
-  local hasGroup = false
-  for _, g in ipairs(redis.call('XINFO', 'GROUPS', streamKey)) do
-    for i = 1, #g, 2 do
-      if g[i] == 'name' and g[i + 1] == group then hasGroup = true end
-    end
-  end
-  if hasGroup then
+  if groupProgress(streamKey, group) ~= nil then
     for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', streamKey, group)) do
       local fields = {}
       for i = 1, #c, 2 do fields[c[i]] = c[i + 1] end

@@ -26,9 +26,11 @@
 
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns the new epoch, or
-    -1 task not found   -2 owner or epoch changed   -4 state changed   -5 new owner not
-    registered   -7 fence is not current   -11 new owner not alive (dead, draining or drained)
+    -1 task not found   -2 owner or epoch changed   -4 not running (expected running)
+    -13 not queued (expected queued)   -5 new owner not registered   -7 fence is not current
+    -11 new owner not alive (dead, draining or drained)
 ]]
+--- @include "appendTaskEvent"
 --- @include "takesTasks"
 
 local taskKey, streamKey, fenceKey, fromKey, toKey, unassignedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
@@ -40,7 +42,10 @@ if rec[1] == to and tonumber(rec[2]) == expected + 1 and rec[3] == 'queued' then
 
 if (redis.call('GET', fenceKey) or '0') ~= ARGV[6] then return -7 end
 if rec[1] ~= from or tonumber(rec[2]) ~= expected then return -2 end
-if rec[3] ~= state then return -4 end
+if rec[3] ~= state then
+  if state == 'queued' then return -13 end
+  return -4
+end
 if to ~= '' then
   local refused = refusesTasks(KEYS[7], ARGV[7])
   if refused then return refused end
@@ -55,9 +60,7 @@ if to == '' then
 else
   redis.call('SADD', toKey, taskId)
 end
-local eventId = redis.call('XADD', streamKey, '*', 'event', cjson.encode({
+appendTaskEvent(streamKey, taskKey, {
   kind = 'task:reassigned', taskId = taskId, from = from, to = to, fromState = state,
-  epoch = epoch, at = now }))
--- Marks the event as this script's: the fold script counts only marked task events.
-redis.call('HSET', taskKey, 'ev:' .. eventId, 1)
+  epoch = epoch, at = now })
 return epoch

@@ -16,6 +16,7 @@
 
   Returns the number of counters corrected, or -9 while task events are still to be folded
 ]]
+--- @include "groupProgress"
 local streamKey, agentsKey, metricsKey = KEYS[1], KEYS[2], KEYS[3]
 local group, prefix = ARGV[1], ARGV[2]
 
@@ -31,12 +32,7 @@ local function hasTaskEvent(entries)
   return false
 end
 if redis.call('EXISTS', streamKey) == 1 then
-  local lastDelivered, pending = nil, 0
-  for _, g in ipairs(redis.call('XINFO', 'GROUPS', streamKey)) do
-    local info = {}
-    for i = 1, #g, 2 do info[g[i]] = g[i + 1] end
-    if info['name'] == group then lastDelivered, pending = info['last-delivered-id'], tonumber(info['pending']) end
-  end
+  local lastDelivered, pending = groupProgress(streamKey, group)
   if lastDelivered == nil then return -9 end
   local undelivered = redis.call('XRANGE', streamKey, '(' .. lastDelivered, '+', 'COUNT', LOOKAHEAD)
   if #undelivered >= LOOKAHEAD or hasTaskEvent(undelivered) then return -9 end

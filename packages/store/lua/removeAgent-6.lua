@@ -32,6 +32,7 @@
           {-21, queued, running} when it holds tasks;
           {-22, jobs} when its BullMQ queue still has jobs waiting or active
 ]]
+--- @include "groupProgress"
 --- @include "redisNow"
 local agentKey, agentsKey, queuedKey, runningKey, workloadKey, streamKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local agentId, minAge, bull, group = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
@@ -72,12 +73,7 @@ if redis.call('EXISTS', streamKey) == 1 then
     redis.call('HSET', agentKey, 'removableAfter', mark, 'removableHeartbeat', heartbeat or '')
   end
   -- Folded up to the mark: delivered past it, and nothing at or below it still pending.
-  local delivered, pending
-  for _, g in ipairs(redis.call('XINFO', 'GROUPS', streamKey)) do
-    local fields = {}
-    for i = 1, #g, 2 do fields[g[i]] = g[i + 1] end
-    if fields['name'] == group then delivered, pending = fields['last-delivered-id'], tonumber(fields['pending']) end
-  end
+  local delivered, pending = groupProgress(streamKey, group)
   if delivered == nil or before(parse(delivered), parse(mark)) then return {0} end
   if pending > 0 then
     local summary = redis.call('XPENDING', streamKey, group)

@@ -26,6 +26,7 @@
     -5 owner not registered   -11 owner not alive (dead, draining or drained)
     -12 owner lacks a required capability
 ]]
+--- @include "appendTaskEvent"
 --- @include "takesTasks"
 
 local taskKey, streamKey, waitKey = KEYS[1], KEYS[2], KEYS[3]
@@ -60,9 +61,7 @@ if owner == '' then
   redis.call('ZADD', waitKey, now, taskId)
 else
   redis.call('SADD', waitKey, taskId)
-  local eventId = redis.call('XADD', streamKey, '*', 'event', cjson.encode({
-    kind = 'task:assigned', taskId = taskId, agentId = owner, epoch = epoch, at = now }))
-  -- Marks the event as this script's: the fold script counts only marked task events.
-  redis.call('HSET', taskKey, 'ev:' .. eventId, 1)
+  appendTaskEvent(streamKey, taskKey, {
+    kind = 'task:assigned', taskId = taskId, agentId = owner, epoch = epoch, at = now })
 end
 return {1, owner, epoch, 'queued'}

@@ -1,8 +1,10 @@
+import { WorkstealError } from "@worksteal/protocol";
+
 /**
  * Scripts return negative integers for refusals; `errorForCode` is the one place that turns
  * them into typed errors.
  */
-export class StoreError extends Error {
+export class StoreError extends WorkstealError {
   override name = "StoreError";
   constructor(
     message: string,
@@ -23,6 +25,10 @@ export class TaskFinishedError extends StoreError {
 }
 export class TaskNotRunningError extends StoreError {
   override name = "TaskNotRunningError";
+}
+/** The task was expected queued (to move or reassign it) but runs or has finished. */
+export class TaskNotQueuedError extends StoreError {
+  override name = "TaskNotQueuedError";
 }
 export class AgentUnknownError extends StoreError {
   override name = "AgentUnknownError";
@@ -56,6 +62,10 @@ export class AgentIncapableError extends StoreError {
   override name = "AgentIncapableError";
 }
 
+/**
+ * Every negative reply of the Lua scripts. Most are refusals, thrown by `check` as the typed
+ * error `errorForCode` gives; the answers marked below are read by their one caller instead.
+ */
 export const SCRIPT_CODES = {
   TASK_NOT_FOUND: -1,
   STALE: -2,
@@ -65,9 +75,16 @@ export const SCRIPT_CODES = {
   ALREADY_PLACED: -6,
   FENCE_REJECTED: -7,
   LEASE_LOST: -8,
+  /** An answer (reconcile): task events are still to be folded, nothing was compared. */
+  NOT_FOLDED: -9,
   ATTEMPTS_EXHAUSTED: -10,
   AGENT_NOT_ALIVE: -11,
   AGENT_INCAPABLE: -12,
+  NOT_QUEUED: -13,
+  /** Answers (removeAgent): the agent's heartbeat is too recent, it holds tasks, its queue holds jobs. */
+  AGENT_HEARD_RECENTLY: -20,
+  AGENT_HOLDS_TASKS: -21,
+  AGENT_HAS_JOBS: -22,
 } as const;
 
 export function errorForCode(code: number, subject: string): StoreError {
@@ -80,6 +97,8 @@ export function errorForCode(code: number, subject: string): StoreError {
       return new TaskFinishedError(`task ${subject} already finished`, code);
     case SCRIPT_CODES.NOT_RUNNING:
       return new TaskNotRunningError(`task ${subject} is not running`, code);
+    case SCRIPT_CODES.NOT_QUEUED:
+      return new TaskNotQueuedError(`task ${subject} is not queued`, code);
     case SCRIPT_CODES.AGENT_UNKNOWN:
       return new AgentUnknownError(`agent ${subject} is not registered`, code);
     case SCRIPT_CODES.ALREADY_PLACED:

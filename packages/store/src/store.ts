@@ -13,7 +13,7 @@ import {
   type TaskSpec,
   truncateBytes,
 } from "@worksteal/protocol";
-import { check, errorForCode, isAgentRefusal, SCRIPT_CODES } from "./errors.js";
+import { check, errorForCode, isAgentRefusal, SCRIPT_CODES, StoreError } from "./errors.js";
 import { defineScripts, type ScriptName } from "./scripts.js";
 
 export interface SubmitResult {
@@ -49,8 +49,6 @@ export interface ClaimedTask {
   requiredCapabilities: string[];
 }
 
-/** reconcile-3.lua: the stream still has entries to fold. */
-const NOT_FOLDED = -9;
 const DEFAULT_RETENTION_MS = 24 * 3600 * 1000;
 /** The configuration's default `agentTtlMs`, for stores made without one. */
 const DEFAULT_AGENT_TTL_MS = 15_000;
@@ -177,7 +175,7 @@ export class Store {
 
   /**
    * Moves a queued task from `source` to `target` for a directive; returns the new epoch.
-   * Throws FenceRejectedError, StaleTaskError, TaskNotRunningError (here: not queued), or
+   * Throws FenceRejectedError, StaleTaskError, TaskNotQueuedError, or
    * AgentUnknownError / AgentNotAliveError when the target may not take tasks. The same move
    * made again (a replay) returns the same epoch while the task still waits on the target.
    */
@@ -263,16 +261,16 @@ export class Store {
         return { removed: true };
       case 0:
         return { removed: false, reason: "unfolded" };
-      case -20:
+      case SCRIPT_CODES.AGENT_HEARD_RECENTLY:
         return { removed: false, reason: "alive", heartbeatAgeMs: Number(a) };
-      case -21:
+      case SCRIPT_CODES.AGENT_HOLDS_TASKS:
         return { removed: false, reason: "holds-tasks", queued: Number(a), running: Number(b) };
-      case -22:
+      case SCRIPT_CODES.AGENT_HAS_JOBS:
         return { removed: false, reason: "has-jobs", jobs: Number(a) };
       case SCRIPT_CODES.AGENT_UNKNOWN:
         return { removed: false, reason: "unknown" };
       default:
-        throw new Error(`removeAgent of ${agentId}: unexpected reply ${code}`);
+        throw new StoreError(`removeAgent of ${agentId}: unexpected reply ${code}`, code);
     }
   }
 
@@ -291,8 +289,8 @@ export class Store {
 
   /**
    * The leader gives a task of a dead or draining agent to `to`, or parks it unassigned (`to` =
-   * ""); returns the new epoch. Throws FenceRejectedError, StaleTaskError, TaskNotRunningError,
-   * or AgentUnknownError / AgentNotAliveError when `to` may not take tasks.
+   * ""); returns the new epoch. Throws FenceRejectedError, StaleTaskError, TaskNotRunningError
+   * or TaskNotQueuedError (not in `state`), or AgentUnknownError / AgentNotAliveError when `to` may not take tasks.
    */
   async reassign(taskId: string, from: string, to: string, state: "queued" | "running", expectedEpoch: number, fence: number): Promise<number> {
     const k = this.keys;
@@ -348,7 +346,7 @@ export class Store {
   async reconcileWorkloads(group: string = FOLD_GROUP): Promise<number | undefined> {
     const k = this.keys;
     const reply = (await this.run("reconcile", [k.events, k.agents, k.metrics], [group, k.prefix])) as number;
-    return reply === NOT_FOLDED ? undefined : reply;
+    return reply === SCRIPT_CODES.NOT_FOLDED ? undefined : reply;
   }
 
   async getTask(taskId: string): Promise<TaskRecord | undefined> {
