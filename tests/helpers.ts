@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import { inject } from "vitest";
 import { Client } from "@worksteal/agent";
 import { Replica } from "@worksteal/coordinator";
-import { type ConfigInput, keysFor, loadConfig } from "@worksteal/protocol";
+import { type ConfigInput, keysFor, resolveConfig } from "@worksteal/protocol";
 import { AgentQueues, Store } from "@worksteal/store";
 import { spawnNode, testNamespace, waitUntilReady, type NodeProcess } from "@worksteal/testkit";
 import { agentUp, redisClock } from "../scripts/lib/readiness.js";
@@ -10,7 +10,7 @@ import { agentUp, redisClock } from "../scripts/lib/readiness.js";
 /** One test's namespace on the run's Redis, with what cross-package tests need, all closed by `close()`. */
 export function namespaceHarness(prefix: string, overrides: ConfigInput = {}) {
   const namespace = testNamespace(prefix);
-  const config = loadConfig({ env: {}, overrides: { redisUrl: inject("redisUrl"), namespace, logLevel: "silent", heartbeatIntervalMs: 200, ...overrides } });
+  const config = resolveConfig({ overrides: { redisUrl: inject("redisUrl"), namespace, logLevel: "silent", heartbeatIntervalMs: 200, ...overrides } });
   const redis = new Redis(config.redisUrl);
   // Tests that stop Redis expect this connection to fail meanwhile; it reconnects by itself.
   redis.on("error", () => undefined);

@@ -14,7 +14,8 @@ import { Redis } from "ioredis";
 import { z } from "zod";
 import { Worker } from "bullmq";
 import { Agent } from "@worksteal/agent";
-import { keysFor, loadConfig } from "@worksteal/protocol";
+import { loadConfig } from "@worksteal/config";
+import { keysFor } from "@worksteal/protocol";
 import { SHARED_QUEUE } from "./workload.js";
 
 const { values } = parseArgs({

@@ -9,12 +9,12 @@ import {
   type Config,
   type ConfigInput,
   describeZodError,
-  loadConfig,
   MAX_ERROR_BYTES,
   MAX_RESULT_BYTES,
   toJson,
   truncateBytes,
 } from "@worksteal/protocol";
+import { loadConfig } from "@worksteal/config";
 import {
   AgentNotAliveError,
   AgentUnknownError,

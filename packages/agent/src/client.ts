@@ -5,13 +5,13 @@ import {
   type ConfigInput,
   describeZodError,
   isFinished,
-  loadConfig,
   type TaskRecord,
   type TaskSpec,
   type TaskSpecInput,
   TaskSpecSchema,
   AgentIdSchema,
 } from "@worksteal/protocol";
+import { loadConfig } from "@worksteal/config";
 import { findBestAgent } from "@worksteal/planner";
 import { AgentQueues, createRedis, isRefusedAgent, readAgents, Store } from "@worksteal/store";
 

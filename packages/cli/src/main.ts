@@ -1,4 +1,5 @@
-import { ConfigError, type Config, loadConfig } from "@worksteal/protocol";
+import { loadConfig } from "@worksteal/config";
+import { ConfigError, type Config } from "@worksteal/protocol";
 import { maskRedisUrl, Store } from "@worksteal/store";
 import { runAgents } from "./commands/agents.js";
 import { runDrain } from "./commands/drain.js";

@@ -5,7 +5,8 @@
  * set, it serves /healthz and /metrics. `--help` lists every variable.
  */
 import type { Server } from "node:http";
-import { type Config, ConfigError, loadConfig } from "@worksteal/protocol";
+import { loadConfig } from "@worksteal/config";
+import { type Config, ConfigError } from "@worksteal/protocol";
 import { httpAddress, startHttp } from "./http.js";
 import { maskRedisUrl } from "@worksteal/store";
 import { Replica } from "./replica.js";

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { describeZodError } from "./events.js";
 import { NamespaceSchema } from "./ids.js";
@@ -113,44 +112,33 @@ export function configSettings(): SettingHelp[] {
   }));
 }
 
-export interface LoadConfigOptions {
-  env?: NodeJS.ProcessEnv;
-  /** JSON file; defaults to $WORKSTEAL_CONFIG when set. */
-  file?: string;
+/** Where settings come from, each already read: resolving them is pure (reading is @worksteal/config's). */
+export interface ConfigSources {
+  /** A configuration file's settings (its parsed JSON object). */
+  file?: Readonly<Record<string, unknown>>;
+  /** Environment variables: WORKSTEAL_<NAME> for each setting, and REDIS_URL. */
+  env?: Readonly<Record<string, string | undefined>>;
   /** Highest precedence. */
   overrides?: ConfigInput;
 }
 
 /** Defaults < file < environment < overrides. Throws ConfigError naming each bad field. */
-export function loadConfig(options: LoadConfigOptions = {}): Config {
-  const env = options.env ?? process.env;
-  const raw: Record<string, unknown> = {};
-  const file = options.file ?? env.WORKSTEAL_CONFIG;
-  if (file) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (error) {
-      throw new ConfigError(`config file ${file}: ${(error as Error).message}`);
-    }
-    try {
-      Object.assign(raw, JSON.parse(text));
-    } catch (error) {
-      throw new ConfigError(`config file ${file}: bad JSON: ${(error as Error).message}`);
-    }
-  }
+export function resolveConfig(sources: ConfigSources = {}): Config {
+  const env = sources.env ?? {};
+  const raw: Record<string, unknown> = { ...sources.file };
   for (const key of CONFIG_KEYS) {
     const value = env[envNameOf(key)];
     if (value !== undefined && value !== "") raw[key] = value;
   }
   // The conventional name wins, as in the CLI: --redis, then REDIS_URL, then WORKSTEAL_REDIS_URL.
   if (env.REDIS_URL) raw.redisUrl = env.REDIS_URL;
-  for (const [key, value] of Object.entries(options.overrides ?? {})) {
+  for (const [key, value] of Object.entries(sources.overrides ?? {})) {
     if (value !== undefined) raw[key] = value;
   }
   return parseConfig(raw);
 }
 
+/** Validates raw settings (strings from the environment are coerced) and fills in the defaults. */
 export function parseConfig(raw: unknown): Config {
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(`invalid configuration: ${describeZodError(parsed.error)}`);
