@@ -8,109 +8,103 @@
  * --json prints only the final summary as one JSON object on stdout. Progress of the start goes to
  * stderr; a failure is one line there ("demo: ...") and a non-zero exit.
  */
-import { parseArgs } from "node:util";
 import { z } from "zod";
-import { Client } from "@worksteal/agent";
+import { Client } from "@worksteal/client";
 import { readAgents, Store } from "@worksteal/store";
 import type { AgentView } from "@worksteal/protocol";
-import { NoRedisError, startFleet } from "./lib/fleet.js";
-import { waitForAll } from "./lib/progress.js";
+import { type ArgsOf, ExitError, flag, option, runScript } from "./lib/args.js";
+import { type Fleet, startFleet } from "./lib/fleet.js";
+import { printJson } from "./lib/report.js";
+import { ratio } from "./lib/stats.js";
+import { type Outcome, waitForAll } from "./lib/wait-for-all.js";
 import { DEMO_AGENTS, makespanLowerBound, skewedWorkload } from "./lib/workload.js";
 
-const ArgsSchema = z.object({
-  tasks: z.coerce.number().int().min(1).max(1_000_000),
-  seed: z.coerce.number().int(),
-  json: z.boolean(),
-});
+const COMMAND = {
+  name: "demo",
+  usage: "pnpm demo",
+  summary: "Redis, one coordinator and six agents (each its own process), a skewed batch of tasks, the agents' queues drawn live, then a summary.",
+  options: {
+    tasks: option(z.coerce.number().int().min(1).max(1_000_000), { default: "2000", valueName: "N", help: "tasks in the batch" }),
+    seed: option(z.coerce.number().int(), { default: "42", valueName: "N", help: "seed of the workload" }),
+    json: flag("print only the summary, as one JSON object on stdout; exit 1 if a task was lost or run twice"),
+  },
+};
+type Args = ArgsOf<typeof COMMAND.options>;
 
-function parse() {
-  try {
-    const { values } = parseArgs({
-      options: { tasks: { type: "string", default: "2000" }, seed: { type: "string", default: "42" }, json: { type: "boolean", default: false } },
-    });
-    const parsed = ArgsSchema.safeParse(values);
-    if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("; "));
-    return parsed.data;
-  } catch (error) {
-    console.error(`demo: ${(error as Error).message}`);
-    process.exit(2);
-  }
-}
-
-const args = parse();
 /** Planner settings of the demo (and of bench:steal): plan every 250 ms, up to 50 tasks a directive. */
 const DEMO_SETTINGS = { WORKSTEAL_STEAL_INTERVAL: "250", WORKSTEAL_MAX_STEAL_BATCH: "50" };
-const say = (line: string) => {
-  if (!args.json) process.stdout.write(`${line}\n`);
-};
 
-/** Ends the demo with one line on stderr, no stack trace: what failed is all a reader needs. */
-function fail(error: unknown): never {
-  console.error(`demo: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
-  process.exit(error instanceof NoRedisError ? 2 : 1);
+async function main(args: Args): Promise<number> {
+  const say = (line: string) => {
+    if (!args.json) process.stdout.write(`${line}\n`);
+  };
+  const namespace = `demo-${process.pid}`;
+  // Progress of the start goes to stderr, so that --json leaves stdout to the summary alone.
+  const progress = (line: string) => process.stderr.write(`demo: ${line}\n`);
+  const fleet = await startFleet({ namespace, agents: DEMO_AGENTS, coordinators: 1, env: DEMO_SETTINGS, onProgress: progress }).catch(oneLine);
+  say(`inspect it meanwhile with: pnpm worksteal agents --redis ${fleet.redisUrl} --namespace ${namespace}`);
+  const tasks = skewedWorkload({ tasks: args.tasks, seed: args.seed });
+  const lowerBound = makespanLowerBound(tasks, DEMO_AGENTS);
+  const client = new Client({ config: { redisUrl: fleet.redisUrl, namespace, logLevel: "warn" } });
+  const store = new Store(fleet.redis, namespace);
+
+  let outcome: Outcome;
+  let steals: number;
+  try {
+    say(`submitting ${tasks.length} tasks (60% to a1, 25% to a2)...`);
+    for (let i = 0; i < tasks.length; i += 50) await Promise.all(tasks.slice(i, i + 50).map((t) => client.submit(t)));
+    const started = Date.now();
+    let lastDraw = 0;
+    outcome = await waitForAll(
+      fleet.redis,
+      namespace,
+      tasks.map((t) => t.id),
+      Math.max(120_000, lowerBound * 20),
+      async (finished) => {
+        if (args.json || Date.now() - lastDraw < 1000) return;
+        lastDraw = Date.now();
+        draw(await readAgents(store, client.config.agentTtlMs), await recentSteals(fleet, store), finished, tasks.length, Date.now() - started);
+      },
+    );
+    steals = await fleet.redis.zcard(store.keys.steals);
+  } catch (error) {
+    oneLine(error);
+  } finally {
+    await client.close();
+    await fleet.stop();
+  }
+
+  const { lastFinishedAt: _, ...figures } = outcome;
+  const summary = { ...figures, steals, lowerBoundMs: Math.round(lowerBound), ratioToLowerBound: ratio(outcome.makespanMs, lowerBound) };
+  if (args.json) printJson(summary);
+  else {
+    say("");
+    say(`submitted ${summary.submitted}  done ${summary.done}  failed ${summary.failed}  lost ${summary.lost}  run twice ${summary.runTwice}`);
+    say(`steals ${summary.steals}, moving ${summary.moved} tasks`);
+    say(`makespan ${(summary.makespanMs / 1000).toFixed(2)} s; lower bound ${(lowerBound / 1000).toFixed(2)} s (ratio ${summary.ratioToLowerBound})`);
+  }
+  if (summary.lost > 0 || summary.runTwice > 0) {
+    console.error(`demo: ${summary.lost} of ${summary.submitted} tasks not finished in time, ${summary.runTwice} run twice`);
+    return 1;
+  }
+  return 0;
 }
 
-const namespace = `demo-${process.pid}`;
-// Progress of the start goes to stderr, so that --json leaves stdout to the summary alone.
-const progress = (line: string) => process.stderr.write(`demo: ${line}\n`);
-const fleet = await startFleet({ namespace, agents: DEMO_AGENTS, coordinators: 1, env: DEMO_SETTINGS, onProgress: progress }).catch(fail);
-
-say(`inspect it meanwhile with: pnpm worksteal agents --redis ${fleet.redisUrl} --namespace ${namespace}`);
-const tasks = skewedWorkload({ tasks: args.tasks, seed: args.seed });
-const lowerBound = makespanLowerBound(tasks, DEMO_AGENTS);
-const client = new Client({ config: { redisUrl: fleet.redisUrl, namespace, logLevel: "warn" } });
-const store = new Store(fleet.redis, namespace);
-
-let outcome;
-let steals = 0;
-try {
-  say(`submitting ${tasks.length} tasks (60% to a1, 25% to a2)...`);
-  for (let i = 0; i < tasks.length; i += 50) await Promise.all(tasks.slice(i, i + 50).map((t) => client.submit(t)));
-  const started = Date.now();
-  let lastDraw = 0;
-  outcome = await waitForAll(
-    fleet.redis,
-    namespace,
-    tasks.map((t) => t.id),
-    Math.max(120_000, lowerBound * 20),
-    async (finished) => {
-      if (args.json || Date.now() - lastDraw < 1000) return;
-      lastDraw = Date.now();
-      draw(await readAgents(store, client.config.agentTtlMs), await recentSteals(), finished, tasks.length, Date.now() - started);
-    },
-  );
-  steals = await fleet.redis.zcard(store.keys.steals);
-} catch (error) {
-  await client.close().catch(() => undefined);
-  await fleet.stop().catch(() => undefined);
-  fail(error);
+/** A failure of the demo is one line, no stack trace: what failed is all a reader needs. */
+function oneLine(error: unknown): never {
+  if (error instanceof ExitError) throw error;
+  throw new ExitError(error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error), 1);
 }
-await client.close();
-await fleet.stop();
-
-const { lastFinishedAt: _, ...figures } = outcome;
-const summary = { ...figures, steals, lowerBoundMs: Math.round(lowerBound), ratioToLowerBound: Number((outcome.makespanMs / lowerBound).toFixed(3)) };
-if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-else {
-  say("");
-  say(`submitted ${summary.submitted}  done ${summary.done}  failed ${summary.failed}  lost ${summary.lost}  run twice ${summary.runTwice}`);
-  say(`steals ${summary.steals}, moving ${summary.moved} tasks`);
-  say(`makespan ${(summary.makespanMs / 1000).toFixed(2)} s; lower bound ${(lowerBound / 1000).toFixed(2)} s (ratio ${summary.ratioToLowerBound})`);
-}
-if (summary.lost > 0 || summary.runTwice > 0) {
-  console.error(`demo: ${summary.lost} of ${summary.submitted} tasks not finished in time, ${summary.runTwice} run twice`);
-  process.exit(1);
-}
-process.exit(0);
 
 /** The latest steal operations, newest first, as one line each. */
-async function recentSteals(): Promise<string[]> {
+async function recentSteals(fleet: Fleet, store: Store): Promise<string[]> {
   const ids = await fleet.redis.zrevrange(store.keys.steals, 0, 2);
   const total = await fleet.redis.zcard(store.keys.steals);
   const lines = [`steals so far: ${total}`];
   for (const id of ids) {
     const op = await fleet.redis.hgetall(store.keys.steal(id));
-    lines.push(`  ${op.source} -> ${op.target}: ${JSON.parse(op.taskIds ?? "[]").length}/${op.requested} ${op.status}`);
+    const moved = z.array(z.string()).parse(JSON.parse(op.taskIds ?? "[]")).length;
+    lines.push(`  ${op.source} -> ${op.target}: ${moved}/${op.requested} ${op.status}`);
   }
   return lines;
 }
@@ -129,3 +123,5 @@ function draw(agents: AgentView[], steals: string[], finished: number, total: nu
   lines.push(...steals);
   process.stdout.write(`${lines.join("\n")}\n\n`);
 }
+
+await runScript(COMMAND, main);

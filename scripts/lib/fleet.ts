@@ -18,6 +18,7 @@ import {
   type NodeProcess,
   type RedisServer,
 } from "@worksteal/testkit";
+import { ExitError } from "./args.js";
 import { agentUp, redisClock, replicaBeating, workerConnected } from "./readiness.js";
 import { SHARED_QUEUE } from "./workload.js";
 
@@ -33,14 +34,23 @@ export interface Fleet {
   redisUrl: string;
   namespace: string;
   redis: Redis;
+  /** The private redis-server, when the fleet started one. */
+  server: RedisServer | undefined;
+  /** The latest process of each id. */
   agents: Map<string, NodeProcess>;
-  coordinators: NodeProcess[];
+  coordinators: Map<string, NodeProcess>;
   /** Starts one more replica (id from WORKSTEAL_REPLICA_ID in `env`, else c<n>) and waits until it heartbeats. */
   startCoordinator(env?: Record<string, string>): Promise<NodeProcess>;
+  /** Starts an agent (again, under the same id) and waits until it is up. */
+  startAgent(spec: AgentSpec): Promise<NodeProcess>;
   stop(): Promise<void>;
 }
 
-export class NoRedisError extends Error {}
+export class NoRedisError extends ExitError {
+  constructor(message: string) {
+    super(message, 2);
+  }
+}
 
 /** While no process comes up, progress is repeated this often. */
 const QUIET_REPORT_MS = 5000;
@@ -52,14 +62,16 @@ export async function startFleet(options: {
   env?: Record<string, string>;
   /** Agents as the benchmark's shared-queue baseline (agent-process.ts --shared) instead of worksteal agents. */
   shared?: boolean;
-  /** Use this Redis; else REDIS_URL; else a private redis-server stopped with the fleet. */
+  /** Use this Redis; else REDIS_URL; else a private redis-server (with AOF) stopped with the fleet. */
   redisUrl?: string;
+  /** A private redis-server even when REDIS_URL is set: the chaos soak restarts it. */
+  privateRedis?: boolean;
   /** Told of each step of the start, as one human-readable line. */
   onProgress?: (line: string) => void;
 }): Promise<Fleet> {
   const progress = options.onProgress ?? (() => undefined);
   let server: RedisServer | undefined;
-  let redisUrl = options.redisUrl ?? process.env.REDIS_URL;
+  let redisUrl = options.privateRedis ? undefined : (options.redisUrl ?? process.env.REDIS_URL);
   if (!redisUrl) {
     if (!hasRedisServerBinary()) throw new NoRedisError(REDIS_SERVER_MISSING);
     progress("starting redis-server...");
@@ -72,11 +84,16 @@ export async function startFleet(options: {
   const redis = new Redis(redisUrl);
   // Reconnects by itself; a command that cannot be served fails, and that failure is what is reported.
   redis.on("error", () => undefined);
-  const coordinators: NodeProcess[] = [];
+  const coordinators = new Map<string, NodeProcess>();
   const agents = new Map<string, NodeProcess>();
+  // Handles on the agents' queues, to see their workers connect.
+  const queues = new AgentQueues(redis, keysFor(options.namespace));
+  const sharedQueue = options.shared ? new Queue(SHARED_QUEUE, { connection: redis, prefix: keysFor(options.namespace).bullPrefix }) : undefined;
 
   const stop = async () => {
-    const procs = [...coordinators, ...agents.values()];
+    await sharedQueue?.close();
+    await queues.close();
+    const procs = [...coordinators.values(), ...agents.values()];
     for (const p of procs) p.kill("SIGTERM");
     await Promise.race([Promise.all(procs.map((p) => p.exited)), new Promise((r) => setTimeout(r, 5000))]);
     for (const p of procs) p.kill("SIGKILL");
@@ -91,14 +108,11 @@ export async function startFleet(options: {
     const id = extra.WORKSTEAL_REPLICA_ID ?? `c${coordinatorNumber}`;
     const since = await redisClock(redis);
     const proc = spawnNode("packages/coordinator/src/main.ts", [], { env: { ...env, WORKSTEAL_LOG_LEVEL: "info", WORKSTEAL_REPLICA_ID: id, ...extra } });
-    coordinators.push(proc);
+    coordinators.set(id, proc);
     await waitUntilReady(proc, replicaBeating(redis, options.namespace, id, since), { what: `coordinator ${id}` });
     return proc;
   };
 
-  // Handles on the agents' queues, to see their workers connect; closed once all are up.
-  const queues = new AgentQueues(redis, keysFor(options.namespace));
-  const sharedQueue = options.shared ? new Queue(SHARED_QUEUE, { connection: redis, prefix: keysFor(options.namespace).bullPrefix }) : undefined;
   const startAgent = async (spec: AgentSpec) => {
     const since = await redisClock(redis);
     const proc = spawnNode(
@@ -119,6 +133,7 @@ export async function startFleet(options: {
     agents.set(spec.id, proc);
     const ready = sharedQueue ? workerConnected(sharedQueue, spec.id) : agentUp(redis, queues, options.namespace, spec.id, since);
     await waitUntilReady(proc, ready, { what: `agent ${spec.id}` });
+    return proc;
   };
 
   // Everything starts at once. A line of progress each time a process is up, and every few
@@ -154,11 +169,9 @@ export async function startFleet(options: {
     throw error;
   } finally {
     clearTimeout(quiet);
-    await sharedQueue?.close();
-    await queues.close();
   }
 
-  return { redisUrl, namespace: options.namespace, redis, agents, coordinators, startCoordinator, stop };
+  return { redisUrl, namespace: options.namespace, redis, server, agents, coordinators, startCoordinator, startAgent, stop };
 }
 
 /** One PING without retries, so that a wrong REDIS_URL fails the start at once instead of retrying for ever. */

@@ -1,3 +1,7 @@
+/**
+ * Waiting for a batch of tasks to finish, and what became of it: the demo and bench:steal end
+ * their runs here.
+ */
 import type { Redis } from "ioredis";
 import { keysFor } from "@worksteal/protocol";
 
@@ -16,7 +20,6 @@ export interface Outcome {
   moved: number;
 }
 
-/** Reads the state of every task, in pipelined batches. */
 export interface TaskState {
   state: string;
   createdAt: number;
@@ -25,6 +28,7 @@ export interface TaskState {
   moves: number;
 }
 
+/** Reads the state of every task, in pipelined batches. */
 export async function taskStates(redis: Redis, namespace: string, ids: string[]): Promise<Map<string, TaskState>> {
   const keys = keysFor(namespace);
   const states = new Map<string, TaskState>();
@@ -78,7 +82,6 @@ export async function waitForAll(
     first = Math.min(first, s.createdAt);
     last = Math.max(last, s.finishedAt);
   }
-  const runs = await redis.hvals(keysFor(namespace).runLog);
   return {
     submitted: ids.length,
     done,
@@ -86,7 +89,13 @@ export async function waitForAll(
     lost: ids.length - done - failed,
     makespanMs: last > first ? last - first : 0,
     lastFinishedAt: last,
-    runTwice: runs.filter((r) => Number(r) > 1).length,
+    runTwice: await tasksRunTwice(redis, namespace),
     moved,
   };
+}
+
+/** Tasks whose handler ran more than once, as the agents counted their runs (agent-process.ts's run log). */
+export async function tasksRunTwice(redis: Redis, namespace: string): Promise<number> {
+  const runs = await redis.hvals(keysFor(namespace).runLog);
+  return runs.filter((r) => Number(r) > 1).length;
 }
