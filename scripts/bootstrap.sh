@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Everything worksteal needs on a fresh Debian machine with Node.js >= 20.19: redis-server (only
-# the binary: tests and the demo start their own private servers), pnpm (pinned: corepack is not
-# relied on), the dependencies, and the build. Safe to run again.
+# Everything worksteal needs on a fresh Debian machine with Node.js: redis-server (only the binary:
+# tests and the demo start their own private servers), pnpm (pinned: corepack is not relied on),
+# the dependencies, and the build. Safe to run again.
+#
+# Supported Node versions: 20.19+, 22.12+ and 24 (recommended: the active LTS; CI runs the whole
+# suite on 24 and a smoke on 20). Node 20 is past its end of life and is kept only as long as
+# `engines` allows it. An older Node stops here with the commands that fetch a current
+# one from npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +20,19 @@ npm --version
 command -v redis-server >/dev/null && redis-server --version || echo "redis-server: not installed"
 command -v pnpm >/dev/null && echo "pnpm $(pnpm --version)" || echo "pnpm: not installed"
 echo "REDIS_URL=${REDIS_URL:-<unset: tests start a private redis-server>}"
+
+# The versions `engines` allows: those whose require() loads ES modules (20.19+, 22.12+, 23+).
+if ! node -e 'const [major, minor] = process.versions.node.split(".").map(Number); process.exit(major >= 23 || (major === 22 && minor >= 12) || (major === 20 && minor >= 19) ? 0 : 1)'; then
+  arch=$(node -p 'process.arch')
+  cat >&2 <<EOF
+worksteal needs Node.js 20.19+, 22.12+ or 24 (recommended); this is $(node --version).
+Get Node 24 from npm without root, then run this script again:
+  npm install --prefix "\$HOME/.local/node24" node-linux-$arch@24
+  export PATH="\$HOME/.local/node24/node_modules/node-linux-$arch/bin:\$PATH"
+(or install it from https://nodejs.org, NodeSource's Debian packages, or a version manager such as nvm)
+EOF
+  exit 1
+fi
 
 if ! command -v redis-server >/dev/null; then
   echo "== installing redis-server (Debian package; the service is not started: tests start their own)"
