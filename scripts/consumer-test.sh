@@ -18,18 +18,8 @@ started=$SECONDS
 
 pnpm build >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
 
-# Public packages, in directory order: every packages/* whose package.json is not private.
-mapfile -t dirs < <(node -e '
-  const { readdirSync, readFileSync, existsSync } = require("node:fs");
-  for (const dir of readdirSync("packages")) {
-    const file = `packages/${dir}/package.json`;
-    if (existsSync(file) && !JSON.parse(readFileSync(file, "utf8")).private) console.log(`packages/${dir}`);
-  }')
-names=()
-for dir in "${dirs[@]}"; do
-  names+=("$(node -p "require('./$dir/package.json').name")")
-  (cd "$dir" && pnpm pack --pack-destination "$work/tarballs" >/dev/null)
-done
+bash scripts/pack-packages.sh "$work/tarballs" >"$work/names"
+mapfile -t names <"$work/names"
 
 echo "== consumer test on Node $(node --version): ${#names[@]} public packages packed (${names[*]})"
 unpacked=()
