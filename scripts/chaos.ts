@@ -20,7 +20,7 @@ import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { z } from "zod";
-import { Client, type SubmitInput } from "@worksteal/agent";
+import { Client, type SubmitInput } from "@worksteal/client";
 import { FOLD_GROUP, keysFor, parseEventEntry } from "@worksteal/protocol";
 import { AgentQueues, isRefusedAgent, Store } from "@worksteal/store";
 import { type NodeProcess, NotReadyError, sleep, spawnNode, startRedisServer, waitUntilReady } from "@worksteal/testkit";

@@ -19,7 +19,8 @@
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { z } from "zod";
-import { Agent, Client } from "@worksteal/agent";
+import { Agent } from "@worksteal/agent";
+import { Client } from "@worksteal/client";
 import { Replica } from "@worksteal/coordinator";
 import { type ConfigInput, FOLD_GROUP, keysFor } from "@worksteal/protocol";
 import { sleep, startRedisServer } from "@worksteal/testkit";

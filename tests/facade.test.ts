@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type WorkStealEvent, WorkStealingCoordinator } from "@worksteal/coordinator";
+import { type WorkStealEvent, WorkStealingCoordinator } from "@worksteal/compat";
 import { eventually } from "@worksteal/testkit";
 import { type Harness, namespaceHarness } from "./helpers.js";
 

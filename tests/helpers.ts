@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { inject } from "vitest";
-import { Client } from "@worksteal/agent";
+import { Client } from "@worksteal/client";
 import { Replica } from "@worksteal/coordinator";
 import { type ConfigInput, keysFor, resolveConfig } from "@worksteal/protocol";
 import { AgentQueues, Store } from "@worksteal/store";

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Agent, Client } from "@worksteal/agent";
+import { Agent } from "@worksteal/agent";
+import { Client } from "@worksteal/client";
 import { eventually } from "@worksteal/testkit";
 import { type Harness, namespaceHarness } from "./helpers.js";
 

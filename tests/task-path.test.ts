@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { Agent, Client, type TaskContext } from "@worksteal/agent";
+import { Agent, type TaskContext } from "@worksteal/agent";
+import { Client } from "@worksteal/client";
 import { Replica } from "@worksteal/coordinator";
 import { AgentQueues, Store } from "@worksteal/store";
 import { eventually, testNamespace } from "@worksteal/testkit";

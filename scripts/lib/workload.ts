@@ -3,7 +3,7 @@
  * mixed capabilities and speeds, and tasks mostly sent to one or two of them, as happens when
  * affinity or a hot key routes work unevenly.
  */
-import type { SubmitInput } from "@worksteal/agent";
+import type { SubmitInput } from "@worksteal/client";
 import type { AgentSpec } from "./fleet.js";
 import { seededRandom } from "./random.js";
 

@@ -1,2 +1,1 @@
 export * from "./agent.js";
-export * from "./client.js";

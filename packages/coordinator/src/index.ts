@@ -7,5 +7,4 @@ export * from "./snapshot.js";
 export * from "./leadership.js";
 export * from "./reaper.js";
 export * from "./maintenance.js";
-export * from "./facade.js";
 export * from "./http.js";

@@ -16,9 +16,7 @@ import {
 } from "@worksteal/protocol";
 import { findBestAgent, type PlacementTask } from "@worksteal/planner";
 import { readAgents, readSteals } from "@worksteal/store";
-import type { StealOutcome } from "./executor.js";
-import type { MaintenanceResult } from "./maintenance.js";
-import { Replica } from "./replica.js";
+import { type MaintenanceResult, Replica, type StealOutcome } from "@worksteal/coordinator";
 
 /** Steal operations counted by status in getWorkloadStats: the newest this many. */
 const STATS_STEALS = 10_000;
