@@ -1,8 +1,9 @@
 import type { Redis } from "ioredis";
+import { WorkstealError } from "@worksteal/protocol";
 import { closeRedis, createRedis } from "@worksteal/store";
 
 /** Redis could not be reached, was lost, or stopped answering: one line for stderr, exit code 2. */
-export class ConnectionError extends Error {
+export class ConnectionError extends WorkstealError {
   override name = "ConnectionError";
 }
 

@@ -3,8 +3,7 @@ import { Store } from "@worksteal/store";
 import { startRedisServer, testNamespace } from "@worksteal/testkit";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { LeaderRead } from "./commands/leader.js";
-import type { Status } from "./commands/status.js";
+import type { LeaderRead, Status } from "@worksteal/store";
 import { COMMAND_TIMEOUT_MS } from "./connect.js";
 import { main } from "./main.js";
 
@@ -176,7 +175,13 @@ describe("leader", () => {
     expect(status.stdout).toMatch(/^leader\s+r-1 \(fence 7, [1-5]\.\ds left\); 3 replicas \(1 leader, 1 follower, 1 stale leader\)$/m);
     const json = JSON.parse((await run(inNs(ns, "status", "--json"))).stdout) as Status;
     expect(json.leader).toEqual({
-      lease: { holder: "r-1", fence: 7, acquiredAt: expect.any(Number), remainingMs: expect.any(Number), heldForMs: expect.any(Number) },
+      lease: {
+        holder: "r-1",
+        fence: 7,
+        acquiredAt: expect.any(Number) as number,
+        remainingMs: expect.any(Number) as number,
+        heldForMs: expect.any(Number) as number,
+      },
       fence: 7,
       roles: { "r-1": "leader:7", "r-2": "follower", "r-3": "leader:6" },
     });
@@ -232,7 +237,7 @@ describe("leader", () => {
 
   it("an empty namespace: no leader, fence 0, no replicas", async () => {
     const ns = testNamespace("cli-leader");
-    expect(JSON.parse((await run(inNs(ns, "leader", "--json"))).stdout)).toEqual({ now: expect.any(Number), lease: null, fence: 0, replicas: [] });
+    expect(JSON.parse((await run(inNs(ns, "leader", "--json"))).stdout)).toEqual({ now: expect.any(Number) as number, lease: null, fence: 0, replicas: [] });
     const text = await run(inNs(ns, "leader"));
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^no leader: /);

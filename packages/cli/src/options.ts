@@ -1,11 +1,11 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import { AgentIdSchema, NamespaceSchema, TaskIdSchema } from "@worksteal/protocol";
+import { AgentIdSchema, NamespaceSchema, TaskIdSchema, WorkstealError } from "@worksteal/protocol";
 import { z } from "zod";
 import { DEFAULT_DRAIN_TIMEOUT_S } from "./commands/drain.js";
 import { DEFAULT_STEAL_LIMIT } from "./commands/steals.js";
 
 /** A bad command line: one line for stderr, exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends WorkstealError {
   override name = "UsageError";
 }
 

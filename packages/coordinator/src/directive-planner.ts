@@ -1,6 +1,6 @@
-import { Queue } from "bullmq";
+import type { Queue } from "bullmq";
 import type { Logger } from "pino";
-import { type Config, DIRECTIVE_QUEUE, type Directive } from "@worksteal/protocol";
+import type { Config, Directive } from "@worksteal/protocol";
 import { planSteals } from "@worksteal/planner";
 import type { AgentQueues, Store } from "@worksteal/store";
 import { takeSnapshot } from "./snapshot.js";
@@ -48,8 +48,4 @@ export class DirectivePlanner {
     this.log.info({ round: this.round, fence, directives: directives.map((d) => `${d.source}->${d.target} x${d.count}`) }, "directives queued");
     return directives;
   }
-}
-
-export function openDirectiveQueue(store: Store): Queue<Directive> {
-  return new Queue<Directive>(DIRECTIVE_QUEUE, { connection: store.redis, prefix: store.keys.bullPrefix });
 }

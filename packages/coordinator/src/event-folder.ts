@@ -1,11 +1,16 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { cleanReason, effectsOf, FOLD_GROUP, parseEventEntry } from "@worksteal/protocol";
-import type { FoldEntry, FoldResult, Store } from "@worksteal/store";
-import { errorSummary } from "./log.js";
-
-/** An entry as read: fields as bytes, so that invalid UTF-8 is seen as it is (null once trimmed away). */
-type StreamEntry = [id: string | Buffer, fields: Array<string | Buffer> | null];
+import { cleanReason, effectsOf, parseEventEntry } from "@worksteal/protocol";
+import {
+  claimIdleEntries,
+  ensureFoldGroup,
+  errorSummary,
+  type FoldEntry,
+  type FoldResult,
+  readNewEntries,
+  type Store,
+  type StreamEntry,
+} from "@worksteal/store";
 
 /** Validates entries and computes their effects; malformed ones become dead letters with a reason. */
 export function toFoldEntries(entries: StreamEntry[]): FoldEntry[] {
@@ -80,39 +85,18 @@ export class EventFolder {
     private readonly log: Logger,
   ) {}
 
-  async ensureGroup(): Promise<void> {
-    try {
-      // From the start of the stream: a new deployment folds every event ever appended.
-      await this.store.redis.xgroup("CREATE", this.store.keys.events, FOLD_GROUP, "0", "MKSTREAM");
-    } catch (error) {
-      if (!String((error as Error).message).includes("BUSYGROUP")) throw error;
-    }
+  ensureGroup(): Promise<void> {
+    return ensureFoldGroup(this.store);
   }
 
   /** Reads and folds up to one batch of new entries, blocking up to `blockMs` for them; returns how many it read. */
   async foldNew(blockMs: number): Promise<number> {
-    let reply: Array<[string, StreamEntry[]]> | null;
-    try {
-      reply = (await this.blocking.xreadgroupBuffer(
-        "GROUP",
-        FOLD_GROUP,
-        this.options.consumer,
-        "COUNT",
-        this.options.batchSize,
-        "BLOCK",
-        blockMs,
-        "STREAMS",
-        this.store.keys.events,
-        ">",
-      )) as Array<[string, StreamEntry[]]> | null;
-    } catch (error) {
-      if (String((error as Error).message).includes("NOGROUP")) {
-        await this.ensureGroup();
-        return 0;
-      }
-      throw error;
+    const { consumer, batchSize } = this.options;
+    const entries = await readNewEntries(this.store, this.blocking, consumer, batchSize, blockMs);
+    if (entries === undefined) {
+      await this.ensureGroup();
+      return 0;
     }
-    const entries = reply?.[0]?.[1] ?? [];
     await this.fold(entries);
     return entries.length;
   }
@@ -122,20 +106,9 @@ export class EventFolder {
     let total = NO_RESULT;
     let cursor = "0-0";
     do {
-      const [next, entries, deleted] = (await this.store.redis.callBuffer(
-        "XAUTOCLAIM",
-        this.store.keys.events,
-        FOLD_GROUP,
-        this.options.consumer,
-        this.options.claimIdleMs,
-        cursor,
-        "COUNT",
-        this.options.batchSize,
-      )) as [Buffer, StreamEntry[], Buffer[]];
-      // Entries deleted from the stream while pending can never be folded: acknowledge them away.
-      if (deleted && deleted.length > 0) await this.store.redis.xack(this.store.keys.events, FOLD_GROUP, ...deleted);
+      const { next, entries } = await claimIdleEntries(this.store, this.options.consumer, this.options.claimIdleMs, cursor, this.options.batchSize);
       total = add(total, await this.fold(entries));
-      cursor = next.toString();
+      cursor = next;
     } while (cursor !== "0-0");
     if (total.applied + total.deadLettered > 0) this.log.info(total, "folded entries claimed from idle consumers");
     return total;

@@ -1,6 +1,19 @@
 import type { Logger } from "pino";
 import { type Directive, DirectiveSchema, describeZodError, jobIdFor, parseJobId, type StealStatus } from "@worksteal/protocol";
-import { type AgentQueues, FenceRejectedError, isRefusedAgent, StaleTaskError, type Store, TaskNotFoundError, TaskNotQueuedError } from "@worksteal/store";
+import {
+  type AgentQueues,
+  FenceRejectedError,
+  isRefusedAgent,
+  readAgentCapabilities,
+  readMoveLog,
+  readStealStatus,
+  readTaskFields,
+  recordSteal,
+  StaleTaskError,
+  type Store,
+  TaskNotFoundError,
+  TaskNotQueuedError,
+} from "@worksteal/store";
 
 /** How many jobs from the tail of the source's queue are examined per task requested, per page. */
 const CANDIDATES_PER_TASK = 4;
@@ -54,8 +67,8 @@ export class DirectiveExecutor {
     }
     const directive = parsed.data;
     const startedAt = await this.store.now();
-    const recorded = await this.store.redis.hget(this.store.keys.steal(directive.id), "status");
-    if (recorded) return { status: recorded as StealStatus, taskIds: await this.movedTaskIds(directive), detail: "already executed" };
+    const recorded = await readStealStatus(this.store, directive.id);
+    if (recorded) return { status: recorded, taskIds: (await readMoveLog(this.store, directive.id)).map((m) => m.taskId), detail: "already executed" };
 
     let outcome: StealOutcome;
     if (startedAt - directive.createdAt > this.options.maxDirectiveAgeMs) {
@@ -73,9 +86,9 @@ export class DirectiveExecutor {
   }
 
   private async steal(directive: Directive): Promise<StealOutcome> {
-    const target = await this.store.redis.hget(this.store.keys.agent(directive.target), "capabilities");
-    if (target === null) return { status: "failed", taskIds: [], detail: `target ${directive.target} is not registered` };
-    const targetCapabilities = new Set(JSON.parse(target) as string[]);
+    const target = await readAgentCapabilities(this.store, directive.target);
+    if (target === undefined) return { status: "failed", taskIds: [], detail: `target ${directive.target} is not registered` };
+    const targetCapabilities = new Set(target);
 
     // First finish what an earlier run of this directive decided.
     const earlier = await this.resumeEarlierMoves(directive);
@@ -130,20 +143,21 @@ export class DirectiveExecutor {
 
   /** Moves an earlier run of the directive made (from the move log) whose task is still queued on the target. */
   private async resumeEarlierMoves(directive: Directive): Promise<Moved[]> {
-    const log = Object.entries(await this.store.redis.hgetall(this.store.keys.stealMoves(directive.id)));
+    const log = await readMoveLog(this.store, directive.id);
     if (log.length === 0) return [];
-    const pipeline = this.store.redis.pipeline();
-    for (const [taskId] of log) pipeline.hmget(this.store.keys.task(taskId), "owner", "epoch", "state", "maxAttempts", "attempts");
-    const replies = (await pipeline.exec()) ?? [];
-    return log.map(([taskId, epoch], i) => {
-      const [owner, recordEpoch, state, maxAttempts, attempts] = (replies[i]?.[1] ?? []) as Array<string | null>;
-      const pending = owner === directive.target && Number(recordEpoch) === Number(epoch) && state === "queued";
+    const records = await readTaskFields(
+      this.store,
+      log.map((m) => m.taskId),
+    );
+    return log.map(({ taskId, epoch }, i) => {
+      const record = records[i];
+      const pending = record?.owner === directive.target && record.epoch === epoch && record.state === "queued";
       // A task that moved on (ran, or moved again) needs no hand-over, but it was moved by this directive.
       return {
         taskId,
-        epoch: pending ? Number(epoch) : -1,
-        attempts: Number(maxAttempts) - Number(attempts),
-        sourceJobId: jobIdFor(taskId, Number(epoch) - 1),
+        epoch: pending ? epoch : -1,
+        attempts: record ? record.maxAttempts - record.attempts : 0,
+        sourceJobId: jobIdFor(taskId, epoch - 1),
       };
     });
   }
@@ -153,9 +167,8 @@ export class DirectiveExecutor {
     const pending = moved.filter((m) => m.epoch >= 0);
     if (pending.length === 0) return;
     await this.queues.enqueueMany(directive.target, pending);
-    const source = this.queues.get(directive.source);
-    // A locked job (the source's worker just took it) cannot be removed: its claim fails as stale.
-    await Promise.all(pending.map((m) => source.remove(m.sourceJobId).catch(() => undefined)));
+    // A job the source's worker just took stays: its claim fails as stale.
+    await Promise.all(pending.map((m) => this.queues.removeLeftover(directive.source, m.sourceJobId)));
   }
 
   /**
@@ -169,43 +182,38 @@ export class DirectiveExecutor {
       const parsed = parseJobId(jobId);
       return parsed ? [{ jobId, ...parsed }] : [];
     });
-    const pipeline = this.store.redis.pipeline();
-    for (const job of jobs) pipeline.hmget(this.store.keys.task(job.taskId), "owner", "epoch", "state", "requiredCapabilities", "maxAttempts", "attempts");
-    const replies = jobs.length > 0 ? ((await pipeline.exec()) ?? []) : [];
+    const records = await readTaskFields(
+      this.store,
+      jobs.map((job) => job.taskId),
+    );
     const eligible = jobs.flatMap((job, i) => {
-      const [owner, epoch, state, caps, maxAttempts, attempts] = (replies[i]?.[1] ?? []) as Array<string | null>;
-      if (owner !== directive.source || Number(epoch) !== job.epoch || state !== "queued") return [];
-      if (!(JSON.parse(caps ?? "[]") as string[]).every((c) => targetCapabilities.has(c))) return [];
-      return [{ ...job, attemptsLeft: Number(maxAttempts) - Number(attempts) }];
+      const record = records[i];
+      if (record?.owner !== directive.source || record.epoch !== job.epoch || record.state !== "queued") return [];
+      if (!record.requiredCapabilities.every((c) => targetCapabilities.has(c))) return [];
+      return [{ ...job, attemptsLeft: record.maxAttempts - record.attempts }];
     });
     return { seen: jobIds.length, eligible };
   }
 
-  private async movedTaskIds(directive: Directive): Promise<string[]> {
-    return Object.keys(await this.store.redis.hgetall(this.store.keys.stealMoves(directive.id)));
-  }
-
   private async record(directive: Directive, outcome: StealOutcome, startedAt: number): Promise<void> {
-    const k = this.store.keys;
     const finishedAt = await this.store.now();
-    await this.store.redis
-      .multi()
-      .hset(k.steal(directive.id), {
+    await recordSteal(
+      this.store,
+      {
         directiveId: directive.id,
         fence: directive.fence,
         source: directive.source,
         target: directive.target,
         requested: directive.count,
-        taskIds: JSON.stringify(outcome.taskIds),
+        taskIds: outcome.taskIds,
         status: outcome.status,
         reason: directive.reason,
         detail: outcome.detail,
         startedAt,
         finishedAt,
-      })
-      .pexpire(k.steal(directive.id), this.options.retentionMs)
-      .zadd(k.steals, finishedAt, directive.id)
-      .exec();
+      },
+      this.options.retentionMs,
+    );
     this.log.info({ directive: directive.id, status: outcome.status, moved: outcome.taskIds.length, requested: directive.count }, "directive executed");
   }
 }

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { AGENT_STATUSES, STEAL_STATUSES } from "@worksteal/protocol";
-import { readAgents, readSteals } from "@worksteal/store";
+import { readAgents, readMetrics, readNamespaceCounts, readSteals } from "@worksteal/store";
 import type { Replica } from "./replica.js";
 
 /** Steal operations counted by status in /metrics: the newest this many. */
@@ -56,13 +56,10 @@ export function httpAddress(server: Server): string {
 
 async function metrics(replica: Replica): Promise<string> {
   const { store, config } = replica;
-  const k = store.keys;
-  const [agents, unassigned, streamLength, fence, counters, steals] = await Promise.all([
+  const [agents, counts, counters, steals] = await Promise.all([
     readAgents(store, config.agentTtlMs),
-    store.redis.zcard(k.unassigned),
-    store.redis.xlen(k.events),
-    store.redis.get(k.fence),
-    store.redis.hgetall(k.metrics),
+    readNamespaceCounts(store),
+    readMetrics(store),
     readSteals(store, METRIC_STEALS),
   ]);
   const lines: string[] = [];
@@ -73,7 +70,7 @@ async function metrics(replica: Replica): Promise<string> {
   metric("worksteal_replica_leader", "1 when this replica holds the leader lease", "gauge", [
     [`{replica="${replica.id}"}`, replica.leaderFence === undefined ? 0 : 1],
   ]);
-  metric("worksteal_fence", "The latest fence issued", "gauge", [["", Number(fence ?? 0)]]);
+  metric("worksteal_fence", "The latest fence issued", "gauge", [["", counts.fence]]);
   metric(
     "worksteal_agents",
     "Registered agents by status",
@@ -93,8 +90,8 @@ async function metrics(replica: Replica): Promise<string> {
     "gauge",
     agents.map((a) => [`{agent="${a.id}"}`, a.workload.queued]),
   );
-  metric("worksteal_unassigned_tasks", "Tasks waiting for a live capable agent", "gauge", [["", unassigned]]);
-  metric("worksteal_event_stream_length", "Entries in the event stream", "gauge", [["", streamLength]]);
+  metric("worksteal_unassigned_tasks", "Tasks waiting for a live capable agent", "gauge", [["", counts.unassigned]]);
+  metric("worksteal_event_stream_length", "Entries in the event stream", "gauge", [["", counts.events]]);
   metric(
     "worksteal_steal_operations",
     "Recent steal operations by status",
@@ -102,8 +99,8 @@ async function metrics(replica: Replica): Promise<string> {
     STEAL_STATUSES.map((s) => [`{status="${s}"}`, steals.steals.filter((op) => op.status === s).length]),
   );
   metric("worksteal_reconciler_corrections_total", "Corrections made by the reconciler", "counter", [
-    ['{kind="workload"}', Number(counters["reconciler.workload_corrections"] ?? 0)],
-    ['{kind="job_readded"}', Number(counters["reconciler.jobs_readded"] ?? 0)],
+    ['{kind="workload"}', counters["reconciler.workload_corrections"] ?? 0],
+    ['{kind="job_readded"}', counters["reconciler.jobs_readded"] ?? 0],
   ]);
   return `${lines.join("\n")}\n`;
 }

@@ -1,7 +1,6 @@
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
-import { isConnectionError, LeaseLostError, type Store } from "@worksteal/store";
-import { errorSummary } from "./log.js";
+import { errorSummary, isConnectionError, LeaseLostError, type Store } from "@worksteal/store";
 
 export interface LeadershipOptions {
   replicaId: string;
@@ -59,7 +58,11 @@ export class Leadership {
     const fence = this.fence;
     if (fence === undefined) return;
     this.fence = undefined;
-    const released = await this.store.releaseLease(this.options.replicaId, fence).catch(() => false);
+    // Not released (Redis away): the lease expires after its TTL, and another replica takes it then.
+    const released = await this.store.releaseLease(this.options.replicaId, fence).catch((error: unknown) => {
+      if (!isConnectionError(error)) this.log.warn({ fence, error: errorSummary(error) }, "could not release the lease");
+      return false;
+    });
     this.log.info({ fence, released }, "leadership released");
     this.onChange(undefined);
   }

@@ -1,6 +1,16 @@
 import type { Logger } from "pino";
 import { type Config, jobIdFor } from "@worksteal/protocol";
-import type { AgentQueues, Store } from "@worksteal/store";
+import {
+  type AgentQueues,
+  forgetStealsBefore,
+  incrementMetrics,
+  readAgentIds,
+  readLastHeartbeats,
+  readQueuedTaskIds,
+  readTaskFields,
+  type Store,
+  type TaskFields,
+} from "@worksteal/store";
 
 /** Dead letters kept for people to read; older ones are trimmed. */
 const DEAD_LETTERS_KEPT = 10_000;
@@ -24,13 +34,6 @@ const REPLICA_RETENTION_FACTOR = 10;
  */
 const CONSUMER_IDLE_FACTOR = 2;
 const CONSUMER_IDLE_FLOOR_MS = 5000;
-
-interface QueuedRecord {
-  epoch: number;
-  updatedAt: number;
-  maxAttempts: number;
-  attempts: number;
-}
 
 export interface MaintenanceResult {
   trimmedEvents: number;
@@ -61,22 +64,17 @@ export class Maintenance {
   ) {}
 
   async run(): Promise<MaintenanceResult> {
-    const k = this.store.keys;
     const workloadCorrections = await this.store.reconcileWorkloads();
     const jobsReadded = await this.readdMissingJobs();
     const trimmedEvents = await this.store.trimEvents(DEAD_LETTERS_KEPT);
-    await this.store.redis.zremrangebyscore(k.steals, "-inf", (await this.store.now()) - this.config.retentionMs);
+    await forgetStealsBefore(this.store, (await this.store.now()) - this.config.retentionMs);
     const agentsRemoved = await this.removeGoneAgents();
     const { replicas: replicasForgotten, consumers: consumersDeleted } = await this.store.pruneReplicas(
       REPLICA_RETENTION_FACTOR * Math.max(this.config.leaseTtlMs, this.config.heartbeatIntervalMs),
       Math.max(CONSUMER_IDLE_FACTOR * this.config.claimIdleMs, CONSUMER_IDLE_FLOOR_MS),
     );
     if (replicasForgotten + consumersDeleted > 0) {
-      await this.store.redis
-        .multi()
-        .hincrby(k.metrics, "maintenance.replicas_forgotten", replicasForgotten)
-        .hincrby(k.metrics, "maintenance.consumers_deleted", consumersDeleted)
-        .exec();
+      await incrementMetrics(this.store, { "maintenance.replicas_forgotten": replicasForgotten, "maintenance.consumers_deleted": consumersDeleted });
       this.log.info({ replicasForgotten, consumersDeleted }, "forgot replicas that are gone");
     }
     const result = { trimmedEvents, workloadCorrections, jobsReadded, agentsRemoved, replicasForgotten, consumersDeleted };
@@ -90,24 +88,21 @@ export class Maintenance {
    * has moved it away; one with events still to fold is removed at a later pass.
    */
   private async removeGoneAgents(): Promise<number> {
-    const k = this.store.keys;
-    const ids = await this.store.redis.smembers(k.agents);
+    const ids = await readAgentIds(this.store);
     if (ids.length === 0) return 0;
-    const pipeline = this.store.redis.pipeline();
-    for (const id of ids) pipeline.hget(k.agent(id), "lastHeartbeat");
-    const replies = (await pipeline.exec()) ?? [];
+    const heartbeats = await readLastHeartbeats(this.store, ids);
     const minAge = this.config.agentTtlMs + this.config.agentRetentionMs;
     const now = await this.store.now();
     const removed: string[] = [];
     for (const [i, id] of ids.entries()) {
-      if (now - Number(replies[i]?.[1] ?? 0) < minAge) continue;
+      if (now - (heartbeats[i] ?? 0) < minAge) continue;
       const result = await this.store.removeAgent(id, minAge);
       if (!result.removed) continue;
       await this.queues.obliterate(id);
       removed.push(id);
     }
     if (removed.length > 0) {
-      await this.store.redis.hincrby(k.metrics, "maintenance.agents_removed", removed.length);
+      await incrementMetrics(this.store, { "maintenance.agents_removed": removed.length });
       // A few ids per pass: a fleet's worth would be a long line.
       this.log.info({ removed: removed.length, agentIds: removed.slice(0, 10) }, "removed agents dead past their retention");
     }
@@ -122,11 +117,10 @@ export class Maintenance {
    * before its job is re-added: it may have been claimed and finished meanwhile.
    */
   private async readdMissingJobs(): Promise<number> {
-    const k = this.store.keys;
     const now = await this.store.now();
     let readded = 0;
-    for (const agentId of await this.store.redis.smembers(k.agents)) {
-      const queued = await this.store.redis.smembers(k.queuedOf(agentId));
+    for (const agentId of await readAgentIds(this.store)) {
+      const queued = await readQueuedTaskIds(this.store, agentId);
       for (let start = 0; start < queued.length; start += RECORD_PAGE) {
         const page = queued.slice(start, start + RECORD_PAGE);
         const records = await this.readQueued(page, agentId);
@@ -141,32 +135,27 @@ export class Maintenance {
           suspects.map(([id]) => id),
           agentId,
         );
-        const queue = this.queues.get(agentId);
         for (const [id, before] of suspects) {
           const record = again.get(id);
           if (!record || record.epoch !== before.epoch) continue;
-          await queue.remove(jobIdFor(id, record.epoch)).catch(() => undefined);
+          // A finished job under the same id would make the add a no-op.
+          await this.queues.removeLeftover(agentId, jobIdFor(id, record.epoch));
           await this.queues.enqueue(agentId, id, record.epoch, Math.max(1, record.maxAttempts - record.attempts));
           readded += 1;
         }
       }
     }
-    if (readded > 0) await this.store.redis.hincrby(k.metrics, "reconciler.jobs_readded", readded);
+    if (readded > 0) await incrementMetrics(this.store, { "reconciler.jobs_readded": readded });
     return readded;
   }
 
   /** Of `ids`, the tasks still queued on `agentId`, with what re-adding a job needs. */
-  private async readQueued(ids: string[], agentId: string): Promise<Map<string, QueuedRecord>> {
-    const pipeline = this.store.redis.pipeline();
-    for (const id of ids) pipeline.hmget(this.store.keys.task(id), "owner", "state", "epoch", "updatedAt", "maxAttempts", "attempts");
-    const replies = (await pipeline.exec()) ?? [];
-    const records = new Map<string, QueuedRecord>();
+  private async readQueued(ids: string[], agentId: string): Promise<Map<string, TaskFields>> {
+    const fields = await readTaskFields(this.store, ids);
+    const records = new Map<string, TaskFields>();
     ids.forEach((id, i) => {
-      const [error, value] = replies[i] ?? [new Error("no reply"), null];
-      if (error) throw error;
-      const [owner, state, epoch, updatedAt, maxAttempts, attempts] = value as Array<string | null>;
-      if (owner !== agentId || state !== "queued") return;
-      records.set(id, { epoch: Number(epoch), updatedAt: Number(updatedAt), maxAttempts: Number(maxAttempts), attempts: Number(attempts) });
+      const record = fields[i];
+      if (record?.owner === agentId && record.state === "queued") records.set(id, record);
     });
     return records;
   }

@@ -1,6 +1,15 @@
 import type { Logger } from "pino";
 import { findBestAgent } from "@worksteal/planner";
-import { type AgentQueues, isRefusedAgent, readAgents, type Store, TaskAlreadyPlacedError, TaskNotFoundError } from "@worksteal/store";
+import {
+  type AgentQueues,
+  forgetUnassigned,
+  isRefusedAgent,
+  readAgents,
+  readUnassignedPage,
+  type Store,
+  TaskAlreadyPlacedError,
+  TaskNotFoundError,
+} from "@worksteal/store";
 
 const PLACE_BATCH = 100;
 
@@ -22,7 +31,7 @@ export class Placer {
   /** Returns how many tasks were placed this round. */
   async place(): Promise<number> {
     const { store } = this;
-    const ids = await store.redis.zrange(store.keys.unassigned, this.offset, String(this.offset + PLACE_BATCH - 1));
+    const ids = await readUnassignedPage(store, this.offset, PLACE_BATCH);
     if (ids.length === 0) {
       this.offset = 0;
       return 0;
@@ -32,7 +41,7 @@ export class Placer {
     for (const id of ids) {
       const record = await store.getTask(id);
       if (!record) {
-        await store.redis.zrem(store.keys.unassigned, id);
+        await forgetUnassigned(store, id);
         continue;
       }
       const best = findBestAgent(record, agents);

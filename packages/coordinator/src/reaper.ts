@@ -4,9 +4,13 @@ import { type AgentView, type Config, type Directive, jobIdFor } from "@workstea
 import { findBestAgent } from "@worksteal/planner";
 import {
   type AgentQueues,
+  incrementMetrics,
   isRefusedAgent,
   type JobState,
   readAgents,
+  readQueuedTaskIds,
+  readRunningTaskIds,
+  readTaskFields,
   StaleTaskError,
   type Store,
   TaskNotFoundError,
@@ -84,8 +88,8 @@ export class Reaper {
   }
 
   private async evacuateQueued(agent: AgentView, live: AgentView[], fence: number): Promise<{ evacuating: number; parked: number }> {
-    const ids = await this.store.redis.srandmember(this.store.keys.queuedOf(agent.id), EVACUATE_BATCH);
-    const records = await this.readRecords(ids);
+    const ids = await readQueuedTaskIds(this.store, agent.id, EVACUATE_BATCH);
+    const records = await readTaskFields(this.store, ids);
     const perTarget = new Map<string, number>();
     let parked = 0;
     for (const [i, id] of ids.entries()) {
@@ -134,10 +138,9 @@ export class Reaper {
    * reached Redis, or BullMQ's stall limit). A live agent's own stalled check handles the rest.
    */
   private async reclaimRunning(agent: AgentView, live: AgentView[], fence: number, aliveOwner: boolean): Promise<number> {
-    const ids = await this.store.redis.smembers(this.store.keys.runningOf(agent.id));
+    const ids = await readRunningTaskIds(this.store, agent.id);
     if (ids.length === 0) return 0;
-    const records = await this.readRecords(ids);
-    const queue = this.queues.get(agent.id);
+    const records = await readTaskFields(this.store, ids);
     // Each job looked up by its id: a listing would have to read the whole queue.
     const jobs = aliveOwner
       ? await this.queues.jobStates(
@@ -152,8 +155,7 @@ export class Reaper {
       const jobId = jobIdFor(id, record.epoch);
       const state = jobs.get(jobId);
       if (state === "active" || state === "waiting") continue;
-      // The lock key is BullMQ's `<queue key>:<job id>:lock`, renewed while a worker runs the job.
-      if ((await this.store.redis.exists(queue.toKey(`${jobId}:lock`))) === 1) continue;
+      if (await this.queues.isLocked(agent.id, jobId)) continue;
       if ((await this.giveAway(id, agent.id, record, "running", live, fence)) !== undefined) reclaimed += 1;
     }
     return reclaimed;
@@ -166,7 +168,7 @@ export class Reaper {
     let repaired = 0;
     for (const agent of agents) if (agent.status !== "dead") repaired += await this.reclaimRunning(agent, live, fence, true);
     if (repaired > 0) {
-      await this.store.redis.hincrby(this.store.keys.metrics, "reconciler.running_repaired", repaired);
+      await incrementMetrics(this.store, { "reconciler.running_repaired": repaired });
       this.log.warn({ repaired, fence }, "running tasks without a job given to others");
     }
     return repaired;
@@ -178,10 +180,9 @@ export class Reaper {
    * evacuation picks from the wait list only, so these are reassigned one by one.
    */
   private async rescueQueuedOutsideWait(agent: AgentView, live: AgentView[], fence: number): Promise<{ reclaimed: number; parked: number }> {
-    const ids = await this.store.redis.srandmember(this.store.keys.queuedOf(agent.id), EVACUATE_BATCH);
+    const ids = await readQueuedTaskIds(this.store, agent.id, EVACUATE_BATCH);
     if (ids.length === 0) return { reclaimed: 0, parked: 0 };
-    const queue = this.queues.get(agent.id);
-    const records = await this.readRecords(ids);
+    const records = await readTaskFields(this.store, ids);
     const jobs = await this.queues.jobStates(
       agent.id,
       ids.flatMap((id, i) => (records[i] ? [jobIdFor(id, records[i].epoch)] : [])),
@@ -192,7 +193,7 @@ export class Reaper {
       const record = records[i];
       if (!record || record.owner !== agent.id || record.state !== "queued") continue;
       const jobId = jobIdFor(id, record.epoch);
-      if (jobs.get(jobId) === "waiting" || (await this.store.redis.exists(queue.toKey(`${jobId}:lock`))) === 1) continue;
+      if (jobs.get(jobId) === "waiting" || (await this.queues.isLocked(agent.id, jobId))) continue;
       const given = await this.giveAway(id, agent.id, record, "queued", live, fence);
       if (given === "placed") reclaimed += 1;
       if (given === "parked") parked += 1;
@@ -220,10 +221,7 @@ export class Reaper {
       best.workload.queued += 1;
       await this.queues.enqueue(best.id, taskId, epoch, Math.max(1, record.maxAttempts - record.attempts));
     }
-    await this.queues
-      .get(from)
-      .remove(jobIdFor(taskId, record.epoch))
-      .catch(() => undefined);
+    await this.queues.removeLeftover(from, jobIdFor(taskId, record.epoch));
     return best ? "placed" : "parked";
   }
 
@@ -250,28 +248,5 @@ export class Reaper {
         return undefined;
       throw error;
     }
-  }
-
-  private async readRecords(ids: string[]) {
-    if (ids.length === 0) return [];
-    const pipeline = this.store.redis.pipeline();
-    for (const id of ids) {
-      pipeline.hmget(this.store.keys.task(id), "owner", "state", "epoch", "requiredCapabilities", "type", "estimatedDurationMs", "maxAttempts", "attempts");
-    }
-    const replies = (await pipeline.exec()) ?? [];
-    return replies.map(([, value]) => {
-      const [owner, state, epoch, caps, type, estimate, maxAttempts, attempts] = (value ?? []) as Array<string | null>;
-      if (owner === null || owner === undefined) return undefined;
-      return {
-        owner,
-        state,
-        epoch: Number(epoch),
-        requiredCapabilities: JSON.parse(caps ?? "[]") as string[],
-        type: type ?? "default",
-        ...(estimate ? { estimatedDurationMs: Number(estimate) } : {}),
-        maxAttempts: Number(maxAttempts ?? 1),
-        attempts: Number(attempts ?? 0),
-      };
-    });
   }
 }

@@ -5,15 +5,27 @@ import type { Redis } from "ioredis";
 import { pino, type Logger } from "pino";
 import { loadConfig } from "@worksteal/config";
 import { type Config, type ConfigInput, DIRECTIVE_QUEUE, type Directive } from "@worksteal/protocol";
-import { AgentQueues, closeRedis, createRedis, isConnectionError, maskRedisUrl, Store } from "@worksteal/store";
+import {
+  AgentQueues,
+  areRegistered,
+  closeRedis,
+  createRedis,
+  errorSummary,
+  forgetReplica,
+  isConnectionError,
+  maskRedisUrl,
+  openDirectiveQueue,
+  publishReplicaRole,
+  Store,
+  writeReplicaHeartbeat,
+} from "@worksteal/store";
 import { DirectiveExecutor, type StealOutcome } from "./executor.js";
 import { EventFolder } from "./event-folder.js";
 import { Leadership } from "./leadership.js";
 import { Maintenance, type MaintenanceResult } from "./maintenance.js";
 import { Placer } from "./placement.js";
-import { openDirectiveQueue, DirectivePlanner } from "./directive-planner.js";
+import { DirectivePlanner } from "./directive-planner.js";
 import { Reaper } from "./reaper.js";
-import { errorSummary } from "./log.js";
 
 export interface ReplicaOptions {
   /** Unique per process; a restarted process is a new consumer, and XAUTOCLAIM recovers its pending entries. */
@@ -79,7 +91,7 @@ export class Replica {
     this.blocking = createRedis(this.config.redisUrl, { role: "blocking", connectionName: `coordinator-fold:${this.id}` });
     this.executorRedis = createRedis(this.config.redisUrl, { role: "blocking", connectionName: `coordinator-exec:${this.id}` });
     this.store = new Store(this.redis, this.config.namespace, { agentTtlMs: this.config.agentTtlMs });
-    this.queues = new AgentQueues(this.redis, this.store.keys);
+    this.queues = new AgentQueues(this.redis, this.store.keys, this.log);
     this.folder = new EventFolder(
       this.store,
       this.blocking,
@@ -87,9 +99,11 @@ export class Replica {
       this.log,
     );
     this.directives = openDirectiveQueue(this.store);
-    // Connection errors surface in the calls that fail and in the connection's own log lines;
-    // unhandled here, BullMQ would print each one with a stack.
-    this.directives.on("error", () => undefined);
+    // Unhandled, BullMQ would print each error with a stack. Connection errors surface in the
+    // calls that fail and in the connection's own log lines.
+    this.directives.on("error", (error) => {
+      if (!isConnectionError(error)) this.log.warn({ error: errorSummary(error) }, "directive queue error");
+    });
     this.planning = new DirectivePlanner(this.store, this.queues, this.directives, this.config, this.log);
     this.executor = new DirectiveExecutor(
       this.store,
@@ -194,8 +208,10 @@ export class Replica {
     await this.executorWorker?.close(away);
     await this.directives.close();
     if (!away) {
-      await this.redis.hdel(this.store.keys.replicas, this.id).catch(() => undefined);
-      await this.redis.hdel(this.store.keys.replicaRoles, this.id).catch(() => undefined);
+      // Redis lost meanwhile: the leader's maintenance forgets this replica once its heartbeat is old.
+      await forgetReplica(this.store, this.id).catch((error: unknown) => {
+        if (!isConnectionError(error)) this.log.warn({ error: errorSummary(error) }, "could not leave the replica registry");
+      });
     }
     await this.queues.close();
     await ending;
@@ -239,8 +255,8 @@ export class Replica {
     }
   }
 
-  private publishRole(fence: number | undefined): Promise<unknown> {
-    return this.redis.hset(this.store.keys.replicaRoles, this.id, fence === undefined ? "follower" : `leader:${fence}`);
+  private publishRole(fence: number | undefined): Promise<void> {
+    return publishReplicaRole(this.store, this.id, fence);
   }
 
   private async runFoldLoop(): Promise<void> {
@@ -257,22 +273,16 @@ export class Replica {
   }
 
   /** The role goes with each heartbeat too: a replica forgotten while paused reappears whole. */
-  private async heartbeat(): Promise<unknown> {
-    const now = await this.store.now();
-    const fence = this.leaderFence;
-    return this.redis
-      .multi()
-      .hset(this.store.keys.replicas, this.id, String(now))
-      .hset(this.store.keys.replicaRoles, this.id, fence === undefined ? "follower" : `leader:${fence}`)
-      .exec();
+  private async heartbeat(): Promise<void> {
+    await writeReplicaHeartbeat(this.store, this.id, await this.store.now(), this.leaderFence);
   }
 
   /** Every replica closes its queue objects of agents removed by the leader, so that churn does not pile them up. */
   private async forgetRemovedQueues(): Promise<void> {
     const open = this.queues.openIds();
     if (open.length === 0) return;
-    const known = await this.redis.smismember(this.store.keys.agents, ...open);
-    await Promise.all(open.map((id, i) => (known[i] === 1 ? undefined : this.queues.forget(id))));
+    const known = await areRegistered(this.store, open);
+    await Promise.all(open.flatMap((id, i) => (known[i] ? [] : [this.queues.forget(id)])));
   }
 
   /** Runs `task` every `ms`, never two at once, logging failures instead of crashing. */

@@ -1,7 +1,7 @@
 import type { Queue } from "bullmq";
 import { type AgentView, type Directive, DirectiveSchema, parseJobId } from "@worksteal/protocol";
 import { type PlannerSnapshot, projectDirectives, type TaskSummary } from "@worksteal/planner";
-import { type AgentQueues, readAgents, type Store } from "@worksteal/store";
+import { type AgentQueues, readAgents, readDurationAverages, readTaskFields, type Store } from "@worksteal/store";
 
 export interface SnapshotOptions {
   agentTtlMs: number;
@@ -35,7 +35,7 @@ export async function takeSnapshot(
         tails[a.id] = await readTail(store, queues, a.id, options.tailLength);
       }),
   );
-  const snapshot: PlannerSnapshot = { agents: live, tails, durationsByType: await readDurations(store), round };
+  const snapshot: PlannerSnapshot = { agents: live, tails, durationsByType: await readDurationAverages(store), round };
   const inFlight = (await directives.getJobs(["wait", "active", "delayed", "prioritized"]))
     .map((job) => DirectiveSchema.safeParse(job?.data))
     // Directives of older fences will be rejected by the move script: they change nothing.
@@ -55,32 +55,15 @@ async function readTail(store: Store, queues: AgentQueues, agentId: string, leng
   // Job ids carry task id and epoch: reading ids only spares fetching and parsing every job.
   const data = (await queues.get(agentId).getRanges(["wait"], 0, length - 1, false)).flatMap((id) => parseJobId(id) ?? []);
   if (data.length === 0) return [];
-  const pipeline = store.redis.pipeline();
-  for (const { taskId } of data) pipeline.hmget(store.keys.task(taskId), "type", "requiredCapabilities", "estimatedDurationMs", "owner", "epoch", "state");
-  const replies = (await pipeline.exec()) ?? [];
+  const records = await readTaskFields(
+    store,
+    data.map((d) => d.taskId),
+  );
   return data.flatMap(({ taskId, epoch }, i) => {
-    const [type, caps, estimate, owner, recordEpoch, state] = (replies[i]?.[1] ?? []) as Array<string | null>;
+    const record = records[i];
     // Leftover jobs of tasks that moved or started are not candidates.
-    if (owner !== agentId || Number(recordEpoch) !== epoch || state !== "queued") return [];
-    return [
-      {
-        id: taskId,
-        type: type ?? "default",
-        requiredCapabilities: JSON.parse(caps ?? "[]") as string[],
-        ...(estimate ? { estimatedDurationMs: Number(estimate) } : {}),
-      },
-    ];
+    if (record?.owner !== agentId || record.epoch !== epoch || record.state !== "queued") return [];
+    const { type, requiredCapabilities, estimatedDurationMs } = record;
+    return [{ id: taskId, type, requiredCapabilities, ...(estimatedDurationMs === undefined ? {} : { estimatedDurationMs }) }];
   });
-}
-
-async function readDurations(store: Store): Promise<Record<string, number>> {
-  const hash = await store.redis.hgetall(store.keys.durations);
-  const averages: Record<string, number> = {};
-  for (const [field, sum] of Object.entries(hash)) {
-    if (!field.endsWith(":sum")) continue;
-    const type = field.slice(0, -":sum".length);
-    const count = Number(hash[`${type}:count`] ?? 0);
-    if (count > 0) averages[type] = Number(sum) / count;
-  }
-  return averages;
 }

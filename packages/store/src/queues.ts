@@ -1,6 +1,9 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { agentQueueName, jobIdFor, type Keys } from "@worksteal/protocol";
+import { agentQueueName, DIRECTIVE_QUEUE, type Directive, jobIdFor, type Keys } from "@worksteal/protocol";
+import { type ConnectionLog, isConnectionError } from "./connection.js";
+import { errorSummary } from "./log.js";
+import type { Store } from "./store.js";
 
 /** What a task's BullMQ job carries: the task record is the truth, the job only points at it. */
 export interface TaskJobData {
@@ -26,17 +29,44 @@ export class AgentQueues {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
+    /** Told of a queue's errors other than a lost connection (which the connection reports once). */
+    private readonly log?: ConnectionLog,
   ) {}
 
   get(agentId: string): Queue<TaskJobData> {
     let queue = this.queues.get(agentId);
     if (!queue) {
       queue = new Queue<TaskJobData>(agentQueueName(agentId), { connection: this.redis, prefix: this.keys.bullPrefix });
-      // Connection errors surface in the calls that fail; unhandled here, BullMQ would print each one.
-      queue.on("error", () => undefined);
+      // Unhandled, BullMQ would print each error with a stack; connection errors also fail the calls that meet them.
+      queue.on("error", (error) => {
+        if (!isConnectionError(error)) this.log?.warn({ agentId, error: errorSummary(error) }, "agent queue error");
+      });
       this.queues.set(agentId, queue);
     }
     return queue;
+  }
+
+  /**
+   * Whether a worker holds the job's lock: BullMQ's `<queue key>:<job id>:lock`, renewed while a
+   * worker runs the job and gone once it has stopped renewing it.
+   */
+  async isLocked(agentId: string, jobId: string): Promise<boolean> {
+    return (await this.redis.exists(this.get(agentId).toKey(`${jobId}:lock`))) === 1;
+  }
+
+  /**
+   * Removes a job left over by a move or a reassignment; false when it stays. A leftover does no
+   * harm (its claim fails as stale), so this never throws: a job a worker has just taken stays
+   * (BullMQ refuses to remove a locked job), a lost connection is reported by the connection,
+   * and any other failure is logged.
+   */
+  async removeLeftover(agentId: string, jobId: string): Promise<boolean> {
+    try {
+      return (await this.get(agentId).remove(jobId)) === 1;
+    } catch (error) {
+      if (!isConnectionError(error)) this.log?.warn({ agentId, jobId, error: errorSummary(error) }, "leftover job not removed");
+      return false;
+    }
   }
 
   /**
@@ -113,4 +143,9 @@ export class AgentQueues {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();
   }
+}
+
+/** The namespace's directive queue (BullMQ), on the store's connection. */
+export function openDirectiveQueue(store: Store): Queue<Directive> {
+  return new Queue<Directive>(DIRECTIVE_QUEUE, { connection: store.redis, prefix: store.keys.bullPrefix });
 }

@@ -14,6 +14,7 @@ import {
   truncateBytes,
 } from "@worksteal/protocol";
 import { check, errorForCode, isAgentRefusal, SCRIPT_CODES, StoreError } from "./errors.js";
+import { timeToMs } from "./replies.js";
 import { defineScripts, type ScriptName } from "./scripts.js";
 
 export interface SubmitResult {
@@ -357,7 +358,6 @@ export class Store {
 
   /** Milliseconds on the Redis clock: the one clock every process agrees on. */
   async now(): Promise<number> {
-    const [seconds, micros] = await this.redis.time();
-    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    return timeToMs(await this.redis.time());
   }
 }

@@ -1,5 +1,5 @@
-import type { AgentStatus } from "@worksteal/protocol";
-import { AgentUnknownError, type Store, agentStatus } from "@worksteal/store";
+import { type AgentStatus, WorkstealError } from "@worksteal/protocol";
+import { AgentUnknownError, type DrainProgress, readAgentStatus, readDrainProgress, readStatusField } from "@worksteal/store";
 import { EXIT, type CommandContext } from "../context.js";
 import { formatDuration } from "../format.js";
 
@@ -18,43 +18,8 @@ export interface DrainResult {
   previous: AgentStatus;
 }
 
-/** The agent hash's status (null when the hash is gone) and how many tasks it still holds. */
-export interface DrainProgress {
-  status: string | null;
-  queued: number;
-  running: number;
-}
-
-function values(replies: Array<[Error | null, unknown]> | null, what: string): unknown[] {
-  if (replies === null) throw new Error(`the transaction reading ${what} was aborted`);
-  return replies.map(([error, value]) => {
-    if (error) throw error;
-    return value;
-  });
-}
-
-/** The agent's status before the request; undefined when it was never registered. */
-async function readPrevious(store: Store, agentId: string, agentTtlMs: number): Promise<AgentStatus | undefined> {
-  // Keyed command first (a cluster routes a transaction by its first key); TIME last.
-  const [hash, time] = values(await store.redis.multi().hgetall(store.keys.agent(agentId)).time().exec(), `agent ${agentId}`) as [
-    Record<string, string>,
-    [string, string],
-  ];
-  if (Object.keys(hash).length === 0) return undefined;
-  return agentStatus(hash, Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000), agentTtlMs);
-}
-
-export async function readDrainProgress(store: Store, agentId: string): Promise<DrainProgress> {
-  const k = store.keys;
-  const [status, queued, running] = values(
-    await store.redis.multi().hget(k.agent(agentId), "status").scard(k.queuedOf(agentId)).scard(k.runningOf(agentId)).exec(),
-    `agent ${agentId}`,
-  ) as [string | null, number, number];
-  return { status, queued, running };
-}
-
 /** --wait ended without the agent drained: one line, exit 1. */
-class DrainWaitError extends Error {
+class DrainWaitError extends WorkstealError {
   override name = "DrainWaitError";
 }
 
@@ -92,7 +57,7 @@ export async function runDrain(ctx: CommandContext, agentId: string, wait: { tim
     ctx.err(`agent ${agentId} is not registered`);
     return EXIT.notFound;
   };
-  const previous = await readPrevious(ctx.store, agentId, ctx.config.agentTtlMs);
+  const previous = await readAgentStatus(ctx.store, agentId, ctx.config.agentTtlMs);
   if (previous === undefined) return unknown();
   try {
     await ctx.store.drain(agentId);
@@ -100,7 +65,7 @@ export async function runDrain(ctx: CommandContext, agentId: string, wait: { tim
     if (error instanceof AgentUnknownError) return unknown();
     throw error;
   }
-  const status = (await ctx.store.redis.hget(ctx.store.keys.agent(agentId), "status")) ?? "draining";
+  const status = (await readStatusField(ctx.store, agentId)) ?? "draining";
   const result: DrainResult = { agentId, status, previous };
   if (previous === "dead") {
     ctx.err(`agent ${agentId} is dead (no heartbeat within ${ctx.config.agentTtlMs}ms): it learns of the drain only if it comes back`);

@@ -1,4 +1,5 @@
-import { parseRecord, type TaskRecord, TaskRecordSchema } from "@worksteal/protocol";
+import type { TaskRecord } from "@worksteal/protocol";
+import { readTaskRecord } from "@worksteal/store";
 import { EXIT, type CommandContext } from "../context.js";
 import { formatTime } from "../format.js";
 import { formatPairs } from "../table.js";
@@ -20,12 +21,11 @@ export function taskLines(task: TaskRecord): string {
 }
 
 export async function runTask(ctx: CommandContext, taskId: string): Promise<number> {
-  const hash = await ctx.store.redis.hgetall(ctx.store.keys.task(taskId));
-  if (Object.keys(hash).length === 0) {
+  const parsed = await readTaskRecord(ctx.store, taskId);
+  if (parsed === undefined) {
     ctx.err(`task ${taskId} not found`);
     return EXIT.notFound;
   }
-  const parsed = parseRecord(TaskRecordSchema, hash);
   if (!parsed.ok) {
     ctx.err(`task ${taskId}: unreadable record: ${parsed.reason}`);
     return EXIT.failure;

@@ -1,4 +1,4 @@
-import { AgentUnknownError } from "@worksteal/store";
+import { AgentUnknownError, readStatusField } from "@worksteal/store";
 import { EXIT, type CommandContext } from "../context.js";
 
 /** What `agent undrain --json` prints. */
@@ -13,7 +13,7 @@ export interface UndrainResult {
  * jobs at its next heartbeat. Idempotent; an unknown agent is exit 1.
  */
 export async function runUndrain(ctx: CommandContext, agentId: string): Promise<number> {
-  const previous = (await ctx.store.redis.hget(ctx.store.keys.agent(agentId), "status")) ?? "unknown";
+  const previous = (await readStatusField(ctx.store, agentId)) ?? "unknown";
   try {
     await ctx.store.undrain(agentId);
   } catch (error) {

@@ -1,0 +1,111 @@
+import { type AgentStatus, type AgentView, AgentProfileSchema, parseWorkload } from "@worksteal/protocol";
+import { replyValues, timeToMs } from "./replies.js";
+import type { Store } from "./store.js";
+
+/** Liveness from the agent hash and the Redis clock: a stale heartbeat means dead, whatever else was marked. */
+export function agentStatus(hash: Record<string, string>, now: number, agentTtlMs: number): AgentStatus {
+  if (now - Number(hash.lastHeartbeat ?? 0) > agentTtlMs) return "dead";
+  return hash.status === "draining" || hash.status === "drained" ? hash.status : "alive";
+}
+
+/** Every registered agent with its profile, liveness and folded workload, sorted by id. */
+export async function readAgents(store: Store, agentTtlMs: number): Promise<AgentView[]> {
+  const ids = (await readAgentIds(store)).sort();
+  if (ids.length === 0) return [];
+  const pipeline = store.redis.pipeline();
+  for (const id of ids) pipeline.hgetall(store.keys.agent(id)).hgetall(store.keys.workload(id));
+  pipeline.time();
+  const values = replyValues(await pipeline.exec(), "the agents");
+  const now = timeToMs(values[values.length - 1] as [string, string]);
+  return ids.flatMap((id, i) => {
+    const agent = values[2 * i] as Record<string, string>;
+    const workload = values[2 * i + 1] as Record<string, string>;
+    const profile = AgentProfileSchema.safeParse({
+      id,
+      capabilities: JSON.parse(agent.capabilities ?? "[]") as unknown,
+      concurrency: Number(agent.concurrency ?? 1),
+      priority: Number(agent.priority ?? 0),
+    });
+    if (!profile.success) return [];
+    return [
+      {
+        ...profile.data,
+        status: agentStatus(agent, now, agentTtlMs),
+        lastHeartbeat: Number(agent.lastHeartbeat ?? 0),
+        workload: parseWorkload(workload),
+      },
+    ];
+  });
+}
+
+/** Ids of every registered agent, in no order. */
+export function readAgentIds(store: Store): Promise<string[]> {
+  return store.redis.smembers(store.keys.agents);
+}
+
+/** Of `ids`, whether each is registered (same order). */
+export async function areRegistered(store: Store, ids: readonly string[]): Promise<boolean[]> {
+  if (ids.length === 0) return [];
+  return (await store.redis.smismember(store.keys.agents, ...ids)).map((member) => member === 1);
+}
+
+/** Each agent's last heartbeat (Redis clock, ms; 0 when it has none), in one round trip. */
+export async function readLastHeartbeats(store: Store, ids: readonly string[]): Promise<number[]> {
+  if (ids.length === 0) return [];
+  const pipeline = store.redis.pipeline();
+  for (const id of ids) pipeline.hget(store.keys.agent(id), "lastHeartbeat");
+  return replyValues(await pipeline.exec(), "heartbeats").map((value) => Number(value ?? 0));
+}
+
+/** The agent's capabilities; undefined when it is not registered. */
+export async function readAgentCapabilities(store: Store, agentId: string): Promise<string[] | undefined> {
+  const capabilities = await store.redis.hget(store.keys.agent(agentId), "capabilities");
+  return capabilities === null ? undefined : (JSON.parse(capabilities) as string[]);
+}
+
+/**
+ * The status field of the agent hash as last written (alive, draining, drained), without
+ * liveness; null when the hash is gone. `agentStatus` tells a dead agent apart.
+ */
+export function readStatusField(store: Store, agentId: string): Promise<string | null> {
+  return store.redis.hget(store.keys.agent(agentId), "status");
+}
+
+/** The agent's status as `agents` shows it (liveness included); undefined when it was never registered. */
+export async function readAgentStatus(store: Store, agentId: string, agentTtlMs: number): Promise<AgentStatus | undefined> {
+  // Keyed command first (a cluster routes a transaction by its first key); TIME last.
+  const [hash, time] = replyValues(await store.redis.multi().hgetall(store.keys.agent(agentId)).time().exec(), `agent ${agentId}`) as [
+    Record<string, string>,
+    [string, string],
+  ];
+  if (Object.keys(hash).length === 0) return undefined;
+  return agentStatus(hash, timeToMs(time), agentTtlMs);
+}
+
+/** The agent hash's status (null when the hash is gone) and how many tasks it still holds. */
+export interface DrainProgress {
+  status: string | null;
+  queued: number;
+  running: number;
+}
+
+/** Where a drain stands, read in one transaction. */
+export async function readDrainProgress(store: Store, agentId: string): Promise<DrainProgress> {
+  const k = store.keys;
+  const [status, queued, running] = replyValues(
+    await store.redis.multi().hget(k.agent(agentId), "status").scard(k.queuedOf(agentId)).scard(k.runningOf(agentId)).exec(),
+    `agent ${agentId}`,
+  ) as [string | null, number, number];
+  return { status, queued, running };
+}
+
+/** Ids of the tasks queued on the agent: all of them, or a random sample of at most `sample`. */
+export function readQueuedTaskIds(store: Store, agentId: string, sample?: number): Promise<string[]> {
+  const key = store.keys.queuedOf(agentId);
+  return sample === undefined ? store.redis.smembers(key) : store.redis.srandmember(key, sample);
+}
+
+/** Ids of the tasks the agent runs, by the task records. */
+export function readRunningTaskIds(store: Store, agentId: string): Promise<string[]> {
+  return store.redis.smembers(store.keys.runningOf(agentId));
+}
