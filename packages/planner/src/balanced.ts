@@ -1,4 +1,4 @@
-import { Balancer } from "./balancer.js";
+import { Balancer, Fleet } from "./balancer.js";
 import type { PlannerConfig, PlannerOptions, PlannerSnapshot, StealDraft } from "./types.js";
 
 /**
@@ -34,9 +34,10 @@ import type { PlannerConfig, PlannerOptions, PlannerSnapshot, StealDraft } from 
  * thief-by-thief fill (one directive per pair); the greedy then finishes from there.
  */
 export function planBalanced(snapshot: PlannerSnapshot, config: PlannerConfig, options: PlannerOptions): StealDraft[] {
-  const trial = new Balancer(snapshot, config, options);
+  const fleet = new Fleet(snapshot, options);
+  const trial = new Balancer(fleet, config, options, true);
   trial.run();
-  const real = new Balancer(snapshot, config, options);
+  const real = new Balancer(fleet, config, options);
   real.fillTowards(trial.drains());
   real.run();
   return real.log.drafts("balanced");

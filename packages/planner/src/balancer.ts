@@ -1,25 +1,70 @@
-import { canRun } from "./capabilities.js";
 import { agentAverageMs, fleetAverageMs, taskDurationMs } from "./durations.js";
-import { aliveQueueStates, compareIds, moveTasks, type QueueState } from "./queue-state.js";
-import { SortedList } from "./sorted-list.js";
+import { IndexedHeap } from "./indexed-heap.js";
+import { aliveQueueStates, capabilityKey, compareIds, copyQueueState, moveTasks, newestRunnable, type QueueState } from "./queue-state.js";
 import { StealLog } from "./steal-log.js";
 import type { PlannerConfig, PlannerOptions, PlannerSnapshot, TaskSummary } from "./types.js";
 
+/** What every Balancer of a round starts from: read from the snapshot once. */
+export class Fleet {
+  readonly states: readonly QueueState[];
+  /** Per state: its capability group (agents with the same capabilities share one). */
+  readonly groupOf: readonly number[];
+  readonly groups: ReadonlyArray<ReadonlySet<string>> = [];
+  /** Per state: the agent's own average duration, for queued tasks outside the tail and running ones. */
+  readonly avgMs: readonly number[];
+  /** Per state: expected work held at the start of the round, in whole ms. */
+  readonly work: readonly number[];
+  readonly tailTasks: number;
+  private readonly byType = new Map<string, number | null>();
+  private readonly fallbackMs: number;
+
+  constructor(
+    private readonly snapshot: PlannerSnapshot,
+    options: PlannerOptions,
+  ) {
+    this.fallbackMs = fleetAverageMs(snapshot.agents) ?? options.defaultTaskDurationMs;
+    this.states = aliveQueueStates(snapshot);
+    const groupIndex = new Map<string, number>();
+    const groups: Array<ReadonlySet<string>> = [];
+    let tailTasks = 0;
+    this.groupOf = this.states.map((state) => {
+      const key = capabilityKey(state.view.capabilities);
+      let group = groupIndex.get(key);
+      if (group === undefined) groupIndex.set(key, (group = groups.push(state.caps) - 1));
+      return group;
+    });
+    this.groups = groups;
+    this.avgMs = this.states.map((state) => Math.round(agentAverageMs(state.view.workload) ?? this.fallbackMs));
+    this.work = this.states.map((state, i) => {
+      tailTasks += state.tail.length;
+      let work = (state.queued - state.tail.length + state.running) * this.avgMs[i]!;
+      for (const task of state.tail) work += this.duration(task);
+      return work;
+    });
+    this.tailTasks = tailTasks;
+  }
+
+  /** A task's expected duration in whole ms; the type's average is looked up once per type. */
+  duration(task: TaskSummary): number {
+    let byType = this.byType.get(task.type);
+    if (byType === undefined) {
+      const known = taskDurationMs({ type: task.type }, this.snapshot.durationsByType, Number.NaN);
+      this.byType.set(task.type, (byType = Number.isNaN(known) ? null : Math.round(known)));
+    }
+    return byType ?? Math.round(taskDurationMs({ estimatedDurationMs: task.estimatedDurationMs }, undefined, this.fallbackMs));
+  }
+}
+
 interface Node {
   readonly index: number;
-  /** Agents with the same capabilities share a group. */
   readonly group: number;
   readonly state: QueueState;
-  /** The agent's own average duration, for queued tasks outside the tail and running ones. */
-  readonly avgMs: number;
-  /**
-   * Expected work held, in whole ms. Integer sums are exact, so updating it move by move gives
-   * bit for bit what the projected snapshot gives: the next round sees exactly this state.
-   */
+  readonly bucket: IndexedHeap<Node>;
+  /** Expected work held, in whole ms: integer sums are exact, so the next round sees exactly this state. */
   work: number;
   /** Expected time to finish everything it holds: work / slots. */
   drain: number;
-  /** Per capability group: the newest tail task it can run (null: none), filled lazily. */
+  /** Per capability group: the newest tail task it can run (null: none, or one that arrived this round), filled lazily. */
   runnable: Array<TaskSummary | null | undefined>;
 }
 
@@ -27,70 +72,60 @@ interface Node {
  * The balanced strategy's projected state and its moves (balanced.ts states the rules). A move is
  * one task from the source's tail, projected at once and recorded in the log.
  *
- * Thieves are kept in buckets of equal capabilities and slots, each sorted earliest first: within
- * a bucket every agent would take the same task, and finish it earliest and most eligibly when it
- * drains earliest, so the best thief is the best of the buckets' heads. A move costs
- * O(buckets + agents moved in their buckets + victims it may have unblocked).
+ * Thieves are kept in heaps ("buckets") of equal capabilities and slots, earliest first: within a
+ * bucket every agent would take the same task, and finish it earliest and most eligibly when it
+ * drains earliest, so the best thief is the best of the buckets' first two (one may be the victim
+ * itself). Victims are a heap, latest first. A move costs O(buckets + log agents), plus a look at
+ * the victims stuck for want of a thief when the victim, now earlier, leads its bucket.
+ *
+ * No task moves twice in a round: a task that arrived by a move of this round is the newest of
+ * its new agent's queue, so the executor would pick it first; a move that would pick it is not
+ * made, which also rules out sending it straight back.
  */
 export class Balancer {
   readonly log: StealLog;
   private readonly nodes: Node[];
-  private readonly groups: Array<ReadonlySet<string>> = [];
-  private readonly buckets: Array<SortedList<Node>> = [];
-  private readonly bucketOf: Array<SortedList<Node>> = [];
-  private readonly duration: (task: TaskSummary) => number;
+  private readonly buckets: Array<IndexedHeap<Node>> = [];
   private budget: number;
 
   constructor(
-    snapshot: PlannerSnapshot,
+    private readonly fleet: Fleet,
     private readonly config: PlannerConfig,
     private readonly options: PlannerOptions,
+    /** A task that arrived this round may move on (a trial run only: its moves are not directives). */
+    private readonly relay = false,
   ) {
-    const fallbackMs = fleetAverageMs(snapshot.agents) ?? options.defaultTaskDurationMs;
-    const known = new Map<TaskSummary, number>();
-    this.duration = (task) => {
-      let ms = known.get(task);
-      if (ms === undefined) known.set(task, (ms = Math.round(taskDurationMs(task, snapshot.durationsByType, fallbackMs))));
-      return ms;
-    };
-    const groupIndex = new Map<string, number>();
-    const bucketIndex = new Map<string, SortedList<Node>>();
-    this.nodes = aliveQueueStates(snapshot).map((state, index): Node => {
-      const key = [...state.caps].sort().join("\n");
-      let group = groupIndex.get(key);
-      if (group === undefined) {
-        group = this.groups.push(state.caps) - 1;
-        groupIndex.set(key, group);
-      }
-      const avgMs = Math.round(agentAverageMs(state.view.workload) ?? fallbackMs);
-      let work = (state.queued - state.tail.length + state.running) * avgMs;
-      for (const task of state.tail) work += this.duration(task);
-      const node: Node = { index, group, state, avgMs, work, drain: work / state.slots, runnable: [] };
-      let bucket = bucketIndex.get(`${group} ${state.slots}`);
+    const n = fleet.states.length;
+    const bucketIndex = new Map<number, IndexedHeap<Node>>();
+    this.nodes = fleet.states.map((shared, index): Node => {
+      const state = copyQueueState(shared);
+      const group = fleet.groupOf[index]!;
+      const bucketKey = group * 1024 + Math.min(state.slots, 1023);
+      let bucket = bucketIndex.get(bucketKey);
       if (!bucket) {
-        bucket = new SortedList<Node>(earliestFirst);
-        bucketIndex.set(`${group} ${state.slots}`, bucket);
+        bucket = new IndexedHeap<Node>((a, b) => earliestFirst(a, b) < 0, nodeNumber, n);
+        bucketIndex.set(bucketKey, bucket);
         this.buckets.push(bucket);
       }
-      bucket.insert(node);
-      this.bucketOf[index] = bucket;
-      return node;
+      const work = fleet.work[index]!;
+      return { index, group, state, bucket, work, drain: work / state.slots, runnable: [] };
     });
+    for (const node of this.nodes) node.bucket.insert(node);
     this.log = new StealLog(
-      this.nodes.map((n) => n.state.id),
+      this.nodes.map((x) => x.state.id),
       config.maxStealBatch,
     );
     // Each move lowers the multiset of drain times, so the greedy ends; this only bounds pathological cases.
-    this.budget = 4 * this.nodes.reduce((n, x) => n + x.state.tail.length, 0) + this.nodes.length;
+    this.budget = 4 * fleet.tailTasks + n;
   }
 
   /** Drain time of every alive agent, in id order. */
   drains(): number[] {
-    return this.nodes.map((n) => n.drain);
+    return this.nodes.map((x) => x.drain);
   }
 
-  private canGive(n: Node): boolean {
-    const s = n.state;
+  private canGive(x: Node): boolean {
+    const s = x.state;
     return s.tail.length > 0 && s.queued >= this.config.minTasksToSteal && s.queued + s.running > s.slots;
   }
 
@@ -103,7 +138,7 @@ export class Balancer {
     if (v === t || !(t.drain < v.drain) || !this.canGive(v)) return undefined;
     const task = this.taskFor(v, t.group);
     if (!task) return undefined;
-    const ms = this.duration(task);
+    const ms = this.fleet.duration(task);
     const dv = ms / v.state.slots;
     const dt = ms / t.state.slots;
     const finish = t.drain + dt;
@@ -116,8 +151,8 @@ export class Balancer {
   private bestThief(v: Node): Node | undefined {
     let best: { node: Node; finish: number } | undefined;
     for (const bucket of this.buckets) {
-      const [head, second] = bucket.values();
-      const t = head === v ? second : head;
+      const head = bucket.first();
+      const t = head === v ? bucket.second() : head;
       const move = t && this.eligible(v, t);
       if (t && move && (!best || move.finish < best.finish || (move.finish === best.finish && earliestFirst(t, best.node) < 0))) {
         best = { node: t, finish: move.finish };
@@ -131,18 +166,16 @@ export class Balancer {
     if (this.budget <= 0) return false;
     this.budget -= 1;
     const before = { source: v.drain, target: t.drain };
-    this.bucketOf[v.index]!.remove(v);
-    this.bucketOf[t.index]!.remove(t);
     const [task] = moveTasks(v.state, t.state, 1);
-    const ms = this.duration(task!);
+    const ms = this.fleet.duration(task!);
     v.work -= ms;
     t.work += ms;
     v.drain = v.work / v.state.slots;
     t.drain = t.work / t.state.slots;
     v.runnable = [];
     t.runnable = [];
-    this.bucketOf[v.index]!.insert(v);
-    this.bucketOf[t.index]!.insert(t);
+    v.bucket.update(v);
+    t.bucket.update(t);
     this.log.record(v.index, t.index, before, { source: v.drain, target: t.drain });
     return true;
   }
@@ -152,24 +185,26 @@ export class Balancer {
    * would finish it earliest, until no eligible move is left anywhere.
    */
   run(): void {
-    const victims = new SortedList<Node>(latestFirst);
+    const victims = new IndexedHeap<Node>((a, b) => latestFirst(a, b) < 0, nodeNumber, this.nodes.length);
     const stuck = new Set<Node>();
-    for (const n of this.nodes) if (this.canGive(n)) victims.insert(n);
+    for (const x of this.nodes) if (this.canGive(x)) victims.insert(x);
     for (let v = victims.first(); v; v = victims.first()) {
       const t = this.bestThief(v);
+      victims.remove(v);
       if (!t) {
-        victims.remove(v);
         stuck.add(v);
         continue;
       }
-      victims.remove(v);
       victims.remove(t);
       if (!this.move(v, t)) return;
       if (this.canGive(v)) victims.insert(v);
       // t changed as a victim; v, now earlier, changed as a thief: only victims stuck for want
-      // of a thief can have been unblocked, and only by v.
+      // of a thief can have been unblocked, and only by v. When v is neither of its bucket's
+      // first two, one of those (not the stuck victim itself) finishes the same task no later
+      // than v would, and it was not eligible: neither is v.
       stuck.delete(t);
       if (this.canGive(t)) victims.insert(t);
+      if (stuck.size === 0 || (v.bucket.first() !== v && v.bucket.second() !== v)) continue;
       for (const x of stuck) {
         if (this.eligible(x, v)) {
           stuck.delete(x);
@@ -184,29 +219,39 @@ export class Balancer {
    * that each pair gets one directive instead of interleaved single moves. Every move is eligible.
    */
   fillTowards(targets: readonly number[]): void {
-    const target = (n: Node) => targets[n.index] ?? n.drain;
-    const victims = this.nodes.filter((n) => target(n) < n.drain).sort(latestFirst);
-    const thieves = this.nodes.filter((n) => target(n) > n.drain).sort(earliestFirst);
+    const target = (x: Node) => targets[x.index] ?? x.drain;
+    const victims = this.nodes.filter((x) => target(x) < x.drain).sort(latestFirst);
+    let thieves = this.nodes.filter((x) => target(x) > x.drain).sort(earliestFirst);
     for (const v of victims) {
+      let full = 0;
       for (const t of thieves) {
+        // A victim at its target gives no more; a thief at its target takes no more (each move
+        // would overshoot by more than half a task).
+        if (v.drain <= target(v)) break;
         for (;;) {
           const move = this.eligible(v, t);
           if (!move || move.finish > target(t) + move.dt / 2 || v.drain - move.dv < target(v) - move.dv / 2) break;
           if (!this.move(v, t)) return;
         }
+        if (t.drain >= target(t)) full += 1;
       }
+      if (full > 0) thieves = thieves.filter((t) => t.drain < target(t));
     }
   }
 
   private taskFor(v: Node, group: number): TaskSummary | undefined {
     let task = v.runnable[group];
     if (task === undefined) {
-      const caps = this.groups[group]!;
-      task = v.state.tail.find((x) => canRun(caps, x.requiredCapabilities)) ?? null;
+      const i = newestRunnable(v.state, this.fleet.groups[group]!);
+      task = i < 0 || (i < v.state.arrived && !this.relay) ? null : v.state.tail[i]!;
       v.runnable[group] = task;
     }
     return task ?? undefined;
   }
+}
+
+function nodeNumber(x: Node): number {
+  return x.index;
 }
 
 function latestFirst(a: Node, b: Node): number {

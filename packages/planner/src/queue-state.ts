@@ -14,34 +14,74 @@ export interface QueueState {
   readonly slots: number;
   readonly running: number;
   queued: number;
-  /** Newest first; projected moves take from here and push onto the target's front. */
-  readonly tail: TaskSummary[];
+  /**
+   * Newest first; projected moves take from here and push onto the target's front. Shared with
+   * the snapshot until a move first changes it (copied then), so that a round does not copy
+   * every agent's tail.
+   */
+  tail: readonly TaskSummary[];
+  /** The tail is this state's own copy. */
+  ownsTail: boolean;
+  /** How many of the tail's newest tasks arrived by moves projected on this state. */
+  arrived: number;
 }
 
-export function queueStateOf(view: AgentView, tail: readonly TaskSummary[] | undefined): QueueState {
-  const copy = [...(tail ?? [])];
+/** Capability sets by their sorted names: agents with the same capabilities share one. */
+export type CapabilitySets = Map<string, ReadonlySet<string>>;
+
+export function capabilityKey(capabilities: readonly string[]): string {
+  return capabilities.length <= 1 ? (capabilities[0] ?? "") : [...capabilities].sort().join("\n");
+}
+
+export function queueStateOf(view: AgentView, tail: readonly TaskSummary[] | undefined, capabilitySets: CapabilitySets = new Map()): QueueState {
+  const key = capabilityKey(view.capabilities);
+  let caps = capabilitySets.get(key);
+  if (!caps) capabilitySets.set(key, (caps = new Set(view.capabilities)));
+  const shared = tail ?? [];
   return {
     view,
     id: view.id,
-    caps: new Set(view.capabilities),
+    caps,
     slots: Math.max(1, view.concurrency),
     running: Math.max(0, view.workload.running),
-    queued: Math.max(view.workload.queued, copy.length),
-    tail: copy,
+    queued: Math.max(view.workload.queued, shared.length),
+    tail: shared,
+    ownsTail: false,
+    arrived: 0,
   };
+}
+
+/** A fresh state with the same queue as `state` (the tail is shared until either changes it). */
+export function copyQueueState(state: QueueState): QueueState {
+  return { ...state, ownsTail: false };
 }
 
 /** Alive agents only (the first view of an id), sorted by id so that input order never changes the plan. */
 export function aliveQueueStates(snapshot: PlannerSnapshot): QueueState[] {
   const seen = new Set<string>();
-  return snapshot.agents
-    .filter((a) => !seen.has(a.id) && seen.add(a.id) && a.status === "alive")
-    .map((a) => queueStateOf(a, snapshot.tails[a.id]))
-    .sort((a, b) => compareIds(a.id, b.id));
+  const capabilitySets: CapabilitySets = new Map();
+  const states: QueueState[] = [];
+  let sorted = true;
+  for (const a of snapshot.agents) {
+    if (seen.has(a.id)) continue;
+    seen.add(a.id);
+    if (a.status !== "alive") continue;
+    if (states.length > 0 && compareIds(states[states.length - 1]!.id, a.id) > 0) sorted = false;
+    states.push(queueStateOf(a, snapshot.tails[a.id], capabilitySets));
+  }
+  // The leader's snapshot usually comes sorted: checking costs one pass, sorting 10k ids a few ms.
+  return sorted ? states : states.sort((a, b) => compareIds(a.id, b.id));
 }
 
 export function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Position in the tail of the newest task an agent with these capabilities can run, or -1. */
+export function newestRunnable(state: QueueState, caps: ReadonlySet<string>): number {
+  const tail = state.tail;
+  for (let i = 0; i < tail.length; i += 1) if (canRun(caps, tail[i]!.requiredCapabilities)) return i;
+  return -1;
 }
 
 /** How many tail tasks an agent with these capabilities can run. */
@@ -57,17 +97,30 @@ export function runnableCount(tail: readonly TaskSummary[], caps: ReadonlySet<st
  */
 export function moveTasks(from: QueueState, to: QueueState, count: number): TaskSummary[] {
   const moved: TaskSummary[] = [];
-  for (let i = 0; i < from.tail.length && moved.length < count;) {
-    const task = from.tail[i]!;
+  const source = writableTail(from);
+  for (let i = 0; i < source.length && moved.length < count;) {
+    const task = source[i]!;
     if (canRun(to.caps, task.requiredCapabilities)) {
-      from.tail.splice(i, 1);
+      source.splice(i, 1);
+      if (i < from.arrived) from.arrived -= 1;
       moved.push(task);
     } else {
       i += 1;
     }
   }
+  if (moved.length === 0) return moved;
   from.queued -= moved.length;
   to.queued += moved.length;
-  for (const task of moved) to.tail.unshift(task);
+  to.arrived += moved.length;
+  const target = writableTail(to);
+  for (const task of moved) target.unshift(task);
   return moved;
+}
+
+function writableTail(state: QueueState): TaskSummary[] {
+  if (!state.ownsTail) {
+    state.tail = [...state.tail];
+    state.ownsTail = true;
+  }
+  return state.tail as TaskSummary[];
 }

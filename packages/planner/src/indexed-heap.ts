@@ -1,0 +1,93 @@
+/**
+ * A binary heap of items numbered 0..capacity-1 that knows where each item sits, so that an
+ * item can be removed or re-placed after its key changed in O(log n). `before(a, b)` is a strict
+ * total order: the first item is the one that comes before all others.
+ */
+export class IndexedHeap<T> {
+  private readonly items: T[] = [];
+  /** Position of each item by number, -1 when absent. */
+  private readonly positions: Int32Array;
+
+  constructor(
+    private readonly before: (a: T, b: T) => boolean,
+    private readonly numberOf: (item: T) => number,
+    capacity: number,
+  ) {
+    this.positions = new Int32Array(capacity).fill(-1);
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  first(): T | undefined {
+    return this.items[0];
+  }
+
+  /** The item that comes right after the first. */
+  second(): T | undefined {
+    const left = this.items[1];
+    const right = this.items[2];
+    return right !== undefined && left !== undefined && this.before(right, left) ? right : left;
+  }
+
+  has(item: T): boolean {
+    return this.positions[this.numberOf(item)]! >= 0;
+  }
+
+  insert(item: T): void {
+    if (this.has(item)) return;
+    this.items.push(item);
+    this.place(item, this.items.length - 1);
+    this.up(this.items.length - 1);
+  }
+
+  remove(item: T): void {
+    const i = this.positions[this.numberOf(item)]!;
+    if (i < 0) return;
+    this.positions[this.numberOf(item)] = -1;
+    const last = this.items.pop()!;
+    if (i === this.items.length) return;
+    this.place(last, i);
+    this.down(this.up(i));
+  }
+
+  /** Restores the order after the item's key changed. */
+  update(item: T): void {
+    const i = this.positions[this.numberOf(item)]!;
+    if (i >= 0) this.down(this.up(i));
+  }
+
+  private place(item: T, i: number): void {
+    this.items[i] = item;
+    this.positions[this.numberOf(item)] = i;
+  }
+
+  private up(i: number): number {
+    const item = this.items[i]!;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const above = this.items[parent]!;
+      if (!this.before(item, above)) break;
+      this.place(above, i);
+      i = parent;
+    }
+    this.place(item, i);
+    return i;
+  }
+
+  private down(i: number): void {
+    const item = this.items[i]!;
+    const n = this.items.length;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && this.before(this.items[child + 1]!, this.items[child]!)) child += 1;
+      const below = this.items[child]!;
+      if (!this.before(below, item)) break;
+      this.place(below, i);
+      i = child;
+    }
+    this.place(item, i);
+  }
+}

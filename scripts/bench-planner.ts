@@ -1,0 +1,246 @@
+/**
+ * Benchmark of the pure planner: `planSteals` timed on synthetic snapshots shaped like the ones
+ * the leader builds (coordinator/src/snapshot.ts): every alive or draining agent with its queue
+ * counts, and for each agent holding at least minTasksToSteal queued tasks the newest
+ * `maxStealBatch × 4` of them (the leader's tail length), plus the average duration per type.
+ *
+ *   pnpm bench:planner [--fleets 1000x100000,10000x1000000] [--strategies classic,balanced]
+ *                      [--scenarios skewed,even] [--rounds 7] [--warmup 1] [--seed 42] [--json]
+ *
+ * Scenarios: `skewed` (a fifth of the agents idle, the backlog spread over the others with a
+ * heavy tail, so there is much to steal) and `even` (every agent drains at about the same time:
+ * a balanced fleet, where a round should find nothing to do, and fast).
+ * Each row is one fleet, scenario and strategy: the median and p90 of `rounds` timed rounds
+ * after `warmup` untimed ones, on the same snapshot (planSteals does not modify its input).
+ */
+import { cpus, loadavg } from "node:os";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { type AgentView, ConfigSchema, type PlannedDirective, STRATEGIES, type StrategyName } from "@worksteal/protocol";
+import { planSteals, type PlannerSnapshot, type TaskSummary } from "@worksteal/planner";
+import { seededRandom } from "./lib/random.js";
+
+const SCENARIOS = ["skewed", "even"] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const PROFILES: ReadonlyArray<{ share: number; capabilities: string[] }> = [
+  { share: 0.6, capabilities: [] },
+  { share: 0.25, capabilities: ["ssd"] },
+  { share: 0.15, capabilities: ["gpu", "ssd"] },
+];
+const EVEN_MS = 800;
+const TASK_KINDS: ReadonlyArray<{ share: number; type: string; requiredCapabilities: string[]; ms: number }> = [
+  { share: 0.55, type: "resize", requiredCapabilities: [], ms: 400 },
+  { share: 0.3, type: "index", requiredCapabilities: ["ssd"], ms: 900 },
+  { share: 0.1, type: "render", requiredCapabilities: ["gpu"], ms: 3000 },
+  { share: 0.05, type: "adhoc", requiredCapabilities: [], ms: 0 },
+];
+
+/** What the leader reads per victim: maxStealBatch × TAIL_PER_BATCH in coordinator/src/directive-planner.ts. */
+const TAIL_PER_BATCH = 4;
+
+const HELP = `pnpm bench:planner [options]
+  --fleets LIST       agents x queued tasks, comma-separated (default 1000x100000,10000x1000000)
+  --strategies LIST   ${STRATEGIES.join(",")} (default both)
+  --scenarios LIST    ${SCENARIOS.join(",")} (default both)
+  --rounds N          timed rounds per row (default 7)
+  --warmup N          untimed rounds before them (default 1)
+  --seed N            seed of the synthetic fleets (default 42)
+  --json              one JSON object on stdout instead of the table
+  --help              this text`;
+
+const { values } = parseArgs({
+  options: {
+    fleets: { type: "string", default: "1000x100000,10000x1000000" },
+    strategies: { type: "string", default: STRATEGIES.join(",") },
+    scenarios: { type: "string", default: SCENARIOS.join(",") },
+    rounds: { type: "string", default: "7" },
+    warmup: { type: "string", default: "1" },
+    seed: { type: "string", default: "42" },
+    json: { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  },
+});
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+
+const commaList = z.string().transform((s) => s.split(",").filter((x) => x !== ""));
+const FleetSchema = z
+  .string()
+  .regex(/^\d+x\d+$/, "agents x tasks, e.g. 1000x100000")
+  .transform((s) => {
+    const [agents, tasks] = s.split("x").map(Number);
+    return { agents: agents!, tasks: tasks! };
+  })
+  .pipe(z.object({ agents: z.number().int().min(2).max(100_000), tasks: z.number().int().min(0).max(100_000_000) }));
+const parsed = z
+  .object({
+    fleets: commaList.pipe(z.array(FleetSchema).min(1)),
+    strategies: commaList.pipe(z.array(z.enum(STRATEGIES)).min(1)),
+    scenarios: commaList.pipe(z.array(z.enum(SCENARIOS)).min(1)),
+    rounds: z.coerce.number().int().min(1).max(1000),
+    warmup: z.coerce.number().int().min(0).max(1000),
+    seed: z.coerce.number().int(),
+    json: z.boolean(),
+    help: z.boolean(),
+  })
+  .safeParse(values);
+if (!parsed.success) {
+  console.error(`bench:planner: ${parsed.error.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("; ")}\n\n${HELP}`);
+  process.exit(2);
+}
+const args = parsed.data;
+
+/** The defaults a coordinator runs with. */
+const defaults = ConfigSchema.parse({});
+const tailLength = defaults.maxStealBatch * TAIL_PER_BATCH;
+
+interface Row {
+  agents: number;
+  tasks: number;
+  scenario: Scenario;
+  strategy: StrategyName;
+  tailTasks: number;
+  medianMs: number;
+  p90Ms: number;
+  minMs: number;
+  directives: number;
+  moved: number;
+}
+
+const rows: Row[] = [];
+for (const fleet of args.fleets) {
+  for (const scenario of args.scenarios) {
+    const snapshot = syntheticSnapshot(fleet.agents, fleet.tasks, scenario, args.seed);
+    const tailTasks = Object.values(snapshot.tails).reduce((n, t) => n + t.length, 0);
+    for (const strategy of args.strategies) {
+      const config = { ...defaults, strategy };
+      const times: number[] = [];
+      let plan: PlannedDirective[] = [];
+      for (let i = 0; i < args.warmup + args.rounds; i += 1) {
+        const started = performance.now();
+        plan = planSteals({ ...snapshot, round: i + 1 }, config);
+        if (i >= args.warmup) times.push(performance.now() - started);
+      }
+      times.sort((a, b) => a - b);
+      const row: Row = {
+        ...fleet,
+        scenario,
+        strategy,
+        tailTasks,
+        medianMs: round2(quantile(times, 0.5)),
+        p90Ms: round2(quantile(times, 0.9)),
+        minMs: round2(times[0]!),
+        directives: plan.length,
+        moved: plan.reduce((n, d) => n + d.count, 0),
+      };
+      rows.push(row);
+      if (!args.json) printRow(row, rows.length === 1);
+    }
+  }
+}
+
+const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? "unknown cpu"}, node ${process.version}, load ${loadavg()
+  .map((l) => l.toFixed(2))
+  .join(" ")}`;
+if (args.json) {
+  const settings = { rounds: args.rounds, warmup: args.warmup, seed: args.seed, tailLength, config: plannerSettings(defaults) };
+  process.stdout.write(`${JSON.stringify({ machine, settings, rows })}\n`);
+} else {
+  console.log(`\n${args.rounds} timed rounds after ${args.warmup} warm-up, seed ${args.seed}, tails of ${tailLength}; ${machine}`);
+}
+
+function printRow(r: Row, header: boolean): void {
+  if (header) console.log("agents   tasks      scenario  strategy  tail tasks  median ms    p90 ms    min ms  directives   moved");
+  console.log(
+    [
+      String(r.agents).padEnd(8),
+      String(r.tasks).padEnd(10),
+      r.scenario.padEnd(9),
+      r.strategy.padEnd(9),
+      String(r.tailTasks).padStart(10),
+      r.medianMs.toFixed(2).padStart(10),
+      r.p90Ms.toFixed(2).padStart(9),
+      r.minMs.toFixed(2).padStart(9),
+      String(r.directives).padStart(11),
+      String(r.moved).padStart(7),
+    ].join(" "),
+  );
+}
+
+/** Nearest-rank quantile of sorted values. */
+function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+function plannerSettings(c: typeof defaults) {
+  return { stealThreshold: c.stealThreshold, maxStealBatch: c.maxStealBatch, minTasksToSteal: c.minTasksToSteal };
+}
+
+/**
+ * A fleet of `agents` (1% draining) holding `tasks` queued tasks. `skewed`: a fifth idle, the
+ * rest weighted by a Pareto draw. `even`: queues proportional to slots, within ±2%. Every agent
+ * has a history of its own; ad-hoc tasks carry an estimate instead of a type average.
+ */
+function syntheticSnapshot(agents: number, tasks: number, scenario: Scenario, seed: number): PlannerSnapshot {
+  const random = seededRandom(seed);
+  const pick = <T extends { share: number }>(items: readonly T[]): T => {
+    let x = random();
+    for (const item of items) if ((x -= item.share) < 0) return item;
+    return items[items.length - 1]!;
+  };
+  // Even: every task and agent averages EVEN_MS, so drain times differ only by the ±2% of queue lengths.
+  const msOf = (kind: (typeof TASK_KINDS)[number]) => (scenario === "even" ? EVEN_MS : kind.ms || 250);
+  const width = String(agents - 1).length;
+  const fleet = Array.from({ length: agents }, (_, i) => {
+    const slots = 1 + Math.floor(random() * 8);
+    const weight = scenario === "even" ? slots * (0.98 + 0.04 * random()) : random() < 0.2 ? 0 : slots * Math.pow(1 - random(), -1 / 1.5);
+    return { id: `agent-${String(i).padStart(width, "0")}`, slots, weight, capabilities: pick(PROFILES).capabilities };
+  });
+  const totalWeight = fleet.reduce((n, a) => n + a.weight, 0);
+  const tails: Record<string, TaskSummary[]> = {};
+  let taskNumber = 0;
+  const views = fleet.map((a): AgentView => {
+    const queued = totalWeight > 0 ? Math.round((tasks * a.weight) / totalWeight) : 0;
+    const running = queued > 0 ? a.slots : 0;
+    if (queued >= defaults.minTasksToSteal) {
+      tails[a.id] = Array.from({ length: Math.min(queued, tailLength) }, () => {
+        let kind = pick(TASK_KINDS);
+        while (!kind.requiredCapabilities.every((c) => a.capabilities.includes(c))) kind = pick(TASK_KINDS);
+        const id = `task-${(taskNumber += 1)}`;
+        return kind.ms > 0
+          ? { id, type: kind.type, requiredCapabilities: kind.requiredCapabilities }
+          : { id, type: kind.type, requiredCapabilities: [], estimatedDurationMs: msOf(kind) };
+      });
+    }
+    return {
+      id: a.id,
+      capabilities: a.capabilities,
+      concurrency: a.slots,
+      priority: Math.floor(random() * 3) * 50,
+      status: random() < 0.01 ? "draining" : "alive",
+      lastHeartbeat: 0,
+      workload: {
+        queued,
+        running,
+        done: 100,
+        failed: 1,
+        stolenIn: 0,
+        stolenOut: 0,
+        durationSumMs: 100 * (scenario === "even" ? EVEN_MS : 500 + Math.floor(random() * 600)),
+        durationCount: 100,
+        cpu: running > 0 ? 40 + Math.floor(random() * 60) : Math.floor(random() * 20),
+        memoryMb: 256,
+        metricsAt: 0,
+      },
+    };
+  });
+  const durationsByType = Object.fromEntries(TASK_KINDS.filter((k) => k.ms > 0).map((k) => [k.type, msOf(k)]));
+  return { agents: views, tails, durationsByType, round: 1 };
+}
