@@ -185,8 +185,12 @@ export class Agent {
       // Undrained after its drain completed (one still under way notices by itself).
       else if (status === "alive" && this.drained) this.resume();
     } catch (error) {
-      if (error instanceof AgentUnknownError) await this.store.registerAgent(this.profile).catch(() => undefined);
-      else if (!isConnectionError(error)) this.log.warn({ error: messageOf(error) }, "heartbeat failed");
+      if (error instanceof AgentUnknownError) {
+        // Removed while away: registers again; a failure is retried at the next heartbeat.
+        await this.store.registerAgent(this.profile).catch((again: unknown) => {
+          if (!isConnectionError(again)) this.log.warn({ error: messageOf(again) }, "registering again failed");
+        });
+      } else if (!isConnectionError(error)) this.log.warn({ error: messageOf(error) }, "heartbeat failed");
     }
   }
 

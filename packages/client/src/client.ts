@@ -13,7 +13,7 @@ import {
 } from "@worksteal/protocol";
 import { loadConfig } from "@worksteal/config";
 import { findBestAgent } from "@worksteal/planner";
-import { AgentQueues, createRedis, isRefusedAgent, readAgents, Store } from "@worksteal/store";
+import { AgentQueues, closeRedis, createRedis, isRefusedAgent, readAgents, Store } from "@worksteal/store";
 
 export interface ClientOptions {
   config?: ConfigInput;
@@ -117,7 +117,7 @@ export class Client {
 
   async close(): Promise<void> {
     await this.queues.close();
-    if (this.ownsRedis) await this.store.redis.quit().catch(() => undefined);
+    if (this.ownsRedis) await closeRedis(this.store.redis);
   }
 
   private async place(task: Parameters<typeof findBestAgent>[0]): Promise<AgentView | undefined> {

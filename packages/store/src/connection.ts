@@ -137,6 +137,8 @@ export async function closeRedis(redis: Redis): Promise<void> {
       redis.on("end", settled);
     });
   }
+  // Whatever QUIT meets (the connection lost meanwhile, a command timeout), disconnect() below
+  // ends the connection: closing is the outcome asked for, so its error is not the caller's.
   if (redis.status === "ready") await redis.quit().catch(() => undefined);
   if (!ended()) redis.disconnect();
 }
