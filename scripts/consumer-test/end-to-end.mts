@@ -12,7 +12,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { Agent, Client } from "@worksteal/agent";
+import { Agent } from "@worksteal/agent";
+import { Client } from "@worksteal/client";
 import { Replica } from "@worksteal/coordinator";
 
 const REDIS_START_TIMEOUT_MS = 10_000;
