@@ -40,7 +40,11 @@ export function commandTimeoutMessage(shownUrl: string): string {
   return `Redis at ${shownUrl} did not answer within ${COMMAND_TIMEOUT_MS / 1000}s`;
 }
 
-/** Connects once, without retrying; rejects with a ConnectionError naming the cause. */
+/**
+ * Connects once, without retrying; rejects with a ConnectionError naming the cause. The
+ * connection's own lifecycle (connect, its error event, disconnect) is handled here, for the
+ * CLI's one-line failures; every command the CLI sends goes through @worksteal/store.
+ */
 export async function connect(url: string, shownUrl: string): Promise<Connection> {
   const redis = createRedis(url, {
     failFast: true,
