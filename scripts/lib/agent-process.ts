@@ -9,39 +9,33 @@
  * queue that every agent pulls from (no placement, no stealing, no capabilities).
  * Redis and namespace come from REDIS_URL / WORKSTEAL_NAMESPACE.
  */
-import { parseArgs } from "node:util";
+import { once } from "node:events";
 import { Redis } from "ioredis";
 import { z } from "zod";
 import { Worker } from "bullmq";
 import { Agent } from "@worksteal/agent";
 import { loadConfig } from "@worksteal/config";
 import { keysFor } from "@worksteal/protocol";
+import { type ArgsOf, flag, option, runScript } from "./args.js";
 import { SHARED_QUEUE } from "./workload.js";
 
-const { values } = parseArgs({
+const COMMAND = {
+  name: "agent-process",
+  usage: "node --conditions=@worksteal/source --import tsx scripts/lib/agent-process.ts --id ID",
+  summary: "An agent as its own process for the demo, the benches, the soaks and the tests: tasks sleep payload.ms × speed; runs are counted in the run log.",
   options: {
-    id: { type: "string" },
-    capabilities: { type: "string", default: "" },
-    concurrency: { type: "string", default: "1" },
-    speed: { type: "string", default: "1" },
-    "fail-rate": { type: "string", default: "0" },
-    shared: { type: "boolean", default: false },
+    id: option(z.string().min(1), { valueName: "ID", help: "the agent's id (required)" }),
+    capabilities: option(
+      z.string().transform((s) => s.split(",").filter(Boolean)),
+      { default: "", valueName: "LIST", help: "capabilities, comma-separated" },
+    ),
+    concurrency: option(z.coerce.number().int().min(1), { default: "1", valueName: "N", help: "slots" }),
+    speed: option(z.coerce.number().positive(), { default: "1", valueName: "X", help: "multiplies every task's duration: 2 is twice as slow" }),
+    "fail-rate": option(z.coerce.number().min(0).max(1), { default: "0", valueName: "P", help: "share of runs that throw" }),
+    shared: flag("a plain BullMQ worker on the benchmark's one shared queue instead of a worksteal agent"),
   },
-});
-const args = z
-  .object({
-    id: z.string(),
-    capabilities: z.string().transform((s) => s.split(",").filter(Boolean)),
-    concurrency: z.coerce.number().int().min(1),
-    speed: z.coerce.number().positive(),
-    "fail-rate": z.coerce.number().min(0).max(1),
-    shared: z.boolean(),
-  })
-  .parse(values);
-
-const config = loadConfig();
-const redis = new Redis(config.redisUrl);
-const { runLog, runEpochLog } = keysFor(config.namespace);
+};
+type Args = ArgsOf<typeof COMMAND.options>;
 
 const PayloadSchema = z
   .object({
@@ -51,39 +45,45 @@ const PayloadSchema = z
   })
   .passthrough();
 
-async function run(taskId: string, epoch: number, payload: unknown): Promise<unknown> {
-  await redis.multi().hincrby(runLog, taskId, 1).hincrby(runEpochLog, `${taskId}@${epoch}`, 1).exec();
-  const { ms, poison } = PayloadSchema.parse(payload ?? {});
-  await new Promise((r) => setTimeout(r, ms * args.speed));
-  if (poison === "crash") process.kill(process.pid, "SIGKILL");
-  if (poison === "unserialisable") return { by: args.id, count: 1n };
-  if (Math.random() < args["fail-rate"]) throw new Error("injected failure");
-  return { by: args.id };
+/** Runs until SIGTERM or SIGINT, then closes gracefully. */
+async function main(args: Args): Promise<number> {
+  // Listening from the start: a signal that comes while the agent starts closes it once started.
+  const stopped = Promise.race([once(process, "SIGTERM"), once(process, "SIGINT")]);
+  const config = loadConfig();
+  const redis = new Redis(config.redisUrl);
+  const { runLog, runEpochLog } = keysFor(config.namespace);
+  const run = async (taskId: string, epoch: number, payload: unknown): Promise<unknown> => {
+    await redis.multi().hincrby(runLog, taskId, 1).hincrby(runEpochLog, `${taskId}@${epoch}`, 1).exec();
+    const { ms, poison } = PayloadSchema.parse(payload ?? {});
+    await new Promise((r) => setTimeout(r, ms * args.speed));
+    if (poison === "crash") process.kill(process.pid, "SIGKILL");
+    if (poison === "unserialisable") return { by: args.id, count: 1n };
+    if (Math.random() < args["fail-rate"]) throw new Error("injected failure");
+    return { by: args.id };
+  };
+
+  const agent = args.shared
+    ? new Worker<{ payload: unknown }>(SHARED_QUEUE, (job) => run(job.id!, 0, job.data.payload), {
+        connection: new Redis(config.redisUrl, { maxRetriesPerRequest: null }),
+        prefix: keysFor(config.namespace).bullPrefix,
+        concurrency: args.concurrency,
+        // Names the worker's connection: the fleet sees this agent is up when it is listed on the queue.
+        name: args.id,
+      })
+    : new Agent({
+        id: args.id,
+        capabilities: args.capabilities,
+        concurrency: args.concurrency,
+        handler: (task) => run(task.id, task.epoch, task.payload),
+      });
+  if (agent instanceof Agent) await agent.start();
+  else await agent.waitUntilReady();
+  process.stdout.write(`${JSON.stringify({ msg: "agent ready", agentId: args.id })}\n`);
+
+  await stopped;
+  await agent.close();
+  await redis.quit();
+  return 0;
 }
 
-const agent = args.shared
-  ? new Worker(SHARED_QUEUE, (job) => run(job.id!, 0, job.data.payload), {
-      connection: new Redis(config.redisUrl, { maxRetriesPerRequest: null }),
-      prefix: keysFor(config.namespace).bullPrefix,
-      concurrency: args.concurrency,
-      // Names the worker's connection: the fleet sees this agent is up when it is listed on the queue.
-      name: args.id,
-    })
-  : new Agent({
-      id: args.id,
-      capabilities: args.capabilities,
-      concurrency: args.concurrency,
-      handler: (task) => run(task.id, task.epoch, task.payload),
-    });
-if (agent instanceof Agent) await agent.start();
-else await agent.waitUntilReady();
-process.stdout.write(`${JSON.stringify({ msg: "agent ready", agentId: args.id })}\n`);
-
-const stop = () => {
-  void agent
-    .close()
-    .then(() => redis.quit())
-    .finally(() => process.exit(0));
-};
-process.once("SIGTERM", stop);
-process.once("SIGINT", stop);
+await runScript(COMMAND, main);

@@ -76,7 +76,7 @@ export function parseCommandLine<O extends Options>(command: Command<O>, argv: r
 export function helpText(command: Command<Options>): string {
   const rows = Object.entries(command.options).map(([name, o]) => {
     const left = o.type === "boolean" ? `--${name}` : `--${name} ${o.valueName ?? "VALUE"}`;
-    return [left, o.default === undefined ? o.help : `${o.help} (default ${o.default})`] as const;
+    return [left, o.default ? `${o.help} (default ${o.default})` : o.help] as const;
   });
   rows.push(["--help", "print this text"]);
   const width = Math.max(...rows.map(([left]) => left.length));
