@@ -51,7 +51,9 @@ export class Fleet {
       const known = taskDurationMs({ type: task.type }, this.snapshot.durationsByType, Number.NaN);
       this.byType.set(task.type, (byType = Number.isNaN(known) ? null : Math.round(known)));
     }
-    return byType ?? Math.round(taskDurationMs({ estimatedDurationMs: task.estimatedDurationMs }, undefined, this.fallbackMs));
+    if (byType !== null) return byType;
+    const estimate = task.estimatedDurationMs;
+    return Math.round(estimate !== undefined && Number.isFinite(estimate) && estimate >= 0 ? estimate : this.fallbackMs);
   }
 }
 
@@ -147,36 +149,56 @@ export class Balancer {
     return ok ? { finish, dv, dt } : undefined;
   }
 
+  /**
+   * A thief must drain before this for any move from v to be eligible: it finishes v's task no
+   * sooner than it drains now, and must then finish more than marginFraction of v's drain sooner.
+   */
+  private thiefBound(v: Node): number {
+    return Math.min(v.drain, (1 - this.options.marginFraction) * v.drain);
+  }
+
   /** The eligible thief that would finish v's task earliest (ties: earlier, priority, cpu, id). */
   private bestThief(v: Node): Node | undefined {
     let best: { node: Node; finish: number } | undefined;
+    const bound = this.thiefBound(v);
     for (const bucket of this.buckets) {
       const head = bucket.first();
       const t = head === v ? bucket.second() : head;
-      const move = t && this.eligible(v, t);
-      if (t && move && (!best || move.finish < best.finish || (move.finish === best.finish && earliestFirst(t, best.node) < 0))) {
+      if (!t || !(t.drain < bound)) continue;
+      const move = this.eligible(v, t);
+      if (move && (!best || move.finish < best.finish || (move.finish === best.finish && earliestFirst(t, best.node) < 0))) {
         best = { node: t, finish: move.finish };
       }
     }
     return best?.node;
   }
 
+  private anyThiefBefore(bound: number, v: Node): boolean {
+    for (const bucket of this.buckets) {
+      const head = bucket.first();
+      const t = head === v ? bucket.second() : head;
+      if (t && t.drain < bound) return true;
+    }
+    return false;
+  }
+
   /** Moves one task and projects it. False when the move budget is spent. */
   private move(v: Node, t: Node): boolean {
     if (this.budget <= 0) return false;
     this.budget -= 1;
-    const before = { source: v.drain, target: t.drain };
+    const beforeSource = v.drain;
+    const beforeTarget = t.drain;
     const [task] = moveTasks(v.state, t.state, 1);
     const ms = this.fleet.duration(task!);
     v.work -= ms;
     t.work += ms;
     v.drain = v.work / v.state.slots;
     t.drain = t.work / t.state.slots;
-    v.runnable = [];
-    t.runnable = [];
+    v.runnable.length = 0;
+    t.runnable.length = 0;
     v.bucket.update(v);
     t.bucket.update(t);
-    this.log.record(v.index, t.index, before, { source: v.drain, target: t.drain });
+    this.log.record(v.index, t.index, beforeSource, beforeTarget, v.drain, t.drain);
     return true;
   }
 
@@ -189,6 +211,9 @@ export class Balancer {
     const stuck = new Set<Node>();
     for (const x of this.nodes) if (this.canGive(x)) victims.insert(x);
     for (let v = victims.first(); v; v = victims.first()) {
+      // No thief drains early enough for the latest victim: none does for any other (they drain
+      // no later, and stuck ones stay stuck while nothing moves). A balanced fleet ends here at once.
+      if (!this.anyThiefBefore(this.thiefBound(v), v)) return;
       const t = this.bestThief(v);
       victims.remove(v);
       if (!t) {

@@ -32,11 +32,11 @@ describe("classic strategy", () => {
     expect(planSteals(snapshot(withGpu, tails), classic)).toMatchObject([{ source: "a", target: "c", count: 5 }]);
   });
 
-  it("capability match is the share of tail tasks the target can run, and count never exceeds them", () => {
+  it("capability match is the share of tail tasks the target can run; it ranks targets, and count never exceeds what it can run", () => {
     const tail = [...tasks("g", 3, { requiredCapabilities: ["gpu"] }), ...tasks("p", 2)];
     const s = snapshot([agent("a", { workload: { queued: 12 } }), agent("b")], { a: tail });
     const plan = planSteals(s, classic);
-    // 0.4 × 2/5 + 0.4 × 1 = 0.56 > 0.5; only the 2 plain tasks can go.
+    // 0.4 × 2/5 + 0.4 × 1 = 0.56; only the 2 plain tasks can go.
     expect(plan).toMatchObject([{ target: "b", count: 2 }]);
     expect(plan[0]!.reason).toContain("score 0.56");
     expect(
@@ -44,9 +44,22 @@ describe("classic strategy", () => {
         .tails.b!.map((t) => t.id)
         .sort(),
     ).toEqual(["p0", "p1"]);
-    // 1 of 5 runnable: 0.08 + 0.4 = 0.48, not above 0.5.
+    // Of two idle targets, the one that can run more of the tail is chosen.
+    const both = snapshot([agent("a", { workload: { queued: 12 } }), agent("b"), agent("c", { capabilities: ["gpu"] })], { a: tail });
+    expect(planSteals(both, classic)).toMatchObject([{ target: "c", count: 5 }]);
+  });
+
+  it("a target that can run only a few of the newest tasks still takes those (capability match is no veto)", () => {
+    // The leader's 40-task tail: 37 need a GPU the idle agent lacks, 3 do not. The original
+    // score (0.4 × 3/40 + 0.4 = 0.43) fell under the 0.5 cut-off and nothing moved.
+    const tail = [...tasks("g", 20, { requiredCapabilities: ["gpu"] }), ...tasks("p", 3), ...tasks("h", 17, { requiredCapabilities: ["gpu"] })];
+    const s = snapshot([agent("a", { capabilities: ["gpu"], workload: { queued: 100, running: 1 } }), agent("b")], { a: tail });
+    const plan = planSteals(s, config("classic"));
+    expect(plan).toMatchObject([{ source: "a", target: "b", count: 3 }]);
+    expect(projectDirectives(s, plan).tails.b!.map((t) => t.id)).toEqual(["p2", "p1", "p0"]);
+    // 1 of 5 runnable: score 0.08 + 0.4 = 0.48, yet the load difference alone clears the cut-off.
     const s2 = snapshot([agent("a", { workload: { queued: 12 } }), agent("b")], { a: [...tasks("g", 4, { requiredCapabilities: ["gpu"] }), ...tasks("p", 1)] });
-    expect(planSteals(s2, classic)).toEqual([]);
+    expect(planSteals(s2, classic)).toMatchObject([{ source: "a", target: "b", count: 1 }]);
   });
 
   it("two overloaded sources do not both pick the same idle target (defect 4)", () => {

@@ -33,15 +33,23 @@ export class StealLog {
     return entry && entry.source === source && this.lastTouch[entry.target] === i && entry.count < this.maxPerDirective ? entry.target : undefined;
   }
 
-  record(source: number, target: number, before: Entry["before"], after: Entry["after"]): void {
+  /** A move from source to target; drains before it and after it (numbers, not objects: a round may make many moves). */
+  record(source: number, target: number, beforeSource: number, beforeTarget: number, afterSource: number, afterTarget: number): void {
     const i = this.lastTouch[source];
     const last = i === undefined ? undefined : this.entries[i];
     if (last && this.mergeableTarget(source) === target) {
       last.count += 1;
-      last.after = after;
+      last.after.source = afterSource;
+      last.after.target = afterTarget;
       return;
     }
-    this.entries.push({ source, target, count: 1, before, after });
+    this.entries.push({
+      source,
+      target,
+      count: 1,
+      before: { source: beforeSource, target: beforeTarget },
+      after: { source: afterSource, target: afterTarget },
+    });
     this.lastTouch[source] = this.entries.length - 1;
     this.lastTouch[target] = this.entries.length - 1;
   }
