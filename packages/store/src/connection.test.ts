@@ -53,7 +53,7 @@ describe("createRedis", () => {
     expect(log.lines).toEqual([
       {
         level: "warn",
-        fields: { redis: url.replace("hunter2", "***"), error: expect.stringMatching(/ECONNREFUSED/) },
+        fields: { redis: url.replace("hunter2", "***"), error: expect.stringMatching(/ECONNREFUSED/) as string },
         message: "redis unreachable; retrying with backoff",
       },
     ]);
@@ -83,7 +83,7 @@ describe("createRedis", () => {
       expect(log.lines[2]).toMatchObject({
         level: "info",
         message: "redis connection back",
-        fields: { redis: server.url, failedAttempts: expect.any(Number) },
+        fields: { redis: server.url, failedAttempts: expect.any(Number) as number },
       });
       expect(await redis.ping()).toBe("PONG");
     } finally {

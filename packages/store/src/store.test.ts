@@ -1,7 +1,15 @@
 import { FOLD_GROUP, TaskSpecSchema, effectsOf, parseEventEntry } from "@worksteal/protocol";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { AgentIncapableError, AgentNotAliveError, AgentUnknownError, StaleTaskError, TaskFinishedError, TaskNotRunningError } from "./errors.js";
+import {
+  AgentIncapableError,
+  AgentNotAliveError,
+  AgentUnknownError,
+  StaleTaskError,
+  TaskFinishedError,
+  TaskNotQueuedError,
+  TaskNotRunningError,
+} from "./errors.js";
 import { Store, type FoldEntry } from "./store.js";
 import { testNamespace } from "@worksteal/testkit";
 
@@ -26,7 +34,7 @@ const task = (id: string) => TaskSpecSchema.parse({ id, type: "resize", payload:
 
 async function eventKinds(): Promise<string[]> {
   const entries = await redis.xrange(store.keys.events, "-", "+");
-  return entries.map(([, fields]) => JSON.parse(fields[1]!).kind);
+  return entries.map(([, fields]) => (JSON.parse(fields[1]!) as { kind: string }).kind);
 }
 
 describe("task scripts", () => {
@@ -192,6 +200,20 @@ describe("who may be given a task", () => {
     await expect(local.move("m1", "a", "b", 1, directive, 60_000)).rejects.toThrow();
     const stolen = (await redis.xrange(local.keys.events, "-", "+")).filter(([, f]) => f[1]!.includes('"task:stolen"'));
     expect(stolen).toHaveLength(1);
+  });
+
+  it("a move or reassignment of a task no longer in the expected state says which state it expected", async () => {
+    const local = new Store(redis, testNamespace("states"));
+    await register(local, "a", "b");
+    await redis.set(local.keys.fence, 1);
+    await local.submit(task("s1"), "a");
+    await local.submit(task("s2"), "a");
+    await local.claim("s1", "a", 1);
+    await expect(local.move("s1", "a", "b", 1, { id: "d1", fence: 1 }, 60_000)).rejects.toBeInstanceOf(TaskNotQueuedError);
+    await expect(local.reassign("s1", "a", "b", "queued", 1, 1)).rejects.toBeInstanceOf(TaskNotQueuedError);
+    await expect(local.reassign("s2", "a", "b", "running", 1, 1)).rejects.toBeInstanceOf(TaskNotRunningError);
+    expect(await local.getTask("s1")).toMatchObject({ owner: "a", epoch: 1, state: "running" });
+    expect(await local.getTask("s2")).toMatchObject({ owner: "a", epoch: 1, state: "queued" });
   });
 });
 
