@@ -15,7 +15,7 @@ import {
   type WorkstealEvent,
 } from "@worksteal/protocol";
 import { findBestAgent, type PlacementTask } from "@worksteal/planner";
-import { readAgents, readSteals } from "@worksteal/store";
+import { countSteals, readAgents, readSteals } from "@worksteal/store";
 import { type MaintenanceResult, Replica, type StealOutcome } from "@worksteal/coordinator";
 
 /** Steal operations counted by status in getWorkloadStats: the newest this many. */
@@ -124,7 +124,7 @@ export class WorkStealingCoordinator extends EventEmitter {
         memoryMb: a.workload.memoryMb,
         avgDurationMs: averageDurationMs(a.workload),
       })),
-      steals: { ...steals, total: await this.store.redis.zcard(this.store.keys.steals) },
+      steals: { ...steals, total: await countSteals(this.store) },
     };
   }
 
