@@ -18,18 +18,19 @@
  * Exits 1 if any invariant fails. Progress goes to stderr.
  */
 import { z } from "zod";
-import { Client, type SubmitInput } from "@worksteal/client";
+import { Client } from "@worksteal/client";
 import { keysFor } from "@worksteal/protocol";
-import { isRefusedAgent, Store } from "@worksteal/store";
-import { type RedisServer, sleep } from "@worksteal/testkit";
+import { Store } from "@worksteal/store";
+import { sleep } from "@worksteal/testkit";
 import { type ArgsOf, JSON_FLAG, option, runScript } from "./lib/args.js";
 import { EventAudit } from "./lib/chaos/audit.js";
 import { type ChaosOutcome, checkInvariants, INVARIANTS } from "./lib/chaos/invariants.js";
 import { Loops } from "./lib/chaos/loops.js";
 import { Supervisor } from "./lib/chaos/supervisor.js";
-import { chaosTasks, type PoisonSpecs } from "./lib/chaos/tasks.js";
-import { type AgentSpec, type Fleet, startFleet } from "./lib/fleet.js";
-import { FUZZ_SHAPES, injectHostileEntry, POISON_KINDS } from "./lib/hostile.js";
+import { runFaults, type Soak, submitSteadily, waitForQuiet } from "./lib/chaos/phases.js";
+import { chaosTasks } from "./lib/chaos/tasks.js";
+import { type AgentSpec, startFleet } from "./lib/fleet.js";
+import { POISON_KINDS } from "./lib/hostile.js";
 import { seededRandom } from "./lib/random.js";
 import { describeMachine, printJson } from "./lib/report.js";
 
@@ -84,26 +85,6 @@ const AGENTS: AgentSpec[] = [
 ];
 const COORDINATORS = ["k1", "k2", "k3"];
 
-/** One run of the soak: what every phase works with, and what it did so far. */
-interface Soak {
-  args: Args;
-  fleet: Fleet;
-  server: RedisServer;
-  client: Client;
-  store: Store;
-  supervisor: Supervisor;
-  audit: EventAudit;
-  loops: Loops;
-  random: () => number;
-  progress: (line: string) => void;
-  tasks: SubmitInput[];
-  poison: PoisonSpecs;
-  /** Accepted submissions, in order. */
-  submitted: string[];
-  injected: string[];
-  drainCycles: number;
-}
-
 async function main(args: Args): Promise<number> {
   const started = Date.now();
   const progress = (line: string) => process.stderr.write(`[chaos ${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
@@ -122,7 +103,12 @@ async function main(args: Args): Promise<number> {
     const { tasks, poison } = chaosTasks(args.tasks, random, LOCK_MS);
     const store = new Store(fleet.redis, NAMESPACE);
     const soak: Soak = {
-      args,
+      durationS: args.duration,
+      namespace: NAMESPACE,
+      keys: keysFor(NAMESPACE),
+      agentIds: AGENTS.map((a) => a.id),
+      coordinatorIds: COORDINATORS,
+      leaseTtlMs: LEASE_TTL_MS,
       fleet,
       server: fleet.server!,
       client,
@@ -153,14 +139,7 @@ async function main(args: Args): Promise<number> {
     await sleep(3000);
     await loops.stop();
     await audit.read();
-    outcome = await checkInvariants({
-      ...soak,
-      redis: fleet.redis,
-      keys: keysFor(NAMESPACE),
-      namespace: NAMESPACE,
-      agentIds: AGENTS.map((a) => a.id),
-      unfinished,
-    });
+    outcome = await checkInvariants({ ...soak, redis: fleet.redis, unfinished });
   } finally {
     supervisor.stop();
     await loops.stop();
@@ -170,119 +149,6 @@ async function main(args: Args): Promise<number> {
   const failures = INVARIANTS.filter((k) => outcome[k] !== 0);
   report(args, outcome, failures.length === 0);
   return failures.length === 0 ? 0 : 1;
-}
-
-/**
- * Tasks arrive steadily over the first 80% of the run. A task named for an agent that drains or
- * is down just then is placed instead, as a user would. `done` resolves once every task is in.
- */
-function submitSteadily(soak: Soak): { done: Promise<void> } {
-  const { args, tasks, client } = soak;
-  const perTickMs = 100;
-  const perTick = Math.max(1, Math.ceil(args.tasks / ((args.duration * 0.8 * 1000) / perTickMs)));
-  let next = 0;
-  soak.loops.every("submit", perTickMs, async () => {
-    const batch = tasks.slice(next, next + perTick);
-    await Promise.all(
-      batch.map((t) =>
-        client.submit(t).catch((error: unknown) => {
-          if (!isRefusedAgent(error)) throw error;
-          const { agentId: _named, ...placed } = t;
-          return client.submit(placed);
-        }),
-      ),
-    );
-    // Counted only once accepted: a batch refused while Redis is down is submitted again.
-    next += batch.length;
-    for (const t of batch) soak.submitted.push(t.id);
-  });
-  return {
-    done: (async () => {
-      while (next < tasks.length) await sleep(200);
-    })(),
-  };
-}
-
-/** Faults, for --duration seconds from now that the fleet is up: hostile entries and drains in the background, kills, pauses and a Redis restart here. */
-async function runFaults(soak: Soak): Promise<void> {
-  const { args, random, progress, supervisor } = soak;
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-  const faultsFrom = Date.now();
-  const faultsUntil = faultsFrom + args.duration * 1000;
-  // Hostile stream entries, a few per second, of every shape in turn.
-  let shape = 0;
-  soak.loops.every("fuzz", 300, async () => {
-    if (Date.now() >= faultsUntil) return;
-    const id = await injectHostileEntry(soak.fleet.redis, keysFor(NAMESPACE), FUZZ_SHAPES[shape++ % FUZZ_SHAPES.length]!, {
-      taskIds: soak.submitted,
-      agentIds: AGENTS.map((a) => a.id),
-      pick,
-    });
-    if (id) soak.injected.push(id);
-  });
-  // Drain an agent during the steal storm, then take it back.
-  soak.loops.every("drain", 6000, async () => {
-    if (Date.now() >= faultsUntil) return;
-    const agent = pick(AGENTS).id;
-    await soak.store.drain(agent);
-    await sleep(1500 + random() * 2500);
-    await soak.store.undrain(agent);
-    soak.drainCycles += 1;
-  });
-  const pauses = [faultsFrom + (args.duration * 1000) / 3, faultsFrom + (args.duration * 2000) / 3];
-  let redisRestarted = false;
-  let killed = 0;
-  while (Date.now() < faultsUntil) {
-    await sleep(2000 + random() * 3000);
-    if (Date.now() >= faultsUntil) break;
-    if (!redisRestarted && Date.now() > faultsFrom + (args.duration * 1000) / 2) {
-      redisRestarted = true;
-      progress("restarting Redis");
-      await soak.server.shutdown();
-      await sleep(1500);
-      await soak.server.restart();
-      continue;
-    }
-    if (pauses.length > 0 && Date.now() > pauses[0]!) {
-      pauses.shift();
-      const holder = await soak.fleet.redis.hget(keysFor(NAMESPACE).leader, "holder");
-      const leader = holder ? supervisor.process(holder) : undefined;
-      if (leader) {
-        progress(`SIGSTOP leader ${holder} for ${LEASE_TTL_MS + 1500} ms`);
-        leader.pause();
-        await sleep(LEASE_TTL_MS + 1500);
-        leader.resume();
-        continue;
-      }
-    }
-    const victim = pick([...AGENTS.map((a) => a.id), ...COORDINATORS]);
-    progress(`SIGKILL ${victim}`);
-    await supervisor.crash(victim, 500 + random() * 1500);
-    killed += 1;
-  }
-  progress(
-    `faults over (${killed} kills, ${supervisor.unexpectedRestarts} restarts after poison, ${soak.drainCycles} drains undone, ${soak.injected.length} hostile entries); waiting for the last submissions and for quiet`,
-  );
-}
-
-/** Quiet: every task finished, or the deadline passes. Returns how many did not finish. */
-async function waitForQuiet(soak: Soak): Promise<number> {
-  const { redis } = soak.fleet;
-  const keys = keysFor(NAMESPACE);
-  const deadline = Date.now() + 120_000 + soak.args.tasks * 5;
-  let unfinished = soak.submitted.length;
-  while (Date.now() < deadline) {
-    unfinished = 0;
-    for (let i = 0; i < soak.submitted.length; i += 2000) {
-      const pipeline = redis.pipeline();
-      for (const id of soak.submitted.slice(i, i + 2000)) pipeline.hget(keys.task(id), "state");
-      for (const [, state] of (await pipeline.exec()) ?? []) if (state !== "done" && state !== "failed") unfinished += 1;
-    }
-    if (unfinished === 0) break;
-    soak.progress(`${unfinished} tasks unfinished`);
-    await sleep(2000);
-  }
-  return unfinished;
 }
 
 function report(args: Args, o: ChaosOutcome, ok: boolean): void {
