@@ -34,11 +34,11 @@ import type { PlannerConfig, PlannerOptions, PlannerSnapshot, StealDraft } from 
  * thief-by-thief fill (one directive per pair); the greedy then finishes from there.
  */
 export function planBalanced(snapshot: PlannerSnapshot, config: PlannerConfig, options: PlannerOptions): StealDraft[] {
-  const fleet = new Fleet(snapshot, options);
-  const trial = new Balancer(fleet, config, options, true);
-  trial.run();
-  const real = new Balancer(fleet, config, options);
-  real.fillTowards(trial.drains());
-  real.run();
-  return real.log.drafts("balanced");
+  const balancer = new Balancer(new Fleet(snapshot, options), config, options);
+  const targets = balancer.trial();
+  // Nothing to move: the real run, from the same state, would find nothing either.
+  if (!targets) return [];
+  balancer.fillTowards(targets);
+  balancer.run();
+  return balancer.log.drafts("balanced");
 }

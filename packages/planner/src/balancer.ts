@@ -1,6 +1,6 @@
 import { agentAverageMs, fleetAverageMs, taskDurationMs } from "./durations.js";
 import { IndexedHeap } from "./indexed-heap.js";
-import { aliveQueueStates, capabilityKey, compareIds, copyQueueState, moveTasks, newestRunnable, type QueueState } from "./queue-state.js";
+import { aliveQueueStates, compareIds, moveTasks, newestRunnable, type QueueState } from "./queue-state.js";
 import { StealLog } from "./steal-log.js";
 import type { PlannerConfig, PlannerOptions, PlannerSnapshot, TaskSummary } from "./types.js";
 
@@ -16,6 +16,12 @@ export class Fleet {
   readonly work: readonly number[];
   readonly tailTasks: number;
   private readonly byType = new Map<string, number | null>();
+  /**
+   * The first few types seen and their averages, compared before hashing: type names read from
+   * Redis are fresh strings, which a Map lookup hashes one by one, and most fleets have few types.
+   */
+  private readonly recentTypes: string[] = [];
+  private readonly recentTypeMs: Array<number | null> = [];
   private readonly fallbackMs: number;
 
   constructor(
@@ -24,13 +30,13 @@ export class Fleet {
   ) {
     this.fallbackMs = fleetAverageMs(snapshot.agents) ?? options.defaultTaskDurationMs;
     this.states = aliveQueueStates(snapshot);
-    const groupIndex = new Map<string, number>();
+    // Agents with the same capabilities share one set (aliveQueueStates): the set names the group.
+    const groupIndex = new Map<ReadonlySet<string>, number>();
     const groups: Array<ReadonlySet<string>> = [];
     let tailTasks = 0;
     this.groupOf = this.states.map((state) => {
-      const key = capabilityKey(state.view.capabilities);
-      let group = groupIndex.get(key);
-      if (group === undefined) groupIndex.set(key, (group = groups.push(state.caps) - 1));
+      let group = groupIndex.get(state.caps);
+      if (group === undefined) groupIndex.set(state.caps, (group = groups.push(state.caps) - 1));
       return group;
     });
     this.groups = groups;
@@ -46,28 +52,43 @@ export class Fleet {
 
   /** A task's expected duration in whole ms; the type's average is looked up once per type. */
   duration(task: TaskSummary): number {
-    let byType = this.byType.get(task.type);
-    if (byType === undefined) {
-      const known = taskDurationMs({ type: task.type }, this.snapshot.durationsByType, Number.NaN);
-      this.byType.set(task.type, (byType = Number.isNaN(known) ? null : Math.round(known)));
-    }
+    const byType = this.typeAverageMs(task.type);
     if (byType !== null) return byType;
     const estimate = task.estimatedDurationMs;
     return Math.round(estimate !== undefined && Number.isFinite(estimate) && estimate >= 0 ? estimate : this.fallbackMs);
   }
+
+  /** The type's average in whole ms, or null when it has none. */
+  private typeAverageMs(type: string): number | null {
+    const recent = this.recentTypes;
+    for (let i = 0; i < recent.length; i += 1) if (recent[i] === type) return this.recentTypeMs[i]!;
+    let ms = this.byType.get(type);
+    if (ms === undefined) {
+      const known = taskDurationMs({ type }, this.snapshot.durationsByType, Number.NaN);
+      this.byType.set(type, (ms = Number.isNaN(known) ? null : Math.round(known)));
+      if (recent.length < RECENT_TYPES) {
+        recent.push(type);
+        this.recentTypeMs.push(ms);
+      }
+    }
+    return ms;
+  }
 }
 
-interface Node {
+/** How many types the duration lookup compares before it hashes. */
+const RECENT_TYPES = 8;
+
+/** An agent's projected queue, with what the balancer keeps of it. */
+interface Node extends QueueState {
   readonly index: number;
   readonly group: number;
-  readonly state: QueueState;
   readonly bucket: IndexedHeap<Node>;
   /** Expected work held, in whole ms: integer sums are exact, so the next round sees exactly this state. */
   work: number;
   /** Expected time to finish everything it holds: work / slots. */
   drain: number;
   /** Per capability group: the newest tail task it can run (null: none, or one that arrived this round), filled lazily. */
-  runnable: Array<TaskSummary | null | undefined>;
+  runnable: Array<TaskSummary | null | undefined> | undefined;
 }
 
 /**
@@ -85,40 +106,91 @@ interface Node {
  * made, which also rules out sending it straight back.
  */
 export class Balancer {
-  readonly log: StealLog;
+  log: StealLog;
   private readonly nodes: Node[];
   private readonly buckets: Array<IndexedHeap<Node>> = [];
   private budget: number;
+  /** A task that arrived this round may move on (a trial run only: its moves are not directives). */
+  private relay = false;
 
   constructor(
     private readonly fleet: Fleet,
     private readonly config: PlannerConfig,
     private readonly options: PlannerOptions,
-    /** A task that arrived this round may move on (a trial run only: its moves are not directives). */
-    private readonly relay = false,
   ) {
     const n = fleet.states.length;
     const bucketIndex = new Map<number, IndexedHeap<Node>>();
+    // Each node is in one bucket: the buckets share one array of positions.
+    const bucketPositions = new Int32Array(n).fill(-1);
     this.nodes = fleet.states.map((shared, index): Node => {
-      const state = copyQueueState(shared);
       const group = fleet.groupOf[index]!;
-      const bucketKey = group * 1024 + Math.min(state.slots, 1023);
+      const bucketKey = group * 1024 + Math.min(shared.slots, 1023);
       let bucket = bucketIndex.get(bucketKey);
       if (!bucket) {
-        bucket = new IndexedHeap<Node>((a, b) => earliestFirst(a, b) < 0, nodeNumber, n);
+        bucket = new IndexedHeap<Node>((a, b) => earliestFirst(a, b) < 0, nodeNumber, bucketPositions);
         bucketIndex.set(bucketKey, bucket);
         this.buckets.push(bucket);
       }
       const work = fleet.work[index]!;
-      return { index, group, state, bucket, work, drain: work / state.slots, runnable: [] };
+      const { view, id, caps, slots, running, queued, tail } = shared;
+      // The tail stays shared with the snapshot until a move changes it (moveTasks copies it then).
+      return {
+        view,
+        id,
+        caps,
+        slots,
+        running,
+        queued,
+        tail,
+        ownsTail: false,
+        arrived: 0,
+        index,
+        group,
+        bucket,
+        work,
+        drain: work / slots,
+        runnable: undefined,
+      };
     });
     for (const node of this.nodes) node.bucket.insert(node);
     this.log = new StealLog(
-      this.nodes.map((x) => x.state.id),
+      this.nodes.map((x) => x.id),
       config.maxStealBatch,
     );
-    // Each move lowers the multiset of drain times, so the greedy ends; this only bounds pathological cases.
-    this.budget = 4 * fleet.tailTasks + n;
+    this.budget = this.initialBudget();
+  }
+
+  /** Runs the greedy letting tasks move on, for its end state only, then goes back to the start of the round. Returns the end state's drain times, or undefined when nothing moved. */
+  trial(): number[] | undefined {
+    this.relay = true;
+    this.run();
+    this.relay = false;
+    if (this.log.empty) return undefined;
+    const drains = this.drains();
+    // The same nodes and buckets again, as they were: cheaper than building them anew.
+    for (const bucket of this.buckets) bucket.clear();
+    for (const x of this.nodes) {
+      const start = this.fleet.states[x.index]!;
+      x.queued = start.queued;
+      x.tail = start.tail;
+      x.ownsTail = false;
+      x.arrived = 0;
+      x.work = this.fleet.work[x.index]!;
+      x.drain = x.work / x.slots;
+      x.runnable = undefined;
+      x.bucket.insert(x);
+    }
+    this.log = new StealLog(
+      this.nodes.map((x) => x.id),
+      this.config.maxStealBatch,
+    );
+    this.budget = this.initialBudget();
+    return drains;
+  }
+
+  /** Each move lowers the multiset of drain times, so the greedy ends; this only bounds pathological cases. */
+  private initialBudget(): number {
+    return 4 * this.fleet.tailTasks + this.nodes.length;
   }
 
   /** Drain time of every alive agent, in id order. */
@@ -127,8 +199,7 @@ export class Balancer {
   }
 
   private canGive(x: Node): boolean {
-    const s = x.state;
-    return s.tail.length > 0 && s.queued >= this.config.minTasksToSteal && s.queued + s.running > s.slots;
+    return x.tail.length > 0 && x.queued >= this.config.minTasksToSteal && x.queued + x.running > x.slots;
   }
 
   /**
@@ -141,8 +212,8 @@ export class Balancer {
     const task = this.taskFor(v, t.group);
     if (!task) return undefined;
     const ms = this.fleet.duration(task);
-    const dv = ms / v.state.slots;
-    const dt = ms / t.state.slots;
+    const dv = ms / v.slots;
+    const dt = ms / t.slots;
     const finish = t.drain + dt;
     const gain = v.drain - Math.max(v.drain - dv, finish);
     const ok = gain > this.options.marginTaskFraction * Math.min(dv, dt) && v.drain - finish > this.options.marginFraction * v.drain;
@@ -188,14 +259,14 @@ export class Balancer {
     this.budget -= 1;
     const beforeSource = v.drain;
     const beforeTarget = t.drain;
-    const [task] = moveTasks(v.state, t.state, 1);
+    const [task] = moveTasks(v, t, 1);
     const ms = this.fleet.duration(task!);
     v.work -= ms;
     t.work += ms;
-    v.drain = v.work / v.state.slots;
-    t.drain = t.work / t.state.slots;
-    v.runnable.length = 0;
-    t.runnable.length = 0;
+    v.drain = v.work / v.slots;
+    t.drain = t.work / t.slots;
+    if (v.runnable) v.runnable.length = 0;
+    if (t.runnable) t.runnable.length = 0;
     v.bucket.update(v);
     t.bucket.update(t);
     this.log.record(v.index, t.index, beforeSource, beforeTarget, v.drain, t.drain);
@@ -265,10 +336,11 @@ export class Balancer {
   }
 
   private taskFor(v: Node, group: number): TaskSummary | undefined {
+    v.runnable ??= [];
     let task = v.runnable[group];
     if (task === undefined) {
-      const i = newestRunnable(v.state, this.fleet.groups[group]!);
-      task = i < 0 || (i < v.state.arrived && !this.relay) ? null : v.state.tail[i]!;
+      const i = newestRunnable(v, this.fleet.groups[group]!);
+      task = i < 0 || (i < v.arrived && !this.relay) ? null : v.tail[i]!;
       v.runnable[group] = task;
     }
     return task ?? undefined;
@@ -280,12 +352,12 @@ function nodeNumber(x: Node): number {
 }
 
 function latestFirst(a: Node, b: Node): number {
-  return b.drain - a.drain || compareIds(a.state.id, b.state.id);
+  return b.drain - a.drain || compareIds(a.id, b.id);
 }
 
 /** Thieves: earlier first, then higher priority, lower cpu, id. */
 function earliestFirst(a: Node, b: Node): number {
-  const va = a.state.view;
-  const vb = b.state.view;
+  const va = a.view;
+  const vb = b.view;
   return a.drain - b.drain || vb.priority - va.priority || va.workload.cpu - vb.workload.cpu || compareIds(va.id, vb.id);
 }

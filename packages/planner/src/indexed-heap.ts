@@ -8,12 +8,16 @@ export class IndexedHeap<T> {
   /** Position of each item by number, -1 when absent. */
   private readonly positions: Int32Array;
 
+  /**
+   * `positions`: where to keep each item's position, as an array of `capacity` entries, or one
+   * shared by heaps that never hold the same item (filled with -1 by whoever creates it).
+   */
   constructor(
     private readonly before: (a: T, b: T) => boolean,
     private readonly numberOf: (item: T) => number,
-    capacity: number,
+    positions: number | Int32Array,
   ) {
-    this.positions = new Int32Array(capacity).fill(-1);
+    this.positions = typeof positions === "number" ? new Int32Array(positions).fill(-1) : positions;
   }
 
   get size(): number {
@@ -33,6 +37,11 @@ export class IndexedHeap<T> {
 
   has(item: T): boolean {
     return this.positions[this.numberOf(item)]! >= 0;
+  }
+
+  clear(): void {
+    for (const item of this.items) this.positions[this.numberOf(item)] = -1;
+    this.items.length = 0;
   }
 
   insert(item: T): void {

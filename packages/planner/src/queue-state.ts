@@ -30,7 +30,10 @@ export interface QueueState {
 export type CapabilitySets = Map<string, ReadonlySet<string>>;
 
 export function capabilityKey(capabilities: readonly string[]): string {
-  return capabilities.length <= 1 ? (capabilities[0] ?? "") : [...capabilities].sort().join("\n");
+  const [a = "", b = ""] = capabilities;
+  if (capabilities.length <= 1) return a;
+  if (capabilities.length === 2) return a < b ? `${a}\n${b}` : `${b}\n${a}`;
+  return [...capabilities].sort().join("\n");
 }
 
 export function queueStateOf(view: AgentView, tail: readonly TaskSummary[] | undefined, capabilitySets: CapabilitySets = new Map()): QueueState {
@@ -51,26 +54,24 @@ export function queueStateOf(view: AgentView, tail: readonly TaskSummary[] | und
   };
 }
 
-/** A fresh state with the same queue as `state` (the tail is shared until either changes it). */
-export function copyQueueState(state: QueueState): QueueState {
-  return { ...state, ownsTail: false };
-}
-
 /** Alive agents only (the first view of an id), sorted by id so that input order never changes the plan. */
 export function aliveQueueStates(snapshot: PlannerSnapshot): QueueState[] {
-  const seen = new Set<string>();
+  const agents = snapshot.agents;
+  // The leader's snapshot usually comes sorted by id, without repeats: checking costs one pass,
+  // while sorting 10k ids (or a set of them) costs a few ms.
+  let strictlySorted = true;
+  for (let i = 1; i < agents.length && strictlySorted; i += 1) strictlySorted = agents[i - 1]!.id < agents[i]!.id;
   const capabilitySets: CapabilitySets = new Map();
   const states: QueueState[] = [];
-  let sorted = true;
-  for (const a of snapshot.agents) {
-    if (seen.has(a.id)) continue;
-    seen.add(a.id);
-    if (a.status !== "alive") continue;
-    if (states.length > 0 && compareIds(states[states.length - 1]!.id, a.id) > 0) sorted = false;
-    states.push(queueStateOf(a, snapshot.tails[a.id], capabilitySets));
+  const seen = strictlySorted ? undefined : new Set<string>();
+  for (const a of agents) {
+    if (seen) {
+      if (seen.has(a.id)) continue;
+      seen.add(a.id);
+    }
+    if (a.status === "alive") states.push(queueStateOf(a, snapshot.tails[a.id], capabilitySets));
   }
-  // The leader's snapshot usually comes sorted: checking costs one pass, sorting 10k ids a few ms.
-  return sorted ? states : states.sort((a, b) => compareIds(a.id, b.id));
+  return strictlySorted ? states : states.sort((a, b) => compareIds(a.id, b.id));
 }
 
 export function compareIds(a: string, b: string): number {

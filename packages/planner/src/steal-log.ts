@@ -26,6 +26,10 @@ export class StealLog {
     this.lastTouch = ids.map(() => undefined);
   }
 
+  get empty(): boolean {
+    return this.entries.length === 0;
+  }
+
   /** The target a move from `source` may join, if any. */
   mergeableTarget(source: number): number | undefined {
     const i = this.lastTouch[source];
