@@ -10,6 +10,7 @@ import {
   type TaskSpecInput,
   TaskSpecSchema,
   AgentIdSchema,
+  WorkstealError,
 } from "@worksteal/protocol";
 import { loadConfig } from "@worksteal/config";
 import { findBestAgent } from "@worksteal/planner";
@@ -35,7 +36,7 @@ export interface Submitted {
   created: boolean;
 }
 
-export class TaskTimeoutError extends Error {
+export class TaskTimeoutError extends WorkstealError {
   override name = "TaskTimeoutError";
 }
 

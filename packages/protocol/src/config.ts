@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { WorkstealError } from "./errors.js";
 import { describeZodError } from "./events.js";
 import { NamespaceSchema } from "./ids.js";
 
@@ -82,7 +83,7 @@ export const ConfigSchema = z
 export type ConfigInput = z.input<typeof ConfigSchema>;
 export type Config = z.output<typeof ConfigSchema>;
 
-export class ConfigError extends Error {
+export class ConfigError extends WorkstealError {
   override name = "ConfigError";
 }
 
