@@ -207,7 +207,7 @@ export class Balancer {
    * worth it? Returns t's drain once it holds the task, or undefined. The margin is the
    * hysteresis that keeps tasks where they are unless v is clearly behind.
    */
-  private eligible(v: Node, t: Node): { finish: number; dv: number; dt: number } | undefined {
+  private eligible(v: Node, t: Node): number | undefined {
     if (v === t || !(t.drain < v.drain) || !this.canGive(v)) return undefined;
     const task = this.taskFor(v, t.group);
     if (!task) return undefined;
@@ -217,7 +217,7 @@ export class Balancer {
     const finish = t.drain + dt;
     const gain = v.drain - Math.max(v.drain - dv, finish);
     const ok = gain > this.options.marginTaskFraction * Math.min(dv, dt) && v.drain - finish > this.options.marginFraction * v.drain;
-    return ok ? { finish, dv, dt } : undefined;
+    return ok ? finish : undefined;
   }
 
   /**
@@ -230,18 +230,20 @@ export class Balancer {
 
   /** The eligible thief that would finish v's task earliest (ties: earlier, priority, cpu, id). */
   private bestThief(v: Node): Node | undefined {
-    let best: { node: Node; finish: number } | undefined;
+    let best: Node | undefined;
+    let bestFinish = Infinity;
     const bound = this.thiefBound(v);
     for (const bucket of this.buckets) {
       const head = bucket.first();
       const t = head === v ? bucket.second() : head;
       if (!t || !(t.drain < bound)) continue;
-      const move = this.eligible(v, t);
-      if (move && (!best || move.finish < best.finish || (move.finish === best.finish && earliestFirst(t, best.node) < 0))) {
-        best = { node: t, finish: move.finish };
+      const finish = this.eligible(v, t);
+      if (finish !== undefined && (!best || finish < bestFinish || (finish === bestFinish && earliestFirst(t, best) < 0))) {
+        best = t;
+        bestFinish = finish;
       }
     }
-    return best?.node;
+    return best;
   }
 
   private anyThiefBefore(bound: number, v: Node): boolean {
@@ -279,7 +281,7 @@ export class Balancer {
    */
   run(): void {
     const victims = new IndexedHeap<Node>((a, b) => latestFirst(a, b) < 0, nodeNumber, this.nodes.length);
-    const stuck = new Set<Node>();
+    const stuck = new StuckVictims(this.nodes.length);
     for (const x of this.nodes) if (this.canGive(x)) victims.insert(x);
     for (let v = victims.first(); v; v = victims.first()) {
       // No thief drains early enough for the latest victim: none does for any other (they drain
@@ -288,7 +290,7 @@ export class Balancer {
       const t = this.bestThief(v);
       victims.remove(v);
       if (!t) {
-        stuck.add(v);
+        stuck.add(v, this.groupsWithTask(v));
         continue;
       }
       victims.remove(t);
@@ -297,17 +299,25 @@ export class Balancer {
       // t changed as a victim; v, now earlier, changed as a thief: only victims stuck for want
       // of a thief can have been unblocked, and only by v. When v is neither of its bucket's
       // first two, one of those (not the stuck victim itself) finishes the same task no later
-      // than v would, and it was not eligible: neither is v.
+      // than v would, and it was not eligible: neither is v. Nor can a stuck victim that has no
+      // task for v's group, or that drains too early for v to be a thief (thiefBound).
       stuck.delete(t);
       if (this.canGive(t)) victims.insert(t);
-      if (stuck.size === 0 || (v.bucket.first() !== v && v.bucket.second() !== v)) continue;
-      for (const x of stuck) {
-        if (this.eligible(x, v)) {
-          stuck.delete(x);
-          victims.insert(x);
-        }
-      }
+      if (v.bucket.first() !== v && v.bucket.second() !== v) continue;
+      for (const x of stuck.unblockedBy(
+        v,
+        (x) => this.thiefBound(x) > v.drain,
+        (x) => this.eligible(x, v) !== undefined,
+      ))
+        victims.insert(x);
     }
+  }
+
+  /** The capability groups that v has a task for (one that did not arrive this round, unless relaying). */
+  private groupsWithTask(v: Node): number[] {
+    const groups: number[] = [];
+    for (let g = 0; g < this.fleet.groups.length; g += 1) if (this.taskFor(v, g)) groups.push(g);
+    return groups;
   }
 
   /**
@@ -325,8 +335,11 @@ export class Balancer {
         // would overshoot by more than half a task).
         if (v.drain <= target(v)) break;
         for (;;) {
-          const move = this.eligible(v, t);
-          if (!move || move.finish > target(t) + move.dt / 2 || v.drain - move.dv < target(v) - move.dv / 2) break;
+          const finish = this.eligible(v, t);
+          if (finish === undefined) break;
+          const ms = this.fleet.duration(this.taskFor(v, t.group)!);
+          const dv = ms / v.slots;
+          if (finish > target(t) + ms / t.slots / 2 || v.drain - dv < target(v) - dv / 2) break;
           if (!this.move(v, t)) return;
         }
         if (t.drain >= target(t)) full += 1;
@@ -344,6 +357,53 @@ export class Balancer {
       v.runnable[group] = task;
     }
     return task ?? undefined;
+  }
+}
+
+/**
+ * Victims stuck for want of a thief, in one heap per capability group they have a task for,
+ * latest first: a thief of group g can only unblock those in g's heap, and only the ones that
+ * drain late enough, which come first.
+ */
+class StuckVictims {
+  private readonly byGroup: Array<IndexedHeap<Node> | undefined> = [];
+  private readonly groupsOf = new Map<Node, readonly number[]>();
+
+  constructor(private readonly capacity: number) {}
+
+  add(x: Node, groups: readonly number[]): void {
+    this.groupsOf.set(x, groups);
+    for (const g of groups) {
+      let heap = this.byGroup[g];
+      if (!heap) this.byGroup[g] = heap = new IndexedHeap<Node>((a, b) => latestFirst(a, b) < 0, nodeNumber, this.capacity);
+      heap.insert(x);
+    }
+  }
+
+  delete(x: Node): void {
+    const groups = this.groupsOf.get(x);
+    if (!groups) return;
+    this.groupsOf.delete(x);
+    for (const g of groups) this.byGroup[g]!.remove(x);
+  }
+
+  /**
+   * Removes and returns the stuck victims of t's group that t unblocks, looking only at those for
+   * which `lateEnough` holds (true for a prefix of the heap's order: the latest ones).
+   */
+  unblockedBy(t: Node, lateEnough: (x: Node) => boolean, unblocked: (x: Node) => boolean): Node[] {
+    const heap = this.byGroup[t.group];
+    const first = heap?.first();
+    if (!heap || !first || !lateEnough(first)) return [];
+    const freed: Node[] = [];
+    const still: Node[] = [];
+    for (let x = heap.first(); x && lateEnough(x); x = heap.first()) {
+      heap.remove(x);
+      (unblocked(x) ? freed : still).push(x);
+    }
+    for (const x of still) heap.insert(x);
+    for (const x of freed) this.delete(x);
+    return freed;
   }
 }
 

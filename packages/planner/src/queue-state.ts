@@ -97,6 +97,10 @@ export function runnableCount(tail: readonly TaskSummary[], caps: ReadonlySet<st
  * each one leaves the source's tail and becomes the newest of the target's queue.
  */
 export function moveTasks(from: QueueState, to: QueueState, count: number): TaskSummary[] {
+  if (count === 1) {
+    const task = moveNewest(from, to);
+    return task ? [task] : [];
+  }
   const moved: TaskSummary[] = [];
   const source = writableTail(from);
   for (let i = 0; i < source.length && moved.length < count;) {
@@ -116,6 +120,25 @@ export function moveTasks(from: QueueState, to: QueueState, count: number): Task
   const target = writableTail(to);
   for (const task of moved) target.unshift(task);
   return moved;
+}
+
+/** moveTasks for one task, without the garbage of splice and unshift (a round may make a hundred thousand moves). */
+function moveNewest(from: QueueState, to: QueueState): TaskSummary | undefined {
+  const i = newestRunnable(from, to.caps);
+  if (i < 0) return undefined;
+  const source = writableTail(from);
+  const task = source[i]!;
+  for (let j = i + 1; j < source.length; j += 1) source[j - 1] = source[j]!;
+  source.pop();
+  if (i < from.arrived) from.arrived -= 1;
+  from.queued -= 1;
+  to.queued += 1;
+  to.arrived += 1;
+  const target = writableTail(to);
+  target.push(task);
+  for (let j = target.length - 1; j > 0; j -= 1) target[j] = target[j - 1]!;
+  target[0] = task;
+  return task;
 }
 
 function writableTail(state: QueueState): TaskSummary[] {
