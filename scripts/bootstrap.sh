@@ -3,7 +3,7 @@
 # tests and the demo start their own private servers), pnpm (pinned: corepack is not relied on),
 # the dependencies, and the build. Safe to run again.
 #
-# Supported Node versions: 20.19+, 22 and 24 (recommended: the active LTS; CI runs the whole
+# Supported Node versions: 20.19+, 22.12+ and 24 (recommended: the active LTS; CI runs the whole
 # suite on 24 and a smoke on 20). Node 20 is past its end of life and is kept only as long as
 # `engines` allows it. An older Node stops here with the commands that fetch a current
 # one from npm.
@@ -21,11 +21,11 @@ command -v redis-server >/dev/null && redis-server --version || echo "redis-serv
 command -v pnpm >/dev/null && echo "pnpm $(pnpm --version)" || echo "pnpm: not installed"
 echo "REDIS_URL=${REDIS_URL:-<unset: tests start a private redis-server>}"
 
-# What `engines` allows: 20.19 is the first 20.x whose require() loads ES modules.
-if ! node -e 'const [major, minor] = process.versions.node.split(".").map(Number); process.exit(major > 20 || (major === 20 && minor >= 19) ? 0 : 1)'; then
+# What `engines` allows (^20.19.0 || >=22.12.0): the versions whose require() loads ES modules.
+if ! node -e 'const [major, minor] = process.versions.node.split(".").map(Number); process.exit(major >= 23 || (major === 22 && minor >= 12) || (major === 20 && minor >= 19) ? 0 : 1)'; then
   arch=$(node -p 'process.arch')
   cat >&2 <<EOF
-worksteal needs Node.js 20.19 or later (22, or 24: recommended); this is $(node --version).
+worksteal needs Node.js 20.19+, 22.12+ or 24 (recommended); this is $(node --version).
 Get Node 24 from npm without root, then run this script again:
   npm install --prefix "\$HOME/.local/node24" node-linux-$arch@24
   export PATH="\$HOME/.local/node24/node_modules/node-linux-$arch/bin:\$PATH"
