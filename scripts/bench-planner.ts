@@ -13,12 +13,14 @@
  * Each row is one fleet, scenario and strategy: the median and p90 of `rounds` timed rounds
  * after `warmup` untimed ones, on the same snapshot (planSteals does not modify its input).
  */
-import { cpus, loadavg } from "node:os";
-import { parseArgs } from "node:util";
+import { loadavg } from "node:os";
 import { z } from "zod";
 import { type AgentView, ConfigSchema, type PlannedDirective, STRATEGIES, type StrategyName } from "@worksteal/protocol";
 import { planSteals, type PlannerSnapshot, type TaskSummary } from "@worksteal/planner";
+import { type ArgsOf, JSON_FLAG, option, runScript } from "./lib/args.js";
 import { seededRandom } from "./lib/random.js";
+import { describeMachine, printJson } from "./lib/report.js";
+import { quantile } from "./lib/stats.js";
 
 const SCENARIOS = ["skewed", "even"] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -39,33 +41,6 @@ const TASK_KINDS: ReadonlyArray<{ share: number; type: string; requiredCapabilit
 /** What the leader reads per victim: maxStealBatch × TAIL_PER_BATCH in coordinator/src/directive-planner.ts. */
 const TAIL_PER_BATCH = 4;
 
-const HELP = `pnpm bench:planner [options]
-  --fleets LIST       agents x queued tasks, comma-separated (default 1000x100000,10000x1000000)
-  --strategies LIST   ${STRATEGIES.join(",")} (default both)
-  --scenarios LIST    ${SCENARIOS.join(",")} (default both)
-  --rounds N          timed rounds per row (default 7)
-  --warmup N          untimed rounds before them (default 1)
-  --seed N            seed of the synthetic fleets (default 42)
-  --json              one JSON object on stdout instead of the table
-  --help              this text`;
-
-const { values } = parseArgs({
-  options: {
-    fleets: { type: "string", default: "1000x100000,10000x1000000" },
-    strategies: { type: "string", default: STRATEGIES.join(",") },
-    scenarios: { type: "string", default: SCENARIOS.join(",") },
-    rounds: { type: "string", default: "7" },
-    warmup: { type: "string", default: "1" },
-    seed: { type: "string", default: "42" },
-    json: { type: "boolean", default: false },
-    help: { type: "boolean", default: false },
-  },
-});
-if (values.help) {
-  console.log(HELP);
-  process.exit(0);
-}
-
 const commaList = z.string().transform((s) => s.split(",").filter((x) => x !== ""));
 const FleetSchema = z
   .string()
@@ -75,23 +50,34 @@ const FleetSchema = z
     return { agents: agents!, tasks: tasks! };
   })
   .pipe(z.object({ agents: z.number().int().min(2).max(100_000), tasks: z.number().int().min(0).max(100_000_000) }));
-const parsed = z
-  .object({
-    fleets: commaList.pipe(z.array(FleetSchema).min(1)),
-    strategies: commaList.pipe(z.array(z.enum(STRATEGIES)).min(1)),
-    scenarios: commaList.pipe(z.array(z.enum(SCENARIOS)).min(1)),
-    rounds: z.coerce.number().int().min(1).max(1000),
-    warmup: z.coerce.number().int().min(0).max(1000),
-    seed: z.coerce.number().int(),
-    json: z.boolean(),
-    help: z.boolean(),
-  })
-  .safeParse(values);
-if (!parsed.success) {
-  console.error(`bench:planner: ${parsed.error.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("; ")}\n\n${HELP}`);
-  process.exit(2);
-}
-const args = parsed.data;
+
+const COMMAND = {
+  name: "bench:planner",
+  usage: "pnpm bench:planner",
+  summary: "planSteals timed on synthetic snapshots shaped like the leader's: the median and p90 of timed rounds per fleet, scenario and strategy.",
+  options: {
+    fleets: option(commaList.pipe(z.array(FleetSchema).min(1)), {
+      default: "1000x100000,10000x1000000",
+      valueName: "LIST",
+      help: "agents x queued tasks, comma-separated",
+    }),
+    strategies: option(commaList.pipe(z.array(z.enum(STRATEGIES)).min(1)), {
+      default: STRATEGIES.join(","),
+      valueName: "LIST",
+      help: "strategies, comma-separated",
+    }),
+    scenarios: option(commaList.pipe(z.array(z.enum(SCENARIOS)).min(1)), {
+      default: SCENARIOS.join(","),
+      valueName: "LIST",
+      help: "scenarios, comma-separated",
+    }),
+    rounds: option(z.coerce.number().int().min(1).max(1000), { default: "7", valueName: "N", help: "timed rounds per row" }),
+    warmup: option(z.coerce.number().int().min(0).max(1000), { default: "1", valueName: "N", help: "untimed rounds before them" }),
+    seed: option(z.coerce.number().int(), { default: "42", valueName: "N", help: "seed of the synthetic fleets" }),
+    json: JSON_FLAG,
+  },
+};
+type Args = ArgsOf<typeof COMMAND.options>;
 
 /** The defaults a coordinator runs with. */
 const defaults = ConfigSchema.parse({});
@@ -110,46 +96,47 @@ interface Row {
   moved: number;
 }
 
-const rows: Row[] = [];
-for (const fleet of args.fleets) {
-  for (const scenario of args.scenarios) {
-    const snapshot = syntheticSnapshot(fleet.agents, fleet.tasks, scenario, args.seed);
-    const tailTasks = Object.values(snapshot.tails).reduce((n, t) => n + t.length, 0);
-    for (const strategy of args.strategies) {
-      const config = { ...defaults, strategy };
-      const times: number[] = [];
-      let plan: PlannedDirective[] = [];
-      for (let i = 0; i < args.warmup + args.rounds; i += 1) {
-        const started = performance.now();
-        plan = planSteals({ ...snapshot, round: i + 1 }, config);
-        if (i >= args.warmup) times.push(performance.now() - started);
+async function main(args: Args): Promise<number> {
+  const rows: Row[] = [];
+  for (const fleet of args.fleets) {
+    for (const scenario of args.scenarios) {
+      const snapshot = syntheticSnapshot(fleet.agents, fleet.tasks, scenario, args.seed);
+      const tailTasks = Object.values(snapshot.tails).reduce((n, t) => n + t.length, 0);
+      for (const strategy of args.strategies) {
+        const row: Row = { ...fleet, scenario, strategy, tailTasks, ...timeRounds(snapshot, strategy, args) };
+        rows.push(row);
+        if (!args.json) printRow(row, rows.length === 1);
       }
-      times.sort((a, b) => a - b);
-      const row: Row = {
-        ...fleet,
-        scenario,
-        strategy,
-        tailTasks,
-        medianMs: round2(quantile(times, 0.5)),
-        p90Ms: round2(quantile(times, 0.9)),
-        minMs: round2(times[0]!),
-        directives: plan.length,
-        moved: plan.reduce((n, d) => n + d.count, 0),
-      };
-      rows.push(row);
-      if (!args.json) printRow(row, rows.length === 1);
     }
   }
+  const machine = `${describeMachine()}, load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")}`;
+  if (args.json) {
+    printJson({ machine, settings: { rounds: args.rounds, warmup: args.warmup, seed: args.seed, tailLength, config: plannerSettings(defaults) }, rows });
+  } else {
+    console.log(`\n${args.rounds} timed rounds after ${args.warmup} warm-up, seed ${args.seed}, tails of ${tailLength}; ${machine}`);
+  }
+  return Promise.resolve(0);
 }
 
-const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? "unknown cpu"}, node ${process.version}, load ${loadavg()
-  .map((l) => l.toFixed(2))
-  .join(" ")}`;
-if (args.json) {
-  const settings = { rounds: args.rounds, warmup: args.warmup, seed: args.seed, tailLength, config: plannerSettings(defaults) };
-  process.stdout.write(`${JSON.stringify({ machine, settings, rows })}\n`);
-} else {
-  console.log(`\n${args.rounds} timed rounds after ${args.warmup} warm-up, seed ${args.seed}, tails of ${tailLength}; ${machine}`);
+/** `warmup` untimed rounds, then `rounds` timed ones, on the same snapshot (planSteals does not modify its input). */
+function timeRounds(snapshot: PlannerSnapshot, strategy: StrategyName, args: Args): Pick<Row, "medianMs" | "p90Ms" | "minMs" | "directives" | "moved"> {
+  const config = { ...defaults, strategy };
+  const times: number[] = [];
+  let plan: PlannedDirective[] = [];
+  for (let i = 0; i < args.warmup + args.rounds; i += 1) {
+    const started = performance.now();
+    plan = planSteals({ ...snapshot, round: i + 1 }, config);
+    if (i >= args.warmup) times.push(performance.now() - started);
+  }
+  return {
+    medianMs: round2(quantile(times, 0.5)!),
+    p90Ms: round2(quantile(times, 0.9)!),
+    minMs: round2(Math.min(...times)),
+    directives: plan.length,
+    moved: plan.reduce((n, d) => n + d.count, 0),
+  };
 }
 
 function printRow(r: Row, header: boolean): void {
@@ -168,11 +155,6 @@ function printRow(r: Row, header: boolean): void {
       String(r.moved).padStart(7),
     ].join(" "),
   );
-}
-
-/** Nearest-rank quantile of sorted values. */
-function quantile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
 function round2(x: number): number {
@@ -244,3 +226,5 @@ function syntheticSnapshot(agents: number, tasks: number, scenario: Scenario, se
   const durationsByType = Object.fromEntries(TASK_KINDS.filter((k) => k.ms > 0).map((k) => [k.type, msOf(k)]));
   return { agents: views, tails, durationsByType, round: 1 };
 }
+
+await runScript(COMMAND, main);
