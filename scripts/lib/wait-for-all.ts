@@ -20,7 +20,7 @@ export interface Outcome {
   moved: number;
 }
 
-export interface TaskState {
+interface TaskState {
   state: string;
   createdAt: number;
   finishedAt: number;
@@ -29,7 +29,7 @@ export interface TaskState {
 }
 
 /** Reads the state of every task, in pipelined batches. */
-export async function taskStates(redis: Redis, namespace: string, ids: string[]): Promise<Map<string, TaskState>> {
+async function taskStates(redis: Redis, namespace: string, ids: string[]): Promise<Map<string, TaskState>> {
   const keys = keysFor(namespace);
   const states = new Map<string, TaskState>();
   for (let i = 0; i < ids.length; i += 1000) {
