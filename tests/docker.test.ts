@@ -173,8 +173,7 @@ describe("the image's programs, laid out by docker/assemble.sh and run as plain 
   beforeAll(() => {
     layout = join(mkdtempSync(join(tmpdir(), "worksteal-image-")), "app");
     const assembled = spawnSync("bash", [join(DOCKER, "assemble.sh"), layout], { encoding: "utf8", timeout: SLOW_MS });
-    expect(assembled.stderr).toBe("");
-    expect(assembled.status).toBe(0);
+    expect(assembled.status, assembled.stderr).toBe(0);
     redis = new Redis(inject("redisUrl"));
   }, SLOW_MS);
 
