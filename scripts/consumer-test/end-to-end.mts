@@ -2,8 +2,10 @@
  * The end-to-end part of the consumer test. It is copied into a fresh project outside the
  * workspace, where only the packed tarballs are installed, compiled there with tsc (module
  * nodenext) and run with node. It starts a private redis-server, then a coordinator replica, an
- * agent and a client from the packages' published entry points, runs one task through them, and
- * reads the task back with the installed `worksteal` command.
+ * agent and a client from the packages' published entry points, runs one task through them, reads
+ * the task back with the installed `worksteal` command and the agent through the compatibility
+ * facade. The planner and the store run inside these; configuration and key names are called
+ * directly.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
@@ -14,7 +16,10 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { Agent } from "@worksteal/agent";
 import { Client } from "@worksteal/client";
+import { WorkStealingCoordinator } from "@worksteal/compat";
+import { loadConfig } from "@worksteal/config";
 import { Replica } from "@worksteal/coordinator";
+import { keysFor } from "@worksteal/protocol";
 
 const REDIS_START_TIMEOUT_MS = 10_000;
 const TASK_TIMEOUT_MS = 20_000;
@@ -61,7 +66,8 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "worksteal-consumer-redis-"));
   const redisUrl = `redis://127.0.0.1:${await freePort()}`;
   const redis = await startRedis(Number(new URL(redisUrl).port), dir);
-  const config = { redisUrl, namespace: "consumer", logLevel: "warn" as const };
+  const config = loadConfig({ env: {}, overrides: { redisUrl, namespace: "consumer", logLevel: "warn" } });
+  console.log(`  loadConfig: namespace ${config.namespace}, whose agents are listed in ${keysFor(config.namespace).agents}`);
   const replica = new Replica({ id: "consumer-replica", config });
   const agent = new Agent({ id: "consumer-agent", concurrency: 1, handler: (task) => ({ echoed: task.payload }), config });
   const client = new Client({ config });
@@ -79,6 +85,16 @@ async function main(): Promise<void> {
     const read = JSON.parse(stdout) as { state?: unknown };
     if (read.state !== "done") throw new Error(`worksteal task printed ${stdout}`);
     console.log(`  end to end: the worksteal command read it back: ${read.state}`);
+
+    const facade = new WorkStealingCoordinator({ config, replicaId: "consumer-facade" });
+    await facade.initialize();
+    try {
+      const stats = await facade.getWorkloadStats();
+      if (stats.aliveAgents !== 1) throw new Error(`the facade sees ${stats.aliveAgents} live agents: ${JSON.stringify(stats)}`);
+      console.log(`  end to end: the compatibility facade sees ${stats.aliveAgents} live agent (${stats.agents.map((a) => a.id).join()})`);
+    } finally {
+      await facade.shutdown();
+    }
   } finally {
     await client.close();
     await agent.close();
