@@ -10,7 +10,9 @@ import type { PlannerConfig, PlannerOptions, PlannerSnapshot, StealDraft } from 
  *
  * A move of task t from victim V to thief T is *eligible* when V has a task waiting for a slot
  * (queued + running > slots) and at least minTasksToSteal queued; t is the newest task of V's
- * tail that T can run (as the executor picks); the move shortens max(drain(V), drain(T)) by more
+ * tail that T can run (as the executor picks), and t did not itself arrive by a move of this
+ * round (the executor would pick it first, so the round would move it twice, or straight back:
+ * A→B→A); the move shortens max(drain(V), drain(T)) by more
  * than marginTaskFraction × t's drain time; and T, holding t, still drains sooner than V by more
  * than marginFraction × drain(V). (One move never gains more than one task, so the relative part
  * bounds the gap, not the gain: on a deep queue 5% of the drain time is many tasks.) This margin
@@ -18,11 +20,13 @@ import type { PlannerConfig, PlannerOptions, PlannerSnapshot, StealDraft } from 
  *
  * The greedy: the latest-draining victim gives its next task to the eligible thief that would
  * finish it earliest, projected at once, until no eligible move is left anywhere. So planning
- * again on the projected snapshot plans nothing, and each directive, applied in order, makes
- * max(drain(source), drain(target)) sooner; the latest drain never gets later. Each move replaces
- * the victim's drain time by two smaller ones, so the loop ends (a move budget bounds
- * pathological inputs). Only the victims a move may have unblocked are looked at again, and
- * thieves are bucketed, instead of Dask's repeated O(n²) passes.
+ * again on the projected snapshot plans nothing, except to send on a task that arrived in this
+ * round (a move that had to wait: it is a single move then), and each directive, applied in
+ * order, makes max(drain(source), drain(target)) sooner; the latest drain never gets later. Each
+ * move replaces the victim's drain time by two smaller ones, so the loop ends (a move budget
+ * bounds pathological inputs). Victims are a heap, thieves heaps per capabilities and slots, and
+ * only the victims a move may have unblocked are looked at again, instead of Dask's repeated
+ * O(n²) passes: a move costs O(buckets + log agents).
  *
  * An agent may both give and receive in one round (the fixed point needs it, e.g. when only it
  * can take one victim's tasks and an idle agent can take its own); directives are meant to be
@@ -30,8 +34,9 @@ import type { PlannerConfig, PlannerOptions, PlannerSnapshot, StealDraft } from 
  * corrects). maxStealBatch caps each directive; a longer run of moves between two agents is split.
  *
  * One task at a time interleaves thieves, which would give one directive per move. So the greedy
- * first runs on a scratch copy; its end state is the target of a victim-by-victim,
- * thief-by-thief fill (one directive per pair); the greedy then finishes from there.
+ * first runs as a trial (letting tasks move on: only its end state is kept); its end state is
+ * the target of a victim-by-victim, thief-by-thief fill from the start (one directive per pair);
+ * the greedy then finishes from there.
  */
 export function planBalanced(snapshot: PlannerSnapshot, config: PlannerConfig, options: PlannerOptions): StealDraft[] {
   const balancer = new Balancer(new Fleet(snapshot, options), config, options);

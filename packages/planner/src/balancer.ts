@@ -15,6 +15,8 @@ export class Fleet {
   /** Per state: expected work held at the start of the round, in whole ms. */
   readonly work: readonly number[];
   readonly tailTasks: number;
+  /** The shortest expected duration of any tail task, in ms (Infinity without any). */
+  readonly shortestTaskMs: number;
   private readonly byType = new Map<string, number | null>();
   /**
    * The first few types seen and their averages, compared before hashing: type names read from
@@ -34,6 +36,7 @@ export class Fleet {
     const groupIndex = new Map<ReadonlySet<string>, number>();
     const groups: Array<ReadonlySet<string>> = [];
     let tailTasks = 0;
+    let shortestTaskMs = Infinity;
     this.groupOf = this.states.map((state) => {
       let group = groupIndex.get(state.caps);
       if (group === undefined) groupIndex.set(state.caps, (group = groups.push(state.caps) - 1));
@@ -44,10 +47,15 @@ export class Fleet {
     this.work = this.states.map((state, i) => {
       tailTasks += state.tail.length;
       let work = (state.queued - state.tail.length + state.running) * this.avgMs[i]!;
-      for (const task of state.tail) work += this.duration(task);
+      for (const task of state.tail) {
+        const ms = this.duration(task);
+        work += ms;
+        if (ms < shortestTaskMs) shortestTaskMs = ms;
+      }
       return work;
     });
     this.tailTasks = tailTasks;
+    this.shortestTaskMs = shortestTaskMs;
   }
 
   /** A task's expected duration in whole ms; the type's average is looked up once per type. */
@@ -329,7 +337,12 @@ export class Balancer {
     const victims = this.nodes.filter((x) => target(x) < x.drain).sort(latestFirst);
     let thieves = this.nodes.filter((x) => target(x) > x.drain).sort(earliestFirst);
     for (const v of victims) {
-      let full = 0;
+      // Victims come latest first and only change when their turn comes: a thief that drains no
+      // sooner than this one does now can take from none of the rest either.
+      const start = v.drain;
+      // Nor can a thief with less room than half the shortest task in any tail.
+      const done = (t: Node) => t.drain >= start || 2 * t.slots * (target(t) - t.drain) < this.fleet.shortestTaskMs;
+      let dropped = false;
       for (const t of thieves) {
         // A victim at its target gives no more; a thief at its target takes no more (each move
         // would overshoot by more than half a task).
@@ -342,9 +355,9 @@ export class Balancer {
           if (finish > target(t) + ms / t.slots / 2 || v.drain - dv < target(v) - dv / 2) break;
           if (!this.move(v, t)) return;
         }
-        if (t.drain >= target(t)) full += 1;
+        dropped ||= done(t);
       }
-      if (full > 0) thieves = thieves.filter((t) => t.drain < target(t));
+      if (dropped) thieves = thieves.filter((t) => !done(t));
     }
   }
 
