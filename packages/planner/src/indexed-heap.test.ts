@@ -1,0 +1,43 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { IndexedHeap } from "./indexed-heap.js";
+
+interface Item {
+  id: number;
+  key: number;
+}
+
+const before = (a: Item, b: Item) => a.key < b.key || (a.key === b.key && a.id < b.id);
+const sorted = (items: Iterable<Item>) => [...items].sort((a, b) => (before(a, b) ? -1 : 1));
+
+describe("IndexedHeap", () => {
+  it("first and second follow the order through inserts, removals and key changes", () => {
+    const op = fc.record({ kind: fc.constantFrom("insert", "remove", "rekey"), id: fc.nat(19), key: fc.integer({ min: 0, max: 9 }) });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const items = Array.from({ length: 20 }, (_, id) => ({ id, key: 0 }));
+        const heap = new IndexedHeap<Item>(before, (x) => x.id, items.length);
+        const present = new Set<Item>();
+        for (const { kind, id, key } of ops) {
+          const item = items[id]!;
+          if (kind === "insert") {
+            heap.insert(item);
+            present.add(item);
+          } else if (kind === "remove") {
+            heap.remove(item);
+            present.delete(item);
+          } else {
+            item.key = key;
+            heap.update(item);
+          }
+          const expected = sorted(present);
+          expect(heap.size).toBe(expected.length);
+          expect(heap.first()).toBe(expected[0]);
+          expect(heap.second()).toBe(expected[1]);
+          for (const x of items) expect(heap.has(x)).toBe(present.has(x));
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
