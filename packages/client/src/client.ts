@@ -14,7 +14,7 @@ import {
 } from "@worksteal/protocol";
 import { loadConfig } from "@worksteal/config";
 import { findBestAgent } from "@worksteal/planner";
-import { AgentQueues, closeRedis, createRedis, isRefusedAgent, readAgents, Store } from "@worksteal/store";
+import { AgentQueues, closeRedis, createRedis, isRefusedAgent, readAgents, Store, StoreError, type SubmitResult } from "@worksteal/store";
 
 export interface ClientOptions {
   config?: ConfigInput;
@@ -36,12 +36,29 @@ export interface Submitted {
   created: boolean;
 }
 
+/** A task of `submitMany` that was not created: the agent it named refused it (the error `submit` would throw). */
+export interface SubmitRefused {
+  taskId: string;
+  refused: StoreError;
+}
+
+export interface SubmitManyOptions {
+  /** Tasks per round trip (default 500). */
+  chunkSize?: number;
+}
+
 export class TaskTimeoutError extends WorkstealError {
   override name = "TaskTimeoutError";
 }
 
 /** How long a snapshot of the agents is reused for placement; placements made meanwhile are projected onto it. */
 const AGENT_CACHE_MS = 500;
+const DEFAULT_SUBMIT_CHUNK = 500;
+
+interface ParsedInput {
+  task: TaskSpec;
+  agentId: string | undefined;
+}
 
 /** Submits tasks, reads their records, waits for them to finish. */
 export class Client {
@@ -66,16 +83,67 @@ export class Client {
    * Submitting an id again changes nothing but re-adds a job a crash may have left missing.
    */
   async submit(input: SubmitInput): Promise<Submitted> {
-    const { agentId, ...spec } = input;
-    const parsed = TaskSpecSchema.safeParse(spec);
-    if (!parsed.success) throw new TypeError(`invalid task: ${describeZodError(parsed.error)}`);
-    if (agentId !== undefined && !AgentIdSchema.safeParse(agentId).success) throw new TypeError(`invalid agentId: ${agentId}`);
-    const task = parsed.data;
+    const { task, agentId } = parseInput(input, "");
     const result = await this.create(task, agentId);
     if (result.state === "queued" && result.owner !== "") {
       await this.queues.enqueue(result.owner, task.id, result.epoch, task.maxAttempts);
     }
-    return { taskId: task.id, owner: result.owner || undefined, epoch: result.epoch, created: result.created };
+    return submitted(task, result);
+  }
+
+  /**
+   * `submit` for many tasks, pipelined: every input is validated first (a bad one rejects with a
+   * TypeError naming its index and field, and nothing is submitted), then each chunk costs one
+   * round trip for the records and one `addBulk` per agent for the jobs. Results come in input
+   * order. A task whose named agent refuses it is not created and comes back as SubmitRefused
+   * (the others of its chunk are created all the same: the call does not throw for it);
+   * placement works as for `submit`, spread over the bulk. A connection failure rejects the
+   * call, and tasks of the chunks sent before it stay submitted (submitting them again is safe).
+   */
+  async submitMany(inputs: readonly SubmitInput[], options: SubmitManyOptions = {}): Promise<Array<Submitted | SubmitRefused>> {
+    const chunkSize = options.chunkSize ?? DEFAULT_SUBMIT_CHUNK;
+    if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new TypeError(`invalid chunkSize: ${chunkSize}`);
+    const parsed = inputs.map((input, index) => parseInput(input, ` at index ${index}`));
+    const results: Array<Submitted | SubmitRefused> = [];
+    for (let start = 0; start < parsed.length; start += chunkSize) results.push(...(await this.submitChunk(parsed.slice(start, start + chunkSize))));
+    return results;
+  }
+
+  /**
+   * One chunk: records in one pipeline, then the jobs per owner. Tasks placed on an agent that
+   * refused them (a stale view) are placed once more from a fresh view, then left unassigned, as
+   * `submit` does.
+   */
+  private async submitChunk(chunk: ParsedInput[]): Promise<Array<Submitted | SubmitRefused>> {
+    const results: Array<SubmitResult | StoreError> = new Array<SubmitResult | StoreError>(chunk.length);
+    let pending = chunk.map((_, index) => index);
+    for (const round of ["cached", "fresh", "unassigned"] as const) {
+      if (round === "fresh") this.agentCache = undefined;
+      const owners: string[] = [];
+      for (const index of pending) {
+        const { task, agentId } = chunk[index]!;
+        owners.push(agentId ?? (round === "unassigned" ? "" : ((await this.place(task))?.id ?? "")));
+      }
+      const replies = await this.store.submitMany(pending.map((index, i) => ({ task: chunk[index]!.task, owner: owners[i]! })));
+      pending.forEach((index, i) => (results[index] = replies[i]!));
+      pending = pending.filter((index) => chunk[index]!.agentId === undefined && isRefusedAgent(results[index]));
+      if (pending.length === 0) break;
+    }
+    const jobsByOwner = new Map<string, Array<{ taskId: string; epoch: number; attempts: number }>>();
+    chunk.forEach(({ task }, index) => {
+      const result = results[index]!;
+      if (result instanceof StoreError || result.state !== "queued" || result.owner === "") return;
+      const jobs = jobsByOwner.get(result.owner) ?? [];
+      jobs.push({ taskId: task.id, epoch: result.epoch, attempts: task.maxAttempts });
+      jobsByOwner.set(result.owner, jobs);
+    });
+    await Promise.all([...jobsByOwner].map(([owner, jobs]) => this.queues.enqueueMany(owner, jobs)));
+    return chunk.map(({ task }, index) => {
+      const result = results[index]!;
+      if (!(result instanceof StoreError)) return submitted(task, result);
+      if (!isRefusedAgent(result)) throw result;
+      return { taskId: task.id, refused: result };
+    });
   }
 
   /**
@@ -131,4 +199,17 @@ export class Client {
     if (best) best.workload.queued += 1;
     return best;
   }
+}
+
+/** Checks one input with zod; `where` goes into the message (" at index 3"). */
+function parseInput(input: SubmitInput, where: string): ParsedInput {
+  const { agentId, ...spec } = input;
+  const parsed = TaskSpecSchema.safeParse(spec);
+  if (!parsed.success) throw new TypeError(`invalid task${where}: ${describeZodError(parsed.error)}`);
+  if (agentId !== undefined && !AgentIdSchema.safeParse(agentId).success) throw new TypeError(`invalid agentId${where}: ${agentId}`);
+  return { task: parsed.data, agentId };
+}
+
+function submitted(task: TaskSpec, result: SubmitResult): Submitted {
+  return { taskId: task.id, owner: result.owner || undefined, epoch: result.epoch, created: result.created };
 }

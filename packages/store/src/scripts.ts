@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 
 const LUA_DIR = fileURLToPath(new URL("../lua/", import.meta.url));
 
@@ -78,4 +78,15 @@ export function defineScripts(redis: Redis): (name: ScriptName, keys: string[], 
     if (!fn) throw new Error(`no Lua script named ${name}`);
     return fn.call(redis, ...keys, ...args);
   };
+}
+
+/**
+ * Queues a script on a pipeline of a connection `defineScripts` has defined the scripts on (a
+ * pipeline inherits them); `exec` then answers its reply in its place.
+ */
+export function queueScript(pipeline: ChainableCommander, name: ScriptName, keys: string[], args: Array<string | number>): void {
+  // On a pipeline the command queues itself and returns the pipeline, not a promise.
+  const fn = (pipeline as unknown as Record<string, ((...args: Array<string | number>) => ChainableCommander) | undefined>)[PREFIX + name];
+  if (!fn) throw new Error(`no Lua script named ${name} on this pipeline`);
+  fn.call(pipeline, ...keys, ...args);
 }

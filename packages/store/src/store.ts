@@ -15,7 +15,7 @@ import {
 } from "@worksteal/protocol";
 import { check, errorForCode, isAgentRefusal, SCRIPT_CODES, StoreError } from "./errors.js";
 import { timeToMs } from "./replies.js";
-import { defineScripts, type ScriptName } from "./scripts.js";
+import { defineScripts, queueScript, type ScriptName } from "./scripts.js";
 
 export interface SubmitResult {
   created: boolean;
@@ -104,9 +104,35 @@ export class Store {
    * owner may not take it.
    */
   async submit(task: TaskSpec, owner: string): Promise<SubmitResult> {
+    const [keys, args] = this.submitCall(task, owner);
+    const result = submitResult(await this.run("submit", keys, args), task, owner);
+    if (result instanceof StoreError) throw result;
+    return result;
+  }
+
+  /**
+   * `submit` for many tasks in one round trip: one pipeline of submit scripts, in order. Each
+   * script is atomic, the batch is not. Each result is what `submit` returns, or the
+   * StoreError it would throw (a refused owner); any other failure rejects the whole call.
+   */
+  async submitMany(entries: ReadonlyArray<{ task: TaskSpec; owner: string }>): Promise<Array<SubmitResult | StoreError>> {
+    if (entries.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const { task, owner } of entries) {
+      const [keys, args] = this.submitCall(task, owner);
+      queueScript(pipeline, "submit", keys, args);
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    return entries.map(({ task, owner }, i) => {
+      const [error, reply] = replies[i] ?? [new Error("no reply from the submit pipeline")];
+      if (error) throw error;
+      return submitResult(reply, task, owner);
+    });
+  }
+
+  private submitCall(task: TaskSpec, owner: string): [string[], Array<string | number>] {
     const k = this.keys;
-    const reply = (await this.run(
-      "submit",
+    return [
       [k.task(task.id), k.events, owner === "" ? k.unassigned : k.queuedOf(owner), owner === "" ? k.unassigned : k.agent(owner)],
       [
         task.id,
@@ -119,9 +145,7 @@ export class Store {
         task.maxAttempts,
         this.agentTtlMs,
       ],
-    )) as [number, string, number, string] | number;
-    if (typeof reply === "number") throw errorForCode(reply, isAgentRefusal(reply) ? owner : task.id);
-    return { created: reply[0] === 1, owner: reply[1], epoch: Number(reply[2]), state: reply[3] };
+    ];
   }
 
   /** Gives an unassigned task its first owner, which must take tasks; returns the new epoch. */
@@ -360,4 +384,11 @@ export class Store {
   async now(): Promise<number> {
     return timeToMs(await this.redis.time());
   }
+}
+
+/** The submit script's reply: the task's result, or the refusal as a StoreError. */
+function submitResult(reply: unknown, task: TaskSpec, owner: string): SubmitResult | StoreError {
+  const typed = reply as [number, string, number, string] | number;
+  if (typeof typed === "number") return errorForCode(typed, isAgentRefusal(typed) ? owner : task.id);
+  return { created: typed[0] === 1, owner: typed[1], epoch: Number(typed[2]), state: typed[3] };
 }
