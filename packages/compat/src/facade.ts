@@ -7,7 +7,6 @@ import {
   type ConfigInput,
   type Directive,
   describeZodError,
-  encodeEvent,
   EventSchema,
   type StealOperation,
   STEAL_STATUSES,
@@ -15,7 +14,7 @@ import {
   type WorkstealEvent,
 } from "@worksteal/protocol";
 import { findBestAgent, type PlacementTask } from "@worksteal/planner";
-import { countSteals, readAgents, readSteals } from "@worksteal/store";
+import { appendEvent, countSteals, readAgents, readSteals } from "@worksteal/store";
 import { type MaintenanceResult, Replica, type StealOutcome } from "@worksteal/coordinator";
 
 /** Steal operations counted by status in getWorkloadStats: the newest this many. */
@@ -139,6 +138,6 @@ export class WorkStealingCoordinator extends EventEmitter {
   private async publish(event: WorkstealEvent): Promise<void> {
     const parsed = EventSchema.safeParse(event);
     if (!parsed.success) throw new TypeError(`invalid ${event.kind}: ${describeZodError(parsed.error)}`);
-    await this.store.redis.xadd(this.store.keys.events, "*", ...encodeEvent(parsed.data));
+    await appendEvent(this.store, parsed.data);
   }
 }

@@ -1,9 +1,17 @@
 import type { Redis } from "ioredis";
-import { FOLD_GROUP } from "@worksteal/protocol";
+import { encodeEvent, FOLD_GROUP, type WorkstealEvent } from "@worksteal/protocol";
 import type { Store } from "./store.js";
 
 /** An entry as read: fields as bytes, so that invalid UTF-8 is seen as it is (null once trimmed away). */
 export type StreamEntry = [id: string | Buffer, fields: Array<string | Buffer> | null];
+
+/**
+ * Appends an event that no script writes (the compatibility facade's agent metrics and
+ * durations): the caller has validated it. Returns the entry id.
+ */
+export async function appendEvent(store: Store, event: WorkstealEvent): Promise<string> {
+  return (await store.redis.xadd(store.keys.events, "*", ...encodeEvent(event)))!;
+}
 
 /** Creates the folding consumer group, from the start of the stream (a new deployment folds every event ever appended); idempotent. */
 export async function ensureFoldGroup(store: Store): Promise<void> {
