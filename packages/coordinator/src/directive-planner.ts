@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Config, Directive } from "@worksteal/protocol";
 import { planSteals } from "@worksteal/planner";
 import type { AgentQueues, Store } from "@worksteal/store";
+import type { ReplicaMetrics } from "./metrics.js";
 import { takeSnapshot } from "./snapshot.js";
 
 /** Candidates read from the tail of each victim's queue, per task a directive may move. */
@@ -21,6 +22,7 @@ export class DirectivePlanner {
     readonly directives: Queue<Directive>,
     private readonly config: Config,
     private readonly log: Logger,
+    private readonly metrics?: Pick<ReplicaMetrics, "planned">,
   ) {}
 
   /**
@@ -45,6 +47,7 @@ export class DirectivePlanner {
         opts: { jobId: d.id, attempts: 3, backoff: { type: "fixed", delay: 100 }, removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } },
       })),
     );
+    this.metrics?.planned("steal", directives.length);
     this.log.info({ round: this.round, fence, directives: directives.map((d) => `${d.source}->${d.target} x${d.count}`) }, "directives queued");
     return directives;
   }

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { cleanReason, effectsOf, parseEventEntry } from "@worksteal/protocol";
+import { cleanReason, effectsOf, type ParsedEntry, parseEventEntry, type WorkstealEvent } from "@worksteal/protocol";
 import {
   claimIdleEntries,
   ensureFoldGroup,
@@ -11,14 +11,19 @@ import {
   type Store,
   type StreamEntry,
 } from "@worksteal/store";
+import type { ReplicaMetrics } from "./metrics.js";
 
 /** Validates entries and computes their effects; malformed ones become dead letters with a reason. */
 export function toFoldEntries(entries: StreamEntry[]): FoldEntry[] {
-  return entries.map(([rawId, fields]) => {
-    const id = rawId.toString();
-    const parsed = parseEventEntry(fields);
-    return parsed.ok ? { id, ...effectsOf(parsed.event) } : { id, dead: parsed.reason };
-  });
+  return parseEntries(entries).map(toFoldEntry);
+}
+
+function parseEntries(entries: StreamEntry[]): Array<{ id: string; parsed: ParsedEntry }> {
+  return entries.map(([rawId, fields]) => ({ id: rawId.toString(), parsed: parseEventEntry(fields) }));
+}
+
+function toFoldEntry({ id, parsed }: { id: string; parsed: ParsedEntry }): FoldEntry {
+  return parsed.ok ? { id, ...effectsOf(parsed.event) } : { id, dead: parsed.reason };
 }
 
 const NO_RESULT: FoldResult = { applied: 0, deadLettered: 0, alreadyAcknowledged: 0 };
@@ -69,6 +74,8 @@ export interface EventFolderOptions {
   batchSize: number;
   /** Pending entries idle this long belong to a consumer presumed dead; they are claimed. */
   claimIdleMs: number;
+  /** Told of every batch folded, to count it and observe the latencies its events carry. */
+  metrics?: Pick<ReplicaMetrics, "folded">;
 }
 
 /**
@@ -115,8 +122,11 @@ export class EventFolder {
   }
 
   private async fold(entries: StreamEntry[]): Promise<FoldResult> {
-    const foldEntries = toFoldEntries(entries);
+    const parsed = parseEntries(entries);
+    const foldEntries = parsed.map(toFoldEntry);
     const result = await foldSplitting(this.store, foldEntries, this.log);
+    const events = parsed.flatMap(({ parsed }): WorkstealEvent[] => (parsed.ok ? [parsed.event] : []));
+    await this.options.metrics?.folded(this.store, events, entries.length - events.length, result);
     if (result.deadLettered > 0) {
       const invalid = foldEntries.filter((e): e is Extract<FoldEntry, { dead: string }> => "dead" in e);
       for (const entry of invalid.slice(0, 5)) this.log.warn({ id: entry.id, reason: entry.dead }, "event dead-lettered");

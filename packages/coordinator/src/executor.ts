@@ -14,16 +14,22 @@ import {
   TaskNotFoundError,
   TaskNotQueuedError,
 } from "@worksteal/store";
+import type { ReplicaMetrics } from "./metrics.js";
 
 /** How many jobs from the tail of the source's queue are examined per task requested, per page. */
 const CANDIDATES_PER_TASK = 4;
 /** Pages of the tail examined at most. */
 const MAX_PAGES = 5;
 
+/** Why a directive moved fewer tasks than it asked for. */
+export type Shortfall = "malformed" | "expired" | "target_unregistered" | "target_refused" | "fence" | "not_movable";
+
 export interface StealOutcome {
   status: StealStatus;
   taskIds: string[];
   detail: string;
+  /** Set when fewer tasks moved than the directive asked for. */
+  shortfall?: Shortfall;
 }
 
 export interface ExecutorOptions {
@@ -32,6 +38,8 @@ export interface ExecutorOptions {
   retentionMs: number;
   /** Told of every directive this executor carried out, once recorded. */
   onExecuted?: (directive: Directive, outcome: StealOutcome) => void;
+  /** Counts every directive executed here (not a re-run that finds it already recorded). */
+  metrics?: Pick<ReplicaMetrics, "executed">;
 }
 
 /** A task moved to the target, still to be handed over: queued there, its old job dropped. */
@@ -63,7 +71,9 @@ export class DirectiveExecutor {
     if (!parsed.success) {
       // Nothing to record against: a malformed directive names no valid operation.
       this.log.warn({ reason: describeZodError(parsed.error) }, "malformed directive dropped");
-      return { status: "rejected", taskIds: [], detail: `malformed: ${describeZodError(parsed.error)}` };
+      const outcome: StealOutcome = { status: "rejected", taskIds: [], detail: `malformed: ${describeZodError(parsed.error)}`, shortfall: "malformed" };
+      this.options.metrics?.executed(undefined, outcome);
+      return outcome;
     }
     const directive = parsed.data;
     const startedAt = await this.store.now();
@@ -76,18 +86,20 @@ export class DirectiveExecutor {
       const earlier = await this.resumeEarlierMoves(directive);
       await this.handOver(directive, earlier);
       const detail = `expired: planned ${startedAt - directive.createdAt} ms ago`;
-      outcome = { status: earlier.length > 0 ? "partial" : "rejected", taskIds: earlier.map((m) => m.taskId), detail };
+      outcome = { status: earlier.length > 0 ? "partial" : "rejected", taskIds: earlier.map((m) => m.taskId), detail, shortfall: "expired" };
     } else {
       outcome = await this.steal(directive);
     }
     await this.record(directive, outcome, startedAt);
     this.options.onExecuted?.(directive, outcome);
+    this.options.metrics?.executed(directive, outcome);
     return outcome;
   }
 
   private async steal(directive: Directive): Promise<StealOutcome> {
     const target = await readAgentCapabilities(this.store, directive.target);
-    if (target === undefined) return { status: "failed", taskIds: [], detail: `target ${directive.target} is not registered` };
+    if (target === undefined)
+      return { status: "failed", taskIds: [], detail: `target ${directive.target} is not registered`, shortfall: "target_unregistered" };
     const targetCapabilities = new Set(target);
 
     // First finish what an earlier run of this directive decided.
@@ -131,14 +143,21 @@ export class DirectiveExecutor {
     taskIds.push(...moved.map((m) => m.taskId));
 
     if (targetRefused) {
-      return { status: taskIds.length > 0 ? "partial" : "failed", taskIds, detail: `target ${directive.target} no longer takes tasks` };
+      return {
+        status: taskIds.length > 0 ? "partial" : "failed",
+        taskIds,
+        detail: `target ${directive.target} no longer takes tasks`,
+        shortfall: "target_refused",
+      };
     }
     if (fenceRejected) {
-      return { status: taskIds.length > 0 ? "partial" : "rejected", taskIds, detail: "fence is not the current one" };
+      return { status: taskIds.length > 0 ? "partial" : "rejected", taskIds, detail: "fence is not the current one", shortfall: "fence" };
     }
     const missing = directive.count - taskIds.length;
     const status: StealStatus = missing === 0 ? "completed" : taskIds.length > 0 ? "partial" : "failed";
-    return { status, taskIds, detail: missing > 0 ? `${missing} of ${directive.count} not movable` : "" };
+    return missing > 0
+      ? { status, taskIds, detail: `${missing} of ${directive.count} not movable`, shortfall: "not_movable" }
+      : { status, taskIds, detail: "" };
   }
 
   /** Moves an earlier run of the directive made (from the move log) whose task is still queued on the target. */

@@ -1,46 +1,92 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { AGENT_STATUSES, STEAL_STATUSES } from "@worksteal/protocol";
-import { readAgents, readMetrics, readNamespaceCounts, readSteals } from "@worksteal/store";
+import { readiness } from "./metrics-readiness.js";
+import { FleetMetrics, scrapeMetrics } from "./metrics-scrape.js";
 import type { Replica } from "./replica.js";
 
-/** Steal operations counted by status in /metrics: the newest this many. */
-const METRIC_STEALS = 10_000;
+/** Answers one request for a replica that has started. */
+export type RouteHandler = (replica: Replica, request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
+
+export function send(response: ServerResponse, status: number, type: string, body: string): void {
+  response.writeHead(status, { "content-type": type });
+  response.end(body);
+}
+
+const sendJson = (response: ServerResponse, status: number, body: unknown) => send(response, status, "application/json", `${JSON.stringify(body)}\n`);
 
 /**
- * /healthz: 200 with the replica's role while its Redis connection is up, else 503.
- * /metrics: the namespace's figures in Prometheus text format, read from Redis on each scrape.
- * `replica` may be a function giving the replica once it has started: the port is then bound
- * (and a port in use found) before the replica joins, and both paths answer 503 until it has.
+ * The built-in routes, by path (query strings ignored):
+ * /healthz: liveness. 200 with the replica's role while its Redis connection is up, else 503.
+ * /readyz: readiness. 200 when connected, folding and caught up; else 503 with the reason.
+ * /metrics: Prometheus text: process metrics, this replica's counters and histograms, and the
+ *   fleet's figures read from Redis in a fixed number of round trips.
  */
-export function startHttp(replica: Replica | (() => Replica | undefined), port: number, host: string): Promise<Server> {
+function builtinRoutes(): Map<string, RouteHandler> {
+  const fleet = new FleetMetrics();
+  return new Map<string, RouteHandler>([
+    [
+      "/healthz",
+      (replica, _request, response) => {
+        const fence = replica.leaderFence;
+        const body = {
+          replica: replica.id,
+          role: fence === undefined ? "follower" : "leader",
+          fence: fence ?? null,
+          redis: replica.redisReady ? "ready" : "down",
+        };
+        sendJson(response, replica.redisReady ? 200 : 503, body);
+      },
+    ],
+    [
+      "/readyz",
+      async (replica, _request, response) => {
+        const state = await readiness(replica);
+        sendJson(response, state.ready ? 200 : 503, { replica: replica.id, ...state });
+      },
+    ],
+    [
+      "/metrics",
+      async (replica, _request, response) => {
+        const { contentType, text } = await scrapeMetrics(replica, fleet);
+        send(response, 200, contentType, text);
+      },
+    ],
+  ]);
+}
+
+export interface HttpOptions {
+  /** More routes, by exact path, served beside the built-in ones (which they may not replace). */
+  routes?: ReadonlyMap<string, RouteHandler>;
+}
+
+/**
+ * Serves the replica's routes. `replica` may be a function giving the replica once it has
+ * started: the port is then bound (and a port in use found) before the replica joins, and every
+ * route answers 503 until it has. A route that fails answers 503 with the error's message.
+ */
+export function startHttp(replica: Replica | (() => Replica | undefined), port: number, host: string, options: HttpOptions = {}): Promise<Server> {
   const current = typeof replica === "function" ? replica : () => replica;
+  const routes = builtinRoutes();
+  for (const [path, handler] of options.routes ?? []) {
+    if (routes.has(path)) throw new Error(`route ${path} is built in`);
+    routes.set(path, handler);
+  }
+  const known = [...routes.keys()].join(", ");
   const server = createServer((request, response) => {
-    const send = (status: number, type: string, body: string) => {
-      response.writeHead(status, { "content-type": type });
-      response.end(body);
-    };
+    const path = new URL(request.url ?? "/", "http://localhost").pathname;
+    const handler = routes.get(path);
     const replica = current();
-    if (replica === undefined && (request.url === "/healthz" || request.url === "/metrics")) {
-      send(503, "application/json", `${JSON.stringify({ replica: null, role: "starting", fence: null, redis: "unknown" })}\n`);
+    if (handler === undefined) {
+      send(response, 404, "text/plain", `not found: try ${known}\n`);
     } else if (replica === undefined) {
-      send(404, "text/plain", "not found: try /healthz or /metrics\n");
-    } else if (request.url === "/healthz") {
-      const fence = replica.leaderFence;
-      const body = {
-        replica: replica.id,
-        role: fence === undefined ? "follower" : "leader",
-        fence: fence ?? null,
-        redis: replica.redisReady ? "ready" : "down",
-      };
-      send(replica.redisReady ? 200 : 503, "application/json", `${JSON.stringify(body)}\n`);
-    } else if (request.url === "/metrics") {
-      metrics(replica).then(
-        (text) => send(200, "text/plain; version=0.0.4", text),
-        (error: Error) => send(503, "text/plain", `# metrics unavailable: ${error.message}\n`),
-      );
+      sendJson(response, 503, { replica: null, role: "starting", fence: null, redis: "unknown", ready: false, reason: "starting" });
     } else {
-      send(404, "text/plain", "not found: try /healthz or /metrics\n");
+      Promise.resolve()
+        .then(() => handler(replica, request, response))
+        .catch((error: Error) => {
+          if (!response.headersSent) send(response, 503, "text/plain", `unavailable: ${error.message}\n`);
+          else response.end();
+        });
     }
   });
   return new Promise((resolve, reject) => {
@@ -52,55 +98,4 @@ export function startHttp(replica: Replica | (() => Replica | undefined), port: 
 export function httpAddress(server: Server): string {
   const { address, port } = server.address() as AddressInfo;
   return `http://${address}:${port}`;
-}
-
-async function metrics(replica: Replica): Promise<string> {
-  const { store, config } = replica;
-  const [agents, counts, counters, steals] = await Promise.all([
-    readAgents(store, config.agentTtlMs),
-    readNamespaceCounts(store),
-    readMetrics(store),
-    readSteals(store, METRIC_STEALS),
-  ]);
-  const lines: string[] = [];
-  const metric = (name: string, help: string, type: "gauge" | "counter", samples: Array<[labels: string, value: number]>) => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
-  };
-  metric("worksteal_replica_leader", "1 when this replica holds the leader lease", "gauge", [
-    [`{replica="${replica.id}"}`, replica.leaderFence === undefined ? 0 : 1],
-  ]);
-  metric("worksteal_fence", "The latest fence issued", "gauge", [["", counts.fence]]);
-  metric(
-    "worksteal_agents",
-    "Registered agents by status",
-    "gauge",
-    AGENT_STATUSES.map((s) => [`{status="${s}"}`, agents.filter((a) => a.status === s).length]),
-  );
-  const sum = (field: "queued" | "running" | "done" | "failed") => agents.reduce((n, a) => n + a.workload[field], 0);
-  metric(
-    "worksteal_tasks",
-    "Tasks by state, summed over the folded workloads",
-    "gauge",
-    (["queued", "running", "done", "failed"] as const).map((s) => [`{state="${s}"}`, sum(s)]),
-  );
-  metric(
-    "worksteal_agent_queued",
-    "Tasks queued per agent (folded)",
-    "gauge",
-    agents.map((a) => [`{agent="${a.id}"}`, a.workload.queued]),
-  );
-  metric("worksteal_unassigned_tasks", "Tasks waiting for a live capable agent", "gauge", [["", counts.unassigned]]);
-  metric("worksteal_event_stream_length", "Entries in the event stream", "gauge", [["", counts.events]]);
-  metric(
-    "worksteal_steal_operations",
-    "Recent steal operations by status",
-    "gauge",
-    STEAL_STATUSES.map((s) => [`{status="${s}"}`, steals.steals.filter((op) => op.status === s).length]),
-  );
-  metric("worksteal_reconciler_corrections_total", "Corrections made by the reconciler", "counter", [
-    ['{kind="workload"}', counters["reconciler.workload_corrections"] ?? 0],
-    ['{kind="job_readded"}', counters["reconciler.jobs_readded"] ?? 0],
-  ]);
-  return `${lines.join("\n")}\n`;
 }

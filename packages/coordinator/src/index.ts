@@ -8,3 +8,5 @@ export * from "./leadership.js";
 export * from "./reaper.js";
 export * from "./maintenance.js";
 export * from "./http.js";
+export * from "./metrics.js";
+export * from "./metrics-readiness.js";

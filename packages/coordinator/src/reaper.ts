@@ -17,6 +17,7 @@ import {
   TaskNotQueuedError,
   TaskNotRunningError,
 } from "@worksteal/store";
+import type { ReplicaMetrics } from "./metrics.js";
 import { withQueueCounts } from "./snapshot.js";
 
 /** Queued tasks of one leaving agent considered per round. */
@@ -51,6 +52,7 @@ export class Reaper {
     private readonly directives: Queue<Directive>,
     private readonly config: Config,
     private readonly log: Logger,
+    private readonly metrics?: Pick<ReplicaMetrics, "planned" | "reassigned">,
   ) {}
 
   /**
@@ -83,6 +85,7 @@ export class Reaper {
       result.evacuating += evacuating;
       result.parked += parked;
     }
+    this.metrics?.reassigned(result.reclaimed, result.parked);
     if (result.evacuating + result.reclaimed + result.parked > 0) this.log.info({ ...result, fence }, "reaped");
     return result;
   }
@@ -127,6 +130,7 @@ export class Reaper {
           opts: { jobId: d.id, attempts: 3, removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } },
         })),
       );
+      this.metrics?.planned("evacuate", directives.length);
     }
     return { evacuating: directives.reduce((n, d) => n + d.count, 0), parked };
   }

@@ -23,6 +23,7 @@ import { DirectiveExecutor, type StealOutcome } from "./executor.js";
 import { EventFolder } from "./event-folder.js";
 import { Leadership } from "./leadership.js";
 import { Maintenance, type MaintenanceResult } from "./maintenance.js";
+import { ReplicaMetrics } from "./metrics.js";
 import { Placer } from "./placement.js";
 import { DirectivePlanner } from "./directive-planner.js";
 import { Reaper } from "./reaper.js";
@@ -50,6 +51,16 @@ const FOLD_COALESCE_MS = 100;
 const EXECUTOR_CONCURRENCY = 2;
 /** BullMQ lock of a directive being executed (a directive takes milliseconds). */
 const DIRECTIVE_LOCK_MS = 5000;
+/** How often the start of executed directives' tasks is looked for, to observe steal latency. */
+const STEAL_LATENCY_CHECK_MS = 250;
+
+/** The fold loop's latest read, for readiness. */
+export interface FoldLoopState {
+  /** When the latest read returned (monotonic clock, ms); undefined before the first. */
+  lastReadAt: number | undefined;
+  /** Entries that read returned: a full batch means more may be waiting. */
+  lastReadCount: number;
+}
 
 /**
  * One coordinator replica. Every replica folds events as a member of the namespace's consumer
@@ -60,6 +71,9 @@ export class Replica {
   readonly id: string;
   readonly config: Config;
   readonly store: Store;
+  /** What this replica did, for /metrics. */
+  readonly metrics = new ReplicaMetrics();
+  private readonly foldLoopState: FoldLoopState = { lastReadAt: undefined, lastReadCount: 0 };
   private readonly log: Logger;
   private readonly redis: Redis;
   private readonly blocking: Redis;
@@ -95,7 +109,7 @@ export class Replica {
     this.folder = new EventFolder(
       this.store,
       this.blocking,
-      { consumer: this.id, batchSize: this.config.foldBatchSize, claimIdleMs: this.config.claimIdleMs },
+      { consumer: this.id, batchSize: this.config.foldBatchSize, claimIdleMs: this.config.claimIdleMs, metrics: this.metrics },
       this.log,
     );
     this.directives = openDirectiveQueue(this.store);
@@ -104,20 +118,21 @@ export class Replica {
     this.directives.on("error", (error) => {
       if (!isConnectionError(error)) this.log.warn({ error: errorSummary(error) }, "directive queue error");
     });
-    this.planning = new DirectivePlanner(this.store, this.queues, this.directives, this.config, this.log);
+    this.planning = new DirectivePlanner(this.store, this.queues, this.directives, this.config, this.log, this.metrics);
     this.executor = new DirectiveExecutor(
       this.store,
       this.queues,
       {
         maxDirectiveAgeMs: this.config.stealInterval * 5 + 5000,
         retentionMs: this.config.retentionMs,
+        metrics: this.metrics,
         ...(options.onSteal ? { onExecuted: options.onSteal } : {}),
       },
       this.log,
     );
     this.maintenance = new Maintenance(this.store, this.queues, this.config, this.log);
     this.placer = new Placer(this.store, this.queues, this.config.agentTtlMs, this.log);
-    this.reaper = new Reaper(this.store, this.queues, this.directives, this.config, this.log);
+    this.reaper = new Reaper(this.store, this.queues, this.directives, this.config, this.log, this.metrics);
     if (options.lead ?? true) {
       this.leadership = new Leadership(
         this.store,
@@ -131,6 +146,11 @@ export class Replica {
   /** Whether this replica's command connection to Redis is up. */
   get redisReady(): boolean {
     return this.redis.status === "ready";
+  }
+
+  /** The fold loop's latest read; a stopped replica's stays as it was. */
+  get foldLoopStatus(): Readonly<FoldLoopState> & { running: boolean } {
+    return { ...this.foldLoopState, running: this.running };
   }
 
   /** The fence this replica leads with, or undefined when it does not lead now. */
@@ -153,6 +173,7 @@ export class Replica {
     this.foldLoop = this.runFoldLoop();
     this.every(Math.min(this.config.claimIdleMs / 2, 5000), "claim", () => this.folder.claimAbandoned());
     this.every(this.config.heartbeatIntervalMs, "heartbeat", () => this.heartbeat());
+    this.every(STEAL_LATENCY_CHECK_MS, "steal latency", () => this.metrics.observeStealLatencies(this.store));
     this.every(this.config.stealInterval, "lead", () => this.leaderRound());
     this.every(this.config.maintenanceIntervalMs, "maintain", async () => {
       await this.forgetRemovedQueues();
@@ -263,6 +284,8 @@ export class Replica {
     while (this.running) {
       try {
         const read = await this.folder.foldNew(FOLD_BLOCK_MS);
+        this.foldLoopState.lastReadAt = performance.now();
+        this.foldLoopState.lastReadCount = read;
         if (read < this.config.foldBatchSize / 2) await new Promise((r) => setTimeout(r, FOLD_COALESCE_MS));
       } catch (error) {
         if (!this.running) break;

@@ -1,3 +1,5 @@
+import { type AgentView, FOLD_GROUP } from "@worksteal/protocol";
+import { readAgents } from "./agents.js";
 import { replyValues } from "./replies.js";
 import type { Store } from "./store.js";
 
@@ -46,4 +48,83 @@ export async function readDurationAverages(store: Store): Promise<Record<string,
     if (count > 0) averages[type] = Number(sum) / count;
   }
   return averages;
+}
+
+/** How far the folding consumer group is behind the event stream. */
+export interface FoldProgress {
+  /** Entries delivered to a replica and not yet folded (acknowledged). */
+  pending: number;
+  /** Entries no replica has read yet; undefined when Redis cannot tell (before 7.0, or after entries were deleted mid-stream). */
+  undelivered: number | undefined;
+}
+
+/** The folding group's progress, from one XINFO GROUPS; nothing is pending before the group exists. */
+export async function readFoldProgress(store: Store): Promise<FoldProgress> {
+  return foldProgressOf(await store.redis.xinfo("GROUPS", store.keys.events).catch(noStream));
+}
+
+/** A stream that does not exist yet has no group: XINFO answers with an error that means "nothing". */
+function noStream(error: unknown): unknown[] {
+  if (error instanceof Error && /no such key/i.test(error.message)) return [];
+  throw error;
+}
+
+function foldProgressOf(reply: unknown): FoldProgress {
+  for (const group of reply as unknown[][]) {
+    const fields = new Map<string, unknown>();
+    for (let i = 0; i + 1 < group.length; i += 2) fields.set(String(group[i]), group[i + 1]);
+    if (fields.get("name") !== FOLD_GROUP) continue;
+    const lag = fields.get("lag");
+    return { pending: Number(fields.get("pending") ?? 0), undelivered: typeof lag === "number" ? lag : undefined };
+  }
+  return { pending: 0, undelivered: 0 };
+}
+
+/** What one scrape of a replica's /metrics reads: a fixed number of round trips whatever the fleet's history. */
+export interface ScrapeFigures {
+  counts: NamespaceCounts;
+  /** The namespace's counters (see readMetrics). */
+  counters: Record<string, number>;
+  fold: FoldProgress;
+  agents: AgentView[];
+}
+
+/** The namespace's figures for a scrape in two round trips: counters and stream state in one, the agents in one more. */
+export async function readScrapeFigures(store: Store, agentTtlMs: number): Promise<ScrapeFigures> {
+  const k = store.keys;
+  const pipeline = store.redis.pipeline().zcard(k.unassigned).xlen(k.events).xlen(k.deadLetter).zcard(k.steals).get(k.fence).hgetall(k.metrics);
+  const [replies, agents] = await Promise.all([pipeline.xinfo("GROUPS", k.events).exec(), readAgents(store, agentTtlMs)]);
+  const groups = replies?.pop();
+  const [unassigned, events, deadLetters, steals, fence, counters] = replyValues(replies, "the namespace's figures") as [
+    number,
+    number,
+    number,
+    number,
+    string | null,
+    Record<string, string>,
+  ];
+  return {
+    counts: { unassigned, events, deadLetters, steals, fence: Number(fence ?? 0) },
+    counters: Object.fromEntries(Object.entries(counters).map(([name, value]) => [name, Number(value)])),
+    fold: foldProgressOf(groups?.[0] ? noStream(groups[0]) : groups?.[1]),
+    agents,
+  };
+}
+
+/** When a task was submitted and when its latest run started (Redis clock, ms). */
+export interface TaskTimes {
+  createdAt: number;
+  /** Undefined until a run started. */
+  startedAt: number | undefined;
+}
+
+/** Each task's times in one round trip; undefined for a task whose record is gone (past its retention). */
+export async function readTaskTimes(store: Store, taskIds: readonly string[]): Promise<Array<TaskTimes | undefined>> {
+  if (taskIds.length === 0) return [];
+  const pipeline = store.redis.pipeline();
+  for (const id of taskIds) pipeline.hmget(store.keys.task(id), "createdAt", "startedAt");
+  const values = replyValues(await pipeline.exec(), "task times") as Array<[string | null, string | null]>;
+  return values.map(([createdAt, startedAt]) =>
+    createdAt === null ? undefined : { createdAt: Number(createdAt), startedAt: startedAt === null ? undefined : Number(startedAt) },
+  );
 }

@@ -1,0 +1,167 @@
+import { Counter, Histogram, Registry } from "prom-client";
+import type { Directive, WorkstealEvent } from "@worksteal/protocol";
+import { type FoldResult, readTaskTimes, type Store } from "@worksteal/store";
+import type { StealOutcome } from "./executor.js";
+
+/** Seconds, from tens of milliseconds to an hour: a queue may wait that long under a backlog. */
+const DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
+/** A steal's tasks start within a planning round or two when it helps at all. */
+const STEAL_LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];
+/** Directives whose first running task is still awaited; a busier replica forgets the oldest. */
+const STEALS_AWAITED = 256;
+/** Tasks of one directive looked at: the first to run is among the first handed over. */
+const TASKS_WATCHED_PER_STEAL = 50;
+/** A directive none of whose tasks started within this long is forgotten unobserved. */
+const STEAL_WATCH_MS = 10 * 60_000;
+
+interface AwaitedSteal {
+  createdAt: number;
+  taskIds: string[];
+}
+
+/**
+ * What this replica did, counted in process: events it folded, directives it planned and
+ * executed, tasks it moved or reassigned, and the latencies of the events it folded. Folding is
+ * exactly once across replicas, so each task's latencies are observed by one replica only and
+ * sums over replicas are the fleet's. Fleet-wide figures read from Redis at scrape time are
+ * added by `scrapeMetrics` (metrics-scrape.ts), on the same registry.
+ */
+export class ReplicaMetrics {
+  readonly registry = new Registry();
+  private readonly eventsFolded = this.counter("worksteal_events_folded_total", "Events this replica folded into the workload figures");
+  private readonly eventsDeadLettered = this.counter("worksteal_events_dead_lettered_total", "Events this replica sent to the dead-letter stream");
+  private readonly directivesPlanned = this.counter("worksteal_directives_planned_total", "Directives this replica planned as leader", ["kind"]);
+  private readonly directivesExecuted = this.counter("worksteal_directives_executed_total", "Directives this replica executed, by outcome", ["status"]);
+  private readonly directivesRejected = this.counter(
+    "worksteal_directives_rejected_total",
+    "Directives this replica executed that moved fewer tasks than planned, by reason",
+    ["reason"],
+  );
+  private readonly tasksMoved = this.counter("worksteal_tasks_moved_total", "Tasks this replica moved between agents by executing directives");
+  private readonly tasksReassigned = this.counter(
+    "worksteal_tasks_reassigned_total",
+    "Tasks of dead or draining agents this replica reassigned as leader: to an agent, or unassigned",
+    ["to"],
+  );
+  private readonly tasksDone = this.counter("worksteal_tasks_done_total", "Tasks completed, counted by the replica that folded the event", ["type"]);
+  private readonly tasksFailed = this.counter("worksteal_tasks_failed_total", "Tasks failed for good, counted by the replica that folded the event", ["type"]);
+  private readonly stealLatency = new Histogram({
+    name: "worksteal_steal_latency_seconds",
+    help: "From a directive's planning to the first of its moved tasks running (directives this replica executed)",
+    buckets: STEAL_LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly taskWait = new Histogram({
+    name: "worksteal_task_wait_seconds",
+    help: "From submission to the first run's start (events this replica folded)",
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly taskRun = new Histogram({
+    name: "worksteal_task_run_seconds",
+    help: "Run time of completed and failed runs, by task type (events this replica folded)",
+    labelNames: ["type", "outcome"],
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly metricsReadsFailed = this.counter(
+    "worksteal_metrics_reads_failed_total",
+    "Redis reads for latency observations that failed (those observations are lost)",
+  );
+  private readonly awaited: AwaitedSteal[] = [];
+
+  private counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  /**
+   * A batch this replica folded. `events` are its valid entries; `invalid` how many it sent to
+   * the dead-letter stream for failing validation. Per-event figures are observed only when the
+   * result shows that this fold applied every valid event: when another replica folded part of
+   * the batch, or the fold script refused some of it, which events took effect is unknown, and
+   * observing them could count an event twice across replicas.
+   */
+  async folded(store: Store, events: WorkstealEvent[], invalid: number, result: FoldResult): Promise<void> {
+    this.eventsFolded.inc(result.applied);
+    this.eventsDeadLettered.inc(result.deadLettered);
+    if (result.alreadyAcknowledged > 0 || result.deadLettered !== invalid) return;
+    const firstStarts: Array<{ taskId: string; at: number }> = [];
+    for (const event of events) {
+      if (event.kind === "task:completed") {
+        this.tasksDone.inc({ type: event.taskType });
+        this.taskRun.observe({ type: event.taskType, outcome: "completed" }, event.durationMs / 1000);
+      } else if (event.kind === "task:failed") {
+        if (event.final) this.tasksFailed.inc({ type: event.taskType });
+        if (event.fromState !== "queued") this.taskRun.observe({ type: event.taskType, outcome: "failed" }, event.durationMs / 1000);
+      } else if (event.kind === "task:started" && event.attempt === 1 && !event.restarted) {
+        // A later attempt's wait would include the earlier runs.
+        firstStarts.push({ taskId: event.taskId, at: event.at });
+      }
+    }
+    if (firstStarts.length === 0) return;
+    try {
+      const times = await readTaskTimes(
+        store,
+        firstStarts.map((s) => s.taskId),
+      );
+      firstStarts.forEach(({ at }, i) => {
+        const submitted = times[i]?.createdAt;
+        if (submitted !== undefined && at >= submitted) this.taskWait.observe((at - submitted) / 1000);
+      });
+    } catch {
+      this.metricsReadsFailed.inc();
+    }
+  }
+
+  planned(kind: "steal" | "evacuate", count: number): void {
+    if (count > 0) this.directivesPlanned.inc({ kind }, count);
+  }
+
+  reassigned(toAgent: number, unassigned: number): void {
+    if (toAgent > 0) this.tasksReassigned.inc({ to: "agent" }, toAgent);
+    if (unassigned > 0) this.tasksReassigned.inc({ to: "unassigned" }, unassigned);
+  }
+
+  /** A directive this replica executed (`directive` undefined when it was malformed). */
+  executed(directive: Directive | undefined, outcome: StealOutcome): void {
+    this.directivesExecuted.inc({ status: outcome.status });
+    if (outcome.shortfall !== undefined) this.directivesRejected.inc({ reason: outcome.shortfall });
+    this.tasksMoved.inc(outcome.taskIds.length);
+    if (directive === undefined || outcome.taskIds.length === 0) return;
+    if (this.awaited.length >= STEALS_AWAITED) this.awaited.shift();
+    this.awaited.push({ createdAt: directive.createdAt, taskIds: outcome.taskIds.slice(0, TASKS_WATCHED_PER_STEAL) });
+  }
+
+  /**
+   * Observes the steal latency of executed directives one of whose tasks has started since, in
+   * one round trip (the tasks' start times, Redis clock, as is a directive's planning time).
+   * A task that started before the directive was planned ran on its source: it does not count.
+   */
+  async observeStealLatencies(store: Store): Promise<void> {
+    if (this.awaited.length === 0) return;
+    const watched = this.awaited.splice(0);
+    let times: Awaited<ReturnType<typeof readTaskTimes>>;
+    let now: number;
+    try {
+      times = await readTaskTimes(
+        store,
+        watched.flatMap((s) => s.taskIds),
+      );
+      now = await store.now();
+    } catch (error) {
+      // Awaited again at the next check, oldest first, within the bound.
+      this.awaited.unshift(...watched);
+      this.awaited.splice(0, Math.max(0, this.awaited.length - STEALS_AWAITED));
+      throw error;
+    }
+    let offset = 0;
+    for (const steal of watched) {
+      const starts = times
+        .slice(offset, offset + steal.taskIds.length)
+        .flatMap((t) => (t?.startedAt !== undefined && t.startedAt >= steal.createdAt ? [t.startedAt] : []));
+      offset += steal.taskIds.length;
+      if (starts.length > 0) this.stealLatency.observe((Math.min(...starts) - steal.createdAt) / 1000);
+      else if (now - steal.createdAt < STEAL_WATCH_MS) this.awaited.push(steal);
+    }
+  }
+}
