@@ -23,6 +23,15 @@ describe("resolveConfig", () => {
     expect(resolveConfig({ env, overrides: { stealThreshold: undefined } })).toMatchObject({ namespace: "default", stealThreshold: 5 });
   });
 
+  it("keeps the dashboard and its actions off unless asked (WORKSTEAL_DASHBOARD, WORKSTEAL_DASHBOARD_ACTIONS)", () => {
+    expect(resolveConfig()).toMatchObject({ dashboard: false, dashboardActions: false });
+    expect(resolveConfig({ env: { WORKSTEAL_DASHBOARD: "true", WORKSTEAL_DASHBOARD_ACTIONS: "1" } })).toMatchObject({
+      dashboard: true,
+      dashboardActions: true,
+    });
+    expect(() => resolveConfig({ env: { WORKSTEAL_DASHBOARD: "yes" } })).toThrow(/dashboard/);
+  });
+
   it("names the bad field and refuses the whole configuration", () => {
     expect(() => resolveConfig({ env: { WORKSTEAL_STEAL_INTERVAL: "soon" } })).toThrow(/stealInterval/);
     expect(() => resolveConfig({ overrides: { namespace: "has space" } })).toThrow(ConfigError);

@@ -7,6 +7,12 @@ export const STRATEGIES = ["balanced", "classic"] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
 
 const ms = (d: number) => z.coerce.number().int().min(1).default(d);
+/** A switch: a boolean, or its spelling in an environment variable. */
+const flag = (d: boolean) =>
+  z
+    .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
+    .default(d)
+    .transform((v) => v === true || v === "true" || v === "1");
 
 /**
  * The shortest lease a leader can hold on to. A leader renews every third of its TTL and stops
@@ -24,11 +30,7 @@ export const MIN_LEASE_TTL_MS = 300;
  */
 export const ConfigSchema = z
   .object({
-    enabled: z
-      .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
-      .default(true)
-      .transform((v) => v === true || v === "true" || v === "1")
-      .describe("Plan steals at all (true/false)."),
+    enabled: flag(true).describe("Plan steals at all (true/false)."),
     stealThreshold: z.coerce.number().int().min(1).default(2).describe("Minimum task-count difference between two agents that triggers a steal (classic)."),
     maxStealBatch: z.coerce.number().int().min(1).max(1000).default(10).describe("Most tasks one steal moves."),
     stealInterval: ms(1000).describe("Planner period, ms."),
@@ -50,6 +52,8 @@ export const ConfigSchema = z
     retentionMs: ms(24 * 3600 * 1000).describe("Finished task records and steal operations are kept this long, ms."),
     httpPort: z.coerce.number().int().min(0).max(65535).default(0).describe("Coordinator HTTP port for /healthz and /metrics; 0 turns it off."),
     httpHost: z.string().min(1).default("127.0.0.1").describe("Coordinator HTTP address."),
+    dashboard: flag(false).describe("Serve the web dashboard at /dashboard/ on the HTTP port (read-only unless dashboardActions)."),
+    dashboardActions: flag(false).describe("Let the dashboard drain agents and replay dead letters (POST requests); off, they are refused."),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info").describe("pino log level."),
   })
   .strict()
