@@ -7,8 +7,9 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { Client, type SubmitInput } from "@worksteal/client";
-import { FOLD_GROUP, jobIdFor, keysFor } from "@worksteal/protocol";
+import { jobIdFor, keysFor } from "@worksteal/protocol";
 import { sleep } from "@worksteal/testkit";
+import { foldCaughtUp } from "../fold/group.js";
 import { redisClock } from "../readiness.js";
 import { processCost, redisCost, type RedisCost, sampleProcesses, sampleRedis } from "./cost.js";
 import { startWorkers, type Workers } from "./workers.js";
@@ -218,21 +219,10 @@ async function untilFinished(settings: RunSettings, workers: Workers, namespace:
 /** The coordinators' consumer group has read and acknowledged every event. */
 async function untilFolded(settings: RunSettings, namespace: string): Promise<void> {
   const deadline = Date.now() + settings.timeoutMs;
-  const events = keysFor(namespace).events;
-  for (;;) {
-    const groups = (await settings.redis.xinfo("GROUPS", events)) as unknown[][];
-    const group = groups.map((fields) => fieldsOf(fields)).find((g) => g.name === FOLD_GROUP);
-    if (group && Number(group.lag) === 0 && Number(group.pending) === 0) return;
-    if (Date.now() > deadline)
-      throw new Error(`events not folded after ${settings.timeoutMs} ms (lag ${String(group?.lag)}, pending ${String(group?.pending)})`);
+  while (!(await foldCaughtUp(settings.redis, keysFor(namespace).events))) {
+    if (Date.now() > deadline) throw new Error(`events not folded after ${settings.timeoutMs} ms`);
     await sleep(20);
   }
-}
-
-function fieldsOf(flat: unknown[]): Record<string, unknown> {
-  const fields: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) fields[String(flat[i])] = flat[i + 1];
-  return fields;
 }
 
 /** Samples now; `close` samples again and gives the cost per task in between. */
