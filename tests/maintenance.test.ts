@@ -52,4 +52,18 @@ describe("the leader's maintenance", () => {
     expect(await h.runCounts()).toEqual({ orphan: 1 });
     expect(await h.redis.hget(h.store.keys.metrics, "reconciler.jobs_readded")).toBe("1");
   });
+
+  it("a hand-edited task record or agent key is skipped: the pass goes on to the end", async () => {
+    h = namespaceHarness("hand-edited", { maintenanceIntervalMs: 600_000, enabled: false });
+    const replica = await h.startReplica();
+    await h.store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
+    await h.client.submit({ id: "unreadable", agentId: "a1" });
+    await h.redis.hset(h.store.keys.task("unreadable"), "requiredCapabilities", "not json");
+    // An agent id whose hash was overwritten with a string.
+    await h.redis.sadd(h.store.keys.agents, "ghost");
+    await h.redis.set(h.store.keys.agent("ghost"), "not a hash");
+    await eventually(() => expect(replica.leaderFence).toBeDefined());
+    // Every step ran to the end (before, the first unreadable record threw out of the pass).
+    expect(await replica.performMaintenance()).toMatchObject({ jobsReadded: 0, agentsRemoved: 0 });
+  });
 });

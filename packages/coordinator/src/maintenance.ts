@@ -95,7 +95,8 @@ export class Maintenance {
     const now = await this.store.now();
     const removed: string[] = [];
     for (const [i, id] of ids.entries()) {
-      if (now - (heartbeats[i] ?? 0) < minAge) continue;
+      const heartbeat = heartbeats[i];
+      if (heartbeat === undefined || now - heartbeat < minAge) continue;
       const result = await this.store.removeAgent(id, minAge);
       if (!result.removed) continue;
       await this.queues.obliterate(id);

@@ -179,8 +179,12 @@ export class Replica {
       await this.forgetRemovedQueues();
       const fence = this.leaderFence;
       if (fence === undefined) return;
-      await this.maintenance.run();
-      await this.reaper.repairStuckRunning(fence);
+      // The repair of stuck running tasks must not wait on housekeeping that failed.
+      try {
+        await this.maintenance.run();
+      } finally {
+        await this.reaper.repairStuckRunning(fence);
+      }
     });
     this.executorWorker = new Worker<Directive>(DIRECTIVE_QUEUE, (job) => this.executor.execute(job.data), {
       connection: this.executorRedis,

@@ -81,6 +81,8 @@ export const SCRIPT_CODES = {
   AGENT_NOT_ALIVE: -11,
   AGENT_INCAPABLE: -12,
   NOT_QUEUED: -13,
+  /** An answer (markDrained): the agent is neither draining nor drained. */
+  NOT_DRAINING: -14,
   /** Answers (removeAgent): the agent's heartbeat is too recent, it holds tasks, its queue holds jobs. */
   AGENT_HEARD_RECENTLY: -20,
   AGENT_HOLDS_TASKS: -21,

@@ -17,8 +17,7 @@ export async function publishReplicaRole(store: Store, replicaId: string, fence:
 
 /** Takes a stopping replica out of the registry: its heartbeat and its role. */
 export async function forgetReplica(store: Store, replicaId: string): Promise<void> {
-  await store.redis.hdel(store.keys.replicas, replicaId);
-  await store.redis.hdel(store.keys.replicaRoles, replicaId);
+  replyValues(await store.redis.multi().hdel(store.keys.replicas, replicaId).hdel(store.keys.replicaRoles, replicaId).exec(), "replica registry");
 }
 
 /** Each replica's last heartbeat (Redis clock, ms), by replica id. */

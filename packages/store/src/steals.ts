@@ -1,4 +1,5 @@
 import { parseRecord, type StealOperation, StealOperationSchema, type StealStatus } from "@worksteal/protocol";
+import { replyValues } from "./replies.js";
 import type { Store } from "./store.js";
 
 export interface StealRead {
@@ -53,12 +54,16 @@ export async function readMoveLog(store: Store, directiveId: string): Promise<Ar
  */
 export async function recordSteal(store: Store, operation: StealOperation, retentionMs: number): Promise<void> {
   const k = store.keys;
-  await store.redis
-    .multi()
-    .hset(k.steal(operation.directiveId), { ...operation, taskIds: JSON.stringify(operation.taskIds) })
-    .pexpire(k.steal(operation.directiveId), retentionMs)
-    .zadd(k.steals, operation.finishedAt, operation.directiveId)
-    .exec();
+  // A failed write fails the directive's job: BullMQ retries it, and the move log makes that idempotent.
+  replyValues(
+    await store.redis
+      .multi()
+      .hset(k.steal(operation.directiveId), { ...operation, taskIds: JSON.stringify(operation.taskIds) })
+      .pexpire(k.steal(operation.directiveId), retentionMs)
+      .zadd(k.steals, operation.finishedAt, operation.directiveId)
+      .exec(),
+    "steal record",
+  );
 }
 
 /** Drops from the list of steal operations those that finished before `cutoff` (Redis clock, ms). */

@@ -261,7 +261,10 @@ export class Store {
   async markDrained(agentId: string): Promise<"drained" | "draining" | "undrained"> {
     const k = this.keys;
     const reply = (await this.run("markDrained", [k.agent(agentId), k.queuedOf(agentId), k.runningOf(agentId)], [])) as number;
-    return reply === 1 ? "drained" : reply === 0 ? "draining" : "undrained";
+    if (reply === 1) return "drained";
+    if (reply === 0) return "draining";
+    if (reply === SCRIPT_CODES.NOT_DRAINING) return "undrained";
+    throw new StoreError(`markDrained answered ${reply} for agent ${agentId}`, reply);
   }
 
   /** Takes a draining or drained agent back: alive, given tasks, taking jobs again. */

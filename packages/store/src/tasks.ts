@@ -1,5 +1,4 @@
 import { parseRecord, type TaskRecord, TaskRecordSchema } from "@worksteal/protocol";
-import { replyValues } from "./replies.js";
 import type { Store } from "./store.js";
 
 /** What the coordinator decides by, of a task record: who owns it, at which epoch, in which state, and what it needs. */
@@ -19,26 +18,44 @@ export interface TaskFields {
 /** The one field list of `TaskFields`, in HMGET order. */
 const FIELDS = ["owner", "state", "epoch", "requiredCapabilities", "type", "estimatedDurationMs", "maxAttempts", "attempts", "updatedAt"] as const;
 
-/** `TaskFields` of each task (undefined for one that does not exist), in one round trip; same order as `ids`. */
+/**
+ * `TaskFields` of each task, in one round trip; same order as `ids`. Undefined for a task that
+ * does not exist and for one whose record cannot be read (not a hash, capabilities not JSON: only
+ * a hand edit makes one): every caller skips it, so one bad record never stops a whole pass.
+ */
 export async function readTaskFields(store: Store, ids: readonly string[]): Promise<Array<TaskFields | undefined>> {
   if (ids.length === 0) return [];
   const pipeline = store.redis.pipeline();
   for (const id of ids) pipeline.hmget(store.keys.task(id), ...FIELDS);
-  return replyValues(await pipeline.exec(), "task records").map((value) => {
-    const [owner, state, epoch, caps, type, estimate, maxAttempts, attempts, updatedAt] = value as Array<string | null>;
-    if (owner === null || owner === undefined) return undefined;
-    return {
-      owner,
-      state: state ?? "",
-      epoch: Number(epoch),
-      requiredCapabilities: JSON.parse(caps ?? "[]") as string[],
-      type: type ?? "default",
-      ...(estimate ? { estimatedDurationMs: Number(estimate) } : {}),
-      maxAttempts: Number(maxAttempts ?? 1),
-      attempts: Number(attempts ?? 0),
-      updatedAt: Number(updatedAt ?? 0),
-    };
-  });
+  const replies = await pipeline.exec();
+  if (replies === null) throw new Error("the pipeline reading task records was aborted");
+  return replies.map(([error, value]) => (error ? undefined : toTaskFields(value as Array<string | null>)));
+}
+
+function toTaskFields([owner, state, epoch, caps, type, estimate, maxAttempts, attempts, updatedAt]: Array<string | null>): TaskFields | undefined {
+  if (owner === null || owner === undefined) return undefined;
+  const requiredCapabilities = parseCapabilities(caps ?? "[]");
+  if (!requiredCapabilities) return undefined;
+  return {
+    owner,
+    state: state ?? "",
+    epoch: Number(epoch),
+    requiredCapabilities,
+    type: type ?? "default",
+    ...(estimate ? { estimatedDurationMs: Number(estimate) } : {}),
+    maxAttempts: Number(maxAttempts ?? 1),
+    attempts: Number(attempts ?? 0),
+    updatedAt: Number(updatedAt ?? 0),
+  };
+}
+
+function parseCapabilities(json: string): string[] | undefined {
+  try {
+    const value: unknown = JSON.parse(json);
+    return Array.isArray(value) && value.every((c) => typeof c === "string") ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A task's whole record, validated: undefined when there is no such task, or why it cannot be read. */
