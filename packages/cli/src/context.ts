@@ -1,10 +1,21 @@
 import type { Config } from "@worksteal/protocol";
 import type { Store } from "@worksteal/store";
 
+/** A terminal on both ends: `watch` redraws in place and reads keys from it. */
+export interface Terminal {
+  columns: () => number;
+  /** Calls `listener` with each key pressed (raw mode) until the returned function is called. */
+  onKey: (listener: (key: string) => void) => () => void;
+}
+
 /** Where the command writes; tests pass their own to capture output in-process. */
 export interface Io {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Present when stdin and stdout are a terminal. */
+  terminal?: Terminal;
+  /** Calls `stop` on Ctrl-C until the returned function is called; commands that run until stopped use it. */
+  onInterrupt?: (stop: () => void) => () => void;
 }
 
 export interface CommandContext {

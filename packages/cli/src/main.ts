@@ -1,25 +1,14 @@
 import { loadConfig } from "@worksteal/config";
 import { ConfigError, type Config } from "@worksteal/protocol";
 import { maskRedisUrl, Store } from "@worksteal/store";
-import { runAgents } from "./commands/agents.js";
-import { runDrain } from "./commands/drain.js";
-import { runLeader } from "./commands/leader.js";
-import { runRemove } from "./commands/remove.js";
-import { runUndrain } from "./commands/undrain.js";
-import { runStatus } from "./commands/status.js";
-import { runSteals } from "./commands/steals.js";
-import { runTask } from "./commands/task.js";
+import { RedisUrlSchema, UsageError } from "./args.js";
 import { commandTimeoutMessage, ConnectionError, connect, isCommandTimeout } from "./connect.js";
 import { EXIT, type CommandContext, type Io } from "./context.js";
-import { type Command, type Invocation, RedisUrlSchema, UsageError, parseInvocation } from "./options.js";
-import { USAGE } from "./usage.js";
+import { helpText, type Invocation, parseInvocation } from "./program.js";
+import { processIo } from "./process-io.js";
 
 export type { Io } from "./context.js";
-
-export const processIo: Io = {
-  stdout: (text) => void process.stdout.write(text),
-  stderr: (text) => void process.stderr.write(text),
-};
+export { processIo } from "./process-io.js";
 
 const nonEmpty = (v: string | undefined) => (v === undefined || v === "" ? undefined : v);
 
@@ -43,47 +32,26 @@ function resolveConfig(invocation: Invocation, env: NodeJS.ProcessEnv): Config {
   }
 }
 
-function dispatch(ctx: CommandContext, command: Exclude<Command, { name: "help" }>): Promise<number> {
-  switch (command.name) {
-    case "status":
-      return runStatus(ctx);
-    case "agents":
-      return runAgents(ctx);
-    case "leader":
-      return runLeader(ctx);
-    case "task":
-      return runTask(ctx, command.taskId);
-    case "steals":
-      return runSteals(ctx, command.limit);
-    case "agent":
-      if (command.action === "drain") return runDrain(ctx, command.agentId, command.wait);
-      return command.action === "remove" ? runRemove(ctx, command.agentId) : runUndrain(ctx, command.agentId);
-  }
-}
-
 /** Runs the command line (argv without node and script) and returns the exit code. */
 export async function main(argv: readonly string[], io: Io = processIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const err = (text: string) => io.stderr(`worksteal: ${text}\n`);
   const out = (text: string) => io.stdout(`${text}\n`);
+  if (argv.length === 0) {
+    io.stderr(helpText());
+    return EXIT.usage;
+  }
   let invocation: Invocation;
   let config: Config;
   try {
-    invocation = parseInvocation(argv);
-    if (invocation.help || invocation.command?.name === "help") {
-      io.stdout(USAGE);
-      return EXIT.ok;
-    }
-    if (invocation.command === undefined) {
-      io.stderr(USAGE);
-      return EXIT.usage;
-    }
+    const parsed = parseInvocation(argv, io);
+    if ("printed" in parsed) return parsed.code;
+    invocation = parsed;
     config = resolveConfig(invocation, env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     err(error.message);
     return EXIT.usage;
   }
-  const command = invocation.command;
   const shownUrl = maskRedisUrl(config.redisUrl);
 
   let connection;
@@ -96,7 +64,7 @@ export async function main(argv: readonly string[], io: Io = processIo, env: Nod
   let timedOut = false;
   try {
     const ctx: CommandContext = { store: new Store(connection.redis, config.namespace), config, json: invocation.json, io, out, err };
-    return await dispatch(ctx, command);
+    return await invocation.run(ctx);
   } catch (error) {
     if (isCommandTimeout(error)) {
       timedOut = true;

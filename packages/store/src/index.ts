@@ -10,3 +10,8 @@ export * from "./replicas.js";
 export * from "./status.js";
 export * from "./event-stream.js";
 export * from "./queues.js";
+export * from "./tasks-list.js";
+export * from "./dead-letters.js";
+export * from "./events-tail.js";
+export * from "./queue-counts.js";
+export * from "./fleet-health.js";

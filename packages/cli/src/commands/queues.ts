@@ -1,0 +1,26 @@
+import { AgentQueues, readQueueCounts, type QueueCounts } from "@worksteal/store";
+import { EXIT, type CommandContext } from "../context.js";
+import { formatTable } from "../table.js";
+
+export function queuesTable(counts: readonly QueueCounts[]): string {
+  return formatTable(
+    ["AGENT", "WAITING", "ACTIVE", "DELAYED", "FAILED", "COMPLETED"],
+    counts.map((c) => [c.agentId, c.waiting, c.active, c.delayed, c.failed, c.completed]),
+  );
+}
+
+/** BullMQ's counts for every registered agent's queue (completed and failed are kept briefly: the task records hold outcomes). */
+export async function runQueues(ctx: CommandContext): Promise<number> {
+  const ids = (await ctx.store.redis.smembers(ctx.store.keys.agents)).sort((a, b) => a.localeCompare(b));
+  const queues = new AgentQueues(ctx.store.redis, ctx.store.keys);
+  let counts: QueueCounts[];
+  try {
+    counts = await readQueueCounts(queues, ids);
+  } finally {
+    await queues.close();
+  }
+  if (ctx.json) ctx.out(JSON.stringify(counts));
+  else if (counts.length === 0) ctx.out(`no agents registered in namespace ${ctx.store.namespace}`);
+  else ctx.out(queuesTable(counts));
+  return EXIT.ok;
+}
