@@ -14,7 +14,7 @@ export type Readiness = { ready: true; lag: number | null } | { ready: false; re
 
 /** What readiness is judged from, once connected: the replica's own state, and the group's progress read from Redis. */
 export interface ReadinessInputs {
-  foldLoop: { running: boolean; lastReadAt: number | undefined; lastReadCount: number };
+  foldLoop: { lastReadAt: number | undefined; lastReadCount: number };
   /** Monotonic clock, ms, as `lastReadAt`. */
   now: number;
   batchSize: number;
@@ -22,13 +22,12 @@ export interface ReadinessInputs {
 }
 
 /**
- * Ready (the caller has checked the connection to Redis) when folding (the fold loop runs and its reads return), and caught
- * up: the events neither folded nor acknowledged number fewer than a few batches. When Redis
- * cannot tell how many were never delivered, the loop's last read decides: a short batch means
- * it found the end of the stream.
+ * Readiness of a replica whose fold loop runs and whose Redis connection is up (the caller
+ * checked both): ready when the loop's reads return (it folds) and it is caught up, the events
+ * neither folded nor acknowledged numbering fewer than a few batches. When Redis cannot tell how
+ * many were never delivered, the loop's last read decides: a short batch found the stream's end.
  */
 export function judgeReadiness({ foldLoop, now, batchSize, progress }: ReadinessInputs): Readiness {
-  if (!foldLoop.running) return { ready: false, reason: "the fold loop is not running" };
   if (foldLoop.lastReadAt === undefined) return { ready: false, reason: "no fold read has returned yet" };
   if (now - foldLoop.lastReadAt > FOLD_STALLED_MS) return { ready: false, reason: `no fold read has returned for ${Math.round(now - foldLoop.lastReadAt)} ms` };
   const bound = CAUGHT_UP_BATCHES * batchSize;
@@ -41,9 +40,16 @@ export function judgeReadiness({ foldLoop, now, batchSize, progress }: Readiness
   return { ready: true, lag };
 }
 
-/** The replica's readiness now, at the cost of one Redis call. */
+/** The replica's readiness now, at the cost of one Redis call; never throws. */
 export async function readiness(replica: Replica): Promise<Readiness> {
+  const foldLoop = replica.foldLoopStatus;
+  if (!foldLoop.running) return { ready: false, reason: "the fold loop is not running" };
   if (!replica.redisReady) return { ready: false, reason: "not connected to Redis" };
-  const progress = await readFoldProgress(replica.store);
-  return judgeReadiness({ foldLoop: replica.foldLoopStatus, now: performance.now(), batchSize: replica.config.foldBatchSize, progress });
+  let progress: FoldProgress;
+  try {
+    progress = await readFoldProgress(replica.store);
+  } catch (error) {
+    return { ready: false, reason: `cannot read the folding group's progress: ${(error as Error).message}` };
+  }
+  return judgeReadiness({ foldLoop, now: performance.now(), batchSize: replica.config.foldBatchSize, progress });
 }

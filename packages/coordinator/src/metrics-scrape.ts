@@ -79,8 +79,9 @@ export class FleetMetrics {
     this.deadLetters.set(counts.deadLetters);
     this.stealOperations.set(counts.steals);
     this.foldLag.set({ stage: "pending" }, fold.pending);
-    // Unknown (Redis cannot tell) is NaN, not 0: a dashboard must not read it as caught up.
-    this.foldLag.set({ stage: "undelivered" }, fold.undelivered ?? Number.NaN);
+    // Unknown (Redis cannot tell) is left out, not 0: a dashboard must not read it as caught up.
+    if (fold.undelivered === undefined) this.foldLag.remove({ stage: "undelivered" });
+    else this.foldLag.set({ stage: "undelivered" }, fold.undelivered);
     // The counters live in Redis; each scrape serves their current totals.
     for (const [prefix, counter] of this.counterFamilies) {
       counter.reset();
