@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Agent } from "@worksteal/agent";
@@ -72,6 +73,12 @@ describe("/metrics", () => {
     expect(metrics.get("worksteal_task_wait_seconds")?.type).toBe("histogram");
     // prom-client's process metrics come along.
     expect(sampleValue(metrics, "process_cpu_user_seconds_total")).toBeGreaterThan(0);
+
+    // Every family the example Grafana dashboard queries is served.
+    const dashboard = await readFile(new URL("../docker/grafana-dashboard.json", import.meta.url), "utf8");
+    const queried = new Set([...dashboard.matchAll(/\b((?:worksteal|process)_[a-z_]+?)(?:_bucket)?\b/g)].map((m) => m[1]!));
+    expect(queried.size).toBeGreaterThan(15);
+    expect([...queried].filter((name) => !metrics.has(name))).toEqual([]);
   });
 
   it("reads a fixed number of Redis commands per scrape, however many steals are recorded", async () => {
