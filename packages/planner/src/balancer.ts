@@ -1,6 +1,6 @@
 import { agentAverageMs, fleetAverageMs, taskDurationMs } from "./durations.js";
 import { IndexedHeap } from "./indexed-heap.js";
-import { aliveQueueStates, compareIds, moveTasks, newestRunnable, type QueueState } from "./queue-state.js";
+import { aliveQueueStates, moveNewest, newestRunnable, type QueueState } from "./queue-state.js";
 import { StealLog } from "./steal-log.js";
 import type { PlannerConfig, PlannerOptions, PlannerSnapshot, TaskSummary } from "./types.js";
 
@@ -88,8 +88,11 @@ const RECENT_TYPES = 8;
 
 /** An agent's projected queue, with what the balancer keeps of it. */
 interface Node extends QueueState {
+  /** Position in id order. */
   readonly index: number;
   readonly group: number;
+  readonly priority: number;
+  readonly cpu: number;
   readonly bucket: IndexedHeap<Node>;
   /** Expected work held, in whole ms: integer sums are exact, so the next round sees exactly this state. */
   work: number;
@@ -117,6 +120,8 @@ export class Balancer {
   log: StealLog;
   private readonly nodes: Node[];
   private readonly buckets: Array<IndexedHeap<Node>> = [];
+  /** The buckets of each capability group. */
+  private readonly bucketsOfGroup: Array<Array<IndexedHeap<Node>>> = [];
   private budget: number;
   /** A task that arrived this round may move on (a trial run only: its moves are not directives). */
   private relay = false;
@@ -138,6 +143,7 @@ export class Balancer {
         bucket = new IndexedHeap<Node>((a, b) => earliestFirst(a, b) < 0, nodeNumber, bucketPositions);
         bucketIndex.set(bucketKey, bucket);
         this.buckets.push(bucket);
+        (this.bucketsOfGroup[group] ??= []).push(bucket);
       }
       const work = fleet.work[index]!;
       const { view, id, caps, slots, running, queued, tail } = shared;
@@ -154,6 +160,8 @@ export class Balancer {
         arrived: 0,
         index,
         group,
+        priority: view.priority,
+        cpu: view.workload.cpu,
         bucket,
         work,
         drain: work / slots,
@@ -218,8 +226,11 @@ export class Balancer {
   private eligible(v: Node, t: Node): number | undefined {
     if (v === t || !(t.drain < v.drain) || !this.canGive(v)) return undefined;
     const task = this.taskFor(v, t.group);
-    if (!task) return undefined;
-    const ms = this.fleet.duration(task);
+    return task ? this.finishIfWorth(v, t, this.fleet.duration(task)) : undefined;
+  }
+
+  /** eligible's test of the gain, for a task of `ms` from v (that can give) to t (that drains sooner). */
+  private finishIfWorth(v: Node, t: Node, ms: number): number | undefined {
     const dv = ms / v.slots;
     const dt = ms / t.slots;
     const finish = t.drain + dt;
@@ -238,17 +249,27 @@ export class Balancer {
 
   /** The eligible thief that would finish v's task earliest (ties: earlier, priority, cpu, id). */
   private bestThief(v: Node): Node | undefined {
+    if (!this.canGive(v)) return undefined;
     let best: Node | undefined;
     let bestFinish = Infinity;
     const bound = this.thiefBound(v);
-    for (const bucket of this.buckets) {
-      const head = bucket.first();
-      const t = head === v ? bucket.second() : head;
-      if (!t || !(t.drain < bound)) continue;
-      const finish = this.eligible(v, t);
-      if (finish !== undefined && (!best || finish < bestFinish || (finish === bestFinish && earliestFirst(t, best) < 0))) {
-        best = t;
-        bestFinish = finish;
+    // Group by group: every bucket of a group would take the same task of v's.
+    for (let group = 0; group < this.bucketsOfGroup.length; group += 1) {
+      let ms: number | undefined;
+      for (const bucket of this.bucketsOfGroup[group]!) {
+        const head = bucket.first();
+        const t = head === v ? bucket.second() : head;
+        if (!t || !(t.drain < bound)) continue;
+        if (ms === undefined) {
+          const task = this.taskFor(v, group);
+          if (!task) break;
+          ms = this.fleet.duration(task);
+        }
+        const finish = this.finishIfWorth(v, t, ms);
+        if (finish !== undefined && (!best || finish < bestFinish || (finish === bestFinish && earliestFirst(t, best) < 0))) {
+          best = t;
+          bestFinish = finish;
+        }
       }
     }
     return best;
@@ -269,8 +290,8 @@ export class Balancer {
     this.budget -= 1;
     const beforeSource = v.drain;
     const beforeTarget = t.drain;
-    const [task] = moveTasks(v, t, 1);
-    const ms = this.fleet.duration(task!);
+    const task = moveNewest(v, t)!;
+    const ms = this.fleet.duration(task);
     v.work -= ms;
     t.work += ms;
     v.drain = v.work / v.slots;
@@ -292,10 +313,10 @@ export class Balancer {
     const stuck = new StuckVictims(this.nodes.length);
     for (const x of this.nodes) if (this.canGive(x)) victims.insert(x);
     for (let v = victims.first(); v; v = victims.first()) {
+      const t = this.bestThief(v);
       // No thief drains early enough for the latest victim: none does for any other (they drain
       // no later, and stuck ones stay stuck while nothing moves). A balanced fleet ends here at once.
-      if (!this.anyThiefBefore(this.thiefBound(v), v)) return;
-      const t = this.bestThief(v);
+      if (!t && !this.anyThiefBefore(this.thiefBound(v), v)) return;
       victims.remove(v);
       if (!t) {
         stuck.add(v, this.groupsWithTask(v));
@@ -335,7 +356,7 @@ export class Balancer {
   fillTowards(targets: readonly number[]): void {
     const target = (x: Node) => targets[x.index] ?? x.drain;
     const victims = this.nodes.filter((x) => target(x) < x.drain).sort(latestFirst);
-    let thieves = this.nodes.filter((x) => target(x) > x.drain).sort(earliestFirst);
+    const thieves = this.nodes.filter((x) => target(x) > x.drain).sort(earliestFirst);
     for (const v of victims) {
       // Victims come latest first and only change when their turn comes: a thief that drains no
       // sooner than this one does now can take from none of the rest either.
@@ -357,7 +378,12 @@ export class Balancer {
         }
         dropped ||= done(t);
       }
-      if (dropped) thieves = thieves.filter((t) => !done(t));
+      if (dropped) {
+        // In place: a new array per victim would be garbage of victims × thieves.
+        let kept = 0;
+        for (const t of thieves) if (!done(t)) thieves[kept++] = t;
+        thieves.length = kept;
+      }
     }
   }
 
@@ -424,13 +450,12 @@ function nodeNumber(x: Node): number {
   return x.index;
 }
 
+/** Victims: later first, then id (nodes are numbered in id order). */
 function latestFirst(a: Node, b: Node): number {
-  return b.drain - a.drain || compareIds(a.id, b.id);
+  return b.drain - a.drain || a.index - b.index;
 }
 
-/** Thieves: earlier first, then higher priority, lower cpu, id. */
+/** Thieves: earlier first, then higher priority, lower cpu, id (nodes are numbered in id order). */
 function earliestFirst(a: Node, b: Node): number {
-  const va = a.view;
-  const vb = b.view;
-  return a.drain - b.drain || vb.priority - va.priority || va.workload.cpu - vb.workload.cpu || compareIds(va.id, vb.id);
+  return a.drain - b.drain || b.priority - a.priority || a.cpu - b.cpu || a.index - b.index;
 }

@@ -123,7 +123,7 @@ export function moveTasks(from: QueueState, to: QueueState, count: number): Task
 }
 
 /** moveTasks for one task, without the garbage of splice and unshift (a round may make a hundred thousand moves). */
-function moveNewest(from: QueueState, to: QueueState): TaskSummary | undefined {
+export function moveNewest(from: QueueState, to: QueueState): TaskSummary | undefined {
   const i = newestRunnable(from, to.caps);
   if (i < 0) return undefined;
   const source = writableTail(from);
