@@ -9,16 +9,16 @@ function fieldsOf(flat: unknown[]): Record<string, unknown> {
 }
 
 /**
- * Every entry of `events` has been read by the group and acknowledged. Redis answers the lag
- * as null when it cannot tell (after deletions inside the stream): then the group's last
- * delivered id is compared with the stream's last id.
+ * Every entry of `events` has been read by the group and acknowledged. A lag of 0 says so at
+ * once; otherwise the group's last delivered id is compared with the stream's last id, because
+ * after a deletion inside the stream Redis answers the lag as null, or (7.0, once the group has
+ * read past the deleted entry) as the count of deleted entries.
  */
 export async function foldCaughtUp(redis: Redis, events: string): Promise<boolean> {
   const groups = (await redis.xinfo("GROUPS", events)) as unknown[][];
   const group = groups.map(fieldsOf).find((g) => g.name === FOLD_GROUP);
   if (!group || group.pending !== 0) return false;
   if (group.lag === 0) return true;
-  if (group.lag !== null) return false;
   const stream = fieldsOf((await redis.xinfo("STREAM", events)) as unknown[]);
   return group["last-delivered-id"] === stream["last-generated-id"];
 }
