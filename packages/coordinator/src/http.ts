@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createDashboard, type Dashboard, DASHBOARD_PREFIX, isDashboardPath } from "@worksteal/dashboard";
 import { readiness } from "./metrics-readiness.js";
 import { FleetMetrics, scrapeMetrics } from "./metrics-scrape.js";
 import type { Replica } from "./replica.js";
@@ -20,9 +21,12 @@ const sendJson = (response: ServerResponse, status: number, body: unknown) => se
  * /readyz: readiness. 200 when connected, folding and caught up; else 503 with the reason.
  * /metrics: Prometheus text: process metrics, this replica's counters and histograms, and the
  *   fleet's figures read from Redis in a fixed number of round trips.
+ * /dashboard/...: the web dashboard, when the dashboard setting is on (404 otherwise); it starts
+ *   reading snapshots at its first request.
  */
 function builtinRoutes(): Map<string, RouteHandler> {
   const fleet = new FleetMetrics();
+  let dashboard: Dashboard | undefined;
   return new Map<string, RouteHandler>([
     [
       "/healthz",
@@ -51,6 +55,15 @@ function builtinRoutes(): Map<string, RouteHandler> {
         send(response, 200, contentType, text);
       },
     ],
+    [
+      DASHBOARD_PREFIX,
+      (replica, request, response) => {
+        const { config, store } = replica;
+        if (!config.dashboard) return send(response, 404, "text/plain", "the dashboard is off: set dashboard (WORKSTEAL_DASHBOARD=true)\n");
+        dashboard ??= createDashboard({ store, agentTtlMs: config.agentTtlMs, actions: config.dashboardActions });
+        dashboard.handle(request, response);
+      },
+    ],
   ]);
 }
 
@@ -74,7 +87,7 @@ export function startHttp(replica: Replica | (() => Replica | undefined), port: 
   const known = [...routes.keys()].join(", ");
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? "/", "http://localhost").pathname;
-    const handler = routes.get(path);
+    const handler = routes.get(isDashboardPath(path) ? DASHBOARD_PREFIX : path);
     const replica = current();
     if (handler === undefined) {
       send(response, 404, "text/plain", `not found: try ${known}\n`);

@@ -10,6 +10,7 @@ export * from "./replicas.js";
 export * from "./status.js";
 export * from "./event-stream.js";
 export * from "./queues.js";
+export * from "./dashboard-view.js";
 export * from "./tasks-list.js";
 export * from "./dead-letters.js";
 export * from "./events-tail.js";
