@@ -109,6 +109,33 @@ async function commandCount(harness: Harness): Promise<number> {
   return Number(/total_commands_processed:(\d+)/.exec(info)?.[1]);
 }
 
+describe("replicas folding together", () => {
+  it("count each event once: their events_folded_total add up to the events appended", async () => {
+    h = namespaceHarness("metrics-sum", { enabled: false, foldBatchSize: 10 });
+    const replicas = [await h.startReplica(), await h.startReplica({ lead: false })];
+    const bases: string[] = [];
+    for (const replica of replicas) {
+      const started = await startHttp(replica, 0, "127.0.0.1");
+      closers.push(() => new Promise((resolve) => started.close(resolve)));
+      bases.push(httpAddress(started));
+    }
+    // One event for the registration, then a batch of heartbeats written in one go.
+    await h.store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
+    const at = await h.store.now();
+    const batch = h.redis.pipeline();
+    for (let i = 0; i < 600; i++) batch.xadd(h.store.keys.events, "*", ...encodeEvent({ kind: "agent:heartbeat", agentId: "a1", at }));
+    await batch.exec();
+
+    await eventually(
+      async () => {
+        const folded = await Promise.all(bases.map(async (base) => sampleValue(await scrape(base), "worksteal_events_folded_total")));
+        expect(folded.reduce((n, f) => n + f, 0)).toBe(601);
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+  });
+});
+
 describe("/readyz", () => {
   it("is 503 while starting, 200 once the replica has folded the backlog, 503 once stopped", async () => {
     h = namespaceHarness("readyz", { foldBatchSize: 20 });
