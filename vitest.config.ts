@@ -13,6 +13,9 @@ const clientConditions = ["@worksteal/source", "module", "browser", "development
  */
 const FAULT_TESTS = ["tests/failover.test.ts", "tests/chaos.test.ts", "tests/reaping.test.ts"];
 
+/** Tests that drive a real headless Chromium against a running fleet: heavy, so alone, after the faults. */
+const BROWSER_TESTS = ["tests/**/*.browser.test.ts"];
+
 export default defineConfig({
   resolve: { conditions: clientConditions },
   // Tests run in vite's SSR environment, which has its own resolve options.
@@ -34,13 +37,17 @@ export default defineConfig({
         test: {
           name: "unit and integration",
           include: ["packages/*/src/**/*.test.ts", "tests/**/*.test.ts"],
-          exclude: FAULT_TESTS,
+          exclude: [...FAULT_TESTS, ...BROWSER_TESTS],
           sequence: { groupOrder: 0 },
         },
       },
       {
         extends: true,
         test: { name: "faults", include: FAULT_TESTS, fileParallelism: false, sequence: { groupOrder: 1 } },
+      },
+      {
+        extends: true,
+        test: { name: "browser", include: BROWSER_TESTS, fileParallelism: false, sequence: { groupOrder: 2 } },
       },
     ],
   },

@@ -63,3 +63,14 @@ pnpm install --frozen-lockfile
 echo "== build"
 pnpm build
 
+# Chromium, for the dashboard's browser test (tests/dashboard.browser.test.ts drives it with
+# playwright-core; Playwright's own browser download cannot work here). Debian's package, only
+# when missing: it needs root for apt-get, like redis-server above.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing chromium (Debian package, for the dashboard's browser test)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update
+  # Fonts: a recommendation of the package, and without any the pages render without text.
+  apt-get install -y --no-install-recommends chromium fonts-liberation
+  dpkg-query -W chromium
+fi
