@@ -8,7 +8,7 @@ import type { Replica } from "./replica.js";
 /** Answers one request for a replica that has started. */
 export type RouteHandler = (replica: Replica, request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
 
-export function send(response: ServerResponse, status: number, type: string, body: string): void {
+function send(response: ServerResponse, status: number, type: string, body: string): void {
   response.writeHead(status, { "content-type": type });
   response.end(body);
 }
