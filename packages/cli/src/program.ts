@@ -112,7 +112,7 @@ function buildProgram(io: Io, select: (command: string, args: Record<string, unk
     .option("--state <state>", `one of ${TASK_STATES.join(", ")}`)
     .option("--agent <id>", 'owner agent ("" for the unassigned)')
     .option("--type <type>", "task type")
-    .option("--limit <n>", `rows per page (default ${DEFAULT_TASKS_LIMIT})`)
+    .option("--limit <n>", `rows per page (default ${DEFAULT_TASKS_LIMIT}; a page ends with a SCAN batch, so it may hold a few more)`)
     .option("--cursor <c>", "continue from the cursor the previous page printed")
     .action((o: { state?: string; agent?: string; type?: string; limit?: string; cursor?: string }) => {
       const args = {

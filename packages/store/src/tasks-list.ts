@@ -29,8 +29,9 @@ export interface TaskPage {
   scanned: number;
 }
 
-/** Keys asked of each SCAN call. */
+/** Keys asked of each SCAN call at most; a small page asks for fewer, to overshoot its limit less. */
 const SCAN_COUNT = 500;
+const MIN_SCAN_COUNT = 10;
 /**
  * SCAN calls one page may make: a filter that matches little stops here and hands back its
  * cursor, so a page costs a bounded number of round trips whatever the keyspace holds.
@@ -45,8 +46,11 @@ const matches = (row: TaskRow, filter: TaskFilter) =>
 
 /**
  * A page of task records matching `filter`, found by SCAN over the namespace's task keys
- * (never KEYS): up to `limit` rows from `cursor`. SCAN may return a key twice across pages of
- * one scan; rows are unique within a page. Order is Redis's hash order, not time.
+ * (never KEYS), from `cursor`: SCAN batches are read until `limit` rows matched, the scan ended,
+ * or MAX_SCANS_PER_PAGE calls were made. A page holds every match of the batches it read, so it
+ * may hold a few more than `limit` rows: cutting a batch short would skip the rest of it, as the
+ * cursor has moved past. SCAN may return a key twice across pages of one scan (a rehash); rows
+ * are unique within a page. Order is Redis's hash order, not time.
  */
 export async function listTasks(store: Store, filter: TaskFilter, limit: number, cursor = "0"): Promise<TaskPage> {
   const pattern = `${store.keys.prefix}task:*`;
@@ -54,8 +58,9 @@ export async function listTasks(store: Store, filter: TaskFilter, limit: number,
   const tasks: TaskRow[] = [];
   let next = cursor;
   let scanned = 0;
+  const count = Math.min(SCAN_COUNT, Math.max(MIN_SCAN_COUNT, limit));
   for (let call = 0; call < MAX_SCANS_PER_PAGE && tasks.length < limit; call++) {
-    const [after, keys] = await store.redis.scan(next, "MATCH", pattern, "COUNT", SCAN_COUNT);
+    const [after, keys] = await store.redis.scan(next, "MATCH", pattern, "COUNT", count);
     next = after;
     scanned += keys.length;
     const fresh = keys.filter((key) => !seen.has(key));
@@ -77,7 +82,7 @@ export async function listTasks(store: Store, filter: TaskFilter, limit: number,
           createdAt: Number(createdAt ?? 0),
           updatedAt: Number(updatedAt ?? 0),
         };
-        if (matches(row, filter) && tasks.length < limit) tasks.push(row);
+        if (matches(row, filter)) tasks.push(row);
       }
     }
     if (next === "0") break;

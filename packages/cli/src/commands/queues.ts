@@ -1,4 +1,4 @@
-import { AgentQueues, readQueueCounts, type QueueCounts } from "@worksteal/store";
+import { AgentQueues, readAgentIds, readQueueCounts, type QueueCounts } from "@worksteal/store";
 import { EXIT, type CommandContext } from "../context.js";
 import { formatTable } from "../table.js";
 
@@ -11,7 +11,7 @@ export function queuesTable(counts: readonly QueueCounts[]): string {
 
 /** BullMQ's counts for every registered agent's queue (completed and failed are kept briefly: the task records hold outcomes). */
 export async function runQueues(ctx: CommandContext): Promise<number> {
-  const ids = (await ctx.store.redis.smembers(ctx.store.keys.agents)).sort((a, b) => a.localeCompare(b));
+  const ids = (await readAgentIds(ctx.store)).sort((a, b) => a.localeCompare(b));
   const queues = new AgentQueues(ctx.store.redis, ctx.store.keys);
   let counts: QueueCounts[];
   try {
