@@ -20,11 +20,12 @@ export function loadBar(running: number, queued: number, scale: number, width: n
 }
 
 /**
- * A scale that only grows, in steps of 10, 20, 50, 100, …: bars keep their meaning from one
+ * A scale that only grows, in steps of 10, 20, 50, 100, … from 10: bars keep their meaning from one
  * frame to the next instead of rescaling on every change.
  */
 export function barScale(previous: number, largest: number): number {
-  if (largest <= previous) return previous;
+  // At least 10, also for an idle fleet: a scale of 0 would draw nothing.
+  if (largest <= previous && previous > 0) return previous;
   for (let decade = 10; ; decade *= 10) {
     for (const step of [1, 2, 5]) if (step * decade >= largest) return step * decade;
   }
