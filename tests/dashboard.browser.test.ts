@@ -25,7 +25,7 @@ describe.skipIf(skip)("dashboard in a real browser", () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    h = namespaceHarness("dashboard-browser", { stealInterval: 200, dashboard: true });
+    h = namespaceHarness("dashboard-browser", { stealInterval: 200, dashboard: true, dashboardActions: true });
     await Promise.all([
       h.startAgentProcess("a1", { concurrency: 2, capabilities: ["gpu"] }),
       h.startAgentProcess("a2", { concurrency: 2 }),
@@ -41,7 +41,7 @@ describe.skipIf(skip)("dashboard in a real browser", () => {
     await h?.close();
   });
 
-  it("shows every agent, then a steal once one happens, live", async () => {
+  it("shows every agent, then a steal once one happens, live; looks a task up; drains an agent", async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await page.goto(`${httpAddress(http)}/dashboard/`);
     for (const id of AGENTS) await page.locator(`#fleet tr[data-agent="${id}"]`).waitFor({ timeout: 60_000 });
@@ -68,5 +68,14 @@ describe.skipIf(skip)("dashboard in a real browser", () => {
     // (A string: it runs in the page, whose DOM types this file does not have.)
     await page.waitForFunction('Number(document.getElementById("charts").dataset.points ?? 0) >= 6', undefined, { timeout: 60_000 });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    const taskId = steal.taskIds[0]!;
+    await page.locator("#lookup-id").fill(taskId);
+    await page.locator('#lookup button[type="submit"]').click();
+    await page.locator("#lookup-result", { hasText: `"id": "${taskId}"` }).waitFor({ timeout: 30_000 });
+
+    await page.locator('#fleet tr[data-agent="a3"] button', { hasText: "drain" }).click();
+    await page.locator('#fleet tr[data-agent="a3"]:is([data-status="draining"], [data-status="drained"])').waitFor({ timeout: 30_000 });
+    expect(await h.store.redis.hget(h.store.keys.agent("a3"), "status")).toMatch(/^drain(ing|ed)$/);
   });
 });
