@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { TaskSpecSchema } from "@worksteal/protocol";
 import { ensureFoldGroup, readAgentStatus, readNewEntries, recordSteal, Store } from "@worksteal/store";
-import { eventually, testNamespace } from "@worksteal/testkit";
+import { eventually, freePort, testNamespace } from "@worksteal/testkit";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { ACTION_HEADER, createDashboard, type Dashboard, DASHBOARD_PREFIX, isDashboardPath, type Snapshot } from "./index.js";
@@ -94,6 +94,22 @@ describe("dashboard", () => {
       expect(s.steals).toEqual([expect.objectContaining({ directiveId: "d-1", source: "a1", target: "a2", moved: 2, requested: 3, reason: "a2 idle" })]);
       expect(s.deadLetters).toEqual([expect.objectContaining({ sourceId, reason: "refused by the test" })]);
       expect(s.actions).toBe(false);
+    });
+  });
+
+  it("answers the snapshot with 503 and the reason while Redis cannot be read", async () => {
+    // A connection to a port nobody listens on, which gives up at once.
+    const redis = new Redis({ port: await freePort(), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    redis.on("error", () => undefined);
+    const dashboard = createDashboard({ store: new Store(redis, testNamespace("dashboard-down")), agentTtlMs: 60_000, actions: false, intervalMs: 100 });
+    closers.push(() => Promise.resolve(dashboard.close()));
+    const server = createServer((request, response) => dashboard.handle(request, response));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    closers.push(() => new Promise((resolve) => server.close(resolve)));
+    const { port } = server.address() as AddressInfo;
+    await eventually(async () => {
+      const response = await fetch(`http://127.0.0.1:${port}${DASHBOARD_PREFIX}/api/snapshot`);
+      expect([response.status, await response.json()]).toEqual([503, { error: "Connection is closed." }]);
     });
   });
 

@@ -31,6 +31,7 @@ export class SnapshotFeed {
   private previous: { at: number; finished: Map<string, number> } | undefined;
   private lastEventId = "0-0";
   private latestJson: string | undefined;
+  private latestFailed = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -39,9 +40,9 @@ export class SnapshotFeed {
     void this.tick();
   }
 
-  /** The latest snapshot as JSON; undefined before the first read completes. */
-  get latest(): string | undefined {
-    return this.latestJson;
+  /** The latest snapshot as JSON (or `{error}` when the last read failed); undefined before the first read completes. */
+  get latest(): { json: string; failed: boolean } | undefined {
+    return this.latestJson === undefined ? undefined : { json: this.latestJson, failed: this.latestFailed };
   }
 
   /** Calls `send` with each new snapshot (and at once with the latest); returns the unsubscribe. */
@@ -68,10 +69,10 @@ export class SnapshotFeed {
       return;
     }
     try {
-      this.publish(await this.read());
+      this.publish(await this.read(), false);
     } catch (error) {
       // Redis away: the page keeps its last picture and says why it is not moving.
-      this.publish(JSON.stringify({ error: (error as Error).message }));
+      this.publish(JSON.stringify({ error: (error as Error).message }), true);
     }
     if (!this.stopped) {
       this.timer = setTimeout(() => void this.tick(), this.options.intervalMs);
@@ -108,8 +109,9 @@ export class SnapshotFeed {
     return JSON.stringify(toSnapshot(view, this.speeds, this.history.current, actions, store.namespace));
   }
 
-  private publish(json: string): void {
+  private publish(json: string, failed: boolean): void {
     this.latestJson = json;
+    this.latestFailed = failed;
     for (const send of this.subscribers) send(json);
   }
 }

@@ -54,8 +54,8 @@ export function handleDashboardRequest(context: HandlerContext, request: Incomin
     const latest = context.feed.latest;
     if (latest === undefined) sendJson(503, { error: "no snapshot read yet" });
     else {
-      response.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
-      response.end(latest);
+      response.writeHead(latest.failed ? 503 : 200, { "content-type": "application/json", "cache-control": "no-store" });
+      response.end(latest.json);
     }
     return;
   }
