@@ -1,7 +1,8 @@
 /**
  * Live demo: Redis (REDIS_URL, or a private redis-server that is stopped at the end), one
  * coordinator and six agents with mixed capabilities and speeds, each its own process; a
- * skewed batch of tasks; per-agent queues drawn live; then a summary.
+ * skewed batch of tasks; per-agent queues drawn live (redrawn in place on a terminal, appended
+ * frames otherwise); then a summary.
  *
  *   pnpm demo [--tasks 2000] [--seed 42] [--json]
  *
@@ -9,11 +10,12 @@
  * stderr; a failure is one line there ("demo: ...") and a non-zero exit.
  */
 import { z } from "zod";
+import { BAR_LEGEND, barScale, loadBar } from "@worksteal/cli";
 import { Client } from "@worksteal/client";
-import { readAgents, Store } from "@worksteal/store";
-import type { AgentView } from "@worksteal/protocol";
+import { readAgents, readSteals, Store } from "@worksteal/store";
+import type { AgentView, StealOperation } from "@worksteal/protocol";
 import { type ArgsOf, ExitError, flag, option, runScript } from "./lib/args.js";
-import { type Fleet, startFleet } from "./lib/fleet.js";
+import { startFleet } from "./lib/fleet.js";
 import { printJson } from "./lib/report.js";
 import { ratio } from "./lib/stats.js";
 import { type Outcome, waitForAll } from "./lib/wait-for-all.js";
@@ -50,6 +52,7 @@ async function main(args: Args): Promise<number> {
 
   let outcome: Outcome;
   let steals: number;
+  const view = new LiveView(process.stdout.isTTY);
   try {
     say(`submitting ${tasks.length} tasks (60% to a1, 25% to a2)...`);
     for (let i = 0; i < tasks.length; i += 50) await Promise.all(tasks.slice(i, i + 50).map((t) => client.submit(t)));
@@ -63,13 +66,19 @@ async function main(args: Args): Promise<number> {
       async (finished) => {
         if (args.json || Date.now() - lastDraw < 1000) return;
         lastDraw = Date.now();
-        draw(await readAgents(store, client.config.agentTtlMs), await recentSteals(fleet, store), finished, tasks.length, Date.now() - started);
+        const [agents, recent, total] = await Promise.all([
+          readAgents(store, client.config.agentTtlMs),
+          readSteals(store, 3),
+          fleet.redis.zcard(store.keys.steals),
+        ]);
+        view.draw(agents, recent.steals, total, finished, tasks.length, Date.now() - started);
       },
     );
     steals = await fleet.redis.zcard(store.keys.steals);
   } catch (error) {
     oneLine(error);
   } finally {
+    view.end();
     await client.close();
     await fleet.stop();
   }
@@ -96,32 +105,54 @@ function oneLine(error: unknown): never {
   throw new ExitError(error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error), 1);
 }
 
-/** The latest steal operations, newest first, as one line each. */
-async function recentSteals(fleet: Fleet, store: Store): Promise<string[]> {
-  const ids = await fleet.redis.zrevrange(store.keys.steals, 0, 2);
-  const total = await fleet.redis.zcard(store.keys.steals);
-  const lines = [`steals so far: ${total}`];
-  for (const id of ids) {
-    const op = await fleet.redis.hgetall(store.keys.steal(id));
-    const moved = z.array(z.string()).parse(JSON.parse(op.taskIds ?? "[]")).length;
-    lines.push(`  ${op.source} -> ${op.target}: ${moved}/${op.requested} ${op.status}`);
-  }
-  return lines;
-}
+const BAR_WIDTH = 40;
+const LEGEND = [
+  `bars: ${BAR_LEGEND}, on a fixed scale (it only grows, so bars compare across frames)`,
+  "steal lines: time  source -> target: moved/asked status. The leader saw target with room and source",
+  "with a queue, and asked target to take `asked` queued tasks from source; `moved` were moved. partial:",
+  "some had started meanwhile; rejected: none could move (a newer leader, or source drained); failed: an error.",
+];
 
-function draw(agents: AgentView[], steals: string[], finished: number, total: number, elapsedMs: number): void {
-  const width = 40;
-  const maxQueued = Math.max(1, ...agents.map((a) => a.workload.queued));
-  const lines = [`t=${(elapsedMs / 1000).toFixed(1)}s  finished ${finished}/${total}`];
-  for (const a of agents) {
-    const bar = "#".repeat(Math.round((Math.max(0, a.workload.queued) / maxQueued) * width));
-    lines.push(
-      `${a.id.padEnd(4)} [${a.capabilities.join(",").padEnd(7)}] x${a.concurrency} ` +
-        `queued ${String(a.workload.queued).padStart(5)} running ${a.workload.running} done ${String(a.workload.done).padStart(5)} ${bar}`,
-    );
+/**
+ * The demo's live view: on a terminal each frame is drawn over the last (cursor home, each line
+ * cleared to its end, the rest of the screen cleared); into a pipe or file frames are appended,
+ * as escape codes would only garble them there.
+ */
+class LiveView {
+  private scale = 0;
+  private drawn = false;
+
+  constructor(private readonly inPlace: boolean) {}
+
+  draw(agents: AgentView[], steals: StealOperation[], totalSteals: number, finished: number, total: number, elapsedMs: number): void {
+    this.scale = barScale(this.scale, Math.max(0, ...agents.map((a) => Math.max(0, a.workload.queued) + Math.max(0, a.workload.running))));
+    const lines = [`t=${(elapsedMs / 1000).toFixed(1)}s  finished ${finished}/${total}  (scale: ${this.scale} tasks per bar)`];
+    for (const a of agents) {
+      const bar = loadBar(a.workload.running, a.workload.queued, this.scale, BAR_WIDTH);
+      lines.push(
+        `${a.id.padEnd(4)} [${a.capabilities.join(",").padEnd(7)}] x${a.concurrency} ` +
+          `queued ${String(a.workload.queued).padStart(5)} running ${a.workload.running} done ${String(a.workload.done).padStart(5)} ${bar}`,
+      );
+    }
+    lines.push(`steals so far: ${totalSteals}`);
+    for (const op of steals) {
+      lines.push(`  ${new Date(op.finishedAt).toISOString().slice(11, 23)}  ${op.source} -> ${op.target}: ${op.taskIds.length}/${op.requested} ${op.status}`);
+    }
+    lines.push("", ...LEGEND);
+    if (!this.inPlace) {
+      process.stdout.write(`${lines.join("\n")}\n\n`);
+      return;
+    }
+    // Hide the cursor and clear the screen once; then home, each line cleared to its end, and below.
+    const head = this.drawn ? "\x1b[H" : "\x1b[?25l\x1b[2J\x1b[H";
+    this.drawn = true;
+    process.stdout.write(`${head}${lines.map((l) => `${l}\x1b[K`).join("\n")}\n\x1b[J`);
   }
-  lines.push(...steals);
-  process.stdout.write(`${lines.join("\n")}\n\n`);
+
+  /** Shows the cursor again; the last frame stays above the summary. */
+  end(): void {
+    if (this.drawn) process.stdout.write("\x1b[?25h");
+  }
 }
 
 await runScript(COMMAND, main);
