@@ -14,6 +14,7 @@ import { BAR_LEGEND, barScale, loadBar } from "@worksteal/cli";
 import { Client } from "@worksteal/client";
 import { readAgents, readSteals, Store } from "@worksteal/store";
 import type { AgentView, StealOperation } from "@worksteal/protocol";
+import { freePort } from "@worksteal/testkit";
 import { type ArgsOf, ExitError, flag, option, runScript } from "./lib/args.js";
 import { startFleet } from "./lib/fleet.js";
 import { printJson } from "./lib/report.js";
@@ -29,6 +30,11 @@ const COMMAND = {
     tasks: option(z.coerce.number().int().min(1).max(1_000_000), { default: "2000", valueName: "N", help: "tasks in the batch" }),
     seed: option(z.coerce.number().int(), { default: "42", valueName: "N", help: "seed of the workload" }),
     json: flag("print only the summary, as one JSON object on stdout; exit 1 if a task was lost or run twice"),
+    "dashboard-port": option(z.coerce.number().int().min(0).max(65535), {
+      default: "0",
+      valueName: "PORT",
+      help: "port of the coordinator's web dashboard, opened while the demo runs (default: a free one)",
+    }),
   },
 };
 type Args = ArgsOf<typeof COMMAND.options>;
@@ -43,8 +49,12 @@ async function main(args: Args): Promise<number> {
   const namespace = `demo-${process.pid}`;
   // Progress of the start goes to stderr, so that --json leaves stdout to the summary alone.
   const progress = (line: string) => process.stderr.write(`demo: ${line}\n`);
-  const fleet = await startFleet({ namespace, agents: DEMO_AGENTS, coordinators: 1, env: DEMO_SETTINGS, onProgress: progress }).catch(oneLine);
-  say(`inspect it meanwhile with: pnpm worksteal agents --redis ${fleet.redisUrl} --namespace ${namespace}`);
+  const port = args["dashboard-port"] === 0 ? await freePort() : args["dashboard-port"];
+  // Only the coordinator serves HTTP: the agents read the same settings and ignore these.
+  const env = { ...DEMO_SETTINGS, WORKSTEAL_HTTP_PORT: String(port), WORKSTEAL_DASHBOARD: "true" };
+  const fleet = await startFleet({ namespace, agents: DEMO_AGENTS, coordinators: 1, env, onProgress: progress }).catch(oneLine);
+  say(`dashboard while it runs: http://127.0.0.1:${port}/dashboard/`);
+  say(`inspect it meanwhile with: pnpm worksteal watch --redis ${fleet.redisUrl} --namespace ${namespace} (or agents, steals, events tail --follow, …)`);
   const tasks = skewedWorkload({ tasks: args.tasks, seed: args.seed });
   const lowerBound = makespanLowerBound(tasks, DEMO_AGENTS);
   const client = new Client({ config: { redisUrl: fleet.redisUrl, namespace, logLevel: "warn" } });
