@@ -3,6 +3,7 @@ import type { Store } from "@worksteal/store";
 
 /** A terminal on both ends: `watch` redraws in place and reads keys from it. */
 export interface Terminal {
+  /** Width in characters; 0 when the terminal does not say. */
   columns: () => number;
   /** Calls `listener` with each key pressed (raw mode) until the returned function is called. */
   onKey: (listener: (key: string) => void) => () => void;

@@ -3,7 +3,7 @@ import type { Io, Terminal } from "./context.js";
 /** Keys from a raw-mode stdin; stdin is paused again (so the process can end) once nobody listens. */
 function stdinTerminal(): Terminal {
   return {
-    columns: () => process.stdout.columns,
+    columns: () => process.stdout.columns ?? 0,
     onKey: (listener) => {
       const onData = (data: Buffer) => listener(data.toString("utf8"));
       process.stdin.setRawMode(true);

@@ -95,7 +95,8 @@ export async function runWatch(ctx: CommandContext, intervalMs: number): Promise
   ctx.io.stdout(HIDE_CURSOR + CLEAR_SCREEN);
   try {
     for (;;) {
-      const width = terminal.columns();
+      // A terminal that reports no size (0) gets whole lines.
+      const width = terminal.columns() || Infinity;
       const text = frameLines(frame, scale, intervalMs)
         .map((line) => (line.length > width ? line.slice(0, width) : line) + CLEAR_LINE)
         .join("\n");
