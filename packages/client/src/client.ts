@@ -67,6 +67,8 @@ export class Client {
   private readonly queues: AgentQueues;
   private readonly ownsRedis: boolean;
   private agentCache?: { at: number; agents: AgentView[] };
+  /** The reload under way: submits in flight when the cache expires share it instead of each reading every agent. */
+  private agentsLoading?: Promise<AgentView[]>;
 
   constructor(options: ClientOptions = {}) {
     this.config = loadConfig({ overrides: options.config });
@@ -118,7 +120,7 @@ export class Client {
     const results: Array<SubmitResult | StoreError> = new Array<SubmitResult | StoreError>(chunk.length);
     let pending = chunk.map((_, index) => index);
     for (const round of ["cached", "fresh", "unassigned"] as const) {
-      if (round === "fresh") this.agentCache = undefined;
+      if (round === "fresh") this.forgetAgents();
       const owners: string[] = [];
       for (const index of pending) {
         const { task, agentId } = chunk[index]!;
@@ -159,7 +161,7 @@ export class Client {
     } catch (error) {
       if (!isRefusedAgent(error)) throw error;
     }
-    this.agentCache = undefined;
+    this.forgetAgents();
     try {
       return await this.store.submit(task, (await this.place(task))?.id ?? "");
     } catch (error) {
@@ -190,14 +192,34 @@ export class Client {
   }
 
   private async place(task: Parameters<typeof findBestAgent>[0]): Promise<AgentView | undefined> {
-    const now = Date.now();
-    if (!this.agentCache || now - this.agentCache.at > AGENT_CACHE_MS) {
-      this.agentCache = { at: now, agents: await readAgents(this.store, this.config.agentTtlMs) };
-    }
-    const best = findBestAgent(task, this.agentCache.agents);
+    const best = findBestAgent(task, await this.currentAgents());
     // Project the placement so that a burst of submits within one snapshot spreads out.
     if (best) best.workload.queued += 1;
     return best;
+  }
+
+  /** The agents as last read, read again once older than AGENT_CACHE_MS (one read for every submit waiting on it). */
+  private currentAgents(): Promise<AgentView[]> | AgentView[] {
+    const startedAt = Date.now();
+    if (this.agentCache && startedAt - this.agentCache.at <= AGENT_CACHE_MS) return this.agentCache.agents;
+    if (this.agentsLoading) return this.agentsLoading;
+    const loading: Promise<AgentView[]> = readAgents(this.store, this.config.agentTtlMs)
+      .then((agents) => {
+        // A view forgotten meanwhile (an agent refused a task placed from it) is not cached.
+        if (this.agentsLoading === loading) this.agentCache = { at: startedAt, agents };
+        return agents;
+      })
+      .finally(() => {
+        if (this.agentsLoading === loading) this.agentsLoading = undefined;
+      });
+    this.agentsLoading = loading;
+    return loading;
+  }
+
+  /** Drops the cached view and any reload under way: the next placement reads the agents afresh. */
+  private forgetAgents(): void {
+    this.agentCache = undefined;
+    this.agentsLoading = undefined;
   }
 }
 
