@@ -20,8 +20,9 @@ out=$(cd "$1" && pwd)
 cd "$(dirname "$0")/.."
 
 for program in coordinator cli agent client; do
-  # --offline: everything was fetched by `pnpm install`; a deploy must not reach the registry.
-  pnpm --filter "@worksteal/$program" deploy --prod --offline "$out/$program" >/dev/null
+  # --prefer-offline: the packages come from the store `pnpm install` filled; the registry is asked
+  # only for metadata a fresh store lacks (--offline fails there with ERR_PNPM_NO_OFFLINE_META).
+  pnpm --filter "@worksteal/$program" deploy --prod --prefer-offline "$out/$program" >/dev/null
   # What pnpm leaves to install the deploy again; nothing reads them at run time.
   rm -f "$out/$program/pnpm-lock.yaml" "$out/$program/pnpm-workspace.yaml"
 done
