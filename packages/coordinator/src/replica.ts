@@ -79,9 +79,9 @@ export class Replica {
   private readonly blocking: Redis;
   private readonly executorRedis: Redis;
   private readonly queues: AgentQueues;
-  private readonly folder: EventFolder;
+  private readonly eventFolder: EventFolder;
   private readonly directives: Queue<Directive>;
-  private readonly planning: DirectivePlanner;
+  private readonly directivePlanner: DirectivePlanner;
   private readonly executor: DirectiveExecutor;
   private readonly reaper: Reaper;
   private readonly placer: Placer;
@@ -106,7 +106,7 @@ export class Replica {
     this.executorRedis = createRedis(this.config.redisUrl, { role: "blocking", connectionName: `coordinator-exec:${this.id}` });
     this.store = new Store(this.redis, this.config.namespace, { agentTtlMs: this.config.agentTtlMs });
     this.queues = new AgentQueues(this.redis, this.store.keys, this.log);
-    this.folder = new EventFolder(
+    this.eventFolder = new EventFolder(
       this.store,
       this.blocking,
       { consumer: this.id, batchSize: this.config.foldBatchSize, claimIdleMs: this.config.claimIdleMs, metrics: this.metrics },
@@ -118,7 +118,7 @@ export class Replica {
     this.directives.on("error", (error) => {
       if (!isConnectionError(error)) this.log.warn({ error: errorSummary(error) }, "directive queue error");
     });
-    this.planning = new DirectivePlanner(this.store, this.queues, this.directives, this.config, this.log, this.metrics);
+    this.directivePlanner = new DirectivePlanner(this.store, this.queues, this.directives, this.config, this.log, this.metrics);
     this.executor = new DirectiveExecutor(
       this.store,
       this.queues,
@@ -164,14 +164,14 @@ export class Replica {
    */
   async start(): Promise<void> {
     this.log.info({ redis: maskRedisUrl(this.config.redisUrl), namespace: this.config.namespace }, "replica starting");
-    await this.folder.ensureGroup();
+    await this.eventFolder.ensureGroup();
     this.throwIfStopped();
     this.running = true;
     await this.publishRole(undefined);
     // Nothing below may outlive a stop() that ran during an await: it would never be closed.
     this.throwIfStopped();
     this.foldLoop = this.runFoldLoop();
-    this.every(Math.min(this.config.claimIdleMs / 2, 5000), "claim", () => this.folder.claimAbandoned());
+    this.every(Math.min(this.config.claimIdleMs / 2, 5000), "claim", () => this.eventFolder.claimAbandoned());
     this.every(this.config.heartbeatIntervalMs, "heartbeat", () => this.heartbeat());
     this.every(STEAL_LATENCY_CHECK_MS, "steal latency", () => this.metrics.observeStealLatencies(this.store));
     this.every(this.config.stealInterval, "lead", () => this.leaderRound());
@@ -248,7 +248,7 @@ export class Replica {
   async checkAndSteal(): Promise<Directive[]> {
     const fence = this.leaderFence;
     if (fence === undefined || !this.config.enabled) return [];
-    return this.planning.planOnce(fence, () => this.leaderFence === fence);
+    return this.directivePlanner.planOnce(fence, () => this.leaderFence === fence);
   }
 
   /** The leader's maintenance now; a follower does nothing and gets undefined. */
@@ -264,7 +264,7 @@ export class Replica {
     this.leaderRoundBusy = true;
     try {
       await this.reaper.reap(fence, performance.now() - this.leaderSince >= this.config.agentTtlMs);
-      if (this.config.enabled) await this.planning.planOnce(fence, () => this.leaderFence === fence);
+      if (this.config.enabled) await this.directivePlanner.planOnce(fence, () => this.leaderFence === fence);
       await this.placer.place();
     } finally {
       this.leaderRoundBusy = false;
@@ -287,7 +287,7 @@ export class Replica {
   private async runFoldLoop(): Promise<void> {
     while (this.running) {
       try {
-        const read = await this.folder.foldNew(FOLD_BLOCK_MS);
+        const read = await this.eventFolder.foldNew(FOLD_BLOCK_MS);
         this.foldLoopState.lastReadAt = performance.now();
         this.foldLoopState.lastReadCount = read;
         if (read < this.config.foldBatchSize / 2) await new Promise((r) => setTimeout(r, FOLD_COALESCE_MS));

@@ -110,7 +110,7 @@ export function readQueuedTaskIds(store: Store, agentId: string, sample?: number
   return sample === undefined ? store.redis.smembers(key) : store.redis.srandmember(key, sample);
 }
 
-/** Ids of the tasks the agent runs, by the task records. */
+/** Ids of the tasks the agent runs: its running set, which the task scripts keep exact. */
 export function readRunningTaskIds(store: Store, agentId: string): Promise<string[]> {
   return store.redis.smembers(store.keys.runningOf(agentId));
 }
