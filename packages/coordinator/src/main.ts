@@ -49,7 +49,10 @@ if (config.httpPort > 0) {
     const where = `${config.httpHost}:${config.httpPort}`;
     fail(code === "EADDRINUSE" ? `HTTP port ${where} is already in use (WORKSTEAL_HTTP_PORT)` : `cannot serve HTTP on ${where}: ${message}`, 2);
   }
-  process.stdout.write(`${JSON.stringify({ msg: "http listening", url: httpAddress(http) })}\n`);
+  const dashboard = config.dashboard ? { dashboard: `${httpAddress(http)}/dashboard/` } : {};
+  process.stdout.write(`${JSON.stringify({ msg: "http listening", url: httpAddress(http), ...dashboard })}\n`);
+} else if (config.dashboard) {
+  process.stderr.write("worksteal-coordinator: the dashboard is on but httpPort is 0: it is not served (set WORKSTEAL_HTTP_PORT)\n");
 }
 
 const replica = new Replica({ id: process.env.WORKSTEAL_REPLICA_ID || undefined, config });

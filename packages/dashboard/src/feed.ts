@@ -34,13 +34,16 @@ export class SnapshotFeed {
   private latestFailed = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private endFirstRead!: () => void;
+  /** Settles once the first read has ended (or the feed stopped before it). */
+  readonly firstRead = new Promise<void>((resolve) => (this.endFirstRead = resolve));
 
   constructor(private readonly options: FeedOptions) {
     this.history = new History(options.historyMs);
     void this.tick();
   }
 
-  /** The latest snapshot as JSON (or `{error}` when the last read failed); undefined before the first read completes. */
+  /** The latest snapshot as JSON (or `{error}` when the last read failed); undefined before the first read ends. */
   get latest(): { json: string; failed: boolean } | undefined {
     return this.latestJson === undefined ? undefined : { json: this.latestJson, failed: this.latestFailed };
   }
@@ -60,6 +63,7 @@ export class SnapshotFeed {
     this.stopped = true;
     clearTimeout(this.timer);
     this.subscribers.clear();
+    this.endFirstRead();
   }
 
   private async tick(): Promise<void> {
@@ -112,6 +116,7 @@ export class SnapshotFeed {
   private publish(json: string, failed: boolean): void {
     this.latestJson = json;
     this.latestFailed = failed;
+    this.endFirstRead();
     for (const send of this.subscribers) send(json);
   }
 }

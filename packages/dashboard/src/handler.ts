@@ -51,12 +51,13 @@ export function handleDashboardRequest(context: HandlerContext, request: Incomin
     return;
   }
   if (path === "/api/snapshot") {
-    const latest = context.feed.latest;
-    if (latest === undefined) sendJson(503, { error: "no snapshot read yet" });
-    else {
+    // The dashboard starts reading at its first request: that request waits for the first read.
+    context.feed.firstRead.then(() => {
+      const latest = context.feed.latest;
+      if (latest === undefined) return sendJson(503, { error: "the dashboard has stopped" });
       response.writeHead(latest.failed ? 503 : 200, { "content-type": "application/json", "cache-control": "no-store" });
       response.end(latest.json);
-    }
+    }, fail);
     return;
   }
   if (path === "/api/stream") {
