@@ -13,11 +13,11 @@ afterEach(async () => {
 });
 
 /** A namespace with two agents, and its dashboard on a server of its own (as a replica mounts it). */
-async function serve(actions: boolean): Promise<{ store: Store; url: string }> {
+async function serve(actions: boolean, intervalMs = 100): Promise<{ store: Store; url: string }> {
   const redis = new Redis(inject("redisUrl"));
   const store = new Store(redis, testNamespace("dashboard"));
   for (const id of ["a1", "a2"]) await store.registerAgent({ id, capabilities: id === "a1" ? ["gpu"] : [], concurrency: 2, priority: 0 });
-  const dashboard: Dashboard = createDashboard({ store, agentTtlMs: 60_000, actions, intervalMs: 100 });
+  const dashboard: Dashboard = createDashboard({ store, agentTtlMs: 60_000, actions, intervalMs });
   const server: Server = createServer((request, response) => {
     if (isDashboardPath(request.url)) dashboard.handle(request, response);
     else response.writeHead(404).end();
@@ -30,6 +30,26 @@ async function serve(actions: boolean): Promise<{ store: Store; url: string }> {
   );
   const { port } = server.address() as AddressInfo;
   return { store, url: `http://127.0.0.1:${port}${DASHBOARD_PREFIX}` };
+}
+
+/** Opens the event stream and reads `count` snapshots from it. */
+async function readStream(url: string, count: number): Promise<Snapshot[]> {
+  const response = await fetch(`${url}/api/stream`);
+  expect(response.headers.get("content-type")).toBe("text/event-stream");
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  const events: Snapshot[] = [];
+  while (events.length < count) {
+    const chunk = await reader.read();
+    expect(chunk.done).toBe(false);
+    text += decoder.decode(chunk.value, { stream: true });
+    const frames = text.split("\n\n");
+    text = frames.pop()!;
+    for (const frame of frames) events.push(JSON.parse(frame.replace(/^data: /, "")) as Snapshot);
+  }
+  await reader.cancel();
+  return events.slice(0, count);
 }
 
 async function snapshot(url: string): Promise<Snapshot> {
@@ -115,24 +135,26 @@ describe("dashboard", () => {
 
   it("streams snapshots as server-sent events", async () => {
     const { url } = await serve(false);
-    const response = await fetch(`${url}/api/stream`);
-    expect(response.headers.get("content-type")).toBe("text/event-stream");
-    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-    const decoder = new TextDecoder();
-    let text = "";
-    const events: Snapshot[] = [];
-    // Two snapshots: the latest at once, then the next one read.
-    while (events.length < 2) {
-      const chunk = await reader.read();
-      expect(chunk.done).toBe(false);
-      text += decoder.decode(chunk.value, { stream: true });
-      const frames = text.split("\n\n");
-      text = frames.pop()!;
-      for (const frame of frames) events.push(JSON.parse(frame.replace(/^data: /, "")) as Snapshot);
-    }
-    await reader.cancel();
+    const events = await readStream(url, 2);
     expect(events.map((e) => e.agents.length)).toEqual([2, 2]);
     expect(events[1]!.at).toBeGreaterThan(events[0]!.at);
+  });
+
+  it("reads Redis once per snapshot, whatever the number of pages streaming it", async () => {
+    // Every snapshot lists the agents with one SMEMBERS: MONITOR counts them.
+    const monitor = await new Redis(inject("redisUrl")).monitor();
+    closers.push(() => Promise.resolve(monitor.disconnect()));
+    const { store, url } = await serve(false, 300);
+    let reads = 0;
+    monitor.on("monitor", (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === "smembers" && args[1] === store.keys.agents) reads += 1;
+    });
+    const streams = await Promise.all([1, 2, 3, 4].map(() => readStream(url, 3)));
+    const distinct = new Set(streams.flat().map((snapshot) => snapshot.at));
+    // Pages opened within an interval of each other get the same snapshots: one read each
+    // (a read per page would make twelve), plus the read in flight when counting stops.
+    expect(distinct.size).toBeLessThanOrEqual(4);
+    expect(reads).toBeLessThanOrEqual(distinct.size + 1);
   });
 
   it("looks a task up by id", async () => {
