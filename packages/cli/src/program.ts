@@ -142,7 +142,7 @@ function buildProgram(io: Io, select: (command: string, args: Record<string, unk
   const events = program.command("events").description("the event stream");
   events
     .command("tail")
-    .description("the latest events, oldest first; with --follow, then each new one until Ctrl-C")
+    .description("the latest events, oldest first; with --follow, then each new one until Ctrl-C. --json: one object per line, {id, event} or {id, invalid}")
     .option("--limit <n>", `how many to show first (default ${DEFAULT_TAIL_LIMIT})`)
     .option("--kind <kinds>", "only these kinds, comma-separated (e.g. task:stolen,agent:draining)")
     .option("-f, --follow", "keep printing new events (XREAD BLOCK) until Ctrl-C")
