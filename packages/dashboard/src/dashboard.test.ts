@@ -165,6 +165,7 @@ describe("dashboard", () => {
     expect(await found.json()).toMatchObject({ id: "look-me-up", type: "resize", owner: "a1", state: "queued" });
     expect((await fetch(`${url}/api/tasks/never-submitted`)).status).toBe(404);
     expect((await fetch(`${url}/api/tasks/${encodeURIComponent("no spaces")}`)).status).toBe(400);
+    expect((await fetch(`${url}/api/tasks/%E0%A4%A`)).status).toBe(400);
   });
 
   it("refuses every action while actions are off", async () => {

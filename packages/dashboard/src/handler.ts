@@ -28,6 +28,15 @@ export interface HandlerContext {
 
 type Send = (status: number, body: unknown) => void;
 
+/** A path segment decoded; left as it is when malformed (the id schemas then refuse its '%'). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 /** Answers one request whose path starts with DASHBOARD_PREFIX. */
 export function handleDashboardRequest(context: HandlerContext, request: IncomingMessage, response: ServerResponse): void {
   const path = new URL(request.url ?? "/", "http://dashboard").pathname.slice(DASHBOARD_PREFIX.length);
@@ -66,7 +75,7 @@ export function handleDashboardRequest(context: HandlerContext, request: Incomin
   }
   const task = /^\/api\/tasks\/([^/]+)$/.exec(path);
   if (task) {
-    lookUpTask(context.store, decodeURIComponent(task[1]!), sendJson).catch(fail);
+    lookUpTask(context.store, decodeSegment(task[1]!), sendJson).catch(fail);
     return;
   }
   const file = context.files.get(path === "/" ? "index.html" : path.slice(1));
@@ -74,7 +83,8 @@ export function handleDashboardRequest(context: HandlerContext, request: Incomin
     sendJson(404, { error: `no such dashboard path: ${path}` });
     return;
   }
-  response.writeHead(200, { "content-type": file.type, "content-length": file.body.length });
+  // Revalidated on each load, so that a page never runs a script older than the replica serving it.
+  response.writeHead(200, { "content-type": file.type, "content-length": file.body.length, "cache-control": "no-cache" });
   response.end(request.method === "HEAD" ? undefined : file.body);
 }
 
@@ -104,7 +114,7 @@ async function postAction(context: HandlerContext, path: string, request: Incomi
   if (request.headers[ACTION_HEADER] !== "1") return sendJson(403, { error: `an action needs the header ${ACTION_HEADER}: 1` });
   const drain = /^\/api\/agents\/([^/]+)\/drain$/.exec(path);
   if (drain) {
-    const id = AgentIdSchema.safeParse(decodeURIComponent(drain[1]!));
+    const id = AgentIdSchema.safeParse(decodeSegment(drain[1]!));
     if (!id.success) return sendJson(400, { error: id.error.issues[0]?.message ?? "bad agent id" });
     try {
       await context.store.drain(id.data);
@@ -116,7 +126,7 @@ async function postAction(context: HandlerContext, path: string, request: Incomi
   }
   const replay = /^\/api\/dead-letters\/([^/]+)\/replay$/.exec(path);
   if (replay) {
-    const id = DeadLetterIdSchema.safeParse(decodeURIComponent(replay[1]!));
+    const id = DeadLetterIdSchema.safeParse(decodeSegment(replay[1]!));
     if (!id.success) return sendJson(400, { error: id.error.issues[0]?.message ?? "bad dead-letter id" });
     const outcome = await replayDeadLetter(context.store, id.data);
     if (outcome === undefined) return sendJson(404, { error: `no dead letter ${id.data}` });
