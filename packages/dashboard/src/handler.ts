@@ -10,6 +10,8 @@ export const DASHBOARD_PREFIX = "/dashboard";
 
 /** A page that opens more streams than this is refused (each holds a socket). */
 const MAX_STREAMS = 100;
+/** Bytes a stream may leave unsent before it is dropped: a page that stops reading holds no more memory than this. */
+const MAX_STREAM_BACKLOG = 4 * 1024 * 1024;
 
 /**
  * Actions must carry this header: a cross-site form cannot set it, and a cross-site fetch that
@@ -95,8 +97,12 @@ function stream(feed: SnapshotFeed, request: IncomingMessage, response: ServerRe
     return;
   }
   response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
-  const unsubscribe = feed.subscribe((json) => response.write(`data: ${json}\n\n`));
-  request.on("close", unsubscribe);
+  const unsubscribe = feed.subscribe((json) => {
+    // EventSource reconnects by itself, and gets the latest snapshot at once.
+    if (response.writableLength > MAX_STREAM_BACKLOG) response.destroy();
+    else response.write(`data: ${json}\n\n`);
+  });
+  response.on("close", unsubscribe);
 }
 
 async function lookUpTask(store: Store, taskId: string, sendJson: Send): Promise<void> {
