@@ -41,6 +41,9 @@ function json<T>(run: Run): T {
   return JSON.parse(run.stdout) as T;
 }
 
+/** Each try spawns a CLI process (seconds on a busy machine): eventually's 5 s default allows too few. */
+const CLI_PATIENCE = { timeoutMs: 60_000, intervalMs: 200 };
+
 interface TaskRow {
   id: string;
   owner: string;
@@ -61,7 +64,7 @@ describe("the CLI's commands against a running fleet", () => {
     await eventually(async () => {
       const page = json<{ tasks: TaskRow[]; next: string | null }>(await cli(target(fleet), ["tasks", "--state", "done", "--json", "--limit", "100"]));
       expect(page.tasks.map((t) => t.id).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `done${i}`).sort());
-    });
+    }, CLI_PATIENCE);
 
     const queued = json<{ tasks: TaskRow[] }>(await cli(target(fleet), ["tasks", "--agent", "idle", "--json"]));
     expect(queued.tasks.map((t) => [t.id, t.state, t.owner]).sort()).toEqual([
@@ -156,7 +159,7 @@ describe("the CLI's commands against a running fleet", () => {
       );
       expect(list).toHaveLength(1);
       return list;
-    });
+    }, CLI_PATIENCE);
     const letter = letters[0]!;
     expect(letter).toMatchObject({ sourceId, fieldCount: 1, fields: [EVENT_FIELD, "{not json"] });
     expect(letter.reason).toMatch(/^bad JSON/);
@@ -197,7 +200,7 @@ describe("the CLI's commands against a running fleet", () => {
       expect(frame.status.agents.map((a) => [a.id, a.workload.queued])).toEqual([["idle", 3]]);
       expect(frame.status.leader.lease).not.toBeNull();
       expect(frame.stealsLastMinute).toBe(0);
-    });
+    }, CLI_PATIENCE);
     const once = await cli(target(fleet), ["watch"]);
     expect(once.code).toBe(0);
     expect(once.stdout).not.toContain("\x1b[");
@@ -268,7 +271,7 @@ describe("doctor", () => {
         const result = await cli({ redisUrl: server.url, namespace }, ["doctor", "--json"]);
         expect(result.stdout).toContain('"healthy":true');
         return result;
-      });
+      }, CLI_PATIENCE);
       expect(run.code).toBe(0);
       const report = JSON.parse(run.stdout) as { findings: Array<{ check: string; verdict: string }> };
       expect(report.findings.filter((f) => f.verdict === "fail")).toEqual([]);
