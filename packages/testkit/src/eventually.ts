@@ -1,5 +1,5 @@
 export interface EventuallyOptions {
-  /** Give up after this long (default 5000 ms) and rethrow the last error. */
+  /** Give up after this long (default 15 s: a busy machine is slow, and only a failing test waits it out) and rethrow the last error. */
   timeoutMs?: number;
   /** Pause between attempts (default 50 ms). */
   intervalMs?: number;
@@ -10,7 +10,7 @@ export interface EventuallyOptions {
  * When the time is up, rethrows the last error `fn` threw.
  */
 export async function eventually<T>(fn: () => T | Promise<T>, options: EventuallyOptions = {}): Promise<T> {
-  const timeoutMs = options.timeoutMs ?? 5000;
+  const timeoutMs = options.timeoutMs ?? 15_000;
   const intervalMs = options.intervalMs ?? 50;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
