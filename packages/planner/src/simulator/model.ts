@@ -1,0 +1,49 @@
+import type { PlannerConfig } from "../types.js";
+
+/** A simulated agent. `speed` divides every task's duration on it (2 runs a 100 ms task in 50 ms). */
+export interface SimAgent {
+  id: string;
+  slots: number;
+  speed?: number | undefined;
+  capabilities?: readonly string[] | undefined;
+}
+
+/** A simulated task: `durationMs` is its run time at speed 1. Without `target` it is placed as the coordinator places it. */
+export interface SimTask {
+  id: string;
+  type: string;
+  requiredCapabilities: readonly string[];
+  durationMs: number;
+  arrivesAt: number;
+  target?: string | undefined;
+  estimatedDurationMs?: number | undefined;
+}
+
+/**
+ * How work finds a slot: each agent's own queue and no stealing; the real planner (`planSteals`)
+ * with a strategy and config; or one shared queue every free slot pulls from (ideal pull).
+ */
+export type SimPolicy =
+  | { kind: "none" }
+  | { kind: "shared" }
+  | { kind: "steal"; config: PlannerConfig; stealIntervalMs: number; eventLagMs?: number | undefined; moveCostMs?: number | undefined };
+
+export interface TaskOutcome {
+  id: string;
+  agent: string;
+  arrivesAt: number;
+  startedAt: number;
+  finishedAt: number;
+  moves: number;
+}
+
+export interface SimResult {
+  /** When the last task finished (time starts at 0). */
+  makespanMs: number;
+  /** Per task, in input order. */
+  tasks: TaskOutcome[];
+  /** Tasks moved, counting a task once per move. */
+  moves: number;
+  directives: number;
+  rounds: number;
+}

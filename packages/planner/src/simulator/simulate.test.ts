@@ -1,0 +1,221 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { StrategyName } from "@worksteal/protocol";
+import { config } from "../testing.js";
+import { lowerBound } from "./lower-bound.js";
+import { metricsOf } from "./metrics.js";
+import type { SimAgent, SimPolicy, SimTask } from "./model.js";
+import { simulate } from "./simulate.js";
+
+const task = (id: string, durationMs: number, init: Partial<SimTask> = {}): SimTask => ({
+  id,
+  type: "t",
+  requiredCapabilities: [],
+  durationMs,
+  arrivesAt: 0,
+  ...init,
+});
+const steal = (strategy: StrategyName, stealIntervalMs = 10, extra: Partial<Extract<SimPolicy, { kind: "steal" }>> = {}): SimPolicy => ({
+  kind: "steal",
+  config: config(strategy),
+  stealIntervalMs,
+  ...extra,
+});
+const schedule = (result: ReturnType<typeof simulate>) => result.tasks.map((t) => [t.id, t.agent, t.startedAt, t.finishedAt]);
+
+describe("simulate: hand-computed schedules", () => {
+  it("one slot runs its queue oldest first", () => {
+    const result = simulate([{ id: "a", slots: 1 }], [task("t0", 100), task("t1", 200), task("t2", 300)], { kind: "none" });
+    expect(schedule(result)).toEqual([
+      ["t0", "a", 0, 100],
+      ["t1", "a", 100, 300],
+      ["t2", "a", 300, 600],
+    ]);
+    expect(metricsOf(result)).toEqual({ makespanMs: 600, meanWaitMs: 400 / 3, p99WaitMs: 300, movesPerTask: 0 });
+  });
+
+  it("speed divides durations and every slot runs one task", () => {
+    const result = simulate([{ id: "a", slots: 2, speed: 2 }], [task("t0", 100), task("t1", 100), task("t2", 100, { arrivesAt: 10 })], { kind: "none" });
+    expect(schedule(result)).toEqual([
+      ["t0", "a", 0, 50],
+      ["t1", "a", 0, 50],
+      ["t2", "a", 50, 100],
+    ]);
+  });
+
+  it("without stealing an idle agent stays idle; one shared queue uses it", () => {
+    const agents: SimAgent[] = [
+      { id: "a", slots: 1 },
+      { id: "b", slots: 1 },
+    ];
+    const tasks = ["t0", "t1", "t2", "t3"].map((id) => task(id, 100, { target: "a" }));
+    expect(simulate(agents, tasks, { kind: "none" }).makespanMs).toBe(400);
+    expect(schedule(simulate(agents, tasks, { kind: "shared" }))).toEqual([
+      ["t0", "a", 0, 100],
+      ["t1", "b", 0, 100],
+      ["t2", "a", 100, 200],
+      ["t3", "b", 100, 200],
+    ]);
+  });
+
+  it("a shared queue gives a slot the oldest task it can run", () => {
+    const agents: SimAgent[] = [
+      { id: "gpu", slots: 1, capabilities: ["gpu"] },
+      { id: "cpu", slots: 1 },
+    ];
+    const tasks = [task("g0", 100, { requiredCapabilities: ["gpu"] }), task("g1", 100, { requiredCapabilities: ["gpu"] }), task("c0", 50)];
+    expect(schedule(simulate(agents, tasks, { kind: "shared" }))).toEqual([
+      ["g0", "gpu", 0, 100],
+      ["g1", "gpu", 100, 200],
+      ["c0", "cpu", 0, 50],
+    ]);
+  });
+
+  // The round at 10 ms sees a: 1 running + 3 queued, b idle, every task at the 1000 ms default:
+  // two moves even them out (2 and 2). The directive runs at 15 ms and takes a's newest first:
+  // t3 then t2, queued on b in that order.
+  it("balanced moves the newest tasks, after the planning interval and the move cost", () => {
+    const agents: SimAgent[] = [
+      { id: "a", slots: 1 },
+      { id: "b", slots: 1 },
+    ];
+    const tasks = ["t0", "t1", "t2", "t3"].map((id) => task(id, 100, { target: "a" }));
+    const result = simulate(agents, tasks, steal("balanced", 10, { moveCostMs: 5 }));
+    expect(schedule(result)).toEqual([
+      ["t0", "a", 0, 100],
+      ["t1", "a", 100, 200],
+      ["t2", "b", 115, 215],
+      ["t3", "b", 15, 115],
+    ]);
+    expect([result.moves, result.directives]).toEqual([2, 1]);
+    expect(result.tasks.map((t) => t.moves)).toEqual([0, 0, 1, 1]);
+  });
+
+  // The snapshot reads a tail only for agents holding minTasksToSteal queued tasks (as the
+  // coordinator's does): with the default 2, one waiting task is never offered to an idle peer.
+  it("the minTasksToSteal floor keeps a single waiting task from an idle agent", () => {
+    const agents: SimAgent[] = [
+      { id: "a", slots: 1 },
+      { id: "b", slots: 1 },
+    ];
+    const tasks = [task("t0", 100, { target: "a" }), task("t1", 100, { target: "a" })];
+    expect(schedule(simulate(agents, tasks, steal("balanced")))).toEqual([
+      ["t0", "a", 0, 100],
+      ["t1", "a", 100, 200],
+    ]);
+    const floorOfOne: SimPolicy = { kind: "steal", config: config("balanced", { minTasksToSteal: 1 }), stealIntervalMs: 10 };
+    expect(schedule(simulate(agents, tasks, floorOfOne))).toEqual([
+      ["t0", "a", 0, 100],
+      ["t1", "b", 10, 110],
+    ]);
+  });
+
+  it("a move takes only tasks the target can run", () => {
+    const agents: SimAgent[] = [
+      { id: "a", slots: 1, capabilities: ["gpu"] },
+      { id: "b", slots: 1 },
+    ];
+    const tasks = [
+      task("t0", 100, { target: "a" }),
+      task("t1", 100, { target: "a" }),
+      task("t2", 100, { target: "a" }),
+      task("g", 100, { target: "a", requiredCapabilities: ["gpu"] }),
+    ];
+    const result = simulate(agents, tasks, steal("balanced"));
+    expect(result.tasks.find((t) => t.id === "g")?.agent).toBe("a");
+    expect(result.tasks.find((t) => t.id === "t2")?.agent).toBe("b");
+  });
+
+  it("refuses a task no agent, or not its target, can run", () => {
+    expect(() => simulate([{ id: "a", slots: 1 }], [task("g", 1, { requiredCapabilities: ["gpu"] })], { kind: "none" })).toThrow(/no agent/);
+    const agents = [
+      { id: "a", slots: 1 },
+      { id: "g", slots: 1, capabilities: ["gpu"] },
+    ];
+    expect(() => simulate(agents, [task("g", 1, { requiredCapabilities: ["gpu"], target: "a" })], { kind: "none" })).toThrow(/cannot run/);
+  });
+});
+
+describe("lowerBound", () => {
+  it("is the largest of: work per capability set over its capacity, and the longest task", () => {
+    const agents: SimAgent[] = [
+      { id: "g", slots: 2, capabilities: ["gpu"] },
+      { id: "f", slots: 1, speed: 2 },
+    ];
+    const gpu = (id: string) => task(id, 600, { requiredCapabilities: ["gpu"] });
+    // gpu: 1800 ms of work on 2 slots at speed 1 = 900; all: 2200 / 4 = 550; longest 600.
+    expect(lowerBound(agents, [gpu("g0"), gpu("g1"), gpu("g2"), task("c", 400)])).toBe(900);
+    // The fast agent runs a 1000 ms task in 500 ms: the longest task bounds at 500, work at 1000 / 4.
+    expect(lowerBound(agents, [task("c", 1000)])).toBe(500);
+    // Work arriving late cannot start earlier: a 400 ms task at 1000 ms ends at best at 1000 + 400 / 2 (the fast agent)…
+    expect(lowerBound(agents, [task("early", 100), task("late", 400, { arrivesAt: 1000 })])).toBe(1200);
+    // … and four of them at best at 1000 + 1600 / 4.
+    const late = ["l0", "l1", "l2", "l3"].map((id) => task(id, 400, { arrivesAt: 1000 }));
+    expect(lowerBound(agents, [task("early", 100), ...late])).toBe(1400);
+  });
+});
+
+const CAPS = ["gpu", "io"] as const;
+const fleetArb = fc.array(fc.record({ slots: fc.integer({ min: 1, max: 3 }), speed: fc.constantFrom(1, 2), capabilities: fc.subarray([...CAPS]) }), {
+  minLength: 1,
+  maxLength: 4,
+});
+const workloadArb = fleetArb.chain((fleet) => {
+  const agents: SimAgent[] = fleet.map((a, i) => ({ id: `a${i}`, ...a }));
+  const taskArb = fc
+    .record({
+      durationMs: fc.integer({ min: 1, max: 500 }),
+      arrivesAt: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 1000 })),
+      owner: fc.nat(agents.length - 1),
+      required: fc.subarray([...CAPS], { maxLength: 1 }),
+      targeted: fc.boolean(),
+    })
+    .map(({ owner, required, targeted, ...t }) => {
+      const target = agents[owner]!;
+      // Ask only what the owner has, so the owner may be named as the target.
+      const requiredCapabilities = required.filter((c) => target.capabilities?.includes(c));
+      return { ...t, type: "t", requiredCapabilities, ...(targeted ? { target: target.id } : {}) };
+    });
+  return fc.record({
+    agents: fc.constant(agents),
+    tasks: fc.array(taskArb, { minLength: 1, maxLength: 30 }).map((ts) => ts.map((t, i): SimTask => ({ id: `t${i}`, ...t }))),
+  });
+});
+
+const POLICIES: Record<string, SimPolicy> = {
+  none: { kind: "none" },
+  shared: { kind: "shared" },
+  classic: steal("classic", 50, { eventLagMs: 20, moveCostMs: 5 }),
+  balanced: steal("balanced", 50, { eventLagMs: 20, moveCostMs: 5 }),
+};
+
+describe("simulate: properties", () => {
+  it("every task runs once, after it arrives, on an agent that can run it, and no makespan is below the lower bound", () => {
+    fc.assert(
+      fc.property(workloadArb, ({ agents, tasks }) => {
+        const bound = lowerBound(agents, tasks);
+        for (const policy of Object.values(POLICIES)) {
+          const result = simulate(agents, tasks, policy);
+          expect(result.makespanMs).toBeGreaterThanOrEqual(bound - 1e-9);
+          result.tasks.forEach((outcome, i) => {
+            const t = tasks[i]!;
+            const agent = agents.find((a) => a.id === outcome.agent)!;
+            expect(t.requiredCapabilities.every((c) => agent.capabilities?.includes(c))).toBe(true);
+            expect(outcome.startedAt).toBeGreaterThanOrEqual(t.arrivesAt);
+            expect(outcome.finishedAt - outcome.startedAt).toBeCloseTo(t.durationMs / (agent.speed ?? 1), 6);
+          });
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("is deterministic", () => {
+    fc.assert(
+      fc.property(workloadArb, ({ agents, tasks }) => {
+        expect(simulate(agents, tasks, POLICIES.balanced!)).toEqual(simulate(agents, tasks, POLICIES.balanced!));
+      }),
+      { numRuns: 20 },
+    );
+  });
+});

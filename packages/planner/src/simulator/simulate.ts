@@ -1,0 +1,227 @@
+import type { AgentView, PlannedDirective } from "@worksteal/protocol";
+import { canRun } from "../capabilities.js";
+import { planSteals } from "../plan.js";
+import { findBestAgent } from "../placement.js";
+import { projectDirectives } from "../project.js";
+import type { PlannerSnapshot, TaskSummary } from "../types.js";
+import { EventQueue } from "./event-queue.js";
+import type { SimAgent, SimPolicy, SimResult, SimTask, TaskOutcome } from "./model.js";
+
+/** The leader reads this many of a victim's newest queued tasks per task a directive may move (directive-planner.ts). */
+const TAIL_PER_BATCH = 4;
+/** The executor looks at most at this many candidates per task it moves (executor.ts: 4 per task, 5 pages). */
+const EXECUTOR_CANDIDATES_PER_TASK = 20;
+
+type SimEvent =
+  | { kind: "arrive"; task: number }
+  | { kind: "finish"; task: number }
+  /** A finished task's duration reaches the planner's statistics (the event fold lags). */
+  | { kind: "fold"; task: number }
+  | { kind: "plan" }
+  | { kind: "move"; directive: PlannedDirective };
+
+interface AgentState {
+  readonly agent: SimAgent;
+  readonly index: number;
+  readonly caps: ReadonlySet<string>;
+  readonly speed: number;
+  /** Queued task numbers, oldest first: a free slot takes the oldest, a steal the newest. */
+  queue: number[];
+  running: number;
+  done: number;
+  durationSumMs: number;
+  durationCount: number;
+}
+
+/**
+ * Discrete-event run of one workload under one policy. Pure and deterministic: no clock, no I/O,
+ * ties broken by the order events were scheduled. The steal policy builds the snapshot the
+ * coordinator builds (snapshot.ts): queue counts exact, tails of `maxStealBatch × 4` newest tasks
+ * only for agents holding at least `minTasksToSteal` queued, durations (per agent, per type)
+ * only from completions older than `eventLagMs`, and directives still in flight projected in. A
+ * directive is executed `moveCostMs` after the one before it (the first `moveCostMs` after
+ * planning) and moves the newest queued tasks the target can run, as the executor does.
+ */
+export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[], policy: SimPolicy): SimResult {
+  const states = agents.map((agent, index): AgentState => ({
+    agent,
+    index,
+    caps: new Set(agent.capabilities ?? []),
+    speed: agent.speed ?? 1,
+    queue: [],
+    running: 0,
+    done: 0,
+    durationSumMs: 0,
+    durationCount: 0,
+  }));
+  const byId = new Map(states.map((s) => [s.agent.id, s]));
+  for (const task of tasks) {
+    if (!states.some((s) => canRun(s.caps, task.requiredCapabilities))) throw new Error(`no agent can run task ${task.id}`);
+    const target = task.target === undefined ? undefined : byId.get(task.target);
+    if (task.target !== undefined && !target) throw new Error(`task ${task.id} targets unknown agent ${task.target}`);
+    if (target && !canRun(target.caps, task.requiredCapabilities)) throw new Error(`task ${task.id} targets ${task.target}, which cannot run it`);
+  }
+  const outcomes: TaskOutcome[] = tasks.map((t) => ({ id: t.id, agent: "", arrivesAt: t.arrivesAt, startedAt: NaN, finishedAt: NaN, moves: 0 }));
+  const typeStats = new Map<string, { sum: number; count: number }>();
+  const shared: number[] = [];
+  const inFlight = new Set<PlannedDirective>();
+  const events = new EventQueue<SimEvent>();
+  let now = 0;
+  let finished = 0;
+  let moves = 0;
+  let directives = 0;
+  let rounds = 0;
+  tasks.forEach((task, i) => events.push(task.arrivesAt, { kind: "arrive", task: i }));
+  if (policy.kind === "steal" && tasks.length > 0) events.push(policy.stealIntervalMs, { kind: "plan" });
+
+  const start = (state: AgentState, task: number) => {
+    state.running += 1;
+    const outcome = outcomes[task]!;
+    outcome.agent = state.agent.id;
+    outcome.startedAt = now;
+    events.push(now + tasks[task]!.durationMs / state.speed, { kind: "finish", task });
+  };
+  const dispatch = (state: AgentState) => {
+    while (state.running < state.agent.slots && state.queue.length > 0) start(state, state.queue.shift()!);
+  };
+  const dispatchShared = () => {
+    for (const state of states) {
+      while (state.running < state.agent.slots) {
+        const at = shared.findIndex((task) => canRun(state.caps, tasks[task]!.requiredCapabilities));
+        if (at < 0) break;
+        start(state, shared.splice(at, 1)[0]!);
+      }
+    }
+  };
+
+  const views = (): AgentView[] =>
+    states.map((s) => ({
+      id: s.agent.id,
+      capabilities: [...s.caps],
+      concurrency: s.agent.slots,
+      priority: 0,
+      status: "alive",
+      lastHeartbeat: now,
+      workload: {
+        queued: s.queue.length,
+        running: s.running,
+        done: s.done,
+        failed: 0,
+        stolenIn: 0,
+        stolenOut: 0,
+        durationSumMs: s.durationSumMs,
+        durationCount: s.durationCount,
+        cpu: Math.round((100 * s.running) / s.agent.slots),
+        memoryMb: 0,
+        metricsAt: now,
+      },
+    }));
+  const durationsByType = (): Record<string, number> => Object.fromEntries([...typeStats].map(([type, { sum, count }]) => [type, sum / count]));
+  const summary = (task: number): TaskSummary => {
+    const t = tasks[task]!;
+    return {
+      id: t.id,
+      type: t.type,
+      requiredCapabilities: t.requiredCapabilities,
+      ...(t.estimatedDurationMs === undefined ? {} : { estimatedDurationMs: t.estimatedDurationMs }),
+    };
+  };
+
+  const place = (task: number): AgentState => {
+    const t = tasks[task]!;
+    if (t.target !== undefined) return byId.get(t.target)!;
+    const best = findBestAgent(t, views(), { durationsByType: durationsByType() });
+    return byId.get(best!.id)!;
+  };
+
+  const plan = () => {
+    if (policy.kind !== "steal") return;
+    rounds += 1;
+    const { config } = policy;
+    const tailLength = config.maxStealBatch * TAIL_PER_BATCH;
+    const tails: Record<string, TaskSummary[]> = {};
+    for (const s of states) {
+      if (s.queue.length >= config.minTasksToSteal) tails[s.agent.id] = s.queue.slice(-tailLength).reverse().map(summary);
+    }
+    let snapshot: PlannerSnapshot = { agents: views(), tails, durationsByType: durationsByType(), round: rounds };
+    if (inFlight.size > 0) snapshot = projectDirectives(snapshot, [...inFlight]);
+    const planned = planSteals(snapshot, config);
+    const moveCostMs = policy.moveCostMs ?? 0;
+    planned.forEach((directive, i) => {
+      inFlight.add(directive);
+      events.push(now + moveCostMs * (i + 1), { kind: "move", directive });
+    });
+    directives += planned.length;
+  };
+
+  const move = (directive: PlannedDirective) => {
+    inFlight.delete(directive);
+    const source = byId.get(directive.source);
+    const target = byId.get(directive.target);
+    if (!source || !target || source === target) return;
+    const taken: number[] = [];
+    const oldestLooked = Math.max(0, source.queue.length - directive.count * EXECUTOR_CANDIDATES_PER_TASK);
+    for (let i = source.queue.length - 1; i >= oldestLooked && taken.length < directive.count; i -= 1) {
+      const task = source.queue[i]!;
+      if (canRun(target.caps, tasks[task]!.requiredCapabilities)) taken.push(task);
+    }
+    if (taken.length === 0) return;
+    const leaving = new Set(taken);
+    source.queue = source.queue.filter((task) => !leaving.has(task));
+    // The executor queues them newest first, so the source's newest becomes the oldest of those on the target.
+    target.queue.push(...taken);
+    for (const task of taken) outcomes[task]!.moves += 1;
+    moves += taken.length;
+    dispatch(target);
+  };
+
+  for (let next = events.pop(); next; next = events.pop()) {
+    now = next.at;
+    const event = next.event;
+    switch (event.kind) {
+      case "arrive":
+        if (policy.kind === "shared") {
+          shared.push(event.task);
+          dispatchShared();
+        } else {
+          const state = place(event.task);
+          state.queue.push(event.task);
+          dispatch(state);
+        }
+        break;
+      case "finish": {
+        const outcome = outcomes[event.task]!;
+        const state = byId.get(outcome.agent)!;
+        outcome.finishedAt = now;
+        state.running -= 1;
+        finished += 1;
+        events.push(now + (policy.kind === "steal" ? (policy.eventLagMs ?? 0) : 0), { kind: "fold", task: event.task });
+        if (policy.kind === "shared") dispatchShared();
+        else dispatch(state);
+        break;
+      }
+      case "fold": {
+        const outcome = outcomes[event.task]!;
+        const state = byId.get(outcome.agent)!;
+        const ms = outcome.finishedAt - outcome.startedAt;
+        state.done += 1;
+        state.durationSumMs += ms;
+        state.durationCount += 1;
+        const type = tasks[event.task]!.type;
+        const stats = typeStats.get(type) ?? { sum: 0, count: 0 };
+        typeStats.set(type, { sum: stats.sum + ms, count: stats.count + 1 });
+        break;
+      }
+      case "plan":
+        if (finished === tasks.length) break;
+        plan();
+        if (policy.kind === "steal") events.push(now + policy.stealIntervalMs, { kind: "plan" });
+        break;
+      case "move":
+        move(event.directive);
+        break;
+    }
+  }
+  const makespanMs = outcomes.reduce((max, o) => Math.max(max, o.finishedAt), 0);
+  return { makespanMs, tasks: outcomes, moves, directives, rounds };
+}
