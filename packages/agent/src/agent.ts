@@ -14,7 +14,7 @@ import {
   toJson,
   truncateBytes,
 } from "@worksteal/protocol";
-import { loadConfig } from "@worksteal/config";
+import { loadConfig, redisTargetOf } from "@worksteal/config";
 import {
   AgentNotAliveError,
   AgentUnknownError,
@@ -85,11 +85,12 @@ export class Agent {
     if (!parsed.success) throw new TypeError(`invalid agent profile: ${describeZodError(parsed.error)}`);
     this.profile = parsed.data;
     this.config = loadConfig({ overrides: config });
+    const redisTarget = redisTargetOf(this.config);
     this.handler = handler;
     this.log = (logger ?? pino({ name: "worksteal-agent", level: this.config.logLevel })).child({ agentId: this.profile.id });
     // The command connection reports Redis's state for both: they go to the same server.
-    this.redis = createRedis(this.config.redisUrl, { connectionName: `agent:${this.profile.id}`, log: this.log.child({ namespace: this.config.namespace }) });
-    this.workerRedis = createRedis(this.config.redisUrl, { role: "blocking", connectionName: `agent-worker:${this.profile.id}` });
+    this.redis = createRedis(redisTarget, { connectionName: `agent:${this.profile.id}`, log: this.log.child({ namespace: this.config.namespace }) });
+    this.workerRedis = createRedis(redisTarget, { role: "blocking", connectionName: `agent-worker:${this.profile.id}` });
     this.store = new Store(this.redis, this.config.namespace, { agentTtlMs: this.config.agentTtlMs });
   }
 

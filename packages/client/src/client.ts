@@ -12,7 +12,7 @@ import {
   AgentIdSchema,
   WorkstealError,
 } from "@worksteal/protocol";
-import { loadConfig } from "@worksteal/config";
+import { loadConfig, redisTargetOf } from "@worksteal/config";
 import { findBestAgent } from "@worksteal/planner";
 import { AgentQueues, closeRedis, createRedis, isRefusedAgent, readAgents, Store, StoreError, type SubmitResult } from "@worksteal/store";
 
@@ -72,7 +72,7 @@ export class Client {
 
   constructor(options: ClientOptions = {}) {
     this.config = loadConfig({ overrides: options.config });
-    const redis = options.redis ?? createRedis(this.config.redisUrl, { connectionName: "client" });
+    const redis = options.redis ?? createRedis(redisTargetOf(this.config), { connectionName: "client" });
     this.ownsRedis = options.redis === undefined;
     this.store = new Store(redis, this.config.namespace, { agentTtlMs: this.config.agentTtlMs });
     this.queues = new AgentQueues(redis, this.store.keys);

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { type Config, ConfigError, type ConfigInput, resolveConfig } from "@worksteal/protocol";
+import { type Config, ConfigError, type ConfigInput, type RedisTarget, resolveConfig } from "@worksteal/protocol";
 
 export interface LoadConfigOptions {
   /** Defaults to process.env. */
@@ -33,4 +33,29 @@ function readConfigFile(file: string): Record<string, unknown> {
   // An array or a scalar would otherwise be spread into settings named "0", "1", … or ignored.
   if (typeof settings !== "object" || settings === null || Array.isArray(settings)) throw new ConfigError(`config file ${file}: not a JSON object`);
   return settings as Record<string, unknown>;
+}
+
+/**
+ * The Redis URL with the password and TLS files its settings name, read now: a missing or
+ * unreadable file is a ConfigError naming the setting and the path (never the file's content).
+ */
+export function redisTargetOf(config: Config): RedisTarget {
+  const read = (key: "redisPasswordFile" | "redisTlsCa" | "redisTlsCert" | "redisTlsKey"): string | undefined => {
+    const path = config[key];
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path, "utf8");
+    } catch (error) {
+      throw new ConfigError(`${key} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  };
+  // A password file usually ends with a newline that is no part of the password.
+  const password = config.redisPassword ?? read("redisPasswordFile")?.replace(/\r?\n$/, "");
+  const tls = { ca: read("redisTlsCa"), cert: read("redisTlsCert"), key: read("redisTlsKey") };
+  const given = Object.fromEntries(Object.entries(tls).filter(([, pem]) => pem !== undefined));
+  return {
+    url: config.redisUrl,
+    ...(password ? { password } : {}),
+    ...(Object.keys(given).length > 0 ? { tls: given } : {}),
+  };
 }

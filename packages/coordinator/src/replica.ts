@@ -3,7 +3,7 @@ import { performance } from "node:perf_hooks";
 import { type Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { pino, type Logger } from "pino";
-import { loadConfig } from "@worksteal/config";
+import { loadConfig, redisTargetOf } from "@worksteal/config";
 import { type Config, type ConfigInput, DIRECTIVE_QUEUE, type Directive } from "@worksteal/protocol";
 import {
   AgentQueues,
@@ -98,12 +98,13 @@ export class Replica {
 
   constructor(options: ReplicaOptions = {}) {
     this.config = loadConfig({ overrides: options.config });
+    const redisTarget = redisTargetOf(this.config);
     this.id = options.id ?? `replica-${randomBytes(4).toString("hex")}`;
     this.log = (options.logger ?? pino({ name: "worksteal-coordinator", level: this.config.logLevel })).child({ replica: this.id });
     // The command connection reports Redis's state for all three: they go to the same server.
-    this.redis = createRedis(this.config.redisUrl, { connectionName: `coordinator:${this.id}`, log: this.log.child({ namespace: this.config.namespace }) });
-    this.blocking = createRedis(this.config.redisUrl, { role: "blocking", connectionName: `coordinator-fold:${this.id}` });
-    this.executorRedis = createRedis(this.config.redisUrl, { role: "blocking", connectionName: `coordinator-exec:${this.id}` });
+    this.redis = createRedis(redisTarget, { connectionName: `coordinator:${this.id}`, log: this.log.child({ namespace: this.config.namespace }) });
+    this.blocking = createRedis(redisTarget, { role: "blocking", connectionName: `coordinator-fold:${this.id}` });
+    this.executorRedis = createRedis(redisTarget, { role: "blocking", connectionName: `coordinator-exec:${this.id}` });
     this.store = new Store(this.redis, this.config.namespace, { agentTtlMs: this.config.agentTtlMs });
     this.queues = new AgentQueues(this.redis, this.store.keys, this.log);
     this.eventFolder = new EventFolder(

@@ -7,4 +7,5 @@ export * from "./events.js";
 export * from "./effects.js";
 export * from "./directive.js";
 export * from "./config.js";
+export * from "./redis-url.js";
 export * from "./records.js";

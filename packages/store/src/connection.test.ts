@@ -37,6 +37,10 @@ describe("maskRedisUrl", () => {
     expect(maskRedisUrl("rediss://:secret@host:6380")).toBe("rediss://:***@host:6380");
     expect(maskRedisUrl("redis://host:6379")).toBe("redis://host:6379");
     expect(maskRedisUrl("not a url :secret@")).toBe("(unparsable Redis URL)");
+    expect(maskRedisUrl("redis+sentinel://:secret@s1:26379,s2:26379/mymaster")).toBe("redis+sentinel://:***@s1:26379,s2:26379/mymaster");
+    expect(maskRedisUrl("redis+sentinel://user:secret@s1/mymaster")).toBe("redis+sentinel://user:***@s1/mymaster");
+    expect(maskRedisUrl("redis+sentinel://s1:26379/mymaster")).toBe("redis+sentinel://s1:26379/mymaster");
+    expect(maskRedisUrl("redis+sentinel://:secret@s1:x/m")).toBe("(unparsable Redis URL)");
   });
 });
 

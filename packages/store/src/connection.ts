@@ -1,4 +1,9 @@
+import { maskRedisUrl, type RedisTarget } from "@worksteal/protocol";
 import { Redis, type RedisOptions } from "ioredis";
+import { redisEndpointOf } from "./connection-settings.js";
+
+// Also exported here, where callers have always found it; it lives beside the URL forms it reads.
+export { maskRedisUrl };
 
 export type ConnectionRole =
   /** Commands and scripts: fail fast rather than queue forever while Redis is away. */
@@ -32,26 +37,14 @@ export interface ConnectionOptions {
   log?: ConnectionLog;
 }
 
-/** The URL with any password replaced by `***`, for logs and messages. */
-export function maskRedisUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // Unparsable, so where a password would be is unknown: show nothing of it.
-    return "(unparsable Redis URL)";
-  }
-  if (parsed.password === "") return url;
-  parsed.password = "***";
-  return parsed.toString();
-}
-
 /**
- * Opens an ioredis connection to a `redis://` or `rediss://` URL. Every connection gets an
- * 'error' listener: without one ioredis prints "[ioredis] Unhandled error event" and a stack at
- * every failed reconnect.
+ * Opens an ioredis connection to a `redis://`, `rediss://` or `redis+sentinel://` URL, with the
+ * target's password and TLS certificates: every connection of the project is opened here. Every
+ * connection gets an 'error' listener: without one ioredis prints "[ioredis] Unhandled error
+ * event" and a stack at every failed reconnect.
  */
-export function createRedis(url: string, options: ConnectionOptions = {}): Redis {
+export function createRedis(target: string | RedisTarget, options: ConnectionOptions = {}): Redis {
+  const endpoint = redisEndpointOf(target);
   const role = options.role ?? "command";
   const base: RedisOptions = {
     maxRetriesPerRequest: role === "blocking" ? null : 20,
@@ -72,8 +65,9 @@ export function createRedis(url: string, options: ConnectionOptions = {}): Redis
     // Reconnects back off: 100 ms, doubling, at most 2 s apart.
     base.retryStrategy = (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000);
   }
-  const redis = new Redis(url, base);
-  reportState(redis, url, options.log);
+  const settings = { ...endpoint.options, ...base };
+  const redis = endpoint.url === undefined ? new Redis(settings) : new Redis(endpoint.url, settings);
+  reportState(redis, typeof target === "string" ? target : target.url, options.log);
   return redis;
 }
 
