@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { WorkstealError } from "@worksteal/protocol";
+import { type RedisTarget, WorkstealError } from "@worksteal/protocol";
 import { closeRedis, createRedis } from "@worksteal/store";
 
 /** Redis could not be reached, was lost, or stopped answering: one line for stderr, exit code 2. */
@@ -45,8 +45,8 @@ export function commandTimeoutMessage(shownUrl: string): string {
  * connection's own lifecycle (connect, its error event, disconnect) is handled here, for the
  * CLI's one-line failures; every command the CLI sends goes through @worksteal/store.
  */
-export async function connect(url: string, shownUrl: string): Promise<Connection> {
-  const redis = createRedis(url, {
+export async function connect(target: string | RedisTarget, shownUrl: string): Promise<Connection> {
+  const redis = createRedis(target, {
     failFast: true,
     connectionName: "worksteal-cli",
     connectTimeoutMs: CONNECT_TIMEOUT_MS,
