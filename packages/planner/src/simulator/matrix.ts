@@ -1,0 +1,54 @@
+import type { PlannerConfig } from "../types.js";
+import { lowerBound } from "./lower-bound.js";
+import { metricsOf, type SimMetrics } from "./metrics.js";
+import type { SimPolicy } from "./model.js";
+import type { Scenario } from "./scenarios.js";
+import { simulate } from "./simulate.js";
+import { generateTasks } from "./workload.js";
+
+/** The baselines and strategies a scenario is run under. */
+export const POLICY_NAMES = ["none", "classic", "balanced", "shared"] as const;
+export type PolicyName = (typeof POLICY_NAMES)[number];
+
+export interface MatrixSettings {
+  seed: number;
+  stealIntervalMs: number;
+  eventLagMs: number;
+  moveCostMs: number;
+  /** The coordinator's config for both strategies (strategy is set per row). */
+  config: Omit<PlannerConfig, "strategy">;
+}
+
+export interface MatrixRow extends SimMetrics {
+  scenario: string;
+  policy: PolicyName;
+  tasks: number;
+  lowerBoundMs: number;
+  /** makespan / lower bound. */
+  ratio: number;
+}
+
+/** Every scenario under every policy, on the same seeded workload per scenario. */
+export function runMatrix(scenarios: readonly Scenario[], policies: readonly PolicyName[], settings: MatrixSettings): MatrixRow[] {
+  const rows: MatrixRow[] = [];
+  for (const scenario of scenarios) {
+    const tasks = generateTasks(scenario.streams, settings.seed);
+    const bound = lowerBound(scenario.agents, tasks);
+    for (const policy of policies) {
+      const metrics = metricsOf(simulate(scenario.agents, tasks, policyOf(policy, settings)));
+      rows.push({ scenario: scenario.name, policy, tasks: tasks.length, lowerBoundMs: bound, ratio: metrics.makespanMs / bound, ...metrics });
+    }
+  }
+  return rows;
+}
+
+function policyOf(name: PolicyName, settings: MatrixSettings): SimPolicy {
+  if (name === "none" || name === "shared") return { kind: name };
+  return {
+    kind: "steal",
+    config: { ...settings.config, strategy: name },
+    stealIntervalMs: settings.stealIntervalMs,
+    eventLagMs: settings.eventLagMs,
+    moveCostMs: settings.moveCostMs,
+  };
+}

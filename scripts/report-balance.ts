@@ -1,0 +1,114 @@
+/**
+ * Balance quality report: the planner's strategies run in the discrete-event simulator
+ * (packages/planner/src/simulator) over a matrix of scenarios, beside the baselines — no
+ * stealing, and one shared queue every free slot pulls from (ideal pull) — and the restricted
+ * lower bound (per capability set: its work over its slots; the longest task).
+ *
+ *   pnpm report:balance [--scenarios LIST] [--seed 42] [--interval 1000] [--lag 50] [--move-cost 5] [--json]
+ *
+ * Per scenario and policy: makespan over the lower bound, mean and p99 wait (start − arrival),
+ * and tasks moved per task. Then, for `balanced`, the median and worst ratio, its makespan over
+ * the shared queue's, its most moves per task, and the scenarios where it is not ahead of
+ * `classic`. Simulated time: the figures are the same on every machine.
+ */
+import { z } from "zod";
+import { ConfigSchema } from "@worksteal/protocol";
+// The simulator is a test and report tool, not part of the planner's published API: imported from source.
+import { type MatrixRow, POLICY_NAMES, runMatrix } from "../packages/planner/src/simulator/matrix.js";
+import { SCENARIOS } from "../packages/planner/src/simulator/scenarios.js";
+import { type ArgsOf, JSON_FLAG, option, runScript } from "./lib/args.js";
+import { printJson } from "./lib/report.js";
+import { maximum, median, ratio } from "./lib/stats.js";
+
+const SCENARIO_NAMES = SCENARIOS.map((s) => s.name);
+const commaList = z.string().transform((s) => s.split(",").filter((x) => x !== ""));
+const ms = z.coerce.number().min(0).max(3_600_000);
+
+const COMMAND = {
+  name: "report:balance",
+  usage: "pnpm report:balance",
+  summary: "Simulated makespan / lower bound, waits and moves per task for every scenario under no stealing, classic, balanced and one shared queue.",
+  options: {
+    scenarios: option(commaList.pipe(z.array(z.enum(SCENARIO_NAMES as [string, ...string[]])).min(1)), {
+      default: SCENARIO_NAMES.join(","),
+      valueName: "LIST",
+      help: `scenarios, comma-separated (${SCENARIO_NAMES.join(", ")})`,
+    }),
+    seed: option(z.coerce.number().int(), { default: "42", valueName: "N", help: "seed of the workloads" }),
+    interval: option(
+      ms.refine((v) => v > 0, "must be above 0"),
+      { default: "1000", valueName: "MS", help: "stealInterval: simulated ms between planning rounds" },
+    ),
+    lag: option(ms, { default: "50", valueName: "MS", help: "how late a finished task's duration reaches the planner" }),
+    "move-cost": option(ms, { default: "5", valueName: "MS", help: "time each directive takes to execute, one after the other" }),
+    json: JSON_FLAG,
+  },
+};
+type Args = ArgsOf<typeof COMMAND.options>;
+
+function main(args: Args): Promise<number> {
+  const { enabled, stealThreshold, maxStealBatch, minTasksToSteal } = ConfigSchema.parse({});
+  const settings = {
+    seed: args.seed,
+    stealIntervalMs: args.interval,
+    eventLagMs: args.lag,
+    moveCostMs: args["move-cost"],
+    config: { enabled, stealThreshold, maxStealBatch, minTasksToSteal },
+  };
+  const rows = runMatrix(
+    SCENARIOS.filter((s) => args.scenarios.includes(s.name)),
+    POLICY_NAMES,
+    settings,
+  );
+  const summary = summarise(rows);
+  if (args.json) {
+    printJson({ settings, rows, summary });
+    return Promise.resolve(0);
+  }
+  printTable(rows);
+  console.log(
+    `\nbalanced: makespan / lower bound median ${summary.balancedMedianRatio} and worst ${summary.balancedWorstRatio}; ` +
+      `over the shared queue's worst ${summary.balancedWorstOverShared}; most moves per task ${summary.balancedMostMovesPerTask}; ` +
+      `not ahead of classic on: ${summary.notAheadOfClassic.join(", ") || "none"}`,
+  );
+  console.log(
+    `seed ${settings.seed}, stealInterval ${settings.stealIntervalMs} ms, event lag ${settings.eventLagMs} ms, move cost ${settings.moveCostMs} ms, ` +
+      `config ${JSON.stringify(settings.config)}`,
+  );
+  for (const s of SCENARIOS.filter((s) => args.scenarios.includes(s.name))) console.log(`  ${s.name}: ${s.description}`);
+  return Promise.resolve(0);
+}
+
+function summarise(rows: readonly MatrixRow[]) {
+  const of = (policy: string) => rows.filter((r) => r.policy === policy);
+  const balanced = of("balanced");
+  const makespanOf = (policy: string, scenario: string) => rows.find((r) => r.policy === policy && r.scenario === scenario)!.makespanMs;
+  return {
+    balancedMedianRatio: ratio(median(balanced.map((r) => r.ratio)) ?? NaN, 1),
+    balancedWorstRatio: ratio(maximum(balanced.map((r) => r.ratio)) ?? NaN, 1),
+    balancedWorstOverShared: ratio(maximum(balanced.map((r) => r.makespanMs / makespanOf("shared", r.scenario))) ?? NaN, 1),
+    balancedMostMovesPerTask: ratio(maximum(balanced.map((r) => r.movesPerTask)) ?? NaN, 1),
+    notAheadOfClassic: balanced.filter((r) => r.makespanMs >= makespanOf("classic", r.scenario)).map((r) => r.scenario),
+  };
+}
+
+function printTable(rows: readonly MatrixRow[]): void {
+  const header = ["scenario", "policy", "tasks", "bound ms", "makespan ms", "/bound", "mean wait ms", "p99 wait ms", "moves/task"];
+  const cells = rows.map((r) => [
+    r.scenario,
+    r.policy,
+    String(r.tasks),
+    r.lowerBoundMs.toFixed(0),
+    r.makespanMs.toFixed(0),
+    r.ratio.toFixed(2),
+    r.meanWaitMs.toFixed(0),
+    r.p99WaitMs.toFixed(0),
+    r.movesPerTask.toFixed(3),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((v, i) => (i < 2 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join("  ");
+  console.log(line(header));
+  for (const c of cells) console.log(line(c));
+}
+
+await runScript(COMMAND, main);
