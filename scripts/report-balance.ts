@@ -4,18 +4,25 @@
  * stealing, and one shared queue every free slot pulls from (ideal pull) — and the restricted
  * lower bound (per capability set: its work over its slots; the longest task).
  *
- *   pnpm report:balance [--scenarios LIST] [--seed 42] [--interval 1000] [--lag 50] [--move-cost 5] [--json]
+ *   pnpm report:balance [--scenarios LIST] [--seed 42] [--interval 1000] [--lag 50] [--move-cost 5] [--svg DIR] [--json]
  *
  * Per scenario and policy: makespan over the lower bound, mean and p99 wait (start − arrival),
  * and tasks moved per task. Then, for `balanced`, the median and worst ratio, its makespan over
  * the shared queue's, its most moves per task, and the scenarios where it is not ahead of
  * `classic`. Simulated time: the figures are the same on every machine.
+ *
+ * `--svg DIR` also writes two charts there: balance-ratio.svg (makespan / lower bound per
+ * scenario and policy) and balance-backlog.svg (tasks held per agent over time in the first
+ * scenario chosen, without stealing and with `balanced`).
  */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { z } from "zod";
 import { ConfigSchema } from "@worksteal/protocol";
 // The simulator is a test and report tool, not part of the planner's published API: imported from source.
-import { type MatrixRow, POLICY_NAMES, runMatrix } from "../packages/planner/src/simulator/matrix.js";
-import { SCENARIOS } from "../packages/planner/src/simulator/scenarios.js";
+import { backlogChart, ratioChart } from "../packages/planner/src/simulator/charts.js";
+import { backlogOf, type MatrixRow, type MatrixSettings, POLICY_NAMES, runMatrix } from "../packages/planner/src/simulator/matrix.js";
+import { type Scenario, SCENARIOS } from "../packages/planner/src/simulator/scenarios.js";
 import { type ArgsOf, JSON_FLAG, option, runScript } from "./lib/args.js";
 import { printJson } from "./lib/report.js";
 import { maximum, median, ratio } from "./lib/stats.js";
@@ -41,12 +48,13 @@ const COMMAND = {
     ),
     lag: option(ms, { default: "50", valueName: "MS", help: "how late a finished task's duration reaches the planner" }),
     "move-cost": option(ms, { default: "5", valueName: "MS", help: "time each directive takes to execute, one after the other" }),
+    svg: option(z.string().min(1).optional(), { valueName: "DIR", help: "also write the SVG charts into this directory" }),
     json: JSON_FLAG,
   },
 };
 type Args = ArgsOf<typeof COMMAND.options>;
 
-function main(args: Args): Promise<number> {
+async function main(args: Args): Promise<number> {
   const { enabled, stealThreshold, maxStealBatch, minTasksToSteal } = ConfigSchema.parse({});
   const settings = {
     seed: args.seed,
@@ -55,15 +63,13 @@ function main(args: Args): Promise<number> {
     moveCostMs: args["move-cost"],
     config: { enabled, stealThreshold, maxStealBatch, minTasksToSteal },
   };
-  const rows = runMatrix(
-    SCENARIOS.filter((s) => args.scenarios.includes(s.name)),
-    POLICY_NAMES,
-    settings,
-  );
+  const scenarios = SCENARIOS.filter((s) => args.scenarios.includes(s.name));
+  const rows = runMatrix(scenarios, POLICY_NAMES, settings);
   const summary = summarise(rows);
+  const charts = args.svg === undefined ? [] : await writeCharts(args.svg, rows, scenarios[0]!, settings);
   if (args.json) {
-    printJson({ settings, rows, summary });
-    return Promise.resolve(0);
+    printJson({ settings, rows, summary, charts });
+    return 0;
   }
   printTable(rows);
   console.log(
@@ -75,8 +81,30 @@ function main(args: Args): Promise<number> {
     `seed ${settings.seed}, stealInterval ${settings.stealIntervalMs} ms, event lag ${settings.eventLagMs} ms, move cost ${settings.moveCostMs} ms, ` +
       `config ${JSON.stringify(settings.config)}`,
   );
-  for (const s of SCENARIOS.filter((s) => args.scenarios.includes(s.name))) console.log(`  ${s.name}: ${s.description}`);
-  return Promise.resolve(0);
+  for (const s of scenarios) console.log(`  ${s.name}: ${s.description}`);
+  for (const chart of charts) console.log(`wrote ${chart}`);
+  return 0;
+}
+
+async function writeCharts(dir: string, rows: readonly MatrixRow[], scenario: Scenario, settings: MatrixSettings): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const ratioPath = join(dir, "balance-ratio.svg");
+  await writeFile(ratioPath, ratioChart(rows, "Makespan / restricted lower bound (1 = the bound)"));
+  const sampleEveryMs = settings.stealIntervalMs / 4;
+  const panels = (["none", "balanced"] as const).map((policy) => ({
+    label: policy === "none" ? "no stealing" : "balanced",
+    samples: backlogOf(scenario, policy, settings, sampleEveryMs),
+  }));
+  const backlogPath = join(dir, "balance-backlog.svg");
+  await writeFile(
+    backlogPath,
+    backlogChart(
+      panels,
+      scenario.agents.map((a) => a.id),
+      `Tasks held per agent (queued + running): ${scenario.name}`,
+    ),
+  );
+  return [ratioPath, backlogPath];
 }
 
 function summarise(rows: readonly MatrixRow[]) {

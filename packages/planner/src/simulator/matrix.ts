@@ -1,7 +1,7 @@
 import type { PlannerConfig } from "../types.js";
 import { lowerBound } from "./lower-bound.js";
 import { metricsOf, type SimMetrics } from "./metrics.js";
-import type { SimPolicy } from "./model.js";
+import type { BacklogSample, SimPolicy } from "./model.js";
 import type { Scenario } from "./scenarios.js";
 import { simulate } from "./simulate.js";
 import { generateTasks } from "./workload.js";
@@ -40,6 +40,12 @@ export function runMatrix(scenarios: readonly Scenario[], policies: readonly Pol
     }
   }
   return rows;
+}
+
+/** One scenario under one policy with every agent's backlog sampled, for the report's charts. */
+export function backlogOf(scenario: Scenario, policy: PolicyName, settings: MatrixSettings, sampleEveryMs: number): BacklogSample[] {
+  const tasks = generateTasks(scenario.streams, settings.seed);
+  return simulate(scenario.agents, tasks, policyOf(policy, settings), { sampleEveryMs }).backlog ?? [];
 }
 
 function policyOf(name: PolicyName, settings: MatrixSettings): SimPolicy {

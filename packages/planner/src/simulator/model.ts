@@ -46,4 +46,18 @@ export interface SimResult {
   moves: number;
   directives: number;
   rounds: number;
+  /** Only when sampled (SimOptions.sampleEveryMs). */
+  backlog?: BacklogSample[];
+}
+
+export interface SimOptions {
+  /** Record every agent's backlog this often (simulated ms), from 0 until the last task finishes. */
+  sampleEveryMs?: number | undefined;
+}
+
+/** Tasks held per agent (queued + running), in agent order, and waiting in the shared queue, at one instant. */
+export interface BacklogSample {
+  at: number;
+  held: number[];
+  shared: number;
 }

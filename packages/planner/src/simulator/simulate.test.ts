@@ -126,6 +126,16 @@ describe("simulate: hand-computed schedules", () => {
     expect(result.tasks.find((t) => t.id === "t2")?.agent).toBe("b");
   });
 
+  it("samples every agent's backlog until the last task finishes", () => {
+    const result = simulate([{ id: "a", slots: 1 }], [task("t0", 100), task("t1", 100)], { kind: "none" }, { sampleEveryMs: 100 });
+    expect(result.backlog).toEqual([
+      { at: 0, held: [2], shared: 0 },
+      { at: 100, held: [1], shared: 0 },
+      { at: 200, held: [0], shared: 0 },
+    ]);
+    expect(() => simulate([{ id: "a", slots: 1 }], [task("t0", 100)], { kind: "none" }, { sampleEveryMs: 0 })).toThrow(/above 0/);
+  });
+
   it("refuses a task no agent, or not its target, can run", () => {
     expect(() => simulate([{ id: "a", slots: 1 }], [task("g", 1, { requiredCapabilities: ["gpu"] })], { kind: "none" })).toThrow(/no agent/);
     const agents = [

@@ -5,7 +5,7 @@ import { findBestAgent } from "../placement.js";
 import { projectDirectives } from "../project.js";
 import type { PlannerSnapshot, TaskSummary } from "../types.js";
 import { EventQueue } from "./event-queue.js";
-import type { SimAgent, SimPolicy, SimResult, SimTask, TaskOutcome } from "./model.js";
+import type { BacklogSample, SimAgent, SimOptions, SimPolicy, SimResult, SimTask, TaskOutcome } from "./model.js";
 
 /** The leader reads this many of a victim's newest queued tasks per task a directive may move (directive-planner.ts). */
 const TAIL_PER_BATCH = 4;
@@ -18,7 +18,8 @@ type SimEvent =
   /** A finished task's duration reaches the planner's statistics (the event fold lags). */
   | { kind: "fold"; task: number }
   | { kind: "plan" }
-  | { kind: "move"; directive: PlannedDirective };
+  | { kind: "move"; directive: PlannedDirective }
+  | { kind: "sample" };
 
 interface AgentState {
   readonly agent: SimAgent;
@@ -41,8 +42,9 @@ interface AgentState {
  * only from completions older than `eventLagMs`, and directives still in flight projected in. A
  * directive is executed `moveCostMs` after the one before it (the first `moveCostMs` after
  * planning) and moves the newest queued tasks the target can run, as the executor does.
+ * With `sampleEveryMs`, every agent's backlog is recorded for charts.
  */
-export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[], policy: SimPolicy): SimResult {
+export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[], policy: SimPolicy, options: SimOptions = {}): SimResult {
   const states = agents.map((agent, index): AgentState => ({
     agent,
     index,
@@ -73,6 +75,10 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
   let rounds = 0;
   tasks.forEach((task, i) => events.push(task.arrivesAt, { kind: "arrive", task: i }));
   if (policy.kind === "steal" && tasks.length > 0) events.push(policy.stealIntervalMs, { kind: "plan" });
+  const sampleEveryMs = options.sampleEveryMs;
+  if (sampleEveryMs !== undefined && !(sampleEveryMs > 0)) throw new Error(`sampleEveryMs must be above 0, not ${sampleEveryMs}`);
+  const backlog: BacklogSample[] = [];
+  if (sampleEveryMs !== undefined && tasks.length > 0) events.push(0, { kind: "sample" });
 
   const start = (state: AgentState, task: number) => {
     state.running += 1;
@@ -220,8 +226,12 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
       case "move":
         move(event.directive);
         break;
+      case "sample":
+        backlog.push({ at: now, held: states.map((s) => s.queue.length + s.running), shared: shared.length });
+        if (finished < tasks.length) events.push(now + sampleEveryMs!, { kind: "sample" });
+        break;
     }
   }
   const makespanMs = outcomes.reduce((max, o) => Math.max(max, o.finishedAt), 0);
-  return { makespanMs, tasks: outcomes, moves, directives, rounds };
+  return { makespanMs, tasks: outcomes, moves, directives, rounds, ...(sampleEveryMs === undefined ? {} : { backlog }) };
 }
