@@ -52,6 +52,7 @@ export async function main(argv: readonly string[], io: Io = processIo, env: Nod
     err(error.message);
     return EXIT.usage;
   }
+  if (invocation.runOffline) return invocation.runOffline({ config, json: invocation.json, io, out, err });
   const shownUrl = maskRedisUrl(config.redisUrl);
 
   let connection;

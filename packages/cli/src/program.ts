@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import { AgentIdSchema, EVENT_KINDS, TASK_STATES, TaskIdSchema, TaskTypeSchema } from "@worksteal/protocol";
 import { Command, CommanderError } from "commander";
+import { ACL_ROLES } from "@worksteal/store";
 import { z } from "zod";
+import { ACL_FORMATS, ACL_HELP, type OfflineContext, runAcl } from "./commands/acl.js";
 import { runAgents } from "./commands/agents.js";
 import { DEFAULT_DLQ_LIMIT, runDlqDrop, runDlqList, runDlqReplay, runDlqShow } from "./commands/dlq.js";
 import { DEFAULT_DOCTOR_OPTIONS, runDoctor } from "./commands/doctor.js";
@@ -29,6 +31,8 @@ export interface Invocation {
   /** Its arguments and options, validated. */
   args: Record<string, unknown>;
   run: (ctx: CommandContext) => Promise<number>;
+  /** Set for a command that needs no Redis (acl): it is run with this instead of `run`, without connecting. */
+  runOffline?: (ctx: OfflineContext) => Promise<number>;
   json: boolean;
   /** Only what the command line said; the environment and defaults are applied later. */
   redis: string | undefined;
@@ -64,13 +68,20 @@ Exit status: 0 ok; 1 not found or failed (drain --wait timed out, doctor found a
 const LimitOption = (max: number) => countSchema(max);
 /** Frames more often than 10 a second would only load Redis. */
 const IntervalSchema = secondsSchema(0, 3600).pipe(z.number().min(0.1, "must be at least 0.1"));
+const RolesSchema = z
+  .string()
+  .transform((s) => s.split(",").filter((r) => r !== ""))
+  .pipe(z.array(z.enum(ACL_ROLES, { error: `expected roles among ${ACL_ROLES.join(", ")}` })).min(1, "names no role"));
 const KindsSchema = z
   .string()
   .transform((s) => s.split(",").filter((k) => k !== ""))
   .pipe(z.array(z.enum(EVENT_KINDS as [string, ...string[]], { error: `expected event kinds among ${EVENT_KINDS.join(", ")}` })).min(1, "names no kind"));
 
 /** Builds the command tree; each action checks its arguments and calls `select` with what to run. */
-function buildProgram(io: Io, select: (command: string, args: Record<string, unknown>, run: Invocation["run"]) => void): Command {
+function buildProgram(
+  io: Io,
+  select: (command: string, args: Record<string, unknown>, run: Invocation["run"], runOffline?: Invocation["runOffline"]) => void,
+): Command {
   const program = new Command("worksteal")
     .usage("<command> [options]")
     .description("Inspects and operates a worksteal namespace: agents, tasks, queues, events, dead letters, the leader.")
@@ -240,6 +251,23 @@ function buildProgram(io: Io, select: (command: string, args: Record<string, unk
       const intervalMs = Math.ceil((o.interval === undefined ? DEFAULT_WATCH_INTERVAL_S : check(IntervalSchema, o.interval, "--interval")) * 1000);
       select("watch", { intervalMs }, (ctx) => runWatch(ctx, intervalMs));
     });
+  program
+    .command("acl")
+    .description("Redis ACL rules (ACL SETUSER lines) for the namespace's coordinator, reader and agents; connects to nothing")
+    .option("--role <roles>", `only these roles, comma-separated (default: ${ACL_ROLES.join(",")})`)
+    .option("--agent <id>", "an agent user for this agent id (repeat for each agent)", (id: string, ids: string[] | undefined) => [...(ids ?? []), id])
+    .option("--format <format>", `${ACL_FORMATS.join(" or ")}: ACL SETUSER lines (default), or the lines of an aclfile`)
+    .addHelpText("after", ACL_HELP)
+    .action((o: { role?: string; agent?: string[]; format?: string }) => {
+      const args = {
+        roles: o.role === undefined ? ACL_ROLES : check(RolesSchema, o.role, "--role"),
+        agentIds: (o.agent ?? []).map((id) => check(AgentIdSchema, id, "--agent")),
+        format: o.format === undefined ? ("setuser" as const) : check(z.enum(ACL_FORMATS), o.format, "--format"),
+      };
+      if (o.role !== undefined && args.roles.includes("agent") && args.agentIds.length === 0) throw new UsageError("--role agent needs --agent <id>");
+      const run = (ctx: OfflineContext) => runAcl(ctx, args);
+      select("acl", args, run, run);
+    });
   return program;
 }
 
@@ -266,9 +294,9 @@ function oneLine(error: CommanderError): string {
  * a bad command line throws UsageError with a one-line message.
  */
 export function parseInvocation(argv: readonly string[], io: Io): Invocation | Printed {
-  let selected: Pick<Invocation, "command" | "args" | "run"> | undefined;
-  const program = buildProgram(io, (command, args, run) => {
-    selected = { command, args, run };
+  let selected: Pick<Invocation, "command" | "args" | "run" | "runOffline"> | undefined;
+  const program = buildProgram(io, (command, args, run, runOffline) => {
+    selected = { command, args, run, ...(runOffline === undefined ? {} : { runOffline }) };
   });
   try {
     program.parse(argv, { from: "user" });

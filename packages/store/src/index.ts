@@ -16,3 +16,4 @@ export * from "./dead-letters.js";
 export * from "./events-tail.js";
 export * from "./queue-counts.js";
 export * from "./fleet-health.js";
+export * from "./acl.js";

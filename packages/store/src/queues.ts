@@ -31,12 +31,18 @@ export class AgentQueues {
     private readonly keys: Keys,
     /** Told of a queue's errors other than a lost connection (which the connection reports once). */
     private readonly log?: ConnectionLog,
+    /** Only reads (the CLI's inspection): BullMQ then skips its write of the queue's meta hash, which a read-only Redis user may not do. */
+    private readonly options: { readOnly?: boolean } = {},
   ) {}
 
   get(agentId: string): Queue<TaskJobData> {
     let queue = this.queues.get(agentId);
     if (!queue) {
-      queue = new Queue<TaskJobData>(agentQueueName(agentId), { connection: this.redis, prefix: this.keys.bullPrefix });
+      queue = new Queue<TaskJobData>(agentQueueName(agentId), {
+        connection: this.redis,
+        prefix: this.keys.bullPrefix,
+        ...(this.options.readOnly === true ? { skipMetasUpdate: true } : {}),
+      });
       // Unhandled, BullMQ would print each error with a stack; connection errors also fail the calls that meet them.
       queue.on("error", (error) => {
         if (!isConnectionError(error)) this.log?.warn({ agentId, error: errorSummary(error) }, "agent queue error");

@@ -12,7 +12,7 @@ export function queuesTable(counts: readonly QueueCounts[]): string {
 /** BullMQ's counts for every registered agent's queue (completed and failed are kept briefly: the task records hold outcomes). */
 export async function runQueues(ctx: CommandContext): Promise<number> {
   const ids = (await readAgentIds(ctx.store)).sort((a, b) => a.localeCompare(b));
-  const queues = new AgentQueues(ctx.store.redis, ctx.store.keys);
+  const queues = new AgentQueues(ctx.store.redis, ctx.store.keys, undefined, { readOnly: true });
   let counts: QueueCounts[];
   try {
     counts = await readQueueCounts(queues, ids);
