@@ -1,4 +1,4 @@
-import { loadConfig } from "@worksteal/config";
+import { loadConfig, redisTargetOf } from "@worksteal/config";
 import { ConfigError, type Config } from "@worksteal/protocol";
 import { maskRedisUrl, Store } from "@worksteal/store";
 import { RedisUrlSchema, UsageError } from "./args.js";
@@ -57,7 +57,7 @@ export async function main(argv: readonly string[], io: Io = processIo, env: Nod
 
   let connection;
   try {
-    connection = await connect(config.redisUrl, shownUrl);
+    connection = await connect(redisTargetOf(config), shownUrl);
   } catch (error) {
     err((error as Error).message);
     return EXIT.usage;
