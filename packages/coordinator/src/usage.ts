@@ -22,7 +22,7 @@ hands its lease over at once). It is configured by environment variables only:
 ${row("REDIS_URL", "Redis URL; beats WORKSTEAL_REDIS_URL")}
 ${row("WORKSTEAL_CONFIG", "JSON file of settings (by their names below); the environment beats it")}
 ${row("WORKSTEAL_REPLICA_ID", "this replica's id (default: replica-<random>)")}
-${settings.map((s) => row(s.env, s.defaultValue === undefined ? s.description : `${s.description} Default: ${String(s.defaultValue)}.`)).join("\n")}
+${settings.map((s) => row(s.env, s.defaultValue === undefined ? s.description : `${s.description} Default: ${String(s.defaultValue as string | number | boolean)}.`)).join("\n")}
 
 Exit status: 0 stopped by a signal; 1 could not start (Redis unreachable); 2 bad configuration,
 bad arguments, or the HTTP port cannot be bound.
