@@ -1,4 +1,5 @@
 import { Agent } from "@worksteal/agent";
+import { main } from "@worksteal/cli";
 import { Client } from "@worksteal/client";
 import { Replica } from "@worksteal/coordinator";
 import { type ConfigInput } from "@worksteal/protocol";
@@ -60,12 +61,14 @@ afterAll(async () => {
 });
 
 function fleet(prefix: string) {
-  const config: ConfigInput = { redisUrl: sentinelUrl, namespace: testNamespace(prefix), logLevel: "silent", heartbeatIntervalMs: 200 };
+  const namespace = testNamespace(prefix);
+  const config: ConfigInput = { redisUrl: sentinelUrl, namespace, logLevel: "silent", heartbeatIntervalMs: 200 };
   const replica = new Replica({ id: `${prefix}-replica`, config });
   const agent = new Agent({ id: `${prefix}-agent`, handler: (task) => ({ echoed: task.payload }), config });
   const client = new Client({ config });
   return {
     client,
+    namespace,
     start: async () => {
       await replica.start();
       await agent.start();
@@ -80,11 +83,20 @@ function fleet(prefix: string) {
 
 describe("Redis through Sentinel", () => {
   it("client, coordinator and agent find the primary through the sentinels and run a task", async () => {
-    const { client, start, close } = fleet("sentinel");
+    const { client, start, close, namespace } = fleet("sentinel");
     try {
       await start();
       await client.submit({ id: "via-sentinel", payload: 1 });
       expect(await client.waitFor("via-sentinel", { timeoutMs: 20_000 })).toMatchObject({ state: "done", result: '{"echoed":1}' });
+      // The CLI takes the same URL.
+      let stdout = "";
+      const code = await main(
+        ["task", "via-sentinel", "--json", "--redis", sentinelUrl, "--namespace", namespace],
+        { stdout: (s) => void (stdout += s), stderr: () => undefined },
+        {},
+      );
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout)).toMatchObject({ id: "via-sentinel", state: "done" });
     } finally {
       await close();
     }

@@ -1,4 +1,4 @@
-import { NamespaceSchema, WorkstealError } from "@worksteal/protocol";
+import { NamespaceSchema, parseSentinelUrl, SENTINEL_SCHEME, WorkstealError } from "@worksteal/protocol";
 import { z } from "zod";
 
 /** A bad command line: one line for stderr, exit code 2. */
@@ -13,10 +13,21 @@ export function check<T>(schema: z.ZodType<T>, value: unknown, label: string): T
   throw new UsageError(`${label}: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
 }
 
-export const RedisUrlSchema = z
-  .url({ protocol: /^rediss?$/, error: "expected a redis:// or rediss:// URL" })
+const PlainRedisUrlSchema = z
+  .url({ protocol: /^rediss?$/, error: "expected a redis://, rediss:// or redis+sentinel:// URL" })
   // Checks run on after a failed one; an unparsable URL is already reported above.
   .refine((u) => !URL.canParse(u) || new URL(u).hostname !== "", "the URL names no host");
+
+/** `redis://`, `rediss://` (TLS), or `redis+sentinel://host:port,…/master` (the sentinels' own parser says what is wrong). */
+export const RedisUrlSchema = z.string().superRefine((url, ctx) => {
+  if (url.startsWith(`${SENTINEL_SCHEME}//`)) {
+    const sentinel = parseSentinelUrl(url);
+    if (typeof sentinel === "string") ctx.addIssue({ code: "custom", message: sentinel });
+    return;
+  }
+  const plain = PlainRedisUrlSchema.safeParse(url);
+  if (!plain.success) for (const issue of plain.error.issues) ctx.addIssue({ code: "custom", message: issue.message });
+});
 
 export { NamespaceSchema };
 

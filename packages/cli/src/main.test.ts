@@ -569,7 +569,7 @@ describe("configuration and errors", () => {
     expect(await run(["status"], { REDIS_URL: "http://x" })).toEqual({
       code: 2,
       stdout: "",
-      stderr: "worksteal: REDIS_URL: expected a redis:// or rediss:// URL\n",
+      stderr: "worksteal: REDIS_URL: expected a redis://, rediss:// or redis+sentinel:// URL\n",
     });
     const ns = await run(["status", "--redis", redisUrl], { WORKSTEAL_NAMESPACE: "bad ns" });
     expect(ns.code).toBe(2);
