@@ -54,56 +54,77 @@ interface TaskRow {
 // Each test starts a fleet and runs a dozen commands: on a loaded CI machine that outlasts the 30 s default.
 describe("the CLI's commands against a running fleet", { timeout: 120_000 }, () => {
   it("tasks lists by state, agent and type, page by page; queues shows BullMQ's counts per agent", async () => {
-    h = namespaceHarness("cli-cmds", { enabled: false });
-    const fleet = h;
-    await fleet.startReplica();
-    await fleet.startAgentProcess("a1", { concurrency: 2 });
-    // Registered and alive, but runs nothing: what is sent to it waits in its queue.
-    await fleet.registerAgent("idle");
-    for (let i = 0; i < 12; i++) await fleet.client.submit({ id: `done${i}`, agentId: "a1", type: i % 2 === 0 ? "even" : "odd", payload: { ms: 1 } });
-    for (let i = 0; i < 3; i++) await fleet.client.submit({ id: `wait${i}`, agentId: "idle" });
-    await eventually(async () => {
-      const page = json<{ tasks: TaskRow[]; next: string | null }>(await cli(target(fleet), ["tasks", "--state", "done", "--json", "--limit", "100"]));
-      expect(page.tasks.map((t) => t.id).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `done${i}`).sort());
-    }, CLI_PATIENCE);
+    // A Redis of its own: listings page through SCAN, and with only this test's keys a page's
+    // contents do not depend on what other test files write meanwhile.
+    const server = await startRedisServer();
+    try {
+      h = namespaceHarness("cli-cmds", { enabled: false, redisUrl: server.url });
+      const fleet = h;
+      await fleet.startReplica();
+      await fleet.startAgentProcess("a1", { concurrency: 2 });
+      // Registered and alive, but runs nothing: what is sent to it waits in its queue.
+      await fleet.registerAgent("idle");
+      for (let i = 0; i < 12; i++) await fleet.client.submit({ id: `done${i}`, agentId: "a1", type: i % 2 === 0 ? "even" : "odd", payload: { ms: 1 } });
+      for (let i = 0; i < 3; i++) await fleet.client.submit({ id: `wait${i}`, agentId: "idle" });
+      // A page may end before the scan does (a bounded number of SCAN calls over a Redis that other
+      // tests fill too): every listing below follows the cursor to the end.
+      const everyPage = async (filter: string[]) => {
+        const rows = new Map<string, TaskRow>();
+        for (let cursor = "0", pages = 0; pages < 1000; pages++) {
+          const page = json<{ tasks: TaskRow[]; next: string | null }>(await cli(target(fleet), ["tasks", ...filter, "--cursor", cursor, "--json"]));
+          for (const row of page.tasks) rows.set(row.id, row);
+          if (page.next === null) break;
+          cursor = page.next;
+        }
+        return [...rows.values()];
+      };
+      await eventually(async () => {
+        const done = await everyPage(["--state", "done", "--limit", "100"]);
+        expect(done.map((t) => t.id).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `done${i}`).sort());
+      }, CLI_PATIENCE);
 
-    const queued = json<{ tasks: TaskRow[] }>(await cli(target(fleet), ["tasks", "--agent", "idle", "--json"]));
-    expect(queued.tasks.map((t) => [t.id, t.state, t.owner]).sort()).toEqual([
-      ["wait0", "queued", "idle"],
-      ["wait1", "queued", "idle"],
-      ["wait2", "queued", "idle"],
-    ]);
-    const odd = json<{ tasks: TaskRow[] }>(await cli(target(fleet), ["tasks", "--type", "odd", "--json"]));
-    expect(odd.tasks).toHaveLength(6);
-    expect(odd.tasks.every((t) => t.type === "odd" && t.state === "done")).toBe(true);
+      const queued = await everyPage(["--agent", "idle"]);
+      expect(queued.map((t) => [t.id, t.state, t.owner]).sort()).toEqual([
+        ["wait0", "queued", "idle"],
+        ["wait1", "queued", "idle"],
+        ["wait2", "queued", "idle"],
+      ]);
+      const odd = await everyPage(["--type", "odd"]);
+      expect(odd).toHaveLength(6);
+      expect(odd.every((t) => t.type === "odd" && t.state === "done")).toBe(true);
 
-    // Pages of about 4, following the cursor: every task, none skipped (SCAN may repeat a key across pages).
-    const seen = new Set<string>();
-    let cursor = "0";
-    let pages = 0;
-    while (pages < 100) {
-      pages += 1;
-      const page = json<{ tasks: TaskRow[]; next: string | null }>(await cli(target(fleet), ["tasks", "--limit", "4", "--cursor", cursor, "--json"]));
-      page.tasks.forEach((t) => seen.add(t.id));
-      if (page.next === null) break;
-      cursor = page.next;
+      // Pages of about 4, following the cursor: every task, none skipped (SCAN may repeat a key across pages).
+      const seen = new Set<string>();
+      let cursor = "0";
+      let pages = 0;
+      while (pages < 1000) {
+        pages += 1;
+        const page = json<{ tasks: TaskRow[]; next: string | null }>(await cli(target(fleet), ["tasks", "--limit", "4", "--cursor", cursor, "--json"]));
+        page.tasks.forEach((t) => seen.add(t.id));
+        if (page.next === null) break;
+        cursor = page.next;
+      }
+      expect(seen.size).toBe(15);
+      expect(pages).toBeGreaterThan(1);
+
+      const text = await cli(target(fleet), ["tasks", "--agent", "idle"]);
+      expect(text.code).toBe(0);
+      expect(text.stdout).toMatch(/^ID\s+TYPE\s+STATE\s+OWNER\s+EPOCH\s+ATTEMPTS\s+UPDATED$/m);
+      expect(text.stdout).toMatch(/^wait0\s+default\s+queued\s+idle\s+1\s+0\s+\S+ ago$/m);
+      expect((await cli(target(fleet), ["tasks", "--type", "none"])).stdout).toMatch(/^no matching tasks in namespace/);
+
+      const queues = json<Array<{ agentId: string; waiting: number; active: number; delayed: number; failed: number; completed: number }>>(
+        await cli(target(fleet), ["queues", "--json"]),
+      );
+      expect(queues.map((q) => q.agentId)).toEqual(["a1", "idle"]);
+      expect(queues[1]).toEqual({ agentId: "idle", waiting: 3, active: 0, delayed: 0, failed: 0, completed: 0 });
+      expect(queues[0]).toMatchObject({ agentId: "a1", waiting: 0, active: 0, completed: 12 });
+      expect((await cli(target(fleet), ["queues"])).stdout).toMatch(/^idle\s+3\s+0\s+0\s+0\s+0$/m);
+    } finally {
+      await h?.close();
+      h = undefined;
+      await server.stop();
     }
-    expect(seen.size).toBe(15);
-    expect(pages).toBeGreaterThan(1);
-
-    const text = await cli(target(fleet), ["tasks", "--agent", "idle"]);
-    expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/^ID\s+TYPE\s+STATE\s+OWNER\s+EPOCH\s+ATTEMPTS\s+UPDATED$/m);
-    expect(text.stdout).toMatch(/^wait0\s+default\s+queued\s+idle\s+1\s+0\s+\S+ ago$/m);
-    expect((await cli(target(fleet), ["tasks", "--type", "none"])).stdout).toMatch(/^no matching tasks in namespace/);
-
-    const queues = json<Array<{ agentId: string; waiting: number; active: number; delayed: number; failed: number; completed: number }>>(
-      await cli(target(fleet), ["queues", "--json"]),
-    );
-    expect(queues.map((q) => q.agentId)).toEqual(["a1", "idle"]);
-    expect(queues[1]).toEqual({ agentId: "idle", waiting: 3, active: 0, delayed: 0, failed: 0, completed: 0 });
-    expect(queues[0]).toMatchObject({ agentId: "a1", waiting: 0, active: 0, completed: 12 });
-    expect((await cli(target(fleet), ["queues"])).stdout).toMatch(/^idle\s+3\s+0\s+0\s+0\s+0$/m);
   });
 
   it("events tail shows the latest events by kind, and --follow prints new ones until Ctrl-C", async () => {
