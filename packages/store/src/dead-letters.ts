@@ -1,5 +1,4 @@
-import { EVENT_FIELD, parseEventEntry } from "@worksteal/protocol";
-import { replyValues } from "./replies.js";
+import { parseEventEntry } from "@worksteal/protocol";
 import type { Store } from "./store.js";
 
 /** A dead letter as fold-3.lua writes it: the refused entry's id, why, and a bounded copy of its fields. */
@@ -42,7 +41,7 @@ export async function dropDeadLetter(store: Store, id: string): Promise<boolean>
 
 /**
  * Appends a dead letter's original entry to the event stream again, and drops the dead letter,
- * in one transaction, but only if the entry now parses as an event (a bug since fixed in the
+ * atomically and once, but only if the entry now parses as an event (a bug since fixed in the
  * parser, say). The fold's own checks still apply when it is folded: a task event's marker was
  * consumed and an old event's time is far behind the clock, so such an entry is dead-lettered again.
  */
@@ -54,10 +53,7 @@ export async function replayDeadLetter(store: Store, id: string): Promise<Replay
   }
   const parsed = parseEventEntry(letter.fields);
   if (!parsed.ok) return { replayed: false, reason: `it still does not parse: ${parsed.reason}` };
-  const k = store.keys;
-  const [eventId] = replyValues(await store.redis.multi().xadd(k.events, "*", EVENT_FIELD, letter.fields[1]!).xdel(k.deadLetter, id).exec(), "a replay") as [
-    string,
-    number,
-  ];
-  return { replayed: true, eventId };
+  // Both or neither, and once: a second replay of the same letter at the same time finds it gone.
+  const eventId = await store.replayDeadLetter(id, letter.fields[1]!);
+  return eventId === undefined ? undefined : { replayed: true, eventId };
 }

@@ -59,7 +59,8 @@ export type ScriptName =
   | "trim"
   | "reconcile"
   | "removeAgent"
-  | "pruneReplicas";
+  | "pruneReplicas"
+  | "replayDeadLetter";
 
 type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
 

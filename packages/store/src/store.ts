@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import {
   type AgentProfile,
   type AgentStatus,
+  EVENT_FIELD,
   type Effects,
   FOLD_GROUP,
   type Keys,
@@ -265,6 +266,15 @@ export class Store {
     if (reply === 0) return "draining";
     if (reply === SCRIPT_CODES.NOT_DRAINING) return "undrained";
     throw new StoreError(`markDrained answered ${reply} for agent ${agentId}`, reply);
+  }
+
+  /**
+   * Deletes a dead letter and appends `eventJson` (its event, checked by the caller) to the stream,
+   * atomically. Undefined when the letter is gone: replayed or dropped meanwhile, by someone else.
+   */
+  async replayDeadLetter(letterId: string, eventJson: string): Promise<string | undefined> {
+    const reply = await this.run("replayDeadLetter", [this.keys.deadLetter, this.keys.events], [letterId, EVENT_FIELD, eventJson]);
+    return typeof reply === "string" ? reply : undefined;
   }
 
   /** Takes a draining or drained agent back: alive, given tasks, taking jobs again. */
