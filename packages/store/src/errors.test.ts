@@ -46,5 +46,7 @@ describe("script codes", () => {
     expect(names).not.toContain("StoreError");
     expect(new Set(names).size).toBe(refusals.length);
     expect(errorForCode(-99, "x")).toBeInstanceOf(StoreError);
+    expect(errorForCode(-99, "x").message).toMatch(/unknown code -99/);
+    expect(errorForCode(SCRIPT_CODES.NOT_FOLDED, "x").message).toBe("script answered NOT_FOLDED (-9) for x, which is not a refusal");
   });
 });

@@ -115,8 +115,14 @@ export function errorForCode(code: number, subject: string): StoreError {
       return new AgentNotAliveError(`agent ${subject} is not alive (dead, draining or drained)`, code);
     case SCRIPT_CODES.AGENT_INCAPABLE:
       return new AgentIncapableError(`agent ${subject} lacks a capability the task requires`, code);
-    default:
-      return new StoreError(`script refused ${subject} with unknown code ${code}`, code);
+    default: {
+      // An answer is read by its one caller; reaching here means a caller passed it on by mistake.
+      const answer = (Object.entries(SCRIPT_CODES) as Array<[string, number]>).find(([, value]) => value === code)?.[0];
+      return new StoreError(
+        answer ? `script answered ${answer} (${code}) for ${subject}, which is not a refusal` : `script refused ${subject} with unknown code ${code}`,
+        code,
+      );
+    }
   }
 }
 
