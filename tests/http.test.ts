@@ -1,4 +1,5 @@
 import type { Server } from "node:http";
+import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { httpAddress, startHttp } from "@worksteal/coordinator";
 import { eventually } from "@worksteal/testkit";
@@ -33,5 +34,22 @@ describe("coordinator HTTP endpoints", () => {
       expect(text).toMatch(/^# TYPE worksteal_reconciler_corrections_total counter$/m);
     });
     expect((await fetch(`${base}/nothing`)).status).toBe(404);
+  });
+
+  it("answers 400 to a request target no URL parser takes, and stays up", async () => {
+    h = namespaceHarness("http-bad-target", { enabled: false });
+    const replica = await h.startReplica();
+    server = await startHttp(replica, 0, "127.0.0.1");
+    const { port } = new URL(httpAddress(server));
+    // fetch() cannot send `//` as a target: a raw request can, as a port scanner does.
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), "127.0.0.1", () => socket.end("GET // HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+      let text = "";
+      socket.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+    expect((await fetch(`${httpAddress(server)}/healthz`)).status).toBe(200);
   });
 });

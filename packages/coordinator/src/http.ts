@@ -86,7 +86,12 @@ export function startHttp(replica: Replica | (() => Replica | undefined), port: 
   }
   const known = [...routes.keys()].join(", ");
   const server = createServer((request, response) => {
-    const path = new URL(request.url ?? "/", "http://localhost").pathname;
+    const path = requestPath(request.url);
+    // A request target no URL parser takes (`//`, `http://[`): refused, never thrown out of the listener (that would end the process).
+    if (path === undefined) {
+      send(response, 400, "text/plain", "bad request target\n");
+      return;
+    }
     const handler = routes.get(isDashboardPath(path) ? DASHBOARD_PREFIX : path);
     const replica = current();
     if (handler === undefined) {
@@ -111,4 +116,12 @@ export function startHttp(replica: Replica | (() => Replica | undefined), port: 
 export function httpAddress(server: Server): string {
   const { address, port } = server.address() as AddressInfo;
   return `http://${address}:${port}`;
+}
+
+function requestPath(url: string | undefined): string | undefined {
+  try {
+    return new URL(url ?? "/", "http://localhost").pathname;
+  } catch {
+    return undefined;
+  }
 }
