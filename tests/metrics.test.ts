@@ -5,7 +5,7 @@ import { Agent } from "@worksteal/agent";
 import { httpAddress, type Replica, startHttp } from "@worksteal/coordinator";
 import { encodeEvent } from "@worksteal/protocol";
 import { readAgents, readFoldProgress } from "@worksteal/store";
-import { eventually } from "@worksteal/testkit";
+import { eventually, startRedisServer } from "@worksteal/testkit";
 import { type Harness, namespaceHarness } from "./helpers.js";
 import { parsePrometheusText, sampleSum, sampleValue } from "./prometheus-text.js";
 
@@ -82,24 +82,35 @@ describe("/metrics", () => {
   });
 
   it("reads a fixed number of Redis commands per scrape, however many steals are recorded", async () => {
-    h = namespaceHarness("metrics-cost", { enabled: false });
-    const replica = await h.startReplica();
-    server = await startHttp(replica, 0, "127.0.0.1");
-    const base = httpAddress(server);
-    const commandsOfOneScrape = async () => {
-      const before = await commandCount(h);
-      await scrape(base);
-      return (await commandCount(h)) - before;
-    };
-    const few = await commandsOfOneScrape();
-    // Finished now: the leader's maintenance forgets steals only past their retention.
-    const finishedAt = await h.store.now();
-    const pipeline = h.redis.pipeline();
-    for (let i = 0; i < 2000; i++) pipeline.zadd(h.store.keys.steals, finishedAt, `d${i}`).hset(h.store.keys.steal(`d${i}`), "status", "completed");
-    await pipeline.exec();
-    expect(sampleValue(await scrape(base), "worksteal_steal_operations")).toBe(2000);
-    // The replica's own loops run meanwhile: allow for them, not for one command per steal.
-    expect(await commandsOfOneScrape()).toBeLessThan(few + 50);
+    // A Redis of its own: INFO counts every client's commands, and other test files run meanwhile.
+    const redisServer = await startRedisServer();
+    try {
+      h = namespaceHarness("metrics-cost", { enabled: false, redisUrl: redisServer.url });
+      const replica = await h.startReplica();
+      server = await startHttp(replica, 0, "127.0.0.1");
+      const base = httpAddress(server);
+      const commandsOfOneScrape = async () => {
+        const before = await commandCount(h);
+        await scrape(base);
+        return (await commandCount(h)) - before;
+      };
+      const few = await commandsOfOneScrape();
+      // Finished now: the leader's maintenance forgets steals only past their retention.
+      const finishedAt = await h.store.now();
+      const pipeline = h.redis.pipeline();
+      for (let i = 0; i < 2000; i++) pipeline.zadd(h.store.keys.steals, finishedAt, `d${i}`).hset(h.store.keys.steal(`d${i}`), "status", "completed");
+      await pipeline.exec();
+      expect(sampleValue(await scrape(base), "worksteal_steal_operations")).toBe(2000);
+      // The replica's own loops run meanwhile: allow for them, not for one command per steal.
+      expect(await commandsOfOneScrape()).toBeLessThan(few + 50);
+    } finally {
+      server?.close();
+      server = undefined;
+      await h.close();
+      // Closed already: afterEach must not close it again.
+      h = { close: () => Promise.resolve() } as unknown as Harness;
+      await redisServer.stop();
+    }
   });
 });
 
