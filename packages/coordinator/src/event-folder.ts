@@ -126,7 +126,10 @@ export class EventFolder {
     const foldEntries = parsed.map(toFoldEntry);
     const result = await foldSplitting(this.store, foldEntries, this.log);
     const events = parsed.flatMap(({ parsed }): WorkstealEvent[] => (parsed.ok ? [parsed.event] : []));
-    await this.options.metrics?.folded(this.store, events, entries.length - events.length, result);
+    // Observations must never hold up folding: a failure there is logged and the batch goes on.
+    await this.options.metrics?.folded(this.store, events, entries.length - events.length, result).catch((error: unknown) => {
+      this.log.warn({ error: errorSummary(error) }, "fold metrics not observed");
+    });
     if (result.deadLettered > 0) {
       const invalid = foldEntries.filter((e): e is Extract<FoldEntry, { dead: string }> => "dead" in e);
       for (const entry of invalid.slice(0, 5)) this.log.warn({ id: entry.id, reason: entry.dead }, "event dead-lettered");

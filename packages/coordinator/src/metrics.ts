@@ -1,6 +1,6 @@
 import { Counter, Histogram, Registry } from "prom-client";
 import type { Directive, WorkstealEvent } from "@worksteal/protocol";
-import { type FoldResult, readTaskTimes, type Store } from "@worksteal/store";
+import { type FoldResult, MAX_TASK_TYPES, readTaskTimes, type Store } from "@worksteal/store";
 import type { StealOutcome } from "./executor.js";
 
 /** Seconds, from tens of milliseconds to an hour: a queue may wait that long under a backlog. */
@@ -13,6 +13,8 @@ const STEALS_AWAITED = 256;
 const TASKS_WATCHED_PER_STEAL = 50;
 /** A directive none of whose tasks started within this long is forgotten unobserved. */
 const STEAL_WATCH_MS = 10 * 60_000;
+/** Label for task types past the first MAX_TASK_TYPES seen: a label per type would grow without end. */
+const OTHER_TYPES = "(other)";
 
 interface AwaitedSteal {
   createdAt: number;
@@ -69,6 +71,7 @@ export class ReplicaMetrics {
     "Redis reads for latency observations that failed (those observations are lost)",
   );
   private readonly awaited: AwaitedSteal[] = [];
+  private readonly typesSeen = new Set<string>();
 
   private counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
@@ -81,6 +84,14 @@ export class ReplicaMetrics {
    * the batch, or the fold script refused some of it, which events took effect is unknown, and
    * observing them could count an event twice across replicas.
    */
+  /** The task type as a label, as long as fewer than MAX_TASK_TYPES have been seen (the fold caps its own figures alike). */
+  private typeLabel(type: string): string {
+    if (this.typesSeen.has(type)) return type;
+    if (this.typesSeen.size >= MAX_TASK_TYPES) return OTHER_TYPES;
+    this.typesSeen.add(type);
+    return type;
+  }
+
   async folded(store: Store, events: WorkstealEvent[], invalid: number, result: FoldResult): Promise<void> {
     this.eventsFolded.inc(result.applied);
     this.eventsDeadLettered.inc(result.deadLettered);
@@ -88,11 +99,11 @@ export class ReplicaMetrics {
     const firstStarts: Array<{ taskId: string; at: number }> = [];
     for (const event of events) {
       if (event.kind === "task:completed") {
-        this.tasksDone.inc({ type: event.taskType });
-        this.taskRun.observe({ type: event.taskType, outcome: "completed" }, event.durationMs / 1000);
+        this.tasksDone.inc({ type: this.typeLabel(event.taskType) });
+        this.taskRun.observe({ type: this.typeLabel(event.taskType), outcome: "completed" }, event.durationMs / 1000);
       } else if (event.kind === "task:failed") {
-        if (event.final) this.tasksFailed.inc({ type: event.taskType });
-        if (event.fromState !== "queued") this.taskRun.observe({ type: event.taskType, outcome: "failed" }, event.durationMs / 1000);
+        if (event.final) this.tasksFailed.inc({ type: this.typeLabel(event.taskType) });
+        if (event.fromState !== "queued") this.taskRun.observe({ type: this.typeLabel(event.taskType), outcome: "failed" }, event.durationMs / 1000);
       } else if (event.kind === "task:started" && event.attempt === 1 && !event.restarted) {
         // A later attempt's wait would include the earlier runs.
         firstStarts.push({ taskId: event.taskId, at: event.at });
@@ -155,13 +166,17 @@ export class ReplicaMetrics {
       throw error;
     }
     let offset = 0;
+    const kept: typeof watched = [];
     for (const steal of watched) {
       const starts = times
         .slice(offset, offset + steal.taskIds.length)
         .flatMap((t) => (t?.startedAt !== undefined && t.startedAt >= steal.createdAt ? [t.startedAt] : []));
       offset += steal.taskIds.length;
       if (starts.length > 0) this.stealLatency.observe((Math.min(...starts) - steal.createdAt) / 1000);
-      else if (now - steal.createdAt < STEAL_WATCH_MS) this.awaited.push(steal);
+      else if (now - steal.createdAt < STEAL_WATCH_MS) kept.push(steal);
     }
+    // Before those executed meanwhile, oldest first, within the bound (the oldest go first).
+    this.awaited.unshift(...kept);
+    this.awaited.splice(0, Math.max(0, this.awaited.length - STEALS_AWAITED));
   }
 }
