@@ -4,11 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "@worksteal/cli";
 import { Client } from "@worksteal/client";
-import { type RedisServer, spawnNode, startRedisServer, testNamespace } from "@worksteal/testkit";
+import { eventually, type RedisServer, spawnNode, startRedisServer, testNamespace } from "@worksteal/testkit";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { keysFor } from "@worksteal/protocol";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
 const MAIN = "packages/coordinator/src/main.ts";
+// Each test starts a coordinator process: on a loaded CI machine that alone can take tens of seconds.
+vi.setConfig({ testTimeout: 90_000 });
 const password = `pw-${randomBytes(12).toString("hex")}`;
 const wrongPassword = `wrong-${randomBytes(12).toString("hex")}`;
 
@@ -47,13 +50,16 @@ describe("Redis passwords", () => {
     });
     // The client has the password from the environment's other form: the setting itself.
     const client = new Client({ config: { redisUrl: server.url, redisPassword: password, namespace, logLevel: "silent" } });
+    const admin = new Redis(server.url, { password });
     try {
-      await child.waitForLine((l) => l.json?.msg === "became leader", 30_000);
+      // Readiness from Redis: the lease names a holder once the coordinator leads.
+      await eventually(async () => expect(await admin.hget(keysFor(namespace).leader, "holder")).toBeTruthy(), { timeoutMs: 60_000, intervalMs: 200 });
       // Without an agent the task waits: a write and a read through the password.
       await client.submit({ id: "waits" });
       expect(await client.get("waits")).toMatchObject({ id: "waits" });
     } finally {
       await client.close();
+      await admin.quit();
       child.kill("SIGTERM");
     }
     expect(await child.exited).toEqual({ code: 0, signal: null });

@@ -4,8 +4,11 @@ import { Client } from "@worksteal/client";
 import { Replica } from "@worksteal/coordinator";
 import { type ConfigInput } from "@worksteal/protocol";
 import { freePort, type RedisServer, startRedisServer, testNamespace } from "@worksteal/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { generateCertificates, type TestCertificates } from "./tls-certificates.js";
+
+// A replica, an agent and a client over TLS in one process: slow to get going on a loaded CI machine.
+vi.setConfig({ testTimeout: 90_000 });
 
 let certificates: TestCertificates;
 let server: RedisServer | undefined;
@@ -59,7 +62,7 @@ describe("Redis over TLS", () => {
       await replica.start();
       await agent.start();
       await client.submit({ id: "over-tls", payload: { n: 1 } });
-      expect(await client.waitFor("over-tls", { timeoutMs: 20_000 })).toMatchObject({ state: "done", owner: "tls-agent", result: '{"echoed":{"n":1}}' });
+      expect(await client.waitFor("over-tls", { timeoutMs: 60_000 })).toMatchObject({ state: "done", owner: "tls-agent", result: '{"echoed":{"n":1}}' });
     } finally {
       await client.close();
       await agent.close();
