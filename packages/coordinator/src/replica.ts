@@ -264,9 +264,15 @@ export class Replica {
     if (fence === undefined || this.leaderRoundBusy) return;
     this.leaderRoundBusy = true;
     try {
-      await this.reaper.reap(fence, performance.now() - this.leaderSince >= this.config.agentTtlMs);
-      if (this.config.enabled) await this.directivePlanner.planOnce(fence, () => this.leaderFence === fence);
-      await this.placer.place();
+      // Each step on its own: one that fails (a bad record, a planner bug) must not stop the others every round.
+      const steps = [
+        () => this.reaper.reap(fence, performance.now() - this.leaderSince >= this.config.agentTtlMs),
+        () => (this.config.enabled ? this.directivePlanner.planOnce(fence, () => this.leaderFence === fence) : undefined),
+        () => this.placer.place(),
+      ];
+      const failures: unknown[] = [];
+      for (const step of steps) await Promise.resolve(step()).catch((error: unknown) => failures.push(error));
+      if (failures.length > 0) throw failures[0];
     } finally {
       this.leaderRoundBusy = false;
     }
