@@ -33,6 +33,7 @@ import { report, rows } from "./lib/failover/report.js";
 import { A2_CONCURRENCY, AGENTS, type Bench, FEED_RATE, KINDS, MAX_STEAL_BATCH, REPLICA_IDS, STEAL_INTERVAL_MS, TASK_MS } from "./lib/failover/setup.js";
 import { type SteadyState, waitSteady } from "./lib/failover/steady.js";
 import { runTrial, type Sample } from "./lib/failover/trial.js";
+import { progress } from "./lib/report.js";
 
 const COMMAND = {
   name: "bench:failover",
@@ -60,10 +61,6 @@ async function main(args: Args): Promise<number> {
   // A broken-off run is reported with the trials it made, then fails with its error.
   if (failure !== undefined) throw failure;
   return table.every((r) => r.pass) ? 0 : 1;
-}
-
-function progress(line: string): void {
-  process.stderr.write(`${line}\n`);
 }
 
 /** Starts the fleet and the feeder, runs the trials into `run`, and stops everything, also when a trial throws. */

@@ -27,7 +27,7 @@ import { NoRedisError } from "./lib/fleet.js";
 import { fillEventStream } from "./lib/fold/fill.js";
 import { foldCaughtUp } from "./lib/fold/group.js";
 import { redisClock, replicaBeating } from "./lib/readiness.js";
-import { describeMachine, printJson } from "./lib/report.js";
+import { describeMachine, printJson, progress } from "./lib/report.js";
 import { median, ratio } from "./lib/stats.js";
 import { processCpuSeconds, redisCost, sampleRedis } from "./lib/throughput/cost.js";
 
@@ -78,10 +78,6 @@ interface FoldRun {
   /** Per event, by command name, largest first (those under 0.01 per event left out). */
   commandsByName: Record<string, number>;
   deadLettered: number;
-}
-
-function progress(line: string): void {
-  process.stderr.write(`${line}\n`);
 }
 
 async function main(args: Args): Promise<number> {

@@ -19,7 +19,7 @@ import { z } from "zod";
 import { type AgentView, ConfigSchema, type PlannedDirective, STRATEGIES, type StrategyName } from "@worksteal/protocol";
 import { planSteals, type PlannerSnapshot, type TaskSummary } from "@worksteal/planner";
 import { type ArgsOf, JSON_FLAG, option, runScript } from "./lib/args.js";
-import { seededRandom } from "./lib/random.js";
+import { seededRandom } from "../packages/planner/src/simulator/random.js";
 import { describeMachine, printJson } from "./lib/report.js";
 import { quantile } from "./lib/stats.js";
 

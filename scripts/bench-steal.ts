@@ -20,7 +20,7 @@ import { keysFor } from "@worksteal/protocol";
 import { hasRedisServerBinary, REDIS_SERVER_MISSING, sleep, startRedisServer } from "@worksteal/testkit";
 import { type ArgsOf, JSON_FLAG, option, runScript } from "./lib/args.js";
 import { NoRedisError, startFleet } from "./lib/fleet.js";
-import { describeMachine, printJson } from "./lib/report.js";
+import { describeMachine, printJson, progress } from "./lib/report.js";
 import { maximum, ratio } from "./lib/stats.js";
 import { tasksRunTwice, waitForAll } from "./lib/wait-for-all.js";
 import { DEMO_AGENTS, makespanLowerBound, SHARED_QUEUE, skewedWorkload } from "./lib/workload.js";
@@ -90,10 +90,6 @@ async function main(args: Args): Promise<number> {
   for (const row of rows) row.ratioToShared = shared ? ratio(row.makespanMs, shared.makespanMs) : null;
   report(args, bench.lowerBound, rows);
   return 0;
-}
-
-function progress(line: string): void {
-  process.stderr.write(`${line}\n`);
 }
 
 async function runMode(bench: Bench, mode: Mode): Promise<Row> {

@@ -20,7 +20,7 @@ import { hasRedisServerBinary, REDIS_SERVER_MISSING, startRedisServer } from "@w
 import { Redis } from "ioredis";
 import { type ArgsOf, flag, JSON_FLAG, option, runScript } from "./lib/args.js";
 import { NoRedisError } from "./lib/fleet.js";
-import { describeMachine, printJson } from "./lib/report.js";
+import { describeMachine, printJson, progress } from "./lib/report.js";
 import { printTable, summarise } from "./lib/throughput/report.js";
 import { measureRun, measureSteps, type Mode, MODES, type RunFigures, type RunSettings, type Step } from "./lib/throughput/run.js";
 
@@ -52,10 +52,6 @@ const COMMAND = {
   },
 };
 type Args = ArgsOf<typeof COMMAND.options>;
-
-function progress(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
 
 async function main(args: Args): Promise<number> {
   if (!hasRedisServerBinary()) throw new NoRedisError(REDIS_SERVER_MISSING);

@@ -31,7 +31,7 @@ import { runFaults, type Soak, submitSteadily, waitForQuiet } from "./lib/chaos/
 import { chaosTasks } from "./lib/chaos/tasks.js";
 import { type AgentSpec, startFleet } from "./lib/fleet.js";
 import { POISON_KINDS } from "./lib/hostile.js";
-import { seededRandom } from "./lib/random.js";
+import { seededRandom } from "../packages/planner/src/simulator/random.js";
 import { describeMachine, printJson } from "./lib/report.js";
 
 const COMMAND = {

@@ -18,44 +18,13 @@ export interface TestCertificates {
 
 const openssl = (dir: string, ...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
 
-/** A fresh EC key (fast to generate) and a certificate signing request for it. */
-const request = (dir: string, name: string, subject: string) =>
-  openssl(
-    dir,
-    "req",
-    "-new",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.csr`,
-    "-subj",
-    subject,
-  );
+/** `openssl req` options for a fresh, unencrypted EC key (fast to generate) written to `<name>.key`. */
+const newKey = (name: string) => ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${name}.key`];
 
-const selfSignedCa = (dir: string, name: string) =>
-  openssl(
-    dir,
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.crt`,
-    "-days",
-    "2",
-    "-subj",
-    `/CN=${name}`,
-  );
+/** A fresh key and a certificate signing request for it. */
+const request = (dir: string, name: string, subject: string) => openssl(dir, "req", "-new", ...newKey(name), "-out", `${name}.csr`, "-subj", subject);
+
+const selfSignedCa = (dir: string, name: string) => openssl(dir, "req", "-x509", ...newKey(name), "-out", `${name}.crt`, "-days", "2", "-subj", `/CN=${name}`);
 
 /**
  * A CA, a server certificate for 127.0.0.1 and localhost, and a client certificate, all signed

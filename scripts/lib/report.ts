@@ -10,3 +10,8 @@ export function describeMachine(): string {
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
+
+/** A progress line for people: on stderr, so that `--json` keeps stdout to the result alone. */
+export function progress(line: string): void {
+  process.stderr.write(`${line}\n`);
+}

@@ -5,7 +5,7 @@
  */
 import type { SubmitInput } from "@worksteal/client";
 import type { AgentSpec } from "./fleet.js";
-import { seededRandom } from "./random.js";
+import { seededRandom } from "../../packages/planner/src/simulator/random.js";
 
 /** The one queue that every agent pulls from in the benchmark's shared-queue baseline. */
 export const SHARED_QUEUE = "shared-baseline";

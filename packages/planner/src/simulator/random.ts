@@ -1,4 +1,4 @@
-/** mulberry32 (as scripts/lib/random.ts): a small seeded generator, so a simulated run is the same on every machine. */
+/** mulberry32: a small seeded generator, so a simulated run, a soak's workload and its faults are the same on every machine (the scripts use it too). */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
