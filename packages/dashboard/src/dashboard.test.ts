@@ -4,7 +4,7 @@ import { TaskSpecSchema } from "@worksteal/protocol";
 import { ensureFoldGroup, readAgentStatus, readNewEntries, recordSteal, Store } from "@worksteal/store";
 import { eventually, freePort, testNamespace } from "@worksteal/testkit";
 import { Redis } from "ioredis";
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import { ACTION_HEADER, createDashboard, type Dashboard, DASHBOARD_PREFIX, isDashboardPath, type Snapshot } from "./index.js";
 
 const closers: Array<() => Promise<unknown>> = [];
@@ -141,22 +141,20 @@ describe("dashboard", () => {
   });
 
   it("reads Redis once per snapshot, whatever the number of pages streaming it", async () => {
-    // Every snapshot lists the agents with one SMEMBERS: MONITOR counts them.
-    const monitor = await new Redis(inject("redisUrl")).monitor();
-    closers.push(() => Promise.resolve(monitor.disconnect()));
     // A 1 s interval: four pages opened at once subscribe within one interval even on a loaded machine.
     const { store, url } = await serve(false, 1000);
-    let reads = 0;
-    monitor.on("monitor", (_time: string, args: string[]) => {
-      if (args[0]?.toLowerCase() === "smembers" && args[1] === store.keys.agents) reads += 1;
-    });
+    // Every snapshot lists the agents with one SMEMBERS on the store's connection (the feed starts at the first request).
+    // A spy, not MONITOR: ioredis' monitor mode loses track of replies on a busy shared Redis.
+    const smembers = vi.spyOn(store.redis, "smembers");
+    const reads = () => smembers.mock.calls.filter(([key]) => key === store.keys.agents).length;
     const streams = await Promise.all([1, 2, 3, 4].map(() => readStream(url, 3)));
     const distinct = new Set(streams.flat().map((snapshot) => snapshot.at));
     // Pages opened within an interval of each other get the same snapshots: one read each
     // (a read per page would make twelve), plus the read in flight when counting stops.
     // One snapshot more than the three read is allowed for a page that subscribed an interval late.
     expect(distinct.size).toBeLessThanOrEqual(5);
-    expect(reads).toBeLessThanOrEqual(distinct.size + 2);
+    expect(reads()).toBeGreaterThan(0);
+    expect(reads()).toBeLessThanOrEqual(distinct.size + 2);
   });
 
   it("looks a task up by id", async () => {
