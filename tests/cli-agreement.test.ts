@@ -24,6 +24,8 @@ async function countsFromRecords(harness: Harness, ids: string[]) {
   const counts: Record<string, { queued: number; running: number; done: number; failed: number }> = {};
   for (const id of ids) {
     const record = (await harness.store.getTask(id))!;
+    // This fleet cancels nothing; a cancelled task has no per-agent figure to agree with.
+    if (record.state === "cancelled") throw new Error(`task ${id} was cancelled`);
     counts[record.owner] ??= { queued: 0, running: 0, done: 0, failed: 0 };
     counts[record.owner]![record.state] += 1;
   }

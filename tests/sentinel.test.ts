@@ -87,7 +87,7 @@ describe("Redis through Sentinel", () => {
     try {
       await start();
       await client.submit({ id: "via-sentinel", payload: 1 });
-      expect(await client.waitFor("via-sentinel", { timeoutMs: 20_000 })).toMatchObject({ state: "done", result: '{"echoed":1}' });
+      expect(await client.waitFor("via-sentinel", { timeoutMs: 20_000 })).toMatchObject({ state: "done", result: { echoed: 1 } });
       // The CLI takes the same URL.
       let stdout = "";
       const code = await main(
@@ -125,7 +125,7 @@ describe("Redis through Sentinel", () => {
         { timeoutMs: 90_000, intervalMs: 250 },
       );
       await client.submit({ id: "after", payload: "after" });
-      expect(await client.waitFor("after", { timeoutMs: 60_000 })).toMatchObject({ state: "done", result: '{"echoed":"after"}' });
+      expect(await client.waitFor("after", { timeoutMs: 60_000 })).toMatchObject({ state: "done", result: { echoed: "after" } });
       for (const id of before) expect(await client.get(id)).toMatchObject({ state: "done" });
       // Each task submitted just before the kill either completes or was never replicated: then
       // the promoted replica has no record of it, which is what a failover loses (docs/operations.md).

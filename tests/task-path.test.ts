@@ -38,7 +38,7 @@ describe("a task's path", () => {
     const submitted = await client.submit({ id: "t1", type: "double", payload: { n: 21 } });
     expect(submitted).toMatchObject({ owner: "a1", epoch: 1, created: true });
     const record = await client.waitFor("t1", { timeoutMs: 10_000 });
-    expect(record).toMatchObject({ state: "done", owner: "a1", attempts: 1, result: '{"doubled":42}' });
+    expect(record).toMatchObject({ state: "done", owner: "a1", attempts: 1, result: { doubled: 42 } });
     expect(runs.map((r) => r.id)).toEqual(["t1"]);
   });
 
@@ -82,6 +82,6 @@ describe("a task's path", () => {
     closers.push(() => replica.stop());
     await startAgent("gpu-1", (task) => `ran on ${task.agentId}`, { capabilities: ["gpu"] });
     const record = await client.waitFor("gpu-job", { timeoutMs: 10_000 });
-    expect(record).toMatchObject({ state: "done", owner: "gpu-1", result: '"ran on gpu-1"' });
+    expect(record).toMatchObject({ state: "done", owner: "gpu-1", result: "ran on gpu-1" });
   });
 });

@@ -62,7 +62,7 @@ describe("Redis over TLS", () => {
       await replica.start();
       await agent.start();
       await client.submit({ id: "over-tls", payload: { n: 1 } });
-      expect(await client.waitFor("over-tls", { timeoutMs: 60_000 })).toMatchObject({ state: "done", owner: "tls-agent", result: '{"echoed":{"n":1}}' });
+      expect(await client.waitFor("over-tls", { timeoutMs: 60_000 })).toMatchObject({ state: "done", owner: "tls-agent", result: { echoed: { n: 1 } } });
     } finally {
       await client.close();
       await agent.close();

@@ -9,8 +9,8 @@ import {
   type Config,
   type ConfigInput,
   describeZodError,
+  backoffDelayMs,
   MAX_ERROR_BYTES,
-  MAX_RESULT_BYTES,
   toJson,
   truncateBytes,
 } from "@worksteal/protocol";
@@ -23,6 +23,8 @@ import {
   closeRedis,
   isConnectionError,
   createRedis,
+  reportProgress,
+  StoreError,
   StaleTaskError,
   Store,
   type TaskJobData,
@@ -30,6 +32,7 @@ import {
   TaskNotFoundError,
 } from "@worksteal/store";
 import { processSampler } from "./metrics.js";
+import { RunningTasks, withTimeout } from "./run-control.js";
 
 /** How often a draining agent checks whether it holds any task still. */
 const DRAIN_POLL_MS = 100;
@@ -44,6 +47,13 @@ export interface TaskContext {
   /** The epoch this run was claimed at (grows with every move). */
   epoch: number;
   agentId: string;
+  /**
+   * Aborted when the attempt times out (reason: AttemptTimeoutError) or the task is cancelled
+   * (reason: TaskCancelledError). A handler that stops early on it frees its slot sooner.
+   */
+  signal: AbortSignal;
+  /** Stores a progress value (any JSON up to 4 KiB) on the record; false once this run no longer holds the task. */
+  progress: (value: unknown) => Promise<boolean>;
 }
 
 /** Runs one task; its return value (sync or awaited) is the task's result. */
@@ -78,6 +88,7 @@ export class Agent {
   private drained = false;
   private closed = false;
   private readonly sample = processSampler();
+  private readonly running: RunningTasks;
 
   constructor(options: AgentOptions) {
     const { handler, config, logger, ...profile } = options;
@@ -92,6 +103,7 @@ export class Agent {
     this.redis = createRedis(redisTarget, { connectionName: `agent:${this.profile.id}`, log: this.log.child({ namespace: this.config.namespace }) });
     this.workerRedis = createRedis(redisTarget, { role: "blocking", connectionName: `agent-worker:${this.profile.id}` });
     this.store = new Store(this.redis, this.config.namespace, { agentTtlMs: this.config.agentTtlMs });
+    this.running = new RunningTasks(this.store, this.config.cancelPollMs, this.log);
   }
 
   get id(): string {
@@ -109,6 +121,8 @@ export class Agent {
       lockDuration: this.config.lockDurationMs,
       // A job left active by this agent's previous life is re-delivered (and re-claimed) this soon.
       stalledInterval: this.config.lockDurationMs,
+      // Every task job names this strategy: the retry's delay is the one `process` put on the record.
+      settings: { backoffStrategy: (_attempts, _type, error) => (error instanceof RetryLaterError ? error.delayMs : 0) },
     });
     // A lost connection is reported once by the command connection, not at each of the worker's retries.
     this.worker.on("error", (error) => {
@@ -121,6 +135,7 @@ export class Agent {
   async close(): Promise<void> {
     this.closed = true;
     await this.worker?.close();
+    this.running.stop();
     clearInterval(this.heartbeatTimer);
     // Dropped at once when Redis is away: a QUIT would wait for it to come back.
     await Promise.all([closeRedis(this.redis), closeRedis(this.workerRedis)]);
@@ -206,6 +221,7 @@ export class Agent {
       this.log.debug({ taskId, epoch, skipped }, "job dropped without running");
       return { ran: false, skipped };
     }
+    const controller = this.running.begin(taskId);
     const context: TaskContext = {
       id: taskId,
       type: claimed.type,
@@ -214,25 +230,55 @@ export class Agent {
       attempt: claimed.attempt,
       epoch,
       agentId: this.id,
+      signal: controller.signal,
+      progress: (value) => this.progress(taskId, epoch, value),
     };
     let result: unknown;
     let failure: { message: string; unrecoverable: boolean } | undefined;
     try {
-      result = await this.handler(context);
+      result = await withTimeout(() => new Promise<unknown>((resolve) => resolve(this.handler(context))), claimed.timeoutMs, controller);
     } catch (error) {
       failure = { message: messageOf(error, MAX_ERROR_BYTES), unrecoverable: error instanceof UnrecoverableError };
+    } finally {
+      this.running.end(taskId, controller);
     }
-    const json = failure ? undefined : toJson(result, MAX_RESULT_BYTES);
+    const json = failure ? undefined : toJson(result, this.config.maxResultBytes);
     // A result that cannot be stored fails the attempt like a throw would: the task must not stay running.
     if (json && !json.ok) failure = { message: `result ${json.reason}`, unrecoverable: false };
     if (!failure) {
-      await this.store.finish(taskId, this.id, epoch, "completed", (json as { json: string }).json, this.config.retentionMs);
+      const { state } = await this.store.finish(taskId, this.id, epoch, "completed", (json as { json: string }).json, this.config.retentionMs);
+      if (state === "cancelled") this.log.info({ taskId }, "task cancelled while running: its result is dropped");
       return { ran: true };
     }
-    const { final } = await this.store.finish(taskId, this.id, epoch, failure.unrecoverable ? "failed" : "retry", failure.message, this.config.retentionMs);
-    this.log.info({ taskId, attempt: claimed.attempt, final, error: truncateBytes(failure.message, 200) }, "task failed");
+    // The delay before the next attempt, if one comes: the record says when (runAt), BullMQ waits it out.
+    const retryDelayMs = claimed.backoff && claimed.attempt < claimed.maxAttempts ? backoffDelayMs(claimed.backoff, claimed.attempt, Math.random()) : 0;
+    const outcome = failure.unrecoverable ? "failed" : "retry";
+    const { final, state } = await this.store.finish(taskId, this.id, epoch, outcome, failure.message, this.config.retentionMs, retryDelayMs);
+    this.log.info({ taskId, attempt: claimed.attempt, final, state, retryDelayMs, error: truncateBytes(failure.message, 200) }, "task failed");
+    if (state === "cancelled") return { ran: true };
     // The record decides whether another attempt comes; BullMQ only re-delivers when it does.
-    throw final ? new UnrecoverableError(failure.message) : new Error(failure.message);
+    throw final ? new UnrecoverableError(failure.message) : new RetryLaterError(failure.message, retryDelayMs);
+  }
+
+  /** A handler's progress report: false when this run no longer holds the task (moved, timed out, finished). */
+  private async progress(taskId: string, epoch: number, value: unknown): Promise<boolean> {
+    try {
+      await reportProgress(this.store, taskId, this.id, epoch, value);
+      return true;
+    } catch (error) {
+      if (error instanceof StoreError) return false;
+      throw error;
+    }
+  }
+}
+
+/** A failed attempt with another to come, `delayMs` from now: the worker's backoff strategy reads it. */
+class RetryLaterError extends Error {
+  constructor(
+    message: string,
+    readonly delayMs: number,
+  ) {
+    super(message);
   }
 }
 

@@ -1,1 +1,2 @@
 export * from "./agent.js";
+export { AttemptTimeoutError, TaskCancelledError } from "./run-control.js";

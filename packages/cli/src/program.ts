@@ -14,7 +14,7 @@ import { runQueues } from "./commands/queues.js";
 import { runRemove } from "./commands/remove.js";
 import { runStatus } from "./commands/status.js";
 import { DEFAULT_STEAL_LIMIT, runSteals } from "./commands/steals.js";
-import { runTask } from "./commands/task.js";
+import { runCancel, runTask } from "./commands/task.js";
 import { DEFAULT_TASKS_LIMIT, runTasks } from "./commands/tasks.js";
 import { runUndrain } from "./commands/undrain.js";
 import { DEFAULT_WATCH_INTERVAL_S, runWatch } from "./commands/watch.js";
@@ -112,9 +112,20 @@ function buildProgram(
   program
     .command("task")
     .argument("<id>", "task id")
-    .description("one task's record")
-    .action((id: string) => {
-      const taskId = check(TaskIdSchema, id, "task id");
+    .argument("[cancelId]", "with `task cancel <id>`: the task to cancel")
+    .usage("<id> | cancel <id>")
+    .description(
+      "one task's record (attempt, last error, next run, progress), or `task cancel <id>`: cancels it " +
+        "(a queued one at once; a running one ends cancelled when its handler returns; exit 1 for an unknown task)",
+    )
+    .action((first: string, second: string | undefined) => {
+      if (second !== undefined) {
+        if (first !== "cancel") throw new UsageError(`unknown task action '${first}': expected task <id> or task cancel <id>`);
+        const taskId = check(TaskIdSchema, second, "task id");
+        select("task cancel", { taskId }, (ctx) => runCancel(ctx, taskId));
+        return;
+      }
+      const taskId = check(TaskIdSchema, first, "task id");
       select("task", { taskId }, (ctx) => runTask(ctx, taskId));
     });
   program

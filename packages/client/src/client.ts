@@ -9,12 +9,27 @@ import {
   type TaskSpec,
   type TaskSpecInput,
   TaskSpecSchema,
+  TaskIdSchema,
   AgentIdSchema,
   WorkstealError,
 } from "@worksteal/protocol";
 import { loadConfig, redisTargetOf } from "@worksteal/config";
 import { findBestAgent } from "@worksteal/planner";
-import { AgentQueues, closeRedis, createRedis, isRefusedAgent, readAgents, Store, StoreError, type SubmitResult } from "@worksteal/store";
+import {
+  AgentQueues,
+  type CancelOutcome,
+  cancelTask,
+  closeRedis,
+  createRedis,
+  isDelayed,
+  isRefusedAgent,
+  readAgents,
+  Store,
+  StoreError,
+  type SubmitResult,
+  TaskNotFoundError,
+} from "@worksteal/store";
+import { unassignedReason, watchTask, type WatchOptions, withTaskDefaults } from "./task-lookups.js";
 
 export interface ClientOptions {
   config?: ConfigInput;
@@ -51,6 +66,29 @@ export class TaskTimeoutError extends WorkstealError {
   override name = "TaskTimeoutError";
 }
 
+/** The task waits unassigned and no live agent can run it (`reason` says why); it is placed once one can. */
+export class TaskUnassignedError extends WorkstealError {
+  override name = "TaskUnassignedError";
+  constructor(
+    readonly taskId: string,
+    readonly reason: string,
+  ) {
+    super(`task ${taskId} is unassigned: ${reason}`);
+  }
+}
+
+export interface WaitForOptions {
+  timeoutMs?: number;
+  pollMs?: number;
+  /**
+   * A task that waits unassigned with no live agent able to run it: `fail` (the default) rejects
+   * at once with TaskUnassignedError and the reason; `wait` waits for a capable agent to appear.
+   */
+  unassigned?: "fail" | "wait";
+  /** Called with each new progress value the handler reports while it is waited for. */
+  onProgress?: (progress: unknown, record: TaskRecord) => void;
+}
+
 /** How long a snapshot of the agents is reused for placement; placements made meanwhile are projected onto it. */
 const AGENT_CACHE_MS = 500;
 const DEFAULT_SUBMIT_CHUNK = 500;
@@ -85,7 +123,7 @@ export class Client {
    * Submitting an id again changes nothing but re-adds a job a crash may have left missing.
    */
   async submit(input: SubmitInput): Promise<Submitted> {
-    const { task, agentId } = parseInput(input, "");
+    const { task, agentId } = parseInput(this.withDefaults(input), "");
     const result = await this.create(task, agentId);
     if (result.state === "queued" && result.owner !== "") {
       await this.queues.enqueue(result.owner, task.id, result.epoch, task.maxAttempts);
@@ -105,7 +143,7 @@ export class Client {
   async submitMany(inputs: readonly SubmitInput[], options: SubmitManyOptions = {}): Promise<Array<Submitted | SubmitRefused>> {
     const chunkSize = options.chunkSize ?? DEFAULT_SUBMIT_CHUNK;
     if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new TypeError(`invalid chunkSize: ${chunkSize}`);
-    const parsed = inputs.map((input, index) => parseInput(input, ` at index ${index}`));
+    const parsed = inputs.map((input, index) => parseInput(this.withDefaults(input), ` at index ${index}`));
     const results: Array<Submitted | SubmitRefused> = [];
     for (let start = 0; start < parsed.length; start += chunkSize) results.push(...(await this.submitChunk(parsed.slice(start, start + chunkSize))));
     return results;
@@ -124,7 +162,7 @@ export class Client {
       const owners: string[] = [];
       for (const index of pending) {
         const { task, agentId } = chunk[index]!;
-        owners.push(agentId ?? (round === "unassigned" ? "" : ((await this.place(task))?.id ?? "")));
+        owners.push(agentId ?? (round === "unassigned" || isDelayed(task) ? "" : ((await this.place(task))?.id ?? "")));
       }
       const replies = await this.store.submitMany(pending.map((index, i) => ({ task: chunk[index]!.task, owner: owners[i]! })));
       pending.forEach((index, i) => (results[index] = replies[i]!));
@@ -156,6 +194,8 @@ export class Client {
    */
   private async create(task: TaskSpec, agentId: string | undefined) {
     if (agentId !== undefined) return this.store.submit(task, agentId);
+    // Held back with no owner until due: placed then, never stolen before, in no agent's backlog.
+    if (isDelayed(task)) return this.store.submit(task, "");
     try {
       return await this.store.submit(task, (await this.place(task))?.id ?? "");
     } catch (error) {
@@ -174,16 +214,59 @@ export class Client {
     return this.store.getTask(taskId);
   }
 
-  /** Resolves with the record once the task is done or failed. */
-  async waitFor(taskId: string, options: { timeoutMs?: number; pollMs?: number } = {}): Promise<TaskRecord> {
-    const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  /**
+   * Resolves with the record once the task is done, failed or cancelled; its `result` comes back
+   * parsed, as the handler returned it. Rejects at once with TaskNotFoundError for an id that does
+   * not exist (never submitted, or expired after `retentionMs`), with TaskUnassignedError (and
+   * the reason) while the task waits unassigned and no live agent can run it, and with
+   * TaskTimeoutError after `timeoutMs` (default 60 s).
+   */
+  async waitFor(taskId: string, options: WaitForOptions = {}): Promise<TaskRecord> {
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    const deadline = Date.now() + timeoutMs;
+    let progressAt: number | undefined;
     for (;;) {
       const record = await this.get(taskId);
-      if (record && isFinished(record.state)) return record;
-      if (Date.now() >= deadline)
-        throw new TaskTimeoutError(`task ${taskId} not finished after ${options.timeoutMs ?? 60_000} ms (state: ${record?.state ?? "missing"})`);
+      if (!record) throw new TaskNotFoundError(`task ${taskId} not found`, -1);
+      if (options.onProgress && record.progressAt !== undefined && record.progressAt !== progressAt) {
+        progressAt = record.progressAt;
+        options.onProgress(record.progress, record);
+      }
+      if (isFinished(record.state)) return record;
+      if (options.unassigned !== "wait") {
+        // Read afresh: an agent that just started must count.
+        const unassigned = await unassignedReason(record, () => readAgents(this.store, this.config.agentTtlMs));
+        if (unassigned !== undefined) throw new TaskUnassignedError(taskId, unassigned);
+      }
+      if (Date.now() >= deadline) throw new TaskTimeoutError(`task ${taskId} not finished after ${timeoutMs} ms (state: ${record.state})`);
       await new Promise((r) => setTimeout(r, options.pollMs ?? 100));
     }
+  }
+
+  /**
+   * The task's record each time it changes (state, owner, attempt, progress, cancel), polled
+   * every `pollMs`, until it has finished (the last one yielded). Throws TaskNotFoundError for an
+   * unknown id.
+   */
+  watch(taskId: string, options: WatchOptions = {}): AsyncGenerator<TaskRecord, void> {
+    return watchTask((id) => this.get(id), taskId, options);
+  }
+
+  /**
+   * Cancels a task: a queued one at once, wherever it waits (`cancelled`); a running one gets its
+   * handler's signal aborted and ends `cancelled` when the handler returns (`cancelling`; its
+   * agent notices within `cancelPollMs`). `finished` when it had ended already. Throws
+   * TaskNotFoundError for an unknown id. Once this resolves, the task never starts again.
+   */
+  async cancel(taskId: string): Promise<CancelOutcome> {
+    const parsed = TaskIdSchema.safeParse(taskId);
+    if (!parsed.success) throw new TypeError(`invalid taskId: ${describeZodError(parsed.error)}`);
+    return cancelTask(this.store, taskId, this.config.retentionMs);
+  }
+
+  /** The input with the configuration's defaults for what it leaves out (attempts, backoff, timeout). */
+  private withDefaults(input: SubmitInput): SubmitInput {
+    return withTaskDefaults(this.config, input);
   }
 
   async close(): Promise<void> {
@@ -229,6 +312,8 @@ function parseInput(input: SubmitInput, where: string): ParsedInput {
   const parsed = TaskSpecSchema.safeParse(spec);
   if (!parsed.success) throw new TypeError(`invalid task${where}: ${describeZodError(parsed.error)}`);
   if (agentId !== undefined && !AgentIdSchema.safeParse(agentId).success) throw new TypeError(`invalid agentId${where}: ${agentId}`);
+  if (agentId !== undefined && isDelayed(parsed.data))
+    throw new TypeError(`invalid task${where}: agentId: a delayed task (delayMs, runAt) has no owner until it is due; leave agentId out`);
   return { task: parsed.data, agentId };
 }
 

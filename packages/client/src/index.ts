@@ -1,1 +1,2 @@
 export * from "./client.js";
+export type { WatchOptions } from "./task-lookups.js";

@@ -4,6 +4,7 @@ import {
   type AgentQueues,
   FenceRejectedError,
   isRefusedAgent,
+  QUEUED_JOB_STATES,
   readAgentCapabilities,
   readMoveLog,
   readStealStatus,
@@ -196,7 +197,7 @@ export class DirectiveExecutor {
    * target can run.
    */
   private async candidates(directive: Directive, targetCapabilities: ReadonlySet<string>, offset: number, size: number) {
-    const jobIds = await this.queues.get(directive.source).getRanges(["wait"], offset, offset + size - 1, false);
+    const jobIds = await this.queues.get(directive.source).getRanges(QUEUED_JOB_STATES, offset, offset + size - 1, false);
     const jobs = jobIds.flatMap((jobId) => {
       const parsed = parseJobId(jobId);
       return parsed ? [{ jobId, ...parsed }] : [];

@@ -4,6 +4,7 @@ import {
   type AgentQueues,
   forgetUnassigned,
   isRefusedAgent,
+  promoteDueTasks,
   readAgents,
   readUnassignedPage,
   type Store,
@@ -17,6 +18,7 @@ const PLACE_BATCH = 100;
  * Places tasks that waited because no live agent could run them. `assign` compares state and
  * epoch, so two replicas placing at once place each task once. Each round looks at the next
  * batch of the waiting set, so tasks that nobody can run yet never hide the ones behind them.
+ * Delayed tasks join the waiting set when due; a batch is placed highest priority first.
  */
 export class Placer {
   private offset = 0;
@@ -31,6 +33,7 @@ export class Placer {
   /** Returns how many tasks were placed this round. */
   async place(): Promise<number> {
     const { store } = this;
+    await promoteDueTasks(store, PLACE_BATCH);
     const ids = await readUnassignedPage(store, this.offset, PLACE_BATCH);
     if (ids.length === 0) {
       this.offset = 0;
@@ -38,12 +41,15 @@ export class Placer {
     }
     const agents = await readAgents(store, this.agentTtlMs);
     let placed = 0;
+    const records = [];
     for (const id of ids) {
       const record = await store.getTask(id);
-      if (!record) {
-        await forgetUnassigned(store, id);
-        continue;
-      }
+      if (record) records.push(record);
+      else await forgetUnassigned(store, id);
+    }
+    records.sort((a, b) => b.priority - a.priority);
+    for (const record of records) {
+      const { id } = record;
       const best = findBestAgent(record, agents);
       if (!best) continue;
       try {

@@ -1,7 +1,7 @@
 import type { Queue } from "bullmq";
 import { type AgentView, type Directive, DirectiveSchema, parseJobId } from "@worksteal/protocol";
 import { type PlannerSnapshot, projectDirectives, type TaskSummary } from "@worksteal/planner";
-import { type AgentQueues, readAgents, readDurationAverages, readTaskFields, type Store } from "@worksteal/store";
+import { type AgentQueues, QUEUED_JOB_STATES, readAgents, readDurationAverages, readTaskFields, type Store } from "@worksteal/store";
 
 export interface SnapshotOptions {
   agentTtlMs: number;
@@ -53,7 +53,7 @@ export async function withQueueCounts(agent: AgentView, queues: AgentQueues): Pr
 /** The newest queued tasks of an agent, newest first, with what the planner needs of each. */
 async function readTail(store: Store, queues: AgentQueues, agentId: string, length: number): Promise<TaskSummary[]> {
   // Job ids carry task id and epoch: reading ids only spares fetching and parsing every job.
-  const data = (await queues.get(agentId).getRanges(["wait"], 0, length - 1, false)).flatMap((id) => parseJobId(id) ?? []);
+  const data = (await queues.get(agentId).getRanges(QUEUED_JOB_STATES, 0, length - 1, false)).flatMap((id) => parseJobId(id) ?? []);
   if (data.length === 0) return [];
   const records = await readTaskFields(
     store,

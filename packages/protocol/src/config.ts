@@ -3,6 +3,7 @@ import { WorkstealError } from "./errors.js";
 import { describeZodError } from "./events.js";
 import { NamespaceSchema } from "./ids.js";
 import { parseSentinelUrl, SENTINEL_SCHEME } from "./redis-url.js";
+import { MAX_RESULT_BYTES } from "./task.js";
 
 export const STRATEGIES = ["balanced", "classic"] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
@@ -65,6 +66,28 @@ export const ConfigSchema = z
     dashboard: flag(false).describe("Serve the web dashboard at /dashboard/ on the HTTP port (read-only unless dashboardActions)."),
     dashboardActions: flag(false).describe("Let the dashboard drain agents and replay dead letters (POST requests); off, they are refused."),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info").describe("pino log level."),
+    taskMaxAttempts: z.coerce.number().int().min(1).max(100).default(3).describe("A task's attempts when it names none (its maxAttempts)."),
+    taskBackoffType: z
+      .enum(["fixed", "exponential"])
+      .default("exponential")
+      .describe("A task's backoff between attempts when it names none: fixed or exponential."),
+    taskBackoffDelayMs: z.coerce.number().int().min(0).default(200).describe("A task's first backoff delay, ms, when it names none (0 retries at once)."),
+    taskBackoffMaxDelayMs: z.coerce.number().int().min(0).default(60_000).describe("Longest backoff delay, ms, when a task names none."),
+    taskBackoffJitter: z.coerce
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.5)
+      .describe("Share of each backoff delay taken off at random (0 to 1), when a task names none."),
+    taskTimeoutMs: z.coerce.number().int().min(0).default(0).describe("A task's attempt timeout, ms, when it names none; 0 for none."),
+    cancelPollMs: ms(250).describe("How often an agent running tasks checks whether one was cancelled, ms."),
+    maxResultBytes: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_RESULT_BYTES)
+      .default(MAX_RESULT_BYTES)
+      .describe(`Largest task result, bytes of JSON (at most ${MAX_RESULT_BYTES}); a larger one fails the attempt.`),
   })
   .strict()
   // Combinations that cannot work. The lease and the agent TTL are deliberately not compared: a

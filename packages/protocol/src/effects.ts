@@ -1,4 +1,4 @@
-import { DURATIONS_SUFFIX, workloadSuffix } from "./keys.js";
+import { DURATIONS_SUFFIX, METRICS_SUFFIX, TASKS_CANCELLED_FIELD, workloadSuffix } from "./keys.js";
 import type { WorkstealEvent } from "./events.js";
 
 /**
@@ -60,6 +60,10 @@ export function effectsOf(event: WorkstealEvent): Effects {
     case "task:reassigned":
       incr.push([workloadSuffix(event.from), event.fromState, -1]);
       if (event.to !== "") incr.push([workloadSuffix(event.to), "queued", 1]);
+      break;
+    case "task:cancelled":
+      if (event.agentId !== "") incr.push([workloadSuffix(event.agentId), event.fromState, -1]);
+      incr.push([METRICS_SUFFIX, TASKS_CANCELLED_FIELD, 1]);
       break;
     case "agent:duration": {
       // Counts toward the reporting agent's own speed only: per-type durations, which every

@@ -78,6 +78,18 @@ export const TaskReassignedEvent = z.strictObject({
   epoch,
   at,
 });
+/**
+ * A task was cancelled: at once when it was queued (on an agent, or waiting unassigned or delayed,
+ * then `agentId` is ""), or when its handler returned after the cancel aborted its signal.
+ */
+export const TaskCancelledEvent = z.strictObject({
+  kind: z.literal("task:cancelled"),
+  taskId: TaskIdSchema,
+  agentId: z.union([AgentIdSchema, z.literal("")]),
+  fromState: z.enum(["queued", "running"]),
+  epoch,
+  at,
+});
 /** An agent was asked to drain: it takes no new task, its queue is handed to others. */
 export const AgentDrainingEvent = z.strictObject({
   kind: z.literal("agent:draining"),
@@ -120,6 +132,7 @@ export const EventSchema = z.discriminatedUnion("kind", [
   TaskFailedEvent,
   TaskStolenEvent,
   TaskReassignedEvent,
+  TaskCancelledEvent,
   AgentDrainingEvent,
   AgentDurationEvent,
   AgentRegisteredEvent,

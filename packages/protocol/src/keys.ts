@@ -34,6 +34,8 @@ export function keysFor(namespace: Namespace) {
     task: (id: TaskId) => `${prefix}task:${id}`,
     /** Sorted set (score: submit time) of tasks that no live agent could take yet. */
     unassigned: `${prefix}unassigned`,
+    /** Sorted set (score: when due, Redis clock) of delayed tasks: no agent holds them until then. */
+    delayed: `${prefix}delayed`,
     /** Counter: the fence, one more at every new leadership or planning authority. */
     fence: `${prefix}fence`,
     /** Hash: the current leader lease {holder, fence, acquiredAt}; expires with the lease. */
@@ -52,7 +54,7 @@ export function keysFor(namespace: Namespace) {
     /** Hash: `<task id>@<epoch>` -> handler runs at that epoch (same purpose: telling a move's double run from a crash's). */
     runEpochLog: `${prefix}runs:epochs`,
     /** Hash: counters of what the coordinators did (e.g. reconciler corrections). */
-    metrics: `${prefix}metrics`,
+    metrics: `${prefix}${METRICS_SUFFIX}`,
     /** BullMQ prefix for every queue of the namespace (agent queues and the directive queue). */
     bullPrefix: `ws:{${namespace}}:q`,
     /** Start of every BullMQ key of an agent's queue (`<bullPrefix>:<queue name>:`), for scripts that look inside it. */
@@ -68,6 +70,9 @@ export function workloadSuffix(id: AgentId): string {
 }
 
 export const DURATIONS_SUFFIX = "durations";
+export const METRICS_SUFFIX = "metrics";
+/** Field of the metrics hash counting cancelled tasks (folded from `task:cancelled`: a cancelled task may have no agent). */
+export const TASKS_CANCELLED_FIELD = "tasksCancelled";
 
 /** The BullMQ queue name of an agent's own queue. */
 export function agentQueueName(id: AgentId): string {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CapabilitySchema, TaskIdSchema, TaskTypeSchema, AgentIdSchema } from "./ids.js";
+import { BackoffSchema, MAX_TASK_PRIORITY, MAX_WAIT_MS } from "./task-options.js";
 
 /** Limits in bytes of UTF-8 JSON: records stay small, and a Lua script never copies megabytes. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
@@ -41,7 +42,7 @@ export function truncateBytes(text: string, maxBytes: number): string {
   return `${cut}...`;
 }
 
-export const TaskSpecSchema = z.object({
+const TaskSpecFields = z.object({
   id: TaskIdSchema,
   type: TaskTypeSchema.default("default"),
   payload: z
@@ -52,7 +53,8 @@ export const TaskSpecSchema = z.object({
       if (!json.ok) ctx.addIssue({ code: "custom", message: json.reason });
     }),
   requiredCapabilities: z.array(CapabilitySchema).max(32).default([]),
-  priority: z.number().int().min(0).max(1000).default(0),
+  /** Higher runs first, on its agent and when waiting tasks are placed. */
+  priority: z.number().int().min(0).max(MAX_TASK_PRIORITY).default(0),
   estimatedDurationMs: z.number().nonnegative().finite().optional(),
   /**
    * Runs before the task ends `failed`. Every run counts wherever it happens: one whose handler
@@ -60,12 +62,26 @@ export const TaskSpecSchema = z.object({
    * survive two agent crashes; set 1 for at-most-once.
    */
   maxAttempts: z.number().int().min(1).max(100).default(3),
+  /** The wait before each retry; none retries at once. */
+  backoff: BackoffSchema.optional(),
+  /** An attempt running longer fails with a timeout error (its handler's signal is aborted). */
+  timeoutMs: z.number().int().min(1).max(MAX_WAIT_MS).optional(),
+  /** Not run before this many ms from submission (on the Redis clock)... */
+  delayMs: z.number().int().min(0).max(MAX_WAIT_MS).optional(),
+  /** ...or before this time (ms since the epoch). At most one of the two. */
+  runAt: z.number().int().min(0).optional(),
+});
+
+/** A task as submitted: its fields, checked together. */
+export const TaskSpecSchema = TaskSpecFields.refine((t) => t.delayMs === undefined || t.runAt === undefined, {
+  message: "set delayMs or runAt, not both",
+  path: ["runAt"],
 });
 
 export type TaskSpecInput = z.input<typeof TaskSpecSchema>;
 export type TaskSpec = z.output<typeof TaskSpecSchema>;
 
-export const TASK_STATES = ["queued", "running", "done", "failed"] as const;
+export const TASK_STATES = ["queued", "running", "done", "failed", "cancelled"] as const;
 export const TaskStateSchema = z.enum(TASK_STATES);
 export type TaskState = z.infer<typeof TaskStateSchema>;
 
@@ -87,12 +103,32 @@ export const TaskRecordSchema = z.object({
   updatedAt: z.coerce.number(),
   startedAt: z.coerce.number().optional(),
   finishedAt: z.coerce.number().optional(),
-  result: z.string().optional(),
+  /** The result as the handler returned it (stored as JSON). */
+  result: z
+    .string()
+    .transform((s) => JSON.parse(s) as unknown)
+    .optional(),
+  /** The last attempt's error: the reason a failed task failed, or why a retry comes. */
   error: z.string().optional(),
+  backoff: z
+    .string()
+    .transform((s) => BackoffSchema.parse(JSON.parse(s)))
+    .optional(),
+  timeoutMs: z.coerce.number().int().optional(),
+  /** When the task may run next: its delay, or its next attempt's backoff (Redis clock, ms). */
+  runAt: z.coerce.number().optional(),
+  /** When a cancel was asked for while it ran: it ends `cancelled` when its handler returns. */
+  cancelRequestedAt: z.coerce.number().optional(),
+  /** The handler's last `progress` value, and when it was reported. */
+  progress: z
+    .string()
+    .transform((s) => JSON.parse(s) as unknown)
+    .optional(),
+  progressAt: z.coerce.number().optional(),
 });
 
 export type TaskRecord = z.output<typeof TaskRecordSchema>;
 
 export function isFinished(state: TaskState): boolean {
-  return state === "done" || state === "failed";
+  return state === "done" || state === "failed" || state === "cancelled";
 }

@@ -19,10 +19,13 @@
   ARGV[3] epoch carried by the job
   ARGV[4] retention, ms: a task that ends here expires this long after
 
+  A task whose cancel was asked for while it ran (its agent died, or BullMQ re-delivers it) is
+  not run again: it ends `cancelled` here (answer -3).
+
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns {attempt, restarted (1 when the same owner re-runs a task it was running: a stalled
-  job BullMQ handed out again), type, payload, requiredCapabilities} (what the handler needs, so
-  that running a task costs no further read), or
+  job BullMQ handed out again), type, payload, requiredCapabilities, maxAttempts, timeoutMs or '',
+  backoff or ''} (what the handler needs, so that running a task costs no further read), or
     -1 task not found   -2 stale (owner or epoch differ)   -3 task already finished
     -10 attempts used up: the task is now failed   -11 the agent is draining or drained
 ]]
@@ -32,10 +35,10 @@
 local taskKey, streamKey = KEYS[1], KEYS[2]
 local taskId, agentId, epoch = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state', 'attempts', 'type', 'payload',
-  'requiredCapabilities', 'maxAttempts', 'finishedRuns')
+  'requiredCapabilities', 'maxAttempts', 'finishedRuns', 'timeoutMs', 'backoff', 'cancelRequestedAt')
 if rec[3] == false then return -1 end
 if rec[1] ~= agentId or tonumber(rec[2]) ~= epoch then return -2 end
-if rec[3] == 'done' or rec[3] == 'failed' then return -3 end
+if rec[3] == 'done' or rec[3] == 'failed' or rec[3] == 'cancelled' then return -3 end
 local restarted = 0
 if rec[3] == 'running' then restarted = 1 end
 if restarted == 0 then
@@ -43,6 +46,16 @@ if restarted == 0 then
   if status == 'draining' or status == 'drained' then return -11 end
 end
 local attempts = tonumber(rec[4]) or 0
+if rec[12] then
+  local at = redisNow()
+  redis.call('HSET', taskKey, 'state', 'cancelled', 'finishedAt', at, 'updatedAt', at)
+  redis.call('PEXPIRE', taskKey, ARGV[4])
+  redis.call('SREM', KEYS[3], taskId)
+  redis.call('SREM', KEYS[4], taskId)
+  appendTaskEvent(streamKey, taskKey, {
+    kind = 'task:cancelled', taskId = taskId, agentId = agentId, fromState = rec[3], epoch = epoch, at = at })
+  return -3
+end
 local maxAttempts = tonumber(rec[8]) or 1
 local now = redisNow()
 
@@ -69,4 +82,4 @@ redis.call('SADD', KEYS[4], taskId)
 appendTaskEvent(streamKey, taskKey, {
   kind = 'task:started', taskId = taskId, agentId = agentId, epoch = epoch,
   attempt = attempt, restarted = (restarted == 1), at = now })
-return {attempt, restarted, rec[5], rec[6], rec[7]}
+return {attempt, restarted, rec[5], rec[6], rec[7], maxAttempts, rec[10] or '', rec[11] or ''}

@@ -15,10 +15,13 @@
   ARGV[4] outcome: 'completed' | 'failed' (for good) | 'retry' (if attempts are left)
   ARGV[5] result (JSON) when completed, error message otherwise
   ARGV[6] retention, ms: a finished task's record expires this long after it finished
+  ARGV[7] retry delay, ms (a retry's backoff: the task's runAt becomes now plus this), or ''
+
+  A task whose cancel was asked for while it ran ends `cancelled`, whatever the outcome.
 
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns {the run's duration in ms (measured on the Redis clock), 1 when the task is now
-  finished for good, else 0}, or
+  finished for good, else 0, its state now}, or
     -1 task not found   -2 stale (owner or epoch differ)   -4 task is not running
 ]]
 --- @include "appendTaskEvent"
@@ -26,7 +29,7 @@
 local taskKey, streamKey = KEYS[1], KEYS[2]
 local taskId, agentId, epoch, outcome, detail = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 
-local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state', 'startedAt', 'type', 'attempts', 'maxAttempts')
+local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state', 'startedAt', 'type', 'attempts', 'maxAttempts', 'cancelRequestedAt')
 if rec[3] == false then return -1 end
 if rec[1] ~= agentId or tonumber(rec[2]) ~= epoch then return -2 end
 if rec[3] ~= 'running' then return -4 end
@@ -44,7 +47,13 @@ local function cut(s, n)
 end
 local final = 1
 
-if outcome == 'completed' then
+if rec[8] then
+  redis.call('HSET', taskKey, 'state', 'cancelled', 'finishedAt', now, 'updatedAt', now)
+  redis.call('PEXPIRE', taskKey, ARGV[6])
+  appendTaskEvent(streamKey, taskKey, {
+    kind = 'task:cancelled', taskId = taskId, agentId = agentId, fromState = 'running', epoch = epoch, at = now })
+  return {duration, final, 'cancelled'}
+elseif outcome == 'completed' then
   redis.call('HSET', taskKey, 'state', 'done', 'result', detail, 'finishedAt', now, 'updatedAt', now)
   redis.call('PEXPIRE', taskKey, ARGV[6])
   appendTaskEvent(streamKey, taskKey, {
@@ -56,11 +65,11 @@ else
     redis.call('PEXPIRE', taskKey, ARGV[6])
   else
     final = 0
-    redis.call('HSET', taskKey, 'state', 'queued', 'error', detail, 'updatedAt', now)
+    redis.call('HSET', taskKey, 'state', 'queued', 'error', detail, 'updatedAt', now, 'runAt', now + (tonumber(ARGV[7]) or 0))
     redis.call('SADD', KEYS[3], taskId)
   end
   appendTaskEvent(streamKey, taskKey, {
     kind = 'task:failed', taskId = taskId, agentId = agentId, taskType = rec[5], epoch = epoch,
     durationMs = duration, final = (final == 1), error = cut(detail, 2000), at = now })
 end
-return {duration, final}
+return {duration, final, redis.call('HGET', taskKey, 'state')}

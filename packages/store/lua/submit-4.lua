@@ -8,7 +8,8 @@
   KEYS[1] task record hash        ws:{ns}:task:<id>
   KEYS[2] event stream            ws:{ns}:events
   KEYS[3] where the task waits: the owner's queued set ws:{ns}:agent:<id>:queued, or, when
-          there is no owner, the unassigned tasks zset ws:{ns}:unassigned
+          there is no owner, the unassigned tasks zset ws:{ns}:unassigned, or for a delayed
+          task the delayed tasks zset ws:{ns}:delayed (score: when it is due)
   KEYS[4] the owner's agent hash ws:{ns}:agent:<id> (without an owner, any key: unused)
 
   ARGV[1] task id
@@ -20,6 +21,8 @@
   ARGV[7] estimated duration ms, or ''
   ARGV[8] max attempts
   ARGV[9] agent TTL, ms
+  ARGV[10] options (JSON object, every field optional): backoff (JSON text), timeoutMs,
+          delayMs (due this long from now) or runAt (due then, ms)
 
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns {created (1|0), owner, epoch, state}, or for a new task
@@ -56,9 +59,15 @@ redis.call('HSET', taskKey,
   'priority', ARGV[6], 'maxAttempts', ARGV[8], 'owner', owner, 'state', 'queued',
   'epoch', epoch, 'attempts', 0, 'createdAt', now, 'updatedAt', now)
 if ARGV[7] ~= '' then redis.call('HSET', taskKey, 'estimatedDurationMs', ARGV[7]) end
+local options = cjson.decode(ARGV[10] or '{}')
+if options.backoff then redis.call('HSET', taskKey, 'backoff', options.backoff) end
+if options.timeoutMs then redis.call('HSET', taskKey, 'timeoutMs', options.timeoutMs) end
+local runAt = options.runAt
+if options.delayMs then runAt = now + options.delayMs end
+if runAt then redis.call('HSET', taskKey, 'runAt', runAt) end
 
 if owner == '' then
-  redis.call('ZADD', waitKey, now, taskId)
+  redis.call('ZADD', waitKey, math.max(now, runAt or 0), taskId)
 else
   redis.call('SADD', waitKey, taskId)
   appendTaskEvent(streamKey, taskKey, {

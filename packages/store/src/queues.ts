@@ -1,8 +1,9 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { agentQueueName, DIRECTIVE_QUEUE, type Directive, jobIdFor, type Keys } from "@worksteal/protocol";
+import { agentQueueName, bullPriorityOf, DIRECTIVE_QUEUE, type Directive, jobIdFor, type Keys } from "@worksteal/protocol";
 import { type ConnectionLog, isConnectionError } from "./connection.js";
 import { errorSummary } from "./log.js";
+import { replyValues, timeToMs } from "./replies.js";
 import type { Store } from "./store.js";
 
 /** What a task's BullMQ job carries: the task record is the truth, the job only points at it. */
@@ -13,6 +14,17 @@ export interface TaskJobData {
 
 /** Finished jobs are kept only briefly: the task record holds the outcome. */
 const KEEP_FINISHED = { count: 1000 } as const;
+/**
+ * The backoff every task job names: the agent's worker computes it (`backoffStrategy`) from the
+ * task's own backoff, and the retry's due time is on the task record.
+ */
+export const TASK_BACKOFF_TYPE = "worksteal";
+/**
+ * Where a queued task's job waits in its agent's BullMQ queue, lowest priority and newest first
+ * when read descending (the steal candidates): every job carries a priority, so all wait in
+ * `prioritized`; `wait` holds only jobs added before priorities were passed on.
+ */
+export const QUEUED_JOB_STATES: Array<"prioritized" | "wait"> = ["prioritized", "wait"];
 /** Job ids looked up per round trip by `jobStates`. */
 const STATE_PAGE = 1000;
 
@@ -83,15 +95,34 @@ export class AgentQueues {
     await this.enqueueMany(agentId, [{ taskId, epoch, attempts }]);
   }
 
-  /** `enqueue` for several tasks of one agent in one round trip. */
+  /**
+   * `enqueue` for several tasks of one agent in two round trips: the records' priority and due
+   * time (a delay, or a retry's backoff, which a move keeps), then the jobs. A job runs by
+   * priority (BullMQ's reversed: `bullPriorityOf`), not before the task is due.
+   */
   async enqueueMany(agentId: string, tasks: ReadonlyArray<{ taskId: string; epoch: number; attempts: number }>): Promise<void> {
     if (tasks.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const { taskId } of tasks) pipeline.hmget(this.keys.task(taskId), "priority", "runAt");
+    const values = replyValues(await pipeline.time().exec(), "the tasks' priorities");
+    const now = timeToMs(values[tasks.length] as [string, string]);
     await this.get(agentId).addBulk(
-      tasks.map(({ taskId, epoch, attempts }) => ({
-        name: "task",
-        data: { taskId, epoch },
-        opts: { jobId: jobIdFor(taskId, epoch), attempts: Math.max(1, attempts), removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED },
-      })),
+      tasks.map(({ taskId, epoch, attempts }, i) => {
+        const [priority, runAt] = values[i] as [string | null, string | null];
+        return {
+          name: "task",
+          data: { taskId, epoch },
+          opts: {
+            jobId: jobIdFor(taskId, epoch),
+            attempts: Math.max(1, attempts),
+            priority: bullPriorityOf(Number(priority ?? 0)),
+            delay: Math.max(0, Number(runAt ?? 0) - now),
+            backoff: { type: TASK_BACKOFF_TYPE },
+            removeOnComplete: KEEP_FINISHED,
+            removeOnFail: KEEP_FINISHED,
+          },
+        };
+      }),
     );
   }
 

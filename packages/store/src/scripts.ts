@@ -60,7 +60,10 @@ export type ScriptName =
   | "reconcile"
   | "removeAgent"
   | "pruneReplicas"
-  | "replayDeadLetter";
+  | "replayDeadLetter"
+  | "cancel"
+  | "progress"
+  | "promoteDue";
 
 type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
 

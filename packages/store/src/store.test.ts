@@ -47,12 +47,19 @@ describe("task scripts", () => {
     await expect(store.claim("a1", "agent-2", 1)).rejects.toBeInstanceOf(StaleTaskError);
     await expect(store.claim("a1", "agent-1", 0)).rejects.toBeInstanceOf(StaleTaskError);
     await expect(store.finish("a1", "agent-1", 1, "completed", "1")).rejects.toBeInstanceOf(TaskNotRunningError);
-    expect(await store.claim("a1", "agent-1", 1)).toEqual({ attempt: 1, restarted: false, type: "resize", payload: { n: 1 }, requiredCapabilities: [] });
+    expect(await store.claim("a1", "agent-1", 1)).toEqual({
+      attempt: 1,
+      restarted: false,
+      type: "resize",
+      payload: { n: 1 },
+      requiredCapabilities: [],
+      maxAttempts: 2,
+    });
     expect((await store.finish("a1", "agent-1", 1, "completed", '{"ok":true}')).durationMs).toBeGreaterThanOrEqual(0);
     await expect(store.claim("a1", "agent-1", 1)).rejects.toBeInstanceOf(TaskFinishedError);
 
     const record = await store.getTask("a1");
-    expect(record).toMatchObject({ state: "done", owner: "agent-1", epoch: 1, attempts: 1, result: '{"ok":true}' });
+    expect(record).toMatchObject({ state: "done", owner: "agent-1", epoch: 1, attempts: 1, result: { ok: true } });
   });
 
   it("a retry puts the task back to queued; the last attempt fails it", async () => {

@@ -12,7 +12,10 @@ import {
   type TaskRecord,
   TaskRecordSchema,
   type TaskSpec,
+  type TaskState,
   truncateBytes,
+  type Backoff,
+  BackoffSchema,
 } from "@worksteal/protocol";
 import { check, errorForCode, isAgentRefusal, SCRIPT_CODES, StoreError } from "./errors.js";
 import { timeToMs } from "./replies.js";
@@ -49,6 +52,9 @@ export interface ClaimedTask {
   type: string;
   payload: unknown;
   requiredCapabilities: string[];
+  maxAttempts: number;
+  timeoutMs: number | undefined;
+  backoff: Backoff | undefined;
 }
 
 const DEFAULT_RETENTION_MS = 24 * 3600 * 1000;
@@ -60,8 +66,10 @@ export type RunOutcome = "completed" | "failed" | "retry";
 export interface FinishResult {
   /** The run's duration on the Redis clock. */
   durationMs: number;
-  /** The task is finished for good (done, or failed with no retry to come). */
+  /** The task is finished for good (done, failed with no retry to come, or cancelled). */
   final: boolean;
+  /** Its state now: `cancelled` when a cancel came while it ran, whatever the outcome asked. */
+  state: TaskState;
 }
 
 /** What removeAgent-6.lua answered. */
@@ -134,7 +142,12 @@ export class Store {
   private submitCall(task: TaskSpec, owner: string): [string[], Array<string | number>] {
     const k = this.keys;
     return [
-      [k.task(task.id), k.events, owner === "" ? k.unassigned : k.queuedOf(owner), owner === "" ? k.unassigned : k.agent(owner)],
+      [
+        k.task(task.id),
+        k.events,
+        owner === "" ? (isDelayed(task) ? k.delayed : k.unassigned) : k.queuedOf(owner),
+        owner === "" ? k.unassigned : k.agent(owner),
+      ],
       [
         task.id,
         owner,
@@ -145,6 +158,12 @@ export class Store {
         task.estimatedDurationMs ?? "",
         task.maxAttempts,
         this.agentTtlMs,
+        JSON.stringify({
+          backoff: task.backoff && JSON.stringify(task.backoff),
+          timeoutMs: task.timeoutMs,
+          delayMs: task.delayMs,
+          runAt: task.runAt,
+        }),
       ],
     ];
   }
@@ -172,31 +191,51 @@ export class Store {
       [taskId, agentId, epoch, retentionMs],
     );
     const reply = check(raw, isAgentRefusal(raw) ? agentId : taskId);
-    const [attempt, restarted, type, payload, requiredCapabilities] = reply as [number, number, string, string, string];
+    const [attempt, restarted, type, payload, requiredCapabilities, maxAttempts, timeoutMs, backoff] = reply as [
+      number,
+      number,
+      string,
+      string,
+      string,
+      number,
+      string,
+      string,
+    ];
     return {
       attempt,
       restarted: restarted === 1,
       type,
       payload: JSON.parse(payload) as unknown,
       requiredCapabilities: JSON.parse(requiredCapabilities) as string[],
+      maxAttempts: Number(maxAttempts),
+      timeoutMs: timeoutMs === "" ? undefined : Number(timeoutMs),
+      backoff: backoff === "" ? undefined : BackoffSchema.parse(JSON.parse(backoff)),
     };
   }
 
   /**
    * Ends a run: `detail` is the result's JSON when completed, else the error (cut to
    * MAX_ERROR_BYTES). A retry of a task with no attempt left is final. A finished task's record
-   * expires after `retentionMs`.
+   * expires after `retentionMs`. A retry runs `retryDelayMs` from now at the earliest (its backoff).
    */
-  async finish(taskId: string, agentId: string, epoch: number, outcome: RunOutcome, detail: string, retentionMs = DEFAULT_RETENTION_MS): Promise<FinishResult> {
+  async finish(
+    taskId: string,
+    agentId: string,
+    epoch: number,
+    outcome: RunOutcome,
+    detail: string,
+    retentionMs = DEFAULT_RETENTION_MS,
+    retryDelayMs = 0,
+  ): Promise<FinishResult> {
     const reply = check(
       await this.run(
         "finish",
         [this.keys.task(taskId), this.keys.events, this.keys.queuedOf(agentId), this.keys.runningOf(agentId)],
-        [taskId, agentId, epoch, outcome, outcome === "completed" ? detail : truncateBytes(detail, MAX_ERROR_BYTES), retentionMs],
+        [taskId, agentId, epoch, outcome, outcome === "completed" ? detail : truncateBytes(detail, MAX_ERROR_BYTES), retentionMs, retryDelayMs],
       ),
       taskId,
-    ) as [number, number];
-    return { durationMs: Number(reply[0]), final: reply[1] === 1 };
+    ) as [number, number, TaskState];
+    return { durationMs: Number(reply[0]), final: reply[1] === 1, state: reply[2] };
   }
 
   /**
@@ -397,6 +436,11 @@ export class Store {
   async now(): Promise<number> {
     return timeToMs(await this.redis.time());
   }
+}
+
+/** A task to hold back until it is due: it waits in the delayed set, with no owner. */
+export function isDelayed(task: Pick<TaskSpec, "delayMs" | "runAt">, now = Date.now()): boolean {
+  return (task.delayMs ?? 0) > 0 || (task.runAt ?? 0) > now;
 }
 
 /** The submit script's reply: the task's result, or the refusal as a StoreError. */

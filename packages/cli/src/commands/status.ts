@@ -22,8 +22,9 @@ export function statusLines(s: Status): string {
   return formatPairs([
     ["namespace", s.namespace],
     ["agents", `${a.alive} alive, ${a.draining} draining, ${a.drained} drained, ${a.dead} dead (${a.total} registered)`],
-    ["tasks", `${t.queued} queued, ${t.running} running, ${t.done} done, ${t.failed} failed`],
+    ["tasks", `${t.queued} queued, ${t.running} running, ${t.done} done, ${t.failed} failed, ${t.cancelled} cancelled`],
     ["unassigned", `${t.unassigned} waiting for a capable agent`],
+    ["delayed", `${t.delayed} not yet due`],
     ["events", `${s.events.length} in stream; ${groupText}`],
     ["dead letter", `${s.events.deadLetter}`],
     ["replicas", replicas],

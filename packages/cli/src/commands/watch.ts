@@ -40,7 +40,7 @@ export function frameLines(frame: WatchFrame, scale: number, intervalMs: number)
   const lines = [
     `worksteal watch · namespace ${s.namespace} · ${formatTime(s.now)} · every ${intervalMs / 1000}s · q quits`,
     `leader  ${leaseSummary(s.leader.lease, s.leader.fence)}; ${replicaSummary(roles, s.leader.lease)}`,
-    `tasks   ${s.tasks.queued} queued, ${s.tasks.running} running, ${s.tasks.done} done, ${s.tasks.failed} failed; ${s.tasks.unassigned} unassigned`,
+    `tasks   ${s.tasks.queued} queued, ${s.tasks.running} running, ${s.tasks.done} done, ${s.tasks.failed} failed, ${s.tasks.cancelled} cancelled; ${s.tasks.unassigned} unassigned, ${s.tasks.delayed} delayed`,
     `steals  ${frame.stealsLastMinute} in the last minute (${s.steals} recorded)`,
     "",
   ];

@@ -1,0 +1,51 @@
+--[[
+  Cancels a task. A queued one (on an agent, or waiting unassigned or delayed) is cancelled at
+  once: state `cancelled`, epoch bumped (so its job, wherever it is, is dropped at claim as stale,
+  and a move racing this one finds the epoch changed), out of every waiting set. A running one
+  is marked: its agent aborts the handler's signal when it sees the mark, and `finish` ends it
+  `cancelled` whatever the handler returns (a `claim` of it, after its agent died, does too).
+
+  KEYS[1] task record hash        ws:{ns}:task:<id>
+  KEYS[2] event stream            ws:{ns}:events
+  KEYS[3] the owner's queued set  ws:{ns}:agent:<owner>:queued (without an owner, any key: unused)
+  KEYS[4] unassigned tasks zset   ws:{ns}:unassigned
+  KEYS[5] delayed tasks zset      ws:{ns}:delayed
+
+  ARGV[1] task id
+  ARGV[2] owner the caller read ('' for none): KEYS[3] is its queued set
+  ARGV[3] retention, ms: the cancelled record expires this long after
+
+  Every event it appends is marked in the task's record (field 'ev:<stream id>').
+  Returns {'cancelled' | 'cancelling' (running: the mark is set), state before}, or
+    -1 task not found   -2 the owner is not ARGV[2] (read again and retry)
+    -3 already finished (done, failed or cancelled)
+]]
+--- @include "appendTaskEvent"
+--- @include "redisNow"
+
+local taskKey, streamKey = KEYS[1], KEYS[2]
+local taskId, owner = ARGV[1], ARGV[2]
+
+local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state', 'cancelRequestedAt')
+if rec[3] == false then return -1 end
+if rec[3] == 'done' or rec[3] == 'failed' or rec[3] == 'cancelled' then return -3 end
+if rec[1] ~= owner then return -2 end
+
+local now = redisNow()
+if rec[3] == 'running' then
+  if not rec[4] then redis.call('HSET', taskKey, 'cancelRequestedAt', now, 'updatedAt', now) end
+  return {'cancelling', 'running'}
+end
+
+local epoch = (tonumber(rec[2]) or 0) + 1
+redis.call('HSET', taskKey, 'state', 'cancelled', 'epoch', epoch, 'finishedAt', now, 'updatedAt', now)
+redis.call('PEXPIRE', taskKey, ARGV[3])
+if owner == '' then
+  redis.call('ZREM', KEYS[4], taskId)
+  redis.call('ZREM', KEYS[5], taskId)
+else
+  redis.call('SREM', KEYS[3], taskId)
+end
+appendTaskEvent(streamKey, taskKey, {
+  kind = 'task:cancelled', taskId = taskId, agentId = owner, fromState = 'queued', epoch = epoch, at = now })
+return {'cancelled', 'queued'}
