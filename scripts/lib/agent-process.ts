@@ -10,6 +10,7 @@
  * Redis and namespace come from REDIS_URL / WORKSTEAL_NAMESPACE.
  */
 import { once } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { z } from "zod";
 import { Worker } from "bullmq";
@@ -42,6 +43,8 @@ const PayloadSchema = z
     ms: z.number().nonnegative().default(10),
     /** Poison tasks for the chaos soak: a result that cannot be stored, or a handler that kills its own process. */
     poison: z.enum(["unserialisable", "crash"]).optional(),
+    /** Attempts that throw before one succeeds: a task that retries. */
+    failAttempts: z.number().int().min(0).default(0),
   })
   .passthrough();
 
@@ -52,10 +55,14 @@ async function main(args: Args): Promise<number> {
   const config = loadConfig();
   const redis = new Redis(config.redisUrl);
   const { runLog, runEpochLog } = keysFor(config.namespace);
-  const run = async (taskId: string, epoch: number, payload: unknown): Promise<unknown> => {
+  const run = async (taskId: string, epoch: number, payload: unknown, attempt = 1, signal?: AbortSignal): Promise<unknown> => {
     await redis.multi().hincrby(runLog, taskId, 1).hincrby(runEpochLog, `${taskId}@${epoch}`, 1).exec();
-    const { ms, poison } = PayloadSchema.parse(payload ?? {});
-    await new Promise((r) => setTimeout(r, ms * args.speed));
+    const { ms, poison, failAttempts } = PayloadSchema.parse(payload ?? {});
+    // A timeout or a cancel aborts the signal: the sleep ends there, with the signal's reason.
+    await sleep(ms * args.speed, undefined, signal ? { signal } : {}).catch(() => {
+      throw signal?.reason ?? new Error("aborted");
+    });
+    if (attempt <= failAttempts) throw new Error(`attempt ${attempt} fails on purpose`);
     if (poison === "crash") process.kill(process.pid, "SIGKILL");
     if (poison === "unserialisable") return { by: args.id, count: 1n };
     if (Math.random() < args["fail-rate"]) throw new Error("injected failure");
@@ -74,7 +81,7 @@ async function main(args: Args): Promise<number> {
         id: args.id,
         capabilities: args.capabilities,
         concurrency: args.concurrency,
-        handler: (task) => run(task.id, task.epoch, task.payload),
+        handler: (task) => run(task.id, task.epoch, task.payload, task.attempt, task.signal),
       });
   if (agent instanceof Agent) await agent.start();
   else await agent.waitUntilReady();

@@ -20,11 +20,12 @@ const KEEP_FINISHED = { count: 1000 } as const;
  */
 export const TASK_BACKOFF_TYPE = "worksteal";
 /**
- * Where a queued task's job waits in its agent's BullMQ queue, lowest priority and newest first
- * when read descending (the steal candidates): every job carries a priority, so all wait in
- * `prioritized`; `wait` holds only jobs added before priorities were passed on.
+ * Where a queued task's job waits in its agent's BullMQ queue, read in this order, each
+ * descending (lowest priority and newest first: the steal candidates): every job carries a
+ * priority, so jobs due wait in `prioritized` (`wait` holds only jobs added before priorities
+ * were passed on); a retry's backoff waits in `delayed`, read last (a move keeps its due time).
  */
-export const QUEUED_JOB_STATES: Array<"prioritized" | "wait"> = ["prioritized", "wait"];
+export const QUEUED_JOB_STATES: Array<"prioritized" | "wait" | "delayed"> = ["prioritized", "wait", "delayed"];
 /** Job ids looked up per round trip by `jobStates`. */
 const STATE_PAGE = 1000;
 
