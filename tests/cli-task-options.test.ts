@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { main } from "@worksteal/cli";
+import { eventually } from "@worksteal/testkit";
 import { type Harness, namespaceHarness } from "./helpers.js";
 
 let h: Harness | undefined;
@@ -47,7 +48,13 @@ describe("worksteal task", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/task id/);
     expect((await cli(h, ["task", "stop", "c1"])).code).toBe(2);
-    const status = JSON.parse((await cli(h, ["status", "--json"])).stdout) as { tasks: Record<string, number> };
-    expect(status.tasks).toMatchObject({ delayed: 0 });
+    await h.client.submit({ id: "later", delayMs: 600_000 });
+    // The cancel is folded into the namespace's count; the delayed task waits for no agent.
+    await h.startReplica();
+    await eventually(async () => {
+      const status = JSON.parse((await cli(h!, ["status", "--json"])).stdout) as { tasks: Record<string, number> };
+      expect(status.tasks).toMatchObject({ cancelled: 1, delayed: 1, queued: 0, unassigned: 0 });
+    });
+    expect((await cli(h, ["status"])).stdout).toMatch(/0 failed, 1 cancelled/);
   });
 });

@@ -28,7 +28,7 @@ export interface Snapshot {
   }>;
   leader: { holder: string | null; fence: number; remainingMs: number | null };
   replicas: Array<{ id: string; role: string | null; heartbeatAgeMs: number | null }>;
-  counts: { unassigned: number; events: number; deadLetters: number; steals: number };
+  counts: { unassigned: number; delayed: number; cancelled: number; events: number; deadLetters: number; steals: number };
   /** Newest first. */
   steals: Array<{
     directiveId: string;
@@ -73,7 +73,14 @@ export function toSnapshot(view: DashboardView, speeds: ReadonlyMap<string, numb
     })),
     leader: { holder: lease?.holder ?? null, fence: view.leadership.fence, remainingMs: lease?.remainingMs ?? null },
     replicas: view.leadership.replicas.map((r) => ({ id: r.id, role: r.role, heartbeatAgeMs: r.ageMs })),
-    counts: { unassigned: view.counts.unassigned, events: view.counts.events, deadLetters: view.counts.deadLetters, steals: view.counts.steals },
+    counts: {
+      unassigned: view.counts.unassigned,
+      delayed: view.counts.delayed,
+      cancelled: view.counts.cancelled,
+      events: view.counts.events,
+      deadLetters: view.counts.deadLetters,
+      steals: view.counts.steals,
+    },
     steals: view.steals.map((s) => ({
       directiveId: s.directiveId,
       source: s.source,

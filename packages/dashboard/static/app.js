@@ -50,6 +50,8 @@ function renderHeader(snapshot) {
   $("fence").textContent = snapshot.leader.fence;
   $("replicas").textContent = snapshot.replicas.map((r) => `${r.id}${r.role?.startsWith("leader") ? " ★" : ""}`).join(", ") || "none";
   $("unassigned").textContent = snapshot.counts.unassigned;
+  $("delayed").textContent = snapshot.counts.delayed;
+  $("cancelled").textContent = snapshot.counts.cancelled;
   $("events").textContent = snapshot.counts.events;
   document.body.classList.toggle("actions", snapshot.actions);
 }

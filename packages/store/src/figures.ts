@@ -1,4 +1,4 @@
-import { type AgentView, FOLD_GROUP } from "@worksteal/protocol";
+import { type AgentView, FOLD_GROUP, TASKS_CANCELLED_FIELD } from "@worksteal/protocol";
 import { readAgents } from "./agents.js";
 import { replyValues } from "./replies.js";
 import type { Store } from "./store.js";
@@ -14,15 +14,27 @@ export interface NamespaceCounts {
   steals: number;
   /** The fence counter: the latest fence ever issued (0 when none was). */
   fence: number;
+  /** Tasks cancelled (folded: one may never have had an agent), and delayed tasks not yet due (they wait for no agent). */
+  cancelled: number;
+  delayed: number;
 }
 
 export async function readNamespaceCounts(store: Store): Promise<NamespaceCounts> {
   const k = store.keys;
-  const [unassigned, events, deadLetters, steals, fence] = replyValues(
-    await store.redis.pipeline().zcard(k.unassigned).xlen(k.events).xlen(k.deadLetter).zcard(k.steals).get(k.fence).exec(),
+  const [unassigned, events, deadLetters, steals, fence, cancelled, delayed] = replyValues(
+    await store.redis
+      .pipeline()
+      .zcard(k.unassigned)
+      .xlen(k.events)
+      .xlen(k.deadLetter)
+      .zcard(k.steals)
+      .get(k.fence)
+      .hget(k.metrics, TASKS_CANCELLED_FIELD)
+      .zcard(k.delayed)
+      .exec(),
     "the namespace's counts",
-  ) as [number, number, number, number, string | null];
-  return { unassigned, events, deadLetters, steals, fence: Number(fence ?? 0) };
+  ) as [number, number, number, number, string | null, string | null, number];
+  return { unassigned, events, deadLetters, steals, fence: Number(fence ?? 0), cancelled: Number(cancelled ?? 0), delayed };
 }
 
 /** The namespace's counters (`reconciler.*`, `maintenance.*`, `fold.*`), 0 for one never counted. */

@@ -1,4 +1,4 @@
-import { type AgentStatus, type AgentView, FOLD_GROUP, TASKS_CANCELLED_FIELD } from "@worksteal/protocol";
+import { type AgentStatus, type AgentView, FOLD_GROUP } from "@worksteal/protocol";
 import { readAgents } from "./agents.js";
 import { readNamespaceCounts } from "./figures.js";
 import { type Lease, readLeader, readReplicaHeartbeats } from "./replicas.js";
@@ -57,19 +57,16 @@ export async function readFoldGroup(store: Store): Promise<GroupInfo | null> {
 }
 
 export async function readStatus(store: Store, agentTtlMs: number): Promise<Status> {
-  const [agents, now, counts, heartbeats, group, leadership, cancelled, delayed] = await Promise.all([
+  const [agents, now, counts, heartbeats, group, leadership] = await Promise.all([
     readAgents(store, agentTtlMs),
     store.now(),
     readNamespaceCounts(store),
     readReplicaHeartbeats(store),
     readFoldGroup(store),
     readLeader(store),
-    // Cancelled tasks are counted for the namespace (one may never have had an agent); delayed ones wait for no agent.
-    store.redis.hget(store.keys.metrics, TASKS_CANCELLED_FIELD),
-    store.redis.zcard(store.keys.delayed),
   ]);
   const agentCounts = { total: agents.length, alive: 0, draining: 0, drained: 0, dead: 0 };
-  const tasks = { queued: 0, running: 0, done: 0, failed: 0, unassigned: counts.unassigned, cancelled: Number(cancelled ?? 0), delayed };
+  const tasks = { queued: 0, running: 0, done: 0, failed: 0, unassigned: counts.unassigned, cancelled: counts.cancelled, delayed: counts.delayed };
   for (const a of agents) {
     agentCounts[a.status] += 1;
     tasks.queued += a.workload.queued;
