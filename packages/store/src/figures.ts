@@ -94,7 +94,8 @@ function foldProgressOf(reply: unknown): FoldProgress {
 
 /** What one scrape of a replica's /metrics reads: a fixed number of round trips whatever the fleet's history. */
 export interface ScrapeFigures {
-  counts: NamespaceCounts;
+  /** (Cancelled tasks are among the counters; delayed ones are not scraped.) */
+  counts: Omit<NamespaceCounts, "cancelled" | "delayed">;
   /** The namespace's counters (see readMetrics). */
   counters: Record<string, number>;
   fold: FoldProgress;
