@@ -5,7 +5,8 @@
  * same id, SIGSTOPs the leader past its lease twice, restarts Redis once, drains and undrains
  * agents while steals go on, and sends hostile work: poison tasks (a result that cannot be
  * stored, a handler that kills its agent, tasks longer than their lock) and hostile stream
- * entries (malformed, oversized, many-field, invalid UTF-8, forged, replayed). Then it lets the
+ * entries (malformed, oversized, many-field, invalid UTF-8, forged, replayed), and tasks with
+ * options (retried after a backoff, timed out, delayed, cancelled). Then it lets the
  * system go quiet and checks the invariants (lib/chaos/invariants.ts), printing one line (or,
  * with --json, one JSON object):
  *
@@ -100,7 +101,7 @@ async function main(args: Args): Promise<number> {
     for (const id of COORDINATORS) await supervisor.start(id);
     await Promise.all(AGENTS.map((a) => supervisor.start(a.id)));
     const random = seededRandom(args.seed);
-    const { tasks, poison } = chaosTasks(args.tasks, random, LOCK_MS);
+    const { tasks, poison, options } = chaosTasks(args.tasks, random, LOCK_MS);
     const store = new Store(fleet.redis, NAMESPACE);
     const soak: Soak = {
       durationS: args.duration,
@@ -120,6 +121,8 @@ async function main(args: Args): Promise<number> {
       progress,
       tasks,
       poison,
+      options,
+      cancels: new Map(),
       submitted: [],
       injected: [],
       drainCycles: 0,
@@ -160,6 +163,8 @@ function report(args: Args, o: ChaosOutcome, ok: boolean): void {
     `submitted ${o.submitted}  done ${o.done}  failed ${o.failed}  lost ${o.lost}  run twice because of a move ${o.runTwiceByMove}  ` +
       `stale directives executed ${o.staleDirectivesExecuted}  workload drift after quiet ${o.workloadDrift}  unfolded ${o.unfoldedEvents}  ` +
       `hostile entries ${o.hostileInjected} (not dead-lettered ${o.hostileNotDeadLettered})  poison tasks ${o.poisonTasks} (misbehaved ${o.poisonMisbehaved})  ` +
+      `tasks with options ${o.optionTasks} (misbehaved ${o.optionTasksMisbehaved}), cancelled ${o.cancelled} (run after their cancel ${o.cancelledRunAfterCancel}), ` +
+      `delayed started or stolen early ${o.delayedEarly}  ` +
       `(re-runs after crashes ${o.rerunsAfterCrashes}, steals ${o.moves} tasks moved, largest coordinator log ${o.coordinatorLogBytesMax} bytes)`,
   );
 }

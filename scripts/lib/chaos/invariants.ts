@@ -6,7 +6,8 @@ import { deadLetteredIds } from "../hostile.js";
 import { tasksRunTwice } from "../wait-for-all.js";
 import type { EventAudit } from "./audit.js";
 import type { Supervisor } from "./supervisor.js";
-import type { PoisonSpecs } from "./tasks.js";
+import type { CancelOutcome } from "@worksteal/store";
+import { type OptionKind, type PoisonSpecs, TIMEOUT_ATTEMPTS } from "./tasks.js";
 
 export interface ChaosOutcome {
   submitted: number;
@@ -24,6 +25,11 @@ export interface ChaosOutcome {
   deadLetters: number;
   poisonTasks: number;
   poisonMisbehaved: number;
+  optionTasks: number;
+  optionTasksMisbehaved: number;
+  cancelled: number;
+  cancelledRunAfterCancel: number;
+  delayedEarly: number;
   restartsAfterPoison: number;
   drainCycles: number;
   coordinatorLogBytesMax: number;
@@ -38,6 +44,9 @@ export const INVARIANTS = [
   "unfoldedEvents",
   "hostileNotDeadLettered",
   "poisonMisbehaved",
+  "optionTasksMisbehaved",
+  "cancelledRunAfterCancel",
+  "delayedEarly",
 ] as const satisfies ReadonlyArray<keyof ChaosOutcome>;
 
 /** What the soak did, for the checks. */
@@ -51,6 +60,8 @@ export interface SoakRecord {
   unfinished: number;
   injected: readonly string[];
   poison: PoisonSpecs;
+  options: ReadonlyMap<string, OptionKind>;
+  cancels: ReadonlyMap<string, { outcome: CancelOutcome; runsAtCancel: number }>;
   drainCycles: number;
   audit: EventAudit;
   supervisor: Supervisor;
@@ -124,6 +135,7 @@ export async function checkInvariants(soak: SoakRecord): Promise<ChaosOutcome> {
       progress(`poison task ${id} (${spec.kind}): state ${state}, ran ${runs[id] ?? 0} of ${spec.maxAttempts}, error ${String(error).slice(0, 120)}`);
     }
   }
+  const options = await checkOptionTasks(soak, runs);
   const logs = soak.supervisor.coordinatorLogs();
   progress(`coordinator log lines by message: ${logs.topMessages.map(([m, n]) => `${n}× ${m}`).join("; ")}`);
   return {
@@ -142,10 +154,64 @@ export async function checkInvariants(soak: SoakRecord): Promise<ChaosOutcome> {
     deadLetters: dead.size,
     poisonTasks: poison.size,
     poisonMisbehaved,
+    ...options,
     restartsAfterPoison: soak.supervisor.unexpectedRestarts,
     drainCycles: soak.drainCycles,
     coordinatorLogBytesMax: logs.maxBytes,
   };
+}
+
+/**
+ * Tasks with options ended as their option says: a retried one done; a timed-out one failed
+ * (timed out, or its agent died), within its attempts; a delayed one done, never stolen nor
+ * started before it was due; a cancelled one cancelled (or finished before its cancel), and
+ * never run after its cancel returned.
+ */
+async function checkOptionTasks(soak: SoakRecord, runs: Record<string, string>) {
+  const { redis, keys, options, cancels, audit, progress } = soak;
+  const stolenAt = new Map<string, number>();
+  for (const s of audit.stolen) stolenAt.set(s.taskId, Math.min(s.at, stolenAt.get(s.taskId) ?? Infinity));
+  let optionTasksMisbehaved = 0;
+  let cancelledRunAfterCancel = 0;
+  let delayedEarly = 0;
+  let cancelled = 0;
+  const complain = (id: string, what: string) => progress(`task ${id} (${options.get(id)}): ${what}`);
+  for (const [id, kind] of options) {
+    const [state, error, runAt, startedAt] = await redis.hmget(keys.task(id), "state", "error", "runAt", "startedAt");
+    const ran = Number(runs[id] ?? 0);
+    if (state === "cancelled") cancelled += 1;
+    if (kind === "retry" && state !== "done") {
+      optionTasksMisbehaved += 1;
+      complain(id, `state ${state}, error ${String(error).slice(0, 120)}`);
+    }
+    if (kind === "timeout" && !(state === "failed" && /timed out|agent died/.test(error ?? "") && ran <= TIMEOUT_ATTEMPTS)) {
+      optionTasksMisbehaved += 1;
+      complain(id, `state ${state}, ran ${ran}, error ${String(error).slice(0, 120)}`);
+    }
+    if (kind === "delayed") {
+      if (state !== "done") {
+        optionTasksMisbehaved += 1;
+        complain(id, `state ${state}`);
+      }
+      if ((stolenAt.get(id) ?? Infinity) < Number(runAt) || Number(startedAt) < Number(runAt)) {
+        delayedEarly += 1;
+        complain(id, `due ${runAt}, started ${startedAt}, first stolen ${stolenAt.get(id)}`);
+      }
+    }
+    if (kind === "cancel") {
+      const cancel = cancels.get(id);
+      const expected = cancel?.outcome === "finished" ? ["done", "failed"] : ["cancelled"];
+      if (!cancel || !expected.includes(state ?? "")) {
+        optionTasksMisbehaved += 1;
+        complain(id, `cancel ${cancel?.outcome ?? "never made"}, state ${state}`);
+      }
+      if (cancel?.outcome === "cancelled" && ran > cancel.runsAtCancel) {
+        cancelledRunAfterCancel += 1;
+        complain(id, `ran ${ran} times, ${cancel.runsAtCancel} when its cancel returned`);
+      }
+    }
+  }
+  return { optionTasks: options.size, optionTasksMisbehaved, cancelled, cancelledRunAfterCancel, delayedEarly };
 }
 
 /**

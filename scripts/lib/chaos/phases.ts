@@ -1,14 +1,14 @@
 /** The phases of the chaos soak (scripts/chaos.ts): steady submissions, faults, and the wait for quiet. */
 import type { Client, SubmitInput } from "@worksteal/client";
 import type { Keys } from "@worksteal/protocol";
-import { isRefusedAgent, type Store } from "@worksteal/store";
+import { type CancelOutcome, isRefusedAgent, type Store } from "@worksteal/store";
 import { type RedisServer, sleep } from "@worksteal/testkit";
 import type { Fleet } from "../fleet.js";
 import { FUZZ_SHAPES, injectHostileEntry } from "../hostile.js";
 import type { EventAudit } from "./audit.js";
 import type { Loops } from "./loops.js";
 import type { Supervisor } from "./supervisor.js";
-import type { PoisonSpecs } from "./tasks.js";
+import type { OptionKind, PoisonSpecs } from "./tasks.js";
 
 /** One run of the soak: what every phase works with, and what it did so far. */
 export interface Soak {
@@ -30,6 +30,9 @@ export interface Soak {
   progress: (line: string) => void;
   tasks: SubmitInput[];
   poison: PoisonSpecs;
+  options: Map<string, OptionKind>;
+  /** Each cancel the soak made: what it answered, and the task's handler runs (the run log) just after it returned. */
+  cancels: Map<string, { outcome: CancelOutcome; runsAtCancel: number }>;
   /** Accepted submissions, in order. */
   submitted: string[];
   injected: string[];
@@ -45,7 +48,22 @@ export function submitSteadily(soak: Soak): { done: Promise<void> } {
   const perTickMs = 100;
   const perTick = Math.max(1, Math.ceil(tasks.length / ((soak.durationS * 0.8 * 1000) / perTickMs)));
   let next = 0;
+  let toCancel: string[] = [];
   soak.loops.every("submit", perTickMs, async () => {
+    // Last tick's `cancel` tasks: queued or running by now. One that failed (Redis away) waits for the next tick.
+    const cancelling = toCancel;
+    toCancel = [];
+    await Promise.all(
+      cancelling.map(async (id) => {
+        try {
+          const outcome = await soak.client.cancel(id);
+          const runsAtCancel = Number((await soak.fleet.redis.hget(soak.keys.runLog, id)) ?? 0);
+          soak.cancels.set(id, { outcome, runsAtCancel });
+        } catch {
+          toCancel.push(id);
+        }
+      }),
+    );
     const batch = tasks.slice(next, next + perTick);
     await Promise.all(
       batch.map((t) =>
@@ -59,10 +77,11 @@ export function submitSteadily(soak: Soak): { done: Promise<void> } {
     // Counted only once accepted: a batch refused while Redis is down is submitted again.
     next += batch.length;
     for (const t of batch) soak.submitted.push(t.id);
+    toCancel.push(...batch.filter((t) => soak.options.get(t.id) === "cancel").map((t) => t.id));
   });
   return {
     done: (async () => {
-      while (next < tasks.length) await sleep(200);
+      while (next < tasks.length || toCancel.length > 0) await sleep(200);
     })(),
   };
 }
@@ -140,7 +159,7 @@ export async function waitForQuiet(soak: Soak): Promise<number> {
     for (let i = 0; i < soak.submitted.length; i += 2000) {
       const pipeline = redis.pipeline();
       for (const id of soak.submitted.slice(i, i + 2000)) pipeline.hget(keys.task(id), "state");
-      for (const [, state] of (await pipeline.exec()) ?? []) if (state !== "done" && state !== "failed") unfinished += 1;
+      for (const [, state] of (await pipeline.exec()) ?? []) if (state !== "done" && state !== "failed" && state !== "cancelled") unfinished += 1;
     }
     if (unfinished === 0) break;
     soak.progress(`${unfinished} tasks unfinished`);
