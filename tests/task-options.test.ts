@@ -375,3 +375,13 @@ describe("progress and results", () => {
     expect(Date.now() - before).toBeLessThan(10_000);
   });
 });
+
+describe("inputs", () => {
+  it("waitFor, watch and cancel refuse bad arguments naming the field, reading nothing", async () => {
+    const t = harness();
+    await expect(t.client.waitFor("x", { pollMs: 0 })).rejects.toThrow(/^invalid waitFor options: pollMs: /);
+    await expect(t.client.waitFor("x", { unassigned: "ignore" as "wait" })).rejects.toThrow(/^invalid waitFor options: unassigned: /);
+    await expect(t.client.cancel("a:b")).rejects.toThrow(/^invalid taskId: /);
+    expect(() => t.client.watch("x", { pollMs: -1 })).toThrow(/^invalid watch options: pollMs: /);
+  });
+});

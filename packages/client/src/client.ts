@@ -11,6 +11,9 @@ import {
   TaskSpecSchema,
   TaskIdSchema,
   AgentIdSchema,
+  WaitForOptionsSchema,
+  WatchOptionsSchema,
+  checkInput,
   WorkstealError,
 } from "@worksteal/protocol";
 import { loadConfig, redisTargetOf } from "@worksteal/config";
@@ -222,6 +225,8 @@ export class Client {
    * TaskTimeoutError after `timeoutMs` (default 60 s).
    */
   async waitFor(taskId: string, options: WaitForOptions = {}): Promise<TaskRecord> {
+    checkInput(TaskIdSchema, taskId, "taskId");
+    checkInput(WaitForOptionsSchema, options, "waitFor options");
     const timeoutMs = options.timeoutMs ?? 60_000;
     const deadline = Date.now() + timeoutMs;
     let progressAt: number | undefined;
@@ -249,6 +254,8 @@ export class Client {
    * unknown id.
    */
   watch(taskId: string, options: WatchOptions = {}): AsyncGenerator<TaskRecord, void> {
+    checkInput(TaskIdSchema, taskId, "taskId");
+    checkInput(WatchOptionsSchema, options, "watch options");
     return watchTask((id) => this.get(id), taskId, options);
   }
 
@@ -259,8 +266,7 @@ export class Client {
    * TaskNotFoundError for an unknown id. Once this resolves, the task never starts again.
    */
   async cancel(taskId: string): Promise<CancelOutcome> {
-    const parsed = TaskIdSchema.safeParse(taskId);
-    if (!parsed.success) throw new TypeError(`invalid taskId: ${describeZodError(parsed.error)}`);
+    checkInput(TaskIdSchema, taskId, "taskId");
     return cancelTask(this.store, taskId, this.config.retentionMs);
   }
 

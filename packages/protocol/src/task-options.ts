@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { describeZodError } from "./events.js";
 
 /** Longest wait a task option may ask for (a delay, a backoff, a timeout): one week. */
 export const MAX_WAIT_MS = 7 * 24 * 3600 * 1000;
@@ -39,3 +40,23 @@ export function backoffDelayMs(backoff: Backoff, failedAttempt: number, random: 
 
 /** What `progress` may store: any JSON up to this many bytes. */
 export const MAX_PROGRESS_BYTES = 4 * 1024;
+
+/** How often a waiter reads a task's record, ms: at least 10 (a tighter loop only loads Redis). */
+const PollMsSchema = z.number().int().min(10).max(60_000).optional();
+
+/** `Client.waitFor`'s options, checked before anything is read. */
+export const WaitForOptionsSchema = z.object({
+  timeoutMs: z.number().int().min(0).max(MAX_WAIT_MS).optional(),
+  pollMs: PollMsSchema,
+  unassigned: z.enum(["fail", "wait"]).optional(),
+  onProgress: z.custom<(progress: unknown, record: never) => void>((f) => typeof f === "function", "must be a function").optional(),
+});
+
+/** `Client.watch`'s options. */
+export const WatchOptionsSchema = z.object({ pollMs: PollMsSchema });
+
+/** Throws a TypeError naming `what` and each bad field when `value` does not fit `schema`. */
+export function checkInput(schema: z.ZodType, value: unknown, what: string): void {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new TypeError(`invalid ${what}: ${describeZodError(parsed.error)}`);
+}
