@@ -41,9 +41,9 @@ async function submitOld(agentId: string, prefix: string, count: number): Promis
   return ids;
 }
 
-/** The agent's wait list, oldest job first (BullMQ pushes new jobs on the left). */
+/** The agent's waiting job ids in the order they run: every job has a priority, so they wait in BullMQ's `prioritized` set (first to run first). */
 async function waitList(agentId: string): Promise<string[]> {
-  return (await h.redis.lrange(h.queues.get(agentId).toKey("wait"), 0, -1)).reverse();
+  return h.redis.zrange(h.queues.get(agentId).toKey("prioritized"), 0, -1);
 }
 
 describe("maintenance over long queues", () => {
@@ -94,7 +94,7 @@ describe("maintenance over long queues", () => {
     const readded = lost.map((id) => jobIdFor(id, 1));
     expect(after.filter((id) => !readded.includes(id))).toEqual(before);
     expect(after.filter((id) => readded.includes(id)).sort()).toEqual([...readded].sort());
-    expect(await h.queues.get("other").getJobState(jobIdFor("f0", 1))).toBe("waiting");
+    expect(await h.queues.get("other").getJobState(jobIdFor("f0", 1))).toBe("prioritized");
     // Once re-added, nothing is missing any more.
     expect((await replica.performMaintenance())?.jobsReadded).toBe(0);
     expect(await h.redis.hget(h.store.keys.metrics, "reconciler.jobs_readded")).toBe(String(lost.length + 1));

@@ -129,7 +129,10 @@ export class Client {
     const { task, agentId } = parseInput(this.withDefaults(input), "");
     const result = await this.create(task, agentId);
     if (result.state === "queued" && result.owner !== "") {
-      await this.queues.enqueue(result.owner, task.id, result.epoch, task.maxAttempts);
+      // Created now and not delayed (a delayed one has no owner): its priority is all the job needs.
+      await this.queues.enqueueMany(result.owner, [
+        { taskId: task.id, epoch: result.epoch, attempts: task.maxAttempts, ...(result.created ? { priority: task.priority } : {}) },
+      ]);
     }
     return submitted(task, result);
   }
@@ -172,12 +175,12 @@ export class Client {
       pending = pending.filter((index) => chunk[index]!.agentId === undefined && isRefusedAgent(results[index]));
       if (pending.length === 0) break;
     }
-    const jobsByOwner = new Map<string, Array<{ taskId: string; epoch: number; attempts: number }>>();
+    const jobsByOwner = new Map<string, Array<{ taskId: string; epoch: number; attempts: number; priority?: number }>>();
     chunk.forEach(({ task }, index) => {
       const result = results[index]!;
       if (result instanceof StoreError || result.state !== "queued" || result.owner === "") return;
       const jobs = jobsByOwner.get(result.owner) ?? [];
-      jobs.push({ taskId: task.id, epoch: result.epoch, attempts: task.maxAttempts });
+      jobs.push({ taskId: task.id, epoch: result.epoch, attempts: task.maxAttempts, ...(result.created ? { priority: task.priority } : {}) });
       jobsByOwner.set(result.owner, jobs);
     });
     await Promise.all([...jobsByOwner].map(([owner, jobs]) => this.queues.enqueueMany(owner, jobs)));

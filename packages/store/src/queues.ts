@@ -97,19 +97,25 @@ export class AgentQueues {
   }
 
   /**
-   * `enqueue` for several tasks of one agent in two round trips: the records' priority and due
-   * time (a delay, or a retry's backoff, which a move keeps), then the jobs. A job runs by
-   * priority (BullMQ's reversed: `bullPriorityOf`), not before the task is due.
+   * `enqueue` for several tasks of one agent. A job runs by its task's priority (BullMQ's
+   * reversed: `bullPriorityOf`), not before the task is due (a retry's backoff, which a move
+   * keeps). Both are read from the records (one more round trip) unless every task comes with
+   * its `priority` and no due time (a new task the client has just created, not delayed).
    */
-  async enqueueMany(agentId: string, tasks: ReadonlyArray<{ taskId: string; epoch: number; attempts: number }>): Promise<void> {
+  async enqueueMany(agentId: string, tasks: ReadonlyArray<{ taskId: string; epoch: number; attempts: number; priority?: number }>): Promise<void> {
     if (tasks.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const { taskId } of tasks) pipeline.hmget(this.keys.task(taskId), "priority", "runAt");
-    const values = replyValues(await pipeline.time().exec(), "the tasks' priorities");
-    const now = timeToMs(values[tasks.length] as [string, string]);
+    const known = tasks.every((t) => t.priority !== undefined);
+    let values: unknown[] = [];
+    let now = 0;
+    if (!known) {
+      const pipeline = this.redis.pipeline();
+      for (const { taskId } of tasks) pipeline.hmget(this.keys.task(taskId), "priority", "runAt");
+      values = replyValues(await pipeline.time().exec(), "the tasks' priorities");
+      now = timeToMs(values[tasks.length] as [string, string]);
+    }
     await this.get(agentId).addBulk(
-      tasks.map(({ taskId, epoch, attempts }, i) => {
-        const [priority, runAt] = values[i] as [string | null, string | null];
+      tasks.map(({ taskId, epoch, attempts, priority: given }, i) => {
+        const [priority, runAt] = known ? [String(given), null] : (values[i] as [string | null, string | null]);
         return {
           name: "task",
           data: { taskId, epoch },
