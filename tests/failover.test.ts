@@ -39,7 +39,8 @@ async function busyFleet(prefix: string) {
   let feeding = true;
   const feeder = (async () => {
     while (feeding) {
-      const queued = await h.queues.get("a1").getWaitingCount();
+      // Every job has a priority: the waiting ones are in BullMQ's prioritized set.
+      const queued = await h.queues.get("a1").getPrioritizedCount();
       for (let i = queued; i < 40; i++) await h.client.submit({ id: `s${next++}`, type: "slow", agentId: "a1", payload: { ms: 1000 } });
       await sleep(100);
     }
