@@ -43,7 +43,7 @@ async function submitOld(agentId: string, prefix: string, count: number): Promis
 
 /** The agent's waiting job ids in the order they run: every job has a priority, so they wait in BullMQ's `prioritized` set (first to run first). */
 async function waitList(agentId: string): Promise<string[]> {
-  return h.redis.zrange(h.queues.get(agentId).toKey("prioritized"), 0, -1);
+  return h.redis.zrange(h.queues.get(agentId).toKey("prioritized"), "0", "-1");
 }
 
 describe("maintenance over long queues", () => {
