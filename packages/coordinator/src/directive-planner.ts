@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import type { Queue } from "bullmq";
 import type { Logger } from "pino";
 import type { Config, Directive } from "@worksteal/protocol";
@@ -22,7 +23,7 @@ export class DirectivePlanner {
     readonly directives: Queue<Directive>,
     private readonly config: Config,
     private readonly log: Logger,
-    private readonly metrics?: Pick<ReplicaMetrics, "planned">,
+    private readonly metrics?: Pick<ReplicaMetrics, "planned" | "planPhaseTook">,
   ) {}
 
   /**
@@ -31,12 +32,20 @@ export class DirectivePlanner {
    */
   async planOnce(fence: number, stillLeading: () => boolean = () => true): Promise<Directive[]> {
     this.round += 1;
+    let phaseStart = performance.now();
+    const phaseDone = (phase: "snapshot" | "plan" | "write") => {
+      const now = performance.now();
+      this.metrics?.planPhaseTook(phase, (now - phaseStart) / 1000);
+      phaseStart = now;
+    };
     const snapshot = await takeSnapshot(this.store, this.queues, this.directives, fence, this.round, {
       agentTtlMs: this.config.agentTtlMs,
       tailLength: this.config.maxStealBatch * TAIL_PER_BATCH,
       minTasksToSteal: this.config.minTasksToSteal,
     });
+    phaseDone("snapshot");
     const planned = planSteals(snapshot, this.config);
+    phaseDone("plan");
     if (planned.length === 0 || !stillLeading()) return [];
     const createdAt = await this.store.now();
     const directives = planned.map((d): Directive => ({ ...d, id: `f${fence}-${d.id}`, fence, createdAt }));
@@ -47,6 +56,7 @@ export class DirectivePlanner {
         opts: { jobId: d.id, attempts: 3, backoff: { type: "fixed", delay: 100 }, removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } },
       })),
     );
+    phaseDone("write");
     this.metrics?.planned("steal", directives.length);
     this.log.info({ round: this.round, fence, directives: directives.map((d) => `${d.source}->${d.target} x${d.count}`) }, "directives queued");
     return directives;

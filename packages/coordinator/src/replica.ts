@@ -180,11 +180,13 @@ export class Replica {
       await this.forgetRemovedQueues();
       const fence = this.leaderFence;
       if (fence === undefined) return;
+      const started = performance.now();
       // The repair of stuck running tasks must not wait on housekeeping that failed.
       try {
         await this.maintenance.run();
       } finally {
         await this.reaper.repairStuckRunning(fence);
+        this.metrics.maintenanceTook((performance.now() - started) / 1000);
       }
     });
     this.executorWorker = new Worker<Directive>(DIRECTIVE_QUEUE, (job) => this.executor.execute(job.data), {
@@ -263,6 +265,7 @@ export class Replica {
     // One round at a time: the round a new leader runs at once may overlap its first tick.
     if (fence === undefined || this.leaderRoundBusy) return;
     this.leaderRoundBusy = true;
+    const started = performance.now();
     try {
       // Each step on its own: one that fails (a bad record, a planner bug) must not stop the others every round.
       const steps = [
@@ -274,6 +277,7 @@ export class Replica {
       for (const step of steps) await Promise.resolve(step()).catch((error: unknown) => failures.push(error));
       if (failures.length > 0) throw failures[0];
     } finally {
+      this.metrics.leaderRoundTook((performance.now() - started) / 1000);
       this.leaderRoundBusy = false;
     }
   }
