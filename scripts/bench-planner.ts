@@ -1,8 +1,9 @@
 /**
  * Benchmark of the pure planner: `planSteals` timed on synthetic snapshots shaped like the ones
  * the leader builds (coordinator/src/snapshot.ts): every alive or draining agent with its queue
- * counts, and for each agent holding at least minTasksToSteal queued tasks the newest
- * `maxStealBatch × 4` of them (the leader's tail length), plus the average duration per type.
+ * counts, and for each agent the strategy may take from (the planner's `needsTail`) the newest
+ * `maxStealBatch × 4` of its queued tasks (the leader's tail length), plus the average duration
+ * per type. A snapshot is built per strategy: balanced reads more tails than classic.
  *
  *   pnpm bench:planner [--fleets 1000x100000,10000x1000000] [--strategies classic,balanced]
  *                      [--scenarios skewed,even] [--rounds 7] [--warmup 1] [--seed 42] [--json]
@@ -17,7 +18,7 @@
 import { loadavg } from "node:os";
 import { z } from "zod";
 import { type AgentView, ConfigSchema, type PlannedDirective, STRATEGIES, type StrategyName } from "@worksteal/protocol";
-import { planSteals, type PlannerSnapshot, type TaskSummary } from "@worksteal/planner";
+import { needsTail, planSteals, type PlannerSnapshot, type TaskSummary } from "@worksteal/planner";
 import { type ArgsOf, JSON_FLAG, option, runScript } from "./lib/args.js";
 import { seededRandom } from "../packages/planner/src/simulator/random.js";
 import { describeMachine, printJson } from "./lib/report.js";
@@ -103,9 +104,9 @@ async function main(args: Args): Promise<number> {
   const rows: Row[] = [];
   for (const fleet of args.fleets) {
     for (const scenario of args.scenarios) {
-      const snapshot = syntheticSnapshot(fleet.agents, fleet.tasks, scenario, args.seed);
-      const tailTasks = Object.values(snapshot.tails).reduce((n, t) => n + t.length, 0);
       for (const strategy of args.strategies) {
+        const snapshot = syntheticSnapshot(fleet.agents, fleet.tasks, scenario, strategy, args.seed);
+        const tailTasks = Object.values(snapshot.tails).reduce((n, t) => n + t.length, 0);
         const row: Row = { ...fleet, scenario, strategy, tailTasks, ...timeRounds(snapshot, strategy, args) };
         rows.push(row);
         if (!args.json) printRow(row, rows.length === 1);
@@ -187,7 +188,7 @@ function plannerSettings(c: typeof defaults) {
  * rest weighted by a Pareto draw. `even`: queues proportional to slots, within ±2%. Every agent
  * has a history of its own; ad-hoc tasks carry an estimate instead of a type average.
  */
-function syntheticSnapshot(agents: number, tasks: number, scenario: Scenario, seed: number): PlannerSnapshot {
+function syntheticSnapshot(agents: number, tasks: number, scenario: Scenario, strategy: StrategyName, seed: number): PlannerSnapshot {
   const random = seededRandom(seed);
   const pick = <T extends { share: number }>(items: readonly T[]): T => {
     let x = random();
@@ -208,7 +209,8 @@ function syntheticSnapshot(agents: number, tasks: number, scenario: Scenario, se
   const views = fleet.map((a): AgentView => {
     const queued = totalWeight > 0 ? Math.round((tasks * a.weight) / totalWeight) : 0;
     const running = queued > 0 ? a.slots : 0;
-    if (queued >= defaults.minTasksToSteal) {
+    // Every agent with a queue gets a tail here (the same fleet for every strategy); the strategy's needsTail picks below.
+    if (queued >= 1) {
       tails[a.id] = Array.from({ length: Math.min(queued, tailLength) }, () => {
         let kind = pick(TASK_KINDS);
         while (!kind.requiredCapabilities.every((c) => a.capabilities.includes(c))) kind = pick(TASK_KINDS);
@@ -241,6 +243,8 @@ function syntheticSnapshot(agents: number, tasks: number, scenario: Scenario, se
     };
   });
   const durationsByType = Object.fromEntries(TASK_KINDS.filter((k) => k.ms > 0).map((k) => [k.type, msOf(k)]));
+  const config = { ...defaults, strategy };
+  for (const view of views) if (!needsTail(view, config)) delete tails[view.id];
   return { agents: views, tails, durationsByType, round: 1 };
 }
 

@@ -23,7 +23,7 @@ import { ConfigSchema } from "@worksteal/protocol";
 import { backlogChart, ratioChart } from "../packages/planner/src/simulator/charts.js";
 import { backlogOf, type MatrixRow, type MatrixSettings, POLICY_NAMES, runMatrix } from "../packages/planner/src/simulator/matrix.js";
 import { type Scenario, SCENARIOS } from "../packages/planner/src/simulator/scenarios.js";
-import { type ArgsOf, JSON_FLAG, option, runScript } from "./lib/args.js";
+import { type ArgsOf, flag, JSON_FLAG, option, runScript } from "./lib/args.js";
 import { printJson } from "./lib/report.js";
 import { maximum, median, ratio } from "./lib/stats.js";
 
@@ -48,6 +48,7 @@ const COMMAND = {
     ),
     lag: option(ms, { default: "50", valueName: "MS", help: "how late a finished task's duration reaches the planner" }),
     "move-cost": option(ms, { default: "5", valueName: "MS", help: "time each directive takes to execute, one after the other" }),
+    "timer-only": flag("plan only every stealInterval, not also on events (an agent idle, a task queued behind busy slots)"),
     svg: option(z.string().min(1).optional(), { valueName: "DIR", help: "also write the SVG charts into this directory" }),
     json: JSON_FLAG,
   },
@@ -61,6 +62,7 @@ async function main(args: Args): Promise<number> {
     stealIntervalMs: args.interval,
     eventLagMs: args.lag,
     moveCostMs: args["move-cost"],
+    eventRounds: !args["timer-only"],
     config: { enabled, stealThreshold, maxStealBatch, minTasksToSteal },
   };
   const scenarios = SCENARIOS.filter((s) => args.scenarios.includes(s.name));
@@ -74,11 +76,13 @@ async function main(args: Args): Promise<number> {
   printTable(rows);
   console.log(
     `\nbalanced: makespan / lower bound median ${summary.balancedMedianRatio} and worst ${summary.balancedWorstRatio}; ` +
-      `over the shared queue's worst ${summary.balancedWorstOverShared}; most moves per task ${summary.balancedMostMovesPerTask}; ` +
+      `over the shared queue's worst ${summary.balancedWorstOverShared}; most moves per task ${summary.balancedMostMovesPerTask} ` +
+      `(repeat moves ${summary.balancedMostRepeatMovesPerTask}); ` +
       `not ahead of classic on: ${summary.notAheadOfClassic.join(", ") || "none"}`,
   );
   console.log(
-    `seed ${settings.seed}, stealInterval ${settings.stealIntervalMs} ms, event lag ${settings.eventLagMs} ms, move cost ${settings.moveCostMs} ms, ` +
+    `seed ${settings.seed}, stealInterval ${settings.stealIntervalMs} ms${settings.eventRounds ? " and on events" : ""}, ` +
+      `event lag ${settings.eventLagMs} ms, move cost ${settings.moveCostMs} ms, ` +
       `config ${JSON.stringify(settings.config)}`,
   );
   for (const s of scenarios) console.log(`  ${s.name}: ${s.description}`);
@@ -116,12 +120,13 @@ function summarise(rows: readonly MatrixRow[]) {
     balancedWorstRatio: ratio(maximum(balanced.map((r) => r.ratio)) ?? NaN, 1),
     balancedWorstOverShared: ratio(maximum(balanced.map((r) => r.makespanMs / makespanOf("shared", r.scenario))) ?? NaN, 1),
     balancedMostMovesPerTask: ratio(maximum(balanced.map((r) => r.movesPerTask)) ?? NaN, 1),
+    balancedMostRepeatMovesPerTask: ratio(maximum(balanced.map((r) => r.repeatMovesPerTask)) ?? NaN, 1),
     notAheadOfClassic: balanced.filter((r) => r.makespanMs >= makespanOf("classic", r.scenario)).map((r) => r.scenario),
   };
 }
 
 function printTable(rows: readonly MatrixRow[]): void {
-  const header = ["scenario", "policy", "tasks", "bound ms", "makespan ms", "/bound", "mean wait ms", "p99 wait ms", "moves/task"];
+  const header = ["scenario", "policy", "tasks", "bound ms", "makespan ms", "/bound", "mean wait ms", "p99 wait ms", "moves/task", "repeat moves/task"];
   const cells = rows.map((r) => [
     r.scenario,
     r.policy,
@@ -132,6 +137,7 @@ function printTable(rows: readonly MatrixRow[]): void {
     r.meanWaitMs.toFixed(0),
     r.p99WaitMs.toFixed(0),
     r.movesPerTask.toFixed(3),
+    r.repeatMovesPerTask.toFixed(3),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => c.map((v, i) => (i < 2 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join("  ");

@@ -111,7 +111,12 @@ export const configArb = (strategy: StrategyName) =>
     minTasksToSteal: fc.integer({ min: 1, max: 3 }),
   });
 
-/** The balanced strategy's drain model (whole ms), written out independently for the properties. */
+/**
+ * The balanced strategy's drain model (whole ms), written out independently for the properties:
+ * work at speed 1 over slots × speed, where an alive agent's speed is its capability group's
+ * average duration over its own (both from agents with 5 completions or more, at least two in
+ * the group), within 1/4–4, in quarter powers of two.
+ */
 export function drainTimes(s: PlannerSnapshot, defaultMs = 1000): Map<string, number> {
   let sum = 0;
   let count = 0;
@@ -120,14 +125,28 @@ export function drainTimes(s: PlannerSnapshot, defaultMs = 1000): Map<string, nu
     count += a.workload.durationCount;
   }
   const fleet = count > 0 ? sum / count : defaultMs;
+  const groupOf = (a: AgentView) => [...a.capabilities].sort().join(",");
+  const known = (a: AgentView) => a.status === "alive" && a.workload.durationCount >= 5 && a.workload.durationSumMs > 0;
+  const groups = new Map<string, { sum: number; count: number; agents: number }>();
+  for (const a of s.agents.filter(known)) {
+    const g = groups.get(groupOf(a)) ?? { sum: 0, count: 0, agents: 0 };
+    groups.set(groupOf(a), { sum: g.sum + a.workload.durationSumMs, count: g.count + a.workload.durationCount, agents: g.agents + 1 });
+  }
+  const speedOf = (a: AgentView) => {
+    const g = groups.get(groupOf(a));
+    if (!known(a) || !g || g.agents < 2) return 1;
+    const raw = g.sum / g.count / (a.workload.durationSumMs / a.workload.durationCount);
+    return 2 ** (Math.round(4 * Math.log2(Math.min(4, Math.max(0.25, raw)))) / 4);
+  };
   const out = new Map<string, number>();
   for (const a of s.agents) {
     const tail = s.tails[a.id] ?? [];
-    const own = Math.round(a.workload.durationCount > 0 ? a.workload.durationSumMs / a.workload.durationCount : fleet);
+    const speed = speedOf(a);
+    const own = Math.round((a.workload.durationCount > 0 ? a.workload.durationSumMs / a.workload.durationCount : fleet) * speed);
     const queued = Math.max(a.workload.queued, tail.length);
     let work = (queued - tail.length + a.workload.running) * own;
     for (const t of tail) work += Math.round(s.durationsByType?.[t.type] ?? t.estimatedDurationMs ?? fleet);
-    out.set(a.id, work / Math.max(1, a.concurrency));
+    out.set(a.id, work / (Math.max(1, a.concurrency) * speed));
   }
   return out;
 }

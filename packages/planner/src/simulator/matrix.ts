@@ -15,6 +15,8 @@ export interface MatrixSettings {
   stealIntervalMs: number;
   eventLagMs: number;
   moveCostMs: number;
+  /** Rounds also run on events: an agent idle, a task queued behind busy slots (SimPolicy's eventRounds). */
+  eventRounds: boolean;
   /** The coordinator's config for both strategies (strategy is set per row). */
   config: Omit<PlannerConfig, "strategy">;
 }
@@ -56,5 +58,6 @@ function policyOf(name: PolicyName, settings: MatrixSettings): SimPolicy {
     stealIntervalMs: settings.stealIntervalMs,
     eventLagMs: settings.eventLagMs,
     moveCostMs: settings.moveCostMs,
+    eventRounds: settings.eventRounds,
   };
 }
