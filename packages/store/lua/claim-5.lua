@@ -19,6 +19,7 @@
   ARGV[3] epoch carried by the job
   ARGV[4] retention, ms: a task that ends here expires this long after
 
+  Keeps the agent's load (includes/agentLoads.lua: keys derived from KEYS[2]).
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns {attempt, restarted (1 when the same owner re-runs a task it was running: a stalled
   job BullMQ handed out again), type, payload, requiredCapabilities} (what the handler needs, so
@@ -27,6 +28,7 @@
     -10 attempts used up: the task is now failed   -11 the agent is draining or drained
 ]]
 --- @include "appendTaskEvent"
+--- @include "agentLoads"
 --- @include "redisNow"
 
 local taskKey, streamKey = KEYS[1], KEYS[2]
@@ -45,6 +47,7 @@ end
 local attempts = tonumber(rec[4]) or 0
 local maxAttempts = tonumber(rec[8]) or 1
 local now = redisNow()
+local prefix = namespacePrefix(streamKey, 'events')
 
 if attempts >= maxAttempts then
   local unfinished = attempts - (tonumber(rec[9]) or 0)
@@ -54,8 +57,8 @@ if attempts >= maxAttempts then
   end
   redis.call('HSET', taskKey, 'state', 'failed', 'error', reason, 'finishedAt', now, 'updatedAt', now)
   redis.call('PEXPIRE', taskKey, ARGV[4])
-  redis.call('SREM', KEYS[3], taskId)
-  redis.call('SREM', KEYS[4], taskId)
+  leaveLoad(prefix, KEYS[3], agentId, 'queued', taskId)
+  leaveLoad(prefix, KEYS[4], agentId, 'running', taskId)
   appendTaskEvent(streamKey, taskKey, {
     kind = 'task:failed', taskId = taskId, agentId = agentId, taskType = rec[5], epoch = epoch,
     durationMs = 0, final = true, error = reason, fromState = rec[3], at = now })
@@ -64,8 +67,8 @@ end
 
 local attempt = attempts + 1
 redis.call('HSET', taskKey, 'state', 'running', 'attempts', attempt, 'startedAt', now, 'updatedAt', now)
-redis.call('SREM', KEYS[3], taskId)
-redis.call('SADD', KEYS[4], taskId)
+leaveLoad(prefix, KEYS[3], agentId, 'queued', taskId)
+enterLoad(prefix, KEYS[4], agentId, 'running', taskId)
 appendTaskEvent(streamKey, taskKey, {
   kind = 'task:started', taskId = taskId, agentId = agentId, epoch = epoch,
   attempt = attempt, restarted = (restarted == 1), at = now })

@@ -16,12 +16,14 @@
   ARGV[5] result (JSON) when completed, error message otherwise
   ARGV[6] retention, ms: a finished task's record expires this long after it finished
 
+  Keeps the agent's load (includes/agentLoads.lua: keys derived from KEYS[2]).
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns {the run's duration in ms (measured on the Redis clock), 1 when the task is now
   finished for good, else 0}, or
     -1 task not found   -2 stale (owner or epoch differ)   -4 task is not running
 ]]
 --- @include "appendTaskEvent"
+--- @include "agentLoads"
 --- @include "redisNow"
 local taskKey, streamKey = KEYS[1], KEYS[2]
 local taskId, agentId, epoch, outcome, detail = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
@@ -33,7 +35,8 @@ if rec[3] ~= 'running' then return -4 end
 
 local now = redisNow()
 local duration = math.max(0, now - tonumber(rec[4]))
-redis.call('SREM', KEYS[4], taskId)
+local prefix = namespacePrefix(streamKey, 'events')
+leaveLoad(prefix, KEYS[4], agentId, 'running', taskId)
 redis.call('HINCRBY', taskKey, 'finishedRuns', 1)
 
 -- At most n bytes, cut before a UTF-8 continuation byte so that the event stays valid UTF-8.
@@ -57,7 +60,7 @@ else
   else
     final = 0
     redis.call('HSET', taskKey, 'state', 'queued', 'error', detail, 'updatedAt', now)
-    redis.call('SADD', KEYS[3], taskId)
+    enterLoad(prefix, KEYS[3], agentId, 'queued', taskId)
   end
   appendTaskEvent(streamKey, taskKey, {
     kind = 'task:failed', taskId = taskId, agentId = agentId, taskType = rec[5], epoch = epoch,

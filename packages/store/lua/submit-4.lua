@@ -21,12 +21,14 @@
   ARGV[8] max attempts
   ARGV[9] agent TTL, ms
 
+  Counts the task in the owner's load (includes/agentLoads.lua: keys derived from KEYS[2]).
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns {created (1|0), owner, epoch, state}, or for a new task
     -5 owner not registered   -11 owner not alive (dead, draining or drained)
     -12 owner lacks a required capability
 ]]
 --- @include "appendTaskEvent"
+--- @include "agentLoads"
 --- @include "takesTasks"
 
 local taskKey, streamKey, waitKey = KEYS[1], KEYS[2], KEYS[3]
@@ -60,7 +62,7 @@ if ARGV[7] ~= '' then redis.call('HSET', taskKey, 'estimatedDurationMs', ARGV[7]
 if owner == '' then
   redis.call('ZADD', waitKey, now, taskId)
 else
-  redis.call('SADD', waitKey, taskId)
+  enterLoad(namespacePrefix(streamKey, 'events'), waitKey, owner, 'queued', taskId)
   appendTaskEvent(streamKey, taskKey, {
     kind = 'task:assigned', taskId = taskId, agentId = owner, epoch = epoch, at = now })
 end

@@ -17,3 +17,4 @@ export * from "./events-tail.js";
 export * from "./queue-counts.js";
 export * from "./fleet-health.js";
 export * from "./acl.js";
+export * from "./agent-loads.js";

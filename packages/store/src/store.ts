@@ -378,13 +378,13 @@ export class Store {
   }
 
   /**
-   * Sets folded queued/running counters that drifted from the owned sets; returns how many were
-   * corrected, or undefined while events are still being folded (then nothing is compared).
+   * Sets every agent's queued/running counts (the fleet's loads and their copy in its workload
+   * hash) that differ from the sizes of its task sets; returns how many were corrected. The task
+   * scripts keep them equal, so anything but 0 is drift from outside them (a hand edit).
    */
-  async reconcileWorkloads(group: string = FOLD_GROUP): Promise<number | undefined> {
+  async reconcileWorkloads(): Promise<number> {
     const k = this.keys;
-    const reply = (await this.run("reconcile", [k.events, k.agents, k.metrics], [group, k.prefix])) as number;
-    return reply === SCRIPT_CODES.NOT_FOLDED ? undefined : reply;
+    return (await this.run("reconcile", [k.agents, k.metrics], [k.prefix])) as number;
   }
 
   async getTask(taskId: string): Promise<TaskRecord | undefined> {
