@@ -16,8 +16,8 @@ export class Fleet {
    * running ones: its own average times its speed (so its group's average once its speed is known).
    */
   readonly avgMs: readonly number[];
-  /** Per state: how much faster than its group's average it runs (1 until both have history). */
-  readonly speed: readonly number[];
+  /** Per state: slots × speed, the work it does per ms (its slots until its speed is known). */
+  readonly capacity: readonly number[];
   /** Per state: expected work held at the start of the round, in whole ms. */
   readonly work: readonly number[];
   readonly tailTasks: number;
@@ -51,8 +51,8 @@ export class Fleet {
       return group;
     });
     this.groups = groups;
-    this.speed = speeds(this.states, this.groupOf, groups.length);
-    this.avgMs = this.states.map((state, i) => Math.round((agentAverageMs(state.view.workload) ?? this.fallbackMs) * this.speed[i]!));
+    this.capacity = capacities(this.states, this.groupOf, groups.length);
+    this.avgMs = this.states.map((state, i) => Math.round(((agentAverageMs(state.view.workload) ?? this.fallbackMs) * this.capacity[i]!) / state.slots));
     this.work = this.states.map((state, i) => {
       tailTasks += state.tail.length;
       let work = (state.queued - state.tail.length + state.running) * this.avgMs[i]!;
@@ -110,11 +110,14 @@ const SPEED_SAMPLES = 5;
 const SPEED_LIMIT = 4;
 
 /**
- * Per state: its group's average duration over its own, in steps (SPEED_STEPS) (agents with the same capabilities run the
- * same kinds of task, so a shorter average means a faster agent), from agents with at least
- * SPEED_SAMPLES completions in groups with at least two of them; else 1.
+ * Per state: slots × speed, where its speed is its group's average duration over its own (agents
+ * with the same capabilities run the same kinds of task, so a shorter average means a faster
+ * agent), from agents with at least SPEED_SAMPLES completions in groups with at least two of
+ * them. A speed other than about 1 makes a capacity in steps of a quarter power of two, so that
+ * thieves of one group fall into few buckets of equal capacity (a move looks at every bucket's
+ * first thief); otherwise the capacity is the slots.
  */
-function speeds(states: readonly QueueState[], groupOf: readonly number[], groups: number): number[] {
+function capacities(states: readonly QueueState[], groupOf: readonly number[], groups: number): number[] {
   const sum = new Float64Array(groups);
   const count = new Float64Array(groups);
   const agents = new Int32Array(groups);
@@ -128,21 +131,15 @@ function speeds(states: readonly QueueState[], groupOf: readonly number[], group
   });
   return states.map((s, i) => {
     const g = groupOf[i]!;
-    if (!known(s) || agents[g]! < 2) return 1;
-    const speed = sum[g]! / count[g]! / agentAverageMs(s.view.workload)!;
-    return 2 ** (speedStep(Math.min(SPEED_LIMIT, Math.max(1 / SPEED_LIMIT, speed))) / SPEED_STEPS);
+    if (!known(s) || agents[g]! < 2) return s.slots;
+    const speed = Math.min(SPEED_LIMIT, Math.max(1 / SPEED_LIMIT, sum[g]! / count[g]! / agentAverageMs(s.view.workload)!));
+    // Within half a step of the group's average, the agent is as fast as the rest: its slots.
+    if (Math.round(CAPACITY_STEPS * Math.log2(speed)) === 0) return s.slots;
+    return 2 ** (Math.round(CAPACITY_STEPS * Math.log2(s.slots * speed)) / CAPACITY_STEPS);
   });
 }
 
-/**
- * Speeds are kept in steps of a quarter power of two, so that thieves of one capability group
- * fall into few buckets of equal capacity (a move looks at every bucket's first thief).
- */
-const SPEED_STEPS = 4;
-
-function speedStep(speed: number): number {
-  return Math.round(SPEED_STEPS * Math.log2(speed));
-}
+const CAPACITY_STEPS = 4;
 
 /**
  * What a thief of one capability group would take from a victim: the newest tasks it can run, up
@@ -213,9 +210,9 @@ export class Balancer {
     const bucketPositions = new Int32Array(n).fill(-1);
     this.nodes = fleet.states.map((shared, index): Node => {
       const group = fleet.groupOf[index]!;
-      // Equal capabilities and capacity: quantised speeds keep the number of buckets small.
-      const speedKey = speedStep(fleet.speed[index]!) + 2 * SPEED_STEPS;
-      const bucketKey = (group * 1024 + Math.min(shared.slots, 1023)) * 64 + speedKey;
+      // Equal capabilities and capacity (whole slots, or quarter powers of two: few distinct values).
+      const capacity = fleet.capacity[index]!;
+      const bucketKey = group * 2 ** 24 + Math.round(Math.min(capacity, 16_000) * 1024);
       let bucket = bucketIndex.get(bucketKey);
       if (!bucket) {
         bucket = new IndexedHeap<Node>((a, b) => earliestFirst(a, b) < 0, nodeNumber, bucketPositions);
@@ -225,7 +222,6 @@ export class Balancer {
       }
       const work = fleet.work[index]!;
       const { view, id, caps, slots, running, queued, tail } = shared;
-      const capacity = slots * fleet.speed[index]!;
       // The tail stays shared with the snapshot until a move changes it (moveTasks copies it then).
       return {
         view,

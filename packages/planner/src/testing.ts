@@ -113,9 +113,10 @@ export const configArb = (strategy: StrategyName) =>
 
 /**
  * The balanced strategy's drain model (whole ms), written out independently for the properties:
- * work at speed 1 over slots × speed, where an alive agent's speed is its capability group's
- * average duration over its own (both from agents with 5 completions or more, at least two in
- * the group), within 1/4–4, in quarter powers of two.
+ * work at speed 1 over its capacity: its slots, or once an alive agent's speed is known (its
+ * capability group's average duration over its own, both from agents with 5 completions or more,
+ * at least two in the group; within 1/4–4) and not within an eighth power of two of 1,
+ * slots × speed in quarter powers of two.
  */
 export function drainTimes(s: PlannerSnapshot, defaultMs = 1000): Map<string, number> {
   let sum = 0;
@@ -132,21 +133,24 @@ export function drainTimes(s: PlannerSnapshot, defaultMs = 1000): Map<string, nu
     const g = groups.get(groupOf(a)) ?? { sum: 0, count: 0, agents: 0 };
     groups.set(groupOf(a), { sum: g.sum + a.workload.durationSumMs, count: g.count + a.workload.durationCount, agents: g.agents + 1 });
   }
-  const speedOf = (a: AgentView) => {
+  const capacityOf = (a: AgentView) => {
+    const slots = Math.max(1, a.concurrency);
     const g = groups.get(groupOf(a));
-    if (!known(a) || !g || g.agents < 2) return 1;
-    const raw = g.sum / g.count / (a.workload.durationSumMs / a.workload.durationCount);
-    return 2 ** (Math.round(4 * Math.log2(Math.min(4, Math.max(0.25, raw)))) / 4);
+    if (!known(a) || !g || g.agents < 2) return slots;
+    const speed = Math.min(4, Math.max(0.25, g.sum / g.count / (a.workload.durationSumMs / a.workload.durationCount)));
+    return Math.abs(Math.log2(speed)) < 1 / 8 ? slots : 2 ** (Math.round(4 * Math.log2(slots * speed)) / 4);
   };
   const out = new Map<string, number>();
   for (const a of s.agents) {
     const tail = s.tails[a.id] ?? [];
-    const speed = speedOf(a);
-    const own = Math.round((a.workload.durationCount > 0 ? a.workload.durationSumMs / a.workload.durationCount : fleet) * speed);
+    const capacity = capacityOf(a);
+    const own = Math.round(
+      ((a.workload.durationCount > 0 ? a.workload.durationSumMs / a.workload.durationCount : fleet) * capacity) / Math.max(1, a.concurrency),
+    );
     const queued = Math.max(a.workload.queued, tail.length);
     let work = (queued - tail.length + a.workload.running) * own;
     for (const t of tail) work += Math.round(s.durationsByType?.[t.type] ?? t.estimatedDurationMs ?? fleet);
-    out.set(a.id, work / (Math.max(1, a.concurrency) * speed));
+    out.set(a.id, work / capacity);
   }
   return out;
 }
