@@ -138,6 +138,34 @@ describe("fold", () => {
   });
 });
 
+describe("fold of a batch", () => {
+  it("acknowledges a batch pending whole at once and a partly acknowledged one entry by entry, applying each entry once, summed", async () => {
+    const local = new Store(redis, testNamespace("fold-batch"));
+    await register(local, "a");
+    await redis.xgroup("CREATE", local.keys.events, FOLD_GROUP, "$", "MKSTREAM");
+    for (let i = 0; i < 6; i++) {
+      await local.submit(task(`c${i}`), "a");
+      await local.claim(`c${i}`, "a", 1);
+      await local.finish(`c${i}`, "a", 1, "completed", "null");
+    }
+    const read = (await redis.xreadgroup("GROUP", FOLD_GROUP, "c1", "COUNT", 100, "STREAMS", local.keys.events, ">")) as Array<
+      [string, Array<[string, string[]]>]
+    >;
+    const entries: FoldEntry[] = read[0]![1].map(([id, fields]) => {
+      const parsed = parseEventEntry(fields);
+      if (!parsed.ok) throw new Error(parsed.reason);
+      return { id, ...effectsOf(parsed.event) };
+    });
+    expect(entries).toHaveLength(18);
+    expect(await local.fold(entries.slice(0, 7))).toEqual({ applied: 7, deadLettered: 0, alreadyAcknowledged: 0 });
+    expect(await local.fold(entries)).toEqual({ applied: 11, deadLettered: 0, alreadyAcknowledged: 7 });
+    expect(await local.fold(entries)).toEqual({ applied: 0, deadLettered: 0, alreadyAcknowledged: 18 });
+    expect(await redis.hmget(local.keys.workload("a"), "done", "durationCount")).toEqual(["6", "6"]);
+    expect(await redis.hget(local.keys.durations, "resize:count")).toBe("6");
+    expect((await redis.xpending(local.keys.events, FOLD_GROUP))[0]).toBe(0);
+  });
+});
+
 describe("who may be given a task", () => {
   it("a new task's named owner must be registered, alive, not draining, and capable", async () => {
     const local = new Store(redis, testNamespace("owners"), { agentTtlMs: 60_000 });
