@@ -43,14 +43,14 @@ if rec[1] ~= '' or rec[3] ~= 'queued' then
   return -6
 end
 
-local refused = refusesTasks(KEYS[5], ARGV[4])
+local now = redisNow()
+local refused = refusesTasks(KEYS[5], ARGV[4], now)
 if refused then return refused end
 
-local now = redisNow()
 local epoch = expected + 1
-redis.call('HSET', taskKey, 'owner', owner, 'epoch', epoch, 'updatedAt', now)
 redis.call('ZREM', unassignedKey, taskId)
 enterLoad(namespacePrefix(streamKey, 'events'), KEYS[4], owner, 'queued', taskId)
-appendTaskEvent(streamKey, taskKey, {
+local marker = appendTaskEvent(streamKey, {
   kind = 'task:assigned', taskId = taskId, agentId = owner, epoch = epoch, at = now })
+redis.call('HSET', taskKey, 'owner', owner, 'epoch', epoch, 'updatedAt', now, marker, 1)
 return epoch

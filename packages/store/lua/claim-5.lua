@@ -55,21 +55,21 @@ if attempts >= maxAttempts then
   if unfinished > 0 then
     reason = reason .. ': agent died while running it ' .. unfinished .. ' times (or its result never reached Redis)'
   end
-  redis.call('HSET', taskKey, 'state', 'failed', 'error', reason, 'finishedAt', now, 'updatedAt', now)
-  redis.call('PEXPIRE', taskKey, ARGV[4])
   leaveLoad(prefix, KEYS[3], agentId, 'queued', taskId)
   leaveLoad(prefix, KEYS[4], agentId, 'running', taskId)
-  appendTaskEvent(streamKey, taskKey, {
+  local marker = appendTaskEvent(streamKey, {
     kind = 'task:failed', taskId = taskId, agentId = agentId, taskType = rec[5], epoch = epoch,
     durationMs = 0, final = true, error = reason, fromState = rec[3], at = now })
+  redis.call('HSET', taskKey, 'state', 'failed', 'error', reason, 'finishedAt', now, 'updatedAt', now, marker, 1)
+  redis.call('PEXPIRE', taskKey, ARGV[4])
   return -10
 end
 
 local attempt = attempts + 1
-redis.call('HSET', taskKey, 'state', 'running', 'attempts', attempt, 'startedAt', now, 'updatedAt', now)
 leaveLoad(prefix, KEYS[3], agentId, 'queued', taskId)
 enterLoad(prefix, KEYS[4], agentId, 'running', taskId)
-appendTaskEvent(streamKey, taskKey, {
+local marker = appendTaskEvent(streamKey, {
   kind = 'task:started', taskId = taskId, agentId = agentId, epoch = epoch,
   attempt = attempt, restarted = (restarted == 1), at = now })
+redis.call('HSET', taskKey, 'state', 'running', 'attempts', attempt, 'startedAt', now, 'updatedAt', now, marker, 1)
 return {attempt, restarted, rec[5], rec[6], rec[7]}

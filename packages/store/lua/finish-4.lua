@@ -28,7 +28,8 @@
 local taskKey, streamKey = KEYS[1], KEYS[2]
 local taskId, agentId, epoch, outcome, detail = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 
-local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state', 'startedAt', 'type', 'attempts', 'maxAttempts')
+local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state', 'startedAt', 'type', 'attempts', 'maxAttempts',
+  'finishedRuns')
 if rec[3] == false then return -1 end
 if rec[1] ~= agentId or tonumber(rec[2]) ~= epoch then return -2 end
 if rec[3] ~= 'running' then return -4 end
@@ -37,7 +38,6 @@ local now = redisNow()
 local duration = math.max(0, now - tonumber(rec[4]))
 local prefix = namespacePrefix(streamKey, 'events')
 leaveLoad(prefix, KEYS[4], agentId, 'running', taskId)
-redis.call('HINCRBY', taskKey, 'finishedRuns', 1)
 
 -- At most n bytes, cut before a UTF-8 continuation byte so that the event stays valid UTF-8.
 local function cut(s, n)
@@ -46,24 +46,33 @@ local function cut(s, n)
   return string.sub(s, 1, n)
 end
 local final = 1
+-- The record's change, written with the event's marker in one HSET at the end.
+local record = {'finishedRuns', (tonumber(rec[8]) or 0) + 1, 'updatedAt', now}
+local event
 
 if outcome == 'completed' then
-  redis.call('HSET', taskKey, 'state', 'done', 'result', detail, 'finishedAt', now, 'updatedAt', now)
-  redis.call('PEXPIRE', taskKey, ARGV[6])
-  appendTaskEvent(streamKey, taskKey, {
+  table.insert(record, 'state'); table.insert(record, 'done')
+  table.insert(record, 'result'); table.insert(record, detail)
+  table.insert(record, 'finishedAt'); table.insert(record, now)
+  event = {
     kind = 'task:completed', taskId = taskId, agentId = agentId, taskType = rec[5],
-    epoch = epoch, durationMs = duration, at = now })
+    epoch = epoch, durationMs = duration, at = now }
 else
+  table.insert(record, 'error'); table.insert(record, detail)
   if outcome == 'failed' or (tonumber(rec[6]) or 0) >= (tonumber(rec[7]) or 1) then
-    redis.call('HSET', taskKey, 'state', 'failed', 'error', detail, 'finishedAt', now, 'updatedAt', now)
-    redis.call('PEXPIRE', taskKey, ARGV[6])
+    table.insert(record, 'state'); table.insert(record, 'failed')
+    table.insert(record, 'finishedAt'); table.insert(record, now)
   else
     final = 0
-    redis.call('HSET', taskKey, 'state', 'queued', 'error', detail, 'updatedAt', now)
+    table.insert(record, 'state'); table.insert(record, 'queued')
     enterLoad(prefix, KEYS[3], agentId, 'queued', taskId)
   end
-  appendTaskEvent(streamKey, taskKey, {
+  event = {
     kind = 'task:failed', taskId = taskId, agentId = agentId, taskType = rec[5], epoch = epoch,
-    durationMs = duration, final = (final == 1), error = cut(detail, 2000), at = now })
+    durationMs = duration, final = (final == 1), error = cut(detail, 2000), at = now }
 end
+table.insert(record, appendTaskEvent(streamKey, event))
+table.insert(record, 1)
+redis.call('HSET', taskKey, unpack(record))
+if final == 1 then redis.call('PEXPIRE', taskKey, ARGV[6]) end
 return {duration, final}

@@ -208,7 +208,8 @@ end
 for _, suffix in ipairs(sumOrder) do
   local fields = sums[suffix]
   for _, field in ipairs(fields) do
-    if fields[field] ~= 0 then incr(prefix .. suffix, field, fields[field]) end
+    -- Even a sum of 0: the field then exists, as a reader of a type's sum and count expects.
+    incr(prefix .. suffix, field, fields[field])
   end
 end
 for _, suffix in ipairs(gaugeOrder) do

@@ -53,18 +53,18 @@ end
 if (redis.call('GET', fenceKey) or '0') ~= fence then return -7 end
 if rec[1] ~= source or tonumber(rec[2]) ~= expected then return -2 end
 if rec[3] ~= 'queued' then return -13 end
-local refused = refusesTasks(KEYS[7], ARGV[8])
+local now = redisNow()
+local refused = refusesTasks(KEYS[7], ARGV[8], now)
 if refused then return refused end
 
-local now = redisNow()
 local epoch = expected + 1
-redis.call('HSET', taskKey, 'owner', target, 'epoch', epoch, 'updatedAt', now)
 redis.call('HSET', movesKey, taskId, epoch)
 local prefix = namespacePrefix(streamKey, 'events')
 leaveLoad(prefix, KEYS[5], source, 'queued', taskId)
 enterLoad(prefix, KEYS[6], target, 'queued', taskId)
 redis.call('PEXPIRE', movesKey, ARGV[7])
-appendTaskEvent(streamKey, taskKey, {
+local marker = appendTaskEvent(streamKey, {
   kind = 'task:stolen', taskId = taskId, from = source, to = target, epoch = epoch,
   directiveId = ARGV[6], at = now })
+redis.call('HSET', taskKey, 'owner', target, 'epoch', epoch, 'updatedAt', now, marker, 1)
 return epoch

@@ -48,14 +48,13 @@ if rec[3] ~= state then
   if state == 'queued' then return -13 end
   return -4
 end
+local now = redisNow()
 if to ~= '' then
-  local refused = refusesTasks(KEYS[7], ARGV[7])
+  local refused = refusesTasks(KEYS[7], ARGV[7], now)
   if refused then return refused end
 end
 
-local now = redisNow()
 local epoch = expected + 1
-redis.call('HSET', taskKey, 'owner', to, 'epoch', epoch, 'state', 'queued', 'updatedAt', now)
 local prefix = namespacePrefix(streamKey, 'events')
 leaveLoad(prefix, fromKey, from, state, taskId)
 if to == '' then
@@ -63,7 +62,8 @@ if to == '' then
 else
   enterLoad(prefix, toKey, to, 'queued', taskId)
 end
-appendTaskEvent(streamKey, taskKey, {
+local marker = appendTaskEvent(streamKey, {
   kind = 'task:reassigned', taskId = taskId, from = from, to = to, fromState = state,
   epoch = epoch, at = now })
+redis.call('HSET', taskKey, 'owner', to, 'epoch', epoch, 'state', 'queued', 'updatedAt', now, marker, 1)
 return epoch

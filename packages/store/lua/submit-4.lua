@@ -39,31 +39,39 @@ if redis.call('EXISTS', taskKey) == 1 then
   return {0, rec[1], tonumber(rec[2]), rec[3]}
 end
 
+local now = redisNow()
 if owner ~= '' then
-  local refused = refusesTasks(KEYS[4], ARGV[9])
+  local refused = refusesTasks(KEYS[4], ARGV[9], now)
   if refused then return refused end
-  local has = {}
-  for _, c in ipairs(cjson.decode(redis.call('HGET', KEYS[4], 'capabilities') or '[]')) do has[c] = true end
-  for _, c in ipairs(cjson.decode(ARGV[5])) do
-    if not has[c] then return -12 end
+  local required = cjson.decode(ARGV[5])
+  if #required > 0 then
+    local has = {}
+    for _, c in ipairs(cjson.decode(redis.call('HGET', KEYS[4], 'capabilities') or '[]')) do has[c] = true end
+    for _, c in ipairs(required) do
+      if not has[c] then return -12 end
+    end
   end
 end
 
-local now = redisNow()
 local epoch = 0
 if owner ~= '' then epoch = 1 end
 
-redis.call('HSET', taskKey,
+local record = {
   'id', taskId, 'type', ARGV[3], 'payload', ARGV[4], 'requiredCapabilities', ARGV[5],
   'priority', ARGV[6], 'maxAttempts', ARGV[8], 'owner', owner, 'state', 'queued',
-  'epoch', epoch, 'attempts', 0, 'createdAt', now, 'updatedAt', now)
-if ARGV[7] ~= '' then redis.call('HSET', taskKey, 'estimatedDurationMs', ARGV[7]) end
+  'epoch', epoch, 'attempts', 0, 'createdAt', now, 'updatedAt', now }
+if ARGV[7] ~= '' then
+  record[#record + 1] = 'estimatedDurationMs'
+  record[#record + 1] = ARGV[7]
+end
 
 if owner == '' then
   redis.call('ZADD', waitKey, now, taskId)
 else
   enterLoad(namespacePrefix(streamKey, 'events'), waitKey, owner, 'queued', taskId)
-  appendTaskEvent(streamKey, taskKey, {
+  record[#record + 1] = appendTaskEvent(streamKey, {
     kind = 'task:assigned', taskId = taskId, agentId = owner, epoch = epoch, at = now })
+  record[#record + 1] = 1
 end
+redis.call('HSET', taskKey, unpack(record))
 return {1, owner, epoch, 'queued'}

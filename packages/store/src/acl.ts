@@ -34,6 +34,7 @@ const COORDINATOR_COMMANDS = [
   ...["smembers", "smismember", "sismember", "srandmember", "scard", "sadd", "srem"],
   ...[
     "zadd",
+    "zincrby",
     "zrem",
     "zcard",
     "zcount",
@@ -111,9 +112,15 @@ function roleRules(namespace: Namespace, role: AclRole, agentId: string | undefi
   const tasks = k.task("*");
   return [
     ...allow(CONNECTION_COMMANDS),
-    ...keysMatching([...own, tasks, k.events, k.agents]),
+    ...keysMatching([...own, tasks, k.events, k.agents, k.workload(id), k.queuedCounts, k.runningCounts]),
     selector([...allow(AGENT_OWN_COMMANDS), ...keysMatching(own)]),
     selector([...allow(AGENT_TASK_COMMANDS), ...keysMatching([tasks])]),
+    // The counts its tasks' scripts keep as they move them (lua/includes/agentLoads.lua): its own
+    // workload hash's queued and running fields (increments only: the rest is folded by the
+    // coordinators), and the fleet's load sorted sets (a pattern cannot limit a script to its own
+    // member: the reconciler corrects any other change).
+    selector(["+hincrby", ...keysMatching([k.workload(id)])]),
+    selector(["+zincrby", ...keysMatching([k.queuedCounts, k.runningCounts])]),
     // The event stream and the set of agent ids: appended to, never read, trimmed or deleted.
     selector(["+xadd", ...keysMatching([k.events], "%W")]),
     selector(["+sadd", ...keysMatching([k.agents], "%W")]),
