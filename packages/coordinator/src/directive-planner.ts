@@ -1,9 +1,11 @@
 import { performance } from "node:perf_hooks";
 import type { Queue } from "bullmq";
 import type { Logger } from "pino";
-import type { Config, Directive } from "@worksteal/protocol";
+import type { AgentView, Config, Directive } from "@worksteal/protocol";
 import { planSteals } from "@worksteal/planner";
-import type { AgentQueues, Store } from "@worksteal/store";
+import type { Store } from "@worksteal/store";
+import type { AgentDirectory } from "./agent-directory.js";
+import { readFleet } from "./fleet-view.js";
 import type { ReplicaMetrics } from "./metrics.js";
 import { takeSnapshot } from "./snapshot.js";
 
@@ -19,7 +21,7 @@ export class DirectivePlanner {
 
   constructor(
     private readonly store: Store,
-    private readonly queues: AgentQueues,
+    private readonly directory: AgentDirectory,
     readonly directives: Queue<Directive>,
     private readonly config: Config,
     private readonly log: Logger,
@@ -28,9 +30,10 @@ export class DirectivePlanner {
 
   /**
    * Plans once with `fence`; returns the directives queued. `stillLeading` is asked again just
-   * before queuing, so a leader that lost its lease while it planned queues nothing.
+   * before queuing, so a leader that lost its lease while it planned queues nothing. `agents` is
+   * the fleet as the leader round read it (read here when not given).
    */
-  async planOnce(fence: number, stillLeading: () => boolean = () => true): Promise<Directive[]> {
+  async planOnce(fence: number, stillLeading: () => boolean = () => true, agents?: AgentView[]): Promise<Directive[]> {
     this.round += 1;
     let phaseStart = performance.now();
     const phaseDone = (phase: "snapshot" | "plan" | "write") => {
@@ -38,12 +41,15 @@ export class DirectivePlanner {
       this.metrics?.planPhaseTook(phase, (now - phaseStart) / 1000);
       phaseStart = now;
     };
-    const snapshot = await takeSnapshot(this.store, this.queues, this.directives, fence, this.round, {
-      agentTtlMs: this.config.agentTtlMs,
+    const fleet = agents ?? (await readFleet(this.store, this.directory));
+    const snapshot = await takeSnapshot(this.store, this.directory, fleet, this.directives, fence, this.round, {
       tailLength: this.config.maxStealBatch * TAIL_PER_BATCH,
       minTasksToSteal: this.config.minTasksToSteal,
+      strategy: this.config.strategy,
     });
     phaseDone("snapshot");
+    // No agent idle while another holds a backlog: nothing to plan.
+    if (snapshot === undefined) return [];
     const planned = planSteals(snapshot, this.config);
     phaseDone("plan");
     if (planned.length === 0 || !stillLeading()) return [];

@@ -76,7 +76,7 @@ export class ReplicaMetrics {
   });
   private readonly planPhase = new Histogram({
     name: "worksteal_plan_phase_seconds",
-    help: "The steal planning of a leader round, by phase: snapshot (reads), plan (the pure planner), write (directives queued)",
+    help: "A leader round by phase: fleet (agents and their counts read), snapshot (the planner's further reads), plan (the pure planner), write (directives queued)",
     labelNames: ["phase"],
     buckets: ROUND_BUCKETS,
     registers: [this.registry],
@@ -150,8 +150,8 @@ export class ReplicaMetrics {
     this.leaderRound.observe(seconds);
   }
 
-  /** A phase of steal planning that took `seconds`. */
-  planPhaseTook(phase: "snapshot" | "plan" | "write", seconds: number): void {
+  /** A phase of a leader round that took `seconds`. */
+  planPhaseTook(phase: "fleet" | "snapshot" | "plan" | "write", seconds: number): void {
     this.planPhase.observe({ phase }, seconds);
   }
 

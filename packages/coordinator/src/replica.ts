@@ -19,7 +19,9 @@ import {
   Store,
   writeReplicaHeartbeat,
 } from "@worksteal/store";
+import { AgentDirectory } from "./agent-directory.js";
 import { DirectiveExecutor, type StealOutcome } from "./executor.js";
+import { readFleet } from "./fleet-view.js";
 import { EventFolder } from "./event-folder.js";
 import { Leadership } from "./leadership.js";
 import { Maintenance, type MaintenanceResult } from "./maintenance.js";
@@ -53,6 +55,8 @@ const EXECUTOR_CONCURRENCY = 2;
 const DIRECTIVE_LOCK_MS = 5000;
 /** How often the start of executed directives' tasks is looked for, to observe steal latency. */
 const STEAL_LATENCY_CHECK_MS = 250;
+/** Queue objects of agents not touched for this long are closed (see AgentQueues.forgetIdle). */
+const QUEUE_IDLE_MS = 60_000;
 
 /** The fold loop's latest read, for readiness. */
 export interface FoldLoopState {
@@ -79,6 +83,8 @@ export class Replica {
   private readonly blocking: Redis;
   private readonly executorRedis: Redis;
   private readonly queues: AgentQueues;
+  /** The leader's picture of the agents, brought up to date at each leader round. */
+  private readonly directory: AgentDirectory;
   private readonly eventFolder: EventFolder;
   private readonly directives: Queue<Directive>;
   private readonly directivePlanner: DirectivePlanner;
@@ -107,6 +113,7 @@ export class Replica {
     this.executorRedis = createRedis(redisTarget, { role: "blocking", connectionName: `coordinator-exec:${this.id}` });
     this.store = new Store(this.redis, this.config.namespace, { agentTtlMs: this.config.agentTtlMs });
     this.queues = new AgentQueues(this.redis, this.store.keys, this.log);
+    this.directory = new AgentDirectory(this.store, this.config.agentTtlMs);
     this.eventFolder = new EventFolder(
       this.store,
       this.blocking,
@@ -119,7 +126,7 @@ export class Replica {
     this.directives.on("error", (error) => {
       if (!isConnectionError(error)) this.log.warn({ error: errorSummary(error) }, "directive queue error");
     });
-    this.directivePlanner = new DirectivePlanner(this.store, this.queues, this.directives, this.config, this.log, this.metrics);
+    this.directivePlanner = new DirectivePlanner(this.store, this.directory, this.directives, this.config, this.log, this.metrics);
     this.executor = new DirectiveExecutor(
       this.store,
       this.queues,
@@ -131,9 +138,9 @@ export class Replica {
       },
       this.log,
     );
-    this.maintenance = new Maintenance(this.store, this.queues, this.config, this.log);
-    this.placer = new Placer(this.store, this.queues, this.config.agentTtlMs, this.log);
-    this.reaper = new Reaper(this.store, this.queues, this.directives, this.config, this.log, this.metrics);
+    this.maintenance = new Maintenance(this.store, this.queues, this.directory, this.config, this.log);
+    this.placer = new Placer(this.store, this.queues, this.directory, this.log);
+    this.reaper = new Reaper(this.store, this.queues, this.directory, this.directives, this.config, this.log, this.metrics);
     if (options.lead ?? true) {
       this.leadership = new Leadership(
         this.store,
@@ -178,6 +185,7 @@ export class Replica {
     this.every(this.config.stealInterval, "lead", () => this.leaderRound());
     this.every(this.config.maintenanceIntervalMs, "maintain", async () => {
       await this.forgetRemovedQueues();
+      await this.queues.forgetIdle(QUEUE_IDLE_MS);
       const fence = this.leaderFence;
       if (fence === undefined) return;
       const started = performance.now();
@@ -185,7 +193,7 @@ export class Replica {
       try {
         await this.maintenance.run();
       } finally {
-        await this.reaper.repairStuckRunning(fence);
+        await this.reaper.repairStuckRunning(fence, this.maintenance.lastShare);
         this.metrics.maintenanceTook((performance.now() - started) / 1000);
       }
     });
@@ -267,11 +275,14 @@ export class Replica {
     this.leaderRoundBusy = true;
     const started = performance.now();
     try {
+      // One read of the fleet for the whole round: the directory's changes and every agent's exact counts.
+      const agents = await readFleet(this.store, this.directory);
+      this.metrics.planPhaseTook("fleet", (performance.now() - started) / 1000);
       // Each step on its own: one that fails (a bad record, a planner bug) must not stop the others every round.
       const steps = [
-        () => this.reaper.reap(fence, performance.now() - this.leaderSince >= this.config.agentTtlMs),
-        () => (this.config.enabled ? this.directivePlanner.planOnce(fence, () => this.leaderFence === fence) : undefined),
-        () => this.placer.place(),
+        () => this.reaper.reap(fence, performance.now() - this.leaderSince >= this.config.agentTtlMs, agents),
+        () => (this.config.enabled ? this.directivePlanner.planOnce(fence, () => this.leaderFence === fence, agents) : undefined),
+        () => this.placer.place(agents),
       ];
       const failures: unknown[] = [];
       for (const step of steps) await Promise.resolve(step()).catch((error: unknown) => failures.push(error));

@@ -18,3 +18,4 @@ export * from "./queue-counts.js";
 export * from "./fleet-health.js";
 export * from "./acl.js";
 export * from "./agent-loads.js";
+export * from "./agent-directory.js";
