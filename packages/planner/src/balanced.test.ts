@@ -112,8 +112,12 @@ describe("balanced strategy", () => {
     const plan = planSteals(s, balanced);
     expect(plan).toMatchObject([{ source: "a", target: "b", count: 4, reason: "balanced: drain a 4.0s->2.0s, b 0.0s->2.0s" }]);
     expect(projectDirectives(s, plan).tails.b!.map((t) => t.id)).toEqual(["s1", "s0", "z1", "z0"]);
-    // A run of them never straddles two directives: with maxStealBatch 2 the unit of 3 does not fit, nothing moves.
+    // A unit deeper than maxStealBatch is out of reach: with 2, the unit of 3 does not fit, nothing moves.
     expect(planSteals(s, { ...balanced, maxStealBatch: 2 })).toEqual([]);
+    // Nor does a unit straddle two directives: s0, s1 fill 2 of 3; the unit z0 + r0 starts the next.
+    const straddle = [...tasks("s", 2, { type: "slow" }), ...tasks("z", 1, { type: "zero" }), ...tasks("r", 6, { type: "slow" })];
+    const deep = snapshot([agent("a", { workload: { queued: 9, running: 1 } }), agent("b")], { a: straddle }, { durationsByType: { zero: 0, slow: 1000 } });
+    expect(planSteals(deep, { ...balanced, maxStealBatch: 3 }).map((d) => d.count)).toEqual([2, 3]);
   });
 
   it("never takes a task of raised priority from an agent that would start it no later than the thief could", () => {

@@ -48,11 +48,15 @@ const CAPS = ["cpu", "gpu", "io"] as const;
 const TYPES = ["a", "b", "c"] as const;
 const capsArb = fc.subarray([...CAPS]);
 
+/** Durations of 0 ms now and then: tasks not worth a move on their own. */
+const msArb = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 5000 }));
+
 const taskArb = fc.record(
   {
     type: fc.constantFrom(...TYPES),
     requiredCapabilities: fc.subarray([...CAPS], { maxLength: 2 }),
-    estimatedDurationMs: fc.integer({ min: 0, max: 5000 }),
+    estimatedDurationMs: msArb,
+    priority: fc.constantFrom(0, 0, 500, 1000),
   },
   { requiredKeys: ["type", "requiredCapabilities"] },
 );
@@ -76,10 +80,11 @@ const agentArb = fc.record({
 export const snapshotArb: fc.Arbitrary<PlannerSnapshot> = fc
   .record({
     agents: fc.array(agentArb, { minLength: 1, maxLength: 8 }),
-    durationsByType: fc.option(fc.dictionary(fc.constantFrom(...TYPES), fc.integer({ min: 0, max: 5000 })), { nil: undefined }),
+    durationsByType: fc.option(fc.dictionary(fc.constantFrom(...TYPES), msArb), { nil: undefined }),
+    durationCountsByType: fc.option(fc.dictionary(fc.constantFrom(...TYPES), fc.nat(20)), { nil: undefined }),
     round: fc.nat(1000),
   })
-  .map(({ agents, durationsByType, round }) => {
+  .map(({ agents, durationsByType, durationCountsByType, round }) => {
     const tails: Record<string, TaskSummary[]> = {};
     const views = agents.map((a, i) => {
       const id = `ag${i}`;
@@ -99,7 +104,7 @@ export const snapshotArb: fc.Arbitrary<PlannerSnapshot> = fc
         },
       });
     });
-    return { agents: views, tails, round, ...(durationsByType ? { durationsByType } : {}) };
+    return { agents: views, tails, round, ...(durationsByType ? { durationsByType } : {}), ...(durationCountsByType ? { durationCountsByType } : {}) };
   });
 
 export const configArb = (strategy: StrategyName) =>
@@ -149,7 +154,17 @@ export function drainTimes(s: PlannerSnapshot, defaultMs = 1000): Map<string, nu
     );
     const queued = Math.max(a.workload.queued, tail.length);
     let work = (queued - tail.length + a.workload.running) * own;
-    for (const t of tail) work += Math.round(s.durationsByType?.[t.type] ?? t.estimatedDurationMs ?? fleet);
+    for (const t of tail) {
+      const average = s.durationsByType?.[t.type];
+      const count = s.durationCountsByType?.[t.type];
+      const estimate = t.estimatedDurationMs;
+      // The estimate is a prior worth 3 completions of the type's average, when their count is known.
+      const ms =
+        average !== undefined && estimate !== undefined && count !== undefined
+          ? (3 * estimate + count * average) / (3 + count)
+          : (average ?? estimate ?? fleet);
+      work += Math.round(ms);
+    }
     out.set(a.id, work / capacity);
   }
   return out;
