@@ -1,7 +1,7 @@
 /**
  * Benchmark: what one coordinator costs for a fleet that needs nothing from it.
  *
- *   pnpm bench:fleet [--agents 1000,10000] [--tasks 100000] [--seconds 30] [--json]
+ *   pnpm bench:fleet [--agents 1000,10000|none] [--tasks 100000] [--seconds 30] [--reaction-intervals 1000,250|none] [--json]
  *
  * For each fleet size, on a private redis-server: virtual agents (lib/fleet-bench/virtual-agents.ts:
  * registered and heartbeating every 2 s through the store, no worker) hold the tasks between them
@@ -11,12 +11,17 @@
  * the fold lag (XINFO: events not yet folded, and how far behind the newest event the oldest
  * unread one is), and the Redis commands per second it causes: the window's rate less the
  * baseline measured with the agents alone on the same Redis, in the same run.
+ *
+ * Then stealing's reaction (lib/fleet-bench/reaction.ts), at each --reaction-intervals value of
+ * stealInterval: a burst submitted to one of four idle agent processes, to the first of its
+ * tasks running on another agent.
  */
 import { loadavg } from "node:os";
 import { z } from "zod";
 import { hasRedisServerBinary, REDIS_SERVER_MISSING } from "@worksteal/testkit";
 import { type ArgsOf, JSON_FLAG, option, runScript } from "./lib/args.js";
 import { NoRedisError } from "./lib/fleet.js";
+import { measureReaction, type ReactionFigures } from "./lib/fleet-bench/reaction.js";
 import { type FleetFigures, type Quantiles, runFleet } from "./lib/fleet-bench/run-fleet.js";
 import { describeMachine, printJson, progress } from "./lib/report.js";
 
@@ -28,9 +33,9 @@ const COMMAND = {
     agents: option(
       z
         .string()
-        .transform((s) => s.split(",").map(Number))
-        .pipe(z.array(z.number().int().min(1).max(100_000)).min(1)),
-      { default: "1000,10000", valueName: "LIST", help: "fleet sizes to run, comma-separated" },
+        .transform((s) => (s === "none" ? [] : s.split(",").map(Number)))
+        .pipe(z.array(z.number().int().min(1).max(100_000))),
+      { default: "1000,10000", valueName: "LIST", help: "fleet sizes to run, comma-separated (none: no fleet run)" },
     ),
     tasks: option(z.coerce.number().int().min(0).max(10_000_000), { default: "100000", valueName: "N", help: "queued tasks, spread evenly over the agents" }),
     seconds: option(z.coerce.number().int().min(5).max(3600), { default: "30", valueName: "S", help: "seconds measured, after the warm-up" }),
@@ -41,6 +46,14 @@ const COMMAND = {
     }),
     "baseline-seconds": option(z.coerce.number().int().min(2).max(600), { default: "8", valueName: "S", help: "seconds of agents alone, for the baseline" }),
     "steal-interval": option(z.coerce.number().int().min(10).max(60_000), { default: "1000", valueName: "MS", help: "the coordinator's stealInterval" }),
+    "reaction-intervals": option(
+      z
+        .string()
+        .transform((s) => (s === "none" ? [] : s.split(",").map(Number)))
+        .pipe(z.array(z.number().int().min(10).max(60_000))),
+      { default: "1000,250", valueName: "LIST", help: "stealInterval values (ms) to measure stealing's reaction at (none: no reaction run)" },
+    ),
+    trials: option(z.coerce.number().int().min(1).max(1000), { default: "10", valueName: "N", help: "bursts per reaction measurement" }),
     json: JSON_FLAG,
   },
 };
@@ -55,6 +68,7 @@ function table(results: FleetFigures[]): string {
     ["coordinator RSS MB (median / peak)", (f) => `${fixed(f.rssMb.median)} / ${fixed(f.rssMb.peak)}`],
     ["coordinator CPU % of a core", (f) => fixed(f.cpuPercent)],
     ["leader round ms p50 / p99 (rounds)", (f) => p50p99(f.leaderRound)],
+    ["  fleet read ms p50 / p99", (f) => p50p99(f.planPhases.fleet)],
     ["  snapshot ms p50 / p99", (f) => p50p99(f.planPhases.snapshot)],
     ["  plan ms p50 / p99", (f) => p50p99(f.planPhases.plan)],
     ["  write ms p50 / p99", (f) => p50p99(f.planPhases.write)],
@@ -91,9 +105,19 @@ async function main(args: Args): Promise<number> {
       }),
     );
   }
+  const reactions: ReactionFigures[] = [];
+  for (const interval of args["reaction-intervals"]) reactions.push(await measureReaction(interval, args.trials, progress));
   const machine = { machine: describeMachine(), date: new Date().toISOString(), load: loadavg().map((l) => Number(l.toFixed(2))) };
-  if (args.json) printJson({ ...machine, stealIntervalMs: args["steal-interval"], results });
-  else process.stdout.write(`${table(results)}\n${machine.machine}, ${machine.date}\n`);
+  if (args.json) printJson({ ...machine, stealIntervalMs: args["steal-interval"], results, reactions });
+  else {
+    if (results.length > 0) process.stdout.write(`${table(results)}\n`);
+    for (const r of reactions) {
+      process.stdout.write(
+        `reaction at stealInterval ${r.stealIntervalMs} ms: p50 ${r.p50Ms ?? "-"} ms, p90 ${r.p90Ms ?? "-"} ms over ${r.trials} bursts (load ${r.load.toFixed(1)})\n`,
+      );
+    }
+    process.stdout.write(`${machine.machine}, ${machine.date}\n`);
+  }
   return 0;
 }
 

@@ -22,6 +22,8 @@ import {
 import { AgentDirectory } from "./agent-directory.js";
 import { DirectiveExecutor, type StealOutcome } from "./executor.js";
 import { readFleet } from "./fleet-view.js";
+import { isIdle, isVictim } from "./snapshot.js";
+import { type StealHint, StealTrigger } from "./steal-trigger.js";
 import { EventFolder } from "./event-folder.js";
 import { Leadership } from "./leadership.js";
 import { Maintenance, type MaintenanceResult } from "./maintenance.js";
@@ -55,6 +57,17 @@ const EXECUTOR_CONCURRENCY = 2;
 const DIRECTIVE_LOCK_MS = 5000;
 /** How often the start of executed directives' tasks is looked for, to observe steal latency. */
 const STEAL_LATENCY_CHECK_MS = 250;
+/**
+ * Rounds an event asks for start at least this far apart: a storm of finishes costs a round
+ * every so often, not one per event; one asked for meanwhile runs when the gap is over.
+ */
+const TRIGGERED_ROUND_GAP_MS = 25;
+/**
+ * Rounds that follow an event-asked round which planned nothing while an agent was idle and
+ * another held a backlog: a submit's events come just before its jobs reach the queue, so the
+ * first look at the victim's tail may find it not yet filled.
+ */
+const TRIGGERED_ROUND_RETRIES = 4;
 /** Queue objects of agents not touched for this long are closed (see AgentQueues.forgetIdle). */
 const QUEUE_IDLE_MS = 60_000;
 
@@ -82,6 +95,17 @@ export class Replica {
   private readonly redis: Redis;
   private readonly blocking: Redis;
   private readonly executorRedis: Redis;
+  /** The leader's own read of the event stream, for rounds that events ask for. */
+  private readonly triggerRedis: Redis;
+  private readonly stealTrigger: StealTrigger;
+  /** Whether the latest leader round saw an idle agent, and an agent with tasks to give. */
+  private fleetShape: { idle: boolean; backlog: boolean } | undefined;
+  private leaderRoundStartedAt = 0;
+  /** A round asked for by events while one ran or too soon after one: it runs next. */
+  private roundRequested: NodeJS.Timeout | "after-round" | undefined;
+  private triggerLoop?: Promise<void>;
+  /** Rounds left to look again after an event-asked round that planned nothing (TRIGGERED_ROUND_RETRIES). */
+  private triggeredRetriesLeft = 0;
   private readonly queues: AgentQueues;
   /** The leader's picture of the agents, brought up to date at each leader round. */
   private readonly directory: AgentDirectory;
@@ -111,9 +135,11 @@ export class Replica {
     this.redis = createRedis(redisTarget, { connectionName: `coordinator:${this.id}`, log: this.log.child({ namespace: this.config.namespace }) });
     this.blocking = createRedis(redisTarget, { role: "blocking", connectionName: `coordinator-fold:${this.id}` });
     this.executorRedis = createRedis(redisTarget, { role: "blocking", connectionName: `coordinator-exec:${this.id}` });
+    this.triggerRedis = createRedis(redisTarget, { role: "blocking", connectionName: `coordinator-trigger:${this.id}` });
     this.store = new Store(this.redis, this.config.namespace, { agentTtlMs: this.config.agentTtlMs });
     this.queues = new AgentQueues(this.redis, this.store.keys, this.log);
     this.directory = new AgentDirectory(this.store, this.config.agentTtlMs);
+    this.stealTrigger = new StealTrigger(this.store, this.triggerRedis);
     this.eventFolder = new EventFolder(
       this.store,
       this.blocking,
@@ -179,6 +205,7 @@ export class Replica {
     // Nothing below may outlive a stop() that ran during an await: it would never be closed.
     this.throwIfStopped();
     this.foldLoop = this.runFoldLoop();
+    if (this.leadership) this.triggerLoop = this.runTriggerLoop();
     this.every(Math.min(this.config.claimIdleMs / 2, 5000), "claim", () => this.eventFolder.claimAbandoned());
     this.every(this.config.heartbeatIntervalMs, "heartbeat", () => this.heartbeat());
     this.every(STEAL_LATENCY_CHECK_MS, "steal latency", () => this.metrics.observeStealLatencies(this.store));
@@ -232,7 +259,7 @@ export class Replica {
 
   private async shutdown(): Promise<void> {
     this.running = false;
-    const connections = [this.redis, this.blocking, this.executorRedis];
+    const connections = [this.redis, this.blocking, this.executorRedis, this.triggerRedis];
     // With Redis away, each call below would wait out ioredis' retries (half a minute) and BullMQ
     // would wait for reads that never return: the connections are ended first, so they fail now.
     const away = this.redis.status !== "ready";
@@ -240,6 +267,8 @@ export class Replica {
     await this.leadership?.stop();
     for (const timer of this.timers) clearInterval(timer);
     await this.foldLoop;
+    await this.triggerLoop;
+    if (this.roundRequested !== undefined && this.roundRequested !== "after-round") clearTimeout(this.roundRequested);
     // Forced while Redis is away: the directive it runs cannot finish without it anyway.
     await this.executorWorker?.close(away);
     await this.directives.close();
@@ -274,14 +303,22 @@ export class Replica {
     if (fence === undefined || this.leaderRoundBusy) return;
     this.leaderRoundBusy = true;
     const started = performance.now();
+    this.leaderRoundStartedAt = started;
     try {
       // One read of the fleet for the whole round: the directory's changes and every agent's exact counts.
       const agents = await readFleet(this.store, this.directory);
       this.metrics.planPhaseTook("fleet", (performance.now() - started) / 1000);
+      this.fleetShape = { idle: agents.some(isIdle), backlog: agents.some((a) => isVictim(a, this.config)) };
       // Each step on its own: one that fails (a bad record, a planner bug) must not stop the others every round.
       const steps = [
         () => this.reaper.reap(fence, performance.now() - this.leaderSince >= this.config.agentTtlMs, agents),
-        () => (this.config.enabled ? this.directivePlanner.planOnce(fence, () => this.leaderFence === fence, agents) : undefined),
+        async () => {
+          if (!this.config.enabled) return;
+          const planned = await this.directivePlanner.planOnce(fence, () => this.leaderFence === fence, agents);
+          const worthAnotherLook = planned.length === 0 && this.fleetShape?.idle === true && this.fleetShape.backlog;
+          this.triggeredRetriesLeft = worthAnotherLook ? this.triggeredRetriesLeft - 1 : 0;
+          if (worthAnotherLook && this.triggeredRetriesLeft >= 0) this.requestLeaderRound();
+        },
         () => this.placer.place(agents),
       ];
       const failures: unknown[] = [];
@@ -290,7 +327,62 @@ export class Replica {
     } finally {
       this.metrics.leaderRoundTook((performance.now() - started) / 1000);
       this.leaderRoundBusy = false;
+      if (this.roundRequested === "after-round") {
+        this.roundRequested = undefined;
+        this.requestLeaderRound();
+      }
     }
+  }
+
+  /**
+   * Reads the event stream while leading and asks for a round when an event may have made a
+   * steal worth planning: a slot freed while the latest round saw a backlog, or a task queued
+   * while it saw an idle agent (or no round has run yet).
+   */
+  private async runTriggerLoop(): Promise<void> {
+    while (this.running) {
+      try {
+        if (this.leaderFence === undefined || !this.config.enabled) {
+          this.stealTrigger.reset();
+          await new Promise((r) => setTimeout(r, FOLD_BLOCK_MS));
+          continue;
+        }
+        const hint = await this.stealTrigger.next(FOLD_BLOCK_MS);
+        if (hint && this.worthARound(hint)) {
+          this.triggeredRetriesLeft = TRIGGERED_ROUND_RETRIES;
+          this.requestLeaderRound();
+        }
+      } catch (error) {
+        if (!this.running) break;
+        if (!isConnectionError(error)) this.log.warn({ error: errorSummary(error) }, "steal trigger read failed; retrying");
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
+  private worthARound(hint: StealHint): boolean {
+    const shape = this.fleetShape;
+    return shape === undefined || (hint.slotFreed && shape.backlog) || (hint.taskQueued && shape.idle);
+  }
+
+  /** A leader round now, or as soon as the one running ends and TRIGGERED_ROUND_GAP_MS has passed since it began. */
+  private requestLeaderRound(): void {
+    if (this.roundRequested !== undefined || !this.running) return;
+    if (this.leaderRoundBusy) {
+      this.roundRequested = "after-round";
+      return;
+    }
+    const wait = this.leaderRoundStartedAt + TRIGGERED_ROUND_GAP_MS - performance.now();
+    const run = () => {
+      // The timer's round may have begun meanwhile, before the events were written: one more after it.
+      this.roundRequested = this.leaderRoundBusy ? "after-round" : undefined;
+      if (this.leaderRoundBusy) return;
+      this.leaderRound().catch((error: unknown) => {
+        if (!isConnectionError(error)) this.log.warn({ error: errorSummary(error) }, "leader round asked for by events failed");
+      });
+    };
+    if (wait <= 0) run();
+    else this.roundRequested = setTimeout(run, wait);
   }
 
   private onLeadershipChange(fence: number | undefined): void {

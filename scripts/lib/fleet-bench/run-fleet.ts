@@ -45,7 +45,7 @@ export interface FleetFigures {
   cpuPercent: number;
   /** Seconds. */
   leaderRound: Quantiles;
-  planPhases: Record<"snapshot" | "plan" | "write", Quantiles>;
+  planPhases: Record<"fleet" | "snapshot" | "plan" | "write", Quantiles>;
   maintenancePass: Quantiles & { max: number | undefined };
   foldLag: { endEvents: number; maxEvents: number; endSeconds: number; maxSeconds: number };
   /** Events appended to the stream per second during the window. */
@@ -174,7 +174,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetFigures> 
       rssMb: { median: median(rss), peak: quantile(rss, 1) },
       cpuPercent,
       leaderRound: quantiles(delta("worksteal_leader_round_seconds")),
-      planPhases: { snapshot: phase("snapshot"), plan: phase("plan"), write: phase("write") },
+      planPhases: { fleet: phase("fleet"), snapshot: phase("snapshot"), plan: phase("plan"), write: phase("write") },
       maintenancePass: { ...quantiles(maintenance), max: bucketMax(maintenance) },
       foldLag: { endEvents: lag.events, maxEvents: quantile(lagEvents, 1) ?? 0, endSeconds: lag.seconds, maxSeconds: quantile(lagSeconds, 1) ?? 0 },
       eventsPerSecond: (lag.appended - lagStart.appended) / wallSeconds,
