@@ -9,8 +9,10 @@
  * leads. Reported over the measured window: the coordinator's resident memory and CPU (/proc),
  * its leader round, steal planning phases and maintenance passes (its own /metrics histograms),
  * the fold lag (XINFO: events not yet folded, and how far behind the newest event the oldest
- * unread one is), and the Redis commands per second it causes: the window's rate less the
- * baseline measured with the agents alone on the same Redis, in the same run.
+ * unread one is), and the Redis commands per second it causes: the window's rate less what the
+ * heartbeats cost, per heartbeat as measured with the agents alone on the same Redis in the same
+ * run. The window opens once the coordinator has folded the events the setup appended (the
+ * submits'), or after --catch-up-seconds, and says which.
  *
  * Then stealing's reaction (lib/fleet-bench/reaction.ts), at each --reaction-intervals value of
  * stealInterval: a burst submitted to one of four idle agent processes, to the first of its
@@ -44,6 +46,11 @@ const COMMAND = {
       valueName: "S",
       help: "seconds the coordinator runs before the window",
     }),
+    "catch-up-seconds": option(z.coerce.number().int().min(0).max(3600), {
+      default: "180",
+      valueName: "S",
+      help: "after the warm-up, at most this long for the coordinator to fold the setup's events before the window",
+    }),
     "baseline-seconds": option(z.coerce.number().int().min(2).max(600), { default: "8", valueName: "S", help: "seconds of agents alone, for the baseline" }),
     "steal-interval": option(z.coerce.number().int().min(10).max(60_000), { default: "1000", valueName: "MS", help: "the coordinator's stealInterval" }),
     "reaction-intervals": option(
@@ -75,10 +82,11 @@ function table(results: FleetFigures[]): string {
     ["maintenance pass ms mean / max (passes)", (f) => `${ms(f.maintenancePass.mean)} / ≤${ms(f.maintenancePass.max)} (${f.maintenancePass.count})`],
     ["fold lag events end / max", (f) => `${f.foldLag.endEvents} / ${f.foldLag.maxEvents}`],
     ["fold lag s end / max", (f) => `${fixed(f.foldLag.endSeconds, 2)} / ${fixed(f.foldLag.maxSeconds, 2)}`],
+    ["setup's events folded after s", (f) => (f.catchUpSeconds === undefined ? "not yet" : fixed(f.catchUpSeconds))],
     ["events appended /s", (f) => fixed(f.eventsPerSecond)],
     ["Redis commands/s from the coordinator", (f) => fixed(f.redisOpsPerSecond)],
     ["  with calls inside scripts", (f) => fixed(f.redisCallsPerSecond)],
-    ["  baseline (agents alone) commands/s", (f) => fixed(f.baseline.redisOpsPerSecond)],
+    ["  baseline (agents alone) commands/s", (f) => `${fixed(f.baseline.redisOpsPerSecond)} (${fixed(f.baseline.heartbeatsPerSecond)} heartbeats/s)`],
     ["heartbeats/s (failed)", (f) => `${fixed(f.heartbeatsPerSecond)} (${f.heartbeatsFailed})`],
     ["load 1 min start / end", (f) => `${f.load.start.toFixed(1)} / ${f.load.end.toFixed(1)}`],
   ];
@@ -98,6 +106,7 @@ async function main(args: Args): Promise<number> {
         tasks: args.tasks,
         seconds: args.seconds,
         warmupSeconds: args["warmup-seconds"],
+        catchUpSeconds: args["catch-up-seconds"],
         baselineSeconds: args["baseline-seconds"],
         heartbeatIntervalMs: 2000,
         env: { WORKSTEAL_STEAL_INTERVAL: String(args["steal-interval"]) },

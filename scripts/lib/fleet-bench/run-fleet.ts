@@ -20,6 +20,8 @@ export interface FleetRunOptions {
   /** Seconds measured, after the warm-up. */
   seconds: number;
   warmupSeconds: number;
+  /** After the warm-up, at most this long for the coordinator to fold the backlog the setup appended. */
+  catchUpSeconds: number;
   baselineSeconds: number;
   heartbeatIntervalMs: number;
   /** Coordinator settings (WORKSTEAL_* variables) over the defaults. */
@@ -48,13 +50,18 @@ export interface FleetFigures {
   planPhases: Record<"fleet" | "snapshot" | "plan" | "write", Quantiles>;
   maintenancePass: Quantiles & { max: number | undefined };
   foldLag: { endEvents: number; maxEvents: number; endSeconds: number; maxSeconds: number };
+  /** Seconds from the coordinator's start until it had folded the setup's events (undefined: not within the limit). */
+  catchUpSeconds: number | undefined;
   /** Events appended to the stream per second during the window. */
   eventsPerSecond: number;
-  /** Redis commands per second the coordinator caused: the window's rate less the agents-only baseline's. */
+  /**
+   * Redis commands per second the coordinator caused: the window's rate less what the agents'
+   * heartbeats cost, per heartbeat as measured in the agents-only baseline.
+   */
   redisOpsPerSecond: number;
   /** Same, counting the calls scripts make inside Redis too (INFO commandstats). */
   redisCallsPerSecond: number;
-  baseline: { redisOpsPerSecond: number; redisCallsPerSecond: number };
+  baseline: { redisOpsPerSecond: number; redisCallsPerSecond: number; heartbeatsPerSecond: number };
   heartbeatsPerSecond: number;
   heartbeatsFailed: number;
   /** 1-minute load average at the start and the end of the window. */
@@ -118,8 +125,10 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetFigures> 
 
     progress(`${options.agents} agents: baseline, agents alone, ${options.baselineSeconds} s...`);
     const baseStart = await redisCounters(redis);
+    const baseBeats = heartbeats.sent();
     await sleep(options.baselineSeconds * 1000);
-    const baseline = rates(baseStart, await redisCounters(redis));
+    const baseEnd = await redisCounters(redis);
+    const baseline = { ...rates(baseStart, baseEnd), beats: (heartbeats.sent() - baseBeats) / ((baseEnd.at - baseStart.at) / 1000) };
 
     const port = await freePort();
     coordinator = spawnNode("packages/coordinator/src/main.ts", [], {
@@ -136,8 +145,17 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetFigures> 
     const proc = coordinator;
     await waitUntilReady(proc, async () => (await redis.hget(keys.leader, "holder")) === "bench-coordinator", { what: "the coordinator" });
     const metricsUrl = `http://127.0.0.1:${port}/metrics`;
-    progress(`${options.agents} agents: coordinator leads; warm-up ${options.warmupSeconds} s...`);
+    const coordinatorStart = Date.now();
+    progress(`${options.agents} agents: coordinator leads; warm-up ${options.warmupSeconds} s, then until the setup's events are folded...`);
     await sleep(options.warmupSeconds * 1000);
+    let catchUpSeconds: number | undefined;
+    while (Date.now() - coordinatorStart < (options.warmupSeconds + options.catchUpSeconds) * 1000) {
+      if ((await readFoldLag(redis, keys.events)).events === 0) {
+        catchUpSeconds = (Date.now() - coordinatorStart) / 1000;
+        break;
+      }
+      await sleep(500);
+    }
 
     progress(`${options.agents} agents: measuring ${options.seconds} s...`);
     const histogramsBefore = parseHistograms(await (await fetch(metricsUrl)).text());
@@ -177,10 +195,11 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetFigures> 
       planPhases: { fleet: phase("fleet"), snapshot: phase("snapshot"), plan: phase("plan"), write: phase("write") },
       maintenancePass: { ...quantiles(maintenance), max: bucketMax(maintenance) },
       foldLag: { endEvents: lag.events, maxEvents: quantile(lagEvents, 1) ?? 0, endSeconds: lag.seconds, maxSeconds: quantile(lagSeconds, 1) ?? 0 },
+      catchUpSeconds,
       eventsPerSecond: (lag.appended - lagStart.appended) / wallSeconds,
-      redisOpsPerSecond: window.ops - baseline.ops,
-      redisCallsPerSecond: window.calls - baseline.calls,
-      baseline: { redisOpsPerSecond: baseline.ops, redisCallsPerSecond: baseline.calls },
+      redisOpsPerSecond: window.ops - (baseline.ops / baseline.beats) * (beats / wallSeconds),
+      redisCallsPerSecond: window.calls - (baseline.calls / baseline.beats) * (beats / wallSeconds),
+      baseline: { redisOpsPerSecond: baseline.ops, redisCallsPerSecond: baseline.calls, heartbeatsPerSecond: baseline.beats },
       heartbeatsPerSecond: beats / wallSeconds,
       heartbeatsFailed: heartbeats.failed(),
       load: { start: loadStart, end: loadEnd },
