@@ -4,7 +4,7 @@
  * the planner's simulator with the same agents, the same tasks and the same settings. Prints
  * both makespans, their difference, and the tasks moved.
  *
- *   node --conditions=@worksteal/source --import tsx scripts/compare-balance-real.ts [--scenarios LIST] [--strategy balanced] [--interval 250] [--lag 50] [--move-cost 5] [--event-rounds] [--seed 42] [--json]
+ *   node --conditions=@worksteal/source --import tsx scripts/compare-balance-real.ts [--scenarios LIST] [--strategy balanced] [--interval 250] [--lag 50] [--move-cost 5] [--timer-only] [--seed 42] [--json]
  *
  * The real makespan runs from the first task's creation to the last finish (Redis clock), so it
  * includes submitting the burst; tasks are sleeps, so it measures scheduling, not CPU. A real
@@ -13,9 +13,9 @@
  * no-stealing makespan, spread over the tasks of the agent that finished last, is the per-task
  * overhead the simulator then adds to every task of the stealing run. `--lag` is what the
  * simulator assumes for a finished task's duration to reach the leader, `--move-cost` for one
- * directive.
- * Without `--event-rounds` the simulator plans only every stealInterval, as a leader that does
- * not react to events does; with it, also on events (issue 11).
+ * directive. The simulator plans as the leader does: every stealInterval and on events (an agent
+ * idle, a task queued behind busy slots; `--timer-only`: on the timer only), and only while an
+ * agent is idle beside a backlog.
  */
 import { loadavg } from "node:os";
 import { z } from "zod";
@@ -93,7 +93,7 @@ const COMMAND = {
     ),
     lag: option(ms, { default: "50", valueName: "MS", help: "simulator: how late a finished task's duration reaches the planner" }),
     "move-cost": option(ms, { default: "5", valueName: "MS", help: "simulator: time each directive takes" }),
-    "event-rounds": flag("simulator: plan also on events (an agent idle, a task queued behind busy slots), not only every stealInterval"),
+    "timer-only": flag("simulator: plan only every stealInterval, not also on events (an agent idle, a task queued behind busy slots)"),
     seed: option(z.coerce.number().int(), { default: "42", valueName: "N", help: "seed of the workloads" }),
     json: JSON_FLAG,
   },
@@ -130,7 +130,8 @@ async function main(args: Args): Promise<number> {
       stealIntervalMs: args.interval,
       eventLagMs: args.lag,
       moveCostMs: args["move-cost"],
-      eventRounds: args["event-rounds"],
+      eventRounds: !args["timer-only"],
+      idleGate: true,
     });
     const real = await runReal(scenario.agents, tasks, args, true);
     rows.push({
@@ -155,7 +156,8 @@ async function main(args: Args): Promise<number> {
     stealIntervalMs: args.interval,
     eventLagMs: args.lag,
     moveCostMs: args["move-cost"],
-    eventRounds: args["event-rounds"],
+    eventRounds: !args["timer-only"],
+    idleGate: true,
   };
   if (args.json) {
     printJson({ machine, seed: args.seed, settings, rows });

@@ -4,13 +4,14 @@
  * stealing, and one shared queue every free slot pulls from (ideal pull) — and the restricted
  * lower bound (per capability set: its work over its slots; the longest task).
  *
- *   pnpm report:balance [--scenarios LIST] [--seed 42] [--interval 1000] [--lag 50] [--move-cost 5] [--timer-only] [--svg DIR] [--json]
+ *   pnpm report:balance [--scenarios LIST] [--seed 42] [--interval 1000] [--lag 50] [--move-cost 5] [--timer-only] [--no-idle-gate] [--svg DIR] [--json]
  *
  * Per scenario and policy: makespan over the lower bound, mean and p99 wait (start − arrival),
  * and tasks moved per task (and moves of tasks that had moved before). Then, for `balanced`, the
  * median and worst ratio, its makespan over the shared queue's, its most moves per task, and the
  * scenarios where it is behind or tied with `classic`. Rounds run every stealInterval and, unless
- * `--timer-only`, on events (an agent idle, a task queued behind busy slots) as the leader does.
+ * `--timer-only`, on events (an agent idle, a task queued behind busy slots), and unless
+ * `--no-idle-gate` plan only while an agent is idle beside a backlog, as the leader does.
  * Simulated time: the figures are the same on every machine.
  *
  * `--svg DIR` also writes two charts there: balance-ratio.svg (makespan / lower bound per
@@ -51,6 +52,7 @@ const COMMAND = {
     lag: option(ms, { default: "50", valueName: "MS", help: "how late a finished task's duration reaches the planner" }),
     "move-cost": option(ms, { default: "5", valueName: "MS", help: "time each directive takes to execute, one after the other" }),
     "timer-only": flag("plan only every stealInterval, not also on events (an agent idle, a task queued behind busy slots)"),
+    "no-idle-gate": flag("plan in every round, not only while an agent is idle beside a backlog (the leader's gate)"),
     svg: option(z.string().min(1).optional(), { valueName: "DIR", help: "also write the SVG charts into this directory" }),
     json: JSON_FLAG,
   },
@@ -65,6 +67,7 @@ async function main(args: Args): Promise<number> {
     eventLagMs: args.lag,
     moveCostMs: args["move-cost"],
     eventRounds: !args["timer-only"],
+    idleGate: !args["no-idle-gate"],
     config: { enabled, stealThreshold, maxStealBatch, minTasksToSteal },
   };
   const scenarios = SCENARIOS.filter((s) => args.scenarios.includes(s.name));
@@ -83,7 +86,8 @@ async function main(args: Args): Promise<number> {
       `behind classic on: ${summary.behindClassic.join(", ") || "none"}; tied on: ${summary.tiedWithClassic.join(", ") || "none"}`,
   );
   console.log(
-    `seed ${settings.seed}, stealInterval ${settings.stealIntervalMs} ms${settings.eventRounds ? " and on events" : ""}, ` +
+    `seed ${settings.seed}, stealInterval ${settings.stealIntervalMs} ms${settings.eventRounds ? " and on events" : ""}` +
+      `${settings.idleGate ? ", only while an agent is idle beside a backlog" : ""}, ` +
       `event lag ${settings.eventLagMs} ms, move cost ${settings.moveCostMs} ms, ` +
       `config ${JSON.stringify(settings.config)}`,
   );

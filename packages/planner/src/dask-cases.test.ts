@@ -226,8 +226,9 @@ describe("Dask stealing tests with a data-free form", () => {
 
 /**
  * Dask's default work-stealing interval is 100 ms, and its scheduler also acts on events; so does
- * worksteal's leader (issue 11: a round when an agent goes idle or a task queues behind busy
- * slots). Events reach it a few ms late, and a move costs a round trip.
+ * worksteal's leader (issue 11: a round when a slot may have freed or a task was queued, planning
+ * only while an agent is idle beside a backlog). Events reach it a few ms late, and a move costs
+ * a round trip.
  */
 const stealing = (stealIntervalMs = 100, cfg: PlannerConfig = DEFAULTS, eventRounds = true): SimPolicy => ({
   kind: "steal",
@@ -236,6 +237,7 @@ const stealing = (stealIntervalMs = 100, cfg: PlannerConfig = DEFAULTS, eventRou
   eventLagMs: 10,
   moveCostMs: 2,
   eventRounds,
+  idleGate: true,
 });
 /** n tasks submitted at once, to `target`, or placed by the coordinator when it is null. */
 const onOne = (n: number, durationMs: (i: number) => number, target: string | null = "a"): SimTask[] =>

@@ -8,6 +8,7 @@ const settings = {
   eventLagMs: 50,
   moveCostMs: 5,
   eventRounds: true,
+  idleGate: true,
   config: { enabled: true, stealThreshold: 2, maxStealBatch: 10, minTasksToSteal: 2 },
 };
 

@@ -17,6 +17,8 @@ export interface MatrixSettings {
   moveCostMs: number;
   /** Rounds also run on events: an agent idle, a task queued behind busy slots (SimPolicy's eventRounds). */
   eventRounds: boolean;
+  /** Rounds plan only while an agent is idle beside a backlog (SimPolicy's idleGate). */
+  idleGate: boolean;
   /** The coordinator's config for both strategies (strategy is set per row). */
   config: Omit<PlannerConfig, "strategy">;
 }
@@ -59,5 +61,6 @@ function policyOf(name: PolicyName, settings: MatrixSettings): SimPolicy {
     eventLagMs: settings.eventLagMs,
     moveCostMs: settings.moveCostMs,
     eventRounds: settings.eventRounds,
+    idleGate: settings.idleGate,
   };
 }

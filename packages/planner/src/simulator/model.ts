@@ -38,6 +38,12 @@ export type SimPolicy =
        * reacts to events does (issue 11), not only every stealIntervalMs.
        */
       eventRounds?: boolean | undefined;
+      /**
+       * Plan only while some agent is idle (nothing queued, a slot free) and another holds a task
+       * waiting for a slot, as the leader does (coordinator/src/snapshot.ts): a fleet where every
+       * agent is busy is left alone, however uneven its backlogs.
+       */
+      idleGate?: boolean | undefined;
     };
 
 export interface TaskOutcome {

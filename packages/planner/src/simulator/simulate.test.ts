@@ -131,6 +131,20 @@ describe("simulate: hand-computed schedules", () => {
     expect(onEvents.rounds).toBe(2);
   });
 
+  // a holds four 100 ms tasks, b one of 400 ms: both busy until 400 ms. Rounds every 10 ms move
+  // tasks to b (its estimate is shorter); the leader's gate waits for an idle agent, and none is
+  // idle before a has run all of its own.
+  it("idle gate: a fleet where every agent is busy is left alone", () => {
+    const agents: SimAgent[] = [
+      { id: "a", slots: 1 },
+      { id: "b", slots: 1 },
+    ];
+    const tasks = [...["t0", "t1", "t2", "t3"].map((id) => task(id, 100, { target: "a" })), task("long", 400, { target: "b" })];
+    expect(simulate(agents, tasks, steal("balanced")).moves).toBeGreaterThan(0);
+    const gated = simulate(agents, tasks, steal("balanced", 10, { idleGate: true }));
+    expect([gated.moves, gated.rounds, gated.makespanMs]).toEqual([0, 0, 400]);
+  });
+
   it("a move takes only tasks the target can run", () => {
     const agents: SimAgent[] = [
       { id: "a", slots: 1, capabilities: ["gpu"] },

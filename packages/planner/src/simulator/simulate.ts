@@ -44,7 +44,8 @@ interface AgentState {
  * with their counts) only from completions older than `eventLagMs`, and directives still in
  * flight projected in. Rounds run every `stealIntervalMs`, and with `eventRounds` also
  * `eventLagMs` after an agent goes idle or a task queues behind busy slots (one such round
- * pending at a time). A
+ * pending at a time); with `idleGate`, a round plans only while an agent is idle beside a
+ * backlog. A
  * directive is executed `moveCostMs` after the one before it (the first `moveCostMs` after
  * planning) and moves the newest queued tasks the target can run, as the executor does.
  * With `sampleEveryMs`, every agent's backlog is recorded for charts.
@@ -153,8 +154,11 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
     return byId.get(best!.id)!;
   };
 
+  const idle = (s: AgentState) => s.queue.length === 0 && s.running < s.agent.slots;
+  const waiting = (s: AgentState) => s.queue.length > 0 && s.queue.length + s.running > s.agent.slots;
   const plan = () => {
     if (policy.kind !== "steal") return;
+    if (policy.idleGate && !(states.some(idle) && states.some(waiting))) return;
     rounds += 1;
     const { config } = policy;
     const tailLength = config.maxStealBatch * TAIL_PER_BATCH;
