@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import {
   type AgentView,
   type Config,
@@ -14,12 +13,12 @@ import {
 } from "@worksteal/protocol";
 import { loadConfig, redisTargetOf } from "@worksteal/config";
 import { findBestAgent } from "@worksteal/planner";
-import { AgentQueues, closeRedis, createRedis, isRefusedAgent, readAgents, Store, StoreError, type SubmitResult } from "@worksteal/store";
+import { AgentQueues, closeRedis, createRedis, isRefusedAgent, readAgents, type RedisConnection, Store, StoreError, type SubmitResult } from "@worksteal/store";
 
 export interface ClientOptions {
   config?: ConfigInput;
   /** An existing connection to share; the client then leaves it open on close(). */
-  redis?: Redis;
+  redis?: RedisConnection;
 }
 
 export interface SubmitInput extends TaskSpecInput {

@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { type Queue, Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import { pino, type Logger } from "pino";
 import { loadConfig, redisTargetOf } from "@worksteal/config";
 import { type Config, type ConfigInput, DIRECTIVE_QUEUE, type Directive } from "@worksteal/protocol";
@@ -16,6 +15,7 @@ import {
   maskRedisUrl,
   openDirectiveQueue,
   publishReplicaRole,
+  type RedisConnection,
   Store,
   writeReplicaHeartbeat,
 } from "@worksteal/store";
@@ -92,11 +92,11 @@ export class Replica {
   readonly metrics = new ReplicaMetrics();
   private readonly foldLoopState: FoldLoopState = { lastReadAt: undefined, lastReadCount: 0 };
   private readonly log: Logger;
-  private readonly redis: Redis;
-  private readonly blocking: Redis;
-  private readonly executorRedis: Redis;
+  private readonly redis: RedisConnection;
+  private readonly blocking: RedisConnection;
+  private readonly executorRedis: RedisConnection;
   /** The leader's own read of the event stream, for rounds that events ask for. */
-  private readonly triggerRedis: Redis;
+  private readonly triggerRedis: RedisConnection;
   private readonly stealTrigger: StealTrigger;
   /** Whether the latest leader round saw an idle agent, and an agent with tasks to give. */
   private fleetShape: { idle: boolean; backlog: boolean } | undefined;

@@ -1,8 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { Queue } from "bullmq";
 import { agentQueueName, DIRECTIVE_QUEUE, type Directive, jobIdFor, type Keys } from "@worksteal/protocol";
-import type { Redis } from "ioredis";
-import { type ConnectionLog, isConnectionError } from "./connection.js";
+import { type ConnectionLog, isConnectionError, type RedisConnection } from "./connection.js";
 import { errorSummary } from "./log.js";
 import type { Store } from "./store.js";
 
@@ -30,7 +29,7 @@ export class AgentQueues {
   private readonly lastUsed = new Map<string, number>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly keys: Keys,
     /** Told of a queue's errors other than a lost connection (which the connection reports once). */
     private readonly log?: ConnectionLog,

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "./connection.js";
 import {
   type AgentProfile,
   type AgentStatus,
@@ -91,7 +91,7 @@ export class Store {
   readonly agentTtlMs: number;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisConnection,
     readonly namespace: Namespace,
     options: { agentTtlMs?: number } = {},
   ) {
