@@ -1,9 +1,11 @@
 /**
  * Benchmark of the pure planner: `planSteals` timed on synthetic snapshots shaped like the ones
  * the leader builds (coordinator/src/snapshot.ts): every alive or draining agent with its queue
- * counts, and for each agent the strategy may take from (the planner's `needsTail`) the newest
- * `maxStealBatch × 4` of its queued tasks (the leader's tail length), plus the average duration
- * per type. A snapshot is built per strategy: balanced reads more tails than classic.
+ * counts, and for the busiest agents the strategy may take from (the planner's `needsTail`; two
+ * per idle agent, at least 16 and at most 256, as the leader picks them) the newest
+ * `maxStealBatch × 4` of their queued tasks (the leader's tail length), plus the average duration
+ * per type. A snapshot is built per strategy: balanced may read other tails than classic.
+ * `--all-tails` gives every such agent its tail, as the leader did before it read the busiest only.
  *
  *   pnpm bench:planner [--fleets 1000x100000,10000x1000000] [--strategies classic,balanced]
  *                      [--scenarios skewed,even] [--rounds 7] [--warmup 1] [--seed 42] [--json]
@@ -19,7 +21,7 @@ import { loadavg } from "node:os";
 import { z } from "zod";
 import { type AgentView, ConfigSchema, type PlannedDirective, STRATEGIES, type StrategyName } from "@worksteal/protocol";
 import { needsTail, planSteals, type PlannerSnapshot, type TaskSummary } from "@worksteal/planner";
-import { type ArgsOf, JSON_FLAG, option, runScript } from "./lib/args.js";
+import { type ArgsOf, flag, JSON_FLAG, option, runScript } from "./lib/args.js";
 import { seededRandom } from "../packages/planner/src/simulator/random.js";
 import { describeMachine, printJson } from "./lib/report.js";
 import { quantile } from "./lib/stats.js";
@@ -42,6 +44,10 @@ const TASK_KINDS: ReadonlyArray<{ share: number; type: string; requiredCapabilit
 
 /** What the leader reads per victim: maxStealBatch × TAIL_PER_BATCH in coordinator/src/directive-planner.ts. */
 const TAIL_PER_BATCH = 4;
+/** Whose tails the leader reads: the busiest victims, this many per idle agent, within these bounds (coordinator/src/snapshot.ts). */
+const VICTIMS_PER_IDLE = 2;
+const MIN_VICTIMS = 16;
+const MAX_VICTIMS = 256;
 
 const commaList = z.string().transform((s) => s.split(",").filter((x) => x !== ""));
 const FleetSchema = z
@@ -76,6 +82,7 @@ const COMMAND = {
     rounds: option(z.coerce.number().int().min(1).max(1000), { default: "7", valueName: "N", help: "timed rounds per row" }),
     warmup: option(z.coerce.number().int().min(0).max(1000), { default: "1", valueName: "N", help: "untimed rounds before them" }),
     seed: option(z.coerce.number().int(), { default: "42", valueName: "N", help: "seed of the synthetic fleets" }),
+    "all-tails": flag("a tail for every agent the strategy may take from, not only the busiest ones the leader reads"),
     json: JSON_FLAG,
   },
 };
@@ -105,7 +112,7 @@ async function main(args: Args): Promise<number> {
   for (const fleet of args.fleets) {
     for (const scenario of args.scenarios) {
       for (const strategy of args.strategies) {
-        const snapshot = syntheticSnapshot(fleet.agents, fleet.tasks, scenario, strategy, args.seed);
+        const snapshot = syntheticSnapshot(fleet.agents, fleet.tasks, scenario, strategy, args.seed, args["all-tails"]);
         const tailTasks = Object.values(snapshot.tails).reduce((n, t) => n + t.length, 0);
         const row: Row = { ...fleet, scenario, strategy, tailTasks, ...timeRounds(snapshot, strategy, args) };
         rows.push(row);
@@ -188,7 +195,7 @@ function plannerSettings(c: typeof defaults) {
  * rest weighted by a Pareto draw. `even`: queues proportional to slots, within ±2%. Every agent
  * has a history of its own; ad-hoc tasks carry an estimate instead of a type average.
  */
-function syntheticSnapshot(agents: number, tasks: number, scenario: Scenario, strategy: StrategyName, seed: number): PlannerSnapshot {
+function syntheticSnapshot(agents: number, tasks: number, scenario: Scenario, strategy: StrategyName, seed: number, allTails: boolean): PlannerSnapshot {
   const random = seededRandom(seed);
   const pick = <T extends { share: number }>(items: readonly T[]): T => {
     let x = random();
@@ -244,7 +251,10 @@ function syntheticSnapshot(agents: number, tasks: number, scenario: Scenario, st
   });
   const durationsByType = Object.fromEntries(TASK_KINDS.filter((k) => k.ms > 0).map((k) => [k.type, msOf(k)]));
   const config = { ...defaults, strategy };
-  for (const view of views) if (!needsTail(view, config)) delete tails[view.id];
+  const idle = views.filter((v) => v.status === "alive" && v.workload.queued === 0 && v.workload.running < v.concurrency).length;
+  const victims = views.filter((v) => needsTail(v, config)).sort((a, b) => b.workload.queued - a.workload.queued);
+  const read = new Set((allTails ? victims : victims.slice(0, Math.min(MAX_VICTIMS, Math.max(MIN_VICTIMS, VICTIMS_PER_IDLE * idle)))).map((v) => v.id));
+  for (const view of views) if (!read.has(view.id)) delete tails[view.id];
   return { agents: views, tails, durationsByType, round: 1 };
 }
 
