@@ -8,6 +8,8 @@ import type { AgentDirectory } from "./agent-directory.js";
  * trip; the task scripts keep them exact, never lagging behind a fold).
  */
 export async function readFleet(store: Store, directory: AgentDirectory): Promise<AgentView[]> {
-  const [loads] = await Promise.all([readAgentLoads(store), directory.refresh()]);
-  return directory.views(loads);
+  await directory.refresh();
+  // The counts after the directory's clock (directory.now): an event the leader's stream reader
+  // skips as older than that clock is already in them.
+  return directory.views(await readAgentLoads(store));
 }

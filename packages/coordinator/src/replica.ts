@@ -3,6 +3,7 @@ import { performance } from "node:perf_hooks";
 import { type Queue, Worker } from "bullmq";
 import { pino, type Logger } from "pino";
 import { loadConfig, redisTargetOf } from "@worksteal/config";
+import { needsTail } from "@worksteal/planner";
 import { type Config, type ConfigInput, DIRECTIVE_QUEUE, type Directive } from "@worksteal/protocol";
 import {
   AgentQueues,
@@ -22,7 +23,7 @@ import {
 import { AgentDirectory } from "./agent-directory.js";
 import { DirectiveExecutor, type StealOutcome } from "./executor.js";
 import { readFleet } from "./fleet-view.js";
-import { isIdle, isVictim } from "./snapshot.js";
+import { isIdle } from "./snapshot.js";
 import { type StealHint, StealTrigger } from "./steal-trigger.js";
 import { EventFolder } from "./event-folder.js";
 import { Leadership } from "./leadership.js";
@@ -100,6 +101,8 @@ export class Replica {
   private readonly stealTrigger: StealTrigger;
   /** Whether the latest leader round saw an idle agent, and an agent with tasks to give. */
   private fleetShape: { idle: boolean; backlog: boolean } | undefined;
+  /** Whether events since the latest round's read queued a task somewhere: a backlog it did not see may exist. */
+  private queuedSinceRound = false;
   private leaderRoundStartedAt = 0;
   /** A round asked for by events while one ran or too soon after one: it runs next. */
   private roundRequested: NodeJS.Timeout | "after-round" | undefined;
@@ -306,9 +309,10 @@ export class Replica {
     this.leaderRoundStartedAt = started;
     try {
       // One read of the fleet for the whole round: the directory's changes and every agent's exact counts.
+      this.queuedSinceRound = false;
       const agents = await readFleet(this.store, this.directory);
       this.metrics.planPhaseTook("fleet", (performance.now() - started) / 1000);
-      this.fleetShape = { idle: agents.some(isIdle), backlog: agents.some((a) => isVictim(a, this.config)) };
+      this.fleetShape = { idle: agents.some(isIdle), backlog: agents.some((a) => needsTail(a, this.config)) };
       // Each step on its own: one that fails (a bad record, a planner bug) must not stop the others every round.
       const steps = [
         () => this.reaper.reap(fence, performance.now() - this.leaderSince >= this.config.agentTtlMs, agents),
@@ -340,12 +344,23 @@ export class Replica {
    * while it saw an idle agent (or no round has run yet).
    */
   private async runTriggerLoop(): Promise<void> {
+    /** The directory's clock when this replica was last seen not leading. */
+    let notLeadingAt = 0;
     while (this.running) {
       try {
         if (this.leaderFence === undefined || !this.config.enabled) {
           this.stealTrigger.reset();
+          notLeadingAt = this.directory.now;
           await new Promise((r) => setTimeout(r, FOLD_BLOCK_MS));
           continue;
+        }
+        if (!this.stealTrigger.started) {
+          // From this leadership's first read of the fleet on: what came before it, that read saw.
+          if (this.directory.now <= notLeadingAt) {
+            await new Promise((r) => setTimeout(r, TRIGGERED_ROUND_GAP_MS));
+            continue;
+          }
+          this.stealTrigger.startAt(this.directory.now);
         }
         const hint = await this.stealTrigger.next(FOLD_BLOCK_MS);
         if (hint && this.worthARound(hint)) {
@@ -362,7 +377,8 @@ export class Replica {
 
   private worthARound(hint: StealHint): boolean {
     const shape = this.fleetShape;
-    return shape === undefined || (hint.slotFreed && shape.backlog) || (hint.taskQueued && shape.idle);
+    if (hint.taskQueued) this.queuedSinceRound = true;
+    return shape === undefined || (hint.slotFreed && (shape.backlog || this.queuedSinceRound)) || (hint.taskQueued && shape.idle);
   }
 
   /** A leader round now, or as soon as the one running ends and TRIGGERED_ROUND_GAP_MS has passed since it began. */

@@ -1,6 +1,6 @@
 import type { Queue } from "bullmq";
 import { type AgentView, type Config, type Directive, DirectiveSchema, parseJobId } from "@worksteal/protocol";
-import { type PlannerSnapshot, projectDirectives, type TaskSummary } from "@worksteal/planner";
+import { needsTail, type PlannerSnapshot, projectDirectives, type TaskSummary } from "@worksteal/planner";
 import { readDurationAverages, readTaskFields, type Store } from "@worksteal/store";
 import type { AgentDirectory } from "./agent-directory.js";
 
@@ -17,17 +17,6 @@ const MAX_VICTIMS = 256;
 /** An agent that runs below its slots with nothing queued: one a steal would put to work at once. */
 export function isIdle(agent: AgentView): boolean {
   return agent.status === "alive" && agent.workload.queued === 0 && agent.workload.running < agent.concurrency;
-}
-
-/**
- * An agent whose queued tasks the planner may take (the tail it needs is read): classic, at
- * least minTasksToSteal queued; balanced, a task waiting for a slot.
- */
-export function isVictim(agent: AgentView, options: Pick<SnapshotOptions, "minTasksToSteal" | "strategy">): boolean {
-  if (agent.status !== "alive") return false;
-  const { queued, running } = agent.workload;
-  if (options.strategy === "classic") return queued >= options.minTasksToSteal;
-  return queued >= 1 && queued + running > agent.concurrency;
 }
 
 /**
@@ -51,7 +40,7 @@ export async function takeSnapshot(
   const idle = agents.filter(isIdle);
   if (idle.length === 0) return undefined;
   const victims = agents
-    .filter((a) => isVictim(a, options))
+    .filter((a) => needsTail(a, options))
     .sort((a, b) => b.workload.queued - a.workload.queued)
     .slice(0, Math.min(MAX_VICTIMS, Math.max(MIN_VICTIMS, VICTIMS_PER_THIEF * idle.length)));
   if (victims.length === 0) return undefined;

@@ -28,9 +28,22 @@ export class StealTrigger {
     private readonly blocking: Store["redis"],
   ) {}
 
-  /** Starts again from the newest entry (a new leadership has no use for older ones). */
+  /** Forgets where it read: a new leadership starts again with `startAt`. */
   reset(): void {
     this.lastId = "$";
+  }
+
+  /** Whether it reads on from where it was (false after `reset`). */
+  get started(): boolean {
+    return this.lastId !== "$";
+  }
+
+  /**
+   * Reads on from the entries appended after `since` (Redis clock, ms): the time of the leader's
+   * first read of the fleet, so that events after it are not missed.
+   */
+  startAt(since: number): void {
+    this.lastId = `${since}-0`;
   }
 
   /** Waits up to `blockMs` for new entries; undefined when none came. */
