@@ -2,8 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, v
 import { main } from "@worksteal/cli";
 import { Client } from "@worksteal/client";
 import { keysFor, type TaskRecord } from "@worksteal/protocol";
-import { AgentQueues, closeRedis, createRedis, type RedisConnection } from "@worksteal/store";
-import { eventually, type NodeProcess, type RedisCluster, spawnNode, startCluster, testNamespace, waitUntilReady } from "@worksteal/testkit";
+import { AgentQueues, closeRedis, createRedis, type RedisConnection, Store } from "@worksteal/store";
+import { eventually, type NodeProcess, type RedisCluster, sleep, spawnNode, startCluster, testNamespace, waitUntilReady } from "@worksteal/testkit";
 import { Cluster } from "ioredis";
 import { agentUp, redisClock } from "../scripts/lib/readiness.js";
 import { CoordinatorProcesses, readLease } from "./coordinators.js";
@@ -238,6 +238,35 @@ describe("Redis Cluster", () => {
     // Everything of the namespace is on the new master now.
     const left = (await everyKey()).filter(({ key }) => key.includes(`{${fleet!.namespace}}`));
     expect(new Set(left.map(({ port }) => port))).toEqual(new Set([target.port]));
+  });
+
+  it("a submit while the slot is half-moved waits out the TRYAGAIN answers and succeeds once the move ends", async () => {
+    const namespace = testNamespace("cluster-tryagain");
+    const keys = keysFor(namespace);
+    const store = new Store(redis, namespace);
+    const client = new Client({ config: { redisUrl: cluster.url, namespace, logLevel: "silent" }, redis });
+    try {
+      await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
+      await store.heartbeat("a1", 0, 0);
+      await client.submit({ id: "before", agentId: "a1", payload: {} });
+      const source = await cluster.nodeServing(keys.events);
+      const move = await cluster.beginSlotMove(
+        keys.events,
+        cluster.nodes.find((n) => n !== source)!,
+      );
+      await move.migrateKeys();
+      // A new task's record does not exist on either master while the slot is half-moved: the
+      // submit script's keys are answered TRYAGAIN until the move ends.
+      const submitted = client.submit({ id: "during", agentId: "a1", payload: {} });
+      // The move is held open this long, as a slow resharding would: longer than ioredis' default
+      // retries (16 × 100 ms) and shorter than the connections' (64 × 100 ms).
+      await sleep(2500);
+      await move.finish();
+      await expect(submitted).resolves.toMatchObject({ taskId: "during", owner: "a1" });
+      expect(await client.get("during")).toMatchObject({ state: "queued", owner: "a1" });
+    } finally {
+      await client.close();
+    }
   });
 });
 
