@@ -1,8 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
 import { main } from "@worksteal/cli";
+import { Agent } from "@worksteal/agent";
 import { Client } from "@worksteal/client";
+import { Replica } from "@worksteal/coordinator";
 import { keysFor, type TaskRecord } from "@worksteal/protocol";
-import { AgentQueues, closeRedis, createRedis, type RedisConnection, Store } from "@worksteal/store";
+import { aclUserName, AgentQueues, closeRedis, createRedis, type RedisConnection, Store } from "@worksteal/store";
 import { eventually, type NodeProcess, type RedisCluster, sleep, spawnNode, startCluster, testNamespace, waitUntilReady } from "@worksteal/testkit";
 import { Cluster } from "ioredis";
 import { agentUp, redisClock } from "../scripts/lib/readiness.js";
@@ -267,6 +269,68 @@ describe("Redis Cluster", () => {
     } finally {
       await client.close();
     }
+  });
+
+  it("each role as its own ACL user (worksteal acl's rules on every node): the task path, stealing and the reader's listing, nothing refused", async () => {
+    const namespace = testNamespace("cluster-acl");
+    const password = "cluster-acl-secret";
+    let printed = "";
+    expect(await main(["acl", "-n", namespace, "--agent", "a1", "--agent", "a2"], { stdout: (s) => void (printed += s), stderr: () => undefined }, {})).toBe(0);
+    // ACL users are per node: every master gets every rule.
+    for (const node of cluster.nodes) {
+      const admin = onlyNode(node.port);
+      for (const line of printed.trim().split("\n")) {
+        const [acl, ...rest] = line.split(" ");
+        await admin.call(acl!, ...rest);
+        await admin.call("ACL", "SETUSER", rest[1]!, `>${password}`);
+      }
+      await admin.call("ACL", "LOG", "RESET");
+    }
+    const hosts = cluster.url.slice("redis+cluster://".length);
+    const urlOf = (user: string) => `redis+cluster://${user}:${password}@${hosts}`;
+    const base = { namespace, logLevel: "silent" as const, heartbeatIntervalMs: 200, stealInterval: 200 };
+    const replica = new Replica({ id: "r1", config: { ...base, redisUrl: urlOf(aclUserName(namespace, "coordinator")) } });
+    const agents = ["a1", "a2"].map(
+      (id) =>
+        new Agent({
+          id,
+          handler: async ({ payload }) => {
+            await new Promise((resolve) => setTimeout(resolve, (payload as { ms: number }).ms));
+            return { by: id };
+          },
+          config: { ...base, redisUrl: urlOf(aclUserName(namespace, "agent", id)) },
+        }),
+    );
+    // Submitting writes any agent's queue: the application submits as the coordinator user.
+    const client = new Client({ config: { ...base, redisUrl: urlOf(aclUserName(namespace, "coordinator")) } });
+    try {
+      await replica.start();
+      for (const agent of agents) await agent.start();
+      const tasks = ids("t", 16);
+      for (const id of tasks) await client.submit({ id, agentId: "a1", payload: { ms: 100 } });
+      const records = await eventually(
+        async () => {
+          const found = await Promise.all(tasks.map((id) => client.get(id)));
+          for (const record of found) expect(record?.state).toBe("done");
+          return found;
+        },
+        { timeoutMs: 90_000, intervalMs: 250 },
+      );
+      expect(records.some((r) => r?.owner === "a2")).toBe(true);
+      let listed = "";
+      const code = await main(
+        ["tasks", "--json", "--redis", urlOf(aclUserName(namespace, "reader")), "--namespace", namespace],
+        { stdout: (s) => void (listed += s), stderr: (s) => void (listed += s) },
+        {},
+      );
+      expect(code, listed).toBe(0);
+      expect(listed).toContain('"t15"');
+    } finally {
+      await client.close();
+      for (const agent of agents) await agent.close();
+      await replica.stop();
+    }
+    for (const node of cluster.nodes) expect(await onlyNode(node.port).call("ACL", "LOG"), `ACL LOG of node ${node.port}`).toEqual([]);
   });
 });
 

@@ -1,4 +1,5 @@
 import { AgentIdSchema, agentQueueName, keysFor, type Namespace, NamespaceSchema } from "@worksteal/protocol";
+import { agentChangesKey, heartbeatsKey } from "./agent-directory.js";
 
 export const ACL_ROLES = ["coordinator", "agent", "reader"] as const;
 export type AclRole = (typeof ACL_ROLES)[number];
@@ -54,7 +55,7 @@ const COORDINATOR_COMMANDS = [
     "zpopmin",
   ],
   ...["llen", "lindex", "lrange", "lpush", "rpush", "rpop", "lrem", "ltrim", "rpoplpush", "bzpopmin"],
-  ...["xadd", "xdel", "xlen", "xrange", "xrevrange", "xtrim", "xack", "xautoclaim", "xreadgroup", "xpending", "xgroup", "xinfo"],
+  ...["xadd", "xdel", "xlen", "xrange", "xrevrange", "xtrim", "xack", "xautoclaim", "xreadgroup", "xread", "xpending", "xgroup", "xinfo"],
 ];
 
 /** An agent's BullMQ worker on its own queue, and worksteal's scripts on its own hash and sets. */
@@ -118,7 +119,7 @@ function roleRules(namespace: Namespace, role: AclRole, agentId: string | undefi
   const tasks = k.task("*");
   return [
     ...allow(CONNECTION_COMMANDS),
-    ...keysMatching([...own, tasks, k.events, k.agents, k.workload(id), k.queuedCounts, k.runningCounts]),
+    ...keysMatching([...own, tasks, k.events, k.agents, k.workload(id), k.queuedCounts, k.runningCounts, heartbeatsKey(k), agentChangesKey(k)]),
     selector([...allow(AGENT_OWN_COMMANDS), ...keysMatching(own)]),
     selector([...allow(AGENT_TASK_COMMANDS), ...keysMatching([tasks])]),
     // The counts its tasks' scripts keep as they move them (lua/includes/agentLoads.lua): its own
@@ -127,6 +128,11 @@ function roleRules(namespace: Namespace, role: AclRole, agentId: string | undefi
     // member: the reconciler corrects any other change).
     selector(["+hincrby", ...keysMatching([k.workload(id)])]),
     selector(["+zincrby", ...keysMatching([k.queuedCounts, k.runningCounts])]),
+    // Its liveness in the fleet's heartbeat sorted set (register, heartbeat), and the number of its
+    // latest change in the agent-changes sorted set (register, markDrained: the last number read,
+    // the next written). As with the load sets, a pattern cannot limit a script to its own member.
+    selector(["+zadd", ...keysMatching([heartbeatsKey(k)], "%W")]),
+    selector(["+zadd", "+zrevrange", ...keysMatching([agentChangesKey(k)])]),
     // The event stream and the set of agent ids: appended to, never read, trimmed or deleted.
     selector(["+xadd", ...keysMatching([k.events], "%W")]),
     selector(["+sadd", ...keysMatching([k.agents], "%W")]),
