@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import { type Config, jobIdFor } from "@worksteal/protocol";
 import {
@@ -30,6 +31,8 @@ const RECORD_PAGE = 1000;
 const AGENTS_PER_PASS = 500;
 /** A pass starts on no further agent once it has checked this many queued tasks (an agent begun is finished). */
 const TASKS_PER_PASS = 10_000;
+/** A pass starts on no further agent once it has run this long (the next pass goes on from there). */
+const PASS_BUDGET_MS = 500;
 /** Agents whose queues are checked at once. */
 const AGENTS_AT_ONCE = 8;
 /** Dead agents a pass considers for removal at most. */
@@ -70,7 +73,8 @@ export interface MaintenanceResult {
  * It also forgets what is gone, so that agents and replicas restarting under new ids leave
  * nothing behind: dead agents that hold no task, replicas without a heartbeat, idle consumers.
  * Per-agent work is a resumable scan: each pass takes the next share of the fleet (by id, from
- * the leader's directory), so a pass costs the same at 100 agents or 10,000.
+ * the leader's directory, stopping early past a task count or half a second), so a pass costs
+ * the same at 100 agents or 10,000.
  */
 export class Maintenance {
   /** The last agent id the scan looked at; the next pass starts after it. */
@@ -157,10 +161,11 @@ export class Maintenance {
    */
   private async readdMissingJobs(share: readonly string[]): Promise<{ readded: number; scanned: string[] }> {
     const now = await this.store.now();
+    const started = performance.now();
     let readded = 0;
     let checked = 0;
     const scanned: string[] = [];
-    for (let start = 0; start < share.length && checked < TASKS_PER_PASS; start += AGENTS_AT_ONCE) {
+    for (let start = 0; start < share.length && checked < TASKS_PER_PASS && performance.now() - started < PASS_BUDGET_MS; start += AGENTS_AT_ONCE) {
       const agents = share.slice(start, start + AGENTS_AT_ONCE);
       const found = await Promise.all(agents.map((agentId) => this.readdMissingJobsOf(agentId, now)));
       scanned.push(...agents);
