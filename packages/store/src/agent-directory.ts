@@ -39,7 +39,7 @@ const finite = (value: string | null | undefined): number => {
 };
 
 /** An agent hash's fields as a record; undefined when the hash is gone or its profile is not valid. */
-export function agentRecordOf(id: string, hash: Partial<Record<(typeof RECORD_FIELDS)[number], string | null>>): AgentRecord | undefined {
+function agentRecordOf(id: string, hash: Partial<Record<(typeof RECORD_FIELDS)[number], string | null>>): AgentRecord | undefined {
   if (hash.capabilities === null || hash.capabilities === undefined) return undefined;
   let capabilities: unknown;
   try {

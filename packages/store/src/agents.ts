@@ -60,19 +60,6 @@ export async function areRegistered(store: Store, ids: readonly string[]): Promi
   return (await store.redis.smismember(store.keys.agents, ...ids)).map((member) => member === 1);
 }
 
-/**
- * Each agent's last heartbeat (Redis clock, ms; 0 when it has none), in one round trip;
- * undefined where it cannot be read (a hand-edited key of another type): the caller skips it.
- */
-export async function readLastHeartbeats(store: Store, ids: readonly string[]): Promise<Array<number | undefined>> {
-  if (ids.length === 0) return [];
-  const pipeline = store.redis.pipeline();
-  for (const id of ids) pipeline.hget(store.keys.agent(id), "lastHeartbeat");
-  const replies = await pipeline.exec();
-  if (replies === null) throw new Error("the pipeline reading heartbeats was aborted");
-  return replies.map(([error, value]) => (error ? undefined : Number(value ?? 0)));
-}
-
 /** The agent's capabilities; undefined when it is not registered. */
 export async function readAgentCapabilities(store: Store, agentId: string): Promise<string[] | undefined> {
   const capabilities = await store.redis.hget(store.keys.agent(agentId), "capabilities");
