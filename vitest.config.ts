@@ -11,7 +11,7 @@ const clientConditions = ["@worksteal/source", "module", "browser", "development
  * last and one file at a time: on a two-core machine, running them beside other files would
  * starve their processes and turn CPU contention into false failures.
  */
-const FAULT_TESTS = ["tests/failover.test.ts", "tests/chaos.test.ts", "tests/reaping.test.ts", "tests/sentinel.test.ts"];
+const FAULT_TESTS = ["tests/failover.test.ts", "tests/chaos.test.ts", "tests/reaping.test.ts", "tests/sentinel.test.ts", "tests/cluster.test.ts"];
 
 /** Tests that drive a real headless Chromium against a running fleet: heavy, so alone, after the faults. */
 const BROWSER_TESTS = ["tests/**/*.browser.test.ts"];

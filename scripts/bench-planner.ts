@@ -1,8 +1,11 @@
 /**
  * Benchmark of the pure planner: `planSteals` timed on synthetic snapshots shaped like the ones
  * the leader builds (coordinator/src/snapshot.ts): every alive or draining agent with its queue
- * counts, and for each agent holding at least minTasksToSteal queued tasks the newest
- * `maxStealBatch × 4` of them (the leader's tail length), plus the average duration per type.
+ * counts, and for the busiest agents the strategy may take from (the planner's `needsTail`; two
+ * per idle agent, at least 16 and at most 256, as the leader picks them) the newest
+ * `maxStealBatch × 4` of their queued tasks (the leader's tail length), plus the average duration
+ * per type. A snapshot is built per strategy: balanced may read other tails than classic.
+ * `--all-tails` gives every such agent its tail, as the leader did before it read the busiest only.
  *
  *   pnpm bench:planner [--fleets 1000x100000,10000x1000000] [--strategies classic,balanced]
  *                      [--scenarios skewed,even] [--rounds 7] [--warmup 1] [--seed 42] [--json]
@@ -17,8 +20,8 @@
 import { loadavg } from "node:os";
 import { z } from "zod";
 import { type AgentView, ConfigSchema, type PlannedDirective, STRATEGIES, type StrategyName } from "@worksteal/protocol";
-import { planSteals, type PlannerSnapshot, type TaskSummary } from "@worksteal/planner";
-import { type ArgsOf, JSON_FLAG, option, runScript } from "./lib/args.js";
+import { needsTail, planSteals, type PlannerSnapshot, type TaskSummary } from "@worksteal/planner";
+import { type ArgsOf, flag, JSON_FLAG, option, runScript } from "./lib/args.js";
 import { seededRandom } from "../packages/planner/src/simulator/random.js";
 import { describeMachine, printJson } from "./lib/report.js";
 import { quantile } from "./lib/stats.js";
@@ -41,6 +44,10 @@ const TASK_KINDS: ReadonlyArray<{ share: number; type: string; requiredCapabilit
 
 /** What the leader reads per victim: maxStealBatch × TAIL_PER_BATCH in coordinator/src/directive-planner.ts. */
 const TAIL_PER_BATCH = 4;
+/** Whose tails the leader reads: the busiest victims, this many per idle agent, within these bounds (coordinator/src/snapshot.ts). */
+const VICTIMS_PER_IDLE = 2;
+const MIN_VICTIMS = 16;
+const MAX_VICTIMS = 256;
 
 const commaList = z.string().transform((s) => s.split(",").filter((x) => x !== ""));
 const FleetSchema = z
@@ -75,6 +82,7 @@ const COMMAND = {
     rounds: option(z.coerce.number().int().min(1).max(1000), { default: "7", valueName: "N", help: "timed rounds per row" }),
     warmup: option(z.coerce.number().int().min(0).max(1000), { default: "1", valueName: "N", help: "untimed rounds before them" }),
     seed: option(z.coerce.number().int(), { default: "42", valueName: "N", help: "seed of the synthetic fleets" }),
+    "all-tails": flag("a tail for every agent the strategy may take from, not only the busiest ones the leader reads"),
     json: JSON_FLAG,
   },
 };
@@ -103,9 +111,9 @@ async function main(args: Args): Promise<number> {
   const rows: Row[] = [];
   for (const fleet of args.fleets) {
     for (const scenario of args.scenarios) {
-      const snapshot = syntheticSnapshot(fleet.agents, fleet.tasks, scenario, args.seed);
-      const tailTasks = Object.values(snapshot.tails).reduce((n, t) => n + t.length, 0);
       for (const strategy of args.strategies) {
+        const snapshot = syntheticSnapshot(fleet.agents, fleet.tasks, scenario, strategy, args.seed, args["all-tails"]);
+        const tailTasks = Object.values(snapshot.tails).reduce((n, t) => n + t.length, 0);
         const row: Row = { ...fleet, scenario, strategy, tailTasks, ...timeRounds(snapshot, strategy, args) };
         rows.push(row);
         if (!args.json) printRow(row, rows.length === 1);
@@ -187,7 +195,7 @@ function plannerSettings(c: typeof defaults) {
  * rest weighted by a Pareto draw. `even`: queues proportional to slots, within ±2%. Every agent
  * has a history of its own; ad-hoc tasks carry an estimate instead of a type average.
  */
-function syntheticSnapshot(agents: number, tasks: number, scenario: Scenario, seed: number): PlannerSnapshot {
+function syntheticSnapshot(agents: number, tasks: number, scenario: Scenario, strategy: StrategyName, seed: number, allTails: boolean): PlannerSnapshot {
   const random = seededRandom(seed);
   const pick = <T extends { share: number }>(items: readonly T[]): T => {
     let x = random();
@@ -208,7 +216,8 @@ function syntheticSnapshot(agents: number, tasks: number, scenario: Scenario, se
   const views = fleet.map((a): AgentView => {
     const queued = totalWeight > 0 ? Math.round((tasks * a.weight) / totalWeight) : 0;
     const running = queued > 0 ? a.slots : 0;
-    if (queued >= defaults.minTasksToSteal) {
+    // Every agent with a queue gets a tail here (the same fleet for every strategy); the strategy's needsTail picks below.
+    if (queued >= 1) {
       tails[a.id] = Array.from({ length: Math.min(queued, tailLength) }, () => {
         let kind = pick(TASK_KINDS);
         while (!kind.requiredCapabilities.every((c) => a.capabilities.includes(c))) kind = pick(TASK_KINDS);
@@ -241,6 +250,11 @@ function syntheticSnapshot(agents: number, tasks: number, scenario: Scenario, se
     };
   });
   const durationsByType = Object.fromEntries(TASK_KINDS.filter((k) => k.ms > 0).map((k) => [k.type, msOf(k)]));
+  const config = { ...defaults, strategy };
+  const idle = views.filter((v) => v.status === "alive" && v.workload.queued === 0 && v.workload.running < v.concurrency).length;
+  const victims = views.filter((v) => needsTail(v, config)).sort((a, b) => b.workload.queued - a.workload.queued);
+  const read = new Set((allTails ? victims : victims.slice(0, Math.min(MAX_VICTIMS, Math.max(MIN_VICTIMS, VICTIMS_PER_IDLE * idle)))).map((v) => v.id));
+  for (const view of views) if (!read.has(view.id)) delete tails[view.id];
   return { agents: views, tails, durationsByType, round: 1 };
 }
 

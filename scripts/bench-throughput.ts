@@ -12,7 +12,9 @@
  * inner calls included), Redis CPU (INFO cpu) and the CPU of every Node process (this one, the
  * workers, the coordinators), from the first submit until every task is finished and, for
  * worksteal, every event folded. Medians over the repeats; ratios against BullMQ of the same
- * invocation. Then one staged run per mode splits the cost by lifecycle step (lib/throughput/run.ts).
+ * invocation. Then one staged run per mode splits the cost by lifecycle step (lib/throughput/run.ts),
+ * and worksteal's own scripts are measured alone, step by step: submit, claim, finish, fold
+ * (lib/throughput/script-steps.ts).
  */
 import { loadavg } from "node:os";
 import { z } from "zod";
@@ -23,6 +25,7 @@ import { NoRedisError } from "./lib/fleet.js";
 import { describeMachine, printJson, progress } from "./lib/report.js";
 import { printTable, summarise } from "./lib/throughput/report.js";
 import { measureRun, measureSteps, type Mode, MODES, type RunFigures, type RunSettings, type Step } from "./lib/throughput/run.js";
+import { measureScriptSteps } from "./lib/throughput/script-steps.js";
 
 const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -72,6 +75,7 @@ async function main(args: Args): Promise<number> {
   };
   const runs: RunFigures[] = [];
   const steps: Array<{ mode: Mode; steps: Step[] }> = [];
+  let scriptSteps: Step[] = [];
   let redisVersion = "";
   try {
     redisVersion = /redis_version:(\S+)/.exec((await redis.info("server")) ?? "")?.[1] ?? "";
@@ -92,6 +96,8 @@ async function main(args: Args): Promise<number> {
         progress(`[steps] ${mode} done`);
         await redis.flushall();
       }
+      scriptSteps = await measureScriptSteps(redis, args.tasks, "tp-script-steps");
+      progress("[steps] worksteal's scripts alone done");
     }
   } finally {
     redis.disconnect();
@@ -110,7 +116,7 @@ async function main(args: Args): Promise<number> {
     repeat: args.repeat,
   };
   if (args.json) {
-    printJson({ ...setup, machine, redisVersion, redisAof: true, loadavg: load, modes: summaries, steps, runs });
+    printJson({ ...setup, machine, redisVersion, redisAof: true, loadavg: load, modes: summaries, steps, scriptSteps, runs });
     return 0;
   }
   printTable(
@@ -120,6 +126,7 @@ async function main(args: Args): Promise<number> {
     ],
     summaries,
     steps,
+    scriptSteps,
   );
   return 0;
 }

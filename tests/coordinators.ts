@@ -1,12 +1,12 @@
-import { Redis } from "ioredis";
 import { keysFor } from "@worksteal/protocol";
+import { createRedis, type RedisConnection } from "@worksteal/store";
 import { spawnNode, waitUntilReady, type NodeProcess } from "@worksteal/testkit";
 import { redisClock, replicaBeating } from "../scripts/lib/readiness.js";
 
 /** Coordinator replicas as child processes (packages/coordinator/src/main.ts), by id. */
 export class CoordinatorProcesses {
   readonly procs = new Map<string, NodeProcess>();
-  private connection: Redis | undefined;
+  private connection: RedisConnection | undefined;
 
   constructor(
     private readonly redisUrl: string,
@@ -33,12 +33,9 @@ export class CoordinatorProcesses {
   }
 
   /** The connection readiness is read on, opened on first use and closed by stopAll(). */
-  private redis(): Redis {
-    if (this.connection === undefined) {
-      this.connection = new Redis(this.redisUrl);
-      // Tests that stop Redis expect this connection to fail meanwhile; it reconnects by itself.
-      this.connection.on("error", () => undefined);
-    }
+  private redis(): RedisConnection {
+    // Tests that stop Redis expect this connection to fail meanwhile; it reconnects by itself.
+    this.connection ??= createRedis(this.redisUrl);
     return this.connection;
   }
 
@@ -62,7 +59,7 @@ export interface Lease {
   fence: number;
 }
 
-export async function readLease(redis: Redis, namespace: string): Promise<Lease | undefined> {
+export async function readLease(redis: RedisConnection, namespace: string): Promise<Lease | undefined> {
   const lease = await redis.hgetall(keysFor(namespace).leader);
   return lease.holder ? { holder: lease.holder, fence: Number(lease.fence) } : undefined;
 }

@@ -15,8 +15,9 @@ import { Redis } from "ioredis";
 import { z } from "zod";
 import { Worker } from "bullmq";
 import { Agent } from "@worksteal/agent";
-import { loadConfig } from "@worksteal/config";
+import { loadConfig, redisTargetOf } from "@worksteal/config";
 import { keysFor } from "@worksteal/protocol";
+import { createRedis } from "@worksteal/store";
 import { type ArgsOf, flag, option, runScript } from "./args.js";
 import { SHARED_QUEUE } from "./workload.js";
 
@@ -53,7 +54,8 @@ async function main(args: Args): Promise<number> {
   // Listening from the start: a signal that comes while the agent starts closes it once started.
   const stopped = Promise.race([once(process, "SIGTERM"), once(process, "SIGINT")]);
   const config = loadConfig();
-  const redis = new Redis(config.redisUrl);
+  // The agent's own settings (a cluster, a password file, TLS): the run log is in its namespace.
+  const redis = createRedis(redisTargetOf(config));
   const { runLog, runEpochLog } = keysFor(config.namespace);
   const run = async (taskId: string, epoch: number, payload: unknown, attempt = 1, signal?: AbortSignal): Promise<unknown> => {
     await redis.multi().hincrby(runLog, taskId, 1).hincrby(runEpochLog, `${taskId}@${epoch}`, 1).exec();

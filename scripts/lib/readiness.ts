@@ -5,12 +5,11 @@
  * earlier process of the same id left behind does not count.
  */
 import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import { keysFor } from "@worksteal/protocol";
-import type { AgentQueues } from "@worksteal/store";
+import type { AgentQueues, RedisConnection } from "@worksteal/store";
 
 /** Redis's clock (ms): the one registrations and heartbeats are stamped with. */
-export async function redisClock(redis: Redis): Promise<number> {
+export async function redisClock(redis: RedisConnection): Promise<number> {
   const [seconds, micros] = await redis.time();
   return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
 }
@@ -20,7 +19,7 @@ export async function redisClock(redis: Redis): Promise<number> {
  * and stealing count it) and its BullMQ worker is connected to its queue, so that it takes what
  * is sent to it from now on.
  */
-export function agentUp(redis: Redis, queues: AgentQueues, namespace: string, agentId: string, since: number): () => Promise<boolean> {
+export function agentUp(redis: RedisConnection, queues: AgentQueues, namespace: string, agentId: string, since: number): () => Promise<boolean> {
   const keys = keysFor(namespace);
   const connected = workerConnected(queues.get(agentId));
   return async () => {
@@ -33,7 +32,7 @@ export function agentUp(redis: Redis, queues: AgentQueues, namespace: string, ag
  * A coordinator replica has heartbeated since `since`. Its first heartbeat closes its start: it
  * has joined the consumer group and runs its directive worker; it then tries for the lease.
  */
-export function replicaBeating(redis: Redis, namespace: string, replicaId: string, since: number): () => Promise<boolean> {
+export function replicaBeating(redis: RedisConnection, namespace: string, replicaId: string, since: number): () => Promise<boolean> {
   const keys = keysFor(namespace);
   return async () => Number((await redis.hget(keys.replicas, replicaId)) ?? 0) >= since;
 }

@@ -1,5 +1,4 @@
 import { type Job, UnrecoverableError, Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import { pino, type Logger } from "pino";
 import {
   type AgentProfile,
@@ -23,6 +22,7 @@ import {
   closeRedis,
   isConnectionError,
   createRedis,
+  type RedisConnection,
   reportProgress,
   StoreError,
   StaleTaskError,
@@ -78,8 +78,8 @@ export class Agent {
   readonly config: Config;
   private readonly handler: TaskHandler;
   private readonly log: Logger;
-  private readonly redis: Redis;
-  private readonly workerRedis: Redis;
+  private readonly redis: RedisConnection;
+  private readonly workerRedis: RedisConnection;
   private readonly store: Store;
   private worker?: Worker<TaskJobData>;
   private heartbeatTimer?: NodeJS.Timeout;

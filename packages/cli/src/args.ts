@@ -1,4 +1,4 @@
-import { NamespaceSchema, parseSentinelUrl, SENTINEL_SCHEME, WorkstealError } from "@worksteal/protocol";
+import { CLUSTER_SCHEME, NamespaceSchema, redisUrlProblem, SENTINEL_SCHEME, TLS_CLUSTER_SCHEME, WorkstealError } from "@worksteal/protocol";
 import { z } from "zod";
 
 /** A bad command line: one line for stderr, exit code 2. */
@@ -14,15 +14,18 @@ export function check<T>(schema: z.ZodType<T>, value: unknown, label: string): T
 }
 
 const PlainRedisUrlSchema = z
-  .url({ protocol: /^rediss?$/, error: "expected a redis://, rediss:// or redis+sentinel:// URL" })
+  .url({ protocol: /^rediss?$/, error: "expected a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL" })
   // Checks run on after a failed one; an unparsable URL is already reported above.
   .refine((u) => !URL.canParse(u) || new URL(u).hostname !== "", "the URL names no host");
 
-/** `redis://`, `rediss://` (TLS), or `redis+sentinel://host:port,…/master` (the sentinels' own parser says what is wrong). */
+/**
+ * `redis://`, `rediss://` (TLS), `redis+sentinel://host:port,…/master` or `redis+cluster://host:port,…`
+ * (`rediss+cluster://`): the multi-host forms' own parsers say what is wrong.
+ */
 export const RedisUrlSchema = z.string().superRefine((url, ctx) => {
-  if (url.startsWith(`${SENTINEL_SCHEME}//`)) {
-    const sentinel = parseSentinelUrl(url);
-    if (typeof sentinel === "string") ctx.addIssue({ code: "custom", message: sentinel });
+  if ([SENTINEL_SCHEME, CLUSTER_SCHEME, TLS_CLUSTER_SCHEME].some((scheme) => url.startsWith(`${scheme}//`))) {
+    const problem = redisUrlProblem(url);
+    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
     return;
   }
   const plain = PlainRedisUrlSchema.safeParse(url);

@@ -1,6 +1,5 @@
-import type { Redis } from "ioredis";
 import { type RedisTarget, WorkstealError } from "@worksteal/protocol";
-import { closeRedis, createRedis } from "@worksteal/store";
+import { closeRedis, createRedis, type RedisConnection } from "@worksteal/store";
 
 /** Redis could not be reached, was lost, or stopped answering: one line for stderr, exit code 2. */
 export class ConnectionError extends WorkstealError {
@@ -19,7 +18,7 @@ export const COMMAND_TIMEOUT_MS = 10_000;
 const COMMAND_TIMED_OUT = "Command timed out";
 
 export interface Connection {
-  redis: Redis;
+  redis: RedisConnection;
   /** The last error the connection reported (the real cause behind "Connection is closed."). */
   lastError(): Error | undefined;
   /** True while commands can be sent. */

@@ -34,6 +34,7 @@ describe("parseInvocation", () => {
     expect(parse(["steals"]).args).toEqual({ limit: 20 });
     expect(parse(["task", "t-1.a", "--redis", "rediss://h:6380"])).toMatchObject({ command: "task", args: { taskId: "t-1.a" }, redis: "rediss://h:6380" });
     expect(parse(["status", "--redis", "redis+sentinel://h1:26379,h2/primary"])).toMatchObject({ redis: "redis+sentinel://h1:26379,h2/primary" });
+    expect(parse(["status", "--redis", "redis+cluster://n1:7000,n2:7001"])).toMatchObject({ redis: "redis+cluster://n1:7000,n2:7001" });
     expect(parse(["agent", "drain", "a-1", "--json"])).toMatchObject({ command: "agent drain", args: { agentId: "a-1", wait: undefined }, json: true });
     expect(parse(["agent", "drain", "a1", "--wait", "--json", "--timeout", "0.25"])).toMatchObject({ args: { wait: { timeoutMs: 250 } }, json: true });
     expect(parse(["agent", "drain", "a1", "--wait"]).args).toMatchObject({ wait: { timeoutMs: 60_000 } });
@@ -76,13 +77,13 @@ describe("parseInvocation", () => {
     expect(fails(["status", "--bogus"])).toBe("unknown option '--bogus' (see worksteal --help)");
     expect(fails(["statsu"])).toBe("unknown command 'statsu' (Did you mean status?) (see worksteal --help)");
     expect(fails(["status", "--redis"])).toBe("option '--redis <url>' argument missing");
-    expect(fails(["status", "--redis", "http://x"])).toBe("--redis: expected a redis://, rediss:// or redis+sentinel:// URL");
+    expect(fails(["status", "--redis", "http://x"])).toBe("--redis: expected a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL");
     expect(fails(["status", "--redis", "redis://"])).toBe("--redis: the URL names no host");
     expect(fails(["status", "--redis", "redis+sentinel://h1:26379"])).toBe(
       "--redis: expected redis+sentinel://[user:password@]host:port[,host:port…]/masterName",
     );
     // A value starting with '-' is the option's value, judged by its own check.
-    expect(fails(["status", "--redis", "--json"])).toBe("--redis: expected a redis://, rediss:// or redis+sentinel:// URL");
+    expect(fails(["status", "--redis", "--json"])).toBe("--redis: expected a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL");
     expect(fails(["status", "--namespace", "a{b}"])).toMatch(/^--namespace: namespace may only contain/);
     expect(fails(["steals", "--limit", "0"])).toBe("--limit: must be at least 1");
     expect(fails(["steals", "--limit", "-1"])).toBe("--limit: must be a positive integer");

@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import {
   type AgentView,
   type Config,
@@ -27,6 +26,7 @@ import {
   isDelayed,
   isRefusedAgent,
   readAgents,
+  type RedisConnection,
   Store,
   StoreError,
   type SubmitResult,
@@ -37,7 +37,7 @@ import { unassignedReason, watchTask, type WatchOptions, withTaskDefaults } from
 export interface ClientOptions {
   config?: ConfigInput;
   /** An existing connection to share; the client then leaves it open on close(). */
-  redis?: Redis;
+  redis?: RedisConnection;
 }
 
 export interface SubmitInput extends TaskSpecInput {

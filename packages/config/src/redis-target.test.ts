@@ -33,9 +33,31 @@ describe("redisTargetOf", () => {
 
   it("settings that cannot go together are refused", () => {
     expect(() => resolveConfig({ overrides: { redisPassword: "a", redisPasswordFile: "/f" } })).toThrow(/either redisPassword or redisPasswordFile/);
-    expect(() => resolveConfig({ overrides: { redisTlsCa: "/ca.pem" } })).toThrow(/TLS files need a rediss:\/\/ redisUrl/);
+    expect(() => resolveConfig({ overrides: { redisTlsCa: "/ca.pem" } })).toThrow(/TLS files need a rediss:\/\/ or rediss\+cluster:\/\/ redisUrl/);
     expect(() => resolveConfig({ overrides: { redisUrl: "rediss://h:1", redisTlsCert: "/c.pem" } })).toThrow(/redisTlsCert and redisTlsKey go together/);
-    expect(() => resolveConfig({ overrides: { redisUrl: "http://h:1" } })).toThrow(/expected redis:\/\/, rediss:\/\/ or redis\+sentinel:\/\//);
+    expect(() => resolveConfig({ overrides: { redisUrl: "http://h:1" } })).toThrow(
+      /expected redis:\/\/, rediss:\/\/, redis\+sentinel:\/\/ or redis\+cluster:\/\//,
+    );
     expect(() => resolveConfig({ overrides: { redisUrl: "redis+sentinel://h:1" } })).toThrow(/redisUrl/);
+    expect(() => resolveConfig({ overrides: { redisUrl: "redis+cluster://h:1/0" } })).toThrow(/redisUrl.*no database number/);
+  });
+
+  it("a cluster URL reads the password file and the TLS files alike", async () => {
+    await writeFile(join(dir, "cert.pem"), "CERT PEM");
+    await writeFile(join(dir, "key.pem"), "KEY PEM");
+    const config = resolveConfig({
+      overrides: {
+        redisUrl: "rediss+cluster://n1:7000,n2:7001",
+        redisPasswordFile: join(dir, "password"),
+        redisTlsCa: join(dir, "ca.pem"),
+        redisTlsCert: join(dir, "cert.pem"),
+        redisTlsKey: join(dir, "key.pem"),
+      },
+    });
+    expect(redisTargetOf(config)).toEqual({
+      url: "rediss+cluster://n1:7000,n2:7001",
+      password: "s3cret",
+      tls: { ca: "CA PEM", cert: "CERT PEM", key: "KEY PEM" },
+    });
   });
 });

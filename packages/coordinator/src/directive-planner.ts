@@ -1,8 +1,11 @@
+import { performance } from "node:perf_hooks";
 import type { Queue } from "bullmq";
 import type { Logger } from "pino";
-import type { Config, Directive } from "@worksteal/protocol";
+import type { AgentView, Config, Directive } from "@worksteal/protocol";
 import { planSteals } from "@worksteal/planner";
-import type { AgentQueues, Store } from "@worksteal/store";
+import type { Store } from "@worksteal/store";
+import type { AgentDirectory } from "./agent-directory.js";
+import { readFleet } from "./fleet-view.js";
 import type { ReplicaMetrics } from "./metrics.js";
 import { takeSnapshot } from "./snapshot.js";
 
@@ -18,25 +21,37 @@ export class DirectivePlanner {
 
   constructor(
     private readonly store: Store,
-    private readonly queues: AgentQueues,
+    private readonly directory: AgentDirectory,
     readonly directives: Queue<Directive>,
     private readonly config: Config,
     private readonly log: Logger,
-    private readonly metrics?: Pick<ReplicaMetrics, "planned">,
+    private readonly metrics?: Pick<ReplicaMetrics, "planned" | "planPhaseTook">,
   ) {}
 
   /**
    * Plans once with `fence`; returns the directives queued. `stillLeading` is asked again just
-   * before queuing, so a leader that lost its lease while it planned queues nothing.
+   * before queuing, so a leader that lost its lease while it planned queues nothing. `agents` is
+   * the fleet as the leader round read it (read here when not given).
    */
-  async planOnce(fence: number, stillLeading: () => boolean = () => true): Promise<Directive[]> {
+  async planOnce(fence: number, stillLeading: () => boolean = () => true, agents?: AgentView[]): Promise<Directive[]> {
     this.round += 1;
-    const snapshot = await takeSnapshot(this.store, this.queues, this.directives, fence, this.round, {
-      agentTtlMs: this.config.agentTtlMs,
+    let phaseStart = performance.now();
+    const phaseDone = (phase: "snapshot" | "plan" | "write") => {
+      const now = performance.now();
+      this.metrics?.planPhaseTook(phase, (now - phaseStart) / 1000);
+      phaseStart = now;
+    };
+    const fleet = agents ?? (await readFleet(this.store, this.directory));
+    const snapshot = await takeSnapshot(this.store, this.directory, fleet, this.directives, fence, this.round, {
       tailLength: this.config.maxStealBatch * TAIL_PER_BATCH,
       minTasksToSteal: this.config.minTasksToSteal,
+      strategy: this.config.strategy,
     });
+    phaseDone("snapshot");
+    // No agent idle while another holds a backlog: nothing to plan.
+    if (snapshot === undefined) return [];
     const planned = planSteals(snapshot, this.config);
+    phaseDone("plan");
     if (planned.length === 0 || !stillLeading()) return [];
     const createdAt = await this.store.now();
     const directives = planned.map((d): Directive => ({ ...d, id: `f${fence}-${d.id}`, fence, createdAt }));
@@ -47,6 +62,7 @@ export class DirectivePlanner {
         opts: { jobId: d.id, attempts: 3, backoff: { type: "fixed", delay: 100 }, removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } },
       })),
     );
+    phaseDone("write");
     this.metrics?.planned("steal", directives.length);
     this.log.info({ round: this.round, fence, directives: directives.map((d) => `${d.source}->${d.target} x${d.count}`) }, "directives queued");
     return directives;

@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { cleanReason, effectsOf, type ParsedEntry, parseEventEntry, type WorkstealEvent } from "@worksteal/protocol";
 import {
@@ -8,6 +7,7 @@ import {
   type FoldEntry,
   type FoldResult,
   readNewEntries,
+  type RedisConnection,
   type Store,
   type StreamEntry,
 } from "@worksteal/store";
@@ -87,7 +87,7 @@ export class EventFolder {
   constructor(
     private readonly store: Store,
     /** A connection of its own: XREADGROUP blocks it. */
-    private readonly blocking: Redis,
+    private readonly blocking: RedisConnection,
     private readonly options: EventFolderOptions,
     private readonly log: Logger,
   ) {}

@@ -1,16 +1,19 @@
+import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import { type Config, jobIdFor } from "@worksteal/protocol";
 import {
   type AgentQueues,
+  forgetAgentTraces,
   forgetStealsBefore,
   incrementMetrics,
-  readAgentIds,
-  readLastHeartbeats,
   readQueuedTaskIds,
+  readQuietAgents,
   readTaskFields,
   type Store,
+  syncHeartbeats,
   type TaskFields,
 } from "@worksteal/store";
+import type { AgentDirectory } from "./agent-directory.js";
 
 /** Dead letters kept for people to read; older ones are trimmed. */
 const DEAD_LETTERS_KEPT = 10_000;
@@ -21,6 +24,19 @@ const DEAD_LETTERS_KEPT = 10_000;
 const MISSING_JOB_GRACE_MS = 5000;
 /** Queued tasks read per round trip when looking for missing jobs. */
 const RECORD_PAGE = 1000;
+/**
+ * A pass looks at the tasks and jobs of this many agents at most, the next pass going on after
+ * the last one (a resumable scan): the work of a pass does not grow with the fleet.
+ */
+const AGENTS_PER_PASS = 500;
+/** A pass starts on no further agent once it has checked this many queued tasks (an agent begun is finished). */
+const TASKS_PER_PASS = 10_000;
+/** A pass starts on no further agent once it has run this long (the next pass goes on from there). */
+const PASS_BUDGET_MS = 500;
+/** Agents whose queues are checked at once. */
+const AGENTS_AT_ONCE = 8;
+/** Dead agents a pass considers for removal at most. */
+const REMOVALS_PER_PASS = 100;
 
 /**
  * A replica is forgotten once its heartbeat is this many lease TTLs (or heartbeat periods, if
@@ -45,6 +61,8 @@ export interface MaintenanceResult {
   /** Replicas gone from the registry, and folding consumers deleted. */
   replicasForgotten: number;
   consumersDeleted: number;
+  /** Agents whose tasks and jobs this pass looked at (its share of the scan). */
+  agentsScanned: number;
 }
 
 /**
@@ -54,18 +72,33 @@ export interface MaintenanceResult {
  * operations past their retention. Every correction is counted in the namespace's metrics.
  * It also forgets what is gone, so that agents and replicas restarting under new ids leave
  * nothing behind: dead agents that hold no task, replicas without a heartbeat, idle consumers.
+ * Per-agent work is a resumable scan: each pass takes the next share of the fleet (by id, from
+ * the leader's directory, stopping early past a task count or half a second), so a pass costs
+ * the same at 100 agents or 10,000.
  */
 export class Maintenance {
+  /** The last agent id the scan looked at; the next pass starts after it. */
+  private cursor = "";
+  private removalOffset = 0;
+  /** The agents of the latest pass's share, for the repairs that go with it. */
+  lastShare: string[] = [];
+
   constructor(
     private readonly store: Store,
     private readonly queues: AgentQueues,
+    private readonly directory: AgentDirectory,
     private readonly config: Pick<Config, "retentionMs" | "agentTtlMs" | "agentRetentionMs" | "leaseTtlMs" | "heartbeatIntervalMs" | "claimIdleMs">,
     private readonly log: Logger,
   ) {}
 
   async run(): Promise<MaintenanceResult> {
     const workloadCorrections = await this.store.reconcileWorkloads();
-    const jobsReadded = await this.readdMissingJobs();
+    await this.directory.refresh();
+    const share = this.nextShare();
+    await syncHeartbeats(this.store, share);
+    const { readded: jobsReadded, scanned } = await this.readdMissingJobs(share);
+    this.cursor = scanned.length > 0 ? scanned[scanned.length - 1]! : "";
+    this.lastShare = scanned;
     const trimmedEvents = await this.store.trimEvents(DEAD_LETTERS_KEPT);
     await forgetStealsBefore(this.store, (await this.store.now()) - this.config.retentionMs);
     const agentsRemoved = await this.removeGoneAgents();
@@ -77,31 +110,40 @@ export class Maintenance {
       await incrementMetrics(this.store, { "maintenance.replicas_forgotten": replicasForgotten, "maintenance.consumers_deleted": consumersDeleted });
       this.log.info({ replicasForgotten, consumersDeleted }, "forgot replicas that are gone");
     }
-    const result = { trimmedEvents, workloadCorrections, jobsReadded, agentsRemoved, replicasForgotten, consumersDeleted };
+    const result = { trimmedEvents, workloadCorrections, jobsReadded, agentsRemoved, replicasForgotten, consumersDeleted, agentsScanned: scanned.length };
     if ((workloadCorrections ?? 0) + jobsReadded > 0) this.log.warn(result, "reconciler corrected drift");
     return result;
   }
 
+  /** The next AGENTS_PER_PASS agents by id after the cursor, from the start again past the last. */
+  private nextShare(): string[] {
+    const ids = this.directory.ids().sort();
+    const after = ids.filter((id) => id > this.cursor);
+    return (after.length > 0 ? after : ids).slice(0, AGENTS_PER_PASS);
+  }
+
   /**
    * Agents dead for `agentRetentionMs` that hold no task and no job: their keys go (removeAgent
-   * script), then their BullMQ queue. One that still holds something is kept until the reaper
-   * has moved it away; one with events still to fold is removed at a later pass.
+   * script), then their BullMQ queue and their members in the sorted sets. One that still holds
+   * something is kept until the reaper has moved it away; one with events still to fold is
+   * removed at a later pass. At most REMOVALS_PER_PASS are looked at, oldest heartbeat first,
+   * read from the heartbeat sorted set; when none of a full page could go, the next pass looks
+   * further on.
    */
   private async removeGoneAgents(): Promise<number> {
-    const ids = await readAgentIds(this.store);
-    if (ids.length === 0) return 0;
-    const heartbeats = await readLastHeartbeats(this.store, ids);
     const minAge = this.config.agentTtlMs + this.config.agentRetentionMs;
     const now = await this.store.now();
+    const candidates = await readQuietAgents(this.store, now - minAge, this.removalOffset, REMOVALS_PER_PASS);
     const removed: string[] = [];
-    for (const [i, id] of ids.entries()) {
-      const heartbeat = heartbeats[i];
-      if (heartbeat === undefined || now - heartbeat < minAge) continue;
+    for (const { id } of candidates) {
       const result = await this.store.removeAgent(id, minAge);
       if (!result.removed) continue;
       await this.queues.obliterate(id);
+      await forgetAgentTraces(this.store, id);
+      this.directory.forget(id);
       removed.push(id);
     }
+    this.removalOffset = candidates.length === REMOVALS_PER_PASS && removed.length === 0 ? this.removalOffset + REMOVALS_PER_PASS : 0;
     if (removed.length > 0) {
       await incrementMetrics(this.store, { "maintenance.agents_removed": removed.length });
       // A few ids per pass: a fleet's worth would be a long line.
@@ -117,37 +159,53 @@ export class Maintenance {
    * length reads as complete and keeps its order. A task that looks missing is read again
    * before its job is re-added: it may have been claimed and finished meanwhile.
    */
-  private async readdMissingJobs(): Promise<number> {
+  private async readdMissingJobs(share: readonly string[]): Promise<{ readded: number; scanned: string[] }> {
     const now = await this.store.now();
+    const started = performance.now();
     let readded = 0;
-    for (const agentId of await readAgentIds(this.store)) {
-      const queued = await readQueuedTaskIds(this.store, agentId);
-      for (let start = 0; start < queued.length; start += RECORD_PAGE) {
-        const page = queued.slice(start, start + RECORD_PAGE);
-        const records = await this.readQueued(page, agentId);
-        const jobIds = [...records].map(([id, r]) => jobIdFor(id, r.epoch));
-        const states = await this.queues.jobStates(agentId, jobIds);
-        const suspects = [...records].filter(([id, r]) => {
-          const state = states.get(jobIdFor(id, r.epoch));
-          return (state === "absent" || state === "finished") && now - r.updatedAt >= MISSING_JOB_GRACE_MS;
-        });
-        if (suspects.length === 0) continue;
-        const again = await this.readQueued(
-          suspects.map(([id]) => id),
-          agentId,
-        );
-        for (const [id, before] of suspects) {
-          const record = again.get(id);
-          if (!record || record.epoch !== before.epoch) continue;
-          // A finished job under the same id would make the add a no-op.
-          await this.queues.removeLeftover(agentId, jobIdFor(id, record.epoch));
-          await this.queues.enqueue(agentId, id, record.epoch, Math.max(1, record.maxAttempts - record.attempts));
-          readded += 1;
-        }
+    let checked = 0;
+    const scanned: string[] = [];
+    for (let start = 0; start < share.length && checked < TASKS_PER_PASS && performance.now() - started < PASS_BUDGET_MS; start += AGENTS_AT_ONCE) {
+      const agents = share.slice(start, start + AGENTS_AT_ONCE);
+      const found = await Promise.all(agents.map((agentId) => this.readdMissingJobsOf(agentId, now)));
+      scanned.push(...agents);
+      for (const f of found) {
+        readded += f.readded;
+        checked += f.checked;
       }
     }
     if (readded > 0) await incrementMetrics(this.store, { "reconciler.jobs_readded": readded });
-    return readded;
+    return { readded, scanned };
+  }
+
+  /** One agent's share of `readdMissingJobs`: how many jobs it re-added and how many queued tasks it checked. */
+  private async readdMissingJobsOf(agentId: string, now: number): Promise<{ readded: number; checked: number }> {
+    let readded = 0;
+    const queued = await readQueuedTaskIds(this.store, agentId);
+    for (let start = 0; start < queued.length; start += RECORD_PAGE) {
+      const page = queued.slice(start, start + RECORD_PAGE);
+      const records = await this.readQueued(page, agentId);
+      const jobIds = [...records].map(([id, r]) => jobIdFor(id, r.epoch));
+      const states = await this.queues.jobStates(agentId, jobIds);
+      const suspects = [...records].filter(([id, r]) => {
+        const state = states.get(jobIdFor(id, r.epoch));
+        return (state === "absent" || state === "finished") && now - r.updatedAt >= MISSING_JOB_GRACE_MS;
+      });
+      if (suspects.length === 0) continue;
+      const again = await this.readQueued(
+        suspects.map(([id]) => id),
+        agentId,
+      );
+      for (const [id, before] of suspects) {
+        const record = again.get(id);
+        if (!record || record.epoch !== before.epoch) continue;
+        // A finished job under the same id would make the add a no-op.
+        await this.queues.removeLeftover(agentId, jobIdFor(id, record.epoch));
+        await this.queues.enqueue(agentId, id, record.epoch, Math.max(1, record.maxAttempts - record.attempts));
+        readded += 1;
+      }
+    }
+    return { readded, checked: queued.length };
   }
 
   /** Of `ids`, the tasks still queued on `agentId`, with what re-adding a job needs. */

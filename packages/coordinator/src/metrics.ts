@@ -7,6 +7,8 @@ import type { StealOutcome } from "./executor.js";
 const DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 /** A steal's tasks start within a planning round or two when it helps at all. */
 const STEAL_LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];
+/** Seconds, from a millisecond to a minute, fine enough around the leader round's goals (100 ms p50, 250 ms p99). */
+const ROUND_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 0.75, 1, 1.5, 2.5, 5, 10, 20, 30, 60];
 /** Directives whose first running task is still awaited; a busier replica forgets the oldest. */
 const STEALS_AWAITED = 256;
 /** Tasks of one directive looked at: the first to run is among the first handed over. */
@@ -66,6 +68,25 @@ export class ReplicaMetrics {
     buckets: DURATION_BUCKETS,
     registers: [this.registry],
   });
+  private readonly leaderRound = new Histogram({
+    name: "worksteal_leader_round_seconds",
+    help: "One leader round as this replica ran it: reap, plan steals, place waiting tasks",
+    buckets: ROUND_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly planPhase = new Histogram({
+    name: "worksteal_plan_phase_seconds",
+    help: "A leader round by phase: fleet (agents and their counts read), snapshot (the planner's further reads), plan (the pure planner), write (directives queued)",
+    labelNames: ["phase"],
+    buckets: ROUND_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly maintenancePass = new Histogram({
+    name: "worksteal_maintenance_seconds",
+    help: "One maintenance pass of the leader, stuck running tasks' repair included",
+    buckets: ROUND_BUCKETS,
+    registers: [this.registry],
+  });
   private readonly metricsReadsFailed = this.counter(
     "worksteal_metrics_reads_failed_total",
     "Redis reads for latency observations that failed (those observations are lost)",
@@ -122,6 +143,21 @@ export class ReplicaMetrics {
     } catch {
       this.metricsReadsFailed.inc();
     }
+  }
+
+  /** A leader round that took `seconds`. */
+  leaderRoundTook(seconds: number): void {
+    this.leaderRound.observe(seconds);
+  }
+
+  /** A phase of a leader round that took `seconds`. */
+  planPhaseTook(phase: "fleet" | "snapshot" | "plan" | "write", seconds: number): void {
+    this.planPhase.observe({ phase }, seconds);
+  }
+
+  /** A maintenance pass that took `seconds`. */
+  maintenanceTook(seconds: number): void {
+    this.maintenancePass.observe(seconds);
   }
 
   planned(kind: "steal" | "evacuate", count: number): void {

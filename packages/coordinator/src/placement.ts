@@ -1,16 +1,18 @@
 import type { Logger } from "pino";
+import type { AgentView } from "@worksteal/protocol";
 import { findBestAgent } from "@worksteal/planner";
 import {
   type AgentQueues,
   forgetUnassigned,
   isRefusedAgent,
   promoteDueTasks,
-  readAgents,
   readUnassignedPage,
   type Store,
   TaskAlreadyPlacedError,
   TaskNotFoundError,
 } from "@worksteal/store";
+import type { AgentDirectory } from "./agent-directory.js";
+import { readFleet } from "./fleet-view.js";
 
 const PLACE_BATCH = 100;
 
@@ -26,12 +28,12 @@ export class Placer {
   constructor(
     private readonly store: Store,
     private readonly queues: AgentQueues,
-    private readonly agentTtlMs: number,
+    private readonly directory: AgentDirectory,
     private readonly log: Logger,
   ) {}
 
-  /** Returns how many tasks were placed this round. */
-  async place(): Promise<number> {
+  /** Returns how many tasks were placed this round. `agents`: the fleet as the leader round read it (read here when not given). */
+  async place(agents?: AgentView[]): Promise<number> {
     const { store } = this;
     await promoteDueTasks(store, PLACE_BATCH);
     const ids = await readUnassignedPage(store, this.offset, PLACE_BATCH);
@@ -39,7 +41,8 @@ export class Placer {
       this.offset = 0;
       return 0;
     }
-    const agents = await readAgents(store, this.agentTtlMs);
+    // Copies: each placement counts the task it adds, and the caller's views stay as read.
+    const fleet = (agents ?? (await readFleet(store, this.directory))).map((a) => ({ ...a, workload: { ...a.workload } }));
     let placed = 0;
     const records = [];
     for (const id of ids) {
@@ -50,7 +53,7 @@ export class Placer {
     records.sort((a, b) => b.priority - a.priority);
     for (const record of records) {
       const { id } = record;
-      const best = findBestAgent(record, agents);
+      const best = findBestAgent(record, fleet);
       if (!best) continue;
       try {
         const epoch = await store.assign(id, best.id, record.epoch);

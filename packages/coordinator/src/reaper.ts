@@ -7,7 +7,6 @@ import {
   incrementMetrics,
   isRefusedAgent,
   type JobState,
-  readAgents,
   readQueuedTaskIds,
   readRunningTaskIds,
   readTaskFields,
@@ -17,8 +16,9 @@ import {
   TaskNotQueuedError,
   TaskNotRunningError,
 } from "@worksteal/store";
+import type { AgentDirectory } from "./agent-directory.js";
+import { readFleet } from "./fleet-view.js";
 import type { ReplicaMetrics } from "./metrics.js";
-import { withQueueCounts } from "./snapshot.js";
 
 /** Queued tasks of one leaving agent considered per round. */
 const EVACUATE_BATCH = 500;
@@ -49,6 +49,7 @@ export class Reaper {
   constructor(
     private readonly store: Store,
     private readonly queues: AgentQueues,
+    private readonly directory: AgentDirectory,
     private readonly directives: Queue<Directive>,
     private readonly config: Config,
     private readonly log: Logger,
@@ -58,15 +59,17 @@ export class Reaper {
   /**
    * One round. `deadKnown` is false while this leadership is younger than the agent TTL: after
    * a Redis outage or a failover every heartbeat may look stale, and reaping then would move
-   * every agent's work; draining agents are handled at once.
+   * every agent's work; draining agents are handled at once. `agents` is the fleet as the leader
+   * round read it (read here when not given).
    */
-  async reap(fence: number, deadKnown: boolean): Promise<ReapResult> {
+  async reap(fence: number, deadKnown: boolean, agents?: AgentView[]): Promise<ReapResult> {
     const result: ReapResult = { evacuating: 0, reclaimed: 0, parked: 0 };
-    const agents = await readAgents(this.store, this.config.agentTtlMs);
+    const fleet = agents ?? (await readFleet(this.store, this.directory));
     // A drained agent holds nothing, unless a task reached it in a race with its drain: it is handed over too.
-    const leaving = agents.filter((a) => (a.status === "dead" && deadKnown) || a.status === "draining" || a.status === "drained");
+    const leaving = fleet.filter((a) => (a.status === "dead" && deadKnown) || a.status === "draining" || a.status === "drained");
     if (leaving.length === 0) return result;
-    const live = await Promise.all(agents.filter((a) => a.status === "alive").map((a) => withQueueCounts(a, this.queues)));
+    // Copies: placements below count the tasks they add, and the caller's views stay as read.
+    const live = fleet.filter((a) => a.status === "alive").map((a) => ({ ...a, workload: { ...a.workload } }));
     const inFlight = new Set(
       (await this.directives.getJobs(["wait", "active", "delayed", "prioritized"])).flatMap((job) =>
         job && job.data.fence === fence ? [job.data.source] : [],
@@ -165,12 +168,19 @@ export class Reaper {
     return reclaimed;
   }
 
-  /** For the leader's maintenance: running tasks of live agents stuck without a job. */
-  async repairStuckRunning(fence: number): Promise<number> {
-    const agents = await readAgents(this.store, this.config.agentTtlMs);
-    const live = await Promise.all(agents.filter((a) => a.status === "alive").map((a) => withQueueCounts(a, this.queues)));
+  /**
+   * For the leader's maintenance: running tasks stuck without a job, on the agents of `agentIds`
+   * that are not dead (the pass's share of the fleet: a dead agent's are the reaper's).
+   */
+  async repairStuckRunning(fence: number, agentIds: readonly string[]): Promise<number> {
+    const fleet = await readFleet(this.store, this.directory);
+    const live = fleet.filter((a) => a.status === "alive");
+    const scanned = new Set(agentIds);
     let repaired = 0;
-    for (const agent of agents) if (agent.status !== "dead") repaired += await this.reclaimRunning(agent, live, fence, true);
+    for (const agent of fleet) {
+      if (!scanned.has(agent.id) || agent.status === "dead" || agent.workload.running === 0) continue;
+      repaired += await this.reclaimRunning(agent, live, fence, true);
+    }
     if (repaired > 0) {
       await incrementMetrics(this.store, { "reconciler.running_repaired": repaired });
       this.log.warn({ repaired, fence }, "running tasks without a job given to others");

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { type Queue, Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import { pino, type Logger } from "pino";
 import { loadConfig, redisTargetOf } from "@worksteal/config";
+import { needsTail } from "@worksteal/planner";
 import { type Config, type ConfigInput, DIRECTIVE_QUEUE, type Directive } from "@worksteal/protocol";
 import {
   AgentQueues,
@@ -16,10 +16,15 @@ import {
   maskRedisUrl,
   openDirectiveQueue,
   publishReplicaRole,
+  type RedisConnection,
   Store,
   writeReplicaHeartbeat,
 } from "@worksteal/store";
+import { AgentDirectory } from "./agent-directory.js";
 import { DirectiveExecutor, type StealOutcome } from "./executor.js";
+import { readFleet } from "./fleet-view.js";
+import { isIdle } from "./snapshot.js";
+import { type StealHint, StealTrigger } from "./steal-trigger.js";
 import { EventFolder } from "./event-folder.js";
 import { Leadership } from "./leadership.js";
 import { Maintenance, type MaintenanceResult } from "./maintenance.js";
@@ -53,6 +58,19 @@ const EXECUTOR_CONCURRENCY = 2;
 const DIRECTIVE_LOCK_MS = 5000;
 /** How often the start of executed directives' tasks is looked for, to observe steal latency. */
 const STEAL_LATENCY_CHECK_MS = 250;
+/**
+ * Rounds an event asks for start at least this far apart: a storm of finishes costs a round
+ * every so often, not one per event; one asked for meanwhile runs when the gap is over.
+ */
+const TRIGGERED_ROUND_GAP_MS = 25;
+/**
+ * Rounds that follow an event-asked round which planned nothing while an agent was idle and
+ * another held a backlog: a submit's events come just before its jobs reach the queue, so the
+ * first look at the victim's tail may find it not yet filled.
+ */
+const TRIGGERED_ROUND_RETRIES = 4;
+/** Queue objects of agents not touched for this long are closed (see AgentQueues.forgetIdle). */
+const QUEUE_IDLE_MS = 60_000;
 
 /** The fold loop's latest read, for readiness. */
 export interface FoldLoopState {
@@ -75,10 +93,25 @@ export class Replica {
   readonly metrics = new ReplicaMetrics();
   private readonly foldLoopState: FoldLoopState = { lastReadAt: undefined, lastReadCount: 0 };
   private readonly log: Logger;
-  private readonly redis: Redis;
-  private readonly blocking: Redis;
-  private readonly executorRedis: Redis;
+  private readonly redis: RedisConnection;
+  private readonly blocking: RedisConnection;
+  private readonly executorRedis: RedisConnection;
+  /** The leader's own read of the event stream, for rounds that events ask for. */
+  private readonly triggerRedis: RedisConnection;
+  private readonly stealTrigger: StealTrigger;
+  /** Whether the latest leader round saw an idle agent, and an agent with tasks to give. */
+  private fleetShape: { idle: boolean; backlog: boolean } | undefined;
+  /** Whether events since the latest round's read queued a task somewhere: a backlog it did not see may exist. */
+  private queuedSinceRound = false;
+  private leaderRoundStartedAt = 0;
+  /** A round asked for by events while one ran or too soon after one: it runs next. */
+  private roundRequested: NodeJS.Timeout | "after-round" | undefined;
+  private triggerLoop?: Promise<void>;
+  /** Rounds left to look again after an event-asked round that planned nothing (TRIGGERED_ROUND_RETRIES). */
+  private triggeredRetriesLeft = 0;
   private readonly queues: AgentQueues;
+  /** The leader's picture of the agents, brought up to date at each leader round. */
+  private readonly directory: AgentDirectory;
   private readonly eventFolder: EventFolder;
   private readonly directives: Queue<Directive>;
   private readonly directivePlanner: DirectivePlanner;
@@ -105,8 +138,11 @@ export class Replica {
     this.redis = createRedis(redisTarget, { connectionName: `coordinator:${this.id}`, log: this.log.child({ namespace: this.config.namespace }) });
     this.blocking = createRedis(redisTarget, { role: "blocking", connectionName: `coordinator-fold:${this.id}` });
     this.executorRedis = createRedis(redisTarget, { role: "blocking", connectionName: `coordinator-exec:${this.id}` });
+    this.triggerRedis = createRedis(redisTarget, { role: "blocking", connectionName: `coordinator-trigger:${this.id}` });
     this.store = new Store(this.redis, this.config.namespace, { agentTtlMs: this.config.agentTtlMs });
     this.queues = new AgentQueues(this.redis, this.store.keys, this.log);
+    this.directory = new AgentDirectory(this.store, this.config.agentTtlMs);
+    this.stealTrigger = new StealTrigger(this.store, this.triggerRedis);
     this.eventFolder = new EventFolder(
       this.store,
       this.blocking,
@@ -119,7 +155,7 @@ export class Replica {
     this.directives.on("error", (error) => {
       if (!isConnectionError(error)) this.log.warn({ error: errorSummary(error) }, "directive queue error");
     });
-    this.directivePlanner = new DirectivePlanner(this.store, this.queues, this.directives, this.config, this.log, this.metrics);
+    this.directivePlanner = new DirectivePlanner(this.store, this.directory, this.directives, this.config, this.log, this.metrics);
     this.executor = new DirectiveExecutor(
       this.store,
       this.queues,
@@ -131,9 +167,9 @@ export class Replica {
       },
       this.log,
     );
-    this.maintenance = new Maintenance(this.store, this.queues, this.config, this.log);
-    this.placer = new Placer(this.store, this.queues, this.config.agentTtlMs, this.log);
-    this.reaper = new Reaper(this.store, this.queues, this.directives, this.config, this.log, this.metrics);
+    this.maintenance = new Maintenance(this.store, this.queues, this.directory, this.config, this.log);
+    this.placer = new Placer(this.store, this.queues, this.directory, this.log);
+    this.reaper = new Reaper(this.store, this.queues, this.directory, this.directives, this.config, this.log, this.metrics);
     if (options.lead ?? true) {
       this.leadership = new Leadership(
         this.store,
@@ -172,19 +208,23 @@ export class Replica {
     // Nothing below may outlive a stop() that ran during an await: it would never be closed.
     this.throwIfStopped();
     this.foldLoop = this.runFoldLoop();
+    if (this.leadership) this.triggerLoop = this.runTriggerLoop();
     this.every(Math.min(this.config.claimIdleMs / 2, 5000), "claim", () => this.eventFolder.claimAbandoned());
     this.every(this.config.heartbeatIntervalMs, "heartbeat", () => this.heartbeat());
     this.every(STEAL_LATENCY_CHECK_MS, "steal latency", () => this.metrics.observeStealLatencies(this.store));
     this.every(this.config.stealInterval, "lead", () => this.leaderRound());
     this.every(this.config.maintenanceIntervalMs, "maintain", async () => {
       await this.forgetRemovedQueues();
+      await this.queues.forgetIdle(QUEUE_IDLE_MS);
       const fence = this.leaderFence;
       if (fence === undefined) return;
+      const started = performance.now();
       // The repair of stuck running tasks must not wait on housekeeping that failed.
       try {
         await this.maintenance.run();
       } finally {
-        await this.reaper.repairStuckRunning(fence);
+        await this.reaper.repairStuckRunning(fence, this.maintenance.lastShare);
+        this.metrics.maintenanceTook((performance.now() - started) / 1000);
       }
     });
     this.executorWorker = new Worker<Directive>(DIRECTIVE_QUEUE, (job) => this.executor.execute(job.data), {
@@ -222,7 +262,7 @@ export class Replica {
 
   private async shutdown(): Promise<void> {
     this.running = false;
-    const connections = [this.redis, this.blocking, this.executorRedis];
+    const connections = [this.redis, this.blocking, this.executorRedis, this.triggerRedis];
     // With Redis away, each call below would wait out ioredis' retries (half a minute) and BullMQ
     // would wait for reads that never return: the connections are ended first, so they fail now.
     const away = this.redis.status !== "ready";
@@ -230,6 +270,8 @@ export class Replica {
     await this.leadership?.stop();
     for (const timer of this.timers) clearInterval(timer);
     await this.foldLoop;
+    await this.triggerLoop;
+    if (this.roundRequested !== undefined && this.roundRequested !== "after-round") clearTimeout(this.roundRequested);
     // Forced while Redis is away: the directive it runs cannot finish without it anyway.
     await this.executorWorker?.close(away);
     await this.directives.close();
@@ -263,19 +305,100 @@ export class Replica {
     // One round at a time: the round a new leader runs at once may overlap its first tick.
     if (fence === undefined || this.leaderRoundBusy) return;
     this.leaderRoundBusy = true;
+    const started = performance.now();
+    this.leaderRoundStartedAt = started;
     try {
+      // One read of the fleet for the whole round: the directory's changes and every agent's exact counts.
+      this.queuedSinceRound = false;
+      const agents = await readFleet(this.store, this.directory);
+      this.metrics.planPhaseTook("fleet", (performance.now() - started) / 1000);
+      this.fleetShape = { idle: agents.some(isIdle), backlog: agents.some((a) => needsTail(a, this.config)) };
       // Each step on its own: one that fails (a bad record, a planner bug) must not stop the others every round.
       const steps = [
-        () => this.reaper.reap(fence, performance.now() - this.leaderSince >= this.config.agentTtlMs),
-        () => (this.config.enabled ? this.directivePlanner.planOnce(fence, () => this.leaderFence === fence) : undefined),
-        () => this.placer.place(),
+        () => this.reaper.reap(fence, performance.now() - this.leaderSince >= this.config.agentTtlMs, agents),
+        async () => {
+          if (!this.config.enabled) return;
+          const planned = await this.directivePlanner.planOnce(fence, () => this.leaderFence === fence, agents);
+          const worthAnotherLook = planned.length === 0 && this.fleetShape?.idle === true && this.fleetShape.backlog;
+          this.triggeredRetriesLeft = worthAnotherLook ? this.triggeredRetriesLeft - 1 : 0;
+          if (worthAnotherLook && this.triggeredRetriesLeft >= 0) this.requestLeaderRound();
+        },
+        () => this.placer.place(agents),
       ];
       const failures: unknown[] = [];
       for (const step of steps) await Promise.resolve(step()).catch((error: unknown) => failures.push(error));
       if (failures.length > 0) throw failures[0];
     } finally {
+      this.metrics.leaderRoundTook((performance.now() - started) / 1000);
       this.leaderRoundBusy = false;
+      if (this.roundRequested === "after-round") {
+        this.roundRequested = undefined;
+        this.requestLeaderRound();
+      }
     }
+  }
+
+  /**
+   * Reads the event stream while leading and asks for a round when an event may have made a
+   * steal worth planning: a slot freed while the latest round saw a backlog, or a task queued
+   * while it saw an idle agent (or no round has run yet).
+   */
+  private async runTriggerLoop(): Promise<void> {
+    /** The directory's clock when this replica was last seen not leading. */
+    let notLeadingAt = 0;
+    while (this.running) {
+      try {
+        if (this.leaderFence === undefined || !this.config.enabled) {
+          this.stealTrigger.reset();
+          notLeadingAt = this.directory.now;
+          await new Promise((r) => setTimeout(r, FOLD_BLOCK_MS));
+          continue;
+        }
+        if (!this.stealTrigger.started) {
+          // From this leadership's first read of the fleet on: what came before it, that read saw.
+          if (this.directory.now <= notLeadingAt) {
+            await new Promise((r) => setTimeout(r, TRIGGERED_ROUND_GAP_MS));
+            continue;
+          }
+          this.stealTrigger.startAt(this.directory.now);
+        }
+        const hint = await this.stealTrigger.next(FOLD_BLOCK_MS);
+        if (hint && this.worthARound(hint)) {
+          this.triggeredRetriesLeft = TRIGGERED_ROUND_RETRIES;
+          this.requestLeaderRound();
+        }
+      } catch (error) {
+        if (!this.running) break;
+        if (!isConnectionError(error)) this.log.warn({ error: errorSummary(error) }, "steal trigger read failed; retrying");
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
+  private worthARound(hint: StealHint): boolean {
+    const shape = this.fleetShape;
+    if (hint.taskQueued) this.queuedSinceRound = true;
+    return shape === undefined || (hint.slotFreed && (shape.backlog || this.queuedSinceRound)) || (hint.taskQueued && shape.idle);
+  }
+
+  /** A leader round now, or as soon as the one running ends and TRIGGERED_ROUND_GAP_MS has passed since it began. */
+  private requestLeaderRound(): void {
+    if (this.roundRequested !== undefined || !this.running) return;
+    if (this.leaderRoundBusy) {
+      this.roundRequested = "after-round";
+      return;
+    }
+    const wait = this.leaderRoundStartedAt + TRIGGERED_ROUND_GAP_MS - performance.now();
+    const run = () => {
+      // The timer's round may have begun meanwhile, before the events were written: one more after it.
+      this.roundRequested = this.leaderRoundBusy ? "after-round" : undefined;
+      if (this.leaderRoundBusy) return;
+      this.leaderRound().catch((error: unknown) => {
+        if (!isConnectionError(error)) this.log.warn({ error: errorSummary(error) }, "leader round asked for by events failed");
+      });
+    };
+    if (wait <= 0) run();
+    else this.roundRequested = setTimeout(run, wait);
   }
 
   private onLeadershipChange(fence: number | undefined): void {

@@ -1,40 +1,57 @@
 import type { Queue } from "bullmq";
-import { type AgentView, type Directive, DirectiveSchema, parseJobId } from "@worksteal/protocol";
-import { type PlannerSnapshot, projectDirectives, type TaskSummary } from "@worksteal/planner";
-import { type AgentQueues, QUEUED_JOB_STATES, readAgents, readDurationAverages, readTaskFields, type Store } from "@worksteal/store";
+import { type AgentView, type Config, type Directive, DirectiveSchema, parseJobId } from "@worksteal/protocol";
+import { needsTail, type PlannerSnapshot, projectDirectives, type TaskSummary } from "@worksteal/planner";
+import { readDurationAverages, readTaskFields, type Store } from "@worksteal/store";
+import type { AgentDirectory } from "./agent-directory.js";
 
-export interface SnapshotOptions {
-  agentTtlMs: number;
-  /** How many of the newest queued jobs of each agent the planner may choose from. */
+export interface SnapshotOptions extends Pick<Config, "minTasksToSteal" | "strategy"> {
+  /** How many of the newest queued jobs of each victim the planner may choose from. */
   tailLength: number;
-  minTasksToSteal: number;
+}
+
+/** Victims whose tails are read per agent that could take work, and the bounds of that number. */
+const VICTIMS_PER_THIEF = 2;
+const MIN_VICTIMS = 16;
+const MAX_VICTIMS = 256;
+
+/** An agent that runs below its slots with nothing queued: one a steal would put to work at once. */
+export function isIdle(agent: AgentView): boolean {
+  return agent.status === "alive" && agent.workload.queued === 0 && agent.workload.running < agent.concurrency;
 }
 
 /**
- * What the planner sees: every agent with its queue counts read from BullMQ itself (the folded
- * counters may lag a moment behind moves; the queue is the truth about what can be stolen), the
- * newest queued tasks of each agent that could be a victim, the average duration per task type,
- * and this leadership's directives still in flight projected in as if done, so a steal is not
+ * What the planner sees, or undefined when there is nothing to plan: no agent idle while
+ * another holds a backlog (a balanced fleet plans nothing and costs no further read). Agents
+ * come with exact counts (`agents`, from the directory and the task sets); the newest queued
+ * tasks are read for the busiest victims only, as many as the idle agents could use; cpu and
+ * memory are read again for the agents that may give or take; durations per task type; and
+ * this leadership's directives still in flight projected in as if done, so a steal is not
  * planned twice.
  */
 export async function takeSnapshot(
   store: Store,
-  queues: AgentQueues,
+  directory: AgentDirectory,
+  agents: AgentView[],
   directives: Queue<Directive>,
   fence: number,
   round: number,
   options: SnapshotOptions,
-): Promise<PlannerSnapshot> {
-  const agents = (await readAgents(store, options.agentTtlMs)).filter((a) => a.status !== "dead");
-  const live = await Promise.all(agents.map((agent) => withQueueCounts(agent, queues)));
+): Promise<PlannerSnapshot | undefined> {
+  const idle = agents.filter(isIdle);
+  if (idle.length === 0) return undefined;
+  const victims = agents
+    .filter((a) => needsTail(a, options))
+    .sort((a, b) => b.workload.queued - a.workload.queued)
+    .slice(0, Math.min(MAX_VICTIMS, Math.max(MIN_VICTIMS, VICTIMS_PER_THIEF * idle.length)));
+  if (victims.length === 0) return undefined;
+  await directory.withFreshMetrics([...idle, ...victims]);
   const tails: Record<string, TaskSummary[]> = {};
   await Promise.all(
-    live
-      .filter((a) => a.workload.queued >= options.minTasksToSteal)
-      .map(async (a) => {
-        tails[a.id] = await readTail(store, queues, a.id, options.tailLength);
-      }),
+    victims.map(async (a) => {
+      tails[a.id] = await readTail(store, a.id, options.tailLength);
+    }),
   );
+  const live = agents.filter((a) => a.status !== "dead");
   const snapshot: PlannerSnapshot = { agents: live, tails, durationsByType: await readDurationAverages(store), round };
   const inFlight = (await directives.getJobs(["wait", "active", "delayed", "prioritized"]))
     .map((job) => DirectiveSchema.safeParse(job?.data))
@@ -43,17 +60,21 @@ export async function takeSnapshot(
   return inFlight.length > 0 ? projectDirectives(snapshot, inFlight) : snapshot;
 }
 
-/** The agent with its queued and running counts read from its BullMQ queue. */
-export async function withQueueCounts(agent: AgentView, queues: AgentQueues): Promise<AgentView> {
-  const counts = await queues.get(agent.id).getJobCounts("wait", "prioritized", "active");
-  const queued = (counts.wait ?? 0) + (counts.prioritized ?? 0);
-  return { ...agent, workload: { ...agent.workload, queued, running: counts.active ?? agent.workload.running } };
-}
-
-/** The newest queued tasks of an agent, newest first, with what the planner needs of each. */
-async function readTail(store: Store, queues: AgentQueues, agentId: string, length: number): Promise<TaskSummary[]> {
+/**
+ * The queued tasks of an agent it will run last, with what the planner needs of each: job ids
+ * from its BullMQ prioritized set (lowest priority, newest first) and wait list, read directly so
+ * that no BullMQ queue object is opened for it.
+ */
+async function readTail(store: Store, agentId: string, length: number): Promise<TaskSummary[]> {
   // Job ids carry task id and epoch: reading ids only spares fetching and parsing every job.
-  const data = (await queues.get(agentId).getRanges(QUEUED_JOB_STATES, 0, length - 1, false)).flatMap((id) => parseJobId(id) ?? []);
+  // Every job carries a priority: jobs due wait in BullMQ's prioritized set, read lowest priority
+  // and newest first (the steal candidates); `wait` holds only jobs added before priorities.
+  const queueKeys = store.keys.agentQueueKeys(agentId);
+  const [prioritized, waiting] = await Promise.all([
+    store.redis.zrevrange(`${queueKeys}prioritized`, 0, length - 1),
+    store.redis.lrange(`${queueKeys}wait`, 0, length - 1),
+  ]);
+  const data = [...prioritized, ...waiting].slice(0, length).flatMap((id) => parseJobId(id) ?? []);
   if (data.length === 0) return [];
   const records = await readTaskFields(
     store,

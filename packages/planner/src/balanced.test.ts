@@ -96,12 +96,75 @@ describe("balanced strategy", () => {
     expect(planSteals(dead, balanced)).toEqual([]);
   });
 
-  it("respects minTasksToSteal and enabled; numbers ids by round", () => {
-    const s = snapshot([agent("a", { workload: { queued: 2, running: 1 } }), agent("b")], { a: tasks("a", 2) }, { round: 7 });
-    expect(planSteals(s, { ...balanced, minTasksToSteal: 3 })).toEqual([]);
+  it("has no count floor: one waiting task moves when it finishes sooner; respects enabled; numbers ids by round", () => {
+    const s = snapshot([agent("a", { workload: { queued: 1, running: 1 } }), agent("b")], { a: tasks("a", 1) }, { round: 7 });
+    expect(planSteals(s, { ...balanced, minTasksToSteal: 3 })).toMatchObject([{ id: "r7-1", source: "a", target: "b", count: 1 }]);
     expect(planSteals(s, balanced)).toMatchObject([{ id: "r7-1", source: "a", target: "b", count: 1 }]);
     expect(planSteals(s, { ...balanced, enabled: false })).toEqual([]);
     expect(planSteals(s, { ...balanced, maxStealBatch: 0 })).toEqual([]);
+  });
+
+  it("weighs each task as the executor reaches it: tasks not worth a move go with the one behind them, in one directive", () => {
+    // a's two newest tasks take 0 ms: alone they gain nothing; with the 1 s task behind them they
+    // move (a 4 s → 3 s), and then one more 1 s task evens a and b at 2 s.
+    const tail = [...tasks("z", 2, { type: "zero" }), ...tasks("s", 3, { type: "slow" })];
+    const s = snapshot([agent("a", { workload: { queued: 5, running: 1 } }), agent("b")], { a: tail }, { durationsByType: { zero: 0, slow: 1000 } });
+    const plan = planSteals(s, balanced);
+    expect(plan).toMatchObject([{ source: "a", target: "b", count: 4, reason: "balanced: drain a 4.0s->2.0s, b 0.0s->2.0s" }]);
+    expect(projectDirectives(s, plan).tails.b!.map((t) => t.id)).toEqual(["s1", "s0", "z1", "z0"]);
+    // A unit deeper than maxStealBatch is out of reach: with 2, the unit of 3 does not fit, nothing moves.
+    expect(planSteals(s, { ...balanced, maxStealBatch: 2 })).toEqual([]);
+    // Nor does a unit straddle two directives: s0, s1 fill 2 of 3; the unit z0 + r0 starts the next.
+    const straddle = [...tasks("s", 2, { type: "slow" }), ...tasks("z", 1, { type: "zero" }), ...tasks("r", 6, { type: "slow" })];
+    const deep = snapshot([agent("a", { workload: { queued: 9, running: 1 } }), agent("b")], { a: straddle }, { durationsByType: { zero: 0, slow: 1000 } });
+    expect(planSteals(deep, { ...balanced, maxStealBatch: 3 }).map((d) => d.count)).toEqual([2, 3]);
+  });
+
+  it("never takes a task of raised priority from an agent that would start it no later than the thief could", () => {
+    // a has 2 slots, both busy, and 3 queued; its newest task has priority 500: it starts when a slot frees.
+    const urgent = (init = {}) => [{ id: "u", type: "t", requiredCapabilities: [], priority: 500, ...init }, ...tasks("a", 2)];
+    const busyThief = agent("b", { workload: { running: 1 } });
+    const s = snapshot([agent("a", { concurrency: 2, workload: { queued: 3, running: 2 } }), busyThief], { a: urgent() });
+    expect(planSteals(s, balanced)).toEqual([]);
+    // An idle thief starts it at once, sooner than a: it may move.
+    const idle = snapshot([agent("a", { concurrency: 2, workload: { queued: 3, running: 2 } }), agent("b")], { a: urgent() });
+    expect(planSteals(idle, balanced)).toMatchObject([{ source: "a", target: "b" }]);
+    // With a free slot on a, a starts it at once: it stays even for an idle thief.
+    const free = snapshot([agent("a", { concurrency: 4, workload: { queued: 6, running: 3 } }), agent("b")], {
+      a: [{ id: "u", type: "t", requiredCapabilities: [], priority: 500 }, ...tasks("a", 5)],
+    });
+    expect(planSteals(free, balanced)).toEqual([]);
+  });
+
+  it("counts each agent's speed: a fast agent's queue drains sooner, so it takes more", () => {
+    // Same capabilities: b's tasks took 250 ms, the others' 1000 ms — b is about 2.5× as fast as the group average.
+    const history = (avg: number) => ({ durationCount: 10, durationSumMs: 10 * avg });
+    const s = snapshot(
+      [agent("a", { workload: { queued: 11, running: 1, ...history(1000) } }), agent("b", { workload: history(250) }), agent("c", { workload: history(1000) })],
+      { a: tasks("a", 11) },
+      { durationsByType: { t: 750 } },
+    );
+    const moved = Object.fromEntries(planSteals(s, balanced).map((d) => [d.target, d.count]));
+    expect(moved.b).toBeGreaterThan(2 * moved.c!);
+  });
+
+  it("takes a task's estimate as a prior that the type's average outweighs as completions accumulate", () => {
+    // The type averages 1 s; the task says 9 s. With 1 completion the estimate weighs 3 to 1: 7 s;
+    // with 997, 1.024 s. a's running task is expected to take 20 s.
+    const tail = [{ id: "x", type: "t", requiredCapabilities: [], estimatedDurationMs: 9000 }];
+    const of = (count: number | undefined) =>
+      snapshot(
+        [agent("a", { workload: { queued: 1, running: 1, durationSumMs: 20_000, durationCount: 1 } }), agent("b")],
+        { a: tail },
+        {
+          durationsByType: { t: 1000 },
+          ...(count === undefined ? {} : { durationCountsByType: { t: count } }),
+        },
+      );
+    expect(planSteals(of(1), balanced)[0]!.reason).toBe("balanced: drain a 27.0s->20.0s, b 0.0s->7.0s");
+    expect(planSteals(of(997), balanced)[0]!.reason).toBe("balanced: drain a 21.0s->20.0s, b 0.0s->1.0s");
+    // Without counts the average wins outright, as before.
+    expect(planSteals(of(undefined), balanced)[0]!.reason).toBe("balanced: drain a 21.0s->20.0s, b 0.0s->1.0s");
   });
 
   it("uses the configured default duration when nothing is known", () => {

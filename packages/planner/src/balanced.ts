@@ -4,34 +4,43 @@ import type { PlannerConfig, PlannerOptions, PlannerSnapshot, StealDraft } from 
 /**
  * Cost-based stealing, after Dask's `distributed/stealing.py`.
  *
- * Drain time of an agent = expected work / slots. Work = its known tail tasks at their type
- * average (else their estimate, else the fleet average, else the default) + its other queued and
- * its running tasks at the agent's own average, in whole ms. A move conserves work.
+ * Drain time of an agent = expected work / (slots × speed). Work = its known tail tasks at their
+ * type average (with the task's estimate as a prior when the snapshot counts the completions
+ * behind the average; else the estimate, else the fleet average, else the default) + its other
+ * queued and its running tasks at the agent's own average times its speed, in whole ms at speed
+ * 1. An agent's speed is its capability group's average duration over its own (agents with the
+ * same capabilities run the same kinds of task), once both rest on a few completions. A move
+ * conserves work.
  *
- * A move of task t from victim V to thief T is *eligible* when V has a task waiting for a slot
- * (queued + running > slots) and at least minTasksToSteal queued; t is the newest task of V's
- * tail that T can run (as the executor picks), and t did not itself arrive by a move of this
- * round (the executor would pick it first, so the round would move it twice, or straight back:
- * A→B→A); the move shortens max(drain(V), drain(T)) by more
- * than marginTaskFraction × t's drain time; and T, holding t, still drains sooner than V by more
- * than marginFraction × drain(V). (One move never gains more than one task, so the relative part
- * bounds the gap, not the gain: on a deep queue 5% of the drain time is many tasks.) This margin
- * is the hysteresis: agents within ~1.5 tasks or 5% of each other never trade, so no ping-pong.
+ * Every task is weighed on its own, in the order the executor reaches them (the newest that the
+ * thief can run first): a task expected to take less than minTaskMs is not worth a move, so it
+ * goes along with the first task behind it that is (looking at most maxStealBatch deep). That
+ * unit — usually one task — is what moves. Moving it from victim V to thief T is *eligible* when
+ * V has a task waiting for a slot (queued + running > slots; there is no count floor:
+ * minTasksToSteal is classic's); no task of the unit arrived by a move of this round (the
+ * executor would pick it first, so the round would move it twice, or straight back: A→B→A); the
+ * move shortens max(drain(V), drain(T)) by more than marginTaskFraction × the unit's drain time;
+ * T, holding it, still drains sooner than V by more than marginFraction × drain(V) — so the unit
+ * finishes sooner on T; and no task of a raised priority in it leaves a V that would start it no
+ * later than T could. (One move never gains more than one unit, so the relative part bounds the
+ * gap, not the gain: on a deep queue 5% of the drain time is many tasks.) This margin is the
+ * hysteresis: agents within ~1.5 tasks or 5% of each other never trade, so no ping-pong.
  *
- * The greedy: the latest-draining victim gives its next task to the eligible thief that would
+ * The greedy: the latest-draining victim gives its next unit to the eligible thief that would
  * finish it earliest, projected at once, until no eligible move is left anywhere. So planning
  * again on the projected snapshot plans nothing, except to send on a task that arrived in this
  * round (a move that had to wait: it is a single move then), and each directive, applied in
  * order, makes max(drain(source), drain(target)) sooner; the latest drain never gets later. Each
  * move replaces the victim's drain time by two smaller ones, so the loop ends (a move budget
- * bounds pathological inputs). Victims are a heap, thieves heaps per capabilities and slots, and
+ * bounds pathological inputs). Victims are a heap, thieves heaps per capabilities and capacity, and
  * only the victims a move may have unblocked are looked at again, instead of Dask's repeated
  * O(n²) passes: a move costs O(buckets + log agents).
  *
  * An agent may both give and receive in one round (the fixed point needs it, e.g. when only it
  * can take one victim's tasks and an idle agent can take its own); directives are meant to be
  * applied in id order, and one applied out of order just moves other tasks (the next round
- * corrects). maxStealBatch caps each directive; a longer run of moves between two agents is split.
+ * corrects). maxStealBatch caps each directive; a longer run of moves between two agents is split
+ * (never inside one unit).
  *
  * One task at a time interleaves thieves, which would give one directive per move. So the greedy
  * first runs as a trial (letting tasks move on: only its end state is kept); its end state is

@@ -1,6 +1,7 @@
+import { canRun } from "./capabilities.js";
 import { agentAverageMs, fleetAverageMs, taskDurationMs } from "./durations.js";
 import { IndexedHeap } from "./indexed-heap.js";
-import { aliveQueueStates, moveNewest, newestRunnable, type QueueState } from "./queue-state.js";
+import { aliveQueueStates, moveNewest, type QueueState } from "./queue-state.js";
 import { StealLog } from "./steal-log.js";
 import type { PlannerConfig, PlannerOptions, PlannerSnapshot, TaskSummary } from "./types.js";
 
@@ -10,8 +11,13 @@ export class Fleet {
   /** Per state: its capability group (agents with the same capabilities share one). */
   readonly groupOf: readonly number[];
   readonly groups: ReadonlyArray<ReadonlySet<string>> = [];
-  /** Per state: the agent's own average duration, for queued tasks outside the tail and running ones. */
+  /**
+   * Per state: the expected duration, at speed 1, of its queued tasks outside the tail and its
+   * running ones: its own average times its speed (so its group's average once its speed is known).
+   */
   readonly avgMs: readonly number[];
+  /** Per state: slots × speed, the work it does per ms (its slots until its speed is known). */
+  readonly capacity: readonly number[];
   /** Per state: expected work held at the start of the round, in whole ms. */
   readonly work: readonly number[];
   readonly tailTasks: number;
@@ -25,12 +31,14 @@ export class Fleet {
   private readonly recentTypes: string[] = [];
   private readonly recentTypeMs: Array<number | null> = [];
   private readonly fallbackMs: number;
+  private readonly estimateWeight: number;
 
   constructor(
     private readonly snapshot: PlannerSnapshot,
     options: PlannerOptions,
   ) {
     this.fallbackMs = fleetAverageMs(snapshot.agents) ?? options.defaultTaskDurationMs;
+    this.estimateWeight = Math.max(0, options.estimateWeight);
     this.states = aliveQueueStates(snapshot);
     // Agents with the same capabilities share one set (aliveQueueStates): the set names the group.
     const groupIndex = new Map<ReadonlySet<string>, number>();
@@ -43,7 +51,8 @@ export class Fleet {
       return group;
     });
     this.groups = groups;
-    this.avgMs = this.states.map((state) => Math.round(agentAverageMs(state.view.workload) ?? this.fallbackMs));
+    this.capacity = capacities(this.states, this.groupOf, groups.length);
+    this.avgMs = this.states.map((state, i) => Math.round(((agentAverageMs(state.view.workload) ?? this.fallbackMs) * this.capacity[i]!) / state.slots));
     this.work = this.states.map((state, i) => {
       tailTasks += state.tail.length;
       let work = (state.queued - state.tail.length + state.running) * this.avgMs[i]!;
@@ -58,12 +67,21 @@ export class Fleet {
     this.shortestTaskMs = shortestTaskMs;
   }
 
-  /** A task's expected duration in whole ms; the type's average is looked up once per type. */
+  /**
+   * A task's expected duration at speed 1, in whole ms: its type's average, with its own estimate
+   * as a prior worth estimateWeight completions when the snapshot says how many the average rests
+   * on; else its estimate; else the fleet's average. The type's average is looked up once per type.
+   */
   duration(task: TaskSummary): number {
     const byType = this.typeAverageMs(task.type);
-    if (byType !== null) return byType;
-    const estimate = task.estimatedDurationMs;
-    return Math.round(estimate !== undefined && Number.isFinite(estimate) && estimate >= 0 ? estimate : this.fallbackMs);
+    const raw = task.estimatedDurationMs;
+    const estimate = raw !== undefined && Number.isFinite(raw) && raw >= 0 ? raw : undefined;
+    if (estimate === undefined) return byType ?? Math.round(this.fallbackMs);
+    if (byType === null) return Math.round(estimate);
+    const count = this.snapshot.durationCountsByType?.[task.type];
+    if (count === undefined || !Number.isFinite(count) || count < 0) return byType;
+    const weight = this.estimateWeight;
+    return Math.round((estimate * weight + byType * count) / (weight + count));
   }
 
   /** The type's average in whole ms, or null when it has none. */
@@ -86,6 +104,56 @@ export class Fleet {
 /** How many types the duration lookup compares before it hashes. */
 const RECENT_TYPES = 8;
 
+/** Completions an agent needs before its average says anything about its speed. */
+const SPEED_SAMPLES = 5;
+/** Speeds are believed within this factor of the group's average (a few long tasks are not a slow agent). */
+const SPEED_LIMIT = 4;
+
+/**
+ * Per state: slots × speed, where its speed is its group's average duration over its own (agents
+ * with the same capabilities run the same kinds of task, so a shorter average means a faster
+ * agent), from agents with at least SPEED_SAMPLES completions in groups with at least two of
+ * them. A speed other than about 1 makes a capacity in steps of a quarter power of two, so that
+ * thieves of one group fall into few buckets of equal capacity (a move looks at every bucket's
+ * first thief); otherwise the capacity is the slots.
+ */
+function capacities(states: readonly QueueState[], groupOf: readonly number[], groups: number): number[] {
+  const sum = new Float64Array(groups);
+  const count = new Float64Array(groups);
+  const agents = new Int32Array(groups);
+  const known = (s: QueueState) => s.view.workload.durationCount >= SPEED_SAMPLES && (agentAverageMs(s.view.workload) ?? 0) > 0;
+  states.forEach((s, i) => {
+    if (!known(s)) return;
+    const g = groupOf[i]!;
+    sum[g] = sum[g]! + s.view.workload.durationSumMs;
+    count[g] = count[g]! + s.view.workload.durationCount;
+    agents[g] = agents[g]! + 1;
+  });
+  return states.map((s, i) => {
+    const g = groupOf[i]!;
+    if (!known(s) || agents[g]! < 2) return s.slots;
+    const speed = Math.min(SPEED_LIMIT, Math.max(1 / SPEED_LIMIT, sum[g]! / count[g]! / agentAverageMs(s.view.workload)!));
+    // Within half a step of the group's average, the agent is as fast as the rest: its slots.
+    if (Math.round(CAPACITY_STEPS * Math.log2(speed)) === 0) return s.slots;
+    return 2 ** (Math.round(CAPACITY_STEPS * Math.log2(s.slots * speed)) / CAPACITY_STEPS);
+  });
+}
+
+const CAPACITY_STEPS = 4;
+
+/**
+ * What a thief of one capability group would take from a victim: the newest tasks it can run, up
+ * to and including the first worth a move (minTaskMs), as the executor takes them.
+ */
+interface Unit {
+  count: number;
+  /** Their expected work at speed 1, in whole ms. */
+  ms: number;
+  /** The highest task priority among them (0: none above the default). */
+  priority: number;
+  /** When the victim would start the first of them with a priority above 0 (Infinity: none has one). */
+  priorityStartMs: number;
+}
 /** An agent's projected queue, with what the balancer keeps of it. */
 interface Node extends QueueState {
   /** Position in id order. */
@@ -93,20 +161,25 @@ interface Node extends QueueState {
   readonly group: number;
   readonly priority: number;
   readonly cpu: number;
+  /** slots × speed: work per ms. */
+  readonly capacity: number;
+  /** Expected duration of its running tasks at speed 1. */
+  readonly avgMs: number;
   readonly bucket: IndexedHeap<Node>;
   /** Expected work held, in whole ms: integer sums are exact, so the next round sees exactly this state. */
   work: number;
-  /** Expected time to finish everything it holds: work / slots. */
+  /** Expected time to finish everything it holds: work / capacity. */
   drain: number;
-  /** Per capability group: the newest tail task it can run (null: none, or one that arrived this round), filled lazily. */
-  runnable: Array<TaskSummary | null | undefined> | undefined;
+  /** Per capability group: what a thief of the group would take (null: nothing worth a move, or a task that arrived this round), filled lazily. */
+  runnable: Array<Unit | null | undefined> | undefined;
 }
 
 /**
  * The balanced strategy's projected state and its moves (balanced.ts states the rules). A move is
- * one task from the source's tail, projected at once and recorded in the log.
+ * one unit from the source's tail (a task worth moving, with any too short to be worth one in
+ * front of it), projected at once and recorded in the log task by task.
  *
- * Thieves are kept in heaps ("buckets") of equal capabilities and slots, earliest first: within a
+ * Thieves are kept in heaps ("buckets") of equal capabilities and capacity, earliest first: within a
  * bucket every agent would take the same task, and finish it earliest and most eligibly when it
  * drains earliest, so the best thief is the best of the buckets' first two (one may be the victim
  * itself). Victims are a heap, latest first. A move costs O(buckets + log agents), plus a look at
@@ -137,7 +210,9 @@ export class Balancer {
     const bucketPositions = new Int32Array(n).fill(-1);
     this.nodes = fleet.states.map((shared, index): Node => {
       const group = fleet.groupOf[index]!;
-      const bucketKey = group * 1024 + Math.min(shared.slots, 1023);
+      // Equal capabilities and capacity (whole slots, or quarter powers of two: few distinct values).
+      const capacity = fleet.capacity[index]!;
+      const bucketKey = group * 2 ** 24 + Math.round(Math.min(capacity, 16_000) * 1024);
       let bucket = bucketIndex.get(bucketKey);
       if (!bucket) {
         bucket = new IndexedHeap<Node>((a, b) => earliestFirst(a, b) < 0, nodeNumber, bucketPositions);
@@ -162,9 +237,11 @@ export class Balancer {
         group,
         priority: view.priority,
         cpu: view.workload.cpu,
+        capacity,
+        avgMs: fleet.avgMs[index]!,
         bucket,
         work,
-        drain: work / slots,
+        drain: work / capacity,
         runnable: undefined,
       };
     });
@@ -192,7 +269,7 @@ export class Balancer {
       x.ownsTail = false;
       x.arrived = 0;
       x.work = this.fleet.work[x.index]!;
-      x.drain = x.work / x.slots;
+      x.drain = x.work / x.capacity;
       x.runnable = undefined;
       x.bucket.insert(x);
     }
@@ -214,29 +291,60 @@ export class Balancer {
     return this.nodes.map((x) => x.drain);
   }
 
+  /** A task waits for a slot: no count floor (minTasksToSteal is classic's), the gain test decides. */
   private canGive(x: Node): boolean {
-    return x.tail.length > 0 && x.queued >= this.config.minTasksToSteal && x.queued + x.running > x.slots;
+    return x.tail.length > 0 && x.queued + x.running > x.slots;
   }
 
   /**
-   * Is moving v's next task for t (v's newest tail task that t can run, as the executor picks)
-   * worth it? Returns t's drain once it holds the task, or undefined. The margin is the
-   * hysteresis that keeps tasks where they are unless v is clearly behind.
+   * Is moving v's next unit for t (v's newest tail tasks that t can run, as the executor picks)
+   * worth it? Returns t's drain once it holds them, or undefined. The margin is the hysteresis
+   * that keeps tasks where they are unless v is clearly behind.
    */
   private eligible(v: Node, t: Node): number | undefined {
     if (v === t || !(t.drain < v.drain) || !this.canGive(v)) return undefined;
-    const task = this.taskFor(v, t.group);
-    return task ? this.finishIfWorth(v, t, this.fleet.duration(task)) : undefined;
+    const unit = this.unitFor(v, t.group);
+    return unit ? this.finishIfWorth(v, t, unit) : undefined;
   }
 
-  /** eligible's test of the gain, for a task of `ms` from v (that can give) to t (that drains sooner). */
-  private finishIfWorth(v: Node, t: Node, ms: number): number | undefined {
-    const dv = ms / v.slots;
-    const dt = ms / t.slots;
+  /**
+   * eligible's test, for a unit from v (that can give) to t (that drains sooner): the last of it
+   * finishes sooner on t than on v by the margins, the latest of the two drains gets sooner, and
+   * no task of a raised priority leaves an agent that would start it no later than t could.
+   */
+  private finishIfWorth(v: Node, t: Node, unit: Unit): number | undefined {
+    const dv = unit.ms / v.capacity;
+    const dt = unit.ms / t.capacity;
     const finish = t.drain + dt;
     const gain = v.drain - Math.max(v.drain - dv, finish);
     const ok = gain > this.options.marginTaskFraction * Math.min(dv, dt) && v.drain - finish > this.options.marginFraction * v.drain;
-    return ok ? finish : undefined;
+    if (!ok || (unit.priorityStartMs !== Infinity && unit.priorityStartMs <= this.startOn(t, unit.priority, -1))) return undefined;
+    return finish;
+  }
+
+  /**
+   * When x would start a task of this priority (larger first, then older first) that sits at
+   * `at` in its tail (-1: one arriving now, after all it holds), in ms from now: at once while
+   * fewer tasks than slots come before it, else when the work before it is done. Queued tasks
+   * outside the tail count as priority 0.
+   */
+  private startOn(x: Node, priority: number, at: number): number {
+    let ahead = x.running;
+    let work = x.running * x.avgMs;
+    const tail = x.tail;
+    for (let j = 0; j < tail.length; j += 1) {
+      if (j === at) continue;
+      const p = tail[j]!.priority ?? 0;
+      if (p > priority || (p === priority && j > at)) {
+        ahead += 1;
+        work += this.fleet.duration(tail[j]!);
+      }
+    }
+    if (priority <= 0) {
+      ahead += x.queued - tail.length;
+      work += (x.queued - tail.length) * x.avgMs;
+    }
+    return ahead < x.slots ? 0 : work / x.capacity;
   }
 
   /**
@@ -253,19 +361,18 @@ export class Balancer {
     let best: Node | undefined;
     let bestFinish = Infinity;
     const bound = this.thiefBound(v);
-    // Group by group: every bucket of a group would take the same task of v's.
+    // Group by group: every bucket of a group would take the same tasks of v's.
     for (let group = 0; group < this.bucketsOfGroup.length; group += 1) {
-      let ms: number | undefined;
+      let unit: Unit | undefined;
       for (const bucket of this.bucketsOfGroup[group]!) {
         const head = bucket.first();
         const t = head === v ? bucket.second() : head;
         if (!t || !(t.drain < bound)) continue;
-        if (ms === undefined) {
-          const task = this.taskFor(v, group);
-          if (!task) break;
-          ms = this.fleet.duration(task);
+        if (unit === undefined) {
+          unit = this.unitFor(v, group);
+          if (!unit) break;
         }
-        const finish = this.finishIfWorth(v, t, ms);
+        const finish = this.finishIfWorth(v, t, unit);
         if (finish !== undefined && (!best || finish < bestFinish || (finish === bestFinish && earliestFirst(t, best) < 0))) {
           best = t;
           bestFinish = finish;
@@ -284,23 +391,25 @@ export class Balancer {
     return false;
   }
 
-  /** Moves one task and projects it. False when the move budget is spent. */
+  /** Moves v's next unit for t, task by task, and projects it. False when the move budget is spent. */
   private move(v: Node, t: Node): boolean {
-    if (this.budget <= 0) return false;
-    this.budget -= 1;
-    const beforeSource = v.drain;
-    const beforeTarget = t.drain;
-    const task = moveNewest(v, t)!;
-    const ms = this.fleet.duration(task);
-    v.work -= ms;
-    t.work += ms;
-    v.drain = v.work / v.slots;
-    t.drain = t.work / t.slots;
+    const count = this.unitFor(v, t.group)!.count;
+    if (this.budget < count) return false;
+    this.budget -= count;
+    for (let i = 0; i < count; i += 1) {
+      const beforeSource = v.drain;
+      const beforeTarget = t.drain;
+      const ms = this.fleet.duration(moveNewest(v, t)!);
+      v.work -= ms;
+      t.work += ms;
+      v.drain = v.work / v.capacity;
+      t.drain = t.work / t.capacity;
+      this.log.record(v.index, t.index, beforeSource, beforeTarget, v.drain, t.drain, i === 0 ? count : 1);
+    }
     if (v.runnable) v.runnable.length = 0;
     if (t.runnable) t.runnable.length = 0;
     v.bucket.update(v);
     t.bucket.update(t);
-    this.log.record(v.index, t.index, beforeSource, beforeTarget, v.drain, t.drain);
     return true;
   }
 
@@ -345,7 +454,7 @@ export class Balancer {
   /** The capability groups that v has a task for (one that did not arrive this round, unless relaying). */
   private groupsWithTask(v: Node): number[] {
     const groups: number[] = [];
-    for (let g = 0; g < this.fleet.groups.length; g += 1) if (this.taskFor(v, g)) groups.push(g);
+    for (let g = 0; g < this.fleet.groups.length; g += 1) if (this.unitFor(v, g)) groups.push(g);
     return groups;
   }
 
@@ -362,7 +471,7 @@ export class Balancer {
       // sooner than this one does now can take from none of the rest either.
       const start = v.drain;
       // Nor can a thief with less room than half the shortest task in any tail.
-      const done = (t: Node) => t.drain >= start || 2 * t.slots * (target(t) - t.drain) < this.fleet.shortestTaskMs;
+      const done = (t: Node) => t.drain >= start || 2 * t.capacity * (target(t) - t.drain) < this.fleet.shortestTaskMs;
       let dropped = false;
       for (const t of thieves) {
         // A victim at its target gives no more; a thief at its target takes no more (each move
@@ -371,9 +480,9 @@ export class Balancer {
         for (;;) {
           const finish = this.eligible(v, t);
           if (finish === undefined) break;
-          const ms = this.fleet.duration(this.taskFor(v, t.group)!);
-          const dv = ms / v.slots;
-          if (finish > target(t) + ms / t.slots / 2 || v.drain - dv < target(v) - dv / 2) break;
+          const ms = this.unitFor(v, t.group)!.ms;
+          const dv = ms / v.capacity;
+          if (finish > target(t) + ms / t.capacity / 2 || v.drain - dv < target(v) - dv / 2) break;
           if (!this.move(v, t)) return;
         }
         dropped ||= done(t);
@@ -387,15 +496,38 @@ export class Balancer {
     }
   }
 
-  private taskFor(v: Node, group: number): TaskSummary | undefined {
+  private unitFor(v: Node, group: number): Unit | undefined {
     v.runnable ??= [];
-    let task = v.runnable[group];
-    if (task === undefined) {
-      const i = newestRunnable(v, this.fleet.groups[group]!);
-      task = i < 0 || (i < v.arrived && !this.relay) ? null : v.tail[i]!;
-      v.runnable[group] = task;
+    let unit = v.runnable[group];
+    if (unit === undefined) v.runnable[group] = unit = this.weigh(v, group);
+    return unit ?? undefined;
+  }
+
+  /**
+   * Every task v could give a thief of the group, weighed on its own as the executor would reach
+   * it (newest first, the ones the thief can run): those too short to be worth a move go along
+   * with the first one behind them that is, looking at most maxStealBatch deep. Null when none is
+   * within reach, or when the executor would first pick a task that arrived this round.
+   */
+  private weigh(v: Node, group: number): Unit | null {
+    const caps = this.fleet.groups[group]!;
+    const tail = v.tail;
+    const unit: Unit = { count: 0, ms: 0, priority: 0, priorityStartMs: Infinity };
+    for (let i = 0; i < tail.length && unit.count < this.config.maxStealBatch; i += 1) {
+      const task = tail[i]!;
+      if (!canRun(caps, task.requiredCapabilities)) continue;
+      if (i < v.arrived && !this.relay) return null;
+      const ms = this.fleet.duration(task);
+      unit.count += 1;
+      unit.ms += ms;
+      const priority = task.priority ?? 0;
+      if (priority > 0) {
+        unit.priority = Math.max(unit.priority, priority);
+        unit.priorityStartMs = Math.min(unit.priorityStartMs, this.startOn(v, priority, i));
+      }
+      if (ms >= this.options.minTaskMs) return unit;
     }
-    return task ?? undefined;
+    return null;
   }
 }
 

@@ -30,18 +30,22 @@ export class StealLog {
     return this.entries.length === 0;
   }
 
-  /** The target a move from `source` may join, if any. */
-  mergeableTarget(source: number): number | undefined {
+  /** The target a run of `moves` moves from `source` may join, if any. */
+  mergeableTarget(source: number, moves = 1): number | undefined {
     const i = this.lastTouch[source];
     const entry = i === undefined ? undefined : this.entries[i];
-    return entry && entry.source === source && this.lastTouch[entry.target] === i && entry.count < this.maxPerDirective ? entry.target : undefined;
+    return entry && entry.source === source && this.lastTouch[entry.target] === i && entry.count + moves <= this.maxPerDirective ? entry.target : undefined;
   }
 
-  /** A move from source to target; drains before it and after it (numbers, not objects: a round may make many moves). */
-  record(source: number, target: number, beforeSource: number, beforeTarget: number, afterSource: number, afterTarget: number): void {
+  /**
+   * A move from source to target; drains before it and after it (numbers, not objects: a round
+   * may make many moves). `run`: the moves, this one first, that must share a directive (tasks
+   * worth nothing on their own travel with the one behind them), at most maxPerDirective.
+   */
+  record(source: number, target: number, beforeSource: number, beforeTarget: number, afterSource: number, afterTarget: number, run = 1): void {
     const i = this.lastTouch[source];
     const last = i === undefined ? undefined : this.entries[i];
-    if (last && this.mergeableTarget(source) === target) {
+    if (last && this.mergeableTarget(source, run) === target) {
       last.count += 1;
       last.after.source = afterSource;
       last.after.target = afterTarget;

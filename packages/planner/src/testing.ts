@@ -48,11 +48,15 @@ const CAPS = ["cpu", "gpu", "io"] as const;
 const TYPES = ["a", "b", "c"] as const;
 const capsArb = fc.subarray([...CAPS]);
 
+/** Durations of 0 ms now and then: tasks not worth a move on their own. */
+const msArb = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 5000 }));
+
 const taskArb = fc.record(
   {
     type: fc.constantFrom(...TYPES),
     requiredCapabilities: fc.subarray([...CAPS], { maxLength: 2 }),
-    estimatedDurationMs: fc.integer({ min: 0, max: 5000 }),
+    estimatedDurationMs: msArb,
+    priority: fc.constantFrom(0, 0, 500, 1000),
   },
   { requiredKeys: ["type", "requiredCapabilities"] },
 );
@@ -76,10 +80,11 @@ const agentArb = fc.record({
 export const snapshotArb: fc.Arbitrary<PlannerSnapshot> = fc
   .record({
     agents: fc.array(agentArb, { minLength: 1, maxLength: 8 }),
-    durationsByType: fc.option(fc.dictionary(fc.constantFrom(...TYPES), fc.integer({ min: 0, max: 5000 })), { nil: undefined }),
+    durationsByType: fc.option(fc.dictionary(fc.constantFrom(...TYPES), msArb), { nil: undefined }),
+    durationCountsByType: fc.option(fc.dictionary(fc.constantFrom(...TYPES), fc.nat(20)), { nil: undefined }),
     round: fc.nat(1000),
   })
-  .map(({ agents, durationsByType, round }) => {
+  .map(({ agents, durationsByType, durationCountsByType, round }) => {
     const tails: Record<string, TaskSummary[]> = {};
     const views = agents.map((a, i) => {
       const id = `ag${i}`;
@@ -99,7 +104,7 @@ export const snapshotArb: fc.Arbitrary<PlannerSnapshot> = fc
         },
       });
     });
-    return { agents: views, tails, round, ...(durationsByType ? { durationsByType } : {}) };
+    return { agents: views, tails, round, ...(durationsByType ? { durationsByType } : {}), ...(durationCountsByType ? { durationCountsByType } : {}) };
   });
 
 export const configArb = (strategy: StrategyName) =>
@@ -111,7 +116,13 @@ export const configArb = (strategy: StrategyName) =>
     minTasksToSteal: fc.integer({ min: 1, max: 3 }),
   });
 
-/** The balanced strategy's drain model (whole ms), written out independently for the properties. */
+/**
+ * The balanced strategy's drain model (whole ms), written out independently for the properties:
+ * work at speed 1 over its capacity: its slots, or once an alive agent's speed is known (its
+ * capability group's average duration over its own, both from agents with 5 completions or more,
+ * at least two in the group; within 1/4–4) and not within an eighth power of two of 1,
+ * slots × speed in quarter powers of two.
+ */
 export function drainTimes(s: PlannerSnapshot, defaultMs = 1000): Map<string, number> {
   let sum = 0;
   let count = 0;
@@ -120,14 +131,41 @@ export function drainTimes(s: PlannerSnapshot, defaultMs = 1000): Map<string, nu
     count += a.workload.durationCount;
   }
   const fleet = count > 0 ? sum / count : defaultMs;
+  const groupOf = (a: AgentView) => [...a.capabilities].sort().join(",");
+  const known = (a: AgentView) => a.status === "alive" && a.workload.durationCount >= 5 && a.workload.durationSumMs > 0;
+  const groups = new Map<string, { sum: number; count: number; agents: number }>();
+  for (const a of s.agents.filter(known)) {
+    const g = groups.get(groupOf(a)) ?? { sum: 0, count: 0, agents: 0 };
+    groups.set(groupOf(a), { sum: g.sum + a.workload.durationSumMs, count: g.count + a.workload.durationCount, agents: g.agents + 1 });
+  }
+  const capacityOf = (a: AgentView) => {
+    const slots = Math.max(1, a.concurrency);
+    const g = groups.get(groupOf(a));
+    if (!known(a) || !g || g.agents < 2) return slots;
+    const speed = Math.min(4, Math.max(0.25, g.sum / g.count / (a.workload.durationSumMs / a.workload.durationCount)));
+    return Math.abs(Math.log2(speed)) < 1 / 8 ? slots : 2 ** (Math.round(4 * Math.log2(slots * speed)) / 4);
+  };
   const out = new Map<string, number>();
   for (const a of s.agents) {
     const tail = s.tails[a.id] ?? [];
-    const own = Math.round(a.workload.durationCount > 0 ? a.workload.durationSumMs / a.workload.durationCount : fleet);
+    const capacity = capacityOf(a);
+    const own = Math.round(
+      ((a.workload.durationCount > 0 ? a.workload.durationSumMs / a.workload.durationCount : fleet) * capacity) / Math.max(1, a.concurrency),
+    );
     const queued = Math.max(a.workload.queued, tail.length);
     let work = (queued - tail.length + a.workload.running) * own;
-    for (const t of tail) work += Math.round(s.durationsByType?.[t.type] ?? t.estimatedDurationMs ?? fleet);
-    out.set(a.id, work / Math.max(1, a.concurrency));
+    for (const t of tail) {
+      const average = s.durationsByType?.[t.type];
+      const count = s.durationCountsByType?.[t.type];
+      const estimate = t.estimatedDurationMs;
+      // The estimate is a prior worth 3 completions of the type's average, when their count is known.
+      const ms =
+        average !== undefined && estimate !== undefined && count !== undefined
+          ? (3 * estimate + count * average) / (3 + count)
+          : (average ?? estimate ?? fleet);
+      work += Math.round(ms);
+    }
+    out.set(a.id, work / capacity);
   }
   return out;
 }

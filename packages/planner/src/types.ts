@@ -6,6 +6,8 @@ export interface TaskSummary {
   type: string;
   requiredCapabilities: readonly string[];
   estimatedDurationMs?: number | undefined;
+  /** 0–1000, larger runs first on its agent (0 when absent). */
+  priority?: number | undefined;
 }
 
 /** What the planner sees in one round. The caller passes folded workloads with in-flight directives projected in. */
@@ -15,6 +17,11 @@ export interface PlannerSnapshot {
   tails: Readonly<Record<string, readonly TaskSummary[]>>;
   /** Average run time in ms per task type (sum / count of the durations hash). */
   durationsByType?: Readonly<Record<string, number>> | undefined;
+  /**
+   * How many completions each of those averages rests on. With it, a task's own estimate is a prior
+   * that the type's average outweighs as completions accumulate; without it, the average wins outright.
+   */
+  durationCountsByType?: Readonly<Record<string, number>> | undefined;
   /** Planning round, used for directive ids `r<round>-<n>`. */
   round: number;
 }
@@ -27,6 +34,14 @@ export interface PlannerOptions {
   marginFraction: number;
   /** balanced: task duration when neither type average, estimate nor any agent history is known. */
   defaultTaskDurationMs: number;
+  /**
+   * balanced: a task expected to take less than this is not worth a move on its own (Dask never
+   * steals a task whose compute time is negligible against moving it); it moves only together
+   * with a task behind it that is, since the executor takes the newest tasks first.
+   */
+  minTaskMs: number;
+  /** balanced: completions of a type that weigh as much as a task's own estimate (needs durationCountsByType). */
+  estimateWeight: number;
   /** classic: overloaded when taskCount > this … */
   overloadedTaskCount: number;
   /** … or cpu > this. */
@@ -43,6 +58,8 @@ export const DEFAULT_PLANNER_OPTIONS: Readonly<PlannerOptions> = Object.freeze({
   marginTaskFraction: 0.5,
   marginFraction: 0.05,
   defaultTaskDurationMs: 1000,
+  minTaskMs: 1,
+  estimateWeight: 3,
   overloadedTaskCount: 8,
   overloadedCpu: 80,
   underloadedTaskCount: 2,

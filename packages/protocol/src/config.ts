@@ -2,7 +2,7 @@ import { z } from "zod";
 import { WorkstealError } from "./errors.js";
 import { describeZodError } from "./events.js";
 import { NamespaceSchema } from "./ids.js";
-import { parseSentinelUrl, SENTINEL_SCHEME } from "./redis-url.js";
+import { isTlsRedisUrl, redisUrlProblem } from "./redis-url.js";
 import { MAX_RESULT_BYTES } from "./task.js";
 
 export const STRATEGIES = ["balanced", "classic"] as const;
@@ -45,12 +45,22 @@ export const ConfigSchema = z
       .string()
       .default("redis://127.0.0.1:6379")
       .superRefine(checkRedisUrl)
-      .describe("Redis URL: redis://, rediss:// (TLS) or redis+sentinel://host:port,host:port/masterName (REDIS_URL beats WORKSTEAL_REDIS_URL)."),
+      .describe(
+        "Redis URL: redis://, rediss:// (TLS), redis+sentinel://host:port,host:port/masterName or redis+cluster://host:port,host:port (rediss+cluster:// with TLS) (REDIS_URL beats WORKSTEAL_REDIS_URL).",
+      ),
     redisPassword: z.string().min(1).optional().describe("Redis password, used when the URL has none; never logged."),
     redisPasswordFile: z.string().min(1).optional().describe("File holding the Redis password (instead of redisPassword); never logged."),
-    redisTlsCa: z.string().min(1).optional().describe("PEM file of the CA that signed the Redis server's certificate (rediss:// only)."),
-    redisTlsCert: z.string().min(1).optional().describe("PEM file of the client certificate shown to Redis (rediss:// only; with redisTlsKey)."),
-    redisTlsKey: z.string().min(1).optional().describe("PEM file of the client certificate's private key (rediss:// only; with redisTlsCert)."),
+    redisTlsCa: z.string().min(1).optional().describe("PEM file of the CA that signed the Redis server's certificate (rediss:// or rediss+cluster:// only)."),
+    redisTlsCert: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("PEM file of the client certificate shown to Redis (rediss:// or rediss+cluster:// only; with redisTlsKey)."),
+    redisTlsKey: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("PEM file of the client certificate's private key (rediss:// or rediss+cluster:// only; with redisTlsCert)."),
     namespace: NamespaceSchema.default("default").describe("Independent deployment inside one Redis."),
     leaseTtlMs: ms(5000).describe(`Leader lease, ms (at least ${MIN_LEASE_TTL_MS}): a dead leader is replaced within this.`),
     agentTtlMs: ms(15000).describe("An agent without a heartbeat for this long, ms, is dead."),
@@ -103,7 +113,7 @@ export const ConfigSchema = z
     if (c.redisPassword !== undefined && c.redisPasswordFile !== undefined)
       refuse("redisPasswordFile", "set either redisPassword or redisPasswordFile, not both");
     const tlsFile = (["redisTlsCa", "redisTlsCert", "redisTlsKey"] as const).find((key) => c[key] !== undefined);
-    if (tlsFile !== undefined && !c.redisUrl.startsWith("rediss://")) refuse(tlsFile, "TLS files need a rediss:// redisUrl");
+    if (tlsFile !== undefined && !isTlsRedisUrl(c.redisUrl)) refuse(tlsFile, "TLS files need a rediss:// or rediss+cluster:// redisUrl");
     if ((c.redisTlsCert === undefined) !== (c.redisTlsKey === undefined)) refuse("redisTlsCert", "redisTlsCert and redisTlsKey go together");
     if (c.heartbeatIntervalMs >= c.agentTtlMs) {
       refuse(
@@ -122,22 +132,10 @@ export const ConfigSchema = z
     }
   });
 
-/** A redis://, rediss:// or redis+sentinel:// URL; the message says what is wrong with any other. */
+/** A Redis URL of a form redisUrlProblem takes; the message says what is wrong with any other. */
 function checkRedisUrl(url: string, ctx: z.RefinementCtx): void {
-  if (url.startsWith(SENTINEL_SCHEME)) {
-    const parsed = parseSentinelUrl(url);
-    if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: parsed });
-    return;
-  }
-  let protocol: string;
-  try {
-    protocol = new URL(url).protocol;
-  } catch {
-    ctx.addIssue({ code: "custom", message: "Invalid url" });
-    return;
-  }
-  if (protocol !== "redis:" && protocol !== "rediss:")
-    ctx.addIssue({ code: "custom", message: `expected redis://, rediss:// or ${SENTINEL_SCHEME}//, not ${protocol}//` });
+  const problem = redisUrlProblem(url);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
 }
 
 export type ConfigInput = z.input<typeof ConfigSchema>;

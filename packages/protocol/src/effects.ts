@@ -6,6 +6,11 @@ import type { WorkstealEvent } from "./events.js";
  * tested here; the fold script only applies them, and only for entries its own XACK
  * acknowledged, so an event takes effect exactly once whichever replica folds it.
  *
+ * Folding keeps only what the events alone know: done and failed totals, steals in and out,
+ * run durations (per agent and per task type), cpu and memory. An agent's queued and running
+ * counts are not folded: the task scripts keep them exact as they move the task (see
+ * `keysFor(...).queuedCounts`).
+ *
  * Counters are increments, so folding in any order gives the same totals. Gauges (cpu, memory)
  * carry their timestamp and the script keeps the newest.
  */
@@ -30,39 +35,22 @@ export function effectsOf(event: WorkstealEvent): Effects {
   const gauge: Effects["gauge"] = [];
   const subject = "taskId" in event ? { task: event.taskId } : { agent: event.agentId };
   switch (event.kind) {
-    case "task:assigned":
-      incr.push([workloadSuffix(event.agentId), "queued", 1]);
-      break;
-    case "task:started":
-      if (!event.restarted) {
-        incr.push([workloadSuffix(event.agentId), "queued", -1]);
-        incr.push([workloadSuffix(event.agentId), "running", 1]);
-      }
-      break;
     case "task:completed": {
       const w = workloadSuffix(event.agentId);
-      incr.push([w, "running", -1], [w, "done", 1]);
+      incr.push([w, "done", 1]);
       incr.push([w, "durationSumMs", Math.round(event.durationMs)], [w, "durationCount", 1]);
       incr.push([DURATIONS_SUFFIX, `${event.taskType}:sum`, Math.round(event.durationMs)]);
       incr.push([DURATIONS_SUFFIX, `${event.taskType}:count`, 1]);
       break;
     }
-    case "task:failed": {
-      const w = workloadSuffix(event.agentId);
-      incr.push([w, event.fromState ?? "running", -1]);
-      incr.push(event.final ? [w, "failed", 1] : [w, "queued", 1]);
+    case "task:failed":
+      if (event.final) incr.push([workloadSuffix(event.agentId), "failed", 1]);
       break;
-    }
     case "task:stolen":
-      incr.push([workloadSuffix(event.from), "queued", -1], [workloadSuffix(event.from), "stolenOut", 1]);
-      incr.push([workloadSuffix(event.to), "queued", 1], [workloadSuffix(event.to), "stolenIn", 1]);
-      break;
-    case "task:reassigned":
-      incr.push([workloadSuffix(event.from), event.fromState, -1]);
-      if (event.to !== "") incr.push([workloadSuffix(event.to), "queued", 1]);
+      incr.push([workloadSuffix(event.from), "stolenOut", 1], [workloadSuffix(event.to), "stolenIn", 1]);
       break;
     case "task:cancelled":
-      if (event.agentId !== "") incr.push([workloadSuffix(event.agentId), event.fromState, -1]);
+      // The cancel script moved the queued/running count itself; a cancelled task may have had no agent.
       incr.push([METRICS_SUFFIX, TASKS_CANCELLED_FIELD, 1]);
       break;
     case "agent:duration": {
@@ -75,6 +63,11 @@ export function effectsOf(event: WorkstealEvent): Effects {
     case "agent:metrics":
       gauge.push([workloadSuffix(event.agentId), "cpu", event.cpu, event.at]);
       gauge.push([workloadSuffix(event.agentId), "memoryMb", event.memoryMb, event.at]);
+      break;
+    case "task:assigned":
+    case "task:started":
+    case "task:reassigned":
+      // Queued and running counts move with the task, in its scripts: folding only checks the marker.
       break;
     case "agent:registered":
     case "agent:heartbeat":

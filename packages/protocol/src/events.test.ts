@@ -36,7 +36,7 @@ describe("parseEventEntry", () => {
 });
 
 describe("effectsOf", () => {
-  it("conserves tasks: a task's path through events nets to one done and nothing queued or running", () => {
+  it("folds what only events know: a task's path nets to one done, one steal each way, and no queued or running count", () => {
     const path: WorkstealEvent[] = [
       { kind: "task:assigned", taskId: "t", agentId: "a", epoch: 1, at },
       { kind: "task:stolen", taskId: "t", from: "a", to: "b", epoch: 2, directiveId: "d", at },
@@ -48,9 +48,14 @@ describe("effectsOf", () => {
     ];
     const totals = new Map<string, number>();
     for (const e of path) for (const [key, field, delta] of effectsOf(e).incr) totals.set(`${key}.${field}`, (totals.get(`${key}.${field}`) ?? 0) + delta);
-    expect(totals.get("workload:a.queued")).toBe(0);
-    expect(totals.get("workload:b.queued")).toBe(0);
-    expect(totals.get("workload:b.running")).toBe(0);
-    expect(totals.get("workload:b.done")).toBe(1);
+    expect(Object.fromEntries(totals)).toEqual({
+      "workload:a.stolenOut": 1,
+      "workload:b.stolenIn": 1,
+      "workload:b.done": 1,
+      "workload:b.durationSumMs": 1,
+      "workload:b.durationCount": 1,
+      "durations.x:sum": 1,
+      "durations.x:count": 1,
+    });
   });
 });

@@ -22,11 +22,24 @@ export function keysFor(namespace: Namespace) {
     agents: `${prefix}agents`,
     /** Hash: an agent's profile and last heartbeat (written directly, not folded). */
     agent: (id: AgentId) => `${prefix}agent:${id}`,
-    /** Set: ids of the tasks queued on an agent, kept exact by the scripts (the reconciler's truth). */
+    /** Set: ids of the tasks queued on an agent, kept exact by the task scripts. */
     queuedOf: (id: AgentId) => `${prefix}agent:${id}:queued`,
-    /** Set: ids of the tasks an agent is running, kept exact by the scripts. */
+    /** Set: ids of the tasks an agent is running, kept exact by the task scripts. */
     runningOf: (id: AgentId) => `${prefix}agent:${id}:running`,
-    /** Hash: an agent's workload, folded from events. */
+    /**
+     * Sorted set: agent id -> tasks queued on it. The one source of that figure for the whole
+     * fleet: the task scripts change it with the agent's queued set, in the same step
+     * (lua/includes/agentLoads.lua), and the scripts derive this key from the prefix. An agent
+     * absent from it holds none.
+     */
+    queuedCounts: `${prefix}${LOADS_SUFFIX}queued`,
+    /** Sorted set: agent id -> tasks it runs; kept like `queuedCounts`, with the running set. */
+    runningCounts: `${prefix}${LOADS_SUFFIX}running`,
+    /**
+     * Hash: an agent's workload. Folded from events: done, failed, stolenIn/Out, durations, cpu and
+     * memory. Its `queued` and `running` fields are a copy of `queuedCounts` / `runningCounts`
+     * written by the task scripts in the same step, for readers of the whole hash.
+     */
     workload: (id: AgentId) => `${prefix}${workloadSuffix(id)}`,
     /** Hash: per task type, the sum and count of run durations, folded from events. */
     durations: `${prefix}durations`,
@@ -73,6 +86,9 @@ export const DURATIONS_SUFFIX = "durations";
 export const METRICS_SUFFIX = "metrics";
 /** Field of the metrics hash counting cancelled tasks (folded from `task:cancelled`: a cancelled task may have no agent). */
 export const TASKS_CANCELLED_FIELD = "tasksCancelled";
+
+/** Start of the suffix of the fleet's load sorted sets (`loads:queued`, `loads:running`); Lua scripts build them too. */
+export const LOADS_SUFFIX = "loads:";
 
 /** The BullMQ queue name of an agent's own queue. */
 export function agentQueueName(id: AgentId): string {

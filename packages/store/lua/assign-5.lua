@@ -15,12 +15,14 @@
   ARGV[3] expected epoch (the one read when placing)
   ARGV[4] agent TTL, ms
 
+  Counts the task in the new owner's load (includes/agentLoads.lua: keys derived from KEYS[2]).
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns the new epoch, or
     -1 task not found   -5 owner not registered   -6 task already has an owner or moved on
     (epoch or state differ)   -11 owner not alive (dead, draining or drained)
 ]]
 --- @include "appendTaskEvent"
+--- @include "agentLoads"
 --- @include "takesTasks"
 
 local taskKey, streamKey, unassignedKey = KEYS[1], KEYS[2], KEYS[3]
@@ -41,14 +43,14 @@ if rec[1] ~= '' or rec[3] ~= 'queued' then
   return -6
 end
 
-local refused = refusesTasks(KEYS[5], ARGV[4])
+local now = redisNow()
+local refused = refusesTasks(KEYS[5], ARGV[4], now)
 if refused then return refused end
 
-local now = redisNow()
 local epoch = expected + 1
-redis.call('HSET', taskKey, 'owner', owner, 'epoch', epoch, 'updatedAt', now)
 redis.call('ZREM', unassignedKey, taskId)
-redis.call('SADD', KEYS[4], taskId)
-appendTaskEvent(streamKey, taskKey, {
+enterLoad(namespacePrefix(streamKey, 'events'), KEYS[4], owner, 'queued', taskId)
+local marker = appendTaskEvent(streamKey, {
   kind = 'task:assigned', taskId = taskId, agentId = owner, epoch = epoch, at = now })
+redis.call('HSET', taskKey, 'owner', owner, 'epoch', epoch, 'updatedAt', now, marker, 1)
 return epoch

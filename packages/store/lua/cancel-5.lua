@@ -15,12 +15,14 @@
   ARGV[2] owner the caller read ('' for none): KEYS[3] is its queued set
   ARGV[3] retention, ms: the cancelled record expires this long after
 
+  Keeps the owner's load (includes/agentLoads.lua: keys derived from KEYS[2]).
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns {'cancelled' | 'cancelling' (running: the mark is set), state before}, or
     -1 task not found   -2 the owner is not ARGV[2] (read again and retry)
     -3 already finished (done, failed or cancelled)
 ]]
 --- @include "appendTaskEvent"
+--- @include "agentLoads"
 --- @include "redisNow"
 
 local taskKey, streamKey = KEYS[1], KEYS[2]
@@ -38,14 +40,14 @@ if rec[3] == 'running' then
 end
 
 local epoch = (tonumber(rec[2]) or 0) + 1
-redis.call('HSET', taskKey, 'state', 'cancelled', 'epoch', epoch, 'finishedAt', now, 'updatedAt', now)
-redis.call('PEXPIRE', taskKey, ARGV[3])
 if owner == '' then
   redis.call('ZREM', KEYS[4], taskId)
   redis.call('ZREM', KEYS[5], taskId)
 else
-  redis.call('SREM', KEYS[3], taskId)
+  leaveLoad(namespacePrefix(streamKey, 'events'), KEYS[3], owner, 'queued', taskId)
 end
-appendTaskEvent(streamKey, taskKey, {
+local marker = appendTaskEvent(streamKey, {
   kind = 'task:cancelled', taskId = taskId, agentId = owner, fromState = 'queued', epoch = epoch, at = now })
+redis.call('HSET', taskKey, 'state', 'cancelled', 'epoch', epoch, 'finishedAt', now, 'updatedAt', now, marker, 1)
+redis.call('PEXPIRE', taskKey, ARGV[3])
 return {'cancelled', 'queued'}

@@ -22,6 +22,7 @@
   A task whose cancel was asked for while it ran (its agent died, or BullMQ re-delivers it) is
   not run again: it ends `cancelled` here (answer -3).
 
+  Keeps the agent's load (includes/agentLoads.lua: keys derived from KEYS[2]).
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns {attempt, restarted (1 when the same owner re-runs a task it was running: a stalled
   job BullMQ handed out again), type, payload, requiredCapabilities, maxAttempts, timeoutMs or '',
@@ -30,6 +31,7 @@
     -10 attempts used up: the task is now failed   -11 the agent is draining or drained
 ]]
 --- @include "appendTaskEvent"
+--- @include "agentLoads"
 --- @include "redisNow"
 
 local taskKey, streamKey = KEYS[1], KEYS[2]
@@ -46,18 +48,19 @@ if restarted == 0 then
   if status == 'draining' or status == 'drained' then return -11 end
 end
 local attempts = tonumber(rec[4]) or 0
-if rec[12] then
-  local at = redisNow()
-  redis.call('HSET', taskKey, 'state', 'cancelled', 'finishedAt', at, 'updatedAt', at)
-  redis.call('PEXPIRE', taskKey, ARGV[4])
-  redis.call('SREM', KEYS[3], taskId)
-  redis.call('SREM', KEYS[4], taskId)
-  appendTaskEvent(streamKey, taskKey, {
-    kind = 'task:cancelled', taskId = taskId, agentId = agentId, fromState = rec[3], epoch = epoch, at = at })
-  return -3
-end
 local maxAttempts = tonumber(rec[8]) or 1
 local now = redisNow()
+local prefix = namespacePrefix(streamKey, 'events')
+
+if rec[12] then
+  leaveLoad(prefix, KEYS[3], agentId, 'queued', taskId)
+  leaveLoad(prefix, KEYS[4], agentId, 'running', taskId)
+  local marker = appendTaskEvent(streamKey, {
+    kind = 'task:cancelled', taskId = taskId, agentId = agentId, fromState = rec[3], epoch = epoch, at = now })
+  redis.call('HSET', taskKey, 'state', 'cancelled', 'finishedAt', now, 'updatedAt', now, marker, 1)
+  redis.call('PEXPIRE', taskKey, ARGV[4])
+  return -3
+end
 
 if attempts >= maxAttempts then
   local unfinished = attempts - (tonumber(rec[9]) or 0)
@@ -65,21 +68,21 @@ if attempts >= maxAttempts then
   if unfinished > 0 then
     reason = reason .. ': agent died while running it ' .. unfinished .. ' times (or its result never reached Redis)'
   end
-  redis.call('HSET', taskKey, 'state', 'failed', 'error', reason, 'finishedAt', now, 'updatedAt', now)
-  redis.call('PEXPIRE', taskKey, ARGV[4])
-  redis.call('SREM', KEYS[3], taskId)
-  redis.call('SREM', KEYS[4], taskId)
-  appendTaskEvent(streamKey, taskKey, {
+  leaveLoad(prefix, KEYS[3], agentId, 'queued', taskId)
+  leaveLoad(prefix, KEYS[4], agentId, 'running', taskId)
+  local marker = appendTaskEvent(streamKey, {
     kind = 'task:failed', taskId = taskId, agentId = agentId, taskType = rec[5], epoch = epoch,
     durationMs = 0, final = true, error = reason, fromState = rec[3], at = now })
+  redis.call('HSET', taskKey, 'state', 'failed', 'error', reason, 'finishedAt', now, 'updatedAt', now, marker, 1)
+  redis.call('PEXPIRE', taskKey, ARGV[4])
   return -10
 end
 
 local attempt = attempts + 1
-redis.call('HSET', taskKey, 'state', 'running', 'attempts', attempt, 'startedAt', now, 'updatedAt', now)
-redis.call('SREM', KEYS[3], taskId)
-redis.call('SADD', KEYS[4], taskId)
-appendTaskEvent(streamKey, taskKey, {
+leaveLoad(prefix, KEYS[3], agentId, 'queued', taskId)
+enterLoad(prefix, KEYS[4], agentId, 'running', taskId)
+local marker = appendTaskEvent(streamKey, {
   kind = 'task:started', taskId = taskId, agentId = agentId, epoch = epoch,
   attempt = attempt, restarted = (restarted == 1), at = now })
+redis.call('HSET', taskKey, 'state', 'running', 'attempts', attempt, 'startedAt', now, 'updatedAt', now, marker, 1)
 return {attempt, restarted, rec[5], rec[6], rec[7], maxAttempts, rec[10] or '', rec[11] or ''}

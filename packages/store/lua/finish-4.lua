@@ -19,25 +19,28 @@
 
   A task whose cancel was asked for while it ran ends `cancelled`, whatever the outcome.
 
+  Keeps the agent's load (includes/agentLoads.lua: keys derived from KEYS[2]).
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns {the run's duration in ms (measured on the Redis clock), 1 when the task is now
   finished for good, else 0, its state now}, or
     -1 task not found   -2 stale (owner or epoch differ)   -4 task is not running
 ]]
 --- @include "appendTaskEvent"
+--- @include "agentLoads"
 --- @include "redisNow"
 local taskKey, streamKey = KEYS[1], KEYS[2]
 local taskId, agentId, epoch, outcome, detail = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 
-local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state', 'startedAt', 'type', 'attempts', 'maxAttempts', 'cancelRequestedAt')
+local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state', 'startedAt', 'type', 'attempts', 'maxAttempts',
+  'finishedRuns', 'cancelRequestedAt')
 if rec[3] == false then return -1 end
 if rec[1] ~= agentId or tonumber(rec[2]) ~= epoch then return -2 end
 if rec[3] ~= 'running' then return -4 end
 
 local now = redisNow()
 local duration = math.max(0, now - tonumber(rec[4]))
-redis.call('SREM', KEYS[4], taskId)
-redis.call('HINCRBY', taskKey, 'finishedRuns', 1)
+local prefix = namespacePrefix(streamKey, 'events')
+leaveLoad(prefix, KEYS[4], agentId, 'running', taskId)
 
 -- At most n bytes, cut before a UTF-8 continuation byte so that the event stays valid UTF-8.
 local function cut(s, n)
@@ -46,30 +49,39 @@ local function cut(s, n)
   return string.sub(s, 1, n)
 end
 local final = 1
+-- The record's change, written with the event's marker in one HSET at the end.
+local record = {'finishedRuns', (tonumber(rec[8]) or 0) + 1, 'updatedAt', now}
+local event
 
-if rec[8] then
-  redis.call('HSET', taskKey, 'state', 'cancelled', 'finishedAt', now, 'updatedAt', now)
-  redis.call('PEXPIRE', taskKey, ARGV[6])
-  appendTaskEvent(streamKey, taskKey, {
-    kind = 'task:cancelled', taskId = taskId, agentId = agentId, fromState = 'running', epoch = epoch, at = now })
-  return {duration, final, 'cancelled'}
+if rec[9] then
+  table.insert(record, 'state'); table.insert(record, 'cancelled')
+  table.insert(record, 'finishedAt'); table.insert(record, now)
+  event = {
+    kind = 'task:cancelled', taskId = taskId, agentId = agentId, fromState = 'running', epoch = epoch, at = now }
 elseif outcome == 'completed' then
-  redis.call('HSET', taskKey, 'state', 'done', 'result', detail, 'finishedAt', now, 'updatedAt', now)
-  redis.call('PEXPIRE', taskKey, ARGV[6])
-  appendTaskEvent(streamKey, taskKey, {
+  table.insert(record, 'state'); table.insert(record, 'done')
+  table.insert(record, 'result'); table.insert(record, detail)
+  table.insert(record, 'finishedAt'); table.insert(record, now)
+  event = {
     kind = 'task:completed', taskId = taskId, agentId = agentId, taskType = rec[5],
-    epoch = epoch, durationMs = duration, at = now })
+    epoch = epoch, durationMs = duration, at = now }
 else
+  table.insert(record, 'error'); table.insert(record, detail)
   if outcome == 'failed' or (tonumber(rec[6]) or 0) >= (tonumber(rec[7]) or 1) then
-    redis.call('HSET', taskKey, 'state', 'failed', 'error', detail, 'finishedAt', now, 'updatedAt', now)
-    redis.call('PEXPIRE', taskKey, ARGV[6])
+    table.insert(record, 'state'); table.insert(record, 'failed')
+    table.insert(record, 'finishedAt'); table.insert(record, now)
   else
     final = 0
-    redis.call('HSET', taskKey, 'state', 'queued', 'error', detail, 'updatedAt', now, 'runAt', now + (tonumber(ARGV[7]) or 0))
-    redis.call('SADD', KEYS[3], taskId)
+    table.insert(record, 'state'); table.insert(record, 'queued')
+    table.insert(record, 'runAt'); table.insert(record, now + (tonumber(ARGV[7]) or 0))
+    enterLoad(prefix, KEYS[3], agentId, 'queued', taskId)
   end
-  appendTaskEvent(streamKey, taskKey, {
+  event = {
     kind = 'task:failed', taskId = taskId, agentId = agentId, taskType = rec[5], epoch = epoch,
-    durationMs = duration, final = (final == 1), error = cut(detail, 2000), at = now })
+    durationMs = duration, final = (final == 1), error = cut(detail, 2000), at = now }
 end
+table.insert(record, appendTaskEvent(streamKey, event))
+table.insert(record, 1)
+redis.call('HSET', taskKey, unpack(record))
+if final == 1 then redis.call('PEXPIRE', taskKey, ARGV[6]) end
 return {duration, final, redis.call('HGET', taskKey, 'state')}

@@ -26,6 +26,7 @@
   ARGV[7] move log time-to-live, ms
   ARGV[8] agent TTL, ms (a target whose heartbeat is older is dead)
 
+  Keeps both agents' loads (includes/agentLoads.lua: keys derived from KEYS[2]).
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns the new epoch, or
     -1 task not found   -2 owner or epoch changed   -13 not queued (running or finished)
@@ -33,6 +34,7 @@
     old leader)   -11 target not alive (dead, draining or drained)
 ]]
 --- @include "appendTaskEvent"
+--- @include "agentLoads"
 --- @include "takesTasks"
 
 local taskKey, streamKey, fenceKey, movesKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -51,17 +53,18 @@ end
 if (redis.call('GET', fenceKey) or '0') ~= fence then return -7 end
 if rec[1] ~= source or tonumber(rec[2]) ~= expected then return -2 end
 if rec[3] ~= 'queued' then return -13 end
-local refused = refusesTasks(KEYS[7], ARGV[8])
+local now = redisNow()
+local refused = refusesTasks(KEYS[7], ARGV[8], now)
 if refused then return refused end
 
-local now = redisNow()
 local epoch = expected + 1
-redis.call('HSET', taskKey, 'owner', target, 'epoch', epoch, 'updatedAt', now)
 redis.call('HSET', movesKey, taskId, epoch)
-redis.call('SREM', KEYS[5], taskId)
-redis.call('SADD', KEYS[6], taskId)
+local prefix = namespacePrefix(streamKey, 'events')
+leaveLoad(prefix, KEYS[5], source, 'queued', taskId)
+enterLoad(prefix, KEYS[6], target, 'queued', taskId)
 redis.call('PEXPIRE', movesKey, ARGV[7])
-appendTaskEvent(streamKey, taskKey, {
+local marker = appendTaskEvent(streamKey, {
   kind = 'task:stolen', taskId = taskId, from = source, to = target, epoch = epoch,
   directiveId = ARGV[6], at = now })
+redis.call('HSET', taskKey, 'owner', target, 'epoch', epoch, 'updatedAt', now, marker, 1)
 return epoch

@@ -24,6 +24,7 @@
   ARGV[6] the leader's fence
   ARGV[7] agent TTL, ms
 
+  Keeps both agents' loads (includes/agentLoads.lua: keys derived from KEYS[2]).
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns the new epoch, or
     -1 task not found   -2 owner or epoch changed   -4 not running (expected running)
@@ -31,6 +32,7 @@
     -11 new owner not alive (dead, draining or drained)
 ]]
 --- @include "appendTaskEvent"
+--- @include "agentLoads"
 --- @include "takesTasks"
 
 local taskKey, streamKey, fenceKey, fromKey, toKey, unassignedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
@@ -46,21 +48,22 @@ if rec[3] ~= state then
   if state == 'queued' then return -13 end
   return -4
 end
+local now = redisNow()
 if to ~= '' then
-  local refused = refusesTasks(KEYS[7], ARGV[7])
+  local refused = refusesTasks(KEYS[7], ARGV[7], now)
   if refused then return refused end
 end
 
-local now = redisNow()
 local epoch = expected + 1
-redis.call('HSET', taskKey, 'owner', to, 'epoch', epoch, 'state', 'queued', 'updatedAt', now)
-redis.call('SREM', fromKey, taskId)
+local prefix = namespacePrefix(streamKey, 'events')
+leaveLoad(prefix, fromKey, from, state, taskId)
 if to == '' then
   redis.call('ZADD', unassignedKey, now, taskId)
 else
-  redis.call('SADD', toKey, taskId)
+  enterLoad(prefix, toKey, to, 'queued', taskId)
 end
-appendTaskEvent(streamKey, taskKey, {
+local marker = appendTaskEvent(streamKey, {
   kind = 'task:reassigned', taskId = taskId, from = from, to = to, fromState = state,
   epoch = epoch, at = now })
+redis.call('HSET', taskKey, 'owner', to, 'epoch', epoch, 'state', 'queued', 'updatedAt', now, marker, 1)
 return epoch

@@ -24,12 +24,14 @@
   ARGV[10] options (JSON object, every field optional): backoff (JSON text), timeoutMs,
           delayMs (due this long from now) or runAt (due then, ms)
 
+  Counts the task in the owner's load (includes/agentLoads.lua: keys derived from KEYS[2]).
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns {created (1|0), owner, epoch, state}, or for a new task
     -5 owner not registered   -11 owner not alive (dead, draining or drained)
     -12 owner lacks a required capability
 ]]
 --- @include "appendTaskEvent"
+--- @include "agentLoads"
 --- @include "takesTasks"
 
 local taskKey, streamKey, waitKey = KEYS[1], KEYS[2], KEYS[3]
@@ -40,37 +42,46 @@ if redis.call('EXISTS', taskKey) == 1 then
   return {0, rec[1], tonumber(rec[2]), rec[3]}
 end
 
+local now = redisNow()
 if owner ~= '' then
-  local refused = refusesTasks(KEYS[4], ARGV[9])
+  local refused = refusesTasks(KEYS[4], ARGV[9], now)
   if refused then return refused end
-  local has = {}
-  for _, c in ipairs(cjson.decode(redis.call('HGET', KEYS[4], 'capabilities') or '[]')) do has[c] = true end
-  for _, c in ipairs(cjson.decode(ARGV[5])) do
-    if not has[c] then return -12 end
+  local required = cjson.decode(ARGV[5])
+  if #required > 0 then
+    local has = {}
+    for _, c in ipairs(cjson.decode(redis.call('HGET', KEYS[4], 'capabilities') or '[]')) do has[c] = true end
+    for _, c in ipairs(required) do
+      if not has[c] then return -12 end
+    end
   end
 end
 
-local now = redisNow()
 local epoch = 0
 if owner ~= '' then epoch = 1 end
 
-redis.call('HSET', taskKey,
+local record = {
   'id', taskId, 'type', ARGV[3], 'payload', ARGV[4], 'requiredCapabilities', ARGV[5],
   'priority', ARGV[6], 'maxAttempts', ARGV[8], 'owner', owner, 'state', 'queued',
-  'epoch', epoch, 'attempts', 0, 'createdAt', now, 'updatedAt', now)
-if ARGV[7] ~= '' then redis.call('HSET', taskKey, 'estimatedDurationMs', ARGV[7]) end
+  'epoch', epoch, 'attempts', 0, 'createdAt', now, 'updatedAt', now }
+if ARGV[7] ~= '' then
+  record[#record + 1] = 'estimatedDurationMs'
+  record[#record + 1] = ARGV[7]
+end
 local options = cjson.decode(ARGV[10] or '{}')
-if options.backoff then redis.call('HSET', taskKey, 'backoff', options.backoff) end
-if options.timeoutMs then redis.call('HSET', taskKey, 'timeoutMs', options.timeoutMs) end
 local runAt = options.runAt
 if options.delayMs then runAt = now + options.delayMs end
-if runAt then redis.call('HSET', taskKey, 'runAt', runAt) end
+for field, value in pairs({backoff = options.backoff, timeoutMs = options.timeoutMs, runAt = runAt}) do
+  record[#record + 1] = field
+  record[#record + 1] = value
+end
 
 if owner == '' then
   redis.call('ZADD', waitKey, math.max(now, runAt or 0), taskId)
 else
-  redis.call('SADD', waitKey, taskId)
-  appendTaskEvent(streamKey, taskKey, {
+  enterLoad(namespacePrefix(streamKey, 'events'), waitKey, owner, 'queued', taskId)
+  record[#record + 1] = appendTaskEvent(streamKey, {
     kind = 'task:assigned', taskId = taskId, agentId = owner, epoch = epoch, at = now })
+  record[#record + 1] = 1
 end
+redis.call('HSET', taskKey, unpack(record))
 return {1, owner, epoch, 'queued'}

@@ -1,4 +1,5 @@
 import { AgentIdSchema, agentQueueName, keysFor, type Namespace, NamespaceSchema } from "@worksteal/protocol";
+import { agentChangesKey, heartbeatsKey } from "./agent-directory.js";
 
 export const ACL_ROLES = ["coordinator", "agent", "reader"] as const;
 export type AclRole = (typeof ACL_ROLES)[number];
@@ -19,8 +20,14 @@ export interface AclUser {
  * What every connection sends: HELLO and the ready check (INFO) of ioredis, connection names,
  * BullMQ's version check (INFO), QUIT on close. EVALSHA runs every script, EVAL when Redis has not
  * cached it yet (ioredis and BullMQ alike); TIME is the clock scripts and processes agree on.
+ * On a Redis Cluster, an ioredis Cluster also reads the slot map (CLUSTER SLOTS), checks the
+ * cluster is up (CLUSTER INFO) and follows a slot half-moved (ASKING); a SCAN first asks which
+ * slot the namespace is on (CLUSTER KEYSLOT). None of them touches a key.
  */
-const CONNECTION_COMMANDS = ["hello", "client|setname", "info", "ping", "quit", "evalsha", "eval", "time"];
+const CONNECTION_COMMANDS = [
+  ...["hello", "client|setname", "info", "ping", "quit", "evalsha", "eval", "time"],
+  ...["cluster|slots", "cluster|info", "cluster|keyslot", "asking"],
+];
 
 /**
  * The commands each role sends, its scripts' commands included: Redis checks each command a
@@ -34,6 +41,7 @@ const COORDINATOR_COMMANDS = [
   ...["smembers", "smismember", "sismember", "srandmember", "scard", "sadd", "srem"],
   ...[
     "zadd",
+    "zincrby",
     "zrem",
     "zcard",
     "zcount",
@@ -47,7 +55,7 @@ const COORDINATOR_COMMANDS = [
     "zpopmin",
   ],
   ...["llen", "lindex", "lrange", "lpush", "rpush", "rpop", "lrem", "ltrim", "rpoplpush", "bzpopmin"],
-  ...["xadd", "xdel", "xlen", "xrange", "xrevrange", "xtrim", "xack", "xautoclaim", "xreadgroup", "xpending", "xgroup", "xinfo"],
+  ...["xadd", "xdel", "xlen", "xrange", "xrevrange", "xtrim", "xack", "xautoclaim", "xreadgroup", "xread", "xpending", "xgroup", "xinfo"],
 ];
 
 /** An agent's BullMQ worker on its own queue, and worksteal's scripts on its own hash and sets. */
@@ -111,9 +119,20 @@ function roleRules(namespace: Namespace, role: AclRole, agentId: string | undefi
   const tasks = k.task("*");
   return [
     ...allow(CONNECTION_COMMANDS),
-    ...keysMatching([...own, tasks, k.events, k.agents]),
+    ...keysMatching([...own, tasks, k.events, k.agents, k.workload(id), k.queuedCounts, k.runningCounts, heartbeatsKey(k), agentChangesKey(k)]),
     selector([...allow(AGENT_OWN_COMMANDS), ...keysMatching(own)]),
     selector([...allow(AGENT_TASK_COMMANDS), ...keysMatching([tasks])]),
+    // The counts its tasks' scripts keep as they move them (lua/includes/agentLoads.lua): its own
+    // workload hash's queued and running fields (increments only: the rest is folded by the
+    // coordinators), and the fleet's load sorted sets (a pattern cannot limit a script to its own
+    // member: the reconciler corrects any other change).
+    selector(["+hincrby", ...keysMatching([k.workload(id)])]),
+    selector(["+zincrby", ...keysMatching([k.queuedCounts, k.runningCounts])]),
+    // Its liveness in the fleet's heartbeat sorted set (register, heartbeat), and the number of its
+    // latest change in the agent-changes sorted set (register, markDrained: the last number read,
+    // the next written). As with the load sets, a pattern cannot limit a script to its own member.
+    selector(["+zadd", ...keysMatching([heartbeatsKey(k)], "%W")]),
+    selector(["+zadd", "+zrevrange", ...keysMatching([agentChangesKey(k)])]),
     // The event stream and the set of agent ids: appended to, never read, trimmed or deleted.
     selector(["+xadd", ...keysMatching([k.events], "%W")]),
     selector(["+sadd", ...keysMatching([k.agents], "%W")]),

@@ -1,4 +1,4 @@
-import { type AgentStatus, type AgentView, AgentProfileSchema, parseWorkload } from "@worksteal/protocol";
+import { type AgentStatus, type AgentView, AgentProfileSchema, parseWorkload, type Workload } from "@worksteal/protocol";
 import { replyValues, timeToMs } from "./replies.js";
 import type { Store } from "./store.js";
 
@@ -8,7 +8,18 @@ export function agentStatus(hash: Record<string, string>, now: number, agentTtlM
   return hash.status === "draining" || hash.status === "drained" ? hash.status : "alive";
 }
 
-/** Every registered agent with its profile, liveness and folded workload, sorted by id. */
+/**
+ * The workload with the cpu and memory figures the heartbeat script writes into the agent hash,
+ * when they are newer than those folded from `agent:metrics` events (which agents of earlier
+ * versions append).
+ */
+function withHashMetrics(workload: Workload, agent: Record<string, string>): Workload {
+  const metricsAt = Number(agent.metricsAt ?? 0);
+  if (!(metricsAt > workload.metricsAt)) return workload;
+  return { ...workload, cpu: Number(agent.cpu ?? 0) || 0, memoryMb: Number(agent.memoryMb ?? 0) || 0, metricsAt };
+}
+
+/** Every registered agent with its profile, liveness and workload (cpu and memory from its heartbeats), sorted by id. */
 export async function readAgents(store: Store, agentTtlMs: number): Promise<AgentView[]> {
   const ids = (await readAgentIds(store)).sort();
   if (ids.length === 0) return [];
@@ -32,7 +43,7 @@ export async function readAgents(store: Store, agentTtlMs: number): Promise<Agen
         ...profile.data,
         status: agentStatus(agent, now, agentTtlMs),
         lastHeartbeat: Number(agent.lastHeartbeat ?? 0),
-        workload: parseWorkload(workload),
+        workload: withHashMetrics(parseWorkload(workload), agent),
       },
     ];
   });
@@ -47,19 +58,6 @@ export function readAgentIds(store: Store): Promise<string[]> {
 export async function areRegistered(store: Store, ids: readonly string[]): Promise<boolean[]> {
   if (ids.length === 0) return [];
   return (await store.redis.smismember(store.keys.agents, ...ids)).map((member) => member === 1);
-}
-
-/**
- * Each agent's last heartbeat (Redis clock, ms; 0 when it has none), in one round trip;
- * undefined where it cannot be read (a hand-edited key of another type): the caller skips it.
- */
-export async function readLastHeartbeats(store: Store, ids: readonly string[]): Promise<Array<number | undefined>> {
-  if (ids.length === 0) return [];
-  const pipeline = store.redis.pipeline();
-  for (const id of ids) pipeline.hget(store.keys.agent(id), "lastHeartbeat");
-  const replies = await pipeline.exec();
-  if (replies === null) throw new Error("the pipeline reading heartbeats was aborted");
-  return replies.map(([error, value]) => (error ? undefined : Number(value ?? 0)));
 }
 
 /** The agent's capabilities; undefined when it is not registered. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { redisEndpointOf } from "./connection-settings.js";
+import { clusterEndpointOf, redisEndpointOf } from "./connection-settings.js";
 
 describe("redisEndpointOf", () => {
   it("a plain URL goes to ioredis as it is, exactly as before", () => {
@@ -30,5 +30,26 @@ describe("redisEndpointOf", () => {
   it("a malformed Sentinel URL is refused with what is expected", () => {
     expect(() => redisEndpointOf("redis+sentinel://s1:1,s2:x/m")).toThrow("bad Sentinel URL: bad sentinel address 's2:x': expected host:port");
     expect(() => redisEndpointOf("redis+sentinel://s1:1")).toThrow(/expected redis\+sentinel:\/\/\[user:password@\]host:port/);
+  });
+});
+
+describe("clusterEndpointOf", () => {
+  it("the nodes, and for every node the password, ACL user and certificates a single connection would get", () => {
+    const tls = { ca: "CA PEM", cert: "CERT PEM", key: "KEY PEM" };
+    expect(clusterEndpointOf({ url: "rediss+cluster://ws-agent-a1:inurl@n1:7000,[::1]:7001,n3", password: "setting", tls })).toEqual({
+      nodes: [
+        { host: "n1", port: 7000 },
+        { host: "::1", port: 7001 },
+        { host: "n3", port: 6379 },
+      ],
+      nodeOptions: { username: "ws-agent-a1", password: "inurl", tls },
+    });
+    // The setting's password when the URL has none; no TLS without the TLS scheme, whatever files are set.
+    expect(clusterEndpointOf({ url: "redis+cluster://n1:7000", password: "setting", tls }).nodeOptions).toEqual({ password: "setting" });
+  });
+
+  it("a malformed cluster URL is refused with what is expected; a single connection refuses a cluster URL", () => {
+    expect(() => clusterEndpointOf("redis+cluster://n1:7000/2")).toThrow(/^bad cluster URL: expected redis\+cluster:\/\//);
+    expect(() => redisEndpointOf("redis+cluster://n1:7000")).toThrow(/needs a Cluster connection/);
   });
 });

@@ -1,7 +1,6 @@
 import { eventually, freePort, startRedisServer } from "@worksteal/testkit";
-import type { Redis } from "ioredis";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { closeRedis, type ConnectionLog, createRedis, isConnectionError, maskRedisUrl } from "./connection.js";
+import { closeRedis, type ConnectionLog, createRedis, isConnectionError, maskRedisUrl, type RedisConnection } from "./connection.js";
 
 interface Line {
   level: "info" | "warn";
@@ -19,13 +18,13 @@ function recorder(): ConnectionLog & { lines: Line[] } {
 }
 
 /** Counts the connection's failed attempts by its own events, to wait for retries without sleeping. */
-function countEvents(redis: Redis, event: "reconnecting"): () => number {
+function countEvents(redis: RedisConnection, event: "reconnecting"): () => number {
   let n = 0;
   redis.on(event, () => void (n += 1));
   return () => n;
 }
 
-const opened: Redis[] = [];
+const opened: RedisConnection[] = [];
 afterEach(async () => {
   vi.restoreAllMocks();
   await Promise.all(opened.splice(0).map((r) => closeRedis(r)));

@@ -1,9 +1,29 @@
-import { maskRedisUrl, type RedisTarget } from "@worksteal/protocol";
-import { Redis, type RedisOptions } from "ioredis";
-import { redisEndpointOf } from "./connection-settings.js";
+import { isClusterUrl, maskRedisUrl, type RedisTarget } from "@worksteal/protocol";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
+import { clusterEndpointOf, redisEndpointOf } from "./connection-settings.js";
 
 // Also exported here, where callers have always found it; it lives beside the URL forms it reads.
 export { maskRedisUrl };
+
+/**
+ * A connection to one Redis (directly or through Sentinel) or to a Redis Cluster. Both speak the
+ * same commands; on a cluster every key of a namespace carries the `{ns}` hash tag, so the
+ * namespace's scripts, MULTI blocks and pipelines all go to the one node serving its slot.
+ */
+export type RedisConnection = Redis | Cluster;
+
+/**
+ * Under load a node may take seconds to answer CLUSTER SLOTS; ioredis' 1 s default would then
+ * fail the slot-map refresh that a MOVED answer starts, and with it the commands waiting on it.
+ */
+const SLOTS_REFRESH_TIMEOUT_MS = 10_000;
+/**
+ * While a slot moves, a command on keys some of which have moved and some not (or do not exist
+ * yet: a new task) is answered TRYAGAIN until the move ends; ioredis retries it every
+ * `retryDelayOnTryAgain` (100 ms), at most this many redirections in all: about 6 s of a move
+ * ridden out, where ioredis' default of 16 gave up after 1.6 s.
+ */
+const MAX_REDIRECTIONS = 64;
 
 export type ConnectionRole =
   /** Commands and scripts: fail fast rather than queue forever while Redis is away. */
@@ -38,13 +58,50 @@ export interface ConnectionOptions {
 }
 
 /**
- * Opens an ioredis connection to a `redis://`, `rediss://` or `redis+sentinel://` URL, with the
- * target's password and TLS certificates: every connection of the project is opened here. Every
+ * Opens an ioredis connection to a `redis://`, `rediss://` or `redis+sentinel://` URL, or an
+ * ioredis Cluster for `redis+cluster://` and `rediss+cluster://`, with the target's password,
+ * ACL user and TLS certificates: every connection of the project is opened here. Every
  * connection gets an 'error' listener: without one ioredis prints "[ioredis] Unhandled error
  * event" and a stack at every failed reconnect.
  */
-export function createRedis(target: string | RedisTarget, options: ConnectionOptions = {}): Redis {
+export function createRedis(target: string | RedisTarget, options: ConnectionOptions = {}): RedisConnection {
+  const url = typeof target === "string" ? target : target.url;
+  const settings = connectionSettings(options);
+  const redis = isClusterUrl(url) ? openCluster(target, settings) : openSingle(target, settings);
+  reportState(redis, url, options.log);
+  return redis;
+}
+
+/** A connection to one Redis, directly or through the sentinels. */
+function openSingle(target: string | RedisTarget, settings: RedisOptions): Redis {
   const endpoint = redisEndpointOf(target);
+  const merged = { ...endpoint.options, ...settings };
+  return endpoint.url === undefined ? new Redis(merged) : new Redis(endpoint.url, merged);
+}
+
+/**
+ * A cluster connection: ioredis asks the given nodes for the slot map, follows MOVED and ASK
+ * (a resharding), and retries TRYAGAIN and CLUSTERDOWN. Each node connection gets the same
+ * settings a single connection would; reconnecting is the cluster's, with the same backoff.
+ * Reads go to masters: a replica may lag behind what a script just wrote.
+ */
+function openCluster(target: string | RedisTarget, settings: RedisOptions): Cluster {
+  const endpoint = clusterEndpointOf(target);
+  const { retryStrategy, enableOfflineQueue, lazyConnect, enableReadyCheck, ...nodeSettings } = settings;
+  return new Cluster(endpoint.nodes, {
+    redisOptions: { ...endpoint.nodeOptions, ...nodeSettings },
+    clusterRetryStrategy: retryStrategy ?? null,
+    ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+    ...(lazyConnect === undefined ? {} : { lazyConnect }),
+    ...(enableReadyCheck === undefined ? {} : { enableReadyCheck }),
+    scaleReads: "master",
+    slotsRefreshTimeout: SLOTS_REFRESH_TIMEOUT_MS,
+    maxRedirections: MAX_REDIRECTIONS,
+  });
+}
+
+/** The ioredis settings every connection of `options` gets, single or cluster. */
+function connectionSettings(options: ConnectionOptions): RedisOptions {
   const role = options.role ?? "command";
   const base: RedisOptions = {
     maxRetriesPerRequest: role === "blocking" ? null : 20,
@@ -65,14 +122,11 @@ export function createRedis(target: string | RedisTarget, options: ConnectionOpt
     // Reconnects back off: 100 ms, doubling, at most 2 s apart.
     base.retryStrategy = (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000);
   }
-  const settings = { ...endpoint.options, ...base };
-  const redis = endpoint.url === undefined ? new Redis(settings) : new Redis(endpoint.url, settings);
-  reportState(redis, typeof target === "string" ? target : target.url, options.log);
-  return redis;
+  return base;
 }
 
 /** Logs the first outcome, each loss and each recovery of `redis`; swallows the per-retry errors. */
-function reportState(redis: Redis, url: string, log: ConnectionLog | undefined): void {
+function reportState(redis: RedisConnection, url: string, log: ConnectionLog | undefined): void {
   const where = { redis: maskRedisUrl(url) };
   let state: "connecting" | "up" | "down" = "connecting";
   let lastError: Error | undefined;
@@ -114,13 +168,14 @@ function reportState(redis: Redis, url: string, log: ConnectionLog | undefined):
  * connection, failing its queued calls with "Connection is closed." rather than leaving them
  * waiting for a Redis that may never come back.
  */
-export async function closeRedis(redis: Redis): Promise<void> {
+export async function closeRedis(redis: RedisConnection): Promise<void> {
   // A function, so that the compiler does not carry a narrowed status across the awaits.
   const ended = () => redis.status === "end";
   if (redis.status === "wait") redis.disconnect();
   if (ended()) return;
   if (redis.status !== "ready") {
-    redis.options.retryStrategy = () => null;
+    if (redis instanceof Cluster) redis.options.clusterRetryStrategy = () => null;
+    else redis.options.retryStrategy = () => null;
     await new Promise<void>((resolve) => {
       const settled = () => {
         redis.off("ready", settled);
@@ -149,7 +204,25 @@ export function isConnectionError(error: unknown): boolean {
   return (
     (code !== undefined && CONNECTION_ERROR_CODES.has(code)) ||
     error.name === "MaxRetriesPerRequestError" ||
+    // A cluster none of whose nodes answers.
+    error.name === "ClusterAllFailedError" ||
     error.message === "Connection is closed." ||
     error.message.startsWith("connect ")
   );
+}
+
+/**
+ * The connection a SCAN for `pattern` (with the namespace's `{ns}` hash tag) must run on: the one
+ * Redis, or the cluster master serving the pattern's slot, where every key of the namespace is.
+ * A cluster sends a keyless command such as SCAN to any node, and a cursor means nothing on
+ * another node. While the slot migrates, the keys already moved are on the importing master:
+ * a scan then misses them (an inspection may, a deletion must scan every master).
+ */
+export async function scanNodeFor(redis: RedisConnection, pattern: string): Promise<Redis> {
+  if (!(redis instanceof Cluster)) return redis;
+  const slot = Number(await redis.cluster("KEYSLOT", pattern));
+  const serving = redis.slots[slot]?.[0];
+  const node = redis.nodes("master").find((n) => `${n.options.host}:${n.options.port}` === serving);
+  if (node === undefined) throw new Error(`no cluster master known to serve slot ${slot} (the slot map is being refreshed: try again)`);
+  return node;
 }

@@ -5,13 +5,7 @@ import { WorkstealError } from "@worksteal/protocol";
 import { errorForCode, SCRIPT_CODES, StoreError } from "./errors.js";
 
 const LUA_DIR = fileURLToPath(new URL("../lua/", import.meta.url));
-const ANSWERS = new Set<number>([
-  SCRIPT_CODES.NOT_FOLDED,
-  SCRIPT_CODES.AGENT_HEARD_RECENTLY,
-  SCRIPT_CODES.AGENT_HOLDS_TASKS,
-  SCRIPT_CODES.AGENT_HAS_JOBS,
-  SCRIPT_CODES.NOT_DRAINING,
-]);
+const ANSWERS = new Set<number>([SCRIPT_CODES.AGENT_HEARD_RECENTLY, SCRIPT_CODES.AGENT_HOLDS_TASKS, SCRIPT_CODES.AGENT_HAS_JOBS, SCRIPT_CODES.NOT_DRAINING]);
 
 /** Every negative integer a script or include returns: `return -5`, `return {-20, age}`. */
 function returnedCodes(): Map<number, string[]> {
@@ -47,6 +41,6 @@ describe("script codes", () => {
     expect(new Set(names).size).toBe(refusals.length);
     expect(errorForCode(-99, "x")).toBeInstanceOf(StoreError);
     expect(errorForCode(-99, "x").message).toMatch(/unknown code -99/);
-    expect(errorForCode(SCRIPT_CODES.NOT_FOLDED, "x").message).toBe("script answered NOT_FOLDED (-9) for x, which is not a refusal");
+    expect(errorForCode(SCRIPT_CODES.NOT_DRAINING, "x").message).toBe("script answered NOT_DRAINING (-14) for x, which is not a refusal");
   });
 });

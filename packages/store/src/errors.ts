@@ -75,8 +75,6 @@ export const SCRIPT_CODES = {
   ALREADY_PLACED: -6,
   FENCE_REJECTED: -7,
   LEASE_LOST: -8,
-  /** An answer (reconcile): task events are still to be folded, nothing was compared. */
-  NOT_FOLDED: -9,
   ATTEMPTS_EXHAUSTED: -10,
   AGENT_NOT_ALIVE: -11,
   AGENT_INCAPABLE: -12,

@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import { encodeEvent, FOLD_GROUP, type WorkstealEvent } from "@worksteal/protocol";
+import type { RedisConnection } from "./connection.js";
 import type { Store } from "./store.js";
 
 /** An entry as read: fields as bytes, so that invalid UTF-8 is seen as it is (null once trimmed away). */
@@ -27,7 +27,13 @@ export async function ensureFoldGroup(store: Store): Promise<void> {
  * for them, on `blocking` (a connection of its own: XREADGROUP blocks it). Undefined when the
  * group is missing (deleted by hand): the caller creates it again.
  */
-export async function readNewEntries(store: Store, blocking: Redis, consumer: string, count: number, blockMs: number): Promise<StreamEntry[] | undefined> {
+export async function readNewEntries(
+  store: Store,
+  blocking: RedisConnection,
+  consumer: string,
+  count: number,
+  blockMs: number,
+): Promise<StreamEntry[] | undefined> {
   try {
     const reply = (await blocking.xreadgroupBuffer(
       "GROUP",

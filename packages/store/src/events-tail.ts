@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import { parseEventEntry, type WorkstealEvent } from "@worksteal/protocol";
+import type { RedisConnection } from "./connection.js";
 import type { Store } from "./store.js";
 
 /** An event-stream entry as a reader shows it: the event, or why it does not parse. */
@@ -51,7 +51,7 @@ export async function tailEvents(
  */
 export async function readEventsAfter(
   store: Store,
-  blocking: Redis,
+  blocking: RedisConnection,
   afterId: string,
   blockMs: number,
   kinds: ReadonlySet<string> | undefined,

@@ -1,4 +1,5 @@
 import { jobIdFor } from "@worksteal/protocol";
+import { scanNodeFor } from "./connection.js";
 import { replyValues } from "./replies.js";
 import type { Store } from "./store.js";
 
@@ -111,7 +112,7 @@ export async function findUnknownHolders(store: Store, maxScans: number): Promis
   const shape = new RegExp(`^${k.prefix.replace(/[{}[\]()*+?.\\^$|]/g, "\\$&")}agent:(.+):(queued|running)$`);
   let cursor = "0";
   for (let call = 0; call < maxScans; call++) {
-    const [next, keys] = await store.redis.scan(cursor, "MATCH", `${k.prefix}agent:*`, "COUNT", 500);
+    const [next, keys] = await (await scanNodeFor(store.redis, `${k.prefix}agent:*`)).scan(cursor, "MATCH", `${k.prefix}agent:*`, "COUNT", 500);
     cursor = next;
     for (const key of keys) {
       const agentId = shape.exec(key)?.[1];

@@ -17,4 +17,6 @@ export * from "./events-tail.js";
 export * from "./queue-counts.js";
 export * from "./fleet-health.js";
 export * from "./acl.js";
+export * from "./agent-loads.js";
+export * from "./agent-directory.js";
 export * from "./task-control.js";

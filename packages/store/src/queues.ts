@@ -1,7 +1,7 @@
+import { performance } from "node:perf_hooks";
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import { agentQueueName, bullPriorityOf, DIRECTIVE_QUEUE, type Directive, jobIdFor, type Keys } from "@worksteal/protocol";
-import { type ConnectionLog, isConnectionError } from "./connection.js";
+import { type ConnectionLog, isConnectionError, type RedisConnection } from "./connection.js";
 import { errorSummary } from "./log.js";
 import { replyValues, timeToMs } from "./replies.js";
 import type { Store } from "./store.js";
@@ -38,9 +38,11 @@ export type JobState = "active" | "waiting" | "finished" | "absent";
 /** BullMQ queues of a namespace's agents, opened once each and shared. */
 export class AgentQueues {
   private readonly queues = new Map<string, Queue<TaskJobData>>();
+  /** When each open queue object was last handed out (monotonic clock, ms), so that idle ones can be closed. */
+  private readonly lastUsed = new Map<string, number>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly keys: Keys,
     /** Told of a queue's errors other than a lost connection (which the connection reports once). */
     private readonly log?: ConnectionLog,
@@ -49,6 +51,7 @@ export class AgentQueues {
   ) {}
 
   get(agentId: string): Queue<TaskJobData> {
+    this.lastUsed.set(agentId, performance.now());
     let queue = this.queues.get(agentId);
     if (!queue) {
       queue = new Queue<TaskJobData>(agentQueueName(agentId), {
@@ -70,7 +73,7 @@ export class AgentQueues {
    * worker runs the job and gone once it has stopped renewing it.
    */
   async isLocked(agentId: string, jobId: string): Promise<boolean> {
-    return (await this.redis.exists(this.get(agentId).toKey(`${jobId}:lock`))) === 1;
+    return (await this.redis.exists(this.keyOf(agentId, `${jobId}:lock`))) === 1;
   }
 
   /**
@@ -141,15 +144,14 @@ export class AgentQueues {
    * or `finished` unless it was so.
    */
   async jobStates(agentId: string, jobIds: readonly string[]): Promise<Map<string, JobState>> {
-    const queue = this.get(agentId);
     const states = new Map<string, JobState>();
     for (let start = 0; start < jobIds.length; start += STATE_PAGE) {
       const page = jobIds.slice(start, start + STATE_PAGE);
       // The active list first: a job read here and finished before its hash is read shows finished.
-      const pipeline = this.redis.pipeline().lrange(queue.toKey("active"), 0, -1);
+      const pipeline = this.redis.pipeline().lrange(this.keyOf(agentId, "active"), 0, -1);
       // BullMQ writes `timestamp` when it adds a job and `finishedOn` only when it completes or
       // fails for good (a retry leaves it unset, and a retried failed job loses it).
-      for (const id of page) pipeline.hmget(queue.toKey(id), "timestamp", "finishedOn");
+      for (const id of page) pipeline.hmget(this.keyOf(agentId, id), "timestamp", "finishedOn");
       const replies = (await pipeline.exec()) ?? [];
       const values = replies.map(([error, value]) => {
         if (error) throw error;
@@ -164,6 +166,26 @@ export class AgentQueues {
     return states;
   }
 
+  /**
+   * A key of the agent's BullMQ queue (`active`, `wait`, a job id...), as BullMQ's `toKey` names
+   * it, without opening a queue object: reads that only look need none.
+   */
+  private keyOf(agentId: string, suffix: string): string {
+    return `${this.keys.agentQueueKeys(agentId)}${suffix}`;
+  }
+
+  /**
+   * Closes the queue objects not handed out for `maxIdleMs` (their keys stay; `get` opens them
+   * again): each holds listeners and some kilobytes, and over a long run a leader would otherwise
+   * keep one for every agent it ever moved a task to or from. Returns how many it closed.
+   */
+  async forgetIdle(maxIdleMs: number): Promise<number> {
+    const before = performance.now() - maxIdleMs;
+    const idle = [...this.lastUsed].flatMap(([id, at]) => (at < before ? [id] : []));
+    await Promise.all(idle.map((id) => this.forget(id)));
+    return idle.length;
+  }
+
   /** Agents whose queue object is open here. */
   openIds(): string[] {
     return [...this.queues.keys()];
@@ -171,6 +193,7 @@ export class AgentQueues {
 
   /** Closes and drops the agent's queue object (its keys stay); `get` opens it again if needed. */
   async forget(agentId: string): Promise<void> {
+    this.lastUsed.delete(agentId);
     const queue = this.queues.get(agentId);
     if (!queue) return;
     this.queues.delete(agentId);
@@ -186,6 +209,7 @@ export class AgentQueues {
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();
+    this.lastUsed.clear();
   }
 }
 

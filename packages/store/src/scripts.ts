@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { ChainableCommander, Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
+import type { RedisConnection } from "./connection.js";
 
 const LUA_DIR = fileURLToPath(new URL("../lua/", import.meta.url));
 
@@ -70,7 +71,7 @@ type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
 const PREFIX = "worksteal_";
 
 /** Defines every script on the connection (EVALSHA with a fallback to EVAL, by ioredis). */
-export function defineScripts(redis: Redis): (name: ScriptName, keys: string[], args: Array<string | number>) => Promise<unknown> {
+export function defineScripts(redis: RedisConnection): (name: ScriptName, keys: string[], args: Array<string | number>) => Promise<unknown> {
   for (const source of SOURCES) {
     const command = PREFIX + source.name;
     if (!(command in redis)) redis.defineCommand(command, { numberOfKeys: source.numberOfKeys, lua: source.lua });

@@ -20,7 +20,7 @@ export interface Status {
   /** Redis clock, ms: every age below is measured from it. */
   now: number;
   agentCounts: Record<AgentStatus, number> & { total: number };
-  /** Folded counters summed over every agent's workload (may lag, and may be briefly negative). */
+  /** Summed over every agent: queued and running exact (kept by the task scripts), done and failed folded from events (they lag the fold); cancelled and delayed counted for the namespace. */
   tasks: { queued: number; running: number; done: number; failed: number; unassigned: number; cancelled: number; delayed: number };
   events: { length: number; deadLetter: number; group: GroupInfo | null };
   replicas: Array<{ id: string; lastHeartbeat: number; ageMs: number }>;

@@ -10,6 +10,7 @@ import {
   TaskNotQueuedError,
   TaskNotRunningError,
 } from "./errors.js";
+import { heartbeatsKey } from "./agent-directory.js";
 import { Store, type FoldEntry } from "./store.js";
 import { testNamespace } from "@worksteal/testkit";
 
@@ -85,9 +86,10 @@ describe("task scripts", () => {
     await store.heartbeat("agent-1", 12.5, 100);
     const entries = await redis.xrange(store.keys.events, "-", "+");
     for (const [, fields] of entries) expect(parseEventEntry(fields)).toMatchObject({ ok: true });
-    expect(new Set(await eventKinds())).toEqual(
-      new Set(["task:assigned", "task:started", "task:completed", "task:failed", "agent:registered", "agent:heartbeat", "agent:metrics"]),
-    );
+    expect(new Set(await eventKinds())).toEqual(new Set(["task:assigned", "task:started", "task:completed", "task:failed", "agent:registered"]));
+    // A heartbeat appends nothing: liveness and figures go straight to the agent hash and the heartbeat sorted set.
+    expect(await redis.hmget(store.keys.agent("agent-1"), "cpu", "memoryMb")).toEqual(["12.5", "100.0"]);
+    expect(await redis.zscore(heartbeatsKey(store.keys), "agent-1")).toBe(await redis.hget(store.keys.agent("agent-1"), "lastHeartbeat"));
   });
 });
 
@@ -142,6 +144,34 @@ describe("fold", () => {
     const dead = await redis.xrange(local.keys.deadLetter, "-", "+");
     expect(dead).toHaveLength(1);
     expect(dead[0]![1]).toContain("{not json");
+  });
+});
+
+describe("fold of a batch", () => {
+  it("acknowledges a batch pending whole at once and a partly acknowledged one entry by entry, applying each entry once, summed", async () => {
+    const local = new Store(redis, testNamespace("fold-batch"));
+    await register(local, "a");
+    await redis.xgroup("CREATE", local.keys.events, FOLD_GROUP, "$", "MKSTREAM");
+    for (let i = 0; i < 6; i++) {
+      await local.submit(task(`c${i}`), "a");
+      await local.claim(`c${i}`, "a", 1);
+      await local.finish(`c${i}`, "a", 1, "completed", "null");
+    }
+    const read = (await redis.xreadgroup("GROUP", FOLD_GROUP, "c1", "COUNT", 100, "STREAMS", local.keys.events, ">")) as Array<
+      [string, Array<[string, string[]]>]
+    >;
+    const entries: FoldEntry[] = read[0]![1].map(([id, fields]) => {
+      const parsed = parseEventEntry(fields);
+      if (!parsed.ok) throw new Error(parsed.reason);
+      return { id, ...effectsOf(parsed.event) };
+    });
+    expect(entries).toHaveLength(18);
+    expect(await local.fold(entries.slice(0, 7))).toEqual({ applied: 7, deadLettered: 0, alreadyAcknowledged: 0 });
+    expect(await local.fold(entries)).toEqual({ applied: 11, deadLettered: 0, alreadyAcknowledged: 7 });
+    expect(await local.fold(entries)).toEqual({ applied: 0, deadLettered: 0, alreadyAcknowledged: 18 });
+    expect(await redis.hmget(local.keys.workload("a"), "done", "durationCount")).toEqual(["6", "6"]);
+    expect(await redis.hget(local.keys.durations, "resize:count")).toBe("6");
+    expect((await redis.xpending(local.keys.events, FOLD_GROUP))[0]).toBe(0);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "./connection.js";
 import {
   type AgentProfile,
   type AgentStatus,
@@ -18,6 +18,7 @@ import {
   BackoffSchema,
 } from "@worksteal/protocol";
 import { check, errorForCode, isAgentRefusal, SCRIPT_CODES, StoreError } from "./errors.js";
+import { agentChangesKey, heartbeatsKey } from "./agent-directory.js";
 import { timeToMs } from "./replies.js";
 import { defineScripts, queueScript, type ScriptName } from "./scripts.js";
 
@@ -98,7 +99,7 @@ export class Store {
   readonly agentTtlMs: number;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisConnection,
     readonly namespace: Namespace,
     options: { agentTtlMs?: number } = {},
   ) {
@@ -275,7 +276,7 @@ export class Store {
     const k = this.keys;
     return (await this.run(
       "register",
-      [k.agent(profile.id), k.agents, k.events],
+      [k.agent(profile.id), k.agents, k.events, heartbeatsKey(k), agentChangesKey(k)],
       [profile.id, JSON.stringify(profile.capabilities), profile.concurrency, profile.priority],
     )) as number;
   }
@@ -283,7 +284,7 @@ export class Store {
   /** Refreshes the agent's liveness; returns the status it is asked to have (draining after `drain`). */
   async heartbeat(agentId: string, cpu: number, memoryMb: number): Promise<{ at: number; status: AgentStatus }> {
     const reply = check(
-      await this.run("heartbeat", [this.keys.agent(agentId), this.keys.events], [agentId, Math.min(100, Math.max(0, cpu)).toFixed(1), memoryMb.toFixed(1)]),
+      await this.run("heartbeat", [this.keys.agent(agentId), heartbeatsKey(this.keys)], [agentId, Math.min(100, Math.max(0, cpu)).toFixed(1), memoryMb.toFixed(1)]),
       agentId,
     ) as [number, AgentStatus];
     return { at: Number(reply[0]), status: reply[1] };
@@ -291,7 +292,7 @@ export class Store {
 
   /** Asks an agent to drain (idempotent). */
   async drain(agentId: string): Promise<void> {
-    check((await this.run("drain", [this.keys.agent(agentId), this.keys.events], [agentId])) as number, agentId);
+    check((await this.run("drain", [this.keys.agent(agentId), this.keys.events, agentChangesKey(this.keys)], [agentId])) as number, agentId);
   }
 
   /**
@@ -300,7 +301,7 @@ export class Store {
    */
   async markDrained(agentId: string): Promise<"drained" | "draining" | "undrained"> {
     const k = this.keys;
-    const reply = (await this.run("markDrained", [k.agent(agentId), k.queuedOf(agentId), k.runningOf(agentId)], [])) as number;
+    const reply = (await this.run("markDrained", [k.agent(agentId), k.queuedOf(agentId), k.runningOf(agentId), agentChangesKey(k)], [agentId])) as number;
     if (reply === 1) return "drained";
     if (reply === 0) return "draining";
     if (reply === SCRIPT_CODES.NOT_DRAINING) return "undrained";
@@ -318,7 +319,7 @@ export class Store {
 
   /** Takes a draining or drained agent back: alive, given tasks, taking jobs again. */
   async undrain(agentId: string): Promise<void> {
-    check((await this.run("undrain", [this.keys.agent(agentId)], [])) as number, agentId);
+    check((await this.run("undrain", [this.keys.agent(agentId), agentChangesKey(this.keys)], [agentId])) as number, agentId);
   }
 
   /**
@@ -417,13 +418,13 @@ export class Store {
   }
 
   /**
-   * Sets folded queued/running counters that drifted from the owned sets; returns how many were
-   * corrected, or undefined while events are still being folded (then nothing is compared).
+   * Sets every agent's queued/running counts (the fleet's loads and their copy in its workload
+   * hash) that differ from the sizes of its task sets; returns how many were corrected. The task
+   * scripts keep them equal, so anything but 0 is drift from outside them (a hand edit).
    */
-  async reconcileWorkloads(group: string = FOLD_GROUP): Promise<number | undefined> {
+  async reconcileWorkloads(): Promise<number> {
     const k = this.keys;
-    const reply = (await this.run("reconcile", [k.events, k.agents, k.metrics], [group, k.prefix])) as number;
-    return reply === SCRIPT_CODES.NOT_FOLDED ? undefined : reply;
+    return (await this.run("reconcile", [k.agents, k.metrics], [k.prefix])) as number;
   }
 
   async getTask(taskId: string): Promise<TaskRecord | undefined> {

@@ -1,4 +1,5 @@
 import { TASK_STATES } from "@worksteal/protocol";
+import { scanNodeFor } from "./connection.js";
 import { replyValues } from "./replies.js";
 import type { Store } from "./store.js";
 
@@ -60,7 +61,7 @@ export async function listTasks(store: Store, filter: TaskFilter, limit: number,
   let scanned = 0;
   const count = Math.min(SCAN_COUNT, Math.max(MIN_SCAN_COUNT, limit));
   for (let call = 0; call < MAX_SCANS_PER_PAGE && tasks.length < limit; call++) {
-    const [after, keys] = await store.redis.scan(next, "MATCH", pattern, "COUNT", count);
+    const [after, keys] = await (await scanNodeFor(store.redis, pattern)).scan(next, "MATCH", pattern, "COUNT", count);
     next = after;
     scanned += keys.length;
     const fresh = keys.filter((key) => !seen.has(key));

@@ -1,6 +1,7 @@
 export { freePort } from "./port.js";
 export { REDIS_SERVER_MISSING, hasRedisServerBinary, pingPort, startRedisServer, type RedisServer, type RedisServerOptions } from "./redis-server.js";
 export { startSentinel, type Sentinel, type SentinelOptions } from "./sentinel.js";
+export { startCluster, type RedisCluster, type RedisClusterOptions, type SlotMove } from "./cluster.js";
 export { provideRedis, type ProvidedRedis } from "./provide.js";
 export { deleteNamespace, testNamespace } from "./namespace.js";
 export { repoRoot, spawnNode, type ExitStatus, type NodeProcess, type OutputLine, type SpawnNodeOptions } from "./process.js";

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import { Cluster, type Redis } from "ioredis";
 
 const SAFE = /^[A-Za-z0-9_-]+$/;
 
@@ -12,17 +12,21 @@ export function testNamespace(prefix = "t"): string {
 }
 
 /**
- * Deletes every key of a namespace (`ws:{ns}:*`, the protocol's key layout) with SCAN + UNLINK.
- * For tests that run against a shared REDIS_URL; returns how many keys were removed.
+ * Deletes every key of a namespace (`ws:{ns}:*`, the protocol's key layout) with SCAN + UNLINK,
+ * on every master of a cluster (each scans only its own keys). For tests that run against a
+ * shared REDIS_URL; returns how many keys were removed.
  */
-export async function deleteNamespace(redis: Redis, namespace: string): Promise<number> {
+export async function deleteNamespace(redis: Redis | Cluster, namespace: string): Promise<number> {
   if (!SAFE.test(namespace)) throw new Error(`deleteNamespace: bad namespace ${JSON.stringify(namespace)}`);
-  let cursor = "0";
   let removed = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `ws:{${namespace}}:*`, "COUNT", 500);
-    cursor = next;
-    if (keys.length > 0) removed += await redis.unlink(...keys);
-  } while (cursor !== "0");
+  for (const node of redis instanceof Cluster ? redis.nodes("master") : [redis]) {
+    let cursor = "0";
+    do {
+      const [next, keys] = await node.scan(cursor, "MATCH", `ws:{${namespace}}:*`, "COUNT", 500);
+      cursor = next;
+      // One slot, so one UNLINK takes them all (a cluster refuses keys of several slots in one call).
+      if (keys.length > 0) removed += await node.unlink(...keys);
+    } while (cursor !== "0");
+  }
   return removed;
 }

@@ -63,7 +63,7 @@ function topCommands(cost: Pick<Cost, "commandsByName">): string {
     .join(", ");
 }
 
-export function printTable(header: string[], summaries: ModeSummary[], steps: Array<{ mode: Mode; steps: Step[] }>): void {
+export function printTable(header: string[], summaries: ModeSummary[], steps: Array<{ mode: Mode; steps: Step[] }>, scriptSteps: Step[]): void {
   for (const line of header) console.log(line);
   console.log("");
   console.log("mode             tasks/s   vs base  cmds/task  vs base  redis µs/task  vs base  node µs/task  vs base  runs (tasks/s)");
@@ -95,6 +95,7 @@ export function printTable(header: string[], summaries: ModeSummary[], steps: Ar
       .join(", ");
     console.log(`  ${s.mode.padEnd(15)} ${topCommands(s)}  | node: ${by}`);
   }
+  printScriptSteps(scriptSteps);
   if (steps.length === 0) return;
   console.log("");
   console.log("per lifecycle step (one staged run: workers and coordinators paused while submitting, then let go one kind at a time):");
@@ -108,4 +109,22 @@ export function printTable(header: string[], summaries: ModeSummary[], steps: Ar
   }
   console.log("");
   for (const [mode, text] of Object.entries(MODE_DESCRIPTIONS)) console.log(`  ${mode.padEnd(15)} ${text}`);
+}
+
+function printScriptSteps(steps: Step[]): void {
+  if (steps.length === 0) return;
+  console.log("");
+  console.log("worksteal's own scripts alone, per task and lifecycle step (store calls, no BullMQ job, no worker; each step measured on its own):");
+  console.log("  step                    cmds/task  redis µs/task  commands per task");
+  for (const step of steps) {
+    console.log(
+      `  ${step.step.padEnd(22)} ${step.commandsPerTask.toFixed(2).padStart(9)}  ${String(step.redisCpuUsPerTask).padStart(13)}  ${Object.entries(
+        step.commandsByName,
+      )
+        .map(([name, calls]) => `${name} ${calls}`)
+        .join(", ")}`,
+    );
+  }
+  const total = steps.reduce((n, s) => n + s.commandsPerTask, 0);
+  console.log(`  ${"total".padEnd(22)} ${total.toFixed(2).padStart(9)}`);
 }

@@ -7,6 +7,8 @@ const settings = {
   stealIntervalMs: 1000,
   eventLagMs: 50,
   moveCostMs: 5,
+  eventRounds: true,
+  idleGate: true,
   config: { enabled: true, stealThreshold: 2, maxStealBatch: 10, minTasksToSteal: 2 },
 };
 

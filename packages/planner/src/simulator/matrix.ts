@@ -15,6 +15,10 @@ export interface MatrixSettings {
   stealIntervalMs: number;
   eventLagMs: number;
   moveCostMs: number;
+  /** Rounds also run on events: an agent idle, a task queued behind busy slots (SimPolicy's eventRounds). */
+  eventRounds: boolean;
+  /** Rounds plan only while an agent is idle beside a backlog (SimPolicy's idleGate). */
+  idleGate: boolean;
   /** The coordinator's config for both strategies (strategy is set per row). */
   config: Omit<PlannerConfig, "strategy">;
 }
@@ -56,5 +60,7 @@ function policyOf(name: PolicyName, settings: MatrixSettings): SimPolicy {
     stealIntervalMs: settings.stealIntervalMs,
     eventLagMs: settings.eventLagMs,
     moveCostMs: settings.moveCostMs,
+    eventRounds: settings.eventRounds,
+    idleGate: settings.idleGate,
   };
 }

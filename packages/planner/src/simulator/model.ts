@@ -26,7 +26,25 @@ export interface SimTask {
 export type SimPolicy =
   | { kind: "none" }
   | { kind: "shared" }
-  | { kind: "steal"; config: PlannerConfig; stealIntervalMs: number; eventLagMs?: number | undefined; moveCostMs?: number | undefined };
+  | {
+      kind: "steal";
+      config: PlannerConfig;
+      stealIntervalMs: number;
+      eventLagMs?: number | undefined;
+      moveCostMs?: number | undefined;
+      /**
+       * Also plan eventLagMs after an event that may call for a steal — an agent went idle (a slot
+       * freed and nothing waits for it), or a task was queued behind busy slots — as a leader that
+       * reacts to events does (issue 11), not only every stealIntervalMs.
+       */
+      eventRounds?: boolean | undefined;
+      /**
+       * Plan only while some agent is idle (nothing queued, a slot free) and another holds a task
+       * waiting for a slot, as the leader does (coordinator/src/snapshot.ts): a fleet where every
+       * agent is busy is left alone, however uneven its backlogs.
+       */
+      idleGate?: boolean | undefined;
+    };
 
 export interface TaskOutcome {
   id: string;

@@ -31,7 +31,7 @@ describe("simulate: hand-computed schedules", () => {
       ["t1", "a", 100, 300],
       ["t2", "a", 300, 600],
     ]);
-    expect(metricsOf(result)).toEqual({ makespanMs: 600, meanWaitMs: 400 / 3, p99WaitMs: 300, movesPerTask: 0 });
+    expect(metricsOf(result)).toEqual({ makespanMs: 600, meanWaitMs: 400 / 3, p99WaitMs: 300, movesPerTask: 0, repeatMovesPerTask: 0 });
   });
 
   it("speed divides durations and every slot runs one task", () => {
@@ -91,9 +91,9 @@ describe("simulate: hand-computed schedules", () => {
     expect(result.tasks.map((t) => t.moves)).toEqual([0, 0, 1, 1]);
   });
 
-  // The snapshot reads a tail only for agents holding minTasksToSteal queued tasks (as the
-  // coordinator's does): with the default 2, one waiting task is never offered to an idle peer.
-  it("the minTasksToSteal floor keeps a single waiting task from an idle agent", () => {
+  // balanced has no count floor: one waiting task goes to an idle peer at the first round (10 ms)
+  // with the default minTasksToSteal of 2; classic keeps the seed's floor and thresholds.
+  it("a single waiting task moves to an idle agent (balanced); classic leaves it", () => {
     const agents: SimAgent[] = [
       { id: "a", slots: 1 },
       { id: "b", slots: 1 },
@@ -101,13 +101,48 @@ describe("simulate: hand-computed schedules", () => {
     const tasks = [task("t0", 100, { target: "a" }), task("t1", 100, { target: "a" })];
     expect(schedule(simulate(agents, tasks, steal("balanced")))).toEqual([
       ["t0", "a", 0, 100],
-      ["t1", "a", 100, 200],
-    ]);
-    const floorOfOne: SimPolicy = { kind: "steal", config: config("balanced", { minTasksToSteal: 1 }), stealIntervalMs: 10 };
-    expect(schedule(simulate(agents, tasks, floorOfOne))).toEqual([
-      ["t0", "a", 0, 100],
       ["t1", "b", 10, 110],
     ]);
+    expect(schedule(simulate(agents, tasks, steal("classic")))).toEqual([
+      ["t0", "a", 0, 100],
+      ["t1", "a", 100, 200],
+    ]);
+  });
+
+  // Rounds every 1000 ms: the first would come after both tasks ran. With event rounds, the task
+  // queued behind a's busy slot at 0 ms calls a round at 0 + 20 ms (the event lag), which moves
+  // t1 (5 ms of move cost); the rounds when a and b go idle plan nothing.
+  it("event rounds: a task queued behind busy slots calls a round one event lag later", () => {
+    const agents: SimAgent[] = [
+      { id: "a", slots: 1 },
+      { id: "b", slots: 1 },
+    ];
+    const tasks = [task("t0", 100, { target: "a" }), task("t1", 100, { target: "a" })];
+    const timerOnly = simulate(agents, tasks, steal("balanced", 1000, { eventLagMs: 20, moveCostMs: 5 }));
+    expect(schedule(timerOnly)).toEqual([
+      ["t0", "a", 0, 100],
+      ["t1", "a", 100, 200],
+    ]);
+    const onEvents = simulate(agents, tasks, steal("balanced", 1000, { eventLagMs: 20, moveCostMs: 5, eventRounds: true }));
+    expect(schedule(onEvents)).toEqual([
+      ["t0", "a", 0, 100],
+      ["t1", "b", 25, 125],
+    ]);
+    expect(onEvents.rounds).toBe(2);
+  });
+
+  // a holds four 100 ms tasks, b one of 400 ms: both busy until 400 ms. Rounds every 10 ms move
+  // tasks to b (its estimate is shorter); the leader's gate waits for an idle agent, and none is
+  // idle before a has run all of its own.
+  it("idle gate: a fleet where every agent is busy is left alone", () => {
+    const agents: SimAgent[] = [
+      { id: "a", slots: 1 },
+      { id: "b", slots: 1 },
+    ];
+    const tasks = [...["t0", "t1", "t2", "t3"].map((id) => task(id, 100, { target: "a" })), task("long", 400, { target: "b" })];
+    expect(simulate(agents, tasks, steal("balanced")).moves).toBeGreaterThan(0);
+    const gated = simulate(agents, tasks, steal("balanced", 10, { idleGate: true }));
+    expect([gated.moves, gated.rounds, gated.makespanMs]).toEqual([0, 0, 400]);
   });
 
   it("a move takes only tasks the target can run", () => {

@@ -4,6 +4,7 @@ import { planSteals } from "../plan.js";
 import { findBestAgent } from "../placement.js";
 import { projectDirectives } from "../project.js";
 import type { PlannerSnapshot, TaskSummary } from "../types.js";
+import { needsTail } from "../victims.js";
 import { EventQueue } from "./event-queue.js";
 import type { BacklogSample, SimAgent, SimOptions, SimPolicy, SimResult, SimTask, TaskOutcome } from "./model.js";
 
@@ -17,7 +18,8 @@ type SimEvent =
   | { kind: "finish"; task: number }
   /** A finished task's duration reaches the planner's statistics (the event fold lags). */
   | { kind: "fold"; task: number }
-  | { kind: "plan" }
+  /** A planning round: on the timer (which then sets the next), or for an event (eventRounds). */
+  | { kind: "plan"; timer: boolean }
   | { kind: "move"; directive: PlannedDirective }
   | { kind: "sample" };
 
@@ -38,8 +40,12 @@ interface AgentState {
  * Discrete-event run of one workload under one policy. Pure and deterministic: no clock, no I/O,
  * ties broken by the order events were scheduled. The steal policy builds the snapshot the
  * coordinator builds (snapshot.ts): queue counts exact, tails of `maxStealBatch × 4` newest tasks
- * only for agents holding at least `minTasksToSteal` queued, durations (per agent, per type)
- * only from completions older than `eventLagMs`, and directives still in flight projected in. A
+ * only for the agents the strategy may take from (`needsTail`), durations (per agent, per type,
+ * with their counts) only from completions older than `eventLagMs`, and directives still in
+ * flight projected in. Rounds run every `stealIntervalMs`, and with `eventRounds` also
+ * `eventLagMs` after an agent goes idle or a task queues behind busy slots (one such round
+ * pending at a time); with `idleGate`, a round plans only while an agent is idle beside a
+ * backlog. A
  * directive is executed `moveCostMs` after the one before it (the first `moveCostMs` after
  * planning) and moves the newest queued tasks the target can run, as the executor does.
  * With `sampleEveryMs`, every agent's backlog is recorded for charts.
@@ -74,7 +80,14 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
   let directives = 0;
   let rounds = 0;
   tasks.forEach((task, i) => events.push(task.arrivesAt, { kind: "arrive", task: i }));
-  if (policy.kind === "steal" && tasks.length > 0) events.push(policy.stealIntervalMs, { kind: "plan" });
+  if (policy.kind === "steal" && tasks.length > 0) events.push(policy.stealIntervalMs, { kind: "plan", timer: true });
+  /** When the event round already scheduled runs (-Infinity: none is). */
+  let eventRoundAt = -Infinity;
+  const eventRound = () => {
+    if (policy.kind !== "steal" || !policy.eventRounds || eventRoundAt >= now) return;
+    eventRoundAt = now + (policy.eventLagMs ?? 0);
+    events.push(eventRoundAt, { kind: "plan", timer: false });
+  };
   const sampleEveryMs = options.sampleEveryMs;
   if (sampleEveryMs !== undefined && !(sampleEveryMs > 0)) throw new Error(`sampleEveryMs must be above 0, not ${sampleEveryMs}`);
   const backlog: BacklogSample[] = [];
@@ -123,6 +136,7 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
       },
     }));
   const durationsByType = (): Record<string, number> => Object.fromEntries([...typeStats].map(([type, { sum, count }]) => [type, sum / count]));
+  const durationCountsByType = (): Record<string, number> => Object.fromEntries([...typeStats].map(([type, { count }]) => [type, count]));
   const summary = (task: number): TaskSummary => {
     const t = tasks[task]!;
     return {
@@ -140,16 +154,26 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
     return byId.get(best!.id)!;
   };
 
+  const idle = (s: AgentState) => s.queue.length === 0 && s.running < s.agent.slots;
+  const waiting = (s: AgentState) => s.queue.length > 0 && s.queue.length + s.running > s.agent.slots;
   const plan = () => {
     if (policy.kind !== "steal") return;
+    if (policy.idleGate && !(states.some(idle) && states.some(waiting))) return;
     rounds += 1;
     const { config } = policy;
     const tailLength = config.maxStealBatch * TAIL_PER_BATCH;
     const tails: Record<string, TaskSummary[]> = {};
-    for (const s of states) {
-      if (s.queue.length >= config.minTasksToSteal) tails[s.agent.id] = s.queue.slice(-tailLength).reverse().map(summary);
-    }
-    let snapshot: PlannerSnapshot = { agents: views(), tails, durationsByType: durationsByType(), round: rounds };
+    const agentViews = views();
+    states.forEach((s, i) => {
+      if (needsTail(agentViews[i]!, config)) tails[s.agent.id] = s.queue.slice(-tailLength).reverse().map(summary);
+    });
+    let snapshot: PlannerSnapshot = {
+      agents: agentViews,
+      tails,
+      durationsByType: durationsByType(),
+      durationCountsByType: durationCountsByType(),
+      round: rounds,
+    };
     if (inFlight.size > 0) snapshot = projectDirectives(snapshot, [...inFlight]);
     const planned = planSteals(snapshot, config);
     const moveCostMs = policy.moveCostMs ?? 0;
@@ -193,6 +217,7 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
           const state = place(event.task);
           state.queue.push(event.task);
           dispatch(state);
+          if (state.queue.length > 0) eventRound();
         }
         break;
       case "finish": {
@@ -204,6 +229,7 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
         events.push(now + (policy.kind === "steal" ? (policy.eventLagMs ?? 0) : 0), { kind: "fold", task: event.task });
         if (policy.kind === "shared") dispatchShared();
         else dispatch(state);
+        if (state.queue.length === 0) eventRound();
         break;
       }
       case "fold": {
@@ -221,7 +247,7 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
       case "plan":
         if (finished === tasks.length) break;
         plan();
-        if (policy.kind === "steal") events.push(now + policy.stealIntervalMs, { kind: "plan" });
+        if (policy.kind === "steal" && event.timer) events.push(now + policy.stealIntervalMs, { kind: "plan", timer: true });
         break;
       case "move":
         move(event.directive);

@@ -1,0 +1,15 @@
+import type { AgentView } from "@worksteal/protocol";
+import { readAgentLoads, type Store } from "@worksteal/store";
+import type { AgentDirectory } from "./agent-directory.js";
+
+/**
+ * The fleet as one leader round sees it: the directory brought up to date (O(changes)), with
+ * every agent's exact queued and running counts from the fleet's load sorted sets (one round
+ * trip; the task scripts keep them exact, never lagging behind a fold).
+ */
+export async function readFleet(store: Store, directory: AgentDirectory): Promise<AgentView[]> {
+  await directory.refresh();
+  // The counts after the directory's clock (directory.now): an event the leader's stream reader
+  // skips as older than that clock is already in them.
+  return directory.views(await readAgentLoads(store));
+}

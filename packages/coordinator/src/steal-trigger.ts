@@ -1,0 +1,66 @@
+import type { Store } from "@worksteal/store";
+
+/** Entries read per XREAD: a burst of events costs a few reads, and one round at most. */
+const READ_COUNT = 1000;
+/** After these, an agent may have a free slot: a run ended, or an agent joined. */
+const FREES_A_SLOT = /"kind"\s*:\s*"(?:task:completed|task:failed|agent:registered)"/;
+/** After these, an agent may hold a task another could take: one was queued on it. */
+const QUEUES_A_TASK = /"kind"\s*:\s*"(?:task:assigned|task:failed|task:reassigned)"/;
+
+/** What a batch of events may have changed, for deciding whether to plan at once. */
+export interface StealHint {
+  slotFreed: boolean;
+  taskQueued: boolean;
+}
+
+/**
+ * The leader's ear on the event stream, so that stealing reacts to events rather than waiting
+ * for the planning timer: it reads every new entry (XREAD, outside the folding group, which
+ * shares the entries among replicas) and says whether any could have freed a slot or queued a
+ * task. Only the kind is looked at, by pattern, without parsing: the fold validates events.
+ */
+export class StealTrigger {
+  private lastId = "$";
+
+  constructor(
+    private readonly store: Store,
+    /** A connection of its own: XREAD blocks it. */
+    private readonly blocking: Store["redis"],
+  ) {}
+
+  /** Forgets where it read: a new leadership starts again with `startAt`. */
+  reset(): void {
+    this.lastId = "$";
+  }
+
+  /** Whether it reads on from where it was (false after `reset`). */
+  get started(): boolean {
+    return this.lastId !== "$";
+  }
+
+  /**
+   * Reads on from the entries appended after `since` (Redis clock, ms): the time of the leader's
+   * first read of the fleet, so that events after it are not missed.
+   */
+  startAt(since: number): void {
+    this.lastId = `${since}-0`;
+  }
+
+  /** Waits up to `blockMs` for new entries; undefined when none came. */
+  async next(blockMs: number): Promise<StealHint | undefined> {
+    const reply = await this.blocking.xread("COUNT", READ_COUNT, "BLOCK", blockMs, "STREAMS", this.store.keys.events, this.lastId);
+    const entries = reply?.[0]?.[1] ?? [];
+    if (entries.length === 0) return undefined;
+    this.lastId = entries[entries.length - 1]![0];
+    const hint: StealHint = { slotFreed: false, taskQueued: false };
+    for (const [, fields] of entries) {
+      for (let i = 1; i < fields.length; i += 2) {
+        const text = fields[i]!;
+        if (!hint.slotFreed && FREES_A_SLOT.test(text)) hint.slotFreed = true;
+        if (!hint.taskQueued && QUEUES_A_TASK.test(text)) hint.taskQueued = true;
+      }
+      if (hint.slotFreed && hint.taskQueued) break;
+    }
+    return hint;
+  }
+}

@@ -1,0 +1,27 @@
+-- Every agent's queued and running counts: the sorted sets ws:{ns}:loads:queued and
+-- ws:{ns}:loads:running (member: agent id, score: tasks), the one source of those figures,
+-- read for the whole fleet in one round trip. They change only here, with the agent's queued or
+-- running set and by what SADD / SREM actually changed, so they always equal the sets' sizes.
+-- The agent's workload hash keeps a copy in its `queued` and `running` fields, written here in
+-- the same step, for the readers of whole workload hashes (readAgents).
+-- Keys are derived from the namespace's prefix (all share its hash tag).
+
+-- The namespace prefix ws:{ns}: of a key named ws:{ns}:<suffix>.
+local function namespacePrefix(key, suffix)
+  return string.sub(key, 1, #key - #suffix)
+end
+
+local function countLoad(prefix, agentId, state, delta)
+  redis.call('ZINCRBY', prefix .. 'loads:' .. state, delta, agentId)
+  redis.call('HINCRBY', prefix .. 'workload:' .. agentId, state, delta)
+end
+
+-- Puts a task in an agent's queued or running set (state: 'queued' | 'running') and counts it.
+local function enterLoad(prefix, setKey, agentId, state, taskId)
+  if redis.call('SADD', setKey, taskId) == 1 then countLoad(prefix, agentId, state, 1) end
+end
+
+-- Takes a task out of an agent's queued or running set and counts it.
+local function leaveLoad(prefix, setKey, agentId, state, taskId)
+  if redis.call('SREM', setKey, taskId) == 1 then countLoad(prefix, agentId, state, -1) end
+end

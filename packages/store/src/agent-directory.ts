@@ -1,0 +1,167 @@
+import { AgentProfileSchema, type AgentProfile, type Keys } from "@worksteal/protocol";
+import { replyValues, timeToMs } from "./replies.js";
+import type { Store } from "./store.js";
+
+/**
+ * Sorted set: agent id -> its last heartbeat (ms, Redis clock), written by the register and
+ * heartbeat scripts beside the hash's `lastHeartbeat`: which agents went quiet is one range read.
+ */
+export function heartbeatsKey(keys: Keys): string {
+  return `${keys.prefix}heartbeats`;
+}
+
+/**
+ * Sorted set: agent id -> the number of its latest registration or status change (register,
+ * drain, undrain, markDrained scripts): a reader that saw up to number n re-reads only the agents
+ * scored above n.
+ */
+export function agentChangesKey(keys: Keys): string {
+  return `${keys.prefix}agent-changes`;
+}
+
+/** What an agent's hash says of it, beside its queue. */
+export interface AgentRecord {
+  profile: AgentProfile;
+  /** The status field as last written (liveness is the heartbeat's business). */
+  statusField: "alive" | "draining" | "drained";
+  lastHeartbeat: number;
+  /** Written by the heartbeat script (0 before the first heartbeat of this version). */
+  cpu: number;
+  memoryMb: number;
+  metricsAt: number;
+}
+
+const RECORD_FIELDS = ["capabilities", "concurrency", "priority", "status", "lastHeartbeat", "cpu", "memoryMb", "metricsAt"] as const;
+
+const finite = (value: string | null | undefined): number => {
+  const n = Number(value ?? 0);
+  return Number.isFinite(n) ? n : 0;
+};
+
+/** An agent hash's fields as a record; undefined when the hash is gone or its profile is not valid. */
+function agentRecordOf(id: string, hash: Partial<Record<(typeof RECORD_FIELDS)[number], string | null>>): AgentRecord | undefined {
+  if (hash.capabilities === null || hash.capabilities === undefined) return undefined;
+  let capabilities: unknown;
+  try {
+    capabilities = JSON.parse(hash.capabilities);
+  } catch {
+    return undefined;
+  }
+  const profile = AgentProfileSchema.safeParse({ id, capabilities, concurrency: Number(hash.concurrency ?? 1), priority: Number(hash.priority ?? 0) });
+  if (!profile.success) return undefined;
+  return {
+    profile: profile.data,
+    statusField: hash.status === "draining" || hash.status === "drained" ? hash.status : "alive",
+    lastHeartbeat: finite(hash.lastHeartbeat),
+    cpu: finite(hash.cpu),
+    memoryMb: finite(hash.memoryMb),
+    metricsAt: finite(hash.metricsAt),
+  };
+}
+
+/** Each of `ids`'s record (same order), in one round trip; undefined where the agent is gone. */
+export async function readAgentRecords(store: Store, ids: readonly string[]): Promise<Array<AgentRecord | undefined>> {
+  if (ids.length === 0) return [];
+  const pipeline = store.redis.pipeline();
+  for (const id of ids) pipeline.hmget(store.keys.agent(id), ...RECORD_FIELDS);
+  const replies = (await pipeline.exec()) ?? [];
+  return ids.map((id, i) => {
+    const [error, values] = replies[i] ?? [new Error("no reply")];
+    // A hand-edited key of another type reads as a gone agent: it is skipped, not fatal.
+    if (error) return undefined;
+    const fields = values as Array<string | null>;
+    return agentRecordOf(id, Object.fromEntries(RECORD_FIELDS.map((name, j) => [name, fields[j]])));
+  });
+}
+
+/** What changed among the agents since a reader's last look. */
+export interface AgentChanges {
+  /** Redis clock, ms, when this was read. */
+  now: number;
+  /** Agents registered or whose status changed since change number `after`, with their change numbers. */
+  changed: Array<{ id: string; change: number }>;
+  /** Agents whose heartbeat in the sorted set is older than the cut-off, with it. */
+  quiet: Array<{ id: string; lastHeartbeat: number }>;
+}
+
+/**
+ * In one transaction: the Redis clock, the agents changed since change number `after`, and the
+ * agents whose last heartbeat is at or before `quietSince` (Redis clock, ms): O(log agents +
+ * answer), whatever the fleet's size.
+ */
+export async function readAgentChanges(store: Store, after: number, quietSince: number): Promise<AgentChanges> {
+  const k = store.keys;
+  // Keyed commands first (a cluster routes a transaction by its first key); TIME last.
+  const [changedFlat, quietFlat, time] = replyValues(
+    await store.redis
+      .multi()
+      .zrangebyscore(agentChangesKey(k), `(${after}`, "+inf", "WITHSCORES")
+      .zrangebyscore(heartbeatsKey(k), "-inf", quietSince, "WITHSCORES")
+      .time()
+      .exec(),
+    "the agents' changes",
+  ) as [string[], string[], [string, string]];
+  const changed: AgentChanges["changed"] = [];
+  for (let i = 0; i + 1 < changedFlat.length; i += 2) changed.push({ id: changedFlat[i]!, change: Number(changedFlat[i + 1]) });
+  const quiet: AgentChanges["quiet"] = [];
+  for (let i = 0; i + 1 < quietFlat.length; i += 2) quiet.push({ id: quietFlat[i]!, lastHeartbeat: Number(quietFlat[i + 1]) });
+  return { now: timeToMs(time), changed, quiet };
+}
+
+/**
+ * Every registered agent's record and the latest change number, for a reader starting afresh:
+ * one read of the agents set, then the hashes. The change number is read first, so a change
+ * made meanwhile is read again next time rather than missed.
+ */
+export async function readAllAgentRecords(store: Store): Promise<{ lastChange: number; records: Map<string, AgentRecord> }> {
+  const k = store.keys;
+  const [last, ids] = replyValues(await store.redis.multi().zrevrange(agentChangesKey(k), 0, 0, "WITHSCORES").smembers(k.agents).exec(), "the agents") as [
+    string[],
+    string[],
+  ];
+  const records = new Map<string, AgentRecord>();
+  const read = await readAgentRecords(store, ids);
+  ids.forEach((id, i) => {
+    const record = read[i];
+    if (record) records.set(id, record);
+  });
+  return { lastChange: last.length === 2 ? Number(last[1]) : 0, records };
+}
+
+/**
+ * Agents whose heartbeat in the sorted set is at or before `before` (Redis clock, ms), oldest
+ * first, `limit` of them after the first `offset`: candidates for removal, read without touching
+ * the rest of the fleet.
+ */
+export async function readQuietAgents(store: Store, before: number, offset: number, limit: number): Promise<Array<{ id: string; lastHeartbeat: number }>> {
+  const flat = await store.redis.zrangebyscore(heartbeatsKey(store.keys), "-inf", before, "WITHSCORES", "LIMIT", offset, limit);
+  const quiet: Array<{ id: string; lastHeartbeat: number }> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) quiet.push({ id: flat[i]!, lastHeartbeat: Number(flat[i + 1]) });
+  return quiet;
+}
+
+/**
+ * Brings the heartbeat sorted set in line with the hashes for `ids`: an agent whose hash says it
+ * heartbeat later than the sorted set does (an agent of an earlier version, whose heartbeat script
+ * wrote only the hash) gets the later time; a removed agent leaves both sorted sets.
+ */
+export async function syncHeartbeats(store: Store, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const k = store.keys;
+  const pipeline = store.redis.pipeline();
+  for (const id of ids) pipeline.hget(k.agent(id), "lastHeartbeat");
+  const replies = (await pipeline.exec()) ?? [];
+  const write = store.redis.pipeline();
+  ids.forEach((id, i) => {
+    const [error, value] = replies[i] ?? [new Error("no reply")];
+    if (error) return;
+    if (value === null) write.zrem(heartbeatsKey(k), id).zrem(agentChangesKey(k), id);
+    else write.zadd(heartbeatsKey(k), "GT", finite(value as string), id);
+  });
+  await write.exec();
+}
+
+/** Forgets a removed agent in the sorted sets its scripts keep (the removal script deletes its keys, not these members). */
+export async function forgetAgentTraces(store: Store, agentId: string): Promise<void> {
+  await store.redis.multi().zrem(heartbeatsKey(store.keys), agentId).zrem(agentChangesKey(store.keys), agentId).exec();
+}

@@ -1,0 +1,122 @@
+import { FOLD_GROUP, TaskSpecSchema } from "@worksteal/protocol";
+import { testNamespace } from "@worksteal/testkit";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { type AgentLoad, readAgentLoads, readBusiestAgents } from "./agent-loads.js";
+import { AttemptsExhaustedError } from "./errors.js";
+import { Store } from "./store.js";
+
+let redis: Redis;
+beforeAll(() => {
+  redis = new Redis(inject("redisUrl"));
+});
+afterAll(async () => {
+  await redis.quit();
+});
+
+const task = (id: string, maxAttempts = 3) => TaskSpecSchema.parse({ id, type: "noop", maxAttempts });
+
+async function register(store: Store, ...ids: string[]) {
+  for (const id of ids) await store.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });
+}
+
+/** Every agent's load as its task sets hold it, and as the workload hash's copy holds it. */
+async function fromSets(store: Store, ids: string[]): Promise<{ sets: Map<string, AgentLoad>; copies: Map<string, AgentLoad> }> {
+  const sets = new Map<string, AgentLoad>();
+  const copies = new Map<string, AgentLoad>();
+  for (const id of ids) {
+    const load = { queued: await redis.scard(store.keys.queuedOf(id)), running: await redis.scard(store.keys.runningOf(id)) };
+    if (load.queued + load.running > 0) sets.set(id, load);
+    const copy = await redis.hmget(store.keys.workload(id), "queued", "running");
+    const copied = { queued: Number(copy[0] ?? 0), running: Number(copy[1] ?? 0) };
+    if (copied.queued + copied.running > 0) copies.set(id, copied);
+  }
+  return { sets, copies };
+}
+
+/** readAgentLoads without the agents that hold nothing (it keeps them at 0 once they held a task). */
+async function loads(store: Store): Promise<Map<string, AgentLoad>> {
+  return new Map([...(await readAgentLoads(store))].filter(([, l]) => l.queued + l.running > 0));
+}
+
+describe("agent loads", () => {
+  it("equal the agents' task sets after every script that moves a task", async () => {
+    const store = new Store(redis, testNamespace("loads"));
+    const agents = ["a", "b", "c"];
+    await register(store, ...agents);
+    await redis.set(store.keys.fence, 1);
+    const expectExact = async (step: string) => {
+      const { sets, copies } = await fromSets(store, agents);
+      expect(await loads(store), step).toEqual(sets);
+      expect(copies, step).toEqual(sets);
+    };
+
+    await store.submit(task("t1"), "a");
+    await store.submit(task("t2"), "a");
+    await store.submit(task("t3"), "a");
+    await store.submit(task("t1"), "a"); // the same id again creates nothing
+    await store.submit(task("u1"), "");
+    await expectExact("submit");
+    expect(await loads(store)).toEqual(new Map([["a", { queued: 3, running: 0 }]]));
+    await store.assign("u1", "b", 0);
+    await store.assign("u1", "b", 0); // a replayed assignment
+    await expectExact("assign");
+    await store.claim("t1", "a", 1);
+    await store.claim("t1", "a", 1); // a stalled job re-delivered: restarted, counted once
+    await expectExact("claim");
+    expect((await readAgentLoads(store)).get("a")).toEqual({ queued: 2, running: 1 });
+    await store.finish("t1", "a", 1, "retry", "again");
+    await expectExact("finish, retry");
+    await store.claim("t1", "a", 1);
+    await store.finish("t1", "a", 1, "completed", "null");
+    await expectExact("finish, completed");
+    await store.move("t2", "a", "c", 1, { id: "d1", fence: 1 }, 60_000);
+    await store.move("t2", "a", "c", 1, { id: "d1", fence: 1 }, 60_000); // a replayed move
+    await expectExact("move");
+    await store.claim("t2", "c", 2);
+    await store.reassign("t2", "c", "b", "running", 2, 1);
+    await store.reassign("t3", "a", "", "queued", 1, 1);
+    await expectExact("reassign and park");
+    await store.submit(task("x1", 1), "c");
+    await store.claim("x1", "c", 1);
+    await store.reassign("x1", "c", "a", "running", 1, 1);
+    await expect(store.claim("x1", "a", 2)).rejects.toBeInstanceOf(AttemptsExhaustedError);
+    await expectExact("claim with no attempt left");
+    await store.claim("u1", "b", 1);
+    await store.finish("u1", "b", 1, "failed", "for good");
+    await expectExact("finish, failed");
+    expect(await store.reconcileWorkloads()).toBe(0);
+  });
+
+  it("name the busiest agents first, and leave removed agents out", async () => {
+    const store = new Store(redis, testNamespace("busiest"));
+    await register(store, "a", "b", "c");
+    for (let i = 0; i < 3; i++) await store.submit(task(`b${i}`), "b");
+    await store.submit(task("a0"), "a");
+    await store.submit(task("c0"), "c");
+    await store.claim("c0", "c", 1);
+    expect(await readBusiestAgents(store, 5)).toEqual([
+      { agentId: "b", queued: 3 },
+      { agentId: "a", queued: 1 },
+    ]);
+    expect(await readBusiestAgents(store, 1)).toEqual([{ agentId: "b", queued: 3 }]);
+    await store.claim("c0", "c", 1).catch(() => undefined);
+    await store.finish("c0", "c", 1, "completed", "null");
+    await redis.xgroup("CREATE", store.keys.events, FOLD_GROUP, "$");
+    expect(await store.removeAgent("c", 0)).toEqual({ removed: true });
+    expect((await readAgentLoads(store)).has("c")).toBe(false);
+  });
+
+  it("drift from outside the scripts is corrected by the reconciler, and counted", async () => {
+    const store = new Store(redis, testNamespace("loads-drift"));
+    await register(store, "a");
+    await store.submit(task("t1"), "a");
+    await store.submit(task("t2"), "a");
+    await redis.zadd(store.keys.queuedCounts, 40, "a");
+    await redis.hset(store.keys.workload("a"), "running", 7);
+    expect(await store.reconcileWorkloads()).toBe(2);
+    expect((await readAgentLoads(store)).get("a")).toEqual({ queued: 2, running: 0 });
+    expect(await redis.hmget(store.keys.workload("a"), "queued", "running")).toEqual(["2", "0"]);
+    expect(await redis.hget(store.keys.metrics, "reconciler.workload_corrections")).toBe("2");
+  });
+});

@@ -1,0 +1,44 @@
+import { replyValues } from "./replies.js";
+import type { Store } from "./store.js";
+
+/** Tasks queued on an agent and tasks it runs, exactly as its task sets hold them. */
+export interface AgentLoad {
+  queued: number;
+  running: number;
+}
+
+/**
+ * Every agent's queued and running counts in one round trip, from the fleet's load sorted sets
+ * (`keys.queuedCounts`, `keys.runningCounts`), which the task scripts keep equal to the agents'
+ * task sets in the same step as they change them: exact, never lagging behind a fold. An agent
+ * that is not in the map holds no task (or never held one).
+ */
+export async function readAgentLoads(store: Store): Promise<Map<string, AgentLoad>> {
+  const k = store.keys;
+  // One transaction: both sets as of the same moment (a claim moves a task from one to the other).
+  const [queued, running] = replyValues(
+    await store.redis.multi().zrange(k.queuedCounts, "0", "-1", "WITHSCORES").zrange(k.runningCounts, "0", "-1", "WITHSCORES").exec(),
+    "the agents' loads",
+  ) as [string[], string[]];
+  const loads = new Map<string, AgentLoad>();
+  const loadOf = (id: string) => {
+    let load = loads.get(id);
+    if (!load) loads.set(id, (load = { queued: 0, running: 0 }));
+    return load;
+  };
+  for (let i = 0; i + 1 < queued.length; i += 2) loadOf(queued[i]!).queued = Number(queued[i + 1]);
+  for (let i = 0; i + 1 < running.length; i += 2) loadOf(running[i]!).running = Number(running[i + 1]);
+  return loads;
+}
+
+/**
+ * The `limit` agents with the most tasks queued (at least one), most first: where a leader
+ * looks for tasks to steal, in O(log agents + limit) whatever the fleet's size.
+ */
+export async function readBusiestAgents(store: Store, limit: number): Promise<Array<{ agentId: string; queued: number }>> {
+  if (limit <= 0) return [];
+  const flat = await store.redis.zrevrangebyscore(store.keys.queuedCounts, "+inf", 1, "WITHSCORES", "LIMIT", 0, limit);
+  const busiest: Array<{ agentId: string; queued: number }> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) busiest.push({ agentId: flat[i]!, queued: Number(flat[i + 1]) });
+  return busiest;
+}

@@ -1,0 +1,110 @@
+/**
+ * What the fleet bench reads while the coordinator runs: the coordinator process's memory (from
+ * /proc), the consumer group's lag on the event stream (XINFO), and the coordinator's own
+ * histograms from its /metrics, as quantiles of what was observed between two scrapes.
+ */
+import { readFileSync } from "node:fs";
+import type { Redis } from "ioredis";
+import { FOLD_GROUP } from "@worksteal/protocol";
+
+/** Resident memory of a process, MB. */
+export function residentMb(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match ? Number(match[1]) / 1024 : 0;
+}
+
+function fieldsOf(flat: unknown[]): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) fields[String(flat[i])] = flat[i + 1];
+  return fields;
+}
+
+/** Milliseconds of a stream entry id (`<ms>-<seq>`). */
+const idMs = (id: unknown): number => Number(String(id).split("-")[0]);
+
+export interface FoldLag {
+  /** Entries not yet folded: read by no replica (lag) or read but not acknowledged (pending). */
+  events: number;
+  /** How much older the oldest unread entry is than the newest entry, seconds (0 when none is unread). */
+  seconds: number;
+  /** Entries ever appended to the stream. */
+  appended: number;
+}
+
+/** The coordinators' group against the stream. */
+export async function readFoldLag(redis: Redis, events: string): Promise<FoldLag> {
+  const stream = fieldsOf((await redis.xinfo("STREAM", events)) as unknown[]);
+  const group = ((await redis.xinfo("GROUPS", events)) as unknown[][]).map(fieldsOf).find((g) => g.name === FOLD_GROUP);
+  const appended = Number(stream["entries-added"] ?? 0);
+  if (!group) return { events: appended, seconds: 0, appended };
+  const lastGenerated = stream["last-generated-id"];
+  const lastDelivered = group["last-delivered-id"];
+  // A lag Redis cannot tell (null, after deletions inside the stream) is counted from the ids' positions.
+  const unread = typeof group.lag === "number" ? group.lag : Number(stream["entries-added"]) - Number(group["entries-read"] ?? 0);
+  const seconds = lastGenerated === lastDelivered ? 0 : Math.max(0, (idMs(lastGenerated) - idMs(lastDelivered)) / 1000);
+  return { events: unread + Number(group.pending ?? 0), seconds, appended };
+}
+
+/** Per histogram (and label set), cumulative bucket counts by upper bound, with sum and count. */
+export interface HistogramSample {
+  buckets: Map<number, number>;
+  sum: number;
+  count: number;
+}
+
+const BUCKET = /^([a-zA-Z_:][a-zA-Z0-9_:]*)_bucket\{(.*)\} (\S+)$/;
+const TOTAL = /^([a-zA-Z_:][a-zA-Z0-9_:]*)_(sum|count)(?:\{(.*)\})? (\S+)$/;
+
+/** The histograms of a /metrics text, keyed `name` or `name{labels without le}`. */
+export function parseHistograms(text: string): Map<string, HistogramSample> {
+  const histograms = new Map<string, HistogramSample>();
+  const get = (key: string) => {
+    let h = histograms.get(key);
+    if (!h) histograms.set(key, (h = { buckets: new Map(), sum: 0, count: 0 }));
+    return h;
+  };
+  const keyOf = (name: string, labels: string | undefined) => (labels ? `${name}{${labels}}` : name);
+  for (const line of text.split("\n")) {
+    const bucket = BUCKET.exec(line);
+    if (bucket) {
+      const labels = bucket[2]!.split(",").filter((l) => !l.startsWith("le="));
+      const le = /le="([^"]+)"/.exec(bucket[2]!)?.[1];
+      get(keyOf(bucket[1]!, labels.join(",") || undefined)).buckets.set(le === "+Inf" ? Infinity : Number(le), Number(bucket[3]));
+      continue;
+    }
+    const total = TOTAL.exec(line);
+    if (total) get(keyOf(total[1]!, total[3]))[total[2] as "sum" | "count"] = Number(total[4]);
+  }
+  return histograms;
+}
+
+/** What a histogram observed between two scrapes. */
+export function histogramDelta(before: HistogramSample | undefined, after: HistogramSample | undefined): HistogramSample {
+  const buckets = new Map<number, number>();
+  for (const [le, n] of after?.buckets ?? []) buckets.set(le, n - (before?.buckets.get(le) ?? 0));
+  return { buckets, sum: (after?.sum ?? 0) - (before?.sum ?? 0), count: (after?.count ?? 0) - (before?.count ?? 0) };
+}
+
+/**
+ * The `q` quantile of what a histogram observed, interpolated inside its bucket as Prometheus's
+ * histogram_quantile does (the top bucket's lower bound when it falls past the last finite one);
+ * undefined when nothing was observed.
+ */
+export function histogramQuantile(h: HistogramSample, q: number): number | undefined {
+  if (h.count <= 0) return undefined;
+  const bounds = [...h.buckets.keys()].sort((a, b) => a - b);
+  const rank = q * h.count;
+  let lower = 0;
+  let below = 0;
+  for (const le of bounds) {
+    const cumulative = h.buckets.get(le)!;
+    if (cumulative >= rank) {
+      if (le === Infinity) return lower;
+      const inBucket = cumulative - below;
+      return inBucket === 0 ? le : lower + ((le - lower) * (rank - below)) / inBucket;
+    }
+    lower = le;
+    below = cumulative;
+  }
+  return lower;
+}
