@@ -122,7 +122,7 @@ describe("Redis Cluster", () => {
     const backlog = ids("t", 40);
     await fleet.submit(backlog, { agentId: "a1", ms: 100 });
     const records = await fleet.expectEachDoneOnce(backlog);
-    expect(records.every((r) => r.result === JSON.stringify({ by: r.owner }))).toBe(true);
+    expect(records.every((r) => JSON.stringify(r.result) === JSON.stringify({ by: r.owner }))).toBe(true);
     expect(records.filter((r) => r.owner === "a2").length).toBeGreaterThan(5);
     expect(await redis.zcard(fleet.keys.steals)).toBeGreaterThan(0);
 
