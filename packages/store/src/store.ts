@@ -284,7 +284,11 @@ export class Store {
   /** Refreshes the agent's liveness; returns the status it is asked to have (draining after `drain`). */
   async heartbeat(agentId: string, cpu: number, memoryMb: number): Promise<{ at: number; status: AgentStatus }> {
     const reply = check(
-      await this.run("heartbeat", [this.keys.agent(agentId), heartbeatsKey(this.keys)], [agentId, Math.min(100, Math.max(0, cpu)).toFixed(1), memoryMb.toFixed(1)]),
+      await this.run(
+        "heartbeat",
+        [this.keys.agent(agentId), heartbeatsKey(this.keys)],
+        [agentId, Math.min(100, Math.max(0, cpu)).toFixed(1), memoryMb.toFixed(1)],
+      ),
       agentId,
     ) as [number, AgentStatus];
     return { at: Number(reply[0]), status: reply[1] };
