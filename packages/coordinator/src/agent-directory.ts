@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import type { AgentStatus, AgentView, Workload } from "@worksteal/protocol";
+import { type AgentStatus, type AgentView, EMPTY_WORKLOAD } from "@worksteal/protocol";
 import { type AgentLoad, type AgentRecord, readAgentChanges, readAgentRecords, readAllAgentRecords, type Store } from "@worksteal/store";
 
 /**
@@ -7,20 +7,6 @@ import { type AgentLoad, type AgentRecord, readAgentChanges, readAgentRecords, r
  * CLI (which records no change), is then seen even without a change number.
  */
 const FULL_RELOAD_MS = 60_000;
-
-const EMPTY_WORKLOAD: Workload = {
-  queued: 0,
-  running: 0,
-  done: 0,
-  failed: 0,
-  stolenIn: 0,
-  stolenOut: 0,
-  durationSumMs: 0,
-  durationCount: 0,
-  cpu: 0,
-  memoryMb: 0,
-  metricsAt: 0,
-};
 
 /**
  * The leader's picture of the fleet's agents, kept up to date at O(changes) per refresh instead

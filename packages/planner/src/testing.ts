@@ -1,6 +1,6 @@
 // Test fixtures and fast-check arbitraries (excluded from the build).
 import fc from "fast-check";
-import type { AgentStatus, AgentView, StrategyName, Workload } from "@worksteal/protocol";
+import { type AgentStatus, type AgentView, EMPTY_WORKLOAD, type StrategyName, type Workload } from "@worksteal/protocol";
 import type { PlannerConfig, PlannerSnapshot, TaskSummary } from "./types.js";
 
 export type AgentInit = Partial<Omit<AgentView, "workload">> & { workload?: Partial<Workload> };
@@ -15,20 +15,7 @@ export function agent(id: string, init: AgentInit = {}): AgentView {
     status: "alive",
     lastHeartbeat: 0,
     ...profile,
-    workload: {
-      queued: 0,
-      running: 0,
-      done: 0,
-      failed: 0,
-      stolenIn: 0,
-      stolenOut: 0,
-      durationSumMs: 0,
-      durationCount: 0,
-      cpu: 0,
-      memoryMb: 0,
-      metricsAt: 0,
-      ...workload,
-    },
+    workload: { ...EMPTY_WORKLOAD, ...workload },
   };
 }
 

@@ -59,6 +59,9 @@ export function parseWorkload(hash: Record<string, string>): Workload {
   };
 }
 
+/** A workload with nothing counted yet: every figure 0. */
+export const EMPTY_WORKLOAD: Readonly<Workload> = Object.freeze(parseWorkload({}));
+
 export function averageDurationMs(w: Workload): number | undefined {
   return w.durationCount > 0 ? w.durationSumMs / w.durationCount : undefined;
 }

@@ -39,6 +39,7 @@
   Returns {applied, deadLettered, alreadyAcknowledged}
 ]]
 --- @include "redisNow"
+--- @include "streamIds"
 local streamKey, deadKey, metricsKey = KEYS[1], KEYS[2], KEYS[3]
 local group, prefix = ARGV[1], ARGV[2]
 local entries = cjson.decode(ARGV[3])
@@ -147,14 +148,6 @@ local function observe(suffix, field, value, at)
   if fields[field] == nil or at >= fields[field][2] then fields[field] = {value, at} end
 end
 
--- Stream ids as {ms, seq}, compared in order.
-local function parseId(id)
-  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
-  return {tonumber(ms), tonumber(seq)}
-end
-local function before(a, b)
-  return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2])
-end
 
 -- Whether every entry of the batch, each named once, is pending in the group: XPENDING over the
 -- batch's id range, limited to its size, then names exactly its ids.
@@ -164,9 +157,9 @@ local function allPending()
   for _, entry in ipairs(entries) do
     if type(entry.id) ~= 'string' or ids[entry.id] or not string.match(entry.id, '^%d+%-%d+$') then return false end
     ids[entry.id] = true
-    local id = parseId(entry.id)
-    if first == nil or before(id, first[2]) then first = {entry.id, id} end
-    if last == nil or before(last[2], id) then last = {entry.id, id} end
+    local id = parseStreamId(entry.id)
+    if first == nil or streamIdBefore(id, first[2]) then first = {entry.id, id} end
+    if last == nil or streamIdBefore(last[2], id) then last = {entry.id, id} end
   end
   local pending = redis.call('XPENDING', streamKey, group, first[1], last[1], #entries)
   if #pending ~= #entries then return false end

@@ -35,6 +35,7 @@
 ]]
 --- @include "groupProgress"
 --- @include "redisNow"
+--- @include "streamIds"
 local agentKey, agentsKey, queuedKey, runningKey, workloadKey, streamKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local agentId, minAge, bull, group = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 
@@ -50,14 +51,6 @@ local jobs = redis.call('LLEN', bull .. 'wait') + redis.call('LLEN', bull .. 'ac
   + redis.call('ZCARD', bull .. 'prioritized') + redis.call('ZCARD', bull .. 'delayed')
 if jobs > 0 then return {-22, jobs} end
 
--- Stream ids as {ms, seq}, compared in order.
-local function parse(id)
-  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
-  return {tonumber(ms), tonumber(seq)}
-end
-local function before(a, b)
-  return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2])
-end
 
 local mark
 if redis.call('EXISTS', streamKey) == 1 then
@@ -75,10 +68,10 @@ if redis.call('EXISTS', streamKey) == 1 then
   end
   -- Folded up to the mark: delivered past it, and nothing at or below it still pending.
   local delivered, pending = groupProgress(streamKey, group)
-  if delivered == nil or before(parse(delivered), parse(mark)) then return {0} end
+  if delivered == nil or streamIdBefore(parseStreamId(delivered), parseStreamId(mark)) then return {0} end
   if pending > 0 then
     local summary = redis.call('XPENDING', streamKey, group)
-    if not before(parse(mark), parse(summary[2])) then return {0} end
+    if not streamIdBefore(parseStreamId(mark), parseStreamId(summary[2])) then return {0} end
   end
 end
 
