@@ -45,11 +45,12 @@ async function populate(ns: string): Promise<Store> {
   const now = await redisNow();
   await redis.hset(k.agent("a3"), "lastHeartbeat", now - 60_000);
   await redis.hset(k.agent("a4"), "status", "draining");
+  await store.submit(TaskSpecSchema.parse({ id: "t1", type: "resize", payload: { w: 64 }, requiredCapabilities: ["gpu"] }), "a1");
+  await store.submit(TaskSpecSchema.parse({ id: "u1" }), "");
+  // Written after the submits, which add to the counts: the figures below are these.
   await redis.hset(k.workload("a1"), { queued: 5, running: 2, done: 10, failed: 1, durationSumMs: 1234, durationCount: 10, cpu: 42.5, memoryMb: 512 });
   await redis.hset(k.workload("a2"), { queued: -1, running: 0, done: 3, failed: 0 });
   await redis.hset(k.workload("a3"), { queued: 4, done: 1 });
-  await store.submit(TaskSpecSchema.parse({ id: "t1", type: "resize", payload: { w: 64 }, requiredCapabilities: ["gpu"] }), "a1");
-  await store.submit(TaskSpecSchema.parse({ id: "u1" }), "");
   await redis.xgroup("CREATE", k.events, FOLD_GROUP, "0", "MKSTREAM");
   await redis.xreadgroup("GROUP", FOLD_GROUP, "c1", "COUNT", 2, "STREAMS", k.events, ">");
   await redis.xadd(k.deadLetter, "*", "reason", "bad JSON", "event", "{x");
@@ -569,7 +570,7 @@ describe("configuration and errors", () => {
     expect(await run(["status"], { REDIS_URL: "http://x" })).toEqual({
       code: 2,
       stdout: "",
-      stderr: "worksteal: REDIS_URL: expected a redis://, rediss:// or redis+sentinel:// URL\n",
+      stderr: "worksteal: REDIS_URL: expected a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL\n",
     });
     const ns = await run(["status", "--redis", redisUrl], { WORKSTEAL_NAMESPACE: "bad ns" });
     expect(ns.code).toBe(2);
