@@ -261,7 +261,7 @@ describe("Redis Cluster", () => {
       // submit script's keys are answered TRYAGAIN until the move ends.
       const submitted = client.submit({ id: "during", agentId: "a1", payload: {} });
       // The move is held open this long, as a slow resharding would: longer than ioredis' default
-      // retries (16 × 100 ms) and shorter than the connections' (64 × 100 ms).
+      // retries (16 redirections, 0.8 s of ASK and TRYAGAIN pairs) and shorter than the connections' (128, about 6 s).
       await sleep(2500);
       await move.finish();
       await expect(submitted).resolves.toMatchObject({ taskId: "during", owner: "a1" });
