@@ -1,5 +1,5 @@
 import { WorkstealError } from "@worksteal/protocol";
-import { isConnectionError, type Store } from "@worksteal/store";
+import { isConnectionError, readCancelRequests, type Store } from "@worksteal/store";
 import type { Logger } from "pino";
 
 /** An attempt ran past its task's `timeoutMs`: it fails (and is retried while attempts are left). */
@@ -52,16 +52,13 @@ export class RunningTasks {
     this.polling = true;
     try {
       const ids = [...this.runs.keys()];
-      const pipeline = this.store.redis.pipeline();
-      for (const id of ids) pipeline.hget(this.store.keys.task(id), "cancelRequestedAt");
-      const replies = (await pipeline.exec()) ?? [];
-      ids.forEach((id, i) => {
-        const [error, value] = replies[i] ?? [null, null];
+      const cancelled = await readCancelRequests(this.store, ids);
+      for (const id of cancelled) {
         const controller = this.runs.get(id);
-        if (error || value === null || !controller || controller.signal.aborted) return;
+        if (!controller || controller.signal.aborted) continue;
         this.log.info({ taskId: id }, "task cancelled while running: aborting its signal");
         controller.abort(new TaskCancelledError(`task ${id} was cancelled`));
-      });
+      }
     } catch (error) {
       if (!isConnectionError(error)) this.log.warn({ error: error instanceof Error ? error.message : String(error) }, "cancel check failed");
     } finally {

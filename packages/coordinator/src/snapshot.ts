@@ -1,7 +1,7 @@
 import type { Queue } from "bullmq";
 import { type AgentView, type Config, type Directive, DirectiveSchema, parseJobId } from "@worksteal/protocol";
 import { needsTail, type PlannerSnapshot, projectDirectives, type TaskSummary } from "@worksteal/planner";
-import { readDurationAverages, readTaskFields, type Store } from "@worksteal/store";
+import { readDurationAverages, readLastQueuedJobIds, readTaskFields, type Store } from "@worksteal/store";
 import type { AgentDirectory } from "./agent-directory.js";
 
 export interface SnapshotOptions extends Pick<Config, "minTasksToSteal" | "strategy"> {
@@ -60,21 +60,10 @@ export async function takeSnapshot(
   return inFlight.length > 0 ? projectDirectives(snapshot, inFlight) : snapshot;
 }
 
-/**
- * The queued tasks of an agent it will run last, with what the planner needs of each: job ids
- * from its BullMQ prioritized set (lowest priority, newest first) and wait list, read directly so
- * that no BullMQ queue object is opened for it.
- */
+/** The queued tasks of an agent it will run last, with what the planner needs of each. */
 async function readTail(store: Store, agentId: string, length: number): Promise<TaskSummary[]> {
   // Job ids carry task id and epoch: reading ids only spares fetching and parsing every job.
-  // Every job carries a priority: jobs due wait in BullMQ's prioritized set, read lowest priority
-  // and newest first (the steal candidates); `wait` holds only jobs added before priorities.
-  const queueKeys = store.keys.agentQueueKeys(agentId);
-  const [prioritized, waiting] = await Promise.all([
-    store.redis.zrevrange(`${queueKeys}prioritized`, 0, length - 1),
-    store.redis.lrange(`${queueKeys}wait`, 0, length - 1),
-  ]);
-  const data = [...prioritized, ...waiting].slice(0, length).flatMap((id) => parseJobId(id) ?? []);
+  const data = (await readLastQueuedJobIds(store, agentId, length)).flatMap((id) => parseJobId(id) ?? []);
   if (data.length === 0) return [];
   const records = await readTaskFields(
     store,
@@ -84,7 +73,7 @@ async function readTail(store: Store, agentId: string, length: number): Promise<
     const record = records[i];
     // Leftover jobs of tasks that moved or started are not candidates.
     if (record?.owner !== agentId || record.epoch !== epoch || record.state !== "queued") return [];
-    const { type, requiredCapabilities, estimatedDurationMs } = record;
-    return [{ id: taskId, type, requiredCapabilities, ...(estimatedDurationMs === undefined ? {} : { estimatedDurationMs }) }];
+    const { type, requiredCapabilities, estimatedDurationMs, priority } = record;
+    return [{ id: taskId, type, requiredCapabilities, priority, ...(estimatedDurationMs === undefined ? {} : { estimatedDurationMs }) }];
   });
 }

@@ -217,3 +217,21 @@ export class AgentQueues {
 export function openDirectiveQueue(store: Store): Queue<Directive> {
   return new Queue<Directive>(DIRECTIVE_QUEUE, { connection: store.redis, prefix: store.keys.bullPrefix });
 }
+
+/**
+ * The job ids an agent will run last, at most `length`: its BullMQ prioritized set read lowest
+ * priority and newest first (every job carries a priority), then its wait list (jobs added before
+ * priorities). Read directly, so that no BullMQ queue object is opened for it.
+ */
+export async function readLastQueuedJobIds(store: Store, agentId: string, length: number): Promise<string[]> {
+  const queueKeys = store.keys.agentQueueKeys(agentId);
+  const [prioritized, waiting] = replyValues(
+    await store.redis
+      .pipeline()
+      .zrevrange(`${queueKeys}prioritized`, 0, length - 1)
+      .lrange(`${queueKeys}wait`, 0, length - 1)
+      .exec(),
+    "an agent's queued job ids",
+  ) as [string[], string[]];
+  return [...prioritized, ...waiting].slice(0, length);
+}

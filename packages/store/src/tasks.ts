@@ -9,6 +9,8 @@ export interface TaskFields {
   requiredCapabilities: string[];
   type: string;
   estimatedDurationMs?: number;
+  /** 0–1000, a larger one runs first. */
+  priority: number;
   maxAttempts: number;
   attempts: number;
   /** Redis clock, ms: the last change of the record. */
@@ -16,7 +18,7 @@ export interface TaskFields {
 }
 
 /** The one field list of `TaskFields`, in HMGET order. */
-const FIELDS = ["owner", "state", "epoch", "requiredCapabilities", "type", "estimatedDurationMs", "maxAttempts", "attempts", "updatedAt"] as const;
+const FIELDS = ["owner", "state", "epoch", "requiredCapabilities", "type", "estimatedDurationMs", "priority", "maxAttempts", "attempts", "updatedAt"] as const;
 
 /**
  * `TaskFields` of each task, in one round trip; same order as `ids`. Undefined for a task that
@@ -32,7 +34,7 @@ export async function readTaskFields(store: Store, ids: readonly string[]): Prom
   return replies.map(([error, value]) => (error ? undefined : toTaskFields(value as Array<string | null>)));
 }
 
-function toTaskFields([owner, state, epoch, caps, type, estimate, maxAttempts, attempts, updatedAt]: Array<string | null>): TaskFields | undefined {
+function toTaskFields([owner, state, epoch, caps, type, estimate, priority, maxAttempts, attempts, updatedAt]: Array<string | null>): TaskFields | undefined {
   if (owner === null || owner === undefined) return undefined;
   const requiredCapabilities = parseCapabilities(caps ?? "[]");
   if (!requiredCapabilities) return undefined;
@@ -43,6 +45,7 @@ function toTaskFields([owner, state, epoch, caps, type, estimate, maxAttempts, a
     requiredCapabilities,
     type: type ?? "default",
     ...(estimate ? { estimatedDurationMs: Number(estimate) } : {}),
+    priority: Number(priority ?? 0),
     maxAttempts: Number(maxAttempts ?? 1),
     attempts: Number(attempts ?? 0),
     updatedAt: Number(updatedAt ?? 0),
@@ -73,4 +76,13 @@ export function readUnassignedPage(store: Store, offset: number, count: number):
 /** Drops a task id from the unassigned set (its record is gone). */
 export async function forgetUnassigned(store: Store, taskId: string): Promise<void> {
   await store.redis.zrem(store.keys.unassigned, taskId);
+}
+
+/** Which of `taskIds` have had a cancel requested while they run (one round trip). */
+export async function readCancelRequests(store: Store, taskIds: readonly string[]): Promise<Set<string>> {
+  if (taskIds.length === 0) return new Set();
+  const pipeline = store.redis.pipeline();
+  for (const id of taskIds) pipeline.hget(store.keys.task(id), "cancelRequestedAt");
+  const replies = (await pipeline.exec()) ?? [];
+  return new Set(taskIds.filter((_, i) => !replies[i]?.[0] && replies[i]?.[1] !== null && replies[i]?.[1] !== undefined));
 }
