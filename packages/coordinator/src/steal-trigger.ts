@@ -1,4 +1,4 @@
-import type { Store } from "@worksteal/store";
+import { readEntriesAfter, type Store } from "@worksteal/store";
 
 /** Entries read per XREAD: a burst of events costs a few reads, and one round at most. */
 const READ_COUNT = 1000;
@@ -48,8 +48,7 @@ export class StealTrigger {
 
   /** Waits up to `blockMs` for new entries; undefined when none came. */
   async next(blockMs: number): Promise<StealHint | undefined> {
-    const reply = await this.blocking.xread("COUNT", READ_COUNT, "BLOCK", blockMs, "STREAMS", this.store.keys.events, this.lastId);
-    const entries = reply?.[0]?.[1] ?? [];
+    const entries = await readEntriesAfter(this.store, this.blocking, this.lastId, READ_COUNT, blockMs);
     if (entries.length === 0) return undefined;
     this.lastId = entries[entries.length - 1]![0];
     const hint: StealHint = { slotFreed: false, taskQueued: false };

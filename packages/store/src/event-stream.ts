@@ -75,3 +75,19 @@ export async function claimIdleEntries(
   if (deleted && deleted.length > 0) await store.redis.xack(k.events, FOLD_GROUP, ...deleted);
   return { next: next.toString(), entries };
 }
+
+/**
+ * Entries appended after `afterId` (outside any consumer group: nothing is acknowledged), at most
+ * `count`, waiting up to `blockMs` for the first; empty when none came. On a connection of its
+ * own: XREAD BLOCK holds it.
+ */
+export async function readEntriesAfter(
+  store: Store,
+  blocking: RedisConnection,
+  afterId: string,
+  count: number,
+  blockMs: number,
+): Promise<Array<[id: string, fields: string[]]>> {
+  const reply = await blocking.xread("COUNT", count, "BLOCK", blockMs, "STREAMS", store.keys.events, afterId);
+  return reply?.[0]?.[1] ?? [];
+}
