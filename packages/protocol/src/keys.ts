@@ -49,6 +49,17 @@ export function keysFor(namespace: Namespace) {
     unassigned: `${prefix}unassigned`,
     /** Sorted set (score: when due, Redis clock) of delayed tasks: no agent holds them until then. */
     delayed: `${prefix}delayed`,
+    /**
+     * Sorted set: agent id -> its last heartbeat (ms, Redis clock), written by the register and
+     * heartbeat scripts beside the hash's `lastHeartbeat`: which agents went quiet is one range read.
+     */
+    heartbeats: `${prefix}heartbeats`,
+    /**
+     * Sorted set: agent id -> the number of its latest registration or status change (register,
+     * drain, undrain, markDrained scripts): a reader that saw up to number n re-reads only the agents
+     * scored above n.
+     */
+    agentChanges: `${prefix}agent-changes`,
     /** Counter: the fence, one more at every new leadership or planning authority. */
     fence: `${prefix}fence`,
     /** Hash: the current leader lease {holder, fence, acquiredAt}; expires with the lease. */

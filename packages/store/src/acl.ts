@@ -1,5 +1,4 @@
 import { AgentIdSchema, agentQueueName, keysFor, type Namespace, NamespaceSchema } from "@worksteal/protocol";
-import { agentChangesKey, heartbeatsKey } from "./agent-directory.js";
 
 export const ACL_ROLES = ["coordinator", "agent", "reader"] as const;
 export type AclRole = (typeof ACL_ROLES)[number];
@@ -119,7 +118,7 @@ function roleRules(namespace: Namespace, role: AclRole, agentId: string | undefi
   const tasks = k.task("*");
   return [
     ...allow(CONNECTION_COMMANDS),
-    ...keysMatching([...own, tasks, k.events, k.agents, k.workload(id), k.queuedCounts, k.runningCounts, heartbeatsKey(k), agentChangesKey(k)]),
+    ...keysMatching([...own, tasks, k.events, k.agents, k.workload(id), k.queuedCounts, k.runningCounts, k.heartbeats, k.agentChanges]),
     selector([...allow(AGENT_OWN_COMMANDS), ...keysMatching(own)]),
     selector([...allow(AGENT_TASK_COMMANDS), ...keysMatching([tasks])]),
     // The counts its tasks' scripts keep as they move them (lua/includes/agentLoads.lua): its own
@@ -131,8 +130,8 @@ function roleRules(namespace: Namespace, role: AclRole, agentId: string | undefi
     // Its liveness in the fleet's heartbeat sorted set (register, heartbeat), and the number of its
     // latest change in the agent-changes sorted set (register, markDrained: the last number read,
     // the next written). As with the load sets, a pattern cannot limit a script to its own member.
-    selector(["+zadd", ...keysMatching([heartbeatsKey(k)], "%W")]),
-    selector(["+zadd", "+zrevrange", ...keysMatching([agentChangesKey(k)])]),
+    selector(["+zadd", ...keysMatching([k.heartbeats], "%W")]),
+    selector(["+zadd", "+zrevrange", ...keysMatching([k.agentChanges])]),
     // The event stream and the set of agent ids: appended to, never read, trimmed or deleted.
     selector(["+xadd", ...keysMatching([k.events], "%W")]),
     selector(["+sadd", ...keysMatching([k.agents], "%W")]),

@@ -1,23 +1,6 @@
-import { AgentProfileSchema, type AgentProfile, type Keys } from "@worksteal/protocol";
+import { AgentProfileSchema, type AgentProfile } from "@worksteal/protocol";
 import { replyValues, timeToMs } from "./replies.js";
 import type { Store } from "./store.js";
-
-/**
- * Sorted set: agent id -> its last heartbeat (ms, Redis clock), written by the register and
- * heartbeat scripts beside the hash's `lastHeartbeat`: which agents went quiet is one range read.
- */
-export function heartbeatsKey(keys: Keys): string {
-  return `${keys.prefix}heartbeats`;
-}
-
-/**
- * Sorted set: agent id -> the number of its latest registration or status change (register,
- * drain, undrain, markDrained scripts): a reader that saw up to number n re-reads only the agents
- * scored above n.
- */
-export function agentChangesKey(keys: Keys): string {
-  return `${keys.prefix}agent-changes`;
-}
 
 /** What an agent's hash says of it, beside its queue. */
 export interface AgentRecord {
@@ -95,8 +78,8 @@ export async function readAgentChanges(store: Store, after: number, quietSince: 
   const [changedFlat, quietFlat, time] = replyValues(
     await store.redis
       .multi()
-      .zrangebyscore(agentChangesKey(k), `(${after}`, "+inf", "WITHSCORES")
-      .zrangebyscore(heartbeatsKey(k), "-inf", quietSince, "WITHSCORES")
+      .zrangebyscore(k.agentChanges, `(${after}`, "+inf", "WITHSCORES")
+      .zrangebyscore(k.heartbeats, "-inf", quietSince, "WITHSCORES")
       .time()
       .exec(),
     "the agents' changes",
@@ -115,7 +98,7 @@ export async function readAgentChanges(store: Store, after: number, quietSince: 
  */
 export async function readAllAgentRecords(store: Store): Promise<{ lastChange: number; records: Map<string, AgentRecord> }> {
   const k = store.keys;
-  const [last, ids] = replyValues(await store.redis.multi().zrevrange(agentChangesKey(k), 0, 0, "WITHSCORES").smembers(k.agents).exec(), "the agents") as [
+  const [last, ids] = replyValues(await store.redis.multi().zrevrange(k.agentChanges, 0, 0, "WITHSCORES").smembers(k.agents).exec(), "the agents") as [
     string[],
     string[],
   ];
@@ -134,7 +117,7 @@ export async function readAllAgentRecords(store: Store): Promise<{ lastChange: n
  * the rest of the fleet.
  */
 export async function readQuietAgents(store: Store, before: number, offset: number, limit: number): Promise<Array<{ id: string; lastHeartbeat: number }>> {
-  const flat = await store.redis.zrangebyscore(heartbeatsKey(store.keys), "-inf", before, "WITHSCORES", "LIMIT", offset, limit);
+  const flat = await store.redis.zrangebyscore(store.keys.heartbeats, "-inf", before, "WITHSCORES", "LIMIT", offset, limit);
   const quiet: Array<{ id: string; lastHeartbeat: number }> = [];
   for (let i = 0; i + 1 < flat.length; i += 2) quiet.push({ id: flat[i]!, lastHeartbeat: Number(flat[i + 1]) });
   return quiet;
@@ -155,13 +138,13 @@ export async function syncHeartbeats(store: Store, ids: readonly string[]): Prom
   ids.forEach((id, i) => {
     const [error, value] = replies[i] ?? [new Error("no reply")];
     if (error) return;
-    if (value === null) write.zrem(heartbeatsKey(k), id).zrem(agentChangesKey(k), id);
-    else write.zadd(heartbeatsKey(k), "GT", finite(value as string), id);
+    if (value === null) write.zrem(k.heartbeats, id).zrem(k.agentChanges, id);
+    else write.zadd(k.heartbeats, "GT", finite(value as string), id);
   });
   await write.exec();
 }
 
 /** Forgets a removed agent in the sorted sets its scripts keep (the removal script deletes its keys, not these members). */
 export async function forgetAgentTraces(store: Store, agentId: string): Promise<void> {
-  await store.redis.multi().zrem(heartbeatsKey(store.keys), agentId).zrem(agentChangesKey(store.keys), agentId).exec();
+  await store.redis.multi().zrem(store.keys.heartbeats, agentId).zrem(store.keys.agentChanges, agentId).exec();
 }

@@ -10,7 +10,6 @@ import {
   TaskNotQueuedError,
   TaskNotRunningError,
 } from "./errors.js";
-import { heartbeatsKey } from "./agent-directory.js";
 import { Store, type FoldEntry } from "./store.js";
 import { testNamespace } from "@worksteal/testkit";
 
@@ -89,7 +88,7 @@ describe("task scripts", () => {
     expect(new Set(await eventKinds())).toEqual(new Set(["task:assigned", "task:started", "task:completed", "task:failed", "agent:registered"]));
     // A heartbeat appends nothing: liveness and figures go straight to the agent hash and the heartbeat sorted set.
     expect(await redis.hmget(store.keys.agent("agent-1"), "cpu", "memoryMb")).toEqual(["12.5", "100.0"]);
-    expect(await redis.zscore(heartbeatsKey(store.keys), "agent-1")).toBe(await redis.hget(store.keys.agent("agent-1"), "lastHeartbeat"));
+    expect(await redis.zscore(store.keys.heartbeats, "agent-1")).toBe(await redis.hget(store.keys.agent("agent-1"), "lastHeartbeat"));
   });
 });
 

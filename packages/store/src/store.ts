@@ -18,7 +18,6 @@ import {
   BackoffSchema,
 } from "@worksteal/protocol";
 import { check, errorForCode, isAgentRefusal, SCRIPT_CODES, StoreError } from "./errors.js";
-import { agentChangesKey, heartbeatsKey } from "./agent-directory.js";
 import { timeToMs } from "./replies.js";
 import { defineScripts, queueScript, type ScriptName } from "./scripts.js";
 
@@ -276,7 +275,7 @@ export class Store {
     const k = this.keys;
     return (await this.run(
       "register",
-      [k.agent(profile.id), k.agents, k.events, heartbeatsKey(k), agentChangesKey(k)],
+      [k.agent(profile.id), k.agents, k.events, k.heartbeats, k.agentChanges],
       [profile.id, JSON.stringify(profile.capabilities), profile.concurrency, profile.priority],
     )) as number;
   }
@@ -284,11 +283,7 @@ export class Store {
   /** Refreshes the agent's liveness; returns the status it is asked to have (draining after `drain`). */
   async heartbeat(agentId: string, cpu: number, memoryMb: number): Promise<{ at: number; status: AgentStatus }> {
     const reply = check(
-      await this.run(
-        "heartbeat",
-        [this.keys.agent(agentId), heartbeatsKey(this.keys)],
-        [agentId, Math.min(100, Math.max(0, cpu)).toFixed(1), memoryMb.toFixed(1)],
-      ),
+      await this.run("heartbeat", [this.keys.agent(agentId), this.keys.heartbeats], [agentId, Math.min(100, Math.max(0, cpu)).toFixed(1), memoryMb.toFixed(1)]),
       agentId,
     ) as [number, AgentStatus];
     return { at: Number(reply[0]), status: reply[1] };
@@ -296,7 +291,7 @@ export class Store {
 
   /** Asks an agent to drain (idempotent). */
   async drain(agentId: string): Promise<void> {
-    check((await this.run("drain", [this.keys.agent(agentId), this.keys.events, agentChangesKey(this.keys)], [agentId])) as number, agentId);
+    check((await this.run("drain", [this.keys.agent(agentId), this.keys.events, this.keys.agentChanges], [agentId])) as number, agentId);
   }
 
   /**
@@ -305,7 +300,7 @@ export class Store {
    */
   async markDrained(agentId: string): Promise<"drained" | "draining" | "undrained"> {
     const k = this.keys;
-    const reply = (await this.run("markDrained", [k.agent(agentId), k.queuedOf(agentId), k.runningOf(agentId), agentChangesKey(k)], [agentId])) as number;
+    const reply = (await this.run("markDrained", [k.agent(agentId), k.queuedOf(agentId), k.runningOf(agentId), k.agentChanges], [agentId])) as number;
     if (reply === 1) return "drained";
     if (reply === 0) return "draining";
     if (reply === SCRIPT_CODES.NOT_DRAINING) return "undrained";
@@ -323,7 +318,7 @@ export class Store {
 
   /** Takes a draining or drained agent back: alive, given tasks, taking jobs again. */
   async undrain(agentId: string): Promise<void> {
-    check((await this.run("undrain", [this.keys.agent(agentId), agentChangesKey(this.keys)], [agentId])) as number, agentId);
+    check((await this.run("undrain", [this.keys.agent(agentId), this.keys.agentChanges], [agentId])) as number, agentId);
   }
 
   /**
