@@ -43,9 +43,17 @@ describe("worksteal task", () => {
     expect(cancelled).toMatchObject({ code: 0, stderr: "" });
     expect(JSON.parse(cancelled.stdout)).toEqual({ taskId: "c1", outcome: "cancelled" });
     expect((await cli(h, ["task", "c1"])).stdout).toMatch(/^state\s+cancelled$/m);
-    const listed = await cli(h, ["tasks", "--state", "cancelled", "--json"]);
-    expect(listed.code).toBe(0);
-    expect(JSON.stringify(JSON.parse(listed.stdout))).toContain('"c1"');
+    // The listing is a SCAN: a page may hold none of the namespace's tasks, so follow the cursor.
+    const listedIds: string[] = [];
+    let cursor: string | null = "0";
+    do {
+      const listed = await cli(h, ["tasks", "--state", "cancelled", "--json", "--cursor", cursor]);
+      expect(listed.code).toBe(0);
+      const page = JSON.parse(listed.stdout) as { tasks: Array<{ id: string }>; next: string | null };
+      listedIds.push(...page.tasks.map((t) => t.id));
+      cursor = page.next;
+    } while (cursor !== null);
+    expect(listedIds).toEqual(["c1"]);
     expect(await cli(h, ["task", "cancel", "nope"])).toMatchObject({ code: 1, stderr: "worksteal: task nope not found\n" });
     const bad = await cli(h, ["task", "cancel", "a:b"]);
     expect(bad.code).toBe(2);

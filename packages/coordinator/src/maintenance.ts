@@ -3,7 +3,6 @@ import type { Logger } from "pino";
 import { type Config, jobIdFor } from "@worksteal/protocol";
 import {
   type AgentQueues,
-  forgetAgentTraces,
   forgetStealsBefore,
   incrementMetrics,
   readQueuedTaskIds,
@@ -139,7 +138,6 @@ export class Maintenance {
       const result = await this.store.removeAgent(id, minAge);
       if (!result.removed) continue;
       await this.queues.obliterate(id);
-      await forgetAgentTraces(this.store, id);
       this.directory.forget(id);
       removed.push(id);
     }

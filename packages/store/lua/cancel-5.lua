@@ -48,6 +48,8 @@ else
 end
 local marker = appendTaskEvent(streamKey, {
   kind = 'task:cancelled', taskId = taskId, agentId = owner, fromState = 'queued', epoch = epoch, at = now })
-redis.call('HSET', taskKey, 'state', 'cancelled', 'epoch', epoch, 'finishedAt', now, 'updatedAt', now, marker, 1)
+-- The mark too: a handler still running it on an agent presumed dead (its task reassigned, then
+-- queued here) aborts its signal when that agent polls the record.
+redis.call('HSET', taskKey, 'state', 'cancelled', 'epoch', epoch, 'cancelRequestedAt', now, 'finishedAt', now, 'updatedAt', now, marker, 1)
 redis.call('PEXPIRE', taskKey, ARGV[3])
 return {'cancelled', 'queued'}

@@ -135,16 +135,13 @@ export async function syncHeartbeats(store: Store, ids: readonly string[]): Prom
   for (const id of ids) pipeline.hget(k.agent(id), "lastHeartbeat");
   const replies = (await pipeline.exec()) ?? [];
   const write = store.redis.pipeline();
+  const removed: string[] = [];
   ids.forEach((id, i) => {
     const [error, value] = replies[i] ?? [new Error("no reply")];
     if (error) return;
-    if (value === null) write.zrem(k.heartbeats, id).zrem(k.agentChanges, id);
+    if (value === null) removed.push(id);
     else write.zadd(k.heartbeats, "GT", finite(value as string), id);
   });
   await write.exec();
-}
-
-/** Forgets a removed agent in the sorted sets its scripts keep (the removal script deletes its keys, not these members). */
-export async function forgetAgentTraces(store: Store, agentId: string): Promise<void> {
-  await store.redis.multi().zrem(store.keys.heartbeats, agentId).zrem(store.keys.agentChanges, agentId).exec();
+  await store.forgetAgents(removed);
 }

@@ -62,6 +62,7 @@ export type ScriptName =
   | "removeAgent"
   | "pruneReplicas"
   | "replayDeadLetter"
+  | "forgetAgents"
   | "cancel"
   | "progress"
   | "promoteDue";

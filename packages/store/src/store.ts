@@ -321,6 +321,12 @@ export class Store {
     check((await this.run("undrain", [this.keys.agent(agentId), this.keys.agentChanges], [agentId])) as number, agentId);
   }
 
+  /** Forgets removed agents in the heartbeat and agent-change sorted sets (see forgetAgents-2.lua). */
+  async forgetAgents(agentIds: readonly string[]): Promise<void> {
+    if (agentIds.length === 0) return;
+    await this.run("forgetAgents", [this.keys.heartbeats, this.keys.agentChanges], [...agentIds]);
+  }
+
   /**
    * Deletes a gone agent's hash, sets and workload, unless its heartbeat is younger than
    * `minHeartbeatAgeMs`, it holds tasks, its BullMQ queue holds jobs, or events about it are
@@ -335,6 +341,7 @@ export class Store {
     )) as [number, number?, number?];
     switch (code) {
       case 1:
+        await this.forgetAgents([agentId]);
         return { removed: true };
       case 0:
         return { removed: false, reason: "unfolded" };

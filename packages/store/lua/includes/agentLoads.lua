@@ -13,7 +13,9 @@ end
 
 local function countLoad(prefix, agentId, state, delta)
   redis.call('ZINCRBY', prefix .. 'loads:' .. state, delta, agentId)
-  redis.call('HINCRBY', prefix .. 'workload:' .. agentId, state, delta)
+  -- The copy through pcall: a workload hash edited by hand (not a hash, or a field not an integer)
+  -- must not fail a task script after its sets have changed.
+  redis.pcall('HINCRBY', prefix .. 'workload:' .. agentId, state, delta)
 end
 
 -- Puts a task in an agent's queued or running set (state: 'queued' | 'running') and counts it.
