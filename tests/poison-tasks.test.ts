@@ -59,7 +59,9 @@ describe("poison tasks", () => {
       }
       expect(failed).toBe(1);
     });
-  });
+    // Four agent processes start and two die in turn: about 28 s on a busy CI machine, where the
+    // default 30 s left no room. The wait itself is bounded by waitFor's 60 s.
+  }, 90_000);
 
   it("unserialisable payloads are refused on submit with a clear message", async () => {
     h = namespaceHarness("poison-payload");
