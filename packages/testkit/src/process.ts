@@ -39,6 +39,8 @@ export interface SpawnNodeOptions {
   cwd?: string;
   /** Copy the child's stdout/stderr to this process's stderr, prefixed. */
   echo?: boolean;
+  /** Run the script as built JavaScript: plain `node <script>`, the packages resolved to their dist (default false). */
+  built?: boolean;
 }
 
 export interface ExitStatus {
@@ -67,14 +69,15 @@ export interface NodeProcess {
 }
 
 /**
- * Runs a TypeScript file as `node --conditions=@worksteal/source --import tsx <script> ...args`,
- * from the repo root; a relative scriptPath is taken from the repo root. The child is SIGKILLed
+ * Runs a TypeScript file as `node --conditions=@worksteal/source --import tsx <script> ...args`
+ * (a built JavaScript file as `node <script> ...args` with `built`), from the repo root; a relative scriptPath is taken from the repo root. The child is SIGKILLed
  * if this process exits first.
  */
 export function spawnNode(scriptPath: string, args: readonly string[] = [], options: SpawnNodeOptions = {}): NodeProcess {
   const root = repoRoot();
   const script = isAbsolute(scriptPath) ? scriptPath : resolve(root, scriptPath);
-  const child = spawn(process.execPath, ["--conditions=@worksteal/source", "--import", tsxImport(root), script, ...args], {
+  const loader = options.built ? [] : ["--conditions=@worksteal/source", "--import", tsxImport(root)];
+  const child = spawn(process.execPath, [...loader, script, ...args], {
     cwd: options.cwd ?? root,
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
