@@ -70,8 +70,9 @@ export interface NodeProcess {
 
 /**
  * Runs a TypeScript file as `node --conditions=@worksteal/source --import tsx <script> ...args`
- * (a built JavaScript file as `node <script> ...args` with `built`), from the repo root; a relative scriptPath is taken from the repo root. The child is SIGKILLed
- * if this process exits first.
+ * (a built JavaScript file as `node <script> ...args` with `built`), from the repo root; a
+ * relative scriptPath is taken from the repo root. The child is SIGKILLed if this process exits
+ * first.
  */
 export function spawnNode(scriptPath: string, args: readonly string[] = [], options: SpawnNodeOptions = {}): NodeProcess {
   const root = repoRoot();
