@@ -16,7 +16,9 @@ describe("balanced strategy", () => {
   it("moves half of a long queue to an idle agent, then plans nothing on the projected state", () => {
     const s = snapshot([agent("a", { workload: { queued: 9, running: 1 } }), agent("b")], { a: tasks("a", 9) });
     const { first, second } = twoRounds(s);
-    expect(first).toEqual([{ id: "r1-1", source: "a", target: "b", count: 5, reason: "balanced: drain a 10.0s->5.0s, b 0.0s->5.0s" }]);
+    expect(first).toEqual([
+      { id: "r1-1", source: "a", target: "b", count: 5, taskIds: ["a0", "a1", "a2", "a3", "a4"], reason: "balanced: drain a 10.0s->5.0s, b 0.0s->5.0s" },
+    ]);
     expect(second).toEqual([]);
   });
 
@@ -104,36 +106,42 @@ describe("balanced strategy", () => {
     expect(planSteals(s, { ...balanced, maxStealBatch: 0 })).toEqual([]);
   });
 
-  it("weighs each task as the executor reaches it: tasks not worth a move go with the one behind them, in one directive", () => {
-    // a's two newest tasks take 0 ms: alone they gain nothing; with the 1 s task behind them they
-    // move (a 4 s → 3 s), and then one more 1 s task evens a and b at 2 s.
+  it("weighs each task on its own and names the tasks it moves: tasks not worth a move stay", () => {
+    // a's two newest tasks take 0 ms: they are not worth a move, and they do not hide the 1 s
+    // tasks behind them (a 4 s → 2 s, b 0 s → 2 s).
     const tail = [...tasks("z", 2, { type: "zero" }), ...tasks("s", 3, { type: "slow" })];
     const s = snapshot([agent("a", { workload: { queued: 5, running: 1 } }), agent("b")], { a: tail }, { durationsByType: { zero: 0, slow: 1000 } });
     const plan = planSteals(s, balanced);
-    expect(plan).toMatchObject([{ source: "a", target: "b", count: 4, reason: "balanced: drain a 4.0s->2.0s, b 0.0s->2.0s" }]);
-    expect(projectDirectives(s, plan).tails.b!.map((t) => t.id)).toEqual(["s1", "s0", "z1", "z0"]);
-    // A unit deeper than maxStealBatch is out of reach: with 2, the unit of 3 does not fit, nothing moves.
-    expect(planSteals(s, { ...balanced, maxStealBatch: 2 })).toEqual([]);
-    // Nor does a unit straddle two directives: s0, s1 fill 2 of 3; the unit z0 + r0 starts the next.
-    const straddle = [...tasks("s", 2, { type: "slow" }), ...tasks("z", 1, { type: "zero" }), ...tasks("r", 6, { type: "slow" })];
-    const deep = snapshot([agent("a", { workload: { queued: 9, running: 1 } }), agent("b")], { a: straddle }, { durationsByType: { zero: 0, slow: 1000 } });
-    expect(planSteals(deep, { ...balanced, maxStealBatch: 3 }).map((d) => d.count)).toEqual([2, 3]);
+    expect(plan).toMatchObject([{ source: "a", target: "b", count: 2, taskIds: ["s0", "s1"], reason: "balanced: drain a 4.0s->2.0s, b 0.0s->2.0s" }]);
+    expect(projectDirectives(s, plan).tails.a!.map((t) => t.id)).toEqual(["z0", "z1", "s2"]);
+  });
+
+  it("takes the largest task worth a move first, wherever it sits in the tail", () => {
+    // a: 1 s running, then (oldest first) a 6 s task and four 1 s ones: 11 s. The idle b takes
+    // the 6 s task (a 5 s, b 6 s), not the newest 1 s tasks (all four would leave a at 7 s,
+    // its long task starting last).
+    const tail = [...tasks("s", 4, { type: "short" }), ...tasks("l", 1, { type: "long" })];
+    const s = snapshot([agent("a", { workload: { queued: 5, running: 1 } }), agent("b")], { a: tail }, { durationsByType: { short: 1000, long: 6000 } });
+    expect(planSteals(s, balanced)).toMatchObject([{ source: "a", target: "b", taskIds: ["l0"] }]);
   });
 
   it("never takes a task of raised priority from an agent that would start it no later than the thief could", () => {
     // a has 2 slots, both busy, and 3 queued; its newest task has priority 500: it starts when a slot frees.
     const urgent = (init = {}) => [{ id: "u", type: "t", requiredCapabilities: [], priority: 500, ...init }, ...tasks("a", 2)];
+    const moved = (s: PlannerSnapshot) => planSteals(s, balanced).flatMap((d) => d.taskIds ?? []);
     const busyThief = agent("b", { workload: { running: 1 } });
+    // b, busy, would start it no sooner than a: it stays (another task may move).
     const s = snapshot([agent("a", { concurrency: 2, workload: { queued: 3, running: 2 } }), busyThief], { a: urgent() });
-    expect(planSteals(s, balanced)).toEqual([]);
+    expect(moved(s)).not.toContain("u");
     // An idle thief starts it at once, sooner than a: it may move.
     const idle = snapshot([agent("a", { concurrency: 2, workload: { queued: 3, running: 2 } }), agent("b")], { a: urgent() });
-    expect(planSteals(idle, balanced)).toMatchObject([{ source: "a", target: "b" }]);
+    expect(moved(idle)).toContain("u");
     // With a free slot on a, a starts it at once: it stays even for an idle thief.
     const free = snapshot([agent("a", { concurrency: 4, workload: { queued: 6, running: 3 } }), agent("b")], {
       a: [{ id: "u", type: "t", requiredCapabilities: [], priority: 500 }, ...tasks("a", 5)],
     });
-    expect(planSteals(free, balanced)).toEqual([]);
+    expect(moved(free).length).toBeGreaterThan(0);
+    expect(moved(free)).not.toContain("u");
   });
 
   it("counts each agent's speed: a fast agent's queue drains sooner, so it takes more", () => {

@@ -12,35 +12,34 @@ import type { PlannerConfig, PlannerOptions, PlannerSnapshot, StealDraft } from 
  * same capabilities run the same kinds of task), once both rest on a few completions. A move
  * conserves work.
  *
- * Every task is weighed on its own, in the order the executor reaches them (the newest that the
- * thief can run first): a task expected to take less than minTaskMs is not worth a move, so it
- * goes along with the first task behind it that is (looking at most maxStealBatch deep). That
- * unit — usually one task — is what moves. Moving it from victim V to thief T is *eligible* when
- * V has a task waiting for a slot (queued + running > slots; there is no count floor:
- * minTasksToSteal is classic's); no task of the unit arrived by a move of this round (the
- * executor would pick it first, so the round would move it twice, or straight back: A→B→A); the
- * move shortens max(drain(V), drain(T)) by more than marginTaskFraction × the unit's drain time;
- * T, holding it, still drains sooner than V by more than marginFraction × drain(V) — so the unit
- * finishes sooner on T; and no task of a raised priority in it leaves a V that would start it no
- * later than T could. (One move never gains more than one unit, so the relative part bounds the
- * gap, not the gain: on a deep queue 5% of the drain time is many tasks.) This margin is the
- * hysteresis: agents within ~1.5 tasks or 5% of each other never trade, so no ping-pong.
+ * Every task is weighed on its own, and a directive names the tasks it moves: a move takes any
+ * task of the victim's tail, not only its newest. A task expected to take less than minTaskMs is
+ * not worth a move. Moving a task from victim V to thief T is *eligible* when V has a task
+ * waiting for a slot (queued + running > slots; there is no count floor: minTasksToSteal is
+ * classic's); the task did not arrive by a move of this round (so no task moves twice in a
+ * round, nor straight back: A→B→A); the move shortens max(drain(V), drain(T)) by more than
+ * marginTaskFraction × the task's drain time; T, holding it, still drains sooner than V by more
+ * than marginFraction × drain(V) — so the task finishes sooner on T; and a task of a raised
+ * priority does not leave a V that would start it no later than T could. (One move never gains
+ * more than one task, so the relative part bounds the gap, not the gain: on a deep queue 5% of
+ * the drain time is many tasks.) This margin is the hysteresis: agents within ~1.5 tasks or 5%
+ * of each other never trade, so no ping-pong. Of V's eligible tasks for T the largest moves
+ * (longest processing time first: a long task moved early is not left to start last; among
+ * equals, the newest, which V would start last).
  *
- * The greedy: the latest-draining victim gives its next unit to the eligible thief that would
- * finish it earliest, projected at once, until no eligible move is left anywhere. So planning
+ * The greedy: the latest-draining victim gives a task to the eligible thief that leaves the
+ * later of the two draining earliest, projected at once, until no eligible move is left anywhere. So planning
  * again on the projected snapshot plans nothing, except to send on a task that arrived in this
  * round (a move that had to wait: it is a single move then), and each directive, applied in
  * order, makes max(drain(source), drain(target)) sooner; the latest drain never gets later. Each
  * move replaces the victim's drain time by two smaller ones, so the loop ends (a move budget
  * bounds pathological inputs). Victims are a heap, thieves heaps per capabilities and capacity, and
  * only the victims a move may have unblocked are looked at again, instead of Dask's repeated
- * O(n²) passes: a move costs O(buckets + log agents).
+ * O(n²) passes: a move costs O(buckets × log tail + log agents).
  *
  * An agent may both give and receive in one round (the fixed point needs it, e.g. when only it
- * can take one victim's tasks and an idle agent can take its own); directives are meant to be
- * applied in id order, and one applied out of order just moves other tasks (the next round
- * corrects). maxStealBatch caps each directive; a longer run of moves between two agents is split
- * (never inside one unit).
+ * can take one victim's tasks and an idle agent can take its own); every task a directive names
+ * was on its source when the round began, so the directives may be applied in any order. maxStealBatch caps each directive; a longer run of moves between two agents is split.
  *
  * One task at a time interleaves thieves, which would give one directive per move. So the greedy
  * first runs as a trial (letting tasks move on: only its end state is kept); its end state is

@@ -1,7 +1,7 @@
 import { canRun } from "./capabilities.js";
 import { agentAverageMs, fleetAverageMs, taskDurationMs } from "./durations.js";
 import { IndexedHeap } from "./indexed-heap.js";
-import { aliveQueueStates, moveNewest, type QueueState } from "./queue-state.js";
+import { aliveQueueStates, moveAt, type QueueState } from "./queue-state.js";
 import { StealLog } from "./steal-log.js";
 import type { PlannerConfig, PlannerOptions, PlannerSnapshot, TaskSummary } from "./types.js";
 
@@ -141,18 +141,19 @@ function capacities(states: readonly QueueState[], groupOf: readonly number[], g
 
 const CAPACITY_STEPS = 4;
 
-/**
- * What a thief of one capability group would take from a victim: the newest tasks it can run, up
- * to and including the first worth a move (minTaskMs), as the executor takes them.
- */
-interface Unit {
-  count: number;
-  /** Their expected work at speed 1, in whole ms. */
+/** A task a victim could give a thief of one capability group. */
+interface Candidate {
+  /** Its position in the victim's tail (valid until the victim's next move). */
+  at: number;
+  /** Its expected work at speed 1, in whole ms. */
   ms: number;
-  /** The highest task priority among them (0: none above the default). */
   priority: number;
-  /** When the victim would start the first of them with a priority above 0 (Infinity: none has one). */
-  priorityStartMs: number;
+}
+
+/** A move worth making: which task, and the thief's drain once it holds it. */
+interface Choice {
+  candidate: Candidate;
+  finish: number;
 }
 /** An agent's projected queue, with what the balancer keeps of it. */
 interface Node extends QueueState {
@@ -170,14 +171,17 @@ interface Node extends QueueState {
   work: number;
   /** Expected time to finish everything it holds: work / capacity. */
   drain: number;
-  /** Per capability group: what a thief of the group would take (null: nothing worth a move, or a task that arrived this round), filled lazily. */
-  runnable: Array<Unit | null | undefined> | undefined;
+  /**
+   * Per capability group: the tasks a thief of the group could take, largest first (then newest):
+   * those worth a move that did not arrive this round. Filled lazily, emptied by a move.
+   */
+  runnable: Array<Candidate[] | undefined> | undefined;
 }
 
 /**
  * The balanced strategy's projected state and its moves (balanced.ts states the rules). A move is
- * one unit from the source's tail (a task worth moving, with any too short to be worth one in
- * front of it), projected at once and recorded in the log task by task.
+ * one task of the source's tail, chosen by the planner and named in its directive, projected at
+ * once and recorded in the log.
  *
  * Thieves are kept in heaps ("buckets") of equal capabilities and capacity, earliest first: within a
  * bucket every agent would take the same task, and finish it earliest and most eligibly when it
@@ -185,9 +189,8 @@ interface Node extends QueueState {
  * itself). Victims are a heap, latest first. A move costs O(buckets + log agents), plus a look at
  * the victims stuck for want of a thief when the victim, now earlier, leads its bucket.
  *
- * No task moves twice in a round: a task that arrived by a move of this round is the newest of
- * its new agent's queue, so the executor would pick it first; a move that would pick it is not
- * made, which also rules out sending it straight back.
+ * No task moves twice in a round: a task that arrived by a move of this round is no candidate,
+ * which also rules out sending it straight back.
  */
 export class Balancer {
   log: StealLog;
@@ -297,29 +300,49 @@ export class Balancer {
   }
 
   /**
-   * Is moving v's next unit for t (v's newest tail tasks that t can run, as the executor picks)
-   * worth it? Returns t's drain once it holds them, or undefined. The margin is the hysteresis
-   * that keeps tasks where they are unless v is clearly behind.
+   * The largest of v's tasks that is worth moving to t, or undefined. The margin is the
+   * hysteresis that keeps tasks where they are unless v is clearly behind.
    */
-  private eligible(v: Node, t: Node): number | undefined {
+  private eligible(v: Node, t: Node): Choice | undefined {
     if (v === t || !(t.drain < v.drain) || !this.canGive(v)) return undefined;
-    const unit = this.unitFor(v, t.group);
-    return unit ? this.finishIfWorth(v, t, unit) : undefined;
+    return this.choose(v, t, this.candidatesFor(v, t.group));
   }
 
   /**
-   * eligible's test, for a unit from v (that can give) to t (that drains sooner): the last of it
-   * finishes sooner on t than on v by the margins, the latest of the two drains gets sooner, and
-   * no task of a raised priority leaves an agent that would start it no later than t could.
+   * The largest candidate of v's (that can give) worth moving to t: it finishes sooner on t than
+   * on v by the margins, the latest of the two drains gets sooner, and a task of a raised priority
+   * does not leave an agent that would start it no later than t could. The largest, as in longest
+   * processing time first: a long task moved early is not left to start last. Worth holds for
+   * every task up to some size and for none above (a larger task finishes later on t and gains
+   * less), so a binary search over the candidates, largest first, finds the first that is.
    */
-  private finishIfWorth(v: Node, t: Node, unit: Unit): number | undefined {
-    const dv = unit.ms / v.capacity;
-    const dt = unit.ms / t.capacity;
+  private choose(v: Node, t: Node, candidates: readonly Candidate[]): Choice | undefined {
+    let lo = 0;
+    let hi = candidates.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.finishIfWorth(v, t, candidates[mid]!.ms) === undefined) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < candidates.length; i += 1) {
+      const candidate = candidates[i]!;
+      const finish = this.finishIfWorth(v, t, candidate.ms);
+      if (finish === undefined) continue;
+      const p = candidate.priority;
+      if (p > 0 && this.startOn(v, p, candidate.at) <= this.startOn(t, p, -1)) continue;
+      return { candidate, finish };
+    }
+    return undefined;
+  }
+
+  /** t's drain once it holds a task of `ms` from v, when that move passes the margins; else undefined. */
+  private finishIfWorth(v: Node, t: Node, ms: number): number | undefined {
+    const dv = ms / v.capacity;
+    const dt = ms / t.capacity;
     const finish = t.drain + dt;
     const gain = v.drain - Math.max(v.drain - dv, finish);
     const ok = gain > this.options.marginTaskFraction * Math.min(dv, dt) && v.drain - finish > this.options.marginFraction * v.drain;
-    if (!ok || (unit.priorityStartMs !== Infinity && unit.priorityStartMs <= this.startOn(t, unit.priority, -1))) return undefined;
-    return finish;
+    return ok ? finish : undefined;
   }
 
   /**
@@ -355,27 +378,36 @@ export class Balancer {
     return Math.min(v.drain, (1 - this.options.marginFraction) * v.drain);
   }
 
-  /** The eligible thief that would finish v's task earliest (ties: earlier, priority, cpu, id). */
-  private bestThief(v: Node): Node | undefined {
+  /**
+   * The eligible thief, and its task, that leave the later of v and it draining earliest (ties:
+   * the thief that finishes its task earliest, then earlier, priority, cpu, id).
+   */
+  private bestThief(v: Node): (Choice & { thief: Node }) | undefined {
     if (!this.canGive(v)) return undefined;
-    let best: Node | undefined;
-    let bestFinish = Infinity;
+    let best: (Choice & { thief: Node }) | undefined;
+    let bestLatest = Infinity;
     const bound = this.thiefBound(v);
-    // Group by group: every bucket of a group would take the same tasks of v's.
+    // Group by group: every bucket of a group chooses among the same tasks of v's.
     for (let group = 0; group < this.bucketsOfGroup.length; group += 1) {
-      let unit: Unit | undefined;
+      let candidates: readonly Candidate[] | undefined;
       for (const bucket of this.bucketsOfGroup[group]!) {
         const head = bucket.first();
         const t = head === v ? bucket.second() : head;
         if (!t || !(t.drain < bound)) continue;
-        if (unit === undefined) {
-          unit = this.unitFor(v, group);
-          if (!unit) break;
+        if (candidates === undefined) {
+          candidates = this.candidatesFor(v, group);
+          if (candidates.length === 0) break;
         }
-        const finish = this.finishIfWorth(v, t, unit);
-        if (finish !== undefined && (!best || finish < bestFinish || (finish === bestFinish && earliestFirst(t, best) < 0))) {
-          best = t;
-          bestFinish = finish;
+        const choice = this.choose(v, t, candidates);
+        if (!choice) continue;
+        const latest = Math.max(v.drain - choice.candidate.ms / v.capacity, choice.finish);
+        const better =
+          !best ||
+          latest < bestLatest ||
+          (latest === bestLatest && (choice.finish < best.finish || (choice.finish === best.finish && earliestFirst(t, best.thief) < 0)));
+        if (better) {
+          best = { ...choice, thief: t };
+          bestLatest = latest;
         }
       }
     }
@@ -391,21 +423,18 @@ export class Balancer {
     return false;
   }
 
-  /** Moves v's next unit for t, task by task, and projects it. False when the move budget is spent. */
-  private move(v: Node, t: Node): boolean {
-    const count = this.unitFor(v, t.group)!.count;
-    if (this.budget < count) return false;
-    this.budget -= count;
-    for (let i = 0; i < count; i += 1) {
-      const beforeSource = v.drain;
-      const beforeTarget = t.drain;
-      const ms = this.fleet.duration(moveNewest(v, t)!);
-      v.work -= ms;
-      t.work += ms;
-      v.drain = v.work / v.capacity;
-      t.drain = t.work / t.capacity;
-      this.log.record(v.index, t.index, beforeSource, beforeTarget, v.drain, t.drain, i === 0 ? count : 1);
-    }
+  /** Moves one of v's candidates to t and projects it. False when the move budget is spent. */
+  private move(v: Node, t: Node, candidate: Candidate): boolean {
+    if (this.budget < 1) return false;
+    this.budget -= 1;
+    const beforeSource = v.drain;
+    const beforeTarget = t.drain;
+    const task = moveAt(v, t, candidate.at);
+    v.work -= candidate.ms;
+    t.work += candidate.ms;
+    v.drain = v.work / v.capacity;
+    t.drain = t.work / t.capacity;
+    this.log.record(v.index, t.index, task.id, beforeSource, beforeTarget, v.drain, t.drain);
     if (v.runnable) v.runnable.length = 0;
     if (t.runnable) t.runnable.length = 0;
     v.bucket.update(v);
@@ -422,22 +451,23 @@ export class Balancer {
     const stuck = new StuckVictims(this.nodes.length);
     for (const x of this.nodes) if (this.canGive(x)) victims.insert(x);
     for (let v = victims.first(); v; v = victims.first()) {
-      const t = this.bestThief(v);
+      const choice = this.bestThief(v);
       // No thief drains early enough for the latest victim: none does for any other (they drain
       // no later, and stuck ones stay stuck while nothing moves). A balanced fleet ends here at once.
-      if (!t && !this.anyThiefBefore(this.thiefBound(v), v)) return;
+      if (!choice && !this.anyThiefBefore(this.thiefBound(v), v)) return;
       victims.remove(v);
-      if (!t) {
+      if (!choice) {
         stuck.add(v, this.groupsWithTask(v));
         continue;
       }
+      const t = choice.thief;
       victims.remove(t);
-      if (!this.move(v, t)) return;
+      if (!this.move(v, t, choice.candidate)) return;
       if (this.canGive(v)) victims.insert(v);
       // t changed as a victim; v, now earlier, changed as a thief: only victims stuck for want
       // of a thief can have been unblocked, and only by v. When v is neither of its bucket's
-      // first two, one of those (not the stuck victim itself) finishes the same task no later
-      // than v would, and it was not eligible: neither is v. Nor can a stuck victim that has no
+      // first two, one of those (not the stuck victim itself) drains no later than v, so any
+      // task worth moving to v would be worth moving to it, and none was: none is to v. Nor can a stuck victim that has no
       // task for v's group, or that drains too early for v to be a thief (thiefBound).
       stuck.delete(t);
       if (this.canGive(t)) victims.insert(t);
@@ -454,7 +484,7 @@ export class Balancer {
   /** The capability groups that v has a task for (one that did not arrive this round, unless relaying). */
   private groupsWithTask(v: Node): number[] {
     const groups: number[] = [];
-    for (let g = 0; g < this.fleet.groups.length; g += 1) if (this.unitFor(v, g)) groups.push(g);
+    for (let g = 0; g < this.fleet.groups.length; g += 1) if (this.candidatesFor(v, g).length > 0) groups.push(g);
     return groups;
   }
 
@@ -478,12 +508,12 @@ export class Balancer {
         // would overshoot by more than half a task).
         if (v.drain <= target(v)) break;
         for (;;) {
-          const finish = this.eligible(v, t);
-          if (finish === undefined) break;
-          const ms = this.unitFor(v, t.group)!.ms;
+          const choice = this.eligible(v, t);
+          if (!choice) break;
+          const ms = choice.candidate.ms;
           const dv = ms / v.capacity;
-          if (finish > target(t) + ms / t.capacity / 2 || v.drain - dv < target(v) - dv / 2) break;
-          if (!this.move(v, t)) return;
+          if (choice.finish > target(t) + ms / t.capacity / 2 || v.drain - dv < target(v) - dv / 2) break;
+          if (!this.move(v, t, choice.candidate)) return;
         }
         dropped ||= done(t);
       }
@@ -496,38 +526,30 @@ export class Balancer {
     }
   }
 
-  private unitFor(v: Node, group: number): Unit | undefined {
+  private candidatesFor(v: Node, group: number): readonly Candidate[] {
     v.runnable ??= [];
-    let unit = v.runnable[group];
-    if (unit === undefined) v.runnable[group] = unit = this.weigh(v, group);
-    return unit ?? undefined;
+    let candidates = v.runnable[group];
+    if (candidates === undefined) v.runnable[group] = candidates = this.weigh(v, group);
+    return candidates;
   }
 
   /**
-   * Every task v could give a thief of the group, weighed on its own as the executor would reach
-   * it (newest first, the ones the thief can run): those too short to be worth a move go along
-   * with the first one behind them that is, looking at most maxStealBatch deep. Null when none is
-   * within reach, or when the executor would first pick a task that arrived this round.
+   * Every task in v's tail that a thief of the group can run, weighed on its own, largest first
+   * (then newest): directives name their tasks, so any of them can move, not only the newest.
+   * A task expected to take less than minTaskMs is not worth a move; nor is one that arrived by a
+   * move of this round (the newest of v's tail), unless relaying.
    */
-  private weigh(v: Node, group: number): Unit | null {
+  private weigh(v: Node, group: number): Candidate[] {
     const caps = this.fleet.groups[group]!;
     const tail = v.tail;
-    const unit: Unit = { count: 0, ms: 0, priority: 0, priorityStartMs: Infinity };
-    for (let i = 0; i < tail.length && unit.count < this.config.maxStealBatch; i += 1) {
+    const candidates: Candidate[] = [];
+    for (let i = this.relay ? 0 : v.arrived; i < tail.length; i += 1) {
       const task = tail[i]!;
       if (!canRun(caps, task.requiredCapabilities)) continue;
-      if (i < v.arrived && !this.relay) return null;
       const ms = this.fleet.duration(task);
-      unit.count += 1;
-      unit.ms += ms;
-      const priority = task.priority ?? 0;
-      if (priority > 0) {
-        unit.priority = Math.max(unit.priority, priority);
-        unit.priorityStartMs = Math.min(unit.priorityStartMs, this.startOn(v, priority, i));
-      }
-      if (ms >= this.options.minTaskMs) return unit;
+      if (ms > 0 && ms >= this.options.minTaskMs) candidates.push({ at: i, ms, priority: task.priority ?? 0 });
     }
-    return null;
+    return candidates.sort((a, b) => b.ms - a.ms || a.at - b.at);
   }
 }
 

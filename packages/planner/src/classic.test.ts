@@ -9,7 +9,14 @@ describe("classic strategy", () => {
   it("reproduces the original: taskCount 12 vs 0, threshold 2, batch 5 → steal min(floor(12/2), 5) = 5", () => {
     const s = snapshot([agent("a", { workload: { queued: 10, running: 2, cpu: 50 } }), agent("b", { workload: { cpu: 10 } })], { a: tasks("a", 10) });
     expect(planSteals(s, classic)).toEqual([
-      { id: "r1-1", source: "a", target: "b", count: 5, reason: "classic: a 12 tasks (cpu 50) -> b 0 tasks (cpu 10), score 0.80" },
+      {
+        id: "r1-1",
+        source: "a",
+        target: "b",
+        count: 5,
+        taskIds: ["a0", "a1", "a2", "a3", "a4"],
+        reason: "classic: a 12 tasks (cpu 50) -> b 0 tasks (cpu 10), score 0.80",
+      },
     ]);
   });
 

@@ -44,9 +44,9 @@ export function planClassic(snapshot: PlannerSnapshot, config: PlannerConfig, op
       const target = best.target;
       const before = `${source.id} ${taskCount(source)} tasks (cpu ${cpu(source)}) -> ${target.id} ${taskCount(target)} tasks (cpu ${cpu(target)})`;
       targets.delete(target);
-      const moved = moveTasks(source, target, best.count).length;
+      const taskIds = moveTasks(source, target, best.count).map((t) => t.id);
       if (underloaded(target)) targets.add(target, number.get(target)!);
-      drafts.push({ source: source.id, target: target.id, count: moved, reason: `classic: ${before}, score ${best.score.toFixed(2)}` });
+      drafts.push({ source: source.id, target: target.id, count: taskIds.length, taskIds, reason: `classic: ${before}, score ${best.score.toFixed(2)}` });
     }
     if (underloaded(source)) targets.add(source, number.get(source)!);
   }

@@ -61,15 +61,12 @@ function snapshotOf(fleet: readonly FrozenAgent[], cfg: PlannerConfig, round: nu
   return { agents, tails, round, ...(durationsByType ? { durationsByType } : {}) };
 }
 
-/** As the executor: the newest queued tasks the target can run, at most `count`, queued on the target as its newest. */
+/** As the executor: the named tasks still queued on the source that the target can run, queued on the target as its newest. */
 function execute(fleet: FrozenAgent[], d: PlannedDirective): number {
   const source = fleet.find((a) => a.id === d.source)!;
   const target = fleet.find((a) => a.id === d.target)!;
   const caps = new Set(target.capabilities);
-  const taken = [...source.queue]
-    .reverse()
-    .filter((t) => canRun(caps, t.requiredCapabilities))
-    .slice(0, d.count);
+  const taken = (d.taskIds ?? []).flatMap((id) => source.queue.filter((t) => t.id === id && canRun(caps, t.requiredCapabilities)));
   source.queue = source.queue.filter((t) => !taken.includes(t));
   target.queue.push(...taken);
   return taken.length;
@@ -203,17 +200,15 @@ describe("Dask stealing tests with a data-free form", () => {
     expect(counts(fleet)[1]).toBeGreaterThanOrEqual(4);
   });
 
-  // Differs: a directive names a count, and the executor takes the source's newest tasks the
-  // target can run, so no plan can take the 1 s tasks without the 60 s one in front of them, and
-  // moving that one would make b finish 54 s later than a does now. Dask picks tasks by key. To
-  // reach them, directives would have to name their tasks (protocol and executor, outside the
-  // planner): until then the planner weighs what the executor would really move and leaves all.
-  it("per-task weighing: a newest task far longer than the rest — differs: the executor cannot skip it, and moving it would delay b by a minute", () => {
+  // Directives name their tasks, so the 1 s tasks can move without the 60 s one in front of
+  // them, which stays: on b it would finish 54 s later than a does now.
+  it("per-task weighing: a newest task far longer than the rest does not hide the 1 s tasks behind it", () => {
     const fleet = [
       frozen("a", { running: 1, queue: [...tasks("s", 10, { type: "slow" }), ...tasks("l", 1, { type: "long" })] }),
       frozen("b", { running: 1, queue: tasks("bs", 5, { type: "slow" }) }),
     ];
-    expect(balance(fleet, DEFAULTS, { slow: 1000, long: 60_000 })).toEqual([]);
+    expect(balance(fleet, DEFAULTS, { slow: 1000, long: 60_000 })).toEqual([10]);
+    expect(fleet[0]!.queue.map((t) => t.id)).toEqual(["l0"]);
   });
 
   // Dask never steals tasks it knows to be trivially fast (its `fast_tasks`, and compute time

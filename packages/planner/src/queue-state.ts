@@ -122,10 +122,27 @@ export function moveTasks(from: QueueState, to: QueueState, count: number): Task
   return moved;
 }
 
+/**
+ * Moves the named tasks still in the source's tail that the target can run, in the order named,
+ * each to the front of the target's, as the executor does for a directive that names its tasks.
+ */
+export function moveNamed(from: QueueState, to: QueueState, taskIds: readonly string[]): TaskSummary[] {
+  const moved: TaskSummary[] = [];
+  for (const id of taskIds) {
+    const i = from.tail.findIndex((t) => t.id === id);
+    if (i >= 0 && canRun(to.caps, from.tail[i]!.requiredCapabilities)) moved.push(moveAt(from, to, i));
+  }
+  return moved;
+}
+
 /** moveTasks for one task, without the garbage of splice and unshift (a round may make a hundred thousand moves). */
 export function moveNewest(from: QueueState, to: QueueState): TaskSummary | undefined {
   const i = newestRunnable(from, to.caps);
-  if (i < 0) return undefined;
+  return i < 0 ? undefined : moveAt(from, to, i);
+}
+
+/** Moves the task at `i` in the source's tail (the target can run it) to the front of the target's, as a directive naming it does. */
+export function moveAt(from: QueueState, to: QueueState, i: number): TaskSummary {
   const source = writableTail(from);
   const task = source[i]!;
   for (let j = i + 1; j < source.length; j += 1) source[j - 1] = source[j]!;

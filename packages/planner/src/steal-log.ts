@@ -4,16 +4,17 @@ interface Entry {
   source: number;
   target: number;
   count: number;
+  taskIds: string[];
   before: { source: number; target: number };
   after: { source: number; target: number };
 }
 
 /**
- * The moves of a round, in order, folded into directives. Agents are numbered 0..n-1. A move
- * joins the source's last directive when that directive has the same target and no later
- * directive touches either agent: it then commutes with everything in between, so applying the
- * directives in order (each taking the newest tasks its target can run) reproduces exactly the
- * moves that were planned. A directive holds at most `maxPerDirective` moves; more start another.
+ * The moves of a round, in order, folded into directives that name their tasks. Agents are
+ * numbered 0..n-1. A move joins the source's last directive when that directive has the same
+ * target and no later directive touches either agent: it then commutes with everything in
+ * between, so applying the directives in order reproduces exactly the moves that were planned. A
+ * directive holds at most `maxPerDirective` moves; more start another.
  */
 export class StealLog {
   private readonly entries: Entry[] = [];
@@ -30,23 +31,20 @@ export class StealLog {
     return this.entries.length === 0;
   }
 
-  /** The target a run of `moves` moves from `source` may join, if any. */
-  mergeableTarget(source: number, moves = 1): number | undefined {
+  /** The target a move from `source` may join, if any. */
+  private mergeableTarget(source: number): number | undefined {
     const i = this.lastTouch[source];
     const entry = i === undefined ? undefined : this.entries[i];
-    return entry && entry.source === source && this.lastTouch[entry.target] === i && entry.count + moves <= this.maxPerDirective ? entry.target : undefined;
+    return entry && entry.source === source && this.lastTouch[entry.target] === i && entry.count < this.maxPerDirective ? entry.target : undefined;
   }
 
-  /**
-   * A move from source to target; drains before it and after it (numbers, not objects: a round
-   * may make many moves). `run`: the moves, this one first, that must share a directive (tasks
-   * worth nothing on their own travel with the one behind them), at most maxPerDirective.
-   */
-  record(source: number, target: number, beforeSource: number, beforeTarget: number, afterSource: number, afterTarget: number, run = 1): void {
+  /** A move of one task from source to target; drains before it and after it (numbers, not objects: a round may make many moves). */
+  record(source: number, target: number, taskId: string, beforeSource: number, beforeTarget: number, afterSource: number, afterTarget: number): void {
     const i = this.lastTouch[source];
     const last = i === undefined ? undefined : this.entries[i];
-    if (last && this.mergeableTarget(source, run) === target) {
+    if (last && this.mergeableTarget(source) === target) {
       last.count += 1;
+      last.taskIds.push(taskId);
       last.after.source = afterSource;
       last.after.target = afterTarget;
       return;
@@ -55,6 +53,7 @@ export class StealLog {
       source,
       target,
       count: 1,
+      taskIds: [taskId],
       before: { source: beforeSource, target: beforeTarget },
       after: { source: afterSource, target: afterTarget },
     });
@@ -70,6 +69,7 @@ export class StealLog {
         source,
         target,
         count: e.count,
+        taskIds: e.taskIds,
         reason:
           `${strategy}: drain ${source} ${secs(e.before.source)}->${secs(e.after.source)}, ` + `${target} ${secs(e.before.target)}->${secs(e.after.target)}`,
       };

@@ -35,9 +35,8 @@ export interface PlannerOptions {
   /** balanced: task duration when neither type average, estimate nor any agent history is known. */
   defaultTaskDurationMs: number;
   /**
-   * balanced: a task expected to take less than this is not worth a move on its own (Dask never
-   * steals a task whose compute time is negligible against moving it); it moves only together
-   * with a task behind it that is, since the executor takes the newest tasks first.
+   * balanced: a task expected to take less than this is not worth a move (Dask never steals a
+   * task whose compute time is negligible against moving it).
    */
   minTaskMs: number;
   /** balanced: completions of a type that weigh as much as a task's own estimate (needs durationCountsByType). */
@@ -74,5 +73,7 @@ export interface StealDraft {
   source: string;
   target: string;
   count: number;
+  /** The tasks it moves, `count` of them, as the planner chose them. */
+  taskIds: string[];
   reason: string;
 }

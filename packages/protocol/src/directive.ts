@@ -1,21 +1,36 @@
 import { z } from "zod";
 import { AgentIdSchema, TaskIdSchema } from "./ids.js";
 
-/** A steal planned by the leader; executed by any replica as a job on the directive queue. */
-export const DirectiveSchema = z.strictObject({
-  id: z
-    .string()
-    .min(1)
-    .max(128)
-    .regex(/^[A-Za-z0-9_.-]+$/),
-  /** The planner's fence at planning time; the move script rejects any other. */
-  fence: z.number().int().nonnegative(),
-  source: AgentIdSchema,
-  target: AgentIdSchema,
-  count: z.number().int().min(1),
-  reason: z.string().max(500),
-  createdAt: z.number().int().nonnegative(),
-});
+/** Most tasks one directive may name: config's maxStealBatch bound. */
+export const MAX_DIRECTIVE_TASKS = 1000;
+
+/**
+ * A steal planned by the leader; executed by any replica as a job on the directive queue. With
+ * `taskIds` the executor moves exactly those of them still queued on the source (the planner
+ * chose them one by one); without, the newest queued tasks the target can run (directives of a
+ * leader from before task ids, during a rolling upgrade).
+ */
+export const DirectiveSchema = z
+  .strictObject({
+    id: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[A-Za-z0-9_.-]+$/),
+    /** The planner's fence at planning time; the move script rejects any other. */
+    fence: z.number().int().nonnegative(),
+    source: AgentIdSchema,
+    target: AgentIdSchema,
+    count: z.number().int().min(1),
+    /** The tasks to move, as many as `count`, each once. */
+    taskIds: z.array(TaskIdSchema).min(1).max(MAX_DIRECTIVE_TASKS).optional(),
+    reason: z.string().max(500),
+    createdAt: z.number().int().nonnegative(),
+  })
+  .refine((d) => d.taskIds === undefined || (d.taskIds.length === d.count && new Set(d.taskIds).size === d.count), {
+    message: "taskIds must name count distinct tasks",
+    path: ["taskIds"],
+  });
 export type Directive = z.infer<typeof DirectiveSchema>;
 /** What a planner produces; the leader stamps fence and time when it queues it. */
 export type PlannedDirective = Omit<Directive, "fence" | "createdAt">;

@@ -47,7 +47,8 @@ interface AgentState {
  * pending at a time); with `idleGate`, a round plans only while an agent is idle beside a
  * backlog. A
  * directive is executed `moveCostMs` after the one before it (the first `moveCostMs` after
- * planning) and moves the newest queued tasks the target can run, as the executor does.
+ * planning) and moves the tasks it names that are still queued on the source (naming none, the
+ * newest queued tasks the target can run), as the executor does.
  * With `sampleEveryMs`, every agent's backlog is recorded for charts.
  */
 export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[], policy: SimPolicy, options: SimOptions = {}): SimResult {
@@ -63,6 +64,7 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
     durationCount: 0,
   }));
   const byId = new Map(states.map((s) => [s.agent.id, s]));
+  const taskNumber = new Map(tasks.map((t, i) => [t.id, i]));
   for (const task of tasks) {
     if (!states.some((s) => canRun(s.caps, task.requiredCapabilities))) throw new Error(`no agent can run task ${task.id}`);
     const target = task.target === undefined ? undefined : byId.get(task.target);
@@ -184,21 +186,34 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
     directives += planned.length;
   };
 
+  /** The named tasks still queued on the source that the target can run. */
+  const namedTasks = (source: AgentState, target: AgentState, taskIds: readonly string[]): number[] => {
+    const queued = new Set(source.queue);
+    return taskIds.flatMap((id) => {
+      const task = taskNumber.get(id);
+      return task !== undefined && queued.has(task) && canRun(target.caps, tasks[task]!.requiredCapabilities) ? [task] : [];
+    });
+  };
+  /** A directive naming no tasks: the source's newest the target can run, within the executor's reach. */
+  const newestTasks = (source: AgentState, target: AgentState, count: number): number[] => {
+    const taken: number[] = [];
+    const oldestLooked = Math.max(0, source.queue.length - count * EXECUTOR_CANDIDATES_PER_TASK);
+    for (let i = source.queue.length - 1; i >= oldestLooked && taken.length < count; i -= 1) {
+      const task = source.queue[i]!;
+      if (canRun(target.caps, tasks[task]!.requiredCapabilities)) taken.push(task);
+    }
+    return taken;
+  };
   const move = (directive: PlannedDirective) => {
     inFlight.delete(directive);
     const source = byId.get(directive.source);
     const target = byId.get(directive.target);
     if (!source || !target || source === target) return;
-    const taken: number[] = [];
-    const oldestLooked = Math.max(0, source.queue.length - directive.count * EXECUTOR_CANDIDATES_PER_TASK);
-    for (let i = source.queue.length - 1; i >= oldestLooked && taken.length < directive.count; i -= 1) {
-      const task = source.queue[i]!;
-      if (canRun(target.caps, tasks[task]!.requiredCapabilities)) taken.push(task);
-    }
+    const taken = directive.taskIds ? namedTasks(source, target, directive.taskIds) : newestTasks(source, target, directive.count);
     if (taken.length === 0) return;
     const leaving = new Set(taken);
     source.queue = source.queue.filter((task) => !leaving.has(task));
-    // The executor queues them newest first, so the source's newest becomes the oldest of those on the target.
+    // The executor queues them in the order it took them: the last becomes the target's newest.
     target.queue.push(...taken);
     for (const task of taken) outcomes[task]!.moves += 1;
     moves += taken.length;
