@@ -2,10 +2,13 @@ import { readEntriesAfter, type Store } from "@worksteal/store";
 
 /** Entries read per XREAD: a burst of events costs a few reads, and one round at most. */
 const READ_COUNT = 1000;
-/** After these, an agent may have a free slot: a run ended, or an agent joined. */
-const FREES_A_SLOT = /"kind"\s*:\s*"(?:task:completed|task:failed|agent:registered)"/;
-/** After these, an agent may hold a task another could take: one was queued on it. */
-const QUEUES_A_TASK = /"kind"\s*:\s*"(?:task:assigned|task:failed|task:reassigned)"/;
+/**
+ * After these, an agent may have a free slot or be left with nothing queued: a run ended (a
+ * cancelled one too), a queued task was cancelled, or an agent joined.
+ */
+const FREES_A_SLOT = /"kind"\s*:\s*"(?:task:completed|task:failed|task:cancelled|agent:registered)"/;
+/** After these, an agent may hold a task another could take: one was queued on it (a stolen one on its target). */
+const QUEUES_A_TASK = /"kind"\s*:\s*"(?:task:assigned|task:failed|task:reassigned|task:stolen)"/;
 
 /** What a batch of events may have changed, for deciding whether to plan at once. */
 export interface StealHint {

@@ -1,0 +1,40 @@
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { Store } from "@worksteal/store";
+import { testNamespace } from "@worksteal/testkit";
+import { StealTrigger } from "./steal-trigger.js";
+
+let redis: Redis;
+let blocking: Redis;
+beforeAll(() => {
+  redis = new Redis(inject("redisUrl"));
+  blocking = new Redis(inject("redisUrl"));
+});
+afterAll(async () => {
+  await Promise.all([redis.quit(), blocking.quit()]);
+});
+
+/** What the trigger says of one event of `kind`, appended to a stream of its own. */
+async function hintAfter(kind: string, fields: Record<string, unknown>) {
+  const store = new Store(redis, testNamespace("trigger"));
+  const trigger = new StealTrigger(store, blocking);
+  trigger.startAt(0);
+  await redis.xadd(store.keys.events, "*", "event", JSON.stringify({ kind, at: Date.now(), ...fields }));
+  return trigger.next(1000);
+}
+
+describe("the leader's ear on the event stream", () => {
+  it("takes a cancelled task, queued or running, as a slot that may have freed", async () => {
+    for (const fromState of ["queued", "running"]) {
+      expect(await hintAfter("task:cancelled", { taskId: "t1", agentId: "a1", fromState, epoch: 1 })).toEqual({ slotFreed: true, taskQueued: false });
+    }
+  });
+
+  it("takes a stolen task as work queued on its target", async () => {
+    expect(await hintAfter("task:stolen", { taskId: "t1", from: "a1", to: "a2", epoch: 2 })).toEqual({ slotFreed: false, taskQueued: true });
+  });
+
+  it("takes a task that started as neither", async () => {
+    expect(await hintAfter("task:started", { taskId: "t1", agentId: "a1", epoch: 1 })).toEqual({ slotFreed: false, taskQueued: false });
+  });
+});
