@@ -1,12 +1,37 @@
 import { performance } from "node:perf_hooks";
 import { type AgentStatus, type AgentView, EMPTY_WORKLOAD } from "@worksteal/protocol";
-import { type AgentLoad, type AgentRecord, readAgentChanges, readAgentRecords, readAllAgentRecords, type Store } from "@worksteal/store";
+import { type AgentLoad, type AgentRecord, readAgentChanges, readAgentRecords, readAllAgentRecords, scanAgentIds, type Store } from "@worksteal/store";
 
 /**
- * Every so long the whole directory is read again: a change made by hand, or a removal by the
- * CLI (which records no change), is then seen even without a change number.
+ * Records read again at each refresh, the next ones by id each time, and as many members of the
+ * agents set looked at (SSCAN): a change made by hand, or a removal by the CLI (which records no
+ * change number), is seen within a few dozen refreshes, never by reading the whole fleet at once.
  */
-const FULL_RELOAD_MS = 60_000;
+const RECHECKED_PER_REFRESH = 250;
+/**
+ * The fleet's loads are read again at least this often even when no event was appended since:
+ * maintenance's reconcile may correct a count that drifted, and appends no event when it does.
+ */
+const LOADS_MAX_AGE_MS = 10_000;
+
+/** The fleet's loads as last read. */
+interface ReadLoads {
+  /** The newest event's id as read before the loads were (see AgentChanges.latestEventId). */
+  eventId: string;
+  /** When they were read (monotonic clock). */
+  readAt: number;
+  loads: ReadonlyMap<string, AgentLoad>;
+}
+
+/** A profile or status that differs: what the views show of an agent beside its loads and metrics. */
+function differs(a: AgentRecord, b: AgentRecord): boolean {
+  return (
+    a.statusField !== b.statusField ||
+    a.profile.concurrency !== b.profile.concurrency ||
+    a.profile.priority !== b.profile.priority ||
+    a.profile.capabilities.join("\n") !== b.profile.capabilities.join("\n")
+  );
+}
 
 /**
  * The leader's picture of the fleet's agents, kept up to date at O(changes) per refresh instead
@@ -14,15 +39,25 @@ const FULL_RELOAD_MS = 60_000;
  * registers, drains, is drained or undrained, and the scripts that do so number each change in
  * a sorted set; liveness comes from the heartbeat sorted set, where one range read finds the
  * agents that went quiet. A quiet agent is confirmed from its hash before it counts as dead (an
- * agent of an earlier version writes only its hash). Counts are not kept here: they change with
- * every task and are read exact by the caller.
+ * agent of an earlier version writes only its hash). Counts change with every task and are read
+ * exact (`fleet`), but only when the event stream has grown since they were last read: a fleet
+ * where nothing happens costs one small transaction per round, whatever its size.
  */
 export class AgentDirectory {
   private records = new Map<string, AgentRecord>();
   /** Agents whose heartbeat is older than the TTL: id -> last heartbeat. */
   private dead = new Map<string, number>();
+  /** Goes up whenever what the views show of the agents changes, so that views built before are known stale. */
+  private version = 0;
+  private sortedIds: { version: number; ids: string[] } | undefined;
+  private latestEventId = "";
+  private readLoads: ReadLoads | undefined;
+  private built: { version: number; loads: ReadLoads; views: AgentView[] } | undefined;
   private lastChange = 0;
-  private loadedAt: number | undefined;
+  private loaded = false;
+  /** Where the rolling re-check goes on: the last known id it read, and the agents set's SSCAN cursor. */
+  private recheckAfter = "";
+  private scanCursor = "0";
   /** Redis clock minus the local clock, ms, as of the latest read. */
   private clockOffset = 0;
   private redisNow = 0;
@@ -32,18 +67,23 @@ export class AgentDirectory {
     private readonly agentTtlMs: number,
   ) {}
 
-  /** Reads what changed since the last refresh (everything, the first time and every FULL_RELOAD_MS). */
+  /** Reads what changed since the last refresh (everything, the first time), and re-checks the next few records. */
   async refresh(): Promise<void> {
-    if (this.loadedAt === undefined || performance.now() - this.loadedAt >= FULL_RELOAD_MS) {
+    if (!this.loaded) {
       const all = await readAllAgentRecords(this.store);
       this.records = all.records;
       this.lastChange = all.lastChange;
-      this.loadedAt = performance.now();
+      this.loaded = true;
+      this.version += 1;
+    } else {
+      await this.recheckSome();
     }
     const changes = await readAgentChanges(this.store, this.lastChange, Date.now() + this.clockOffset - this.agentTtlMs);
     this.redisNow = changes.now;
     this.clockOffset = changes.now - Date.now();
+    this.latestEventId = changes.latestEventId;
     if (changes.changed.length > 0) {
+      this.version += 1;
       const ids = changes.changed.map((c) => c.id);
       const read = await readAgentRecords(this.store, ids);
       ids.forEach((id, i) => {
@@ -63,13 +103,46 @@ export class AgentDirectory {
       const fresh = confirmed[i];
       if (!fresh) {
         this.records.delete(id);
+        this.version += 1;
         return;
       }
       const latest = Math.max(lastHeartbeat, fresh.lastHeartbeat);
+      const known = this.records.get(id);
+      if (!known || known.lastHeartbeat !== latest || differs(known, fresh)) this.version += 1;
       this.records.set(id, { ...fresh, lastHeartbeat: latest });
       if (changes.now - latest > this.agentTtlMs) dead.set(id, latest);
     });
+    if (dead.size !== this.dead.size || [...dead].some(([id, latest]) => this.dead.get(id) !== latest)) this.version += 1;
     this.dead = dead;
+  }
+
+  /**
+   * Reads again the next RECHECKED_PER_REFRESH known records (by id, from the start again past
+   * the last) and as many members of the agents set, for what no change number announced: a hash
+   * edited or removed by hand or by the CLI, an agent added without a number.
+   */
+  private async recheckSome(): Promise<void> {
+    const known = this.ids();
+    let start = known.findIndex((id) => id > this.recheckAfter);
+    if (start < 0) start = 0;
+    const slice = known.slice(start, start + RECHECKED_PER_REFRESH);
+    this.recheckAfter = slice.length > 0 && start + RECHECKED_PER_REFRESH < known.length ? slice[slice.length - 1]! : "";
+    const scan = await scanAgentIds(this.store, this.scanCursor, RECHECKED_PER_REFRESH);
+    this.scanCursor = scan.cursor;
+    const ids = [...slice, ...scan.ids.filter((id) => !this.records.has(id))];
+    const read = await readAgentRecords(this.store, ids);
+    ids.forEach((id, i) => {
+      const fresh = read[i];
+      const known = this.records.get(id);
+      if (!fresh) {
+        if (known) this.version += 1;
+        this.records.delete(id);
+        return;
+      }
+      if (!known || differs(known, fresh)) this.version += 1;
+      // The later heartbeat of the two: the heartbeat sorted set may be ahead of the hash's copy.
+      this.records.set(id, { ...fresh, lastHeartbeat: Math.max(fresh.lastHeartbeat, known?.lastHeartbeat ?? 0) });
+    });
   }
 
   /** The Redis clock as of the latest refresh, ms. */
@@ -77,15 +150,17 @@ export class AgentDirectory {
     return this.redisNow;
   }
 
-  /** Ids of the agents known, in no order. */
+  /** Ids of the agents known, sorted (a new array: the caller may keep it). */
   ids(): string[] {
-    return [...this.records.keys()];
+    if (this.sortedIds?.version !== this.version) this.sortedIds = { version: this.version, ids: [...this.records.keys()].sort() };
+    return [...this.sortedIds.ids];
   }
 
   /** Drops an agent that was removed. */
   forget(agentId: string): void {
     this.records.delete(agentId);
     this.dead.delete(agentId);
+    this.version += 1;
   }
 
   statusOf(agentId: string): AgentStatus | undefined {
@@ -95,12 +170,26 @@ export class AgentDirectory {
   }
 
   /**
-   * Every known agent as the planner sees it, sorted by id, with the loads given (an agent
-   * missing from `loads` holds nothing). Cpu and memory are as of the agent's latest read;
-   * `withFreshMetrics` reads them again for the agents that matter to a round.
+   * Every known agent as the planner sees it, sorted by id, with exact loads: those `readLoads`
+   * returns (an agent missing from them holds nothing), read again only when an event was
+   * appended since the last read (as of the latest `refresh`) or LOADS_MAX_AGE_MS passed. The
+   * views are built again only when the loads or the directory changed: callers must not change
+   * their counts (they copy what they count on). Cpu and memory are as of the agent's latest
+   * read; `withFreshMetrics` reads them again for the agents that matter to a round.
    */
-  views(loads: ReadonlyMap<string, AgentLoad>): AgentView[] {
-    return [...this.records.keys()].sort().map((id) => this.viewOf(id, loads.get(id)));
+  async fleet(readLoads: () => Promise<ReadonlyMap<string, AgentLoad>>): Promise<AgentView[]> {
+    let loads = this.readLoads;
+    if (loads?.eventId !== this.latestEventId || performance.now() - loads.readAt >= LOADS_MAX_AGE_MS) {
+      // As of before the read: an event appended meanwhile makes the next round read again.
+      const eventId = this.latestEventId;
+      const readAt = performance.now();
+      loads = this.readLoads = { eventId, readAt, loads: await readLoads() };
+    }
+    if (this.built?.version !== this.version || this.built.loads !== loads) {
+      const read = loads.loads;
+      this.built = { version: this.version, loads, views: this.ids().map((id) => this.viewOf(id, read.get(id))) };
+    }
+    return [...this.built.views];
   }
 
   private viewOf(id: string, load: AgentLoad | undefined): AgentView {

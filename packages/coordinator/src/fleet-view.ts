@@ -4,12 +4,13 @@ import type { AgentDirectory } from "./agent-directory.js";
 
 /**
  * The fleet as one leader round sees it: the directory brought up to date (O(changes)), with
- * every agent's exact queued and running counts from the fleet's load sorted sets (one round
- * trip; the task scripts keep them exact, never lagging behind a fold).
+ * every agent's exact queued and running counts from the fleet's load sorted sets (the task
+ * scripts keep them exact, never lagging behind a fold), read only when an event was appended
+ * since they were last read (see AgentDirectory.fleet).
  */
 export async function readFleet(store: Store, directory: AgentDirectory): Promise<AgentView[]> {
   await directory.refresh();
   // The counts after the directory's clock (directory.now): an event the leader's stream reader
   // skips as older than that clock is already in them.
-  return directory.views(await readAgentLoads(store));
+  return directory.fleet(() => readAgentLoads(store));
 }

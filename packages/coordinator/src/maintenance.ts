@@ -116,7 +116,7 @@ export class Maintenance {
 
   /** The next AGENTS_PER_PASS agents by id after the cursor, from the start again past the last. */
   private nextShare(): string[] {
-    const ids = this.directory.ids().sort();
+    const ids = this.directory.ids();
     const after = ids.filter((id) => id > this.cursor);
     return (after.length > 0 ? after : ids).slice(0, AGENTS_PER_PASS);
   }

@@ -8,6 +8,7 @@ import {
   isRefusedAgent,
   type JobState,
   readQueuedTaskIds,
+  readRunningCounts,
   readRunningTaskIds,
   readTaskFields,
   StaleTaskError,
@@ -76,7 +77,7 @@ export class Reaper {
       ),
     );
     for (const agent of leaving) {
-      if (agent.status === "dead") result.reclaimed += await this.reclaimRunning(agent, live, fence, false);
+      if (agent.status === "dead") result.reclaimed += await this.reclaimRunning(agent.id, () => Promise.resolve(live), fence, false);
       // A leaving agent's worker may have taken a job it will not run (it died, or its claim was
       // refused because it drains): that task is queued outside the wait list, evacuation misses it.
       const rescued = await this.rescueQueuedOutsideWait(agent, live, fence);
@@ -144,42 +145,50 @@ export class Reaper {
    * whose job has ended or vanished while the record still says running (a finish that never
    * reached Redis, or BullMQ's stall limit). A live agent's own stalled check handles the rest.
    */
-  private async reclaimRunning(agent: AgentView, live: AgentView[], fence: number, aliveOwner: boolean): Promise<number> {
-    const ids = await readRunningTaskIds(this.store, agent.id);
+  private async reclaimRunning(agentId: string, live: () => Promise<AgentView[]>, fence: number, aliveOwner: boolean): Promise<number> {
+    const ids = await readRunningTaskIds(this.store, agentId);
     if (ids.length === 0) return 0;
     const records = await readTaskFields(this.store, ids);
     // Each job looked up by its id: a listing would have to read the whole queue.
     const jobs = aliveOwner
       ? await this.queues.jobStates(
-          agent.id,
+          agentId,
           ids.flatMap((id, i) => (records[i] ? [jobIdFor(id, records[i].epoch)] : [])),
         )
       : new Map<string, JobState>();
     let reclaimed = 0;
     for (const [i, id] of ids.entries()) {
       const record = records[i];
-      if (!record || record.owner !== agent.id || record.state !== "running") continue;
+      if (!record || record.owner !== agentId || record.state !== "running") continue;
       const jobId = jobIdFor(id, record.epoch);
       const state = jobs.get(jobId);
       if (state === "active" || state === "waiting") continue;
-      if (await this.queues.isLocked(agent.id, jobId)) continue;
-      if ((await this.giveAway(id, agent.id, record, "running", live, fence)) !== undefined) reclaimed += 1;
+      if (await this.queues.isLocked(agentId, jobId)) continue;
+      if ((await this.giveAway(id, agentId, record, "running", await live(), fence)) !== undefined) reclaimed += 1;
     }
     return reclaimed;
   }
 
   /**
    * For the leader's maintenance: running tasks stuck without a job, on the agents of `agentIds`
-   * that are not dead (the pass's share of the fleet: a dead agent's are the reaper's).
+   * that are not dead (the pass's share of the fleet: a dead agent's are the reaper's). Only the
+   * share's running counts are read; the fleet is read only when a stuck task needs a new home.
    */
   async repairStuckRunning(fence: number, agentIds: readonly string[]): Promise<number> {
-    const fleet = await readFleet(this.store, this.directory);
-    const live = fleet.filter((a) => a.status === "alive");
-    const scanned = new Set(agentIds);
+    const running = await readRunningCounts(this.store, agentIds);
+    const candidates = agentIds.filter((id, i) => {
+      const status = this.directory.statusOf(id);
+      return running[i]! > 0 && status !== undefined && status !== "dead";
+    });
+    // Copies: placements count the tasks they add, and the round's views stay as read.
+    let live: Promise<AgentView[]> | undefined;
+    const liveAgents = () =>
+      (live ??= readFleet(this.store, this.directory).then((fleet) =>
+        fleet.filter((a) => a.status === "alive").map((a) => ({ ...a, workload: { ...a.workload } })),
+      ));
     let repaired = 0;
-    for (const agent of fleet) {
-      if (!scanned.has(agent.id) || agent.status === "dead" || agent.workload.running === 0) continue;
-      repaired += await this.reclaimRunning(agent, live, fence, true);
+    for (const agentId of candidates) {
+      repaired += await this.reclaimRunning(agentId, liveAgents, fence, true);
     }
     if (repaired > 0) {
       await incrementMetrics(this.store, { "reconciler.running_repaired": repaired });

@@ -65,30 +65,37 @@ export interface AgentChanges {
   changed: Array<{ id: string; change: number }>;
   /** Agents whose heartbeat in the sorted set is older than the cut-off, with it. */
   quiet: Array<{ id: string; lastHeartbeat: number }>;
+  /**
+   * The id of the event stream's newest entry ("" when empty). Every task script that changes
+   * an agent's queued or running count appends an event in the same step, so while this id
+   * stays the same, the fleet's loads have not changed.
+   */
+  latestEventId: string;
 }
 
 /**
- * In one transaction: the Redis clock, the agents changed since change number `after`, and the
- * agents whose last heartbeat is at or before `quietSince` (Redis clock, ms): O(log agents +
- * answer), whatever the fleet's size.
+ * In one transaction: the Redis clock, the agents changed since change number `after`, the
+ * agents whose last heartbeat is at or before `quietSince` (Redis clock, ms), and the newest
+ * event's id: O(log agents + answer), whatever the fleet's size.
  */
 export async function readAgentChanges(store: Store, after: number, quietSince: number): Promise<AgentChanges> {
   const k = store.keys;
   // Keyed commands first (a cluster routes a transaction by its first key); TIME last.
-  const [changedFlat, quietFlat, time] = replyValues(
+  const [changedFlat, quietFlat, newest, time] = replyValues(
     await store.redis
       .multi()
       .zrangebyscore(k.agentChanges, `(${after}`, "+inf", "WITHSCORES")
       .zrangebyscore(k.heartbeats, "-inf", quietSince, "WITHSCORES")
+      .xrevrange(k.events, "+", "-", "COUNT", 1)
       .time()
       .exec(),
     "the agents' changes",
-  ) as [string[], string[], [string, string]];
+  ) as [string[], string[], Array<[string, string[]]>, [string, string]];
   const changed: AgentChanges["changed"] = [];
   for (let i = 0; i + 1 < changedFlat.length; i += 2) changed.push({ id: changedFlat[i]!, change: Number(changedFlat[i + 1]) });
   const quiet: AgentChanges["quiet"] = [];
   for (let i = 0; i + 1 < quietFlat.length; i += 2) quiet.push({ id: quietFlat[i]!, lastHeartbeat: Number(quietFlat[i + 1]) });
-  return { now: timeToMs(time), changed, quiet };
+  return { now: timeToMs(time), changed, quiet, latestEventId: newest[0]?.[0] ?? "" };
 }
 
 /**
@@ -109,6 +116,12 @@ export async function readAllAgentRecords(store: Store): Promise<{ lastChange: n
     if (record) records.set(id, record);
   });
   return { lastChange: last.length === 2 ? Number(last[1]) : 0, records };
+}
+
+/** One SSCAN step over the agents set from `cursor` ("0" to start; "0" again once past the end), about `count` ids. */
+export async function scanAgentIds(store: Store, cursor: string, count: number): Promise<{ cursor: string; ids: string[] }> {
+  const [next, ids] = await store.redis.sscan(store.keys.agents, cursor, "COUNT", count);
+  return { cursor: next, ids };
 }
 
 /**

@@ -1,0 +1,65 @@
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { TaskSpecSchema } from "@worksteal/protocol";
+import { Store } from "@worksteal/store";
+import { testNamespace } from "@worksteal/testkit";
+import { AgentDirectory } from "./agent-directory.js";
+import { readFleet } from "./fleet-view.js";
+
+let redis: Redis;
+beforeAll(() => {
+  redis = new Redis(inject("redisUrl"));
+});
+afterAll(async () => {
+  await redis.quit();
+});
+
+const queuedOf = async (store: Store, directory: AgentDirectory) =>
+  Object.fromEntries((await readFleet(store, directory)).map((a) => [a.id, a.workload.queued]));
+
+describe("the leader's fleet view", () => {
+  it("reads the loads again when an event was appended since, and only then", async () => {
+    const store = new Store(redis, testNamespace("fleet-view"));
+    for (const id of ["a1", "a2"]) await store.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });
+    const directory = new AgentDirectory(store, 15_000);
+    expect(await queuedOf(store, directory)).toEqual({ a1: 0, a2: 0 });
+
+    await store.submit(TaskSpecSchema.parse({ id: "t1", type: "noop" }), "a1");
+    expect(await queuedOf(store, directory)).toEqual({ a1: 1, a2: 0 });
+
+    // A count changed with no event (as only a hand edit or maintenance's reconcile does): the view
+    // built at the last event stands, so a round where nothing happened reads no load at all.
+    await redis.zadd(store.keys.queuedCounts, 5, "a2");
+    expect(await queuedOf(store, directory)).toEqual({ a1: 1, a2: 0 });
+
+    await store.submit(TaskSpecSchema.parse({ id: "t2", type: "noop" }), "a1");
+    expect(await queuedOf(store, directory)).toEqual({ a1: 2, a2: 5 });
+  });
+
+  it("sees an agent go quiet, which appends no event", async () => {
+    const store = new Store(redis, testNamespace("fleet-view-quiet"));
+    for (const id of ["a1", "a2"]) await store.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });
+    const directory = new AgentDirectory(store, 15_000);
+    const statuses = async () => Object.fromEntries((await readFleet(store, directory)).map((a) => [a.id, a.status]));
+    expect(await statuses()).toEqual({ a1: "alive", a2: "alive" });
+    // a2's last heartbeat a minute ago, as if it had stopped then.
+    const longAgo = (await store.now()) - 60_000;
+    await redis.zadd(store.keys.heartbeats, longAgo, "a2");
+    await redis.hset(store.keys.agent("a2"), "lastHeartbeat", longAgo);
+    expect(await statuses()).toEqual({ a1: "alive", a2: "dead" });
+  });
+
+  it("sees agents removed or edited by hand, which number no change, without reading the whole fleet", async () => {
+    const store = new Store(redis, testNamespace("fleet-view-recheck"));
+    for (const id of ["a1", "a2"]) await store.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });
+    const directory = new AgentDirectory(store, 15_000);
+    expect((await readFleet(store, directory)).map((a) => [a.id, a.concurrency])).toEqual([
+      ["a1", 1],
+      ["a2", 1],
+    ]);
+    await redis.del(store.keys.agent("a2"));
+    await redis.srem(store.keys.agents, "a2");
+    await redis.hset(store.keys.agent("a1"), "concurrency", 4);
+    expect((await readFleet(store, directory)).map((a) => [a.id, a.concurrency])).toEqual([["a1", 4]]);
+  });
+});
