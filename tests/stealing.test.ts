@@ -196,4 +196,39 @@ describe("stealing between agent processes", () => {
     expect(outcome.status).toBe("partial");
     expect([...outcome.taskIds].sort()).toEqual(["cpu0", "cpu1", "cpu2", "cpu3"]);
   });
+
+  it("a directive naming its tasks moves exactly those still queued on the source: one that started meanwhile stays", async () => {
+    h = namespaceHarness("named");
+    await h.startAgentProcess("a1", { concurrency: 1 });
+    await h.registerAgent("a2");
+    await h.client.submit({ id: "long", agentId: "a1", payload: { ms: 5000 } });
+    const queued = await submitMany(h, "a1", 4, 10, "q");
+    await eventually(async () => expect((await h.store.getTask("long"))?.state).toBe("running"));
+    await h.redis.incr(h.store.keys.fence);
+    const named = await directive(h, { id: "d-named", source: "a1", target: "a2", count: 3, taskIds: ["long", "q3", "q1"] });
+    const outcome = await executorFor(h).execute(named);
+    expect(outcome).toMatchObject({ status: "partial", shortfall: "not_movable" });
+    expect(outcome.taskIds).toEqual(["q3", "q1"]);
+    for (const id of ["q1", "q3"]) expect(await h.store.getTask(id)).toMatchObject({ owner: "a2", state: "queued", epoch: 2 });
+    for (const id of queued.filter((id) => id !== "q1" && id !== "q3")) expect(await h.store.getTask(id)).toMatchObject({ owner: "a1", epoch: 1 });
+    await eventually(async () => expect(await h.store.getTask("long")).toMatchObject({ state: "done", owner: "a1", epoch: 1 }), { timeoutMs: 30_000 });
+  });
+
+  it("unknown, foreign or malformed task ids move nothing but the named tasks of the source", async () => {
+    h = namespaceHarness("hostile-ids");
+    for (const id of ["a1", "a2", "a3"]) await h.registerAgent(id);
+    const mine = await submitMany(h, "a1", 3, 10, "t");
+    await h.client.submit({ id: "x0", agentId: "a3" });
+    await h.redis.incr(h.store.keys.fence);
+    const executor = executorFor(h);
+    const foreign = await directive(h, { id: "d-foreign", source: "a1", target: "a2", count: 3, taskIds: ["nope", "x0", "t1"] });
+    expect(await executor.execute(foreign)).toMatchObject({ status: "partial", taskIds: ["t1"] });
+    const repeated = { ...(await directive(h, { id: "d-repeated", source: "a1", target: "a2", count: 2 })), taskIds: ["t0", "t0"] };
+    expect(await executor.execute(repeated)).toMatchObject({ status: "rejected", taskIds: [], shortfall: "malformed" });
+    const unsafe = { ...(await directive(h, { id: "d-unsafe", source: "a1", target: "a2", count: 1 })), taskIds: ["t0\n*"] };
+    expect(await executor.execute(unsafe)).toMatchObject({ status: "rejected", taskIds: [], shortfall: "malformed" });
+    expect(await h.store.getTask("x0")).toMatchObject({ owner: "a3", epoch: 1 });
+    for (const id of mine.filter((id) => id !== "t1")) expect(await h.store.getTask(id)).toMatchObject({ owner: "a1", epoch: 1 });
+    expect(await h.store.getTask("t1")).toMatchObject({ owner: "a2", epoch: 2 });
+  });
 });

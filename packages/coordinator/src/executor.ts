@@ -51,10 +51,27 @@ interface Moved {
   sourceJobId: string;
 }
 
+/** A queued job of the source's that the directive may move. */
+interface Candidate {
+  taskId: string;
+  epoch: number;
+  jobId: string;
+  attemptsLeft: number;
+}
+
+/** What moving a directive's tasks came to so far. */
+interface MoveRun {
+  moved: Moved[];
+  fenceRejected: boolean;
+  /** The target stopped taking tasks (died, drains, drained) since the directive was planned. */
+  targetRefused: boolean;
+}
+
 /**
- * Carries out one directive: picks queued tasks from the tail of the source's queue that the
- * target can run, moves each with the move script (fence, owner, state and epoch compared),
- * queues them on the target and removes the leftover jobs from the source. Run again after a
+ * Carries out one directive: moves the tasks it names (or, naming none, queued tasks from the
+ * tail of the source's queue that the target can run), each with the move script (fence, owner,
+ * state and epoch compared), queues them on the target and removes the leftover jobs from the
+ * source. Run again after a
  * crash, it first finishes the moves it already made (their log is in Redis), then moves only
  * what is still missing, so no task is moved twice and every moved task ends in one queue.
  * Round trips are batched: a directive of fifty tasks costs a handful of them, not hundreds.
@@ -110,36 +127,34 @@ export class DirectiveExecutor {
 
     const wanted = directive.count - taskIds.length;
     if (wanted <= 0) return { status: "completed", taskIds, detail: "" };
-    const moved: Moved[] = [];
-    let fenceRejected = false;
-    /** The target stopped taking tasks (died, drains, drained) since the directive was planned. */
-    let targetRefused = false;
-    // Page through the source's tail, newest first: a directive running at the same time for
-    // the same source may have taken the first page.
-    const pageSize = wanted * CANDIDATES_PER_TASK;
-    for (let page = 0, offset = 0; page < MAX_PAGES && moved.length < wanted && !fenceRejected && !targetRefused; page++, offset += pageSize) {
-      const { seen, eligible } = await this.candidates(directive, targetCapabilities, offset, pageSize);
-      if (seen === 0) break;
-      for (let next = 0; next < eligible.length && moved.length < wanted && !fenceRejected && !targetRefused;) {
-        const batch = eligible.slice(next, next + wanted - moved.length);
-        next += batch.length;
-        const results = await Promise.allSettled(
-          batch.map((job) => this.store.move(job.taskId, directive.source, directive.target, job.epoch, directive, this.options.retentionMs)),
-        );
-        results.forEach((result, i) => {
-          const job = batch[i]!;
-          if (result.status === "fulfilled") {
-            moved.push({ taskId: job.taskId, epoch: result.value, attempts: job.attemptsLeft, sourceJobId: job.jobId });
-          } else if (result.reason instanceof FenceRejectedError) {
-            fenceRejected = true;
-          } else if (isRefusedAgent(result.reason)) {
-            targetRefused = true;
-          } else if (!isNotMovable(result.reason)) {
-            throw result.reason;
-          }
-        });
+    const run: MoveRun = { moved: [], fenceRejected: false, targetRefused: false };
+    if (directive.taskIds) {
+      // The planner chose these: the ones an earlier run moved are done, the rest move if still queued on the source.
+      const done = new Set(taskIds);
+      await this.moveJobs(
+        directive,
+        await this.named(
+          directive,
+          targetCapabilities,
+          directive.taskIds.filter((id) => !done.has(id)),
+        ),
+        run,
+      );
+    } else {
+      // A directive of a leader that names no tasks: page through the source's tail, newest
+      // first (a directive running at the same time for the same source may have taken the first page).
+      const pageSize = wanted * CANDIDATES_PER_TASK;
+      for (let page = 0, offset = 0; page < MAX_PAGES && run.moved.length < wanted && !run.fenceRejected && !run.targetRefused; page++, offset += pageSize) {
+        const { seen, eligible } = await this.candidates(directive, targetCapabilities, offset, pageSize);
+        if (seen === 0) break;
+        for (let next = 0; next < eligible.length && run.moved.length < wanted && !run.fenceRejected && !run.targetRefused;) {
+          const batch = eligible.slice(next, next + wanted - run.moved.length);
+          next += batch.length;
+          await this.moveJobs(directive, batch, run);
+        }
       }
     }
+    const { moved, fenceRejected, targetRefused } = run;
     await this.handOver(directive, moved);
     taskIds.push(...moved.map((m) => m.taskId));
 
@@ -159,6 +174,41 @@ export class DirectiveExecutor {
     return missing > 0
       ? { status, taskIds, detail: `${missing} of ${directive.count} not movable`, shortfall: "not_movable" }
       : { status, taskIds, detail: "" };
+  }
+
+  /** Moves these jobs at once with the move script (fence, owner, state and epoch compared), adding to `run`. */
+  private async moveJobs(directive: Directive, jobs: readonly Candidate[], run: MoveRun): Promise<void> {
+    const results = await Promise.allSettled(
+      jobs.map((job) => this.store.move(job.taskId, directive.source, directive.target, job.epoch, directive, this.options.retentionMs)),
+    );
+    results.forEach((result, i) => {
+      const job = jobs[i]!;
+      if (result.status === "fulfilled") {
+        run.moved.push({ taskId: job.taskId, epoch: result.value, attempts: job.attemptsLeft, sourceJobId: job.jobId });
+      } else if (result.reason instanceof FenceRejectedError) {
+        run.fenceRejected = true;
+      } else if (isRefusedAgent(result.reason)) {
+        run.targetRefused = true;
+      } else if (!isNotMovable(result.reason)) {
+        throw result.reason;
+      }
+    });
+  }
+
+  /**
+   * The named tasks still queued on the source, at the epoch their record holds now, that the
+   * target can run. A task that started, moved or finished meanwhile, or that does not exist, is
+   * left out: the move script would refuse it anyway.
+   */
+  private async named(directive: Directive, targetCapabilities: ReadonlySet<string>, ids: readonly string[]): Promise<Candidate[]> {
+    if (ids.length === 0) return [];
+    const records = await readTaskFields(this.store, ids);
+    return ids.flatMap((taskId, i) => {
+      const record = records[i];
+      if (record?.owner !== directive.source || record.state !== "queued") return [];
+      if (!record.requiredCapabilities.every((c) => targetCapabilities.has(c))) return [];
+      return [{ taskId, epoch: record.epoch, jobId: jobIdFor(taskId, record.epoch), attemptsLeft: record.maxAttempts - record.attempts }];
+    });
   }
 
   /** Moves an earlier run of the directive made (from the move log) whose task is still queued on the target. */
@@ -196,7 +246,12 @@ export class DirectiveExecutor {
    * epoch): the jobs whose task is still queued on the source at that epoch and that the
    * target can run.
    */
-  private async candidates(directive: Directive, targetCapabilities: ReadonlySet<string>, offset: number, size: number) {
+  private async candidates(
+    directive: Directive,
+    targetCapabilities: ReadonlySet<string>,
+    offset: number,
+    size: number,
+  ): Promise<{ seen: number; eligible: Candidate[] }> {
     const jobIds = await this.queues.get(directive.source).getRanges(QUEUED_JOB_STATES, offset, offset + size - 1, false);
     const jobs = jobIds.flatMap((jobId) => {
       const parsed = parseJobId(jobId);

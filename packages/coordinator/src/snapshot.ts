@@ -1,7 +1,7 @@
 import type { Queue } from "bullmq";
 import { type AgentView, type Config, type Directive, DirectiveSchema, parseJobId } from "@worksteal/protocol";
 import { needsTail, type PlannerSnapshot, projectDirectives, type TaskSummary } from "@worksteal/planner";
-import { readDurationAverages, readLastQueuedJobIds, readTaskFields, type Store } from "@worksteal/store";
+import { readDurationStats, readLastQueuedJobIds, readTaskFields, type Store } from "@worksteal/store";
 import type { AgentDirectory } from "./agent-directory.js";
 
 export interface SnapshotOptions extends Pick<Config, "minTasksToSteal" | "strategy"> {
@@ -24,7 +24,8 @@ export function isIdle(agent: AgentView): boolean {
  * another holds a backlog (a balanced fleet plans nothing and costs no further read). Agents
  * come with exact counts (`agents`, from the directory and the task sets); the newest queued
  * tasks are read for the busiest victims only, as many as the idle agents could use; cpu and
- * memory are read again for the agents that may give or take; durations per task type; and
+ * memory are read again for the agents that may give or take; durations per task type, with the
+ * completions each rests on; and
  * this leadership's directives still in flight projected in as if done, so a steal is not
  * planned twice.
  */
@@ -52,7 +53,9 @@ export async function takeSnapshot(
     }),
   );
   const live = agents.filter((a) => a.status !== "dead");
-  const snapshot: PlannerSnapshot = { agents: live, tails, durationsByType: await readDurationAverages(store), round };
+  // With the counts, a task's estimatedDurationMs is a prior that its type's average outweighs as completions accumulate.
+  const durations = await readDurationStats(store);
+  const snapshot: PlannerSnapshot = { agents: live, tails, durationsByType: durations.averages, durationCountsByType: durations.counts, round };
   const inFlight = (await directives.getJobs(["wait", "active", "delayed", "prioritized"]))
     .map((job) => DirectiveSchema.safeParse(job?.data))
     // Directives of older fences will be rejected by the move script: they change nothing.

@@ -49,17 +49,29 @@ export async function incrementMetrics(store: Store, increments: Record<string, 
   replyValues(await transaction.exec(), "metrics");
 }
 
-/** The average run duration per task type (ms), from the folded sums and counts. */
-export async function readDurationAverages(store: Store): Promise<Record<string, number>> {
+/** Per task type: the average run duration (ms) and how many completions it rests on. */
+export interface DurationStats {
+  averages: Record<string, number>;
+  counts: Record<string, number>;
+}
+
+/** The average run duration per task type and its count of completions, from the folded sums and counts (one HGETALL). */
+export async function readDurationStats(store: Store): Promise<DurationStats> {
   const hash = await store.redis.hgetall(store.keys.durations);
   const averages: Record<string, number> = {};
+  const counts: Record<string, number> = {};
   for (const [field, sum] of Object.entries(hash)) {
     if (!field.endsWith(":sum")) continue;
     const type = field.slice(0, -":sum".length);
     const count = Number(hash[`${type}:count`] ?? 0);
-    if (count > 0) averages[type] = Number(sum) / count;
+    const average = Number(sum) / count;
+    // A hand-edited or half-written hash gives no figure rather than a wrong one.
+    if (Number.isInteger(count) && count > 0 && Number.isFinite(average)) {
+      averages[type] = average;
+      counts[type] = count;
+    }
   }
-  return averages;
+  return { averages, counts };
 }
 
 /** How far the folding consumer group is behind the event stream. */

@@ -1,0 +1,38 @@
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { TaskSpecSchema } from "@worksteal/protocol";
+import { openDirectiveQueue, Store } from "@worksteal/store";
+import { testNamespace } from "@worksteal/testkit";
+import { AgentDirectory } from "./agent-directory.js";
+import { readFleet } from "./fleet-view.js";
+import { takeSnapshot } from "./snapshot.js";
+
+let redis: Redis;
+beforeAll(() => {
+  redis = new Redis(inject("redisUrl"));
+});
+afterAll(async () => {
+  await redis.quit();
+});
+
+describe("the leader's snapshot", () => {
+  it("passes each type's average with the completions it rests on, so a task's estimate is a prior (the planner's estimateWeight)", async () => {
+    const store = new Store(redis, testNamespace("snapshot-durations"));
+    for (const id of ["a1", "a2"]) await store.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });
+    // a1 holds two tasks for its one slot, a2 none: a round has something to plan.
+    for (const id of ["t1", "t2"]) await store.submit(TaskSpecSchema.parse({ id, type: "render" }), "a1");
+    await redis.hset(store.keys.durations, { "render:sum": 6000, "render:count": 3 });
+    const directory = new AgentDirectory(store, 15_000);
+    const directives = openDirectiveQueue(store);
+    try {
+      const snapshot = await takeSnapshot(store, directory, await readFleet(store, directory), directives, 1, 1, {
+        tailLength: 8,
+        minTasksToSteal: 2,
+        strategy: "balanced",
+      });
+      expect(snapshot).toMatchObject({ durationsByType: { render: 2000 }, durationCountsByType: { render: 3 } });
+    } finally {
+      await directives.close();
+    }
+  });
+});
