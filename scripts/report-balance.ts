@@ -7,8 +7,10 @@
  *   pnpm report:balance [--scenarios LIST] [--seed 42] [--interval 1000] [--lag 50] [--move-cost 5] [--timer-only] [--no-idle-gate] [--svg DIR] [--json]
  *
  * Per scenario and policy: makespan over the lower bound, mean and p99 wait (start − arrival),
- * and tasks moved per task (and moves of tasks that had moved before). Then, for `balanced`, the
- * median and worst ratio, its makespan over the shared queue's, its most moves per task, and the
+ * and tasks moved per task: all moves, the fewest that end with as many tasks run on each agent
+ * (needed), the rest (excess), and moves of tasks that had moved before (repeat, part of the
+ * excess). Then, for `balanced`, the median and worst ratio, its makespan over the shared
+ * queue's, its most moves and excess moves per task, and the
  * scenarios where it is behind or tied with `classic`. Rounds run every stealInterval and, unless
  * `--timer-only`, on events (an agent idle, a task queued behind busy slots), and unless
  * `--no-idle-gate` plan only while an agent is idle beside a backlog, as the leader does.
@@ -82,7 +84,7 @@ async function main(args: Args): Promise<number> {
   console.log(
     `\nbalanced: makespan / lower bound median ${summary.balancedMedianRatio} and worst ${summary.balancedWorstRatio}; ` +
       `over the shared queue's worst ${summary.balancedWorstOverShared}; most moves per task ${summary.balancedMostMovesPerTask} ` +
-      `(repeat moves ${summary.balancedMostRepeatMovesPerTask}); ` +
+      `(excess ${summary.balancedMostExcessMovesPerTask}, repeat ${summary.balancedMostRepeatMovesPerTask}); ` +
       `behind classic on: ${summary.behindClassic.join(", ") || "none"}; tied on: ${summary.tiedWithClassic.join(", ") || "none"}`,
   );
   console.log(
@@ -126,6 +128,7 @@ function summarise(rows: readonly MatrixRow[]) {
     balancedWorstRatio: ratio(maximum(balanced.map((r) => r.ratio)) ?? NaN, 1),
     balancedWorstOverShared: ratio(maximum(balanced.map((r) => r.makespanMs / makespanOf("shared", r.scenario))) ?? NaN, 1),
     balancedMostMovesPerTask: ratio(maximum(balanced.map((r) => r.movesPerTask)) ?? NaN, 1),
+    balancedMostExcessMovesPerTask: ratio(maximum(balanced.map((r) => r.excessMovesPerTask)) ?? NaN, 1),
     balancedMostRepeatMovesPerTask: ratio(maximum(balanced.map((r) => r.repeatMovesPerTask)) ?? NaN, 1),
     behindClassic: balanced.filter((r) => r.makespanMs > makespanOf("classic", r.scenario)).map((r) => r.scenario),
     // Equal makespans: at the lower bound neither can be ahead; elsewhere it is a miss.
@@ -136,7 +139,20 @@ function summarise(rows: readonly MatrixRow[]) {
 }
 
 function printTable(rows: readonly MatrixRow[]): void {
-  const header = ["scenario", "policy", "tasks", "bound ms", "makespan ms", "/bound", "mean wait ms", "p99 wait ms", "moves/task", "repeat moves/task"];
+  const header = [
+    "scenario",
+    "policy",
+    "tasks",
+    "bound ms",
+    "makespan ms",
+    "/bound",
+    "mean wait ms",
+    "p99 wait ms",
+    "moves/task",
+    "needed/task",
+    "excess/task",
+    "repeat/task",
+  ];
   const cells = rows.map((r) => [
     r.scenario,
     r.policy,
@@ -147,6 +163,8 @@ function printTable(rows: readonly MatrixRow[]): void {
     r.meanWaitMs.toFixed(0),
     r.p99WaitMs.toFixed(0),
     r.movesPerTask.toFixed(3),
+    r.neededMovesPerTask.toFixed(3),
+    r.excessMovesPerTask.toFixed(3),
     r.repeatMovesPerTask.toFixed(3),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));

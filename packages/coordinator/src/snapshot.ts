@@ -77,6 +77,6 @@ async function readTail(store: Store, agentId: string, length: number): Promise<
     // Leftover jobs of tasks that moved or started are not candidates.
     if (record?.owner !== agentId || record.epoch !== epoch || record.state !== "queued") return [];
     const { type, requiredCapabilities, estimatedDurationMs, priority } = record;
-    return [{ id: taskId, type, requiredCapabilities, priority, ...(estimatedDurationMs === undefined ? {} : { estimatedDurationMs }) }];
+    return [{ id: taskId, type, requiredCapabilities, priority, epoch, ...(estimatedDurationMs === undefined ? {} : { estimatedDurationMs }) }];
   });
 }

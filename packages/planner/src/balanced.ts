@@ -25,7 +25,7 @@ import type { PlannerConfig, PlannerOptions, PlannerSnapshot, StealDraft } from 
  * the drain time is many tasks.) This margin is the hysteresis: agents within ~1.5 tasks or 5%
  * of each other never trade, so no ping-pong. Of V's eligible tasks for T the largest moves
  * (longest processing time first: a long task moved early is not left to start last; among
- * equals, the newest, which V would start last).
+ * equals, one that moved fewer times before, then the newest, which V would start last).
  *
  * The greedy: the latest-draining victim gives a task to the eligible thief that leaves the
  * later of the two draining earliest, projected at once, until no eligible move is left anywhere. So planning

@@ -143,18 +143,14 @@ const CAPACITY_STEPS = 4;
 
 /** A task a victim could give a thief of one capability group. */
 interface Candidate {
-  /** Its position in the victim's tail (valid until the victim's next move). */
-  at: number;
+  readonly task: TaskSummary;
+  /** Its epoch: above 1 when it moved before. */
+  epoch: number;
   /** Its expected work at speed 1, in whole ms. */
   ms: number;
   priority: number;
 }
 
-/** A move worth making: which task, and the thief's drain once it holds it. */
-interface Choice {
-  candidate: Candidate;
-  finish: number;
-}
 /** An agent's projected queue, with what the balancer keeps of it. */
 interface Node extends QueueState {
   /** Position in id order. */
@@ -172,8 +168,8 @@ interface Node extends QueueState {
   /** Expected time to finish everything it holds: work / capacity. */
   drain: number;
   /**
-   * Per capability group: the tasks a thief of the group could take, largest first (then newest):
-   * those worth a move that did not arrive this round. Filled lazily, emptied by a move.
+   * Per capability group: the tasks a thief of the group could take, largest first (weigh's order):
+   * those worth a move that did not arrive this round. Filled lazily, then kept up by each move.
    */
   runnable: Array<Candidate[] | undefined> | undefined;
 }
@@ -201,6 +197,12 @@ export class Balancer {
   private budget: number;
   /** A task that arrived this round may move on (a trial run only: its moves are not directives). */
   private relay = false;
+  /**
+   * What choose and bestThief found last: t's drain once it holds the chosen task, and the best
+   * thief's task. Fields, not returned objects: a round may make ten thousand moves.
+   */
+  private chosenFinish = 0;
+  private thiefCandidate: Candidate | undefined;
 
   constructor(
     private readonly fleet: Fleet,
@@ -303,7 +305,7 @@ export class Balancer {
    * The largest of v's tasks that is worth moving to t, or undefined. The margin is the
    * hysteresis that keeps tasks where they are unless v is clearly behind.
    */
-  private eligible(v: Node, t: Node): Choice | undefined {
+  private eligible(v: Node, t: Node): Candidate | undefined {
     if (v === t || !(t.drain < v.drain) || !this.canGive(v)) return undefined;
     return this.choose(v, t, this.candidatesFor(v, t.group));
   }
@@ -314,25 +316,48 @@ export class Balancer {
    * does not leave an agent that would start it no later than t could. The largest, as in longest
    * processing time first: a long task moved early is not left to start last. Worth holds for
    * every task up to some size and for none above (a larger task finishes later on t and gains
-   * less), so a binary search over the candidates, largest first, finds the first that is.
+   * less): the margins solved for the task's size give that size, a binary search over the
+   * candidates (largest first) finds the first below it, and the exact test settles the edge
+   * against rounding. t's drain once it holds the task is left in chosenFinish.
    */
-  private choose(v: Node, t: Node, candidates: readonly Candidate[]): Choice | undefined {
+  private choose(v: Node, t: Node, candidates: readonly Candidate[]): Candidate | undefined {
+    const n = candidates.length;
+    // The smallest is not worth it: none is.
+    if (n === 0 || this.finishIfWorth(v, t, candidates[n - 1]!.ms) === undefined) return undefined;
+    const limit = this.worthLimitMs(v, t);
     let lo = 0;
-    let hi = candidates.length;
+    let hi = n - 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.finishIfWorth(v, t, candidates[mid]!.ms) === undefined) lo = mid + 1;
-      else hi = mid;
+      if (candidates[mid]!.ms < limit) hi = mid;
+      else lo = mid + 1;
     }
-    for (let i = lo; i < candidates.length; i += 1) {
+    while (lo > 0 && this.finishIfWorth(v, t, candidates[lo - 1]!.ms) !== undefined) lo -= 1;
+    for (let i = lo; i < n; i += 1) {
       const candidate = candidates[i]!;
       const finish = this.finishIfWorth(v, t, candidate.ms);
       if (finish === undefined) continue;
       const p = candidate.priority;
-      if (p > 0 && this.startOn(v, p, candidate.at) <= this.startOn(t, p, -1)) continue;
-      return { candidate, finish };
+      if (p > 0 && this.startOn(v, p, v.tail.indexOf(candidate.task)) <= this.startOn(t, p, -1)) continue;
+      this.chosenFinish = finish;
+      return candidate;
     }
     return undefined;
+  }
+
+  /**
+   * The size below which a task from v is worth moving to t (finishIfWorth solved for ms, up to
+   * rounding): with gain = v − t − ms/ct once the task would finish later on t than the rest of v,
+   * gain > marginTaskFraction × ms × min(1/cv, 1/ct), and v − t − ms/ct > marginFraction × v.
+   * Below that point the gain is the task's whole drain time, which passes while
+   * marginTaskFraction < 1; otherwise no closed form: Infinity (every candidate is tested).
+   */
+  private worthLimitMs(v: Node, t: Node): number {
+    const { marginTaskFraction, marginFraction } = this.options;
+    if (!(marginTaskFraction >= 0 && marginTaskFraction < 1)) return Infinity;
+    const gainLimit = (v.drain - t.drain) / (1 / t.capacity + marginTaskFraction * Math.min(1 / v.capacity, 1 / t.capacity));
+    const marginLimit = ((1 - marginFraction) * v.drain - t.drain) * t.capacity;
+    return Math.min(gainLimit, marginLimit);
   }
 
   /** t's drain once it holds a task of `ms` from v, when that move passes the margins; else undefined. */
@@ -379,13 +404,16 @@ export class Balancer {
   }
 
   /**
-   * The eligible thief, and its task, that leave the later of v and it draining earliest (ties:
-   * the thief that finishes its task earliest, then earlier, priority, cpu, id).
+   * The eligible thief that, with its task (left in thiefCandidate), leaves the later of v and it
+   * draining earliest (ties: the thief that finishes its task earliest, then earlier, priority,
+   * cpu, id).
    */
-  private bestThief(v: Node): (Choice & { thief: Node }) | undefined {
+  private bestThief(v: Node): Node | undefined {
     if (!this.canGive(v)) return undefined;
-    let best: (Choice & { thief: Node }) | undefined;
+    let best: Node | undefined;
+    let bestCandidate: Candidate | undefined;
     let bestLatest = Infinity;
+    let bestFinish = Infinity;
     const bound = this.thiefBound(v);
     // Group by group: every bucket of a group chooses among the same tasks of v's.
     for (let group = 0; group < this.bucketsOfGroup.length; group += 1) {
@@ -398,19 +426,21 @@ export class Balancer {
           candidates = this.candidatesFor(v, group);
           if (candidates.length === 0) break;
         }
-        const choice = this.choose(v, t, candidates);
-        if (!choice) continue;
-        const latest = Math.max(v.drain - choice.candidate.ms / v.capacity, choice.finish);
+        const candidate = this.choose(v, t, candidates);
+        if (!candidate) continue;
+        const finish = this.chosenFinish;
+        const latest = Math.max(v.drain - candidate.ms / v.capacity, finish);
         const better =
-          !best ||
-          latest < bestLatest ||
-          (latest === bestLatest && (choice.finish < best.finish || (choice.finish === best.finish && earliestFirst(t, best.thief) < 0)));
+          !best || latest < bestLatest || (latest === bestLatest && (finish < bestFinish || (finish === bestFinish && earliestFirst(t, best) < 0)));
         if (better) {
-          best = { ...choice, thief: t };
+          best = t;
+          bestCandidate = candidate;
           bestLatest = latest;
+          bestFinish = finish;
         }
       }
     }
+    this.thiefCandidate = bestCandidate;
     return best;
   }
 
@@ -429,14 +459,20 @@ export class Balancer {
     this.budget -= 1;
     const beforeSource = v.drain;
     const beforeTarget = t.drain;
-    const task = moveAt(v, t, candidate.at);
+    const task = moveAt(v, t, v.tail.indexOf(candidate.task));
     v.work -= candidate.ms;
     t.work += candidate.ms;
     v.drain = v.work / v.capacity;
     t.drain = t.work / t.capacity;
     this.log.record(v.index, t.index, task.id, beforeSource, beforeTarget, v.drain, t.drain);
-    if (v.runnable) v.runnable.length = 0;
-    if (t.runnable) t.runnable.length = 0;
+    // The candidate lists follow the move instead of being weighed again (a round may make ten
+    // thousand moves): the task leaves v's; while relaying, it joins t's as t's newest.
+    for (const candidates of v.runnable ?? []) if (candidates) removeTask(candidates, task);
+    if (this.relay && t.runnable) {
+      t.runnable.forEach((candidates, group) => {
+        if (candidates && canRun(this.fleet.groups[group]!, task.requiredCapabilities)) insertNewest(candidates, candidate);
+      });
+    }
     v.bucket.update(v);
     t.bucket.update(t);
     return true;
@@ -451,18 +487,17 @@ export class Balancer {
     const stuck = new StuckVictims(this.nodes.length);
     for (const x of this.nodes) if (this.canGive(x)) victims.insert(x);
     for (let v = victims.first(); v; v = victims.first()) {
-      const choice = this.bestThief(v);
+      const t = this.bestThief(v);
       // No thief drains early enough for the latest victim: none does for any other (they drain
       // no later, and stuck ones stay stuck while nothing moves). A balanced fleet ends here at once.
-      if (!choice && !this.anyThiefBefore(this.thiefBound(v), v)) return;
+      if (!t && !this.anyThiefBefore(this.thiefBound(v), v)) return;
       victims.remove(v);
-      if (!choice) {
+      if (!t) {
         stuck.add(v, this.groupsWithTask(v));
         continue;
       }
-      const t = choice.thief;
       victims.remove(t);
-      if (!this.move(v, t, choice.candidate)) return;
+      if (!this.move(v, t, this.thiefCandidate!)) return;
       if (this.canGive(v)) victims.insert(v);
       // t changed as a victim; v, now earlier, changed as a thief: only victims stuck for want
       // of a thief can have been unblocked, and only by v. When v is neither of its bucket's
@@ -508,12 +543,12 @@ export class Balancer {
         // would overshoot by more than half a task).
         if (v.drain <= target(v)) break;
         for (;;) {
-          const choice = this.eligible(v, t);
-          if (!choice) break;
-          const ms = choice.candidate.ms;
+          const candidate = this.eligible(v, t);
+          if (!candidate) break;
+          const ms = candidate.ms;
           const dv = ms / v.capacity;
-          if (choice.finish > target(t) + ms / t.capacity / 2 || v.drain - dv < target(v) - dv / 2) break;
-          if (!this.move(v, t, choice.candidate)) return;
+          if (this.chosenFinish > target(t) + ms / t.capacity / 2 || v.drain - dv < target(v) - dv / 2) break;
+          if (!this.move(v, t, candidate)) return;
         }
         dropped ||= done(t);
       }
@@ -534,8 +569,10 @@ export class Balancer {
   }
 
   /**
-   * Every task in v's tail that a thief of the group can run, weighed on its own, largest first
-   * (then newest): directives name their tasks, so any of them can move, not only the newest.
+   * Every task in v's tail that a thief of the group can run, weighed on its own, largest first,
+   * then the ones that moved fewest times before (a task stolen in an earlier round is the newest
+   * of its queue, and taking it again would move it twice), then newest: directives name their
+   * tasks, so any of them can move, not only the newest.
    * A task expected to take less than minTaskMs is not worth a move; nor is one that arrived by a
    * move of this round (the newest of v's tail), unless relaying.
    */
@@ -547,9 +584,10 @@ export class Balancer {
       const task = tail[i]!;
       if (!canRun(caps, task.requiredCapabilities)) continue;
       const ms = this.fleet.duration(task);
-      if (ms > 0 && ms >= this.options.minTaskMs) candidates.push({ at: i, ms, priority: task.priority ?? 0 });
+      if (ms > 0 && ms >= this.options.minTaskMs) candidates.push({ task, ms, priority: task.priority ?? 0, epoch: task.epoch ?? 1 });
     }
-    return candidates.sort((a, b) => b.ms - a.ms || a.at - b.at);
+    // Stable: among equals, the tail's order, newest first.
+    return candidates.sort(largerFirst);
   }
 }
 
@@ -598,6 +636,27 @@ class StuckVictims {
     for (const x of freed) this.delete(x);
     return freed;
   }
+}
+
+/** Larger first, then fewer moves before (the tail's order, newest first, decides among equals). */
+function largerFirst(a: Candidate, b: Candidate): number {
+  return b.ms - a.ms || a.epoch - b.epoch;
+}
+
+function removeTask(candidates: Candidate[], task: TaskSummary): void {
+  for (let i = 0; i < candidates.length; i += 1) {
+    if (candidates[i]!.task === task) {
+      candidates.splice(i, 1);
+      return;
+    }
+  }
+}
+
+/** Inserts a task that just became the newest of its queue: before every candidate it does not come after. */
+function insertNewest(candidates: Candidate[], candidate: Candidate): void {
+  let i = 0;
+  while (i < candidates.length && largerFirst(candidates[i]!, candidate) < 0) i += 1;
+  candidates.splice(i, 0, candidate);
 }
 
 function nodeNumber(x: Node): number {

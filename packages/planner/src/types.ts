@@ -8,6 +8,8 @@ export interface TaskSummary {
   estimatedDurationMs?: number | undefined;
   /** 0–1000, larger runs first on its agent (0 when absent). */
   priority?: number | undefined;
+  /** 1 on the agent it was submitted to, one more for each move since (absent: unknown, taken as 1). */
+  epoch?: number | undefined;
 }
 
 /** What the planner sees in one round. The caller passes folded workloads with in-flight directives projected in. */

@@ -48,7 +48,10 @@ export type SimPolicy =
 
 export interface TaskOutcome {
   id: string;
+  /** The agent it ran on. */
   agent: string;
+  /** The agent it was first queued on ("" in the shared queue). */
+  placedOn: string;
   arrivesAt: number;
   startedAt: number;
   finishedAt: number;

@@ -23,6 +23,21 @@ const steal = (strategy: StrategyName, stealIntervalMs = 10, extra: Partial<Extr
 });
 const schedule = (result: ReturnType<typeof simulate>) => result.tasks.map((t) => [t.id, t.agent, t.startedAt, t.finishedAt]);
 
+describe("metricsOf: moves", () => {
+  it("counts as needed only the moves that make each agent's count of tasks run, and the rest as excess", () => {
+    const outcome = (id: string, placedOn: string, agent: string, moves: number) => ({ id, placedOn, agent, moves, arrivesAt: 0, startedAt: 0, finishedAt: 1 });
+    // t1 a→b→c, t2 b→a, t3 a→b→a: a runs as many as were placed on it, b one fewer, c one more —
+    // one move (b→c) would end the same; the other four are excess, two of them repeats.
+    const tasks = [outcome("t1", "a", "c", 2), outcome("t2", "b", "a", 1), outcome("t3", "a", "a", 2)];
+    expect(metricsOf({ makespanMs: 1, tasks, moves: 5, directives: 5, rounds: 1 })).toMatchObject({
+      movesPerTask: 5 / 3,
+      neededMovesPerTask: 1 / 3,
+      excessMovesPerTask: 4 / 3,
+      repeatMovesPerTask: 2 / 3,
+    });
+  });
+});
+
 describe("simulate: hand-computed schedules", () => {
   it("one slot runs its queue oldest first", () => {
     const result = simulate([{ id: "a", slots: 1 }], [task("t0", 100), task("t1", 200), task("t2", 300)], { kind: "none" });
@@ -31,7 +46,15 @@ describe("simulate: hand-computed schedules", () => {
       ["t1", "a", 100, 300],
       ["t2", "a", 300, 600],
     ]);
-    expect(metricsOf(result)).toEqual({ makespanMs: 600, meanWaitMs: 400 / 3, p99WaitMs: 300, movesPerTask: 0, repeatMovesPerTask: 0 });
+    expect(metricsOf(result)).toEqual({
+      makespanMs: 600,
+      meanWaitMs: 400 / 3,
+      p99WaitMs: 300,
+      movesPerTask: 0,
+      neededMovesPerTask: 0,
+      excessMovesPerTask: 0,
+      repeatMovesPerTask: 0,
+    });
   });
 
   it("speed divides durations and every slot runs one task", () => {

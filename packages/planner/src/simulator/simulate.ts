@@ -71,7 +71,7 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
     if (task.target !== undefined && !target) throw new Error(`task ${task.id} targets unknown agent ${task.target}`);
     if (target && !canRun(target.caps, task.requiredCapabilities)) throw new Error(`task ${task.id} targets ${task.target}, which cannot run it`);
   }
-  const outcomes: TaskOutcome[] = tasks.map((t) => ({ id: t.id, agent: "", arrivesAt: t.arrivesAt, startedAt: NaN, finishedAt: NaN, moves: 0 }));
+  const outcomes: TaskOutcome[] = tasks.map((t) => ({ id: t.id, agent: "", placedOn: "", arrivesAt: t.arrivesAt, startedAt: NaN, finishedAt: NaN, moves: 0 }));
   const typeStats = new Map<string, { sum: number; count: number }>();
   const shared: number[] = [];
   const inFlight = new Set<PlannedDirective>();
@@ -145,6 +145,7 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
       id: t.id,
       type: t.type,
       requiredCapabilities: t.requiredCapabilities,
+      epoch: 1 + outcomes[task]!.moves,
       ...(t.estimatedDurationMs === undefined ? {} : { estimatedDurationMs: t.estimatedDurationMs }),
     };
   };
@@ -230,6 +231,7 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
           dispatchShared();
         } else {
           const state = place(event.task);
+          outcomes[event.task]!.placedOn = state.agent.id;
           state.queue.push(event.task);
           dispatch(state);
           if (state.queue.length > 0) eventRound();
