@@ -3,16 +3,11 @@ import { type AgentStatus, type AgentView, EMPTY_WORKLOAD } from "@worksteal/pro
 import { type AgentLoad, type AgentRecord, readAgentChanges, readAgentRecords, readAllAgentRecords, scanAgentIds, type Store } from "@worksteal/store";
 
 /**
- * Records read again at each refresh, the next ones by id each time, and as many members of the
- * agents set looked at (SSCAN): a change made by hand, or a removal by the CLI (which records no
- * change number), is seen within a few dozen refreshes, never by reading the whole fleet at once.
- */
-const RECHECKED_PER_REFRESH = 250;
-/**
  * The fleet's loads are read again at least this often even when no event was appended since:
- * maintenance's reconcile may correct a count that drifted, and appends no event when it does.
+ * a count edited by hand appends no event (maintenance's reconcile, which corrects it, has them
+ * read again at once: `forgetLoads`).
  */
-const LOADS_MAX_AGE_MS = 10_000;
+const LOADS_MAX_AGE_MS = 300_000;
 
 /** The fleet's loads as last read. */
 interface ReadLoads {
@@ -67,7 +62,7 @@ export class AgentDirectory {
     private readonly agentTtlMs: number,
   ) {}
 
-  /** Reads what changed since the last refresh (everything, the first time), and re-checks the next few records. */
+  /** Reads what changed since the last refresh (everything, the first time). */
   async refresh(): Promise<void> {
     if (!this.loaded) {
       const all = await readAllAgentRecords(this.store);
@@ -75,8 +70,6 @@ export class AgentDirectory {
       this.lastChange = all.lastChange;
       this.loaded = true;
       this.version += 1;
-    } else {
-      await this.recheckSome();
     }
     const changes = await readAgentChanges(this.store, this.lastChange, Date.now() + this.clockOffset - this.agentTtlMs);
     this.redisNow = changes.now;
@@ -117,17 +110,19 @@ export class AgentDirectory {
   }
 
   /**
-   * Reads again the next RECHECKED_PER_REFRESH known records (by id, from the start again past
-   * the last) and as many members of the agents set, for what no change number announced: a hash
-   * edited or removed by hand or by the CLI, an agent added without a number.
+   * Reads again the next `count` known records (by id, from the start again past the last) and
+   * looks at about as many members of the agents set (SSCAN), for what no change number
+   * announced: a hash edited or removed by hand or by the CLI, an agent added without a number.
+   * Maintenance calls it at each pass, so that the whole fleet is re-checked every so many
+   * passes and never read at once.
    */
-  private async recheckSome(): Promise<void> {
+  async recheck(count: number): Promise<void> {
     const known = this.ids();
     let start = known.findIndex((id) => id > this.recheckAfter);
     if (start < 0) start = 0;
-    const slice = known.slice(start, start + RECHECKED_PER_REFRESH);
-    this.recheckAfter = slice.length > 0 && start + RECHECKED_PER_REFRESH < known.length ? slice[slice.length - 1]! : "";
-    const scan = await scanAgentIds(this.store, this.scanCursor, RECHECKED_PER_REFRESH);
+    const slice = known.slice(start, start + count);
+    this.recheckAfter = slice.length > 0 && start + count < known.length ? slice[slice.length - 1]! : "";
+    const scan = await scanAgentIds(this.store, this.scanCursor, count);
     this.scanCursor = scan.cursor;
     const ids = [...slice, ...scan.ids.filter((id) => !this.records.has(id))];
     const read = await readAgentRecords(this.store, ids);
@@ -190,6 +185,11 @@ export class AgentDirectory {
       this.built = { version: this.version, loads, views: this.ids().map((id) => this.viewOf(id, read.get(id))) };
     }
     return [...this.built.views];
+  }
+
+  /** The loads read are no longer true (a count was corrected): the next `fleet` reads them again. */
+  forgetLoads(): void {
+    this.readLoads = undefined;
   }
 
   private viewOf(id: string, load: AgentLoad | undefined): AgentView {

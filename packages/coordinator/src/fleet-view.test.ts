@@ -34,6 +34,11 @@ describe("the leader's fleet view", () => {
 
     await store.submit(TaskSpecSchema.parse({ id: "t2", type: "noop" }), "a1");
     expect(await queuedOf(store, directory)).toEqual({ a1: 2, a2: 5 });
+
+    // Maintenance corrected a count (no event): it has the loads read again.
+    await redis.zadd(store.keys.queuedCounts, 0, "a2");
+    directory.forgetLoads();
+    expect(await queuedOf(store, directory)).toEqual({ a1: 2, a2: 0 });
   });
 
   it("sees an agent go quiet, which appends no event", async () => {
@@ -49,7 +54,7 @@ describe("the leader's fleet view", () => {
     expect(await statuses()).toEqual({ a1: "alive", a2: "dead" });
   });
 
-  it("sees agents removed or edited by hand, which number no change, without reading the whole fleet", async () => {
+  it("sees agents removed or edited by hand, which number no change, from maintenance's re-check of a share of the fleet", async () => {
     const store = new Store(redis, testNamespace("fleet-view-recheck"));
     for (const id of ["a1", "a2"]) await store.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });
     const directory = new AgentDirectory(store, 15_000);
@@ -60,6 +65,8 @@ describe("the leader's fleet view", () => {
     await redis.del(store.keys.agent("a2"));
     await redis.srem(store.keys.agents, "a2");
     await redis.hset(store.keys.agent("a1"), "concurrency", 4);
+    // Maintenance's re-check, a share of the fleet per pass: here the whole of it.
+    await directory.recheck(10);
     expect((await readFleet(store, directory)).map((a) => [a.id, a.concurrency])).toEqual([["a1", 4]]);
   });
 });

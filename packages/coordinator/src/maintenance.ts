@@ -34,6 +34,11 @@ const TASKS_PER_PASS = 10_000;
 const PASS_BUDGET_MS = 500;
 /** Agents whose queues are checked at once. */
 const AGENTS_AT_ONCE = 8;
+/**
+ * Agent records the leader's directory reads again per pass, for changes no change number
+ * announced (see AgentDirectory.recheck): 10,000 agents are re-checked every 10 passes.
+ */
+const RECHECKED_PER_PASS = 1000;
 /** Dead agents a pass considers for removal at most. */
 const REMOVALS_PER_PASS = 100;
 
@@ -93,6 +98,7 @@ export class Maintenance {
   async run(): Promise<MaintenanceResult> {
     const workloadCorrections = await this.store.reconcileWorkloads();
     await this.directory.refresh();
+    await this.directory.recheck(RECHECKED_PER_PASS);
     const share = this.nextShare();
     await syncHeartbeats(this.store, share);
     const { readded: jobsReadded, scanned } = await this.readdMissingJobs(share);
@@ -110,6 +116,8 @@ export class Maintenance {
       this.log.info({ replicasForgotten, consumersDeleted }, "forgot replicas that are gone");
     }
     const result = { trimmedEvents, workloadCorrections, jobsReadded, agentsRemoved, replicasForgotten, consumersDeleted, agentsScanned: scanned.length };
+    // A corrected count appends no event: the leader's view of the loads would not see it otherwise.
+    if ((workloadCorrections ?? 0) > 0) this.directory.forgetLoads();
     if ((workloadCorrections ?? 0) + jobsReadded > 0) this.log.warn(result, "reconciler corrected drift");
     return result;
   }
