@@ -20,10 +20,11 @@
 import { loadavg } from "node:os";
 import { z } from "zod";
 import { type AgentView, ConfigSchema, type PlannedDirective, STRATEGIES, type StrategyName } from "@worksteal/protocol";
-import { needsTail, planSteals, type PlannerSnapshot, type TaskSummary } from "@worksteal/planner";
+import { needsTail, planSteals, type PlannerSnapshot, tailLength, type TaskSummary, victimsToRead } from "@worksteal/planner";
 import { type ArgsOf, flag, JSON_FLAG, option, runScript } from "./lib/args.js";
 import { seededRandom } from "../packages/planner/src/simulator/random.js";
 import { describeMachine, printJson } from "./lib/report.js";
+import { commaList } from "./lib/simulation-options.js";
 import { quantile } from "./lib/stats.js";
 
 const SCENARIOS = ["skewed", "even"] as const;
@@ -42,14 +43,6 @@ const TASK_KINDS: ReadonlyArray<{ share: number; type: string; requiredCapabilit
   { share: 0.05, type: "adhoc", requiredCapabilities: [], ms: 0 },
 ];
 
-/** What the leader reads per victim: maxStealBatch × TAIL_PER_BATCH in coordinator/src/directive-planner.ts. */
-const TAIL_PER_BATCH = 4;
-/** Whose tails the leader reads: the busiest victims, this many per idle agent, within these bounds (coordinator/src/snapshot.ts). */
-const VICTIMS_PER_IDLE = 2;
-const MIN_VICTIMS = 16;
-const MAX_VICTIMS = 256;
-
-const commaList = z.string().transform((s) => s.split(",").filter((x) => x !== ""));
 const FleetSchema = z
   .string()
   .regex(/^\d+x\d+$/, "agents x tasks, e.g. 1000x100000")
@@ -90,7 +83,7 @@ type Args = ArgsOf<typeof COMMAND.options>;
 
 /** The defaults a coordinator runs with. */
 const defaults = ConfigSchema.parse({});
-const tailLength = defaults.maxStealBatch * TAIL_PER_BATCH;
+const leaderTailLength = tailLength(defaults);
 
 interface Row {
   agents: number;
@@ -124,9 +117,13 @@ async function main(args: Args): Promise<number> {
     .map((l) => l.toFixed(2))
     .join(" ")}`;
   if (args.json) {
-    printJson({ machine, settings: { rounds: args.rounds, warmup: args.warmup, seed: args.seed, tailLength, config: plannerSettings(defaults) }, rows });
+    printJson({
+      machine,
+      settings: { rounds: args.rounds, warmup: args.warmup, seed: args.seed, tailLength: leaderTailLength, config: plannerSettings(defaults) },
+      rows,
+    });
   } else {
-    console.log(`\n${args.rounds} timed rounds after ${args.warmup} warm-up, seed ${args.seed}, tails of ${tailLength}; ${machine}`);
+    console.log(`\n${args.rounds} timed rounds after ${args.warmup} warm-up, seed ${args.seed}, tails of ${leaderTailLength}; ${machine}`);
   }
   return Promise.resolve(0);
 }
@@ -218,7 +215,7 @@ function syntheticSnapshot(agents: number, tasks: number, scenario: Scenario, st
     const running = queued > 0 ? a.slots : 0;
     // Every agent with a queue gets a tail here (the same fleet for every strategy); the strategy's needsTail picks below.
     if (queued >= 1) {
-      tails[a.id] = Array.from({ length: Math.min(queued, tailLength) }, () => {
+      tails[a.id] = Array.from({ length: Math.min(queued, leaderTailLength) }, () => {
         let kind = pick(TASK_KINDS);
         while (!kind.requiredCapabilities.every((c) => a.capabilities.includes(c))) kind = pick(TASK_KINDS);
         const id = `task-${(taskNumber += 1)}`;
@@ -253,7 +250,7 @@ function syntheticSnapshot(agents: number, tasks: number, scenario: Scenario, st
   const config = { ...defaults, strategy };
   const idle = views.filter((v) => v.status === "alive" && v.workload.queued === 0 && v.workload.running < v.concurrency).length;
   const victims = views.filter((v) => needsTail(v, config)).sort((a, b) => b.workload.queued - a.workload.queued);
-  const read = new Set((allTails ? victims : victims.slice(0, Math.min(MAX_VICTIMS, Math.max(MIN_VICTIMS, VICTIMS_PER_IDLE * idle)))).map((v) => v.id));
+  const read = new Set((allTails ? victims : victims.slice(0, victimsToRead(idle))).map((v) => v.id));
   for (const view of views) if (!read.has(view.id)) delete tails[view.id];
   return { agents: views, tails, durationsByType, round: 1 };
 }

@@ -25,7 +25,8 @@ import { simulate } from "../packages/planner/src/simulator/simulate.js";
 import type { SimAgent, SimTask } from "../packages/planner/src/simulator/model.js";
 import type { Scenario } from "../packages/planner/src/simulator/scenarios.js";
 import { generateTasks } from "../packages/planner/src/simulator/workload.js";
-import { type ArgsOf, flag, JSON_FLAG, option, runScript } from "./lib/args.js";
+import { type ArgsOf, JSON_FLAG, option, runScript } from "./lib/args.js";
+import { scenariosOption, simulationOptions } from "./lib/simulation-options.js";
 import { startFleet } from "./lib/fleet.js";
 import { describeMachine, printJson, progress } from "./lib/report.js";
 import { ratio } from "./lib/stats.js";
@@ -72,29 +73,16 @@ const REAL_SCENARIOS: readonly Scenario[] = [
   },
 ];
 const NAMES = REAL_SCENARIOS.map((s) => s.name);
-const ms = z.coerce.number().int().min(0).max(60_000);
 
 const COMMAND = {
   name: "compare-balance-real",
   usage: "node --conditions=@worksteal/source --import tsx scripts/compare-balance-real.ts",
   summary: "Small burst scenarios on real Redis with real agent processes and in the balance simulator: makespans side by side.",
   options: {
-    scenarios: option(
-      z
-        .string()
-        .transform((s) => s.split(",").filter(Boolean))
-        .pipe(z.array(z.enum(NAMES as [string, ...string[]])).min(1)),
-      { default: NAMES.join(","), valueName: "LIST", help: `scenarios, comma-separated (${NAMES.join(", ")})` },
-    ),
+    scenarios: scenariosOption(NAMES),
     strategy: option(z.enum(STRATEGIES), { default: "balanced", valueName: "NAME", help: "the coordinator's strategy" }),
-    interval: option(
-      ms.refine((v) => v > 0, "must be above 0"),
-      { default: "250", valueName: "MS", help: "stealInterval of the coordinator and the simulator" },
-    ),
-    lag: option(ms, { default: "50", valueName: "MS", help: "simulator: how late a finished task's duration reaches the planner" }),
-    "move-cost": option(ms, { default: "5", valueName: "MS", help: "simulator: time each directive takes" }),
-    "timer-only": flag("simulator: plan only every stealInterval, not also on events (an agent idle, a task queued behind busy slots)"),
-    seed: option(z.coerce.number().int(), { default: "42", valueName: "N", help: "seed of the workloads" }),
+    // The coordinator runs with the same stealInterval; the other settings are the simulator's.
+    ...simulationOptions(250, "simulator: "),
     json: JSON_FLAG,
   },
 };

@@ -30,30 +30,18 @@ import { backlogOf, type MatrixRow, type MatrixSettings, POLICY_NAMES, runMatrix
 import { type Scenario, SCENARIOS } from "../packages/planner/src/simulator/scenarios.js";
 import { type ArgsOf, flag, JSON_FLAG, option, runScript } from "./lib/args.js";
 import { printJson } from "./lib/report.js";
+import { scenariosOption, simulationOptions } from "./lib/simulation-options.js";
 import { maximum, median, ratio } from "./lib/stats.js";
 
 const SCENARIO_NAMES = SCENARIOS.map((s) => s.name);
-const commaList = z.string().transform((s) => s.split(",").filter((x) => x !== ""));
-const ms = z.coerce.number().min(0).max(3_600_000);
 
 const COMMAND = {
   name: "report:balance",
   usage: "pnpm report:balance",
   summary: "Simulated makespan / lower bound, waits and moves per task for every scenario under no stealing, classic, balanced and one shared queue.",
   options: {
-    scenarios: option(commaList.pipe(z.array(z.enum(SCENARIO_NAMES as [string, ...string[]])).min(1)), {
-      default: SCENARIO_NAMES.join(","),
-      valueName: "LIST",
-      help: `scenarios, comma-separated (${SCENARIO_NAMES.join(", ")})`,
-    }),
-    seed: option(z.coerce.number().int(), { default: "42", valueName: "N", help: "seed of the workloads" }),
-    interval: option(
-      ms.refine((v) => v > 0, "must be above 0"),
-      { default: "1000", valueName: "MS", help: "stealInterval: simulated ms between planning rounds" },
-    ),
-    lag: option(ms, { default: "50", valueName: "MS", help: "how late a finished task's duration reaches the planner" }),
-    "move-cost": option(ms, { default: "5", valueName: "MS", help: "time each directive takes to execute, one after the other" }),
-    "timer-only": flag("plan only every stealInterval, not also on events (an agent idle, a task queued behind busy slots)"),
+    scenarios: scenariosOption(SCENARIO_NAMES),
+    ...simulationOptions(1000),
     "no-idle-gate": flag("plan in every round, not only while an agent is idle beside a backlog (the leader's gate)"),
     svg: option(z.string().min(1).optional(), { valueName: "DIR", help: "also write the SVG charts into this directory" }),
     json: JSON_FLAG,

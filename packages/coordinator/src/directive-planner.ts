@@ -2,15 +2,12 @@ import { performance } from "node:perf_hooks";
 import type { Queue } from "bullmq";
 import type { Logger } from "pino";
 import type { AgentView, Config, Directive } from "@worksteal/protocol";
-import { planSteals } from "@worksteal/planner";
+import { planSteals, tailLength } from "@worksteal/planner";
 import type { Store } from "@worksteal/store";
 import type { AgentDirectory } from "./agent-directory.js";
 import { readFleet } from "./fleet-view.js";
 import type { ReplicaMetrics } from "./metrics.js";
 import { takeSnapshot } from "./snapshot.js";
-
-/** Candidates read from the tail of each victim's queue, per task a directive may move. */
-const TAIL_PER_BATCH = 4;
 
 /**
  * The leader's planning round: snapshot, plan, and queue each directive as a BullMQ job on the
@@ -43,7 +40,7 @@ export class DirectivePlanner {
     };
     const fleet = agents ?? (await readFleet(this.store, this.directory));
     const snapshot = await takeSnapshot(this.store, this.directory, fleet, this.directives, fence, this.round, {
-      tailLength: this.config.maxStealBatch * TAIL_PER_BATCH,
+      tailLength: tailLength(this.config),
       minTasksToSteal: this.config.minTasksToSteal,
       strategy: this.config.strategy,
     });

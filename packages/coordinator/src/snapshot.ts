@@ -1,6 +1,6 @@
 import type { Queue } from "bullmq";
 import { type AgentView, type Config, type Directive, DirectiveSchema, parseJobId } from "@worksteal/protocol";
-import { needsTail, type PlannerSnapshot, projectDirectives, type TaskSummary } from "@worksteal/planner";
+import { needsTail, type PlannerSnapshot, projectDirectives, type TaskSummary, victimsToRead } from "@worksteal/planner";
 import { readDurationStats, readLastQueuedJobIds, readTaskFields, type Store } from "@worksteal/store";
 import type { AgentDirectory } from "./agent-directory.js";
 
@@ -8,11 +8,6 @@ export interface SnapshotOptions extends Pick<Config, "minTasksToSteal" | "strat
   /** How many of the newest queued jobs of each victim the planner may choose from. */
   tailLength: number;
 }
-
-/** Victims whose tails are read per agent that could take work, and the bounds of that number. */
-const VICTIMS_PER_THIEF = 2;
-const MIN_VICTIMS = 16;
-const MAX_VICTIMS = 256;
 
 /** An agent that runs below its slots with nothing queued: one a steal would put to work at once. */
 export function isIdle(agent: AgentView): boolean {
@@ -43,7 +38,7 @@ export async function takeSnapshot(
   const victims = agents
     .filter((a) => needsTail(a, options))
     .sort((a, b) => b.workload.queued - a.workload.queued)
-    .slice(0, Math.min(MAX_VICTIMS, Math.max(MIN_VICTIMS, VICTIMS_PER_THIEF * idle.length)));
+    .slice(0, victimsToRead(idle.length));
   if (victims.length === 0) return undefined;
   await directory.withFreshMetrics([...idle, ...victims]);
   const tails: Record<string, TaskSummary[]> = {};

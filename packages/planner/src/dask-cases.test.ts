@@ -19,7 +19,7 @@ import { simulate } from "./simulator/simulate.js";
 import type { SimAgent, SimPolicy, SimTask } from "./simulator/model.js";
 import { agent, config, tasks } from "./testing.js";
 import type { PlannerConfig, PlannerSnapshot, TaskSummary } from "./types.js";
-import { needsTail } from "./victims.js";
+import { needsTail, tailLength } from "./victims.js";
 
 /** An agent whose tasks never finish while the planner runs (Dask's tests block them on an Event). */
 interface FrozenAgent {
@@ -46,7 +46,6 @@ function fromDask(inp: number[][]): FrozenAgent[] {
 
 /** The snapshot the coordinator would take of this fleet. */
 function snapshotOf(fleet: readonly FrozenAgent[], cfg: PlannerConfig, round: number, durationsByType?: Record<string, number>): PlannerSnapshot {
-  const tailLength = cfg.maxStealBatch * 4;
   const agents = fleet.map((a) =>
     agent(a.id, {
       capabilities: a.capabilities,
@@ -56,7 +55,7 @@ function snapshotOf(fleet: readonly FrozenAgent[], cfg: PlannerConfig, round: nu
   );
   const tails: Record<string, TaskSummary[]> = {};
   fleet.forEach((a, i) => {
-    if (needsTail(agents[i]!, cfg)) tails[a.id] = a.queue.slice(-tailLength).reverse();
+    if (needsTail(agents[i]!, cfg)) tails[a.id] = a.queue.slice(-tailLength(cfg)).reverse();
   });
   return { agents, tails, round, ...(durationsByType ? { durationsByType } : {}) };
 }

@@ -4,12 +4,10 @@ import { planSteals } from "../plan.js";
 import { findBestAgent } from "../placement.js";
 import { projectDirectives } from "../project.js";
 import type { PlannerSnapshot, TaskSummary } from "../types.js";
-import { needsTail } from "../victims.js";
+import { needsTail, tailLength } from "../victims.js";
 import { EventQueue } from "./event-queue.js";
 import type { BacklogSample, SimAgent, SimOptions, SimPolicy, SimResult, SimTask, TaskOutcome } from "./model.js";
 
-/** The leader reads this many of a victim's newest queued tasks per task a directive may move (directive-planner.ts). */
-const TAIL_PER_BATCH = 4;
 /** The executor looks at most at this many candidates per task it moves (executor.ts: 4 per task, 5 pages). */
 const EXECUTOR_CANDIDATES_PER_TASK = 20;
 
@@ -164,11 +162,11 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
     if (policy.idleGate && !(states.some(idle) && states.some(waiting))) return;
     rounds += 1;
     const { config } = policy;
-    const tailLength = config.maxStealBatch * TAIL_PER_BATCH;
+    const length = tailLength(config);
     const tails: Record<string, TaskSummary[]> = {};
     const agentViews = views();
     states.forEach((s, i) => {
-      if (needsTail(agentViews[i]!, config)) tails[s.agent.id] = s.queue.slice(-tailLength).reverse().map(summary);
+      if (needsTail(agentViews[i]!, config)) tails[s.agent.id] = s.queue.slice(-length).reverse().map(summary);
     });
     let snapshot: PlannerSnapshot = {
       agents: agentViews,
