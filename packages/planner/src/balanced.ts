@@ -47,7 +47,9 @@ import type { PlannerConfig, PlannerOptions, PlannerSnapshot, StealDraft } from 
  * the greedy then finishes from there.
  */
 export function planBalanced(snapshot: PlannerSnapshot, config: PlannerConfig, options: PlannerOptions): StealDraft[] {
-  const balancer = new Balancer(new Fleet(snapshot, options), config, options);
+  const fleet = new Fleet(snapshot, options);
+  if (!fleet.anyMovePossible(options.marginFraction)) return [];
+  const balancer = new Balancer(fleet, config, options);
   const targets = balancer.trial();
   // Nothing to move: the real run, from the same state, would find nothing either.
   if (!targets) return [];

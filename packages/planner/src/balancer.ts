@@ -68,6 +68,23 @@ export class Fleet {
   }
 
   /**
+   * Whether any move can be eligible: some agent drains before the thief bound of the latest one
+   * with a task waiting for a slot (Balancer.thiefBound). When none does, the greedy would stop at
+   * once; checking costs one pass over arrays, where building the balancer's nodes and heaps
+   * costs far more, and a fleet in balance is the common case.
+   */
+  anyMovePossible(marginFraction: number): boolean {
+    let latestGiver = -Infinity;
+    let earliest = Infinity;
+    this.states.forEach((state, i) => {
+      const drain = this.work[i]! / this.capacity[i]!;
+      if (drain < earliest) earliest = drain;
+      if (state.tail.length > 0 && state.queued + state.running > state.slots && drain > latestGiver) latestGiver = drain;
+    });
+    return earliest < Math.min(latestGiver, (1 - marginFraction) * latestGiver);
+  }
+
+  /**
    * A task's expected duration at speed 1, in whole ms: its type's average, with its own estimate
    * as a prior worth estimateWeight completions when the snapshot says how many the average rests
    * on; else its estimate; else the fleet's average. The type's average is looked up once per type.
