@@ -13,9 +13,19 @@ const LOADS_MAX_AGE_MS = 300_000;
 interface ReadLoads {
   /** The newest event's id as read before the loads were (see AgentChanges.latestEventId). */
   eventId: string;
-  /** When they were read (monotonic clock). */
+  /** When every load was last read (monotonic clock). */
   readAt: number;
-  loads: ReadonlyMap<string, AgentLoad>;
+  loads: Map<string, AgentLoad>;
+  /** When only the changed agents' loads were read: which, and the read they changed since. */
+  changed: { since: ReadLoads; ids: ReadonlySet<string> } | undefined;
+}
+
+/** Where the fleet's exact loads come from. */
+export interface LoadSource {
+  /** Every agent's load (an agent missing holds nothing). */
+  all(): Promise<Map<string, AgentLoad>>;
+  /** The loads of the agents whose counts may have changed since event `eventId`; undefined when that cannot be told. */
+  changedSince(eventId: string): Promise<Map<string, AgentLoad> | undefined>;
 }
 
 /** A profile or status that differs: what the views show of an agent beside its loads and metrics. */
@@ -47,7 +57,7 @@ export class AgentDirectory {
   private sortedIds: { version: number; ids: string[] } | undefined;
   private latestEventId = "";
   private readLoads: ReadLoads | undefined;
-  private built: { version: number; loads: ReadLoads; views: AgentView[] } | undefined;
+  private built: { version: number; loads: ReadLoads; views: AgentView[]; indexOf: Map<string, number> } | undefined;
   private lastChange = 0;
   private loaded = false;
   /** Where the rolling re-check goes on: the last known id it read, and the agents set's SSCAN cursor. */
@@ -165,26 +175,49 @@ export class AgentDirectory {
   }
 
   /**
-   * Every known agent as the planner sees it, sorted by id, with exact loads: those `readLoads`
-   * returns (an agent missing from them holds nothing), read again only when an event was
-   * appended since the last read (as of the latest `refresh`) or LOADS_MAX_AGE_MS passed. The
-   * views are built again only when the loads or the directory changed: callers must not change
+   * Every known agent as the planner sees it, sorted by id, with exact loads from `source`: as
+   * they were when no event was appended since the last read (as of the latest `refresh`); the
+   * changed agents' only when events were (all of them when that cannot be told, and every
+   * LOADS_MAX_AGE_MS). Views are built again only for what changed: callers must not change
    * their counts (they copy what they count on). Cpu and memory are as of the agent's latest
    * read; `withFreshMetrics` reads them again for the agents that matter to a round.
    */
-  async fleet(readLoads: () => Promise<ReadonlyMap<string, AgentLoad>>): Promise<AgentView[]> {
-    let loads = this.readLoads;
-    if (loads?.eventId !== this.latestEventId || performance.now() - loads.readAt >= LOADS_MAX_AGE_MS) {
-      // As of before the read: an event appended meanwhile makes the next round read again.
-      const eventId = this.latestEventId;
-      const readAt = performance.now();
-      loads = this.readLoads = { eventId, readAt, loads: await readLoads() };
+  async fleet(source: LoadSource): Promise<AgentView[]> {
+    const loads = await this.currentLoads(source);
+    const built = this.built;
+    if (built?.version === this.version && built.loads === loads) return [...built.views];
+    if (built?.version === this.version && loads.changed?.since === built.loads) {
+      const views = [...built.views];
+      for (const id of loads.changed.ids) {
+        const i = built.indexOf.get(id);
+        if (i !== undefined) views[i] = this.viewOf(id, loads.loads.get(id));
+      }
+      this.built = { ...built, loads, views };
+      return [...views];
     }
-    if (this.built?.version !== this.version || this.built.loads !== loads) {
-      const read = loads.loads;
-      this.built = { version: this.version, loads, views: this.ids().map((id) => this.viewOf(id, read.get(id))) };
+    const ids = this.ids();
+    const views = ids.map((id) => this.viewOf(id, loads.loads.get(id)));
+    this.built = { version: this.version, loads, views, indexOf: new Map(ids.map((id, i) => [id, i])) };
+    return [...views];
+  }
+
+  private async currentLoads(source: LoadSource): Promise<ReadLoads> {
+    // As of before the read: an event appended meanwhile makes the next round read again.
+    const eventId = this.latestEventId;
+    const last = this.readLoads;
+    if (last?.eventId === eventId && performance.now() - last.readAt < LOADS_MAX_AGE_MS) return last;
+    if (last && performance.now() - last.readAt < LOADS_MAX_AGE_MS) {
+      const changed = await source.changedSince(last.eventId);
+      if (changed) {
+        // The views built from `last` copied its counts: its map may change under it.
+        for (const [id, load] of changed) last.loads.set(id, load);
+        // Only the latest read's predecessor is ever asked for: a chain of them would never be freed.
+        last.changed = undefined;
+        return (this.readLoads = { eventId, readAt: last.readAt, loads: last.loads, changed: { since: last, ids: new Set(changed.keys()) } });
+      }
     }
-    return [...this.built.views];
+    const readAt = performance.now();
+    return (this.readLoads = { eventId, readAt, loads: await source.all(), changed: undefined });
   }
 
   /** The loads read are no longer true (a count was corrected): the next `fleet` reads them again. */

@@ -18,27 +18,40 @@ const queuedOf = async (store: Store, directory: AgentDirectory) =>
   Object.fromEntries((await readFleet(store, directory)).map((a) => [a.id, a.workload.queued]));
 
 describe("the leader's fleet view", () => {
-  it("reads the loads again when an event was appended since, and only then", async () => {
+  it("reads the loads of the agents the events since name, and only when events were appended", async () => {
     const store = new Store(redis, testNamespace("fleet-view"));
-    for (const id of ["a1", "a2"]) await store.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });
+    for (const id of ["a1", "a2", "a3"]) await store.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });
     const directory = new AgentDirectory(store, 15_000);
-    expect(await queuedOf(store, directory)).toEqual({ a1: 0, a2: 0 });
+    expect(await queuedOf(store, directory)).toEqual({ a1: 0, a2: 0, a3: 0 });
 
     await store.submit(TaskSpecSchema.parse({ id: "t1", type: "noop" }), "a1");
-    expect(await queuedOf(store, directory)).toEqual({ a1: 1, a2: 0 });
+    expect(await queuedOf(store, directory)).toEqual({ a1: 1, a2: 0, a3: 0 });
 
-    // A count changed with no event (as only a hand edit or maintenance's reconcile does): the view
-    // built at the last event stands, so a round where nothing happened reads no load at all.
-    await redis.zadd(store.keys.queuedCounts, 5, "a2");
-    expect(await queuedOf(store, directory)).toEqual({ a1: 1, a2: 0 });
+    // Counts changed with no event (as only a hand edit does): the loads read at the last event
+    // stand while nothing is appended, and then only the agents named are read again.
+    await redis.zadd(store.keys.queuedCounts, 5, "a2", 7, "a3");
+    expect(await queuedOf(store, directory)).toEqual({ a1: 1, a2: 0, a3: 0 });
+    await store.submit(TaskSpecSchema.parse({ id: "t2", type: "noop" }), "a3");
+    expect(await queuedOf(store, directory)).toEqual({ a1: 1, a2: 0, a3: 8 });
 
-    await store.submit(TaskSpecSchema.parse({ id: "t2", type: "noop" }), "a1");
-    expect(await queuedOf(store, directory)).toEqual({ a1: 2, a2: 5 });
-
-    // Maintenance corrected a count (no event): it has the loads read again.
-    await redis.zadd(store.keys.queuedCounts, 0, "a2");
+    // Maintenance corrected a count (no event): it has every load read again.
     directory.forgetLoads();
-    expect(await queuedOf(store, directory)).toEqual({ a1: 2, a2: 0 });
+    expect(await queuedOf(store, directory)).toEqual({ a1: 1, a2: 5, a3: 8 });
+  });
+
+  it("reads every load again when events since the last read may have been trimmed away", async () => {
+    const store = new Store(redis, testNamespace("fleet-view-trimmed"));
+    for (const id of ["a1", "a2"]) await store.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });
+    const directory = new AgentDirectory(store, 15_000);
+    await store.submit(TaskSpecSchema.parse({ id: "t1", type: "noop" }), "a1");
+    expect(await queuedOf(store, directory)).toEqual({ a1: 1, a2: 0 });
+    await store.submit(TaskSpecSchema.parse({ id: "t2", type: "noop" }), "a2");
+    await store.submit(TaskSpecSchema.parse({ id: "t3", type: "noop" }), "a1");
+    // The first event after the read is gone: a2's change would be missed from the rest.
+    const afterRead = (await redis.xrange(store.keys.events, "-", "+")).slice(-2)[0]![0];
+    await redis.xtrim(store.keys.events, "MINID", afterRead);
+    await redis.xdel(store.keys.events, afterRead);
+    expect(await queuedOf(store, directory)).toEqual({ a1: 2, a2: 1 });
   });
 
   it("sees an agent go quiet, which appends no event", async () => {
