@@ -107,6 +107,8 @@ export class Replica {
   /** A round asked for by events while one ran or too soon after one: it runs next. */
   private roundRequested: NodeJS.Timeout | "after-round" | undefined;
   private triggerLoop?: Promise<void>;
+  /** Ends the trigger loop's wait while not leading: set while it waits, called when leadership or running changes. */
+  private wakeTrigger: (() => void) | undefined;
   /** Rounds left to look again after an event-asked round that planned nothing (TRIGGERED_ROUND_RETRIES). */
   private triggeredRetriesLeft = 0;
   private readonly queues: AgentQueues;
@@ -262,6 +264,7 @@ export class Replica {
 
   private async shutdown(): Promise<void> {
     this.running = false;
+    this.wakeTrigger?.();
     const connections = [this.redis, this.blocking, this.executorRedis, this.triggerRedis];
     // With Redis away, each call below would wait out ioredis' retries (half a minute) and BullMQ
     // would wait for reads that never return: the connections are ended first, so they fail now.
@@ -351,7 +354,8 @@ export class Replica {
         if (this.leaderFence === undefined || !this.config.enabled) {
           this.stealTrigger.reset();
           notLeadingAt = this.directory.now;
-          await new Promise((r) => setTimeout(r, FOLD_BLOCK_MS));
+          // Woken as soon as this replica leads: a first burst must not wait out the rest of a timer.
+          await this.waitForLeadershipChange(FOLD_BLOCK_MS);
           continue;
         }
         if (!this.stealTrigger.started) {
@@ -373,6 +377,19 @@ export class Replica {
         await new Promise((r) => setTimeout(r, 250));
       }
     }
+  }
+
+  /** Resolves when leadership changes or the replica stops, or after `ms` at the latest. */
+  private waitForLeadershipChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeTrigger = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeTrigger = done;
+    });
   }
 
   private worthARound(hint: StealHint): boolean {
@@ -403,6 +420,7 @@ export class Replica {
 
   private onLeadershipChange(fence: number | undefined): void {
     void this.publishRole(fence).catch((error) => this.log.warn({ error: errorSummary(error) }, "could not publish role"));
+    this.wakeTrigger?.();
     if (fence !== undefined) this.leaderSince = performance.now();
     // A new leader plans at once rather than at its next tick: failover is as short as the lease allows.
     if (fence !== undefined && this.running) {
