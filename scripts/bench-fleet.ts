@@ -1,27 +1,29 @@
 /**
  * Benchmark: what one coordinator costs for a fleet that needs nothing from it.
  *
- *   pnpm bench:fleet [--agents 1000,10000|none] [--tasks 100000] [--seconds 30] [--reaction-intervals 1000,250|none] [--json]
+ *   pnpm bench:fleet [--agents 1000,10000|none] [--tasks 100000] [--seconds 30] [--built] [--reaction-intervals 1000,250|none] [--json]
  *
  * For each fleet size, on a private redis-server: virtual agents (lib/fleet-bench/virtual-agents.ts:
  * registered and heartbeating every 2 s through the store, no worker) hold the tasks between them
- * evenly, so the fleet is balanced; one coordinator process (packages/coordinator/src/main.ts)
- * leads. Reported over the measured window: the coordinator's resident memory and CPU (/proc),
+ * evenly, so the fleet is balanced; one coordinator process (packages/coordinator/src/main.ts
+ * through tsx, or with --built packages/coordinator/dist/main.js, as deployed: run `pnpm build`
+ * first) leads. Reported over the measured window: the coordinator's resident memory and CPU (/proc),
  * its leader round, steal planning phases and maintenance passes (its own /metrics histograms),
  * the fold lag (XINFO: events not yet folded, and how far behind the newest event the oldest
  * unread one is), and the Redis commands per second it causes: the window's rate less what the
  * heartbeats cost, per heartbeat as measured with the agents alone on the same Redis in the same
- * run. The window opens once the coordinator has folded the events the setup appended (the
+ * run, in total and by command name (INFO commandstats). The window opens once the coordinator has folded the events the setup appended (the
  * submits'), or after --catch-up-seconds, and says which.
  *
  * Then stealing's reaction (lib/fleet-bench/reaction.ts), at each --reaction-intervals value of
  * stealInterval: a burst submitted to one of four idle agent processes, to the first of its
- * tasks running on another agent.
+ * tasks running on another agent, with where the time went (the directive planned, taken by an
+ * executor, the task moved, started).
  */
 import { loadavg } from "node:os";
 import { z } from "zod";
 import { hasRedisServerBinary, REDIS_SERVER_MISSING } from "@worksteal/testkit";
-import { type ArgsOf, JSON_FLAG, option, runScript } from "./lib/args.js";
+import { type ArgsOf, flag, JSON_FLAG, option, runScript } from "./lib/args.js";
 import { NoRedisError } from "./lib/fleet.js";
 import { measureReaction, type ReactionFigures } from "./lib/fleet-bench/reaction.js";
 import { type FleetFigures, type Quantiles, runFleet } from "./lib/fleet-bench/run-fleet.js";
@@ -52,6 +54,7 @@ const COMMAND = {
       help: "after the warm-up, at most this long for the coordinator to fold the setup's events before the window",
     }),
     "baseline-seconds": option(z.coerce.number().int().min(2).max(600), { default: "8", valueName: "S", help: "seconds of agents alone, for the baseline" }),
+    built: flag("run the built coordinator (packages/coordinator/dist; run pnpm build first), not its source through tsx"),
     "steal-interval": option(z.coerce.number().int().min(10).max(60_000), { default: "1000", valueName: "MS", help: "the coordinator's stealInterval" }),
     "reaction-intervals": option(
       z
@@ -86,11 +89,19 @@ function table(results: FleetFigures[]): string {
     ["events appended /s", (f) => fixed(f.eventsPerSecond)],
     ["Redis commands/s from the coordinator", (f) => fixed(f.redisOpsPerSecond)],
     ["  with calls inside scripts", (f) => fixed(f.redisCallsPerSecond)],
+    [
+      "  most frequent calls/s",
+      (f) =>
+        Object.entries(f.redisCallsByCommand)
+          .slice(0, 4)
+          .map(([name, rate]) => `${name} ${rate}`)
+          .join(", "),
+    ],
     ["  baseline (agents alone) commands/s", (f) => `${fixed(f.baseline.redisOpsPerSecond)} (${fixed(f.baseline.heartbeatsPerSecond)} heartbeats/s)`],
     ["heartbeats/s (failed)", (f) => `${fixed(f.heartbeatsPerSecond)} (${f.heartbeatsFailed})`],
     ["load 1 min start / end", (f) => `${f.load.start.toFixed(1)} / ${f.load.end.toFixed(1)}`],
   ];
-  const header = ["agents", ...results.map((f) => f.agents.toLocaleString("en-US"))];
+  const header = ["agents", ...results.map((f) => `${f.agents.toLocaleString("en-US")}${f.built ? " (built)" : ""}`)];
   const lines = [header, ...rows.map(([name, cell]) => [name, ...results.map(cell)])];
   const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
   return lines.map((l) => l.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ")).join("\n");
@@ -110,6 +121,7 @@ async function main(args: Args): Promise<number> {
         baselineSeconds: args["baseline-seconds"],
         heartbeatIntervalMs: 2000,
         env: { WORKSTEAL_STEAL_INTERVAL: String(args["steal-interval"]) },
+        built: args.built,
         progress,
       }),
     );
@@ -122,7 +134,8 @@ async function main(args: Args): Promise<number> {
     if (results.length > 0) process.stdout.write(`${table(results)}\n`);
     for (const r of reactions) {
       process.stdout.write(
-        `reaction at stealInterval ${r.stealIntervalMs} ms: p50 ${r.p50Ms ?? "-"} ms, p90 ${r.p90Ms ?? "-"} ms over ${r.trials} bursts (load ${r.load.toFixed(1)})\n`,
+        `reaction at stealInterval ${r.stealIntervalMs} ms: p50 ${r.p50Ms ?? "-"} ms, p90 ${r.p90Ms ?? "-"} ms over ${r.trials} bursts (load ${r.load.toFixed(1)}); ` +
+          `median ms from the submit: planned ${r.medianSteps.plannedMs ?? "-"}, picked up ${r.medianSteps.pickedUpMs ?? "-"}, moved ${r.medianSteps.movedMs ?? "-"}, started ${r.medianSteps.startedMs ?? "-"}\n`,
       );
     }
     process.stdout.write(`${machine.machine}, ${machine.date}\n`);

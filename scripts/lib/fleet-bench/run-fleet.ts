@@ -26,6 +26,8 @@ export interface FleetRunOptions {
   heartbeatIntervalMs: number;
   /** Coordinator settings (WORKSTEAL_* variables) over the defaults. */
   env: Record<string, string>;
+  /** Run the built coordinator (packages/coordinator/dist, after `pnpm build`) rather than its source through tsx. */
+  built: boolean;
   progress: (line: string) => void;
 }
 
@@ -39,6 +41,8 @@ export interface Quantiles {
 
 export interface FleetFigures {
   agents: number;
+  /** Whether the built coordinator ran (else its source through tsx). */
+  built: boolean;
   tasks: number;
   seconds: number;
   /** Coordinator resident memory over the window, MB. */
@@ -61,6 +65,8 @@ export interface FleetFigures {
   redisOpsPerSecond: number;
   /** Same, counting the calls scripts make inside Redis too (INFO commandstats). */
   redisCallsPerSecond: number;
+  /** The same calls per second by command name (lower case), the ten most frequent, most first: where they go. */
+  redisCallsByCommand: Record<string, number>;
   baseline: { redisOpsPerSecond: number; redisCallsPerSecond: number; heartbeatsPerSecond: number };
   heartbeatsPerSecond: number;
   heartbeatsFailed: number;
@@ -71,17 +77,40 @@ export interface FleetFigures {
 interface RedisCounters {
   commands: number;
   calls: number;
+  byCommand: Map<string, number>;
   at: number;
 }
 
 async function redisCounters(redis: Redis): Promise<RedisCounters> {
   const stats = (await redis.call("INFO", "stats")) as string;
   const sample = await sampleRedis(redis);
+  const cost = redisCost({ calls: new Map(), cpuSeconds: 0 }, sample);
   return {
     commands: Number(/total_commands_processed:(\d+)/.exec(stats)?.[1] ?? 0),
-    calls: redisCost({ calls: new Map(), cpuSeconds: 0 }, sample).totalCalls,
+    calls: cost.totalCalls,
+    byCommand: cost.calls,
     at: Date.now(),
   };
+}
+
+/** Per second, by command: the window's calls less what the baseline's heartbeats cost per heartbeat; the ten most frequent. */
+function callsByCommand(
+  baseline: { start: RedisCounters; end: RedisCounters; beats: number },
+  window: { start: RedisCounters; end: RedisCounters; beatsPerSecond: number },
+): Record<string, number> {
+  const perSecond = (a: RedisCounters, b: RedisCounters, name: string) =>
+    ((b.byCommand.get(name) ?? 0) - (a.byCommand.get(name) ?? 0)) / ((b.at - a.at) / 1000);
+  const rows = [...window.end.byCommand.keys()].map((name): [string, number] => {
+    const perBeat = perSecond(baseline.start, baseline.end, name) / baseline.beats;
+    return [name, perSecond(window.start, window.end, name) - perBeat * window.beatsPerSecond];
+  });
+  return Object.fromEntries(
+    rows
+      .filter(([, rate]) => rate >= 1)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 10)
+      .map(([name, rate]) => [name, Math.round(rate)]),
+  );
 }
 
 /** Per second between two counters; the INFO calls of the sampling itself are left out of `commands`. */
@@ -131,7 +160,8 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetFigures> 
     const baseline = { ...rates(baseStart, baseEnd), beats: (heartbeats.sent() - baseBeats) / ((baseEnd.at - baseStart.at) / 1000) };
 
     const port = await freePort();
-    coordinator = spawnNode("packages/coordinator/src/main.ts", [], {
+    coordinator = spawnNode(options.built ? "packages/coordinator/dist/main.js" : "packages/coordinator/src/main.ts", [], {
+      built: options.built,
       env: {
         REDIS_URL: server.url,
         WORKSTEAL_NAMESPACE: namespace,
@@ -178,7 +208,8 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetFigures> 
     }
     const wallSeconds = (Date.now() - wallStart) / 1000;
     const cpuPercent = ((processCpuSeconds(proc.pid) - cpuStart) / wallSeconds) * 100;
-    const window = rates(counters, await redisCounters(redis));
+    const countersEnd = await redisCounters(redis);
+    const window = rates(counters, countersEnd);
     const beats = heartbeats.sent() - beatsStart;
     const loadEnd = loadavg()[0]!;
     const histogramsAfter = parseHistograms(await (await fetch(metricsUrl)).text());
@@ -187,6 +218,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetFigures> 
     const phase = (name: string) => quantiles(delta(`worksteal_plan_phase_seconds{phase="${name}"}`));
     return {
       agents: options.agents,
+      built: options.built,
       tasks: options.tasks,
       seconds: Number(wallSeconds.toFixed(1)),
       rssMb: { median: median(rss), peak: quantile(rss, 1) },
@@ -199,6 +231,10 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetFigures> 
       eventsPerSecond: (lag.appended - lagStart.appended) / wallSeconds,
       redisOpsPerSecond: window.ops - (baseline.ops / baseline.beats) * (beats / wallSeconds),
       redisCallsPerSecond: window.calls - (baseline.calls / baseline.beats) * (beats / wallSeconds),
+      redisCallsByCommand: callsByCommand(
+        { start: baseStart, end: baseEnd, beats: baseline.beats },
+        { start: counters, end: countersEnd, beatsPerSecond: beats / wallSeconds },
+      ),
       baseline: { redisOpsPerSecond: baseline.ops, redisCallsPerSecond: baseline.calls, heartbeatsPerSecond: baseline.beats },
       heartbeatsPerSecond: beats / wallSeconds,
       heartbeatsFailed: heartbeats.failed(),
