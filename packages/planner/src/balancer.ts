@@ -206,7 +206,7 @@ interface Node extends QueueState {
  * which also rules out sending it straight back.
  */
 export class Balancer {
-  log: StealLog;
+  readonly log: StealLog;
   private readonly nodes: Node[];
   private readonly buckets: Array<IndexedHeap<Node>> = [];
   /** The buckets of each capability group. */
@@ -214,6 +214,8 @@ export class Balancer {
   private budget: number;
   /** A task that arrived this round may move on (a trial run only: its moves are not directives). */
   private relay = false;
+  /** Moves made while relaying (a trial's, which the log does not record). */
+  private relayed = 0;
   /**
    * What choose and bestThief found last: t's drain once it holds the chosen task, and the best
    * thief's task. Fields, not returned objects: a round may make ten thousand moves.
@@ -280,7 +282,7 @@ export class Balancer {
     this.relay = true;
     this.run();
     this.relay = false;
-    if (this.log.empty) return undefined;
+    if (this.relayed === 0) return undefined;
     const drains = this.drains();
     // The same nodes and buckets again, as they were: cheaper than building them anew.
     for (const bucket of this.buckets) bucket.clear();
@@ -295,10 +297,6 @@ export class Balancer {
       x.runnable = undefined;
       x.bucket.insert(x);
     }
-    this.log = new StealLog(
-      this.nodes.map((x) => x.id),
-      this.config.maxStealBatch,
-    );
     this.budget = this.initialBudget();
     return drains;
   }
@@ -481,7 +479,9 @@ export class Balancer {
     t.work += candidate.ms;
     v.drain = v.work / v.capacity;
     t.drain = t.work / t.capacity;
-    this.log.record(v.index, t.index, task.id, beforeSource, beforeTarget, v.drain, t.drain);
+    // A trial's moves are not directives: only its end state is kept.
+    if (this.relay) this.relayed += 1;
+    else this.log.record(v.index, t.index, task.id, beforeSource, beforeTarget, v.drain, t.drain);
     // The candidate lists follow the move instead of being weighed again (a round may make ten
     // thousand moves): the task leaves v's; while relaying, it joins t's as t's newest.
     for (const candidates of v.runnable ?? []) if (candidates) removeTask(candidates, task);
