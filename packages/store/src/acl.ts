@@ -37,7 +37,7 @@ const CONNECTION_COMMANDS = [
 const COORDINATOR_COMMANDS = [
   ...["multi", "exec", "scan", "exists", "get", "set", "del", "incr", "pexpire", "pttl"],
   ...["hget", "hgetall", "hmget", "hmset", "hset", "hdel", "hexists", "hincrby", "hkeys", "hlen"],
-  ...["smembers", "smismember", "sismember", "srandmember", "scard", "sadd", "srem"],
+  ...["smembers", "smismember", "sismember", "srandmember", "sscan", "scard", "sadd", "srem"],
   ...[
     "zadd",
     "zincrby",
@@ -45,6 +45,7 @@ const COORDINATOR_COMMANDS = [
     "zcard",
     "zcount",
     "zscore",
+    "zmscore",
     "zrange",
     "zrevrange",
     "zrangebyscore",
