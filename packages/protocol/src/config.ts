@@ -3,6 +3,7 @@ import { WorkstealError } from "./errors.js";
 import { describeZodError } from "./events.js";
 import { NamespaceSchema } from "./ids.js";
 import { isTlsRedisUrl, redisUrlProblem } from "./redis-url.js";
+import { MAX_DIRECTIVE_TASKS } from "./directive.js";
 import { MAX_RESULT_BYTES } from "./task.js";
 
 export const STRATEGIES = ["balanced", "classic"] as const;
@@ -34,7 +35,7 @@ export const ConfigSchema = z
   .object({
     enabled: flag(true).describe("Plan steals at all (true/false)."),
     stealThreshold: z.coerce.number().int().min(1).default(2).describe("Minimum task-count difference between two agents that triggers a steal (classic)."),
-    maxStealBatch: z.coerce.number().int().min(1).max(1000).default(10).describe("Most tasks one steal moves."),
+    maxStealBatch: z.coerce.number().int().min(1).max(MAX_DIRECTIVE_TASKS).default(10).describe("Most tasks one steal moves."),
     stealInterval: ms(1000).describe("Planner period, ms."),
     minTasksToSteal: z.coerce.number().int().min(1).default(2).describe("An agent must hold at least this many queued tasks before others may steal from it."),
     strategy: z

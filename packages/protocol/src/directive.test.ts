@@ -16,4 +16,13 @@ describe("DirectiveSchema", () => {
     const many = Array.from({ length: MAX_DIRECTIVE_TASKS + 1 }, (_, i) => `t${i}`);
     expect(DirectiveSchema.safeParse({ ...base, count: many.length, taskIds: many }).success).toBe(false);
   });
+
+  it("refuses a count above the bound when it names no tasks", () => {
+    expect(DirectiveSchema.safeParse({ ...base, count: MAX_DIRECTIVE_TASKS }).success).toBe(true);
+    for (const count of [MAX_DIRECTIVE_TASKS + 1, 1e9]) {
+      const refused = DirectiveSchema.safeParse({ ...base, count });
+      expect(refused.success, String(count)).toBe(false);
+      expect(refused.error?.issues[0]?.path).toEqual(["count"]);
+    }
+  });
 });

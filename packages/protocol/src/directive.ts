@@ -21,7 +21,8 @@ export const DirectiveSchema = z
     fence: z.number().int().nonnegative(),
     source: AgentIdSchema,
     target: AgentIdSchema,
-    count: z.number().int().min(1),
+    /** Bounded even without taskIds: the executor moves tasks one by one, within one job's lock. */
+    count: z.number().int().min(1).max(MAX_DIRECTIVE_TASKS),
     /** The tasks to move, as many as `count`, each once. */
     taskIds: z.array(TaskIdSchema).min(1).max(MAX_DIRECTIVE_TASKS).optional(),
     reason: z.string().max(500),
