@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type { Queue } from "bullmq";
 import type { Logger } from "pino";
-import type { AgentView, Config, Directive } from "@worksteal/protocol";
+import { type AgentView, type Config, type Directive, DirectiveSchema, describeZodError } from "@worksteal/protocol";
 import { planSteals, tailLength } from "@worksteal/planner";
 import type { Store } from "@worksteal/store";
 import type { AgentDirectory } from "./agent-directory.js";
@@ -22,7 +22,7 @@ export class DirectivePlanner {
     readonly directives: Queue<Directive>,
     private readonly config: Config,
     private readonly log: Logger,
-    private readonly metrics?: Pick<ReplicaMetrics, "planned" | "planPhaseTook">,
+    private readonly metrics?: Pick<ReplicaMetrics, "planned" | "plannedMalformed" | "planPhaseTook">,
   ) {}
 
   /**
@@ -51,7 +51,12 @@ export class DirectivePlanner {
     phaseDone("plan");
     if (planned.length === 0 || !stillLeading()) return [];
     const createdAt = await this.store.now();
-    const directives = planned.map((d): Directive => ({ ...d, id: `f${fence}-${d.id}`, fence, createdAt }));
+    const { directives, malformed } = wellFormed(planned.map((d): Directive => ({ ...d, id: `f${fence}-${d.id}`, fence, createdAt })));
+    if (malformed.length > 0) {
+      this.log.error({ round: this.round, fence, malformed }, "planned directives the executor would refuse, dropped");
+      this.metrics?.plannedMalformed(malformed.length);
+    }
+    if (directives.length === 0) return [];
     await this.directives.addBulk(
       directives.map((d) => ({
         name: "steal",
@@ -64,4 +69,20 @@ export class DirectivePlanner {
     this.log.info({ round: this.round, fence, directives: directives.map((d) => `${d.source}->${d.target} x${d.count}`) }, "directives queued");
     return directives;
   }
+}
+
+/**
+ * The directives the executor would accept, and why each other one would be refused. A planner
+ * bug (a task named twice, say) then costs one directive, not the executor's retries and a
+ * malformed rejection for a steal that was never possible.
+ */
+export function wellFormed(directives: readonly Directive[]): { directives: Directive[]; malformed: Array<{ id: string; reason: string }> } {
+  const valid: Directive[] = [];
+  const malformed: Array<{ id: string; reason: string }> = [];
+  for (const d of directives) {
+    const parsed = DirectiveSchema.safeParse(d);
+    if (parsed.success) valid.push(d);
+    else malformed.push({ id: d.id, reason: describeZodError(parsed.error) });
+  }
+  return { directives: valid, malformed };
 }

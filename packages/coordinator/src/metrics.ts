@@ -35,6 +35,10 @@ export class ReplicaMetrics {
   private readonly eventsFolded = this.counter("worksteal_events_folded_total", "Events this replica folded into the workload figures");
   private readonly eventsDeadLettered = this.counter("worksteal_events_dead_lettered_total", "Events this replica sent to the dead-letter stream");
   private readonly directivesPlanned = this.counter("worksteal_directives_planned_total", "Directives this replica planned as leader", ["kind"]);
+  private readonly directivesMalformed = this.counter(
+    "worksteal_directives_malformed_total",
+    "Directives this replica planned as leader that the directive schema refused: dropped, not queued",
+  );
   private readonly directivesExecuted = this.counter("worksteal_directives_executed_total", "Directives this replica executed, by outcome", ["status"]);
   private readonly directivesRejected = this.counter(
     "worksteal_directives_rejected_total",
@@ -162,6 +166,10 @@ export class ReplicaMetrics {
 
   planned(kind: "steal" | "evacuate", count: number): void {
     if (count > 0) this.directivesPlanned.inc({ kind }, count);
+  }
+
+  plannedMalformed(count: number): void {
+    this.directivesMalformed.inc(count);
   }
 
   reassigned(toAgent: number, unassigned: number): void {

@@ -71,7 +71,35 @@ export function aliveQueueStates(snapshot: PlannerSnapshot): QueueState[] {
     }
     if (a.status === "alive") states.push(queueStateOf(a, snapshot.tails[a.id], capabilitySets));
   }
-  return strictlySorted ? states : states.sort((a, b) => compareIds(a.id, b.id));
+  if (!strictlySorted) states.sort((a, b) => compareIds(a.id, b.id));
+  dropRepeatedTasks(states);
+  return states;
+}
+
+/**
+ * Keeps each task id in the first tail (by agent id) that holds it. Tails are read one by one, so
+ * a task moving meanwhile can be read in two; a plan moving both copies would name it twice in a
+ * directive, and the executor drops such a directive whole.
+ */
+function dropRepeatedTasks(states: QueueState[]): void {
+  const seen = new Set<string>();
+  for (const state of states) {
+    const tail = state.tail;
+    let kept: TaskSummary[] | undefined;
+    for (let i = 0; i < tail.length; i += 1) {
+      const task = tail[i]!;
+      if (!seen.has(task.id)) {
+        seen.add(task.id);
+        kept?.push(task);
+      } else {
+        kept ??= tail.slice(0, i);
+      }
+    }
+    if (kept) {
+      state.tail = kept;
+      state.ownsTail = true;
+    }
+  }
 }
 
 export function compareIds(a: string, b: string): number {
@@ -130,7 +158,9 @@ export function moveNamed(from: QueueState, to: QueueState, taskIds: readonly st
   const moved: TaskSummary[] = [];
   for (const id of taskIds) {
     const i = from.tail.findIndex((t) => t.id === id);
-    if (i >= 0 && canRun(to.caps, from.tail[i]!.requiredCapabilities)) moved.push(moveAt(from, to, i));
+    // Read on the target too (it moved between the two tails' reads): a second copy there
+    // would let a later plan name it twice.
+    if (i >= 0 && canRun(to.caps, from.tail[i]!.requiredCapabilities) && !to.tail.some((t) => t.id === id)) moved.push(moveAt(from, to, i));
   }
   return moved;
 }
