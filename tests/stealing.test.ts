@@ -184,6 +184,19 @@ describe("stealing between agent processes", () => {
     for (const id of ids) expect(await h.store.getTask(id)).toMatchObject({ owner: "a1", epoch: 1 });
   });
 
+  it("rejects by fence a directive of an old leadership whose named tasks all left the source (no move script ran)", async () => {
+    h = namespaceHarness("fence-named");
+    await h.registerAgent("a1");
+    await h.registerAgent("a2");
+    const ids = await submitMany(h, "a1", 3, 10);
+    await h.redis.incr(h.store.keys.fence);
+    const old = await directive(h, { id: "d-old-named", source: "a1", target: "a2", count: 2, taskIds: ids.slice(0, 2) });
+    await h.redis.incr(h.store.keys.fence); // a new leadership began, and moved the named tasks first
+    const current = await directive(h, { id: "d-new-named", source: "a1", target: "a2", count: 2, taskIds: ids.slice(0, 2) });
+    expect(await executorFor(h).execute(current)).toMatchObject({ status: "completed" });
+    expect(await executorFor(h).execute(old)).toMatchObject({ status: "rejected", taskIds: [], shortfall: "fence" });
+  });
+
   it("never moves a task to a target without its required capabilities", async () => {
     h = namespaceHarness("caps");
     await h.registerAgent("a1", { capabilities: ["gpu"] });
@@ -227,6 +240,9 @@ describe("stealing between agent processes", () => {
     expect(await executor.execute(repeated)).toMatchObject({ status: "rejected", taskIds: [], shortfall: "malformed" });
     const unsafe = { ...(await directive(h, { id: "d-unsafe", source: "a1", target: "a2", count: 1 })), taskIds: ["t0\n*"] };
     expect(await executor.execute(unsafe)).toMatchObject({ status: "rejected", taskIds: [], shortfall: "malformed" });
+    // Without taskIds the executor would take the newest tasks one by one, as many as asked.
+    const huge = await directive(h, { id: "d-huge", source: "a1", target: "a2", count: 1e9 });
+    expect(await executor.execute(huge)).toMatchObject({ status: "rejected", taskIds: [], shortfall: "malformed" });
     expect(await h.store.getTask("x0")).toMatchObject({ owner: "a3", epoch: 1 });
     for (const id of mine.filter((id) => id !== "t1")) expect(await h.store.getTask(id)).toMatchObject({ owner: "a1", epoch: 1 });
     expect(await h.store.getTask("t1")).toMatchObject({ owner: "a2", epoch: 2 });

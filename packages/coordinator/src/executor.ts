@@ -6,6 +6,7 @@ import {
   isRefusedAgent,
   QUEUED_JOB_STATES,
   readAgentCapabilities,
+  readCurrentFence,
   readMoveLog,
   readStealStatus,
   readTaskFields,
@@ -154,6 +155,10 @@ export class DirectiveExecutor {
         }
       }
     }
+    // Nothing reached the move script (every named task had left the source): its fence
+    // check never ran, and a directive of a past leadership must still end rejected, not failed.
+    if (run.moved.length === 0 && taskIds.length === 0 && !run.fenceRejected && (await readCurrentFence(this.store)) !== directive.fence)
+      run.fenceRejected = true;
     const { moved, fenceRejected, targetRefused } = run;
     await this.handOver(directive, moved);
     taskIds.push(...moved.map((m) => m.taskId));

@@ -42,6 +42,11 @@ export async function readStealStatus(store: Store, directiveId: string): Promis
   return ((await store.redis.hget(store.keys.steal(directiveId), "status")) ?? undefined) as StealStatus | undefined;
 }
 
+/** The fence of the current leadership (0 before any): the only one whose directives the move script lets act. */
+export async function readCurrentFence(store: Store): Promise<number> {
+  return Number((await store.redis.get(store.keys.fence)) ?? 0);
+}
+
 /** The moves the move script logged for a directive: each task with the epoch it was moved to. */
 export async function readMoveLog(store: Store, directiveId: string): Promise<Array<{ taskId: string; epoch: number }>> {
   return Object.entries(await store.redis.hgetall(store.keys.stealMoves(directiveId))).map(([taskId, epoch]) => ({ taskId, epoch: Number(epoch) }));
