@@ -98,6 +98,8 @@ export class Fleet {
     const count = this.snapshot.durationCountsByType?.[task.type];
     if (count === undefined || !Number.isFinite(count) || count < 0) return byType;
     const weight = this.estimateWeight;
+    // Neither the estimate nor the average counts (estimateWeight 0, no completions yet): the average's own.
+    if (weight + count === 0) return byType;
     return Math.round((estimate * weight + byType * count) / (weight + count));
   }
 

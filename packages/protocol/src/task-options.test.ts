@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { backoffDelayMs, BackoffSchema, bullPriorityOf, MAX_TASK_PRIORITY } from "./task-options.js";
+import { TaskSpecSchema } from "./task.js";
+import { backoffDelayMs, BackoffSchema, bullPriorityOf, MAX_ESTIMATED_DURATION_MS, MAX_TASK_PRIORITY } from "./task-options.js";
 
 describe("backoffDelayMs", () => {
   const exponential = BackoffSchema.parse({ type: "exponential", delayMs: 100, maxDelayMs: 1000 });
@@ -27,5 +28,17 @@ describe("bullPriorityOf", () => {
     expect(bullPriorityOf(MAX_TASK_PRIORITY)).toBe(1);
     expect(bullPriorityOf(0)).toBe(1001);
     expect(bullPriorityOf(10)).toBeGreaterThan(bullPriorityOf(11));
+  });
+});
+
+describe("estimatedDurationMs", () => {
+  it("is at most MAX_ESTIMATED_DURATION_MS, refused naming the field", () => {
+    expect(TaskSpecSchema.safeParse({ id: "t", estimatedDurationMs: MAX_ESTIMATED_DURATION_MS }).success).toBe(true);
+    for (const estimatedDurationMs of [MAX_ESTIMATED_DURATION_MS + 1, 1e300, Infinity]) {
+      const refused = TaskSpecSchema.safeParse({ id: "t", estimatedDurationMs });
+      expect(refused.success, String(estimatedDurationMs)).toBe(false);
+      expect(refused.error?.issues[0]?.path).toEqual(["estimatedDurationMs"]);
+    }
+    expect(TaskSpecSchema.safeParse({ id: "t", estimatedDurationMs: 1e300 }).error?.issues[0]?.message).toMatch(/estimatedDurationMs must be at most/);
   });
 });

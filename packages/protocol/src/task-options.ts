@@ -4,6 +4,9 @@ import { describeZodError } from "./events.js";
 /** Longest wait a task option may ask for (a delay, a backoff, a timeout): one week. */
 export const MAX_WAIT_MS = 7 * 24 * 3600 * 1000;
 
+/** Longest a task may say it runs: 30 days. The planner weighs tasks by it; an unbounded one would drown every other figure. */
+export const MAX_ESTIMATED_DURATION_MS = 30 * 24 * 3600 * 1000;
+
 /**
  * Task priorities run 0 (lowest, the default) to 1000 (highest). BullMQ runs 1 first and takes up
  * to 2^21 - 1 (0 there means "no priority", which would jump every prioritized job), so each

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { CapabilitySchema, TaskIdSchema, TaskTypeSchema, AgentIdSchema } from "./ids.js";
-import { BackoffSchema, MAX_TASK_PRIORITY, MAX_WAIT_MS } from "./task-options.js";
+import { BackoffSchema, MAX_ESTIMATED_DURATION_MS, MAX_TASK_PRIORITY, MAX_WAIT_MS } from "./task-options.js";
 
 /** Limits in bytes of UTF-8 JSON: records stay small, and a Lua script never copies megabytes. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
@@ -55,7 +55,11 @@ const TaskSpecFields = z.object({
   requiredCapabilities: z.array(CapabilitySchema).max(32).default([]),
   /** Higher runs first, on its agent and when waiting tasks are placed. */
   priority: z.number().int().min(0).max(MAX_TASK_PRIORITY).default(0),
-  estimatedDurationMs: z.number().nonnegative().finite().optional(),
+  estimatedDurationMs: z
+    .number()
+    .nonnegative()
+    .max(MAX_ESTIMATED_DURATION_MS, { message: `estimatedDurationMs must be at most ${MAX_ESTIMATED_DURATION_MS} ms (30 days)` })
+    .optional(),
   /**
    * Runs before the task ends `failed`. Every run counts wherever it happens: one whose handler
    * threw, and one that never finished because its agent died. The default of 3 lets a task
