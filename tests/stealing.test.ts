@@ -104,71 +104,85 @@ describe("stealing between agent processes", () => {
     expect(moved).toBeGreaterThan(0);
   });
 
-  it("a directive killed halfway and retried leaves every task in exactly one queue", async () => {
-    h = namespaceHarness("retry");
-    await h.registerAgent("a1");
-    await h.registerAgent("a2");
-    const ids = await submitMany(h, "a1", 12, 10);
-    await h.redis.incr(h.store.keys.fence);
-    const d = await directive(h, { id: "d-halfway", source: "a1", target: "a2", count: 6 });
-    // The first run died right after its first three moves: records moved, jobs not yet re-homed.
-    const tail = (await h.queues.get("a1").getJobs(["prioritized"], 0, 2, false)).map((j) => j.data);
-    expect(tail).toHaveLength(3);
-    for (const job of tail) await h.store.move(job.taskId, "a1", "a2", job.epoch, d, 60_000);
-
-    const outcome = await executorFor(h).execute(d);
-    expect(outcome.status).toBe("completed");
-    expect(outcome.taskIds).toHaveLength(6);
-    expect(outcome.taskIds).toEqual(expect.arrayContaining(tail.map((t) => t.taskId)));
-    // A third run finds the operation recorded and moves nothing more.
-    expect(await executorFor(h).execute(d)).toMatchObject({ status: "completed", detail: "already executed" });
-
-    const jobs = await h.waitingJobs(["a1", "a2"]);
-    for (const id of ids) {
-      const record = (await h.store.getTask(id))!;
-      expect(jobs.get(id), id).toEqual([[record.owner, record.epoch]]);
-    }
-    expect(ids.filter((id) => jobs.get(id)?.[0]?.[0] === "a2")).toHaveLength(6);
-  });
-
-  it("a directive SIGKILLed at any moment and retried moves each task at most once and leaves it in one queue", async () => {
-    h = namespaceHarness("kill");
-    await h.registerAgent("a1");
-    await h.registerAgent("a2");
-    await h.redis.incr(h.store.keys.fence);
-    // The child is slowed (100 ms spread over the moves, 100 ms before the hand-over) so that the
-    // kills land before, among and after the moves.
-    const delaysMs = [0, 30, 60, 90, 130, 170, 260];
-    let killedHalfway = 0;
-    for (const [trial, delay] of delaysMs.entries()) {
-      const ids = await submitMany(h, "a1", 40, 10, `k${trial}-`);
-      const d = await directive(h, { id: `d-kill-${trial}`, source: "a1", target: "a2", count: 30 });
-      const child = spawnNode("tests/fixtures/execute-directive.ts", [JSON.stringify(d), "100"], {
-        env: { REDIS_URL: h.config.redisUrl, WORKSTEAL_NAMESPACE: h.namespace },
-      });
-      // The fixture's own handshake (not a log line): the kill delays count from the start of execute().
-      await child.waitForLine((l) => l.json?.msg === "executing", PROCESS_READY_TIMEOUT_MS);
-      await new Promise((r) => setTimeout(r, delay));
-      child.kill("SIGKILL");
-      await child.exited;
-      const logged = await h.redis.hlen(h.store.keys.stealMoves(d.id));
-      const recorded = await h.redis.exists(h.store.keys.steal(d.id));
-      if (logged > 0 && !recorded) killedHalfway += 1;
+  // Named: every other task, so that what the directive moves is not simply the newest.
+  it.each([{ named: false }, { named: true }])(
+    "a directive killed halfway and retried leaves every task in exactly one queue (names its tasks: $named)",
+    async ({ named }) => {
+      h = namespaceHarness(named ? "retry-named" : "retry");
+      await h.registerAgent("a1");
+      await h.registerAgent("a2");
+      const ids = await submitMany(h, "a1", 12, 10);
+      await h.redis.incr(h.store.keys.fence);
+      const taskIds = named ? ids.filter((_, i) => i % 2 === 0) : undefined;
+      const d = await directive(h, { id: "d-halfway", source: "a1", target: "a2", count: 6, ...(taskIds ? { taskIds } : {}) });
+      // The first run died right after its first three moves: records moved, jobs not yet re-homed.
+      const tail = taskIds
+        ? await Promise.all(taskIds.slice(0, 3).map(async (taskId) => ({ taskId, epoch: (await h.store.getTask(taskId))!.epoch })))
+        : (await h.queues.get("a1").getJobs(["prioritized"], 0, 2, false)).map((j) => j.data);
+      expect(tail).toHaveLength(3);
+      for (const job of tail) await h.store.move(job.taskId, "a1", "a2", job.epoch, d, 60_000);
 
       const outcome = await executorFor(h).execute(d);
-      expect(outcome.taskIds.length).toBeLessThanOrEqual(30);
-      expect(new Set(outcome.taskIds).size).toBe(outcome.taskIds.length);
+      expect(outcome.status).toBe("completed");
+      expect(outcome.taskIds).toHaveLength(6);
+      expect(outcome.taskIds).toEqual(expect.arrayContaining(tail.map((t) => t.taskId)));
+      if (taskIds) expect([...outcome.taskIds].sort()).toEqual([...taskIds].sort());
+      // A third run finds the operation recorded and moves nothing more.
+      expect(await executorFor(h).execute(d)).toMatchObject({ status: "completed", detail: "already executed" });
+
       const jobs = await h.waitingJobs(["a1", "a2"]);
       for (const id of ids) {
         const record = (await h.store.getTask(id))!;
-        expect(record.epoch, id).toBeLessThanOrEqual(2); // moved at most once
         expect(jobs.get(id), id).toEqual([[record.owner, record.epoch]]);
       }
-      expect(ids.filter((id) => jobs.get(id)?.[0]?.[0] === "a2").sort()).toEqual([...outcome.taskIds].sort());
-    }
-    // Kills between the first move and the record: the case this test is about.
-    expect(killedHalfway).toBeGreaterThanOrEqual(1);
-  });
+      expect(ids.filter((id) => jobs.get(id)?.[0]?.[0] === "a2")).toHaveLength(6);
+    },
+  );
+
+  it.each([{ named: false }, { named: true }])(
+    "a directive SIGKILLed at any moment and retried moves each task at most once and leaves it in one queue (names its tasks: $named)",
+    async ({ named }) => {
+      h = namespaceHarness(named ? "kill-named" : "kill");
+      await h.registerAgent("a1");
+      await h.registerAgent("a2");
+      await h.redis.incr(h.store.keys.fence);
+      // The child is slowed (100 ms spread over the moves, 100 ms before the hand-over) so that the
+      // kills land before, among and after the moves.
+      const delaysMs = [0, 30, 60, 90, 130, 170, 260];
+      let killedHalfway = 0;
+      for (const [trial, delay] of delaysMs.entries()) {
+        const ids = await submitMany(h, "a1", 40, 10, `k${trial}-`);
+        // Named: 30 of the 40 from the middle, neither the newest nor the oldest.
+        const taskIds = named ? ids.slice(5, 35) : undefined;
+        const d = await directive(h, { id: `d-kill-${trial}`, source: "a1", target: "a2", count: 30, ...(taskIds ? { taskIds } : {}) });
+        const child = spawnNode("tests/fixtures/execute-directive.ts", [JSON.stringify(d), "100"], {
+          env: { REDIS_URL: h.config.redisUrl, WORKSTEAL_NAMESPACE: h.namespace },
+        });
+        // The fixture's own handshake (not a log line): the kill delays count from the start of execute().
+        await child.waitForLine((l) => l.json?.msg === "executing", PROCESS_READY_TIMEOUT_MS);
+        await new Promise((r) => setTimeout(r, delay));
+        child.kill("SIGKILL");
+        await child.exited;
+        const logged = await h.redis.hlen(h.store.keys.stealMoves(d.id));
+        const recorded = await h.redis.exists(h.store.keys.steal(d.id));
+        if (logged > 0 && !recorded) killedHalfway += 1;
+
+        const outcome = await executorFor(h).execute(d);
+        expect(outcome.taskIds.length).toBeLessThanOrEqual(30);
+        expect(new Set(outcome.taskIds).size).toBe(outcome.taskIds.length);
+        const jobs = await h.waitingJobs(["a1", "a2"]);
+        for (const id of ids) {
+          const record = (await h.store.getTask(id))!;
+          expect(record.epoch, id).toBeLessThanOrEqual(2); // moved at most once
+          expect(jobs.get(id), id).toEqual([[record.owner, record.epoch]]);
+        }
+        expect(ids.filter((id) => jobs.get(id)?.[0]?.[0] === "a2").sort()).toEqual([...outcome.taskIds].sort());
+        if (taskIds) expect([...outcome.taskIds].sort()).toEqual([...taskIds].sort());
+      }
+      // Kills between the first move and the record: the case this test is about.
+      expect(killedHalfway).toBeGreaterThanOrEqual(1);
+    },
+  );
 
   it("rejects a directive with an old fence and moves nothing", async () => {
     h = namespaceHarness("fence");
