@@ -35,4 +35,29 @@ describe("the leader's snapshot", () => {
       await directives.close();
     }
   });
+
+  it("projects an in-flight directive's named tasks that the tail read does not hold: its target is not seen empty", async () => {
+    const store = new Store(redis, testNamespace("snapshot-named-in-flight"));
+    for (const id of ["a1", "a2"]) await store.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });
+    const ids = ["t0", "t1", "t2", "t3", "t4", "t5"];
+    for (const id of ids) await store.submit(TaskSpecSchema.parse({ id }), "a1");
+    const directory = new AgentDirectory(store, 15_000);
+    const directives = openDirectiveQueue(store);
+    try {
+      // Names the two oldest, which the tail read (2 newest queued jobs) does not hold.
+      const inFlight = { id: "f1-r1-1", fence: 1, source: "a1", target: "a2", count: 2, taskIds: ["t0", "t1"], reason: "test", createdAt: 0 };
+      await directives.add("steal", inFlight, { jobId: inFlight.id });
+      const snapshot = await takeSnapshot(store, directory, await readFleet(store, directory), directives, 1, 1, {
+        tailLength: 2,
+        minTasksToSteal: 2,
+        strategy: "balanced",
+      });
+      const queued = Object.fromEntries(snapshot!.agents.map((a) => [a.id, a.workload.queued]));
+      expect(queued).toEqual({ a1: 4, a2: 2 });
+      expect(snapshot!.tails.a2!.map((t) => t.id)).toEqual(["t1", "t0"]);
+    } finally {
+      await directives.obliterate({ force: true });
+      await directives.close();
+    }
+  });
 });

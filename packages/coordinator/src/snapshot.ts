@@ -1,7 +1,7 @@
 import type { Queue } from "bullmq";
 import { type AgentView, type Config, type Directive, DirectiveSchema, parseJobId } from "@worksteal/protocol";
 import { needsTail, type PlannerSnapshot, projectDirectives, type TaskSummary, victimsToRead } from "@worksteal/planner";
-import { readDurationStats, readLastQueuedJobIds, readTaskFields, type Store } from "@worksteal/store";
+import { readDurationStats, readLastQueuedJobIds, readTaskFields, type Store, type TaskFields } from "@worksteal/store";
 import type { AgentDirectory } from "./agent-directory.js";
 
 export interface SnapshotOptions extends Pick<Config, "minTasksToSteal" | "strategy"> {
@@ -55,7 +55,42 @@ export async function takeSnapshot(
     .map((job) => DirectiveSchema.safeParse(job?.data))
     // Directives of older fences will be rejected by the move script: they change nothing.
     .flatMap((p) => (p.success && p.data.fence === fence ? [p.data] : []));
-  return inFlight.length > 0 ? projectDirectives(snapshot, inFlight) : snapshot;
+  if (inFlight.length === 0) return snapshot;
+  return projectDirectives(await withNamedTasksInFlight(store, snapshot, inFlight), inFlight);
+}
+
+/**
+ * The snapshot with the tasks in-flight directives name that are still queued on their source but
+ * not in its tail (older than the tail's newest, or the source was not read) added at the tail's
+ * end, so that projecting the directives moves them: else the target would look as empty as
+ * before its steal, and be fed again.
+ */
+async function withNamedTasksInFlight(store: Store, snapshot: PlannerSnapshot, inFlight: readonly Directive[]): Promise<PlannerSnapshot> {
+  const missing: Array<{ source: string; taskId: string }> = [];
+  for (const d of inFlight) {
+    const tail = snapshot.tails[d.source] ?? [];
+    for (const taskId of d.taskIds ?? []) if (!tail.some((t) => t.id === taskId)) missing.push({ source: d.source, taskId });
+  }
+  if (missing.length === 0) return snapshot;
+  const records = await readTaskFields(
+    store,
+    missing.map((m) => m.taskId),
+  );
+  const tails = { ...snapshot.tails };
+  missing.forEach(({ source, taskId }, i) => {
+    const record = records[i];
+    if (record?.owner !== source || record.state !== "queued") return;
+    const tail = tails[source] ?? [];
+    // Two directives may name one task; the projection moves it once.
+    if (tail.some((t) => t.id === taskId)) return;
+    tails[source] = [...tail, summaryOf(taskId, record)];
+  });
+  return { ...snapshot, tails };
+}
+
+function summaryOf(taskId: string, record: TaskFields): TaskSummary {
+  const { type, requiredCapabilities, estimatedDurationMs, priority, epoch } = record;
+  return { id: taskId, type, requiredCapabilities, priority, epoch, ...(estimatedDurationMs === undefined ? {} : { estimatedDurationMs }) };
 }
 
 /** The queued tasks of an agent it will run last, with what the planner needs of each. */
@@ -71,7 +106,6 @@ async function readTail(store: Store, agentId: string, length: number): Promise<
     const record = records[i];
     // Leftover jobs of tasks that moved or started are not candidates.
     if (record?.owner !== agentId || record.epoch !== epoch || record.state !== "queued") return [];
-    const { type, requiredCapabilities, estimatedDurationMs, priority } = record;
-    return [{ id: taskId, type, requiredCapabilities, priority, epoch, ...(estimatedDurationMs === undefined ? {} : { estimatedDurationMs }) }];
+    return [summaryOf(taskId, record)];
   });
 }
