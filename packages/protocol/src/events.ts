@@ -33,6 +33,11 @@ export const TaskStartedEvent = z.strictObject({
   attempt: z.number().int().min(1),
   /** True when the same owner claims a task it was already running (a stalled job re-run). */
   restarted: z.boolean(),
+  /**
+   * From submission to this start, ms: on a task's first start only (a later attempt's wait
+   * would include the earlier runs), so that the fold observes it without reading the task.
+   */
+  waitMs: z.number().int().nonnegative().optional(),
   at,
 });
 export const TaskCompletedEvent = z.strictObject({

@@ -18,6 +18,7 @@ import {
   BackoffSchema,
 } from "@worksteal/protocol";
 import { check, errorForCode, isAgentRefusal, SCRIPT_CODES, StoreError } from "./errors.js";
+import { foldArgs } from "./fold-args.js";
 import { timeToMs } from "./replies.js";
 import { defineScripts, queueScript, type ScriptName } from "./scripts.js";
 
@@ -266,7 +267,7 @@ export class Store {
     const reply = (await this.run(
       "fold",
       [this.keys.events, this.keys.deadLetter, this.keys.metrics],
-      [group, this.keys.prefix, JSON.stringify(entries), MAX_TASK_TYPES * 2, EVENT_AHEAD_MS, EVENT_BEHIND_MS],
+      [group, this.keys.prefix, MAX_TASK_TYPES * 2, EVENT_AHEAD_MS, EVENT_BEHIND_MS, ...foldArgs(entries)],
     )) as [number, number, number];
     return { applied: reply[0], deadLettered: reply[1], alreadyAcknowledged: reply[2] };
   }
