@@ -91,9 +91,9 @@ export class Maintenance {
   ) {}
 
   async run(): Promise<MaintenanceResult> {
-    const workloadCorrections = await this.store.reconcileWorkloads();
     await this.directory.refresh();
     const share = this.nextShare();
+    const workloadCorrections = await this.store.reconcileWorkloads(share);
     await syncHeartbeats(this.store, share);
     const { readded: jobsReadded, scanned } = await this.readdMissingJobs(share);
     this.cursor = scanned.length > 0 ? scanned[scanned.length - 1]! : "";
