@@ -1,0 +1,43 @@
+import { LONE_SURROGATE, SAFE_ID } from "./ids.js";
+
+/**
+ * The events every task appends (assigned, started, completed: three per task), checked without
+ * zod: the fold validates each of them, and zod's general parse was most of its cost. True only
+ * when the object is certainly what EventSchema accepts, field for field (exact key set, the same
+ * bounds); anything else, valid or not, is left to EventSchema, which then gives the verdict and
+ * the reason. events.test.ts holds this to EventSchema on arbitrary objects.
+ */
+export function isCommonEvent(json: Record<string, unknown>): boolean {
+  switch (json.kind) {
+    case "task:assigned":
+      return hasKeys(json, 5) && isTaskEvent(json);
+    case "task:started": {
+      const withWait = json.waitMs !== undefined;
+      return (
+        hasKeys(json, withWait ? 8 : 7) &&
+        isTaskEvent(json) &&
+        isInteger(json.attempt, 1) &&
+        typeof json.restarted === "boolean" &&
+        (!withWait || isInteger(json.waitMs, 0))
+      );
+    }
+    case "task:completed":
+      return hasKeys(json, 7) && isTaskEvent(json) && isTaskType(json.taskType) && isDuration(json.durationMs);
+    default:
+      return false;
+  }
+}
+
+const MAX_DURATION_MS = 7 * 24 * 3600 * 1000;
+
+/** Exactly `count` own keys: with every field checked present, no unknown one (the schemas are strict). */
+const hasKeys = (json: Record<string, unknown>, count: number) => Object.keys(json).length === count;
+
+function isTaskEvent(json: Record<string, unknown>): boolean {
+  return isId(json.taskId, 128) && isId(json.agentId, 64) && isInteger(json.epoch, 0) && isInteger(json.at, 0);
+}
+
+const isId = (value: unknown, maxLength: number) => typeof value === "string" && value.length >= 1 && value.length <= maxLength && SAFE_ID.test(value);
+const isInteger = (value: unknown, min: number) => Number.isSafeInteger(value) && (value as number) >= min;
+const isTaskType = (value: unknown) => typeof value === "string" && value.length >= 1 && value.length <= 64 && !LONE_SURROGATE.test(value);
+const isDuration = (value: unknown) => typeof value === "number" && Number.isFinite(value) && value >= 0 && value <= MAX_DURATION_MS;
