@@ -1,30 +1,34 @@
+import type { WorkstealEvent } from "./events.js";
 import { LONE_SURROGATE, SAFE_ID } from "./ids.js";
 
 /**
  * The events every task appends (assigned, started, completed: three per task), checked without
- * zod: the fold validates each of them, and zod's general parse was most of its cost. True only
- * when the object is certainly what EventSchema accepts, field for field (exact key set, the same
- * bounds); anything else, valid or not, is left to EventSchema, which then gives the verdict and
- * the reason. events.test.ts holds this to EventSchema on arbitrary objects.
+ * zod: the fold validates each of them, and zod's general parse was most of its cost. Returns the
+ * event (a fresh object, its fields in the schema's order, as EventSchema's parse gives them)
+ * only when the object is certainly what EventSchema accepts, field for field (exact key set, the
+ * same bounds); anything else, valid or not, is left to EventSchema (undefined), which then gives
+ * the verdict and the reason. events.test.ts holds this to EventSchema on arbitrary objects.
  */
-export function isCommonEvent(json: Record<string, unknown>): boolean {
-  switch (json.kind) {
+export function commonEvent(json: Record<string, unknown>): WorkstealEvent | undefined {
+  const { kind, taskId, agentId, epoch, at } = json;
+  switch (kind) {
     case "task:assigned":
-      return hasKeys(json, 5) && isTaskEvent(json);
+      if (!hasKeys(json, 5) || !isTaskEvent(json)) return undefined;
+      return { kind, taskId, agentId, epoch, at } as WorkstealEvent;
     case "task:started": {
-      const withWait = json.waitMs !== undefined;
-      return (
-        hasKeys(json, withWait ? 8 : 7) &&
-        isTaskEvent(json) &&
-        isInteger(json.attempt, 1) &&
-        typeof json.restarted === "boolean" &&
-        (!withWait || isInteger(json.waitMs, 0))
-      );
+      const { attempt, restarted, waitMs } = json;
+      const withWait = waitMs !== undefined;
+      if (!hasKeys(json, withWait ? 8 : 7) || !isTaskEvent(json) || !isInteger(attempt, 1) || typeof restarted !== "boolean") return undefined;
+      if (!withWait) return { kind, taskId, agentId, epoch, attempt, restarted, at } as WorkstealEvent;
+      return isInteger(waitMs, 0) ? ({ kind, taskId, agentId, epoch, attempt, restarted, waitMs, at } as WorkstealEvent) : undefined;
     }
-    case "task:completed":
-      return hasKeys(json, 7) && isTaskEvent(json) && isTaskType(json.taskType) && isDuration(json.durationMs);
+    case "task:completed": {
+      const { taskType, durationMs } = json;
+      if (!hasKeys(json, 7) || !isTaskEvent(json) || !isTaskType(taskType) || !isDuration(durationMs)) return undefined;
+      return { kind, taskId, agentId, taskType, epoch, durationMs, at } as WorkstealEvent;
+    }
     default:
-      return false;
+      return undefined;
   }
 }
 

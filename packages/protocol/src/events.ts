@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isCommonEvent } from "./event-fast-path.js";
+import { commonEvent } from "./event-fast-path.js";
 import { AgentIdSchema, CapabilitySchema, TaskIdSchema, TaskTypeSchema } from "./ids.js";
 
 /**
@@ -194,7 +194,8 @@ export function parseEventEntry(fields: ReadonlyArray<string | Uint8Array> | nul
   if (typeof kind !== "string" || !(EVENT_KINDS as string[]).includes(kind)) {
     return refuse(`unknown kind: ${JSON.stringify(kind ?? null).slice(0, 80)}`);
   }
-  if (isCommonEvent(json as Record<string, unknown>)) return { ok: true, event: json as WorkstealEvent };
+  const common = commonEvent(json as Record<string, unknown>);
+  if (common) return { ok: true, event: common };
   const parsed = EventSchema.safeParse(json);
   if (!parsed.success) return refuse(describeZodError(parsed.error));
   return { ok: true, event: parsed.data };
