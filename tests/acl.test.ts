@@ -158,7 +158,7 @@ describe("worksteal acl's roles in a real Redis", () => {
     await refused(agent.hset(keys.workload("a2"), "queued", "0"));
     await refused(agent.hset(keys.agent("a2"), "status", "draining"));
     await refused(agent.sadd(keys.queuedOf("a2"), "t0"));
-    // Its own workload too: its scripts only add to its queued and running counts; the rest is folded by the coordinators.
+    // Its own workload too: the coordinators fold it; the agent's scripts keep its counts in the load sets.
     await refused(agent.hset(keys.workload("a1"), "queued", "0"));
     await refused(agent.zadd(keys.queuedCounts, 0, "a2"));
     await refused(agent.eval("return redis.call('LPUSH', KEYS[1], 'x')", 1, a2Wait));

@@ -28,6 +28,10 @@ describe("WorkStealingCoordinator, the original's surface", () => {
     const directives = await facade.checkAndSteal();
     expect(directives.every((d) => d.source === "a1" && d.target === "a2" && d.count <= 5)).toBe(true);
     await eventually(() => expect(steals.length).toBeGreaterThan(0));
+    // Each directive this call planned is executed and reported in its turn (an event round's may be reported first).
+    await eventually(() => {
+      for (const d of directives) expect(steals.map((s) => s.directiveId)).toContain(d.id);
+    });
     await eventually(async () => expect((await facade!.getStealOperations()).length).toBe(steals.length));
     expect(steals.every((s) => s.source === "a1" && s.target === "a2")).toBe(true);
     const stealIds = steals.map((s) => s.directiveId).sort();

@@ -9,12 +9,13 @@ afterEach(async () => {
 });
 
 describe("the leader's maintenance", () => {
-  it("corrects drift injected into a workload hash, and counts it", async () => {
+  it("corrects drift injected into the load sets, and counts it", async () => {
     h = namespaceHarness("drift", { maintenanceIntervalMs: 200, enabled: false });
     await h.startReplica();
     await h.store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
     for (let i = 0; i < 5; i++) await h.client.submit({ id: `t${i}`, agentId: "a1" });
-    await eventually(async () => expect(await h.redis.hget(h.store.keys.workload("a1"), "queued")).toBe("5"));
+    const loads = async () => [await h.redis.zscore(h.store.keys.queuedCounts, "a1"), await h.redis.zscore(h.store.keys.runningCounts, "a1")];
+    expect(await loads()).toEqual(["5", null]);
     // Heartbeats keep arriving, as from a busy fleet: the stream is never idle, and drift must
     // still be corrected.
     let beating = true;
@@ -24,11 +25,12 @@ describe("the leader's maintenance", () => {
         await new Promise((r) => setTimeout(r, 10));
       }
     })();
-    await h.redis.hset(h.store.keys.workload("a1"), "queued", 42, "running", -3);
+    await h.redis.zadd(h.store.keys.queuedCounts, 42, "a1");
+    await h.redis.zadd(h.store.keys.runningCounts, -3, "a1");
     try {
       await eventually(
         async () => {
-          expect(await h.redis.hgetall(h.store.keys.workload("a1"))).toMatchObject({ queued: "5", running: "0" });
+          expect(await loads()).toEqual(["5", "0"]);
         },
         { timeoutMs: 10_000 },
       );

@@ -48,9 +48,11 @@ async function populate(ns: string): Promise<Store> {
   await store.submit(TaskSpecSchema.parse({ id: "t1", type: "resize", payload: { w: 64 }, requiredCapabilities: ["gpu"] }), "a1");
   await store.submit(TaskSpecSchema.parse({ id: "u1" }), "");
   // Written after the submits, which add to the counts: the figures below are these.
-  await redis.hset(k.workload("a1"), { queued: 5, running: 2, done: 10, failed: 1, durationSumMs: 1234, durationCount: 10, cpu: 42.5, memoryMb: 512 });
-  await redis.hset(k.workload("a2"), { queued: -1, running: 0, done: 3, failed: 0 });
-  await redis.hset(k.workload("a3"), { queued: 4, done: 1 });
+  await redis.zadd(k.queuedCounts, 5, "a1", -1, "a2", 4, "a3");
+  await redis.zadd(k.runningCounts, 2, "a1", 0, "a2");
+  await redis.hset(k.workload("a1"), { done: 10, failed: 1, durationSumMs: 1234, durationCount: 10, cpu: 42.5, memoryMb: 512 });
+  await redis.hset(k.workload("a2"), { done: 3, failed: 0 });
+  await redis.hset(k.workload("a3"), { done: 1 });
   await redis.xgroup("CREATE", k.events, FOLD_GROUP, "0", "MKSTREAM");
   await redis.xreadgroup("GROUP", FOLD_GROUP, "c1", "COUNT", 2, "STREAMS", k.events, ">");
   await redis.xadd(k.deadLetter, "*", "reason", "bad JSON", "event", "{x");

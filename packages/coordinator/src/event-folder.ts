@@ -15,14 +15,11 @@ import type { ReplicaMetrics } from "./metrics.js";
 
 /** Validates entries and computes their effects; malformed ones become dead letters with a reason. */
 export function toFoldEntries(entries: StreamEntry[]): FoldEntry[] {
-  return parseEntries(entries).map(toFoldEntry);
+  return entries.map((entry) => toFoldEntry(entry, parseEventEntry(entry[1])));
 }
 
-function parseEntries(entries: StreamEntry[]): Array<{ id: string; parsed: ParsedEntry }> {
-  return entries.map(([rawId, fields]) => ({ id: rawId.toString(), parsed: parseEventEntry(fields) }));
-}
-
-function toFoldEntry({ id, parsed }: { id: string; parsed: ParsedEntry }): FoldEntry {
+function toFoldEntry([rawId]: StreamEntry, parsed: ParsedEntry): FoldEntry {
+  const id = rawId.toString();
   return parsed.ok ? { id, ...effectsOf(parsed.event) } : { id, dead: parsed.reason };
 }
 
@@ -78,12 +75,25 @@ export interface EventFolderOptions {
   metrics?: Pick<ReplicaMetrics, "folded">;
 }
 
+type ReadOutcome = { entries: StreamEntry[] | undefined } | { error: unknown };
+
+/** A read whose failure is kept as a value until it is awaited (an unawaited rejection would crash the process). */
+function settle(read: Promise<StreamEntry[] | undefined>): Promise<ReadOutcome> {
+  return read.then(
+    (entries) => ({ entries }),
+    (error: unknown) => ({ error }),
+  );
+}
+
 /**
  * One replica's share of folding: reads new entries as a consumer of the namespace's group and
  * claims entries left pending by dead consumers. Whoever folds, the fold script applies an
  * entry only with the XACK that acknowledged it, so every event counts exactly once.
  */
 export class EventFolder {
+  /** The next batch, read while the last one folds (settled: its failure waits for the next call). */
+  private nextRead: Promise<ReadOutcome> | undefined;
+
   constructor(
     private readonly store: Store,
     /** A connection of its own: XREADGROUP blocks it. */
@@ -96,14 +106,25 @@ export class EventFolder {
     return ensureFoldGroup(this.store);
   }
 
-  /** Reads and folds up to one batch of new entries, blocking up to `blockMs` for them; returns how many it read. */
+  /**
+   * Reads and folds up to one batch of new entries, blocking up to `blockMs` for them; returns how
+   * many it read. After a full batch (a backlog), the next batch is read while this one folds, so
+   * that Redis and this process work at the same time: the read waits on the blocking connection,
+   * the fold on the store's. A batch so read when the replica stops stays pending for others to
+   * claim, as any batch read but not folded.
+   */
   async foldNew(blockMs: number): Promise<number> {
     const { consumer, batchSize } = this.options;
-    const entries = await readNewEntries(this.store, this.blocking, consumer, batchSize, blockMs);
-    if (entries === undefined) {
+    const read = this.nextRead ?? settle(readNewEntries(this.store, this.blocking, consumer, batchSize, blockMs));
+    this.nextRead = undefined;
+    const outcome = await read;
+    if ("error" in outcome) throw outcome.error;
+    if (outcome.entries === undefined) {
       await this.ensureGroup();
       return 0;
     }
+    const entries = outcome.entries;
+    if (entries.length >= batchSize) this.nextRead = settle(readNewEntries(this.store, this.blocking, consumer, batchSize, blockMs));
     await this.fold(entries);
     return entries.length;
   }
@@ -122,14 +143,14 @@ export class EventFolder {
   }
 
   private async fold(entries: StreamEntry[]): Promise<FoldResult> {
-    const parsed = parseEntries(entries);
-    const foldEntries = parsed.map(toFoldEntry);
-    const result = await foldSplitting(this.store, foldEntries, this.log);
-    const events = parsed.flatMap(({ parsed }): WorkstealEvent[] => (parsed.ok ? [parsed.event] : []));
-    // Observations must never hold up folding: a failure there is logged and the batch goes on.
-    await this.options.metrics?.folded(this.store, events, entries.length - events.length, result).catch((error: unknown) => {
-      this.log.warn({ error: errorSummary(error) }, "fold metrics not observed");
+    const events: WorkstealEvent[] = [];
+    const foldEntries = entries.map((entry) => {
+      const parsed = parseEventEntry(entry[1]);
+      if (parsed.ok) events.push(parsed.event);
+      return toFoldEntry(entry, parsed);
     });
+    const result = await foldSplitting(this.store, foldEntries, this.log);
+    this.options.metrics?.folded(events, entries.length - events.length, result);
     if (result.deadLettered > 0) {
       const invalid = foldEntries.filter((e): e is Extract<FoldEntry, { dead: string }> => "dead" in e);
       for (const entry of invalid.slice(0, 5)) this.log.warn({ id: entry.id, reason: entry.dead }, "event dead-lettered");

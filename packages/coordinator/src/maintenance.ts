@@ -97,10 +97,11 @@ export class Maintenance {
   ) {}
 
   async run(): Promise<MaintenanceResult> {
-    const workloadCorrections = await this.store.reconcileWorkloads();
     await this.directory.refresh();
     await this.directory.recheck(RECHECKED_PER_PASS);
-    const { readded: jobsReadded, scanned } = await this.readdMissingJobs(this.nextShare());
+    const share = this.nextShare();
+    const workloadCorrections = await this.store.reconcileWorkloads(share);
+    const { readded: jobsReadded, scanned } = await this.readdMissingJobs(share);
     // The agents the pass looked at only: a pass that ran out of time leaves the rest of its share to the next.
     await syncHeartbeats(this.store, scanned);
     this.cursor = scanned.length > 0 ? scanned[scanned.length - 1]! : "";

@@ -53,53 +53,55 @@ export class ReplicaMetrics {
   );
   private readonly tasksDone = this.counter("worksteal_tasks_done_total", "Tasks completed, counted by the replica that folded the event", ["type"]);
   private readonly tasksFailed = this.counter("worksteal_tasks_failed_total", "Tasks failed for good, counted by the replica that folded the event", ["type"]);
-  private readonly stealLatency = new Histogram({
-    name: "worksteal_steal_latency_seconds",
-    help: "From a directive's planning to the first of its moved tasks running (directives this replica executed)",
-    buckets: STEAL_LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly taskWait = new Histogram({
-    name: "worksteal_task_wait_seconds",
-    help: "From submission to the first run's start (events this replica folded)",
-    buckets: DURATION_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly taskRun = new Histogram({
-    name: "worksteal_task_run_seconds",
-    help: "Run time of completed and failed runs, by task type (events this replica folded)",
-    labelNames: ["type", "outcome"],
-    buckets: DURATION_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly leaderRound = new Histogram({
-    name: "worksteal_leader_round_seconds",
-    help: "One leader round as this replica ran it: reap, plan steals, place waiting tasks",
-    buckets: ROUND_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly planPhase = new Histogram({
-    name: "worksteal_plan_phase_seconds",
-    help: "A leader round by phase: fleet (agents and their counts read), snapshot (the planner's further reads), plan (the pure planner), write (directives queued)",
-    labelNames: ["phase"],
-    buckets: ROUND_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly maintenancePass = new Histogram({
-    name: "worksteal_maintenance_seconds",
-    help: "One maintenance pass of the leader, stuck running tasks' repair included",
-    buckets: ROUND_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly metricsReadsFailed = this.counter(
-    "worksteal_metrics_reads_failed_total",
-    "Redis reads for latency observations that failed (those observations are lost)",
+  private readonly stealLatency = this.histogram(
+    "worksteal_steal_latency_seconds",
+    "From a directive's planning to the first of its moved tasks running (directives this replica executed)",
+    STEAL_LATENCY_BUCKETS,
+  );
+  private readonly taskWait = this.histogram(
+    "worksteal_task_wait_seconds",
+    "From submission to the first run's start (events this replica folded)",
+    DURATION_BUCKETS,
+  );
+  private readonly taskRun = this.histogram(
+    "worksteal_task_run_seconds",
+    "Run time of completed and failed runs, by task type (events this replica folded)",
+    DURATION_BUCKETS,
+    ["type", "outcome"],
+  );
+  private readonly leaderRound = this.histogram(
+    "worksteal_leader_round_seconds",
+    "One leader round as this replica ran it: reap, plan steals, place waiting tasks",
+    ROUND_BUCKETS,
+  );
+  private readonly planPhase = this.histogram(
+    "worksteal_plan_phase_seconds",
+    "A leader round by phase: fleet (agents and their counts read), snapshot (the planner's further reads), plan (the pure planner), write (directives queued)",
+    ROUND_BUCKETS,
+    ["phase"],
+  );
+  private readonly maintenancePass = this.histogram(
+    "worksteal_maintenance_seconds",
+    "One maintenance pass of the leader, stuck running tasks' repair included",
+    ROUND_BUCKETS,
   );
   private readonly awaited: AwaitedSteal[] = [];
   private readonly typesSeen = new Set<string>();
 
   private counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private histogram<L extends string>(name: string, help: string, buckets: number[], labelNames: readonly L[] = []): Histogram<L> {
+    return new Histogram({ name, help, buckets, labelNames, registers: [this.registry] });
+  }
+
+  /** The task type as a label, as long as fewer than MAX_TASK_TYPES have been seen (the fold caps its own figures alike). */
+  private typeLabel(type: string): string {
+    if (this.typesSeen.has(type)) return type;
+    if (this.typesSeen.size >= MAX_TASK_TYPES) return OTHER_TYPES;
+    this.typesSeen.add(type);
+    return type;
   }
 
   /**
@@ -109,19 +111,10 @@ export class ReplicaMetrics {
    * the batch, or the fold script refused some of it, which events took effect is unknown, and
    * observing them could count an event twice across replicas.
    */
-  /** The task type as a label, as long as fewer than MAX_TASK_TYPES have been seen (the fold caps its own figures alike). */
-  private typeLabel(type: string): string {
-    if (this.typesSeen.has(type)) return type;
-    if (this.typesSeen.size >= MAX_TASK_TYPES) return OTHER_TYPES;
-    this.typesSeen.add(type);
-    return type;
-  }
-
-  async folded(store: Store, events: WorkstealEvent[], invalid: number, result: FoldResult): Promise<void> {
+  folded(events: WorkstealEvent[], invalid: number, result: FoldResult): void {
     this.eventsFolded.inc(result.applied);
     this.eventsDeadLettered.inc(result.deadLettered);
     if (result.alreadyAcknowledged > 0 || result.deadLettered !== invalid) return;
-    const firstStarts: Array<{ taskId: string; at: number }> = [];
     for (const event of events) {
       if (event.kind === "task:completed") {
         this.tasksDone.inc({ type: this.typeLabel(event.taskType) });
@@ -129,23 +122,10 @@ export class ReplicaMetrics {
       } else if (event.kind === "task:failed") {
         if (event.final) this.tasksFailed.inc({ type: this.typeLabel(event.taskType) });
         if (event.fromState !== "queued") this.taskRun.observe({ type: this.typeLabel(event.taskType), outcome: "failed" }, event.durationMs / 1000);
-      } else if (event.kind === "task:started" && event.attempt === 1 && !event.restarted) {
-        // A later attempt's wait would include the earlier runs.
-        firstStarts.push({ taskId: event.taskId, at: event.at });
+      } else if (event.kind === "task:started" && event.waitMs !== undefined) {
+        // Carried by a task's first start only: a later attempt's wait would include the earlier runs.
+        this.taskWait.observe(event.waitMs / 1000);
       }
-    }
-    if (firstStarts.length === 0) return;
-    try {
-      const times = await readTaskTimes(
-        store,
-        firstStarts.map((s) => s.taskId),
-      );
-      firstStarts.forEach(({ at }, i) => {
-        const submitted = times[i]?.createdAt;
-        if (submitted !== undefined && at >= submitted) this.taskWait.observe((at - submitted) / 1000);
-      });
-    } catch {
-      this.metricsReadsFailed.inc();
     }
   }
 

@@ -16,7 +16,10 @@ export type AgentProfile = z.output<typeof AgentProfileSchema>;
 export const AGENT_STATUSES = ["alive", "draining", "drained", "dead"] as const;
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
 
-/** Per-agent workload, folded from events. Counters may lag; the reconciler makes them exact. */
+/**
+ * Per-agent workload. Queued and running come from the fleet's load sets, exact (the task
+ * scripts keep them); the rest is folded from events and lags the stream by the fold's delay.
+ */
 export interface Workload {
   queued: number;
   running: number;
@@ -43,10 +46,14 @@ const num = (v: string | undefined) => {
   return Number.isFinite(n) ? n : 0;
 };
 
+/**
+ * The folded `workload:<id>` hash. Queued and running are 0 here: they come from the load sets
+ * (a hash written by an earlier version may still hold stale copies of them, not read).
+ */
 export function parseWorkload(hash: Record<string, string>): Workload {
   return {
-    queued: num(hash.queued),
-    running: num(hash.running),
+    queued: 0,
+    running: 0,
     done: num(hash.done),
     failed: num(hash.failed),
     stolenIn: num(hash.stolenIn),

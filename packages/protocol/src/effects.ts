@@ -14,7 +14,9 @@ import type { WorkstealEvent } from "./events.js";
  * Counters are increments, so folding in any order gives the same totals. Gauges (cpu, memory)
  * carry their timestamp and the script keeps the newest.
  */
-export interface Effects {
+export type Effects = EffectsData & ({ task: string; agent?: undefined } | { agent: string; task?: undefined });
+
+interface EffectsData {
   /** [key suffix, field, delta] */
   incr: Array<[string, string, number]>;
   /** [key suffix, field, value, at]: applied only when `at` is newer than the hash's `metricsAt`. */
@@ -23,17 +25,14 @@ export interface Effects {
    * Checks the fold script makes before applying anything; an entry that fails one is
    * dead-lettered. Task events must carry the marker their task script left in the task's
    * record (a forged or replayed entry has none); agent events must name a registered agent;
-   * `at` must be near the Redis clock.
+   * `at` must be near the Redis clock. (`task` or `agent`, on Effects.)
    */
-  task?: string;
-  agent?: string;
   at: number;
 }
 
 export function effectsOf(event: WorkstealEvent): Effects {
   const incr: Effects["incr"] = [];
   const gauge: Effects["gauge"] = [];
-  const subject = "taskId" in event ? { task: event.taskId } : { agent: event.agentId };
   switch (event.kind) {
     case "task:completed": {
       const w = workloadSuffix(event.agentId);
@@ -75,5 +74,5 @@ export function effectsOf(event: WorkstealEvent): Effects {
       // Profile and liveness are written directly by their scripts; folding only counts them.
       break;
   }
-  return { incr, gauge, ...subject, at: event.at };
+  return "taskId" in event ? { incr, gauge, task: event.taskId, at: event.at } : { incr, gauge, agent: event.agentId, at: event.at };
 }

@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { effectsOf } from "./effects.js";
-import { encodeEvent, parseEventEntry, type WorkstealEvent } from "./events.js";
+import { commonEvent } from "./event-fast-path.js";
+import { encodeEvent, EventSchema, parseEventEntry, type WorkstealEvent } from "./events.js";
 
 const at = 1_700_000_000_000;
 
@@ -31,6 +32,58 @@ describe("parseEventEntry", () => {
         const parsed = parseEventEntry(fields);
         if (!parsed.ok) expect(parsed.reason.length).toBeGreaterThan(0);
       }),
+    );
+  });
+});
+
+describe("commonEvent, the fast path for the events every task appends", () => {
+  const common: Array<Record<string, unknown>> = [
+    { kind: "task:assigned", taskId: "t1", agentId: "a1", epoch: 1, at },
+    { kind: "task:started", taskId: "t1", agentId: "a1", epoch: 1, attempt: 1, restarted: false, waitMs: 40, at },
+    { kind: "task:started", taskId: "t1", agentId: "a1", epoch: 2, attempt: 2, restarted: true, at },
+    { kind: "task:completed", taskId: "t1", agentId: "a1", taskType: "x", epoch: 1, durationMs: 12.5, at },
+  ];
+
+  it("takes the events the task scripts write, fields in the schema's order whatever their order in the JSON", () => {
+    for (const event of common) {
+      const reversed = Object.fromEntries(Object.entries(event).reverse());
+      const taken = commonEvent(reversed);
+      expect(taken).toEqual(event);
+      expect(Object.keys(taken!)).toEqual(Object.keys(EventSchema.parse(reversed)));
+    }
+  });
+
+  it("accepts nothing EventSchema refuses, and gives what EventSchema gives", () => {
+    const values = fc.oneof(
+      fc.constantFrom("t1", "a1", "x", "", "a:b", "a b", "\ud83d", "😀", "a".repeat(64), "a".repeat(65), "a".repeat(128), "a".repeat(129)),
+      fc.constantFrom(0, -0, 1, -1, 1.5, 2 ** 53, 2 ** 53 - 1, 7 * 24 * 3600 * 1000, 7 * 24 * 3600 * 1000 + 1, Number.NaN, Infinity),
+      fc.integer(),
+      fc.double(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant([]),
+    );
+    const keys = fc.constantFrom("kind", "taskId", "agentId", "taskType", "epoch", "attempt", "restarted", "waitMs", "durationMs", "at", "extra");
+    const mutation = fc.oneof(
+      fc.record({ remove: keys }),
+      fc.record({ set: keys, value: values }),
+      fc.record({ set: fc.constant("kind"), value: fc.constantFrom("task:assigned", "task:started", "task:completed", "agent:heartbeat") }),
+    );
+    fc.assert(
+      fc.property(fc.constantFrom(...common), fc.array(mutation, { maxLength: 3 }), (base, mutations) => {
+        const json: Record<string, unknown> = { ...base };
+        for (const m of mutations) {
+          if ("remove" in m) delete json[m.remove];
+          else json[m.set] = m.value;
+        }
+        const taken = commonEvent(json);
+        if (taken === undefined) return;
+        const parsed = EventSchema.safeParse(json);
+        expect(parsed.success, JSON.stringify(json)).toBe(true);
+        expect(taken).toEqual(parsed.data);
+        expect(Object.keys(taken)).toEqual(Object.keys(parsed.data!));
+      }),
+      { numRuns: 5000 },
     );
   });
 });

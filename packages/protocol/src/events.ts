@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { commonEvent } from "./event-fast-path.js";
 import { AgentIdSchema, CapabilitySchema, TaskIdSchema, TaskTypeSchema } from "./ids.js";
 
 /**
@@ -33,6 +34,11 @@ export const TaskStartedEvent = z.strictObject({
   attempt: z.number().int().min(1),
   /** True when the same owner claims a task it was already running (a stalled job re-run). */
   restarted: z.boolean(),
+  /**
+   * From submission to this start, ms: on a task's first start only (a later attempt's wait
+   * would include the earlier runs), so that the fold observes it without reading the task.
+   */
+  waitMs: z.number().int().nonnegative().optional(),
   at,
 });
 export const TaskCompletedEvent = z.strictObject({
@@ -188,6 +194,8 @@ export function parseEventEntry(fields: ReadonlyArray<string | Uint8Array> | nul
   if (typeof kind !== "string" || !(EVENT_KINDS as string[]).includes(kind)) {
     return refuse(`unknown kind: ${JSON.stringify(kind ?? null).slice(0, 80)}`);
   }
+  const common = commonEvent(json as Record<string, unknown>);
+  if (common) return { ok: true, event: common };
   const parsed = EventSchema.safeParse(json);
   if (!parsed.success) return refuse(describeZodError(parsed.error));
   return { ok: true, event: parsed.data };

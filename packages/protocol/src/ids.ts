@@ -5,7 +5,7 @@ import { z } from "zod";
  * treats all-digit ids as its own counters, and `{`/`}` would break the namespace hash tag, so
  * ids are restricted to a safe alphabet.
  */
-const SAFE_ID = /^[A-Za-z0-9_.-]+$/;
+export const SAFE_ID = /^[A-Za-z0-9_.-]+$/;
 
 export const NamespaceSchema = z
   .string()
@@ -24,7 +24,7 @@ export type AgentId = z.infer<typeof AgentIdSchema>;
 export type TaskId = z.infer<typeof TaskIdSchema>;
 
 /** In Unicode mode a surrogate pair is one code point: this matches lone surrogates only. */
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+export const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 /**
  * Task types name hash fields the fold script writes; a lone surrogate (from a JSON escape such as
  * "\ud83d") cannot be passed to Redis's Lua JSON decoder, so only well-formed strings pass.

@@ -37,7 +37,7 @@
 local taskKey, streamKey = KEYS[1], KEYS[2]
 local taskId, agentId, epoch = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state', 'attempts', 'type', 'payload',
-  'requiredCapabilities', 'maxAttempts', 'finishedRuns', 'timeoutMs', 'backoff', 'cancelRequestedAt')
+  'requiredCapabilities', 'maxAttempts', 'finishedRuns', 'timeoutMs', 'backoff', 'cancelRequestedAt', 'createdAt')
 if rec[3] == false then return -1 end
 if rec[1] ~= agentId or tonumber(rec[2]) ~= epoch then return -2 end
 if rec[3] == 'done' or rec[3] == 'failed' or rec[3] == 'cancelled' then return -3 end
@@ -81,8 +81,11 @@ end
 local attempt = attempts + 1
 leaveLoad(prefix, KEYS[3], agentId, 'queued', taskId)
 enterLoad(prefix, KEYS[4], agentId, 'running', taskId)
-local marker = appendTaskEvent(streamKey, {
+local started = {
   kind = 'task:started', taskId = taskId, agentId = agentId, epoch = epoch,
-  attempt = attempt, restarted = (restarted == 1), at = now })
+  attempt = attempt, restarted = (restarted == 1), at = now }
+-- The wait from submission, on the first start only: the fold's latency figure, without a read.
+if attempt == 1 and restarted == 0 and rec[13] then started.waitMs = math.max(0, now - tonumber(rec[13])) end
+local marker = appendTaskEvent(streamKey, started)
 redis.call('HSET', taskKey, 'state', 'running', 'attempts', attempt, 'startedAt', now, 'updatedAt', now, marker, 1)
 return {attempt, restarted, rec[5], rec[6], rec[7], maxAttempts, rec[10] or '', rec[11] or ''}

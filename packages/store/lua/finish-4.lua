@@ -52,14 +52,16 @@ local final = 1
 -- The record's change, written with the event's marker in one HSET at the end.
 local record = {'finishedRuns', (tonumber(rec[8]) or 0) + 1, 'updatedAt', now}
 local event
+-- The state written, returned as it is (not read back).
+local state
 
 if rec[9] then
-  table.insert(record, 'state'); table.insert(record, 'cancelled')
+  state = 'cancelled'
   table.insert(record, 'finishedAt'); table.insert(record, now)
   event = {
     kind = 'task:cancelled', taskId = taskId, agentId = agentId, fromState = 'running', epoch = epoch, at = now }
 elseif outcome == 'completed' then
-  table.insert(record, 'state'); table.insert(record, 'done')
+  state = 'done'
   table.insert(record, 'result'); table.insert(record, detail)
   table.insert(record, 'finishedAt'); table.insert(record, now)
   event = {
@@ -68,11 +70,11 @@ elseif outcome == 'completed' then
 else
   table.insert(record, 'error'); table.insert(record, detail)
   if outcome == 'failed' or (tonumber(rec[6]) or 0) >= (tonumber(rec[7]) or 1) then
-    table.insert(record, 'state'); table.insert(record, 'failed')
+    state = 'failed'
     table.insert(record, 'finishedAt'); table.insert(record, now)
   else
     final = 0
-    table.insert(record, 'state'); table.insert(record, 'queued')
+    state = 'queued'
     table.insert(record, 'runAt'); table.insert(record, now + (tonumber(ARGV[7]) or 0))
     enterLoad(prefix, KEYS[3], agentId, 'queued', taskId)
   end
@@ -80,8 +82,9 @@ else
     kind = 'task:failed', taskId = taskId, agentId = agentId, taskType = rec[5], epoch = epoch,
     durationMs = duration, final = (final == 1), error = cut(detail, 2000), at = now }
 end
+table.insert(record, 'state'); table.insert(record, state)
 table.insert(record, appendTaskEvent(streamKey, event))
 table.insert(record, 1)
 redis.call('HSET', taskKey, unpack(record))
 if final == 1 then redis.call('PEXPIRE', taskKey, ARGV[6]) end
-return {duration, final, redis.call('HGET', taskKey, 'state')}
+return {duration, final, state}

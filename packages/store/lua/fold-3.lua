@@ -22,19 +22,27 @@
   Keys of task, agent and workload hashes are derived from ARGV[2] (all share the namespace's
   hash tag).
 
+  Every argument is read and checked before the first XACK (a malformed one refuses the whole
+  batch, acknowledging nothing), so that no error can be raised after it: an entry is never left
+  acknowledged with its effects lost. The batch is flat arguments, not JSON: decoding costs no
+  table per entry, and each key and field is sent once per batch (a "slot"), not once per entry.
+
   KEYS[1] event stream         ws:{ns}:events
   KEYS[2] dead-letter stream   ws:{ns}:events:dead
   KEYS[3] metrics hash         ws:{ns}:metrics
 
   ARGV[1] consumer group
   ARGV[2] key prefix           ws:{ns}:
-  ARGV[3] JSON array of entries, each
-            {"id": streamId, "incr": [[suffix, field, delta], ...],
-             "gauge": [[suffix, field, value, at], ...], "task": taskId?, "agent": agentId?, "at": ms}
-          or {"id": streamId, "dead": reason (printable ASCII)}
-  ARGV[4] most fields the per-type durations hash may hold (new types beyond it are not counted)
-  ARGV[5] how far ahead of the Redis clock an event's time may be, ms
-  ARGV[6] how far behind the Redis clock an event's time may be, ms
+  ARGV[3] most fields the per-type durations hash may hold (new types beyond it are not counted)
+  ARGV[4] how far ahead of the Redis clock an event's time may be, ms
+  ARGV[5] how far behind the Redis clock an event's time may be, ms
+  ARGV[6] slot count S
+  ARGV[7 .. 6+2S] the slots: key suffix, field (slot s is ARGV[5+2s], ARGV[6+2s])
+  then the entries, one after another, each
+            streamId, 'd', reason (printable ASCII)                    dead on arrival
+         or streamId, 't' | 'a', task id | agent id, at (ms),
+            incr count I, I x (slot, integer delta),
+            gauge count G, G x (slot, value, at)                       kept if newest
 
   Returns {applied, deadLettered, alreadyAcknowledged}
 ]]
@@ -42,15 +50,85 @@
 --- @include "streamIds"
 local streamKey, deadKey, metricsKey = KEYS[1], KEYS[2], KEYS[3]
 local group, prefix = ARGV[1], ARGV[2]
-local entries = cjson.decode(ARGV[3])
-local maxDurationFields, aheadMs, behindMs = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local maxDurationFields, aheadMs, behindMs = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local DEAD_FIELDS_KEPT, DEAD_VALUE_BYTES = 8, 16384
+local durationsKey = prefix .. 'durations'
+
+-- Reading the batch. Entry i is ids[i], kinds[i], subjects[i] (task or agent id, or the dead
+-- reason) and ats[i]; its increments are ops opFrom[i] .. opTo[i], its gauges gaugeFrom[i] .. gaugeTo[i].
+local function malformed(at, what)
+  error('fold: ARGV[' .. at .. '] ' .. what)
+end
+local function text(at)
+  local value = ARGV[at]
+  if value == nil then malformed(at, 'is missing') end
+  return value
+end
+local function number(at)
+  local value = tonumber(text(at))
+  if value == nil then malformed(at, 'is not a number') end
+  return value
+end
+local function count(at)
+  local value = number(at)
+  if value < 0 or value % 1 ~= 0 then malformed(at, 'is not a count') end
+  return value
+end
+
+local slotCount = count(6)
+local slotKeys, slotFields = {}, {}
+for s = 1, slotCount do
+  slotKeys[s], slotFields[s] = prefix .. text(5 + 2 * s), text(6 + 2 * s)
+end
+local function slot(at)
+  local s = count(at)
+  if s < 1 or s > slotCount then malformed(at, 'is not a slot') end
+  return s
+end
+
+local ids, kinds, subjects, ats = {}, {}, {}, {}
+local opFrom, opTo, opSlot, opDelta = {}, {}, {}, {}
+local gaugeFrom, gaugeTo, gaugeSlot, gaugeValue, gaugeAt = {}, {}, {}, {}, {}
+local entryCount, ops, gauges = 0, 0, 0
+local arg = 7 + 2 * slotCount
+while arg <= #ARGV do
+  entryCount = entryCount + 1
+  local i = entryCount
+  ids[i], kinds[i], subjects[i] = text(arg), text(arg + 1), text(arg + 2)
+  if kinds[i] == 'd' then
+    arg = arg + 3
+  elseif kinds[i] == 't' or kinds[i] == 'a' then
+    ats[i] = number(arg + 3)
+    local incrs = count(arg + 4)
+    arg = arg + 5
+    opFrom[i] = ops + 1
+    for _ = 1, incrs do
+      ops = ops + 1
+      opSlot[ops], opDelta[ops] = slot(arg), number(arg + 1)
+      -- HINCRBY would refuse it after the XACK.
+      if opDelta[ops] % 1 ~= 0 then malformed(arg + 1, 'is not an integer') end
+      arg = arg + 2
+    end
+    opTo[i] = ops
+    local gaugeCount = count(arg)
+    arg = arg + 1
+    gaugeFrom[i] = gauges + 1
+    for _ = 1, gaugeCount do
+      gauges = gauges + 1
+      number(arg + 1)
+      gaugeSlot[gauges], gaugeValue[gauges], gaugeAt[gauges] = slot(arg), ARGV[arg + 1], number(arg + 2)
+      arg = arg + 3
+    end
+    gaugeTo[i] = gauges
+  else
+    malformed(arg + 1, 'is not an entry kind')
+  end
+end
+
 local now = redisNow()
 local applied, dead, skipped = 0, 0, 0
 
-local durationsKey = prefix .. 'durations'
-
-local function count(metric, n)
+local function countMetric(metric, n)
   redis.pcall('HINCRBY', metricsKey, metric, n)
 end
 
@@ -61,34 +139,33 @@ local function deadLetter(id, reason)
   local fields = (source[1] and source[1][2]) or {}
   args[#args + 1] = 'fieldCount'
   args[#args + 1] = tostring(math.floor(#fields / 2))
-  for i = 1, math.min(#fields, DEAD_FIELDS_KEPT * 2) do
-    args[#args + 1] = string.sub(fields[i], 1, DEAD_VALUE_BYTES)
+  for f = 1, math.min(#fields, DEAD_FIELDS_KEPT * 2) do
+    args[#args + 1] = string.sub(fields[f], 1, DEAD_VALUE_BYTES)
   end
   -- An odd count (cannot come from a stream entry, but never let XADD fail on it).
   if #args % 2 == 1 then args[#args + 1] = '' end
   local ok = redis.pcall('XADD', unpack(args))
   -- The dead-letter key hand-edited into another type: counted, never an error after the XACK.
-  if type(ok) == 'table' and ok.err then count('fold.dead_letters_lost', 1) end
+  if type(ok) == 'table' and ok.err then countMetric('fold.dead_letters_lost', 1) end
 end
 
-local function refusal(entry)
-  if type(entry.at) ~= 'number' then return 'event has no time' end
-  if entry.at > now + aheadMs then
-    return 'event time is ' .. (entry.at - now) .. ' ms ahead of the Redis clock'
+local function refusal(i)
+  local at = ats[i]
+  if at > now + aheadMs then
+    return 'event time is ' .. (at - now) .. ' ms ahead of the Redis clock'
   end
-  if entry.at < now - behindMs then
-    return 'event time is ' .. (now - entry.at) .. ' ms behind the Redis clock'
+  if at < now - behindMs then
+    return 'event time is ' .. (now - at) .. ' ms behind the Redis clock'
   end
-  if entry.task then
-    local marked = redis.pcall('HDEL', prefix .. 'task:' .. entry.task, 'ev:' .. entry.id)
-    if type(marked) == 'table' then return 'the record of task ' .. entry.task .. ' is not a hash' end
+  local subject = subjects[i]
+  if kinds[i] == 't' then
+    local marked = redis.pcall('HDEL', prefix .. 'task:' .. subject, 'ev:' .. ids[i])
+    if type(marked) == 'table' then return 'the record of task ' .. subject .. ' is not a hash' end
     if marked == 0 then
-      return 'no task script wrote this event for task ' .. entry.task .. ' (forged, replayed, or its record expired)'
+      return 'no task script wrote this event for task ' .. subject .. ' (forged, replayed, or its record expired)'
     end
-  elseif entry.agent then
-    if redis.call('EXISTS', prefix .. 'agent:' .. entry.agent) == 0 then
-      return 'agent ' .. entry.agent .. ' is not registered'
-    end
+  elseif redis.call('EXISTS', prefix .. 'agent:' .. subject) == 0 then
+    return 'agent ' .. subject .. ' is not registered'
   end
   return nil
 end
@@ -97,7 +174,7 @@ local function incr(key, field, delta)
   if key == durationsKey then
     local known, size = redis.pcall('HEXISTS', key, field), redis.pcall('HLEN', key)
     if type(known) == 'number' and type(size) == 'number' and known == 0 and size >= maxDurationFields then
-      count('fold.task_types_not_counted', 1)
+      countMetric('fold.task_types_not_counted', 1)
       return
     end
   end
@@ -105,66 +182,39 @@ local function incr(key, field, delta)
   if type(ok) == 'table' and ok.err then
     -- Not an integer (a hand edit) or not a hash: start the field over from this delta.
     local reset = redis.pcall('HSET', key, field, delta)
-    count((type(reset) == 'table' and reset.err) and 'fold.writes_failed' or 'fold.fields_reset', 1)
+    countMetric((type(reset) == 'table' and reset.err) and 'fold.writes_failed' or 'fold.fields_reset', 1)
   end
 end
 
 local function gauge(key, field, value, at)
   local seen = redis.pcall('HGET', key, 'metricsAt')
   if type(seen) == 'table' then
-    count('fold.writes_failed', 1)
+    countMetric('fold.writes_failed', 1)
     return
   end
   if at >= (tonumber(seen) or 0) then
     local ok = redis.pcall('HSET', key, field, value, 'metricsAt', at)
-    if type(ok) == 'table' and ok.err then count('fold.writes_failed', 1) end
+    if type(ok) == 'table' and ok.err then countMetric('fold.writes_failed', 1) end
   end
 end
-
--- The batch's effects, summed: sums[suffix][field] = delta; newest[suffix][field] = {value, at}.
--- Keys in first-seen order, so that the writes (and the durations cap) do not depend on table order.
-local sums, sumOrder, newest, gaugeOrder = {}, {}, {}, {}
-local function add(suffix, field, delta)
-  local fields = sums[suffix]
-  if not fields then
-    fields = {}
-    sums[suffix] = fields
-    sumOrder[#sumOrder + 1] = suffix
-  end
-  if fields[field] == nil then
-    fields[field] = 0
-    fields[#fields + 1] = field
-  end
-  fields[field] = fields[field] + delta
-end
-local function observe(suffix, field, value, at)
-  local fields = newest[suffix]
-  if not fields then
-    fields = {}
-    newest[suffix] = fields
-    gaugeOrder[#gaugeOrder + 1] = suffix
-  end
-  if fields[field] == nil then fields[#fields + 1] = field end
-  if fields[field] == nil or at >= fields[field][2] then fields[field] = {value, at} end
-end
-
 
 -- Whether every entry of the batch, each named once, is pending in the group: XPENDING over the
 -- batch's id range, limited to its size, then names exactly its ids.
 local function allPending()
-  if #entries == 0 then return false end
-  local ids, first, last = {}, nil, nil
-  for _, entry in ipairs(entries) do
-    if type(entry.id) ~= 'string' or ids[entry.id] or not string.match(entry.id, '^%d+%-%d+$') then return false end
-    ids[entry.id] = true
-    local id = parseStreamId(entry.id)
-    if first == nil or streamIdBefore(id, first[2]) then first = {entry.id, id} end
-    if last == nil or streamIdBefore(last[2], id) then last = {entry.id, id} end
+  if entryCount == 0 then return false end
+  local named, first, last = {}, nil, nil
+  for i = 1, entryCount do
+    local id = ids[i]
+    if named[id] or not string.match(id, '^%d+%-%d+$') then return false end
+    named[id] = true
+    local parsed = parseStreamId(id)
+    if first == nil or streamIdBefore(parsed, first[2]) then first = {id, parsed} end
+    if last == nil or streamIdBefore(last[2], parsed) then last = {id, parsed} end
   end
-  local pending = redis.call('XPENDING', streamKey, group, first[1], last[1], #entries)
-  if #pending ~= #entries then return false end
+  local pending = redis.call('XPENDING', streamKey, group, first[1], last[1], entryCount)
+  if #pending ~= entryCount then return false end
   for _, p in ipairs(pending) do
-    if not ids[p[1]] then return false end
+    if not named[p[1]] then return false end
   end
   return true
 end
@@ -172,25 +222,39 @@ end
 local acknowledged
 if allPending() then
   -- In chunks: unpack passes its values on Lua's C stack (a few thousand at most).
-  for from = 1, #entries, 1000 do
-    local ids = {}
-    for i = from, math.min(#entries, from + 999) do ids[#ids + 1] = entries[i].id end
-    redis.call('XACK', streamKey, group, unpack(ids))
+  for from = 1, entryCount, 1000 do
+    redis.call('XACK', streamKey, group, unpack(ids, from, math.min(entryCount, from + 999)))
   end
   acknowledged = function() return true end
 else
-  acknowledged = function(entry) return redis.call('XACK', streamKey, group, entry.id) == 1 end
+  acknowledged = function(i) return redis.call('XACK', streamKey, group, ids[i]) == 1 end
 end
 
-for _, entry in ipairs(entries) do
-  if acknowledged(entry) then
-    local reason = entry.dead or refusal(entry)
+-- The batch's effects, summed per slot; the newest gauge per slot (an index into the gauges).
+-- Slots are written in first-seen order, so that the writes (and the durations cap) do not
+-- depend on table order.
+local sums, sumOrder, newest, gaugeOrder = {}, {}, {}, {}
+local function note(seen, order, s)
+  if seen[s] == nil then order[#order + 1] = s end
+end
+
+for i = 1, entryCount do
+  if acknowledged(i) then
+    local reason = (kinds[i] == 'd' and subjects[i]) or refusal(i)
     if reason then
-      deadLetter(entry.id, reason)
+      deadLetter(ids[i], reason)
       dead = dead + 1
     else
-      for _, op in ipairs(entry.incr) do add(op[1], op[2], op[3]) end
-      for _, op in ipairs(entry.gauge) do observe(op[1], op[2], op[3], op[4]) end
+      for o = opFrom[i], opTo[i] do
+        local s = opSlot[o]
+        note(sums, sumOrder, s)
+        sums[s] = (sums[s] or 0) + opDelta[o]
+      end
+      for g = gaugeFrom[i], gaugeTo[i] do
+        local s = gaugeSlot[g]
+        note(newest, gaugeOrder, s)
+        if newest[s] == nil or gaugeAt[g] >= gaugeAt[newest[s]] then newest[s] = g end
+      end
       applied = applied + 1
     end
   else
@@ -198,15 +262,12 @@ for _, entry in ipairs(entries) do
   end
 end
 
-for _, suffix in ipairs(sumOrder) do
-  local fields = sums[suffix]
-  for _, field in ipairs(fields) do
-    -- Even a sum of 0: the field then exists, as a reader of a type's sum and count expects.
-    incr(prefix .. suffix, field, fields[field])
-  end
+for _, s in ipairs(sumOrder) do
+  -- Even a sum of 0: the field then exists, as a reader of a type's sum and count expects.
+  incr(slotKeys[s], slotFields[s], sums[s])
 end
-for _, suffix in ipairs(gaugeOrder) do
-  local fields = newest[suffix]
-  for _, field in ipairs(fields) do gauge(prefix .. suffix, field, fields[field][1], fields[field][2]) end
+for _, s in ipairs(gaugeOrder) do
+  local g = newest[s]
+  gauge(slotKeys[s], slotFields[s], gaugeValue[g], gaugeAt[g])
 end
 return {applied, dead, skipped}

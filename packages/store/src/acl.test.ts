@@ -29,10 +29,9 @@ describe("ACL rules per role", () => {
     expect(keys).toEqual(expect.arrayContaining(["~ws:{prod}:agent:a1", "~ws:{prod}:agent:a1:*", "~ws:{prod}:q:agent.a1:*", "~ws:{prod}:task:*"]));
     expect(rules).toContain("(+xadd %W~ws:{prod}:events)");
     expect(rules).toContain("(+sadd %W~ws:{prod}:agents)");
-    // Its scripts' counts: increments of its own workload hash and of the fleet's load sets only.
-    expect(rules).toContain("(+hincrby ~ws:{prod}:workload:a1)");
+    // Its scripts' counts: increments of the fleet's load sets only; no workload hash (the coordinators fold them).
     expect(rules).toContain("(+zincrby ~ws:{prod}:loads:queued ~ws:{prod}:loads:running)");
-    expect(keys.some((k) => (k.includes("workload") && !k.endsWith("workload:a1")) || k.includes("a2") || k.endsWith("{prod}:*"))).toBe(false);
+    expect(keys.some((k) => k.includes("workload") || k.includes("a2") || k.endsWith("{prod}:*"))).toBe(false);
   });
 
   it("gives the reader read-only keys and no write command", () => {

@@ -1,4 +1,5 @@
 import { type AgentStatus, type AgentView, AgentProfileSchema, parseWorkload, type Workload } from "@worksteal/protocol";
+import { readAgentLoads } from "./agent-loads.js";
 import { replyValues, timeToMs } from "./replies.js";
 import type { Store } from "./store.js";
 
@@ -19,14 +20,21 @@ function withHashMetrics(workload: Workload, agent: Record<string, string>): Wor
   return { ...workload, cpu: Number(agent.cpu ?? 0) || 0, memoryMb: Number(agent.memoryMb ?? 0) || 0, metricsAt };
 }
 
-/** Every registered agent with its profile, liveness and workload (cpu and memory from its heartbeats), sorted by id. */
+/** An agent absent from the load sets holds no task. */
+const NO_LOAD = Object.freeze({ queued: 0, running: 0 });
+
+/**
+ * Every registered agent with its profile, liveness and workload, sorted by id: queued and running
+ * from the fleet's load sets (exact), cpu and memory from its heartbeats, the rest folded.
+ */
 export async function readAgents(store: Store, agentTtlMs: number): Promise<AgentView[]> {
   const ids = (await readAgentIds(store)).sort();
   if (ids.length === 0) return [];
   const pipeline = store.redis.pipeline();
   for (const id of ids) pipeline.hgetall(store.keys.agent(id)).hgetall(store.keys.workload(id));
   pipeline.time();
-  const values = replyValues(await pipeline.exec(), "the agents");
+  const [replies, loads] = await Promise.all([pipeline.exec(), readAgentLoads(store)]);
+  const values = replyValues(replies, "the agents");
   const now = timeToMs(values[values.length - 1] as [string, string]);
   return ids.flatMap((id, i) => {
     const agent = values[2 * i] as Record<string, string>;
@@ -43,7 +51,7 @@ export async function readAgents(store: Store, agentTtlMs: number): Promise<Agen
         ...profile.data,
         status: agentStatus(agent, now, agentTtlMs),
         lastHeartbeat: Number(agent.lastHeartbeat ?? 0),
-        workload: withHashMetrics(parseWorkload(workload), agent),
+        workload: { ...withHashMetrics(parseWorkload(workload), agent), ...(loads.get(id) ?? NO_LOAD) },
       },
     ];
   });

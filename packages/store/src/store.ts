@@ -18,6 +18,7 @@ import {
   BackoffSchema,
 } from "@worksteal/protocol";
 import { check, errorForCode, isAgentRefusal, SCRIPT_CODES, StoreError } from "./errors.js";
+import { foldArgs } from "./fold-args.js";
 import { timeToMs } from "./replies.js";
 import { defineScripts, queueScript, type ScriptName } from "./scripts.js";
 
@@ -266,7 +267,7 @@ export class Store {
     const reply = (await this.run(
       "fold",
       [this.keys.events, this.keys.deadLetter, this.keys.metrics],
-      [group, this.keys.prefix, JSON.stringify(entries), MAX_TASK_TYPES * 2, EVENT_AHEAD_MS, EVENT_BEHIND_MS],
+      [group, this.keys.prefix, MAX_TASK_TYPES * 2, EVENT_AHEAD_MS, EVENT_BEHIND_MS, ...foldArgs(entries)],
     )) as [number, number, number];
     return { applied: reply[0], deadLettered: reply[1], alreadyAcknowledged: reply[2] };
   }
@@ -424,13 +425,15 @@ export class Store {
   }
 
   /**
-   * Sets every agent's queued/running counts (the fleet's loads and their copy in its workload
-   * hash) that differ from the sizes of its task sets; returns how many were corrected. The task
-   * scripts keep them equal, so anything but 0 is drift from outside them (a hand edit).
+   * Sets the queued/running counts (the fleet's load sets) of each of `agentIds` that is
+   * registered and whose counts differ from the sizes of its task sets; returns how many were
+   * corrected. The task scripts keep them equal, so anything but 0 is drift from outside them
+   * (a hand edit).
    */
-  async reconcileWorkloads(): Promise<number> {
+  async reconcileWorkloads(agentIds: readonly string[]): Promise<number> {
+    if (agentIds.length === 0) return 0;
     const k = this.keys;
-    return (await this.run("reconcile", [k.agents, k.metrics], [k.prefix])) as number;
+    return (await this.run("reconcile", [k.agents, k.metrics], [k.prefix, ...agentIds])) as number;
   }
 
   async getTask(taskId: string): Promise<TaskRecord | undefined> {

@@ -107,12 +107,17 @@ export async function checkInvariants(soak: SoakRecord): Promise<ChaosOutcome> {
   // Only the current leader's directives act: no move by a fence after a higher fence took the lease.
   const staleDirectivesExecuted = steals.filter((s) => [...audit.fences.entries()].some(([fence, acquiredAt]) => fence > s.fence && acquiredAt < s.at)).length;
 
-  // Workload converges: folded counters equal the task records (all history folded exactly once).
+  // Workload converges: the load sets' counts and the folded totals equal the task records (all history folded exactly once).
   let workloadDrift = 0;
   for (const agentId of soak.agentIds) {
-    const folded = await redis.hgetall(keys.workload(agentId));
+    const [folded, queued, running] = await Promise.all([
+      redis.hgetall(keys.workload(agentId)),
+      redis.zscore(keys.queuedCounts, agentId),
+      redis.zscore(keys.runningCounts, agentId),
+    ]);
+    const figures = { queued: Number(queued ?? 0), running: Number(running ?? 0), done: Number(folded.done ?? 0), failed: Number(folded.failed ?? 0) };
     const t = truth.get(agentId) ?? { queued: 0, running: 0, done: 0, failed: 0 };
-    for (const field of ["queued", "running", "done", "failed"] as const) workloadDrift += Math.abs(Number(folded[field] ?? 0) - t[field]);
+    for (const field of ["queued", "running", "done", "failed"] as const) workloadDrift += Math.abs(figures[field] - t[field]);
   }
   const unfoldedEvents = await leftToFold(redis, keys);
 

@@ -7,14 +7,14 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { Client, type SubmitInput } from "@worksteal/client";
-import { jobIdFor, keysFor } from "@worksteal/protocol";
+import { bullPriorityOf, jobIdFor, keysFor } from "@worksteal/protocol";
 import { sleep } from "@worksteal/testkit";
 import { foldCaughtUp } from "../fold/group.js";
 import { redisClock } from "../readiness.js";
 import { processCost, redisCost, type RedisCost, sampleProcesses, sampleRedis } from "./cost.js";
 import { startWorkers, type Workers } from "./workers.js";
 
-export const MODES = ["ws-single", "ws-named", "ws-bulk", "bullmq-add", "bullmq-addBulk"] as const;
+export const MODES = ["ws-single", "ws-named", "ws-bulk", "bullmq-add", "bullmq-add-prioritized", "bullmq-addBulk"] as const;
 export type Mode = (typeof MODES)[number];
 
 export const MODE_DESCRIPTIONS: Record<Mode, string> = {
@@ -22,6 +22,7 @@ export const MODE_DESCRIPTIONS: Record<Mode, string> = {
   "ws-named": "worksteal Client.submit naming the agent (round robin)",
   "ws-bulk": "worksteal Client.submitMany",
   "bullmq-add": "BullMQ Queue.add, round robin over the queues",
+  "bullmq-add-prioritized": "BullMQ Queue.add with the priority worksteal gives every job (1001 for task priority 0)",
   "bullmq-addBulk": "BullMQ Queue.addBulk, each chunk split over the queues",
 };
 
@@ -187,14 +188,21 @@ async function submitWorksteal(client: Client, settings: RunSettings, mode: Mode
   if (refused > 0) throw new Error(`submitMany refused ${refused} tasks`);
 }
 
-/** The job options worksteal's AgentQueues.enqueue gives, so that both sides store the same jobs. */
+/**
+ * The job options worksteal's AgentQueues.enqueue gives, so that both sides store the same jobs;
+ * but for the priority (every worksteal job has one), given only in `bullmq-add-prioritized` to
+ * show what it costs.
+ */
 function jobOptions(id: string) {
   return { jobId: jobIdFor(id, 1), attempts: 3, removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } };
 }
 
 async function submitBullmq(queues: Queue[], settings: RunSettings, mode: Mode, ids: string[]): Promise<void> {
-  if (mode === "bullmq-add") {
-    await inFlight(ids.length, settings.inFlight, (i) => queues[i % queues.length]!.add("task", { taskId: ids[i]!, epoch: 1 }, jobOptions(ids[i]!)));
+  if (mode === "bullmq-add" || mode === "bullmq-add-prioritized") {
+    const priority = mode === "bullmq-add-prioritized" ? { priority: bullPriorityOf(0) } : {};
+    await inFlight(ids.length, settings.inFlight, (i) =>
+      queues[i % queues.length]!.add("task", { taskId: ids[i]!, epoch: 1 }, { ...jobOptions(ids[i]!), ...priority }),
+    );
     return;
   }
   for (let start = 0; start < ids.length; start += settings.chunk) {

@@ -2,8 +2,6 @@
 -- ws:{ns}:loads:running (member: agent id, score: tasks), the one source of those figures,
 -- read for the whole fleet in one round trip. They change only here, with the agent's queued or
 -- running set and by what SADD / SREM actually changed, so they always equal the sets' sizes.
--- The agent's workload hash keeps a copy in its `queued` and `running` fields, written here in
--- the same step, for the readers of whole workload hashes (readAgents).
 -- Keys are derived from the namespace's prefix (all share its hash tag).
 
 -- The namespace prefix ws:{ns}: of a key named ws:{ns}:<suffix>.
@@ -13,9 +11,6 @@ end
 
 local function countLoad(prefix, agentId, state, delta)
   redis.call('ZINCRBY', prefix .. 'loads:' .. state, delta, agentId)
-  -- The copy through pcall: a workload hash edited by hand (not a hash, or a field not an integer)
-  -- must not fail a task script after its sets have changed.
-  redis.pcall('HINCRBY', prefix .. 'workload:' .. agentId, state, delta)
 end
 
 -- Puts a task in an agent's queued or running set (state: 'queued' | 'running') and counts it.
