@@ -10,6 +10,7 @@ import { Replica } from "@worksteal/coordinator";
 import { keysFor } from "@worksteal/protocol";
 import { aclUserName } from "@worksteal/store";
 import { eventually, type RedisServer, startRedisServer } from "@worksteal/testkit";
+import { holdVictimUntilStolenWorkRuns } from "./helpers.js";
 
 // Two agents run a backlog a steal must spread: on a busy two-core machine that takes a while.
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 60_000 });
@@ -84,20 +85,16 @@ describe("worksteal acl's roles in a real Redis", () => {
     const base = { namespace: NS, logLevel: "silent" as const, heartbeatIntervalMs: 200, stealInterval: 200 };
     const coordinatorUrl = urlOf(aclUserName(NS, "coordinator"));
     const replica = new Replica({ id: "r1", config: { ...base, redisUrl: coordinatorUrl } });
-    // a1 holds its first task until a2 has run one, which only a steal can give it: the backlog
-    // cannot drain before the leader plans, however slow the machine (bounded, so a missing steal
-    // fails the assertions below instead of hanging).
-    let ranOnA2: () => void = () => undefined;
-    const stolenWorkRan = new Promise<void>((resolve) => (ranOnA2 = resolve));
-    const stealOrGiveUp = Promise.race([stolenWorkRan, new Promise((resolve) => setTimeout(resolve, 60_000).unref())]);
+    // a1 holds its first task until a2 has run one, which only a steal can give it.
+    const hold = holdVictimUntilStolenWorkRuns();
     const agents = ["a1", "a2"].map(
       (id) =>
         new Agent({
           id,
           concurrency: 1,
           handler: async ({ payload }) => {
-            if (id === "a2") ranOnA2();
-            else await stealOrGiveUp;
+            if (id === "a2") hold.thiefRan();
+            else await hold.victimMayRun();
             await new Promise((resolve) => setTimeout(resolve, (payload as { ms: number }).ms));
             return { by: id };
           },

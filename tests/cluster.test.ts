@@ -9,6 +9,7 @@ import { eventually, type NodeProcess, type RedisCluster, sleep, spawnNode, star
 import { Cluster } from "ioredis";
 import { agentUp, redisClock } from "../scripts/lib/readiness.js";
 import { CoordinatorProcesses, readLease } from "./coordinators.js";
+import { holdVictimUntilStolenWorkRuns } from "./helpers.js";
 
 // A three-master cluster, coordinators and agents as processes, a leader killed, a slot moved:
 // on a busy two-core machine that takes far longer than the suite's default allows.
@@ -290,11 +291,15 @@ describe("Redis Cluster", () => {
     const urlOf = (user: string) => `redis+cluster://${user}:${password}@${hosts}`;
     const base = { namespace, logLevel: "silent" as const, heartbeatIntervalMs: 200, stealInterval: 200 };
     const replica = new Replica({ id: "r1", config: { ...base, redisUrl: urlOf(aclUserName(namespace, "coordinator")) } });
+    // a1 holds its first task until a2 has run one, which only a steal can give it.
+    const hold = holdVictimUntilStolenWorkRuns();
     const agents = ["a1", "a2"].map(
       (id) =>
         new Agent({
           id,
           handler: async ({ payload }) => {
+            if (id === "a2") hold.thiefRan();
+            else await hold.victimMayRun();
             await new Promise((resolve) => setTimeout(resolve, (payload as { ms: number }).ms));
             return { by: id };
           },

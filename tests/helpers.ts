@@ -106,3 +106,18 @@ export function namespaceHarness(prefix: string, overrides: ConfigInput = {}) {
 }
 
 export type Harness = ReturnType<typeof namespaceHarness>;
+
+/**
+ * For a test that submits a backlog to one agent and asserts that another ran some of it: the
+ * victim's handler awaits `victimMayRun()` before its first task, and the thief's calls
+ * `thiefRan()`. Only a steal can give the thief work, so the backlog cannot drain before the
+ * leader plans, however slow the machine. Bounded by `giveUpMs`, so a missing steal fails the
+ * test's assertions instead of hanging it.
+ */
+export function holdVictimUntilStolenWorkRuns(giveUpMs = 60_000) {
+  let thiefRan: () => void = () => undefined;
+  const stolenWorkRan = new Promise<void>((resolve) => (thiefRan = resolve));
+  const gaveUp = new Promise<void>((resolve) => setTimeout(resolve, giveUpMs).unref());
+  const victimMayRun = Promise.race([stolenWorkRan, gaveUp]);
+  return { thiefRan, victimMayRun: () => victimMayRun };
+}
