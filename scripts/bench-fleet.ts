@@ -25,6 +25,7 @@ import { z } from "zod";
 import { hasRedisServerBinary, REDIS_SERVER_MISSING } from "@worksteal/testkit";
 import { type ArgsOf, flag, JSON_FLAG, option, runScript } from "./lib/args.js";
 import { NoRedisError } from "./lib/fleet.js";
+import { MEMORY_PARTS } from "./lib/fleet-bench/observe.js";
 import { measureReaction, type ReactionFigures } from "./lib/fleet-bench/reaction.js";
 import { type FleetFigures, type Quantiles, runFleet } from "./lib/fleet-bench/run-fleet.js";
 import { describeMachine, printJson, progress } from "./lib/report.js";
@@ -76,6 +77,10 @@ const p50p99 = (q: Quantiles) => `${ms(q.p50)} / ${ms(q.p99)} (${q.count})`;
 function table(results: FleetFigures[]): string {
   const rows: Array<[string, (f: FleetFigures) => string]> = [
     ["coordinator RSS MB (median / peak)", (f) => `${fixed(f.rssMb.median)} / ${fixed(f.rssMb.peak)}`],
+    ...MEMORY_PARTS.map((part): [string, (f: FleetFigures) => string] => [
+      `  ${part} MB (median / peak)`,
+      (f) => `${fixed(f.memoryMb[part].median)} / ${fixed(f.memoryMb[part].peak)}`,
+    ]),
     ["coordinator CPU % of a core", (f) => fixed(f.cpuPercent)],
     ["leader round ms p50 / p99 (rounds)", (f) => p50p99(f.leaderRound)],
     ["  fleet read ms p50 / p99", (f) => p50p99(f.planPhases.fleet)],

@@ -5,12 +5,36 @@
  */
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
+import { z } from "zod";
 import { FOLD_GROUP } from "@worksteal/protocol";
+import type { OutputLine } from "@worksteal/testkit";
 
 /** Resident memory of a process, MB. */
 export function residentMb(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return match ? Number(match[1]) / 1024 : 0;
+}
+
+/** The parts of process.memoryUsage() the bench reports besides rss: V8's heap (reserved, used), and memory held outside it. */
+export const MEMORY_PARTS = ["heapTotal", "heapUsed", "external", "arrayBuffers"] as const;
+export type MemoryPart = (typeof MEMORY_PARTS)[number];
+
+const MemoryLine = z.object({
+  msg: z.literal("bench memory"),
+  rss: z.number(),
+  heapTotal: z.number(),
+  heapUsed: z.number(),
+  external: z.number(),
+  arrayBuffers: z.number(),
+});
+
+/** The newest memory report (memory-probe.mjs) among a process's stdout lines, MB by part; undefined before the first. */
+export function latestMemory(lines: readonly OutputLine[]): Record<MemoryPart, number> | undefined {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const parsed = MemoryLine.safeParse(lines[i]!.json);
+    if (parsed.success) return Object.fromEntries(MEMORY_PARTS.map((part) => [part, parsed.data[part] / 2 ** 20])) as Record<MemoryPart, number>;
+  }
+  return undefined;
 }
 
 function fieldsOf(flat: unknown[]): Record<string, unknown> {

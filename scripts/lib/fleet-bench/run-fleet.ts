@@ -5,13 +5,24 @@
  * coordinator adds is the difference; then the coordinator runs a warm-up and a measured window.
  */
 import { loadavg } from "node:os";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
 import { keysFor } from "@worksteal/protocol";
 import { Store } from "@worksteal/store";
 import { freePort, sleep, spawnNode, startRedisServer, waitUntilReady, type NodeProcess } from "@worksteal/testkit";
 import { median, quantile } from "../stats.js";
 import { processCpuSeconds, redisCost, sampleRedis } from "../throughput/cost.js";
-import { histogramDelta, histogramQuantile, type HistogramSample, parseHistograms, readFoldLag, residentMb } from "./observe.js";
+import {
+  histogramDelta,
+  histogramQuantile,
+  type HistogramSample,
+  latestMemory,
+  MEMORY_PARTS,
+  type MemoryPart,
+  parseHistograms,
+  readFoldLag,
+  residentMb,
+} from "./observe.js";
 import { queueTasks, registerVirtualAgents, startHeartbeats } from "./virtual-agents.js";
 
 export interface FleetRunOptions {
@@ -47,6 +58,8 @@ export interface FleetFigures {
   seconds: number;
   /** Coordinator resident memory over the window, MB. */
   rssMb: { median: number | undefined; peak: number | undefined };
+  /** What that memory holds, by part of process.memoryUsage() (the coordinator's own report each second), MB over the window. */
+  memoryMb: Record<MemoryPart, { median: number | undefined; peak: number | undefined }>;
   /** Coordinator CPU over the window, percent of one core. */
   cpuPercent: number;
   /** Seconds. */
@@ -135,6 +148,9 @@ function bucketMax(h: HistogramSample): number | undefined {
   return max;
 }
 
+/** Loaded into the coordinator: its memory by part, on stdout each second (memory-probe.mjs). */
+const MEMORY_PROBE = pathToFileURL(fileURLToPath(new URL("./memory-probe.mjs", import.meta.url))).href;
+
 export async function runFleet(options: FleetRunOptions): Promise<FleetFigures> {
   const { progress } = options;
   const namespace = "fleet";
@@ -169,6 +185,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetFigures> 
         WORKSTEAL_LOG_LEVEL: "warn",
         WORKSTEAL_REPLICA_ID: "bench-coordinator",
         WORKSTEAL_HEARTBEAT_INTERVAL_MS: String(options.heartbeatIntervalMs),
+        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${MEMORY_PROBE}`.trim(),
         ...options.env,
       },
     });
@@ -196,12 +213,15 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetFigures> 
     const beatsStart = heartbeats.sent();
     const lagStart = await readFoldLag(redis, keys.events);
     const rss: number[] = [];
+    const memory = Object.fromEntries(MEMORY_PARTS.map((part) => [part, [] as number[]])) as Record<MemoryPart, number[]>;
     const lagEvents: number[] = [];
     const lagSeconds: number[] = [];
     let lag = lagStart;
     while (Date.now() - wallStart < options.seconds * 1000) {
       await sleep(1000);
       rss.push(residentMb(proc.pid));
+      const parts = latestMemory(proc.lines);
+      if (parts) for (const part of MEMORY_PARTS) memory[part].push(parts[part]);
       lag = await readFoldLag(redis, keys.events);
       lagEvents.push(lag.events);
       lagSeconds.push(lag.seconds);
@@ -222,6 +242,9 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetFigures> 
       tasks: options.tasks,
       seconds: Number(wallSeconds.toFixed(1)),
       rssMb: { median: median(rss), peak: quantile(rss, 1) },
+      memoryMb: Object.fromEntries(
+        MEMORY_PARTS.map((part) => [part, { median: median(memory[part]), peak: quantile(memory[part], 1) }]),
+      ) as FleetFigures["memoryMb"],
       cpuPercent,
       leaderRound: quantiles(delta("worksteal_leader_round_seconds")),
       planPhases: { fleet: phase("fleet"), snapshot: phase("snapshot"), plan: phase("plan"), write: phase("write") },
