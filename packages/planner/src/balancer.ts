@@ -3,6 +3,7 @@ import { agentAverageMs, fleetAverageMs, taskDurationMs } from "./durations.js";
 import { IndexedHeap } from "./indexed-heap.js";
 import { aliveQueueStates, moveAt, type QueueState } from "./queue-state.js";
 import { StealLog } from "./steal-log.js";
+import { GroupThieves } from "./thief-index.js";
 import type { PlannerConfig, PlannerOptions, PlannerSnapshot, TaskSummary } from "./types.js";
 
 /** What every Balancer of a round starts from: read from the snapshot once. */
@@ -120,6 +121,9 @@ export class Fleet {
   }
 }
 
+/** Relative slack of the bounds that let bestThief pass over a bucket: rounding never hides a better thief. */
+const SLACK = 1e-9;
+
 /** How many types the duration lookup compares before it hashes. */
 const RECENT_TYPES = 8;
 
@@ -182,6 +186,8 @@ interface Node extends QueueState {
   /** Expected duration of its running tasks at speed 1. */
   readonly avgMs: number;
   readonly bucket: IndexedHeap<Node>;
+  /** Its bucket's place in its group's GroupThieves. */
+  readonly slot: number;
   /** Expected work held, in whole ms: integer sums are exact, so the next round sees exactly this state. */
   work: number;
   /** Expected time to finish everything it holds: work / capacity. */
@@ -211,8 +217,10 @@ export class Balancer {
   readonly log: StealLog;
   private readonly nodes: Node[];
   private readonly buckets: Array<IndexedHeap<Node>> = [];
-  /** The buckets of each capability group. */
-  private readonly bucketsOfGroup: Array<Array<IndexedHeap<Node>>> = [];
+  /** The buckets of each capability group, with the tree that lets a search pass over them. */
+  private readonly thieves: Array<GroupThieves<Node> | undefined> = [];
+  /** The tree nodes bestThief has yet to look at (a tree is at most 32 levels deep). */
+  private readonly searchStack = new Int32Array(64);
   private budget: number;
   /** A task that arrived this round may move on (a trial run only: its moves are not directives). */
   private relay = false;
@@ -231,21 +239,36 @@ export class Balancer {
     private readonly options: PlannerOptions,
   ) {
     const n = fleet.states.length;
-    const bucketIndex = new Map<number, IndexedHeap<Node>>();
+    // Equal capabilities and capacity (whole slots, or quarter powers of two: few distinct values).
+    const bucketKey = (index: number) => fleet.groupOf[index]! * 2 ** 24 + Math.round(Math.min(fleet.capacity[index]!, 16_000) * 1024);
+    // Per group, its buckets' keys and largest capacities, fastest first.
+    const largest = new Map<number, number>();
+    fleet.capacity.forEach((capacity, index) => {
+      const key = bucketKey(index);
+      largest.set(key, Math.max(capacity, largest.get(key) ?? 0));
+    });
+    const keysOfGroup: number[][] = fleet.groups.map(() => []);
+    for (const key of largest.keys()) keysOfGroup[Math.floor(key / 2 ** 24)]!.push(key);
+    const slotOf = new Map<number, number>();
     // Each node is in one bucket: the buckets share one array of positions.
     const bucketPositions = new Int32Array(n).fill(-1);
+    keysOfGroup.forEach((keys, group) => {
+      if (keys.length === 0) return;
+      keys.sort((a, b) => largest.get(b)! - largest.get(a)! || a - b).forEach((key, slot) => slotOf.set(key, slot));
+      const thieves = new GroupThieves<Node>(
+        keys.map((key) => largest.get(key)!),
+        (a, b) => earliestFirst(a, b) < 0,
+        nodeNumber,
+        bucketPositions,
+      );
+      this.thieves[group] = thieves;
+      this.buckets.push(...thieves.buckets);
+    });
     this.nodes = fleet.states.map((shared, index): Node => {
       const group = fleet.groupOf[index]!;
-      // Equal capabilities and capacity (whole slots, or quarter powers of two: few distinct values).
       const capacity = fleet.capacity[index]!;
-      const bucketKey = group * 2 ** 24 + Math.round(Math.min(capacity, 16_000) * 1024);
-      let bucket = bucketIndex.get(bucketKey);
-      if (!bucket) {
-        bucket = new IndexedHeap<Node>((a, b) => earliestFirst(a, b) < 0, nodeNumber, bucketPositions);
-        bucketIndex.set(bucketKey, bucket);
-        this.buckets.push(bucket);
-        (this.bucketsOfGroup[group] ??= []).push(bucket);
-      }
+      const slot = slotOf.get(bucketKey(index))!;
+      const bucket = this.thieves[group]!.buckets[slot]!;
       const work = fleet.work[index]!;
       const { view, id, caps, slots, running, queued, tail } = shared;
       // The tail stays shared with the snapshot until a move changes it (moveTasks copies it then).
@@ -266,12 +289,14 @@ export class Balancer {
         capacity,
         avgMs: fleet.avgMs[index]!,
         bucket,
+        slot,
         work,
         drain: work / capacity,
         runnable: undefined,
       };
     });
     for (const node of this.nodes) node.bucket.insert(node);
+    for (const thieves of this.thieves) thieves?.rebuild();
     this.log = new StealLog(
       this.nodes.map((x) => x.id),
       config.maxStealBatch,
@@ -299,6 +324,7 @@ export class Balancer {
       x.runnable = undefined;
       x.bucket.insert(x);
     }
+    for (const thieves of this.thieves) thieves?.rebuild();
     this.budget = this.initialBudget();
     return drains;
   }
@@ -432,17 +458,40 @@ export class Balancer {
     let bestLatest = Infinity;
     let bestFinish = Infinity;
     const bound = this.thiefBound(v);
-    // Group by group: every bucket of a group chooses among the same tasks of v's.
-    for (let group = 0; group < this.bucketsOfGroup.length; group += 1) {
-      let candidates: readonly Candidate[] | undefined;
-      for (const bucket of this.bucketsOfGroup[group]!) {
-        const head = bucket.first();
-        const t = head === v ? bucket.second() : head;
-        if (!t || !(t.drain < bound)) continue;
-        if (candidates === undefined) {
-          candidates = this.candidatesFor(v, group);
-          if (candidates.length === 0) break;
+    const stack = this.searchStack;
+    // Group by group: every bucket of a group chooses among the same tasks of v's. No thief of
+    // v's own bucket drains before the bound (they drain no sooner than v), so v is never t.
+    for (let group = 0; group < this.thieves.length; group += 1) {
+      const thieves = this.thieves[group];
+      if (!thieves || !(thieves.earliest[1]! < bound)) continue;
+      const candidates = this.candidatesFor(v, group);
+      if (candidates.length === 0) continue;
+      const smallestMs = candidates[candidates.length - 1]!.ms;
+      // v once it gives its largest task: no move leaves it earlier.
+      const floor = v.drain - candidates[0]!.ms / v.capacity;
+      let top = 0;
+      stack[top++] = 1;
+      while (top > 0) {
+        const node = stack[--top]!;
+        const earliest = thieves.earliest[node]!;
+        if (!(earliest < bound)) continue;
+        if (best) {
+          // To beat the best, t's task must leave v draining no later than bestLatest, so it is
+          // at least `need` ms, and t must finish it no later than bestLatest — or, when no task
+          // leaves v earlier than bestLatest, no later than bestFinish. A range's thieves finish
+          // it no sooner than its earliest drain plus the task at its largest capacity. The
+          // slack keeps rounding on the side of looking.
+          const need = Math.max(smallestMs, (v.drain - bestLatest) * v.capacity) * (1 - SLACK);
+          const limit = floor >= bestLatest ? bestFinish : bestLatest;
+          if (earliest + need / thieves.fastest[node]! > limit * (1 + SLACK) + SLACK) continue;
         }
+        if (node < thieves.leaves) {
+          // The faster half first: an idle fast thief found early lets the search pass over the rest.
+          stack[top++] = 2 * node + 1;
+          stack[top++] = 2 * node;
+          continue;
+        }
+        const t = thieves.buckets[node - thieves.leaves]!.first()!;
         const candidate = this.choose(v, t, candidates);
         if (!candidate) continue;
         const finish = this.chosenFinish;
@@ -461,12 +510,9 @@ export class Balancer {
     return best;
   }
 
-  private anyThiefBefore(bound: number, v: Node): boolean {
-    for (const bucket of this.buckets) {
-      const head = bucket.first();
-      const t = head === v ? bucket.second() : head;
-      if (t && t.drain < bound) return true;
-    }
+  /** Whether any thief drains before the bound (v never does: the bound is below its drain). */
+  private anyThiefBefore(bound: number): boolean {
+    for (const thieves of this.thieves) if (thieves && thieves.earliest[1]! < bound) return true;
     return false;
   }
 
@@ -494,6 +540,8 @@ export class Balancer {
     }
     v.bucket.update(v);
     t.bucket.update(t);
+    this.thieves[v.group]!.refresh(v.slot);
+    this.thieves[t.group]!.refresh(t.slot);
     return true;
   }
 
@@ -509,7 +557,7 @@ export class Balancer {
       const t = this.bestThief(v);
       // No thief drains early enough for the latest victim: none does for any other (they drain
       // no later, and stuck ones stay stuck while nothing moves). A balanced fleet ends here at once.
-      if (!t && !this.anyThiefBefore(this.thiefBound(v), v)) return;
+      if (!t && !this.anyThiefBefore(this.thiefBound(v))) return;
       victims.remove(v);
       if (!t) {
         stuck.add(v, this.groupsWithTask(v));
