@@ -217,10 +217,8 @@ export class Balancer {
   readonly log: StealLog;
   private readonly nodes: Node[];
   private readonly buckets: Array<IndexedHeap<Node>> = [];
-  /** The buckets of each capability group, with the tree that lets a search pass over them. */
+  /** The buckets of each capability group. */
   private readonly thieves: Array<GroupThieves<Node> | undefined> = [];
-  /** The tree nodes bestThief has yet to look at (a tree is at most 32 levels deep). */
-  private readonly searchStack = new Int32Array(64);
   private budget: number;
   /** A task that arrived this round may move on (a trial run only: its moves are not directives). */
   private relay = false;
@@ -232,6 +230,11 @@ export class Balancer {
    */
   private chosenFinish = 0;
   private thiefCandidate: Candidate | undefined;
+  /** bestThief's best so far: the thief, its task, the later drain of the two after the move, and the thief's. */
+  private best: Node | undefined;
+  private bestCandidate: Candidate | undefined;
+  private bestLatest = Infinity;
+  private bestFinish = Infinity;
 
   constructor(
     private readonly fleet: Fleet,
@@ -453,66 +456,75 @@ export class Balancer {
    */
   private bestThief(v: Node): Node | undefined {
     if (!this.canGive(v)) return undefined;
-    let best: Node | undefined;
-    let bestCandidate: Candidate | undefined;
-    let bestLatest = Infinity;
-    let bestFinish = Infinity;
+    this.best = undefined;
+    this.bestCandidate = undefined;
+    this.bestLatest = Infinity;
+    this.bestFinish = Infinity;
     const bound = this.thiefBound(v);
-    const stack = this.searchStack;
     // Group by group: every bucket of a group chooses among the same tasks of v's. No thief of
     // v's own bucket drains before the bound (they drain no sooner than v), so v is never t.
     for (let group = 0; group < this.thieves.length; group += 1) {
       const thieves = this.thieves[group];
-      if (!thieves || !(thieves.earliest[1]! < bound)) continue;
+      if (!thieves || !thieves.anyBefore(bound)) continue;
       const candidates = this.candidatesFor(v, group);
       if (candidates.length === 0) continue;
+      const { earliest, capacities } = thieves;
+      const largestMs = candidates[0]!.ms;
       const smallestMs = candidates[candidates.length - 1]!.ms;
-      // v once it gives its largest task: no move leaves it earlier.
-      const floor = v.drain - candidates[0]!.ms / v.capacity;
-      let top = 0;
-      stack[top++] = 1;
-      while (top > 0) {
-        const node = stack[--top]!;
-        const earliest = thieves.earliest[node]!;
-        if (!(earliest < bound)) continue;
-        if (best) {
-          // To beat the best, t's task must leave v draining no later than bestLatest, so it is
-          // at least `need` ms, and t must finish it no later than bestLatest — or, when no task
-          // leaves v earlier than bestLatest, no later than bestFinish. A range's thieves finish
-          // it no sooner than its earliest drain plus the task at its largest capacity. The
-          // slack keeps rounding on the side of looking.
-          const need = Math.max(smallestMs, (v.drain - bestLatest) * v.capacity) * (1 - SLACK);
-          const limit = floor >= bestLatest ? bestFinish : bestLatest;
-          if (earliest + need / thieves.fastest[node]! > limit * (1 + SLACK) + SLACK) continue;
-        }
-        if (node < thieves.leaves) {
-          // The faster half first: an idle fast thief found early lets the search pass over the rest.
-          stack[top++] = 2 * node + 1;
-          stack[top++] = 2 * node;
-          continue;
-        }
-        const t = thieves.buckets[node - thieves.leaves]!.first()!;
-        const candidate = this.choose(v, t, candidates);
-        if (!candidate) continue;
-        const finish = this.chosenFinish;
-        const latest = Math.max(v.drain - candidate.ms / v.capacity, finish);
-        const better =
-          !best || latest < bestLatest || (latest === bestLatest && (finish < bestFinish || (finish === bestFinish && earliestFirst(t, best) < 0)));
-        if (better) {
-          best = t;
-          bestCandidate = candidate;
-          bestLatest = latest;
-          bestFinish = finish;
+      // Most moves take v's largest task: the bucket that would finish it first is looked at first.
+      let first = -1;
+      let firstFinish = Infinity;
+      for (let slot = 0; slot < earliest.length; slot += 1) {
+        const finish = earliest[slot]! + largestMs / capacities[slot]!;
+        if (earliest[slot]! < bound && finish < firstFinish) {
+          first = slot;
+          firstFinish = finish;
         }
       }
+      if (first < 0) continue;
+      // v once it gives its largest task: no move leaves it earlier.
+      const floor = v.drain - largestMs / v.capacity;
+      for (let i = -1; i < earliest.length; i += 1) {
+        const slot = i < 0 ? first : i;
+        if ((i >= 0 && slot === first) || !(earliest[slot]! < bound)) continue;
+        if (this.best) {
+          // To beat the best, t's task must leave v draining no later than bestLatest, so it is
+          // at least `need` ms, and t must finish it no later than bestLatest — or, when no task
+          // leaves v earlier than bestLatest, no later than bestFinish. The slack keeps rounding
+          // on the side of looking.
+          const need = Math.max(smallestMs, (v.drain - this.bestLatest) * v.capacity) * (1 - SLACK);
+          const limit = floor >= this.bestLatest ? this.bestFinish : this.bestLatest;
+          if (earliest[slot]! + need / capacities[slot]! > limit * (1 + SLACK) + SLACK) continue;
+        }
+        this.weighThief(v, thieves.buckets[slot]!.first()!, candidates);
+      }
     }
-    this.thiefCandidate = bestCandidate;
-    return best;
+    this.thiefCandidate = this.bestCandidate;
+    return this.best;
+  }
+
+  /** t's best move of v's candidates, kept as the best thief when it leaves the later of the two draining earlier (bestThief's order). */
+  private weighThief(v: Node, t: Node, candidates: readonly Candidate[]): void {
+    const candidate = this.choose(v, t, candidates);
+    if (!candidate) return;
+    const finish = this.chosenFinish;
+    const latest = Math.max(v.drain - candidate.ms / v.capacity, finish);
+    const best = this.best;
+    if (
+      !best ||
+      latest < this.bestLatest ||
+      (latest === this.bestLatest && (finish < this.bestFinish || (finish === this.bestFinish && earliestFirst(t, best) < 0)))
+    ) {
+      this.best = t;
+      this.bestCandidate = candidate;
+      this.bestLatest = latest;
+      this.bestFinish = finish;
+    }
   }
 
   /** Whether any thief drains before the bound (v never does: the bound is below its drain). */
   private anyThiefBefore(bound: number): boolean {
-    for (const thieves of this.thieves) if (thieves && thieves.earliest[1]! < bound) return true;
+    for (const thieves of this.thieves) if (thieves?.anyBefore(bound)) return true;
     return false;
   }
 
