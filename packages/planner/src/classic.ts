@@ -1,5 +1,5 @@
 import { IndexedHeap } from "./indexed-heap.js";
-import { aliveQueueStates, capabilityKey, compareIds, moveTasks, runnableCount, type QueueState } from "./queue-state.js";
+import { aliveQueueStates, compareIds, moveTasks, runnableCount, type QueueState } from "./queue-state.js";
 import type { PlannerConfig, PlannerOptions, PlannerSnapshot, StealDraft } from "./types.js";
 
 /**
@@ -21,9 +21,18 @@ import type { PlannerConfig, PlannerOptions, PlannerSnapshot, StealDraft } from 
  * count) instead of at every agent.
  */
 export function planClassic(snapshot: PlannerSnapshot, config: PlannerConfig, options: PlannerOptions): StealDraft[] {
-  const states = aliveQueueStates(snapshot);
-  const overloaded = (s: QueueState) => taskCount(s) > options.overloadedTaskCount || cpu(s) > options.overloadedCpu;
-  const underloaded = (s: QueueState) => taskCount(s) < options.underloadedTaskCount && cpu(s) < options.underloadedCpu;
+  const overloadedAt = (count: number, cpu: number) => count > options.overloadedTaskCount || cpu > options.overloadedCpu;
+  const underloadedAt = (count: number, cpu: number) => count < options.underloadedTaskCount && cpu < options.underloadedCpu;
+  const overloaded = (s: QueueState) => overloadedAt(taskCount(s), cpu(s));
+  const underloaded = (s: QueueState) => underloadedAt(taskCount(s), cpu(s));
+  // Only sources that can give and targets take part: an agent neither under- nor overloaded
+  // never does, nor does a source without minTasksToSteal queued or without a tail (it gives
+  // nothing, and an overloaded agent is never underloaded, so it never becomes a target).
+  const states = aliveQueueStates(snapshot, (view, tail, queued, running) => {
+    const count = queued + running;
+    const load = view.workload.cpu;
+    return underloadedAt(count, load) || (overloadedAt(count, load) && queued >= config.minTasksToSteal && tail.length > 0);
+  });
 
   const sources = states.filter(overloaded).sort((a, b) => taskCount(b) - taskCount(a) || compareIds(a.id, b.id));
   const waiting = new Set(sources);
@@ -113,7 +122,8 @@ interface TargetGroup {
  * priority alone: the first is the best of the entry.
  */
 class TargetIndex {
-  private readonly byCaps = new Map<string, TargetGroup>();
+  /** By capability set: agents with the same capabilities share one (aliveQueueStates). */
+  private readonly byCaps = new Map<ReadonlySet<string>, TargetGroup>();
   private readonly numbers = new Map<QueueState, number>();
 
   constructor(private readonly capacity: number) {}
@@ -127,9 +137,8 @@ class TargetIndex {
   }
 
   add(s: QueueState, number: number): void {
-    const key = capabilityKey(s.view.capabilities);
-    let group = this.byCaps.get(key);
-    if (!group) this.byCaps.set(key, (group = { caps: s.caps, buckets: new Map() }));
+    let group = this.byCaps.get(s.caps);
+    if (!group) this.byCaps.set(s.caps, (group = { caps: s.caps, buckets: new Map() }));
     let bucket = group.buckets.get(taskCount(s));
     if (!bucket) group.buckets.set(taskCount(s), (bucket = new IndexedHeap<QueueState>(preferred, (x) => this.numbers.get(x)!, this.capacity)));
     this.numbers.set(s, number);
@@ -138,13 +147,13 @@ class TargetIndex {
 
   /** Removes s, which must still hold the task count it was added with. */
   delete(s: QueueState): void {
-    const group = this.byCaps.get(capabilityKey(s.view.capabilities));
+    const group = this.byCaps.get(s.caps);
     const bucket = group?.buckets.get(taskCount(s));
     if (!group || !bucket) return;
     bucket.remove(s);
     this.numbers.delete(s);
     if (bucket.size === 0) group.buckets.delete(taskCount(s));
-    if (group.buckets.size === 0) this.byCaps.delete(capabilityKey(s.view.capabilities));
+    if (group.buckets.size === 0) this.byCaps.delete(s.caps);
   }
 }
 

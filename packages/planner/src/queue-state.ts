@@ -41,50 +41,126 @@ export function queueStateOf(view: AgentView, tail: readonly TaskSummary[] | und
   let caps = capabilitySets.get(key);
   if (!caps) capabilitySets.set(key, (caps = new Set(view.capabilities)));
   const shared = tail ?? [];
+  return stateOf(view, shared, caps, shared.length);
+}
+
+/** `readLength`: how many tasks the tail held as read, repeats included (queued is at least that). */
+function stateOf(view: AgentView, tail: readonly TaskSummary[], caps: ReadonlySet<string>, readLength: number): QueueState {
   return {
     view,
     id: view.id,
     caps,
     slots: Math.max(1, view.concurrency),
     running: Math.max(0, view.workload.running),
-    queued: Math.max(view.workload.queued, shared.length),
-    tail: shared,
+    queued: Math.max(view.workload.queued, readLength),
+    tail,
     ownsTail: false,
     arrived: 0,
   };
 }
 
-/** Alive agents only (the first view of an id), sorted by id so that input order never changes the plan. */
-export function aliveQueueStates(snapshot: PlannerSnapshot): QueueState[] {
+/**
+ * Whether a strategy plans with an agent: its tail, `queued` and `running` as its QueueState
+ * would hold them. An agent it leaves out costs no state, no capability set and no place in an index.
+ */
+export type Planned = (view: AgentView, tail: readonly TaskSummary[], queued: number, running: number) => boolean;
+
+/**
+ * Alive agents only (the first view of an id), sorted by id so that input order never changes
+ * the plan, and of those only the ones `planned` keeps. A task read in two tails is kept in the
+ * first (by agent id) of the alive agents', whether or not that agent is planned with.
+ */
+export function aliveQueueStates(snapshot: PlannerSnapshot, planned?: Planned): QueueState[] {
   const agents = snapshot.agents;
   // The leader's snapshot usually comes sorted by id, without repeats: checking costs one pass,
   // while sorting 10k ids (or a set of them) costs a few ms.
   let strictlySorted = true;
   for (let i = 1; i < agents.length && strictlySorted; i += 1) strictlySorted = agents[i - 1]!.id < agents[i]!.id;
-  const capabilitySets: CapabilitySets = new Map();
-  const states: QueueState[] = [];
   const seen = strictlySorted ? undefined : new Set<string>();
+  const alive: AgentView[] = [];
   for (const a of agents) {
     if (seen) {
       if (seen.has(a.id)) continue;
       seen.add(a.id);
     }
-    if (a.status === "alive") states.push(queueStateOf(a, snapshot.tails[a.id], capabilitySets));
+    if (a.status === "alive") alive.push(a);
   }
-  if (!strictlySorted) states.sort((a, b) => compareIds(a.id, b.id));
-  dropRepeatedTasks(states);
+  if (!strictlySorted) alive.sort((a, b) => compareIds(a.id, b.id));
+  const tails = tailsOf(alive, snapshot.tails);
+  const read = snapshot.tails;
+  const capabilitySets = new CapabilityLookup();
+  const states: QueueState[] = [];
+  for (let i = 0; i < alive.length; i += 1) {
+    const view = alive[i]!;
+    const tail = tails[i] ?? EMPTY_TAIL;
+    // Repeats dropped or not, queued counts the tail as read (it is read from the queue itself).
+    const readLength = tail === EMPTY_TAIL ? 0 : read[view.id]!.length;
+    if (planned && !planned(view, tail, Math.max(view.workload.queued, readLength), Math.max(0, view.workload.running))) continue;
+    states.push(stateOf(view, tail, capabilitySets.of(view.capabilities), readLength));
+  }
   return states;
 }
 
+const EMPTY_TAIL: readonly TaskSummary[] = Object.freeze([]);
+
 /**
- * Keeps each task id in the first tail (by agent id) that holds it. Tails are read one by one, so
- * a task moving meanwhile can be read in two; a plan moving both copies would name it twice in a
- * directive, and the executor drops such a directive whole.
+ * One set per distinct capabilities. Capability lists read from Redis are fresh arrays of fresh
+ * strings: the last few lists are compared element by element before a key is built and hashed
+ * (a fleet has few profiles, and the leader lists agents of one profile together more often than not).
  */
-function dropRepeatedTasks(states: QueueState[]): void {
+class CapabilityLookup {
+  private readonly byKey: CapabilitySets = new Map();
+  private readonly recentLists: Array<readonly string[]> = [];
+  private readonly recentSets: Array<ReadonlySet<string>> = [];
+
+  of(capabilities: readonly string[]): ReadonlySet<string> {
+    const lists = this.recentLists;
+    for (let i = 0; i < lists.length; i += 1) if (sameList(lists[i]!, capabilities)) return this.recentSets[i]!;
+    const key = capabilityKey(capabilities);
+    let caps = this.byKey.get(key);
+    if (!caps) this.byKey.set(key, (caps = new Set(capabilities)));
+    if (lists.length === RECENT_CAPABILITIES) {
+      lists.pop();
+      this.recentSets.pop();
+    }
+    lists.unshift(capabilities);
+    this.recentSets.unshift(caps);
+    return caps;
+  }
+}
+
+const RECENT_CAPABILITIES = 4;
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Per alive agent (sorted by id), its tail, without the tasks an earlier tail holds. Only the
+ * agents with a tail are looked at (the leader reads few), matched to the agents by a merge of
+ * the two id orders instead of a lookup per agent. Tails are read one by one, so a task moving
+ * meanwhile can be read in two; a plan moving both copies would name it twice in a directive, and
+ * the executor drops such a directive whole: each task stays in the first tail that holds it.
+ */
+function tailsOf(alive: readonly AgentView[], tails: PlannerSnapshot["tails"]): Array<readonly TaskSummary[] | undefined> {
+  const byPosition = new Array<readonly TaskSummary[] | undefined>(alive.length);
+  const holders = Object.keys(tails).filter((id) => (tails[id]?.length ?? 0) > 0);
+  holders.sort(compareIds);
+  const positions: number[] = [];
+  let j = 0;
+  for (const id of holders) {
+    while (j < alive.length && alive[j]!.id < id) j += 1;
+    if (j < alive.length && alive[j]!.id === id) {
+      byPosition[j] = tails[id];
+      positions.push(j);
+    }
+  }
   const seen = new Set<string>();
-  for (const state of states) {
-    const tail = state.tail;
+  for (const position of positions) {
+    const tail = byPosition[position]!;
     let kept: TaskSummary[] | undefined;
     for (let i = 0; i < tail.length; i += 1) {
       const task = tail[i]!;
@@ -95,11 +171,9 @@ function dropRepeatedTasks(states: QueueState[]): void {
         kept ??= tail.slice(0, i);
       }
     }
-    if (kept) {
-      state.tail = kept;
-      state.ownsTail = true;
-    }
+    if (kept) byPosition[position] = kept;
   }
+  return byPosition;
 }
 
 export function compareIds(a: string, b: string): number {
