@@ -610,14 +610,20 @@ export class Balancer {
     const target = (x: Node) => targets[x.index] ?? x.drain;
     const victims = this.nodes.filter((x) => target(x) < x.drain).sort(latestFirst);
     const thieves = this.nodes.filter((x) => target(x) > x.drain).sort(earliestFirst);
+    // A linked list over the thieves, earliest first: a thief that can take no more leaves it
+    // when it is next looked at, instead of a sweep over every thief per victim.
+    const next = new Int32Array(thieves.length);
+    for (let i = 0; i < thieves.length; i += 1) next[i] = i + 1 < thieves.length ? i + 1 : -1;
+    let first = thieves.length > 0 ? 0 : -1;
     for (const v of victims) {
       // Victims come latest first and only change when their turn comes: a thief that drains no
       // sooner than this one does now can take from none of the rest either.
       const start = v.drain;
-      // Nor can a thief with less room than half the shortest task in any tail.
+      // Nor can a thief with less room than half the shortest task in any tail. Thieves only
+      // grow later and starts only get earlier: a thief that is done stays done.
       const done = (t: Node) => t.drain >= start || 2 * t.capacity * (target(t) - t.drain) < this.fleet.shortestTaskMs;
-      let dropped = false;
-      for (const t of thieves) {
+      for (let i = first, previous = -1; i >= 0; i = next[i]!) {
+        const t = thieves[i]!;
         // A victim at its target gives no more; a thief at its target takes no more (each move
         // would overshoot by more than half a task).
         if (v.drain <= target(v)) break;
@@ -629,13 +635,9 @@ export class Balancer {
           if (this.chosenFinish > target(t) + ms / t.capacity / 2 || v.drain - dv < target(v) - dv / 2) break;
           if (!this.move(v, t, candidate)) return;
         }
-        dropped ||= done(t);
-      }
-      if (dropped) {
-        // In place: a new array per victim would be garbage of victims × thieves.
-        let kept = 0;
-        for (const t of thieves) if (!done(t)) thieves[kept++] = t;
-        thieves.length = kept;
+        if (!done(t)) previous = i;
+        else if (previous < 0) first = next[i]!;
+        else next[previous] = next[i]!;
       }
     }
   }
