@@ -133,6 +133,32 @@ describe("classic properties", () => {
       RUNS,
     );
   });
+  it("capability match is no veto: when nothing is planned, no underloaded agent could take any task of an overloaded source's tail", () => {
+    // Classic looks at every task of the tail the snapshot passes: a target that can run only
+    // the older ones, behind newer ones it cannot run, still takes those.
+    fc.assert(
+      fc.property(snapshotArb, configArb("classic"), (s, cfg) => {
+        if (planSteals(s, cfg).length > 0) return;
+        const alive = s.agents.filter((a, i) => a.status === "alive" && s.agents.findIndex((b) => b.id === a.id) === i);
+        const queued = (id: string) => Math.max(byId(s, id).workload.queued, s.tails[id]?.length ?? 0);
+        const count = (id: string) => queued(id) + byId(s, id).workload.running;
+        for (const source of alive) {
+          const overloaded = count(source.id) > 8 || source.workload.cpu > 80;
+          if (!overloaded || queued(source.id) < cfg.minTasksToSteal) continue;
+          for (const target of alive) {
+            if (target.id === source.id || !(count(target.id) < 2 && target.workload.cpu < 30)) continue;
+            const difference = count(source.id) - count(target.id);
+            if (difference < cfg.stealThreshold || Math.floor(difference / 2) < 1) continue;
+            const caps = new Set(target.capabilities);
+            expect((s.tails[source.id] ?? []).filter((t) => canRun(caps, t.requiredCapabilities))).toEqual([]);
+          }
+        }
+      }),
+      // Random fleets seldom hide runnable tasks behind unrunnable ones: 1,000 snapshots catch the veto every time (checked).
+      { numRuns: Math.max(RUNS.numRuns, 1000) },
+    );
+  });
+
   it("an agent gives or receives, not both, and a source gives once per round", () => {
     fc.assert(
       fc.property(snapshotArb, configArb("classic"), (s, cfg) => {
