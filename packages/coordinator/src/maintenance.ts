@@ -5,7 +5,6 @@ import {
   type AgentQueues,
   forgetStealsBefore,
   incrementMetrics,
-  readQueuedTaskIds,
   readQuietAgents,
   readTaskFields,
   type Store,
@@ -21,7 +20,7 @@ const DEAD_LETTERS_KEPT = 10_000;
  * unchanged: a submit or a move adds the job just after its script, and must not be raced.
  */
 const MISSING_JOB_GRACE_MS = 5000;
-/** Queued tasks read per round trip when looking for missing jobs. */
+/** Queued tasks of one agent looked at per call when looking for missing jobs (an SSCAN count: a hint). */
 const RECORD_PAGE = 1000;
 /**
  * A pass looks at the tasks and jobs of this many agents at most, the next pass going on after
@@ -163,19 +162,20 @@ export class Maintenance {
   /**
    * Queued tasks (from the owned sets) whose job at their epoch is absent from their owner's
    * queue, or finished there (a job id that completed or failed would make the add a no-op).
-   * Each job is looked up by its id, a page of tasks per round trip, so a quiet queue of any
-   * length reads as complete and keeps its order. A task that looks missing is read again
-   * before its job is re-added: it may have been claimed and finished meanwhile.
+   * Redis looks them up, a page of the agent's queued set per call (findMissingJobs), and
+   * returns only the suspects: reading every task and job hash into the coordinator cost two
+   * commands per task, which at 10,000 agents were most of its heap growth. A suspect is read
+   * again before its job is re-added: it may have been claimed and finished meanwhile.
    */
   private async readdMissingJobs(share: readonly string[]): Promise<{ readded: number; scanned: string[] }> {
-    const now = await this.store.now();
+    const unchangedSince = (await this.store.now()) - MISSING_JOB_GRACE_MS;
     const started = performance.now();
     let readded = 0;
     let checked = 0;
     const scanned: string[] = [];
     for (let start = 0; start < share.length && checked < TASKS_PER_PASS && performance.now() - started < PASS_BUDGET_MS; start += AGENTS_AT_ONCE) {
       const agents = share.slice(start, start + AGENTS_AT_ONCE);
-      const found = await Promise.all(agents.map((agentId) => this.readdMissingJobsOf(agentId, now)));
+      const found = await Promise.all(agents.map((agentId) => this.readdMissingJobsOf(agentId, unchangedSince)));
       scanned.push(...agents);
       for (const f of found) {
         readded += f.readded;
@@ -187,33 +187,29 @@ export class Maintenance {
   }
 
   /** One agent's share of `readdMissingJobs`: how many jobs it re-added and how many queued tasks it checked. */
-  private async readdMissingJobsOf(agentId: string, now: number): Promise<{ readded: number; checked: number }> {
+  private async readdMissingJobsOf(agentId: string, unchangedSince: number): Promise<{ readded: number; checked: number }> {
     let readded = 0;
-    const queued = await readQueuedTaskIds(this.store, agentId);
-    for (let start = 0; start < queued.length; start += RECORD_PAGE) {
-      const page = queued.slice(start, start + RECORD_PAGE);
-      const records = await this.readQueued(page, agentId);
-      const jobIds = [...records].map(([id, r]) => jobIdFor(id, r.epoch));
-      const states = await this.queues.jobStates(agentId, jobIds);
-      const suspects = [...records].filter(([id, r]) => {
-        const state = states.get(jobIdFor(id, r.epoch));
-        return (state === "absent" || state === "finished") && now - r.updatedAt >= MISSING_JOB_GRACE_MS;
-      });
-      if (suspects.length === 0) continue;
+    let checked = 0;
+    let cursor = "0";
+    do {
+      const page = await this.store.findMissingJobs(agentId, cursor, RECORD_PAGE, unchangedSince);
+      cursor = page.cursor;
+      checked += page.checked;
+      if (page.suspects.length === 0) continue;
       const again = await this.readQueued(
-        suspects.map(([id]) => id),
+        page.suspects.map((s) => s.taskId),
         agentId,
       );
-      for (const [id, before] of suspects) {
-        const record = again.get(id);
-        if (!record || record.epoch !== before.epoch) continue;
+      for (const { taskId, epoch } of page.suspects) {
+        const record = again.get(taskId);
+        if (!record || record.epoch !== epoch) continue;
         // A finished job under the same id would make the add a no-op.
-        await this.queues.removeLeftover(agentId, jobIdFor(id, record.epoch));
-        await this.queues.enqueue(agentId, id, record.epoch, Math.max(1, record.maxAttempts - record.attempts));
+        await this.queues.removeLeftover(agentId, jobIdFor(taskId, record.epoch));
+        await this.queues.enqueue(agentId, taskId, record.epoch, Math.max(1, record.maxAttempts - record.attempts));
         readded += 1;
       }
-    }
-    return { readded, checked: queued.length };
+    } while (cursor !== "0");
+    return { readded, checked };
   }
 
   /** Of `ids`, the tasks still queued on `agentId`, with what re-adding a job needs. */

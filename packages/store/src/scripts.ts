@@ -59,6 +59,7 @@ export type ScriptName =
   | "undrain"
   | "trim"
   | "reconcile"
+  | "findMissingJobs"
   | "removeAgent"
   | "pruneReplicas"
   | "replayDeadLetter"

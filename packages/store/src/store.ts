@@ -436,6 +436,29 @@ export class Store {
     return (await this.run("reconcile", [k.agents, k.metrics], [k.prefix, ...agentIds])) as number;
   }
 
+  /**
+   * One page (SSCAN `cursor`, about `count` tasks) of the agent's queued tasks whose job at their
+   * epoch is absent from its queue or finished there, among those unchanged since
+   * `unchangedSince` (ms, Redis clock), looked up inside Redis (findMissingJobs-1.lua): one call
+   * per page, the suspects only in the reply. `cursor` is "0" once the set has been gone through.
+   */
+  async findMissingJobs(
+    agentId: string,
+    cursor: string,
+    count: number,
+    unchangedSince: number,
+  ): Promise<{ cursor: string; checked: number; suspects: Array<{ taskId: string; epoch: number }> }> {
+    const k = this.keys;
+    const [next, checked, ...flat] = (await this.run(
+      "findMissingJobs",
+      [k.queuedOf(agentId)],
+      [k.prefix, agentId, k.agentQueueKeys(agentId), cursor, count, unchangedSince],
+    )) as [string, number, ...string[]];
+    const suspects: Array<{ taskId: string; epoch: number }> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) suspects.push({ taskId: flat[i]!, epoch: Number(flat[i + 1]) });
+    return { cursor: next, checked, suspects };
+  }
+
   async getTask(taskId: string): Promise<TaskRecord | undefined> {
     const hash = await this.redis.hgetall(this.keys.task(taskId));
     if (Object.keys(hash).length === 0) return undefined;
