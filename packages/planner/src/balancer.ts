@@ -152,13 +152,18 @@ function capacities(states: readonly QueueState[], groupOf: readonly number[], g
     count[g] = count[g]! + s.view.workload.durationCount;
     agents[g] = agents[g]! + 1;
   });
+  // A fleet has few steps: each power is computed once (a fractional power costs more than the rest of an agent's setup).
+  const powers = new Map<number, number>();
   return states.map((s, i) => {
     const g = groupOf[i]!;
     if (!known(s) || agents[g]! < 2) return s.slots;
     const speed = Math.min(SPEED_LIMIT, Math.max(1 / SPEED_LIMIT, sum[g]! / count[g]! / agentAverageMs(s.view.workload)!));
     // Within half a step of the group's average, the agent is as fast as the rest: its slots.
     if (Math.round(CAPACITY_STEPS * Math.log2(speed)) === 0) return s.slots;
-    return 2 ** (Math.round(CAPACITY_STEPS * Math.log2(s.slots * speed)) / CAPACITY_STEPS);
+    const step = Math.round(CAPACITY_STEPS * Math.log2(s.slots * speed));
+    let capacity = powers.get(step);
+    if (capacity === undefined) powers.set(step, (capacity = 2 ** (step / CAPACITY_STEPS)));
+    return capacity;
   });
 }
 
@@ -243,23 +248,24 @@ export class Balancer {
   ) {
     const n = fleet.states.length;
     // Equal capabilities and capacity (whole slots, or quarter powers of two: few distinct values).
-    const bucketKey = (index: number) => fleet.groupOf[index]! * 2 ** 24 + Math.round(Math.min(fleet.capacity[index]!, 16_000) * 1024);
+    const keys = fleet.capacity.map((capacity, index) => fleet.groupOf[index]! * 2 ** 24 + Math.round(Math.min(capacity, 16_000) * 1024));
     // Per group, its buckets' keys and largest capacities, fastest first.
     const largest = new Map<number, number>();
-    fleet.capacity.forEach((capacity, index) => {
-      const key = bucketKey(index);
-      largest.set(key, Math.max(capacity, largest.get(key) ?? 0));
+    keys.forEach((key, index) => {
+      const capacity = fleet.capacity[index]!;
+      const known = largest.get(key);
+      if (known === undefined || capacity > known) largest.set(key, capacity);
     });
     const keysOfGroup: number[][] = fleet.groups.map(() => []);
     for (const key of largest.keys()) keysOfGroup[Math.floor(key / 2 ** 24)]!.push(key);
     const slotOf = new Map<number, number>();
     // Each node is in one bucket: the buckets share one array of positions.
     const bucketPositions = new Int32Array(n).fill(-1);
-    keysOfGroup.forEach((keys, group) => {
-      if (keys.length === 0) return;
-      keys.sort((a, b) => largest.get(b)! - largest.get(a)! || a - b).forEach((key, slot) => slotOf.set(key, slot));
+    keysOfGroup.forEach((ofGroup, group) => {
+      if (ofGroup.length === 0) return;
+      ofGroup.sort((a, b) => largest.get(b)! - largest.get(a)! || a - b).forEach((key, slot) => slotOf.set(key, slot));
       const thieves = new GroupThieves<Node>(
-        keys.map((key) => largest.get(key)!),
+        ofGroup.map((key) => largest.get(key)!),
         (a, b) => earliestFirst(a, b) < 0,
         nodeNumber,
         bucketPositions,
@@ -270,7 +276,7 @@ export class Balancer {
     this.nodes = fleet.states.map((shared, index): Node => {
       const group = fleet.groupOf[index]!;
       const capacity = fleet.capacity[index]!;
-      const slot = slotOf.get(bucketKey(index))!;
+      const slot = slotOf.get(keys[index]!)!;
       const bucket = this.thieves[group]!.buckets[slot]!;
       const work = fleet.work[index]!;
       const { view, id, caps, slots, running, queued, tail } = shared;

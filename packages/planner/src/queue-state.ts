@@ -164,12 +164,10 @@ function tailsOf(alive: readonly AgentView[], tails: PlannerSnapshot["tails"]): 
     let kept: TaskSummary[] | undefined;
     for (let i = 0; i < tail.length; i += 1) {
       const task = tail[i]!;
-      if (!seen.has(task.id)) {
-        seen.add(task.id);
-        kept?.push(task);
-      } else {
-        kept ??= tail.slice(0, i);
-      }
+      // One lookup per task, not two: the set grows unless the id is a repeat.
+      const size = seen.size;
+      if (seen.add(task.id).size > size) kept?.push(task);
+      else kept ??= tail.slice(0, i);
     }
     if (kept) byPosition[position] = kept;
   }
