@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
-import { AGENT_STATUSES } from "@worksteal/protocol";
+import { AGENT_STATUSES, type AgentView } from "@worksteal/protocol";
 import { readScrapeFigures, type ScrapeFigures } from "@worksteal/store";
 import type { Replica } from "./replica.js";
 
@@ -14,6 +14,14 @@ function processMetrics(): Registry {
   return processRegistry;
 }
 
+/**
+ * Agents given series of their own (`worksteal_agent_queued`, `worksteal_agent_running`): those
+ * holding the most tasks. One series per agent was 20,000 series and their label objects at
+ * 10,000 agents, kept between scrapes, for a chart no one can read at that size; the totals are
+ * `worksteal_tasks`.
+ */
+export const AGENT_SERIES_MAX = 100;
+
 /** Fields of the namespace's counters hash, by prefix, and the metric each prefix is served as. */
 const COUNTER_FAMILIES = [
   ["reconciler.", "worksteal_reconciler_corrections_total", "Corrections the leaders' reconciler made (fleet-wide), by kind"],
@@ -22,8 +30,8 @@ const COUNTER_FAMILIES = [
 ] as const;
 
 /**
- * The fleet's figures, read from Redis at each scrape in a fixed number of round trips
- * (readScrapeFigures), and this replica's role. Every replica serves the same fleet-wide
+ * The fleet's figures, read from Redis at each scrape (readScrapeFigures: a round trip per 500
+ * agents), and this replica's role. Every replica serves the same fleet-wide
  * values: aggregate them with max(), not sum().
  */
 export class FleetMetrics {
@@ -33,8 +41,12 @@ export class FleetMetrics {
   private readonly fence = this.gauge("worksteal_fence", "The latest fence issued: it grows by one at each change of leader");
   private readonly agents = this.gauge("worksteal_agents", "Registered agents by status (dead: heartbeat older than the agent TTL)", ["status"]);
   private readonly tasks = this.gauge("worksteal_tasks", "Tasks queued or running, summed over the folded workloads", ["state"]);
-  private readonly agentQueued = this.gauge("worksteal_agent_queued", "Tasks queued per agent (folded)", ["agent"]);
-  private readonly agentRunning = this.gauge("worksteal_agent_running", "Tasks running per agent (folded)", ["agent"]);
+  private readonly agentQueued = this.gauge("worksteal_agent_queued", `Tasks queued on each of the ${AGENT_SERIES_MAX} agents holding the most tasks`, [
+    "agent",
+  ]);
+  private readonly agentRunning = this.gauge("worksteal_agent_running", `Tasks running on each of the ${AGENT_SERIES_MAX} agents holding the most tasks`, [
+    "agent",
+  ]);
   private readonly unassigned = this.gauge("worksteal_unassigned_tasks", "Tasks waiting for a live capable agent");
   private readonly streamLength = this.gauge("worksteal_event_stream_length", "Entries in the event stream");
   private readonly deadLetters = this.gauge("worksteal_dead_letters", "Entries in the dead-letter stream");
@@ -67,10 +79,10 @@ export class FleetMetrics {
       { state: "running" },
       agents.reduce((n, a) => n + a.workload.running, 0),
     );
-    // Removed agents' series go.
+    // Removed agents' series go, and those no longer among the busiest.
     this.agentQueued.reset();
     this.agentRunning.reset();
-    for (const agent of agents) {
+    for (const agent of busiest(agents, AGENT_SERIES_MAX)) {
       this.agentQueued.set({ agent: agent.id }, agent.workload.queued);
       this.agentRunning.set({ agent: agent.id }, agent.workload.running);
     }
@@ -91,6 +103,12 @@ export class FleetMetrics {
       }
     }
   }
+}
+
+/** The `count` agents holding the most tasks (queued and running), ties by id. */
+function busiest(agents: readonly AgentView[], count: number): AgentView[] {
+  const held = (a: AgentView) => a.workload.queued + a.workload.running;
+  return [...agents].sort((a, b) => held(b) - held(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, count);
 }
 
 /** The Prometheus text of one scrape: process, this replica's own counters, and the fleet's figures read now. */

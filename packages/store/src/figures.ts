@@ -114,7 +114,7 @@ export interface ScrapeFigures {
   agents: AgentView[];
 }
 
-/** The namespace's figures for a scrape in two round trips: counters and stream state in one, the agents in one more. */
+/** The namespace's figures for a scrape: counters and stream state in one round trip, the agents in one more per 500 (readAgents). */
 export async function readScrapeFigures(store: Store, agentTtlMs: number): Promise<ScrapeFigures> {
   const k = store.keys;
   const pipeline = store.redis.pipeline().zcard(k.unassigned).xlen(k.events).xlen(k.deadLetter).zcard(k.steals).get(k.fence).hgetall(k.metrics);
