@@ -173,10 +173,10 @@ const CAPACITY_STEPS = 4;
 interface Candidate {
   readonly task: TaskSummary;
   /** Its epoch: above 1 when it moved before. */
-  epoch: number;
+  readonly epoch: number;
   /** Its expected work at speed 1, in whole ms. */
-  ms: number;
-  priority: number;
+  readonly ms: number;
+  readonly priority: number;
 }
 
 /** An agent's projected queue, with what the balancer keeps of it. */
@@ -240,6 +240,8 @@ export class Balancer {
   private bestCandidate: Candidate | undefined;
   private bestLatest = Infinity;
   private bestFinish = Infinity;
+  /** Per node: its tail as the round began, weighed (weighStart), once any pass needed it. */
+  private readonly startCandidates: Array<Candidate[] | undefined> = [];
 
   constructor(
     private readonly fleet: Fleet,
@@ -667,6 +669,13 @@ export class Balancer {
     const caps = this.fleet.groups[group]!;
     const tail = v.tail;
     const candidates: Candidate[] = [];
+    if (tail === this.fleet.states[v.index]!.tail) {
+      // The tail as the round began (no task arrived): weighed and ordered once for every group
+      // and pass; filtering keeps the order.
+      const all = (this.startCandidates[v.index] ??= this.weighStart(tail));
+      for (const candidate of all) if (canRun(caps, candidate.task.requiredCapabilities)) candidates.push(candidate);
+      return candidates;
+    }
     for (let i = this.relay ? 0 : v.arrived; i < tail.length; i += 1) {
       const task = tail[i]!;
       if (!canRun(caps, task.requiredCapabilities)) continue;
@@ -674,6 +683,16 @@ export class Balancer {
       if (ms > 0 && ms >= this.options.minTaskMs) candidates.push({ task, ms, priority: task.priority ?? 0, epoch: task.epoch ?? 1 });
     }
     // Stable: among equals, the tail's order, newest first.
+    return candidates.sort(largerFirst);
+  }
+
+  /** Every task of a tail as the round began that is worth a move, in weigh's order. */
+  private weighStart(tail: readonly TaskSummary[]): Candidate[] {
+    const candidates: Candidate[] = [];
+    for (const task of tail) {
+      const ms = this.fleet.duration(task);
+      if (ms > 0 && ms >= this.options.minTaskMs) candidates.push({ task, ms, priority: task.priority ?? 0, epoch: task.epoch ?? 1 });
+    }
     return candidates.sort(largerFirst);
   }
 }
