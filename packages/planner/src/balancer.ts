@@ -492,9 +492,15 @@ export class Balancer {
       if (first < 0) continue;
       // v once it gives its largest task: no move leaves it earlier.
       const floor = v.drain - largestMs / v.capacity;
+      // Any move must leave t finishing before this (the relative margin): a bucket whose first
+      // thief cannot finish even the smallest task before it has no eligible thief (most of the
+      // looks of a victim that finds none).
+      const marginLimit = v.drain - this.options.marginFraction * v.drain;
+      const marginSlack = Math.abs(marginLimit) * SLACK + SLACK;
       for (let i = -1; i < earliest.length; i += 1) {
         const slot = i < 0 ? first : i;
         if ((i >= 0 && slot === first) || !(earliest[slot]! < bound)) continue;
+        if (earliest[slot]! + (smallestMs * (1 - SLACK)) / capacities[slot]! > marginLimit + marginSlack) continue;
         if (this.best) {
           // To beat the best, t's task must leave v draining no later than bestLatest, so it is
           // at least `need` ms, and t must finish it no later than bestLatest — or, when no task
