@@ -558,11 +558,19 @@ export class Balancer {
     else this.log.record(v.index, t.index, task.id, beforeSource, beforeTarget, v.drain, t.drain);
     // The candidate lists follow the move instead of being weighed again (a round may make ten
     // thousand moves): the task leaves v's; while relaying, it joins t's as t's newest.
-    for (const candidates of v.runnable ?? []) if (candidates) removeTask(candidates, task);
-    if (this.relay && t.runnable) {
-      t.runnable.forEach((candidates, group) => {
+    const given = v.runnable;
+    if (given) {
+      for (let group = 0; group < given.length; group += 1) {
+        const candidates = given[group];
+        if (candidates) removeTask(candidates, task);
+      }
+    }
+    const taken = t.runnable;
+    if (this.relay && taken) {
+      for (let group = 0; group < taken.length; group += 1) {
+        const candidates = taken[group];
         if (candidates && canRun(this.fleet.groups[group]!, task.requiredCapabilities)) insertNewest(candidates, candidate);
-      });
+      }
     }
     v.bucket.update(v);
     t.bucket.update(t);
@@ -657,7 +665,12 @@ export class Balancer {
   }
 
   private candidatesFor(v: Node, group: number): readonly Candidate[] {
-    v.runnable ??= [];
+    if (v.runnable === undefined) {
+      v.runnable = [];
+      // The tail as the round began (no task arrived, none left): every group's list is
+      // filtered from it now, before a move makes it a copy that weigh would weigh anew.
+      if (v.tail === this.fleet.states[v.index]!.tail) for (let g = 0; g < this.fleet.groups.length; g += 1) v.runnable[g] = this.weigh(v, g);
+    }
     let candidates = v.runnable[group];
     if (candidates === undefined) v.runnable[group] = candidates = this.weigh(v, group);
     return candidates;
@@ -689,7 +702,7 @@ export class Balancer {
       if (ms > 0 && ms >= this.options.minTaskMs) candidates.push({ task, ms, priority: task.priority ?? 0, epoch: task.epoch ?? 1 });
     }
     // Stable: among equals, the tail's order, newest first.
-    return candidates.sort(largerFirst);
+    return sortLargerFirst(candidates);
   }
 
   /** Every task of a tail as the round began that is worth a move, in weigh's order. */
@@ -699,7 +712,7 @@ export class Balancer {
       const ms = this.fleet.duration(task);
       if (ms > 0 && ms >= this.options.minTaskMs) candidates.push({ task, ms, priority: task.priority ?? 0, epoch: task.epoch ?? 1 });
     }
-    return candidates.sort(largerFirst);
+    return sortLargerFirst(candidates);
   }
 }
 
@@ -753,6 +766,21 @@ class StuckVictims {
 /** Larger first, then fewer moves before (the tail's order, newest first, decides among equals). */
 function largerFirst(a: Candidate, b: Candidate): number {
   return b.ms - a.ms || a.epoch - b.epoch;
+}
+
+/**
+ * A stable sort by largerFirst, in place: an insertion sort, as a tail holds at most
+ * 4 × maxStealBatch tasks and Array.prototype.sort allocates a work array per call (a round
+ * weighs thousands of lists).
+ */
+function sortLargerFirst(candidates: Candidate[]): Candidate[] {
+  for (let i = 1; i < candidates.length; i += 1) {
+    const candidate = candidates[i]!;
+    let j = i - 1;
+    for (; j >= 0 && largerFirst(candidates[j]!, candidate) > 0; j -= 1) candidates[j + 1] = candidates[j]!;
+    candidates[j + 1] = candidate;
+  }
+  return candidates;
 }
 
 /** In place, without splice's array of removed items (a round may make ten thousand moves). */
