@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
-import { AGENT_STATUSES, type AgentView } from "@worksteal/protocol";
+import { AGENT_STATUSES } from "@worksteal/protocol";
 import { readScrapeFigures, type ScrapeFigures } from "@worksteal/store";
 import type { Replica } from "./replica.js";
 
@@ -31,7 +31,7 @@ const COUNTER_FAMILIES = [
 
 /**
  * The fleet's figures, read from Redis at each scrape (readScrapeFigures: a round trip per 500
- * agents), and this replica's role. Every replica serves the same fleet-wide
+ * agents, counted as read), and this replica's role. Every replica serves the same fleet-wide
  * values: aggregate them with max(), not sum().
  */
 export class FleetMetrics {
@@ -70,21 +70,15 @@ export class FleetMetrics {
     this.leader.set({ replica: replica.id }, replica.leaderFence === undefined ? 0 : 1);
     this.leaderFence.set({ replica: replica.id }, replica.leaderFence ?? 0);
     this.fence.set(counts.fence);
-    for (const status of AGENT_STATUSES) this.agents.set({ status }, agents.filter((a) => a.status === status).length);
-    this.tasks.set(
-      { state: "queued" },
-      agents.reduce((n, a) => n + a.workload.queued, 0),
-    );
-    this.tasks.set(
-      { state: "running" },
-      agents.reduce((n, a) => n + a.workload.running, 0),
-    );
+    for (const status of AGENT_STATUSES) this.agents.set({ status }, agents.byStatus[status]);
+    this.tasks.set({ state: "queued" }, agents.queued);
+    this.tasks.set({ state: "running" }, agents.running);
     // Removed agents' series go, and those no longer among the busiest.
     this.agentQueued.reset();
     this.agentRunning.reset();
-    for (const agent of busiest(agents, AGENT_SERIES_MAX)) {
-      this.agentQueued.set({ agent: agent.id }, agent.workload.queued);
-      this.agentRunning.set({ agent: agent.id }, agent.workload.running);
+    for (const agent of agents.busiest) {
+      this.agentQueued.set({ agent: agent.id }, agent.queued);
+      this.agentRunning.set({ agent: agent.id }, agent.running);
     }
     this.unassigned.set(counts.unassigned);
     this.streamLength.set(counts.events);
@@ -105,15 +99,9 @@ export class FleetMetrics {
   }
 }
 
-/** The `count` agents holding the most tasks (queued and running), ties by id. */
-function busiest(agents: readonly AgentView[], count: number): AgentView[] {
-  const held = (a: AgentView) => a.workload.queued + a.workload.running;
-  return [...agents].sort((a, b) => held(b) - held(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, count);
-}
-
 /** The Prometheus text of one scrape: process, this replica's own counters, and the fleet's figures read now. */
 export async function scrapeMetrics(replica: Replica, fleet: FleetMetrics): Promise<{ contentType: string; text: string }> {
-  fleet.set(replica, await readScrapeFigures(replica.store, replica.config.agentTtlMs));
+  fleet.set(replica, await readScrapeFigures(replica.store, replica.config.agentTtlMs, AGENT_SERIES_MAX));
   const merged = Registry.merge([processMetrics(), replica.metrics.registry, fleet.registry]);
   return { contentType: merged.contentType, text: await merged.metrics() };
 }

@@ -1,5 +1,5 @@
-import { type AgentStatus, type AgentView, AgentProfileSchema, parseWorkload, type Workload } from "@worksteal/protocol";
-import { readAgentLoads } from "./agent-loads.js";
+import { AGENT_STATUSES, type AgentStatus, type AgentView, AgentProfileSchema, parseWorkload, type Workload } from "@worksteal/protocol";
+import { type AgentLoad, readAgentLoads } from "./agent-loads.js";
 import { replyValues, timeToMs } from "./replies.js";
 import type { Store } from "./store.js";
 
@@ -68,6 +68,48 @@ export async function readAgents(store: Store, agentTtlMs: number): Promise<Agen
     });
   }
   return agents;
+}
+
+/** The fleet in figures, for a scrape: agents by status, the tasks they hold, and the busiest of them. */
+export interface FleetTally {
+  byStatus: Record<AgentStatus, number>;
+  /** Tasks queued and running on registered agents. */
+  queued: number;
+  running: number;
+  /** The registered agents holding the most tasks (queued and running), most first, ties by id. */
+  busiest: Array<{ id: string } & AgentLoad>;
+}
+
+/**
+ * `FleetTally` of every registered agent, reading only what it counts: each agent's status and
+ * heartbeat (AGENTS_PER_READ per round trip, each page's liveness on the Redis clock of its own
+ * read) and the load sets. Each page is counted and dropped, so no view of the whole fleet is
+ * built: at 10,000 agents, readAgents' views and replies outlived the young generation.
+ */
+export async function tallyAgents(store: Store, agentTtlMs: number, busiestCount: number): Promise<FleetTally> {
+  const ids = await readAgentIds(store);
+  const loadsRead = readAgentLoads(store);
+  const byStatus = Object.fromEntries(AGENT_STATUSES.map((status) => [status, 0])) as Record<AgentStatus, number>;
+  for (let start = 0; start < ids.length; start += AGENTS_PER_READ) {
+    const page = ids.slice(start, start + AGENTS_PER_READ);
+    const pipeline = store.redis.pipeline();
+    for (const id of page) pipeline.hmget(store.keys.agent(id), "status", "lastHeartbeat");
+    const values = replyValues(await pipeline.time().exec(), "the agents' status");
+    const now = timeToMs(values[page.length] as [string, string]);
+    for (let i = 0; i < page.length; i++) {
+      const [status, lastHeartbeat] = values[i] as [string | null, string | null];
+      byStatus[agentStatus({ status: status ?? "", lastHeartbeat: lastHeartbeat ?? "0" }, now, agentTtlMs)] += 1;
+    }
+  }
+  const loads = await loadsRead;
+  const held = ids.map((id) => ({ id, ...(loads.get(id) ?? NO_LOAD) }));
+  const total = (a: AgentLoad) => a.queued + a.running;
+  return {
+    byStatus,
+    queued: held.reduce((n, a) => n + a.queued, 0),
+    running: held.reduce((n, a) => n + a.running, 0),
+    busiest: held.sort((a, b) => total(b) - total(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, busiestCount),
+  };
 }
 
 /** Ids of every registered agent, in no order. */

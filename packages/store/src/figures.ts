@@ -1,5 +1,5 @@
-import { type AgentView, FOLD_GROUP, TASKS_CANCELLED_FIELD } from "@worksteal/protocol";
-import { readAgents } from "./agents.js";
+import { FOLD_GROUP, TASKS_CANCELLED_FIELD } from "@worksteal/protocol";
+import { type FleetTally, tallyAgents } from "./agents.js";
 import { replyValues } from "./replies.js";
 import type { Store } from "./store.js";
 
@@ -111,14 +111,17 @@ export interface ScrapeFigures {
   /** The namespace's counters (see readMetrics). */
   counters: Record<string, number>;
   fold: FoldProgress;
-  agents: AgentView[];
+  agents: FleetTally;
 }
 
-/** The namespace's figures for a scrape: counters and stream state in one round trip, the agents in one more per 500 (readAgents). */
-export async function readScrapeFigures(store: Store, agentTtlMs: number): Promise<ScrapeFigures> {
+/**
+ * The namespace's figures for a scrape: counters and stream state in one round trip, the agents
+ * tallied in one more per 500 (tallyAgents), with the `busiestCount` agents holding the most tasks.
+ */
+export async function readScrapeFigures(store: Store, agentTtlMs: number, busiestCount: number): Promise<ScrapeFigures> {
   const k = store.keys;
   const pipeline = store.redis.pipeline().zcard(k.unassigned).xlen(k.events).xlen(k.deadLetter).zcard(k.steals).get(k.fence).hgetall(k.metrics);
-  const [replies, agents] = await Promise.all([pipeline.xinfo("GROUPS", k.events).exec(), readAgents(store, agentTtlMs)]);
+  const [replies, agents] = await Promise.all([pipeline.xinfo("GROUPS", k.events).exec(), tallyAgents(store, agentTtlMs, busiestCount)]);
   const groups = replies?.pop();
   const [unassigned, events, deadLetters, steals, fence, counters] = replyValues(replies, "the namespace's figures") as [
     number,
