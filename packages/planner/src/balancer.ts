@@ -496,20 +496,30 @@ export class Balancer {
       // thief cannot finish even the smallest task before it has no eligible thief (most of the
       // looks of a victim that finds none).
       const marginLimit = v.drain - this.options.marginFraction * v.drain;
-      const marginSlack = Math.abs(marginLimit) * SLACK + SLACK;
+      const marginBound = marginLimit + Math.abs(marginLimit) * SLACK + SLACK;
+      const smallestLow = smallestMs * (1 - SLACK);
+      // To beat the best, t's task must leave v draining no later than bestLatest, so it is at
+      // least `need` ms, and t must finish it no later than bestLatest — or, when no task leaves
+      // v earlier than bestLatest, no later than bestFinish. The slack keeps rounding on the side
+      // of looking. Recomputed when the best changes.
+      let need = 0;
+      let limit = Infinity;
+      let bestSeen: Node | undefined;
       for (let i = -1; i < earliest.length; i += 1) {
         const slot = i < 0 ? first : i;
-        if ((i >= 0 && slot === first) || !(earliest[slot]! < bound)) continue;
-        if (earliest[slot]! + (smallestMs * (1 - SLACK)) / capacities[slot]! > marginLimit + marginSlack) continue;
-        if (this.best) {
-          // To beat the best, t's task must leave v draining no later than bestLatest, so it is
-          // at least `need` ms, and t must finish it no later than bestLatest — or, when no task
-          // leaves v earlier than bestLatest, no later than bestFinish. The slack keeps rounding
-          // on the side of looking.
-          const need = Math.max(smallestMs, (v.drain - this.bestLatest) * v.capacity) * (1 - SLACK);
-          const limit = floor >= this.bestLatest ? this.bestFinish : this.bestLatest;
-          if (earliest[slot]! + need / capacities[slot]! > limit * (1 + SLACK) + SLACK) continue;
+        const drain = earliest[slot]!;
+        if ((i >= 0 && slot === first) || !(drain < bound)) continue;
+        const capacity = capacities[slot]!;
+        if (drain + smallestLow / capacity > marginBound) continue;
+        if (this.best !== bestSeen) {
+          const best = this.best;
+          if (best !== undefined) {
+            need = Math.max(smallestMs, (v.drain - this.bestLatest) * v.capacity) * (1 - SLACK);
+            limit = (floor >= this.bestLatest ? this.bestFinish : this.bestLatest) * (1 + SLACK) + SLACK;
+          }
+          bestSeen = best;
         }
+        if (this.best !== undefined && drain + need / capacity > limit) continue;
         this.weighThief(v, thieves.buckets[slot]!.first()!, candidates);
       }
     }
