@@ -8,6 +8,8 @@
  * evenly, so the fleet is balanced; one coordinator process (packages/coordinator/src/main.ts
  * through tsx, or with --built packages/coordinator/dist/main.js, as deployed: run `pnpm build`
  * first) leads. Reported over the measured window: the coordinator's resident memory and CPU (/proc),
+ * what that memory holds (V8's heap reserved and used, memory outside it: process.memoryUsage() as
+ * the coordinator prints it each second, lib/fleet-bench/memory-probe.mjs, loaded with --import),
  * its leader round, steal planning phases and maintenance passes (its own /metrics histograms),
  * the fold lag (XINFO: events not yet folded, and how far behind the newest event the oldest
  * unread one is), and the Redis commands per second it causes: the window's rate less what the
