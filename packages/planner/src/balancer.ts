@@ -57,7 +57,8 @@ export class Fleet {
     this.work = this.states.map((state, i) => {
       tailTasks += state.tail.length;
       let work = (state.queued - state.tail.length + state.running) * this.avgMs[i]!;
-      for (const task of state.tail) {
+      for (let j = 0; j < state.tail.length; j += 1) {
+        const task = state.tail[j]!;
         const ms = this.duration(task);
         work += ms;
         if (ms < shortestTaskMs) shortestTaskMs = ms;
@@ -234,6 +235,8 @@ export class Balancer {
    * thief's task. Fields, not returned objects: a round may make ten thousand moves.
    */
   private chosenFinish = 0;
+  /** What findWorthLimit found last. */
+  private worthLimit = 0;
   private thiefCandidate: Candidate | undefined;
   /** bestThief's best so far: the thief, its task, the later drain of the two after the move, and the thief's. */
   private best: Node | undefined;
@@ -306,7 +309,8 @@ export class Balancer {
         runnable: undefined,
       };
     });
-    for (const node of this.nodes) node.bucket.insert(node);
+    // Indexed loops over every node: a for-of allocates a result per step until the function is optimized, and these run once per round.
+    for (let i = 0; i < this.nodes.length; i += 1) this.nodes[i]!.bucket.insert(this.nodes[i]!);
     for (const thieves of this.thieves) thieves?.rebuild();
     this.log = new StealLog(
       this.nodes.map((x) => x.id),
@@ -324,7 +328,8 @@ export class Balancer {
     const drains = this.drains();
     // The same nodes and buckets again, as they were: cheaper than building them anew.
     for (const bucket of this.buckets) bucket.clear();
-    for (const x of this.nodes) {
+    for (let i = 0; i < this.nodes.length; i += 1) {
+      const x = this.nodes[i]!;
       const start = this.fleet.states[x.index]!;
       x.queued = start.queued;
       x.tail = start.tail;
@@ -377,8 +382,9 @@ export class Balancer {
   private choose(v: Node, t: Node, candidates: readonly Candidate[]): Candidate | undefined {
     const n = candidates.length;
     // The smallest is not worth it: none is.
-    if (n === 0 || this.finishIfWorth(v, t, candidates[n - 1]!.ms) === undefined) return undefined;
-    const limit = this.worthLimitMs(v, t);
+    if (n === 0 || !this.worth(v, t, candidates[n - 1]!.ms)) return undefined;
+    this.findWorthLimit(v, t);
+    const limit = this.worthLimit;
     let lo = 0;
     let hi = n - 1;
     while (lo < hi) {
@@ -386,42 +392,48 @@ export class Balancer {
       if (candidates[mid]!.ms < limit) hi = mid;
       else lo = mid + 1;
     }
-    while (lo > 0 && this.finishIfWorth(v, t, candidates[lo - 1]!.ms) !== undefined) lo -= 1;
+    while (lo > 0 && this.worth(v, t, candidates[lo - 1]!.ms)) lo -= 1;
     for (let i = lo; i < n; i += 1) {
       const candidate = candidates[i]!;
-      const finish = this.finishIfWorth(v, t, candidate.ms);
-      if (finish === undefined) continue;
+      if (!this.worth(v, t, candidate.ms)) continue;
       const p = candidate.priority;
       if (p > 0 && this.startOn(v, p, v.tail.indexOf(candidate.task)) <= this.startOn(t, p, -1)) continue;
-      this.chosenFinish = finish;
+      this.chosenFinish = t.drain + candidate.ms / t.capacity;
       return candidate;
     }
     return undefined;
   }
 
   /**
-   * The size below which a task from v is worth moving to t (finishIfWorth solved for ms, up to
+   * The size below which a task from v is worth moving to t (worth solved for ms, up to
    * rounding): with gain = v − t − ms/ct once the task would finish later on t than the rest of v,
    * gain > marginTaskFraction × ms × min(1/cv, 1/ct), and v − t − ms/ct > marginFraction × v.
    * Below that point the gain is the task's whole drain time, which passes while
-   * marginTaskFraction < 1; otherwise no closed form: Infinity (every candidate is tested).
+   * marginTaskFraction < 1; otherwise no closed form: Infinity (every candidate is tested). Left
+   * in worthLimit (a returned double would be a heap allocation per call).
    */
-  private worthLimitMs(v: Node, t: Node): number {
+  private findWorthLimit(v: Node, t: Node): void {
     const { marginTaskFraction, marginFraction } = this.options;
-    if (!(marginTaskFraction >= 0 && marginTaskFraction < 1)) return Infinity;
+    if (!(marginTaskFraction >= 0 && marginTaskFraction < 1)) {
+      this.worthLimit = Infinity;
+      return;
+    }
     const gainLimit = (v.drain - t.drain) / (1 / t.capacity + marginTaskFraction * Math.min(1 / v.capacity, 1 / t.capacity));
     const marginLimit = ((1 - marginFraction) * v.drain - t.drain) * t.capacity;
-    return Math.min(gainLimit, marginLimit);
+    this.worthLimit = Math.min(gainLimit, marginLimit);
   }
 
-  /** t's drain once it holds a task of `ms` from v, when that move passes the margins; else undefined. */
-  private finishIfWorth(v: Node, t: Node, ms: number): number | undefined {
+  /**
+   * Whether moving a task of `ms` from v to t passes the margins (t then drains at t.drain +
+   * ms / t.capacity). A boolean, not that drain: a double returned from a call that is not
+   * inlined is a heap allocation, and a round makes this test hundreds of thousands of times.
+   */
+  private worth(v: Node, t: Node, ms: number): boolean {
     const dv = ms / v.capacity;
     const dt = ms / t.capacity;
     const finish = t.drain + dt;
     const gain = v.drain - Math.max(v.drain - dv, finish);
-    const ok = gain > this.options.marginTaskFraction * Math.min(dv, dt) && v.drain - finish > this.options.marginFraction * v.drain;
-    return ok ? finish : undefined;
+    return gain > this.options.marginTaskFraction * Math.min(dv, dt) && v.drain - finish > this.options.marginFraction * v.drain;
   }
 
   /**
@@ -596,7 +608,7 @@ export class Balancer {
   run(): void {
     const victims = new IndexedHeap<Node>((a, b) => latestFirst(a, b) < 0, nodeNumber, this.nodes.length);
     const stuck = new StuckVictims(this.nodes.length);
-    for (const x of this.nodes) if (this.canGive(x)) victims.insert(x);
+    for (let i = 0; i < this.nodes.length; i += 1) if (this.canGive(this.nodes[i]!)) victims.insert(this.nodes[i]!);
     for (let v = victims.first(); v; v = victims.first()) {
       const t = this.bestThief(v);
       // No thief drains early enough for the latest victim: none does for any other (they drain

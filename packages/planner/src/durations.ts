@@ -14,7 +14,9 @@ export function agentAverageMs(workload: Workload): number | undefined {
 export function fleetAverageMs(agents: readonly AgentView[]): number | undefined {
   let sum = 0;
   let count = 0;
-  for (const a of agents) {
+  // Indexed: it runs once per round over every agent (a for-of allocates a result per step until optimized).
+  for (let i = 0; i < agents.length; i += 1) {
+    const a = agents[i]!;
     if (a.workload.durationCount > 0 && Number.isFinite(a.workload.durationSumMs)) {
       sum += a.workload.durationSumMs;
       count += a.workload.durationCount;

@@ -78,7 +78,9 @@ export function aliveQueueStates(snapshot: PlannerSnapshot, planned?: Planned): 
   for (let i = 1; i < agents.length && strictlySorted; i += 1) strictlySorted = agents[i - 1]!.id < agents[i]!.id;
   const seen = strictlySorted ? undefined : new Set<string>();
   const alive: AgentView[] = [];
-  for (const a of agents) {
+  // Indexed loops over every agent: a for-of allocates a result per step until the function is optimized, and it runs once per round.
+  for (let i = 0; i < agents.length; i += 1) {
+    const a = agents[i]!;
     if (seen) {
       if (seen.has(a.id)) continue;
       seen.add(a.id);
