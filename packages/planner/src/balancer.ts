@@ -203,6 +203,8 @@ interface Node extends QueueState {
    * those worth a move that did not arrive this round. Filled lazily, then kept up by each move.
    */
   runnable: Array<Candidate[] | undefined> | undefined;
+  /** It gave a task in this pass: some task of its tail as the round began has left it. */
+  gave: boolean;
 }
 
 /**
@@ -307,6 +309,7 @@ export class Balancer {
         work,
         drain: work / capacity,
         runnable: undefined,
+        gave: false,
       };
     });
     // Indexed loops over every node: a for-of allocates a result per step until the function is optimized, and these run once per round.
@@ -338,6 +341,7 @@ export class Balancer {
       x.work = this.fleet.work[x.index]!;
       x.drain = x.work / x.capacity;
       x.runnable = undefined;
+      x.gave = false;
       x.bucket.insert(x);
     }
     for (const thieves of this.thieves) thieves?.rebuild();
@@ -571,6 +575,7 @@ export class Balancer {
     const beforeSource = v.drain;
     const beforeTarget = t.drain;
     const task = moveAt(v, t, v.tail.indexOf(candidate.task));
+    v.gave = true;
     v.work -= candidate.ms;
     t.work += candidate.ms;
     v.drain = v.work / v.capacity;
@@ -710,10 +715,12 @@ export class Balancer {
     const caps = this.fleet.groups[group]!;
     const tail = v.tail;
     const candidates: Candidate[] = [];
-    if (tail === this.fleet.states[v.index]!.tail) {
-      // The tail as the round began (no task arrived): weighed and ordered once for every group
-      // and pass; filtering keeps the order.
-      const all = (this.startCandidates[v.index] ??= this.weighStart(tail));
+    const start = this.fleet.states[v.index]!.tail;
+    // The tail as the round began, or (when tasks that arrived are no candidates) with only
+    // arrivals before it: its tasks are weighed and ordered once for every group and pass, and
+    // filtering keeps the order.
+    if (tail === start || (!this.relay && !v.gave && tail.length === start.length + v.arrived)) {
+      const all = (this.startCandidates[v.index] ??= this.weighStart(start));
       for (const candidate of all) if (canRun(caps, candidate.task.requiredCapabilities)) candidates.push(candidate);
       return candidates;
     }
