@@ -619,21 +619,24 @@ export class Balancer {
       // No thief drains early enough for the latest victim: none does for any other (they drain
       // no later, and stuck ones stay stuck while nothing moves). A balanced fleet ends here at once.
       if (!t && !this.anyThiefBefore(this.thiefBound(v))) return;
-      victims.remove(v);
       if (!t) {
+        victims.remove(v);
         stuck.add(v, this.groupsWithTask(v));
         continue;
       }
-      victims.remove(t);
       if (!this.move(v, t, this.thiefCandidate!)) return;
-      if (this.canGive(v)) victims.insert(v);
+      // Re-placed where they stay victims (one sift each, not a removal and an insertion).
+      if (this.canGive(v)) victims.update(v);
+      else victims.remove(v);
       // t changed as a victim; v, now earlier, changed as a thief: only victims stuck for want
       // of a thief can have been unblocked, and only by v. When v is neither of its bucket's
       // first two, one of those (not the stuck victim itself) drains no later than v, so any
       // task worth moving to v would be worth moving to it, and none was: none is to v. Nor can a stuck victim that has no
       // task for v's group, or that drains too early for v to be a thief (thiefBound).
       stuck.delete(t);
-      if (this.canGive(t)) victims.insert(t);
+      if (!this.canGive(t)) victims.remove(t);
+      else if (victims.has(t)) victims.update(t);
+      else victims.insert(t);
       if (v.bucket.first() !== v && v.bucket.second() !== v) continue;
       for (const x of stuck.unblockedBy(
         v,
