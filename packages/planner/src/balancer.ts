@@ -498,11 +498,16 @@ export class Balancer {
       // Most moves take v's largest task: the bucket that would finish it first is looked at first.
       let first = -1;
       let firstFinish = Infinity;
+      let secondFinish = Infinity;
       for (let slot = 0; slot < earliest.length; slot += 1) {
         const finish = earliest[slot]! + largestMs / capacities[slot]!;
-        if (earliest[slot]! < bound && finish < firstFinish) {
+        if (!(earliest[slot]! < bound) || !(finish < secondFinish)) continue;
+        if (finish < firstFinish) {
+          secondFinish = firstFinish;
           first = slot;
           firstFinish = finish;
+        } else {
+          secondFinish = finish;
         }
       }
       if (first < 0) continue;
@@ -537,6 +542,10 @@ export class Balancer {
         }
         if (this.best !== undefined && drain + need / capacity > limit) continue;
         this.weighThief(v, thieves.buckets[slot]!.first()!, candidates);
+        // The best leaves v at its floor and finishes sooner than any other bucket could finish
+        // the largest task: every other bucket would be passed over (their bound is at least
+        // their finish of the largest task, less the slack), so the scan is skipped.
+        if (i < 0 && this.best !== undefined && floor >= this.bestLatest && secondFinish * (1 - 4 * SLACK) > this.bestFinish * (1 + SLACK) + SLACK) break;
       }
     }
     this.thiefCandidate = this.bestCandidate;
