@@ -1,9 +1,8 @@
 import { IndexedHeap } from "./indexed-heap.js";
 
-/** What the index needs of a thief. */
+/** What the index needs of a thief: when it drains (its bucket says its capacity). */
 export interface Thief {
-  readonly capacity: number;
-  drain: number;
+  readonly drain: number;
 }
 
 /**
