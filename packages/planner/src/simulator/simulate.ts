@@ -19,6 +19,8 @@ type SimEvent =
   /** A planning round: on the timer (which then sets the next), or for an event (eventRounds). */
   | { kind: "plan"; timer: boolean }
   | { kind: "move"; directive: PlannedDirective }
+  /** Free slots pull from the shared queue, once per instant (LPT weighs its tasks and free agents together). */
+  | { kind: "pull" }
   | { kind: "sample" };
 
 interface AgentState {
@@ -47,7 +49,8 @@ interface AgentState {
  * directive is executed `moveCostMs` after the one before it (the first `moveCostMs` after
  * planning) and moves the tasks it names that are still queued on the source (naming none, the
  * newest queued tasks the target can run), as the executor does.
- * With `sampleEveryMs`, every agent's backlog is recorded for charts.
+ * With `sampleEveryMs`, every agent's backlog is recorded for charts; with `costs`, every task
+ * holds its slot for its claim and finish besides its duration.
  */
 export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[], policy: SimPolicy, options: SimOptions = {}): SimResult {
   const states = agents.map((agent, index): AgentState => ({
@@ -88,6 +91,10 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
     eventRoundAt = now + (policy.eventLagMs ?? 0);
     events.push(eventRoundAt, { kind: "plan", timer: false });
   };
+  const claimMs = options.costs?.claimMs ?? 0;
+  const finishMs = options.costs?.finishMs ?? 0;
+  if (!(claimMs >= 0 && finishMs >= 0 && Number.isFinite(claimMs + finishMs)))
+    throw new Error(`task costs must be finite and not below 0, not ${claimMs} and ${finishMs}`);
   const sampleEveryMs = options.sampleEveryMs;
   if (sampleEveryMs !== undefined && !(sampleEveryMs > 0)) throw new Error(`sampleEveryMs must be above 0, not ${sampleEveryMs}`);
   const backlog: BacklogSample[] = [];
@@ -97,20 +104,44 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
     state.running += 1;
     const outcome = outcomes[task]!;
     outcome.agent = state.agent.id;
-    outcome.startedAt = now;
-    events.push(now + tasks[task]!.durationMs / state.speed, { kind: "finish", task });
+    outcome.startedAt = now + claimMs;
+    events.push(outcome.startedAt + tasks[task]!.durationMs / state.speed + finishMs, { kind: "finish", task });
   };
   const dispatch = (state: AgentState) => {
     while (state.running < state.agent.slots && state.queue.length > 0) start(state, state.queue.shift()!);
   };
+  const pullsLongest = policy.kind === "lpt";
+  // LPT gives the longest task to the fastest free agent; the shared queue takes agents in order.
+  const pullOrder = pullsLongest ? [...states].sort((a, b) => b.speed - a.speed || a.index - b.index) : states;
+  /** Where in the shared queue the next task for this agent is: the oldest it can run, or (LPT) the longest. */
+  const nextShared = (state: AgentState): number => {
+    let best = -1;
+    for (let at = 0; at < shared.length; at += 1) {
+      const task = tasks[shared[at]!]!;
+      if (!canRun(state.caps, task.requiredCapabilities)) continue;
+      if (!pullsLongest) return at;
+      if (best < 0 || task.durationMs > tasks[shared[best]!]!.durationMs) best = at;
+    }
+    return best;
+  };
   const dispatchShared = () => {
-    for (const state of states) {
+    for (const state of pullOrder) {
       while (state.running < state.agent.slots) {
-        const at = shared.findIndex((task) => canRun(state.caps, tasks[task]!.requiredCapabilities));
+        const at = nextShared(state);
         if (at < 0) break;
         start(state, shared.splice(at, 1)[0]!);
       }
     }
+  };
+  const pulls = policy.kind === "shared" || policy.kind === "lpt";
+  /** When the pull last scheduled runs (-Infinity: none yet). */
+  let pullAt = -Infinity;
+  /**
+   * Free slots pull once every arrival and finish of this instant is in: those were scheduled
+   * before the pull, so it sees all the tasks and free slots of the instant together.
+   */
+  const pull = () => {
+    if (pullAt < now) events.push((pullAt = now), { kind: "pull" });
   };
 
   const views = (): AgentView[] =>
@@ -224,9 +255,9 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
     const event = next.event;
     switch (event.kind) {
       case "arrive":
-        if (policy.kind === "shared") {
+        if (pulls) {
           shared.push(event.task);
-          dispatchShared();
+          pull();
         } else {
           const state = place(event.task);
           outcomes[event.task]!.placedOn = state.agent.id;
@@ -242,7 +273,7 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
         state.running -= 1;
         finished += 1;
         events.push(now + (policy.kind === "steal" ? (policy.eventLagMs ?? 0) : 0), { kind: "fold", task: event.task });
-        if (policy.kind === "shared") dispatchShared();
+        if (pulls) pull();
         else dispatch(state);
         if (state.queue.length === 0) eventRound();
         break;
@@ -266,6 +297,9 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
         break;
       case "move":
         move(event.directive);
+        break;
+      case "pull":
+        dispatchShared();
         break;
       case "sample":
         backlog.push({ at: now, held: states.map((s) => s.queue.length + s.running), shared: shared.length });
