@@ -35,6 +35,8 @@ export type SimPolicy =
       config: PlannerConfig;
       stealIntervalMs: number;
       eventLagMs?: number | undefined;
+      /** The first event round's lag instead of eventLagMs (a leader flooded by a burst's events reacts later; default eventLagMs). */
+      firstEventLagMs?: number | undefined;
       moveCostMs?: number | undefined;
       /**
        * Also plan eventLagMs after an event that may call for a steal — an agent went idle (a slot

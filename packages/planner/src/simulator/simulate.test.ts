@@ -180,6 +180,12 @@ describe("simulate: hand-computed schedules", () => {
       ["t1", "b", 25, 125],
     ]);
     expect(onEvents.rounds).toBe(2);
+    // The first event round later (a leader flooded by a burst): t1 moves at 40 + 5.
+    const slowFirst = simulate(agents, tasks, steal("balanced", 1000, { eventLagMs: 20, firstEventLagMs: 40, moveCostMs: 5, eventRounds: true }));
+    expect(schedule(slowFirst)).toEqual([
+      ["t0", "a", 0, 100],
+      ["t1", "b", 45, 145],
+    ]);
   });
 
   // a holds four 100 ms tasks, b one of 400 ms: both busy until 400 ms. Rounds every 10 ms move

@@ -43,8 +43,8 @@ interface AgentState {
  * only for the agents the strategy may take from (`needsTail`), durations (per agent, per type,
  * with their counts) only from completions older than `eventLagMs`, and directives still in
  * flight projected in. Rounds run every `stealIntervalMs`, and with `eventRounds` also
- * `eventLagMs` after an agent goes idle or a task queues behind busy slots (one such round
- * pending at a time); with `idleGate`, a round plans only while an agent is idle beside a
+ * `eventLagMs` (the first `firstEventLagMs`) after an agent goes idle or a task queues behind busy
+ * slots (one such round pending at a time); with `idleGate`, a round plans only while an agent is idle beside a
  * backlog. A
  * directive is executed `moveCostMs` after the one before it (the first `moveCostMs` after
  * planning) and moves the tasks it names that are still queued on the source (naming none, the
@@ -86,9 +86,12 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
   if (policy.kind === "steal" && tasks.length > 0) events.push(policy.stealIntervalMs, { kind: "plan", timer: true });
   /** When the event round already scheduled runs (-Infinity: none is). */
   let eventRoundAt = -Infinity;
+  let firstEventRound = true;
   const eventRound = () => {
     if (policy.kind !== "steal" || !policy.eventRounds || eventRoundAt >= now) return;
-    eventRoundAt = now + (policy.eventLagMs ?? 0);
+    const lagMs = firstEventRound ? (policy.firstEventLagMs ?? policy.eventLagMs ?? 0) : (policy.eventLagMs ?? 0);
+    firstEventRound = false;
+    eventRoundAt = now + lagMs;
     events.push(eventRoundAt, { kind: "plan", timer: false });
   };
   const claimMs = options.costs?.claimMs ?? 0;

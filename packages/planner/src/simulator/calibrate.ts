@@ -1,0 +1,170 @@
+import type { SimAgent, SimTask, TaskCosts } from "./model.js";
+
+/** A task of a real run, as its record ends (times on one clock, ms). */
+export interface RecordedTask {
+  id: string;
+  /** Where it was first queued, and where it ran. */
+  placedOn: string;
+  agent: string;
+  createdAt: number;
+  /** When it reached the agent it ran on: its creation, or the end of the steal that brought it there. */
+  readyAt: number;
+  startedAt: number;
+  finishedAt: number;
+}
+
+/** A directive of a real run as the executor recorded it: the tasks it moved, from when it started to when they were queued on the target. */
+export interface RecordedSteal {
+  /** The planning round it came from (directives of one round are queued together). */
+  round: string;
+  source: string;
+  target: string;
+  taskIds: readonly string[];
+  startedAt: number;
+  finishedAt: number;
+}
+
+/**
+ * What a real run paid that the simulator's tasks and planning rounds do not, measured from the
+ * run itself, so that the simulated run of the same workload pays it too.
+ */
+export interface Calibration {
+  costs: TaskCosts;
+  /** Per task id: when it was created, in ms after the first task was (submitting a burst takes time). */
+  arrivalsMs: ReadonlyMap<string, number>;
+  /**
+   * From the first moment the leader's gate opened (an agent idle while another holds a task
+   * waiting for a slot: for a burst, as it is submitted) to the first directive's start: folding
+   * the burst's events, planning, queuing and picking up the directive. Undefined when no
+   * directive followed.
+   */
+  firstEventLagMs: number | undefined;
+  /** The same, as a median over the later openings a directive followed before the gate opened again. Undefined without any. */
+  eventLagMs: number | undefined;
+  /**
+   * A directive's share of its round's execution: over all rounds, the time from a round's first
+   * directive starting to its last one's tasks being queued on the target, over the directives
+   * (the simulator executes a round's directives one after the other). Undefined without steals.
+   */
+  moveCostMs: number | undefined;
+}
+
+/**
+ * Measures a recorded run against the durations it was given (`tasks`: the simulator's tasks, at
+ * speed 1; an agent's speed divides them). Claim: per agent, slots are handed out in start order,
+ * each start taking the slot that freed first, and the claim is the time from when both that slot
+ * was free and the task was on the agent to its start. Finish: the time a run took beyond its
+ * duration. Both are means: every task pays them, so their sum is what the makespan pays.
+ */
+export function calibrate(
+  agents: readonly SimAgent[],
+  tasks: readonly SimTask[],
+  run: { tasks: readonly RecordedTask[]; steals: readonly RecordedSteal[] },
+): Calibration {
+  const durations = new Map(tasks.map((t) => [t.id, t.durationMs]));
+  const byAgent = new Map(agents.map((a) => [a.id, a]));
+  if (run.tasks.length === 0) throw new Error("a recorded run without tasks measures nothing");
+  let claimSum = 0;
+  let finishSum = 0;
+  for (const agent of agents) {
+    const ran = run.tasks.filter((t) => t.agent === agent.id).sort((a, b) => a.startedAt - b.startedAt);
+    // Free times of the agent's slots, earliest first: -Infinity until a slot ran a task.
+    const freeAt: number[] = Array.from({ length: agent.slots }, () => -Infinity);
+    for (const task of ran) {
+      const slotFree = freeAt.shift()!;
+      claimSum += Math.max(0, task.startedAt - Math.max(slotFree, task.readyAt));
+      insertSorted(freeAt, task.finishedAt);
+    }
+  }
+  for (const task of run.tasks) {
+    const durationMs = durations.get(task.id);
+    const agent = byAgent.get(task.agent);
+    if (durationMs === undefined || !agent) throw new Error(`recorded task ${task.id} on ${task.agent} is not in the workload`);
+    finishSum += Math.max(0, task.finishedAt - task.startedAt - durationMs / (agent.speed ?? 1));
+  }
+  const first = Math.min(...run.tasks.map((t) => t.createdAt));
+  const lags = gateOpenings(agents, run).map((opened, i, all) => {
+    const next = all[i + 1] ?? Infinity;
+    const steal = run.steals.filter((s) => s.startedAt >= opened && s.startedAt < next).sort((a, b) => a.startedAt - b.startedAt)[0];
+    return steal ? steal.startedAt - opened : undefined;
+  });
+  const rounds = new Map<string, { startedAt: number; finishedAt: number; directives: number }>();
+  for (const steal of run.steals) {
+    const round = rounds.get(steal.round);
+    if (!round) rounds.set(steal.round, { startedAt: steal.startedAt, finishedAt: steal.finishedAt, directives: 1 });
+    else
+      rounds.set(steal.round, {
+        startedAt: Math.min(round.startedAt, steal.startedAt),
+        finishedAt: Math.max(round.finishedAt, steal.finishedAt),
+        directives: round.directives + 1,
+      });
+  }
+  let roundsMs = 0;
+  for (const round of rounds.values()) roundsMs += round.finishedAt - round.startedAt;
+  return {
+    costs: { claimMs: claimSum / run.tasks.length, finishMs: finishSum / run.tasks.length },
+    arrivalsMs: new Map(run.tasks.map((t) => [t.id, t.createdAt - first])),
+    firstEventLagMs: lags[0],
+    eventLagMs: median(lags.slice(1).filter((lag) => lag !== undefined)),
+    moveCostMs: run.steals.length > 0 ? roundsMs / run.steals.length : undefined,
+  };
+}
+
+/**
+ * When the leader's gate opened: the moments some agent became idle (nothing queued, a slot free)
+ * while another held a task waiting for a slot, or the reverse, rebuilt from the recorded queues
+ * (a task is queued where it was placed from its creation, moves at the end of its steal, runs
+ * from its start to its finish). Events at one instant are applied together.
+ */
+export function gateOpenings(agents: readonly SimAgent[], run: { tasks: readonly RecordedTask[]; steals: readonly RecordedSteal[] }): number[] {
+  const changes: Array<{ at: number; agent: string; queued: number; running: number }> = [];
+  for (const task of run.tasks) {
+    changes.push({ at: task.createdAt, agent: task.placedOn, queued: 1, running: 0 });
+    changes.push({ at: task.startedAt, agent: task.agent, queued: -1, running: 1 });
+    changes.push({ at: task.finishedAt, agent: task.agent, queued: 0, running: -1 });
+  }
+  for (const steal of run.steals) {
+    for (const _ of steal.taskIds) {
+      changes.push({ at: steal.finishedAt, agent: steal.source, queued: -1, running: 0 });
+      changes.push({ at: steal.finishedAt, agent: steal.target, queued: 1, running: 0 });
+    }
+  }
+  changes.sort((a, b) => a.at - b.at);
+  const slots = new Map(agents.map((a) => [a.id, a.slots]));
+  const queued = new Map(agents.map((a) => [a.id, 0]));
+  const running = new Map(agents.map((a) => [a.id, 0]));
+  const openings: number[] = [];
+  let open = false;
+  for (let i = 0; i < changes.length;) {
+    const at = changes[i]!.at;
+    for (; i < changes.length && changes[i]!.at === at; i += 1) {
+      const change = changes[i]!;
+      queued.set(change.agent, queued.get(change.agent)! + change.queued);
+      running.set(change.agent, running.get(change.agent)! + change.running);
+    }
+    const ids = [...slots.keys()];
+    const idle = ids.some((id) => queued.get(id)! <= 0 && running.get(id)! < slots.get(id)!);
+    const waiting = ids.some((id) => queued.get(id)! > 0 && queued.get(id)! + running.get(id)! > slots.get(id)!);
+    if (idle && waiting && !open) openings.push(at);
+    open = idle && waiting;
+  }
+  return openings;
+}
+
+/** The workload as it arrived in the recorded run: each task at its measured arrival. */
+export function withArrivals(tasks: readonly SimTask[], arrivalsMs: ReadonlyMap<string, number>): SimTask[] {
+  return tasks.map((t) => ({ ...t, arrivesAt: arrivalsMs.get(t.id) ?? t.arrivesAt }));
+}
+
+function insertSorted(values: number[], value: number): void {
+  let i = values.length;
+  while (i > 0 && values[i - 1]! > value) i -= 1;
+  values.splice(i, 0, value);
+}
+
+function median(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
