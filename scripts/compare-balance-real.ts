@@ -25,7 +25,7 @@ import { z } from "zod";
 import { Client } from "@worksteal/client";
 import { ConfigSchema, keysFor, parseRecord, StealOperationSchema, STRATEGIES } from "@worksteal/protocol";
 import type { Redis } from "ioredis";
-import { calibrate, type Calibration, type RecordedSteal, type RecordedTask, withArrivals } from "../packages/planner/src/simulator/calibrate.js";
+import { calibrate, type Calibration, type RecordedSteal, type RecordedTask, withArrivals, withCosts } from "../packages/planner/src/simulator/calibrate.js";
 import { simulate } from "../packages/planner/src/simulator/simulate.js";
 import type { SimAgent, SimPolicy, SimTask } from "../packages/planner/src/simulator/model.js";
 import type { Scenario } from "../packages/planner/src/simulator/scenarios.js";
@@ -133,15 +133,14 @@ async function main(args: Args): Promise<number> {
     progress(`[${scenario.name}] ${tasks.length} tasks: without stealing, for real...`);
     const none = await runReal(agents, tasks, args, false);
     const noneCalibration = calibrate(agents, tasks, none.recorded);
-    const simNone = simulate(agents, withArrivals(tasks, noneCalibration.arrivalsMs), { kind: "none" }, { costs: noneCalibration.costs });
+    const simNone = simulate(withCosts(agents, noneCalibration.costsByAgent), withArrivals(tasks, noneCalibration.arrivalsMs), { kind: "none" });
     progress(`[${scenario.name}] real ${none.makespanMs} ms without stealing, ${Math.round(simNone.makespanMs)} ms replayed; now with ${args.strategy}...`);
     const real = await runReal(agents, tasks, args, true);
     const calibration = calibrate(agents, tasks, real.recorded);
     const sim = simulate(
-      agents,
+      withCosts(agents, calibration.costsByAgent),
       withArrivals(tasks, calibration.arrivalsMs),
       stealPolicy(args, calibration.eventLagMs ?? args.lag, calibration.moveCostMs ?? args["move-cost"], calibration.firstEventLagMs),
-      { costs: calibration.costs },
     );
     const overheadMs = overheadOf(agents, tasks, none.makespanMs);
     const uncalibrated = simulate(

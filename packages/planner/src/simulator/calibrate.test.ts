@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { calibrate, gateOpenings, type RecordedTask, withArrivals } from "./calibrate.js";
+import { calibrate, gateOpenings, type RecordedTask, withArrivals, withCosts } from "./calibrate.js";
 import type { SimAgent, SimTask } from "./model.js";
 import { simulate } from "./simulate.js";
 
@@ -33,7 +33,7 @@ describe("calibrate", () => {
     expect(calibration.eventLagMs).toBeUndefined();
     expect(calibration.moveCostMs).toBeUndefined();
     // Replayed with what it measured, the run ends where it did: 1122 − 1000.
-    expect(simulate(agents, withArrivals(tasks, calibration.arrivalsMs), { kind: "none" }, { costs: calibration.costs }).makespanMs).toBe(122);
+    expect(simulate(withCosts(agents, calibration.costsByAgent), withArrivals(tasks, calibration.arrivalsMs), { kind: "none" }).makespanMs).toBe(122);
   });
 
   // a and b have one slot each; t0..t5 (100 ms) are created on a at 0, so the gate opens at 0
@@ -68,6 +68,11 @@ describe("calibrate", () => {
     expect(calibration.eventLagMs).toBe(10);
     expect(calibration.moveCostMs).toBe(40 / 3);
     expect(calibration.costs).toEqual({ claimMs: 10 / 6, finishMs: 0 });
+    // a's three claims were 0; b's 5, 0 and 5.
+    expect([...calibration.costsByAgent]).toEqual([
+      ["a", { claimMs: 0, finishMs: 0 }],
+      ["b", { claimMs: 10 / 3, finishMs: 0 }],
+    ]);
   });
 
   it("refuses a recorded task the workload does not have", () => {

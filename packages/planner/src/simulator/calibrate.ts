@@ -29,6 +29,9 @@ export interface RecordedSteal {
  * run itself, so that the simulated run of the same workload pays it too.
  */
 export interface Calibration {
+  /** Per agent id, the mean costs of the tasks it ran (the run's mean for one that ran none). */
+  costsByAgent: ReadonlyMap<string, TaskCosts>;
+  /** The mean over all tasks. */
   costs: TaskCosts;
   /** Per task id: when it was created, in ms after the first task was (submitting a burst takes time). */
   arrivalsMs: ReadonlyMap<string, number>;
@@ -54,7 +57,8 @@ export interface Calibration {
  * speed 1; an agent's speed divides them). Claim: per agent, slots are handed out in start order,
  * each start taking the slot that freed first, and the claim is the time from when both that slot
  * was free and the task was on the agent to its start. Finish: the time a run took beyond its
- * duration. Both are means: every task pays them, so their sum is what the makespan pays.
+ * duration. Both are means per agent (each agent is its own process, with its own slots and its
+ * own share of the machine): every task pays them, so their sum is what the makespan pays.
  */
 export function calibrate(
   agents: readonly SimAgent[],
@@ -64,24 +68,26 @@ export function calibrate(
   const durations = new Map(tasks.map((t) => [t.id, t.durationMs]));
   const byAgent = new Map(agents.map((a) => [a.id, a]));
   if (run.tasks.length === 0) throw new Error("a recorded run without tasks measures nothing");
-  let claimSum = 0;
-  let finishSum = 0;
-  for (const agent of agents) {
+  for (const task of run.tasks) {
+    if (!durations.has(task.id) || !byAgent.has(task.agent)) throw new Error(`recorded task ${task.id} on ${task.agent} is not in the workload`);
+  }
+  const sums = agents.map((agent) => {
     const ran = run.tasks.filter((t) => t.agent === agent.id).sort((a, b) => a.startedAt - b.startedAt);
     // Free times of the agent's slots, earliest first: -Infinity until a slot ran a task.
     const freeAt: number[] = Array.from({ length: agent.slots }, () => -Infinity);
+    let claimMs = 0;
+    let finishMs = 0;
     for (const task of ran) {
       const slotFree = freeAt.shift()!;
-      claimSum += Math.max(0, task.startedAt - Math.max(slotFree, task.readyAt));
+      claimMs += Math.max(0, task.startedAt - Math.max(slotFree, task.readyAt));
+      finishMs += Math.max(0, task.finishedAt - task.startedAt - durations.get(task.id)! / (agent.speed ?? 1));
       insertSorted(freeAt, task.finishedAt);
     }
-  }
-  for (const task of run.tasks) {
-    const durationMs = durations.get(task.id);
-    const agent = byAgent.get(task.agent);
-    if (durationMs === undefined || !agent) throw new Error(`recorded task ${task.id} on ${task.agent} is not in the workload`);
-    finishSum += Math.max(0, task.finishedAt - task.startedAt - durationMs / (agent.speed ?? 1));
-  }
+    return { id: agent.id, tasks: ran.length, claimMs, finishMs };
+  });
+  const total = run.tasks.length;
+  const costs = { claimMs: sums.reduce((s, a) => s + a.claimMs, 0) / total, finishMs: sums.reduce((s, a) => s + a.finishMs, 0) / total };
+  const costsByAgent = new Map(sums.map((a) => [a.id, a.tasks > 0 ? { claimMs: a.claimMs / a.tasks, finishMs: a.finishMs / a.tasks } : costs]));
   const first = Math.min(...run.tasks.map((t) => t.createdAt));
   const lags = gateOpenings(agents, run).map((opened, i, all) => {
     const next = all[i + 1] ?? Infinity;
@@ -102,7 +108,8 @@ export function calibrate(
   let roundsMs = 0;
   for (const round of rounds.values()) roundsMs += round.finishedAt - round.startedAt;
   return {
-    costs: { claimMs: claimSum / run.tasks.length, finishMs: finishSum / run.tasks.length },
+    costsByAgent,
+    costs,
     arrivalsMs: new Map(run.tasks.map((t) => [t.id, t.createdAt - first])),
     firstEventLagMs: lags[0],
     eventLagMs: median(lags.slice(1).filter((lag) => lag !== undefined)),
@@ -149,6 +156,11 @@ export function gateOpenings(agents: readonly SimAgent[], run: { tasks: readonly
     open = idle && waiting;
   }
   return openings;
+}
+
+/** The agents with the costs measured for each. */
+export function withCosts(agents: readonly SimAgent[], costsByAgent: ReadonlyMap<string, TaskCosts>): SimAgent[] {
+  return agents.map((a) => ({ ...a, costs: costsByAgent.get(a.id) }));
 }
 
 /** The workload as it arrived in the recorded run: each task at its measured arrival. */

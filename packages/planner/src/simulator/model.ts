@@ -6,6 +6,8 @@ export interface SimAgent {
   slots: number;
   speed?: number | undefined;
   capabilities?: readonly string[] | undefined;
+  /** What each task costs it beyond its duration, as a real agent pays it (none by default). */
+  costs?: TaskCosts | undefined;
 }
 
 /** A simulated task: `durationMs` is its run time at speed 1. Without `target` it is placed as the coordinator places it. */
@@ -80,8 +82,6 @@ export interface SimResult {
 export interface SimOptions {
   /** Record every agent's backlog this often (simulated ms), from 0 until the last task finishes. */
   sampleEveryMs?: number | undefined;
-  /** What each task costs beyond its duration, as a real agent pays it (none by default). */
-  costs?: TaskCosts | undefined;
 }
 
 /**

@@ -115,7 +115,7 @@ describe("simulate: hand-computed schedules", () => {
   // Claim 10 ms, finish 5 ms: t0 starts at 10, runs to 110 and frees the slot at 115; t1 starts
   // at 125 and frees it at 230.
   it("task costs hold the slot for the claim before the start and the finish after the duration", () => {
-    const result = simulate([{ id: "a", slots: 1 }], [task("t0", 100), task("t1", 100)], { kind: "none" }, { costs: { claimMs: 10, finishMs: 5 } });
+    const result = simulate([{ id: "a", slots: 1, costs: { claimMs: 10, finishMs: 5 } }], [task("t0", 100), task("t1", 100)], { kind: "none" });
     expect(schedule(result)).toEqual([
       ["t0", "a", 10, 115],
       ["t1", "a", 125, 230],

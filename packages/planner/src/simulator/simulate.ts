@@ -28,6 +28,8 @@ interface AgentState {
   readonly index: number;
   readonly caps: ReadonlySet<string>;
   readonly speed: number;
+  readonly claimMs: number;
+  readonly finishMs: number;
   /** Queued task numbers, oldest first: a free slot takes the oldest, a steal the newest. */
   queue: number[];
   running: number;
@@ -49,8 +51,8 @@ interface AgentState {
  * directive is executed `moveCostMs` after the one before it (the first `moveCostMs` after
  * planning) and moves the tasks it names that are still queued on the source (naming none, the
  * newest queued tasks the target can run), as the executor does.
- * With `sampleEveryMs`, every agent's backlog is recorded for charts; with `costs`, every task
- * holds its slot for its claim and finish besides its duration.
+ * With `sampleEveryMs`, every agent's backlog is recorded for charts; with an agent's `costs`,
+ * every task holds its slot there for its claim and finish besides its duration.
  */
 export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[], policy: SimPolicy, options: SimOptions = {}): SimResult {
   const states = agents.map((agent, index): AgentState => ({
@@ -58,6 +60,8 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
     index,
     caps: new Set(agent.capabilities ?? []),
     speed: agent.speed ?? 1,
+    claimMs: agent.costs?.claimMs ?? 0,
+    finishMs: agent.costs?.finishMs ?? 0,
     queue: [],
     running: 0,
     done: 0,
@@ -66,6 +70,10 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
   }));
   const byId = new Map(states.map((s) => [s.agent.id, s]));
   const taskNumber = new Map(tasks.map((t, i) => [t.id, i]));
+  for (const { agent, claimMs, finishMs } of states) {
+    if (!(claimMs >= 0 && finishMs >= 0 && Number.isFinite(claimMs + finishMs)))
+      throw new Error(`${agent.id}'s task costs must be finite and not below 0, not ${claimMs} and ${finishMs}`);
+  }
   for (const task of tasks) {
     if (!states.some((s) => canRun(s.caps, task.requiredCapabilities))) throw new Error(`no agent can run task ${task.id}`);
     const target = task.target === undefined ? undefined : byId.get(task.target);
@@ -94,10 +102,6 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
     eventRoundAt = now + lagMs;
     events.push(eventRoundAt, { kind: "plan", timer: false });
   };
-  const claimMs = options.costs?.claimMs ?? 0;
-  const finishMs = options.costs?.finishMs ?? 0;
-  if (!(claimMs >= 0 && finishMs >= 0 && Number.isFinite(claimMs + finishMs)))
-    throw new Error(`task costs must be finite and not below 0, not ${claimMs} and ${finishMs}`);
   const sampleEveryMs = options.sampleEveryMs;
   if (sampleEveryMs !== undefined && !(sampleEveryMs > 0)) throw new Error(`sampleEveryMs must be above 0, not ${sampleEveryMs}`);
   const backlog: BacklogSample[] = [];
@@ -107,8 +111,8 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
     state.running += 1;
     const outcome = outcomes[task]!;
     outcome.agent = state.agent.id;
-    outcome.startedAt = now + claimMs;
-    events.push(outcome.startedAt + tasks[task]!.durationMs / state.speed + finishMs, { kind: "finish", task });
+    outcome.startedAt = now + state.claimMs;
+    events.push(outcome.startedAt + tasks[task]!.durationMs / state.speed + state.finishMs, { kind: "finish", task });
   };
   const dispatch = (state: AgentState) => {
     while (state.running < state.agent.slots && state.queue.length > 0) start(state, state.queue.shift()!);
