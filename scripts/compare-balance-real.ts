@@ -118,6 +118,10 @@ interface Row {
   /** The simulator as before: arrivals at 0, assumed lag and move cost, a per-task overhead from the no-stealing run. */
   uncalibratedSimMs: number;
   uncalibratedDifference: number;
+  /** Moves (a task moved twice counts twice), from the steal records, and in the replay. */
+  realMoves: number;
+  simMoves: number;
+  /** Tasks that ended on another agent than their first, real and replayed. */
   realMoved: number;
   simMoved: number;
   lost: number;
@@ -159,8 +163,10 @@ async function main(args: Args): Promise<number> {
       difference: ratio(real.makespanMs - sim.makespanMs, sim.makespanMs),
       uncalibratedSimMs: Math.round(uncalibrated.makespanMs),
       uncalibratedDifference: ratio(real.makespanMs - uncalibrated.makespanMs, uncalibrated.makespanMs),
+      realMoves: real.recorded.steals.reduce((sum, s) => sum + s.taskIds.length, 0),
+      simMoves: sim.moves,
       realMoved: real.moved,
-      simMoved: sim.moves,
+      simMoved: sim.tasks.filter((t) => t.moves > 0).length,
       lost: real.lost,
       measuredNoSteal: measuredOf(noneCalibration),
       measured: measuredOf(calibration),
@@ -185,7 +191,23 @@ async function main(args: Args): Promise<number> {
     return 0;
   }
   const table = [
-    ["scenario", "tasks", "no steal: real", "replayed", "diff", "steal: real", "replayed", "diff", "uncalibrated", "diff", "moved real", "sim", "lost"],
+    [
+      "scenario",
+      "tasks",
+      "no steal: real",
+      "replayed",
+      "diff",
+      "steal: real",
+      "replayed",
+      "diff",
+      "uncalibrated",
+      "diff",
+      "moves real",
+      "sim",
+      "tasks moved real",
+      "sim",
+      "lost",
+    ],
     ...rows.map((r) => [
       r.scenario,
       String(r.tasks),
@@ -197,6 +219,8 @@ async function main(args: Args): Promise<number> {
       percent(r.difference),
       `${r.uncalibratedSimMs}`,
       percent(r.uncalibratedDifference),
+      String(r.realMoves),
+      String(r.simMoves),
       String(r.realMoved),
       String(r.simMoved),
       String(r.lost),
