@@ -42,8 +42,9 @@ interface AgentState {
  * Discrete-event run of one workload under one policy. Pure and deterministic: no clock, no I/O,
  * ties broken by the order events were scheduled. The steal policy builds the snapshot the
  * coordinator builds (snapshot.ts): queue counts exact, tails of `maxStealBatch × 4` newest tasks
- * only for the agents the strategy may take from (`needsTail`), durations (per agent, per type,
- * with their counts) only from completions older than `eventLagMs`, and directives still in
+ * only for the agents the strategy may take from (`needsTail`), durations per type (with their
+ * counts) and per agent (only for those agents and the idle ones) only from completions older than
+ * `eventLagMs`, and directives still in
  * flight projected in. Rounds run every `stealIntervalMs`, and with `eventRounds` also
  * `eventLagMs` (the first `firstEventLagMs`) after an agent goes idle or a task queues behind busy
  * slots (one such round pending at a time); with `idleGate`, a round plans only while an agent is idle beside a
@@ -204,7 +205,11 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
     const tails: Record<string, TaskSummary[]> = {};
     const agentViews = views();
     states.forEach((s, i) => {
-      if (needsTail(agentViews[i]!, config)) tails[s.agent.id] = s.queue.slice(-length).reverse().map(summary);
+      const view = agentViews[i]!;
+      const victim = needsTail(view, config);
+      if (victim) tails[s.agent.id] = s.queue.slice(-length).reverse().map(summary);
+      // The leader reads an agent's own completions only for the idle agents and the victims (snapshot.ts).
+      if (!victim && !idle(s)) view.workload = { ...view.workload, durationSumMs: 0, durationCount: 0 };
     });
     let snapshot: PlannerSnapshot = {
       agents: agentViews,
