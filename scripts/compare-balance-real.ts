@@ -11,9 +11,9 @@
  * scenario runs for real twice, without stealing and with it, and each real run is replayed in
  * the simulator with what that run paid beyond the tasks' durations, measured from its own task
  * records and steal records (simulator/calibrate.ts): when each task was created (submitting
- * takes time), each task's claim (a free slot to its start) and finish (its duration's end to its
- * recorded finish), the lag from the leader's gate opening (an agent idle beside a backlog) to
- * the directive that follows, and a directive's execution. So the steal run's difference is the
+ * takes time), each agent's claim (a free slot to a task's start) and finish (its duration's end
+ * to its recorded finish) per task, the lag from the leader's gate opening (an agent idle beside a
+ * backlog) to the round that plans a directive, and a directive's share of its round's execution. So the steal run's difference is the
  * planner's decisions and the timing of its rounds, not the machine's load. Beside it, the
  * uncalibrated simulator as before: every task arriving at 0, `--lag` and `--move-cost` assumed,
  * and a per-task overhead spread from the no-stealing run's makespan. The simulator plans as the
@@ -23,7 +23,8 @@
 import { loadavg } from "node:os";
 import { z } from "zod";
 import { Client } from "@worksteal/client";
-import { ConfigSchema, keysFor, parseRecord, StealOperationSchema, STRATEGIES } from "@worksteal/protocol";
+import { ConfigSchema, DirectiveSchema, keysFor, parseRecord, StealOperationSchema, STRATEGIES } from "@worksteal/protocol";
+import { openDirectiveQueue, Store } from "@worksteal/store";
 import type { Redis } from "ioredis";
 import { calibrate, type Calibration, type RecordedSteal, type RecordedTask, withArrivals, withCosts } from "../packages/planner/src/simulator/calibrate.js";
 import { simulate } from "../packages/planner/src/simulator/simulate.js";
@@ -228,7 +229,7 @@ async function main(args: Args): Promise<number> {
   ];
   printColumns(table);
   console.log(
-    "\nmeasured from each run (no steal / steal), ms: per task claim and finish, submitting; steal run: lag to the first directive, to later ones, directive execution",
+    "\nmeasured from each run (no steal / steal), ms: per task claim and finish, submitting; steal run: lag to the first round planning a directive, to later ones, a directive's share of its round",
   );
   printColumns([
     ["scenario", "claim", "finish", "submit", "first lag", "lag", "move"],
@@ -326,22 +327,34 @@ async function runReal(agents: readonly SimAgent[], tasks: readonly SimTask[], a
 
 /**
  * The run as Redis recorded it: every task's creation, start, finish and agent, and every
- * directive's moves with the executor's start and end. A task moved away was placed on the
- * source of its first steal, and reached its agent when its last steal ended.
+ * directive's moves with when it was planned (its job on the directive queue) and when its tasks
+ * were queued on the target (the executor's record). A task moved away was placed on the source of
+ * its first steal, and reached its agent when its last steal ended.
  */
 async function readRecordedRun(redis: Redis, namespace: string, tasks: readonly SimTask[]): Promise<{ tasks: RecordedTask[]; steals: RecordedSteal[] }> {
   const keys = keysFor(namespace);
   const directiveIds = await redis.zrange(keys.steals, "0", "-1");
   const stealReads = redis.pipeline();
   for (const id of directiveIds) stealReads.hgetall(keys.steal(id));
+  const directiveQueue = openDirectiveQueue(new Store(redis, namespace));
+  const plannedAt = new Map<string, number>();
+  try {
+    for (const id of directiveIds) {
+      const directive = DirectiveSchema.safeParse((await directiveQueue.getJob(id))?.data);
+      if (!directive.success) throw new Error(`directive ${id} is not on the directive queue as it was planned`);
+      plannedAt.set(id, directive.data.createdAt);
+    }
+  } finally {
+    await directiveQueue.close();
+  }
   const steals: RecordedSteal[] = ((await stealReads.exec()) ?? []).flatMap(([error, hash], i) => {
     if (error) throw error;
     const parsed = parseRecord(StealOperationSchema, hash as Record<string, string>);
     if (!parsed.ok) throw new Error(`steal record ${directiveIds[i]}: ${parsed.reason}`);
-    const { directiveId, source, target, taskIds, startedAt, finishedAt } = parsed.value;
+    const { directiveId, source, target, taskIds, finishedAt } = parsed.value;
     // Directive ids are f<fence>-r<round>-<n> (directive-planner.ts): the round is all but the last part.
     const round = directiveId.slice(0, directiveId.lastIndexOf("-"));
-    return taskIds.length > 0 ? [{ round, source, target, taskIds, startedAt, finishedAt }] : [];
+    return taskIds.length > 0 ? [{ round, plannedAt: plannedAt.get(directiveId)!, source, target, taskIds, finishedAt }] : [];
   });
   steals.sort((a, b) => a.finishedAt - b.finishedAt);
   const stealsOf = new Map<string, RecordedSteal[]>();

@@ -37,10 +37,10 @@ describe("calibrate", () => {
   });
 
   // a and b have one slot each; t0..t5 (100 ms) are created on a at 0, so the gate opens at 0
-  // (b idle beside a's backlog). Round r1: t4 moves to b from 30 to 40, t3 from 40 to 60; b runs t4
+  // (b idle beside a's backlog). Round r1, planned at 30: t4 reaches b at 40, t3 at 60; b runs t4
   // at 45 (claim 5) and t3 at 145. a runs t0, t1, t2 back to back until 300. At 245 b is idle again
-  // beside a's t5: the gate opens a second time; round r2 moves t5 from 255 to 265, b runs it at
-  // 270 (claim 5). First lag 30, later lag 10; move cost (60 − 30 + 265 − 255) / 3 directives.
+  // beside a's t5: the gate opens a second time; round r2, planned at 255, moves t5 by 265, b runs
+  // it at 270 (claim 5). First lag 30, later lag 10; move cost (60 − 30 + 265 − 255) / 3 directives.
   it("measures the first and later lags from the gate opening to a directive, and a directive's share of its round", () => {
     const agents: SimAgent[] = [
       { id: "a", slots: 1 },
@@ -57,9 +57,9 @@ describe("calibrate", () => {
         recorded("t5", "b", 0, 270, 370, { placedOn: "a", readyAt: 265 }),
       ],
       steals: [
-        { round: "r1", source: "a", target: "b", taskIds: ["t4"], startedAt: 30, finishedAt: 40 },
-        { round: "r1", source: "a", target: "b", taskIds: ["t3"], startedAt: 40, finishedAt: 60 },
-        { round: "r2", source: "a", target: "b", taskIds: ["t5"], startedAt: 255, finishedAt: 265 },
+        { round: "r1", plannedAt: 30, source: "a", target: "b", taskIds: ["t4"], finishedAt: 40 },
+        { round: "r1", plannedAt: 30, source: "a", target: "b", taskIds: ["t3"], finishedAt: 60 },
+        { round: "r2", plannedAt: 255, source: "a", target: "b", taskIds: ["t5"], finishedAt: 265 },
       ],
     };
     expect(gateOpenings(agents, run)).toEqual([0, 245]);

@@ -13,14 +13,15 @@ export interface RecordedTask {
   finishedAt: number;
 }
 
-/** A directive of a real run as the executor recorded it: the tasks it moved, from when it started to when they were queued on the target. */
+/** A directive of a real run: when the leader planned it, the tasks it moved, and when they were queued on the target (the executor's record). */
 export interface RecordedSteal {
   /** The planning round it came from (directives of one round are queued together). */
   round: string;
+  /** When the leader planned it (the directive's createdAt). */
+  plannedAt: number;
   source: string;
   target: string;
   taskIds: readonly string[];
-  startedAt: number;
   finishedAt: number;
 }
 
@@ -37,17 +38,17 @@ export interface Calibration {
   arrivalsMs: ReadonlyMap<string, number>;
   /**
    * From the first moment the leader's gate opened (an agent idle while another holds a task
-   * waiting for a slot: for a burst, as it is submitted) to the first directive's start: folding
-   * the burst's events, planning, queuing and picking up the directive. Undefined when no
+   * waiting for a slot: for a burst, as it is submitted) to the first round that planned a
+   * directive: folding the burst's events, reading the snapshot, planning. Undefined when no
    * directive followed.
    */
   firstEventLagMs: number | undefined;
-  /** The same, as a median over the later openings a directive followed before the gate opened again. Undefined without any. */
+  /** The same, as a median over the later openings a round planned a directive in before the gate opened again. Undefined without any. */
   eventLagMs: number | undefined;
   /**
-   * A directive's share of its round's execution: over all rounds, the time from a round's first
-   * directive starting to its last one's tasks being queued on the target, over the directives
-   * (the simulator executes a round's directives one after the other). Undefined without steals.
+   * A directive's share of its round's execution: over all rounds, the time from planning to the
+   * last directive's tasks being queued on its target, over the directives (the simulator executes
+   * a round's directives one after the other). Undefined without steals.
    */
   moveCostMs: number | undefined;
 }
@@ -91,22 +92,22 @@ export function calibrate(
   const first = Math.min(...run.tasks.map((t) => t.createdAt));
   const lags = gateOpenings(agents, run).map((opened, i, all) => {
     const next = all[i + 1] ?? Infinity;
-    const steal = run.steals.filter((s) => s.startedAt >= opened && s.startedAt < next).sort((a, b) => a.startedAt - b.startedAt)[0];
-    return steal ? steal.startedAt - opened : undefined;
+    const planned = run.steals.filter((s) => s.plannedAt >= opened && s.plannedAt < next).map((s) => s.plannedAt);
+    return planned.length > 0 ? Math.min(...planned) - opened : undefined;
   });
-  const rounds = new Map<string, { startedAt: number; finishedAt: number; directives: number }>();
+  const rounds = new Map<string, { plannedAt: number; finishedAt: number; directives: number }>();
   for (const steal of run.steals) {
     const round = rounds.get(steal.round);
-    if (!round) rounds.set(steal.round, { startedAt: steal.startedAt, finishedAt: steal.finishedAt, directives: 1 });
+    if (!round) rounds.set(steal.round, { plannedAt: steal.plannedAt, finishedAt: steal.finishedAt, directives: 1 });
     else
       rounds.set(steal.round, {
-        startedAt: Math.min(round.startedAt, steal.startedAt),
+        plannedAt: Math.min(round.plannedAt, steal.plannedAt),
         finishedAt: Math.max(round.finishedAt, steal.finishedAt),
         directives: round.directives + 1,
       });
   }
   let roundsMs = 0;
-  for (const round of rounds.values()) roundsMs += round.finishedAt - round.startedAt;
+  for (const round of rounds.values()) roundsMs += round.finishedAt - round.plannedAt;
   return {
     costsByAgent,
     costs,
