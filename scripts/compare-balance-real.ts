@@ -7,22 +7,28 @@
  *   node --conditions=@worksteal/source --import tsx scripts/compare-balance-real.ts [--scenarios LIST] [--strategy balanced] [--interval 250] [--lag 50] [--move-cost 5] [--timer-only] [--seed 42] [--json]
  *
  * The real makespan runs from the first task's creation to the last finish (Redis clock), so it
- * includes submitting the burst; tasks are sleeps, so it measures scheduling, not CPU. A real
- * task also costs its agent a claim and a finish round trip that the simulator does not model:
- * each scenario first runs for real without stealing, and the difference to the simulated
- * no-stealing makespan, spread over the tasks of the agent that finished last, is the per-task
- * overhead the simulator then adds to every task of the stealing run. `--lag` is what the
- * simulator assumes for a finished task's duration to reach the leader, `--move-cost` for one
- * directive. The simulator plans as the leader does: every stealInterval and on events (an agent
- * idle, a task queued behind busy slots; `--timer-only`: on the timer only), and only while an
- * agent is idle beside a backlog.
+ * includes submitting the burst; tasks are sleeps, so it measures scheduling, not CPU. Each
+ * scenario runs for real twice, without stealing and with it, and each real run is replayed in
+ * the simulator with what that run paid beyond the tasks' durations, measured from its own task
+ * records and steal records (simulator/calibrate.ts): when each task was created (submitting
+ * takes time), each agent's claim (a free slot to a task's start) and finish (its duration's end
+ * to its recorded finish) per task, the lag from the leader's gate opening (an agent idle beside a
+ * backlog) to the round that plans a directive, and a directive's share of its round's execution. So the steal run's difference is the
+ * planner's decisions and the timing of its rounds, not the machine's load. Beside it, the
+ * uncalibrated simulator as before: every task arriving at 0, `--lag` and `--move-cost` assumed,
+ * and a per-task overhead spread from the no-stealing run's makespan. The simulator plans as the
+ * leader does: every stealInterval and on events (an agent idle, a task queued behind busy slots;
+ * `--timer-only`: on the timer only), and only while an agent is idle beside a backlog.
  */
 import { loadavg } from "node:os";
 import { z } from "zod";
 import { Client } from "@worksteal/client";
-import { ConfigSchema, STRATEGIES } from "@worksteal/protocol";
+import { ConfigSchema, DirectiveSchema, keysFor, parseRecord, StealOperationSchema, STRATEGIES } from "@worksteal/protocol";
+import { openDirectiveQueue, Store } from "@worksteal/store";
+import type { Redis } from "ioredis";
+import { calibrate, type Calibration, type RecordedSteal, type RecordedTask, withArrivals, withCosts } from "../packages/planner/src/simulator/calibrate.js";
 import { simulate } from "../packages/planner/src/simulator/simulate.js";
-import type { SimAgent, SimTask } from "../packages/planner/src/simulator/model.js";
+import type { SimAgent, SimPolicy, SimTask } from "../packages/planner/src/simulator/model.js";
 import type { Scenario } from "../packages/planner/src/simulator/scenarios.js";
 import { generateTasks } from "../packages/planner/src/simulator/workload.js";
 import { type ArgsOf, JSON_FLAG, option, runScript } from "./lib/args.js";
@@ -82,59 +88,93 @@ const COMMAND = {
     scenarios: scenariosOption(NAMES),
     strategy: option(z.enum(STRATEGIES), { default: "balanced", valueName: "NAME", help: "the coordinator's strategy" }),
     // The coordinator runs with the same stealInterval; the other settings are the simulator's.
-    ...simulationOptions(250, "simulator: "),
+    ...simulationOptions(250, "uncalibrated simulator: "),
     json: JSON_FLAG,
   },
 };
 type Args = ArgsOf<typeof COMMAND.options>;
 
+interface Measured {
+  claimMs: number;
+  finishMs: number;
+  /** Submitting: from the first task's creation to the last's. */
+  submitMs: number;
+  firstEventLagMs: number | undefined;
+  eventLagMs: number | undefined;
+  moveCostMs: number | undefined;
+}
+
 interface Row {
   scenario: string;
   tasks: number;
-  /** Measured from the no-stealing runs, added to every simulated task. */
-  overheadMs: number;
   realNoStealMs: number;
+  /** The no-stealing run replayed with its own measured costs. */
+  simNoStealMs: number;
+  noStealDifference: number;
   realMakespanMs: number;
+  /** The stealing run replayed with its own measured costs. */
   simMakespanMs: number;
   /** (real − simulated) / simulated. */
   difference: number;
+  /** The simulator as before: arrivals at 0, assumed lag and move cost, a per-task overhead from the no-stealing run. */
+  uncalibratedSimMs: number;
+  uncalibratedDifference: number;
+  /** Moves (a task moved twice counts twice), from the steal records, and in the replay. */
+  realMoves: number;
+  simMoves: number;
+  /** Tasks that ended on another agent than their first, real and replayed. */
   realMoved: number;
   simMoved: number;
   lost: number;
+  measuredNoSteal: Measured;
+  measured: Measured;
 }
 
 async function main(args: Args): Promise<number> {
   const rows: Row[] = [];
   for (const scenario of REAL_SCENARIOS.filter((s) => args.scenarios.includes(s.name))) {
+    const { agents } = scenario;
     const tasks = generateTasks(scenario.streams, args.seed);
     progress(`[${scenario.name}] ${tasks.length} tasks: without stealing, for real...`);
-    const none = await runReal(scenario.agents, tasks, args, false);
-    const overheadMs = overheadOf(scenario.agents, tasks, none.makespanMs);
-    progress(`[${scenario.name}] real ${none.makespanMs} ms without stealing: ${overheadMs} ms per task more than simulated; now with ${args.strategy}...`);
-    const withOverhead = tasks.map((t) => ({ ...t, durationMs: t.durationMs + overheadMs }));
-    const sim = simulate(scenario.agents, withOverhead, {
-      kind: "steal",
-      config: { ...ConfigSchema.parse({}), strategy: args.strategy },
-      stealIntervalMs: args.interval,
-      eventLagMs: args.lag,
-      moveCostMs: args["move-cost"],
-      eventRounds: !args["timer-only"],
-      idleGate: true,
-    });
-    const real = await runReal(scenario.agents, tasks, args, true);
+    const none = await runReal(agents, tasks, args, false);
+    const noneCalibration = calibrate(agents, tasks, none.recorded);
+    const simNone = simulate(withCosts(agents, noneCalibration.costsByAgent), withArrivals(tasks, noneCalibration.arrivalsMs), { kind: "none" });
+    progress(`[${scenario.name}] real ${none.makespanMs} ms without stealing, ${Math.round(simNone.makespanMs)} ms replayed; now with ${args.strategy}...`);
+    const real = await runReal(agents, tasks, args, true);
+    const calibration = calibrate(agents, tasks, real.recorded);
+    const sim = simulate(
+      withCosts(agents, calibration.costsByAgent),
+      withArrivals(tasks, calibration.arrivalsMs),
+      stealPolicy(args, calibration.eventLagMs ?? args.lag, calibration.moveCostMs ?? args["move-cost"], calibration.firstEventLagMs),
+    );
+    const overheadMs = overheadOf(agents, tasks, none.makespanMs);
+    const uncalibrated = simulate(
+      agents,
+      tasks.map((t) => ({ ...t, durationMs: t.durationMs + overheadMs })),
+      stealPolicy(args, args.lag, args["move-cost"]),
+    );
     rows.push({
       scenario: scenario.name,
       tasks: tasks.length,
-      overheadMs,
       realNoStealMs: none.makespanMs,
+      simNoStealMs: Math.round(simNone.makespanMs),
+      noStealDifference: ratio(none.makespanMs - simNone.makespanMs, simNone.makespanMs),
       realMakespanMs: real.makespanMs,
-      simMakespanMs: sim.makespanMs,
+      simMakespanMs: Math.round(sim.makespanMs),
       difference: ratio(real.makespanMs - sim.makespanMs, sim.makespanMs),
+      uncalibratedSimMs: Math.round(uncalibrated.makespanMs),
+      uncalibratedDifference: ratio(real.makespanMs - uncalibrated.makespanMs, uncalibrated.makespanMs),
+      realMoves: real.recorded.steals.reduce((sum, s) => sum + s.taskIds.length, 0),
+      simMoves: sim.moves,
       realMoved: real.moved,
-      simMoved: sim.moves,
+      simMoved: sim.tasks.filter((t) => t.moves > 0).length,
       lost: real.lost,
+      measuredNoSteal: measuredOf(noneCalibration),
+      measured: measuredOf(calibration),
     });
-    progress(`[${scenario.name}] real ${real.makespanMs} ms, simulated ${sim.makespanMs} ms`);
+    progress(
+      `[${scenario.name}] real ${real.makespanMs} ms, replayed ${Math.round(sim.makespanMs)} ms, uncalibrated ${Math.round(uncalibrated.makespanMs)} ms`,
+    );
   }
   const machine = `${describeMachine()}, load ${loadavg()
     .map((l) => l.toFixed(2))
@@ -142,8 +182,8 @@ async function main(args: Args): Promise<number> {
   const settings = {
     strategy: args.strategy,
     stealIntervalMs: args.interval,
-    eventLagMs: args.lag,
-    moveCostMs: args["move-cost"],
+    uncalibratedEventLagMs: args.lag,
+    uncalibratedMoveCostMs: args["move-cost"],
     eventRounds: !args["timer-only"],
     idleGate: true,
   };
@@ -151,16 +191,92 @@ async function main(args: Args): Promise<number> {
     printJson({ machine, seed: args.seed, settings, rows });
     return 0;
   }
-  console.log("scenario        tasks  no steal ms  overhead ms  real ms   sim ms  difference  moved real  moved sim  lost");
-  for (const r of rows) {
-    console.log(
-      `${r.scenario.padEnd(14)} ${String(r.tasks).padStart(6)} ${String(r.realNoStealMs).padStart(12)} ${String(r.overheadMs).padStart(12)} ` +
-        `${String(r.realMakespanMs).padStart(8)} ${String(Math.round(r.simMakespanMs)).padStart(8)} ` +
-        `${(100 * r.difference).toFixed(1).padStart(9)}% ${String(r.realMoved).padStart(11)} ${String(r.simMoved).padStart(10)} ${String(r.lost).padStart(5)}`,
-    );
-  }
+  const table = [
+    [
+      "scenario",
+      "tasks",
+      "no steal: real",
+      "replayed",
+      "diff",
+      "steal: real",
+      "replayed",
+      "diff",
+      "uncalibrated",
+      "diff",
+      "moves real",
+      "sim",
+      "tasks moved real",
+      "sim",
+      "lost",
+    ],
+    ...rows.map((r) => [
+      r.scenario,
+      String(r.tasks),
+      `${r.realNoStealMs}`,
+      `${r.simNoStealMs}`,
+      percent(r.noStealDifference),
+      `${r.realMakespanMs}`,
+      `${r.simMakespanMs}`,
+      percent(r.difference),
+      `${r.uncalibratedSimMs}`,
+      percent(r.uncalibratedDifference),
+      String(r.realMoves),
+      String(r.simMoves),
+      String(r.realMoved),
+      String(r.simMoved),
+      String(r.lost),
+    ]),
+  ];
+  printColumns(table);
+  console.log(
+    "\nmeasured from each run (no steal / steal), ms: per task claim and finish, submitting; steal run: lag to the first round planning a directive, to later ones, a directive's share of its round",
+  );
+  printColumns([
+    ["scenario", "claim", "finish", "submit", "first lag", "lag", "move"],
+    ...rows.map((r) => [
+      r.scenario,
+      `${r.measuredNoSteal.claimMs} / ${r.measured.claimMs}`,
+      `${r.measuredNoSteal.finishMs} / ${r.measured.finishMs}`,
+      `${r.measuredNoSteal.submitMs} / ${r.measured.submitMs}`,
+      String(r.measured.firstEventLagMs ?? "-"),
+      String(r.measured.eventLagMs ?? "-"),
+      String(r.measured.moveCostMs ?? "-"),
+    ]),
+  ]);
   console.log(`\nseed ${args.seed}, ${JSON.stringify(settings)}; ${machine}`);
   return 0;
+}
+
+function stealPolicy(args: Args, eventLagMs: number, moveCostMs: number, firstEventLagMs?: number): SimPolicy {
+  return {
+    kind: "steal",
+    config: { ...ConfigSchema.parse({}), strategy: args.strategy },
+    stealIntervalMs: args.interval,
+    eventLagMs,
+    firstEventLagMs,
+    moveCostMs,
+    eventRounds: !args["timer-only"],
+    idleGate: true,
+  };
+}
+
+function measuredOf(calibration: Calibration): Measured {
+  const round1 = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms * 10) / 10);
+  return {
+    claimMs: round1(calibration.costs.claimMs)!,
+    finishMs: round1(calibration.costs.finishMs)!,
+    submitMs: Math.max(...calibration.arrivalsMs.values()),
+    firstEventLagMs: round1(calibration.firstEventLagMs),
+    eventLagMs: round1(calibration.eventLagMs),
+    moveCostMs: round1(calibration.moveCostMs),
+  };
+}
+
+const percent = (share: number) => `${share >= 0 ? "+" : ""}${(100 * share).toFixed(1)}%`;
+
+function printColumns(rows: readonly string[][]): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) console.log(r.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join("  "));
 }
 
 /**
@@ -203,10 +319,64 @@ async function runReal(agents: readonly SimAgent[], tasks: readonly SimTask[], a
       () => undefined,
     );
     await client.close();
-    return { makespanMs: outcome.makespanMs, moved: outcome.moved, lost: outcome.lost };
+    return { makespanMs: outcome.makespanMs, moved: outcome.moved, lost: outcome.lost, recorded: await readRecordedRun(fleet.redis, namespace, tasks) };
   } finally {
     await fleet.stop();
   }
+}
+
+/**
+ * The run as Redis recorded it: every task's creation, start, finish and agent, and every
+ * directive's moves with when it was planned (its job on the directive queue) and when its tasks
+ * were queued on the target (the executor's record). A task moved away was placed on the source of
+ * its first steal, and reached its agent when its last steal ended.
+ */
+async function readRecordedRun(redis: Redis, namespace: string, tasks: readonly SimTask[]): Promise<{ tasks: RecordedTask[]; steals: RecordedSteal[] }> {
+  const keys = keysFor(namespace);
+  const directiveIds = await redis.zrange(keys.steals, "0", "-1");
+  const stealReads = redis.pipeline();
+  for (const id of directiveIds) stealReads.hgetall(keys.steal(id));
+  const directiveQueue = openDirectiveQueue(new Store(redis, namespace));
+  const plannedAt = new Map<string, number>();
+  try {
+    for (const id of directiveIds) {
+      const directive = DirectiveSchema.safeParse((await directiveQueue.getJob(id))?.data);
+      if (!directive.success) throw new Error(`directive ${id} is not on the directive queue as it was planned`);
+      plannedAt.set(id, directive.data.createdAt);
+    }
+  } finally {
+    await directiveQueue.close();
+  }
+  const steals: RecordedSteal[] = ((await stealReads.exec()) ?? []).flatMap(([error, hash], i) => {
+    if (error) throw error;
+    const parsed = parseRecord(StealOperationSchema, hash as Record<string, string>);
+    if (!parsed.ok) throw new Error(`steal record ${directiveIds[i]}: ${parsed.reason}`);
+    const { directiveId, source, target, taskIds, finishedAt } = parsed.value;
+    // Directive ids are f<fence>-r<round>-<n> (directive-planner.ts): the round is all but the last part.
+    const round = directiveId.slice(0, directiveId.lastIndexOf("-"));
+    return taskIds.length > 0 ? [{ round, plannedAt: plannedAt.get(directiveId)!, source, target, taskIds, finishedAt }] : [];
+  });
+  steals.sort((a, b) => a.finishedAt - b.finishedAt);
+  const stealsOf = new Map<string, RecordedSteal[]>();
+  for (const steal of steals) for (const id of steal.taskIds) stealsOf.set(id, [...(stealsOf.get(id) ?? []), steal]);
+  const taskReads = redis.pipeline();
+  for (const t of tasks) taskReads.hmget(keys.task(t.id), "owner", "createdAt", "startedAt", "finishedAt");
+  const recorded = ((await taskReads.exec()) ?? []).map(([error, values], i): RecordedTask => {
+    if (error) throw error;
+    const [owner, createdAt, startedAt, finishedAt] = (values as Array<string | null>).map((v) => v ?? "");
+    const id = tasks[i]!.id;
+    const moves = stealsOf.get(id) ?? [];
+    return {
+      id,
+      placedOn: moves[0]?.source ?? owner!,
+      agent: owner!,
+      createdAt: Number(createdAt),
+      readyAt: moves.at(-1)?.finishedAt ?? Number(createdAt),
+      startedAt: Number(startedAt),
+      finishedAt: Number(finishedAt),
+    };
+  });
+  return { tasks: recorded, steals };
 }
 
 await runScript(COMMAND, main);

@@ -1,10 +1,11 @@
 /**
  * Balance quality report: the planner's strategies run in the discrete-event simulator
  * (packages/planner/src/simulator) over a matrix of scenarios, beside the baselines — no
- * stealing, and one shared queue every free slot pulls from (ideal pull) — and the restricted
- * lower bound (per capability set: its work over its slots; the longest task).
+ * stealing, one shared queue every free slot pulls from (ideal pull), and offline LPT (knows
+ * every duration; the longest arrived task first) — and the restricted lower bound (per
+ * capability set: its work over its slots; the longest task).
  *
- *   pnpm report:balance [--scenarios LIST] [--seed 42] [--interval 1000] [--lag 50] [--move-cost 5] [--timer-only] [--no-idle-gate] [--svg DIR] [--json]
+ *   pnpm report:balance [--scenarios LIST] [--seed 42] [--seeds 1] [--interval 1000] [--lag 50] [--move-cost 5] [--timer-only] [--no-idle-gate] [--svg DIR] [--json]
  *
  * Per scenario and policy: makespan over the lower bound, mean and p99 wait (start − arrival),
  * and tasks moved per task: all moves, the fewest that end with as many tasks run on each agent
@@ -14,7 +15,10 @@
  * scenarios where it is behind or tied with `classic`. Rounds run every stealInterval and, unless
  * `--timer-only`, on events (an agent idle, a task queued behind busy slots), and unless
  * `--no-idle-gate` plan only while an agent is idle beside a backlog, as the leader does.
- * Simulated time: the figures are the same on every machine.
+ * Simulated time: the figures are the same on every machine. With `--seeds N` (N > 1), the
+ * workloads of N seeds from `--seed` on, and per scenario and policy the median and worst
+ * makespan / lower bound over them, and `balanced`'s makespan over the shared queue's: one seed is
+ * one draw, and a heavy tail makes one draw say little.
  *
  * `--svg DIR` also writes two charts there: balance-ratio.svg (makespan / lower bound per
  * scenario and policy) and balance-backlog.svg (tasks held per agent over time in the first
@@ -43,6 +47,11 @@ const COMMAND = {
     scenarios: scenariosOption(SCENARIO_NAMES),
     ...simulationOptions(1000),
     "no-idle-gate": flag("plan in every round, not only while an agent is idle beside a backlog (the leader's gate)"),
+    seeds: option(z.coerce.number().int().min(1).max(1000), {
+      default: "1",
+      valueName: "N",
+      help: "with N > 1: N seeds from --seed on, summarised per scenario and policy (median and worst)",
+    }),
     svg: option(z.string().min(1).optional(), { valueName: "DIR", help: "also write the SVG charts into this directory" }),
     json: JSON_FLAG,
   },
@@ -61,6 +70,7 @@ async function main(args: Args): Promise<number> {
     config: { enabled, stealThreshold, maxStealBatch, minTasksToSteal },
   };
   const scenarios = SCENARIOS.filter((s) => args.scenarios.includes(s.name));
+  if (args.seeds > 1) return reportSeeds(scenarios, settings, args.seeds, args.json);
   const rows = runMatrix(scenarios, POLICY_NAMES, settings);
   const summary = summarise(rows);
   const charts = args.svg === undefined ? [] : await writeCharts(args.svg, rows, scenarios[0]!, settings);
@@ -83,6 +93,45 @@ async function main(args: Args): Promise<number> {
   );
   for (const s of scenarios) console.log(`  ${s.name}: ${s.description}`);
   for (const chart of charts) console.log(`wrote ${chart}`);
+  return 0;
+}
+
+/** Per scenario and policy, over `count` seeds: the median and worst makespan / lower bound, and balanced's over the shared queue's. */
+function reportSeeds(scenarios: readonly Scenario[], settings: MatrixSettings, count: number, json: boolean): number {
+  const seeds = Array.from({ length: count }, (_, i) => settings.seed + i);
+  const runs = seeds.map((seed) => runMatrix(scenarios, POLICY_NAMES, { ...settings, seed }));
+  const summary = scenarios.flatMap((scenario) =>
+    POLICY_NAMES.map((policy) => {
+      const of = (rows: readonly MatrixRow[], name: string) => rows.find((r) => r.scenario === scenario.name && r.policy === name)!;
+      const ratios = runs.map((rows) => of(rows, policy).ratio);
+      const overShared = runs.map((rows) => of(rows, policy).makespanMs / of(rows, "shared").makespanMs);
+      return {
+        scenario: scenario.name,
+        policy,
+        medianRatio: ratio(median(ratios)!, 1),
+        worstRatio: ratio(maximum(ratios)!, 1),
+        medianOverShared: ratio(median(overShared)!, 1),
+        worstOverShared: ratio(maximum(overShared)!, 1),
+      };
+    }),
+  );
+  if (json) {
+    printJson({ settings, seeds, summary });
+    return 0;
+  }
+  const header = ["scenario", "policy", "median /bound", "worst /bound", "median /shared", "worst /shared"];
+  const cells = summary.map((r) => [
+    r.scenario,
+    r.policy,
+    r.medianRatio.toFixed(3),
+    r.worstRatio.toFixed(3),
+    r.medianOverShared.toFixed(3),
+    r.worstOverShared.toFixed(3),
+  ]);
+  printColumns(header, cells);
+  console.log(
+    `\nseeds ${seeds[0]}–${seeds.at(-1)}, stealInterval ${settings.stealIntervalMs} ms${settings.eventRounds ? " and on events" : ""}${settings.idleGate ? ", idle gate" : ""}`,
+  );
   return 0;
 }
 
@@ -155,8 +204,13 @@ function printTable(rows: readonly MatrixRow[]): void {
     r.excessMovesPerTask.toFixed(3),
     r.repeatMovesPerTask.toFixed(3),
   ]);
+  printColumns(header, cells);
+}
+
+/** The first two columns (scenario, policy) left-aligned, the figures right-aligned. */
+function printColumns(header: readonly string[], cells: readonly string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => c.map((v, i) => (i < 2 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join("  ");
+  const line = (c: readonly string[]) => c.map((v, i) => (i < 2 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join("  ");
   console.log(line(header));
   for (const c of cells) console.log(line(c));
 }

@@ -1,6 +1,15 @@
 import { performance } from "node:perf_hooks";
 import { type AgentStatus, type AgentView, EMPTY_WORKLOAD } from "@worksteal/protocol";
-import { type AgentLoad, type AgentRecord, readAgentChanges, readAgentRecords, readAllAgentRecords, scanAgentIds, type Store } from "@worksteal/store";
+import {
+  type AgentLoad,
+  type AgentRecord,
+  readAgentChanges,
+  readAgentDurations,
+  readAgentRecords,
+  readAllAgentRecords,
+  scanAgentIds,
+  type Store,
+} from "@worksteal/store";
 
 /**
  * The fleet's loads are read again at least this often even when no event was appended since:
@@ -242,13 +251,17 @@ export class AgentDirectory {
     };
   }
 
-  /** Reads the cpu and memory of `views` again (they change at every heartbeat), in one round trip, in place. */
+  /**
+   * Reads the cpu and memory of `views` again (they change at every heartbeat), and their
+   * completions (the sum and count of run durations, which the views do not carry otherwise: the
+   * planner's per-agent averages and speeds), in one round trip each, at once, in place.
+   */
   async withFreshMetrics(views: AgentView[]): Promise<void> {
-    const read = await readAgentRecords(
-      this.store,
-      views.map((v) => v.id),
-    );
+    const ids = views.map((v) => v.id);
+    const [read, durations] = await Promise.all([readAgentRecords(this.store, ids), readAgentDurations(this.store, ids)]);
     views.forEach((view, i) => {
+      view.workload.durationSumMs = durations[i]!.durationSumMs;
+      view.workload.durationCount = durations[i]!.durationCount;
       const record = read[i];
       if (!record) return;
       view.workload.cpu = record.cpu;

@@ -36,6 +36,32 @@ describe("the leader's snapshot", () => {
     }
   });
 
+  // The directory's views carry no completions: without this read the planner weighed every
+  // running task at its 1,000 ms default (defaultTaskDurationMs) and had no per-agent speed.
+  it("passes the idle agents' and the victims' own completions, on which the planner's per-agent averages and speeds rest", async () => {
+    const store = new Store(redis, testNamespace("snapshot-agent-durations"));
+    for (const id of ["a1", "a2", "a3"]) await store.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });
+    // a1 holds two tasks for its one slot (a victim), a2 none (idle), a3 one (neither: not read).
+    for (const id of ["t1", "t2"]) await store.submit(TaskSpecSchema.parse({ id }), "a1");
+    await store.submit(TaskSpecSchema.parse({ id: "t3" }), "a3");
+    await redis.hset(store.keys.workload("a1"), { durationSumMs: 600, durationCount: 3 });
+    await redis.hset(store.keys.workload("a2"), { durationSumMs: 100, durationCount: 2 });
+    await redis.hset(store.keys.workload("a3"), { durationSumMs: 50, durationCount: 1 });
+    const directory = new AgentDirectory(store, 15_000);
+    const directives = openDirectiveQueue(store);
+    try {
+      const snapshot = await takeSnapshot(store, directory, await readFleet(store, directory), directives, 1, 1, {
+        tailLength: 8,
+        minTasksToSteal: 2,
+        strategy: "balanced",
+      });
+      const completions = Object.fromEntries(snapshot!.agents.map((a) => [a.id, [a.workload.durationSumMs, a.workload.durationCount]]));
+      expect(completions).toEqual({ a1: [600, 3], a2: [100, 2], a3: [0, 0] });
+    } finally {
+      await directives.close();
+    }
+  });
+
   it("projects an in-flight directive's named tasks that the tail read does not hold: its target is not seen empty", async () => {
     const store = new Store(redis, testNamespace("snapshot-named-in-flight"));
     for (const id of ["a1", "a2"]) await store.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });

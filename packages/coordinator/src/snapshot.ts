@@ -18,8 +18,9 @@ export function isIdle(agent: AgentView): boolean {
  * What the planner sees, or undefined when there is nothing to plan: no agent idle while
  * another holds a backlog (a balanced fleet plans nothing and costs no further read). Agents
  * come with exact counts (`agents`, from the directory and the task sets); the newest queued
- * tasks are read for the busiest victims only, as many as the idle agents could use; cpu and
- * memory are read again for the agents that may give or take; durations per task type, with the
+ * tasks are read for the busiest victims only, as many as the idle agents could use; cpu, memory
+ * and each one's completions (its average, its speed) are read for the idle agents and those
+ * victims; durations per task type, with the
  * completions each rests on; and
  * this leadership's directives still in flight projected in as if done, so a steal is not
  * planned twice.

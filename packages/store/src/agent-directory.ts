@@ -42,6 +42,25 @@ function agentRecordOf(id: string, hash: Partial<Record<(typeof RECORD_FIELDS)[n
   };
 }
 
+/**
+ * Each of `ids`'s completions as folded into its workload hash (same order), in one round trip:
+ * the sum and count of its run durations, 0 and 0 where it has none (the planner's per-agent
+ * averages and speeds rest on them).
+ */
+export async function readAgentDurations(store: Store, ids: readonly string[]): Promise<Array<{ durationSumMs: number; durationCount: number }>> {
+  if (ids.length === 0) return [];
+  const pipeline = store.redis.pipeline();
+  for (const id of ids) pipeline.hmget(store.keys.workload(id), "durationSumMs", "durationCount");
+  const replies = (await pipeline.exec()) ?? [];
+  return ids.map((_, i) => {
+    const [error, values] = replies[i] ?? [new Error("no reply")];
+    // A hand-edited key of another type reads as no completions, as a gone agent's does.
+    if (error) return { durationSumMs: 0, durationCount: 0 };
+    const [sum, count] = values as Array<string | null>;
+    return { durationSumMs: finite(sum), durationCount: finite(count) };
+  });
+}
+
 /** Each of `ids`'s record (same order), in one round trip; undefined where the agent is gone. */
 export async function readAgentRecords(store: Store, ids: readonly string[]): Promise<Array<AgentRecord | undefined>> {
   if (ids.length === 0) return [];

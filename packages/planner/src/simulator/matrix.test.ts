@@ -17,7 +17,7 @@ describe("runMatrix", () => {
     const rows = runMatrix(SCENARIOS, POLICY_NAMES, settings);
     expect(rows).toHaveLength(SCENARIOS.length * POLICY_NAMES.length);
     for (const row of rows) expect(row.ratio, `${row.scenario} ${row.policy}`).toBeGreaterThanOrEqual(1);
-    expect(rows.filter((r) => r.policy === "none" || r.policy === "shared").every((r) => r.movesPerTask === 0)).toBe(true);
+    expect(rows.filter((r) => r.policy === "none" || r.policy === "shared" || r.policy === "lpt").every((r) => r.movesPerTask === 0)).toBe(true);
   });
 
   it("is the same for the same seed", () => {

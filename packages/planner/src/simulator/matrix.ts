@@ -6,8 +6,8 @@ import type { Scenario } from "./scenarios.js";
 import { simulate } from "./simulate.js";
 import { generateTasks } from "./workload.js";
 
-/** The baselines and strategies a scenario is run under. */
-export const POLICY_NAMES = ["none", "classic", "balanced", "shared"] as const;
+/** The baselines and strategies a scenario is run under (lpt: offline, it knows every duration). */
+export const POLICY_NAMES = ["none", "classic", "balanced", "shared", "lpt"] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 export interface MatrixSettings {
@@ -53,7 +53,7 @@ export function backlogOf(scenario: Scenario, policy: PolicyName, settings: Matr
 }
 
 function policyOf(name: PolicyName, settings: MatrixSettings): SimPolicy {
-  if (name === "none" || name === "shared") return { kind: name };
+  if (name === "none" || name === "shared" || name === "lpt") return { kind: name };
   return {
     kind: "steal",
     config: { ...settings.config, strategy: name },

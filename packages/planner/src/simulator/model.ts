@@ -6,6 +6,8 @@ export interface SimAgent {
   slots: number;
   speed?: number | undefined;
   capabilities?: readonly string[] | undefined;
+  /** What each task costs it beyond its duration, as a real agent pays it (none by default). */
+  costs?: TaskCosts | undefined;
 }
 
 /** A simulated task: `durationMs` is its run time at speed 1. Without `target` it is placed as the coordinator places it. */
@@ -21,16 +23,22 @@ export interface SimTask {
 
 /**
  * How work finds a slot: each agent's own queue and no stealing; the real planner (`planSteals`)
- * with a strategy and config; or one shared queue every free slot pulls from (ideal pull).
+ * with a strategy and config; one shared queue every free slot pulls from, oldest first (ideal
+ * pull); or `lpt`, the offline baseline that knows every duration: a free slot takes the longest
+ * task that has arrived and that it can run, the fastest free agent first (longest processing
+ * time first; for a burst, Graham's LPT list schedule).
  */
 export type SimPolicy =
   | { kind: "none" }
   | { kind: "shared" }
+  | { kind: "lpt" }
   | {
       kind: "steal";
       config: PlannerConfig;
       stealIntervalMs: number;
       eventLagMs?: number | undefined;
+      /** The first event round's lag instead of eventLagMs (a leader flooded by a burst's events reacts later; default eventLagMs). */
+      firstEventLagMs?: number | undefined;
       moveCostMs?: number | undefined;
       /**
        * Also plan eventLagMs after an event that may call for a steal — an agent went idle (a slot
@@ -74,6 +82,18 @@ export interface SimResult {
 export interface SimOptions {
   /** Record every agent's backlog this often (simulated ms), from 0 until the last task finishes. */
   sampleEveryMs?: number | undefined;
+}
+
+/**
+ * Per-task costs of a real agent that the duration does not include, measured from a real run
+ * (calibrate.ts). The slot is held throughout: `claimMs` from the moment the task could take a
+ * free slot (the slot freed, or the task reached an agent with one free) until it starts (the
+ * worker fetches the job, the claim script marks it running); `finishMs` from the end of its
+ * duration until its finish is recorded and the slot is free again.
+ */
+export interface TaskCosts {
+  claimMs: number;
+  finishMs: number;
 }
 
 /** Tasks held per agent (queued + running), in agent order, and waiting in the shared queue, at one instant. */

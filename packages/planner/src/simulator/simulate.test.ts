@@ -94,6 +94,34 @@ describe("simulate: hand-computed schedules", () => {
     ]);
   });
 
+  // LPT: at 0 the fast agent f (speed 2) takes the longest, t2 (400 → 200 ms), s takes t3 (300);
+  // f frees at 200 and takes t1 (200 → 100 ms), then t0 at 300 (100 → 50 ms): makespan 350, where
+  // the shared queue (oldest first) ends at 500.
+  it("lpt gives a free slot the longest task, the fastest free agent first", () => {
+    const agents: SimAgent[] = [
+      { id: "s", slots: 1 },
+      { id: "f", slots: 1, speed: 2 },
+    ];
+    const tasks = [task("t0", 100), task("t1", 200), task("t2", 400), task("t3", 300)];
+    expect(schedule(simulate(agents, tasks, { kind: "lpt" }))).toEqual([
+      ["t0", "f", 300, 350],
+      ["t1", "f", 200, 300],
+      ["t2", "f", 0, 200],
+      ["t3", "s", 0, 300],
+    ]);
+    expect(simulate(agents, tasks, { kind: "shared" }).makespanMs).toBe(500);
+  });
+
+  // Claim 10 ms, finish 5 ms: t0 starts at 10, runs to 110 and frees the slot at 115; t1 starts
+  // at 125 and frees it at 230.
+  it("task costs hold the slot for the claim before the start and the finish after the duration", () => {
+    const result = simulate([{ id: "a", slots: 1, costs: { claimMs: 10, finishMs: 5 } }], [task("t0", 100), task("t1", 100)], { kind: "none" });
+    expect(schedule(result)).toEqual([
+      ["t0", "a", 10, 115],
+      ["t1", "a", 125, 230],
+    ]);
+  });
+
   // The round at 10 ms sees a: 1 running + 3 queued, b idle, every task at the 1000 ms default:
   // two moves even them out (2 and 2). The directive runs at 15 ms and takes a's newest first:
   // t3 then t2, queued on b in that order.
@@ -152,6 +180,12 @@ describe("simulate: hand-computed schedules", () => {
       ["t1", "b", 25, 125],
     ]);
     expect(onEvents.rounds).toBe(2);
+    // The first event round later (a leader flooded by a burst): t1 moves at 40 + 5.
+    const slowFirst = simulate(agents, tasks, steal("balanced", 1000, { eventLagMs: 20, firstEventLagMs: 40, moveCostMs: 5, eventRounds: true }));
+    expect(schedule(slowFirst)).toEqual([
+      ["t0", "a", 0, 100],
+      ["t1", "b", 45, 145],
+    ]);
   });
 
   // a holds four 100 ms tasks, b one of 400 ms: both busy until 400 ms. Rounds every 10 ms move
@@ -253,6 +287,7 @@ const workloadArb = fleetArb.chain((fleet) => {
 const POLICIES: Record<string, SimPolicy> = {
   none: { kind: "none" },
   shared: { kind: "shared" },
+  lpt: { kind: "lpt" },
   classic: steal("classic", 50, { eventLagMs: 20, moveCostMs: 5 }),
   balanced: steal("balanced", 50, { eventLagMs: 20, moveCostMs: 5 }),
 };

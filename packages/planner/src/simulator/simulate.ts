@@ -19,6 +19,8 @@ type SimEvent =
   /** A planning round: on the timer (which then sets the next), or for an event (eventRounds). */
   | { kind: "plan"; timer: boolean }
   | { kind: "move"; directive: PlannedDirective }
+  /** Free slots pull from the shared queue, once per instant (LPT weighs its tasks and free agents together). */
+  | { kind: "pull" }
   | { kind: "sample" };
 
 interface AgentState {
@@ -26,6 +28,8 @@ interface AgentState {
   readonly index: number;
   readonly caps: ReadonlySet<string>;
   readonly speed: number;
+  readonly claimMs: number;
+  readonly finishMs: number;
   /** Queued task numbers, oldest first: a free slot takes the oldest, a steal the newest. */
   queue: number[];
   running: number;
@@ -38,16 +42,18 @@ interface AgentState {
  * Discrete-event run of one workload under one policy. Pure and deterministic: no clock, no I/O,
  * ties broken by the order events were scheduled. The steal policy builds the snapshot the
  * coordinator builds (snapshot.ts): queue counts exact, tails of `maxStealBatch × 4` newest tasks
- * only for the agents the strategy may take from (`needsTail`), durations (per agent, per type,
- * with their counts) only from completions older than `eventLagMs`, and directives still in
+ * only for the agents the strategy may take from (`needsTail`), durations per type (with their
+ * counts) and per agent (only for those agents and the idle ones) only from completions older than
+ * `eventLagMs`, and directives still in
  * flight projected in. Rounds run every `stealIntervalMs`, and with `eventRounds` also
- * `eventLagMs` after an agent goes idle or a task queues behind busy slots (one such round
- * pending at a time); with `idleGate`, a round plans only while an agent is idle beside a
+ * `eventLagMs` (the first `firstEventLagMs`) after an agent goes idle or a task queues behind busy
+ * slots (one such round pending at a time); with `idleGate`, a round plans only while an agent is idle beside a
  * backlog. A
  * directive is executed `moveCostMs` after the one before it (the first `moveCostMs` after
  * planning) and moves the tasks it names that are still queued on the source (naming none, the
  * newest queued tasks the target can run), as the executor does.
- * With `sampleEveryMs`, every agent's backlog is recorded for charts.
+ * With `sampleEveryMs`, every agent's backlog is recorded for charts; with an agent's `costs`,
+ * every task holds its slot there for its claim and finish besides its duration.
  */
 export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[], policy: SimPolicy, options: SimOptions = {}): SimResult {
   const states = agents.map((agent, index): AgentState => ({
@@ -55,6 +61,8 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
     index,
     caps: new Set(agent.capabilities ?? []),
     speed: agent.speed ?? 1,
+    claimMs: agent.costs?.claimMs ?? 0,
+    finishMs: agent.costs?.finishMs ?? 0,
     queue: [],
     running: 0,
     done: 0,
@@ -63,6 +71,10 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
   }));
   const byId = new Map(states.map((s) => [s.agent.id, s]));
   const taskNumber = new Map(tasks.map((t, i) => [t.id, i]));
+  for (const { agent, claimMs, finishMs } of states) {
+    if (!(claimMs >= 0 && finishMs >= 0 && Number.isFinite(claimMs + finishMs)))
+      throw new Error(`${agent.id}'s task costs must be finite and not below 0, not ${claimMs} and ${finishMs}`);
+  }
   for (const task of tasks) {
     if (!states.some((s) => canRun(s.caps, task.requiredCapabilities))) throw new Error(`no agent can run task ${task.id}`);
     const target = task.target === undefined ? undefined : byId.get(task.target);
@@ -83,9 +95,12 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
   if (policy.kind === "steal" && tasks.length > 0) events.push(policy.stealIntervalMs, { kind: "plan", timer: true });
   /** When the event round already scheduled runs (-Infinity: none is). */
   let eventRoundAt = -Infinity;
+  let firstEventRound = true;
   const eventRound = () => {
     if (policy.kind !== "steal" || !policy.eventRounds || eventRoundAt >= now) return;
-    eventRoundAt = now + (policy.eventLagMs ?? 0);
+    const lagMs = firstEventRound ? (policy.firstEventLagMs ?? policy.eventLagMs ?? 0) : (policy.eventLagMs ?? 0);
+    firstEventRound = false;
+    eventRoundAt = now + lagMs;
     events.push(eventRoundAt, { kind: "plan", timer: false });
   };
   const sampleEveryMs = options.sampleEveryMs;
@@ -97,20 +112,44 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
     state.running += 1;
     const outcome = outcomes[task]!;
     outcome.agent = state.agent.id;
-    outcome.startedAt = now;
-    events.push(now + tasks[task]!.durationMs / state.speed, { kind: "finish", task });
+    outcome.startedAt = now + state.claimMs;
+    events.push(outcome.startedAt + tasks[task]!.durationMs / state.speed + state.finishMs, { kind: "finish", task });
   };
   const dispatch = (state: AgentState) => {
     while (state.running < state.agent.slots && state.queue.length > 0) start(state, state.queue.shift()!);
   };
+  const pullsLongest = policy.kind === "lpt";
+  // LPT gives the longest task to the fastest free agent; the shared queue takes agents in order.
+  const pullOrder = pullsLongest ? [...states].sort((a, b) => b.speed - a.speed || a.index - b.index) : states;
+  /** Where in the shared queue the next task for this agent is: the oldest it can run, or (LPT) the longest. */
+  const nextShared = (state: AgentState): number => {
+    let best = -1;
+    for (let at = 0; at < shared.length; at += 1) {
+      const task = tasks[shared[at]!]!;
+      if (!canRun(state.caps, task.requiredCapabilities)) continue;
+      if (!pullsLongest) return at;
+      if (best < 0 || task.durationMs > tasks[shared[best]!]!.durationMs) best = at;
+    }
+    return best;
+  };
   const dispatchShared = () => {
-    for (const state of states) {
+    for (const state of pullOrder) {
       while (state.running < state.agent.slots) {
-        const at = shared.findIndex((task) => canRun(state.caps, tasks[task]!.requiredCapabilities));
+        const at = nextShared(state);
         if (at < 0) break;
         start(state, shared.splice(at, 1)[0]!);
       }
     }
+  };
+  const pulls = policy.kind === "shared" || policy.kind === "lpt";
+  /** When the pull last scheduled runs (-Infinity: none yet). */
+  let pullAt = -Infinity;
+  /**
+   * Free slots pull once every arrival and finish of this instant is in: those were scheduled
+   * before the pull, so it sees all the tasks and free slots of the instant together.
+   */
+  const pull = () => {
+    if (pullAt < now) events.push((pullAt = now), { kind: "pull" });
   };
 
   const views = (): AgentView[] =>
@@ -166,7 +205,11 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
     const tails: Record<string, TaskSummary[]> = {};
     const agentViews = views();
     states.forEach((s, i) => {
-      if (needsTail(agentViews[i]!, config)) tails[s.agent.id] = s.queue.slice(-length).reverse().map(summary);
+      const view = agentViews[i]!;
+      const victim = needsTail(view, config);
+      if (victim) tails[s.agent.id] = s.queue.slice(-length).reverse().map(summary);
+      // The leader reads an agent's own completions only for the idle agents and the victims (snapshot.ts).
+      if (!victim && !idle(s)) view.workload = { ...view.workload, durationSumMs: 0, durationCount: 0 };
     });
     let snapshot: PlannerSnapshot = {
       agents: agentViews,
@@ -224,9 +267,9 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
     const event = next.event;
     switch (event.kind) {
       case "arrive":
-        if (policy.kind === "shared") {
+        if (pulls) {
           shared.push(event.task);
-          dispatchShared();
+          pull();
         } else {
           const state = place(event.task);
           outcomes[event.task]!.placedOn = state.agent.id;
@@ -242,7 +285,7 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
         state.running -= 1;
         finished += 1;
         events.push(now + (policy.kind === "steal" ? (policy.eventLagMs ?? 0) : 0), { kind: "fold", task: event.task });
-        if (policy.kind === "shared") dispatchShared();
+        if (pulls) pull();
         else dispatch(state);
         if (state.queue.length === 0) eventRound();
         break;
@@ -266,6 +309,9 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
         break;
       case "move":
         move(event.directive);
+        break;
+      case "pull":
+        dispatchShared();
         break;
       case "sample":
         backlog.push({ at: now, held: states.map((s) => s.queue.length + s.running), shared: shared.length });
