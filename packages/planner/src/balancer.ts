@@ -499,9 +499,12 @@ export class Balancer {
       let first = -1;
       let firstFinish = Infinity;
       let secondFinish = Infinity;
+      let allNonNegative = true;
       for (let slot = 0; slot < earliest.length; slot += 1) {
         const finish = earliest[slot]! + largestMs / capacities[slot]!;
-        if (!(earliest[slot]! < bound) || !(finish < secondFinish)) continue;
+        if (!(earliest[slot]! < bound)) continue;
+        allNonNegative &&= earliest[slot]! >= 0;
+        if (!(finish < secondFinish)) continue;
         if (finish < firstFinish) {
           secondFinish = firstFinish;
           first = slot;
@@ -544,8 +547,16 @@ export class Balancer {
         this.weighThief(v, thieves.buckets[slot]!.first()!, candidates);
         // The best leaves v at its floor and finishes sooner than any other bucket could finish
         // the largest task: every other bucket would be passed over (their bound is at least
-        // their finish of the largest task, less the slack), so the scan is skipped.
-        if (i < 0 && this.best !== undefined && floor >= this.bestLatest && secondFinish * (1 - 4 * SLACK) > this.bestFinish * (1 + SLACK) + SLACK) break;
+        // their finish of the largest task, less the slack, while drains are not negative, which
+        // only a negative default duration makes them), so the scan is skipped.
+        if (
+          i < 0 &&
+          allNonNegative &&
+          this.best !== undefined &&
+          floor >= this.bestLatest &&
+          secondFinish * (1 - 4 * SLACK) > this.bestFinish * (1 + SLACK) + SLACK
+        )
+          break;
       }
     }
     this.thiefCandidate = this.bestCandidate;
