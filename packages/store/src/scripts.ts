@@ -65,7 +65,8 @@ export type ScriptName =
   | "forgetAgents"
   | "cancel"
   | "progress"
-  | "promoteDue";
+  | "promoteDue"
+  | "loadsChangedAfter";
 
 type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
 
