@@ -1,5 +1,4 @@
 import { replyValues } from "./replies.js";
-import { defineScripts } from "./scripts.js";
 import type { Store } from "./store.js";
 
 /** Tasks queued on an agent and tasks it runs, exactly as its task sets hold them. */
@@ -51,26 +50,52 @@ export async function readRunningCounts(store: Store, agentIds: readonly string[
   return scores.map((score) => Number(score ?? 0));
 }
 
+/** An agent an event names, as the field that changes its load (agent ids are letters, digits, '_', '.' and '-'). */
+const NAMED_AGENT = /"(?:agentId|from|to)"\s*:\s*"([A-Za-z0-9_.-]+)"/g;
+
+/** Whether stream id `a` comes after `b` ("<ms>-<seq>"). */
+function isAfter(a: string, b: string): boolean {
+  const [am, as] = a.split("-").map(Number) as [number, number];
+  const [bm, bs] = b.split("-").map(Number) as [number, number];
+  return am > bm || (am === bm && as > bs);
+}
+
 /**
  * The loads of the agents whose counts may have changed since the event `afterId`: every task
  * script that changes a count appends, in the same step, an event naming the agent (agentId,
- * or from and to), so the agents the entries after it name are all of them. One script call
- * (loadsChangedAfter-3.lua) reads the entries inside Redis and answers only the agents they name
- * with their counts, all as of one moment: O(entries + agents named) in Redis, O(agents named)
- * on the wire and here, not a read of the fleet. Undefined when that cannot be told: more than
- * `limit` entries since, no `afterId` (the stream was empty), or entries after it that may have
- * been trimmed away (the oldest entry left is newer): the caller reads every load then.
+ * or from and to), so the agents the entries after it name are all of them. Two round trips and
+ * O(entries + agents named), not a read of the fleet. Undefined when that cannot be told: more
+ * than `limit` entries since, no `afterId` (the stream was empty), or entries after it that may
+ * have been trimmed away (the oldest entry left is newer): the caller reads every load then.
  */
 export async function readLoadsChangedAfter(store: Store, afterId: string, limit: number): Promise<Map<string, AgentLoad> | undefined> {
   if (afterId === "") return undefined;
   const k = store.keys;
-  const reply = (await defineScripts(store.redis)("loadsChangedAfter", [k.events, k.queuedCounts, k.runningCounts], [afterId, limit])) as
-    null | [number, ...Array<string | null>];
-  if (reply === null) return undefined;
-  const count = reply[0];
-  const loads = new Map<string, AgentLoad>();
-  for (let i = 1; i <= count; i++) {
-    loads.set(reply[i] as string, { queued: Number(reply[count + i] ?? 0), running: Number(reply[2 * count + i] ?? 0) });
+  const [oldest, entries] = replyValues(
+    await store.redis
+      .multi()
+      .xrange(k.events, "-", "+", "COUNT", 1)
+      .xrange(k.events, `(${afterId}`, "+", "COUNT", limit + 1)
+      .exec(),
+    "the events since the loads were read",
+  ) as [Array<[string, string[]]>, Array<[string, string[]]>];
+  const oldestId = oldest[0]?.[0];
+  if (entries.length > limit || (oldestId !== undefined && isAfter(oldestId, afterId))) return undefined;
+  const named = new Set<string>();
+  for (const [, fields] of entries) {
+    for (const field of fields) for (const match of field.matchAll(NAMED_AGENT)) named.add(match[1]!);
   }
+  const ids = [...named];
+  const loads = new Map<string, AgentLoad>();
+  if (ids.length === 0) return loads;
+  const [queued, running] = replyValues(
+    await store.redis
+      .multi()
+      .zmscore(k.queuedCounts, ...ids)
+      .zmscore(k.runningCounts, ...ids)
+      .exec(),
+    "the loads of the agents named",
+  ) as [Array<string | null>, Array<string | null>];
+  ids.forEach((id, i) => loads.set(id, { queued: Number(queued[i] ?? 0), running: Number(running[i] ?? 0) }));
   return loads;
 }

@@ -65,8 +65,7 @@ export type ScriptName =
   | "forgetAgents"
   | "cancel"
   | "progress"
-  | "promoteDue"
-  | "loadsChangedAfter";
+  | "promoteDue";
 
 type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
 
