@@ -93,6 +93,11 @@ function settle(read: Promise<StreamEntry[] | undefined>): Promise<ReadOutcome> 
 export class EventFolder {
   /** The next batch, read while the last one folds (settled: its failure waits for the next call). */
   private nextRead: Promise<ReadOutcome> | undefined;
+  /**
+   * The fold of the last full batch, left running in Redis while the next batch is read and
+   * validated here (settled: its failure is thrown by the next call). At most one is left so.
+   */
+  private lastFold: Promise<{ error: unknown } | undefined> | undefined;
 
   constructor(
     private readonly store: Store,
@@ -108,10 +113,13 @@ export class EventFolder {
 
   /**
    * Reads and folds up to one batch of new entries, blocking up to `blockMs` for them; returns how
-   * many it read. After a full batch (a backlog), the next batch is read while this one folds, so
-   * that Redis and this process work at the same time: the read waits on the blocking connection,
-   * the fold on the store's. A batch so read when the replica stops stays pending for others to
-   * claim, as any batch read but not folded.
+   * many it read. After a full batch (a backlog), the next batch is read while this one folds, and
+   * this one's fold script is left running in Redis while the next batch is validated here (the
+   * next call waits for it, after sending its own): Redis and this process work at the same
+   * time, so a backlog folds at the pace of the slower of the two, not of their sum. Folds of two
+   * batches in flight at once are safe: each applies only what its own XACK acknowledged, and
+   * counters add up in any order. A batch read or folding when the replica stops and not folded
+   * stays pending for others to claim, as any batch read but not folded.
    */
   async foldNew(blockMs: number): Promise<number> {
     const { consumer, batchSize } = this.options;
@@ -124,8 +132,17 @@ export class EventFolder {
       return 0;
     }
     const entries = outcome.entries;
-    if (entries.length >= batchSize) this.nextRead = settle(readNewEntries(this.store, this.blocking, consumer, batchSize, blockMs));
-    await this.fold(entries);
+    const backlog = entries.length >= batchSize;
+    if (backlog) this.nextRead = settle(readNewEntries(this.store, this.blocking, consumer, batchSize, blockMs));
+    // Validated and sent now; awaited below, or by the next call while a backlog lasts.
+    const folding = this.fold(entries).then(
+      () => undefined,
+      (error: unknown) => ({ error }),
+    );
+    const previous = this.lastFold;
+    this.lastFold = backlog ? folding : undefined;
+    const failed = (await previous) ?? (backlog ? undefined : await folding);
+    if (failed) throw failed.error;
     return entries.length;
   }
 

@@ -2,7 +2,7 @@ import { FOLD_GROUP, TaskSpecSchema } from "@worksteal/protocol";
 import { testNamespace } from "@worksteal/testkit";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type AgentLoad, readAgentLoads, readBusiestAgents } from "./agent-loads.js";
+import { type AgentLoad, readAgentLoads, readBusiestAgents, readLoadsChangedAfter } from "./agent-loads.js";
 import { AttemptsExhaustedError } from "./errors.js";
 import { Store } from "./store.js";
 
@@ -101,6 +101,38 @@ describe("agent loads", () => {
     await redis.xgroup("CREATE", store.keys.events, FOLD_GROUP, "$");
     expect(await store.removeAgent("c", 0)).toEqual({ removed: true });
     expect((await readAgentLoads(store)).has("c")).toBe(false);
+  });
+
+  it("since an event, are read for exactly the agents the later events name (a steal names both), or not at all when that cannot be told", async () => {
+    const store = new Store(redis, testNamespace("loads-changed"));
+    await register(store, "a", "b", "c", "d");
+    await redis.set(store.keys.fence, 1);
+    await store.submit(task("t1"), "a");
+    await store.submit(task("t2"), "a");
+    const newest = async () => ((await redis.xrevrange(store.keys.events, "+", "-", "COUNT", 1)) as Array<[string, string[]]>)[0]![0];
+    const since = await newest();
+    expect(await readLoadsChangedAfter(store, since, 10)).toEqual(new Map());
+    await store.claim("t1", "a", 1);
+    await store.move("t2", "a", "c", 1, { id: "d1", fence: 1 }, 60_000);
+    await store.submit(task("t3"), "b");
+    // "d" holds nothing and no event names it; "c" is named by the steal's `to`, "a" by its `from` and by the claim.
+    expect(await readLoadsChangedAfter(store, since, 10)).toEqual(
+      new Map([
+        ["a", { queued: 0, running: 1 }],
+        ["c", { queued: 1, running: 0 }],
+        ["b", { queued: 1, running: 0 }],
+      ]),
+    );
+    // An agent never counted (no member in the load sets) reads 0, not NaN.
+    await store.submit(task("t4"), "d");
+    await redis.zrem(store.keys.queuedCounts, "d");
+    expect((await readLoadsChangedAfter(store, since, 10))?.get("d")).toEqual({ queued: 0, running: 0 });
+    // More entries since than the limit, no id, or entries after the id trimmed away: unknown.
+    expect(await readLoadsChangedAfter(store, since, 3)).toBeUndefined();
+    expect(await readLoadsChangedAfter(store, "", 10)).toBeUndefined();
+    await redis.xtrim(store.keys.events, "MAXLEN", 2);
+    expect(await readLoadsChangedAfter(store, since, 10)).toBeUndefined();
+    expect(await readLoadsChangedAfter(store, await newest(), 10)).toEqual(new Map());
   });
 
   it("drift from outside the scripts is corrected by the reconciler for the agents named, and counted", async () => {
