@@ -252,16 +252,19 @@ export class AgentDirectory {
   }
 
   /**
-   * Reads the cpu and memory of `views` again (they change at every heartbeat), and their
-   * completions (the sum and count of run durations, which the views do not carry otherwise: the
-   * planner's per-agent averages and speeds), in one round trip each, at once, in place.
+   * Reads the cpu and memory of `views` again (they change at every heartbeat), in place, and
+   * returns their completions (the sum and count of run durations: the planner's per-agent
+   * averages and speeds). Completions stay out of the cached views, which every reader shares
+   * (the placer among them): read for the agents that matter to one round only, they would
+   * leave the views with some agents' completions and 0 for the rest, a mix that changes from
+   * round to round.
    */
-  async withFreshMetrics(views: AgentView[]): Promise<void> {
+  async withFreshMetrics(views: readonly AgentView[]): Promise<Map<string, { durationSumMs: number; durationCount: number }>> {
     const ids = views.map((v) => v.id);
     const [read, durations] = await Promise.all([readAgentRecords(this.store, ids), readAgentDurations(this.store, ids)]);
+    const completions = new Map<string, { durationSumMs: number; durationCount: number }>();
     views.forEach((view, i) => {
-      view.workload.durationSumMs = durations[i]!.durationSumMs;
-      view.workload.durationCount = durations[i]!.durationCount;
+      completions.set(view.id, durations[i]!);
       const record = read[i];
       if (!record) return;
       view.workload.cpu = record.cpu;
@@ -269,5 +272,6 @@ export class AgentDirectory {
       view.workload.metricsAt = record.metricsAt;
       view.lastHeartbeat = Math.max(view.lastHeartbeat, record.lastHeartbeat);
     });
+    return completions;
   }
 }

@@ -49,8 +49,11 @@ export class DirectivePlanner {
     if (snapshot === undefined) return [];
     const planned = planSteals(snapshot, this.config);
     phaseDone("plan");
-    if (planned.length === 0 || !stillLeading()) return [];
+    if (planned.length === 0) return [];
+    // Stamped before the leadership check: a directive stamped at time t was checked after t, so a
+    // replica paused past its lease never writes one stamped after it woke.
     const createdAt = await this.store.now();
+    if (!stillLeading()) return [];
     const { directives, malformed } = wellFormed(planned.map((d): Directive => ({ ...d, id: `f${fence}-${d.id}`, fence, createdAt })));
     if (malformed.length > 0) {
       this.log.error({ round: this.round, fence, malformed }, "planned directives the executor would refuse, dropped");

@@ -50,13 +50,17 @@ describe("the leader's snapshot", () => {
     const directory = new AgentDirectory(store, 15_000);
     const directives = openDirectiveQueue(store);
     try {
-      const snapshot = await takeSnapshot(store, directory, await readFleet(store, directory), directives, 1, 1, {
+      const fleet = await readFleet(store, directory);
+      const snapshot = await takeSnapshot(store, directory, fleet, directives, 1, 1, {
         tailLength: 8,
         minTasksToSteal: 2,
         strategy: "balanced",
       });
       const completions = Object.fromEntries(snapshot!.agents.map((a) => [a.id, [a.workload.durationSumMs, a.workload.durationCount]]));
       expect(completions).toEqual({ a1: [600, 3], a2: [100, 2], a3: [0, 0] });
+      // Into the snapshot's copies only: the views every reader shares (the placer's) are left
+      // without them, not with a round's subset of agents carrying theirs.
+      expect(fleet.map((a) => a.workload.durationCount)).toEqual([0, 0, 0]);
     } finally {
       await directives.close();
     }

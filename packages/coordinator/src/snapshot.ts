@@ -41,14 +41,20 @@ export async function takeSnapshot(
     .sort((a, b) => b.workload.queued - a.workload.queued)
     .slice(0, victimsToRead(idle.length));
   if (victims.length === 0) return undefined;
-  await directory.withFreshMetrics([...idle, ...victims]);
+  const completions = await directory.withFreshMetrics([...idle, ...victims]);
   const tails: Record<string, TaskSummary[]> = {};
   await Promise.all(
     victims.map(async (a) => {
       tails[a.id] = await readTail(store, a.id, options.tailLength);
     }),
   );
-  const live = agents.filter((a) => a.status !== "dead");
+  // The idle agents and the victims with their completions, as copies (see withFreshMetrics).
+  const live = agents
+    .filter((a) => a.status !== "dead")
+    .map((a) => {
+      const read = completions.get(a.id);
+      return read ? { ...a, workload: { ...a.workload, ...read } } : a;
+    });
   // With the counts, a task's estimatedDurationMs is a prior that its type's average outweighs as completions accumulate.
   const durations = await readDurationStats(store);
   const snapshot: PlannerSnapshot = { agents: live, tails, durationsByType: durations.averages, durationCountsByType: durations.counts, round };
@@ -80,7 +86,8 @@ async function withNamedTasksInFlight(store: Store, snapshot: PlannerSnapshot, i
   const tails = { ...snapshot.tails };
   missing.forEach(({ source, taskId }, i) => {
     const record = records[i];
-    if (record?.owner !== source || record.state !== "queued") return;
+    // A record whose epoch is not a job's (hand-edited) names no job the executor could move.
+    if (record?.owner !== source || record.state !== "queued" || !(Number.isInteger(record.epoch) && record.epoch >= 1)) return;
     const tail = tails[source] ?? [];
     // Two directives may name one task; the projection moves it once.
     if (tail.some((t) => t.id === taskId)) return;
@@ -89,8 +96,10 @@ async function withNamedTasksInFlight(store: Store, snapshot: PlannerSnapshot, i
   return { ...snapshot, tails };
 }
 
+/** What the planner weighs of a queued task; a priority that is not a number (hand-edited) weighs as the default. */
 function summaryOf(taskId: string, record: TaskFields): TaskSummary {
-  const { type, requiredCapabilities, estimatedDurationMs, priority, epoch } = record;
+  const { type, requiredCapabilities, estimatedDurationMs, epoch } = record;
+  const priority = Number.isFinite(record.priority) ? record.priority : 0;
   return { id: taskId, type, requiredCapabilities, priority, epoch, ...(estimatedDurationMs === undefined ? {} : { estimatedDurationMs }) };
 }
 

@@ -1,5 +1,6 @@
 import { AgentProfileSchema, type AgentProfile } from "@worksteal/protocol";
 import { replyValues, timeToMs } from "./replies.js";
+import { inPages } from "./paging.js";
 import type { Store } from "./store.js";
 
 /** What an agent's hash says of it, beside its queue. */
@@ -43,36 +44,38 @@ function agentRecordOf(id: string, hash: Partial<Record<(typeof RECORD_FIELDS)[n
 }
 
 /**
- * Each of `ids`'s completions as folded into its workload hash (same order), in one round trip:
- * the sum and count of its run durations, 0 and 0 where it has none (the planner's per-agent
- * averages and speeds rest on them).
+ * Each of `ids`'s completions as folded into its workload hash (same order), AGENTS_PER_READ per
+ * round trip: the sum and count of its run durations, 0 and 0 where it has none (the planner's
+ * per-agent averages and speeds rest on them).
  */
 export async function readAgentDurations(store: Store, ids: readonly string[]): Promise<Array<{ durationSumMs: number; durationCount: number }>> {
-  if (ids.length === 0) return [];
-  const pipeline = store.redis.pipeline();
-  for (const id of ids) pipeline.hmget(store.keys.workload(id), "durationSumMs", "durationCount");
-  const replies = (await pipeline.exec()) ?? [];
-  return ids.map((_, i) => {
-    const [error, values] = replies[i] ?? [new Error("no reply")];
-    // A hand-edited key of another type reads as no completions, as a gone agent's does.
-    if (error) return { durationSumMs: 0, durationCount: 0 };
-    const [sum, count] = values as Array<string | null>;
-    return { durationSumMs: finite(sum), durationCount: finite(count) };
+  return inPages(ids, async (page) => {
+    const pipeline = store.redis.pipeline();
+    for (const id of page) pipeline.hmget(store.keys.workload(id), "durationSumMs", "durationCount");
+    const replies = (await pipeline.exec()) ?? [];
+    return page.map((_, i) => {
+      const [error, values] = replies[i] ?? [new Error("no reply")];
+      // A hand-edited key of another type reads as no completions, as a gone agent's does.
+      if (error) return { durationSumMs: 0, durationCount: 0 };
+      const [sum, count] = values as Array<string | null>;
+      return { durationSumMs: finite(sum), durationCount: finite(count) };
+    });
   });
 }
 
-/** Each of `ids`'s record (same order), in one round trip; undefined where the agent is gone. */
+/** Each of `ids`'s record (same order), AGENTS_PER_READ per round trip; undefined where the agent is gone. */
 export async function readAgentRecords(store: Store, ids: readonly string[]): Promise<Array<AgentRecord | undefined>> {
-  if (ids.length === 0) return [];
-  const pipeline = store.redis.pipeline();
-  for (const id of ids) pipeline.hmget(store.keys.agent(id), ...RECORD_FIELDS);
-  const replies = (await pipeline.exec()) ?? [];
-  return ids.map((id, i) => {
-    const [error, values] = replies[i] ?? [new Error("no reply")];
-    // A hand-edited key of another type reads as a gone agent: it is skipped, not fatal.
-    if (error) return undefined;
-    const fields = values as Array<string | null>;
-    return agentRecordOf(id, Object.fromEntries(RECORD_FIELDS.map((name, j) => [name, fields[j]])));
+  return inPages(ids, async (page) => {
+    const pipeline = store.redis.pipeline();
+    for (const id of page) pipeline.hmget(store.keys.agent(id), ...RECORD_FIELDS);
+    const replies = (await pipeline.exec()) ?? [];
+    return page.map((id, i) => {
+      const [error, values] = replies[i] ?? [new Error("no reply")];
+      // A hand-edited key of another type reads as a gone agent: it is skipped, not fatal.
+      if (error) return undefined;
+      const fields = values as Array<string | null>;
+      return agentRecordOf(id, Object.fromEntries(RECORD_FIELDS.map((name, j) => [name, fields[j]])));
+    });
   });
 }
 

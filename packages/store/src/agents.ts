@@ -1,5 +1,6 @@
 import { AGENT_STATUSES, type AgentStatus, type AgentView, AgentProfileSchema, parseWorkload, type Workload } from "@worksteal/protocol";
 import { type AgentLoad, readAgentLoads } from "./agent-loads.js";
+import { AGENTS_PER_READ } from "./paging.js";
 import { replyValues, timeToMs } from "./replies.js";
 import type { Store } from "./store.js";
 
@@ -22,14 +23,6 @@ function withHashMetrics(workload: Workload, agent: Record<string, string>): Wor
 
 /** An agent absent from the load sets holds no task. */
 const NO_LOAD = Object.freeze({ queued: 0, running: 0 });
-
-/**
- * Agents read per round trip. A fleet's worth in one pipeline keeps every command and reply alive
- * until the last reply arrives: at 10,000 agents, tens of MB that outlived the young generation
- * at each read, which the old generation then held as garbage (the coordinator reads every agent
- * at each /metrics scrape).
- */
-const AGENTS_PER_READ = 500;
 
 /**
  * Every registered agent with its profile, liveness and workload, sorted by id: queued and running

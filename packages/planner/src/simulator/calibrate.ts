@@ -89,11 +89,12 @@ export function calibrate(
   const total = run.tasks.length;
   const costs = { claimMs: sums.reduce((s, a) => s + a.claimMs, 0) / total, finishMs: sums.reduce((s, a) => s + a.finishMs, 0) / total };
   const costsByAgent = new Map(sums.map((a) => [a.id, a.tasks > 0 ? { claimMs: a.claimMs / a.tasks, finishMs: a.finishMs / a.tasks } : costs]));
-  const first = Math.min(...run.tasks.map((t) => t.createdAt));
+  const first = run.tasks.reduce((min, t) => Math.min(min, t.createdAt), Infinity);
   const lags = gateOpenings(agents, run).map((opened, i, all) => {
     const next = all[i + 1] ?? Infinity;
     const planned = run.steals.filter((s) => s.plannedAt >= opened && s.plannedAt < next).map((s) => s.plannedAt);
-    return planned.length > 0 ? Math.min(...planned) - opened : undefined;
+    // A loop, not a spread: a recording of 100k+ steals would overflow the call's arguments.
+    return planned.length > 0 ? planned.reduce((min, at) => Math.min(min, at), Infinity) - opened : undefined;
   });
   const rounds = new Map<string, { plannedAt: number; finishedAt: number; directives: number }>();
   for (const steal of run.steals) {
