@@ -13,7 +13,9 @@ afterEach(async () => {
 describe("WorkStealingCoordinator, the original's surface", () => {
   it("plans on checkAndSteal, emits work:steal with the task IDs, and reports stats and operations", async () => {
     // A long planner period: the rounds that act here are the one the test asks for and those events start.
-    h = namespaceHarness("facade", { stealInterval: 60_000, maxStealBatch: 5 });
+    // The facade registers a1 and a2 without heartbeats: a long TTL keeps them alive however
+    // slowly a loaded machine runs this test (at 15 s they were dead before the last assertion).
+    h = namespaceHarness("facade", { stealInterval: 60_000, maxStealBatch: 5, agentTtlMs: 300_000 });
     facade = new WorkStealingCoordinator({ config: h.config });
     const steals: WorkStealEvent[] = [];
     facade.on("work:steal", (e: WorkStealEvent) => steals.push(e));
