@@ -253,6 +253,13 @@ export class Balancer {
    * while it has never applied, the earliest thief of a bucket stands for all of it.
    */
   private vetoes = 0;
+  /**
+   * Thieves the walks past a bucket's first may still weigh in this pass: a fleet where most
+   * thieves hold tasks of a higher priority would have every look walk every bucket (quadratic),
+   * so, like the move budget, this bounds pathological inputs; past it, the first thief stands
+   * for its bucket again.
+   */
+  private walkBudget: number;
   /** Per node: its tail as the round began, weighed (weighStart), once any pass needed it. */
   private readonly startCandidates: Array<Candidate[] | undefined> = [];
 
@@ -328,6 +335,7 @@ export class Balancer {
       config.maxStealBatch,
     );
     this.budget = this.initialBudget();
+    this.walkBudget = this.initialBudget();
   }
 
   /** Runs the greedy letting tasks move on, for its end state only, then goes back to the start of the round. Returns the end state's drain times, or undefined when nothing moved. */
@@ -355,6 +363,7 @@ export class Balancer {
     this.vetoes = 0;
     for (const thieves of this.thieves) thieves?.rebuild();
     this.budget = this.initialBudget();
+    this.walkBudget = this.initialBudget();
     return drains;
   }
 
@@ -556,12 +565,19 @@ export class Balancer {
         const vetoes = this.vetoes;
         this.weighThief(v, bucketFirst, candidates);
         // The priority rule kept a task from the first: a later thief of the bucket may start it
-        // sooner, so every thief of the bucket that the drain bounds leave is weighed too.
+        // sooner, so every thief of the bucket that the drain bounds leave is weighed too (one
+        // that drains no sooner than the best's later drain finishes any task after it: none beats it).
         if (this.vetoes !== vetoes)
           bucket.visitWhile(
-            (x) => x.drain < bound && x.drain + smallestLow / capacity <= marginBound,
+            (x) =>
+              this.walkBudget > 0 &&
+              x.drain < bound &&
+              x.drain + smallestLow / capacity <= marginBound &&
+              (this.best === undefined || x.drain < this.bestLatest),
             (x) => {
-              if (x !== bucketFirst) this.weighThief(v, x, candidates);
+              if (x === bucketFirst) return;
+              this.walkBudget -= 1;
+              this.weighThief(v, x, candidates);
             },
           );
       }
