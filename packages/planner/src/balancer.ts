@@ -215,7 +215,9 @@ interface Node extends QueueState {
  * Thieves are kept in heaps ("buckets") of equal capabilities and capacity, earliest first: within a
  * bucket every agent would take the same task, and finish it earliest and most eligibly when it
  * drains earliest, so the best thief is the best of the buckets' first two (one may be the victim
- * itself). Victims are a heap, latest first. A move costs O(buckets + log agents), plus a look at
+ * itself). The priority rule is the exception: it asks what would come before the task on the
+ * thief, not when the thief drains (bestThief weighs the rest of a bucket then). Victims are a
+ * heap, latest first. A move costs O(buckets + log agents), plus a look at
  * the victims stuck for want of a thief when the victim, now earlier, leads its bucket.
  *
  * No task moves twice in a round: a task that arrived by a move of this round is no candidate,
@@ -245,6 +247,19 @@ export class Balancer {
   private bestCandidate: Candidate | undefined;
   private bestLatest = Infinity;
   private bestFinish = Infinity;
+  /**
+   * How many times the priority rule kept a task from a thief that v would not start at once (so a
+   * thief with fewer tasks of its priority ahead might): that rule is no matter of drain, so
+   * while it has never applied, the earliest thief of a bucket stands for all of it.
+   */
+  private vetoes = 0;
+  /**
+   * Thieves the walks past a bucket's first may still weigh in this pass: a fleet where most
+   * thieves hold tasks of a higher priority would have every look walk every bucket (quadratic),
+   * so, like the move budget, this bounds pathological inputs; past it, the first thief stands
+   * for its bucket again.
+   */
+  private walkBudget: number;
   /** Per node: its tail as the round began, weighed (weighStart), once any pass needed it. */
   private readonly startCandidates: Array<Candidate[] | undefined> = [];
 
@@ -320,6 +335,7 @@ export class Balancer {
       config.maxStealBatch,
     );
     this.budget = this.initialBudget();
+    this.walkBudget = this.initialBudget();
   }
 
   /** Runs the greedy letting tasks move on, for its end state only, then goes back to the start of the round. Returns the end state's drain times, or undefined when nothing moved. */
@@ -344,8 +360,10 @@ export class Balancer {
       x.gave = false;
       x.bucket.insert(x);
     }
+    this.vetoes = 0;
     for (const thieves of this.thieves) thieves?.rebuild();
     this.budget = this.initialBudget();
+    this.walkBudget = this.initialBudget();
     return drains;
   }
 
@@ -401,7 +419,13 @@ export class Balancer {
       const candidate = candidates[i]!;
       if (!this.worth(v, t, candidate.ms)) continue;
       const p = candidate.priority;
-      if (p > 0 && this.startOn(v, p, v.tail.indexOf(candidate.task)) <= this.startOn(t, p, -1)) continue;
+      if (p > 0) {
+        const start = this.startOn(v, p, v.tail.indexOf(candidate.task));
+        if (start <= this.startOn(t, p, -1)) {
+          if (start > 0) this.vetoes += 1;
+          continue;
+        }
+      }
       this.chosenFinish = t.drain + candidate.ms / t.capacity;
       return candidate;
     }
@@ -544,11 +568,31 @@ export class Balancer {
           bestSeen = best;
         }
         if (this.best !== undefined && drain + need / capacity > limit) continue;
-        this.weighThief(v, thieves.buckets[slot]!.first()!, candidates);
+        const bucket = thieves.buckets[slot]!;
+        const bucketFirst = bucket.first()!;
+        const vetoes = this.vetoes;
+        this.weighThief(v, bucketFirst, candidates);
+        // The priority rule kept a task from the first: a later thief of the bucket may start it
+        // sooner, so every thief of the bucket that the drain bounds leave is weighed too (one
+        // that drains no sooner than the best's later drain finishes any task after it: none beats it).
+        if (this.vetoes !== vetoes)
+          bucket.visitWhile(
+            (x) =>
+              this.walkBudget > 0 &&
+              x.drain < bound &&
+              x.drain + smallestLow / capacity <= marginBound &&
+              (this.best === undefined || x.drain < this.bestLatest),
+            (x) => {
+              if (x === bucketFirst) return;
+              this.walkBudget -= 1;
+              this.weighThief(v, x, candidates);
+            },
+          );
         // The best leaves v at its floor and finishes sooner than any other bucket could finish
         // the largest task: every other bucket would be passed over (their bound is at least
         // their finish of the largest task, less the slack, while drains are not negative, which
-        // only a negative default duration makes them), so the scan is skipped.
+        // only a negative default duration makes them), so the scan is skipped. (The priority
+        // rule only takes moves away, so it cannot make another bucket beat that best.)
         if (
           i < 0 &&
           allNonNegative &&
@@ -651,13 +695,14 @@ export class Balancer {
       // t changed as a victim; v, now earlier, changed as a thief: only victims stuck for want
       // of a thief can have been unblocked, and only by v. When v is neither of its bucket's
       // first two, one of those (not the stuck victim itself) drains no later than v, so any
-      // task worth moving to v would be worth moving to it, and none was: none is to v. Nor can a stuck victim that has no
+      // task worth moving to v would be worth moving to it, and none was: none is to v (unless
+      // the priority rule applied: v may start a task sooner than they would). Nor can a stuck victim that has no
       // task for v's group, or that drains too early for v to be a thief (thiefBound).
       stuck.delete(t);
       if (!this.canGive(t)) victims.remove(t);
       else if (victims.has(t)) victims.update(t);
       else victims.insert(t);
-      if (v.bucket.first() !== v && v.bucket.second() !== v) continue;
+      if (this.vetoes === 0 && v.bucket.first() !== v && v.bucket.second() !== v) continue;
       for (const x of stuck.unblockedBy(
         v,
         (x) => this.thiefBound(x) > v.drain,

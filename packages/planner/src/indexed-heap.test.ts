@@ -40,4 +40,21 @@ describe("IndexedHeap", () => {
       { numRuns: 200 },
     );
   });
+
+  it("visitWhile visits exactly the items of the order's prefix that the predicate holds for", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 9 }), { maxLength: 20 }), fc.integer({ min: 0, max: 10 }), (keys, below) => {
+        const items = keys.map((key, id) => ({ id, key }));
+        const heap = new IndexedHeap<Item>(before, (x) => x.id, items.length);
+        for (const item of items) heap.insert(item);
+        const visited: Item[] = [];
+        heap.visitWhile(
+          (x) => x.key < below,
+          (x) => visited.push(x),
+        );
+        expect(sorted(visited)).toEqual(sorted(items.filter((x) => x.key < below)));
+      }),
+      { numRuns: 200 },
+    );
+  });
 });

@@ -35,6 +35,22 @@ export class IndexedHeap<T> {
     return right !== undefined && left !== undefined && this.before(right, left) ? right : left;
   }
 
+  /**
+   * Calls `visit` on every item for which `inside` holds, given that it holds for a prefix of the
+   * order: a walk from the top that stops where it fails, so it costs the items visited, not the size.
+   */
+  visitWhile(inside: (item: T) => boolean, visit: (item: T) => void): void {
+    this.visitFrom(0, inside, visit);
+  }
+
+  private visitFrom(i: number, inside: (item: T) => boolean, visit: (item: T) => void): void {
+    const item = this.items[i];
+    if (item === undefined || !inside(item)) return;
+    visit(item);
+    this.visitFrom(2 * i + 1, inside, visit);
+    this.visitFrom(2 * i + 2, inside, visit);
+  }
+
   has(item: T): boolean {
     return this.positions[this.numberOf(item)]! >= 0;
   }
