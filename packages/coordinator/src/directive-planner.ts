@@ -15,8 +15,6 @@ import { takeSnapshot } from "./snapshot.js";
  */
 export class DirectivePlanner {
   private round = 0;
-  /** The round in progress (settled), which the next one waits for. */
-  private inProgress: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
@@ -31,18 +29,8 @@ export class DirectivePlanner {
    * Plans once with `fence`; returns the directives queued. `stillLeading` is asked again just
    * before queuing, so a leader that lost its lease while it planned queues nothing. `agents` is
    * the fleet as the leader round read it (read here when not given).
-   *
-   * One round at a time: a round begins once the last one has queued its directives, so that its
-   * snapshot projects them in flight. (The facade's checkAndSteal beside a round asked for by
-   * events planned the same tasks twice, and the move script refused the second move.)
    */
-  planOnce(fence: number, stillLeading: () => boolean = () => true, agents?: AgentView[]): Promise<Directive[]> {
-    const round = this.inProgress.then(() => this.plan(fence, stillLeading, agents));
-    this.inProgress = round.catch(() => undefined);
-    return round;
-  }
-
-  private async plan(fence: number, stillLeading: () => boolean, agents: AgentView[] | undefined): Promise<Directive[]> {
+  async planOnce(fence: number, stillLeading: () => boolean = () => true, agents?: AgentView[]): Promise<Directive[]> {
     this.round += 1;
     let phaseStart = performance.now();
     const phaseDone = (phase: "snapshot" | "plan" | "write") => {
