@@ -1,19 +1,13 @@
 import { createServer, type Server } from "node:net";
-import { Redis } from "ioredis";
 import { keysFor } from "@worksteal/protocol";
 import { freePort, sleep, spawnNode, testNamespace } from "@worksteal/testkit";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
+import { sharedRedis } from "@worksteal/testkit/vitest";
 
 const MAIN = "packages/coordinator/src/main.ts";
 const FIXTURE = "tests/fixtures/replica-start-stop.ts";
 
-let redis: Redis;
-beforeAll(() => {
-  redis = new Redis(inject("redisUrl"));
-});
-afterAll(async () => {
-  await redis.quit();
-});
+const redis = sharedRedis();
 
 /** Every key of a namespace. */
 async function keysOf(namespace: string): Promise<string[]> {

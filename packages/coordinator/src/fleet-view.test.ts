@@ -1,18 +1,12 @@
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { sharedRedis } from "@worksteal/testkit/vitest";
 import { TaskSpecSchema } from "@worksteal/protocol";
 import { Store } from "@worksteal/store";
 import { testNamespace } from "@worksteal/testkit";
 import { AgentDirectory } from "./agent-directory.js";
 import { readFleet } from "./fleet-view.js";
 
-let redis: Redis;
-beforeAll(() => {
-  redis = new Redis(inject("redisUrl"));
-});
-afterAll(async () => {
-  await redis.quit();
-});
+const redis = sharedRedis();
 
 const queuedOf = async (store: Store, directory: AgentDirectory) =>
   Object.fromEntries((await readFleet(store, directory)).map((a) => [a.id, a.workload.queued]));

@@ -1,5 +1,5 @@
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { sharedRedis } from "@worksteal/testkit/vitest";
 import { TaskSpecSchema } from "@worksteal/protocol";
 import { openDirectiveQueue, Store } from "@worksteal/store";
 import { testNamespace } from "@worksteal/testkit";
@@ -7,13 +7,7 @@ import { AgentDirectory } from "./agent-directory.js";
 import { readFleet } from "./fleet-view.js";
 import { takeSnapshot } from "./snapshot.js";
 
-let redis: Redis;
-beforeAll(() => {
-  redis = new Redis(inject("redisUrl"));
-});
-afterAll(async () => {
-  await redis.quit();
-});
+const redis = sharedRedis();
 
 describe("the leader's snapshot", () => {
   it("passes each type's average with the completions it rests on, so a task's estimate is a prior (the planner's estimateWeight)", async () => {

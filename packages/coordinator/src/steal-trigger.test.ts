@@ -1,18 +1,11 @@
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { sharedRedis } from "@worksteal/testkit/vitest";
 import { Store } from "@worksteal/store";
 import { testNamespace } from "@worksteal/testkit";
 import { StealTrigger } from "./steal-trigger.js";
 
-let redis: Redis;
-let blocking: Redis;
-beforeAll(() => {
-  redis = new Redis(inject("redisUrl"));
-  blocking = new Redis(inject("redisUrl"));
-});
-afterAll(async () => {
-  await Promise.all([redis.quit(), blocking.quit()]);
-});
+const redis = sharedRedis();
+const blocking = sharedRedis();
 
 /** What the trigger says of one event of `kind`, appended to a stream of its own. */
 async function hintAfter(kind: string, fields: Record<string, unknown>) {

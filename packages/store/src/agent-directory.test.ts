@@ -1,16 +1,9 @@
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { sharedRedis } from "@worksteal/testkit/vitest";
 import { testNamespace } from "@worksteal/testkit";
 import { Store } from "./store.js";
 
-let redis: Redis;
-
-beforeAll(() => {
-  redis = new Redis(inject("redisUrl"));
-});
-afterAll(async () => {
-  await redis.quit();
-});
+const redis = sharedRedis();
 
 const register = (store: Store, id: string) => store.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });
 const changeNumber = async (store: Store, id: string) => Number(await redis.zscore(store.keys.agentChanges, id));

@@ -1,18 +1,12 @@
 import { FOLD_GROUP, TaskSpecSchema } from "@worksteal/protocol";
 import { testNamespace } from "@worksteal/testkit";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { sharedRedis } from "@worksteal/testkit/vitest";
 import { type AgentLoad, readAgentLoads, readBusiestAgents, readLoadsChangedAfter } from "./agent-loads.js";
 import { AttemptsExhaustedError } from "./errors.js";
 import { Store } from "./store.js";
 
-let redis: Redis;
-beforeAll(() => {
-  redis = new Redis(inject("redisUrl"));
-});
-afterAll(async () => {
-  await redis.quit();
-});
+const redis = sharedRedis();
 
 const task = (id: string, maxAttempts = 3) => TaskSpecSchema.parse({ id, type: "noop", maxAttempts });
 

@@ -1,17 +1,11 @@
 import { TaskSpecSchema } from "@worksteal/protocol";
 import { testNamespace } from "@worksteal/testkit";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { sharedRedis } from "@worksteal/testkit/vitest";
 import { readAgents, tallyAgents } from "./agents.js";
 import { Store } from "./store.js";
 
-let redis: Redis;
-beforeAll(() => {
-  redis = new Redis(inject("redisUrl"));
-});
-afterAll(async () => {
-  await redis.quit();
-});
+const redis = sharedRedis();
 
 describe("readAgents", () => {
   it("reads and tallies a fleet of several pages whole: every agent once, sorted by id, with its profile, status and load", async () => {

@@ -1,20 +1,16 @@
 import { TaskSpecSchema } from "@worksteal/protocol";
 import { testNamespace } from "@worksteal/testkit";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { sharedRedis } from "@worksteal/testkit/vitest";
 import { readTaskWaits } from "./dashboard-view.js";
 import { Store } from "./store.js";
 
-let redis: Redis;
+const redis = sharedRedis();
 let store: Store;
 
 beforeAll(async () => {
-  redis = new Redis(inject("redisUrl"));
   store = new Store(redis, testNamespace("dashboard-view"));
   await store.registerAgent({ id: "agent-1", capabilities: [], concurrency: 1, priority: 0 });
-});
-afterAll(async () => {
-  await redis.quit();
 });
 
 const task = (id: string) => TaskSpecSchema.parse({ id, maxAttempts: 2 });

@@ -1,16 +1,10 @@
 import { testNamespace } from "@worksteal/testkit";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { sharedRedis } from "@worksteal/testkit/vitest";
 import { readDurationStats } from "./figures.js";
 import { Store } from "./store.js";
 
-let redis: Redis;
-beforeAll(() => {
-  redis = new Redis(inject("redisUrl"));
-});
-afterAll(async () => {
-  await redis.quit();
-});
+const redis = sharedRedis();
 
 describe("readDurationStats", () => {
   it("gives each type's average and the completions it rests on; a type without a usable count gives neither", async () => {

@@ -1,19 +1,12 @@
 import { TaskSpecSchema } from "@worksteal/protocol";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { sharedRedis } from "@worksteal/testkit/vitest";
 import { testNamespace } from "@worksteal/testkit";
 import { Store } from "./store.js";
 import { cancelTask } from "./task-control.js";
 import { readCancelRequests } from "./tasks.js";
 
-let redis: Redis;
-
-beforeAll(() => {
-  redis = new Redis(inject("redisUrl"));
-});
-afterAll(async () => {
-  await redis.quit();
-});
+const redis = sharedRedis();
 
 describe("cancelling", () => {
   it("a queued task cancelled after its run was orphaned still tells the orphaned run to stop", async () => {
