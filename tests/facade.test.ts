@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type WorkStealEvent, WorkStealingCoordinator } from "@worksteal/compat";
+import { DirectiveSchema } from "@worksteal/protocol";
+import { openDirectiveQueue } from "@worksteal/store";
 import { eventually } from "@worksteal/testkit";
 import { type Harness, namespaceHarness } from "./helpers.js";
 
@@ -57,6 +59,39 @@ describe("WorkStealingCoordinator, the original's surface", () => {
         failed: reported("failed"),
       });
     });
+  });
+
+  it("plans one round at a time: checkAndSteal calls beside the leader's own round never name a task twice", async () => {
+    h = namespaceHarness("facade-serial", { stealInterval: 60_000, maxStealBatch: 2, agentTtlMs: 300_000 });
+    facade = new WorkStealingCoordinator({ config: h.config });
+    const steals: WorkStealEvent[] = [];
+    facade.on("work:steal", (e: WorkStealEvent) => steals.push(e));
+    for (const id of ["a1", "a2", "a3"]) await facade.registerAgent({ id, concurrency: 1 });
+    for (let i = 0; i < 12; i++) await h.client.submit({ id: `t${i}`, agentId: "a1", estimatedDurationMs: 100 });
+    // Becoming leader starts a round at once; both calls are made while it runs, and beside each other.
+    await facade.initialize();
+    const calls = (await Promise.all([facade.checkAndSteal(), facade.checkAndSteal()])).flat();
+
+    // Every directive planned (the calls' and the leader's round's), once each has been executed.
+    const queue = openDirectiveQueue(h.store);
+    try {
+      const planned = async () =>
+        (await queue.getJobs(["completed", "failed", "wait", "active", "delayed", "prioritized"])).map((job) => DirectiveSchema.parse(job.data));
+      await eventually(async () => {
+        const ids = (await planned()).map((d) => d.id).sort();
+        expect(steals.map((s) => s.directiveId).sort()).toEqual(ids);
+      });
+      const directives = await planned();
+      expect(directives.length).toBeGreaterThan(0);
+      for (const d of calls) expect(directives.map((p) => p.id)).toContain(d.id);
+      const named = directives.flatMap((d) => d.taskIds ?? []);
+      expect(new Set(named).size).toBe(named.length);
+      // So no move was refused, and each task stays where its one steal put it.
+      expect(steals.filter((s) => s.status !== "completed")).toEqual([]);
+      for (const d of directives) for (const id of d.taskIds ?? []) expect((await h.store.getTask(id))?.owner).toBe(d.target);
+    } finally {
+      await queue.close();
+    }
   });
 
   it("publishes workload updates and durations as events, refuses bad ones, and drains on unregister", async () => {
