@@ -315,7 +315,10 @@ export class Replica {
       const fence = this.leaderFence;
       if (fence === undefined) return [];
       const agents = await this.readFleetForRound(performance.now());
-      return await this.directivePlanner.planOnce(fence, () => this.leaderFence === fence, agents);
+      const { directives, unsettled } = await this.directivePlanner.planOnce(fence, () => this.leaderFence === fence, agents);
+      // Directives ran during every snapshot it read, so it planned nothing: a round looks again.
+      if (unsettled) this.requestLeaderRound();
+      return directives;
     } finally {
       endRound();
     }
@@ -342,8 +345,9 @@ export class Replica {
         () => this.reaper.reap(fence, performance.now() - this.leaderSince >= this.config.agentTtlMs, agents),
         async () => {
           if (!this.config.enabled) return;
-          const planned = await this.directivePlanner.planOnce(fence, () => this.leaderFence === fence, agents);
-          const worthAnotherLook = planned.length === 0 && this.fleetShape?.idle === true && this.fleetShape.backlog;
+          const { directives, unsettled } = await this.directivePlanner.planOnce(fence, () => this.leaderFence === fence, agents);
+          // Also when directives ran during every snapshot it read: it planned nothing, and the next may.
+          const worthAnotherLook = unsettled || (directives.length === 0 && this.fleetShape?.idle === true && this.fleetShape.backlog);
           this.triggeredRetriesLeft = worthAnotherLook ? this.triggeredRetriesLeft - 1 : 0;
           if (worthAnotherLook && this.triggeredRetriesLeft >= 0) this.requestLeaderRound();
         },
