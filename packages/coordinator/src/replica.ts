@@ -295,11 +295,10 @@ export class Replica {
   }
 
   /**
-   * One planning round now, once the leader round in progress (if any) has ended; a follower plans
-   * nothing. Returns the directives queued. It holds the leader rounds' guard and reads the fleet
-   * only then: beside a round, both would plan the same tasks (the move script refuses the second
-   * move); with a fleet read before waiting, its stale counts beside the other round's directives
-   * projected in flight would make the source look lighter than it is, and plan moves back.
+   * One planning round now, after the leader round in progress (if any); a follower plans nothing.
+   * Returns the directives queued. It takes the guard leader rounds take, and only then reads the
+   * fleet: beside a round, both planned the same tasks (the move script refused the second move),
+   * and a fleet read before waiting would be older than the directives that round queued.
    */
   async checkAndSteal(): Promise<Directive[]> {
     if (this.leaderFence === undefined || !this.config.enabled) return [];
