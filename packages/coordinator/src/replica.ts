@@ -4,7 +4,7 @@ import { type Queue, Worker } from "bullmq";
 import { pino, type Logger } from "pino";
 import { loadConfig, redisTargetOf } from "@worksteal/config";
 import { needsTail } from "@worksteal/planner";
-import { type Config, type ConfigInput, DIRECTIVE_QUEUE, type Directive } from "@worksteal/protocol";
+import { type AgentView, type Config, type ConfigInput, DIRECTIVE_QUEUE, type Directive } from "@worksteal/protocol";
 import {
   AgentQueues,
   areRegistered,
@@ -125,6 +125,10 @@ export class Replica {
   private executorWorker?: Worker<Directive>;
   private running = false;
   private leaderRoundBusy = false;
+  /** Resolves when the leader round in progress ends (see beginLeaderRound). */
+  private leaderRoundEnded: Promise<void> = Promise.resolve();
+  /** checkAndSteal calls waiting for the guard: a round that events asked for meanwhile runs after them. */
+  private checkAndStealWaiting = 0;
   /** When this replica's current leadership began (monotonic clock). */
   private leaderSince = 0;
   private foldLoop?: Promise<void>;
@@ -290,11 +294,33 @@ export class Replica {
     this.log.info("replica stopped");
   }
 
-  /** One planning round now; a follower plans nothing. Returns the directives queued. */
+  /**
+   * One planning round now, after the leader round in progress (if any); a follower plans nothing.
+   * Returns the directives queued. It takes the guard leader rounds take, and only then reads the
+   * fleet: beside a round, both planned the same tasks (the move script refused the second move),
+   * and a fleet read before waiting would be older than the directives that round queued.
+   */
   async checkAndSteal(): Promise<Directive[]> {
-    const fence = this.leaderFence;
-    if (fence === undefined || !this.config.enabled) return [];
-    return this.directivePlanner.planOnce(fence, () => this.leaderFence === fence);
+    if (this.leaderFence === undefined || !this.config.enabled) return [];
+    this.checkAndStealWaiting += 1;
+    try {
+      while (this.leaderRoundBusy) await this.leaderRoundEnded;
+    } finally {
+      this.checkAndStealWaiting -= 1;
+    }
+    const endRound = this.beginLeaderRound();
+    try {
+      // Asked again: leadership may have been lost while this call waited.
+      const fence = this.leaderFence;
+      if (fence === undefined) return [];
+      const agents = await this.readFleetForRound(performance.now());
+      const { directives, unsettled } = await this.directivePlanner.planOnce(fence, () => this.leaderFence === fence, agents);
+      // Directives ran during every snapshot it read, so it planned nothing: a round looks again.
+      if (unsettled) this.requestLeaderRound();
+      return directives;
+    } finally {
+      endRound();
+    }
   }
 
   /** The leader's maintenance now; a follower does nothing and gets undefined. */
@@ -307,22 +333,20 @@ export class Replica {
     const fence = this.leaderFence;
     // One round at a time: the round a new leader runs at once may overlap its first tick.
     if (fence === undefined || this.leaderRoundBusy) return;
-    this.leaderRoundBusy = true;
+    const endRound = this.beginLeaderRound();
     const started = performance.now();
     this.leaderRoundStartedAt = started;
     try {
       // One read of the fleet for the whole round: the directory's changes and every agent's exact counts.
-      this.queuedSinceRound = false;
-      const agents = await readFleet(this.store, this.directory);
-      this.metrics.planPhaseTook("fleet", (performance.now() - started) / 1000);
-      this.fleetShape = { idle: agents.some(isIdle), backlog: agents.some((a) => needsTail(a, this.config)) };
+      const agents = await this.readFleetForRound(started);
       // Each step on its own: one that fails (a bad record, a planner bug) must not stop the others every round.
       const steps = [
         () => this.reaper.reap(fence, performance.now() - this.leaderSince >= this.config.agentTtlMs, agents),
         async () => {
           if (!this.config.enabled) return;
-          const planned = await this.directivePlanner.planOnce(fence, () => this.leaderFence === fence, agents);
-          const worthAnotherLook = planned.length === 0 && this.fleetShape?.idle === true && this.fleetShape.backlog;
+          const { directives, unsettled } = await this.directivePlanner.planOnce(fence, () => this.leaderFence === fence, agents);
+          // Also when directives ran during every snapshot it read: it planned nothing, and the next may.
+          const worthAnotherLook = unsettled || (directives.length === 0 && this.fleetShape?.idle === true && this.fleetShape.backlog);
           this.triggeredRetriesLeft = worthAnotherLook ? this.triggeredRetriesLeft - 1 : 0;
           if (worthAnotherLook && this.triggeredRetriesLeft >= 0) this.requestLeaderRound();
         },
@@ -333,12 +357,37 @@ export class Replica {
       if (failures.length > 0) throw failures[0];
     } finally {
       this.metrics.leaderRoundTook((performance.now() - started) / 1000);
+      endRound();
+    }
+  }
+
+  /**
+   * Takes the guard of rounds that plan, one at a time (leader rounds and checkAndSteal), so that
+   * each reads the fleet after the one before it queued its directives. Returns its release,
+   * which also runs the round that events asked for meanwhile, unless a checkAndSteal call waits:
+   * it goes first (else a stream of events could keep it waiting), and its release runs that round.
+   */
+  private beginLeaderRound(): () => void {
+    this.leaderRoundBusy = true;
+    let ended!: () => void;
+    this.leaderRoundEnded = new Promise((resolve) => (ended = resolve));
+    return () => {
       this.leaderRoundBusy = false;
-      if (this.roundRequested === "after-round") {
+      ended();
+      if (this.roundRequested === "after-round" && this.checkAndStealWaiting === 0) {
         this.roundRequested = undefined;
         this.requestLeaderRound();
       }
-    }
+    };
+  }
+
+  /** The fleet as a round that holds the guard reads it, with what the trigger loop judges events by. */
+  private async readFleetForRound(started: number): Promise<AgentView[]> {
+    this.queuedSinceRound = false;
+    const agents = await readFleet(this.store, this.directory);
+    this.metrics.planPhaseTook("fleet", (performance.now() - started) / 1000);
+    this.fleetShape = { idle: agents.some(isIdle), backlog: agents.some((a) => needsTail(a, this.config)) };
+    return agents;
   }
 
   /**
