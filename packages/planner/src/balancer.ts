@@ -266,6 +266,12 @@ export class Balancer {
   private readonly groupOrder: Int32Array;
   /** Per node: its tail as the round began, weighed (weighStart), once any pass needed it. */
   private readonly startCandidates: Array<Candidate[] | undefined> = [];
+  /**
+   * Tasks of tails that moves changed, as weigh found them (null: not worth a move): a task's
+   * candidate does not depend on the tail that holds it, and a trial weighs such tails again
+   * and again (a thief with a queue that receives a task becomes a victim).
+   */
+  private readonly weighed = new Map<TaskSummary, Candidate | null>();
   /** Per node and capability group: those of startCandidates that the group can run, once any pass needed them. */
   private readonly startRunnable: Array<Array<Candidate[] | undefined> | undefined> = [];
 
@@ -836,8 +842,9 @@ export class Balancer {
     for (let i = this.relay ? 0 : v.arrived; i < tail.length; i += 1) {
       const task = tail[i]!;
       if (!canRun(caps, task.requiredCapabilities)) continue;
-      const ms = this.fleet.duration(task);
-      if (ms > 0 && ms >= this.options.minTaskMs) candidates.push({ task, ms, priority: task.priority ?? 0, epoch: task.epoch ?? 1 });
+      let candidate = this.weighed.get(task);
+      if (candidate === undefined) this.weighed.set(task, (candidate = this.candidateOf(task)));
+      if (candidate) candidates.push(candidate);
     }
     // Stable: among equals, the tail's order, newest first.
     return sortLargerFirst(candidates);
@@ -846,11 +853,17 @@ export class Balancer {
   /** Every task of a tail as the round began that is worth a move, in weigh's order. */
   private weighStart(tail: readonly TaskSummary[]): Candidate[] {
     const candidates: Candidate[] = [];
-    for (const task of tail) {
-      const ms = this.fleet.duration(task);
-      if (ms > 0 && ms >= this.options.minTaskMs) candidates.push({ task, ms, priority: task.priority ?? 0, epoch: task.epoch ?? 1 });
+    for (let i = 0; i < tail.length; i += 1) {
+      const candidate = this.candidateOf(tail[i]!);
+      if (candidate) candidates.push(candidate);
     }
     return sortLargerFirst(candidates);
+  }
+
+  /** The task as a candidate, or null when it is not worth a move (shorter than minTaskMs). */
+  private candidateOf(task: TaskSummary): Candidate | null {
+    const ms = this.fleet.duration(task);
+    return ms > 0 && ms >= this.options.minTaskMs ? { task, ms, priority: task.priority ?? 0, epoch: task.epoch ?? 1 } : null;
   }
 }
 
