@@ -260,6 +260,8 @@ export class Balancer {
    * for its bucket again.
    */
   private walkBudget: number;
+  /** Moves of a fill (fillTowards) leave the heaps to its end. */
+  private filling = false;
   /** The drains of the move being recorded (StealLog.record). */
   private readonly moveDrains = new Float64Array(4);
   /** bestThief's order of the capability groups it looks at (a field: bestThief runs once per move). */
@@ -699,6 +701,12 @@ export class Balancer {
         if (candidates && canRun(this.fleet.groups[group]!, task.requiredCapabilities)) insertNewest(candidates, candidate);
       }
     }
+    // A fill looks at no heap: the buckets it changed are ordered anew once, at its end.
+    if (this.filling) {
+      this.thieves[v.group]!.stale(v.slot);
+      this.thieves[t.group]!.stale(t.slot);
+      return true;
+    }
     v.bucket.update(v);
     t.bucket.update(t);
     this.thieves[v.group]!.refresh(v.slot);
@@ -760,6 +768,13 @@ export class Balancer {
    * that each pair gets one directive instead of interleaved single moves. Every move is eligible.
    */
   fillTowards(targets: Float64Array): void {
+    this.filling = true;
+    this.fill(targets);
+    this.filling = false;
+    for (const thieves of this.thieves) thieves?.restore();
+  }
+
+  private fill(targets: Float64Array): void {
     const victims = this.nodes.filter((x) => targets[x.index]! < x.drain).sort(latestFirst);
     const thieves = this.nodes.filter((x) => targets[x.index]! > x.drain).sort(earliestFirst);
     // A linked list over the thieves, earliest first: a thief that can take no more leaves it
