@@ -264,8 +264,18 @@ export class Balancer {
   private filling = false;
   /** The drains of the move being recorded (StealLog.record). */
   private readonly moveDrains = new Float64Array(4);
-  /** bestThief's order of the capability groups it looks at (a field: bestThief runs once per move). */
+  /**
+   * bestThief's order of the capability groups it looks at, and per group what it found of v's
+   * largest task for the group: v's drain once it gives it, the bucket that would finish it
+   * first and when, the runner-up's finish, and whether no thief drains before 0. Fields: it
+   * runs once per move.
+   */
   private readonly groupOrder: Int32Array;
+  private readonly groupFloor: Float64Array;
+  private readonly groupFirst: Int32Array;
+  private readonly groupFirstFinish: Float64Array;
+  private readonly groupSecondFinish: Float64Array;
+  private readonly groupAllNonNegative: Uint8Array;
   /** Per node: its tail as the round began, weighed (weighStart), once any pass needed it. */
   private readonly startCandidates: Array<Candidate[] | undefined> = [];
   /**
@@ -284,6 +294,11 @@ export class Balancer {
   ) {
     const n = fleet.states.length;
     this.groupOrder = new Int32Array(fleet.groups.length);
+    this.groupFloor = new Float64Array(fleet.groups.length);
+    this.groupFirst = new Int32Array(fleet.groups.length);
+    this.groupFirstFinish = new Float64Array(fleet.groups.length);
+    this.groupSecondFinish = new Float64Array(fleet.groups.length);
+    this.groupAllNonNegative = new Uint8Array(fleet.groups.length);
     // Equal capabilities and capacity (whole slots, or quarter powers of two: few distinct values).
     const keys = fleet.capacity.map((capacity, index) => fleet.groupOf[index]! * 2 ** 24 + Math.round(Math.min(capacity, 16_000) * 1024));
     // Per group, its buckets' keys and largest capacities, fastest first.
@@ -528,33 +543,21 @@ export class Balancer {
     const bound = this.thiefBound(v);
     // Group by group: every bucket of a group chooses among the same tasks of v's. No thief of
     // v's own bucket drains before the bound (they drain no sooner than v), so v is never t.
-    // The groups that can take v's largest tasks first: v's largest task for a group bounds how
-    // early any of its thieves can leave v, so once a best is found most groups are passed over.
+    // Most moves take v's largest task for the group, so each group's buckets are ranked by when
+    // they would finish it first, and the groups are looked at in the order of how early they
+    // could leave v and finish that task: once a best is found, the scans of the rest pass over
+    // most of their buckets.
     const order = this.groupOrder;
+    const floors = this.groupFloor;
+    const firstFinishes = this.groupFirstFinish;
     let groups = 0;
     for (let group = 0; group < this.thieves.length; group += 1) {
       const thieves = this.thieves[group];
       if (!thieves || !thieves.anyBefore(bound)) continue;
       const candidates = this.candidatesFor(v, group);
       if (candidates.length === 0) continue;
-      const largestMs = candidates[0]!.ms;
-      let at = groups;
-      for (; at > 0 && this.candidatesFor(v, order[at - 1]!)[0]!.ms < largestMs; at -= 1) order[at] = order[at - 1]!;
-      order[at] = group;
-      groups += 1;
-    }
-    for (let k = 0; k < groups; k += 1) {
-      const group = order[k]!;
-      const thieves = this.thieves[group]!;
-      const candidates = this.candidatesFor(v, group);
       const { earliest, capacities } = thieves;
       const largestMs = candidates[0]!.ms;
-      // v once it gives its largest task: no move to a thief of the group leaves it earlier, so
-      // when that is later than the best's, none of them beats the best.
-      const floor = v.drain - largestMs / v.capacity;
-      if (this.best !== undefined && floor > this.bestLatest) continue;
-      const smallestMs = candidates[candidates.length - 1]!.ms;
-      // Most moves take v's largest task: the bucket that would finish it first is looked at first.
       let first = -1;
       let firstFinish = Infinity;
       let secondFinish = Infinity;
@@ -573,6 +576,35 @@ export class Balancer {
         }
       }
       if (first < 0) continue;
+      // v once it gives its largest task: no move to a thief of the group leaves it earlier.
+      const floor = v.drain - largestMs / v.capacity;
+      this.groupFirst[group] = first;
+      this.groupSecondFinish[group] = secondFinish;
+      this.groupAllNonNegative[group] = allNonNegative ? 1 : 0;
+      let at = groups;
+      for (; at > 0; at -= 1) {
+        const before = order[at - 1]!;
+        if (floors[before]! < floor || (floors[before] === floor && firstFinishes[before]! <= firstFinish)) break;
+        order[at] = before;
+      }
+      order[at] = group;
+      floors[group] = floor;
+      firstFinishes[group] = firstFinish;
+      groups += 1;
+    }
+    for (let k = 0; k < groups; k += 1) {
+      const group = order[k]!;
+      const floor = floors[group]!;
+      // No move to a thief of the group leaves v earlier than its floor: when that is later than
+      // the best's, none of them beats the best.
+      if (this.best !== undefined && floor > this.bestLatest) continue;
+      const thieves = this.thieves[group]!;
+      const candidates = this.candidatesFor(v, group);
+      const { earliest, capacities } = thieves;
+      const smallestMs = candidates[candidates.length - 1]!.ms;
+      const first = this.groupFirst[group]!;
+      const secondFinish = this.groupSecondFinish[group]!;
+      const allNonNegative = this.groupAllNonNegative[group] === 1;
       // Any move must leave t finishing before this (the relative margin): a bucket whose first
       // thief cannot finish even the smallest task before it has no eligible thief (most of the
       // looks of a victim that finds none).
