@@ -2,7 +2,7 @@ import { canRun } from "./capabilities.js";
 import { agentAverageMs, fleetAverageMs, taskDurationMs } from "./durations.js";
 import { IndexedHeap } from "./indexed-heap.js";
 import { aliveQueueStates, moveAt, type QueueState } from "./queue-state.js";
-import { StealLog } from "./steal-log.js";
+import { AFTER_SOURCE, AFTER_TARGET, BEFORE_SOURCE, BEFORE_TARGET, StealLog } from "./steal-log.js";
 import { GroupThieves } from "./thief-index.js";
 import type { PlannerConfig, PlannerOptions, PlannerSnapshot, TaskSummary } from "./types.js";
 
@@ -260,8 +260,32 @@ export class Balancer {
    * for its bucket again.
    */
   private walkBudget: number;
+  /** Moves of a fill (fillTowards) leave the heaps to its end. */
+  private filling = false;
+  /** The drains of the move being recorded (StealLog.record). */
+  private readonly moveDrains = new Float64Array(4);
+  /**
+   * bestThief's order of the capability groups it looks at, and per group what it found of v's
+   * largest task for the group: v's drain once it gives it, the bucket that would finish it
+   * first and when, the runner-up's finish, and whether no thief drains before 0. Fields: it
+   * runs once per move.
+   */
+  private readonly groupOrder: Int32Array;
+  private readonly groupFloor: Float64Array;
+  private readonly groupFirst: Int32Array;
+  private readonly groupFirstFinish: Float64Array;
+  private readonly groupSecondFinish: Float64Array;
+  private readonly groupAllNonNegative: Uint8Array;
   /** Per node: its tail as the round began, weighed (weighStart), once any pass needed it. */
   private readonly startCandidates: Array<Candidate[] | undefined> = [];
+  /**
+   * Tasks of tails that moves changed, as weigh found them (null: not worth a move): a task's
+   * candidate does not depend on the tail that holds it, and a trial weighs such tails again
+   * and again (a thief with a queue that receives a task becomes a victim).
+   */
+  private readonly weighed = new Map<TaskSummary, Candidate | null>();
+  /** Per node and capability group: those of startCandidates that the group can run, once any pass needed them. */
+  private readonly startRunnable: Array<Array<Candidate[] | undefined> | undefined> = [];
 
   constructor(
     private readonly fleet: Fleet,
@@ -269,6 +293,12 @@ export class Balancer {
     private readonly options: PlannerOptions,
   ) {
     const n = fleet.states.length;
+    this.groupOrder = new Int32Array(fleet.groups.length);
+    this.groupFloor = new Float64Array(fleet.groups.length);
+    this.groupFirst = new Int32Array(fleet.groups.length);
+    this.groupFirstFinish = new Float64Array(fleet.groups.length);
+    this.groupSecondFinish = new Float64Array(fleet.groups.length);
+    this.groupAllNonNegative = new Uint8Array(fleet.groups.length);
     // Equal capabilities and capacity (whole slots, or quarter powers of two: few distinct values).
     const keys = fleet.capacity.map((capacity, index) => fleet.groupOf[index]! * 2 ** 24 + Math.round(Math.min(capacity, 16_000) * 1024));
     // Per group, its buckets' keys and largest capacities, fastest first.
@@ -339,7 +369,7 @@ export class Balancer {
   }
 
   /** Runs the greedy letting tasks move on, for its end state only, then goes back to the start of the round. Returns the end state's drain times, or undefined when nothing moved. */
-  trial(): number[] | undefined {
+  trial(): Float64Array | undefined {
     this.relay = true;
     this.run();
     this.relay = false;
@@ -373,8 +403,10 @@ export class Balancer {
   }
 
   /** Drain time of every alive agent, in id order. */
-  drains(): number[] {
-    return this.nodes.map((x) => x.drain);
+  drains(): Float64Array {
+    const drains = new Float64Array(this.nodes.length);
+    for (let i = 0; i < this.nodes.length; i += 1) drains[i] = this.nodes[i]!.drain;
+    return drains;
   }
 
   /** A task waits for a slot: no count floor (minTasksToSteal is classic's), the gain test decides. */
@@ -511,6 +543,14 @@ export class Balancer {
     const bound = this.thiefBound(v);
     // Group by group: every bucket of a group chooses among the same tasks of v's. No thief of
     // v's own bucket drains before the bound (they drain no sooner than v), so v is never t.
+    // Most moves take v's largest task for the group, so each group's buckets are ranked by when
+    // they would finish it first, and the groups are looked at in the order of how early they
+    // could leave v and finish that task: once a best is found, the scans of the rest pass over
+    // most of their buckets.
+    const order = this.groupOrder;
+    const floors = this.groupFloor;
+    const firstFinishes = this.groupFirstFinish;
+    let groups = 0;
     for (let group = 0; group < this.thieves.length; group += 1) {
       const thieves = this.thieves[group];
       if (!thieves || !thieves.anyBefore(bound)) continue;
@@ -518,8 +558,6 @@ export class Balancer {
       if (candidates.length === 0) continue;
       const { earliest, capacities } = thieves;
       const largestMs = candidates[0]!.ms;
-      const smallestMs = candidates[candidates.length - 1]!.ms;
-      // Most moves take v's largest task: the bucket that would finish it first is looked at first.
       let first = -1;
       let firstFinish = Infinity;
       let secondFinish = Infinity;
@@ -538,8 +576,35 @@ export class Balancer {
         }
       }
       if (first < 0) continue;
-      // v once it gives its largest task: no move leaves it earlier.
+      // v once it gives its largest task: no move to a thief of the group leaves it earlier.
       const floor = v.drain - largestMs / v.capacity;
+      this.groupFirst[group] = first;
+      this.groupSecondFinish[group] = secondFinish;
+      this.groupAllNonNegative[group] = allNonNegative ? 1 : 0;
+      let at = groups;
+      for (; at > 0; at -= 1) {
+        const before = order[at - 1]!;
+        if (floors[before]! < floor || (floors[before] === floor && firstFinishes[before]! <= firstFinish)) break;
+        order[at] = before;
+      }
+      order[at] = group;
+      floors[group] = floor;
+      firstFinishes[group] = firstFinish;
+      groups += 1;
+    }
+    for (let k = 0; k < groups; k += 1) {
+      const group = order[k]!;
+      const floor = floors[group]!;
+      // No move to a thief of the group leaves v earlier than its floor: when that is later than
+      // the best's, none of them beats the best.
+      if (this.best !== undefined && floor > this.bestLatest) continue;
+      const thieves = this.thieves[group]!;
+      const candidates = this.candidatesFor(v, group);
+      const { earliest, capacities } = thieves;
+      const smallestMs = candidates[candidates.length - 1]!.ms;
+      const first = this.groupFirst[group]!;
+      const secondFinish = this.groupSecondFinish[group]!;
+      const allNonNegative = this.groupAllNonNegative[group] === 1;
       // Any move must leave t finishing before this (the relative margin): a bucket whose first
       // thief cannot finish even the smallest task before it has no eligible thief (most of the
       // looks of a victim that finds none).
@@ -636,8 +701,9 @@ export class Balancer {
   private move(v: Node, t: Node, candidate: Candidate): boolean {
     if (this.budget < 1) return false;
     this.budget -= 1;
-    const beforeSource = v.drain;
-    const beforeTarget = t.drain;
+    const drains = this.moveDrains;
+    drains[BEFORE_SOURCE] = v.drain;
+    drains[BEFORE_TARGET] = t.drain;
     const task = moveAt(v, t, v.tail.indexOf(candidate.task));
     v.gave = true;
     v.work -= candidate.ms;
@@ -646,7 +712,11 @@ export class Balancer {
     t.drain = t.work / t.capacity;
     // A trial's moves are not directives: only its end state is kept.
     if (this.relay) this.relayed += 1;
-    else this.log.record(v.index, t.index, task.id, beforeSource, beforeTarget, v.drain, t.drain);
+    else {
+      drains[AFTER_SOURCE] = v.drain;
+      drains[AFTER_TARGET] = t.drain;
+      this.log.record(v.index, t.index, task.id, drains);
+    }
     // The candidate lists follow the move instead of being weighed again (a round may make ten
     // thousand moves): the task leaves v's; while relaying, it joins t's as t's newest.
     const given = v.runnable;
@@ -662,6 +732,12 @@ export class Balancer {
         const candidates = taken[group];
         if (candidates && canRun(this.fleet.groups[group]!, task.requiredCapabilities)) insertNewest(candidates, candidate);
       }
+    }
+    // A fill looks at no heap: the buckets it changed are ordered anew once, at its end.
+    if (this.filling) {
+      this.thieves[v.group]!.stale(v.slot);
+      this.thieves[t.group]!.stale(t.slot);
+      return true;
     }
     v.bucket.update(v);
     t.bucket.update(t);
@@ -723,36 +799,48 @@ export class Balancer {
    * Moves towards target drain times (from a trial run), victim by victim and thief by thief, so
    * that each pair gets one directive instead of interleaved single moves. Every move is eligible.
    */
-  fillTowards(targets: readonly number[]): void {
-    const target = (x: Node) => targets[x.index] ?? x.drain;
-    const victims = this.nodes.filter((x) => target(x) < x.drain).sort(latestFirst);
-    const thieves = this.nodes.filter((x) => target(x) > x.drain).sort(earliestFirst);
+  fillTowards(targets: Float64Array): void {
+    this.filling = true;
+    this.fill(targets);
+    this.filling = false;
+    for (const thieves of this.thieves) thieves?.restore();
+  }
+
+  private fill(targets: Float64Array): void {
+    const victims = this.nodes.filter((x) => targets[x.index]! < x.drain).sort(latestFirst);
+    const thieves = this.nodes.filter((x) => targets[x.index]! > x.drain).sort(earliestFirst);
     // A linked list over the thieves, earliest first: a thief that can take no more leaves it
     // when it is next looked at, instead of a sweep over every thief per victim.
     const next = new Int32Array(thieves.length);
     for (let i = 0; i < thieves.length; i += 1) next[i] = i + 1 < thieves.length ? i + 1 : -1;
     let first = thieves.length > 0 ? 0 : -1;
-    for (const v of victims) {
+    // Targets are read from the typed array where they are used, not through a function: a
+    // double returned from a call that is not inlined is a heap allocation, per move here.
+    const shortestTaskMs = this.fleet.shortestTaskMs;
+    for (let k = 0; k < victims.length; k += 1) {
+      const v = victims[k]!;
+      const victimTarget = targets[v.index]!;
       // Victims come latest first and only change when their turn comes: a thief that drains no
       // sooner than this one does now can take from none of the rest either.
       const start = v.drain;
-      // Nor can a thief with less room than half the shortest task in any tail. Thieves only
-      // grow later and starts only get earlier: a thief that is done stays done.
-      const done = (t: Node) => t.drain >= start || 2 * t.capacity * (target(t) - t.drain) < this.fleet.shortestTaskMs;
       for (let i = first, previous = -1; i >= 0; i = next[i]!) {
         const t = thieves[i]!;
+        const thiefTarget = targets[t.index]!;
         // A victim at its target gives no more; a thief at its target takes no more (each move
         // would overshoot by more than half a task).
-        if (v.drain <= target(v)) break;
+        if (v.drain <= victimTarget) break;
         for (;;) {
           const candidate = this.eligible(v, t);
           if (!candidate) break;
           const ms = candidate.ms;
           const dv = ms / v.capacity;
-          if (this.chosenFinish > target(t) + ms / t.capacity / 2 || v.drain - dv < target(v) - dv / 2) break;
+          if (this.chosenFinish > thiefTarget + ms / t.capacity / 2 || v.drain - dv < victimTarget - dv / 2) break;
           if (!this.move(v, t, candidate)) return;
         }
-        if (!done(t)) previous = i;
+        // Done: it drains no sooner than this victim started, or has less room than half the
+        // shortest task in any tail. Thieves only grow later and starts only get earlier: a
+        // thief that is done stays done.
+        if (!(t.drain >= start || 2 * t.capacity * (thiefTarget - t.drain) < shortestTaskMs)) previous = i;
         else if (previous < 0) first = next[i]!;
         else next[previous] = next[i]!;
       }
@@ -782,21 +870,28 @@ export class Balancer {
   private weigh(v: Node, group: number): Candidate[] {
     const caps = this.fleet.groups[group]!;
     const tail = v.tail;
-    const candidates: Candidate[] = [];
     const start = this.fleet.states[v.index]!.tail;
     // The tail as the round began, or (when tasks that arrived are no candidates) with only
     // arrivals before it: its tasks are weighed and ordered once for every group and pass, and
     // filtering keeps the order.
     if (tail === start || (!this.relay && !v.gave && tail.length === start.length + v.arrived)) {
-      const all = (this.startCandidates[v.index] ??= this.weighStart(start));
-      for (const candidate of all) if (canRun(caps, candidate.task.requiredCapabilities)) candidates.push(candidate);
-      return candidates;
+      const byGroup = (this.startRunnable[v.index] ??= []);
+      let runnable = byGroup[group];
+      if (runnable === undefined) {
+        runnable = byGroup[group] = [];
+        const all = (this.startCandidates[v.index] ??= this.weighStart(start));
+        for (let i = 0; i < all.length; i += 1) if (canRun(caps, all[i]!.task.requiredCapabilities)) runnable.push(all[i]!);
+      }
+      // A copy: moves change the list they are given.
+      return runnable.slice();
     }
+    const candidates: Candidate[] = [];
     for (let i = this.relay ? 0 : v.arrived; i < tail.length; i += 1) {
       const task = tail[i]!;
       if (!canRun(caps, task.requiredCapabilities)) continue;
-      const ms = this.fleet.duration(task);
-      if (ms > 0 && ms >= this.options.minTaskMs) candidates.push({ task, ms, priority: task.priority ?? 0, epoch: task.epoch ?? 1 });
+      let candidate = this.weighed.get(task);
+      if (candidate === undefined) this.weighed.set(task, (candidate = this.candidateOf(task)));
+      if (candidate) candidates.push(candidate);
     }
     // Stable: among equals, the tail's order, newest first.
     return sortLargerFirst(candidates);
@@ -805,11 +900,17 @@ export class Balancer {
   /** Every task of a tail as the round began that is worth a move, in weigh's order. */
   private weighStart(tail: readonly TaskSummary[]): Candidate[] {
     const candidates: Candidate[] = [];
-    for (const task of tail) {
-      const ms = this.fleet.duration(task);
-      if (ms > 0 && ms >= this.options.minTaskMs) candidates.push({ task, ms, priority: task.priority ?? 0, epoch: task.epoch ?? 1 });
+    for (let i = 0; i < tail.length; i += 1) {
+      const candidate = this.candidateOf(tail[i]!);
+      if (candidate) candidates.push(candidate);
     }
     return sortLargerFirst(candidates);
+  }
+
+  /** The task as a candidate, or null when it is not worth a move (shorter than minTaskMs). */
+  private candidateOf(task: TaskSummary): Candidate | null {
+    const ms = this.fleet.duration(task);
+    return ms > 0 && ms >= this.options.minTaskMs ? { task, ms, priority: task.priority ?? 0, epoch: task.epoch ?? 1 } : null;
   }
 }
 

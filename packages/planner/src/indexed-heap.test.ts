@@ -41,6 +41,26 @@ describe("IndexedHeap", () => {
     );
   });
 
+  it("heapify restores the order after the keys of many items changed at once", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 20 }), fc.array(fc.integer({ min: 0, max: 9 })), (keys, rekeys) => {
+        const items = keys.map((key, id) => ({ id, key }));
+        const heap = new IndexedHeap<Item>(before, (x) => x.id, items.length);
+        for (const item of items) heap.insert(item);
+        rekeys.forEach((key, i) => (items[i % items.length]!.key = key));
+        heap.heapify();
+        const expected = sorted(items);
+        expect(heap.first()).toBe(expected[0]);
+        expect(heap.second()).toBe(expected[1]);
+        for (const x of expected) {
+          expect(heap.first()).toBe(x);
+          heap.remove(x);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it("visitWhile visits exactly the items of the order's prefix that the predicate holds for", () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 0, max: 9 }), { maxLength: 20 }), fc.integer({ min: 0, max: 10 }), (keys, below) => {

@@ -77,6 +77,11 @@ export class IndexedHeap<T> {
     this.down(this.up(i));
   }
 
+  /** Restores the order after the keys of any number of items changed, in O(size). */
+  heapify(): void {
+    for (let i = (this.items.length >> 1) - 1; i >= 0; i -= 1) this.down(i);
+  }
+
   /** Restores the order after the item's key changed. */
   update(item: T): void {
     const i = this.positions[this.numberOf(item)]!;

@@ -5,9 +5,17 @@ interface Entry {
   target: number;
   count: number;
   taskIds: string[];
-  before: { source: number; target: number };
-  after: { source: number; target: number };
+  beforeSource: number;
+  beforeTarget: number;
+  afterSource: number;
+  afterTarget: number;
 }
+
+/** Where record finds a move's drains: its source's and target's before the move, then after it. */
+export const BEFORE_SOURCE = 0;
+export const BEFORE_TARGET = 1;
+export const AFTER_SOURCE = 2;
+export const AFTER_TARGET = 3;
 
 /**
  * The moves of a round, in order, folded into directives that name their tasks. Agents are
@@ -38,15 +46,19 @@ export class StealLog {
     return entry && entry.source === source && this.lastTouch[entry.target] === i && entry.count < this.maxPerDirective ? entry.target : undefined;
   }
 
-  /** A move of one task from source to target; drains before it and after it (numbers, not objects: a round may make many moves). */
-  record(source: number, target: number, taskId: string, beforeSource: number, beforeTarget: number, afterSource: number, afterTarget: number): void {
+  /**
+   * A move of one task from source to target, with its drains in a typed array (BEFORE_SOURCE…
+   * AFTER_TARGET): doubles passed to a call that is not inlined are each a heap allocation, and a
+   * round may make ten thousand moves.
+   */
+  record(source: number, target: number, taskId: string, drains: Float64Array): void {
     const i = this.lastTouch[source];
     const last = i === undefined ? undefined : this.entries[i];
     if (last && this.mergeableTarget(source) === target) {
       last.count += 1;
       last.taskIds.push(taskId);
-      last.after.source = afterSource;
-      last.after.target = afterTarget;
+      last.afterSource = drains[AFTER_SOURCE]!;
+      last.afterTarget = drains[AFTER_TARGET]!;
       return;
     }
     this.entries.push({
@@ -54,8 +66,10 @@ export class StealLog {
       target,
       count: 1,
       taskIds: [taskId],
-      before: { source: beforeSource, target: beforeTarget },
-      after: { source: afterSource, target: afterTarget },
+      beforeSource: drains[BEFORE_SOURCE]!,
+      beforeTarget: drains[BEFORE_TARGET]!,
+      afterSource: drains[AFTER_SOURCE]!,
+      afterTarget: drains[AFTER_TARGET]!,
     });
     this.lastTouch[source] = this.entries.length - 1;
     this.lastTouch[target] = this.entries.length - 1;
@@ -70,8 +84,7 @@ export class StealLog {
         target,
         count: e.count,
         taskIds: e.taskIds,
-        reason:
-          `${strategy}: drain ${source} ${secs(e.before.source)}->${secs(e.after.source)}, ` + `${target} ${secs(e.before.target)}->${secs(e.after.target)}`,
+        reason: `${strategy}: drain ${source} ${secs(e.beforeSource)}->${secs(e.afterSource)}, ` + `${target} ${secs(e.beforeTarget)}->${secs(e.afterTarget)}`,
       };
     });
   }

@@ -23,7 +23,28 @@ export class GroupThieves<T extends Thief> {
     this.buckets = capacities.map(() => new IndexedHeap<T>(before, numberOf, positions));
     this.capacities = Float64Array.from(capacities);
     this.earliest = new Float64Array(capacities.length).fill(Infinity);
+    this.staleBuckets = new Uint8Array(capacities.length);
   }
+
+  /** Drains in the bucket changed and its heap was left as it was: the next restore orders it. */
+  stale(slot: number): void {
+    this.staleBuckets[slot] = 1;
+  }
+
+  /**
+   * Orders every stale bucket anew (re-placing its thieves one by one could sift past others
+   * that are out of place too) and refreshes every bucket's entry.
+   */
+  restore(): void {
+    for (let slot = 0; slot < this.buckets.length; slot += 1) {
+      if (this.staleBuckets[slot] === 1) this.buckets[slot]!.heapify();
+      this.staleBuckets[slot] = 0;
+    }
+    this.rebuild();
+  }
+
+  /** Per bucket: 1 when drains of its thieves changed without re-placing them (restore orders it). */
+  private readonly staleBuckets: Uint8Array;
 
   /** The bucket's first thief, or its drain, may have changed. */
   refresh(slot: number): void {
