@@ -51,11 +51,7 @@ export class FleetMetrics {
   private readonly streamLength = this.gauge("worksteal_event_stream_length", "Entries in the event stream");
   private readonly deadLetters = this.gauge("worksteal_dead_letters", "Entries in the dead-letter stream");
   private readonly stealOperations = this.gauge("worksteal_steal_operations", "Steal operations recorded, within their retention");
-  private readonly foldLag = this.gauge(
-    "worksteal_fold_lag_events",
-    "Events not yet folded: delivered to a replica but unacknowledged (pending), or read by none (undelivered)",
-    ["stage"],
-  );
+  private readonly foldLag = this.gauge("worksteal_fold_lag_events", "Events appended and not yet folded (the stream's entries-added less the fold cursor's count)");
   private readonly counterFamilies = COUNTER_FAMILIES.map(
     ([prefix, name, help]) => [prefix, new Counter({ name, help, labelNames: ["kind"], registers: [this.registry] })] as const,
   );
@@ -84,10 +80,7 @@ export class FleetMetrics {
     this.streamLength.set(counts.events);
     this.deadLetters.set(counts.deadLetters);
     this.stealOperations.set(counts.steals);
-    this.foldLag.set({ stage: "pending" }, fold.pending);
-    // Unknown (Redis cannot tell) is left out, not 0: a dashboard must not read it as caught up.
-    if (fold.undelivered === undefined) this.foldLag.remove({ stage: "undelivered" });
-    else this.foldLag.set({ stage: "undelivered" }, fold.undelivered);
+    this.foldLag.set(fold.lag);
     // The counters live in Redis; each scrape serves their current totals.
     for (const [prefix, counter] of this.counterFamilies) {
       counter.reset();
