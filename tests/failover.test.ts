@@ -2,6 +2,7 @@ import { Queue } from "bullmq";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { renewIntervalOf } from "@worksteal/coordinator";
 import { DIRECTIVE_QUEUE, type Directive, keysFor } from "@worksteal/protocol";
+import { readFoldProgress } from "@worksteal/store";
 import { eventually, sleep, startRedisServer } from "@worksteal/testkit";
 import { CoordinatorProcesses, readLease, redisNow } from "./coordinators.js";
 import { type Harness, namespaceHarness } from "./helpers.js";
@@ -245,7 +246,7 @@ describe("coordinator replicas across Redis and replica deaths", () => {
             truth[agent],
           );
         }
-        expect((await h.redis.xpending(h.store.keys.events, "coordinators"))[0]).toBe(0);
+        expect((await readFoldProgress(h.store)).lag).toBe(0);
       },
       { timeoutMs: 60_000, intervalMs: 500 },
     );

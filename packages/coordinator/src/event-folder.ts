@@ -125,7 +125,10 @@ export class EventFolder {
     const read = this.nextRead ?? this.read(after, blockMs);
     this.nextRead = undefined;
     const outcome = await read;
-    if ("error" in outcome) return this.startOver(outcome.error);
+    if ("error" in outcome) {
+      this.startOver();
+      throw outcome.error;
+    }
     const entries = outcome.entries;
     if (entries.length === 0) return 0;
     const last = entries[entries.length - 1]![0].toString();
@@ -138,8 +141,11 @@ export class EventFolder {
     this.lastFold = backlog ? folding : undefined;
     const outcomes = [previous ? await previous : undefined, backlog ? undefined : await folding];
     for (const done of outcomes) {
-      if (done && "error" in done) return this.startOver(done.error);
-      if (done && done.result.alreadyFolded > 0) return this.startOver(undefined);
+      if (done && "error" in done) {
+        this.startOver();
+        throw done.error;
+      }
+      if (done && done.result.alreadyFolded > 0) return this.startOver();
     }
     return entries.length;
   }
@@ -167,24 +173,21 @@ export class EventFolder {
     // Lost (a pause longer than the lease) or never held: what this replica read in advance is another's now.
     if (this.leaseHeldAt !== undefined) this.log.info("fold lease taken by another replica; no longer folding");
     this.leaseHeldAt = undefined;
-    this.startOver(undefined);
+    this.startOver();
     await new Promise((r) => setTimeout(r, Math.max(1, Math.min(waitMs, lease.remainingMs))));
     return false;
   }
 
-  /** Forgets what was read or folded in advance: the next call reads the cursor from Redis. Throws `error` when given. */
-  private startOver(error: unknown): 0 {
+  /** Forgets what was read or folded in advance: the next call reads the cursor from Redis. Returns the entries this call folded: none. */
+  private startOver(): 0 {
     this.cursor = undefined;
     this.nextRead = undefined;
     this.lastFold = undefined;
-    if (error !== undefined) throw error;
     return 0;
   }
 
   private read(after: string, blockMs: number): Promise<ReadOutcome> {
-    return settle(readFoldBatch(this.store, this.blocking, after, this.options.batchSize, blockMs)).then((o) =>
-      "error" in o ? o : { entries: o.value },
-    );
+    return settle(readFoldBatch(this.store, this.blocking, after, this.options.batchSize, blockMs)).then((o) => ("error" in o ? o : { entries: o.value }));
   }
 
   private fold(entries: StreamEntry[], after: string): Promise<FoldOutcome> {

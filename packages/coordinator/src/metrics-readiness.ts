@@ -14,7 +14,7 @@ export type Readiness = { ready: true; lag: number } | { ready: false; reason: s
 
 /** What readiness is judged from, once connected: the replica's own state, and the fold's progress read from Redis. */
 export interface ReadinessInputs {
-  foldLoop: { lastReadAt: number | undefined; lastReadCount: number };
+  foldLoop: { lastReadAt: number | undefined };
   /** Monotonic clock, ms, as `lastReadAt`. */
   now: number;
   batchSize: number;

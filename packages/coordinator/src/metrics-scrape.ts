@@ -51,7 +51,10 @@ export class FleetMetrics {
   private readonly streamLength = this.gauge("worksteal_event_stream_length", "Entries in the event stream");
   private readonly deadLetters = this.gauge("worksteal_dead_letters", "Entries in the dead-letter stream");
   private readonly stealOperations = this.gauge("worksteal_steal_operations", "Steal operations recorded, within their retention");
-  private readonly foldLag = this.gauge("worksteal_fold_lag_events", "Events appended and not yet folded (the stream's entries-added less the fold cursor's count)");
+  private readonly foldLag = this.gauge(
+    "worksteal_fold_lag_events",
+    "Events appended and not yet folded (the stream's entries-added less the fold cursor's count)",
+  );
   private readonly counterFamilies = COUNTER_FAMILIES.map(
     ([prefix, name, help]) => [prefix, new Counter({ name, help, labelNames: ["kind"], registers: [this.registry] })] as const,
   );

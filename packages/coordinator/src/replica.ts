@@ -76,8 +76,6 @@ const QUEUE_IDLE_MS = 60_000;
 export interface FoldLoopState {
   /** When the latest read returned (monotonic clock, ms); undefined before the first. */
   lastReadAt: number | undefined;
-  /** Entries that read returned: a full batch means more may be waiting. */
-  lastReadCount: number;
 }
 
 /**
@@ -91,7 +89,7 @@ export class Replica {
   readonly store: Store;
   /** What this replica did, for /metrics. */
   readonly metrics = new ReplicaMetrics();
-  private readonly foldLoopState: FoldLoopState = { lastReadAt: undefined, lastReadCount: 0 };
+  private readonly foldLoopState: FoldLoopState = { lastReadAt: undefined };
   private readonly log: Logger;
   private readonly redis: RedisConnection;
   private readonly blocking: RedisConnection;
@@ -439,7 +437,6 @@ export class Replica {
       try {
         const read = await this.eventFolder.foldNew(FOLD_BLOCK_MS);
         this.foldLoopState.lastReadAt = performance.now();
-        this.foldLoopState.lastReadCount = read;
         if (read < this.config.foldBatchSize / 2) await new Promise((r) => setTimeout(r, FOLD_COALESCE_MS));
       } catch (error) {
         if (!this.running) break;

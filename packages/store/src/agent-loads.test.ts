@@ -99,8 +99,8 @@ describe("agent loads", () => {
     await store.claim("c0", "c", 1).catch(() => undefined);
     await store.finish("c0", "c", 1, "completed", "null");
     // Folded up to the stream's last entry.
-    const [[last]] = (await redis.xrevrange(store.keys.events, "+", "-", "COUNT", 1)) as Array<[string, string[]]>;
-    await redis.hset(store.keys.foldCursor, "id", last!, "folded", 0);
+    const [newest] = await redis.xrevrange(store.keys.events, "+", "-", "COUNT", 1);
+    await redis.hset(store.keys.foldCursor, "id", newest![0], "folded", 0);
     expect(await store.removeAgent("c", 0)).toEqual({ removed: true });
     expect((await readAgentLoads(store)).has("c")).toBe(false);
   });

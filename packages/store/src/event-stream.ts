@@ -19,9 +19,7 @@ export async function appendEvent(store: Store, event: WorkstealEvent): Promise<
  * of its own: XREAD BLOCK holds it.
  */
 export async function readFoldBatch(store: Store, blocking: RedisConnection, afterId: string, count: number, blockMs: number): Promise<StreamEntry[]> {
-  const reply = (await blocking.xreadBuffer("COUNT", count, "BLOCK", blockMs, "STREAMS", store.keys.events, afterId)) as Array<
-    [Buffer, StreamEntry[]]
-  > | null;
+  const reply = (await blocking.xreadBuffer("COUNT", count, "BLOCK", blockMs, "STREAMS", store.keys.events, afterId)) as Array<[Buffer, StreamEntry[]]> | null;
   return reply?.[0]?.[1] ?? [];
 }
 

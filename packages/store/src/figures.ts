@@ -90,10 +90,7 @@ export async function readFoldProgress(store: Store): Promise<FoldProgress> {
 function foldProgressOf(stream: [Error | null, unknown] | undefined, folded: [Error | null, unknown] | undefined): FoldProgress {
   if (stream?.[0] && /no such key/i.test(stream[0].message)) return { lag: 0 };
   const missing: [Error, null] = [new Error("no reply"), null];
-  const [info, count] = replyValues([stream ?? missing, folded ?? missing], "the fold's progress") as [
-    unknown[],
-    string | null,
-  ];
+  const [info, count] = replyValues([stream ?? missing, folded ?? missing], "the fold's progress") as [unknown[], string | null];
   const fields = new Map<string, unknown>();
   for (let i = 0; i + 1 < info.length; i += 2) fields.set(String(info[i]), info[i + 1]);
   // No cursor yet: nothing was folded, and nothing trimmed (trimming needs the cursor).
@@ -118,7 +115,10 @@ export interface ScrapeFigures {
 export async function readScrapeFigures(store: Store, agentTtlMs: number, busiestCount: number): Promise<ScrapeFigures> {
   const k = store.keys;
   const pipeline = store.redis.pipeline().zcard(k.unassigned).xlen(k.events).xlen(k.deadLetter).zcard(k.steals).get(k.fence).hgetall(k.metrics);
-  const [replies, agents] = await Promise.all([pipeline.xinfo("STREAM", k.events).hget(k.foldCursor, "folded").exec(), tallyAgents(store, agentTtlMs, busiestCount)]);
+  const [replies, agents] = await Promise.all([
+    pipeline.xinfo("STREAM", k.events).hget(k.foldCursor, "folded").exec(),
+    tallyAgents(store, agentTtlMs, busiestCount),
+  ]);
   const folded = replies?.pop();
   const stream = replies?.pop();
   const [unassigned, events, deadLetters, steals, fence, counters] = replyValues(replies, "the namespace's figures") as [

@@ -32,7 +32,10 @@ export interface Status {
 
 /** The fold cursor, its lag and the fold lease's holder. */
 export async function readFoldInfo(store: Store): Promise<FoldInfo> {
-  const [progress, [cursor, folder]] = await Promise.all([readFoldProgress(store), Promise.all([store.redis.hget(store.keys.foldCursor, "id"), store.redis.get(store.keys.foldLease)])]);
+  const [progress, [cursor, folder]] = await Promise.all([
+    readFoldProgress(store),
+    Promise.all([store.redis.hget(store.keys.foldCursor, "id"), store.redis.get(store.keys.foldLease)]),
+  ]);
   return { cursor, lag: progress.lag, folder };
 }
 

@@ -294,7 +294,7 @@ describe("who may be given a task", () => {
 });
 
 describe("retention", () => {
-  it("trims the event stream below the fold cursor, never further, and not at all before the cursor exists", async () => {
+  it("trims the event stream below the fold cursor and what other groups acknowledged, never further, and not at all before the cursor exists", async () => {
     const local = new Store(redis, testNamespace("trim"));
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) ids.push((await redis.xadd(local.keys.events, "*", "event", `{"n":${i}}`))!);
@@ -308,6 +308,20 @@ describe("retention", () => {
     expect(await local.trimEvents(100)).toBe(3);
     expect((await redis.xrange(local.keys.events, "-", "+")).map(([id]) => id)).toEqual(ids.slice(3));
     expect(await local.trimEvents(100)).toBe(0);
+    // Another reader's group holds the stream back from its oldest unacknowledged entry (entry 4)…
+    await redis.xgroup("CREATE", local.keys.events, "reader", "0");
+    await redis.xreadgroup("GROUP", "reader", "r1", "COUNT", 3, "STREAMS", local.keys.events, ">");
+    await redis.xack(local.keys.events, "reader", ids[3]!);
+    await local.fold(
+      ids.slice(4, 8).map((id) => ({ id, dead: "test" })),
+      ids[3]!,
+    );
+    expect(await local.trimEvents(100)).toBe(1);
+    expect((await redis.xrange(local.keys.events, "-", "+")).map(([id]) => id)).toEqual(ids.slice(4));
+    // …but the group earlier versions folded with holds nothing back.
+    await redis.xgroup("DESTROY", local.keys.events, "reader");
+    await redis.xgroup("CREATE", local.keys.events, LEGACY_FOLD_GROUP, "0");
+    expect(await local.trimEvents(100)).toBe(3);
   });
 
   it("a finished task's record expires after the retention", async () => {

@@ -439,11 +439,15 @@ export class Store {
   }
 
   /**
-   * Trims the event stream below the fold cursor (the last folded entry is kept), and the dead-letter
+   * Trims the event stream below the fold cursor (the last folded entry is kept) and what other
+   * consumer groups on it have not acknowledged (see trim-3.lua), and the dead-letter
    * stream to its newest `keepDeadLetters` entries; returns how many events were trimmed.
    */
   async trimEvents(keepDeadLetters: number): Promise<number> {
-    const [trimmed] = (await this.run("trim", [this.keys.events, this.keys.deadLetter, this.keys.foldCursor], [keepDeadLetters])) as [number, string];
+    const [trimmed] = (await this.run("trim", [this.keys.events, this.keys.deadLetter, this.keys.foldCursor], [keepDeadLetters, LEGACY_FOLD_GROUP])) as [
+      number,
+      string,
+    ];
     return trimmed;
   }
 
