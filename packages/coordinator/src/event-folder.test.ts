@@ -49,6 +49,17 @@ describe("EventFolder.foldNew", () => {
     await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
     const folder = folderOf(store, "r1", 60_000);
     await folder.ensureCursor();
+    // Each fold call counted while its reply is awaited.
+    let foldsInFlight = 0;
+    const fold = store.fold.bind(store);
+    store.fold = async (...args) => {
+      foldsInFlight += 1;
+      try {
+        return await fold(...args);
+      } finally {
+        foldsInFlight -= 1;
+      }
+    };
     // The registration and 3 × 33 task events: 100 entries, ten full batches and then an empty read.
     await completedTasks(store, 33);
     const reads: number[] = [];
@@ -59,6 +70,7 @@ describe("EventFolder.foldNew", () => {
     }
     expect(reads).toEqual([...Array<number>(10).fill(BATCH), 0]);
     // Nothing is left to the background: the last full batch's fold was awaited by the call that read nothing.
+    expect(foldsInFlight).toBe(0);
     expect(await store.foldCursor()).toMatchObject({ folded: 100 });
     expect(await redis.hget(store.keys.workload("a1"), "done")).toBe("33");
     expect(await redis.hget(store.keys.durations, "render:count")).toBe("33");

@@ -130,16 +130,19 @@ export class EventFolder {
       throw outcome.error;
     }
     const entries = outcome.entries;
-    if (entries.length === 0) return 0;
-    const last = entries[entries.length - 1]![0].toString();
     const backlog = entries.length >= batchSize;
-    if (backlog) this.nextRead = this.read(last, blockMs);
-    this.cursor = last;
-    // Validated and sent now; awaited below, or by the next call while a backlog lasts.
-    const folding = this.fold(entries, after);
+    let folding: Promise<FoldOutcome> | undefined;
+    if (entries.length > 0) {
+      const last = entries[entries.length - 1]![0].toString();
+      if (backlog) this.nextRead = this.read(last, blockMs);
+      this.cursor = last;
+      // Validated and sent now; awaited below, or by the next call while a backlog lasts.
+      folding = this.fold(entries, after);
+    }
     const previous = this.lastFold;
     this.lastFold = backlog ? folding : undefined;
-    const outcomes = [previous ? await previous : undefined, backlog ? undefined : await folding];
+    // The fold left in flight by the last call is awaited even when this read found nothing.
+    const outcomes = [previous ? await previous : undefined, backlog || !folding ? undefined : await folding];
     for (const done of outcomes) {
       if (done && "error" in done) {
         this.startOver();
