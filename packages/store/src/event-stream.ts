@@ -24,9 +24,9 @@ export async function readFoldBatch(store: Store, blocking: RedisConnection, aft
 }
 
 /**
- * Entries appended after `afterId` , at most
- * `count`, waiting up to `blockMs` for the first; empty when none came. On a connection of its
- * own: XREAD BLOCK holds it.
+ * Entries appended after `afterId` (as strings, for the leader's steal trigger), at most `count`,
+ * waiting up to `blockMs` for the first; empty when none came. On a connection of its own: XREAD
+ * BLOCK holds it.
  */
 export async function readEntriesAfter(
   store: Store,
