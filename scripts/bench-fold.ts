@@ -25,7 +25,7 @@ import { hasRedisServerBinary, REDIS_SERVER_MISSING, sleep, spawnNode, startRedi
 import { type ArgsOf, JSON_FLAG, option, runScript } from "./lib/args.js";
 import { NoRedisError } from "./lib/fleet.js";
 import { fillEventStream } from "./lib/fold/fill.js";
-import { foldCaughtUp } from "./lib/fold/group.js";
+import { foldCaughtUp } from "./lib/fold/caught-up.js";
 import { redisClock, replicaBeating } from "./lib/readiness.js";
 import { describeMachine, printJson, progress } from "./lib/report.js";
 import { median, ratio } from "./lib/stats.js";
@@ -188,7 +188,7 @@ async function measureFold(redis: Redis, redisUrl: string, replicas: number, arg
     const started = performance.now();
     for (const proc of coordinators) proc.resume();
     const deadline = Date.now() + args["timeout-s"] * 1000;
-    while (!(await foldCaughtUp(redis, store.keys.events))) {
+    while (!(await foldCaughtUp(redis, store.keys))) {
       if (Date.now() > deadline) throw new Error(`${replicas} replica(s): the backlog not folded after ${args["timeout-s"]} s`);
       await sleep(10);
     }

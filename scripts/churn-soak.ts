@@ -2,12 +2,13 @@
  * Churn soak: long life compressed. Its own Redis, one leading coordinator and a keeper agent
  * that never stop, and around them, every `--cycle-ms`: a new agent under a new id (the oldest
  * of the churned ones stops), two tasks placed by a client, now and then a follower replica
- * restarted under a new id and a replica that "crashes" after reading a few events. TTLs are
+ * restarted under a new id and a replica that "crashes" after registering (holding the fold lease
+ * when it was free). TTLs are
  * short (agent TTL 400 ms instead of 15 s, about 40 times faster), so 40 minutes stand for a day.
  *
  * Every `--sample` seconds it prints the namespace's key count (SCAN; also without the finished
- * BullMQ jobs, which BullMQ caps at 1000 per queue), registered agents, replicas, folding
- * consumers and Redis's used_memory. At the end it checks that after the warm-up (the first
+ * BullMQ jobs, which BullMQ caps at 1000 per queue), registered agents, replicas and Redis's
+ * used_memory. At the end it checks that after the warm-up (the first
  * third) the last third's median grew no more than 20% over the middle one's, and exits 1 if it
  * did.
  *
@@ -21,7 +22,8 @@ import { z } from "zod";
 import { Agent } from "@worksteal/agent";
 import { Client } from "@worksteal/client";
 import { Replica } from "@worksteal/coordinator";
-import { type ConfigInput, FOLD_GROUP, type Keys, keysFor } from "@worksteal/protocol";
+import { type ConfigInput, type Keys, keysFor } from "@worksteal/protocol";
+import { Store } from "@worksteal/store";
 import { sleep, startRedisServer } from "@worksteal/testkit";
 import { type ArgsOf, JSON_FLAG, option, runScript } from "./lib/args.js";
 import { CHURN_SETTINGS } from "./lib/churn-settings.js";
@@ -62,7 +64,6 @@ interface Sample {
   keysWithoutFinishedJobs: number;
   agents: number;
   replicas: number;
-  consumers: number;
   usedMemory: number;
 }
 
@@ -95,10 +96,10 @@ async function main(args: Args): Promise<number> {
       if (churned.length > LIVE_AGENTS) await churned.shift()!.close();
       await Promise.all([0, 1].map((j) => client.submit({ id: `t${cycle}-${j}` })));
       if (cycle % 5 === 0) {
-        // A replica that crashed right after registering and reading a few events.
+        // A replica that crashed right after registering (and taking the fold lease, when it was free).
         await redis.hset(keys.replicas, `ghost-${cycle}`, Date.now());
         await redis.hset(keys.replicaRoles, `ghost-${cycle}`, "follower");
-        await redis.xreadgroup("GROUP", FOLD_GROUP, `ghost-${cycle}`, "COUNT", 2, "STREAMS", keys.events, ">");
+        await new Store(redis, NAMESPACE).holdFoldLease(`ghost-${cycle}`, CHURN_SETTINGS.foldLeaseMs);
       }
       if (cycle % 10 === 0) {
         const previous = follower;
@@ -112,7 +113,7 @@ async function main(args: Args): Promise<number> {
         samples.push(s);
         nextSample += args.sample * 1000;
         progress(
-          `${s.cycles} cycles: ${s.keys} keys (${s.keysWithoutFinishedJobs} without finished jobs), ${s.agents} agents, ${s.replicas} replicas, ${s.consumers} consumers, used_memory ${(s.usedMemory / 1048576).toFixed(1)} MB`,
+          `${s.cycles} cycles: ${s.keys} keys (${s.keysWithoutFinishedJobs} without finished jobs), ${s.agents} agents, ${s.replicas} replicas, used_memory ${(s.usedMemory / 1048576).toFixed(1)} MB`,
         );
       }
       await sleep(Math.max(0, args["cycle-ms"] - (Date.now() - cycleStart)));
@@ -141,11 +142,6 @@ async function sample(redis: Redis, keys: Keys, cycles: number, started: number)
   const pipeline = redis.pipeline();
   for (const q of queues) pipeline.zcard(`${keys.bullPrefix}:${q}:completed`).zcard(`${keys.bullPrefix}:${q}:failed`);
   const finished = ((await pipeline.exec()) ?? []).reduce((sum, [, n]) => sum + Number(n), 0);
-  // Before the first fold there is no stream or group yet: no consumers.
-  const consumers = (await redis.xinfo("CONSUMERS", keys.events, FOLD_GROUP).catch((error: Error) => {
-    if (/NOGROUP|no such key/i.test(error.message)) return [];
-    throw error;
-  })) as unknown[];
   const memory = /used_memory:(\d+)/.exec(await redis.info("memory"))?.[1];
   return {
     atS: Math.round((Date.now() - started) / 1000),
@@ -154,7 +150,6 @@ async function sample(redis: Redis, keys: Keys, cycles: number, started: number)
     keysWithoutFinishedJobs: count - finished,
     agents: await redis.scard(keys.agents),
     replicas: await redis.hlen(keys.replicas),
-    consumers: consumers.length,
     usedMemory: Number(memory ?? 0),
   };
 }
@@ -177,7 +172,6 @@ function report(args: Args, cycles: number, samples: readonly Sample[]): number 
     keys: growth(samples, (s) => s.keysWithoutFinishedJobs, SLACK),
     agents: growth(samples, (s) => s.agents, SLACK),
     replicas: growth(samples, (s) => s.replicas, SLACK),
-    consumers: growth(samples, (s) => s.consumers, SLACK),
     usedMemory: growth(samples, (s) => s.usedMemory, 0),
   };
   const flat = samples.length >= 3 && Object.values(checks).every((c) => c.flat);

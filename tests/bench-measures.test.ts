@@ -1,8 +1,7 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FOLD_GROUP } from "@worksteal/protocol";
 import { startRedisServer, type RedisServer } from "@worksteal/testkit";
-import { foldCaughtUp } from "../scripts/lib/fold/group.js";
+import { foldCaughtUp } from "../scripts/lib/fold/caught-up.js";
 import { processCpuSeconds, redisCost, sampleRedis } from "../scripts/lib/throughput/cost.js";
 
 // A server of its own: INFO counts every client's commands, so only here are the counts exact.
@@ -35,25 +34,20 @@ describe("the benches' measures", () => {
     expect(processCpuSeconds(process.pid)).toBeGreaterThan(before);
   });
 
-  it("sees the fold group caught up only once every entry is read and acknowledged", async () => {
-    const events = "stream";
-    await redis.xgroup("CREATE", events, FOLD_GROUP, "0", "MKSTREAM");
+  it("sees the fold caught up only once the fold cursor stands at the stream's last entry, deletions inside the stream notwithstanding", async () => {
+    const keys = { events: "stream", foldCursor: "stream:fold" };
     const ids = [];
-    for (let i = 0; i < 3; i++) ids.push((await redis.xadd(events, "*", "event", String(i)))!);
-    expect(await foldCaughtUp(redis, events)).toBe(false);
-    await redis.xreadgroup("GROUP", FOLD_GROUP, "c1", "COUNT", 10, "STREAMS", events, ">");
-    expect(await foldCaughtUp(redis, events)).toBe(false);
-    await redis.xack(events, FOLD_GROUP, ...ids);
-    expect(await foldCaughtUp(redis, events)).toBe(true);
-    // An unread entry deleted inside the stream leaves Redis unable to tell the lag: the last ids decide.
-    const deleted = (await redis.xadd(events, "*", "event", "deleted"))!;
-    const late = (await redis.xadd(events, "*", "event", "late"))!;
-    await redis.xdel(events, deleted);
-    const groupFields = ((await redis.xinfo("GROUPS", events)) as unknown[][])[0]!;
-    expect(groupFields[groupFields.indexOf("lag") + 1]).toBeNull();
-    expect(await foldCaughtUp(redis, events)).toBe(false);
-    await redis.xreadgroup("GROUP", FOLD_GROUP, "c1", "COUNT", 10, "STREAMS", events, ">");
-    await redis.xack(events, FOLD_GROUP, late);
-    expect(await foldCaughtUp(redis, events)).toBe(true);
+    for (let i = 0; i < 3; i++) ids.push((await redis.xadd(keys.events, "*", "event", String(i)))!);
+    expect(await foldCaughtUp(redis, keys)).toBe(false);
+    await redis.hset(keys.foldCursor, "id", ids[1]!);
+    expect(await foldCaughtUp(redis, keys)).toBe(false);
+    await redis.hset(keys.foldCursor, "id", ids[2]!);
+    expect(await foldCaughtUp(redis, keys)).toBe(true);
+    const deleted = (await redis.xadd(keys.events, "*", "event", "deleted"))!;
+    const late = (await redis.xadd(keys.events, "*", "event", "late"))!;
+    await redis.xdel(keys.events, deleted);
+    expect(await foldCaughtUp(redis, keys)).toBe(false);
+    await redis.hset(keys.foldCursor, "id", late);
+    expect(await foldCaughtUp(redis, keys)).toBe(true);
   });
 });

@@ -310,7 +310,7 @@ describe("doctor", () => {
         "maxclients",
         "replicas",
         "leader",
-        "consumer group",
+        "fold",
         "clocks",
         "stuck tasks",
         "unknown agents",

@@ -15,7 +15,7 @@ import { holdVictimUntilStolenWorkRuns } from "./helpers.js";
 // on a busy two-core machine that takes far longer than the suite's default allows.
 vi.setConfig({ testTimeout: 240_000, hookTimeout: 120_000 });
 
-const COORDINATOR_ENV = { WORKSTEAL_LEASE_TTL_MS: "2000", WORKSTEAL_STEAL_INTERVAL: "200", WORKSTEAL_CLAIM_IDLE_MS: "1000" };
+const COORDINATOR_ENV = { WORKSTEAL_LEASE_TTL_MS: "2000", WORKSTEAL_STEAL_INTERVAL: "200", WORKSTEAL_FOLD_LEASE_MS: "1000" };
 
 let cluster: RedisCluster;
 /** The test's own connection: a cluster one, as every component opens for a redis+cluster:// URL. */

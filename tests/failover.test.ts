@@ -2,6 +2,7 @@ import { Queue } from "bullmq";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { renewIntervalOf } from "@worksteal/coordinator";
 import { DIRECTIVE_QUEUE, type Directive, keysFor } from "@worksteal/protocol";
+import { readFoldProgress } from "@worksteal/store";
 import { eventually, sleep, startRedisServer } from "@worksteal/testkit";
 import { CoordinatorProcesses, readLease, redisNow } from "./coordinators.js";
 import { type Harness, namespaceHarness } from "./helpers.js";
@@ -12,7 +13,7 @@ vi.setConfig({ testTimeout: 180_000, hookTimeout: 60_000 });
 
 const LEASE_TTL_MS = 2000;
 const LOADED_MACHINE_SLACK_MS = 1000;
-const COORDINATOR_ENV = { WORKSTEAL_LEASE_TTL_MS: String(LEASE_TTL_MS), WORKSTEAL_STEAL_INTERVAL: "100", WORKSTEAL_CLAIM_IDLE_MS: "1000" };
+const COORDINATOR_ENV = { WORKSTEAL_LEASE_TTL_MS: String(LEASE_TTL_MS), WORKSTEAL_STEAL_INTERVAL: "100", WORKSTEAL_FOLD_LEASE_MS: "1000" };
 
 let h: Harness;
 let coordinators: CoordinatorProcesses;
@@ -245,7 +246,7 @@ describe("coordinator replicas across Redis and replica deaths", () => {
             truth[agent],
           );
         }
-        expect((await h.redis.xpending(h.store.keys.events, "coordinators"))[0]).toBe(0);
+        expect((await readFoldProgress(h.store)).lag).toBe(0);
       },
       { timeoutMs: 60_000, intervalMs: 500 },
     );

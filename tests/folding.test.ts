@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { FOLD_GROUP, TaskSpecSchema } from "@worksteal/protocol";
+import { TaskSpecSchema } from "@worksteal/protocol";
 import { Replica, toFoldEntries } from "@worksteal/coordinator";
 import { Store } from "@worksteal/store";
 import { eventually, testNamespace } from "@worksteal/testkit";
@@ -10,7 +10,7 @@ afterEach(async () => {
   while (closers.length > 0) await closers.pop()!();
 });
 
-function setup(overrides: { claimIdleMs?: number } = {}) {
+function setup(overrides: { foldLeaseMs?: number } = {}) {
   const namespace = testNamespace("fold");
   const config = { redisUrl: inject("redisUrl"), namespace, logLevel: "silent" as const, ...overrides };
   const redis = new Redis(config.redisUrl);
@@ -38,7 +38,7 @@ async function runTasks(store: Store, agent: string, tasks: number, prefix: stri
 }
 
 describe("folding", () => {
-  it("two replicas folding the same stream apply every event once", async () => {
+  it("two replicas folding the same stream apply every event once; one of them folds, holding the fold lease", async () => {
     const { store, startReplica } = setup();
     await startReplica("r1");
     await startReplica("r2");
@@ -47,31 +47,27 @@ describe("folding", () => {
       expect(await store.redis.hgetall(store.keys.workload("a1"))).toMatchObject({ done: "100", durationCount: "100" });
       expect(await store.redis.hgetall(store.keys.workload("a2"))).toMatchObject({ done: "51" });
     });
-    const [group] = (await store.redis.xinfo("GROUPS", store.keys.events)) as Array<Array<string | number>>;
-    expect(group![group!.indexOf("pending") + 1]).toBe(0);
-    // Both replicas took part.
-    const consumers = (await store.redis.xinfo("CONSUMERS", store.keys.events, FOLD_GROUP)) as unknown[];
-    expect(consumers.length).toBe(2);
+    const [newest] = await store.redis.xrevrange(store.keys.events, "+", "-", "COUNT", 1);
+    expect((await store.foldCursor()).id).toBe(newest![0]);
+    expect(["r1", "r2"]).toContain(await store.redis.get(store.keys.foldLease));
   });
 
-  it("entries read by a consumer that died are claimed and folded once", async () => {
-    const { store, redis, startReplica } = setup({ claimIdleMs: 300 });
-    await redis.xgroup("CREATE", store.keys.events, FOLD_GROUP, "0", "MKSTREAM");
+  it("a replica that died holding the fold lease, with a batch read and not folded, is replaced; the batch is folded once", async () => {
+    const { store, redis, startReplica } = setup({ foldLeaseMs: 300 });
     await runTasks(store, "a1", 20, "z");
-    // A replica reads the entries and dies before folding them: they stay pending on it.
-    const read = await redis.xreadgroup("GROUP", FOLD_GROUP, "dead-replica", "COUNT", 1000, "STREAMS", store.keys.events, ">");
-    expect(read).not.toBeNull();
+    // A replica takes the lease, reads the entries after the cursor and dies before folding them.
+    const { id: after } = await store.foldCursor();
+    expect((await store.holdFoldLease("dead-replica", 300)).held).toBe(true);
+    const read = await redis.xrange(store.keys.events, `(${after}`, "+");
     await startReplica("survivor");
     await eventually(async () => {
       expect(await redis.hgetall(store.keys.workload("a1"))).toMatchObject({ done: "10" });
     });
+    expect(await redis.get(store.keys.foldLease)).toBe("survivor");
     // A late fold by the "dead" replica (it was only slow) changes nothing.
-    const entries = (read as Array<[string, Array<[string, string[]]>]>)[0]![1];
-    const late = await store.fold(toFoldEntries(entries));
-    expect(late).toEqual({ applied: 0, deadLettered: 0, alreadyAcknowledged: entries.length });
+    const late = await store.fold(toFoldEntries(read), after);
+    expect(late).toEqual({ applied: 0, deadLettered: 0, alreadyFolded: read.length });
     expect(await redis.hgetall(store.keys.workload("a1"))).toMatchObject({ done: "10" });
-    const pending = await redis.xpending(store.keys.events, FOLD_GROUP);
-    expect(pending[0]).toBe(0);
   });
 
   it("malformed events land in the dead-letter stream and change no workload", async () => {

@@ -2,8 +2,8 @@ import { Redis } from "ioredis";
 import { pino } from "pino";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { foldSplitting, Replica } from "@worksteal/coordinator";
-import { FOLD_GROUP, TaskSpecSchema } from "@worksteal/protocol";
-import { type FoldEntry, Store } from "@worksteal/store";
+import { TaskSpecSchema } from "@worksteal/protocol";
+import { type FoldEntry, readFoldProgress, Store } from "@worksteal/store";
 import { eventually, testNamespace } from "@worksteal/testkit";
 
 /**
@@ -40,10 +40,9 @@ async function runTasks(store: Store, agent: string, ids: string[]) {
   }
 }
 
-async function pending(store: Store): Promise<number> {
-  const groups = (await store.redis.xinfo("GROUPS", store.keys.events)) as Array<Array<string | number>>;
-  const group = groups.find((g) => g[g.indexOf("name") + 1] === FOLD_GROUP)!;
-  return Number(group[group.indexOf("pending") + 1]);
+/** Entries appended and not yet folded. */
+async function unfolded(store: Store): Promise<number> {
+  return (await readFoldProgress(store)).lag;
 }
 
 async function deadLetters(store: Store): Promise<Array<Record<string, string>>> {
@@ -61,7 +60,6 @@ describe("poison events", () => {
   it("malformed entries of any shape are dead-lettered and the good ones around them fold", async () => {
     const { redis, store, startReplica } = setup();
     await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
-    await redis.xgroup("CREATE", store.keys.events, FOLD_GROUP, "0", "MKSTREAM");
     await runTasks(store, "a1", ["g1", "g2"]);
     const bad: Array<Array<string | Buffer>> = [
       ["event", "😀"], // not JSON, starts with an emoji (the parser's message quotes half a surrogate pair)
@@ -77,7 +75,7 @@ describe("poison events", () => {
 
     await startReplica();
     await eventually(async () => {
-      expect(await pending(store)).toBe(0);
+      expect(await unfolded(store)).toBe(0);
       expect(await redis.hget(store.keys.workload("a1"), "done")).toBe("4");
     });
     const letters = await deadLetters(store);
@@ -93,7 +91,6 @@ describe("poison events", () => {
   it("forged and replayed task events, far-future times and unknown agents are refused", async () => {
     const { redis, store, startReplica } = setup();
     await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
-    await redis.xgroup("CREATE", store.keys.events, FOLD_GROUP, "0", "MKSTREAM");
     await runTasks(store, "a1", ["real"]);
     const now = Date.now();
     // Every entry the scripts wrote, replayed as it was.
@@ -109,7 +106,7 @@ describe("poison events", () => {
     for (const event of forged) await redis.xadd(store.keys.events, "*", "event", JSON.stringify(event));
 
     await startReplica();
-    await eventually(async () => expect(await pending(store)).toBe(0));
+    await eventually(async () => expect(await unfolded(store)).toBe(0));
     const workload = await redis.hgetall(store.keys.workload("a1"));
     expect(workload.done).toBe("1");
     // The real heartbeat's metrics (now) hold; the one from next year did not pin the cpu.
@@ -126,15 +123,14 @@ describe("poison events", () => {
     expect(reasons.filter((r) => r.includes("agent ghost is not registered"))).toHaveLength(1);
   });
 
-  it("a non-integer workload field after a hand edit is reset, not left acknowledged and unapplied", async () => {
+  it("a non-integer workload field after a hand edit is reset, not passed over unapplied", async () => {
     const { redis, store, startReplica } = setup();
     await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
-    await redis.xgroup("CREATE", store.keys.events, FOLD_GROUP, "0", "MKSTREAM");
     await redis.hset(store.keys.workload("a1"), "done", "lots");
     await runTasks(store, "a1", ["h1", "h2"]);
     await startReplica();
     await eventually(async () => {
-      expect(await pending(store)).toBe(0);
+      expect(await unfolded(store)).toBe(0);
       expect(await redis.hget(store.keys.workload("a1"), "done")).toBe("2");
     });
     expect(Number(await redis.hget(store.keys.metrics, "fold.fields_reset"))).toBe(1);
@@ -143,17 +139,14 @@ describe("poison events", () => {
   it("a batch Redis refuses is split until the one bad entry is dead-lettered", async () => {
     const { redis, store } = setup();
     await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
-    await redis.xgroup("CREATE", store.keys.events, FOLD_GROUP, "0", "MKSTREAM");
     await runTasks(store, "a1", ["s1", "s2", "s3"]);
-    const read = (await redis.xreadgroup("GROUP", FOLD_GROUP, "c1", "COUNT", 100, "STREAMS", store.keys.events, ">")) as Array<
-      [string, Array<[string, string[]]>]
-    >;
-    const ids = read[0]![1].map(([id]) => id);
+    const { id: after } = await store.foldCursor();
+    const ids = (await redis.xrange(store.keys.events, `(${after}`, "+")).map(([id]) => id);
     const entries: FoldEntry[] = ids.map((id) => ({ id, incr: [["workload:a1", "seen", 1]], gauge: [], at: Date.now(), agent: "a1" }));
-    // A delta HINCRBY cannot take: the script's check of its arguments refuses the whole batch before any XACK.
+    // A delta HINCRBY cannot take: the script's check of its arguments refuses the whole batch before the cursor moves.
     entries[4] = { id: ids[4]!, incr: [["workload:a1", "seen", 1.5]], gauge: [], at: Date.now(), agent: "a1" };
-    const result = await foldSplitting(store, entries, pino({ level: "silent" }));
-    expect(result).toEqual({ applied: ids.length - 1, deadLettered: 1, alreadyAcknowledged: 0 });
+    const result = await foldSplitting(store, entries, after, pino({ level: "silent" }));
+    expect(result).toEqual({ applied: ids.length - 1, deadLettered: 1, alreadyFolded: 0 });
     expect(await redis.hget(store.keys.workload("a1"), "seen")).toBe(String(ids.length - 1));
     const [letter] = await deadLetters(store);
     expect(letter!.sourceId).toBe(ids[4]);

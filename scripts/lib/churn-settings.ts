@@ -9,7 +9,7 @@ export const CHURN_SETTINGS = {
   leaseTtlMs: 500,
   stealInterval: 200,
   maintenanceIntervalMs: 200,
-  claimIdleMs: 300,
+  foldLeaseMs: 300,
   lockDurationMs: 1000,
   retentionMs: 1000,
 } as const;

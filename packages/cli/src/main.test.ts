@@ -1,4 +1,4 @@
-import { type AgentView, FOLD_GROUP, TaskSpecSchema } from "@worksteal/protocol";
+import { type AgentView, TaskSpecSchema } from "@worksteal/protocol";
 import { Store } from "@worksteal/store";
 import { startRedisServer, testNamespace } from "@worksteal/testkit";
 import { Redis } from "ioredis";
@@ -33,7 +33,7 @@ async function redisNow(): Promise<number> {
   return Number(s) * 1000 + Math.floor(Number(us) / 1000);
 }
 
-/** Four agents (alive, alive, dead, draining), folded workloads, events, a group, a replica. */
+/** Four agents (alive, alive, dead, draining), folded workloads, events (two folded), a folding replica. */
 async function populate(ns: string): Promise<Store> {
   const store = new Store(redis, ns);
   const k = store.keys;
@@ -53,15 +53,16 @@ async function populate(ns: string): Promise<Store> {
   await redis.hset(k.workload("a1"), { done: 10, failed: 1, durationSumMs: 1234, durationCount: 10, cpu: 42.5, memoryMb: 512 });
   await redis.hset(k.workload("a2"), { done: 3, failed: 0 });
   await redis.hset(k.workload("a3"), { done: 1 });
-  await redis.xgroup("CREATE", k.events, FOLD_GROUP, "0", "MKSTREAM");
-  await redis.xreadgroup("GROUP", FOLD_GROUP, "c1", "COUNT", 2, "STREAMS", k.events, ">");
+  const [, second] = await redis.xrange(k.events, "-", "+", "COUNT", 2);
+  await redis.hset(k.foldCursor, "id", second![0], "folded", 2);
+  await redis.set(k.foldLease, "r-2");
   await redis.xadd(k.deadLetter, "*", "reason", "bad JSON", "event", "{x");
   await redis.hset(k.replicas, "r-1", now - 1500, "r-2", now);
   return store;
 }
 
 describe("status", () => {
-  it("--json sums folded workloads, counts agents by status, and reads the stream, group and replicas", async () => {
+  it("--json sums folded workloads, counts agents by status, and reads the stream, the fold and replicas", async () => {
     const ns = testNamespace("cli-status");
     const store = await populate(ns);
     const streamLength = await redis.xlen(store.keys.events);
@@ -77,7 +78,7 @@ describe("status", () => {
       events: {
         length: streamLength,
         deadLetter: 1,
-        group: { name: FOLD_GROUP, consumers: 1, pending: 2, lag: streamLength - 2 },
+        fold: { lag: streamLength - 2, folder: "r-2" },
       },
       steals: 0,
     });
@@ -89,7 +90,7 @@ describe("status", () => {
     expect(status.agents.find((a) => a.id === "a2")!.workload.queued).toBe(-1);
   });
 
-  it("prints a summary for people, and copes with an empty namespace (no stream, no group)", async () => {
+  it("prints a summary for people, and copes with an empty namespace (no stream, no fold cursor)", async () => {
     const ns = testNamespace("cli-status");
     await populate(ns);
     const { code, stdout } = await run(inNs(ns, "status"));
@@ -98,7 +99,7 @@ describe("status", () => {
     expect(stdout).toMatch(/^leader\s+none \(fence 0\); 2 replicas \(0 leaders, 0 followers, 2 without a role\)$/m);
     expect(stdout).toMatch(/agents\s+2 alive, 1 draining, 0 drained, 1 dead \(4 registered\)/);
     expect(stdout).toMatch(/tasks\s+8 queued, 2 running, 14 done, 1 failed/);
-    expect(stdout).toMatch(/group coordinators: 2 pending/);
+    expect(stdout).toMatch(/folded up to \d+-\d+, lag \d+, folding: r-2/);
     expect(stdout).toMatch(/replicas\s+2: r-1 \(1\.\ds ago\), r-2/);
 
     const empty = await run(inNs(testNamespace("cli-empty"), "status", "--json"));
@@ -106,13 +107,13 @@ describe("status", () => {
     expect(JSON.parse(empty.stdout)).toMatchObject({
       agentCounts: { total: 0 },
       tasks: { queued: 0, unassigned: 0 },
-      events: { length: 0, deadLetter: 0, group: null },
+      events: { length: 0, deadLetter: 0, fold: { cursor: null, lag: 0, folder: null } },
       replicas: [],
       leader: { lease: null, fence: 0, roles: {} },
       agents: [],
     });
     const emptyText = await run(inNs(testNamespace("cli-empty"), "status"));
-    expect(emptyText.stdout).toMatch(/no coordinators group/);
+    expect(emptyText.stdout).toMatch(/not folded yet \(lag 0\)/);
     expect(emptyText.stdout).toMatch(/^leader\s+none \(fence 0\); 0 replicas$/m);
   });
 });

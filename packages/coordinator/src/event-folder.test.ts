@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { FOLD_GROUP, TaskSpecSchema } from "@worksteal/protocol";
+import { TaskSpecSchema } from "@worksteal/protocol";
 import { Store } from "@worksteal/store";
 import { testNamespace } from "@worksteal/testkit";
 import { EventFolder } from "./event-folder.js";
@@ -18,6 +18,21 @@ afterAll(async () => {
 
 const BATCH = 10;
 
+function folderOf(store: Store, replicaId: string, leaseMs: number, blockingConnection: Redis = blocking): EventFolder {
+  return new EventFolder(store, blockingConnection, { replicaId, batchSize: BATCH, leaseMs }, pino({ level: "silent" }));
+}
+
+/** Folds until a call reads less than a batch. */
+async function foldAll(folder: EventFolder): Promise<void> {
+  while ((await folder.foldNew(10)) >= BATCH);
+}
+
+async function expectFoldedOnce(store: Store, tasks: number): Promise<void> {
+  expect(await redis.hget(store.keys.workload("a1"), "done")).toBe(String(tasks));
+  expect(await redis.hget(store.keys.durations, "render:count")).toBe(String(tasks));
+  expect(await redis.xlen(store.keys.deadLetter)).toBe(0);
+}
+
 /** `count` tasks on a1 run to completion by the real scripts: three task events each. */
 async function completedTasks(store: Store, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
@@ -32,8 +47,19 @@ describe("EventFolder.foldNew", () => {
   it("folds a backlog batch by batch, leaving a fold in flight while the next batch is read; once a call returns a partial batch, every event is folded once", async () => {
     const store = new Store(redis, testNamespace("event-folder-backlog"));
     await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
-    const folder = new EventFolder(store, blocking, { consumer: "c1", batchSize: BATCH, claimIdleMs: 60_000 }, pino({ level: "silent" }));
-    await folder.ensureGroup();
+    const folder = folderOf(store, "r1", 60_000);
+    await folder.ensureCursor();
+    // Each fold call counted while its reply is awaited.
+    let foldsInFlight = 0;
+    const fold = store.fold.bind(store);
+    store.fold = async (...args) => {
+      foldsInFlight += 1;
+      try {
+        return await fold(...args);
+      } finally {
+        foldsInFlight -= 1;
+      }
+    };
     // The registration and 3 × 33 task events: 100 entries, ten full batches and then an empty read.
     await completedTasks(store, 33);
     const reads: number[] = [];
@@ -44,11 +70,50 @@ describe("EventFolder.foldNew", () => {
     }
     expect(reads).toEqual([...Array<number>(10).fill(BATCH), 0]);
     // Nothing is left to the background: the last full batch's fold was awaited by the call that read nothing.
-    const [group] = (await redis.xinfo("GROUPS", store.keys.events)) as Array<Array<string | number>>;
-    expect(group![group!.indexOf("name") + 1]).toBe(FOLD_GROUP);
-    expect(group![group!.indexOf("pending") + 1]).toBe(0);
+    expect(foldsInFlight).toBe(0);
+    expect(await store.foldCursor()).toMatchObject({ folded: 100 });
     expect(await redis.hget(store.keys.workload("a1"), "done")).toBe("33");
     expect(await redis.hget(store.keys.durations, "render:count")).toBe("33");
     expect(await redis.xlen(store.keys.deadLetter)).toBe(0);
+  });
+
+  it("two folders that both believe they hold the lease, folding the same backlog at once, apply every event once", async () => {
+    const store = new Store(redis, testNamespace("event-folder-race"));
+    await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
+    const otherBlocking = new Redis(inject("redisUrl"));
+    try {
+      // The same replica id: the lease lets both fold, and only the cursor's compare-and-set keeps them apart.
+      const [one, two] = [folderOf(store, "twin", 60_000), folderOf(store, "twin", 60_000, otherBlocking)];
+      await one.ensureCursor();
+      await completedTasks(store, 40);
+      await Promise.all([foldAll(one), foldAll(two)]);
+      await foldAll(one);
+      expect(await store.foldCursor()).toMatchObject({ folded: 121 });
+      await expectFoldedOnce(store, 40);
+    } finally {
+      await otherBlocking.quit();
+    }
+  });
+
+  it("a folder that stops mid-backlog without giving the lease up is replaced once its lease lapses; the replacement folds the rest once", async () => {
+    const store = new Store(redis, testNamespace("event-folder-takeover"));
+    await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
+    const dead = folderOf(store, "dead", 300);
+    await dead.ensureCursor();
+    await completedTasks(store, 20);
+    // Two full batches read, the second's fold left in flight: then the folder is never called again.
+    expect(await dead.foldNew(10)).toBe(BATCH);
+    expect(await dead.foldNew(10)).toBe(BATCH);
+    const next = folderOf(store, "next", 300);
+    // Refused while the dead folder's lease lasts (each refusal waits a little for it).
+    expect(await next.foldNew(10)).toBe(0);
+    expect(await redis.get(store.keys.foldLease)).toBe("dead");
+    while ((await redis.get(store.keys.foldLease)) === "dead") await next.foldNew(10);
+    await foldAll(next);
+    expect(await redis.get(store.keys.foldLease)).toBe("next");
+    await expectFoldedOnce(store, 20);
+    // A folder stopping gives the lease up: the next one folds at once.
+    await next.release();
+    expect(await redis.get(store.keys.foldLease)).toBeNull();
   });
 });

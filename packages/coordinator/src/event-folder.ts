@@ -1,16 +1,7 @@
 import type { Logger } from "pino";
 import { cleanReason, effectsOf, type ParsedEntry, parseEventEntry, type WorkstealEvent } from "@worksteal/protocol";
-import {
-  claimIdleEntries,
-  ensureFoldGroup,
-  errorSummary,
-  type FoldEntry,
-  type FoldResult,
-  readNewEntries,
-  type RedisConnection,
-  type Store,
-  type StreamEntry,
-} from "@worksteal/store";
+import { performance } from "node:perf_hooks";
+import { errorSummary, type FoldEntry, type FoldResult, readFoldBatch, type RedisConnection, type Store, type StreamEntry } from "@worksteal/store";
 import type { ReplicaMetrics } from "./metrics.js";
 
 /** Validates entries and computes their effects; malformed ones become dead letters with a reason. */
@@ -23,155 +14,202 @@ function toFoldEntry([rawId]: StreamEntry, parsed: ParsedEntry): FoldEntry {
   return parsed.ok ? { id, ...effectsOf(parsed.event) } : { id, dead: parsed.reason };
 }
 
-const NO_RESULT: FoldResult = { applied: 0, deadLettered: 0, alreadyAcknowledged: 0 };
+const NO_RESULT: FoldResult = { applied: 0, deadLettered: 0, alreadyFolded: 0 };
 const add = (a: FoldResult, b: FoldResult): FoldResult => ({
   applied: a.applied + b.applied,
   deadLettered: a.deadLettered + b.deadLettered,
-  alreadyAcknowledged: a.alreadyAcknowledged + b.alreadyAcknowledged,
+  alreadyFolded: a.alreadyFolded + b.alreadyFolded,
 });
 
 /**
- * The fold script itself failed on this batch (a Lua runtime error, such as its JSON decoder
- * refusing the input): retrying the same batch fails again. Other error replies (BUSY, LOADING,
- * READONLY after a failover, a lost connection) pass: the batch is retried as it is, whole.
+ * The fold script itself failed on this batch (a Lua runtime error): retrying the same batch
+ * fails again. Other error replies (BUSY, LOADING, READONLY after a failover, a lost connection)
+ * pass: the batch is retried as it is, whole.
  */
 function isRefusal(error: unknown): boolean {
   return (error as Error | undefined)?.name === "ReplyError" && /user_script|Error running script/.test((error as Error).message);
 }
 
 /**
- * Folds a batch; if Redis refuses the script for it, folds each half on its own, down to the one
- * entry that cannot be folded, which is dead-lettered with the refusal as its reason. One poison
- * entry therefore never holds back the good ones read with it. (The fold script refuses a batch
- * before acknowledging any of it, e.g. when its JSON cannot be decoded; after the first XACK
- * nothing in it can fail.)
+ * Folds a batch that follows the cursor `after`; if Redis refuses the script for it, folds each
+ * half on its own (the second after the first's last entry), down to the one entry that cannot
+ * be folded, which is dead-lettered with the refusal as its reason. One poison entry therefore
+ * never holds back the good ones read with it. (The fold script refuses a batch before it moves
+ * the cursor; after that nothing in it can fail.)
  */
-export async function foldSplitting(store: Store, entries: FoldEntry[], log: Logger): Promise<FoldResult> {
+export async function foldSplitting(store: Store, entries: FoldEntry[], after: string, log: Logger): Promise<FoldResult> {
   if (entries.length === 0) return NO_RESULT;
   try {
-    return await store.fold(entries);
+    return await store.fold(entries, after);
   } catch (error) {
     if (!isRefusal(error)) throw error;
     if (entries.length === 1) {
       const entry = entries[0]!;
       const reason = cleanReason(`fold script refused the entry: ${(error as Error).message}`);
       log.warn({ id: entry.id, error: errorSummary(error) }, "entry cannot be folded; dead-lettering it");
-      const result = await store.fold([{ id: entry.id, dead: reason }]);
-      // The fold script never fails after an XACK; were it to, the entry would be acknowledged and neither applied nor dead-lettered.
-      if (result.alreadyAcknowledged > 0) log.error({ id: entry.id }, "entry acknowledged by a failed fold: neither applied nor dead-lettered");
-      return result;
+      return store.fold([{ id: entry.id, dead: reason }], after);
     }
     const half = Math.ceil(entries.length / 2);
-    return add(await foldSplitting(store, entries.slice(0, half), log), await foldSplitting(store, entries.slice(half), log));
+    const first = await foldSplitting(store, entries.slice(0, half), after, log);
+    return add(first, await foldSplitting(store, entries.slice(half), entries[half - 1]!.id, log));
   }
 }
 
 export interface EventFolderOptions {
-  consumer: string;
+  /** This replica's id: the fold lease names it. */
+  replicaId: string;
   batchSize: number;
-  /** Pending entries idle this long belong to a consumer presumed dead; they are claimed. */
-  claimIdleMs: number;
+  /** The fold lease's time to live: a dead folder is replaced within it. */
+  leaseMs: number;
   /** Told of every batch folded, to count it and observe the latencies its events carry. */
   metrics?: Pick<ReplicaMetrics, "folded">;
 }
 
-type ReadOutcome = { entries: StreamEntry[] | undefined } | { error: unknown };
+type ReadOutcome = { entries: StreamEntry[] } | { error: unknown };
+type FoldOutcome = { error: unknown } | { result: FoldResult };
 
-/** A read whose failure is kept as a value until it is awaited (an unawaited rejection would crash the process). */
-function settle(read: Promise<StreamEntry[] | undefined>): Promise<ReadOutcome> {
-  return read.then(
-    (entries) => ({ entries }),
+/** A promise whose failure is kept as a value until it is awaited (an unawaited rejection would crash the process). */
+function settle<T>(work: Promise<T>): Promise<{ value: T } | { error: unknown }> {
+  return work.then(
+    (value) => ({ value }),
     (error: unknown) => ({ error }),
   );
 }
 
 /**
- * One replica's share of folding: reads new entries as a consumer of the namespace's group and
- * claims entries left pending by dead consumers. Whoever folds, the fold script applies an
- * entry only with the XACK that acknowledged it, so every event counts exactly once.
+ * Folds the event stream from the fold cursor, while this replica holds the fold lease (one
+ * replica folds at a time; the others wait for the lease to lapse). Exactness does not rest on the
+ * lease: each batch is folded by a compare-and-set on the cursor (fold-4.lua), so a batch read by
+ * a replica that lost the lease, a retry, or a replay applies nothing.
  */
 export class EventFolder {
+  /** The cursor the next batch is read after; undefined until read from Redis (and after a fold found it moved). */
+  private cursor: string | undefined;
   /** The next batch, read while the last one folds (settled: its failure waits for the next call). */
   private nextRead: Promise<ReadOutcome> | undefined;
   /**
    * The fold of the last full batch, left running in Redis while the next batch is read and
    * validated here (settled: its failure is thrown by the next call). At most one is left so.
    */
-  private lastFold: Promise<{ error: unknown } | undefined> | undefined;
+  private lastFold: Promise<FoldOutcome> | undefined;
+  /** When the lease was last taken or extended (monotonic clock, ms); undefined while not held. */
+  private leaseHeldAt: number | undefined;
 
   constructor(
     private readonly store: Store,
-    /** A connection of its own: XREADGROUP blocks it. */
+    /** A connection of its own: XREAD BLOCK holds it. */
     private readonly blocking: RedisConnection,
     private readonly options: EventFolderOptions,
     private readonly log: Logger,
   ) {}
 
-  ensureGroup(): Promise<void> {
-    return ensureFoldGroup(this.store);
+  /** Makes the fold cursor if missing (see foldCursor-2.lua): status and trimming read it. */
+  async ensureCursor(): Promise<void> {
+    await this.store.foldCursor();
   }
 
   /**
-   * Reads and folds up to one batch of new entries, blocking up to `blockMs` for them; returns how
-   * many it read. After a full batch (a backlog), the next batch is read while this one folds, and
-   * this one's fold script is left running in Redis while the next batch is validated here (the
-   * next call waits for it, after sending its own): Redis and this process work at the same
-   * time, so a backlog folds at the pace of the slower of the two, not of their sum. Folds of two
-   * batches in flight at once are safe: each applies only what its own XACK acknowledged, and
-   * counters add up in any order. A batch read or folding when the replica stops and not folded
-   * stays pending for others to claim, as any batch read but not folded.
+   * Reads and folds up to one batch after the cursor, blocking up to `blockMs` for it; returns
+   * how many entries it read (0 also while another replica holds the fold lease: it then waits
+   * up to `blockMs` for the lease to lapse). After a full batch (a backlog), the next batch is
+   * read while this one folds, and this one's fold script is left running in Redis while the
+   * next batch is validated here (the next call waits for it, after sending its own): Redis and
+   * this process work at the same time, so a backlog folds at the pace of the slower of the two,
+   * not of their sum. The next batch's fold expects the cursor this one leaves: if this one did
+   * not apply, neither does the next, and the folder starts over from the cursor in Redis.
    */
   async foldNew(blockMs: number): Promise<number> {
-    const { consumer, batchSize } = this.options;
-    const read = this.nextRead ?? settle(readNewEntries(this.store, this.blocking, consumer, batchSize, blockMs));
+    if (!(await this.holdLease(blockMs))) return 0;
+    const { batchSize } = this.options;
+    const after = (this.cursor ??= (await this.store.foldCursor()).id);
+    const read = this.nextRead ?? this.read(after, blockMs);
     this.nextRead = undefined;
     const outcome = await read;
-    if ("error" in outcome) throw outcome.error;
-    if (outcome.entries === undefined) {
-      await this.ensureGroup();
-      return 0;
+    if ("error" in outcome) {
+      this.startOver();
+      throw outcome.error;
     }
     const entries = outcome.entries;
     const backlog = entries.length >= batchSize;
-    if (backlog) this.nextRead = settle(readNewEntries(this.store, this.blocking, consumer, batchSize, blockMs));
-    // Validated and sent now; awaited below, or by the next call while a backlog lasts.
-    const folding = this.fold(entries).then(
-      () => undefined,
-      (error: unknown) => ({ error }),
-    );
+    let folding: Promise<FoldOutcome> | undefined;
+    if (entries.length > 0) {
+      const last = entries[entries.length - 1]![0].toString();
+      if (backlog) this.nextRead = this.read(last, blockMs);
+      this.cursor = last;
+      // Validated and sent now; awaited below, or by the next call while a backlog lasts.
+      folding = this.fold(entries, after);
+    }
     const previous = this.lastFold;
     this.lastFold = backlog ? folding : undefined;
-    const failed = (await previous) ?? (backlog ? undefined : await folding);
-    if (failed) throw failed.error;
+    // The fold left in flight by the last call is awaited even when this read found nothing.
+    const outcomes = [previous ? await previous : undefined, backlog || !folding ? undefined : await folding];
+    for (const done of outcomes) {
+      if (done && "error" in done) {
+        this.startOver();
+        throw done.error;
+      }
+      if (done && done.result.alreadyFolded > 0) return this.startOver();
+    }
     return entries.length;
   }
 
-  /** Claims and folds every entry that has been pending longer than `claimIdleMs` on any consumer. */
-  async claimAbandoned(): Promise<FoldResult> {
-    let total = NO_RESULT;
-    let cursor = "0-0";
-    do {
-      const { next, entries } = await claimIdleEntries(this.store, this.options.consumer, this.options.claimIdleMs, cursor, this.options.batchSize);
-      total = add(total, await this.fold(entries));
-      cursor = next;
-    } while (cursor !== "0-0");
-    if (total.applied + total.deadLettered > 0) this.log.info(total, "folded entries claimed from idle consumers");
-    return total;
+  /** Gives the fold lease up (when stopping), so that another replica folds at once. */
+  async release(): Promise<void> {
+    if (this.leaseHeldAt === undefined) return;
+    this.leaseHeldAt = undefined;
+    await this.store.releaseFoldLease(this.options.replicaId);
   }
 
-  private async fold(entries: StreamEntry[]): Promise<FoldResult> {
+  /**
+   * Whether this replica holds the fold lease, extended when a third of it has passed. When
+   * another holds it, waits up to `waitMs` (or until it lapses) and says no.
+   */
+  private async holdLease(waitMs: number): Promise<boolean> {
+    const { replicaId, leaseMs } = this.options;
+    if (this.leaseHeldAt !== undefined && performance.now() - this.leaseHeldAt < leaseMs / 3) return true;
+    const asked = performance.now();
+    const lease = await this.store.holdFoldLease(replicaId, leaseMs);
+    if (lease.held) {
+      this.leaseHeldAt = asked;
+      return true;
+    }
+    // Lost (a pause longer than the lease) or never held: what this replica read in advance is another's now.
+    if (this.leaseHeldAt !== undefined) this.log.info("fold lease taken by another replica; no longer folding");
+    this.leaseHeldAt = undefined;
+    this.startOver();
+    await new Promise((r) => setTimeout(r, Math.max(1, Math.min(waitMs, lease.remainingMs))));
+    return false;
+  }
+
+  /** Forgets what was read or folded in advance: the next call reads the cursor from Redis. Returns the entries this call folded: none. */
+  private startOver(): 0 {
+    this.cursor = undefined;
+    this.nextRead = undefined;
+    this.lastFold = undefined;
+    return 0;
+  }
+
+  private read(after: string, blockMs: number): Promise<ReadOutcome> {
+    return settle(readFoldBatch(this.store, this.blocking, after, this.options.batchSize, blockMs)).then((o) => ("error" in o ? o : { entries: o.value }));
+  }
+
+  private fold(entries: StreamEntry[], after: string): Promise<FoldOutcome> {
+    return settle(this.foldEntries(entries, after)).then((o) => ("error" in o ? o : { result: o.value }));
+  }
+
+  private async foldEntries(entries: StreamEntry[], after: string): Promise<FoldResult> {
     const events: WorkstealEvent[] = [];
     const foldEntries = entries.map((entry) => {
       const parsed = parseEventEntry(entry[1]);
       if (parsed.ok) events.push(parsed.event);
       return toFoldEntry(entry, parsed);
     });
-    const result = await foldSplitting(this.store, foldEntries, this.log);
+    const result = await foldSplitting(this.store, foldEntries, after, this.log);
     this.options.metrics?.folded(events, entries.length - events.length, result);
     if (result.deadLettered > 0) {
       const invalid = foldEntries.filter((e): e is Extract<FoldEntry, { dead: string }> => "dead" in e);
       for (const entry of invalid.slice(0, 5)) this.log.warn({ id: entry.id, reason: entry.dead }, "event dead-lettered");
-      // Entries refused by the fold script's own checks (forged, replayed, unknown agent) are counted, not itemised here.
+      // Entries refused by the fold script's own checks (forged, unknown agent) are counted, not itemised here.
       this.log.warn({ deadLettered: result.deadLettered, invalid: invalid.length }, "events dead-lettered");
     }
     return result;

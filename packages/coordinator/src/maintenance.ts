@@ -47,14 +47,6 @@ const REMOVALS_PER_PASS = 100;
  * longer) old: far beyond any pause a live replica survives as leader.
  */
 const REPLICA_RETENTION_FACTOR = 10;
-/**
- * A folding consumer with nothing pending is deleted once idle this many claim periods, and at
- * least the floor: a live replica's consumer reads at least twice a second, so its idle time
- * stays far below either. One deleted by mistake is made again by its next read.
- */
-const CONSUMER_IDLE_FACTOR = 2;
-const CONSUMER_IDLE_FLOOR_MS = 5000;
-
 export interface MaintenanceResult {
   trimmedEvents: number;
   /** Folded counters overwritten with the truth, or undefined while events were still being folded. */
@@ -62,9 +54,8 @@ export interface MaintenanceResult {
   jobsReadded: number;
   /** Dead agents holding nothing, removed after `agentRetentionMs`. */
   agentsRemoved: number;
-  /** Replicas gone from the registry, and folding consumers deleted. */
+  /** Replicas gone from the registry. */
   replicasForgotten: number;
-  consumersDeleted: number;
   /** Agents whose tasks and jobs this pass looked at (its share of the scan). */
   agentsScanned: number;
 }
@@ -91,7 +82,7 @@ export class Maintenance {
     private readonly store: Store,
     private readonly queues: AgentQueues,
     private readonly directory: AgentDirectory,
-    private readonly config: Pick<Config, "retentionMs" | "agentTtlMs" | "agentRetentionMs" | "leaseTtlMs" | "heartbeatIntervalMs" | "claimIdleMs">,
+    private readonly config: Pick<Config, "retentionMs" | "agentTtlMs" | "agentRetentionMs" | "leaseTtlMs" | "heartbeatIntervalMs">,
     private readonly log: Logger,
   ) {}
 
@@ -108,15 +99,12 @@ export class Maintenance {
     const trimmedEvents = await this.store.trimEvents(DEAD_LETTERS_KEPT);
     await forgetStealsBefore(this.store, (await this.store.now()) - this.config.retentionMs);
     const agentsRemoved = await this.removeGoneAgents();
-    const { replicas: replicasForgotten, consumers: consumersDeleted } = await this.store.pruneReplicas(
-      REPLICA_RETENTION_FACTOR * Math.max(this.config.leaseTtlMs, this.config.heartbeatIntervalMs),
-      Math.max(CONSUMER_IDLE_FACTOR * this.config.claimIdleMs, CONSUMER_IDLE_FLOOR_MS),
-    );
-    if (replicasForgotten + consumersDeleted > 0) {
-      await incrementMetrics(this.store, { "maintenance.replicas_forgotten": replicasForgotten, "maintenance.consumers_deleted": consumersDeleted });
-      this.log.info({ replicasForgotten, consumersDeleted }, "forgot replicas that are gone");
+    const replicasForgotten = await this.store.pruneReplicas(REPLICA_RETENTION_FACTOR * Math.max(this.config.leaseTtlMs, this.config.heartbeatIntervalMs));
+    if (replicasForgotten > 0) {
+      await incrementMetrics(this.store, { "maintenance.replicas_forgotten": replicasForgotten });
+      this.log.info({ replicasForgotten }, "forgot replicas that are gone");
     }
-    const result = { trimmedEvents, workloadCorrections, jobsReadded, agentsRemoved, replicasForgotten, consumersDeleted, agentsScanned: scanned.length };
+    const result = { trimmedEvents, workloadCorrections, jobsReadded, agentsRemoved, replicasForgotten, agentsScanned: scanned.length };
     // A corrected count appends no event: the leader's view of the loads would not see it otherwise.
     if ((workloadCorrections ?? 0) > 0) this.directory.forgetLoads();
     if ((workloadCorrections ?? 0) + jobsReadded > 0) this.log.warn(result, "reconciler corrected drift");

@@ -7,14 +7,14 @@ import type { Replica } from "./replica.js";
  * second); one that has not returned for this long is stuck.
  */
 const FOLD_STALLED_MS = 10_000;
-/** Caught up: fewer events than this many batches wait to be folded, across the whole group. */
+/** Caught up: fewer events than this many batches wait to be folded. */
 const CAUGHT_UP_BATCHES = 5;
 
-export type Readiness = { ready: true; lag: number | null } | { ready: false; reason: string; lag?: number | null };
+export type Readiness = { ready: true; lag: number } | { ready: false; reason: string; lag?: number };
 
-/** What readiness is judged from, once connected: the replica's own state, and the group's progress read from Redis. */
+/** What readiness is judged from, once connected: the replica's own state, and the fold's progress read from Redis. */
 export interface ReadinessInputs {
-  foldLoop: { lastReadAt: number | undefined; lastReadCount: number };
+  foldLoop: { lastReadAt: number | undefined };
   /** Monotonic clock, ms, as `lastReadAt`. */
   now: number;
   batchSize: number;
@@ -23,19 +23,15 @@ export interface ReadinessInputs {
 
 /**
  * Readiness of a replica whose fold loop runs and whose Redis connection is up (the caller
- * checked both): ready when the loop's reads return (it folds) and it is caught up, the events
- * neither folded nor acknowledged numbering fewer than a few batches. When Redis cannot tell how
- * many were never delivered, the loop's last read decides: a short batch found the stream's end.
+ * checked both): ready when the loop's reads return (it folds, or waits for the fold lease while
+ * another folds) and the namespace is caught up, the events not yet folded numbering fewer than a
+ * few batches.
  */
 export function judgeReadiness({ foldLoop, now, batchSize, progress }: ReadinessInputs): Readiness {
   if (foldLoop.lastReadAt === undefined) return { ready: false, reason: "no fold read has returned yet" };
   if (now - foldLoop.lastReadAt > FOLD_STALLED_MS) return { ready: false, reason: `no fold read has returned for ${Math.round(now - foldLoop.lastReadAt)} ms` };
   const bound = CAUGHT_UP_BATCHES * batchSize;
-  if (progress.undelivered === undefined) {
-    if (foldLoop.lastReadCount >= batchSize) return { ready: false, reason: "catching up: the last fold read returned a full batch", lag: null };
-    return { ready: true, lag: null };
-  }
-  const lag = progress.pending + progress.undelivered;
+  const { lag } = progress;
   if (lag >= bound) return { ready: false, reason: `catching up: ${lag} events to fold (ready below ${bound})`, lag };
   return { ready: true, lag };
 }
@@ -49,7 +45,7 @@ export async function readiness(replica: Replica): Promise<Readiness> {
   try {
     progress = await readFoldProgress(replica.store);
   } catch (error) {
-    return { ready: false, reason: `cannot read the folding group's progress: ${(error as Error).message}` };
+    return { ready: false, reason: `cannot read the fold's progress: ${(error as Error).message}` };
   }
   return judgeReadiness({ foldLoop, now: performance.now(), batchSize: replica.config.foldBatchSize, progress });
 }

@@ -53,8 +53,7 @@ export class FleetMetrics {
   private readonly stealOperations = this.gauge("worksteal_steal_operations", "Steal operations recorded, within their retention");
   private readonly foldLag = this.gauge(
     "worksteal_fold_lag_events",
-    "Events not yet folded: delivered to a replica but unacknowledged (pending), or read by none (undelivered)",
-    ["stage"],
+    "Events appended and not yet folded (the stream's entries-added less the fold cursor's count)",
   );
   private readonly counterFamilies = COUNTER_FAMILIES.map(
     ([prefix, name, help]) => [prefix, new Counter({ name, help, labelNames: ["kind"], registers: [this.registry] })] as const,
@@ -84,10 +83,7 @@ export class FleetMetrics {
     this.streamLength.set(counts.events);
     this.deadLetters.set(counts.deadLetters);
     this.stealOperations.set(counts.steals);
-    this.foldLag.set({ stage: "pending" }, fold.pending);
-    // Unknown (Redis cannot tell) is left out, not 0: a dashboard must not read it as caught up.
-    if (fold.undelivered === undefined) this.foldLag.remove({ stage: "undelivered" });
-    else this.foldLag.set({ stage: "undelivered" }, fold.undelivered);
+    this.foldLag.set(fold.lag);
     // The counters live in Redis; each scrape serves their current totals.
     for (const [prefix, counter] of this.counterFamilies) {
       counter.reset();

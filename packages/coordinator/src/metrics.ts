@@ -114,7 +114,7 @@ export class ReplicaMetrics {
   folded(events: WorkstealEvent[], invalid: number, result: FoldResult): void {
     this.eventsFolded.inc(result.applied);
     this.eventsDeadLettered.inc(result.deadLettered);
-    if (result.alreadyAcknowledged > 0 || result.deadLettered !== invalid) return;
+    if (result.alreadyFolded > 0 || result.deadLettered !== invalid) return;
     for (const event of events) {
       if (event.kind === "task:completed") {
         this.tasksDone.inc({ type: this.typeLabel(event.taskType) });

@@ -34,7 +34,7 @@ import { DirectivePlanner } from "./directive-planner.js";
 import { Reaper } from "./reaper.js";
 
 export interface ReplicaOptions {
-  /** Unique per process; a restarted process is a new consumer, and XAUTOCLAIM recovers its pending entries. */
+  /** Unique per live process: the registry, the leader lease and the fold lease name replicas by it. */
   id?: string;
   /** Compete for the leader lease (default true). A replica that never leads still folds and executes. */
   lead?: boolean;
@@ -44,7 +44,7 @@ export interface ReplicaOptions {
   logger?: Logger;
 }
 
-/** How long one XREADGROUP waits for new events, so that stopping is never slower than this. */
+/** How long one fold read (or a wait for the fold lease) lasts at most, so that stopping is never slower than this. */
 const FOLD_BLOCK_MS = 500;
 /**
  * After a short batch, wait this long before reading again so that events are folded in larger
@@ -76,13 +76,11 @@ const QUEUE_IDLE_MS = 60_000;
 export interface FoldLoopState {
   /** When the latest read returned (monotonic clock, ms); undefined before the first. */
   lastReadAt: number | undefined;
-  /** Entries that read returned: a full batch means more may be waiting. */
-  lastReadCount: number;
 }
 
 /**
- * One coordinator replica. Every replica folds events as a member of the namespace's consumer
- * group, claims what dead replicas left pending, and executes directives. The one holding the
+ * One coordinator replica. Every replica executes directives and folds events while it holds the
+ * fold lease (one at a time; another takes over when the folder dies). The one holding the
  * leader lease also plans steals and places tasks that waited for a capable agent.
  */
 export class Replica {
@@ -91,7 +89,7 @@ export class Replica {
   readonly store: Store;
   /** What this replica did, for /metrics. */
   readonly metrics = new ReplicaMetrics();
-  private readonly foldLoopState: FoldLoopState = { lastReadAt: undefined, lastReadCount: 0 };
+  private readonly foldLoopState: FoldLoopState = { lastReadAt: undefined };
   private readonly log: Logger;
   private readonly redis: RedisConnection;
   private readonly blocking: RedisConnection;
@@ -152,7 +150,7 @@ export class Replica {
     this.eventFolder = new EventFolder(
       this.store,
       this.blocking,
-      { consumer: this.id, batchSize: this.config.foldBatchSize, claimIdleMs: this.config.claimIdleMs, metrics: this.metrics },
+      { replicaId: this.id, batchSize: this.config.foldBatchSize, leaseMs: this.config.foldLeaseMs, metrics: this.metrics },
       this.log,
     );
     this.directives = openDirectiveQueue(this.store);
@@ -207,7 +205,7 @@ export class Replica {
    */
   async start(): Promise<void> {
     this.log.info({ redis: maskRedisUrl(this.config.redisUrl), namespace: this.config.namespace }, "replica starting");
-    await this.eventFolder.ensureGroup();
+    await this.eventFolder.ensureCursor();
     this.throwIfStopped();
     this.running = true;
     await this.publishRole(undefined);
@@ -215,7 +213,6 @@ export class Replica {
     this.throwIfStopped();
     this.foldLoop = this.runFoldLoop();
     if (this.leadership) this.triggerLoop = this.runTriggerLoop();
-    this.every(Math.min(this.config.claimIdleMs / 2, 5000), "claim", () => this.eventFolder.claimAbandoned());
     this.every(this.config.heartbeatIntervalMs, "heartbeat", () => this.heartbeat());
     this.every(STEAL_LATENCY_CHECK_MS, "steal latency", () => this.metrics.observeStealLatencies(this.store));
     this.every(this.config.stealInterval, "lead", () => this.leaderRound());
@@ -258,8 +255,8 @@ export class Replica {
   /**
    * Stops every loop and closes every connection, whatever state start() reached (also after
    * it failed); calling it again waits for the same stop. A leader releases its lease first, so
-   * that another replica takes over at once; entries this replica read but did not fold stay
-   * pending for others to claim.
+   * that another replica takes over at once, and gives the fold lease up likewise (what it read
+   * but did not fold is folded by the next holder: the cursor did not move past it).
    */
   stop(): Promise<void> {
     this.stopping ??= this.shutdown();
@@ -283,6 +280,9 @@ export class Replica {
     await this.executorWorker?.close(away);
     await this.directives.close();
     if (!away) {
+      await this.eventFolder.release().catch((error: unknown) => {
+        if (!isConnectionError(error)) this.log.warn({ error: errorSummary(error) }, "could not give the fold lease up");
+      });
       // Redis lost meanwhile: the leader's maintenance forgets this replica once its heartbeat is old.
       await forgetReplica(this.store, this.id).catch((error: unknown) => {
         if (!isConnectionError(error)) this.log.warn({ error: errorSummary(error) }, "could not leave the replica registry");
@@ -486,7 +486,6 @@ export class Replica {
       try {
         const read = await this.eventFolder.foldNew(FOLD_BLOCK_MS);
         this.foldLoopState.lastReadAt = performance.now();
-        this.foldLoopState.lastReadCount = read;
         if (read < this.config.foldBatchSize / 2) await new Promise((r) => setTimeout(r, FOLD_COALESCE_MS));
       } catch (error) {
         if (!this.running) break;

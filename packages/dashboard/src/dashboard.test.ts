@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { TaskSpecSchema } from "@worksteal/protocol";
-import { ensureFoldGroup, readAgentStatus, readNewEntries, recordSteal, Store } from "@worksteal/store";
+import { readAgentStatus, recordSteal, Store } from "@worksteal/store";
 import { eventually, freePort, testNamespace } from "@worksteal/testkit";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, inject, it, vi } from "vitest";
@@ -58,12 +58,11 @@ async function snapshot(url: string): Promise<Snapshot> {
   return (await response.json()) as Snapshot;
 }
 
-/** A real dead letter: an entry folding refuses, delivered to a consumer and folded as refused. */
+/** A real dead letter: an entry folding refuses, folded as refused (the entries before it are passed over). */
 async function deadLetter(store: Store): Promise<string> {
-  await ensureFoldGroup(store);
+  const { id: after } = await store.foldCursor();
   const id = (await store.redis.xadd(store.keys.events, "*", "event", JSON.stringify({ kind: "agent:heartbeat", agentId: "a1", at: Date.now() })))!;
-  await readNewEntries(store, store.redis, "test-consumer", 100, 1);
-  await store.fold([{ id, dead: "refused by the test" }]);
+  await store.fold([{ id, dead: "refused by the test" }], after);
   return id;
 }
 

@@ -82,7 +82,7 @@ describe("resolveConfig", () => {
       // tests/reaping.test.ts: an agent TTL below the lease (a new leader waits one agent TTL anyway).
       expect(() => resolveConfig({ overrides: { agentTtlMs: 1500, heartbeatIntervalMs: 200 } })).not.toThrow();
       // scripts/chaos.ts
-      const chaos = { leaseTtlMs: 2000, agentTtlMs: 3000, heartbeatIntervalMs: 500, lockDurationMs: 3000, claimIdleMs: 2000 };
+      const chaos = { leaseTtlMs: 2000, agentTtlMs: 3000, heartbeatIntervalMs: 500, lockDurationMs: 3000, foldLeaseMs: 2000 };
       expect(() => resolveConfig({ overrides: chaos })).not.toThrow();
     });
   });

@@ -69,7 +69,7 @@ export const ConfigSchema = z
     agentRetentionMs: ms(3600 * 1000).describe("A dead agent holding no task is removed (its keys and BullMQ queue) once it has been dead this long, ms."),
     lockDurationMs: ms(30000).describe("BullMQ lock of a running job, ms, renewed while it runs: a dead agent's running tasks move once it expired."),
     foldBatchSize: z.coerce.number().int().min(1).max(10000).default(200).describe("Events per fold call."),
-    claimIdleMs: ms(30000).describe("Events pending this long, ms, on a replica are claimed by another (XAUTOCLAIM)."),
+    foldLeaseMs: ms(3000).describe("Fold lease, ms: one replica folds at a time; when it dies, another takes over within this."),
     maintenanceIntervalMs: ms(5000).describe("Leader's period, ms, for reconciling workloads, re-adding missing jobs, trimming streams."),
     retentionMs: ms(24 * 3600 * 1000).describe("Finished task records and steal operations are kept this long, ms."),
     httpPort: z.coerce.number().int().min(0).max(65535).default(0).describe("Coordinator HTTP port for /healthz and /metrics; 0 turns it off."),

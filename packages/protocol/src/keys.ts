@@ -1,7 +1,11 @@
 import type { AgentId, Namespace, TaskId } from "./ids.js";
 
-/** The consumer group that every coordinator replica joins on the namespace's event stream. */
-export const FOLD_GROUP = "coordinators";
+/**
+ * The consumer group through which coordinators of earlier versions folded the event stream. This
+ * version folds with a cursor (keys.foldCursor) and no group; a namespace that has the group starts
+ * its cursor where the group had read (foldCursor-2.lua), and nothing else reads the group.
+ */
+export const LEGACY_FOLD_GROUP = "coordinators";
 
 /**
  * The one place that names Redis keys. Every key of a namespace starts with `ws:{ns}:` so that
@@ -18,6 +22,13 @@ export function keysFor(namespace: Namespace) {
     events: `${prefix}events`,
     /** Malformed events, each with the reason it was refused. */
     deadLetter: `${prefix}events:dead`,
+    /**
+     * Hash: how far the event stream is folded: `id`, the last folded entry, and `folded`, the
+     * entries folded since the stream began (lag = the stream's entries-added − folded).
+     */
+    foldCursor: `${prefix}fold`,
+    /** String: the replica that folds now (SET NX PX, renewed while it folds; see foldLease-1.lua). */
+    foldLease: `${prefix}fold:lease`,
     /** Set of every agent id ever registered. */
     agents: `${prefix}agents`,
     /** Hash: an agent's profile and last heartbeat (written directly, not folded). */

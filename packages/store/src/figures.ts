@@ -1,4 +1,4 @@
-import { FOLD_GROUP, TASKS_CANCELLED_FIELD } from "@worksteal/protocol";
+import { TASKS_CANCELLED_FIELD } from "@worksteal/protocol";
 import { type FleetTally, tallyAgents } from "./agents.js";
 import { replyValues } from "./replies.js";
 import type { Store } from "./store.js";
@@ -74,34 +74,28 @@ export async function readDurationStats(store: Store): Promise<DurationStats> {
   return { averages, counts };
 }
 
-/** How far the folding consumer group is behind the event stream. */
+/** How far folding is behind the event stream. */
 export interface FoldProgress {
-  /** Entries delivered to a replica and not yet folded (acknowledged). */
-  pending: number;
-  /** Entries no replica has read yet; undefined when Redis cannot tell (before 7.0, or after entries were deleted mid-stream). */
-  undelivered: number | undefined;
+  /** Entries appended and not yet folded: the stream's entries-added less the fold cursor's count. */
+  lag: number;
 }
 
-/** The folding group's progress, from one XINFO GROUPS; nothing is pending before the group exists. */
+/** The fold's progress: XINFO STREAM and the fold cursor, in one round trip. */
 export async function readFoldProgress(store: Store): Promise<FoldProgress> {
-  return foldProgressOf(await store.redis.xinfo("GROUPS", store.keys.events).catch(noStream));
+  const replies = await store.redis.pipeline().xinfo("STREAM", store.keys.events).hget(store.keys.foldCursor, "folded").exec();
+  return foldProgressOf(replies?.[0], replies?.[1]);
 }
 
-/** A stream that does not exist yet has no group: XINFO answers with an error that means "nothing". */
-function noStream(error: unknown): unknown[] {
-  if (error instanceof Error && /no such key/i.test(error.message)) return [];
-  throw error;
-}
-
-function foldProgressOf(reply: unknown): FoldProgress {
-  for (const group of reply as unknown[][]) {
-    const fields = new Map<string, unknown>();
-    for (let i = 0; i + 1 < group.length; i += 2) fields.set(String(group[i]), group[i + 1]);
-    if (fields.get("name") !== FOLD_GROUP) continue;
-    const lag = fields.get("lag");
-    return { pending: Number(fields.get("pending") ?? 0), undelivered: typeof lag === "number" ? lag : undefined };
-  }
-  return { pending: 0, undelivered: 0 };
+/** From the replies of XINFO STREAM (an error when the stream does not exist yet: nothing to fold) and HGET of the cursor's count. */
+function foldProgressOf(stream: [Error | null, unknown] | undefined, folded: [Error | null, unknown] | undefined): FoldProgress {
+  if (stream?.[0] && /no such key/i.test(stream[0].message)) return { lag: 0 };
+  const missing: [Error, null] = [new Error("no reply"), null];
+  const [info, count] = replyValues([stream ?? missing, folded ?? missing], "the fold's progress") as [unknown[], string | null];
+  const fields = new Map<string, unknown>();
+  for (let i = 0; i + 1 < info.length; i += 2) fields.set(String(info[i]), info[i + 1]);
+  // No cursor yet: nothing was folded, and nothing trimmed (trimming needs the cursor).
+  const lag = count === null ? Number(fields.get("length") ?? 0) : Number(fields.get("entries-added") ?? 0) - Number(count);
+  return { lag: Math.max(0, lag) };
 }
 
 /** What one scrape of a replica's /metrics reads: a fixed number of round trips whatever the fleet's history. */
@@ -121,8 +115,12 @@ export interface ScrapeFigures {
 export async function readScrapeFigures(store: Store, agentTtlMs: number, busiestCount: number): Promise<ScrapeFigures> {
   const k = store.keys;
   const pipeline = store.redis.pipeline().zcard(k.unassigned).xlen(k.events).xlen(k.deadLetter).zcard(k.steals).get(k.fence).hgetall(k.metrics);
-  const [replies, agents] = await Promise.all([pipeline.xinfo("GROUPS", k.events).exec(), tallyAgents(store, agentTtlMs, busiestCount)]);
-  const groups = replies?.pop();
+  const [replies, agents] = await Promise.all([
+    pipeline.xinfo("STREAM", k.events).hget(k.foldCursor, "folded").exec(),
+    tallyAgents(store, agentTtlMs, busiestCount),
+  ]);
+  const folded = replies?.pop();
+  const stream = replies?.pop();
   const [unassigned, events, deadLetters, steals, fence, counters] = replyValues(replies, "the namespace's figures") as [
     number,
     number,
@@ -134,7 +132,7 @@ export async function readScrapeFigures(store: Store, agentTtlMs: number, busies
   return {
     counts: { unassigned, events, deadLetters, steals, fence: Number(fence ?? 0) },
     counters: Object.fromEntries(Object.entries(counters).map(([name, value]) => [name, Number(value)])),
-    fold: foldProgressOf(groups?.[0] ? noStream(groups[0]) : groups?.[1]),
+    fold: foldProgressOf(stream, folded),
     agents,
   };
 }

@@ -1,7 +1,7 @@
 import type { FoldEntry } from "./store.js";
 
 /**
- * A batch as fold-3.lua reads it (see its header): the distinct key suffixes and fields once
+ * A batch as fold-4.lua reads it (see its header): the distinct key suffixes and fields once
  * each, as numbered slots, then every entry flat, its effects naming slots. No JSON: the script
  * decodes no table per entry, and a batch of completions on four agents names each of their
  * workload fields once, not once per entry.

@@ -47,6 +47,8 @@ export type ScriptName =
   | "claim"
   | "finish"
   | "fold"
+  | "foldCursor"
+  | "foldLease"
   | "register"
   | "heartbeat"
   | "move"

@@ -1,4 +1,4 @@
-import { FOLD_GROUP, TaskSpecSchema, effectsOf, parseEventEntry } from "@worksteal/protocol";
+import { LEGACY_FOLD_GROUP, TaskSpecSchema, effectsOf, parseEventEntry } from "@worksteal/protocol";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
@@ -10,6 +10,7 @@ import {
   TaskNotQueuedError,
   TaskNotRunningError,
 } from "./errors.js";
+import { readFoldProgress } from "./figures.js";
 import { Store, type FoldEntry } from "./store.js";
 import { testNamespace } from "@worksteal/testkit";
 
@@ -119,57 +120,97 @@ describe("owned sets", () => {
   });
 });
 
+/** The entries after `after`, validated as a replica validates them. */
+async function entriesAfter(after: string, key: string): Promise<FoldEntry[]> {
+  return (await redis.xrange(key, `(${after}`, "+")).map(([id, fields]) => {
+    const parsed = parseEventEntry(fields);
+    return parsed.ok ? { id, ...effectsOf(parsed.event) } : { id, dead: parsed.reason };
+  });
+}
+
 describe("fold", () => {
-  it("applies an entry only for the call whose XACK acknowledged it", async () => {
+  it("applies a batch only for the call that found the cursor where the batch starts: two racing folds of one batch apply it once", async () => {
     const local = new Store(redis, testNamespace("fold"));
     await register(local, "agent-1");
-    await redis.xgroup("CREATE", local.keys.events, FOLD_GROUP, "0", "MKSTREAM");
+    const cursor = await local.foldCursor();
+    expect(cursor).toEqual({ id: "0-0", folded: 0 });
     await local.submit(task("f1"), "agent-1");
     await local.submit(task("f2"), "agent-1");
     await redis.xadd(local.keys.events, "*", "event", "{not json");
-    const read = (await redis.xreadgroup("GROUP", FOLD_GROUP, "c1", "COUNT", 10, "STREAMS", local.keys.events, ">")) as Array<
-      [string, Array<[string, string[]]>]
-    > | null;
-    const entries: FoldEntry[] = read![0]![1].map(([id, fields]) => {
-      const parsed = parseEventEntry(fields);
-      return parsed.ok ? { id, ...effectsOf(parsed.event) } : { id, dead: parsed.reason };
-    });
-    const [a, b] = await Promise.all([local.fold(entries), local.fold(entries)]);
+    const entries = await entriesAfter(cursor.id, local.keys.events);
+    const [a, b] = await Promise.all([local.fold(entries, cursor.id), local.fold(entries, cursor.id)]);
     // Two assignments, and the registration whose agent:registered event came first.
     expect(a.applied + b.applied).toBe(3);
     expect(a.deadLettered + b.deadLettered).toBe(1);
-    expect(a.alreadyAcknowledged + b.alreadyAcknowledged).toBe(4);
+    expect(a.alreadyFolded + b.alreadyFolded).toBe(4);
     const dead = await redis.xrange(local.keys.deadLetter, "-", "+");
     expect(dead).toHaveLength(1);
     expect(dead[0]![1]).toContain("{not json");
+    expect(await local.foldCursor()).toEqual({ id: entries[3]!.id, folded: 4 });
+    // A replay of the batch after the cursor moved applies nothing.
+    expect(await local.fold(entries, cursor.id)).toEqual({ applied: 0, deadLettered: 0, alreadyFolded: 4 });
+  });
+
+  it("refuses a batch that does not end after the cursor, moving nothing", async () => {
+    const local = new Store(redis, testNamespace("fold-behind"));
+    await register(local, "a");
+    const entries = await entriesAfter("0-0", local.keys.events);
+    await local.foldCursor();
+    await local.fold(entries, "0-0");
+    const at = await local.foldCursor();
+    await expect(local.fold(entries, at.id)).rejects.toThrow(/does not end after the cursor/);
+    expect(await local.foldCursor()).toEqual(at);
   });
 });
 
 describe("fold of a batch", () => {
-  it("acknowledges a batch pending whole at once and a partly acknowledged one entry by entry, applying each entry once, summed", async () => {
+  it("applies a chain of batches once each, summed per key and field; a batch sent against a stale cursor applies nothing", async () => {
     const local = new Store(redis, testNamespace("fold-batch"));
     await register(local, "a");
-    await redis.xgroup("CREATE", local.keys.events, FOLD_GROUP, "$", "MKSTREAM");
+    const { id: start } = await local.foldCursor();
     for (let i = 0; i < 6; i++) {
       await local.submit(task(`c${i}`), "a");
       await local.claim(`c${i}`, "a", 1);
       await local.finish(`c${i}`, "a", 1, "completed", "null");
     }
-    const read = (await redis.xreadgroup("GROUP", FOLD_GROUP, "c1", "COUNT", 100, "STREAMS", local.keys.events, ">")) as Array<
-      [string, Array<[string, string[]]>]
-    >;
-    const entries: FoldEntry[] = read[0]![1].map(([id, fields]) => {
-      const parsed = parseEventEntry(fields);
-      if (!parsed.ok) throw new Error(parsed.reason);
-      return { id, ...effectsOf(parsed.event) };
-    });
-    expect(entries).toHaveLength(18);
-    expect(await local.fold(entries.slice(0, 7))).toEqual({ applied: 7, deadLettered: 0, alreadyAcknowledged: 0 });
-    expect(await local.fold(entries)).toEqual({ applied: 11, deadLettered: 0, alreadyAcknowledged: 7 });
-    expect(await local.fold(entries)).toEqual({ applied: 0, deadLettered: 0, alreadyAcknowledged: 18 });
+    const all = await entriesAfter(start, local.keys.events);
+    // The registration, then three events per task.
+    expect(all).toHaveLength(19);
+    const first = all.slice(0, 8);
+    expect(await local.fold(first, start)).toEqual({ applied: 8, deadLettered: 0, alreadyFolded: 0 });
+    // The whole batch again, as a replica that read before the first fold would send it.
+    expect(await local.fold(all, start)).toEqual({ applied: 0, deadLettered: 0, alreadyFolded: 19 });
+    expect(await local.fold(all.slice(8), first[7]!.id)).toEqual({ applied: 11, deadLettered: 0, alreadyFolded: 0 });
     expect(await redis.hmget(local.keys.workload("a"), "done", "durationCount")).toEqual(["6", "6"]);
     expect(await redis.hget(local.keys.durations, "resize:count")).toBe("6");
-    expect((await redis.xpending(local.keys.events, FOLD_GROUP))[0]).toBe(0);
+    expect(await local.foldCursor()).toEqual({ id: all[18]!.id, folded: 19 });
+  });
+
+  it("a namespace folded through the consumer group of earlier versions starts its cursor where the group had read", async () => {
+    const local = new Store(redis, testNamespace("fold-upgrade"));
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await redis.xadd(local.keys.events, "*", "event", `{"n":${i}}`))!);
+    await redis.xgroup("CREATE", local.keys.events, LEGACY_FOLD_GROUP, "0");
+    await redis.xreadgroup("GROUP", LEGACY_FOLD_GROUP, "old", "COUNT", 3, "STREAMS", local.keys.events, ">");
+    await redis.xack(local.keys.events, LEGACY_FOLD_GROUP, ids[0]!, ids[1]!, ids[2]!);
+    expect(await local.foldCursor()).toEqual({ id: ids[2], folded: 3 });
+    expect((await readFoldProgress(local)).lag).toBe(2);
+  });
+});
+
+describe("fold lease", () => {
+  it("one replica holds it at a time; its holder extends it or gives it up, and another takes it then", async () => {
+    const local = new Store(redis, testNamespace("fold-lease"));
+    expect(await local.holdFoldLease("r1", 60_000)).toEqual({ held: true, remainingMs: 0 });
+    const refused = await local.holdFoldLease("r2", 60_000);
+    expect(refused.held).toBe(false);
+    expect(refused.remainingMs).toBeGreaterThan(50_000);
+    expect((await local.holdFoldLease("r1", 60_000)).held).toBe(true);
+    // Only its holder gives it up.
+    await local.releaseFoldLease("r2");
+    expect(await redis.get(local.keys.foldLease)).toBe("r1");
+    await local.releaseFoldLease("r1");
+    expect((await local.holdFoldLease("r2", 60_000)).held).toBe(true);
   });
 });
 
@@ -253,20 +294,34 @@ describe("who may be given a task", () => {
 });
 
 describe("retention", () => {
-  it("trims the event stream only below what every group acknowledged", async () => {
+  it("trims the event stream below the fold cursor and what other groups acknowledged, never further, and not at all before the cursor exists", async () => {
     const local = new Store(redis, testNamespace("trim"));
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) ids.push((await redis.xadd(local.keys.events, "*", "event", `{"n":${i}}`))!);
-    await redis.xgroup("CREATE", local.keys.events, FOLD_GROUP, "0");
-    await redis.xreadgroup("GROUP", FOLD_GROUP, "c1", "COUNT", 6, "STREAMS", local.keys.events, ">");
-    await redis.xack(local.keys.events, FOLD_GROUP, ids[0]!, ids[1]!, ids[2]!, ids[4]!);
-    // Entry 3 is the oldest unacknowledged one: it and everything after it stay.
+    expect(await local.trimEvents(100)).toBe(0);
+    await local.foldCursor();
+    // Folded up to entry 3 (as dead letters: the entries are no events): entry 3 and everything after it stay.
+    await local.fold(
+      ids.slice(0, 4).map((id) => ({ id, dead: "test" })),
+      "0-0",
+    );
     expect(await local.trimEvents(100)).toBe(3);
     expect((await redis.xrange(local.keys.events, "-", "+")).map(([id]) => id)).toEqual(ids.slice(3));
-    // A second group that has read nothing yet holds everything back.
-    await redis.xgroup("CREATE", local.keys.events, "late", "0");
     expect(await local.trimEvents(100)).toBe(0);
-    expect(await redis.xlen(local.keys.events)).toBe(7);
+    // Another reader's group holds the stream back from its oldest unacknowledged entry (entry 4)…
+    await redis.xgroup("CREATE", local.keys.events, "reader", "0");
+    await redis.xreadgroup("GROUP", "reader", "r1", "COUNT", 3, "STREAMS", local.keys.events, ">");
+    await redis.xack(local.keys.events, "reader", ids[3]!);
+    await local.fold(
+      ids.slice(4, 8).map((id) => ({ id, dead: "test" })),
+      ids[3]!,
+    );
+    expect(await local.trimEvents(100)).toBe(1);
+    expect((await redis.xrange(local.keys.events, "-", "+")).map(([id]) => id)).toEqual(ids.slice(4));
+    // …but the group earlier versions folded with holds nothing back.
+    await redis.xgroup("DESTROY", local.keys.events, "reader");
+    await redis.xgroup("CREATE", local.keys.events, LEGACY_FOLD_GROUP, "0");
+    expect(await local.trimEvents(100)).toBe(3);
   });
 
   it("a finished task's record expires after the retention", async () => {

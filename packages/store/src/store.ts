@@ -4,7 +4,7 @@ import {
   type AgentStatus,
   EVENT_FIELD,
   type Effects,
-  FOLD_GROUP,
+  LEGACY_FOLD_GROUP,
   type Keys,
   keysFor,
   MAX_ERROR_BYTES,
@@ -42,7 +42,14 @@ const EVENT_BEHIND_MS = 7 * 24 * 3600 * 1000;
 export interface FoldResult {
   applied: number;
   deadLettered: number;
-  alreadyAcknowledged: number;
+  /** Entries not applied because the fold cursor had moved: another fold took them first. */
+  alreadyFolded: number;
+}
+
+/** Where folding stands: the last folded entry's id, and how many entries were folded since the stream began. */
+export interface FoldCursor {
+  id: string;
+  folded: number;
 }
 
 /** A task its owner may now run. */
@@ -262,14 +269,37 @@ export class Store {
     return check(reply, reply === SCRIPT_CODES.FENCE_REJECTED ? directive.id : isAgentRefusal(reply) ? target : taskId);
   }
 
-  async fold(entries: FoldEntry[], group: string = FOLD_GROUP): Promise<FoldResult> {
-    if (entries.length === 0) return { applied: 0, deadLettered: 0, alreadyAcknowledged: 0 };
+  /**
+   * Folds `entries`, the entries that follow the cursor `after` in stream order, if the cursor
+   * still stands there (else nothing is applied and the whole batch is `alreadyFolded`), and
+   * moves the cursor to the last of them.
+   */
+  async fold(entries: FoldEntry[], after: string): Promise<FoldResult> {
+    if (entries.length === 0) return { applied: 0, deadLettered: 0, alreadyFolded: 0 };
+    const k = this.keys;
     const reply = (await this.run(
       "fold",
-      [this.keys.events, this.keys.deadLetter, this.keys.metrics],
-      [group, this.keys.prefix, MAX_TASK_TYPES * 2, EVENT_AHEAD_MS, EVENT_BEHIND_MS, ...foldArgs(entries)],
+      [k.events, k.deadLetter, k.metrics, k.foldCursor],
+      [after, k.prefix, MAX_TASK_TYPES * 2, EVENT_AHEAD_MS, EVENT_BEHIND_MS, ...foldArgs(entries)],
     )) as [number, number, number];
-    return { applied: reply[0], deadLettered: reply[1], alreadyAcknowledged: reply[2] };
+    return { applied: reply[0], deadLettered: reply[1], alreadyFolded: reply[2] };
+  }
+
+  /** The fold cursor, made when missing (from an earlier version's consumer group, if any: see foldCursor-2.lua). */
+  async foldCursor(): Promise<FoldCursor> {
+    const [id, folded] = (await this.run("foldCursor", [this.keys.events, this.keys.foldCursor], [LEGACY_FOLD_GROUP])) as [string, number];
+    return { id, folded: Number(folded) };
+  }
+
+  /** Takes or extends the fold lease for `replicaId` (see foldLease-1.lua); the other holder's time left when refused. */
+  async holdFoldLease(replicaId: string, ttlMs: number): Promise<{ held: boolean; remainingMs: number }> {
+    const [held, remainingMs] = (await this.run("foldLease", [this.keys.foldLease], [replicaId, ttlMs])) as [number, number];
+    return { held: held === 1, remainingMs: Number(remainingMs) };
+  }
+
+  /** Gives the fold lease up if `replicaId` holds it, so that another replica folds at once. */
+  async releaseFoldLease(replicaId: string): Promise<void> {
+    await this.run("foldLease", [this.keys.foldLease], [replicaId, 0]);
   }
 
   async registerAgent(profile: AgentProfile): Promise<number> {
@@ -333,12 +363,12 @@ export class Store {
    * `minHeartbeatAgeMs`, it holds tasks, its BullMQ queue holds jobs, or events about it are
    * still to be folded. The caller then obliterates its BullMQ queue (AgentQueues.obliterate).
    */
-  async removeAgent(agentId: string, minHeartbeatAgeMs: number, group: string = FOLD_GROUP): Promise<RemoveAgentResult> {
+  async removeAgent(agentId: string, minHeartbeatAgeMs: number): Promise<RemoveAgentResult> {
     const k = this.keys;
     const [code, a, b] = (await this.run(
       "removeAgent",
-      [k.agent(agentId), k.agents, k.queuedOf(agentId), k.runningOf(agentId), k.workload(agentId), k.events],
-      [agentId, minHeartbeatAgeMs, k.agentQueueKeys(agentId), group],
+      [k.agent(agentId), k.agents, k.queuedOf(agentId), k.runningOf(agentId), k.workload(agentId), k.events, k.foldCursor],
+      [agentId, minHeartbeatAgeMs, k.agentQueueKeys(agentId)],
     )) as [number, number?, number?];
     switch (code) {
       case 1:
@@ -359,17 +389,10 @@ export class Store {
     }
   }
 
-  /**
-   * Forgets replicas whose heartbeat is older than `replicaMaxAgeMs` (and their roles), and
-   * deletes folding consumers idle longer than `consumerIdleMs` with nothing pending.
-   */
-  async pruneReplicas(replicaMaxAgeMs: number, consumerIdleMs: number, group: string = FOLD_GROUP): Promise<{ replicas: number; consumers: number }> {
+  /** Forgets replicas whose heartbeat is older than `replicaMaxAgeMs` (and their roles); returns how many. */
+  async pruneReplicas(replicaMaxAgeMs: number): Promise<number> {
     const k = this.keys;
-    const [replicas, consumers] = (await this.run("pruneReplicas", [k.events, k.replicas, k.replicaRoles], [group, replicaMaxAgeMs, consumerIdleMs])) as [
-      number,
-      number,
-    ];
-    return { replicas, consumers };
+    return (await this.run("pruneReplicas", [k.replicas, k.replicaRoles], [replicaMaxAgeMs])) as number;
   }
 
   /**
@@ -416,11 +439,15 @@ export class Store {
   }
 
   /**
-   * Trims the event stream below what every consumer group has acknowledged, and the dead-letter
+   * Trims the event stream below the fold cursor (the last folded entry is kept) and what other
+   * consumer groups on it have not acknowledged (see trim-3.lua), and the dead-letter
    * stream to its newest `keepDeadLetters` entries; returns how many events were trimmed.
    */
   async trimEvents(keepDeadLetters: number): Promise<number> {
-    const [trimmed] = (await this.run("trim", [this.keys.events, this.keys.deadLetter], [keepDeadLetters])) as [number, string];
+    const [trimmed] = (await this.run("trim", [this.keys.events, this.keys.deadLetter, this.keys.foldCursor], [keepDeadLetters, LEGACY_FOLD_GROUP])) as [
+      number,
+      string,
+    ];
     return trimmed;
   }
 

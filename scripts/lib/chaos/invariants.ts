@@ -1,6 +1,6 @@
 /** The chaos soak's invariants (README, "Guarantees"), read from Redis once everything is quiet. */
 import type { Redis } from "ioredis";
-import { FOLD_GROUP, type Keys } from "@worksteal/protocol";
+import type { Keys } from "@worksteal/protocol";
 import { sleep } from "@worksteal/testkit";
 import { deadLetteredIds } from "../hostile.js";
 import { tasksRunTwice } from "../wait-for-all.js";
@@ -220,21 +220,17 @@ async function checkOptionTasks(soak: SoakRecord, runs: Record<string, string>) 
 }
 
 /**
- * Events the fold group has not folded: read but unacknowledged, or not delivered yet. Agents keep
- * heartbeating, so a batch may be in flight at any instant: the least seen over a few seconds
- * counts. An entry that can never be folded keeps it above zero.
+ * Events not folded: the entries after the fold cursor. Agents keep heartbeating, so a batch may
+ * be in flight at any instant: the least seen over a few seconds counts. An entry that can never
+ * be folded keeps it above zero.
  */
 async function leftToFold(redis: Redis, keys: Keys): Promise<number> {
   let least = Number.POSITIVE_INFINITY;
   for (const until = Date.now() + 15_000; Date.now() < until && least > 0; await sleep(100)) {
-    const groups = (await redis.xinfo("GROUPS", keys.events)) as Array<Array<string | number | null>>;
-    const group = groups.find((g) => g[g.indexOf("name") + 1] === FOLD_GROUP);
-    if (!group) continue;
-    const pending = Number(group[group.indexOf("pending") + 1] ?? 0);
-    // Counted from the stream, not XINFO's `lag`, which Redis 7.0 cannot always keep exact.
-    const lastDelivered = String(group[group.indexOf("last-delivered-id") + 1]);
-    const undelivered = (await redis.xrange(keys.events, `(${lastDelivered}`, "+", "COUNT", 100_000)).length;
-    least = Math.min(least, pending + undelivered);
+    const cursor = await redis.hget(keys.foldCursor, "id");
+    if (cursor === null) continue;
+    // Counted from the stream, not from entries-added, which entries deleted by hand would skew.
+    least = Math.min(least, (await redis.xrange(keys.events, `(${cursor}`, "+", "COUNT", 100_000)).length);
   }
   return least;
 }

@@ -1,12 +1,12 @@
 /**
  * What the fleet bench reads while the coordinator runs: the coordinator process's memory (from
- * /proc), the consumer group's lag on the event stream (XINFO), and the coordinator's own
+ * /proc), the fold's lag on the event stream (XINFO STREAM and the fold cursor), and the coordinator's own
  * histograms from its /metrics, as quantiles of what was observed between two scrapes.
  */
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { FOLD_GROUP } from "@worksteal/protocol";
+import type { Keys } from "@worksteal/protocol";
 import type { OutputLine } from "@worksteal/testkit";
 
 /** Resident memory of a process, MB. */
@@ -47,26 +47,23 @@ function fieldsOf(flat: unknown[]): Record<string, unknown> {
 const idMs = (id: unknown): number => Number(String(id).split("-")[0]);
 
 export interface FoldLag {
-  /** Entries not yet folded: read by no replica (lag) or read but not acknowledged (pending). */
+  /** Entries appended and not yet folded (entries-added less the fold cursor's count). */
   events: number;
-  /** How much older the oldest unread entry is than the newest entry, seconds (0 when none is unread). */
+  /** How much older the oldest unfolded entry is than the newest entry, seconds (0 when none is left). */
   seconds: number;
   /** Entries ever appended to the stream. */
   appended: number;
 }
 
-/** The coordinators' group against the stream. */
-export async function readFoldLag(redis: Redis, events: string): Promise<FoldLag> {
-  const stream = fieldsOf((await redis.xinfo("STREAM", events)) as unknown[]);
-  const group = ((await redis.xinfo("GROUPS", events)) as unknown[][]).map(fieldsOf).find((g) => g.name === FOLD_GROUP);
+/** The fold cursor against the stream. */
+export async function readFoldLag(redis: Redis, keys: Pick<Keys, "events" | "foldCursor">): Promise<FoldLag> {
+  const stream = fieldsOf((await redis.xinfo("STREAM", keys.events)) as unknown[]);
+  const [cursor, folded] = await redis.hmget(keys.foldCursor, "id", "folded");
   const appended = Number(stream["entries-added"] ?? 0);
-  if (!group) return { events: appended, seconds: 0, appended };
+  if (cursor === null) return { events: appended, seconds: 0, appended };
   const lastGenerated = stream["last-generated-id"];
-  const lastDelivered = group["last-delivered-id"];
-  // A lag Redis cannot tell (null, after deletions inside the stream) is counted from the ids' positions.
-  const unread = typeof group.lag === "number" ? group.lag : Number(stream["entries-added"]) - Number(group["entries-read"] ?? 0);
-  const seconds = lastGenerated === lastDelivered ? 0 : Math.max(0, (idMs(lastGenerated) - idMs(lastDelivered)) / 1000);
-  return { events: unread + Number(group.pending ?? 0), seconds, appended };
+  const seconds = lastGenerated === cursor ? 0 : Math.max(0, (idMs(lastGenerated) - idMs(cursor)) / 1000);
+  return { events: Math.max(0, appended - Number(folded ?? 0)), seconds, appended };
 }
 
 /** Per histogram (and label set), cumulative bucket counts by upper bound, with sum and count. */

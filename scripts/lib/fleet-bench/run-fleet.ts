@@ -197,7 +197,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetFigures> 
     await sleep(options.warmupSeconds * 1000);
     let catchUpSeconds: number | undefined;
     while (Date.now() - coordinatorStart < (options.warmupSeconds + options.catchUpSeconds) * 1000) {
-      if ((await readFoldLag(redis, keys.events)).events === 0) {
+      if ((await readFoldLag(redis, keys)).events === 0) {
         catchUpSeconds = (Date.now() - coordinatorStart) / 1000;
         break;
       }
@@ -211,7 +211,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetFigures> 
     const cpuStart = processCpuSeconds(proc.pid);
     const wallStart = Date.now();
     const beatsStart = heartbeats.sent();
-    const lagStart = await readFoldLag(redis, keys.events);
+    const lagStart = await readFoldLag(redis, keys);
     const rss: number[] = [];
     const memory = Object.fromEntries(MEMORY_PARTS.map((part) => [part, [] as number[]])) as Record<MemoryPart, number[]>;
     const lagEvents: number[] = [];
@@ -222,7 +222,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetFigures> 
       rss.push(residentMb(proc.pid));
       const parts = latestMemory(proc.lines);
       if (parts) for (const part of MEMORY_PARTS) memory[part].push(parts[part]);
-      lag = await readFoldLag(redis, keys.events);
+      lag = await readFoldLag(redis, keys);
       lagEvents.push(lag.events);
       lagSeconds.push(lag.seconds);
     }

@@ -9,7 +9,7 @@ import type { Redis } from "ioredis";
 import { Client, type SubmitInput } from "@worksteal/client";
 import { bullPriorityOf, jobIdFor, keysFor } from "@worksteal/protocol";
 import { sleep } from "@worksteal/testkit";
-import { foldCaughtUp } from "../fold/group.js";
+import { foldCaughtUp } from "../fold/caught-up.js";
 import { redisClock } from "../readiness.js";
 import { processCost, redisCost, type RedisCost, sampleProcesses, sampleRedis } from "./cost.js";
 import { startWorkers, type Workers } from "./workers.js";
@@ -227,7 +227,7 @@ async function untilFinished(settings: RunSettings, workers: Workers, namespace:
 /** The coordinators' consumer group has read and acknowledged every event. */
 async function untilFolded(settings: RunSettings, namespace: string): Promise<void> {
   const deadline = Date.now() + settings.timeoutMs;
-  while (!(await foldCaughtUp(settings.redis, keysFor(namespace).events))) {
+  while (!(await foldCaughtUp(settings.redis, keysFor(namespace)))) {
     if (Date.now() > deadline) throw new Error(`events not folded after ${settings.timeoutMs} ms`);
     await sleep(20);
   }

@@ -1,14 +1,14 @@
 /**
  * What worksteal's own scripts cost per task, one lifecycle step at a time, with nothing else
  * running: the store's submit, claim and finish scripts called directly (no BullMQ job, no
- * worker), then the fold of the events they appended (as a replica folds: read as a consumer of
- * the group, validated, folded in batches). Each step is measured alone, so its commands per task
+ * worker), then the fold of the events they appended (as a replica folds: read after the fold
+ * cursor, validated, folded in batches). Each step is measured alone, so its commands per task
  * are exact (INFO commandstats, Lua inner calls included), not split out of an overlapping run.
  */
 import type { Redis } from "ioredis";
 import { TaskSpecSchema } from "@worksteal/protocol";
 import { toFoldEntries } from "@worksteal/coordinator";
-import { ensureFoldGroup, readNewEntries, Store } from "@worksteal/store";
+import { readFoldBatch, Store } from "@worksteal/store";
 import { redisCost, sampleRedis } from "./cost.js";
 import type { Step } from "./run.js";
 
@@ -20,7 +20,6 @@ export async function measureScriptSteps(redis: Redis, tasks: number, namespace:
   const store = new Store(redis, namespace, { agentTtlMs: 600_000 });
   const agents = Array.from({ length: AGENTS }, (_, i) => `s${i + 1}`);
   for (const id of agents) await store.registerAgent({ id, capabilities: [], concurrency: 50, priority: 0 });
-  await ensureFoldGroup(store);
   // The registrations' events, folded before measuring.
   await foldAll(store, redis);
   const ids = Array.from({ length: tasks }, (_, i) => `s${i}`);
@@ -59,11 +58,13 @@ export async function measureScriptSteps(redis: Redis, tasks: number, namespace:
   return steps;
 }
 
-/** Folds every entry the group has not read yet, in batches, as one consumer. */
+/** Folds every entry after the fold cursor, in batches. */
 async function foldAll(store: Store, redis: Redis): Promise<void> {
+  let { id: after } = await store.foldCursor();
   for (;;) {
-    const entries = await readNewEntries(store, redis, "script-steps", FOLD_BATCH, 1);
-    if (entries === undefined || entries.length === 0) return;
-    await store.fold(toFoldEntries(entries));
+    const entries = await readFoldBatch(store, redis, after, FOLD_BATCH, 1);
+    if (entries.length === 0) return;
+    await store.fold(toFoldEntries(entries), after);
+    after = entries[entries.length - 1]![0].toString();
   }
 }

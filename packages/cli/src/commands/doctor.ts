@@ -43,10 +43,8 @@ function versionAtLeast(version: string, major: number, minor: number): boolean 
 
 export function serverFindings(s: ServerFacts, fleet: { agents: number; replicas: number }): Finding[] {
   const findings: Finding[] = [];
-  if (!versionAtLeast(s.version, 6, 2))
-    findings.push(bad("fail", "redis version", s.version, "upgrade to Redis 7 or later: XAUTOCLAIM (6.2) and BullMQ need it"));
-  else if (!versionAtLeast(s.version, 7, 0))
-    findings.push(bad("warn", "redis version", s.version, "upgrade to Redis 7 or later: XINFO reports the group's lag only from 7.0"));
+  if (!versionAtLeast(s.version, 7, 0))
+    findings.push(bad("fail", "redis version", s.version, "upgrade to Redis 7 or later: the fold counts its lag with XINFO STREAM's entries-added (7.0)"));
   else findings.push(ok("redis version", s.version));
 
   if (s.maxmemoryPolicy === null)
@@ -111,22 +109,16 @@ export function fleetFindings(status: Status, agentTtlMs: number): Finding[] {
     );
   else findings.push(ok("leader", `${lease.holder} at fence ${lease.fence ?? "?"}`));
 
-  const { group, length } = status.events;
-  if (group === null) {
+  const { fold, length } = status.events;
+  if (fold.cursor === null) {
     if (length > 0)
-      findings.push(
-        bad("fail", "consumer group", `the stream holds ${length} entries and has no coordinators group`, "start a coordinator: it creates the group"),
-      );
-    else findings.push(ok("consumer group", "no events yet"));
-  } else if (group.lag === null)
+      findings.push(bad("fail", "fold", `the stream holds ${length} entries and nothing folds it`, "start a coordinator: it makes the fold cursor"));
+    else findings.push(ok("fold", "no events yet"));
+  } else if (fold.lag > LAG_WARN) {
     findings.push(
-      bad("warn", "consumer group", `lag unknown, ${group.pending} pending`, "Redis cannot tell the lag (entries deleted mid-stream): watch pending"),
+      bad("warn", "fold", `lag ${fold.lag}, folding: ${fold.folder ?? "no replica"}`, "folding falls behind: look at the folding replica's log and CPU"),
     );
-  else if (group.lag > LAG_WARN || group.pending > LAG_WARN) {
-    findings.push(
-      bad("warn", "consumer group", `lag ${group.lag}, ${group.pending} pending`, "folding falls behind: add coordinator replicas, or look at their logs"),
-    );
-  } else findings.push(ok("consumer group", `lag ${group.lag}, ${group.pending} pending, ${group.consumers} consumer(s)`));
+  } else findings.push(ok("fold", `lag ${fold.lag}, folding: ${fold.folder ?? "no replica"}`));
   return findings;
 }
 

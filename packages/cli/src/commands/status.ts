@@ -1,4 +1,3 @@
-import { FOLD_GROUP } from "@worksteal/protocol";
 import { readStatus, type Status } from "@worksteal/store";
 import { EXIT, type CommandContext } from "../context.js";
 import { formatAge } from "../format.js";
@@ -12,10 +11,9 @@ function leaderReplicas(s: Status): Array<{ id: string; role: string | null }> {
 }
 
 export function statusLines(s: Status): string {
-  const { group } = s.events;
-  const groupText = group
-    ? `group ${group.name}: ${group.pending} pending, lag ${group.lag ?? "unknown"}, ${group.consumers} consumer(s)`
-    : `no ${FOLD_GROUP} group`;
+  const { fold } = s.events;
+  const foldText =
+    fold.cursor === null ? `not folded yet (lag ${fold.lag})` : `folded up to ${fold.cursor}, lag ${fold.lag}, folding: ${fold.folder ?? "no replica"}`;
   const replicas =
     s.replicas.length === 0 ? "none" : `${s.replicas.length}: ${s.replicas.map((r) => `${r.id} (${formatAge(r.lastHeartbeat, s.now)})`).join(", ")}`;
   const { tasks: t, agentCounts: a } = s;
@@ -25,7 +23,7 @@ export function statusLines(s: Status): string {
     ["tasks", `${t.queued} queued, ${t.running} running, ${t.done} done, ${t.failed} failed, ${t.cancelled} cancelled`],
     ["unassigned", `${t.unassigned} waiting for a capable agent`],
     ["delayed", `${t.delayed} not yet due`],
-    ["events", `${s.events.length} in stream; ${groupText}`],
+    ["events", `${s.events.length} in stream; ${foldText}`],
     ["dead letter", `${s.events.deadLetter}`],
     ["replicas", replicas],
     ["leader", `${leaseSummary(s.leader.lease, s.leader.fence)}; ${replicaSummary(leaderReplicas(s), s.leader.lease)}`],

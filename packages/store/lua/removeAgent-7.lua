@@ -9,7 +9,7 @@
   would recreate it. Every such event was appended before the agent held no more task, so the
   first call that finds the agent removable marks it with the stream's last id (and its
   heartbeat, so that an agent that came back and died again is marked anew), and the agent is
-  removed once the coordinators' group has folded everything up to that mark: at once on a quiet
+  removed once the fold cursor has reached that mark: at once on a quiet
   stream, on a later call otherwise.
 
   BullMQ keys are derived from ARGV[3] (all keys share the namespace's hash tag).
@@ -20,24 +20,24 @@
   KEYS[4] agent's running set   ws:{ns}:agent:<id>:running
   KEYS[5] agent's workload      ws:{ns}:workload:<id>
   KEYS[6] event stream          ws:{ns}:events
+  KEYS[7] fold cursor           ws:{ns}:fold
 
   ARGV[1] agent id
   ARGV[2] minimum heartbeat age (ms, Redis clock) of an agent that may be removed
   ARGV[3] its BullMQ queue's key prefix   ws:{ns}:q:agent.<id>:
-  ARGV[4] consumer group that folds the stream
 
   Returns {1} when removed;
-          {0} when marked or still waiting for the group to fold up to the mark;
+          {0} when marked or still waiting for the fold to reach the mark;
           {-5} when the agent is not registered;
           {-20, heartbeat age ms} when its heartbeat is too recent;
           {-21, queued, running} when it holds tasks;
           {-22, jobs} when its BullMQ queue still has jobs waiting or active
 ]]
---- @include "groupProgress"
 --- @include "redisNow"
 --- @include "streamIds"
 local agentKey, agentsKey, queuedKey, runningKey, workloadKey, streamKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local agentId, minAge, bull, group = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local cursorKey = KEYS[7]
+local agentId, minAge, bull = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 
 local heartbeat = redis.call('HGET', agentKey, 'lastHeartbeat')
 if heartbeat == false and redis.call('SISMEMBER', agentsKey, agentId) == 0 then return {-5} end
@@ -66,13 +66,9 @@ if redis.call('EXISTS', streamKey) == 1 then
     mark = last
     redis.call('HSET', agentKey, 'removableAfter', mark, 'removableHeartbeat', heartbeat or '')
   end
-  -- Folded up to the mark: delivered past it, and nothing at or below it still pending.
-  local delivered, pending = groupProgress(streamKey, group)
-  if delivered == nil or streamIdBefore(parseStreamId(delivered), parseStreamId(mark)) then return {0} end
-  if pending > 0 then
-    local summary = redis.call('XPENDING', streamKey, group)
-    if not streamIdBefore(parseStreamId(mark), parseStreamId(summary[2])) then return {0} end
-  end
+  -- Folded up to the mark: the cursor stands at it or past it.
+  local folded = redis.call('HGET', cursorKey, 'id')
+  if not folded or streamIdBefore(parseStreamId(folded), parseStreamId(mark)) then return {0} end
 end
 
 redis.call('DEL', agentKey, queuedKey, runningKey, workloadKey)

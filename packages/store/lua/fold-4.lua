@@ -1,19 +1,17 @@
 --[[
-  Folds a batch of event-stream entries into the workload hashes, exactly once: an entry takes
-  effect (applied or dead-lettered) only when this script's XACK acknowledged it. Another
-  replica folding the same entry, or a retry after a crash, finds it already acknowledged and
-  does nothing. When every entry of the batch is still pending in the group (the usual case:
-  one XPENDING over the batch's range names exactly its ids), one XACK acknowledges them all;
-  otherwise each entry gets its own XACK and counts only if that one returned 1. The effects of
-  the entries acknowledged here are summed per key and field and written once each at the end
-  (a batch of 200 completions on four agents costs a few HINCRBY, not 200 of each); the script
-  is atomic, so nobody sees a batch half applied. Nothing after the first XACK can raise an
-  error (writes that could fail on a hand-edited key go through pcall), so an entry is never
-  left acknowledged but unapplied. The effects were computed by the caller (pure code in
-  @worksteal/protocol); the checks that need Redis's state are made here:
+  Folds a batch of event-stream entries into the workload hashes, exactly once: the batch is the
+  entries that follow the fold cursor (KEYS[4]), and it applies only if the cursor still stands
+  where the caller read from (ARGV[1]); it then moves the cursor to the batch's last entry, in the
+  same atomic step. A replay, a retry after a crash, or another replica folding the same range
+  finds the cursor moved and applies nothing. No consumer group, no XACK: the cursor is the whole
+  state. The effects of the batch are summed per key and field and written once each at the end
+  (a batch of 200 completions on four agents costs a few HINCRBY, not 200 of each). Nothing after
+  the cursor moves can raise an error (writes that could fail on a hand-edited key go through
+  pcall), so an entry is never passed over unapplied. The effects were computed by the caller
+  (pure code in @worksteal/protocol); the checks that need Redis's state are made here:
     - a task event must carry the marker its task script left in the task's record
-      (field 'ev:<stream id>'); the marker is consumed, so a forged or replayed entry, which
-      has none, is dead-lettered instead of counted;
+      (field 'ev:<stream id>'); the marker is consumed, so a forged entry, which has none, is
+      dead-lettered instead of counted;
     - an agent event must name a registered agent;
     - its time must be near the Redis clock.
   A dead letter keeps the source id, the reason and a bounded copy of the entry, copied here from
@@ -22,34 +20,35 @@
   Keys of task, agent and workload hashes are derived from ARGV[2] (all share the namespace's
   hash tag).
 
-  Every argument is read and checked before the first XACK (a malformed one refuses the whole
-  batch, acknowledging nothing), so that no error can be raised after it: an entry is never left
-  acknowledged with its effects lost. The batch is flat arguments, not JSON: decoding costs no
-  table per entry, and each key and field is sent once per batch (a "slot"), not once per entry.
+  Every argument is read and checked before the cursor moves (a malformed one refuses the whole
+  batch, applying nothing). The batch is flat arguments, not JSON: decoding costs no table per
+  entry, and each key and field is sent once per batch (a "slot"), not once per entry.
 
   KEYS[1] event stream         ws:{ns}:events
   KEYS[2] dead-letter stream   ws:{ns}:events:dead
   KEYS[3] metrics hash         ws:{ns}:metrics
+  KEYS[4] fold cursor          ws:{ns}:fold   (hash: id, folded; made by foldCursor-2.lua)
 
-  ARGV[1] consumer group
+  ARGV[1] the cursor's id the batch follows (the caller read the entries after it)
   ARGV[2] key prefix           ws:{ns}:
   ARGV[3] most fields the per-type durations hash may hold (new types beyond it are not counted)
   ARGV[4] how far ahead of the Redis clock an event's time may be, ms
   ARGV[5] how far behind the Redis clock an event's time may be, ms
   ARGV[6] slot count S
   ARGV[7 .. 6+2S] the slots: key suffix, field (slot s is ARGV[5+2s], ARGV[6+2s])
-  then the entries, one after another, each
+  then the entries, in stream order, one after another, each
             streamId, 'd', reason (printable ASCII)                    dead on arrival
          or streamId, 't' | 'a', task id | agent id, at (ms),
             incr count I, I x (slot, integer delta),
             gauge count G, G x (slot, value, at)                       kept if newest
 
-  Returns {applied, deadLettered, alreadyAcknowledged}
+  Returns {applied, deadLettered, alreadyFolded}: alreadyFolded is the whole batch when the
+  cursor did not stand at ARGV[1] (nothing applied), else 0.
 ]]
 --- @include "redisNow"
 --- @include "streamIds"
-local streamKey, deadKey, metricsKey = KEYS[1], KEYS[2], KEYS[3]
-local group, prefix = ARGV[1], ARGV[2]
+local streamKey, deadKey, metricsKey, cursorKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local after, prefix = ARGV[1], ARGV[2]
 local maxDurationFields, aheadMs, behindMs = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local DEAD_FIELDS_KEPT, DEAD_VALUE_BYTES = 8, 16384
 local durationsKey = prefix .. 'durations'
@@ -105,7 +104,7 @@ while arg <= #ARGV do
     for _ = 1, incrs do
       ops = ops + 1
       opSlot[ops], opDelta[ops] = slot(arg), number(arg + 1)
-      -- HINCRBY would refuse it after the XACK.
+      -- HINCRBY would refuse it after the cursor moved.
       if opDelta[ops] % 1 ~= 0 then malformed(arg + 1, 'is not an integer') end
       arg = arg + 2
     end
@@ -126,7 +125,7 @@ while arg <= #ARGV do
 end
 
 local now = redisNow()
-local applied, dead, skipped = 0, 0, 0
+local applied, dead = 0, 0
 
 local function countMetric(metric, n)
   redis.pcall('HINCRBY', metricsKey, metric, n)
@@ -145,7 +144,7 @@ local function deadLetter(id, reason)
   -- An odd count (cannot come from a stream entry, but never let XADD fail on it).
   if #args % 2 == 1 then args[#args + 1] = '' end
   local ok = redis.pcall('XADD', unpack(args))
-  -- The dead-letter key hand-edited into another type: counted, never an error after the XACK.
+  -- The dead-letter key hand-edited into another type: counted, never an error after the cursor moved.
   if type(ok) == 'table' and ok.err then countMetric('fold.dead_letters_lost', 1) end
 end
 
@@ -198,37 +197,15 @@ local function gauge(key, field, value, at)
   end
 end
 
--- Whether every entry of the batch, each named once, is pending in the group: XPENDING over the
--- batch's id range, limited to its size, then names exactly its ids.
-local function allPending()
-  if entryCount == 0 then return false end
-  local named, first, last = {}, nil, nil
-  for i = 1, entryCount do
-    local id = ids[i]
-    if named[id] or not string.match(id, '^%d+%-%d+$') then return false end
-    named[id] = true
-    local parsed = parseStreamId(id)
-    if first == nil or streamIdBefore(parsed, first[2]) then first = {id, parsed} end
-    if last == nil or streamIdBefore(last[2], parsed) then last = {id, parsed} end
-  end
-  local pending = redis.call('XPENDING', streamKey, group, first[1], last[1], entryCount)
-  if #pending ~= entryCount then return false end
-  for _, p in ipairs(pending) do
-    if not named[p[1]] then return false end
-  end
-  return true
+if entryCount == 0 then return {0, 0, 0} end
+-- The compare-and-set: someone else folded from here (or the cursor is not made yet).
+if redis.call('HGET', cursorKey, 'id') ~= after then return {0, 0, entryCount} end
+local last = ids[entryCount]
+if not string.match(last, '^%d+%-%d+$') or not streamIdBefore(parseStreamId(after), parseStreamId(last)) then
+  malformed(7 + 2 * slotCount, 'the batch does not end after the cursor ' .. after)
 end
-
-local acknowledged
-if allPending() then
-  -- In chunks: unpack passes its values on Lua's C stack (a few thousand at most).
-  for from = 1, entryCount, 1000 do
-    redis.call('XACK', streamKey, group, unpack(ids, from, math.min(entryCount, from + 999)))
-  end
-  acknowledged = function() return true end
-else
-  acknowledged = function(i) return redis.call('XACK', streamKey, group, ids[i]) == 1 end
-end
+redis.call('HSET', cursorKey, 'id', last)
+redis.call('HINCRBY', cursorKey, 'folded', entryCount)
 
 -- The batch's effects, summed per slot; the newest gauge per slot (an index into the gauges).
 -- Slots are written in first-seen order, so that the writes (and the durations cap) do not
@@ -239,26 +216,22 @@ local function note(seen, order, s)
 end
 
 for i = 1, entryCount do
-  if acknowledged(i) then
-    local reason = (kinds[i] == 'd' and subjects[i]) or refusal(i)
-    if reason then
-      deadLetter(ids[i], reason)
-      dead = dead + 1
-    else
-      for o = opFrom[i], opTo[i] do
-        local s = opSlot[o]
-        note(sums, sumOrder, s)
-        sums[s] = (sums[s] or 0) + opDelta[o]
-      end
-      for g = gaugeFrom[i], gaugeTo[i] do
-        local s = gaugeSlot[g]
-        note(newest, gaugeOrder, s)
-        if newest[s] == nil or gaugeAt[g] >= gaugeAt[newest[s]] then newest[s] = g end
-      end
-      applied = applied + 1
-    end
+  local reason = (kinds[i] == 'd' and subjects[i]) or refusal(i)
+  if reason then
+    deadLetter(ids[i], reason)
+    dead = dead + 1
   else
-    skipped = skipped + 1
+    for o = opFrom[i], opTo[i] do
+      local s = opSlot[o]
+      note(sums, sumOrder, s)
+      sums[s] = (sums[s] or 0) + opDelta[o]
+    end
+    for g = gaugeFrom[i], gaugeTo[i] do
+      local s = gaugeSlot[g]
+      note(newest, gaugeOrder, s)
+      if newest[s] == nil or gaugeAt[g] >= gaugeAt[newest[s]] then newest[s] = g end
+    end
+    applied = applied + 1
   end
 end
 
@@ -270,4 +243,4 @@ for _, s in ipairs(gaugeOrder) do
   local g = newest[s]
   gauge(slotKeys[s], slotFields[s], gaugeValue[g], gaugeAt[g])
 end
-return {applied, dead, skipped}
+return {applied, dead, 0}
