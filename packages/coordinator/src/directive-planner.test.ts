@@ -38,7 +38,7 @@ describe("DirectivePlanner", () => {
   // A leader round reads the fleet, then plans: a directive that ran in between left counts from
   // before its moves beside tails from after them (its target idle still, its source as full), and
   // the round moved as many tasks again.
-  it("reads the fleet again when a directive may have run since the round read it: it never moves the same share twice", async () => {
+  it("reads the fleet again when a task moved since the round read it: it never moves the same share twice", async () => {
     const namespace = testNamespace("planner-settled");
     const store = new Store(redis, namespace);
     for (const id of ["a1", "a2"]) await store.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });
@@ -62,9 +62,11 @@ describe("DirectivePlanner", () => {
       const first = await planner.planOnce(fence);
       expect(first.directives.map((d) => `${d.source}->${d.target} x${d.count}`)).toEqual(["a1->a2 x4"]);
       // The fleet as a round reads it while the directive waits; then the directive runs.
-      const readBeforeItRan = await readFleet(store, directory);
+      const readBeforeItRan = { movesBefore: await store.readMoveCount(), agents: await readFleet(store, directory) };
       worker = new Worker<Directive>(DIRECTIVE_QUEUE, (job) => executor.execute(job.data), { connection: workerRedis, prefix: store.keys.bullPrefix });
       await eventually(async () => expect(await directives.getJobState(first.directives[0]!.id)).toBe("completed"));
+      // The move script counted each of its moves.
+      expect(await store.readMoveCount()).toBe(readBeforeItRan.movesBefore + 4);
 
       const second = await planner.planOnce(fence, () => true, readBeforeItRan);
       expect(second).toEqual({ directives: [], unsettled: false });

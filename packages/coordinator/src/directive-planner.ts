@@ -9,22 +9,19 @@ import { readFleet } from "./fleet-view.js";
 import type { ReplicaMetrics } from "./metrics.js";
 import { takeSnapshot } from "./snapshot.js";
 
-/** Snapshots a round takes at most, each spoilt by a directive that ran while it was read, before it plans nothing. */
+/** Snapshots a round takes at most, each spoilt by a move made while it was read, before it plans nothing. */
 const SNAPSHOT_ATTEMPTS = 5;
 
-/** Jobs on the directive queue: waiting (or delayed, or prioritized) to run, and running. */
-interface DirectiveCounts {
-  waiting: number;
-  running: number;
+/** The fleet as a round read it, and the namespace's move count read just before. */
+export interface RoundFleet {
+  agents: AgentView[];
+  movesBefore: number;
 }
-
-/** What a round known to have no directive in flight assumes, without reading. */
-const NONE_IN_FLIGHT: DirectiveCounts = { waiting: 0, running: 0 };
 
 export interface PlanResult {
   /** The directives queued. */
   directives: Directive[];
-  /** Directives ran during each snapshot this round took, so it planned nothing: another round should look again soon. */
+  /** Tasks moved during each snapshot this round took, so it planned nothing: another round should look again soon. */
   unsettled: boolean;
 }
 
@@ -33,17 +30,17 @@ export interface PlanResult {
  * namespace's directive queue, stamped with the fence of the leadership that planned it.
  *
  * A snapshot is read in steps (the fleet's counts, then the victims' tails, then the directives in
- * flight), and a directive that ran between them leaves it half before, half after its moves:
- * counts from before beside tails from after made its target look idle still and its source as
- * full, and the round moved as many tasks again (a later round then moved some back); tails from
- * before beside a directive no longer in flight named its tasks again (refused by the move
- * script). So the directive queue's counts are read before the fleet and after the snapshot, and
- * a snapshot during which any directive ran (one was running, or one finished) is read again.
+ * flight), and a move made between them (a directive's, an evacuation's, a reassignment) leaves it
+ * half before, half after the move: counts from before beside tails from after made its target
+ * look idle still and its source as full, and the round moved as many tasks again (a later round
+ * then moved some back); tails from before beside a directive no longer in flight named its tasks
+ * again (refused by the move script). So the namespace's move count (`moves`, counted by the move
+ * and reassign scripts themselves) is read before the fleet and after the snapshot, and a snapshot
+ * that a move ran across is read again. A directive that is running but moves nothing (its
+ * replica died holding it) does not hold planning up.
  */
 export class DirectivePlanner {
   private round = 0;
-  /** Whether a directive may be in flight: false once the queue was read empty and none was queued since. */
-  private mayHaveInFlight = true;
 
   constructor(
     private readonly store: Store,
@@ -56,11 +53,10 @@ export class DirectivePlanner {
 
   /**
    * Plans once with `fence`. `stillLeading` is asked again just before queuing, so a leader that
-   * lost its lease while it planned queues nothing. `agents` is the fleet as the leader round read
-   * it: used when no directive can have been in flight since, else read again here, after the
-   * directive queue's counts.
+   * lost its lease while it planned queues nothing. `fleet` is the fleet as the leader round read
+   * it: used when no task moved since, else read again here.
    */
-  async planOnce(fence: number, stillLeading: () => boolean = () => true, agents?: AgentView[]): Promise<PlanResult> {
+  async planOnce(fence: number, stillLeading: () => boolean = () => true, fleet?: RoundFleet): Promise<PlanResult> {
     this.round += 1;
     let phaseStart = performance.now();
     const phaseDone = (phase: "snapshot" | "plan" | "write") => {
@@ -69,25 +65,22 @@ export class DirectivePlanner {
       phaseStart = now;
     };
     for (let attempt = 1; attempt <= SNAPSHOT_ATTEMPTS; attempt += 1) {
-      const before = this.mayHaveInFlight ? await this.readDirectiveCounts() : NONE_IN_FLIGHT;
-      // The round's read serves only when none can have run since (so the queue was not read).
-      const fleet = agents !== undefined && attempt === 1 && before === NONE_IN_FLIGHT ? agents : await readFleet(this.store, this.directory);
-      const snapshot = await takeSnapshot(this.store, this.directory, fleet, this.directives, fence, this.round, {
+      const before = await this.store.readMoveCount();
+      const agents = attempt === 1 && fleet !== undefined && fleet.movesBefore === before ? fleet.agents : await readFleet(this.store, this.directory);
+      const snapshot = await takeSnapshot(this.store, this.directory, agents, this.directives, fence, this.round, {
         tailLength: tailLength(this.config),
         minTasksToSteal: this.config.minTasksToSteal,
         strategy: this.config.strategy,
       });
-      // No agent idle while another holds a backlog: nothing to plan, whatever ran meanwhile.
+      // No agent idle while another holds a backlog: nothing to plan, whatever moved meanwhile.
       if (snapshot === undefined) {
         phaseDone("snapshot");
         return { directives: [], unsettled: false };
       }
-      const after = await this.readDirectiveCounts();
+      const after = await this.store.readMoveCount();
       phaseDone("snapshot");
-      if (before.running === 0 && after.running === 0 && before.waiting === after.waiting) {
-        return { directives: await this.queuePlanned(snapshot, fence, stillLeading, phaseDone), unsettled: false };
-      }
-      this.log.debug({ round: this.round, attempt, before, after }, "directives ran while the snapshot was read; reading it again");
+      if (after === before) return { directives: await this.queuePlanned(snapshot, fence, stillLeading, phaseDone), unsettled: false };
+      this.log.debug({ round: this.round, attempt, moved: after - before }, "tasks moved while the snapshot was read; reading it again");
     }
     return { directives: [], unsettled: true };
   }
@@ -112,7 +105,6 @@ export class DirectivePlanner {
       this.metrics?.plannedMalformed(malformed.length);
     }
     if (directives.length === 0) return [];
-    this.mayHaveInFlight = true;
     await this.directives.addBulk(
       directives.map((d) => ({
         name: "steal",
@@ -124,18 +116,6 @@ export class DirectivePlanner {
     this.metrics?.planned("steal", directives.length);
     this.log.info({ round: this.round, fence, directives: directives.map((d) => `${d.source}->${d.target} x${d.count}`) }, "directives queued");
     return directives;
-  }
-
-  /**
-   * The directive queue's counts, in one round trip. A directive moves tasks only while running,
-   * so when none ran at either of two reads and as many waited, none moved any between them
-   * (only this leader queues directives, one round at a time).
-   */
-  private async readDirectiveCounts(): Promise<DirectiveCounts> {
-    const counts = await this.directives.getJobCounts("wait", "active", "delayed", "prioritized");
-    const read = { waiting: (counts.wait ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0), running: counts.active ?? 0 };
-    this.mayHaveInFlight = read.waiting + read.running > 0;
-    return read;
   }
 }
 

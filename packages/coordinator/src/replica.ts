@@ -4,7 +4,7 @@ import { type Queue, Worker } from "bullmq";
 import { pino, type Logger } from "pino";
 import { loadConfig, redisTargetOf } from "@worksteal/config";
 import { needsTail } from "@worksteal/planner";
-import { type AgentView, type Config, type ConfigInput, DIRECTIVE_QUEUE, type Directive } from "@worksteal/protocol";
+import { type Config, type ConfigInput, DIRECTIVE_QUEUE, type Directive } from "@worksteal/protocol";
 import {
   AgentQueues,
   areRegistered,
@@ -30,7 +30,7 @@ import { Leadership } from "./leadership.js";
 import { Maintenance, type MaintenanceResult } from "./maintenance.js";
 import { ReplicaMetrics } from "./metrics.js";
 import { Placer } from "./placement.js";
-import { DirectivePlanner } from "./directive-planner.js";
+import { DirectivePlanner, type RoundFleet } from "./directive-planner.js";
 import { Reaper } from "./reaper.js";
 
 export interface ReplicaOptions {
@@ -313,9 +313,9 @@ export class Replica {
       // Asked again: leadership may have been lost while this call waited.
       const fence = this.leaderFence;
       if (fence === undefined) return [];
-      const agents = await this.readFleetForRound(performance.now());
-      const { directives, unsettled } = await this.directivePlanner.planOnce(fence, () => this.leaderFence === fence, agents);
-      // Directives ran during every snapshot it read, so it planned nothing: a round looks again.
+      const fleet = await this.readFleetForRound(performance.now());
+      const { directives, unsettled } = await this.directivePlanner.planOnce(fence, () => this.leaderFence === fence, fleet);
+      // Tasks moved during every snapshot it read, so it planned nothing: a round looks again.
       if (unsettled) this.requestLeaderRound();
       return directives;
     } finally {
@@ -331,21 +331,27 @@ export class Replica {
   /** What only the leader does, each round: reap dead and draining agents, plan steals, place waiting tasks. */
   private async leaderRound(): Promise<void> {
     const fence = this.leaderFence;
-    // One round at a time: the round a new leader runs at once may overlap its first tick.
-    if (fence === undefined || this.leaderRoundBusy) return;
+    if (fence === undefined) return;
+    // One round at a time: the round a new leader runs at once may overlap its first tick, and a
+    // checkAndSteal may hold the guard. The tick is not lost: its round runs after.
+    if (this.leaderRoundBusy) {
+      this.requestLeaderRound();
+      return;
+    }
     const endRound = this.beginLeaderRound();
     const started = performance.now();
     this.leaderRoundStartedAt = started;
     try {
       // One read of the fleet for the whole round: the directory's changes and every agent's exact counts.
-      const agents = await this.readFleetForRound(started);
+      const fleet = await this.readFleetForRound(started);
+      const { agents } = fleet;
       // Each step on its own: one that fails (a bad record, a planner bug) must not stop the others every round.
       const steps = [
         () => this.reaper.reap(fence, performance.now() - this.leaderSince >= this.config.agentTtlMs, agents),
         async () => {
           if (!this.config.enabled) return;
-          const { directives, unsettled } = await this.directivePlanner.planOnce(fence, () => this.leaderFence === fence, agents);
-          // Also when directives ran during every snapshot it read: it planned nothing, and the next may.
+          const { directives, unsettled } = await this.directivePlanner.planOnce(fence, () => this.leaderFence === fence, fleet);
+          // Also when tasks moved during every snapshot it read: it planned nothing, and the next may.
           const worthAnotherLook = unsettled || (directives.length === 0 && this.fleetShape?.idle === true && this.fleetShape.backlog);
           this.triggeredRetriesLeft = worthAnotherLook ? this.triggeredRetriesLeft - 1 : 0;
           if (worthAnotherLook && this.triggeredRetriesLeft >= 0) this.requestLeaderRound();
@@ -381,13 +387,17 @@ export class Replica {
     };
   }
 
-  /** The fleet as a round that holds the guard reads it, with what the trigger loop judges events by. */
-  private async readFleetForRound(started: number): Promise<AgentView[]> {
+  /**
+   * The fleet as a round that holds the guard reads it, with the move count read before it (the
+   * planner reads the fleet again if a task moved since) and what the trigger loop judges events by.
+   */
+  private async readFleetForRound(started: number): Promise<RoundFleet> {
     this.queuedSinceRound = false;
+    const movesBefore = await this.store.readMoveCount();
     const agents = await readFleet(this.store, this.directory);
     this.metrics.planPhaseTook("fleet", (performance.now() - started) / 1000);
     this.fleetShape = { idle: agents.some(isIdle), backlog: agents.some((a) => needsTail(a, this.config)) };
-    return agents;
+    return { agents, movesBefore };
   }
 
   /**

@@ -56,6 +56,11 @@ export function keysFor(namespace: Namespace) {
     durations: `${prefix}durations`,
     /** Hash: a task's record: spec, owner, state, epoch. */
     task: (id: TaskId) => `${prefix}task:${id}`,
+    /**
+     * Counter of tasks handed from one agent to another (move and reassign scripts): the leader's
+     * planner reads it before and after a snapshot, so it knows whether a move ran across it.
+     */
+    moves: `${prefix}moves`,
     /** Sorted set (score: submit time) of tasks that no live agent could take yet. */
     unassigned: `${prefix}unassigned`,
     /** Sorted set (score: when due, Redis clock) of delayed tasks: no agent holds them until then. */

@@ -26,7 +26,7 @@
   ARGV[7] move log time-to-live, ms
   ARGV[8] agent TTL, ms (a target whose heartbeat is older is dead)
 
-  Keeps both agents' loads (includes/agentLoads.lua: keys derived from KEYS[2]).
+  Keeps both agents' loads and counts the move (includes/agentLoads.lua: keys derived from KEYS[2]).
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns the new epoch, or
     -1 task not found   -2 owner or epoch changed   -13 not queued (running or finished)
@@ -62,6 +62,7 @@ redis.call('HSET', movesKey, taskId, epoch)
 local prefix = namespacePrefix(streamKey, 'events')
 leaveLoad(prefix, KEYS[5], source, 'queued', taskId)
 enterLoad(prefix, KEYS[6], target, 'queued', taskId)
+countMove(prefix)
 redis.call('PEXPIRE', movesKey, ARGV[7])
 local marker = appendTaskEvent(streamKey, {
   kind = 'task:stolen', taskId = taskId, from = source, to = target, epoch = epoch,

@@ -24,7 +24,7 @@
   ARGV[6] the leader's fence
   ARGV[7] agent TTL, ms
 
-  Keeps both agents' loads (includes/agentLoads.lua: keys derived from KEYS[2]).
+  Keeps both agents' loads and counts the move (includes/agentLoads.lua: keys derived from KEYS[2]).
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns the new epoch, or
     -1 task not found   -2 owner or epoch changed   -4 not running (expected running)
@@ -62,6 +62,7 @@ if to == '' then
 else
   enterLoad(prefix, toKey, to, 'queued', taskId)
 end
+countMove(prefix)
 local marker = appendTaskEvent(streamKey, {
   kind = 'task:reassigned', taskId = taskId, from = from, to = to, fromState = state,
   epoch = epoch, at = now })

@@ -492,6 +492,14 @@ export class Store {
     return TaskRecordSchema.parse(hash);
   }
 
+  /**
+   * How many tasks were ever handed from one agent to another (move and reassign): equal at two
+   * reads when no move ran between them.
+   */
+  async readMoveCount(): Promise<number> {
+    return Number((await this.redis.get(this.keys.moves)) ?? 0);
+  }
+
   /** Milliseconds on the Redis clock: the one clock every process agrees on. */
   async now(): Promise<number> {
     return timeToMs(await this.redis.time());

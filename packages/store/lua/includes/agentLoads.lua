@@ -22,3 +22,10 @@ end
 local function leaveLoad(prefix, setKey, agentId, state, taskId)
   if redis.call('SREM', setKey, taskId) == 1 then countLoad(prefix, agentId, state, -1) end
 end
+
+-- Counts a task handed from one agent to another (move, reassign) in ws:{ns}:moves: the leader's
+-- planner reads it before and after a snapshot, and reads again a snapshot that a move ran across
+-- (its counts from before the move beside tails from after it would plan the same share twice).
+local function countMove(prefix)
+  redis.call('INCR', prefix .. 'moves')
+end
