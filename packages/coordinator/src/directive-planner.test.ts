@@ -1,7 +1,8 @@
 import { Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
+import { sharedRedis } from "@worksteal/testkit/vitest";
 import { DIRECTIVE_QUEUE, type Directive, resolveConfig, TaskSpecSchema } from "@worksteal/protocol";
 import { AgentQueues, openDirectiveQueue, Store } from "@worksteal/store";
 import { eventually, testNamespace } from "@worksteal/testkit";
@@ -11,13 +12,7 @@ import { DirectiveExecutor } from "./executor.js";
 import { readFleet } from "./fleet-view.js";
 
 const silent = pino({ level: "silent" });
-let redis: Redis;
-beforeAll(() => {
-  redis = new Redis(inject("redisUrl"));
-});
-afterAll(async () => {
-  await redis.quit();
-});
+const redis = sharedRedis();
 
 const base: Directive = { id: "f1-r1-1", fence: 1, source: "a", target: "b", count: 2, taskIds: ["t0", "t1"], reason: "test", createdAt: 0 };
 

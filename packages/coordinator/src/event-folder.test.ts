@@ -1,20 +1,14 @@
 import { Redis } from "ioredis";
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it, inject } from "vitest";
+import { sharedRedis } from "@worksteal/testkit/vitest";
 import { TaskSpecSchema } from "@worksteal/protocol";
 import { Store } from "@worksteal/store";
 import { testNamespace } from "@worksteal/testkit";
 import { EventFolder } from "./event-folder.js";
 
-let redis: Redis;
-let blocking: Redis;
-beforeAll(() => {
-  redis = new Redis(inject("redisUrl"));
-  blocking = new Redis(inject("redisUrl"));
-});
-afterAll(async () => {
-  await Promise.all([redis.quit(), blocking.quit()]);
-});
+const redis = sharedRedis();
+const blocking = sharedRedis();
 
 const BATCH = 10;
 

@@ -1,18 +1,14 @@
 import { encodeEvent } from "@worksteal/protocol";
 import { testNamespace } from "@worksteal/testkit";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { sharedRedis } from "@worksteal/testkit/vitest";
 import { replayDeadLetter } from "./dead-letters.js";
 import { Store } from "./store.js";
 
-let redis: Redis;
+const redis = sharedRedis();
 let store: Store;
 beforeAll(() => {
-  redis = new Redis(inject("redisUrl"));
   store = new Store(redis, testNamespace("dead-letters"));
-});
-afterAll(async () => {
-  await redis.quit();
 });
 
 /** A dead letter as the fold writes one: its head, then a copy of the refused entry. */
