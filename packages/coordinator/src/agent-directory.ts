@@ -164,6 +164,11 @@ export class AgentDirectory {
     return this.redisNow;
   }
 
+  /** How many agents are known. */
+  get size(): number {
+    return this.records.size;
+  }
+
   /** Ids of the agents known, sorted (a new array: the caller may keep it). */
   ids(): string[] {
     if (this.sortedIds?.version !== this.version) this.sortedIds = { version: this.version, ids: [...this.records.keys()].sort() };

@@ -97,7 +97,7 @@ interface RedisCounters {
 async function redisCounters(redis: Redis): Promise<RedisCounters> {
   const stats = (await redis.call("INFO", "stats")) as string;
   const sample = await sampleRedis(redis);
-  const cost = redisCost({ calls: new Map(), cpuSeconds: 0 }, sample);
+  const cost = redisCost({ calls: new Map(), cpuSeconds: 0, reads: 0 }, sample);
   return {
     commands: Number(/total_commands_processed:(\d+)/.exec(stats)?.[1] ?? 0),
     calls: cost.totalCalls,

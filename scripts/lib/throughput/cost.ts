@@ -1,6 +1,8 @@
 /**
  * What a stretch of work cost: Redis commands by name (INFO commandstats: a Lua script's inner
- * calls are counted there too), Redis CPU (INFO cpu, main and background threads) and the CPU
+ * calls are counted there too), Redis CPU (INFO cpu, main and background threads), the reads
+ * Redis made from its clients' sockets (INFO stats: a read takes every command that arrived
+ * together, so fewer reads per command is more batching), and the CPU
  * of Node processes (this one through process.cpuUsage, children through /proc/<pid>/stat).
  * Take a sample before and after, and subtract.
  */
@@ -12,22 +14,27 @@ export interface RedisSample {
   /** Calls per command name, lower case (`evalsha`, `hincrby`...). */
   calls: Map<string, number>;
   cpuSeconds: number;
+  /** Socket reads from clients (total_reads_processed). */
+  reads: number;
 }
 
 /** INFO's own calls (the samples) are left out of every count. */
 const SAMPLING_COMMANDS = new Set(["info"]);
 
 export async function sampleRedis(redis: Redis): Promise<RedisSample> {
-  const text = (await redis.call("INFO", "cpu", "commandstats")) as string;
+  const text = (await redis.call("INFO", "cpu", "commandstats", "stats")) as string;
   const calls = new Map<string, number>();
   let cpuSeconds = 0;
+  let reads = 0;
   for (const line of text.split("\r\n")) {
     const command = /^cmdstat_([^:]+):calls=(\d+)/.exec(line);
     if (command) calls.set(command[1]!.toLowerCase(), Number(command[2]));
     const cpu = /^used_cpu_(sys|user):([\d.]+)$/.exec(line);
     if (cpu) cpuSeconds += Number(cpu[2]);
+    const read = /^total_reads_processed:(\d+)$/.exec(line);
+    if (read) reads = Number(read[1]);
   }
-  return { calls, cpuSeconds };
+  return { calls, cpuSeconds, reads };
 }
 
 export interface RedisCost {
@@ -35,6 +42,8 @@ export interface RedisCost {
   calls: Map<string, number>;
   totalCalls: number;
   cpuSeconds: number;
+  /** Socket reads, the sampling's own included (one per sample). */
+  reads: number;
 }
 
 export function redisCost(before: RedisSample, after: RedisSample): RedisCost {
@@ -47,7 +56,7 @@ export function redisCost(before: RedisSample, after: RedisSample): RedisCost {
     calls.set(name, delta);
     totalCalls += delta;
   }
-  return { calls, totalCalls, cpuSeconds: after.cpuSeconds - before.cpuSeconds };
+  return { calls, totalCalls, cpuSeconds: after.cpuSeconds - before.cpuSeconds, reads: after.reads - before.reads };
 }
 
 const CLOCK_TICKS_PER_SECOND = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;

@@ -9,6 +9,7 @@ export interface ModeSummary {
   tasksPerSecond: number;
   commandsPerTask: number;
   redisCpuUsPerTask: number;
+  redisReadsPerTask: number;
   nodeCpuUsPerTask: number;
   /** From the run of median throughput. */
   nodeCpuUsPerTaskBy: Record<string, number>;
@@ -39,6 +40,7 @@ export function summarise(modes: readonly Mode[], runs: RunFigures[]): ModeSumma
       tasksPerSecond: middle,
       commandsPerTask: of((r) => r.commandsPerTask),
       redisCpuUsPerTask: of((r) => r.redisCpuUsPerTask),
+      redisReadsPerTask: of((r) => r.redisReadsPerTask),
       nodeCpuUsPerTask: of((r) => r.nodeCpuUsPerTask),
       nodeCpuUsPerTaskBy: typical.nodeCpuUsPerTaskBy,
       commandsByName: typical.commandsByName,
@@ -94,22 +96,22 @@ export function printTable(header: string[], summaries: ModeSummary[], steps: Ar
   console.log("");
   console.log("vs base: ÷ BullMQ in this run (ws-single, ws-named and bullmq-add-prioritized against bullmq-add, ws-bulk against bullmq-addBulk).");
   console.log("");
-  console.log("commands per task (the run of median throughput) and node µs per task by process group:");
+  console.log("commands per task (the run of median throughput), Redis socket reads per task (median) and node µs per task by process group:");
   for (const s of summaries) {
     const by = Object.entries(s.nodeCpuUsPerTaskBy)
       .map(([name, us]) => `${name} ${us}`)
       .join(", ");
-    console.log(`  ${s.mode.padEnd(15)} ${topCommands(s)}  | node: ${by}`);
+    console.log(`  ${s.mode.padEnd(15)} ${topCommands(s)}  | reads ${s.redisReadsPerTask} | node: ${by}`);
   }
   printScriptSteps(scriptSteps);
   if (steps.length === 0) return;
   console.log("");
   console.log("per lifecycle step (one staged run: workers and coordinators paused while submitting, then let go one kind at a time):");
-  console.log("  mode             step                        cmds/task  redis µs/task  node µs/task  top commands per task");
+  console.log("  mode             step                        cmds/task  reads/task  redis µs/task  node µs/task  top commands per task");
   for (const { mode, steps: list } of steps) {
     for (const step of list) {
       console.log(
-        `  ${mode.padEnd(15)}  ${step.step.padEnd(26)} ${step.commandsPerTask.toFixed(1).padStart(9)}  ${String(step.redisCpuUsPerTask).padStart(13)}  ${String(step.nodeCpuUsPerTask).padStart(12)}  ${topCommands(step)}`,
+        `  ${mode.padEnd(15)}  ${step.step.padEnd(26)} ${step.commandsPerTask.toFixed(1).padStart(9)}  ${step.redisReadsPerTask.toFixed(2).padStart(10)}  ${String(step.redisCpuUsPerTask).padStart(13)}  ${String(step.nodeCpuUsPerTask).padStart(12)}  ${topCommands(step)}`,
       );
     }
   }

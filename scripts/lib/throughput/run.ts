@@ -45,6 +45,8 @@ export interface Cost {
   /** Per task, by command name, largest first; those under 0.05 per task are left out. */
   commandsByName: Record<string, number>;
   redisCpuUsPerTask: number;
+  /** Socket reads Redis made per task: round trips, less those that arrived together. */
+  redisReadsPerTask: number;
   nodeCpuUsPerTask: number;
   /** Node CPU per task of the submitting process, the workers and the coordinators. */
   nodeCpuUsPerTaskBy: Record<string, number>;
@@ -259,6 +261,7 @@ function costPerTask(redis: RedisCost, node: Record<string, number>, tasks: numb
         .filter(([, calls]) => calls >= 0.05),
     ),
     redisCpuUsPerTask: micros(redis.cpuSeconds),
+    redisReadsPerTask: perTask(redis.reads),
     nodeCpuUsPerTask: micros(Object.values(node).reduce((a, b) => a + b, 0)),
     nodeCpuUsPerTaskBy: Object.fromEntries(Object.entries(node).map(([name, seconds]) => [name, micros(seconds)])),
   };

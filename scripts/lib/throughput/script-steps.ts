@@ -42,6 +42,7 @@ export async function measureScriptSteps(redis: Redis, tasks: number, namespace:
           .filter(([, calls]) => calls >= 0.05),
       ),
       redisCpuUsPerTask: Math.round((cost.cpuSeconds * 1e6) / tasks),
+      redisReadsPerTask: perTask(cost.reads),
       nodeCpuUsPerTask: Math.round((cpu.user + cpu.system) / tasks),
       nodeCpuUsPerTaskBy: { producer: Math.round((cpu.user + cpu.system) / tasks) },
     });
