@@ -47,4 +47,17 @@ describe("loadConfig", () => {
     const file = configFile("config.json", JSON.stringify({ stealInterval: "soon" }));
     expect(() => loadConfig({ env: {}, file })).toThrow(/invalid configuration: stealInterval/);
   });
+
+  it("loads an old file with claimIdleMs, warning once per process that it is ignored", () => {
+    const emitWarning = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+    try {
+      const file = configFile("old.json", JSON.stringify({ claimIdleMs: 30000, foldBatchSize: 50 }));
+      expect(loadConfig({ env: {}, file }).foldBatchSize).toBe(50);
+      expect(loadConfig({ env: { WORKSTEAL_CLAIM_IDLE_MS: "30000" } }).foldBatchSize).toBe(200);
+      expect(emitWarning).toHaveBeenCalledTimes(1);
+      expect(String(emitWarning.mock.calls[0]?.[0])).toMatch(/claimIdleMs \(WORKSTEAL_CLAIM_IDLE_MS\) is ignored/);
+    } finally {
+      emitWarning.mockRestore();
+    }
+  });
 });

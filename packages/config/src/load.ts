@@ -1,5 +1,15 @@
 import { readFileSync } from "node:fs";
-import { type Config, ConfigError, type ConfigInput, type RedisTarget, resolveConfig } from "@worksteal/protocol";
+import {
+  type Config,
+  ConfigError,
+  type ConfigInput,
+  type ConfigSources,
+  DEPRECATED_CONFIG_KEYS,
+  deprecatedKeysIn,
+  envNameOf,
+  type RedisTarget,
+  resolveConfig,
+} from "@worksteal/protocol";
 
 export interface LoadConfigOptions {
   /** Defaults to process.env. */
@@ -14,7 +24,24 @@ export interface LoadConfigOptions {
 export function loadConfig(options: LoadConfigOptions = {}): Config {
   const env = options.env ?? process.env;
   const file = options.file ?? env.WORKSTEAL_CONFIG;
-  return resolveConfig({ file: file ? readConfigFile(file) : undefined, env, overrides: options.overrides });
+  const sources: ConfigSources = { file: file ? readConfigFile(file) : undefined, env, overrides: options.overrides };
+  const config = resolveConfig(sources);
+  warnOfDeprecatedKeys(sources);
+  return config;
+}
+
+/** Deprecated settings already warned about: a process loads its config more than once (client, agent, replica). */
+const warned = new Set<string>();
+
+function warnOfDeprecatedKeys(sources: ConfigSources): void {
+  for (const key of deprecatedKeysIn(sources)) {
+    if (warned.has(key)) continue;
+    warned.add(key);
+    process.emitWarning(`worksteal setting ${key} (${envNameOf(key)}) is ignored: ${DEPRECATED_CONFIG_KEYS[key]}`, {
+      type: "DeprecationWarning",
+      code: "WORKSTEAL_DEPRECATED_SETTING",
+    });
+  }
 }
 
 function readConfigFile(file: string): Record<string, unknown> {

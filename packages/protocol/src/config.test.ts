@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, configSettings, envNameOf, MIN_LEASE_TTL_MS, resolveConfig } from "./config.js";
+import { ConfigError, configSettings, deprecatedKeysIn, envNameOf, MIN_LEASE_TTL_MS, resolveConfig } from "./config.js";
 
 describe("resolveConfig", () => {
   it("has the original's settings with defaults", () => {
@@ -37,6 +37,16 @@ describe("resolveConfig", () => {
     expect(() => resolveConfig({ overrides: { namespace: "has space" } })).toThrow(ConfigError);
     expect(() => resolveConfig({ overrides: { heartbeatIntervalMs: 5000, agentTtlMs: 1000 } })).toThrow(/heartbeatIntervalMs/);
     expect(() => resolveConfig({ overrides: { unknownSetting: 1 } as never })).toThrow(/unknownSetting|Unrecognized/);
+  });
+
+  it("accepts and ignores the deprecated claimIdleMs, from a file or the environment, and names it for a warning", () => {
+    const sources = { file: { claimIdleMs: 30000, stealThreshold: 4 }, env: { WORKSTEAL_CLAIM_IDLE_MS: "30000" } };
+    const config = resolveConfig(sources);
+    expect(config.stealThreshold).toBe(4);
+    expect(config).not.toHaveProperty("claimIdleMs");
+    expect(deprecatedKeysIn(sources)).toEqual(["claimIdleMs"]);
+    expect(deprecatedKeysIn({ env: { WORKSTEAL_CLAIM_IDLE_MS: "1" } })).toEqual(["claimIdleMs"]);
+    expect(deprecatedKeysIn({ file: { stealThreshold: 4 }, env: { WORKSTEAL_CLAIM_IDLE_MS: "" } })).toEqual([]);
   });
 
   describe("refuses combinations that cannot work, naming both fields", () => {

@@ -182,6 +182,22 @@ export interface ConfigSources {
   overrides?: ConfigInput;
 }
 
+/**
+ * Settings that no longer mean anything but are still accepted (and ignored), so that an older
+ * config file or environment keeps working: each with what replaced it, for the warning.
+ */
+export const DEPRECATED_CONFIG_KEYS: Readonly<Record<string, string>> = {
+  claimIdleMs: "the fold no longer claims idle entries; foldLeaseMs sets how soon another replica takes the fold over",
+};
+
+/** The deprecated settings the sources name (a file key or its WORKSTEAL_ variable): the caller warns about them. */
+export function deprecatedKeysIn(sources: ConfigSources): string[] {
+  const env = sources.env ?? {};
+  return Object.keys(DEPRECATED_CONFIG_KEYS).filter(
+    (key) => (sources.file !== undefined && key in sources.file) || (env[envNameOf(key)] ?? "") !== "",
+  );
+}
+
 /** Defaults < file < environment < overrides. Throws ConfigError naming each bad field. */
 export function resolveConfig(sources: ConfigSources = {}): Config {
   const env = sources.env ?? {};
@@ -200,7 +216,12 @@ export function resolveConfig(sources: ConfigSources = {}): Config {
 
 /** Validates raw settings (strings from the environment are coerced) and fills in the defaults. */
 export function parseConfig(raw: unknown): Config {
-  const parsed = ConfigSchema.safeParse(raw);
+  const parsed = ConfigSchema.safeParse(withoutDeprecatedKeys(raw));
   if (!parsed.success) throw new ConfigError(`invalid configuration: ${describeZodError(parsed.error)}`);
   return parsed.data;
+}
+
+function withoutDeprecatedKeys(raw: unknown): unknown {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return raw;
+  return Object.fromEntries(Object.entries(raw).filter(([key]) => !(key in DEPRECATED_CONFIG_KEYS)));
 }
