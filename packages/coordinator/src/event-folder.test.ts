@@ -1,11 +1,11 @@
-import { Redis } from "ioredis";
+import { Redis, ReplyError } from "ioredis";
 import { pino } from "pino";
 import { describe, expect, it, inject } from "vitest";
 import { sharedRedis } from "@worksteal/testkit/vitest";
 import { TaskSpecSchema } from "@worksteal/protocol";
 import { Store } from "@worksteal/store";
 import { testNamespace } from "@worksteal/testkit";
-import { EventFolder } from "./event-folder.js";
+import { EventFolder, isFoldRefusal } from "./event-folder.js";
 
 const redis = sharedRedis();
 const blocking = sharedRedis();
@@ -109,5 +109,27 @@ describe("EventFolder.foldNew", () => {
     // A folder stopping gives the lease up: the next one folds at once.
     await next.release();
     expect(await redis.get(store.keys.foldLease)).toBeNull();
+  });
+});
+
+describe("isFoldRefusal", () => {
+  /** The reply Redis (7.0) gives when a script's redis.call fails: the command's own error code, then the script's position. */
+  const scriptCallError = (message: string) => new ReplyError(`${message} script: 0a9f75e991483d02789696e4c90d26c10395863e, on @user_script:166.`);
+
+  it("takes the fold script's own refusal of a batch as one, splitting it", async () => {
+    const refusal = await redis.eval("error('fold: ARGV[12] is not a number')", 0).catch((error: unknown) => error);
+    expect(isFoldRefusal(refusal)).toBe(true);
+  });
+
+  it("passes errors a redis.call inside the script raises, and other failures, to retry the batch whole", async () => {
+    expect(isFoldRefusal(scriptCallError("OOM command not allowed when used memory > 'maxmemory'."))).toBe(false);
+    expect(isFoldRefusal(scriptCallError("READONLY You can't write against a read only replica."))).toBe(false);
+    const key = `${testNamespace()}:string`;
+    await redis.set(key, "x");
+    const inScript = await redis.eval("return redis.call('HSET', KEYS[1], 'a', 'b')", 1, key).catch((error: unknown) => error);
+    expect((inScript as Error).message).toMatch(/^WRONGTYPE .*@user_script/);
+    expect(isFoldRefusal(inScript)).toBe(false);
+    expect(isFoldRefusal(new ReplyError("BUSY Redis is busy running a script."))).toBe(false);
+    expect(isFoldRefusal(new Error("Connection is closed."))).toBe(false);
   });
 });

@@ -22,12 +22,14 @@ const add = (a: FoldResult, b: FoldResult): FoldResult => ({
 });
 
 /**
- * The fold script itself failed on this batch (a Lua runtime error): retrying the same batch
- * fails again. Other error replies (BUSY, LOADING, READONLY after a failover, a lost connection)
- * pass: the batch is retried as it is, whole.
+ * The fold script refused this batch by its own checks (its `fold: ARGV[i] …` errors, raised
+ * before the cursor moves): retrying the same batch fails again, so the caller splits it. Any other
+ * error reply passes, the batch to be retried whole: BUSY, LOADING, READONLY after a failover, a
+ * lost connection, and also errors a redis.call inside the script raises (OOM, READONLY), which
+ * Redis reports with "on @user_script:N" too but which say nothing of the entries.
  */
-function isRefusal(error: unknown): boolean {
-  return (error as Error | undefined)?.name === "ReplyError" && /user_script|Error running script/.test((error as Error).message);
+export function isFoldRefusal(error: unknown): boolean {
+  return (error as Error | undefined)?.name === "ReplyError" && /^ERR user_script:\d+: fold: ARGV\[/.test((error as Error).message);
 }
 
 /**
@@ -42,7 +44,7 @@ export async function foldSplitting(store: Store, entries: FoldEntry[], after: s
   try {
     return await store.fold(entries, after);
   } catch (error) {
-    if (!isRefusal(error)) throw error;
+    if (!isFoldRefusal(error)) throw error;
     if (entries.length === 1) {
       const entry = entries[0]!;
       const reason = cleanReason(`fold script refused the entry: ${(error as Error).message}`);
