@@ -5,7 +5,7 @@ import { sharedRedis } from "@worksteal/testkit/vitest";
 import { TaskSpecSchema } from "@worksteal/protocol";
 import { Store } from "@worksteal/store";
 import { testNamespace } from "@worksteal/testkit";
-import { EventFolder, isFoldRefusal } from "./event-folder.js";
+import { EventFolder, foldTimingOf, isFoldRefusal } from "./event-folder.js";
 
 const redis = sharedRedis();
 const blocking = sharedRedis();
@@ -131,5 +131,16 @@ describe("isFoldRefusal", () => {
     expect(isFoldRefusal(inScript)).toBe(false);
     expect(isFoldRefusal(new ReplyError("BUSY Redis is busy running a script."))).toBe(false);
     expect(isFoldRefusal(new Error("Connection is closed."))).toBe(false);
+  });
+});
+
+describe("foldTimingOf", () => {
+  it("fits a read and a pause three times in the lease, up to 500 ms and 100 ms", () => {
+    expect(foldTimingOf(3000)).toEqual({ blockMs: 500, coalesceMs: 100 });
+    for (const leaseMs of [150, 200, 300, 1000, 1800, 60_000]) {
+      const { blockMs, coalesceMs } = foldTimingOf(leaseMs);
+      expect(blockMs).toBeGreaterThanOrEqual(1);
+      expect(3 * (blockMs + coalesceMs)).toBeLessThanOrEqual(leaseMs);
+    }
   });
 });

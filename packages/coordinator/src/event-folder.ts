@@ -57,6 +57,32 @@ export async function foldSplitting(store: Store, entries: FoldEntry[], after: s
   }
 }
 
+/** How long the fold loop blocks on a read (or waits for the lease), and pauses after a short batch, ms. */
+export interface FoldTiming {
+  blockMs: number;
+  coalesceMs: number;
+}
+
+/** The longest read: stopping is never slower than this. */
+const MAX_FOLD_BLOCK_MS = 500;
+/**
+ * After a short batch, the loop waits up to this long before reading again so that events are
+ * folded in larger batches: one fold call per few hundred events, not per event. Planning reads
+ * queue counts from BullMQ itself, so this lag only delays the figures people read.
+ */
+const MAX_FOLD_COALESCE_MS = 100;
+
+/**
+ * The fold loop's timing for a lease: the lease is extended once a third of it has passed, so a
+ * turn of the loop (read, fold, pause) must fit in the other two thirds with room for the fold
+ * itself: read and pause take at most a third together (3 × (block + coalesce) ≤ leaseMs).
+ */
+export function foldTimingOf(leaseMs: number): FoldTiming {
+  const coalesceMs = Math.min(MAX_FOLD_COALESCE_MS, Math.floor(leaseMs / 10));
+  const blockMs = Math.max(1, Math.min(MAX_FOLD_BLOCK_MS, Math.floor(leaseMs / 3) - coalesceMs));
+  return { blockMs, coalesceMs };
+}
+
 export interface EventFolderOptions {
   /** This replica's id: the fold lease names it. */
   replicaId: string;

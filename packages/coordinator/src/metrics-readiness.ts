@@ -3,8 +3,8 @@ import { type FoldProgress, readFoldProgress } from "@worksteal/store";
 import type { Replica } from "./replica.js";
 
 /**
- * The fold loop reads at least every FOLD_BLOCK_MS plus its coalescing pause (well under a
- * second); one that has not returned for this long is stuck.
+ * The fold loop reads at least every block plus coalescing pause of its timing (foldTimingOf: at
+ * most 600 ms); one that has not returned for this long is stuck.
  */
 const FOLD_STALLED_MS = 10_000;
 /** Caught up: fewer events than this many batches wait to be folded. */

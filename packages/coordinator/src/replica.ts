@@ -25,7 +25,7 @@ import { DirectiveExecutor, type StealOutcome } from "./executor.js";
 import { readFleet } from "./fleet-view.js";
 import { isIdle } from "./snapshot.js";
 import { type StealHint, StealTrigger } from "./steal-trigger.js";
-import { EventFolder } from "./event-folder.js";
+import { EventFolder, foldTimingOf } from "./event-folder.js";
 import { Leadership } from "./leadership.js";
 import { Maintenance, type MaintenanceResult } from "./maintenance.js";
 import { ReplicaMetrics } from "./metrics.js";
@@ -44,14 +44,8 @@ export interface ReplicaOptions {
   logger?: Logger;
 }
 
-/** How long one fold read (or a wait for the fold lease) lasts at most, so that stopping is never slower than this. */
-const FOLD_BLOCK_MS = 500;
-/**
- * After a short batch, wait this long before reading again so that events are folded in larger
- * batches: one fold call per few hundred events, not per event. Planning reads queue counts from
- * BullMQ itself, so this lag only delays the figures people read.
- */
-const FOLD_COALESCE_MS = 100;
+/** How long a wait for leadership or a steal hint lasts at most, so that stopping is never slower than this. */
+const WAIT_MS = 500;
 /** Directives one replica executes at once. */
 const EXECUTOR_CONCURRENCY = 2;
 /** BullMQ lock of a directive being executed (a directive takes milliseconds). */
@@ -414,7 +408,7 @@ export class Replica {
           this.stealTrigger.reset();
           notLeadingAt = this.directory.now;
           // Woken as soon as this replica leads: a first burst must not wait out the rest of a timer.
-          await this.waitForLeadershipChange(FOLD_BLOCK_MS);
+          await this.waitForLeadershipChange(WAIT_MS);
           continue;
         }
         if (!this.stealTrigger.started) {
@@ -425,7 +419,7 @@ export class Replica {
           }
           this.stealTrigger.startAt(this.directory.now);
         }
-        const hint = await this.stealTrigger.next(FOLD_BLOCK_MS);
+        const hint = await this.stealTrigger.next(WAIT_MS);
         if (hint && this.worthARound(hint)) {
           this.triggeredRetriesLeft = TRIGGERED_ROUND_RETRIES;
           this.requestLeaderRound();
@@ -492,11 +486,12 @@ export class Replica {
   }
 
   private async runFoldLoop(): Promise<void> {
+    const { blockMs, coalesceMs } = foldTimingOf(this.config.foldLeaseMs);
     while (this.running) {
       try {
-        const read = await this.eventFolder.foldNew(FOLD_BLOCK_MS);
+        const read = await this.eventFolder.foldNew(blockMs);
         this.foldLoopState.lastReadAt = performance.now();
-        if (read < this.config.foldBatchSize / 2) await new Promise((r) => setTimeout(r, FOLD_COALESCE_MS));
+        if (read < this.config.foldBatchSize / 2) await new Promise((r) => setTimeout(r, coalesceMs));
       } catch (error) {
         if (!this.running) break;
         if (!isConnectionError(error)) this.log.warn({ error: errorSummary(error) }, "fold failed; retrying");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, configSettings, deprecatedKeysIn, envNameOf, MIN_LEASE_TTL_MS, resolveConfig } from "./config.js";
+import { ConfigError, configSettings, deprecatedKeysIn, envNameOf, MIN_FOLD_LEASE_MS, MIN_LEASE_TTL_MS, resolveConfig } from "./config.js";
 
 describe("resolveConfig", () => {
   it("has the original's settings with defaults", () => {
@@ -64,6 +64,12 @@ describe("resolveConfig", () => {
       expect(refusal({ leaseTtlMs: 50 })).toMatch(/leaseTtlMs: 50 ms is below 300 ms: the leader's safety margin/);
       expect(refusal({ leaseTtlMs: MIN_LEASE_TTL_MS - 1 })).toMatch(/leaseTtlMs/);
       expect(resolveConfig({ overrides: { leaseTtlMs: MIN_LEASE_TTL_MS } }).leaseTtlMs).toBe(MIN_LEASE_TTL_MS);
+    });
+
+    it("a fold lease too short for the folder's reads to fit three times in it", () => {
+      expect(refusal({ foldLeaseMs: 20 })).toMatch(/foldLeaseMs: 20 ms is below 150 ms/);
+      expect(refusal({ foldLeaseMs: MIN_FOLD_LEASE_MS - 1 })).toMatch(/foldLeaseMs/);
+      expect(resolveConfig({ overrides: { foldLeaseMs: MIN_FOLD_LEASE_MS } }).foldLeaseMs).toBe(MIN_FOLD_LEASE_MS);
     });
 
     it("a heartbeat no more frequent than the agent TTL", () => {

@@ -27,6 +27,14 @@ const flag = (d: boolean) =>
 export const MIN_LEASE_TTL_MS = 300;
 
 /**
+ * The shortest fold lease. The folder extends its lease when a third of it has passed, and one
+ * turn of its loop (a blocking read, the fold, a coalescing pause) must fit in the rest; it
+ * therefore blocks and pauses for a fraction of the lease (the coordinator's foldTimingOf). Below
+ * this, that fraction leaves reads of a few milliseconds: the loop would poll Redis busily.
+ */
+export const MIN_FOLD_LEASE_MS = 150;
+
+/**
  * The configuration: the original coordinator's five settings, with their names and meaning,
  * plus what a distributed deployment needs. Raw input (env, file, code) → validated → compiled.
  * Each setting's description is also what `worksteal-coordinator --help` shows.
@@ -69,7 +77,9 @@ export const ConfigSchema = z
     agentRetentionMs: ms(3600 * 1000).describe("A dead agent holding no task is removed (its keys and BullMQ queue) once it has been dead this long, ms."),
     lockDurationMs: ms(30000).describe("BullMQ lock of a running job, ms, renewed while it runs: a dead agent's running tasks move once it expired."),
     foldBatchSize: z.coerce.number().int().min(1).max(10000).default(200).describe("Events per fold call."),
-    foldLeaseMs: ms(3000).describe("Fold lease, ms: one replica folds at a time; when it dies, another takes over within this."),
+    foldLeaseMs: ms(3000).describe(
+      `Fold lease, ms (at least ${MIN_FOLD_LEASE_MS}): one replica folds at a time; when it dies, another takes over within this.`,
+    ),
     maintenanceIntervalMs: ms(5000).describe("Leader's period, ms, for reconciling workloads, re-adding missing jobs, trimming streams."),
     retentionMs: ms(24 * 3600 * 1000).describe("Finished task records and steal operations are kept this long, ms."),
     httpPort: z.coerce.number().int().min(0).max(65535).default(0).describe("Coordinator HTTP port for /healthz and /metrics; 0 turns it off."),
@@ -109,6 +119,12 @@ export const ConfigSchema = z
       refuse(
         "leaseTtlMs",
         `${c.leaseTtlMs} ms is below ${MIN_LEASE_TTL_MS} ms: the leader's safety margin (at least 50 ms) leaves it too little of its lease to renew it in time`,
+      );
+    }
+    if (c.foldLeaseMs < MIN_FOLD_LEASE_MS) {
+      refuse(
+        "foldLeaseMs",
+        `${c.foldLeaseMs} ms is below ${MIN_FOLD_LEASE_MS} ms: the folder's reads, which must fit three times in its lease, would poll Redis busily`,
       );
     }
     if (c.redisPassword !== undefined && c.redisPasswordFile !== undefined)
