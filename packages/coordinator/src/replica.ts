@@ -268,15 +268,19 @@ export class Replica {
     await this.leadership?.stop();
     for (const timer of this.timers) clearInterval(timer);
     await this.foldLoop;
+    // Given up as soon as this replica stops folding, so that another takes the fold over at once
+    // rather than after the executor and the directive queue close.
+    if (!away) {
+      await this.eventFolder.release().catch((error: unknown) => {
+        if (!isConnectionError(error)) this.log.warn({ error: errorSummary(error) }, "could not give the fold lease up");
+      });
+    }
     await this.triggerLoop;
     if (this.roundRequested !== undefined && this.roundRequested !== "after-round") clearTimeout(this.roundRequested);
     // Forced while Redis is away: the directive it runs cannot finish without it anyway.
     await this.executorWorker?.close(away);
     await this.directives.close();
     if (!away) {
-      await this.eventFolder.release().catch((error: unknown) => {
-        if (!isConnectionError(error)) this.log.warn({ error: errorSummary(error) }, "could not give the fold lease up");
-      });
       // Redis lost meanwhile: the leader's maintenance forgets this replica once its heartbeat is old.
       await forgetReplica(this.store, this.id).catch((error: unknown) => {
         if (!isConnectionError(error)) this.log.warn({ error: errorSummary(error) }, "could not leave the replica registry");
