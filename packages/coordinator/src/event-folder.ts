@@ -181,9 +181,12 @@ export class EventFolder {
     return entries.length;
   }
 
-  /** Gives the fold lease up (when stopping), so that another replica folds at once. */
+  /**
+   * Gives the fold lease up (when stopping), so that another replica folds at once. Asked of Redis
+   * even when this folder believes it holds none: the script deletes the lease only if this
+   * replica holds it, and a lease taken by a call that failed on its reply is released too.
+   */
   async release(): Promise<void> {
-    if (this.leaseHeldAt === undefined) return;
     this.leaseHeldAt = undefined;
     await this.store.releaseFoldLease(this.options.replicaId);
   }
@@ -205,7 +208,10 @@ export class EventFolder {
     if (this.leaseHeldAt !== undefined) this.log.info("fold lease taken by another replica; no longer folding");
     this.leaseHeldAt = undefined;
     this.startOver();
-    await new Promise((r) => setTimeout(r, Math.max(1, Math.min(waitMs, lease.remainingMs))));
+    // A lease with no time to live left (≤ 0: none, or one set without a TTL by hand) is waited on
+    // for waitMs, not polled every millisecond.
+    const waitForLapse = lease.remainingMs > 0 ? Math.min(waitMs, lease.remainingMs) : waitMs;
+    await new Promise((r) => setTimeout(r, waitForLapse));
     return false;
   }
 
