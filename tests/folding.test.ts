@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { TaskSpecSchema } from "@worksteal/protocol";
+import { LEGACY_FOLD_GROUP, TaskSpecSchema } from "@worksteal/protocol";
 import { Replica, toFoldEntries } from "@worksteal/coordinator";
 import { Store } from "@worksteal/store";
 import { eventually, testNamespace } from "@worksteal/testkit";
@@ -68,6 +68,23 @@ describe("folding", () => {
     const late = await store.fold(toFoldEntries(read), after);
     expect(late).toEqual({ applied: 0, deadLettered: 0, alreadyFolded: read.length });
     expect(await redis.hgetall(store.keys.workload("a1"))).toMatchObject({ done: "10" });
+  });
+
+  it("a replica upgraded while an old coordinator holds entries of the legacy group starts, and folds once they are acknowledged", async () => {
+    const { store, redis, startReplica } = setup();
+    await runTasks(store, "a1", 4, "u");
+    // An old coordinator read every entry through the legacy group and acknowledged none yet.
+    await redis.xgroup("CREATE", store.keys.events, LEGACY_FOLD_GROUP, "0");
+    const [[, delivered]] = (await redis.xreadgroup("GROUP", LEGACY_FOLD_GROUP, "old", "STREAMS", store.keys.events, ">")) as [[string, Array<[string]>]];
+    await startReplica("new");
+    expect(await redis.exists(store.keys.foldCursor)).toBe(0);
+    // It folded them, then acknowledged them, and stopped: the new replica starts after them.
+    await redis.xack(store.keys.events, LEGACY_FOLD_GROUP, ...delivered.map(([id]) => id));
+    await runTasks(store, "a2", 2, "v");
+    await eventually(async () => {
+      expect(await redis.hget(store.keys.workload("a2"), "done")).toBe("1");
+    });
+    expect(await redis.hget(store.keys.workload("a1"), "done")).toBeNull();
   });
 
   it("malformed events land in the dead-letter stream and change no workload", async () => {

@@ -13,6 +13,7 @@ import {
   errorSummary,
   forgetReplica,
   isConnectionError,
+  LegacyFoldPendingError,
   maskRedisUrl,
   openDirectiveQueue,
   publishReplicaRole,
@@ -199,7 +200,11 @@ export class Replica {
    */
   async start(): Promise<void> {
     this.log.info({ redis: maskRedisUrl(this.config.redisUrl), namespace: this.config.namespace }, "replica starting");
-    await this.eventFolder.ensureCursor();
+    // Old coordinators still folding through their consumer group: this replica starts anyway,
+    // and its fold loop waits for them to stop (see runFoldLoop).
+    await this.eventFolder.ensureCursor().catch((error: unknown) => {
+      if (!(error instanceof LegacyFoldPendingError)) throw error;
+    });
     this.throwIfStopped();
     this.running = true;
     await this.publishRole(undefined);
@@ -491,6 +496,7 @@ export class Replica {
 
   private async runFoldLoop(): Promise<void> {
     const { blockMs, coalesceMs } = foldTimingOf(this.config.foldLeaseMs);
+    let toldOfLegacyFold = false;
     while (this.running) {
       try {
         const read = await this.eventFolder.foldNew(blockMs);
@@ -498,7 +504,11 @@ export class Replica {
         if (read < this.config.foldBatchSize / 2) await new Promise((r) => setTimeout(r, coalesceMs));
       } catch (error) {
         if (!this.running) break;
-        if (!isConnectionError(error)) this.log.warn({ error: errorSummary(error) }, "fold failed; retrying");
+        if (error instanceof LegacyFoldPendingError) {
+          // Said once, not every retry: it lasts as long as the old coordinators run.
+          if (!toldOfLegacyFold) this.log.warn({ error: errorSummary(error) }, "not folding until the old coordinators stop; retrying");
+          toldOfLegacyFold = true;
+        } else if (!isConnectionError(error)) this.log.warn({ error: errorSummary(error) }, "fold failed; retrying");
         await new Promise((r) => setTimeout(r, 250));
       }
     }

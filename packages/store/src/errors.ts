@@ -63,6 +63,15 @@ export class AgentIncapableError extends StoreError {
 }
 
 /**
+ * The consumer group through which earlier versions folded still has entries delivered and not
+ * acknowledged: an old coordinator runs, or died mid-batch. The fold cursor is not started then
+ * (those entries would never be folded); stop the old coordinators first.
+ */
+export class LegacyFoldPendingError extends StoreError {
+  override name = "LegacyFoldPendingError";
+}
+
+/**
  * Every negative reply of the Lua scripts. Most are refusals, thrown by `check` as the typed
  * error `errorForCode` gives; the answers marked below are read by their one caller instead.
  */
@@ -85,6 +94,8 @@ export const SCRIPT_CODES = {
   AGENT_HEARD_RECENTLY: -20,
   AGENT_HOLDS_TASKS: -21,
   AGENT_HAS_JOBS: -22,
+  /** An answer (foldCursor), with the count: the legacy fold group has pending entries. */
+  LEGACY_FOLD_PENDING: -30,
 } as const;
 
 export function errorForCode(code: number, subject: string): StoreError {

@@ -5,6 +5,7 @@ import {
   AgentIncapableError,
   AgentNotAliveError,
   AgentUnknownError,
+  LegacyFoldPendingError,
   StaleTaskError,
   TaskFinishedError,
   TaskNotQueuedError,
@@ -195,6 +196,33 @@ describe("fold of a batch", () => {
     await redis.xack(local.keys.events, LEGACY_FOLD_GROUP, ids[0]!, ids[1]!, ids[2]!);
     expect(await local.foldCursor()).toEqual({ id: ids[2], folded: 3 });
     expect((await readFoldProgress(local)).lag).toBe(2);
+  });
+
+  it("counts the folded entries from what follows the group's id, after deletions in the middle too", async () => {
+    const local = new Store(redis, testNamespace("fold-upgrade-deleted"));
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await redis.xadd(local.keys.events, "*", "event", `{"n":${i}}`))!);
+    await redis.xgroup("CREATE", local.keys.events, LEGACY_FOLD_GROUP, "0");
+    await redis.xreadgroup("GROUP", LEGACY_FOLD_GROUP, "old", "COUNT", 4, "STREAMS", local.keys.events, ">");
+    await redis.xack(local.keys.events, LEGACY_FOLD_GROUP, ids[0]!, ids[1]!, ids[2]!, ids[3]!);
+    await redis.xdel(local.keys.events, ids[1]!, ids[4]!);
+    // Six added, one left after the group's id (the fifth was deleted unread): five folded or gone, lag 1.
+    expect(await local.foldCursor()).toEqual({ id: ids[3], folded: 5 });
+    expect((await readFoldProgress(local)).lag).toBe(1);
+  });
+
+  it("does not start the cursor while the legacy group has pending entries", async () => {
+    const local = new Store(redis, testNamespace("fold-upgrade-pending"));
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await redis.xadd(local.keys.events, "*", "event", `{"n":${i}}`))!);
+    await redis.xgroup("CREATE", local.keys.events, LEGACY_FOLD_GROUP, "0");
+    await redis.xreadgroup("GROUP", LEGACY_FOLD_GROUP, "old", "COUNT", 3, "STREAMS", local.keys.events, ">");
+    await redis.xack(local.keys.events, LEGACY_FOLD_GROUP, ids[0]!);
+    await expect(local.foldCursor()).rejects.toThrow(LegacyFoldPendingError);
+    await expect(local.foldCursor()).rejects.toThrow(/has 2 pending entries: stop the old coordinators first/);
+    expect(await redis.exists(local.keys.foldCursor)).toBe(0);
+    await redis.xack(local.keys.events, LEGACY_FOLD_GROUP, ids[1]!, ids[2]!);
+    expect(await local.foldCursor()).toEqual({ id: ids[2], folded: 3 });
   });
 });
 

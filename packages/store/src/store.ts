@@ -17,7 +17,7 @@ import {
   type Backoff,
   BackoffSchema,
 } from "@worksteal/protocol";
-import { check, errorForCode, isAgentRefusal, SCRIPT_CODES, StoreError } from "./errors.js";
+import { check, errorForCode, isAgentRefusal, LegacyFoldPendingError, SCRIPT_CODES, StoreError } from "./errors.js";
 import { foldArgs } from "./fold-args.js";
 import { timeToMs } from "./replies.js";
 import { defineScripts, queueScript, type ScriptName } from "./scripts.js";
@@ -287,8 +287,14 @@ export class Store {
 
   /** The fold cursor, made when missing (from an earlier version's consumer group, if any: see foldCursor-2.lua). */
   async foldCursor(): Promise<FoldCursor> {
-    const [id, folded] = (await this.run("foldCursor", [this.keys.events, this.keys.foldCursor], [LEGACY_FOLD_GROUP])) as [string, number];
-    return { id, folded: Number(folded) };
+    const [id, folded] = (await this.run("foldCursor", [this.keys.events, this.keys.foldCursor], [LEGACY_FOLD_GROUP])) as [string | number, number];
+    if (id === SCRIPT_CODES.LEGACY_FOLD_PENDING) {
+      throw new LegacyFoldPendingError(
+        `the consumer group ${LEGACY_FOLD_GROUP} of earlier versions has ${folded} pending entries: stop the old coordinators first`,
+        id,
+      );
+    }
+    return { id: String(id), folded: Number(folded) };
   }
 
   /** Takes or extends the fold lease for `replicaId` (see foldLease-1.lua); the other holder's time left when refused. */
