@@ -34,6 +34,12 @@ describe("ACL rules per role", () => {
     expect(keys.some((k) => k.includes("workload") || k.includes("a2") || k.endsWith("{prod}:*"))).toBe(false);
   });
 
+  it("gives the coordinator no consumer-group command: the fold reads after its cursor", () => {
+    const commands = aclUser("prod", "coordinator").rules.flatMap((r) => r.replace(/^\(|\)$/g, "").split(" "));
+    for (const group of ["+xack", "+xautoclaim", "+xreadgroup", "+xgroup", "+xclaim"]) expect(commands).not.toContain(group);
+    expect(commands).toEqual(expect.arrayContaining(["+xread", "+xinfo", "+xpending"]));
+  });
+
   it("gives the reader read-only keys and no write command", () => {
     const rules = aclUser("prod", "reader").rules;
     const selectors = rules.filter((r) => r.startsWith("("));

@@ -55,7 +55,9 @@ const COORDINATOR_COMMANDS = [
     "zpopmin",
   ],
   ...["llen", "lindex", "lrange", "lpush", "rpush", "rpop", "lrem", "ltrim", "rpoplpush", "bzpopmin"],
-  ...["xadd", "xdel", "xlen", "xrange", "xrevrange", "xtrim", "xack", "xautoclaim", "xreadgroup", "xread", "xpending", "xgroup", "xinfo"],
+  // No consumer group is read or written any more (the fold has a cursor): the legacy group and
+  // any other is only looked at, by XINFO GROUPS (foldCursor, trim) and XPENDING (trim).
+  ...["xadd", "xdel", "xlen", "xrange", "xrevrange", "xtrim", "xread", "xpending", "xinfo"],
 ];
 
 /** An agent's BullMQ worker on its own queue, and worksteal's scripts on its own hash and sets. */
