@@ -5,11 +5,11 @@
  *   pnpm bench:fold [--events 200000] [--replicas 1,3] [--repeat 1] [--json]
  *
  * On a private redis-server, for each replica count: start that many coordinator processes (as
- * production runs them: each folds as a member of the one consumer group), pause them
+ * production runs them: one holds the fold lease and folds, the others stand by), pause them
  * (SIGSTOP), fill the stream with events written by the task scripts themselves (lib/fold/fill.ts:
  * task:assigned, task:started, task:completed, heartbeats), then let them all go at once and
- * time, from the resume to the moment XINFO shows the group with no lag and nothing pending,
- * how many events per second they folded. Also per event: Redis CPU (INFO cpu) and the
+ * time, from the resume to the moment the fold cursor stands at the stream's last entry, how
+ * many events per second they folded. Also per event: Redis CPU (INFO cpu) and the
  * replicas' CPU (/proc). The baseline, in the same invocation on the same Redis: XADD of a
  * task:completed-sized entry by `redis-benchmark -P 16` when it is on PATH, else pipelined from
  * Node in batches of 1,000.

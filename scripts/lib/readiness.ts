@@ -30,7 +30,7 @@ export function agentUp(redis: RedisConnection, queues: AgentQueues, namespace: 
 
 /**
  * A coordinator replica has heartbeated since `since`. Its first heartbeat closes its start: it
- * has joined the consumer group and runs its directive worker; it then tries for the lease.
+ * has made the fold cursor if missing and runs its directive worker; it then tries for the lease.
  */
 export function replicaBeating(redis: RedisConnection, namespace: string, replicaId: string, since: number): () => Promise<boolean> {
   const keys = keysFor(namespace);

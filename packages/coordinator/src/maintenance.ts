@@ -63,10 +63,10 @@ export interface MaintenanceResult {
 /**
  * What the leader does every few seconds so that figures converge and nothing leaks: corrects
  * drifted workload counters, re-adds a job that a crash left missing from its owner's queue,
- * trims the event stream below what every consumer group acknowledged, and forgets steal
+ * trims the event stream below the fold cursor (and what any other consumer group still needs), and forgets steal
  * operations past their retention. Every correction is counted in the namespace's metrics.
  * It also forgets what is gone, so that agents and replicas restarting under new ids leave
- * nothing behind: dead agents that hold no task, replicas without a heartbeat, idle consumers.
+ * nothing behind: dead agents that hold no task, replicas without a heartbeat.
  * Per-agent work is a resumable scan: each pass takes the next share of the fleet (by id, from
  * the leader's directory, stopping early past a task count or half a second), so a pass costs
  * the same at 100 agents or 10,000.

@@ -1,7 +1,7 @@
 import { parseEventEntry } from "@worksteal/protocol";
 import type { Store } from "./store.js";
 
-/** A dead letter as fold-3.lua writes it: the refused entry's id, why, and a bounded copy of its fields. */
+/** A dead letter as fold-4.lua writes it: the refused entry's id, why, and a bounded copy of its fields. */
 export interface DeadLetter {
   id: string;
   sourceId: string;

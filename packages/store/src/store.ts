@@ -80,7 +80,7 @@ export interface FinishResult {
   state: TaskState;
 }
 
-/** What removeAgent-6.lua answered. */
+/** What removeAgent-7.lua answered. */
 export type RemoveAgentResult =
   | { removed: true }
   | {

@@ -226,7 +226,7 @@ async function untilFinished(settings: RunSettings, workers: Workers, namespace:
   if (isWorksteal(mode)) await untilFolded(settings, namespace);
 }
 
-/** The coordinators' consumer group has read and acknowledged every event. */
+/** The fold cursor stands at the stream's last entry: every event is folded. */
 async function untilFolded(settings: RunSettings, namespace: string): Promise<void> {
   const deadline = Date.now() + settings.timeoutMs;
   while (!(await foldCaughtUp(settings.redis, keysFor(namespace)))) {
