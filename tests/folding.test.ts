@@ -75,7 +75,8 @@ describe("folding", () => {
     await runTasks(store, "a1", 4, "u");
     // An old coordinator read every entry through the legacy group and acknowledged none yet.
     await redis.xgroup("CREATE", store.keys.events, LEGACY_FOLD_GROUP, "0");
-    const [[, delivered]] = (await redis.xreadgroup("GROUP", LEGACY_FOLD_GROUP, "old", "STREAMS", store.keys.events, ">")) as [[string, Array<[string]>]];
+    const read = (await redis.xreadgroup("GROUP", LEGACY_FOLD_GROUP, "old", "STREAMS", store.keys.events, ">")) as Array<[string, Array<[string, string[]]>]>;
+    const delivered = read[0]![1];
     await startReplica("new");
     expect(await redis.exists(store.keys.foldCursor)).toBe(0);
     // It folded them, then acknowledged them, and stopped: the new replica starts after them.

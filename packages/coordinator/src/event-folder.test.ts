@@ -1,4 +1,4 @@
-import { Redis, ReplyError } from "ioredis";
+import { Redis } from "ioredis";
 import { pino } from "pino";
 import { describe, expect, it, inject } from "vitest";
 import { sharedRedis } from "@worksteal/testkit/vitest";
@@ -113,8 +113,10 @@ describe("EventFolder.foldNew", () => {
 });
 
 describe("isFoldRefusal", () => {
+  /** An error reply as ioredis gives it. */
+  const replyError = (message: string) => Object.assign(new Error(message), { name: "ReplyError" });
   /** The reply Redis (7.0) gives when a script's redis.call fails: the command's own error code, then the script's position. */
-  const scriptCallError = (message: string) => new ReplyError(`${message} script: 0a9f75e991483d02789696e4c90d26c10395863e, on @user_script:166.`);
+  const scriptCallError = (message: string) => replyError(`${message} script: 0a9f75e991483d02789696e4c90d26c10395863e, on @user_script:166.`);
 
   it("takes the fold script's own refusal of a batch as one, splitting it", async () => {
     const refusal = await redis.eval("error('fold: ARGV[12] is not a number')", 0).catch((error: unknown) => error);
@@ -129,7 +131,7 @@ describe("isFoldRefusal", () => {
     const inScript = await redis.eval("return redis.call('HSET', KEYS[1], 'a', 'b')", 1, key).catch((error: unknown) => error);
     expect((inScript as Error).message).toMatch(/^WRONGTYPE .*@user_script/);
     expect(isFoldRefusal(inScript)).toBe(false);
-    expect(isFoldRefusal(new ReplyError("BUSY Redis is busy running a script."))).toBe(false);
+    expect(isFoldRefusal(replyError("BUSY Redis is busy running a script."))).toBe(false);
     expect(isFoldRefusal(new Error("Connection is closed."))).toBe(false);
   });
 });

@@ -209,9 +209,7 @@ export const DEPRECATED_CONFIG_KEYS: Readonly<Record<string, string>> = {
 /** The deprecated settings the sources name (a file key or its WORKSTEAL_ variable): the caller warns about them. */
 export function deprecatedKeysIn(sources: ConfigSources): string[] {
   const env = sources.env ?? {};
-  return Object.keys(DEPRECATED_CONFIG_KEYS).filter(
-    (key) => (sources.file !== undefined && key in sources.file) || (env[envNameOf(key)] ?? "") !== "",
-  );
+  return Object.keys(DEPRECATED_CONFIG_KEYS).filter((key) => (sources.file !== undefined && key in sources.file) || (env[envNameOf(key)] ?? "") !== "");
 }
 
 /** Defaults < file < environment < overrides. Throws ConfigError naming each bad field. */
