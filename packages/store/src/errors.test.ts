@@ -5,7 +5,13 @@ import { WorkstealError } from "@worksteal/protocol";
 import { errorForCode, SCRIPT_CODES, StoreError } from "./errors.js";
 
 const LUA_DIR = fileURLToPath(new URL("../lua/", import.meta.url));
-const ANSWERS = new Set<number>([SCRIPT_CODES.AGENT_HEARD_RECENTLY, SCRIPT_CODES.AGENT_HOLDS_TASKS, SCRIPT_CODES.AGENT_HAS_JOBS, SCRIPT_CODES.NOT_DRAINING]);
+const ANSWERS = new Set<number>([
+  SCRIPT_CODES.AGENT_HEARD_RECENTLY,
+  SCRIPT_CODES.AGENT_HOLDS_TASKS,
+  SCRIPT_CODES.AGENT_HAS_JOBS,
+  SCRIPT_CODES.NOT_DRAINING,
+  SCRIPT_CODES.LEGACY_FOLD_PENDING,
+]);
 
 /** Every negative integer a script or include returns: `return -5`, `return {-20, age}`. */
 function returnedCodes(): Map<number, string[]> {
