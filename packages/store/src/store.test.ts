@@ -1,6 +1,6 @@
 import { LEGACY_FOLD_GROUP, TaskSpecSchema, effectsOf, parseEventEntry } from "@worksteal/protocol";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { sharedRedis } from "@worksteal/testkit/vitest";
 import {
   AgentIncapableError,
   AgentNotAliveError,
@@ -15,7 +15,7 @@ import { readFoldProgress } from "./figures.js";
 import { Store, type FoldEntry } from "./store.js";
 import { testNamespace } from "@worksteal/testkit";
 
-let redis: Redis;
+const redis = sharedRedis();
 let store: Store;
 
 /** Tasks are only given to registered, live agents. */
@@ -24,12 +24,8 @@ async function register(on: Store, ...ids: string[]) {
 }
 
 beforeAll(async () => {
-  redis = new Redis(inject("redisUrl"));
   store = new Store(redis, testNamespace("store"));
   await register(store, "agent-1", "agent-2", "agent-3", "agent-4");
-});
-afterAll(async () => {
-  await redis.quit();
 });
 
 const task = (id: string) => TaskSpecSchema.parse({ id, type: "resize", payload: { n: 1 }, maxAttempts: 2 });
