@@ -41,7 +41,7 @@ describe("WorkStealingCoordinator, the original's surface", () => {
       const operations = await facade!.getStealOperations();
       expect(operations.map((o) => o.directiveId).sort()).toEqual(steals.map((s) => s.directiveId).sort());
     });
-    // Rounds plan one at a time, each from a snapshot no directive ran across, and nothing runs
+    // Rounds plan one at a time, each from a snapshot no move ran across, and nothing runs
     // here: every move is made once, from a1 to a2, none refused and none moved back.
     expect(steals.every((s) => s.source === "a1" && s.target === "a2" && s.status === "completed")).toBe(true);
     const moved = steals.flatMap((s) => s.taskIds);
@@ -54,7 +54,7 @@ describe("WorkStealingCoordinator, the original's surface", () => {
     });
   });
 
-  it("plans one round at a time, each from a snapshot no directive ran across: checkAndSteal calls beside the leader's round never name a task twice", async () => {
+  it("plans one round at a time, each from a snapshot no move ran across: checkAndSteal calls beside the leader's round never name a task twice", async () => {
     h = namespaceHarness("facade-serial", { stealInterval: 60_000, maxStealBatch: 2, agentTtlMs: 300_000 });
     facade = new WorkStealingCoordinator({ config: h.config });
     const steals: WorkStealEvent[] = [];

@@ -122,6 +122,8 @@ export class Replica {
   private leaderRoundEnded: Promise<void> = Promise.resolve();
   /** checkAndSteal calls waiting for the guard: a round that events asked for meanwhile runs after them. */
   private checkAndStealWaiting = 0;
+  /** Whether the guard is held by a checkAndSteal call (which plans only: no reaping, no placement). */
+  private checkAndStealHolds = false;
   /** When this replica's current leadership began (monotonic clock). */
   private leaderSince = 0;
   private foldLoop?: Promise<void>;
@@ -312,6 +314,7 @@ export class Replica {
       this.checkAndStealWaiting -= 1;
     }
     const endRound = this.beginLeaderRound();
+    this.checkAndStealHolds = true;
     try {
       // Asked again: leadership may have been lost while this call waited.
       const fence = this.leaderFence;
@@ -322,6 +325,7 @@ export class Replica {
       if (unsettled) this.requestLeaderRound();
       return directives;
     } finally {
+      this.checkAndStealHolds = false;
       endRound();
     }
   }
@@ -335,10 +339,12 @@ export class Replica {
   private async leaderRound(): Promise<void> {
     const fence = this.leaderFence;
     if (fence === undefined) return;
-    // One round at a time: the round a new leader runs at once may overlap its first tick, and a
-    // checkAndSteal may hold the guard. The tick is not lost: its round runs after.
+    // One round at a time: the round a new leader runs at once may overlap its first tick. A round
+    // running already reaps, plans and places, so the tick is dropped; a checkAndSteal holding the
+    // guard only plans, so the tick's round runs after it (asking always would chain rounds back
+    // to back whenever one lasts a stealInterval).
     if (this.leaderRoundBusy) {
-      this.requestLeaderRound();
+      if (this.checkAndStealHolds) this.requestLeaderRound();
       return;
     }
     const endRound = this.beginLeaderRound();

@@ -57,7 +57,7 @@ export function keysFor(namespace: Namespace) {
     /** Hash: a task's record: spec, owner, state, epoch. */
     task: (id: TaskId) => `${prefix}task:${id}`,
     /**
-     * Counter of tasks handed from one agent to another (move and reassign scripts): the leader's
+     * Counter of tasks moved off an agent (move script; reassign script, parking included): the leader's
      * planner reads it before and after a snapshot, so it knows whether a move ran across it.
      */
     moves: `${prefix}moves`,

@@ -58,11 +58,12 @@ local refused = refusesTasks(KEYS[7], ARGV[8], now)
 if refused then return refused end
 
 local epoch = expected + 1
-redis.call('HSET', movesKey, taskId, epoch)
 local prefix = namespacePrefix(streamKey, 'events')
+-- First of the writes: a counter that cannot be incremented (a hand-edited key) changes nothing.
+countMove(prefix)
+redis.call('HSET', movesKey, taskId, epoch)
 leaveLoad(prefix, KEYS[5], source, 'queued', taskId)
 enterLoad(prefix, KEYS[6], target, 'queued', taskId)
-countMove(prefix)
 redis.call('PEXPIRE', movesKey, ARGV[7])
 local marker = appendTaskEvent(streamKey, {
   kind = 'task:stolen', taskId = taskId, from = source, to = target, epoch = epoch,

@@ -56,13 +56,14 @@ end
 
 local epoch = expected + 1
 local prefix = namespacePrefix(streamKey, 'events')
+-- First of the writes: a counter that cannot be incremented (a hand-edited key) changes nothing.
+countMove(prefix)
 leaveLoad(prefix, fromKey, from, state, taskId)
 if to == '' then
   redis.call('ZADD', unassignedKey, now, taskId)
 else
   enterLoad(prefix, toKey, to, 'queued', taskId)
 end
-countMove(prefix)
 local marker = appendTaskEvent(streamKey, {
   kind = 'task:reassigned', taskId = taskId, from = from, to = to, fromState = state,
   epoch = epoch, at = now })

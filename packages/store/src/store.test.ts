@@ -269,6 +269,8 @@ describe("who may be given a task", () => {
     await expect(local.assign("t2", "b", 0)).rejects.toBeInstanceOf(AgentNotAliveError);
     await expect(local.reassign("t1", "a", "b", "queued", 1, 1)).rejects.toBeInstanceOf(AgentNotAliveError);
     expect(await local.getTask("t1")).toMatchObject({ owner: "a", epoch: 1 });
+    // A refused move or reassignment is not counted as one.
+    expect(await local.readMoveCount()).toBe(0);
     await local.drain("a");
     await expect(local.claim("t3", "a", 1)).rejects.toBeInstanceOf(AgentNotAliveError);
     expect(await local.getTask("t3")).toMatchObject({ state: "queued", attempts: 0 });
@@ -292,6 +294,8 @@ describe("who may be given a task", () => {
     expect(await local.assign("m2", "c", 0)).toBe(1);
     expect(await local.reassign("m3", "a", "c", "queued", 1, 1)).toBe(2);
     expect(await local.reassign("m3", "a", "c", "queued", 1, 1)).toBe(2);
+    // The move counter (what the leader's snapshot check reads) counted each once, not the replays.
+    expect(await local.readMoveCount()).toBe(2);
     // Even after the fence moved on: the replay changes nothing, it only confirms.
     await redis.set(local.keys.fence, 2);
     expect(await local.move("m1", "a", "b", 1, directive, 60_000)).toBe(2);

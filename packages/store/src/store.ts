@@ -499,11 +499,14 @@ export class Store {
   }
 
   /**
-   * How many tasks were ever handed from one agent to another (move and reassign): equal at two
+   * How many tasks were ever moved off an agent (move; reassign, parking included): equal at two
    * reads when no move ran between them.
    */
   async readMoveCount(): Promise<number> {
-    return Number((await this.redis.get(this.keys.moves)) ?? 0);
+    const value = (await this.redis.get(this.keys.moves)) ?? "0";
+    // A hand-edited value would read as NaN, never equal to itself: every round would re-read in vain.
+    if (!/^\d+$/.test(value)) throw new Error(`${this.keys.moves} holds ${JSON.stringify(value.slice(0, 40))}, not a count of moves`);
+    return Number(value);
   }
 
   /** Milliseconds on the Redis clock: the one clock every process agrees on. */
