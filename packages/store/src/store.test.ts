@@ -160,6 +160,20 @@ describe("fold", () => {
   });
 });
 
+/**
+ * A stream folded the way earlier versions did: `appended` entries, the `coordinators` group
+ * created at its start, `read` of them delivered to it and the first `acknowledged` acknowledged.
+ * Returns the entries' ids.
+ */
+async function foldedByLegacyGroup(local: Store, counts: { appended: number; read: number; acknowledged: number }): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < counts.appended; i++) ids.push((await redis.xadd(local.keys.events, "*", "event", `{"n":${i}}`))!);
+  await redis.xgroup("CREATE", local.keys.events, LEGACY_FOLD_GROUP, "0");
+  await redis.xreadgroup("GROUP", LEGACY_FOLD_GROUP, "old", "COUNT", counts.read, "STREAMS", local.keys.events, ">");
+  await redis.xack(local.keys.events, LEGACY_FOLD_GROUP, ...ids.slice(0, counts.acknowledged));
+  return ids;
+}
+
 describe("fold of a batch", () => {
   it("applies a chain of batches once each, summed per key and field; a batch sent against a stale cursor applies nothing", async () => {
     const local = new Store(redis, testNamespace("fold-batch"));
@@ -185,22 +199,14 @@ describe("fold of a batch", () => {
 
   it("a namespace folded through the consumer group of earlier versions starts its cursor where the group had read", async () => {
     const local = new Store(redis, testNamespace("fold-upgrade"));
-    const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await redis.xadd(local.keys.events, "*", "event", `{"n":${i}}`))!);
-    await redis.xgroup("CREATE", local.keys.events, LEGACY_FOLD_GROUP, "0");
-    await redis.xreadgroup("GROUP", LEGACY_FOLD_GROUP, "old", "COUNT", 3, "STREAMS", local.keys.events, ">");
-    await redis.xack(local.keys.events, LEGACY_FOLD_GROUP, ids[0]!, ids[1]!, ids[2]!);
+    const ids = await foldedByLegacyGroup(local, { appended: 5, read: 3, acknowledged: 3 });
     expect(await local.foldCursor()).toEqual({ id: ids[2], folded: 3 });
     expect((await readFoldProgress(local)).lag).toBe(2);
   });
 
   it("counts the folded entries from what follows the group's id, after deletions in the middle too", async () => {
     const local = new Store(redis, testNamespace("fold-upgrade-deleted"));
-    const ids: string[] = [];
-    for (let i = 0; i < 6; i++) ids.push((await redis.xadd(local.keys.events, "*", "event", `{"n":${i}}`))!);
-    await redis.xgroup("CREATE", local.keys.events, LEGACY_FOLD_GROUP, "0");
-    await redis.xreadgroup("GROUP", LEGACY_FOLD_GROUP, "old", "COUNT", 4, "STREAMS", local.keys.events, ">");
-    await redis.xack(local.keys.events, LEGACY_FOLD_GROUP, ids[0]!, ids[1]!, ids[2]!, ids[3]!);
+    const ids = await foldedByLegacyGroup(local, { appended: 6, read: 4, acknowledged: 4 });
     await redis.xdel(local.keys.events, ids[1]!, ids[4]!);
     // Six added, one left after the group's id (the fifth was deleted unread): five folded or gone, lag 1.
     expect(await local.foldCursor()).toEqual({ id: ids[3], folded: 5 });
@@ -209,11 +215,7 @@ describe("fold of a batch", () => {
 
   it("does not start the cursor while the legacy group has pending entries", async () => {
     const local = new Store(redis, testNamespace("fold-upgrade-pending"));
-    const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await redis.xadd(local.keys.events, "*", "event", `{"n":${i}}`))!);
-    await redis.xgroup("CREATE", local.keys.events, LEGACY_FOLD_GROUP, "0");
-    await redis.xreadgroup("GROUP", LEGACY_FOLD_GROUP, "old", "COUNT", 3, "STREAMS", local.keys.events, ">");
-    await redis.xack(local.keys.events, LEGACY_FOLD_GROUP, ids[0]!);
+    const ids = await foldedByLegacyGroup(local, { appended: 3, read: 3, acknowledged: 1 });
     await expect(local.foldCursor()).rejects.toThrow(LegacyFoldPendingError);
     await expect(local.foldCursor()).rejects.toThrow(/has 2 pending entries: stop the old coordinators first/);
     expect(await redis.exists(local.keys.foldCursor)).toBe(0);
