@@ -54,7 +54,8 @@ export class DirectivePlanner {
   /**
    * Plans once with `fence`. `stillLeading` is asked again just before queuing, so a leader that
    * lost its lease while it planned queues nothing. `fleet` is the fleet as the leader round read
-   * it: used when no task moved since, else read again here.
+   * it, with the move count read before it: the first snapshot builds on it, and is read again
+   * (fleet included) if a task moved since.
    */
   async planOnce(fence: number, stillLeading: () => boolean = () => true, fleet?: RoundFleet): Promise<PlanResult> {
     this.round += 1;
@@ -65,8 +66,10 @@ export class DirectivePlanner {
       phaseStart = now;
     };
     for (let attempt = 1; attempt <= SNAPSHOT_ATTEMPTS; attempt += 1) {
-      const before = await this.store.readMoveCount();
-      const agents = attempt === 1 && fleet !== undefined && fleet.movesBefore === before ? fleet.agents : await readFleet(this.store, this.directory);
+      // The round's own read serves the first attempt: a move since shows in the count read after.
+      const roundRead = attempt === 1 ? fleet : undefined;
+      const before = roundRead?.movesBefore ?? (await this.store.readMoveCount());
+      const agents = roundRead?.agents ?? (await readFleet(this.store, this.directory));
       const snapshot = await takeSnapshot(this.store, this.directory, agents, this.directives, fence, this.round, {
         tailLength: tailLength(this.config),
         minTasksToSteal: this.config.minTasksToSteal,

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { pino } from "pino";
-import { describe, expect, it, inject } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sharedRedis } from "@worksteal/testkit/vitest";
 import { TaskSpecSchema } from "@worksteal/protocol";
 import { Store } from "@worksteal/store";
@@ -9,6 +9,8 @@ import { EventFolder, foldTimingOf, isFoldRefusal } from "./event-folder.js";
 
 const redis = sharedRedis();
 const blocking = sharedRedis();
+/** A second blocking connection, for a second folder. */
+const otherBlocking = sharedRedis();
 
 const BATCH = 10;
 
@@ -74,19 +76,14 @@ describe("EventFolder.foldNew", () => {
   it("two folders that both believe they hold the lease, folding the same backlog at once, apply every event once", async () => {
     const store = new Store(redis, testNamespace("event-folder-race"));
     await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
-    const otherBlocking = new Redis(inject("redisUrl"));
-    try {
-      // The same replica id: the lease lets both fold, and only the cursor's compare-and-set keeps them apart.
-      const [one, two] = [folderOf(store, "twin", 60_000), folderOf(store, "twin", 60_000, otherBlocking)];
-      await one.ensureCursor();
-      await completedTasks(store, 40);
-      await Promise.all([foldAll(one), foldAll(two)]);
-      await foldAll(one);
-      expect(await store.foldCursor()).toMatchObject({ folded: 121 });
-      await expectFoldedOnce(store, 40);
-    } finally {
-      await otherBlocking.quit();
-    }
+    // The same replica id: the lease lets both fold, and only the cursor's compare-and-set keeps them apart.
+    const [one, two] = [folderOf(store, "twin", 60_000), folderOf(store, "twin", 60_000, otherBlocking)];
+    await one.ensureCursor();
+    await completedTasks(store, 40);
+    await Promise.all([foldAll(one), foldAll(two)]);
+    await foldAll(one);
+    expect(await store.foldCursor()).toMatchObject({ folded: 121 });
+    await expectFoldedOnce(store, 40);
   });
 
   it("a folder that stops mid-backlog without giving the lease up is replaced once its lease lapses; the replacement folds the rest once", async () => {

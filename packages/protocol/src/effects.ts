@@ -3,8 +3,9 @@ import type { WorkstealEvent } from "./events.js";
 
 /**
  * What folding one event does to the workload hashes, as data. Computing effects is pure and
- * tested here; the fold script only applies them, and only for entries its own XACK
- * acknowledged, so an event takes effect exactly once whichever replica folds it.
+ * tested here; the fold script only applies them, and only while the fold cursor stands where
+ * the batch begins (a compare-and-set in fold-4.lua), so an event takes effect exactly once
+ * whichever replica folds it.
  *
  * Folding keeps only what the events alone know: done and failed totals, steals in and out,
  * run durations (per agent and per task type), cpu and memory. An agent's queued and running

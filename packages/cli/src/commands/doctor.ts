@@ -6,7 +6,7 @@ import { formatTable } from "../table.js";
 /** Connections each process holds: an agent its command and worker connections and BullMQ's blocking one; a replica also its fold and executor ones. */
 export const AGENT_CONNECTIONS = 3;
 export const REPLICA_CONNECTIONS = 4;
-/** Event-stream entries not yet delivered, or delivered and not acknowledged, past which folding is falling behind. */
+/** Event-stream entries appended and not yet folded (the fold lag), past which folding is falling behind. */
 const LAG_WARN = 10_000;
 /** Running tasks looked at for stuck ones, dead letters read for clock refusals, SCAN calls for unknown holders. */
 const STUCK_SAMPLE = 1000;
