@@ -20,12 +20,11 @@ import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { z } from "zod";
 import { keysFor } from "@worksteal/protocol";
-import { Store } from "@worksteal/store";
+import { foldCaughtUp, readFoldProgress, Store } from "@worksteal/store";
 import { hasRedisServerBinary, REDIS_SERVER_MISSING, sleep, spawnNode, startRedisServer, waitUntilReady, type NodeProcess } from "@worksteal/testkit";
 import { type ArgsOf, JSON_FLAG, option, runScript } from "./lib/args.js";
 import { NoRedisError } from "./lib/fleet.js";
 import { fillEventStream } from "./lib/fold/fill.js";
-import { foldCaughtUp } from "./lib/fold/caught-up.js";
 import { redisClock, replicaBeating } from "./lib/readiness.js";
 import { describeMachine, printJson, progress } from "./lib/report.js";
 import { median, ratio } from "./lib/stats.js";
@@ -188,7 +187,7 @@ async function measureFold(redis: Redis, redisUrl: string, replicas: number, arg
     const started = performance.now();
     for (const proc of coordinators) proc.resume();
     const deadline = Date.now() + args["timeout-s"] * 1000;
-    while (!(await foldCaughtUp(redis, store.keys))) {
+    while (!foldCaughtUp(await readFoldProgress(store))) {
       if (Date.now() > deadline) throw new Error(`${replicas} replica(s): the backlog not folded after ${args["timeout-s"]} s`);
       await sleep(10);
     }

@@ -1,7 +1,6 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRedisServer, type RedisServer } from "@worksteal/testkit";
-import { foldCaughtUp } from "../scripts/lib/fold/caught-up.js";
 import { processCpuSeconds, redisCost, sampleRedis } from "../scripts/lib/throughput/cost.js";
 
 // A server of its own: INFO counts every client's commands, so only here are the counts exact.
@@ -32,22 +31,5 @@ describe("the benches' measures", () => {
     const until = process.cpuUsage().user + 100_000;
     while (process.cpuUsage().user < until) Math.sqrt(Math.random());
     expect(processCpuSeconds(process.pid)).toBeGreaterThan(before);
-  });
-
-  it("sees the fold caught up only once the fold cursor stands at the stream's last entry, deletions inside the stream notwithstanding", async () => {
-    const keys = { events: "stream", foldCursor: "stream:fold" };
-    const ids = [];
-    for (let i = 0; i < 3; i++) ids.push((await redis.xadd(keys.events, "*", "event", String(i)))!);
-    expect(await foldCaughtUp(redis, keys)).toBe(false);
-    await redis.hset(keys.foldCursor, "id", ids[1]!);
-    expect(await foldCaughtUp(redis, keys)).toBe(false);
-    await redis.hset(keys.foldCursor, "id", ids[2]!);
-    expect(await foldCaughtUp(redis, keys)).toBe(true);
-    const deleted = (await redis.xadd(keys.events, "*", "event", "deleted"))!;
-    const late = (await redis.xadd(keys.events, "*", "event", "late"))!;
-    await redis.xdel(keys.events, deleted);
-    expect(await foldCaughtUp(redis, keys)).toBe(false);
-    await redis.hset(keys.foldCursor, "id", late);
-    expect(await foldCaughtUp(redis, keys)).toBe(true);
   });
 });

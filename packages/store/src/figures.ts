@@ -1,4 +1,4 @@
-import { TASKS_CANCELLED_FIELD } from "@worksteal/protocol";
+import { type Keys, TASKS_CANCELLED_FIELD } from "@worksteal/protocol";
 import { type FleetTally, tallyAgents } from "./agents.js";
 import { replyValues } from "./replies.js";
 import type { Store } from "./store.js";
@@ -78,24 +78,52 @@ export async function readDurationStats(store: Store): Promise<DurationStats> {
 export interface FoldProgress {
   /** Entries appended and not yet folded: the stream's entries-added less the fold cursor's count. */
   lag: number;
+  /** The last folded entry's id; null before any replica made the cursor. */
+  cursor: string | null;
+  /** The id of the newest entry ever appended (XINFO STREAM's last-generated-id); null without a stream. */
+  lastEntryId: string | null;
+  /** Entries ever appended to the stream (entries-added). */
+  appended: number;
 }
 
+/** Whether the fold cursor stands at the stream's newest entry (by id: entries deleted inside the stream do not fool it). */
+export const foldCaughtUp = (progress: FoldProgress): boolean => progress.cursor !== null && progress.cursor === progress.lastEntryId;
+
+type Pipeline = ReturnType<Store["redis"]["pipeline"]>;
+/** The keys the fold's progress is read from (benches pass these alone, with a connection of their own). */
+type FoldKeys = Pick<Keys, "events" | "foldCursor">;
+
+/** Queues the two reads foldProgressOf takes, in its order: XINFO STREAM, then the cursor's id and count. */
+const readsOfFoldProgress = (pipeline: Pipeline, keys: FoldKeys): Pipeline => pipeline.xinfo("STREAM", keys.events).hmget(keys.foldCursor, "id", "folded");
+
 /** The fold's progress: XINFO STREAM and the fold cursor, in one round trip. */
-export async function readFoldProgress(store: Store): Promise<FoldProgress> {
-  const replies = await store.redis.pipeline().xinfo("STREAM", store.keys.events).hget(store.keys.foldCursor, "folded").exec();
+export async function readFoldProgress(store: { redis: Store["redis"]; keys: FoldKeys }): Promise<FoldProgress> {
+  const replies = await readsOfFoldProgress(store.redis.pipeline(), store.keys).exec();
   return foldProgressOf(replies?.[0], replies?.[1]);
 }
 
-/** From the replies of XINFO STREAM (an error when the stream does not exist yet: nothing to fold) and HGET of the cursor's count. */
-function foldProgressOf(stream: [Error | null, unknown] | undefined, folded: [Error | null, unknown] | undefined): FoldProgress {
-  if (stream?.[0] && /no such key/i.test(stream[0].message)) return { lag: 0 };
+/** The fold's progress and the fold lease's holder (null when none holds it), in one round trip. */
+export async function readFoldProgressAndFolder(store: Store): Promise<{ progress: FoldProgress; folder: string | null }> {
+  const replies = await readsOfFoldProgress(store.redis.pipeline(), store.keys).get(store.keys.foldLease).exec();
+  const [folder] = replyValues(replies?.slice(2) ?? null, "the fold lease") as [string | null];
+  return { progress: foldProgressOf(replies?.[0], replies?.[1]), folder };
+}
+
+/** From the replies of XINFO STREAM (an error when the stream does not exist yet: nothing to fold) and HMGET of the cursor's id and count. */
+function foldProgressOf(stream: [Error | null, unknown] | undefined, cursorReply: [Error | null, unknown] | undefined): FoldProgress {
   const missing: [Error, null] = [new Error("no reply"), null];
-  const [info, count] = replyValues([stream ?? missing, folded ?? missing], "the fold's progress") as [unknown[], string | null];
+  const noStream = stream?.[0] !== undefined && stream[0] !== null && /no such key/i.test(stream[0].message);
+  const [info, [cursor, folded]] = replyValues([noStream ? [null, []] : (stream ?? missing), cursorReply ?? missing], "the fold's progress") as [
+    unknown[],
+    [string | null, string | null],
+  ];
   const fields = new Map<string, unknown>();
   for (let i = 0; i + 1 < info.length; i += 2) fields.set(String(info[i]), info[i + 1]);
+  const appended = Number(fields.get("entries-added") ?? 0);
+  const lastEntryId = noStream ? null : String(fields.get("last-generated-id"));
   // No cursor yet: nothing was folded, and nothing trimmed (trimming needs the cursor).
-  const lag = count === null ? Number(fields.get("length") ?? 0) : Number(fields.get("entries-added") ?? 0) - Number(count);
-  return { lag: Math.max(0, lag) };
+  const lag = folded === null ? Number(fields.get("length") ?? 0) : appended - Number(folded);
+  return { lag: Math.max(0, lag), cursor, lastEntryId, appended };
 }
 
 /** What one scrape of a replica's /metrics reads: a fixed number of round trips whatever the fleet's history. */
@@ -115,11 +143,8 @@ export interface ScrapeFigures {
 export async function readScrapeFigures(store: Store, agentTtlMs: number, busiestCount: number): Promise<ScrapeFigures> {
   const k = store.keys;
   const pipeline = store.redis.pipeline().zcard(k.unassigned).xlen(k.events).xlen(k.deadLetter).zcard(k.steals).get(k.fence).hgetall(k.metrics);
-  const [replies, agents] = await Promise.all([
-    pipeline.xinfo("STREAM", k.events).hget(k.foldCursor, "folded").exec(),
-    tallyAgents(store, agentTtlMs, busiestCount),
-  ]);
-  const folded = replies?.pop();
+  const [replies, agents] = await Promise.all([readsOfFoldProgress(pipeline, k).exec(), tallyAgents(store, agentTtlMs, busiestCount)]);
+  const cursor = replies?.pop();
   const stream = replies?.pop();
   const [unassigned, events, deadLetters, steals, fence, counters] = replyValues(replies, "the namespace's figures") as [
     number,
@@ -132,7 +157,7 @@ export async function readScrapeFigures(store: Store, agentTtlMs: number, busies
   return {
     counts: { unassigned, events, deadLetters, steals, fence: Number(fence ?? 0) },
     counters: Object.fromEntries(Object.entries(counters).map(([name, value]) => [name, Number(value)])),
-    fold: foldProgressOf(stream, folded),
+    fold: foldProgressOf(stream, cursor),
     agents,
   };
 }

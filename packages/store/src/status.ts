@@ -1,6 +1,6 @@
 import type { AgentStatus, AgentView } from "@worksteal/protocol";
 import { readAgents } from "./agents.js";
-import { readFoldProgress, readNamespaceCounts } from "./figures.js";
+import { readFoldProgressAndFolder, readNamespaceCounts } from "./figures.js";
 import { type Lease, readLeader, readReplicaHeartbeats } from "./replicas.js";
 import type { Store } from "./store.js";
 
@@ -32,11 +32,8 @@ export interface Status {
 
 /** The fold cursor, its lag and the fold lease's holder. */
 export async function readFoldInfo(store: Store): Promise<FoldInfo> {
-  const [progress, [cursor, folder]] = await Promise.all([
-    readFoldProgress(store),
-    Promise.all([store.redis.hget(store.keys.foldCursor, "id"), store.redis.get(store.keys.foldLease)]),
-  ]);
-  return { cursor, lag: progress.lag, folder };
+  const { progress, folder } = await readFoldProgressAndFolder(store);
+  return { cursor: progress.cursor, lag: progress.lag, folder };
 }
 
 export async function readStatus(store: Store, agentTtlMs: number): Promise<Status> {

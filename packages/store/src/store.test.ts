@@ -11,7 +11,7 @@ import {
   TaskNotQueuedError,
   TaskNotRunningError,
 } from "./errors.js";
-import { readFoldProgress } from "./figures.js";
+import { foldCaughtUp, readFoldProgress } from "./figures.js";
 import { Store, type FoldEntry } from "./store.js";
 import { testNamespace } from "@worksteal/testkit";
 
@@ -211,6 +211,27 @@ describe("fold of a batch", () => {
     // Six added, one left after the group's id (the fifth was deleted unread): five folded or gone, lag 1.
     expect(await local.foldCursor()).toEqual({ id: ids[3], folded: 5 });
     expect((await readFoldProgress(local)).lag).toBe(1);
+  });
+
+  it("sees the fold caught up only once the cursor stands at the stream's newest entry, deletions inside the stream notwithstanding", async () => {
+    const local = new Store(redis, testNamespace("fold-caught-up"));
+    const { events, foldCursor } = local.keys;
+    expect((await readFoldProgress(local)).lastEntryId).toBeNull();
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await redis.xadd(events, "*", "event", String(i)))!);
+    expect(foldCaughtUp(await readFoldProgress(local))).toBe(false);
+    await redis.hset(foldCursor, "id", ids[1]!, "folded", 2);
+    expect(await readFoldProgress(local)).toEqual({ lag: 1, cursor: ids[1], lastEntryId: ids[2], appended: 3 });
+    expect(foldCaughtUp(await readFoldProgress(local))).toBe(false);
+    await redis.hset(foldCursor, "id", ids[2]!, "folded", 3);
+    expect(foldCaughtUp(await readFoldProgress(local))).toBe(true);
+    const deleted = (await redis.xadd(events, "*", "event", "deleted"))!;
+    const late = (await redis.xadd(events, "*", "event", "late"))!;
+    await redis.xdel(events, deleted);
+    expect(foldCaughtUp(await readFoldProgress(local))).toBe(false);
+    await redis.hset(foldCursor, "id", late, "folded", 5);
+    expect(foldCaughtUp(await readFoldProgress(local))).toBe(true);
+    expect((await readFoldProgress(local)).lag).toBe(0);
   });
 
   it("does not start the cursor while the legacy group has pending entries", async () => {

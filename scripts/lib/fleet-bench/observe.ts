@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import type { Keys } from "@worksteal/protocol";
+import { foldCaughtUp, readFoldProgress } from "@worksteal/store";
 import type { OutputLine } from "@worksteal/testkit";
 
 /** Resident memory of a process, MB. */
@@ -37,14 +38,8 @@ export function latestMemory(lines: readonly OutputLine[]): Record<MemoryPart, n
   return undefined;
 }
 
-function fieldsOf(flat: unknown[]): Record<string, unknown> {
-  const fields: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) fields[String(flat[i])] = flat[i + 1];
-  return fields;
-}
-
 /** Milliseconds of a stream entry id (`<ms>-<seq>`). */
-const idMs = (id: unknown): number => Number(String(id).split("-")[0]);
+const idMs = (id: string): number => Number(id.split("-")[0]);
 
 export interface FoldLag {
   /** Entries appended and not yet folded (entries-added less the fold cursor's count). */
@@ -55,15 +50,12 @@ export interface FoldLag {
   appended: number;
 }
 
-/** The fold cursor against the stream. */
+/** The fold cursor against the stream (the store's figures, with the lag also in seconds). */
 export async function readFoldLag(redis: Redis, keys: Pick<Keys, "events" | "foldCursor">): Promise<FoldLag> {
-  const stream = fieldsOf((await redis.xinfo("STREAM", keys.events)) as unknown[]);
-  const [cursor, folded] = await redis.hmget(keys.foldCursor, "id", "folded");
-  const appended = Number(stream["entries-added"] ?? 0);
-  if (cursor === null) return { events: appended, seconds: 0, appended };
-  const lastGenerated = stream["last-generated-id"];
-  const seconds = lastGenerated === cursor ? 0 : Math.max(0, (idMs(lastGenerated) - idMs(cursor)) / 1000);
-  return { events: Math.max(0, appended - Number(folded ?? 0)), seconds, appended };
+  const progress = await readFoldProgress({ redis, keys });
+  const { cursor, lastEntryId } = progress;
+  const seconds = cursor === null || lastEntryId === null || foldCaughtUp(progress) ? 0 : Math.max(0, (idMs(lastEntryId) - idMs(cursor)) / 1000);
+  return { events: progress.lag, seconds, appended: progress.appended };
 }
 
 /** Per histogram (and label set), cumulative bucket counts by upper bound, with sum and count. */

@@ -8,8 +8,8 @@ import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { Client, type SubmitInput } from "@worksteal/client";
 import { bullPriorityOf, jobIdFor, keysFor } from "@worksteal/protocol";
+import { foldCaughtUp, readFoldProgress } from "@worksteal/store";
 import { sleep } from "@worksteal/testkit";
-import { foldCaughtUp } from "../fold/caught-up.js";
 import { redisClock } from "../readiness.js";
 import { processCost, redisCost, type RedisCost, sampleProcesses, sampleRedis } from "./cost.js";
 import { startWorkers, type Workers } from "./workers.js";
@@ -229,7 +229,7 @@ async function untilFinished(settings: RunSettings, workers: Workers, namespace:
 /** The fold cursor stands at the stream's last entry: every event is folded. */
 async function untilFolded(settings: RunSettings, namespace: string): Promise<void> {
   const deadline = Date.now() + settings.timeoutMs;
-  while (!(await foldCaughtUp(settings.redis, keysFor(namespace)))) {
+  while (!foldCaughtUp(await readFoldProgress({ redis: settings.redis, keys: keysFor(namespace) }))) {
     if (Date.now() > deadline) throw new Error(`events not folded after ${settings.timeoutMs} ms`);
     await sleep(20);
   }
