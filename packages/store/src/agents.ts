@@ -1,6 +1,6 @@
 import { AGENT_STATUSES, type AgentStatus, type AgentView, AgentProfileSchema, parseWorkload, type Workload } from "@worksteal/protocol";
 import { type AgentLoad, readAgentLoads } from "./agent-loads.js";
-import { AGENTS_PER_READ } from "./paging.js";
+import { forEachPage, inPages } from "./paging.js";
 import { replyValues, timeToMs } from "./replies.js";
 import type { Store } from "./store.js";
 
@@ -33,16 +33,14 @@ export async function readAgents(store: Store, agentTtlMs: number): Promise<Agen
   const ids = (await readAgentIds(store)).sort();
   if (ids.length === 0) return [];
   const loadsRead = readAgentLoads(store);
-  const agents: AgentView[] = [];
-  for (let start = 0; start < ids.length; start += AGENTS_PER_READ) {
-    const page = ids.slice(start, start + AGENTS_PER_READ);
+  return inPages(ids, async (page) => {
     const pipeline = store.redis.pipeline();
     for (const id of page) pipeline.hgetall(store.keys.agent(id)).hgetall(store.keys.workload(id));
     pipeline.time();
     const [replies, loads] = await Promise.all([pipeline.exec(), loadsRead]);
     const values = replyValues(replies, "the agents");
     const now = timeToMs(values[values.length - 1] as [string, string]);
-    page.forEach((id, i) => {
+    return page.flatMap((id, i): AgentView[] => {
       const agent = values[2 * i] as Record<string, string>;
       const workload = values[2 * i + 1] as Record<string, string>;
       const profile = AgentProfileSchema.safeParse({
@@ -51,16 +49,16 @@ export async function readAgents(store: Store, agentTtlMs: number): Promise<Agen
         concurrency: Number(agent.concurrency ?? 1),
         priority: Number(agent.priority ?? 0),
       });
-      if (!profile.success) return;
-      agents.push({
+      if (!profile.success) return [];
+      const view: AgentView = {
         ...profile.data,
         status: agentStatus(agent, now, agentTtlMs),
         lastHeartbeat: Number(agent.lastHeartbeat ?? 0),
         workload: { ...withHashMetrics(parseWorkload(workload), agent), ...(loads.get(id) ?? NO_LOAD) },
-      });
+      };
+      return [view];
     });
-  }
-  return agents;
+  });
 }
 
 /** The fleet in figures, for a scrape: agents by status, the tasks they hold, and the busiest of them. */
@@ -83,8 +81,7 @@ export async function tallyAgents(store: Store, agentTtlMs: number, busiestCount
   const ids = await readAgentIds(store);
   const loadsRead = readAgentLoads(store);
   const byStatus = Object.fromEntries(AGENT_STATUSES.map((status) => [status, 0])) as Record<AgentStatus, number>;
-  for (let start = 0; start < ids.length; start += AGENTS_PER_READ) {
-    const page = ids.slice(start, start + AGENTS_PER_READ);
+  await forEachPage(ids, async (page) => {
     const pipeline = store.redis.pipeline();
     for (const id of page) pipeline.hmget(store.keys.agent(id), "status", "lastHeartbeat");
     const values = replyValues(await pipeline.time().exec(), "the agents' status");
@@ -93,7 +90,7 @@ export async function tallyAgents(store: Store, agentTtlMs: number, busiestCount
       const [status, lastHeartbeat] = values[i] as [string | null, string | null];
       byStatus[agentStatus({ status: status ?? "", lastHeartbeat: lastHeartbeat ?? "0" }, now, agentTtlMs)] += 1;
     }
-  }
+  });
   const loads = await loadsRead;
   const held = ids.map((id) => ({ id, ...(loads.get(id) ?? NO_LOAD) }));
   const total = (a: AgentLoad) => a.queued + a.running;

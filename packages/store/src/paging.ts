@@ -6,9 +6,16 @@
  */
 export const AGENTS_PER_READ = 500;
 
+/** `visit` each page of AGENTS_PER_READ of `ids` in turn, one after the other. */
+export async function forEachPage(ids: readonly string[], visit: (page: readonly string[]) => Promise<void>): Promise<void> {
+  for (let start = 0; start < ids.length; start += AGENTS_PER_READ) await visit(ids.slice(start, start + AGENTS_PER_READ));
+}
+
 /** `read` over `ids` a page of AGENTS_PER_READ at a time, the answers in `ids`' order. */
 export async function inPages<T>(ids: readonly string[], read: (page: readonly string[]) => Promise<T[]>): Promise<T[]> {
   const all: T[] = [];
-  for (let start = 0; start < ids.length; start += AGENTS_PER_READ) all.push(...(await read(ids.slice(start, start + AGENTS_PER_READ))));
+  await forEachPage(ids, async (page) => {
+    all.push(...(await read(page)));
+  });
   return all;
 }
