@@ -7,6 +7,7 @@
 import type { Server } from "node:http";
 import { loadConfig } from "@worksteal/config";
 import { type Config, ConfigError } from "@worksteal/protocol";
+import { boundHeapGrowth } from "./heap-growth.js";
 import { httpAddress, startHttp } from "./http.js";
 import { maskRedisUrl } from "@worksteal/store";
 import { Replica } from "./replica.js";
@@ -28,6 +29,8 @@ if (args.includes("--version")) {
   process.exit(0);
 }
 if (args.length > 0) fail(`unexpected argument '${args[0]}': settings come from the environment (see --help)`, 2);
+
+boundHeapGrowth();
 
 let config: Config;
 try {
