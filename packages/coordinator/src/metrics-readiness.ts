@@ -18,7 +18,8 @@ export interface ReadinessInputs {
   /** Monotonic clock, ms, as `lastReadAt`. */
   now: number;
   batchSize: number;
-  progress: FoldProgress;
+  /** Judged from the lag alone. */
+  progress: Pick<FoldProgress, "lag">;
 }
 
 /**

@@ -5,7 +5,7 @@ import { FleetMetrics } from "./metrics-scrape.js";
 const figures = (agents: FleetTally): ScrapeFigures => ({
   counts: { unassigned: 0, events: 0, deadLetters: 0, steals: 0, fence: 1 },
   counters: {},
-  fold: { lag: 0 },
+  fold: { lag: 0, cursor: null, lastEntryId: null, appended: 0 },
   agents,
 });
 
