@@ -99,7 +99,7 @@ function buildProgram(
 
   program
     .command("status")
-    .description("one-screen summary: agents, task totals, event stream, group lag, dead letters, replicas, leader, steals")
+    .description("one-screen summary: agents, task totals, event stream, fold lag, dead letters, replicas, leader, steals")
     .action(() => select("status", {}, runStatus));
   program
     .command("agents")
@@ -245,7 +245,7 @@ function buildProgram(
   program
     .command("doctor")
     .description(
-      "checks Redis (version, maxmemory-policy, persistence, maxclients) and the fleet (replicas, clocks, group lag, stuck tasks, " +
+      "checks Redis (version, maxmemory-policy, persistence, maxclients) and the fleet (replicas, clocks, fold lag, stuck tasks, " +
         "unknown agents holding tasks); prints what to fix; exit 1 when something is wrong",
     )
     .option("--stuck-after <s>", "a running task without a job lock this long is stuck (default: twice lockDurationMs)")
