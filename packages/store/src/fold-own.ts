@@ -1,3 +1,5 @@
+import type { FoldedTaskFigures } from "@worksteal/protocol";
+
 /**
  * What the fold's fast path (foldOwn-3.lua) says of a run: the task events it applied after the
  * cursor without this process reading them, where it stopped, and what the replica's metrics
@@ -15,16 +17,6 @@ export interface OwnFoldResult {
   figures: FoldedTaskFigures;
 }
 
-/** Of the task events a fold applied, what the folding replica's own metrics observe. */
-export interface FoldedTaskFigures {
-  /** The waits of first starts (`task:started`'s waitMs), ms. */
-  waitsMs: number[];
-  /** Completed runs: [task type, duration ms]. */
-  completed: Array<[taskType: string, durationMs: number]>;
-  /** Failed runs: [task type, final, duration ms; undefined when the task never started (from queued)]. */
-  failed: Array<[taskType: string, final: boolean, durationMs: number | undefined]>;
-}
-
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const isList = (v: unknown): v is Array<string | number> => Array.isArray(v) && v.every((x) => typeof x === "string" || typeof x === "number");
 
@@ -37,7 +29,7 @@ function checkedReply(raw: unknown): [number, string, string, number, number[], 
     throw new Error(`foldOwn: unexpected reply ${JSON.stringify(raw).slice(0, 200)}`);
   }
   if (!isList(waits) || !waits.every(isCount) || !isList(completed) || !isList(failed)) throw new Error("foldOwn: unexpected figures in the reply");
-  return [applied, cursor, stopId, slowCount, waits as number[], completed, failed];
+  return [applied, cursor, stopId, slowCount, waits, completed, failed];
 }
 
 /** foldOwn-3.lua's reply, decoded; undefined when the cursor had moved (another fold took the entries). */
