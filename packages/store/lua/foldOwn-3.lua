@@ -122,6 +122,9 @@ local function taskEventOf(fields)
 end
 
 local now = redisNow()
+-- The time window, as fold-4.lua checks it. A marked event's time is the Redis clock at its
+-- write, so it falls outside only after a failover to a clock far behind (ahead) or a stream left
+-- unfolded for days (behind); checked all the same, so that both paths give one verdict.
 local function applicable(id, event)
   if event.at > now + aheadMs or event.at < now - behindMs then return false end
   return redis.pcall('HDEL', prefix .. 'task:' .. event.taskId, 'ev:' .. id) == 1

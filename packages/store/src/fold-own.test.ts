@@ -1,4 +1,5 @@
 import { effectsOf, type FoldedTaskFigures, parseEventEntry, taskFiguresOf, TaskSpecSchema, type WorkstealEvent } from "@worksteal/protocol";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { sharedRedis } from "@worksteal/testkit/vitest";
 import { testNamespace } from "@worksteal/testkit";
@@ -236,5 +237,101 @@ describe("foldOwn (the fold's fast path)", () => {
     expect(await redis.hget(on.keys.durations, "type7:count")).toBe("2");
     expect(await redis.hget(on.keys.metrics, "fold.task_types_not_counted")).toBe("2");
     expect(await redis.hget(on.keys.workload("a"), "done")).toBe("2");
+  });
+
+  it("accepts no entry the event schema refuses, whatever its fields (marked by hand), and applies what the slow path would", async () => {
+    const on = new Store(redis, testNamespace("fold-own-schema"));
+    await register(on, "a1");
+    const start = await on.foldCursor();
+    await on.fold((await slowEntries(on, start.id)).entries, start.id);
+    const at = Date.now();
+    const bases: Array<Record<string, unknown>> = [
+      { kind: "task:assigned", taskId: "t1", agentId: "a1", epoch: 1, at },
+      { kind: "task:started", taskId: "t1", agentId: "a1", epoch: 1, attempt: 1, restarted: false, waitMs: 40, at },
+      { kind: "task:completed", taskId: "t1", agentId: "a1", taskType: "x", epoch: 1, durationMs: 12, at },
+      { kind: "task:failed", taskId: "t1", agentId: "a1", taskType: "x", epoch: 1, durationMs: 3, final: true, error: "e", fromState: "running", at },
+      { kind: "task:stolen", taskId: "t1", from: "a1", to: "a1", epoch: 2, directiveId: "d", at },
+      { kind: "task:reassigned", taskId: "t1", from: "a1", to: "", fromState: "queued", epoch: 2, at },
+      { kind: "task:cancelled", taskId: "t1", agentId: "", fromState: "queued", epoch: 2, at },
+    ];
+    const values = fc.oneof(
+      fc.constantFrom(
+        "t1",
+        "a1",
+        "x",
+        "",
+        "a:b",
+        "a b",
+        "queued",
+        "running",
+        "😀",
+        "é",
+        "a".repeat(64),
+        "a".repeat(65),
+        "a".repeat(128),
+        "a".repeat(129),
+        "a".repeat(2001),
+      ),
+      fc.constantFrom(0, -0, 1, -1, 1.5, 2 ** 53, 2 ** 53 - 1, 7 * 24 * 3600 * 1000, 7 * 24 * 3600 * 1000 + 1, at + 3_600_000, 1e300),
+      fc.integer(),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant([]),
+      fc.constant({}),
+    );
+    const keys = fc.constantFrom(
+      "kind",
+      "taskId",
+      "agentId",
+      "taskType",
+      "epoch",
+      "attempt",
+      "restarted",
+      "waitMs",
+      "durationMs",
+      "final",
+      "error",
+      "fromState",
+      "from",
+      "to",
+      "directiveId",
+      "at",
+      "extra",
+    );
+    const mutation = fc.oneof(
+      fc.record({ remove: keys }),
+      fc.record({ set: keys, value: values }),
+      fc.record({ set: fc.constant("kind"), value: fc.constantFrom(...bases.map((b) => b.kind as string), "agent:heartbeat") }),
+    );
+    let accepted = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...bases), fc.array(mutation, { maxLength: 2 }), async (base, mutations) => {
+        const json: Record<string, unknown> = { ...base };
+        for (const m of mutations) {
+          if ("remove" in m) delete json[m.remove];
+          else json[m.set] = m.value;
+        }
+        const text = JSON.stringify(json);
+        const id = (await redis.xadd(on.keys.events, "*", "event", text))!;
+        // Marked as a task script would have marked it (where the fast path looks for the mark).
+        const taskKey = on.keys.task(typeof json.taskId === "string" && json.taskId !== "" ? json.taskId : "t1");
+        await redis.hset(taskKey, `ev:${id}`, 1);
+        const { id: cursor } = await on.foldCursor();
+        const own = (await on.foldOwn(cursor, 1))!;
+        const parsed = parseEventEntry(["event", text]);
+        if (own.applied === 1) {
+          accepted += 1;
+          expect(parsed.ok, text).toBe(true);
+          expect(own.figures, text).toEqual(taskFiguresOf(parsed.ok ? [parsed.event] : []));
+        } else {
+          expect(own.slowRun?.from).toBe(id);
+          await on.fold((await slowEntries(on, cursor, 1)).entries, cursor);
+        }
+      }),
+      { numRuns: 400 },
+    );
+    // Not a vacuous check: unmutated and harmlessly mutated events pass.
+    expect(accepted).toBeGreaterThan(20);
   });
 });
