@@ -3,9 +3,10 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { sharedRedis } from "@worksteal/testkit/vitest";
 import { TaskSpecSchema } from "@worksteal/protocol";
-import { Store } from "@worksteal/store";
+import { appendEvent, Store } from "@worksteal/store";
 import { testNamespace } from "@worksteal/testkit";
 import { EventFolder, foldTimingOf, isFoldRefusal } from "./event-folder.js";
+import { ReplicaMetrics } from "./metrics.js";
 
 const redis = sharedRedis();
 const blocking = sharedRedis();
@@ -30,8 +31,8 @@ async function expectFoldedOnce(store: Store, tasks: number): Promise<void> {
 }
 
 /** `count` tasks on a1 run to completion by the real scripts: three task events each. */
-async function completedTasks(store: Store, count: number): Promise<void> {
-  for (let i = 0; i < count; i++) {
+async function completedTasks(store: Store, count: number, from = 0): Promise<void> {
+  for (let i = from; i < from + count; i++) {
     const id = `t${i}`;
     await store.submit(TaskSpecSchema.parse({ id, type: "render" }), "a1");
     await store.claim(id, "a1", 1);
@@ -40,23 +41,20 @@ async function completedTasks(store: Store, count: number): Promise<void> {
 }
 
 describe("EventFolder.foldNew", () => {
-  it("folds a backlog batch by batch, leaving a fold in flight while the next batch is read; once a call returns a partial batch, every event is folded once", async () => {
+  it("folds a backlog batch by batch, the task events inside Redis and the registration the slow way; once a call returns a partial batch, every event is folded once", async () => {
     const store = new Store(redis, testNamespace("event-folder-backlog"));
     await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
-    const folder = folderOf(store, "r1", 60_000);
+    const metrics = new ReplicaMetrics();
+    const folder = new EventFolder(store, blocking, { replicaId: "r1", batchSize: BATCH, leaseMs: 60_000, metrics }, pino({ level: "silent" }));
     await folder.ensureCursor();
-    // Each fold call counted while its reply is awaited.
-    let foldsInFlight = 0;
+    // Entries the slow path folded (fold-4.lua), counted.
+    let foldedSlowly = 0;
     const fold = store.fold.bind(store);
-    store.fold = async (...args) => {
-      foldsInFlight += 1;
-      try {
-        return await fold(...args);
-      } finally {
-        foldsInFlight -= 1;
-      }
+    store.fold = async (entries, after) => {
+      foldedSlowly += entries.length;
+      return fold(entries, after);
     };
-    // The registration and 3 × 33 task events: 100 entries, ten full batches and then an empty read.
+    // The registration and 3 × 33 task events: 100 entries.
     await completedTasks(store, 33);
     const reads: number[] = [];
     for (;;) {
@@ -64,13 +62,50 @@ describe("EventFolder.foldNew", () => {
       reads.push(read);
       if (read < BATCH) break;
     }
-    expect(reads).toEqual([...Array<number>(10).fill(BATCH), 0]);
-    // Nothing is left to the background: the last full batch's fold was awaited by the call that read nothing.
-    expect(foldsInFlight).toBe(0);
+    // The registration (slow) and a fast batch, then fast batches, then the rest.
+    expect(reads).toEqual([11, ...Array<number>(8).fill(BATCH), 9]);
+    expect(foldedSlowly).toBe(1);
     expect(await store.foldCursor()).toMatchObject({ folded: 100 });
     expect(await redis.hget(store.keys.workload("a1"), "done")).toBe("33");
     expect(await redis.hget(store.keys.durations, "render:count")).toBe("33");
     expect(await redis.xlen(store.keys.deadLetter)).toBe(0);
+    // The replica's own figures, from the fast path's reply: 33 waits, 33 runs, 100 events.
+    const text = await metrics.registry.metrics();
+    expect(text).toContain("worksteal_task_wait_seconds_count 33");
+    expect(text).toContain('worksteal_task_run_seconds_count{type="render",outcome="completed"} 33');
+    expect(text).toContain('worksteal_tasks_done_total{type="render"} 33');
+    expect(text).toContain("worksteal_events_folded_total 100");
+  });
+
+  it("caught up, waits for the next entry and folds it in the same call", async () => {
+    const store = new Store(redis, testNamespace("event-folder-wake"));
+    await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
+    const folder = folderOf(store, "r1", 60_000);
+    await folder.ensureCursor();
+    await foldAll(folder);
+    const folding = folder.foldNew(5_000);
+    // The folder blocks on its own connection: a submit from this one wakes it.
+    await store.submit(TaskSpecSchema.parse({ id: "w1", type: "render" }), "a1");
+    expect(await folding).toBe(1);
+    expect(await store.foldCursor()).toMatchObject({ folded: 2 });
+  });
+
+  it("folds an agent event and a forged task event the slow way between task events, dead-lettering the forged one", async () => {
+    const store = new Store(redis, testNamespace("event-folder-mixed"));
+    await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
+    const folder = folderOf(store, "r1", 60_000);
+    await folder.ensureCursor();
+    await completedTasks(store, 2);
+    await appendEvent(store, { kind: "agent:duration", agentId: "a1", taskType: "render", durationMs: 40, at: Date.now() });
+    const forged = { kind: "task:completed", taskId: "t0", agentId: "a1", taskType: "render", epoch: 1, durationMs: 5, at: Date.now() };
+    await redis.xadd(store.keys.events, "*", "event", JSON.stringify(forged));
+    await completedTasks(store, 1, 2);
+    await foldAll(folder);
+    expect(await store.foldCursor()).toMatchObject({ folded: 12 });
+    expect(await redis.hmget(store.keys.workload("a1"), "done", "durationCount")).toEqual(["3", "4"]);
+    const dead = await redis.xrange(store.keys.deadLetter, "-", "+");
+    expect(dead).toHaveLength(1);
+    expect(dead[0]![1]).toContain("no task script wrote this event for task t0 (forged, replayed, or its record expired)");
   });
 
   it("two folders that both believe they hold the lease, folding the same backlog at once, apply every event once", async () => {
@@ -92,8 +127,8 @@ describe("EventFolder.foldNew", () => {
     const dead = folderOf(store, "dead", 300);
     await dead.ensureCursor();
     await completedTasks(store, 20);
-    // Two full batches read, the second's fold left in flight: then the folder is never called again.
-    expect(await dead.foldNew(10)).toBe(BATCH);
+    // Two batches folded (the first with the registration): then the folder is never called again.
+    expect(await dead.foldNew(10)).toBe(BATCH + 1);
     expect(await dead.foldNew(10)).toBe(BATCH);
     const next = folderOf(store, "next", 300);
     // Refused while the dead folder's lease lasts (each refusal waits a little for it).

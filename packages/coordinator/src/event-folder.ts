@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { cleanReason, effectsOf, type ParsedEntry, parseEventEntry, type WorkstealEvent } from "@worksteal/protocol";
+import { cleanReason, effectsOf, type ParsedEntry, parseEventEntry, taskFiguresOf, type WorkstealEvent } from "@worksteal/protocol";
 import { performance } from "node:perf_hooks";
 import { errorSummary, type FoldEntry, type FoldResult, readFoldBatch, type RedisConnection, type Store, type StreamEntry } from "@worksteal/store";
 import type { ReplicaMetrics } from "./metrics.js";
@@ -93,33 +93,20 @@ export interface EventFolderOptions {
   metrics?: Pick<ReplicaMetrics, "folded">;
 }
 
-type ReadOutcome = { entries: StreamEntry[] } | { error: unknown };
-type FoldOutcome = { error: unknown } | { result: FoldResult };
-
-/** A promise whose failure is kept as a value until it is awaited (an unawaited rejection would crash the process). */
-function settle<T>(work: Promise<T>): Promise<{ value: T } | { error: unknown }> {
-  return work.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-}
-
 /**
  * Folds the event stream from the fold cursor, while this replica holds the fold lease (one
  * replica folds at a time; the others wait for the lease to lapse). Exactness does not rest on the
- * lease: each batch is folded by a compare-and-set on the cursor (fold-4.lua), so a batch read by
- * a replica that lost the lease, a retry, or a replay applies nothing.
+ * lease: each run is folded by a compare-and-set on the cursor (foldOwn-3.lua, fold-4.lua), so a
+ * run read by a replica that lost the lease, a retry, or a replay applies nothing.
+ *
+ * Two paths. The fast one (store.foldOwn) folds the marked task events that follow the cursor
+ * inside Redis, this process reading none of them: the task scripts wrote them, and their markers
+ * prove it. It stops at anything else; that entry, with the agent events after it, is the slow
+ * path's: read here, validated (zod), dead-lettered with its reason or folded by fold-4.lua.
  */
 export class EventFolder {
-  /** The cursor the next batch is read after; undefined until read from Redis (and after a fold found it moved). */
+  /** The cursor the next run folds after; undefined until read from Redis (and after a fold found it moved). */
   private cursor: string | undefined;
-  /** The next batch, read while the last one folds (settled: its failure waits for the next call). */
-  private nextRead: Promise<ReadOutcome> | undefined;
-  /**
-   * The fold of the last full batch, left running in Redis while the next batch is read and
-   * validated here (settled: its failure is thrown by the next call). At most one is left so.
-   */
-  private lastFold: Promise<FoldOutcome> | undefined;
   /** When the lease was last taken or extended (monotonic clock, ms); undefined while not held. */
   private leaseHeldAt: number | undefined;
 
@@ -137,48 +124,41 @@ export class EventFolder {
   }
 
   /**
-   * Reads and folds up to one batch after the cursor, blocking up to `blockMs` for it; returns
-   * how many entries it read (0 also while another replica holds the fold lease: it then waits
-   * up to `blockMs` for the lease to lapse). After a full batch (a backlog), the next batch is
-   * read while this one folds, and this one's fold script is left running in Redis while the
-   * next batch is validated here (the next call waits for it, after sending its own): Redis and
-   * this process work at the same time, so a backlog folds at the pace of the slower of the two,
-   * not of their sum. The next batch's fold expects the cursor this one leaves: if this one did
-   * not apply, neither does the next, and the folder starts over from the cursor in Redis.
+   * Folds at least a batch (`batchSize` entries) after the cursor if there are that many, fast
+   * runs and the slow runs between them; returns how many entries it folded (0 also while another
+   * replica holds the fold lease: it then waits up to `blockMs` for the lease to lapse). When
+   * nothing follows the cursor, waits up to `blockMs` for an entry (XREAD BLOCK, the one entry
+   * read only to wake) and folds what came.
    */
   async foldNew(blockMs: number): Promise<number> {
     if (!(await this.holdLease(blockMs))) return 0;
     const { batchSize } = this.options;
-    const after = (this.cursor ??= (await this.store.foldCursor()).id);
-    const read = this.nextRead ?? this.read(after, blockMs);
-    this.nextRead = undefined;
-    const outcome = await read;
-    if ("error" in outcome) {
-      this.startOver();
-      throw outcome.error;
-    }
-    const entries = outcome.entries;
-    const backlog = entries.length >= batchSize;
-    let folding: Promise<FoldOutcome> | undefined;
-    if (entries.length > 0) {
-      const last = entries[entries.length - 1]![0].toString();
-      if (backlog) this.nextRead = this.read(last, blockMs);
-      this.cursor = last;
-      // Validated and sent now; awaited below, or by the next call while a backlog lasts.
-      folding = this.fold(entries, after);
-    }
-    const previous = this.lastFold;
-    this.lastFold = backlog ? folding : undefined;
-    // The fold left in flight by the last call is awaited even when this read found nothing.
-    const outcomes = [previous ? await previous : undefined, backlog || !folding ? undefined : await folding];
-    for (const done of outcomes) {
-      if (done && "error" in done) {
-        this.startOver();
-        throw done.error;
+    let folded = 0;
+    let waited = false;
+    try {
+      while (folded < batchSize) {
+        const after = (this.cursor ??= (await this.store.foldCursor()).id);
+        const own = await this.store.foldOwn(after, batchSize);
+        if (own === undefined) return this.startOver();
+        this.cursor = own.cursor;
+        this.options.metrics?.folded(own.figures, 0, { applied: own.applied, deadLettered: 0, alreadyFolded: 0 });
+        folded += own.applied;
+        if (own.slowRun) {
+          const slow = await this.foldSlowRun(own.cursor, own.slowRun.count);
+          if (slow === undefined) return this.startOver();
+          folded += slow;
+        } else if (own.applied < batchSize) {
+          // The stream's end: wait for an entry once if this call folded nothing yet.
+          if (folded > 0 || waited) break;
+          waited = true;
+          if ((await readFoldBatch(this.store, this.blocking, own.cursor, 1, blockMs)).length === 0) break;
+        }
       }
-      if (done && done.result.alreadyFolded > 0) return this.startOver();
+    } catch (error) {
+      this.startOver();
+      throw error;
     }
-    return entries.length;
+    return folded;
   }
 
   /**
@@ -215,20 +195,24 @@ export class EventFolder {
     return false;
   }
 
-  /** Forgets what was read or folded in advance: the next call reads the cursor from Redis. Returns the entries this call folded: none. */
+  /** Forgets the cursor: the next call reads it from Redis. Returns the entries this call folded: none. */
   private startOver(): 0 {
     this.cursor = undefined;
-    this.nextRead = undefined;
-    this.lastFold = undefined;
     return 0;
   }
 
-  private read(after: string, blockMs: number): Promise<ReadOutcome> {
-    return settle(readFoldBatch(this.store, this.blocking, after, this.options.batchSize, blockMs)).then((o) => ("error" in o ? o : { entries: o.value }));
-  }
-
-  private fold(entries: StreamEntry[], after: string): Promise<FoldOutcome> {
-    return settle(this.foldEntries(entries, after)).then((o) => ("error" in o ? o : { result: o.value }));
+  /**
+   * The slow path for `count` entries after the cursor `after`: read here, validated, folded by
+   * fold-4.lua (split on refusal, invalid ones dead-lettered). Returns how many, or undefined when
+   * the cursor had moved (another fold took them).
+   */
+  private async foldSlowRun(after: string, count: number): Promise<number | undefined> {
+    const entries = await readFoldBatch(this.store, this.blocking, after, count, 1);
+    if (entries.length === 0) return 0;
+    const result = await this.foldEntries(entries, after);
+    if (result.alreadyFolded > 0) return undefined;
+    this.cursor = entries[entries.length - 1]![0].toString();
+    return entries.length;
   }
 
   private async foldEntries(entries: StreamEntry[], after: string): Promise<FoldResult> {
@@ -239,7 +223,7 @@ export class EventFolder {
       return toFoldEntry(entry, parsed);
     });
     const result = await foldSplitting(this.store, foldEntries, after, this.log);
-    this.options.metrics?.folded(events, entries.length - events.length, result);
+    this.options.metrics?.folded(taskFiguresOf(events), entries.length - events.length, result);
     if (result.deadLettered > 0) {
       const invalid = foldEntries.filter((e): e is Extract<FoldEntry, { dead: string }> => "dead" in e);
       for (const entry of invalid.slice(0, 5)) this.log.warn({ id: entry.id, reason: entry.dead }, "event dead-lettered");

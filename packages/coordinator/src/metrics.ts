@@ -1,5 +1,5 @@
 import { Counter, Histogram, Registry } from "prom-client";
-import type { Directive, WorkstealEvent } from "@worksteal/protocol";
+import type { Directive, FoldedTaskFigures } from "@worksteal/protocol";
 import { type FoldResult, MAX_TASK_TYPES, readTaskTimes, type Store } from "@worksteal/store";
 import type { StealOutcome } from "./executor.js";
 
@@ -105,28 +105,26 @@ export class ReplicaMetrics {
   }
 
   /**
-   * A batch this replica folded. `events` are its valid entries; `invalid` how many it sent to
-   * the dead-letter stream for failing validation. Per-event figures are observed only when the
+   * A batch this replica folded. `figures` are what its valid entries tell (taskFiguresOf, or
+   * the fast path's reply); `invalid` how many it sent to the dead-letter stream for failing
+   * validation. Per-event figures are observed only when the
    * result shows that this fold applied every valid event: when another replica folded part of
    * the batch, or the fold script refused some of it, which events took effect is unknown, and
    * observing them could count an event twice across replicas.
    */
-  folded(events: WorkstealEvent[], invalid: number, result: FoldResult): void {
+  folded(figures: FoldedTaskFigures, invalid: number, result: FoldResult): void {
     this.eventsFolded.inc(result.applied);
     this.eventsDeadLettered.inc(result.deadLettered);
     if (result.alreadyFolded > 0 || result.deadLettered !== invalid) return;
-    for (const event of events) {
-      if (event.kind === "task:completed") {
-        this.tasksDone.inc({ type: this.typeLabel(event.taskType) });
-        this.taskRun.observe({ type: this.typeLabel(event.taskType), outcome: "completed" }, event.durationMs / 1000);
-      } else if (event.kind === "task:failed") {
-        if (event.final) this.tasksFailed.inc({ type: this.typeLabel(event.taskType) });
-        if (event.fromState !== "queued") this.taskRun.observe({ type: this.typeLabel(event.taskType), outcome: "failed" }, event.durationMs / 1000);
-      } else if (event.kind === "task:started" && event.waitMs !== undefined) {
-        // Carried by a task's first start only: a later attempt's wait would include the earlier runs.
-        this.taskWait.observe(event.waitMs / 1000);
-      }
+    for (const [type, durationMs] of figures.completed) {
+      this.tasksDone.inc({ type: this.typeLabel(type) });
+      this.taskRun.observe({ type: this.typeLabel(type), outcome: "completed" }, durationMs / 1000);
     }
+    for (const [type, final, durationMs] of figures.failed) {
+      if (final) this.tasksFailed.inc({ type: this.typeLabel(type) });
+      if (durationMs !== undefined) this.taskRun.observe({ type: this.typeLabel(type), outcome: "failed" }, durationMs / 1000);
+    }
+    for (const waitMs of figures.waitsMs) this.taskWait.observe(waitMs / 1000);
   }
 
   /** A leader round that took `seconds`. */

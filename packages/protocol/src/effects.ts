@@ -77,3 +77,28 @@ export function effectsOf(event: WorkstealEvent): Effects {
   }
   return "taskId" in event ? { incr, gauge, task: event.taskId, at: event.at } : { incr, gauge, agent: event.agentId, at: event.at };
 }
+
+/**
+ * Of the task events a fold applied, what the folding replica's own metrics observe (tasks done
+ * and failed by type, run times, waits): folding is exactly once, so each task is observed by one
+ * replica. The fold's fast path (foldOwn-3.lua) returns the same from Redis.
+ */
+export interface FoldedTaskFigures {
+  /** The waits of first starts (`task:started`'s waitMs), ms. */
+  waitsMs: number[];
+  /** Completed runs: [task type, duration ms]. */
+  completed: Array<[taskType: string, durationMs: number]>;
+  /** Failed runs: [task type, final, duration ms; undefined when the task never started (from queued)]. */
+  failed: Array<[taskType: string, final: boolean, durationMs: number | undefined]>;
+}
+
+export function taskFiguresOf(events: readonly WorkstealEvent[]): FoldedTaskFigures {
+  const figures: FoldedTaskFigures = { waitsMs: [], completed: [], failed: [] };
+  for (const event of events) {
+    if (event.kind === "task:completed") figures.completed.push([event.taskType, event.durationMs]);
+    else if (event.kind === "task:failed") figures.failed.push([event.taskType, event.final, event.fromState === "queued" ? undefined : event.durationMs]);
+    // Carried by a task's first start only: a later attempt's wait would include the earlier runs.
+    else if (event.kind === "task:started" && event.waitMs !== undefined) figures.waitsMs.push(event.waitMs);
+  }
+  return figures;
+}

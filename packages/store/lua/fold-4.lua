@@ -47,6 +47,7 @@
 ]]
 --- @include "redisNow"
 --- @include "streamIds"
+--- @include "foldWrites"
 local streamKey, deadKey, metricsKey, cursorKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local after, prefix = ARGV[1], ARGV[2]
 local maxDurationFields, aheadMs, behindMs = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -128,7 +129,7 @@ local now = redisNow()
 local applied, dead = 0, 0
 
 local function countMetric(metric, n)
-  redis.pcall('HINCRBY', metricsKey, metric, n)
+  foldCountMetric(metricsKey, metric, n)
 end
 
 local function deadLetter(id, reason)
@@ -170,19 +171,7 @@ local function refusal(i)
 end
 
 local function incr(key, field, delta)
-  if key == durationsKey then
-    local known, size = redis.pcall('HEXISTS', key, field), redis.pcall('HLEN', key)
-    if type(known) == 'number' and type(size) == 'number' and known == 0 and size >= maxDurationFields then
-      countMetric('fold.task_types_not_counted', 1)
-      return
-    end
-  end
-  local ok = redis.pcall('HINCRBY', key, field, delta)
-  if type(ok) == 'table' and ok.err then
-    -- Not an integer (a hand edit) or not a hash: start the field over from this delta.
-    local reset = redis.pcall('HSET', key, field, delta)
-    countMetric((type(reset) == 'table' and reset.err) and 'fold.writes_failed' or 'fold.fields_reset', 1)
-  end
+  foldIncr(metricsKey, durationsKey, maxDurationFields, key, field, delta)
 end
 
 local function gauge(key, field, value, at)

@@ -2,6 +2,7 @@ export * from "./errors.js";
 export * from "./connection.js";
 export * from "./log.js";
 export * from "./store.js";
+export type { OwnFoldResult } from "./fold-own.js";
 export * from "./agents.js";
 export * from "./tasks.js";
 export * from "./steals.js";

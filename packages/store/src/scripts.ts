@@ -47,6 +47,7 @@ export type ScriptName =
   | "claim"
   | "finish"
   | "fold"
+  | "foldOwn"
   | "foldCursor"
   | "foldLease"
   | "register"

@@ -16,9 +16,11 @@ import {
   truncateBytes,
   type Backoff,
   BackoffSchema,
+  MAX_EVENT_BYTES,
 } from "@worksteal/protocol";
 import { check, errorForCode, isAgentRefusal, LegacyFoldPendingError, SCRIPT_CODES, StoreError } from "./errors.js";
 import { foldArgs } from "./fold-args.js";
+import { type OwnFoldResult, ownFoldResultOf } from "./fold-own.js";
 import { timeToMs } from "./replies.js";
 import { defineScripts, queueScript, type ScriptName } from "./scripts.js";
 
@@ -283,6 +285,21 @@ export class Store {
       [after, k.prefix, MAX_TASK_TYPES * 2, EVENT_AHEAD_MS, EVENT_BEHIND_MS, ...foldArgs(entries)],
     )) as [number, number, number];
     return { applied: reply[0], deadLettered: reply[1], alreadyFolded: reply[2] };
+  }
+
+  /**
+   * The fold's fast path (foldOwn-3.lua): folds, inside Redis, the marked task events among the
+   * next `count` entries after the cursor `after`, up to the first entry that is anything else;
+   * undefined (nothing applied) when the cursor no longer stands at `after`.
+   */
+  async foldOwn(after: string, count: number): Promise<OwnFoldResult | undefined> {
+    const k = this.keys;
+    const reply = await this.run(
+      "foldOwn",
+      [k.events, k.metrics, k.foldCursor],
+      [after, k.prefix, MAX_TASK_TYPES * 2, EVENT_AHEAD_MS, EVENT_BEHIND_MS, count, MAX_EVENT_BYTES],
+    );
+    return ownFoldResultOf(reply);
   }
 
   /** The fold cursor, made when missing (from an earlier version's consumer group, if any: see foldCursor-2.lua). */

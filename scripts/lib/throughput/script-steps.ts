@@ -1,14 +1,15 @@
 /**
  * What worksteal's own scripts cost per task, one lifecycle step at a time, with nothing else
  * running: the store's submit, claim and finish scripts called directly (no BullMQ job, no
- * worker), then the fold of the events they appended (as a replica folds: read after the fold
- * cursor, validated, folded in batches). Each step is measured alone, so its commands per task
+ * worker), then the fold of the events they appended (as a replica folds: an EventFolder, task
+ * events folded inside Redis, anything else read, validated and folded the slow way). Each step is measured alone, so its commands per task
  * are exact (INFO commandstats, Lua inner calls included), not split out of an overlapping run.
  */
 import type { Redis } from "ioredis";
 import { TaskSpecSchema } from "@worksteal/protocol";
-import { toFoldEntries } from "@worksteal/coordinator";
-import { readFoldBatch, Store } from "@worksteal/store";
+import { pino } from "pino";
+import { EventFolder } from "@worksteal/coordinator";
+import { Store } from "@worksteal/store";
 import { redisCost, sampleRedis } from "./cost.js";
 import type { Step } from "./run.js";
 
@@ -59,13 +60,11 @@ export async function measureScriptSteps(redis: Redis, tasks: number, namespace:
   return steps;
 }
 
-/** Folds every entry after the fold cursor, in batches. */
+/** Folds every entry after the fold cursor, in batches, as the replica holding the fold lease does. */
 async function foldAll(store: Store, redis: Redis): Promise<void> {
-  let { id: after } = await store.foldCursor();
-  for (;;) {
-    const entries = await readFoldBatch(store, redis, after, FOLD_BATCH, 1);
-    if (entries.length === 0) return;
-    await store.fold(toFoldEntries(entries), after);
-    after = entries[entries.length - 1]![0].toString();
-  }
+  const folder = new EventFolder(store, redis, { replicaId: "bench", batchSize: FOLD_BATCH, leaseMs: 60_000 }, pino({ level: "silent" }));
+  await folder.ensureCursor();
+  // A call that folds nothing has found the stream's end (after waiting 1 ms for more).
+  while ((await folder.foldNew(1)) > 0);
+  await folder.release();
 }

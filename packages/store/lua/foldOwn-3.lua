@@ -1,0 +1,209 @@
+--[[
+  The fold's fast path: folds the task events that follow the fold cursor without the caller
+  reading them. Task events are written only by the task scripts (includes/appendTaskEvent.lua,
+  cjson.encode), and one carrying its marker (field 'ev:<stream id>' in the task's record) is
+  proven to be theirs; so its content needs no validation beyond the bounds the event schema
+  sets, which are checked here (a conservative subset: anything this script does not accept
+  whole is left to fold-4.lua, which the caller reaches with the full validation).
+
+  From the entry after the cursor on, it applies each entry that is exactly one field 'event',
+  at most ARGV[7] bytes, whose JSON decodes to a task event of a known kind with exactly the
+  schema's fields in its bounds (text in ASCII only; durations in whole ms), whose time is
+  within the window fold-4.lua allows, and whose marker it consumes. It STOPS at the first entry
+  that is anything else (an agent event, a forged or replayed task event, a malformed entry):
+  that entry and the following ones that are not task events are the caller's to fold the slow
+  way (XREAD, validation, dead letters with their reason, fold-4.lua); then it is called again.
+  The effects are those of effectsOf (@worksteal/protocol effects.ts; a test holds the two
+  together), summed per key and field and written once each in first-seen order, the per-type
+  durations capped as in fold-4.lua (includes/foldWrites.lua).
+
+  Exactly once as fold-4.lua: it applies only if the cursor still stands at ARGV[1] (the
+  compare-and-set), and moves it to the last entry it applied, adding the count folded, in the
+  same atomic step. Nothing after the check can raise an error.
+
+  KEYS[1] event stream   ws:{ns}:events
+  KEYS[2] metrics hash   ws:{ns}:metrics
+  KEYS[3] fold cursor    ws:{ns}:fold   (hash: id, folded; made by foldCursor-2.lua)
+
+  ARGV[1] the cursor's id the caller expects
+  ARGV[2] key prefix     ws:{ns}:
+  ARGV[3] most fields the per-type durations hash may hold
+  ARGV[4] how far ahead of the Redis clock an event's time may be, ms
+  ARGV[5] how far behind the Redis clock an event's time may be, ms
+  ARGV[6] most entries to look at
+  ARGV[7] largest entry, bytes (its field names and values together)
+
+  Returns {-1} when the cursor does not stand at ARGV[1] (nothing applied), else
+    {applied, the cursor's id now, the id it stopped at or '', the slow run: how many entries from
+     the stop on are for the slow path (0 when it did not stop), waits, completions, failures}
+  where, for the replica's own metrics, waits are the waitMs of the first starts applied,
+  completions are {task type, durationMs} flat, failures {task type, 1 if final else 0,
+  durationMs or -1 when the task never started (fromState 'queued')} flat.
+]]
+--- @include "redisNow"
+--- @include "foldWrites"
+local streamKey, metricsKey, cursorKey = KEYS[1], KEYS[2], KEYS[3]
+local after, prefix = ARGV[1], ARGV[2]
+local maxDurationFields, aheadMs, behindMs = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local limit, maxEntryBytes = tonumber(ARGV[6]), tonumber(ARGV[7])
+local durationsKey = prefix .. 'durations'
+
+if redis.call('HGET', cursorKey, 'id') ~= after then return {-1} end
+
+-- The event schema's bounds (@worksteal/protocol events.ts, ids.ts), or a stricter subset.
+local MAX_SAFE_INTEGER, MAX_DURATION_MS = 9007199254740991, 7 * 24 * 3600 * 1000
+local function isInteger(value, min)
+  return type(value) == 'number' and value % 1 == 0 and value >= min and value <= MAX_SAFE_INTEGER
+end
+local function idOf(max)
+  return function(value)
+    return type(value) == 'string' and #value >= 1 and #value <= max and string.find(value, '^[A-Za-z0-9_.%-]+$') ~= nil
+  end
+end
+-- ASCII only: its length in bytes is JavaScript's length, and it holds no lone surrogate.
+local function asciiOf(min, max)
+  return function(value)
+    return type(value) == 'string' and #value >= min and #value <= max and string.find(value, '[\128-\255]') == nil
+  end
+end
+local function oneOf(a, b)
+  return function(value) return value == a or value == b end
+end
+local taskId, agentId, text64, text128 = idOf(128), idOf(64), asciiOf(1, 64), asciiOf(1, 128)
+local function epoch(value) return isInteger(value, 0) end
+local function attempt(value) return isInteger(value, 1) end
+local function isBoolean(value) return type(value) == 'boolean' end
+-- Whole ms only (what the scripts write): the metrics get it back as a Redis integer.
+local function duration(value) return isInteger(value, 0) and value <= MAX_DURATION_MS end
+local function agentOrNone(value) return value == '' or agentId(value) end
+local fromState = oneOf('queued', 'running')
+local function any() return true end
+
+-- Per kind: its fields' checks, how many are required, and which are optional.
+local KINDS = {
+  ['task:assigned'] = {fields = {kind = any, taskId = taskId, agentId = agentId, epoch = epoch, at = epoch}, required = 5},
+  ['task:started'] = {
+    fields = {kind = any, taskId = taskId, agentId = agentId, epoch = epoch, attempt = attempt, restarted = isBoolean,
+      waitMs = epoch, at = epoch},
+    required = 7, optional = {waitMs = true}},
+  ['task:completed'] = {
+    fields = {kind = any, taskId = taskId, agentId = agentId, taskType = text64, epoch = epoch, durationMs = duration, at = epoch},
+    required = 7},
+  ['task:failed'] = {
+    fields = {kind = any, taskId = taskId, agentId = agentId, taskType = text64, epoch = epoch, durationMs = duration,
+      final = isBoolean, error = asciiOf(0, 2000), fromState = fromState, at = epoch},
+    required = 9, optional = {fromState = true}},
+  ['task:stolen'] = {
+    fields = {kind = any, taskId = taskId, from = agentId, to = agentId, epoch = epoch, directiveId = text128, at = epoch},
+    required = 7},
+  ['task:reassigned'] = {
+    fields = {kind = any, taskId = taskId, from = agentId, to = agentOrNone, fromState = fromState, epoch = epoch, at = epoch},
+    required = 7},
+  ['task:cancelled'] = {
+    fields = {kind = any, taskId = taskId, agentId = agentOrNone, fromState = fromState, epoch = epoch, at = epoch},
+    required = 6},
+}
+
+-- The task event an entry holds, when it is certainly one the schema accepts; else nil.
+local function taskEventOf(fields)
+  if #fields ~= 2 or fields[1] ~= 'event' or #fields[1] + #fields[2] > maxEntryBytes then return nil end
+  local ok, event = pcall(cjson.decode, fields[2])
+  if not ok or type(event) ~= 'table' then return nil end
+  local spec = KINDS[event.kind]
+  if spec == nil then return nil end
+  local required = 0
+  for key, value in pairs(event) do
+    local check = spec.fields[key]
+    if check == nil or not check(value) then return nil end
+    if not (spec.optional and spec.optional[key]) then required = required + 1 end
+  end
+  if required ~= spec.required then return nil end
+  return event
+end
+
+local now = redisNow()
+-- The time window, as fold-4.lua checks it. A marked event's time is the Redis clock at its
+-- write, so it falls outside only after a failover to a clock far behind (ahead) or a stream left
+-- unfolded for days (behind); checked all the same, so that both paths give one verdict.
+local function applicable(id, event)
+  if event.at > now + aheadMs or event.at < now - behindMs then return false end
+  return redis.pcall('HDEL', prefix .. 'task:' .. event.taskId, 'ev:' .. id) == 1
+end
+
+-- Sums per key and field, in first-seen order (so the writes, and the durations cap, do not
+-- depend on table order).
+local sums, order = {}, {}
+local function add(key, field, delta)
+  local name = key .. '\0' .. field
+  local slot = sums[name]
+  if slot == nil then
+    slot = {key, field, 0}
+    sums[name] = slot
+    order[#order + 1] = slot
+  end
+  slot[3] = slot[3] + delta
+end
+
+local waits, completions, failures = {}, {}, {}
+local function apply(event)
+  local kind = event.kind
+  if kind == 'task:completed' then
+    local w = prefix .. 'workload:' .. event.agentId
+    add(w, 'done', 1)
+    add(w, 'durationSumMs', event.durationMs)
+    add(w, 'durationCount', 1)
+    add(durationsKey, event.taskType .. ':sum', event.durationMs)
+    add(durationsKey, event.taskType .. ':count', 1)
+    completions[#completions + 1] = event.taskType
+    completions[#completions + 1] = event.durationMs
+  elseif kind == 'task:failed' then
+    if event.final then add(prefix .. 'workload:' .. event.agentId, 'failed', 1) end
+    failures[#failures + 1] = event.taskType
+    failures[#failures + 1] = event.final and 1 or 0
+    failures[#failures + 1] = event.fromState == 'queued' and -1 or event.durationMs
+  elseif kind == 'task:stolen' then
+    add(prefix .. 'workload:' .. event.from, 'stolenOut', 1)
+    add(prefix .. 'workload:' .. event.to, 'stolenIn', 1)
+  elseif kind == 'task:cancelled' then
+    add(metricsKey, 'tasksCancelled', 1)
+  elseif kind == 'task:started' and event.waitMs ~= nil then
+    waits[#waits + 1] = event.waitMs
+  end
+  -- task:assigned, task:reassigned and the rest of task:started: the marker is all they carry for the fold.
+end
+
+local entries = redis.call('XRANGE', streamKey, '(' .. after, '+', 'COUNT', limit)
+local applied, last, stop = 0, after, nil
+for i = 1, #entries do
+  local id, fields = entries[i][1], entries[i][2]
+  local event = taskEventOf(fields)
+  if event == nil or not applicable(id, event) then
+    stop = i
+    break
+  end
+  apply(event)
+  applied, last = applied + 1, id
+end
+
+-- The stop and the entries after it that are not task events (agent events, mostly: a fleet's
+-- heartbeats come together) go the slow way at once; the next task event comes back here. This
+-- only sizes the slow batch: whatever the slow path takes, it folds correctly.
+local slowRun, stopId = 0, ''
+if stop then
+  stopId, slowRun = entries[stop][1], 1
+  for i = stop + 1, #entries do
+    local fields = entries[i][2]
+    if fields[2] and string.find(fields[2], '"kind":"task:', 1, true) then break end
+    slowRun = slowRun + 1
+  end
+end
+
+if applied > 0 then
+  redis.call('HSET', cursorKey, 'id', last)
+  redis.call('HINCRBY', cursorKey, 'folded', applied)
+  for _, slot in ipairs(order) do
+    -- Even a sum of 0: the field then exists, as a reader of a type's sum and count expects.
+    foldIncr(metricsKey, durationsKey, maxDurationFields, slot[1], slot[2], slot[3])
+  end
+end
+return {applied, last, stopId, slowRun, waits, completions, failures}

@@ -1,0 +1,337 @@
+import { effectsOf, type FoldedTaskFigures, parseEventEntry, taskFiguresOf, TaskSpecSchema, type WorkstealEvent } from "@worksteal/protocol";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { sharedRedis } from "@worksteal/testkit/vitest";
+import { testNamespace } from "@worksteal/testkit";
+import { appendEvent } from "./event-stream.js";
+import { cancelTask } from "./task-control.js";
+import { Store, type FoldEntry } from "./store.js";
+
+const redis = sharedRedis();
+
+async function register(on: Store, ...ids: string[]) {
+  for (const id of ids) await on.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });
+}
+
+const task = (id: string, maxAttempts = 2, type = "resize") => TaskSpecSchema.parse({ id, type, maxAttempts });
+
+/** The `count` entries after `after`, validated as a replica validates them (the slow path). */
+async function slowEntries(on: Store, after: string, count = 10_000): Promise<{ entries: FoldEntry[]; events: WorkstealEvent[] }> {
+  const events: WorkstealEvent[] = [];
+  const entries = (await redis.xrange(on.keys.events, `(${after}`, "+", "COUNT", count)).map(([id, fields]): FoldEntry => {
+    const parsed = parseEventEntry(fields);
+    if (!parsed.ok) return { id, dead: parsed.reason };
+    events.push(parsed.event);
+    return { id, ...effectsOf(parsed.event) };
+  });
+  return { entries, events };
+}
+
+/** Every kind of task event, written by the task scripts themselves, with agent events among them. */
+async function everyTaskEvent(on: Store): Promise<void> {
+  await register(on, "a", "b", "c");
+  await redis.set(on.keys.fence, 1);
+  await on.submit(task("t1"), "a");
+  await on.submit(task("t2"), "a");
+  await on.submit(task("t3", 2, "encode"), "a");
+  await on.submit(task("u1"), "");
+  await on.assign("u1", "b", 0);
+  await on.claim("t1", "a", 1);
+  await on.finish("t1", "a", 1, "retry", "again");
+  await on.claim("t1", "a", 1);
+  await on.finish("t1", "a", 1, "completed", "null");
+  await on.move("t2", "a", "c", 1, { id: "d1", fence: 1 }, 60_000);
+  await on.claim("t2", "c", 2);
+  // Agent events (as the compatibility facade appends them), for the slow path.
+  await appendEvent(on, { kind: "agent:duration", agentId: "c", taskType: "resize", durationMs: 12.5, at: Date.now() });
+  await appendEvent(on, { kind: "agent:metrics", agentId: "c", cpu: 10, memoryMb: 100, at: Date.now() });
+  await on.reassign("t2", "c", "b", "running", 2, 1);
+  await on.reassign("t3", "a", "", "queued", 1, 1);
+  await on.submit(task("x1", 1, "encode"), "c");
+  await on.claim("x1", "c", 1);
+  await on.reassign("x1", "c", "a", "running", 1, 1);
+  await expect(on.claim("x1", "a", 2)).rejects.toThrow();
+  await on.claim("u1", "b", 1);
+  await on.finish("u1", "b", 1, "failed", "for good");
+  await on.submit(task("k1"), "b");
+  await cancelTask(on, "k1", 60_000);
+}
+
+/** Every key of a namespace with its type and content, the namespace taken out of the names. */
+async function snapshot(on: Store): Promise<Record<string, unknown>> {
+  const keys = (await redis.keys(`${on.keys.prefix}*`)).sort();
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const name = key.slice(on.keys.prefix.length);
+    const type = await redis.type(key);
+    if (type === "hash") out[name] = await redis.hgetall(key);
+    else if (type === "set") out[name] = (await redis.smembers(key)).sort();
+    else if (type === "zset") out[name] = await redis.zrange(key, 0, -1, "WITHSCORES");
+    else if (type === "stream") out[name] = await redis.xrange(key, "-", "+");
+    else if (type === "string") out[name] = await redis.get(key);
+    else out[name] = type;
+  }
+  return out;
+}
+
+/** Copies every key of `from` into `to` (stream ids, markers and all): two namespaces with one history. */
+async function copyNamespace(from: Store, to: Store): Promise<void> {
+  for (const key of await redis.keys(`${from.keys.prefix}*`)) {
+    const dump = await redis.dumpBuffer(key);
+    const ttl = await redis.pttl(key);
+    await redis.restore(to.keys.prefix + key.slice(from.keys.prefix.length), ttl > 0 ? ttl : 0, dump);
+  }
+}
+
+/** Folds the whole stream: fast while it can, the slow run (validated here, fold-4.lua) where it stops. */
+async function foldFastAndSlow(on: Store, batch: number): Promise<{ figures: FoldedTaskFigures; slowRuns: number[] }> {
+  const figures: FoldedTaskFigures = { waitsMs: [], completed: [], failed: [] };
+  const slowRuns: number[] = [];
+  for (;;) {
+    const { id } = await on.foldCursor();
+    const own = await on.foldOwn(id, batch);
+    if (!own) throw new Error("the cursor moved under a lone folder");
+    figures.waitsMs.push(...own.figures.waitsMs);
+    figures.completed.push(...own.figures.completed);
+    figures.failed.push(...own.figures.failed);
+    if (own.slowRun) {
+      expect(own.slowRun.from > own.cursor || own.applied === 0).toBe(true);
+      slowRuns.push(own.slowRun.count);
+      const { entries, events } = await slowEntries(on, own.cursor, own.slowRun.count);
+      expect(entries[0]!.id).toBe(own.slowRun.from);
+      await on.fold(entries, own.cursor);
+      const slow = taskFiguresOf(events);
+      figures.waitsMs.push(...slow.waitsMs);
+      figures.completed.push(...slow.completed);
+      figures.failed.push(...slow.failed);
+    } else if (own.applied < batch) return { figures, slowRuns };
+  }
+}
+
+describe("foldOwn (the fold's fast path)", () => {
+  it("leaves every hash as the slow path does, with the same figures, on a stream of every task event kind", async () => {
+    const fast = new Store(redis, testNamespace("fold-own-fast"));
+    const slow = new Store(redis, testNamespace("fold-own-slow"));
+    await fast.foldCursor();
+    await everyTaskEvent(fast);
+    await copyNamespace(fast, slow);
+
+    const { entries, events } = await slowEntries(slow, "0-0");
+    expect(await slow.fold(entries, "0-0")).toMatchObject({ alreadyFolded: 0, deadLettered: 0 });
+    const folded = await foldFastAndSlow(fast, 4);
+
+    expect(await snapshot(fast)).toEqual(await snapshot(slow));
+    expect(folded.figures).toEqual(taskFiguresOf(events));
+    // Only the registrations and the agent events went the slow way (each pair together: one run).
+    expect(folded.slowRuns).toEqual([3, 2]);
+    const kinds = new Set(events.map((e) => e.kind));
+    for (const kind of ["task:assigned", "task:started", "task:completed", "task:failed", "task:stolen", "task:reassigned", "task:cancelled"]) {
+      expect(kinds).toContain(kind);
+    }
+  });
+
+  it("applies a run exactly once: of two calls from one cursor one applies, the other finds the cursor moved; a stale cursor applies nothing", async () => {
+    const on = new Store(redis, testNamespace("fold-own-once"));
+    await register(on, "a");
+    const start = await on.foldCursor();
+    // The registration is for the slow path.
+    const { entries } = await slowEntries(on, start.id, 1);
+    await on.fold(entries, start.id);
+    const { id: after } = await on.foldCursor();
+    for (let i = 0; i < 5; i++) {
+      await on.submit(task(`o${i}`), "a");
+      await on.claim(`o${i}`, "a", 1);
+      await on.finish(`o${i}`, "a", 1, "completed", "null");
+    }
+    const [one, two] = await Promise.all([on.foldOwn(after, 100), on.foldOwn(after, 100)]);
+    expect([one?.applied, two?.applied].sort()).toEqual([15, undefined]);
+    const done = (one ?? two)!;
+    expect(done.slowRun).toBeUndefined();
+    expect(done.figures.completed).toHaveLength(5);
+    expect(await on.foldOwn(after, 100)).toBeUndefined();
+    expect(await on.foldCursor()).toEqual({ id: done.cursor, folded: 16 });
+    expect(await redis.hmget(on.keys.workload("a"), "done", "durationCount")).toEqual(["5", "5"]);
+    expect(await redis.hget(on.keys.durations, "resize:count")).toBe("5");
+    // Caught up: nothing to apply, nothing to stop at.
+    expect(await on.foldOwn(done.cursor, 100)).toMatchObject({ applied: 0, cursor: done.cursor });
+  });
+
+  it("stops at an agent event and at a forged task event, which the slow path dead-letters; then goes on", async () => {
+    const on = new Store(redis, testNamespace("fold-own-stop"));
+    await register(on, "a");
+    const start = await on.foldCursor();
+    await on.submit(task("s1"), "a");
+    await appendEvent(on, { kind: "agent:metrics", agentId: "a", cpu: 5, memoryMb: 50, at: Date.now() });
+    await appendEvent(on, { kind: "agent:heartbeat", agentId: "a", at: Date.now() });
+    const forged = JSON.stringify({ kind: "task:completed", taskId: "s1", agentId: "a", taskType: "resize", epoch: 1, durationMs: 5, at: Date.now() });
+    const forgedId = (await redis.xadd(on.keys.events, "*", "event", forged))!;
+    await on.claim("s1", "a", 1);
+
+    // The registration first.
+    const first = (await on.foldOwn(start.id, 100))!;
+    expect(first).toMatchObject({ applied: 0, cursor: start.id, slowRun: { count: 1 } });
+    await on.fold((await slowEntries(on, start.id, 1)).entries, start.id);
+    // task:assigned, then the two agent events (one slow run), then the forged one.
+    let cursor = (await on.foldCursor()).id;
+    const second = (await on.foldOwn(cursor, 100))!;
+    expect(second.applied).toBe(1);
+    expect(second.slowRun).toBeDefined();
+    expect(second.slowRun!.count).toBe(2);
+    const run = await slowEntries(on, second.cursor, second.slowRun!.count);
+    expect(run.entries.every((e) => "agent" in e)).toBe(true);
+    await on.fold(run.entries, second.cursor);
+    cursor = (await on.foldCursor()).id;
+    const third = (await on.foldOwn(cursor, 100))!;
+    expect(third).toMatchObject({ applied: 0, slowRun: { from: forgedId, count: 1 } });
+    const forgedRun = await slowEntries(on, cursor, 1);
+    expect(await on.fold(forgedRun.entries, cursor)).toMatchObject({ applied: 0, deadLettered: 1 });
+    const dead = await redis.xrange(on.keys.deadLetter, "-", "+");
+    expect(dead).toHaveLength(1);
+    expect(dead[0]![1]).toContain("no task script wrote this event for task s1 (forged, replayed, or its record expired)");
+    // The real start after it folds fast; the forged completion counted nothing.
+    const fourth = (await on.foldOwn(forgedId, 100))!;
+    expect(fourth).toMatchObject({ applied: 1 });
+    expect(fourth.slowRun).toBeUndefined();
+    expect(await redis.hget(on.keys.workload("a"), "done")).toBeNull();
+  });
+
+  it("stops at an entry that is not certainly an event the schema accepts, even when marked", async () => {
+    const on = new Store(redis, testNamespace("fold-own-shape"));
+    await register(on, "a");
+    await on.submit(task("m1"), "a");
+    const cursor = await on.foldCursor();
+    const { entries } = await slowEntries(on, cursor.id, 1);
+    await on.fold(entries, cursor.id);
+    const after = (await on.foldCursor()).id;
+    // A completion with an extra field, marked by hand as a task script would: the schema refuses it.
+    const bad = JSON.stringify({ kind: "task:completed", taskId: "m1", agentId: "a", taskType: "resize", epoch: 1, durationMs: 5, at: Date.now(), extra: 1 });
+    const id = (await redis.xadd(on.keys.events, "*", "event", bad))!;
+    await redis.hset(on.keys.task("m1"), `ev:${id}`, 1);
+    // The assignment before it folds; the stop is at it.
+    expect(await on.foldOwn(after, 100)).toMatchObject({ applied: 1, slowRun: { from: id, count: 1 } });
+    // Its marker is left for the slow path, which dead-letters it with the schema's reason.
+    expect(await redis.hexists(on.keys.task("m1"), `ev:${id}`)).toBe(1);
+    const slow = await slowEntries(on, (await on.foldCursor()).id);
+    const first = slow.entries[0]!;
+    expect("dead" in first && first.dead).toContain("extra");
+  });
+
+  it("keeps the per-type durations hash within its cap, counting the types left out", async () => {
+    const on = new Store(redis, testNamespace("fold-own-cap"));
+    await register(on, "a");
+    const cursor = await on.foldCursor();
+    await on.fold((await slowEntries(on, cursor.id)).entries, cursor.id);
+    // The hash full: 2,000 fields (MAX_TASK_TYPES types, two fields each).
+    const full: string[] = [];
+    for (let i = 0; i < 1000; i++) full.push(`type${i}:sum`, "1", `type${i}:count`, "1");
+    await redis.hset(on.keys.durations, ...full);
+    await on.submit(task("n1", 1, "brand-new"), "a");
+    await on.claim("n1", "a", 1);
+    await on.finish("n1", "a", 1, "completed", "null");
+    await on.submit(task("n2", 1, "type7"), "a");
+    await on.claim("n2", "a", 1);
+    await on.finish("n2", "a", 1, "completed", "null");
+    const own = (await on.foldOwn((await on.foldCursor()).id, 100))!;
+    expect(own.applied).toBe(6);
+    expect(await redis.hlen(on.keys.durations)).toBe(2000);
+    expect(await redis.hget(on.keys.durations, "type7:count")).toBe("2");
+    expect(await redis.hget(on.keys.metrics, "fold.task_types_not_counted")).toBe("2");
+    expect(await redis.hget(on.keys.workload("a"), "done")).toBe("2");
+  });
+
+  it("accepts no entry the event schema refuses, whatever its fields (marked by hand), and applies what the slow path would", async () => {
+    const on = new Store(redis, testNamespace("fold-own-schema"));
+    await register(on, "a1");
+    const start = await on.foldCursor();
+    await on.fold((await slowEntries(on, start.id)).entries, start.id);
+    const at = Date.now();
+    const bases: Array<Record<string, unknown>> = [
+      { kind: "task:assigned", taskId: "t1", agentId: "a1", epoch: 1, at },
+      { kind: "task:started", taskId: "t1", agentId: "a1", epoch: 1, attempt: 1, restarted: false, waitMs: 40, at },
+      { kind: "task:completed", taskId: "t1", agentId: "a1", taskType: "x", epoch: 1, durationMs: 12, at },
+      { kind: "task:failed", taskId: "t1", agentId: "a1", taskType: "x", epoch: 1, durationMs: 3, final: true, error: "e", fromState: "running", at },
+      { kind: "task:stolen", taskId: "t1", from: "a1", to: "a1", epoch: 2, directiveId: "d", at },
+      { kind: "task:reassigned", taskId: "t1", from: "a1", to: "", fromState: "queued", epoch: 2, at },
+      { kind: "task:cancelled", taskId: "t1", agentId: "", fromState: "queued", epoch: 2, at },
+    ];
+    const values = fc.oneof(
+      fc.constantFrom(
+        "t1",
+        "a1",
+        "x",
+        "",
+        "a:b",
+        "a b",
+        "queued",
+        "running",
+        "😀",
+        "é",
+        "a".repeat(64),
+        "a".repeat(65),
+        "a".repeat(128),
+        "a".repeat(129),
+        "a".repeat(2001),
+      ),
+      fc.constantFrom(0, -0, 1, -1, 1.5, 2 ** 53, 2 ** 53 - 1, 7 * 24 * 3600 * 1000, 7 * 24 * 3600 * 1000 + 1, at + 3_600_000, 1e300),
+      fc.integer(),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant([]),
+      fc.constant({}),
+    );
+    const keys = fc.constantFrom(
+      "kind",
+      "taskId",
+      "agentId",
+      "taskType",
+      "epoch",
+      "attempt",
+      "restarted",
+      "waitMs",
+      "durationMs",
+      "final",
+      "error",
+      "fromState",
+      "from",
+      "to",
+      "directiveId",
+      "at",
+      "extra",
+    );
+    const mutation = fc.oneof(
+      fc.record({ remove: keys }),
+      fc.record({ set: keys, value: values }),
+      fc.record({ set: fc.constant("kind"), value: fc.constantFrom(...bases.map((b) => b.kind as string), "agent:heartbeat") }),
+    );
+    let accepted = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...bases), fc.array(mutation, { maxLength: 2 }), async (base, mutations) => {
+        const json: Record<string, unknown> = { ...base };
+        for (const m of mutations) {
+          if ("remove" in m) delete json[m.remove];
+          else json[m.set] = m.value;
+        }
+        const text = JSON.stringify(json);
+        const id = (await redis.xadd(on.keys.events, "*", "event", text))!;
+        // Marked as a task script would have marked it (where the fast path looks for the mark).
+        const taskKey = on.keys.task(typeof json.taskId === "string" && json.taskId !== "" ? json.taskId : "t1");
+        await redis.hset(taskKey, `ev:${id}`, 1);
+        const { id: cursor } = await on.foldCursor();
+        const own = (await on.foldOwn(cursor, 1))!;
+        const parsed = parseEventEntry(["event", text]);
+        if (own.applied === 1) {
+          accepted += 1;
+          expect(parsed.ok, text).toBe(true);
+          expect(own.figures, text).toEqual(taskFiguresOf(parsed.ok ? [parsed.event] : []));
+        } else {
+          expect(own.slowRun?.from).toBe(id);
+          await on.fold((await slowEntries(on, cursor, 1)).entries, cursor);
+        }
+      }),
+      { numRuns: 400 },
+    );
+    // Not a vacuous check: unmutated and harmlessly mutated events pass.
+    expect(accepted).toBeGreaterThan(20);
+  });
+});
