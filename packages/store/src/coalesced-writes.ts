@@ -21,7 +21,7 @@ interface Corkable {
 export function coalesceWrites(redis: Redis): void {
   const send = redis.sendCommand.bind(redis);
   let corked: Corkable | undefined;
-  redis.sendCommand = ((...args: Parameters<Redis["sendCommand"]>) => {
+  redis.sendCommand = (...args: Parameters<Redis["sendCommand"]>) => {
     // The socket of the moment: a reconnect replaces it, and the one corked is the one uncorked.
     const socket = (redis as unknown as { stream?: Corkable }).stream;
     if (corked === undefined && socket !== undefined) {
@@ -33,5 +33,5 @@ export function coalesceWrites(redis: Redis): void {
       });
     }
     return send(...args);
-  }) as Redis["sendCommand"];
+  };
 }
