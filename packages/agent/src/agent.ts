@@ -221,7 +221,7 @@ export class Agent {
       this.log.debug({ taskId, epoch, skipped }, "job dropped without running");
       return { ran: false, skipped };
     }
-    const controller = this.running.begin(taskId);
+    const run = this.running.begin(taskId);
     const context: TaskContext = {
       id: taskId,
       type: claimed.type,
@@ -230,17 +230,19 @@ export class Agent {
       attempt: claimed.attempt,
       epoch,
       agentId: this.id,
-      signal: controller.signal,
+      get signal() {
+        return run.signal;
+      },
       progress: (value) => this.progress(taskId, epoch, value),
     };
     let result: unknown;
     let failure: { message: string; unrecoverable: boolean } | undefined;
     try {
-      result = await withTimeout(() => new Promise<unknown>((resolve) => resolve(this.handler(context))), claimed.timeoutMs, controller);
+      result = await withTimeout(() => new Promise<unknown>((resolve) => resolve(this.handler(context))), claimed.timeoutMs, run);
     } catch (error) {
       failure = { message: messageOf(error, MAX_ERROR_BYTES), unrecoverable: error instanceof UnrecoverableError };
     } finally {
-      this.running.end(taskId, controller);
+      this.running.end(taskId, run);
     }
     const json = failure ? undefined : toJson(result, this.config.maxResultBytes);
     // A result that cannot be stored fails the attempt like a throw would: the task must not stay running.

@@ -13,13 +13,37 @@ export class TaskCancelledError extends WorkstealError {
 }
 
 /**
- * The runs in progress on one agent, each with the controller of its handler's signal. While any
- * runs, the agent reads their records' cancel mark every `pollMs` (one pipelined round trip) and
- * aborts the signal of each cancelled one: a cancel reaches a running handler within `pollMs`
- * plus a round trip. Nothing is read while the agent runs nothing.
+ * One run's abort signal, made only when something needs it: most handlers never read their
+ * signal and most runs are never aborted, and an AbortController (an EventTarget) per task is
+ * the larger part of what the agent itself spends on a no-op task. Aborted before the handler
+ * read it, the signal it then reads is already aborted, with the same reason.
+ */
+export class RunSignal {
+  private controller?: AbortController;
+
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    return this.controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.controller?.signal.aborted ?? false;
+  }
+
+  abort(reason: Error): void {
+    this.controller ??= new AbortController();
+    this.controller.abort(reason);
+  }
+}
+
+/**
+ * The runs in progress on one agent, each with its handler's signal. While any runs, the
+ * agent reads their records' cancel mark every `pollMs` (one pipelined round trip) and aborts
+ * the signal of each cancelled one: a cancel reaches a running handler within `pollMs` plus a
+ * round trip. Nothing is read while the agent runs nothing.
  */
 export class RunningTasks {
-  private readonly runs = new Map<string, AbortController>();
+  private readonly runs = new Map<string, RunSignal>();
   private timer?: NodeJS.Timeout;
   private polling = false;
 
@@ -30,15 +54,15 @@ export class RunningTasks {
   ) {}
 
   /** A new run's signal; `end` it when the run is over. */
-  begin(taskId: string): AbortController {
-    const controller = new AbortController();
-    this.runs.set(taskId, controller);
+  begin(taskId: string): RunSignal {
+    const run = new RunSignal();
+    this.runs.set(taskId, run);
     this.timer ??= setInterval(() => void this.poll(), this.pollMs);
-    return controller;
+    return run;
   }
 
-  end(taskId: string, controller: AbortController): void {
-    if (this.runs.get(taskId) === controller) this.runs.delete(taskId);
+  end(taskId: string, run: RunSignal): void {
+    if (this.runs.get(taskId) === run) this.runs.delete(taskId);
     if (this.runs.size === 0) this.stop();
   }
 
@@ -54,10 +78,10 @@ export class RunningTasks {
       const ids = [...this.runs.keys()];
       const cancelled = await readCancelRequests(this.store, ids);
       for (const id of cancelled) {
-        const controller = this.runs.get(id);
-        if (!controller || controller.signal.aborted) continue;
+        const run = this.runs.get(id);
+        if (!run || run.aborted) continue;
         this.log.info({ taskId: id }, "task cancelled while running: aborting its signal");
-        controller.abort(new TaskCancelledError(`task ${id} was cancelled`));
+        run.abort(new TaskCancelledError(`task ${id} was cancelled`));
       }
     } catch (error) {
       if (!isConnectionError(error)) this.log.warn({ error: error instanceof Error ? error.message : String(error) }, "cancel check failed");
@@ -72,13 +96,13 @@ export class RunningTasks {
  * promise rejects with AttemptTimeoutError at once (a handler that ignores its signal is left to
  * finish on its own; its outcome no longer counts).
  */
-export async function withTimeout<T>(work: () => Promise<T>, timeoutMs: number | undefined, controller: AbortController): Promise<T> {
+export async function withTimeout<T>(work: () => Promise<T>, timeoutMs: number | undefined, run: RunSignal): Promise<T> {
   if (timeoutMs === undefined) return work();
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
       const error = new AttemptTimeoutError(`timed out after ${timeoutMs} ms`);
-      controller.abort(error);
+      run.abort(error);
       reject(error);
     }, timeoutMs);
   });

@@ -32,7 +32,7 @@ import {
   type SubmitResult,
   TaskNotFoundError,
 } from "@worksteal/store";
-import { unassignedReason, watchTask, type WatchOptions, withTaskDefaults } from "./task-lookups.js";
+import { taskDefaultsOf, unassignedReason, watchTask, type WatchOptions, withTaskDefaults } from "./task-lookups.js";
 
 export interface ClientOptions {
   config?: ConfigInput;
@@ -107,12 +107,14 @@ export class Client {
   readonly store: Store;
   private readonly queues: AgentQueues;
   private readonly ownsRedis: boolean;
+  private readonly taskDefaults: Readonly<Partial<TaskSpecInput>>;
   private agentCache?: { at: number; agents: AgentView[] };
   /** The reload under way: submits in flight when the cache expires share it instead of each reading every agent. */
   private agentsLoading?: Promise<AgentView[]>;
 
   constructor(options: ClientOptions = {}) {
     this.config = loadConfig({ overrides: options.config });
+    this.taskDefaults = taskDefaultsOf(this.config);
     const redis = options.redis ?? createRedis(redisTargetOf(this.config), { connectionName: "client" });
     this.ownsRedis = options.redis === undefined;
     this.store = new Store(redis, this.config.namespace, { agentTtlMs: this.config.agentTtlMs });
@@ -275,7 +277,7 @@ export class Client {
 
   /** The input with the configuration's defaults for what it leaves out (attempts, backoff, timeout). */
   private withDefaults(input: SubmitInput): SubmitInput {
-    return withTaskDefaults(this.config, input);
+    return withTaskDefaults(this.taskDefaults, input);
   }
 
   async close(): Promise<void> {

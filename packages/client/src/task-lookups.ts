@@ -1,15 +1,27 @@
 import { type AgentView, type Config, type TaskRecord, type TaskSpecInput, isFinished } from "@worksteal/protocol";
 import { TaskNotFoundError } from "@worksteal/store";
 
-/** The configuration's task defaults, under what the input sets itself (an option set to undefined takes the default too). */
-export function withTaskDefaults<T extends TaskSpecInput>(config: Config, input: T): T {
-  const defaults: Partial<TaskSpecInput> = {
+/** The configuration's task defaults (attempts, backoff, timeout): made once per client, not per submit. */
+export function taskDefaultsOf(config: Config): Readonly<Partial<TaskSpecInput>> {
+  return Object.freeze({
     maxAttempts: config.taskMaxAttempts,
-    backoff: { type: config.taskBackoffType, delayMs: config.taskBackoffDelayMs, maxDelayMs: config.taskBackoffMaxDelayMs, jitter: config.taskBackoffJitter },
+    backoff: Object.freeze({
+      type: config.taskBackoffType,
+      delayMs: config.taskBackoffDelayMs,
+      maxDelayMs: config.taskBackoffMaxDelayMs,
+      jitter: config.taskBackoffJitter,
+    }),
     ...(config.taskTimeoutMs > 0 ? { timeoutMs: config.taskTimeoutMs } : {}),
-  };
+  });
+}
+
+/** `defaults` under what the input sets itself (an option set to undefined takes the default too). */
+export function withTaskDefaults<T extends TaskSpecInput>(defaults: Readonly<Partial<TaskSpecInput>>, input: T): T {
   const merged: Record<string, unknown> = { ...defaults };
-  for (const [key, value] of Object.entries(input)) if (value !== undefined) merged[key] = value;
+  for (const key of Object.keys(input)) {
+    const value = (input as Record<string, unknown>)[key];
+    if (value !== undefined) merged[key] = value;
+  }
   return merged as T;
 }
 

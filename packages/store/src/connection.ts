@@ -1,5 +1,6 @@
 import { isClusterUrl, maskRedisUrl, type RedisTarget } from "@worksteal/protocol";
 import { Cluster, Redis, type RedisOptions } from "ioredis";
+import { coalesceWrites } from "./coalesced-writes.js";
 import { clusterEndpointOf, redisEndpointOf } from "./connection-settings.js";
 
 // Also exported here, where callers have always found it; it lives beside the URL forms it reads.
@@ -77,7 +78,9 @@ export function createRedis(target: string | RedisTarget, options: ConnectionOpt
 function openSingle(target: string | RedisTarget, settings: RedisOptions): Redis {
   const endpoint = redisEndpointOf(target);
   const merged = { ...endpoint.options, ...settings };
-  return endpoint.url === undefined ? new Redis(merged) : new Redis(endpoint.url, merged);
+  const redis = endpoint.url === undefined ? new Redis(merged) : new Redis(endpoint.url, merged);
+  coalesceWrites(redis);
+  return redis;
 }
 
 /**

@@ -15,7 +15,6 @@ import {
   type TaskState,
   truncateBytes,
   type Backoff,
-  BackoffSchema,
   MAX_EVENT_BYTES,
 } from "@worksteal/protocol";
 import { check, errorForCode, isAgentRefusal, LegacyFoldPendingError, SCRIPT_CODES, StoreError } from "./errors.js";
@@ -23,6 +22,7 @@ import { foldArgs } from "./fold-args.js";
 import { type OwnFoldResult, ownFoldResultOf } from "./fold-own.js";
 import { timeToMs } from "./replies.js";
 import { defineScripts, queueScript, type ScriptName } from "./scripts.js";
+import { parseStoredBackoff } from "./stored-backoff.js";
 
 export interface SubmitResult {
   created: boolean;
@@ -64,7 +64,7 @@ export interface ClaimedTask {
   requiredCapabilities: string[];
   maxAttempts: number;
   timeoutMs: number | undefined;
-  backoff: Backoff | undefined;
+  backoff: Readonly<Backoff> | undefined;
 }
 
 const DEFAULT_RETENTION_MS = 24 * 3600 * 1000;
@@ -219,7 +219,7 @@ export class Store {
       requiredCapabilities: JSON.parse(requiredCapabilities) as string[],
       maxAttempts: Number(maxAttempts),
       timeoutMs: timeoutMs === "" ? undefined : Number(timeoutMs),
-      backoff: backoff === "" ? undefined : BackoffSchema.parse(JSON.parse(backoff)),
+      backoff: backoff === "" ? undefined : parseStoredBackoff(backoff),
     };
   }
 
