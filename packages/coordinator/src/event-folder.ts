@@ -93,6 +93,12 @@ export interface EventFolderOptions {
   metrics?: Pick<ReplicaMetrics, "folded">;
 }
 
+/** The entries one foldNew dead-lettered: those invalid here (a bounded few itemised in the log), and the count. */
+interface DeadLetterTally {
+  invalid: Array<Extract<FoldEntry, { dead: string }>>;
+  deadLettered: number;
+}
+
 /**
  * Folds the event stream from the fold cursor, while this replica holds the fold lease (one
  * replica folds at a time; the others wait for the lease to lapse). Exactness does not rest on the
@@ -135,17 +141,24 @@ export class EventFolder {
     const { batchSize } = this.options;
     let folded = 0;
     let waited = false;
+    const deadLetters: DeadLetterTally = { invalid: [], deadLettered: 0 };
     try {
       while (folded < batchSize) {
         const after = (this.cursor ??= (await this.store.foldCursor()).id);
         const own = await this.store.foldOwn(after, batchSize);
-        if (own === undefined) return this.startOver();
+        if (own === undefined) {
+          this.startOver();
+          break;
+        }
         this.cursor = own.cursor;
         this.options.metrics?.folded(own.figures, 0, { applied: own.applied, deadLettered: 0, alreadyFolded: 0 });
         folded += own.applied;
         if (own.slowRun) {
-          const slow = await this.foldSlowRun(own.cursor, own.slowRun.count);
-          if (slow === undefined) return this.startOver();
+          const slow = await this.foldSlowRun(own.cursor, own.slowRun.count, deadLetters);
+          if (slow === undefined) {
+            this.startOver();
+            break;
+          }
           folded += slow;
         } else if (own.applied < batchSize) {
           // The stream's end: wait for an entry once if this call folded nothing yet.
@@ -157,6 +170,8 @@ export class EventFolder {
     } catch (error) {
       this.startOver();
       throw error;
+    } finally {
+      this.logDeadLetters(deadLetters);
     }
     return folded;
   }
@@ -206,16 +221,16 @@ export class EventFolder {
    * fold-4.lua (split on refusal, invalid ones dead-lettered). Returns how many, or undefined when
    * the cursor had moved (another fold took them).
    */
-  private async foldSlowRun(after: string, count: number): Promise<number | undefined> {
+  private async foldSlowRun(after: string, count: number, deadLetters: DeadLetterTally): Promise<number | undefined> {
     const entries = await readFoldBatch(this.store, this.blocking, after, count, 1);
     if (entries.length === 0) return 0;
-    const result = await this.foldEntries(entries, after);
+    const result = await this.foldEntries(entries, after, deadLetters);
     if (result.alreadyFolded > 0) return undefined;
     this.cursor = entries[entries.length - 1]![0].toString();
     return entries.length;
   }
 
-  private async foldEntries(entries: StreamEntry[], after: string): Promise<FoldResult> {
+  private async foldEntries(entries: StreamEntry[], after: string, deadLetters: DeadLetterTally): Promise<FoldResult> {
     const events: WorkstealEvent[] = [];
     const foldEntries = entries.map((entry) => {
       const parsed = parseEventEntry(entry[1]);
@@ -225,11 +240,20 @@ export class EventFolder {
     const result = await foldSplitting(this.store, foldEntries, after, this.log);
     this.options.metrics?.folded(taskFiguresOf(events), entries.length - events.length, result);
     if (result.deadLettered > 0) {
-      const invalid = foldEntries.filter((e): e is Extract<FoldEntry, { dead: string }> => "dead" in e);
-      for (const entry of invalid.slice(0, 5)) this.log.warn({ id: entry.id, reason: entry.dead }, "event dead-lettered");
-      // Entries refused by the fold script's own checks (forged, unknown agent) are counted, not itemised here.
-      this.log.warn({ deadLettered: result.deadLettered, invalid: invalid.length }, "events dead-lettered");
+      deadLetters.deadLettered += result.deadLettered;
+      for (const entry of foldEntries) if ("dead" in entry) deadLetters.invalid.push(entry);
     }
     return result;
+  }
+
+  /**
+   * What one foldNew dead-lettered, in a few lines whatever the count: a slow run can be a single
+   * entry, and a client appending bad entries among task traffic must not get a log line for each.
+   */
+  private logDeadLetters({ invalid, deadLettered }: DeadLetterTally): void {
+    if (deadLettered === 0) return;
+    for (const entry of invalid.slice(0, 5)) this.log.warn({ id: entry.id, reason: entry.dead }, "event dead-lettered");
+    // Entries refused by the fold script's own checks (forged, unknown agent) are counted, not itemised here.
+    this.log.warn({ deadLettered, invalid: invalid.length }, "events dead-lettered");
   }
 }

@@ -11,8 +11,9 @@
   schema's fields in its bounds (text in ASCII only; durations in whole ms), whose time is
   within the window fold-4.lua allows, and whose marker it consumes. It STOPS at the first entry
   that is anything else (an agent event, a forged or replayed task event, a malformed entry):
-  that entry and the following ones that are not task events are the caller's to fold the slow
-  way (XREAD, validation, dead letters with their reason, fold-4.lua); then it is called again.
+  that entry and what follows it up to the next FAST_RUN task events in a row are the caller's to
+  fold the slow way (XREAD, validation, dead letters with their reason, fold-4.lua); then it is
+  called again.
   The effects are those of effectsOf (@worksteal/protocol effects.ts; a test holds the two
   together), summed per key and field and written once each in first-seen order, the per-type
   durations capped as in fold-4.lua (includes/foldWrites.lua).
@@ -30,12 +31,13 @@
   ARGV[3] most fields the per-type durations hash may hold
   ARGV[4] how far ahead of the Redis clock an event's time may be, ms
   ARGV[5] how far behind the Redis clock an event's time may be, ms
-  ARGV[6] most entries to look at
+  ARGV[6] most entries to look at (read CHUNK at a time: those applied, then those sizing the slow run)
   ARGV[7] largest entry, bytes (its field names and values together)
 
   Returns {-1} when the cursor does not stand at ARGV[1] (nothing applied), else
     {applied, the cursor's id now, the id it stopped at or '', the slow run: how many entries from
-     the stop on are for the slow path (0 when it did not stop), waits, completions, failures}
+     the stop on are for the slow path (0 when it did not stop: the stop, and what follows it up to
+     the next FAST_RUN task events in a row), waits, completions, failures}
   where, for the replica's own metrics, waits are the waitMs of the first starts applied,
   completions are {task type, durationMs} flat, failures {task type, 1 if final else 0,
   durationMs or -1 when the task never started (fromState 'queued')} flat.
@@ -172,30 +174,48 @@ local function apply(event)
   -- task:assigned, task:reassigned and the rest of task:started: the marker is all they carry for the fold.
 end
 
-local entries = redis.call('XRANGE', streamKey, '(' .. after, '+', 'COUNT', limit)
-local applied, last, stop = 0, after, nil
-for i = 1, #entries do
-  local id, fields = entries[i][1], entries[i][2]
-  local event = taskEventOf(fields)
-  if event == nil or not applicable(id, event) then
-    stop = i
-    break
-  end
-  apply(event)
-  applied, last = applied + 1, id
+-- Entries read per XRANGE: a call that stops early has read little past its stop.
+local CHUNK = 64
+-- Task events in a row that end a slow run: from there the fast path takes over again. Shorter
+-- runs go the slow way with the entries around them (fold-4.lua folds task events as well), so a
+-- stream where task and agent events alternate costs one slow batch per ARGV[6] entries, not
+-- three calls per two entries.
+local FAST_RUN = 8
+
+local function looksLikeTaskEvent(fields)
+  return fields[2] ~= nil and string.find(fields[2], '"kind":"task:', 1, true) ~= nil
 end
 
--- The stop and the entries after it that are not task events (agent events, mostly: a fleet's
--- heartbeats come together) go the slow way at once; the next task event comes back here. This
--- only sizes the slow batch: whatever the slow path takes, it folds correctly.
-local slowRun, stopId = 0, ''
-if stop then
-  stopId, slowRun = entries[stop][1], 1
-  for i = stop + 1, #entries do
-    local fields = entries[i][2]
-    if fields[2] and string.find(fields[2], '"kind":"task:', 1, true) then break end
-    slowRun = slowRun + 1
+-- Applies entries until one cannot be; then sizes the slow run from it: the stop and what follows
+-- up to the next FAST_RUN task events in a row (or as far as ARGV[6] entries looked at reach).
+-- The slow run only sizes the caller's next read: whatever the slow path takes, it folds correctly.
+local applied, last, looked, readFrom = 0, after, 0, after
+local stopId, slowRun, taskRun, sized = '', 0, 0, false
+while not sized and looked < limit do
+  local entries = redis.call('XRANGE', streamKey, '(' .. readFrom, '+', 'COUNT', math.min(CHUNK, limit - looked))
+  if #entries == 0 then break end
+  looked, readFrom = looked + #entries, entries[#entries][1]
+  for i = 1, #entries do
+    local id, fields = entries[i][1], entries[i][2]
+    if stopId == '' then
+      local event = taskEventOf(fields)
+      if event ~= nil and applicable(id, event) then
+        apply(event)
+        applied, last = applied + 1, id
+      else
+        stopId, slowRun = id, 1
+      end
+    else
+      slowRun = slowRun + 1
+      taskRun = looksLikeTaskEvent(fields) and taskRun + 1 or 0
+      if taskRun == FAST_RUN then
+        slowRun = slowRun - FAST_RUN
+        sized = true
+        break
+      end
+    end
   end
+  if #entries < CHUNK then break end
 end
 
 if applied > 0 then

@@ -81,17 +81,20 @@ export async function tallyAgents(store: Store, agentTtlMs: number, busiestCount
   const ids = await readAgentIds(store);
   const loadsRead = readAgentLoads(store);
   const byStatus = Object.fromEntries(AGENT_STATUSES.map((status) => [status, 0])) as Record<AgentStatus, number>;
-  await forEachPage(ids, async (page) => {
-    const pipeline = store.redis.pipeline();
-    for (const id of page) pipeline.hmget(store.keys.agent(id), "status", "lastHeartbeat");
-    const values = replyValues(await pipeline.time().exec(), "the agents' status");
-    const now = timeToMs(values[page.length] as [string, string]);
-    for (let i = 0; i < page.length; i++) {
-      const [status, lastHeartbeat] = values[i] as [string | null, string | null];
-      byStatus[agentStatus({ status: status ?? "", lastHeartbeat: lastHeartbeat ?? "0" }, now, agentTtlMs)] += 1;
-    }
-  });
-  const loads = await loadsRead;
+  // Both awaited together: a failed page must not leave the loads' read to fail unhandled.
+  const [, loads] = await Promise.all([
+    forEachPage(ids, async (page) => {
+      const pipeline = store.redis.pipeline();
+      for (const id of page) pipeline.hmget(store.keys.agent(id), "status", "lastHeartbeat");
+      const values = replyValues(await pipeline.time().exec(), "the agents' status");
+      const now = timeToMs(values[page.length] as [string, string]);
+      for (let i = 0; i < page.length; i++) {
+        const [status, lastHeartbeat] = values[i] as [string | null, string | null];
+        byStatus[agentStatus({ status: status ?? "", lastHeartbeat: lastHeartbeat ?? "0" }, now, agentTtlMs)] += 1;
+      }
+    }),
+    loadsRead,
+  ]);
   const held = ids.map((id) => ({ id, ...(loads.get(id) ?? NO_LOAD) }));
   const total = (a: AgentLoad) => a.queued + a.running;
   return {

@@ -66,7 +66,7 @@ async function snapshot(on: Store): Promise<Record<string, unknown>> {
     const type = await redis.type(key);
     if (type === "hash") out[name] = await redis.hgetall(key);
     else if (type === "set") out[name] = (await redis.smembers(key)).sort();
-    else if (type === "zset") out[name] = await redis.zrange(key, 0, -1, "WITHSCORES");
+    else if (type === "zset") out[name] = await redis.zrangebyscore(key, "-inf", "+inf", "WITHSCORES");
     else if (type === "stream") out[name] = await redis.xrange(key, "-", "+");
     else if (type === "string") out[name] = await redis.get(key);
     else out[name] = type;
@@ -122,8 +122,9 @@ describe("foldOwn (the fold's fast path)", () => {
 
     expect(await snapshot(fast)).toEqual(await snapshot(slow));
     expect(folded.figures).toEqual(taskFiguresOf(events));
-    // Only the registrations and the agent events went the slow way (each pair together: one run).
-    expect(folded.slowRuns).toEqual([3, 2]);
+    // The registrations and the agent events stop the fast path; each slow run then reaches as far
+    // as its call looked (4 entries here), since no FAST_RUN task events in a row follow its stop.
+    expect(folded.slowRuns).toEqual([4, 3]);
     const kinds = new Set(events.map((e) => e.kind));
     for (const kind of ["task:assigned", "task:started", "task:completed", "task:failed", "task:stolen", "task:reassigned", "task:cancelled"]) {
       expect(kinds).toContain(kind);
@@ -169,20 +170,22 @@ describe("foldOwn (the fold's fast path)", () => {
 
     // The registration first.
     const first = (await on.foldOwn(start.id, 100))!;
-    expect(first).toMatchObject({ applied: 0, cursor: start.id, slowRun: { count: 1 } });
+    // No FAST_RUN task events in a row follow: the slow run would take the whole stream.
+    expect(first).toMatchObject({ applied: 0, cursor: start.id, slowRun: { count: 6 } });
     await on.fold((await slowEntries(on, start.id, 1)).entries, start.id);
-    // task:assigned, then the two agent events (one slow run), then the forged one.
+    // task:assigned, then the stop at the agent events; the slow run takes the rest (4 entries), of
+    // which the two agent events are folded the slow way here, to see the fast path stop at the forged one.
     let cursor = (await on.foldCursor()).id;
     const second = (await on.foldOwn(cursor, 100))!;
     expect(second.applied).toBe(1);
     expect(second.slowRun).toBeDefined();
-    expect(second.slowRun!.count).toBe(2);
-    const run = await slowEntries(on, second.cursor, second.slowRun!.count);
+    expect(second.slowRun!.count).toBe(4);
+    const run = await slowEntries(on, second.cursor, 2);
     expect(run.entries.every((e) => "agent" in e)).toBe(true);
     await on.fold(run.entries, second.cursor);
     cursor = (await on.foldCursor()).id;
     const third = (await on.foldOwn(cursor, 100))!;
-    expect(third).toMatchObject({ applied: 0, slowRun: { from: forgedId, count: 1 } });
+    expect(third).toMatchObject({ applied: 0, slowRun: { from: forgedId, count: 2 } });
     const forgedRun = await slowEntries(on, cursor, 1);
     expect(await on.fold(forgedRun.entries, cursor)).toMatchObject({ applied: 0, deadLettered: 1 });
     const dead = await redis.xrange(on.keys.deadLetter, "-", "+");
@@ -193,6 +196,30 @@ describe("foldOwn (the fold's fast path)", () => {
     expect(fourth).toMatchObject({ applied: 1 });
     expect(fourth.slowRun).toBeUndefined();
     expect(await redis.hget(on.keys.workload("a"), "done")).toBeNull();
+  });
+
+  it("sends task events among agent events the slow way with them, up to the next FAST_RUN task events in a row, looking at no more than it is asked", async () => {
+    const on = new Store(redis, testNamespace("fold-own-mixed"));
+    await register(on, "a");
+    const start = await on.foldCursor();
+    await on.fold((await slowEntries(on, start.id, 1)).entries, start.id);
+    const after = (await on.foldCursor()).id;
+    for (let i = 0; i < 10; i++) {
+      await on.submit(task(`x${i}`), "a");
+      await appendEvent(on, { kind: "agent:metrics", agentId: "a", cpu: i, memoryMb: 50, at: Date.now() });
+    }
+    for (let i = 0; i < 10; i++) await on.submit(task(`y${i}`), "a");
+
+    // The first assignment folds fast; from the first agent event on, 19 entries alternate.
+    expect(await on.foldOwn(after, 10)).toMatchObject({ applied: 1, slowRun: { count: 9 } });
+    const own = (await on.foldOwn((await on.foldCursor()).id, 100))!;
+    expect(own).toMatchObject({ applied: 0, slowRun: { count: 19 } });
+    const run = await slowEntries(on, own.cursor, own.slowRun!.count);
+    expect(await on.fold(run.entries, own.cursor)).toMatchObject({ applied: 19, deadLettered: 0 });
+    const rest = (await on.foldOwn((await on.foldCursor()).id, 100))!;
+    expect(rest).toMatchObject({ applied: 10 });
+    expect(rest.slowRun).toBeUndefined();
+    expect(await on.foldCursor()).toMatchObject({ folded: 31 });
   });
 
   it("stops at an entry that is not certainly an event the schema accepts, even when marked", async () => {
