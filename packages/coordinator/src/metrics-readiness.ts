@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { type FoldProgress, readFoldProgress } from "@worksteal/store";
+import { foldCaughtUp, type FoldProgress, readFoldProgress } from "@worksteal/store";
 import type { Replica } from "./replica.js";
 
 /**
@@ -18,8 +18,7 @@ export interface ReadinessInputs {
   /** Monotonic clock, ms, as `lastReadAt`. */
   now: number;
   batchSize: number;
-  /** Judged from the lag alone. */
-  progress: Pick<FoldProgress, "lag">;
+  progress: FoldProgress;
 }
 
 /**
@@ -33,7 +32,9 @@ export function judgeReadiness({ foldLoop, now, batchSize, progress }: Readiness
   if (now - foldLoop.lastReadAt > FOLD_STALLED_MS) return { ready: false, reason: `no fold read has returned for ${Math.round(now - foldLoop.lastReadAt)} ms` };
   const bound = CAUGHT_UP_BATCHES * batchSize;
   const { lag } = progress;
-  if (lag >= bound) return { ready: false, reason: `catching up: ${lag} events to fold (ready below ${bound})`, lag };
+  // The cursor at the newest entry is caught up whatever the lag says: entries deleted (XDEL) or
+  // trimmed by hand before they were folded are never counted folded, and the lag keeps them.
+  if (lag >= bound && !foldCaughtUp(progress)) return { ready: false, reason: `catching up: ${lag} events to fold (ready below ${bound})`, lag };
   return { ready: true, lag };
 }
 
