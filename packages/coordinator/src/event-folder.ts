@@ -107,8 +107,8 @@ interface DeadLetterTally {
  *
  * Two paths. The fast one (store.foldOwn) folds the marked task events that follow the cursor
  * inside Redis, this process reading none of them: the task scripts wrote them, and their markers
- * prove it. It stops at anything else; that entry, with the agent events after it, is the slow
- * path's: read here, validated (zod), dead-lettered with its reason or folded by fold-4.lua.
+ * prove it. It stops at anything else; that entry, with what follows it up to the next 8 task
+ * events in a row, is the slow path's: read here, validated (zod), dead-lettered with its reason or folded by fold-4.lua.
  */
 export class EventFolder {
   /** The cursor the next run folds after; undefined until read from Redis (and after a fold found it moved). */

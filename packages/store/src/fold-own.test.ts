@@ -222,6 +222,31 @@ describe("foldOwn (the fold's fast path)", () => {
     expect(await on.foldCursor()).toMatchObject({ folded: 31 });
   });
 
+  it("reads on past its first 64 entries, applying across the reads and sizing the slow run in the second", async () => {
+    const on = new Store(redis, testNamespace("fold-own-chunks"));
+    await register(on, "a");
+    const start = await on.foldCursor();
+    await on.fold((await slowEntries(on, start.id, 1)).entries, start.id);
+    const after = (await on.foldCursor()).id;
+    const ids: string[] = [];
+    for (let i = 0; i < 70; i++) await on.submit(task(`c${i}`), "a");
+    await appendEvent(on, { kind: "agent:metrics", agentId: "a", cpu: 1, memoryMb: 50, at: Date.now() });
+    for (let i = 0; i < 3; i++) await on.submit(task(`d${i}`), "a");
+    await appendEvent(on, { kind: "agent:metrics", agentId: "a", cpu: 2, memoryMb: 50, at: Date.now() });
+    for (let i = 0; i < 60; i++) await on.submit(task(`e${i}`), "a");
+    for (const [id] of await redis.xrange(on.keys.events, `(${after}`, "+")) ids.push(id);
+
+    // 70 applied over two reads; the stop at the first agent event; the slow run to the 60 in a row.
+    const own = (await on.foldOwn(after, 200))!;
+    expect(own).toMatchObject({ applied: 70, cursor: ids[69], slowRun: { from: ids[70], count: 5 } });
+    expect(await on.foldCursor()).toEqual({ id: ids[69], folded: 71 });
+    const run = await slowEntries(on, own.cursor, own.slowRun!.count);
+    expect(await on.fold(run.entries, own.cursor)).toMatchObject({ applied: 5, deadLettered: 0 });
+    // The 60 after it fold fast, again over two reads.
+    expect(await on.foldOwn(ids[74]!, 200)).toMatchObject({ applied: 60, cursor: ids[134] });
+    expect(await on.foldCursor()).toEqual({ id: ids[134], folded: 136 });
+  });
+
   it("stops at an entry that is not certainly an event the schema accepts, even when marked", async () => {
     const on = new Store(redis, testNamespace("fold-own-shape"));
     await register(on, "a");
