@@ -108,6 +108,25 @@ describe("EventFolder.foldNew", () => {
     expect(dead[0]![1]).toContain("no task script wrote this event for task t0 (forged, replayed, or its record expired)");
   });
 
+  it("logs what one call dead-letters in a few lines, however many slow runs it came in", async () => {
+    const store = new Store(redis, testNamespace("event-folder-dead-log"));
+    await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
+    const lines: Array<{ msg: string; deadLettered?: number; invalid?: number }> = [];
+    const log = pino({ level: "warn" }, { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) });
+    const folder = new EventFolder(store, blocking, { replicaId: "r1", batchSize: 100, leaseMs: 60_000 }, log);
+    await folder.ensureCursor();
+    // Each bad entry is followed by 9 task events in a row: each is a slow run of its own.
+    for (let i = 0; i < 8; i++) {
+      await store.redis.xadd(store.keys.events, "*", "event", "not json");
+      await completedTasks(store, 3, 3 * i);
+    }
+    // The registration, and 8 × 10: one call folds them all.
+    expect(await folder.foldNew(10)).toBe(81);
+    expect(await redis.xlen(store.keys.deadLetter)).toBe(8);
+    expect(lines.filter((l) => l.msg === "event dead-lettered")).toHaveLength(5);
+    expect(lines.filter((l) => l.msg === "events dead-lettered")).toEqual([expect.objectContaining({ deadLettered: 8, invalid: 8 })]);
+  });
+
   it("two folders that both believe they hold the lease, folding the same backlog at once, apply every event once", async () => {
     const store = new Store(redis, testNamespace("event-folder-race"));
     await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
