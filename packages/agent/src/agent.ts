@@ -22,6 +22,7 @@ import {
   closeRedis,
   isConnectionError,
   createRedis,
+  flushWrites,
   type RedisConnection,
   reportProgress,
   StoreError,
@@ -233,10 +234,17 @@ export class Agent {
       get signal() {
         return run.signal;
       },
+      // A handler may replace it (e.g. with AbortSignal.any of its own): then it is a plain field.
+      set signal(value: AbortSignal) {
+        Object.defineProperty(this, "signal", { value, writable: true, enumerable: true, configurable: true });
+      },
       progress: (value) => this.progress(taskId, epoch, value),
     };
     let result: unknown;
     let failure: { message: string; unrecoverable: boolean } | undefined;
+    // What this turn's continuations sent (other tasks' finishes) goes out before a handler that may keep the turn busy.
+    flushWrites(this.redis);
+    flushWrites(this.workerRedis);
     try {
       result = await withTimeout(() => new Promise<unknown>((resolve) => resolve(this.handler(context))), claimed.timeoutMs, run);
     } catch (error) {

@@ -1,6 +1,7 @@
 import { inject } from "vitest";
 import { afterEach, describe, expect, it } from "vitest";
 import { testNamespace } from "@worksteal/testkit";
+import { flushWrites } from "./coalesced-writes.js";
 import { closeRedis, createRedis, type RedisConnection } from "./connection.js";
 
 const opened: RedisConnection[] = [];
@@ -35,6 +36,22 @@ describe("coalesced writes", () => {
     expect(replies).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(writes()).toBe(1);
     await redis.del(key);
+  });
+
+  it("flushWrites sends what the turn held back at once, before the turn ends", async () => {
+    const redis = createRedis(inject("redisUrl"));
+    opened.push(redis);
+    await redis.ping();
+    const writes = countSocketWrites(redis);
+
+    const replies = [redis.ping(), redis.ping()];
+    expect(writes()).toBe(0);
+    flushWrites(redis);
+    // Written now, within this turn: synchronous work that follows does not hold them back.
+    expect(writes()).toBe(1);
+    const later = redis.ping();
+    expect(await Promise.all([...replies, later])).toEqual(["PONG", "PONG", "PONG"]);
+    expect(writes()).toBe(2);
   });
 
   it("a command sent alone, and one sent from a reply's continuation, are answered", async () => {

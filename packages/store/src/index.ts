@@ -1,5 +1,6 @@
 export * from "./errors.js";
 export * from "./connection.js";
+export { flushWrites } from "./coalesced-writes.js";
 export * from "./log.js";
 export * from "./store.js";
 export type { OwnFoldResult } from "./fold-own.js";
