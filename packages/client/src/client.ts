@@ -107,6 +107,7 @@ export class Client {
   readonly store: Store;
   private readonly queues: AgentQueues;
   private readonly ownsRedis: boolean;
+  /** The configuration's task defaults, taken once at construction (the config is not read again for them). */
   private readonly taskDefaults: Readonly<Partial<TaskSpecInput>>;
   private agentCache?: { at: number; agents: AgentView[] };
   /** The reload under way: submits in flight when the cache expires share it instead of each reading every agent. */
