@@ -30,6 +30,13 @@ async function expectFoldedOnce(store: Store, tasks: number): Promise<void> {
   expect(await redis.xlen(store.keys.deadLetter)).toBe(0);
 }
 
+/** A namespace of its own with agent a1 registered. */
+async function withAgent(name: string): Promise<Store> {
+  const store = new Store(redis, testNamespace(name));
+  await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
+  return store;
+}
+
 /** `count` tasks on a1 run to completion by the real scripts: three task events each. */
 async function completedTasks(store: Store, count: number, from = 0): Promise<void> {
   for (let i = from; i < from + count; i++) {
@@ -42,8 +49,7 @@ async function completedTasks(store: Store, count: number, from = 0): Promise<vo
 
 describe("EventFolder.foldNew", () => {
   it("folds a backlog batch by batch, the task events inside Redis and the registration the slow way; once a call returns a partial batch, every event is folded once", async () => {
-    const store = new Store(redis, testNamespace("event-folder-backlog"));
-    await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
+    const store = await withAgent("event-folder-backlog");
     const metrics = new ReplicaMetrics();
     const folder = new EventFolder(store, blocking, { replicaId: "r1", batchSize: BATCH, leaseMs: 60_000, metrics }, pino({ level: "silent" }));
     await folder.ensureCursor();
@@ -78,8 +84,7 @@ describe("EventFolder.foldNew", () => {
   });
 
   it("caught up, waits for the next entry and folds it in the same call", async () => {
-    const store = new Store(redis, testNamespace("event-folder-wake"));
-    await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
+    const store = await withAgent("event-folder-wake");
     const folder = folderOf(store, "r1", 60_000);
     await folder.ensureCursor();
     await foldAll(folder);
@@ -91,8 +96,7 @@ describe("EventFolder.foldNew", () => {
   });
 
   it("folds an agent event and a forged task event the slow way between task events, dead-lettering the forged one", async () => {
-    const store = new Store(redis, testNamespace("event-folder-mixed"));
-    await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
+    const store = await withAgent("event-folder-mixed");
     const folder = folderOf(store, "r1", 60_000);
     await folder.ensureCursor();
     await completedTasks(store, 2);
@@ -109,8 +113,7 @@ describe("EventFolder.foldNew", () => {
   });
 
   it("logs what one call dead-letters in a few lines, however many slow runs it came in", async () => {
-    const store = new Store(redis, testNamespace("event-folder-dead-log"));
-    await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
+    const store = await withAgent("event-folder-dead-log");
     const lines: Array<{ msg: string; deadLettered?: number; invalid?: number }> = [];
     const log = pino({ level: "warn" }, { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) });
     const folder = new EventFolder(store, blocking, { replicaId: "r1", batchSize: 100, leaseMs: 60_000 }, log);
@@ -128,8 +131,7 @@ describe("EventFolder.foldNew", () => {
   });
 
   it("two folders that both believe they hold the lease, folding the same backlog at once, apply every event once", async () => {
-    const store = new Store(redis, testNamespace("event-folder-race"));
-    await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
+    const store = await withAgent("event-folder-race");
     // The same replica id: the lease lets both fold, and only the cursor's compare-and-set keeps them apart.
     const [one, two] = [folderOf(store, "twin", 60_000), folderOf(store, "twin", 60_000, otherBlocking)];
     await one.ensureCursor();
@@ -141,8 +143,7 @@ describe("EventFolder.foldNew", () => {
   });
 
   it("a folder that stops mid-backlog without giving the lease up is replaced once its lease lapses; the replacement folds the rest once", async () => {
-    const store = new Store(redis, testNamespace("event-folder-takeover"));
-    await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
+    const store = await withAgent("event-folder-takeover");
     const dead = folderOf(store, "dead", 300);
     await dead.ensureCursor();
     await completedTasks(store, 20);

@@ -124,9 +124,9 @@ export class EventFolder {
     private readonly log: Logger,
   ) {}
 
-  /** Makes the fold cursor if missing (see foldCursor-2.lua): status and trimming read it. */
+  /** Makes the fold cursor if missing (see foldCursor-2.lua): status and trimming read it. The first fold starts from it. */
   async ensureCursor(): Promise<void> {
-    await this.store.foldCursor();
+    this.cursor = (await this.store.foldCursor()).id;
   }
 
   /**

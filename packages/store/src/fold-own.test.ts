@@ -13,6 +13,14 @@ async function register(on: Store, ...ids: string[]) {
   for (const id of ids) await on.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });
 }
 
+/** Agent `a` registered, and its registration (an agent event: the slow path's) folded; returns the cursor after it. */
+async function registeredAndFolded(on: Store): Promise<string> {
+  await register(on, "a");
+  const start = await on.foldCursor();
+  await on.fold((await slowEntries(on, start.id, 1)).entries, start.id);
+  return (await on.foldCursor()).id;
+}
+
 const task = (id: string, maxAttempts = 2, type = "resize") => TaskSpecSchema.parse({ id, type, maxAttempts });
 
 /** The `count` entries after `after`, validated as a replica validates them (the slow path). */
@@ -133,12 +141,7 @@ describe("foldOwn (the fold's fast path)", () => {
 
   it("applies a run exactly once: of two calls from one cursor one applies, the other finds the cursor moved; a stale cursor applies nothing", async () => {
     const on = new Store(redis, testNamespace("fold-own-once"));
-    await register(on, "a");
-    const start = await on.foldCursor();
-    // The registration is for the slow path.
-    const { entries } = await slowEntries(on, start.id, 1);
-    await on.fold(entries, start.id);
-    const { id: after } = await on.foldCursor();
+    const after = await registeredAndFolded(on);
     for (let i = 0; i < 5; i++) {
       await on.submit(task(`o${i}`), "a");
       await on.claim(`o${i}`, "a", 1);
@@ -200,10 +203,7 @@ describe("foldOwn (the fold's fast path)", () => {
 
   it("sends task events among agent events the slow way with them, up to the next FAST_RUN task events in a row, looking at no more than it is asked", async () => {
     const on = new Store(redis, testNamespace("fold-own-mixed"));
-    await register(on, "a");
-    const start = await on.foldCursor();
-    await on.fold((await slowEntries(on, start.id, 1)).entries, start.id);
-    const after = (await on.foldCursor()).id;
+    const after = await registeredAndFolded(on);
     for (let i = 0; i < 10; i++) {
       await on.submit(task(`x${i}`), "a");
       await appendEvent(on, { kind: "agent:metrics", agentId: "a", cpu: i, memoryMb: 50, at: Date.now() });
@@ -224,10 +224,7 @@ describe("foldOwn (the fold's fast path)", () => {
 
   it("reads on past its first 64 entries, applying across the reads and sizing the slow run in the second", async () => {
     const on = new Store(redis, testNamespace("fold-own-chunks"));
-    await register(on, "a");
-    const start = await on.foldCursor();
-    await on.fold((await slowEntries(on, start.id, 1)).entries, start.id);
-    const after = (await on.foldCursor()).id;
+    const after = await registeredAndFolded(on);
     const ids: string[] = [];
     for (let i = 0; i < 70; i++) await on.submit(task(`c${i}`), "a");
     await appendEvent(on, { kind: "agent:metrics", agentId: "a", cpu: 1, memoryMb: 50, at: Date.now() });
