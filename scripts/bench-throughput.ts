@@ -62,17 +62,17 @@ async function main(args: Args): Promise<number> {
   // Always a private server: its INFO counts only this bench, and the bench may empty it between runs.
   const server = await startRedisServer();
   const redis = new Redis(server.url);
-  const settings: RunSettings = {
-    redis,
-    redisUrl: server.url,
+  // What the output states of the runs (with their repeat count); the runs take it with their connection.
+  const setup = {
     tasks: args.tasks,
     agents: args.agents,
     concurrency: args.concurrency,
     coordinators: args.coordinators,
     inFlight: args["in-flight"],
     chunk: args.chunk,
-    timeoutMs: args["timeout-s"] * 1000,
+    repeat: args.repeat,
   };
+  const settings: RunSettings = { ...setup, redis, redisUrl: server.url, timeoutMs: args["timeout-s"] * 1000 };
   const runs: RunFigures[] = [];
   const steps: Array<{ mode: Mode; steps: Step[] }> = [];
   let scriptSteps: Step[] = [];
@@ -106,15 +106,6 @@ async function main(args: Args): Promise<number> {
   const summaries = summarise(args.modes, runs);
   const machine = describeMachine();
   const load = { before: loadBefore.map((l) => Number(l.toFixed(2))), after: loadavg().map((l) => Number(l.toFixed(2))) };
-  const setup = {
-    tasks: args.tasks,
-    agents: args.agents,
-    concurrency: args.concurrency,
-    coordinators: args.coordinators,
-    inFlight: args["in-flight"],
-    chunk: args.chunk,
-    repeat: args.repeat,
-  };
   if (args.json) {
     printJson({ ...setup, machine, redisVersion, redisAof: true, loadavg: load, modes: summaries, steps, scriptSteps, runs });
     return 0;
