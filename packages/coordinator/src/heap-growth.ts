@@ -16,7 +16,12 @@ export const HEAP_GROWING_PERCENT = 25;
  * library must not tune the garbage collector of the application that embeds it.
  */
 export function boundHeapGrowth(execArgv: readonly string[] = process.execArgv): boolean {
-  if (execArgv.some((arg) => /^--heap[-_]growing[-_]percent(=|$)/.test(arg))) return false;
+  if (setsHeapGrowth(execArgv)) return false;
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   return true;
+}
+
+/** Whether node's command line (its `process.execArgv`) sets the heap growing factor. */
+export function setsHeapGrowth(execArgv: readonly string[]): boolean {
+  return execArgv.some((arg) => /^--heap[-_]growing[-_]percent(=|$)/.test(arg));
 }
