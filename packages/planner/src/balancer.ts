@@ -318,7 +318,7 @@ export class Balancer {
       ofGroup.sort((a, b) => largest.get(b)! - largest.get(a)! || a - b).forEach((key, slot) => slotOf.set(key, slot));
       const thieves = new GroupThieves<Node>(
         ofGroup.map((key) => largest.get(key)!),
-        (a, b) => earliestFirst(a, b) < 0,
+        thiefBefore,
         nodeNumber,
         bucketPositions,
       );
@@ -727,7 +727,13 @@ export class Balancer {
       }
     }
     const taken = t.runnable;
-    if (this.relay && taken) {
+    if (this.relay && !taken && t.tail.length === 1) {
+      // t held no task before: its lists are this candidate, where weigh would look the task up
+      // again (in a trial most thieves start empty, and a thief given a task may give it on).
+      const lists: Candidate[][] = (t.runnable = []);
+      for (let group = 0; group < this.fleet.groups.length; group += 1)
+        lists.push(canRun(this.fleet.groups[group]!, task.requiredCapabilities) ? [candidate] : []);
+    } else if (this.relay && taken) {
       for (let group = 0; group < taken.length; group += 1) {
         const candidates = taken[group];
         if (candidates && canRun(this.fleet.groups[group]!, task.requiredCapabilities)) insertNewest(candidates, candidate);
@@ -751,7 +757,7 @@ export class Balancer {
    * would finish it earliest, until no eligible move is left anywhere.
    */
   run(): void {
-    const victims = new IndexedHeap<Node>((a, b) => latestFirst(a, b) < 0, nodeNumber, this.nodes.length);
+    const victims = new IndexedHeap<Node>(victimBefore, nodeNumber, this.nodes.length);
     const stuck = new StuckVictims(this.nodes.length);
     for (let i = 0; i < this.nodes.length; i += 1) if (this.canGive(this.nodes[i]!)) victims.insert(this.nodes[i]!);
     for (let v = victims.first(); v; v = victims.first()) {
@@ -929,7 +935,7 @@ class StuckVictims {
     this.groupsOf.set(x, groups);
     for (const g of groups) {
       let heap = this.byGroup[g];
-      if (!heap) this.byGroup[g] = heap = new IndexedHeap<Node>((a, b) => latestFirst(a, b) < 0, nodeNumber, this.capacity);
+      if (!heap) this.byGroup[g] = heap = new IndexedHeap<Node>(victimBefore, nodeNumber, this.capacity);
       heap.insert(x);
     }
   }
@@ -1011,4 +1017,17 @@ function latestFirst(a: Node, b: Node): number {
 /** Thieves: earlier first, then higher priority, lower cpu, id (nodes are numbered in id order). */
 function earliestFirst(a: Node, b: Node): number {
   return a.drain - b.drain || b.priority - a.priority || a.cpu - b.cpu || a.index - b.index;
+}
+
+/**
+ * The heaps' orders (earliestFirst and latestFirst < 0), one function each for every heap of a
+ * round, that return a boolean: a heap calls its order on every step of a sift, and a double
+ * returned from a call that is not inlined is a heap allocation.
+ */
+function thiefBefore(a: Node, b: Node): boolean {
+  return (a.drain - b.drain || b.priority - a.priority || a.cpu - b.cpu || a.index - b.index) < 0;
+}
+
+function victimBefore(a: Node, b: Node): boolean {
+  return (b.drain - a.drain || a.index - b.index) < 0;
 }
