@@ -757,7 +757,7 @@ export class Balancer {
    * would finish it earliest, until no eligible move is left anywhere.
    */
   run(): void {
-    const victims = new IndexedHeap<Node>(victimBefore, nodeNumber, this.nodes.length, latestKey);
+    const victims = new IndexedHeap<Node>(victimBefore, nodeNumber, this.nodes.length);
     const stuck = new StuckVictims(this.nodes.length);
     for (let i = 0; i < this.nodes.length; i += 1) if (this.canGive(this.nodes[i]!)) victims.insert(this.nodes[i]!);
     for (let v = victims.first(); v; v = victims.first()) {
@@ -935,7 +935,7 @@ class StuckVictims {
     this.groupsOf.set(x, groups);
     for (const g of groups) {
       let heap = this.byGroup[g];
-      if (!heap) this.byGroup[g] = heap = new IndexedHeap<Node>(victimBefore, nodeNumber, this.capacity, latestKey);
+      if (!heap) this.byGroup[g] = heap = new IndexedHeap<Node>(victimBefore, nodeNumber, this.capacity);
       heap.insert(x);
     }
   }
@@ -1030,9 +1030,4 @@ function thiefBefore(a: Node, b: Node): boolean {
 
 function victimBefore(a: Node, b: Node): boolean {
   return (b.drain - a.drain || a.index - b.index) < 0;
-}
-
-/** The victims' heap key: the later a victim drains, the smaller (victimBefore compares it first). */
-function latestKey(x: Node): number {
-  return -x.drain;
 }

@@ -2,16 +2,9 @@
  * A binary heap of items numbered 0..capacity-1 that knows where each item sits, so that an
  * item can be removed or re-placed after its key changed in O(log n). `before(a, b)` is a strict
  * total order: the first item is the one that comes before all others.
- *
- * `keyOf`, when given, is a number that `before` orders first (a smaller key comes first; equal
- * keys leave the order to `before`). The heap keeps each item's key beside it, read when the item
- * is inserted or updated: a sift then compares numbers in one array instead of reading the items,
- * which a large heap finds scattered in memory.
  */
 export class IndexedHeap<T> {
   private readonly items: T[] = [];
-  /** keyOf of the item at the same position. */
-  private readonly keys: number[] = [];
   /** Position of each item by number, -1 when absent. */
   private readonly positions: Int32Array;
 
@@ -23,7 +16,6 @@ export class IndexedHeap<T> {
     private readonly before: (a: T, b: T) => boolean,
     private readonly numberOf: (item: T) => number,
     positions: number | Int32Array,
-    private readonly keyOf: (item: T) => number = noKey,
   ) {
     this.positions = typeof positions === "number" ? new Int32Array(positions).fill(-1) : positions;
   }
@@ -40,7 +32,7 @@ export class IndexedHeap<T> {
   second(): T | undefined {
     const left = this.items[1];
     const right = this.items[2];
-    return right !== undefined && left !== undefined && this.comesBefore(2, 1) ? right : left;
+    return right !== undefined && left !== undefined && this.before(right, left) ? right : left;
   }
 
   /**
@@ -66,14 +58,12 @@ export class IndexedHeap<T> {
   clear(): void {
     for (const item of this.items) this.positions[this.numberOf(item)] = -1;
     this.items.length = 0;
-    this.keys.length = 0;
   }
 
   insert(item: T): void {
     if (this.has(item)) return;
     this.items.push(item);
-    this.keys.push(this.keyOf(item));
-    this.place(item, this.items.length - 1, this.keys[this.items.length - 1]!);
+    this.place(item, this.items.length - 1);
     this.up(this.items.length - 1);
   }
 
@@ -82,71 +72,52 @@ export class IndexedHeap<T> {
     if (i < 0) return;
     this.positions[this.numberOf(item)] = -1;
     const last = this.items.pop()!;
-    const lastKey = this.keys.pop()!;
     if (i === this.items.length) return;
-    this.place(last, i, lastKey);
+    this.place(last, i);
     this.down(this.up(i));
   }
 
   /** Restores the order after the keys of any number of items changed, in O(size). */
   heapify(): void {
-    for (let i = 0; i < this.items.length; i += 1) this.keys[i] = this.keyOf(this.items[i]!);
     for (let i = (this.items.length >> 1) - 1; i >= 0; i -= 1) this.down(i);
   }
 
   /** Restores the order after the item's key changed. */
   update(item: T): void {
     const i = this.positions[this.numberOf(item)]!;
-    if (i < 0) return;
-    this.keys[i] = this.keyOf(item);
-    this.down(this.up(i));
+    if (i >= 0) this.down(this.up(i));
   }
 
-  /** Whether the item at position i comes before the one at j. */
-  private comesBefore(i: number, j: number): boolean {
-    const a = this.keys[i]!;
-    const b = this.keys[j]!;
-    return a < b || (a === b && this.before(this.items[i]!, this.items[j]!));
-  }
-
-  private place(item: T, i: number, key: number): void {
+  private place(item: T, i: number): void {
     this.items[i] = item;
-    this.keys[i] = key;
     this.positions[this.numberOf(item)] = i;
   }
 
   private up(i: number): number {
     const item = this.items[i]!;
-    const key = this.keys[i]!;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      const above = this.keys[parent]!;
-      if (!(key < above || (key === above && this.before(item, this.items[parent]!)))) break;
-      this.place(this.items[parent]!, i, above);
+      const above = this.items[parent]!;
+      if (!this.before(item, above)) break;
+      this.place(above, i);
       i = parent;
     }
-    this.place(item, i, key);
+    this.place(item, i);
     return i;
   }
 
   private down(i: number): void {
     const item = this.items[i]!;
-    const key = this.keys[i]!;
     const n = this.items.length;
     for (;;) {
       let child = 2 * i + 1;
       if (child >= n) break;
-      if (child + 1 < n && this.comesBefore(child + 1, child)) child += 1;
-      const below = this.keys[child]!;
-      if (!(below < key || (below === key && this.before(this.items[child]!, item)))) break;
-      this.place(this.items[child]!, i, below);
+      if (child + 1 < n && this.before(this.items[child + 1]!, this.items[child]!)) child += 1;
+      const below = this.items[child]!;
+      if (!this.before(below, item)) break;
+      this.place(below, i);
       i = child;
     }
-    this.place(item, i, key);
+    this.place(item, i);
   }
-}
-
-/** Without keyOf, every key is equal: `before` alone orders. */
-function noKey(): number {
-  return 0;
 }

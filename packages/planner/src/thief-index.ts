@@ -20,7 +20,7 @@ export class GroupThieves<T extends Thief> {
 
   /** `capacities`: one per bucket; `positions` is shared by every heap a thief may be in. */
   constructor(capacities: readonly number[], before: (a: T, b: T) => boolean, numberOf: (x: T) => number, positions: Int32Array) {
-    this.buckets = capacities.map(() => new IndexedHeap<T>(before, numberOf, positions, drainOf));
+    this.buckets = capacities.map(() => new IndexedHeap<T>(before, numberOf, positions));
     this.capacities = Float64Array.from(capacities);
     this.earliest = new Float64Array(capacities.length).fill(Infinity);
     this.staleBuckets = new Uint8Array(capacities.length);
@@ -61,9 +61,4 @@ export class GroupThieves<T extends Thief> {
     for (let slot = 0; slot < this.earliest.length; slot += 1) if (this.earliest[slot]! < bound) return true;
     return false;
   }
-}
-
-/** A bucket's key: the drain, which its order compares first. */
-function drainOf(thief: Thief): number {
-  return thief.drain;
 }
