@@ -415,6 +415,18 @@ export class Balancer {
   }
 
   /**
+   * Whether the greedy keeps x among its victims: it can give, and it has a task that did not
+   * arrive this round or may relay one. An agent that held no tail as the round began only ever
+   * holds arrivals: outside a trial it has no candidate, and as a victim it would only be looked
+   * at to be found stuck (a fill leaves hundreds such). Leaving it out changes no move: the
+   * greedy's stop (no thief before the latest victim's bound) holds for a later victim whenever
+   * it holds for an earlier one.
+   */
+  private keptAsVictim(x: Node): boolean {
+    return this.canGive(x) && (this.relay || this.fleet.states[x.index]!.tail.length > 0);
+  }
+
+  /**
    * The largest of v's tasks that is worth moving to t, or undefined. The margin is the
    * hysteresis that keeps tasks where they are unless v is clearly behind.
    */
@@ -759,7 +771,7 @@ export class Balancer {
   run(): void {
     const victims = new IndexedHeap<Node>(victimBefore, nodeNumber, this.nodes.length);
     const stuck = new StuckVictims(this.nodes.length);
-    for (let i = 0; i < this.nodes.length; i += 1) if (this.canGive(this.nodes[i]!)) victims.insert(this.nodes[i]!);
+    for (let i = 0; i < this.nodes.length; i += 1) if (this.keptAsVictim(this.nodes[i]!)) victims.insert(this.nodes[i]!);
     for (let v = victims.first(); v; v = victims.first()) {
       const t = this.bestThief(v);
       // No thief drains early enough for the latest victim: none does for any other (they drain
@@ -781,7 +793,7 @@ export class Balancer {
       // the priority rule applied: v may start a task sooner than they would). Nor can a stuck victim that has no
       // task for v's group, or that drains too early for v to be a thief (thiefBound).
       stuck.delete(t);
-      if (!this.canGive(t)) victims.remove(t);
+      if (!this.keptAsVictim(t)) victims.remove(t);
       else if (victims.has(t)) victims.update(t);
       else victims.insert(t);
       if (this.vetoes === 0 && v.bucket.first() !== v && v.bucket.second() !== v) continue;
