@@ -318,7 +318,7 @@ export class Balancer {
       ofGroup.sort((a, b) => largest.get(b)! - largest.get(a)! || a - b).forEach((key, slot) => slotOf.set(key, slot));
       const thieves = new GroupThieves<Node>(
         ofGroup.map((key) => largest.get(key)!),
-        (a, b) => earliestFirst(a, b) < 0,
+        thiefBefore,
         nodeNumber,
         bucketPositions,
       );
@@ -412,6 +412,18 @@ export class Balancer {
   /** A task waits for a slot: no count floor (minTasksToSteal is classic's), the gain test decides. */
   private canGive(x: Node): boolean {
     return x.tail.length > 0 && x.queued + x.running > x.slots;
+  }
+
+  /**
+   * Whether the greedy keeps x among its victims: it can give, and it has a task that did not
+   * arrive this round or may relay one. An agent that held no tail as the round began only ever
+   * holds arrivals: outside a trial it has no candidate, and as a victim it would only be looked
+   * at to be found stuck (a fill leaves hundreds such). Leaving it out changes no move: the
+   * greedy's stop (no thief before the latest victim's bound) holds for a later victim whenever
+   * it holds for an earlier one.
+   */
+  private keptAsVictim(x: Node): boolean {
+    return this.canGive(x) && (this.relay || this.fleet.states[x.index]!.tail.length > 0);
   }
 
   /**
@@ -727,7 +739,13 @@ export class Balancer {
       }
     }
     const taken = t.runnable;
-    if (this.relay && taken) {
+    if (this.relay && !taken && t.tail.length === 1) {
+      // t held no task before: its lists are this candidate, where weigh would look the task up
+      // again (in a trial most thieves start empty, and a thief given a task may give it on).
+      const lists: Candidate[][] = (t.runnable = []);
+      for (let group = 0; group < this.fleet.groups.length; group += 1)
+        lists.push(canRun(this.fleet.groups[group]!, task.requiredCapabilities) ? [candidate] : []);
+    } else if (this.relay && taken) {
       for (let group = 0; group < taken.length; group += 1) {
         const candidates = taken[group];
         if (candidates && canRun(this.fleet.groups[group]!, task.requiredCapabilities)) insertNewest(candidates, candidate);
@@ -751,9 +769,9 @@ export class Balancer {
    * would finish it earliest, until no eligible move is left anywhere.
    */
   run(): void {
-    const victims = new IndexedHeap<Node>((a, b) => latestFirst(a, b) < 0, nodeNumber, this.nodes.length);
+    const victims = new IndexedHeap<Node>(victimBefore, nodeNumber, this.nodes.length);
     const stuck = new StuckVictims(this.nodes.length);
-    for (let i = 0; i < this.nodes.length; i += 1) if (this.canGive(this.nodes[i]!)) victims.insert(this.nodes[i]!);
+    for (let i = 0; i < this.nodes.length; i += 1) if (this.keptAsVictim(this.nodes[i]!)) victims.insert(this.nodes[i]!);
     for (let v = victims.first(); v; v = victims.first()) {
       const t = this.bestThief(v);
       // No thief drains early enough for the latest victim: none does for any other (they drain
@@ -775,7 +793,7 @@ export class Balancer {
       // the priority rule applied: v may start a task sooner than they would). Nor can a stuck victim that has no
       // task for v's group, or that drains too early for v to be a thief (thiefBound).
       stuck.delete(t);
-      if (!this.canGive(t)) victims.remove(t);
+      if (!this.keptAsVictim(t)) victims.remove(t);
       else if (victims.has(t)) victims.update(t);
       else victims.insert(t);
       if (this.vetoes === 0 && v.bucket.first() !== v && v.bucket.second() !== v) continue;
@@ -929,7 +947,7 @@ class StuckVictims {
     this.groupsOf.set(x, groups);
     for (const g of groups) {
       let heap = this.byGroup[g];
-      if (!heap) this.byGroup[g] = heap = new IndexedHeap<Node>((a, b) => latestFirst(a, b) < 0, nodeNumber, this.capacity);
+      if (!heap) this.byGroup[g] = heap = new IndexedHeap<Node>(victimBefore, nodeNumber, this.capacity);
       heap.insert(x);
     }
   }
@@ -1011,4 +1029,17 @@ function latestFirst(a: Node, b: Node): number {
 /** Thieves: earlier first, then higher priority, lower cpu, id (nodes are numbered in id order). */
 function earliestFirst(a: Node, b: Node): number {
   return a.drain - b.drain || b.priority - a.priority || a.cpu - b.cpu || a.index - b.index;
+}
+
+/**
+ * The heaps' orders (earliestFirst and latestFirst < 0), one function each for every heap of a
+ * round, that return a boolean: a heap calls its order on every step of a sift, and a double
+ * returned from a call that is not inlined is a heap allocation.
+ */
+function thiefBefore(a: Node, b: Node): boolean {
+  return (a.drain - b.drain || b.priority - a.priority || a.cpu - b.cpu || a.index - b.index) < 0;
+}
+
+function victimBefore(a: Node, b: Node): boolean {
+  return (b.drain - a.drain || a.index - b.index) < 0;
 }
