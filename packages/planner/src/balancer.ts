@@ -1031,15 +1031,11 @@ function earliestFirst(a: Node, b: Node): number {
   return a.drain - b.drain || b.priority - a.priority || a.cpu - b.cpu || a.index - b.index;
 }
 
-/**
- * The heaps' orders (earliestFirst and latestFirst < 0), one function each for every heap of a
- * round, that return a boolean: a heap calls its order on every step of a sift, and a double
- * returned from a call that is not inlined is a heap allocation.
- */
+/** The heaps' orders, as module functions shared by every heap of a round (not a closure per heap). */
 function thiefBefore(a: Node, b: Node): boolean {
-  return (a.drain - b.drain || b.priority - a.priority || a.cpu - b.cpu || a.index - b.index) < 0;
+  return earliestFirst(a, b) < 0;
 }
 
 function victimBefore(a: Node, b: Node): boolean {
-  return (b.drain - a.drain || a.index - b.index) < 0;
+  return latestFirst(a, b) < 0;
 }
