@@ -5,6 +5,11 @@
   proven to be theirs; so its content needs no validation beyond the bounds the event schema
   sets, which are checked here (a conservative subset: anything this script does not accept
   whole is left to fold-4.lua, which the caller reaches with the full validation).
+  What it trusts: the marker, for who wrote an entry; never the entry's text. Each entry is
+  decoded and checked against the schema whatever its marker says, so that both paths give one
+  verdict even on a marked entry no script of ours wrote as it stands (a script called with
+  arguments the store would refuse, a hand-made mark); cjson.decode is the cheaper part of that
+  (reading the text with string patterns instead, without decoding, measured slower).
 
   From the entry after the cursor on, it applies each entry that is exactly one field 'event',
   at most ARGV[7] bytes, whose JSON decodes to a task event of a known kind with exactly the
