@@ -67,7 +67,15 @@ end
 local function isId(value, max)
   return type(value) == 'string' and #value >= 1 and #value <= max and find(value, '^[A-Za-z0-9_.%-]+$') ~= nil
 end
-local function isAgentOrNone(value) return value == '' or isId(value, 64) end
+-- A call meets the same few agents again and again: each is checked once.
+local knownAgents = {}
+local function isAgentId(value)
+  if knownAgents[value] then return true end
+  local valid = isId(value, 64)
+  if valid then knownAgents[value] = true end
+  return valid
+end
+local function isAgentOrNone(value) return value == '' or isAgentId(value) end
 -- ASCII only: its length in bytes is JavaScript's length, and it holds no lone surrogate.
 local function isAscii(value, min, max)
   return type(value) == 'string' and #value >= min and #value <= max and find(value, '[\128-\255]') == nil
@@ -81,29 +89,29 @@ local function isBoolean(value) return type(value) == 'boolean' end
 -- fields (the count, and every one it names present) in its bounds.
 local KINDS = {
   ['task:assigned'] = function(e, fields)
-    return fields == 5 and isId(e.taskId, 128) and isId(e.agentId, 64) and isInteger(e.epoch, 0) and isInteger(e.at, 0)
+    return fields == 5 and isId(e.taskId, 128) and isAgentId(e.agentId) and isInteger(e.epoch, 0) and isInteger(e.at, 0)
   end,
   ['task:started'] = function(e, fields)
     local waitMs = e.waitMs
     return fields == (waitMs == nil and 7 or 8) and (waitMs == nil or isInteger(waitMs, 0)) and isId(e.taskId, 128)
-      and isId(e.agentId, 64) and isInteger(e.epoch, 0) and isInteger(e.attempt, 1) and isBoolean(e.restarted) and isInteger(e.at, 0)
+      and isAgentId(e.agentId) and isInteger(e.epoch, 0) and isInteger(e.attempt, 1) and isBoolean(e.restarted) and isInteger(e.at, 0)
   end,
   ['task:completed'] = function(e, fields)
-    return fields == 7 and isId(e.taskId, 128) and isId(e.agentId, 64) and isAscii(e.taskType, 1, 64) and isInteger(e.epoch, 0)
+    return fields == 7 and isId(e.taskId, 128) and isAgentId(e.agentId) and isAscii(e.taskType, 1, 64) and isInteger(e.epoch, 0)
       and isDuration(e.durationMs) and isInteger(e.at, 0)
   end,
   ['task:failed'] = function(e, fields)
     local fromState = e.fromState
     return fields == (fromState == nil and 9 or 10) and (fromState == nil or isState(fromState)) and isId(e.taskId, 128)
-      and isId(e.agentId, 64) and isAscii(e.taskType, 1, 64) and isInteger(e.epoch, 0) and isDuration(e.durationMs)
+      and isAgentId(e.agentId) and isAscii(e.taskType, 1, 64) and isInteger(e.epoch, 0) and isDuration(e.durationMs)
       and isBoolean(e.final) and isAscii(e.error, 0, 2000) and isInteger(e.at, 0)
   end,
   ['task:stolen'] = function(e, fields)
-    return fields == 7 and isId(e.taskId, 128) and isId(e.from, 64) and isId(e.to, 64) and isInteger(e.epoch, 0)
+    return fields == 7 and isId(e.taskId, 128) and isAgentId(e.from) and isAgentId(e.to) and isInteger(e.epoch, 0)
       and isAscii(e.directiveId, 1, 128) and isInteger(e.at, 0)
   end,
   ['task:reassigned'] = function(e, fields)
-    return fields == 7 and isId(e.taskId, 128) and isId(e.from, 64) and isAgentOrNone(e.to) and isState(e.fromState)
+    return fields == 7 and isId(e.taskId, 128) and isAgentId(e.from) and isAgentOrNone(e.to) and isState(e.fromState)
       and isInteger(e.epoch, 0) and isInteger(e.at, 0)
   end,
   ['task:cancelled'] = function(e, fields)
