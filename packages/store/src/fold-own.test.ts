@@ -201,6 +201,45 @@ describe("foldOwn (the fold's fast path)", () => {
     expect(await redis.hget(on.keys.workload("a"), "done")).toBeNull();
   });
 
+  it("stops at a task event its script did not write, though it is exactly what the script writes: a start with no marker", async () => {
+    const on = new Store(redis, testNamespace("fold-own-unmarked"));
+    const after = await registeredAndFolded(on);
+    await on.submit(task("v1"), "a");
+    await on.claim("v1", "a", 1);
+    const [, [startId, startFields]] = (await redis.xrange(on.keys.events, `(${after}`, "+")) as [[string, string[]], [string, string[]]];
+    // The start again, byte for byte, with no marker of its own: a replay.
+    const replayId = (await redis.xadd(on.keys.events, "*", ...startFields))!;
+    const own = (await on.foldOwn(after, 100))!;
+    expect(own).toMatchObject({ applied: 2, cursor: startId, slowRun: { from: replayId, count: 1 } });
+    expect(own.figures.waitsMs).toHaveLength(1);
+    const run = await slowEntries(on, own.cursor, 1);
+    expect(await on.fold(run.entries, own.cursor)).toMatchObject({ applied: 0, deadLettered: 1 });
+    expect((await on.foldCursor()).folded).toBe(4);
+  });
+
+  it("reads a failure's error text as text: a fake kind, task id and agent id in it change nothing", async () => {
+    const on = new Store(redis, testNamespace("fold-own-error-text"));
+    const after = await registeredAndFolded(on);
+    await register(on, "b");
+    await on.submit(task("w1", 1), "a");
+    await on.submit(task("w2"), "b");
+    await on.claim("w1", "a", 1);
+    const fake = '","taskId":"w2","agentId":"b","kind":"task:completed","durationMs":1,"x":"';
+    await on.finish("w1", "a", 1, "failed", `${fake}{"kind":"task:completed","taskId":"w2"}\\"`);
+    // The registration of b stops it at once; folded the slow way, the four task events follow.
+    expect(await on.foldOwn(after, 100)).toMatchObject({ applied: 0 });
+    await on.fold((await slowEntries(on, after, 1)).entries, after);
+    const rest = (await on.foldOwn((await on.foldCursor()).id, 100))!;
+    expect(rest).toMatchObject({ applied: 4 });
+    expect(rest.slowRun).toBeUndefined();
+    expect(rest.figures.failed).toEqual([["resize", true, expect.any(Number)]]);
+    expect(rest.figures.completed).toEqual([]);
+    expect(await redis.hget(on.keys.workload("a"), "failed")).toBe("1");
+    expect(await redis.hget(on.keys.workload("b"), "done")).toBeNull();
+    // w2's own assignment marker was consumed by its own event, nothing else.
+    expect(Object.keys(await redis.hgetall(on.keys.task("w2"))).filter((f) => f.startsWith("ev:"))).toEqual([]);
+  });
+
   it("sends task events among agent events the slow way with them, up to the next FAST_RUN task events in a row, looking at no more than it is asked", async () => {
     const on = new Store(redis, testNamespace("fold-own-mixed"));
     const after = await registeredAndFolded(on);
