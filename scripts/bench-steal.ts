@@ -4,7 +4,11 @@
  * Prints makespan (first submit to last finish) as a ratio to the lower bound
  * max(total work / speed-weighted slots, longest task) and to the shared queue.
  *
- *   pnpm bench:steal [--tasks 2000] [--mean-ms 40] [--seed 42] [--modes none,classic,balanced,shared] [--json]
+ *   pnpm bench:steal [--tasks 2000] [--mean-ms 40] [--seed 42] [--modes none,classic,balanced,shared] [--breakdown] [--json]
+ *
+ * --breakdown: where each run's makespan went beyond the work (lib/slot-breakdown.ts), from the
+ * task records (worksteal) or the jobs (shared): the start, claims, slots starved of work, the
+ * runs' overruns, and the end (slots done before the last).
  *
  * Every task costs worksteal a claim and a finish round trip that a plain queue does not make;
  * with short tasks (--mean-ms) that overhead is a larger share of the makespan.
@@ -18,9 +22,11 @@ import { z } from "zod";
 import { Client, type SubmitInput } from "@worksteal/client";
 import { keysFor } from "@worksteal/protocol";
 import { hasRedisServerBinary, REDIS_SERVER_MISSING, sleep, startRedisServer } from "@worksteal/testkit";
-import { type ArgsOf, JSON_FLAG, option, runScript } from "./lib/args.js";
+import { type ArgsOf, flag, JSON_FLAG, option, runScript } from "./lib/args.js";
 import { NoRedisError, startFleet } from "./lib/fleet.js";
+import { readRecordedRun } from "./lib/recorded-run.js";
 import { describeMachine, printJson, progress } from "./lib/report.js";
+import { type Breakdown, breakDown, type RecordedRun } from "./lib/slot-breakdown.js";
 import { maximum, ratio } from "./lib/stats.js";
 import { tasksRunTwice, waitForAll } from "./lib/wait-for-all.js";
 import { DEMO_AGENTS, makespanLowerBound, SHARED_QUEUE, skewedWorkload } from "./lib/workload.js";
@@ -43,6 +49,7 @@ const COMMAND = {
         .pipe(z.array(z.enum(MODES)).min(1)),
       { default: MODES.join(","), valueName: "LIST", help: "which runs, comma-separated" },
     ),
+    breakdown: flag("also say where each run's makespan went: start, claims, starved slots, overruns, end"),
     json: JSON_FLAG,
   },
 };
@@ -60,6 +67,7 @@ interface Row {
   steals: number;
   lost: number;
   runTwice: number;
+  breakdown?: Breakdown;
 }
 
 /** What every run of one invocation shares. */
@@ -67,6 +75,7 @@ interface Bench {
   redisUrl: string;
   tasks: SubmitInput[];
   lowerBound: number;
+  breakdown: boolean;
 }
 
 async function main(args: Args): Promise<number> {
@@ -74,7 +83,7 @@ async function main(args: Args): Promise<number> {
   // One Redis for every run (each in a namespace of its own), so that runs differ only by mode.
   if (!process.env.REDIS_URL && !hasRedisServerBinary()) throw new NoRedisError(REDIS_SERVER_MISSING);
   const server = process.env.REDIS_URL ? undefined : await startRedisServer();
-  const bench: Bench = { redisUrl: process.env.REDIS_URL ?? server!.url, tasks, lowerBound: makespanLowerBound(tasks, DEMO_AGENTS) };
+  const bench: Bench = { redisUrl: process.env.REDIS_URL ?? server!.url, tasks, lowerBound: makespanLowerBound(tasks, DEMO_AGENTS), breakdown: args.breakdown };
   const rows: Row[] = [];
   try {
     for (const mode of args.modes) {
@@ -118,6 +127,7 @@ async function runMode(bench: Bench, mode: Mode): Promise<Row> {
     );
     const finish = outcome.lastFinishedAt;
     await client.close();
+    const breakdown = bench.breakdown ? breakDown(BREAKDOWN_AGENTS, await recordedRuns(bench, fleet.redis, namespace), started) : undefined;
     return {
       mode,
       makespanMs: finish - started,
@@ -127,6 +137,7 @@ async function runMode(bench: Bench, mode: Mode): Promise<Row> {
       steals: await fleet.redis.zcard(keysFor(namespace).steals),
       lost: outcome.lost,
       runTwice: outcome.runTwice,
+      ...(breakdown ? { breakdown } : {}),
     };
   } finally {
     await fleet.stop();
@@ -144,6 +155,20 @@ async function runShared(bench: Bench, redis: Redis, namespace: string, started:
   const completed = await queue.getJobs(["completed"], 0, -1);
   const finish = maximum(completed.map((j) => j?.finishedOn ?? 0)) ?? 0;
   await queue.close();
+  const sleepOf = sleepsOf(tasks);
+  const breakdown = bench.breakdown
+    ? breakDown(
+        BREAKDOWN_AGENTS,
+        completed.map((j) => ({
+          agent: j.processedBy ?? "",
+          readyAt: j.timestamp,
+          startedAt: j.processedOn ?? 0,
+          finishedAt: j.finishedOn ?? 0,
+          sleepMs: sleepOf(j.id!, j.processedBy ?? ""),
+        })),
+        started,
+      )
+    : undefined;
   return {
     mode: "shared",
     makespanMs: finish - started,
@@ -153,7 +178,28 @@ async function runShared(bench: Bench, redis: Redis, namespace: string, started:
     steals: 0,
     lost: tasks.length - completed.length,
     runTwice: await tasksRunTwice(redis, namespace),
+    ...(breakdown ? { breakdown } : {}),
   };
+}
+
+const BREAKDOWN_AGENTS = DEMO_AGENTS.map((a) => ({ id: a.id, slots: a.concurrency, speed: a.speed }));
+
+/** How long a task slept on an agent: its payload's ms times the agent's speed. */
+function sleepsOf(tasks: readonly SubmitInput[]): (taskId: string, agentId: string) => number {
+  const ms = new Map(tasks.map((t) => [t.id, (t.payload as { ms: number }).ms]));
+  const speed = new Map(DEMO_AGENTS.map((a) => [a.id, a.speed]));
+  return (taskId, agentId) => (ms.get(taskId) ?? 0) * (speed.get(agentId) ?? 1);
+}
+
+/** The worksteal run's tasks as they ran, each ready on its agent when created there or moved there. */
+async function recordedRuns(bench: Bench, redis: Redis, namespace: string): Promise<RecordedRun[]> {
+  const sleepOf = sleepsOf(bench.tasks);
+  const recorded = await readRecordedRun(
+    redis,
+    namespace,
+    bench.tasks.map((t) => t.id),
+  );
+  return recorded.tasks.map((t) => ({ agent: t.agent, readyAt: t.readyAt, startedAt: t.startedAt, finishedAt: t.finishedAt, sleepMs: sleepOf(t.id, t.agent) }));
 }
 
 function report(args: Args, lowerBound: number, rows: Row[]): void {
@@ -167,6 +213,17 @@ function report(args: Args, lowerBound: number, rows: Row[]): void {
   for (const r of rows) {
     console.log(
       `${r.mode.padEnd(10)} ${(r.makespanMs / 1000).toFixed(2).padStart(10)}  ${r.ratioToLowerBound.toFixed(3).padStart(8)}  ${(r.ratioToShared?.toFixed(3) ?? "-").padStart(9)}  ${String(r.moved).padStart(5)}  ${String(r.steals).padStart(6)}  ${String(r.lost).padStart(4)}  ${String(r.runTwice).padStart(9)}`,
+    );
+  }
+  const broken = rows.filter((r) => r.breakdown);
+  if (broken.length === 0) return;
+  console.log("\nwhere the makespan went, ms (parts add up to it): work, start, claims, starved, overruns, end; per run: median claim gap, overrun");
+  console.log("mode       makespan   work  start  claim  starved  overrun    end  claim gap  overrun  last finishes (agent at s)");
+  const ms = (v: number, width: number) => Math.round(v).toString().padStart(width);
+  for (const { mode, breakdown: b } of broken) {
+    const last = b!.lastFinishes.map((f) => `${f.agent} ${(f.atMs / 1000).toFixed(2)}`).join(", ");
+    console.log(
+      `${mode.padEnd(10)} ${ms(b!.makespanMs, 8)} ${ms(b!.workMs, 6)} ${ms(b!.startMs, 6)} ${ms(b!.claimMs, 6)} ${ms(b!.starvedMs, 8)} ${ms(b!.overrunMs, 8)} ${ms(b!.endMs, 6)} ${b!.medianClaimGapMs.toFixed(1).padStart(10)} ${b!.medianOverrunMs.toFixed(1).padStart(8)}  ${last}`,
     );
   }
 }

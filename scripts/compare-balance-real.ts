@@ -23,10 +23,8 @@
 import { loadavg } from "node:os";
 import { z } from "zod";
 import { Client } from "@worksteal/client";
-import { ConfigSchema, DirectiveSchema, keysFor, parseRecord, StealOperationSchema, STRATEGIES } from "@worksteal/protocol";
-import { openDirectiveQueue, Store } from "@worksteal/store";
-import type { Redis } from "ioredis";
-import { calibrate, type Calibration, type RecordedSteal, type RecordedTask, withArrivals, withCosts } from "../packages/planner/src/simulator/calibrate.js";
+import { ConfigSchema, STRATEGIES } from "@worksteal/protocol";
+import { calibrate, type Calibration, withArrivals, withCosts } from "../packages/planner/src/simulator/calibrate.js";
 import { simulate } from "../packages/planner/src/simulator/simulate.js";
 import type { SimAgent, SimPolicy, SimTask } from "../packages/planner/src/simulator/model.js";
 import type { Scenario } from "../packages/planner/src/simulator/scenarios.js";
@@ -34,6 +32,7 @@ import { generateTasks } from "../packages/planner/src/simulator/workload.js";
 import { type ArgsOf, JSON_FLAG, option, runScript } from "./lib/args.js";
 import { scenariosOption, simulationOptions } from "./lib/simulation-options.js";
 import { startFleet } from "./lib/fleet.js";
+import { readRecordedRun } from "./lib/recorded-run.js";
 import { describeMachine, printJson, progress } from "./lib/report.js";
 import { ratio } from "./lib/stats.js";
 import { waitForAll } from "./lib/wait-for-all.js";
@@ -319,64 +318,19 @@ async function runReal(agents: readonly SimAgent[], tasks: readonly SimTask[], a
       () => undefined,
     );
     await client.close();
-    return { makespanMs: outcome.makespanMs, moved: outcome.moved, lost: outcome.lost, recorded: await readRecordedRun(fleet.redis, namespace, tasks) };
+    return {
+      makespanMs: outcome.makespanMs,
+      moved: outcome.moved,
+      lost: outcome.lost,
+      recorded: await readRecordedRun(
+        fleet.redis,
+        namespace,
+        tasks.map((t) => t.id),
+      ),
+    };
   } finally {
     await fleet.stop();
   }
-}
-
-/**
- * The run as Redis recorded it: every task's creation, start, finish and agent, and every
- * directive's moves with when it was planned (its job on the directive queue) and when its tasks
- * were queued on the target (the executor's record). A task moved away was placed on the source of
- * its first steal, and reached its agent when its last steal ended.
- */
-async function readRecordedRun(redis: Redis, namespace: string, tasks: readonly SimTask[]): Promise<{ tasks: RecordedTask[]; steals: RecordedSteal[] }> {
-  const keys = keysFor(namespace);
-  const directiveIds = await redis.zrange(keys.steals, "0", "-1");
-  const stealReads = redis.pipeline();
-  for (const id of directiveIds) stealReads.hgetall(keys.steal(id));
-  const directiveQueue = openDirectiveQueue(new Store(redis, namespace));
-  const plannedAt = new Map<string, number>();
-  try {
-    for (const id of directiveIds) {
-      const directive = DirectiveSchema.safeParse((await directiveQueue.getJob(id))?.data);
-      if (!directive.success) throw new Error(`directive ${id} is not on the directive queue as it was planned`);
-      plannedAt.set(id, directive.data.createdAt);
-    }
-  } finally {
-    await directiveQueue.close();
-  }
-  const steals: RecordedSteal[] = ((await stealReads.exec()) ?? []).flatMap(([error, hash], i) => {
-    if (error) throw error;
-    const parsed = parseRecord(StealOperationSchema, hash as Record<string, string>);
-    if (!parsed.ok) throw new Error(`steal record ${directiveIds[i]}: ${parsed.reason}`);
-    const { directiveId, source, target, taskIds, finishedAt } = parsed.value;
-    // Directive ids are f<fence>-r<round>-<n> (directive-planner.ts): the round is all but the last part.
-    const round = directiveId.slice(0, directiveId.lastIndexOf("-"));
-    return taskIds.length > 0 ? [{ round, plannedAt: plannedAt.get(directiveId)!, source, target, taskIds, finishedAt }] : [];
-  });
-  steals.sort((a, b) => a.finishedAt - b.finishedAt);
-  const stealsOf = new Map<string, RecordedSteal[]>();
-  for (const steal of steals) for (const id of steal.taskIds) stealsOf.set(id, [...(stealsOf.get(id) ?? []), steal]);
-  const taskReads = redis.pipeline();
-  for (const t of tasks) taskReads.hmget(keys.task(t.id), "owner", "createdAt", "startedAt", "finishedAt");
-  const recorded = ((await taskReads.exec()) ?? []).map(([error, values], i): RecordedTask => {
-    if (error) throw error;
-    const [owner, createdAt, startedAt, finishedAt] = (values as Array<string | null>).map((v) => v ?? "");
-    const id = tasks[i]!.id;
-    const moves = stealsOf.get(id) ?? [];
-    return {
-      id,
-      placedOn: moves[0]?.source ?? owner!,
-      agent: owner!,
-      createdAt: Number(createdAt),
-      readyAt: moves.at(-1)?.finishedAt ?? Number(createdAt),
-      startedAt: Number(startedAt),
-      finishedAt: Number(finishedAt),
-    };
-  });
-  return { tasks: recorded, steals };
 }
 
 await runScript(COMMAND, main);

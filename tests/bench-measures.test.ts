@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRedisServer, type RedisServer } from "@worksteal/testkit";
+import { breakDown } from "../scripts/lib/slot-breakdown.js";
 import { processCpuSeconds, redisCost, sampleRedis } from "../scripts/lib/throughput/cost.js";
 
 // A server of its own: INFO counts every client's commands, so only here are the counts exact.
@@ -31,5 +32,44 @@ describe("the benches' measures", () => {
     const until = process.cpuUsage().user + 100_000;
     while (process.cpuUsage().user < until) Math.sqrt(Math.random());
     expect(processCpuSeconds(process.pid)).toBeGreaterThan(before);
+  });
+});
+
+describe("where a run's makespan went (bench:steal --breakdown)", () => {
+  const agents = [
+    { id: "fast", slots: 1, speed: 1 },
+    { id: "slow", slots: 1, speed: 2 },
+  ];
+  const runs = [
+    // fast: claims for 10 ms at the start, runs 100 ms (5 over), a claim gap of 5 ms, starved 20 ms
+    // (its next task came by a steal at 150), a 5 ms claim, then runs to 245.
+    { agent: "fast", readyAt: 0, startedAt: 10, finishedAt: 115, sleepMs: 100 },
+    { agent: "fast", readyAt: 0, startedAt: 120, finishedAt: 130, sleepMs: 10 },
+    { agent: "fast", readyAt: 150, startedAt: 155, finishedAt: 245, sleepMs: 90 },
+    // slow (twice as slow): runs from 0 to 200 and is then idle to the end.
+    { agent: "slow", readyAt: 0, startedAt: 0, finishedAt: 200, sleepMs: 200 },
+  ];
+
+  it("splits each slot's time into work, start, claims, starved, overruns and end, adding up to the makespan", () => {
+    const b = breakDown(agents, runs, 0);
+    // capacity 1 + 1/2: each slot's ms count divided by its speed, then by the capacity.
+    const part = (fast: number, slow: number) => (fast + slow / 2) / 1.5;
+    expect(b.makespanMs).toBe(245);
+    expect(b.workMs).toBeCloseTo(part(200, 200));
+    expect(b.startMs).toBeCloseTo(part(10, 0));
+    expect(b.claimMs).toBeCloseTo(part(5 + 5, 0));
+    expect(b.starvedMs).toBeCloseTo(part(20, 0));
+    expect(b.overrunMs).toBeCloseTo(part(5, 0));
+    expect(b.endMs).toBeCloseTo(part(0, 45));
+    expect(b.workMs + b.startMs + b.claimMs + b.starvedMs + b.overrunMs + b.endMs).toBeCloseTo(b.makespanMs);
+    expect(b.lastFinishes).toEqual([
+      { agent: "fast", atMs: 245, tasks: 3 },
+      { agent: "slow", atMs: 200, tasks: 1 },
+    ]);
+  });
+
+  it("counts a slot that ran nothing as idle from start to end", () => {
+    const b = breakDown([...agents, { id: "idle", slots: 2, speed: 1 }], runs, 0);
+    expect(b.endMs * 3.5).toBeCloseTo(45 / 2 + 2 * 245);
   });
 });
