@@ -4,7 +4,7 @@
  * Prints makespan (first submit to last finish) as a ratio to the lower bound
  * max(total work / speed-weighted slots, longest task) and to the shared queue.
  *
- *   pnpm bench:steal [--tasks 2000] [--mean-ms 40] [--seed 42] [--modes none,classic,balanced,shared] [--breakdown] [--json]
+ *   pnpm bench:steal [--tasks 2000] [--mean-ms 40] [--seed 42] [--modes none,classic,balanced,shared] [--submit bulk|single] [--breakdown] [--json]
  *
  * --breakdown: where each run's makespan went beyond the work (lib/slot-breakdown.ts), from the
  * task records (worksteal) or the jobs (shared): the start, claims, slots starved of work, the
@@ -49,6 +49,11 @@ const COMMAND = {
         .pipe(z.array(z.enum(MODES)).min(1)),
       { default: MODES.join(","), valueName: "LIST", help: "which runs, comma-separated" },
     ),
+    submit: option(z.enum(["bulk", "single"]), {
+      default: "bulk",
+      valueName: "HOW",
+      help: "how the burst is submitted: bulk (Client.submitMany; the shared queue's addBulk), or single (50 submits, or adds, in flight)",
+    }),
     breakdown: flag("also say where each run's makespan went: start, claims, starved slots, overruns, end"),
     json: JSON_FLAG,
   },
@@ -75,15 +80,27 @@ interface Bench {
   redisUrl: string;
   tasks: SubmitInput[];
   lowerBound: number;
+  submit: "bulk" | "single";
   breakdown: boolean;
 }
+
+/** Tasks per submitMany chunk and per addBulk call. */
+const BULK_CHUNK = 500;
+/** Single submits (or adds) in flight. */
+const SINGLE_IN_FLIGHT = 50;
 
 async function main(args: Args): Promise<number> {
   const tasks = skewedWorkload({ tasks: args.tasks, seed: args.seed, meanMs: args["mean-ms"] });
   // One Redis for every run (each in a namespace of its own), so that runs differ only by mode.
   if (!process.env.REDIS_URL && !hasRedisServerBinary()) throw new NoRedisError(REDIS_SERVER_MISSING);
   const server = process.env.REDIS_URL ? undefined : await startRedisServer();
-  const bench: Bench = { redisUrl: process.env.REDIS_URL ?? server!.url, tasks, lowerBound: makespanLowerBound(tasks, DEMO_AGENTS), breakdown: args.breakdown };
+  const bench: Bench = {
+    redisUrl: process.env.REDIS_URL ?? server!.url,
+    tasks,
+    lowerBound: makespanLowerBound(tasks, DEMO_AGENTS),
+    submit: args.submit,
+    breakdown: args.breakdown,
+  };
   const rows: Row[] = [];
   try {
     for (const mode of args.modes) {
@@ -117,7 +134,12 @@ async function runMode(bench: Bench, mode: Mode): Promise<Row> {
     const started = Date.now();
     if (mode === "shared") return await runShared(bench, fleet.redis, namespace, started);
     const client = new Client({ config: { redisUrl: bench.redisUrl, namespace, logLevel: "warn" }, redis: fleet.redis });
-    for (let i = 0; i < bench.tasks.length; i += 50) await Promise.all(bench.tasks.slice(i, i + 50).map((t) => client.submit(t)));
+    if (bench.submit === "bulk") {
+      const refused = (await client.submitMany(bench.tasks, { chunkSize: BULK_CHUNK })).filter((r) => "refused" in r);
+      if (refused.length > 0) throw new Error(`${refused.length} tasks refused, the first: ${refused[0]!.refused.message}`);
+    } else {
+      for (let i = 0; i < bench.tasks.length; i += SINGLE_IN_FLIGHT) await Promise.all(bench.tasks.slice(i, i + SINGLE_IN_FLIGHT).map((t) => client.submit(t)));
+    }
     const outcome = await waitForAll(
       fleet.redis,
       namespace,
@@ -147,8 +169,13 @@ async function runMode(bench: Bench, mode: Mode): Promise<Row> {
 async function runShared(bench: Bench, redis: Redis, namespace: string, started: number): Promise<Row> {
   const { tasks, lowerBound } = bench;
   const queue = new Queue(SHARED_QUEUE, { connection: redis, prefix: keysFor(namespace).bullPrefix });
-  for (let i = 0; i < tasks.length; i += 50) {
-    await Promise.all(tasks.slice(i, i + 50).map((t) => queue.add("task", { payload: t.payload }, { jobId: t.id })));
+  const job = (t: SubmitInput) => ({ name: "task", data: { payload: t.payload }, opts: { jobId: t.id } });
+  if (bench.submit === "bulk") {
+    for (let i = 0; i < tasks.length; i += BULK_CHUNK) await queue.addBulk(tasks.slice(i, i + BULK_CHUNK).map(job));
+  } else {
+    for (let i = 0; i < tasks.length; i += SINGLE_IN_FLIGHT) {
+      await Promise.all(tasks.slice(i, i + SINGLE_IN_FLIGHT).map((t) => queue.add("task", job(t).data, job(t).opts)));
+    }
   }
   const deadline = Date.now() + Math.max(180_000, lowerBound * 30);
   while ((await queue.getCompletedCount()) < tasks.length && Date.now() < deadline) await sleep(250);
@@ -205,10 +232,21 @@ async function recordedRuns(bench: Bench, redis: Redis, namespace: string): Prom
 function report(args: Args, lowerBound: number, rows: Row[]): void {
   const machine = describeMachine();
   if (args.json) {
-    printJson({ tasks: args.tasks, meanMs: args["mean-ms"], seed: args.seed, lowerBoundMs: Math.round(lowerBound), machine, settings: STEAL_ENV, rows });
+    printJson({
+      tasks: args.tasks,
+      meanMs: args["mean-ms"],
+      seed: args.seed,
+      submit: args.submit,
+      lowerBoundMs: Math.round(lowerBound),
+      machine,
+      settings: STEAL_ENV,
+      rows,
+    });
     return;
   }
-  console.log(`${args.tasks} tasks of mean ${args["mean-ms"]} ms, seed ${args.seed}; lower bound ${(lowerBound / 1000).toFixed(2)} s; ${machine}`);
+  console.log(
+    `${args.tasks} tasks of mean ${args["mean-ms"]} ms, seed ${args.seed}, submitted ${args.submit === "bulk" ? "in bulk" : "one by one"}; lower bound ${(lowerBound / 1000).toFixed(2)} s; ${machine}`,
+  );
   console.log("mode       makespan s  vs bound  vs shared  moved  steals  lost  run twice");
   for (const r of rows) {
     console.log(
