@@ -179,8 +179,9 @@ async function runShared(bench: Bench, redis: Redis, namespace: string, started:
   }
   const deadline = Date.now() + Math.max(180_000, lowerBound * 30);
   while ((await queue.getCompletedCount()) < tasks.length && Date.now() < deadline) await sleep(250);
-  const completed = await queue.getJobs(["completed"], 0, -1);
-  const finish = maximum(completed.map((j) => j?.finishedOn ?? 0)) ?? 0;
+  // A job removed while the list was read comes back undefined.
+  const completed = (await queue.getJobs(["completed"], 0, -1)).filter((j) => j !== undefined);
+  const finish = maximum(completed.map((j) => j.finishedOn ?? 0)) ?? 0;
   await queue.close();
   const sleepOf = sleepsOf(tasks);
   const breakdown = bench.breakdown

@@ -68,6 +68,20 @@ describe("where a run's makespan went (bench:steal --breakdown)", () => {
     ]);
   });
 
+  it("still adds up when an agent's runs overlap more than its slots (a task run twice), the overlap counted against its claims", () => {
+    const pair = [{ id: "pair", slots: 2, speed: 1 }];
+    const overlapping = [
+      { agent: "pair", readyAt: 0, startedAt: 0, finishedAt: 100, sleepMs: 100 },
+      { agent: "pair", readyAt: 0, startedAt: 0, finishedAt: 100, sleepMs: 100 },
+      // A third run at once on two slots: it takes the slot that frees first, 40 ms before it does.
+      { agent: "pair", readyAt: 0, startedAt: 60, finishedAt: 160, sleepMs: 100 },
+    ];
+    const b = breakDown(pair, overlapping, 0);
+    expect(b.makespanMs).toBe(160);
+    expect(b.claimMs).toBeCloseTo(-40 / 2);
+    expect(b.workMs + b.startMs + b.claimMs + b.starvedMs + b.overrunMs + b.endMs).toBeCloseTo(b.makespanMs);
+  });
+
   it("counts a slot that ran nothing as idle from start to end", () => {
     const b = breakDown([...agents, { id: "idle", slots: 2, speed: 1 }], runs, 0);
     expect(b.endMs * 3.5).toBeCloseTo(45 / 2 + 2 * 245);

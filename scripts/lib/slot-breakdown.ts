@@ -36,7 +36,10 @@ export interface Breakdown {
   workMs: number;
   /** From the run's start to each slot's first start (submitting, the first claims, the first steals). */
   startMs: number;
-  /** Between two runs of a slot, while the next task was already on its agent: the claim's round trip. */
+  /**
+   * Between two runs of a slot, while the next task was already on its agent: the claim's round
+   * trip (less any overlap of runs beyond the agent's slots).
+   */
   claimMs: number;
   /** Between two runs of a slot, while its agent had no task for it (one came later, moved there). */
   starvedMs: number;
@@ -68,10 +71,12 @@ export function breakDown(agents: readonly BreakdownAgent[], runs: readonly Reco
       let slot = slots.indexOf(undefined);
       if (slot < 0) slot = slots.reduce<number>((best, at, i) => (at! < slots[best]! ? i : best), 0);
       const freed = slots[slot];
-      const idle = Math.max(0, run.startedAt - (freed ?? origin));
+      // Signed, so that the parts still add up when an agent's runs overlap more than its slots
+      // (a run counted twice: a retry, or a task run twice): the overlap counts against the gaps.
+      const idle = run.startedAt - (freed ?? origin);
       if (freed === undefined) parts.startMs += weigh(idle);
       else {
-        const starved = Math.min(idle, Math.max(0, run.readyAt - freed));
+        const starved = Math.max(0, Math.min(idle, run.readyAt - freed));
         parts.starvedMs += weigh(starved);
         parts.claimMs += weigh(idle - starved);
         if (starved === 0) claimGaps.push(idle);
