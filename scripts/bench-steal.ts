@@ -4,7 +4,7 @@
  * Prints makespan (first submit to last finish) as a ratio to the lower bound
  * max(total work / speed-weighted slots, longest task) and to the shared queue.
  *
- *   pnpm bench:steal [--tasks 2000] [--mean-ms 40] [--seed 42] [--modes none,classic,balanced,shared] [--submit bulk|single] [--breakdown] [--json]
+ *   pnpm bench:steal [--tasks 2000] [--mean-ms 40] [--seed 42] [--modes none,classic,balanced,shared] [--submit single|bulk] [--breakdown] [--json]
  *
  * --breakdown: where each run's makespan went beyond the work (lib/slot-breakdown.ts), from the
  * task records (worksteal) or the jobs (shared): the start, claims, slots starved of work, the
@@ -49,10 +49,10 @@ const COMMAND = {
         .pipe(z.array(z.enum(MODES)).min(1)),
       { default: MODES.join(","), valueName: "LIST", help: "which runs, comma-separated" },
     ),
-    submit: option(z.enum(["bulk", "single"]), {
-      default: "bulk",
+    submit: option(z.enum(["single", "bulk"]), {
+      default: "single",
       valueName: "HOW",
-      help: "how the burst is submitted: bulk (Client.submitMany; the shared queue's addBulk), or single (50 submits, or adds, in flight)",
+      help: "how the burst is submitted: single (50 submits, or adds, in flight) or bulk (Client.submitMany; the shared queue's addBulk)",
     }),
     breakdown: flag("also say where each run's makespan went: start, claims, starved slots, overruns, end"),
     json: JSON_FLAG,
