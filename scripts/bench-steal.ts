@@ -174,7 +174,12 @@ async function runShared(bench: Bench, redis: Redis, namespace: string, started:
     for (let i = 0; i < tasks.length; i += BULK_CHUNK) await queue.addBulk(tasks.slice(i, i + BULK_CHUNK).map(job));
   } else {
     for (let i = 0; i < tasks.length; i += SINGLE_IN_FLIGHT) {
-      await Promise.all(tasks.slice(i, i + SINGLE_IN_FLIGHT).map((t) => queue.add("task", job(t).data, job(t).opts)));
+      await Promise.all(
+        tasks.slice(i, i + SINGLE_IN_FLIGHT).map((t) => {
+          const { name, data, opts } = job(t);
+          return queue.add(name, data, opts);
+        }),
+      );
     }
   }
   const deadline = Date.now() + Math.max(180_000, lowerBound * 30);

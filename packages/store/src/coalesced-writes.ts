@@ -16,9 +16,8 @@ interface Corkable {
  * nothing waits longer than the end of the current turn. Pipelines and the offline queue write
  * through the same socket, in the same order, so they are held back alike. Synchronous work later
  * in the same turn holds them back too: code about to run for long (an agent's task handler) calls
- * `flushWrites` first. ioredis'
- * `enableAutoPipelining` batches too, but builds a Pipeline per batch (which copies every script
- * defined on the connection) and measured no cheaper.
+ * `flushWrites` first. ioredis' `enableAutoPipelining` batches too, but builds a Pipeline per batch
+ * (which copies every script defined on the connection) and measured no cheaper.
  */
 export function coalesceWrites(redis: Redis): void {
   const send = redis.sendCommand.bind(redis);
