@@ -67,7 +67,9 @@ export function breakDown(agents: readonly BreakdownAgent[], runs: readonly Reco
     // Per slot, when it last freed: undefined until it ran a task.
     const slots: Array<number | undefined> = Array.from({ length: agent.slots }, () => undefined);
     const weigh = (ms: number) => ms / agent.speed / capacity;
+    let lastFinish = -Infinity;
     for (const run of ran) {
+      lastFinish = Math.max(lastFinish, run.finishedAt);
       let slot = slots.indexOf(undefined);
       if (slot < 0) slot = slots.reduce<number>((best, at, i) => (at! < slots[best]! ? i : best), 0);
       const freed = slots[slot];
@@ -88,7 +90,7 @@ export function breakDown(agents: readonly BreakdownAgent[], runs: readonly Reco
       slots[slot] = run.finishedAt;
     }
     for (const freed of slots) parts.endMs += freed === undefined ? weigh(end - origin) : weigh(end - freed);
-    lastFinishes.push({ agent: agent.id, atMs: ran.length > 0 ? Math.max(...ran.map((r) => r.finishedAt)) - origin : 0, tasks: ran.length });
+    lastFinishes.push({ agent: agent.id, atMs: ran.length > 0 ? lastFinish - origin : 0, tasks: ran.length });
   }
   lastFinishes.sort((a, b) => b.atMs - a.atMs);
   return {

@@ -16,7 +16,7 @@ describe("task defaults", () => {
     expect(withTaskDefaults(defaults, { id: "t2", maxAttempts: 1, timeoutMs: 20 })).toMatchObject({ maxAttempts: 1, timeoutMs: 20 });
   });
 
-  it("are made once and never changed by a submit", () => {
+  it("are frozen, and a submit's merge is a new object that leaves them as they were", () => {
     const merged = withTaskDefaults(defaults, { id: "t3", maxAttempts: 2 });
     expect(Object.isFrozen(defaults)).toBe(true);
     expect(defaults.maxAttempts).toBe(5);

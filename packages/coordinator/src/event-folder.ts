@@ -93,9 +93,13 @@ export interface EventFolderOptions {
   metrics?: Pick<ReplicaMetrics, "folded">;
 }
 
-/** The entries one foldNew dead-lettered: those invalid here (a bounded few itemised in the log), and the count. */
+/** Entries dead-lettered as invalid here that one foldNew's log itemises; the rest are counted. */
+const ITEMISED_DEAD_LETTERS = 5;
+
+/** What one foldNew dead-lettered: the first few invalid here (itemised in the log), how many were invalid here, and how many in all. */
 interface DeadLetterTally {
-  invalid: Array<Extract<FoldEntry, { dead: string }>>;
+  itemised: Array<Extract<FoldEntry, { dead: string }>>;
+  invalid: number;
   deadLettered: number;
 }
 
@@ -141,7 +145,7 @@ export class EventFolder {
     const { batchSize } = this.options;
     let folded = 0;
     let waited = false;
-    const deadLetters: DeadLetterTally = { invalid: [], deadLettered: 0 };
+    const deadLetters: DeadLetterTally = { itemised: [], invalid: 0, deadLettered: 0 };
     try {
       while (folded < batchSize) {
         const after = (this.cursor ??= (await this.store.foldCursor()).id);
@@ -210,10 +214,9 @@ export class EventFolder {
     return false;
   }
 
-  /** Forgets the cursor: the next call reads it from Redis. Returns the entries this call folded: none. */
-  private startOver(): 0 {
+  /** Forgets the cursor: the next call reads it from Redis. */
+  private startOver(): void {
     this.cursor = undefined;
-    return 0;
   }
 
   /**
@@ -241,7 +244,11 @@ export class EventFolder {
     this.options.metrics?.folded(taskFiguresOf(events), entries.length - events.length, result);
     if (result.deadLettered > 0) {
       deadLetters.deadLettered += result.deadLettered;
-      for (const entry of foldEntries) if ("dead" in entry) deadLetters.invalid.push(entry);
+      for (const entry of foldEntries) {
+        if (!("dead" in entry)) continue;
+        deadLetters.invalid += 1;
+        if (deadLetters.itemised.length < ITEMISED_DEAD_LETTERS) deadLetters.itemised.push(entry);
+      }
     }
     return result;
   }
@@ -250,10 +257,10 @@ export class EventFolder {
    * What one foldNew dead-lettered, in a few lines whatever the count: a slow run can be a single
    * entry, and a client appending bad entries among task traffic must not get a log line for each.
    */
-  private logDeadLetters({ invalid, deadLettered }: DeadLetterTally): void {
+  private logDeadLetters({ itemised, invalid, deadLettered }: DeadLetterTally): void {
     if (deadLettered === 0) return;
-    for (const entry of invalid.slice(0, 5)) this.log.warn({ id: entry.id, reason: entry.dead }, "event dead-lettered");
+    for (const entry of itemised) this.log.warn({ id: entry.id, reason: entry.dead }, "event dead-lettered");
     // Entries refused by the fold script's own checks (forged, unknown agent) are counted, not itemised here.
-    this.log.warn({ deadLettered, invalid: invalid.length }, "events dead-lettered");
+    this.log.warn({ deadLettered, invalid }, "events dead-lettered");
   }
 }

@@ -8,15 +8,15 @@ import { setFlagsFromString } from "node:v8";
  * 10,000 agents about 30 MB was live while the heap held 85–115 MB. A fixed 25% keeps the heap
  * near its live size for about the same CPU (`pnpm bench:fleet`, docs/operations.md).
  */
-export const HEAP_GROWING_PERCENT = 25;
+const HEAP_GROWING_PERCENT = 25;
 
 /**
  * Sets V8's heap growing factor for this process, unless its command line already sets one (an
  * operator's `node --heap-growing-percent=N`). Only the coordinator's own process calls this: a
  * library must not tune the garbage collector of the application that embeds it.
  */
-export function boundHeapGrowth(execArgv: readonly string[] = process.execArgv): boolean {
-  if (setsHeapGrowth(execArgv)) return false;
+export function boundHeapGrowth(): boolean {
+  if (setsHeapGrowth(process.execArgv)) return false;
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   return true;
 }

@@ -738,14 +738,11 @@ export class Balancer {
         if (candidates) removeTask(candidates, task);
       }
     }
+    // t held no task before: its lists start empty and get this candidate below, where weigh would
+    // look the task up again (in a trial most thieves start empty, and a thief given a task may give it on).
+    if (this.relay && !t.runnable && t.tail.length === 1) t.runnable = this.fleet.groups.map(() => []);
     const taken = t.runnable;
-    if (this.relay && !taken && t.tail.length === 1) {
-      // t held no task before: its lists are this candidate, where weigh would look the task up
-      // again (in a trial most thieves start empty, and a thief given a task may give it on).
-      const lists: Candidate[][] = (t.runnable = []);
-      for (let group = 0; group < this.fleet.groups.length; group += 1)
-        lists.push(canRun(this.fleet.groups[group]!, task.requiredCapabilities) ? [candidate] : []);
-    } else if (this.relay && taken) {
+    if (this.relay && taken) {
       for (let group = 0; group < taken.length; group += 1) {
         const candidates = taken[group];
         if (candidates && canRun(this.fleet.groups[group]!, task.requiredCapabilities)) insertNewest(candidates, candidate);

@@ -121,8 +121,10 @@ function foldProgressOf(stream: [Error | null, unknown] | undefined, cursorReply
   for (let i = 0; i + 1 < info.length; i += 2) fields.set(String(info[i]), info[i + 1]);
   const appended = Number(fields.get("entries-added") ?? 0);
   const lastEntryId = noStream ? null : String(fields.get("last-generated-id"));
-  // No cursor yet: nothing was folded, and nothing trimmed (trimming needs the cursor).
-  const lag = folded === null ? Number(fields.get("length") ?? 0) : appended - Number(folded);
+  // No cursor yet: nothing was folded, and nothing trimmed (trimming needs the cursor). The cursor
+  // at the newest entry is caught up whatever the counts say: entries deleted (XDEL) or trimmed by
+  // hand before they were folded are never counted folded.
+  const lag = folded === null ? Number(fields.get("length") ?? 0) : cursor !== null && cursor === lastEntryId ? 0 : appended - Number(folded);
   return { lag: Math.max(0, lag), cursor, lastEntryId, appended };
 }
 
