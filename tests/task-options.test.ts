@@ -62,11 +62,17 @@ describe("priorities", () => {
     await eventually(async () => expect(await t.redis.scard(t.store.keys.queuedOf("a2"))).toBeGreaterThan(0), { timeoutMs: 20_000 });
     const moved = await t.redis.smembers(t.store.keys.queuedOf("a2"));
     expect(moved.filter((id) => high.includes(id))).toEqual([]);
-    for (const id of moved) {
-      const record = (await t.store.getTask(id))!;
-      const job = await t.queues.get("a2").getJob(`t.${id}.${record.epoch}`);
-      expect(job?.priority).toBe(bullPriorityOf(record.priority));
-    }
+    // A move changes the record first and adds the job on the target after: wait for the jobs.
+    await eventually(
+      async () => {
+        for (const id of moved) {
+          const record = (await t.store.getTask(id))!;
+          const job = await t.queues.get("a2").getJob(`t.${id}.${record.epoch}`);
+          expect(job?.priority).toBe(bullPriorityOf(record.priority));
+        }
+      },
+      { timeoutMs: 20_000 },
+    );
   });
 
   it("waiting tasks are placed highest priority first", async () => {
