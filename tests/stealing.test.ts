@@ -35,7 +35,9 @@ describe("stealing between agent processes", () => {
     h = namespaceHarness("spread", { stealInterval: 200 });
     await Promise.all(["a1", "a2", "a3"].map((id) => h.startAgentProcess(id)));
     await h.startReplica();
-    const ids = await submitMany(h, "a1", 90, 40);
+    // 9 s of work on a1 alone (a fair share is 30 tasks each): long enough that a coordinator slow
+    // to start on a busy machine still leaves the thieves well over a third of their share.
+    const ids = await submitMany(h, "a1", 90, 100);
     await eventually(
       async () => {
         for (const id of ids) expect((await h.store.getTask(id))?.state).toBe("done");
