@@ -205,7 +205,10 @@ describe("cancellation", () => {
     await t.client.submit({ id: "after", agentId: "a1" });
     await t.client.waitFor("after", { timeoutMs: 10_000 });
     expect(ran).toEqual(["after"]);
-    expect(await t.client.cancel("q")).toBe("finished");
+    // Cancelled already: a cancel sent again answers as the first did, and changes nothing.
+    expect(await t.client.cancel("q")).toBe("cancelled");
+    expect(await t.store.getTask("q")).toMatchObject({ state: "cancelled", epoch: 2 });
+    expect(await t.client.cancel("after")).toBe("finished");
     await expect(t.client.cancel("never-submitted")).rejects.toBeInstanceOf(TaskNotFoundError);
   });
 

@@ -268,8 +268,9 @@ export class Client {
   /**
    * Cancels a task: a queued one at once, wherever it waits (`cancelled`); a running one gets its
    * handler's signal aborted and ends `cancelled` when the handler returns (`cancelling`; its
-   * agent notices within `cancelPollMs`). `finished` when it had ended already. Throws
-   * TaskNotFoundError for an unknown id. Once this resolves, the task never starts again.
+   * agent notices within `cancelPollMs`). `finished` when it had ended done or failed;
+   * `cancelled` again for a task cancelled already (a retried cancel answers as the first did).
+   * Throws TaskNotFoundError for an unknown id. Once this resolves, the task never starts again.
    */
   async cancel(taskId: string): Promise<CancelOutcome> {
     checkInput(TaskIdSchema, taskId, "taskId");

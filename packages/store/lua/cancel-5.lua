@@ -19,7 +19,9 @@
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns {'cancelled' | 'cancelling' (running: the mark is set), state before}, or
     -1 task not found   -2 the owner is not ARGV[2] (read again and retry)
-    -3 already finished (done, failed or cancelled)
+    -3 already finished (done or failed)
+  A task cancelled already answers {'cancelled', 'cancelled'} and nothing changes: a cancel sent
+  again (its answer lost with a connection, and the call retried) answers as the first did.
 ]]
 --- @include "appendTaskEvent"
 --- @include "agentLoads"
@@ -30,7 +32,8 @@ local taskId, owner = ARGV[1], ARGV[2]
 
 local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state', 'cancelRequestedAt')
 if rec[3] == false then return -1 end
-if rec[3] == 'done' or rec[3] == 'failed' or rec[3] == 'cancelled' then return -3 end
+if rec[3] == 'cancelled' then return {'cancelled', 'cancelled'} end
+if rec[3] == 'done' or rec[3] == 'failed' then return -3 end
 if rec[1] ~= owner then return -2 end
 
 local now = redisNow()

@@ -4,9 +4,10 @@ import { defineScripts } from "./scripts.js";
 import type { Store } from "./store.js";
 
 /**
- * `cancelled`: it was queued and is now cancelled (its job, wherever it is, is dropped at claim).
+ * `cancelled`: it was queued and is now cancelled (its job, wherever it is, is dropped at claim),
+ * or it was cancelled already (so a cancel retried after its answer was lost answers the same).
  * `cancelling`: it runs; its agent aborts the handler's signal and it ends cancelled when the
- * handler returns. `finished`: it had already ended (done, failed or cancelled); nothing changed.
+ * handler returns. `finished`: it had already ended done or failed; nothing changed.
  */
 export type CancelOutcome = "cancelled" | "cancelling" | "finished";
 
