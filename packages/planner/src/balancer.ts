@@ -572,8 +572,9 @@ export class Balancer {
       if (!thieves || !thieves.anyBefore(bound)) continue;
       const candidates = this.candidatesFor(v, group);
       if (candidates.length === 0) continue;
-      const { earliest, capacities } = thieves;
+      const earliest = thieves.earliest;
       const largestMs = candidates[0]!.ms;
+      const largestTimes = thieves.timesFor(largestMs);
       let first = -1;
       let firstFinish = Infinity;
       let secondFinish = Infinity;
@@ -582,7 +583,7 @@ export class Balancer {
         const drain = earliest[slot]!;
         if (!(drain < bound)) continue;
         if (drain < 0) allNonNegative = false;
-        const finish = drain + largestMs / capacities[slot]!;
+        const finish = drain + largestTimes[slot]!;
         if (!(finish < secondFinish)) continue;
         if (finish < firstFinish) {
           secondFinish = firstFinish;
@@ -628,6 +629,7 @@ export class Balancer {
       const marginLimit = v.drain - this.options.marginFraction * v.drain;
       const marginBound = marginLimit + Math.abs(marginLimit) * SLACK + SLACK;
       const smallestLow = smallestMs * (1 - SLACK);
+      const smallestLowTimes = thieves.timesFor(smallestLow);
       // To beat the best, t's task must leave v draining no later than bestLatest, so it is at
       // least `need` ms, and t must finish it no later than bestLatest — or, when no task leaves
       // v earlier than bestLatest, no later than bestFinish. The slack keeps rounding on the side
@@ -640,7 +642,7 @@ export class Balancer {
         const drain = earliest[slot]!;
         if ((i >= 0 && slot === first) || !(drain < bound)) continue;
         const capacity = capacities[slot]!;
-        if (drain + smallestLow / capacity > marginBound) continue;
+        if (drain + smallestLowTimes[slot]! > marginBound) continue;
         if (this.best !== bestSeen) {
           const best = this.best;
           if (best !== undefined) {
