@@ -52,8 +52,11 @@ export class Fleet {
       return group;
     });
     this.groups = groups;
-    this.capacity = capacities(this.states, this.groupOf, groups.length);
-    this.avgMs = this.states.map((state, i) => Math.round(((agentAverageMs(state.view.workload) ?? this.fallbackMs) * this.capacity[i]!) / state.slots));
+    // Each agent's own average, read once (NaN: none): capacities and avgMs both need it.
+    const averages = new Float64Array(this.states.length);
+    for (let i = 0; i < averages.length; i += 1) averages[i] = agentAverageMs(this.states[i]!.view.workload) ?? Number.NaN;
+    this.capacity = capacities(this.states, averages, this.groupOf, groups.length);
+    this.avgMs = this.states.map((state, i) => Math.round(((Number.isNaN(averages[i]!) ? this.fallbackMs : averages[i]!) * this.capacity[i]!) / state.slots));
     this.work = this.states.map((state, i) => {
       tailTasks += state.tail.length;
       let work = (state.queued - state.tail.length + state.running) * this.avgMs[i]!;
@@ -134,20 +137,21 @@ const SPEED_SAMPLES = 5;
 const SPEED_LIMIT = 4;
 
 /**
- * Per state: slots × speed, where its speed is its group's average duration over its own (agents
+ * Per state (with its own average, NaN for none): slots × speed, where its speed is its group's average duration over its own (agents
  * with the same capabilities run the same kinds of task, so a shorter average means a faster
  * agent), from agents with at least SPEED_SAMPLES completions in groups with at least two of
  * them. A speed other than about 1 makes a capacity in steps of a quarter power of two, so that
  * thieves of one group fall into few buckets of equal capacity (a move looks at every bucket's
  * first thief); otherwise the capacity is the slots.
  */
-function capacities(states: readonly QueueState[], groupOf: readonly number[], groups: number): number[] {
+function capacities(states: readonly QueueState[], averages: Float64Array, groupOf: readonly number[], groups: number): number[] {
   const sum = new Float64Array(groups);
   const count = new Float64Array(groups);
   const agents = new Int32Array(groups);
-  const known = (s: QueueState) => s.view.workload.durationCount >= SPEED_SAMPLES && (agentAverageMs(s.view.workload) ?? 0) > 0;
+  // NaN (no average) is not above 0.
+  const known = (s: QueueState, i: number) => s.view.workload.durationCount >= SPEED_SAMPLES && averages[i]! > 0;
   states.forEach((s, i) => {
-    if (!known(s)) return;
+    if (!known(s, i)) return;
     const g = groupOf[i]!;
     sum[g] = sum[g]! + s.view.workload.durationSumMs;
     count[g] = count[g]! + s.view.workload.durationCount;
@@ -157,8 +161,8 @@ function capacities(states: readonly QueueState[], groupOf: readonly number[], g
   const powers = new Map<number, number>();
   return states.map((s, i) => {
     const g = groupOf[i]!;
-    if (!known(s) || agents[g]! < 2) return s.slots;
-    const speed = Math.min(SPEED_LIMIT, Math.max(1 / SPEED_LIMIT, sum[g]! / count[g]! / agentAverageMs(s.view.workload)!));
+    if (!known(s, i) || agents[g]! < 2) return s.slots;
+    const speed = Math.min(SPEED_LIMIT, Math.max(1 / SPEED_LIMIT, sum[g]! / count[g]! / averages[i]!));
     // Within half a step of the group's average, the agent is as fast as the rest: its slots.
     if (Math.round(CAPACITY_STEPS * Math.log2(speed)) === 0) return s.slots;
     const step = Math.round(CAPACITY_STEPS * Math.log2(s.slots * speed));
@@ -568,16 +572,18 @@ export class Balancer {
       if (!thieves || !thieves.anyBefore(bound)) continue;
       const candidates = this.candidatesFor(v, group);
       if (candidates.length === 0) continue;
-      const { earliest, capacities } = thieves;
+      const earliest = thieves.earliest;
       const largestMs = candidates[0]!.ms;
+      const largestTimes = thieves.timesFor(largestMs);
       let first = -1;
       let firstFinish = Infinity;
       let secondFinish = Infinity;
       let allNonNegative = true;
       for (let slot = 0; slot < earliest.length; slot += 1) {
-        const finish = earliest[slot]! + largestMs / capacities[slot]!;
-        if (!(earliest[slot]! < bound)) continue;
-        allNonNegative &&= earliest[slot]! >= 0;
+        const drain = earliest[slot]!;
+        if (!(drain < bound)) continue;
+        if (drain < 0) allNonNegative = false;
+        const finish = drain + largestTimes[slot]!;
         if (!(finish < secondFinish)) continue;
         if (finish < firstFinish) {
           secondFinish = firstFinish;
@@ -623,6 +629,7 @@ export class Balancer {
       const marginLimit = v.drain - this.options.marginFraction * v.drain;
       const marginBound = marginLimit + Math.abs(marginLimit) * SLACK + SLACK;
       const smallestLow = smallestMs * (1 - SLACK);
+      const smallestLowTimes = thieves.timesFor(smallestLow);
       // To beat the best, t's task must leave v draining no later than bestLatest, so it is at
       // least `need` ms, and t must finish it no later than bestLatest — or, when no task leaves
       // v earlier than bestLatest, no later than bestFinish. The slack keeps rounding on the side
@@ -635,7 +642,7 @@ export class Balancer {
         const drain = earliest[slot]!;
         if ((i >= 0 && slot === first) || !(drain < bound)) continue;
         const capacity = capacities[slot]!;
-        if (drain + smallestLow / capacity > marginBound) continue;
+        if (drain + smallestLowTimes[slot]! > marginBound) continue;
         if (this.best !== bestSeen) {
           const best = this.best;
           if (best !== undefined) {
@@ -735,7 +742,7 @@ export class Balancer {
     if (given) {
       for (let group = 0; group < given.length; group += 1) {
         const candidates = given[group];
-        if (candidates) removeTask(candidates, task);
+        if (candidates) removeTask(candidates, candidate);
       }
     }
     // t held no task before: its lists start empty and get this candidate below, where weigh would
@@ -996,22 +1003,39 @@ function sortLargerFirst(candidates: Candidate[]): Candidate[] {
   return candidates;
 }
 
-/** In place, without splice's array of removed items (a round may make ten thousand moves). */
-function removeTask(candidates: Candidate[], task: TaskSummary): void {
-  let i = 0;
-  while (i < candidates.length && candidates[i]!.task !== task) i += 1;
-  if (i === candidates.length) return;
+/**
+ * Removes the candidate's task, in place (without splice's array of removed items: a round may
+ * make ten thousand moves). Lists are in weigh's order and the task's candidate, weighed the same
+ * in every list, sits among those equal to it: a binary search finds them, instead of a scan
+ * past every larger task.
+ */
+function removeTask(candidates: Candidate[], candidate: Candidate): void {
+  const task = candidate.task;
+  let i = firstNotBefore(candidates, candidate);
+  while (i < candidates.length && candidates[i]!.task !== task && largerFirst(candidates[i]!, candidate) === 0) i += 1;
+  if (i === candidates.length || candidates[i]!.task !== task) return;
   for (let j = i + 1; j < candidates.length; j += 1) candidates[j - 1] = candidates[j]!;
   candidates.pop();
 }
 
 /** Inserts a task that just became the newest of its queue: before every candidate it does not come after. */
 function insertNewest(candidates: Candidate[], candidate: Candidate): void {
-  let i = 0;
-  while (i < candidates.length && largerFirst(candidates[i]!, candidate) < 0) i += 1;
+  const i = firstNotBefore(candidates, candidate);
   candidates.push(candidate);
   for (let j = candidates.length - 1; j > i; j -= 1) candidates[j] = candidates[j - 1]!;
   candidates[i] = candidate;
+}
+
+/** The position of the first candidate that does not come before this one in weigh's order (the list is in that order). */
+function firstNotBefore(candidates: readonly Candidate[], candidate: Candidate): number {
+  let lo = 0;
+  let hi = candidates.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (largerFirst(candidates[mid]!, candidate) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function nodeNumber(x: Node): number {

@@ -15,7 +15,15 @@ export function planSteals(snapshot: PlannerSnapshot, config: PlannerConfig): Pl
   const options = resolveOptions(config);
   const normalised = { ...config, maxStealBatch };
   const drafts = config.strategy === "classic" ? planClassic(snapshot, normalised, options) : planBalanced(snapshot, normalised, options);
-  return drafts.map((d, i) => ({ id: `r${snapshot.round}-${i + 1}`, ...d }));
+  // Fields written out, not spread: a round may plan thousands of directives, and a spread copies through a slower path.
+  return drafts.map((d, i) => ({
+    id: `r${snapshot.round}-${i + 1}`,
+    source: d.source,
+    target: d.target,
+    count: d.count,
+    taskIds: d.taskIds,
+    reason: d.reason,
+  }));
 }
 
 function resolveOptions(config: PlannerConfig): PlannerOptions {

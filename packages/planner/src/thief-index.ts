@@ -1,5 +1,8 @@
 import { IndexedHeap } from "./indexed-heap.js";
 
+/** How many task sizes GroupThieves.timesFor keeps the quotients of. */
+const KEPT_SIZES = 8;
+
 /** What the index needs of a thief: when it drains (its bucket says its capacity). */
 export interface Thief {
   readonly drain: number;
@@ -24,6 +27,7 @@ export class GroupThieves<T extends Thief> {
     this.capacities = Float64Array.from(capacities);
     this.earliest = new Float64Array(capacities.length).fill(Infinity);
     this.staleBuckets = new Uint8Array(capacities.length);
+    this.times = Array.from({ length: KEPT_SIZES }, () => new Float64Array(capacities.length));
   }
 
   /** Drains in the bucket changed and its heap was left as it was: the next restore orders it. */
@@ -55,6 +59,26 @@ export class GroupThieves<T extends Thief> {
   rebuild(): void {
     for (let slot = 0; slot < this.buckets.length; slot += 1) this.refresh(slot);
   }
+
+  /**
+   * Per bucket: `ms` over its capacity, the time its thieves take to run a task of that size. A
+   * search weighs every bucket for a task of v's, and a fleet has few task sizes: the last few
+   * sizes' quotients are kept (the same division, so the same doubles) instead of dividing per bucket.
+   */
+  timesFor(ms: number): Float64Array {
+    for (let k = 0; k < this.timeSizes.length; k += 1) if (this.timeSizes[k] === ms) return this.times[k]!;
+    const k = this.nextTimes;
+    this.nextTimes = (k + 1) % KEPT_SIZES;
+    const times = this.times[k]!;
+    for (let slot = 0; slot < times.length; slot += 1) times[slot] = ms / this.capacities[slot]!;
+    this.timeSizes[k] = ms;
+    return times;
+  }
+
+  /** timesFor's sizes (NaN: none yet), its quotients per size, and where the next size goes. */
+  private readonly timeSizes = new Float64Array(KEPT_SIZES).fill(Number.NaN);
+  private readonly times: Float64Array[];
+  private nextTimes = 0;
 
   /** Whether some bucket's first thief drains before `bound`. */
   anyBefore(bound: number): boolean {
