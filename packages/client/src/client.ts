@@ -7,7 +7,7 @@ import {
   type TaskRecord,
   type TaskSpec,
   type TaskSpecInput,
-  TaskSpecSchema,
+  safeParseTaskSpec,
   TaskIdSchema,
   AgentIdSchema,
   WaitForOptionsSchema,
@@ -322,7 +322,7 @@ export class Client {
 /** Checks one input with zod; `where` goes into the message (" at index 3"). */
 function parseInput(input: SubmitInput, where: string): ParsedInput {
   const { agentId, ...spec } = input;
-  const parsed = TaskSpecSchema.safeParse(spec);
+  const parsed = safeParseTaskSpec(spec);
   if (!parsed.success) throw new TypeError(`invalid task${where}: ${describeZodError(parsed.error)}`);
   if (agentId !== undefined && !AgentIdSchema.safeParse(agentId).success) throw new TypeError(`invalid agentId${where}: ${agentId}`);
   if (agentId !== undefined && isDelayed(parsed.data))

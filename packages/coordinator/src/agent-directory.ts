@@ -159,6 +159,11 @@ export class AgentDirectory {
     });
   }
 
+  /** The newest event's id as of the latest refresh: the fleet read after it reflects every event up to it. */
+  get eventsReadThrough(): string {
+    return this.latestEventId;
+  }
+
   /** The Redis clock as of the latest refresh, ms. */
   get now(): number {
     return this.redisNow;

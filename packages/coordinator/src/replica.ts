@@ -100,8 +100,13 @@ export class Replica {
   /** A round asked for by events while one ran or too soon after one: it runs next. */
   private roundRequested: NodeJS.Timeout | "after-round" | undefined;
   private triggerLoop?: Promise<void>;
-  /** Ends the trigger loop's wait while not leading: set while it waits, called when leadership or running changes. */
+  /** Ends the trigger loop's wait: set while it waits, called when leadership or running changes and when a round has planned. */
   private wakeTrigger: (() => void) | undefined;
+  /**
+   * The newest event the fleet read of the latest round that planned had seen: the steal trigger
+   * need not read the events up to it, the round planned from what they did.
+   */
+  private plannedThrough = "";
   /** Rounds left to look again after an event-asked round that planned nothing (TRIGGERED_ROUND_RETRIES). */
   private triggeredRetriesLeft = 0;
   private readonly queues: AgentQueues;
@@ -321,6 +326,7 @@ export class Replica {
       if (fence === undefined) return [];
       const fleet = await this.readFleetForRound(performance.now());
       const { directives, unsettled } = await this.directivePlanner.planOnce(fence, () => this.leaderFence === fence, fleet);
+      this.planned(fleet);
       // Tasks moved during every snapshot it read, so it planned nothing: a round looks again.
       if (unsettled) this.requestLeaderRound();
       return directives;
@@ -360,6 +366,7 @@ export class Replica {
         async () => {
           if (!this.config.enabled) return;
           const { directives, unsettled } = await this.directivePlanner.planOnce(fence, () => this.leaderFence === fence, fleet);
+          this.planned(fleet);
           // Also when tasks moved during every snapshot it read: it planned nothing, and the next may.
           const worthAnotherLook = unsettled || (directives.length === 0 && this.fleetShape?.idle === true && this.fleetShape.backlog);
           this.triggeredRetriesLeft = worthAnotherLook ? this.triggeredRetriesLeft - 1 : 0;
@@ -400,13 +407,19 @@ export class Replica {
    * The fleet as a round that holds the guard reads it, with the move count read before it (the
    * planner reads the fleet again if a task moved since) and what the trigger loop judges events by.
    */
-  private async readFleetForRound(started: number): Promise<RoundFleet> {
+  private async readFleetForRound(started: number): Promise<RoundFleet & { eventsReadThrough: string }> {
     this.queuedSinceRound = false;
     const movesBefore = await this.store.readMoveCount();
     const agents = await readFleet(this.store, this.directory);
     this.metrics.planPhaseTook("fleet", (performance.now() - started) / 1000);
     this.fleetShape = { idle: agents.some(isIdle), backlog: agents.some((a) => needsTail(a, this.config)) };
-    return { agents, movesBefore };
+    return { agents, movesBefore, eventsReadThrough: this.directory.eventsReadThrough };
+  }
+
+  /** A round planned from `fleet`: the steal trigger waiting for it reads on after what that read saw. */
+  private planned(fleet: { eventsReadThrough: string }): void {
+    this.plannedThrough = fleet.eventsReadThrough;
+    this.wakeTrigger?.();
   }
 
   /**
@@ -423,7 +436,7 @@ export class Replica {
           this.stealTrigger.reset();
           notLeadingAt = this.directory.now;
           // Woken as soon as this replica leads: a first burst must not wait out the rest of a timer.
-          await this.waitForLeadershipChange(WAIT_MS);
+          await this.waitForWake(WAIT_MS);
           continue;
         }
         if (!this.stealTrigger.started) {
@@ -434,10 +447,17 @@ export class Replica {
           }
           this.stealTrigger.startAt(this.directory.now);
         }
+        // What a round planned from, the events need not say again.
+        this.stealTrigger.skipTo(this.plannedThrough);
         const hint = await this.stealTrigger.next(WAIT_MS);
         if (hint && this.worthARound(hint)) {
           this.triggeredRetriesLeft = TRIGGERED_ROUND_RETRIES;
           this.requestLeaderRound();
+          // The events that come until the round asked for reads the fleet are in what it plans
+          // from: rather than read each of them (three per task), wait for a round to plan and
+          // read on after what its fleet read saw. A round that fails plans nothing, and reading
+          // goes on where it was.
+          await this.waitForWake(WAIT_MS);
         }
       } catch (error) {
         if (!this.running) break;
@@ -447,8 +467,8 @@ export class Replica {
     }
   }
 
-  /** Resolves when leadership changes or the replica stops, or after `ms` at the latest. */
-  private waitForLeadershipChange(ms: number): Promise<void> {
+  /** Resolves when leadership changes, a round has planned or the replica stops, or after `ms` at the latest. */
+  private waitForWake(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { sharedRedis } from "@worksteal/testkit/vitest";
 import { Store } from "@worksteal/store";
 import { testNamespace } from "@worksteal/testkit";
-import { StealTrigger } from "./steal-trigger.js";
+import { compareEntryIds, StealTrigger } from "./steal-trigger.js";
 
 const redis = sharedRedis();
 const blocking = sharedRedis();
@@ -29,5 +29,29 @@ describe("the leader's ear on the event stream", () => {
 
   it("takes a task that started as neither", async () => {
     expect(await hintAfter("task:started", { taskId: "t1", agentId: "a1", epoch: 1 })).toEqual({ slotFreed: false, taskQueued: false });
+  });
+});
+
+describe("skipping what a round planned from", () => {
+  it("reads on after the id skipped to, never back", async () => {
+    const store = new Store(redis, testNamespace("trigger-skip"));
+    const trigger = new StealTrigger(store, blocking);
+    const append = (kind: string) => redis.xadd(store.keys.events, "*", "event", JSON.stringify({ kind, at: Date.now() }));
+    trigger.skipTo("9-0");
+    expect(trigger.started).toBe(false);
+    trigger.startAt(0);
+    const seenByRound = await append("task:completed");
+    await append("task:started");
+    trigger.skipTo(seenByRound!);
+    trigger.skipTo("0-1");
+    expect(await trigger.next(1000)).toEqual({ slotFreed: false, taskQueued: false });
+    await append("task:stolen");
+    expect(await trigger.next(1000)).toEqual({ slotFreed: false, taskQueued: true });
+  });
+
+  it("orders entry ids by time, then sequence", () => {
+    expect(compareEntryIds("10-0", "9-5")).toBeGreaterThan(0);
+    expect(compareEntryIds("10-2", "10-11")).toBeLessThan(0);
+    expect(compareEntryIds("10", "10-0")).toBe(0);
   });
 });

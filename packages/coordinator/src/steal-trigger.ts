@@ -18,9 +18,10 @@ export interface StealHint {
 
 /**
  * The leader's ear on the event stream, so that stealing reacts to events rather than waiting
- * for the planning timer: it reads every new entry (XREAD, outside the folding group, which
- * shares the entries among replicas) and says whether any could have freed a slot or queued a
- * task. Only the kind is looked at, by pattern, without parsing: the fold validates events.
+ * for the planning timer: it reads the new entries (XREAD, outside the folding group, which
+ * shares the entries among replicas), but for those a planning round has seen (`skipTo`), and
+ * says whether any could have freed a slot or queued a task. Only the kind is looked at, by
+ * pattern, without parsing: the fold validates events.
  */
 export class StealTrigger {
   private lastId = "$";
@@ -49,6 +50,14 @@ export class StealTrigger {
     this.lastId = `${since}-0`;
   }
 
+  /**
+   * Reads on after `eventId` if it lies ahead of where it reads: what came up to it was seen by
+   * a round that planned from a fleet read after it. Nothing changes before `startAt`.
+   */
+  skipTo(eventId: string): void {
+    if (this.started && eventId !== "" && compareEntryIds(eventId, this.lastId) > 0) this.lastId = eventId;
+  }
+
   /** Waits up to `blockMs` for new entries; undefined when none came. */
   async next(blockMs: number): Promise<StealHint | undefined> {
     const entries = await readEntriesAfter(this.store, this.blocking, this.lastId, READ_COUNT, blockMs);
@@ -65,4 +74,11 @@ export class StealTrigger {
     }
     return hint;
   }
+}
+
+/** Orders two stream entry ids (`<ms>-<seq>`, or `<ms>` alone for `<ms>-0`). */
+export function compareEntryIds(a: string, b: string): number {
+  const [aMs = 0, aSeq = 0] = a.split("-").map(Number);
+  const [bMs = 0, bSeq = 0] = b.split("-").map(Number);
+  return aMs - bMs || aSeq - bSeq;
 }

@@ -2,6 +2,7 @@ export * from "./errors.js";
 export * from "./ids.js";
 export * from "./keys.js";
 export * from "./task.js";
+export { safeParseTaskSpec } from "./task-fast-path.js";
 export * from "./task-options.js";
 export * from "./agent.js";
 export * from "./events.js";

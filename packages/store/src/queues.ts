@@ -134,7 +134,7 @@ export class AgentQueues {
     });
     const queue = this.get(agentId);
     // One job goes by `add`: `addBulk` builds an ioredis pipeline, which copies every script
-    // defined on the connection (BullMQ's and worksteal's, some ninety) onto a new object, and
+    // defined on the connection (BullMQ's, some forty-five) onto a new object, and
     // that cost more CPU than the rest of a single submit.
     if (jobs.length === 1) await queue.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts);
     else await queue.addBulk(jobs);

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { ChainableCommander } from "ioredis";
@@ -71,32 +72,70 @@ export type ScriptName =
   | "progress"
   | "promoteDue";
 
-type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
+/** A script as Redis caches it: by the SHA1 of its text. */
+interface LoadedScript extends ScriptSource {
+  sha: string;
+}
 
-const PREFIX = "worksteal_";
+const SCRIPTS = new Map<string, LoadedScript>(SOURCES.map((s) => [s.name, { ...s, sha: createHash("sha1").update(s.lua).digest("hex") }]));
 
-/** Defines every script on the connection (EVALSHA with a fallback to EVAL, by ioredis). */
-export function defineScripts(redis: RedisConnection): (name: ScriptName, keys: string[], args: Array<string | number>) => Promise<unknown> {
-  for (const source of SOURCES) {
-    const command = PREFIX + source.name;
-    if (!(command in redis)) redis.defineCommand(command, { numberOfKeys: source.numberOfKeys, lua: source.lua });
-  }
-  const keyCounts = new Map(SOURCES.map((s) => [s.name, s.numberOfKeys]));
+export type ScriptRunner = (name: ScriptName, keys: string[], args: Array<string | number>) => Promise<unknown>;
+
+/** The script `name`, checked to take `keys`. */
+function scriptFor(name: ScriptName, keys: readonly string[]): LoadedScript {
+  const script = SCRIPTS.get(name);
+  if (!script) throw new Error(`no Lua script named ${name}`);
+  if (script.numberOfKeys !== keys.length) throw new Error(`script ${name} takes ${script.numberOfKeys} keys, got ${keys.length}`);
+  return script;
+}
+
+/** Redis does not hold the script (restarted, failed over to a replica that never ran it, SCRIPT FLUSH). */
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith("NOSCRIPT");
+}
+
+/**
+ * Runs scripts on `redis` by EVALSHA, and by EVAL (which caches the script again) when Redis
+ * answers NOSCRIPT. The scripts are not defined on the connection (ioredis' defineCommand): a
+ * pipeline or MULTI of a connection copies every script defined on it onto itself, and
+ * connections shared with BullMQ's queues already carry BullMQ's forty-odd.
+ */
+export function scriptRunner(redis: RedisConnection): ScriptRunner {
   return (name, keys, args) => {
-    if (keyCounts.get(name) !== keys.length) throw new Error(`script ${name} takes ${keyCounts.get(name)} keys, got ${keys.length}`);
-    const fn = (redis as unknown as Record<string, ScriptFn>)[PREFIX + name];
-    if (!fn) throw new Error(`no Lua script named ${name}`);
-    return fn.call(redis, ...keys, ...args);
+    const script = scriptFor(name, keys);
+    return redis.evalsha(script.sha, keys.length, ...keys, ...args).catch((error: unknown) => {
+      if (!isNoScript(error)) throw error;
+      return redis.eval(script.lua, keys.length, ...keys, ...args);
+    });
   };
 }
 
 /**
- * Queues a script on a pipeline of a connection `defineScripts` has defined the scripts on (a
- * pipeline inherits them); `exec` then answers its reply in its place.
+ * Queues a script on a pipeline (EVALSHA); `exec` then answers its reply in its place. A reply
+ * that is NOSCRIPT means the script did not run: `rerunMissing` runs those again.
  */
 export function queueScript(pipeline: ChainableCommander, name: ScriptName, keys: string[], args: Array<string | number>): void {
-  // On a pipeline the command queues itself and returns the pipeline, not a promise.
-  const fn = (pipeline as unknown as Record<string, ((...args: Array<string | number>) => ChainableCommander) | undefined>)[PREFIX + name];
-  if (!fn) throw new Error(`no Lua script named ${name} on this pipeline`);
-  fn.call(pipeline, ...keys, ...args);
+  pipeline.evalsha(scriptFor(name, keys).sha, keys.length, ...keys, ...args);
+}
+
+/**
+ * A pipeline's replies to `name` queued once per call of `calls` (queueScript), with those Redis
+ * answered NOSCRIPT (the script did not run) replaced by the reply of running it again, in order.
+ */
+export async function rerunMissing(
+  replies: Array<[Error | null, unknown]>,
+  name: ScriptName,
+  calls: ReadonlyArray<readonly [keys: string[], args: Array<string | number>]>,
+  run: ScriptRunner,
+): Promise<Array<[Error | null, unknown]>> {
+  const rerun = [...replies];
+  for (let i = 0; i < rerun.length; i++) {
+    if (!isNoScript(rerun[i]![0])) continue;
+    const [keys, args] = calls[i]!;
+    rerun[i] = await run(name, keys, args).then(
+      (reply): [null, unknown] => [null, reply],
+      (error: unknown): [Error, null] => [error as Error, null],
+    );
+  }
+  return rerun;
 }

@@ -21,7 +21,7 @@ import { check, errorForCode, isAgentRefusal, LegacyFoldPendingError, SCRIPT_COD
 import { foldArgs } from "./fold-args.js";
 import { type OwnFoldResult, ownFoldResultOf } from "./fold-own.js";
 import { timeToMs } from "./replies.js";
-import { defineScripts, queueScript, type ScriptName } from "./scripts.js";
+import { queueScript, rerunMissing, type ScriptRunner, scriptRunner } from "./scripts.js";
 import { parseStoredBackoff } from "./stored-backoff.js";
 
 export interface SubmitResult {
@@ -102,7 +102,7 @@ export type RemoveAgentResult =
 /** Typed wrappers over the namespace's Lua scripts. Each call is one atomic script. */
 export class Store {
   readonly keys: Keys;
-  private readonly run: (name: ScriptName, keys: string[], args: Array<string | number>) => Promise<unknown>;
+  private readonly run: ScriptRunner;
 
   /** An agent whose heartbeat is older than this is dead: it is given no task. */
   readonly agentTtlMs: number;
@@ -113,7 +113,7 @@ export class Store {
     options: { agentTtlMs?: number } = {},
   ) {
     this.keys = keysFor(namespace);
-    this.run = defineScripts(redis);
+    this.run = scriptRunner(redis);
     this.agentTtlMs = options.agentTtlMs ?? DEFAULT_AGENT_TTL_MS;
   }
 
@@ -137,11 +137,9 @@ export class Store {
   async submitMany(entries: ReadonlyArray<{ task: TaskSpec; owner: string }>): Promise<Array<SubmitResult | StoreError>> {
     if (entries.length === 0) return [];
     const pipeline = this.redis.pipeline();
-    for (const { task, owner } of entries) {
-      const [keys, args] = this.submitCall(task, owner);
-      queueScript(pipeline, "submit", keys, args);
-    }
-    const replies = (await pipeline.exec()) ?? [];
+    const calls = entries.map(({ task, owner }) => this.submitCall(task, owner));
+    for (const [keys, args] of calls) queueScript(pipeline, "submit", keys, args);
+    const replies = await rerunMissing((await pipeline.exec()) ?? [], "submit", calls, this.run);
     return entries.map(({ task, owner }, i) => {
       const [error, reply] = replies[i] ?? [new Error("no reply from the submit pipeline")];
       if (error) throw error;

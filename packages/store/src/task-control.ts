@@ -1,6 +1,6 @@
 import { MAX_PROGRESS_BYTES, toJson } from "@worksteal/protocol";
 import { check, SCRIPT_CODES, StaleTaskError } from "./errors.js";
-import { defineScripts } from "./scripts.js";
+import { scriptRunner } from "./scripts.js";
 import type { Store } from "./store.js";
 
 /**
@@ -16,7 +16,7 @@ const CANCEL_TRIES = 10;
 
 /** Cancels a task wherever it is (cancel-5.lua). Throws TaskNotFoundError for an unknown id. */
 export async function cancelTask(store: Store, taskId: string, retentionMs: number): Promise<CancelOutcome> {
-  const run = defineScripts(store.redis);
+  const run = scriptRunner(store.redis);
   const k = store.keys;
   for (let tries = 0; tries < CANCEL_TRIES; tries += 1) {
     const owner = (await store.redis.hget(k.task(taskId), "owner")) ?? "";
@@ -40,10 +40,10 @@ export async function cancelTask(store: Store, taskId: string, retentionMs: numb
 export async function reportProgress(store: Store, taskId: string, agentId: string, epoch: number, value: unknown): Promise<void> {
   const json = toJson(value, MAX_PROGRESS_BYTES);
   if (!json.ok) throw new TypeError(`invalid progress: ${json.reason}`);
-  check(await defineScripts(store.redis)("progress", [store.keys.task(taskId)], [agentId, epoch, json.json]), taskId);
+  check(await scriptRunner(store.redis)("progress", [store.keys.task(taskId)], [agentId, epoch, json.json]), taskId);
 }
 
 /** Moves delayed tasks that are due to the unassigned set, at most `max`; returns how many moved. */
 export async function promoteDueTasks(store: Store, max: number): Promise<number> {
-  return Number(await defineScripts(store.redis)("promoteDue", [store.keys.delayed, store.keys.unassigned], [max]));
+  return Number(await scriptRunner(store.redis)("promoteDue", [store.keys.delayed, store.keys.unassigned], [max]));
 }

@@ -1,0 +1,50 @@
+import { TaskSpecSchema } from "@worksteal/protocol";
+import { startRedisServer, testNamespace, type RedisServer } from "@worksteal/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closeRedis, createRedis, type RedisConnection } from "./connection.js";
+import { Store } from "./store.js";
+
+// A private server: the test empties its script cache, which the shared one's users rely on.
+let server: RedisServer;
+let redis: RedisConnection;
+let store: Store;
+
+beforeAll(async () => {
+  server = await startRedisServer({ appendOnly: false });
+  redis = createRedis(server.url);
+  store = new Store(redis, testNamespace("scripts"));
+  await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
+});
+
+afterAll(async () => {
+  await closeRedis(redis);
+  await server.stop();
+});
+
+const task = (id: string) => TaskSpecSchema.parse({ id, type: "noop" });
+
+describe("script runner", () => {
+  it("defines no command on the connection: its pipelines copy none of the scripts", () => {
+    expect(Object.keys((redis as unknown as { scriptsSet: object }).scriptsSet)).toEqual([]);
+  });
+
+  it("runs a script Redis no longer holds (SCRIPT FLUSH, a restart), alone and in a pipeline", async () => {
+    await redis.script("FLUSH");
+    expect((await store.submit(task("single"), "a1")).created).toBe(true);
+
+    await redis.script("FLUSH");
+    const many = await store.submitMany([
+      { task: task("many-1"), owner: "a1" },
+      { task: task("many-2"), owner: "a1" },
+    ]);
+    expect(many.map((r) => ("created" in r ? r.created : r))).toEqual([true, true]);
+    expect(await redis.hget(store.keys.task("many-2"), "state")).toBe("queued");
+    // Each ran once: the registration's event and one per submit.
+    expect(await redis.xlen(store.keys.events)).toBe(4);
+  });
+
+  it("passes a script's own error on", async () => {
+    await redis.script("FLUSH");
+    await expect(store.claim("nope", "a1", 1)).rejects.toThrow(/not found/i);
+  });
+});
