@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { ChainableCommander } from "ioredis";
+import { type ChainableCommander, Command } from "ioredis";
 import type { RedisConnection } from "./connection.js";
 
 const LUA_DIR = fileURLToPath(new URL("../lua/", import.meta.url));
@@ -75,9 +75,13 @@ export type ScriptName =
 /** A script as Redis caches it: by the SHA1 of its text. */
 interface LoadedScript extends ScriptSource {
   sha: string;
+  /** The sockets its text went out on (EVAL): Redis holds it for the EVALSHAs sent after on each. */
+  sentOn: WeakSet<object>;
 }
 
-const SCRIPTS = new Map<string, LoadedScript>(SOURCES.map((s) => [s.name, { ...s, sha: createHash("sha1").update(s.lua).digest("hex") }]));
+const SCRIPTS = new Map<string, LoadedScript>(
+  SOURCES.map((s) => [s.name, { ...s, sha: createHash("sha1").update(s.lua).digest("hex"), sentOn: new WeakSet<object>() }]),
+);
 
 export type ScriptRunner = (name: ScriptName, keys: string[], args: Array<string | number>) => Promise<unknown>;
 
@@ -95,47 +99,67 @@ function isNoScript(error: unknown): boolean {
 }
 
 /**
- * Runs scripts on `redis` by EVALSHA, and by EVAL (which caches the script again) when Redis
- * answers NOSCRIPT. The scripts are not defined on the connection (ioredis' defineCommand): a
- * pipeline or MULTI of a connection copies every script defined on it onto itself, and
- * connections shared with BullMQ's queues already carry BullMQ's forty-odd.
+ * One call of a script, written as EVAL with the script's text the first time it goes out on a
+ * socket (a new connection, a reconnect) and as EVALSHA after, as ioredis' own script commands
+ * are. It is decided as the call is written, so that the call never waits for a NOSCRIPT answer
+ * and goes out again after commands issued later on its connection: an agent's finish must reach
+ * Redis ahead of BullMQ's completion of its job, sent next on the same connection. Only a SCRIPT
+ * FLUSH (or a failover to a server that never ran it) makes Redis answer NOSCRIPT: the call is
+ * then sent again, as EVAL.
+ */
+class ScriptCall extends Command {
+  private writtenOn?: object;
+
+  constructor(
+    private readonly script: LoadedScript,
+    keys: readonly string[],
+    args: ReadonlyArray<string | number>,
+  ) {
+    super("evalsha", [script.sha, keys.length, ...keys, ...args], { replyEncoding: "utf8" });
+  }
+
+  override toWritable(socket: object): string | Buffer {
+    this.writtenOn = socket;
+    if (!this.script.sentOn.has(socket)) {
+      this.script.sentOn.add(socket);
+      this.name = "eval";
+      this.args[0] = this.script.lua;
+    } else if (this.name === "eval") {
+      // Written again on a socket that has the text already (a retry after a reconnect).
+      this.name = "evalsha";
+      this.args[0] = this.script.sha;
+    }
+    return super.toWritable(socket);
+  }
+
+  /** Sends the call on `container` (the connection, or one of its pipelines); a NOSCRIPT answer sends it again on `redis`. */
+  static send(container: { sendCommand(command: Command): unknown }, redis: RedisConnection, script: LoadedScript, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+    const call = new ScriptCall(script, keys, args);
+    // A pipeline takes its reply from the promise as it is when the call is queued: chained first.
+    call.promise = call.promise.catch((error: unknown) => {
+      if (!isNoScript(error)) throw error;
+      if (call.writtenOn) script.sentOn.delete(call.writtenOn);
+      const again = new ScriptCall(script, keys, args);
+      redis.sendCommand(again);
+      return again.promise;
+    });
+    container.sendCommand(call);
+    return call.promise;
+  }
+}
+
+/**
+ * Runs scripts on `redis` (ScriptCall: EVAL once per socket, EVALSHA after). The scripts are not
+ * defined on the connection (ioredis' defineCommand): a pipeline or MULTI of a connection copies
+ * every script defined on it onto itself, and connections shared with BullMQ's queues already
+ * carry BullMQ's forty-odd.
  */
 export function scriptRunner(redis: RedisConnection): ScriptRunner {
-  return (name, keys, args) => {
-    const script = scriptFor(name, keys);
-    return redis.evalsha(script.sha, keys.length, ...keys, ...args).catch((error: unknown) => {
-      if (!isNoScript(error)) throw error;
-      return redis.eval(script.lua, keys.length, ...keys, ...args);
-    });
-  };
+  return (name, keys, args) => ScriptCall.send(redis, redis, scriptFor(name, keys), keys, args);
 }
 
-/**
- * Queues a script on a pipeline (EVALSHA); `exec` then answers its reply in its place. A reply
- * that is NOSCRIPT means the script did not run: `rerunMissing` runs those again.
- */
-export function queueScript(pipeline: ChainableCommander, name: ScriptName, keys: string[], args: Array<string | number>): void {
-  pipeline.evalsha(scriptFor(name, keys).sha, keys.length, ...keys, ...args);
-}
-
-/**
- * A pipeline's replies to `name` queued once per call of `calls` (queueScript), with those Redis
- * answered NOSCRIPT (the script did not run) replaced by the reply of running it again, in order.
- */
-export async function rerunMissing(
-  replies: Array<[Error | null, unknown]>,
-  name: ScriptName,
-  calls: ReadonlyArray<readonly [keys: string[], args: Array<string | number>]>,
-  run: ScriptRunner,
-): Promise<Array<[Error | null, unknown]>> {
-  const rerun = [...replies];
-  for (let i = 0; i < rerun.length; i++) {
-    if (!isNoScript(rerun[i]![0])) continue;
-    const [keys, args] = calls[i]!;
-    rerun[i] = await run(name, keys, args).then(
-      (reply): [null, unknown] => [null, reply],
-      (error: unknown): [Error, null] => [error as Error, null],
-    );
-  }
-  return rerun;
+/** Queues a script on a pipeline of `redis`; `exec` then answers its reply in its place (after a NOSCRIPT, the reply of sending it again). */
+export function queueScript(redis: RedisConnection, pipeline: ChainableCommander, name: ScriptName, keys: string[], args: Array<string | number>): void {
+  // Its promise is the pipeline's to answer: a failure shows in exec's replies, not here.
+  ScriptCall.send(pipeline as unknown as { sendCommand(command: Command): unknown }, redis, scriptFor(name, keys), keys, args).catch(() => undefined);
 }

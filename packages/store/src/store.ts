@@ -21,7 +21,7 @@ import { check, errorForCode, isAgentRefusal, LegacyFoldPendingError, SCRIPT_COD
 import { foldArgs } from "./fold-args.js";
 import { type OwnFoldResult, ownFoldResultOf } from "./fold-own.js";
 import { timeToMs } from "./replies.js";
-import { queueScript, rerunMissing, type ScriptRunner, scriptRunner } from "./scripts.js";
+import { queueScript, type ScriptRunner, scriptRunner } from "./scripts.js";
 import { parseStoredBackoff } from "./stored-backoff.js";
 
 export interface SubmitResult {
@@ -138,8 +138,8 @@ export class Store {
     if (entries.length === 0) return [];
     const pipeline = this.redis.pipeline();
     const calls = entries.map(({ task, owner }) => this.submitCall(task, owner));
-    for (const [keys, args] of calls) queueScript(pipeline, "submit", keys, args);
-    const replies = await rerunMissing((await pipeline.exec()) ?? [], "submit", calls, this.run);
+    for (const [keys, args] of calls) queueScript(this.redis, pipeline, "submit", keys, args);
+    const replies = (await pipeline.exec()) ?? [];
     return entries.map(({ task, owner }, i) => {
       const [error, reply] = replies[i] ?? [new Error("no reply from the submit pipeline")];
       if (error) throw error;
