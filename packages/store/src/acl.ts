@@ -17,8 +17,9 @@ export interface AclUser {
 
 /**
  * What every connection sends: HELLO and the ready check (INFO) of ioredis, connection names,
- * BullMQ's version check (INFO), QUIT on close. EVALSHA runs every script, EVAL when Redis has not
- * cached it yet (ioredis and BullMQ alike); TIME is the clock scripts and processes agree on.
+ * BullMQ's version check (INFO), QUIT on close. EVAL sends a script the first time on each
+ * connection and EVALSHA runs it after (ioredis and BullMQ alike); TIME is the clock scripts and
+ * processes agree on.
  * On a Redis Cluster, an ioredis Cluster also reads the slot map (CLUSTER SLOTS), checks the
  * cluster is up (CLUSTER INFO) and follows a slot half-moved (ASKING); a SCAN first asks which
  * slot the namespace is on (CLUSTER KEYSLOT). None of them touches a key.
