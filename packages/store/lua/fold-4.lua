@@ -51,7 +51,6 @@
   cursor did not stand at ARGV[1] (nothing applied), else 0.
 ]]
 --- @include "redisNow"
---- @include "streamIds"
 --- @include "foldWrites"
 local streamKey, deadKey, metricsKey, cursorKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local after, prefix = ARGV[1], ARGV[2]
@@ -91,12 +90,21 @@ local function slot(at)
   return s
 end
 
-local function streamId(at)
+-- Each id after the one before (the first after the cursor, ARGV[1]): parsed to numbers, no table
+-- per entry (a string comparison would put 9-0 after 10-0).
+local previousMs, previousSeq = -1, -1
+local function idAfterPrevious(at, entry)
   local id = text(at)
-  if not string.match(id, '^%d+%-%d+$') then malformed(at, 'is not a stream id') end
+  local ms, seq = string.match(id, '^(%d+)%-(%d+)$')
+  if ms == nil then malformed(at, 'is not a stream id') end
+  ms, seq = tonumber(ms), tonumber(seq)
+  if ms < previousMs or (ms == previousMs and seq <= previousSeq) then
+    malformed(at, 'does not follow ' .. (entry == 1 and 'the cursor ' .. ARGV[1] or 'the entry before it'))
+  end
+  previousMs, previousSeq = ms, seq
   return id
 end
-local previous = parseStreamId(streamId(1))
+idAfterPrevious(1, 0)
 
 local ids, kinds, subjects, ats = {}, {}, {}, {}
 local opFrom, opTo, opSlot, opDelta = {}, {}, {}, {}
@@ -106,12 +114,7 @@ local arg = 7 + 2 * slotCount
 while arg <= #ARGV do
   entryCount = entryCount + 1
   local i = entryCount
-  ids[i], kinds[i], subjects[i] = streamId(arg), text(arg + 1), text(arg + 2)
-  local current = parseStreamId(ids[i])
-  if not streamIdBefore(previous, current) then
-    malformed(arg, 'does not follow ' .. (i == 1 and 'the cursor ' .. after or 'the entry before it'))
-  end
-  previous = current
+  ids[i], kinds[i], subjects[i] = idAfterPrevious(arg, i), text(arg + 1), text(arg + 2)
   if kinds[i] == 'd' then
     arg = arg + 3
   elseif kinds[i] == 't' or kinds[i] == 'a' then
