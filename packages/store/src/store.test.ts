@@ -160,7 +160,11 @@ describe("fold", () => {
     const refolded = (await entriesAfter("0-0", local.keys.events))[0]!;
     // Marks are checked, not consumed: an entry named twice, or one at or before the cursor, would
     // find its mark and count again. Such a batch is refused whole.
-    for (const batch of [[first!, first!], [second!, first!], [refolded, first!]]) {
+    for (const batch of [
+      [first!, first!],
+      [second!, first!],
+      [refolded, first!],
+    ]) {
       await expect(local.fold(batch, folded.id)).rejects.toThrow(/does not follow (the cursor|the entry before it)/);
     }
     expect(await local.foldCursor()).toEqual(folded);
