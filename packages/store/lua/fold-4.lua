@@ -26,8 +26,9 @@
   batch, applying nothing). The entries' ids must each follow the one before, the first following
   ARGV[1]: a call applies only entries in (the cursor's id, its new id], ranges that never overlap
   from one call to the next, so no entry is applied twice though its marker stays (with a consumed
-  marker a repeated id was refused by the marker; with a checked one it must be refused here). The batch is flat arguments, not JSON: decoding costs no table per
-  entry, and each key and field is sent once per batch (a "slot"), not once per entry.
+  marker a repeated id was refused by the marker; with a checked one it must be refused here).
+  The batch is flat arguments, not JSON: decoding costs no table per entry, and each key and field
+  is sent once per batch (a "slot"), not once per entry.
 
   KEYS[1] event stream         ws:{ns}:events
   KEYS[2] dead-letter stream   ws:{ns}:events:dead
