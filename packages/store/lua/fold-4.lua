@@ -10,8 +10,10 @@
   pcall), so an entry is never passed over unapplied. The effects were computed by the caller
   (pure code in @worksteal/protocol); the checks that need Redis's state are made here:
     - a task event must carry the marker its task script left in the task's record
-      (field 'ev:<stream id>'); the marker is consumed, so a forged entry, which has none, is
-      dead-lettered instead of counted;
+      (field 'ev:<stream id>'), so a forged entry, which has none, is dead-lettered instead of
+      counted. The marker is checked (HEXISTS), not consumed: the compare-and-set already applies
+      each entry once (see below), and a marker names one stream id, which no other entry can have;
+      it stays in the record until the record expires (docs/design.md, "Marks");
     - an agent event must name a registered agent;
     - its time must be near the Redis clock.
   A dead letter keeps the source id, the reason and a bounded copy of the entry, copied here from
@@ -21,8 +23,12 @@
   hash tag).
 
   Every argument is read and checked before the cursor moves (a malformed one refuses the whole
-  batch, applying nothing). The batch is flat arguments, not JSON: decoding costs no table per
-  entry, and each key and field is sent once per batch (a "slot"), not once per entry.
+  batch, applying nothing). The entries' ids must each follow the one before, the first following
+  ARGV[1]: a call applies only entries in (the cursor's id, its new id], ranges that never overlap
+  from one call to the next, so no entry is applied twice though its marker stays (with a consumed
+  marker a repeated id was refused by the marker; with a checked one it must be refused here).
+  The batch is flat arguments, not JSON: decoding costs no table per entry, and each key and field
+  is sent once per batch (a "slot"), not once per entry.
 
   KEYS[1] event stream         ws:{ns}:events
   KEYS[2] dead-letter stream   ws:{ns}:events:dead
@@ -46,7 +52,6 @@
   cursor did not stand at ARGV[1] (nothing applied), else 0.
 ]]
 --- @include "redisNow"
---- @include "streamIds"
 --- @include "foldWrites"
 local streamKey, deadKey, metricsKey, cursorKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local after, prefix = ARGV[1], ARGV[2]
@@ -86,6 +91,22 @@ local function slot(at)
   return s
 end
 
+-- Each id after the one before (the first after the cursor, ARGV[1]): parsed to numbers, no table
+-- per entry (a string comparison would put 9-0 after 10-0).
+local previousMs, previousSeq = -1, -1
+local function idAfterPrevious(at, entry)
+  local id = text(at)
+  local ms, seq = string.match(id, '^(%d+)%-(%d+)$')
+  if ms == nil then malformed(at, 'is not a stream id') end
+  ms, seq = tonumber(ms), tonumber(seq)
+  if ms < previousMs or (ms == previousMs and seq <= previousSeq) then
+    malformed(at, 'does not follow ' .. (entry == 1 and 'the cursor ' .. ARGV[1] or 'the entry before it'))
+  end
+  previousMs, previousSeq = ms, seq
+  return id
+end
+idAfterPrevious(1, 0)
+
 local ids, kinds, subjects, ats = {}, {}, {}, {}
 local opFrom, opTo, opSlot, opDelta = {}, {}, {}, {}
 local gaugeFrom, gaugeTo, gaugeSlot, gaugeValue, gaugeAt = {}, {}, {}, {}, {}
@@ -94,7 +115,7 @@ local arg = 7 + 2 * slotCount
 while arg <= #ARGV do
   entryCount = entryCount + 1
   local i = entryCount
-  ids[i], kinds[i], subjects[i] = text(arg), text(arg + 1), text(arg + 2)
+  ids[i], kinds[i], subjects[i] = idAfterPrevious(arg, i), text(arg + 1), text(arg + 2)
   if kinds[i] == 'd' then
     arg = arg + 3
   elseif kinds[i] == 't' or kinds[i] == 'a' then
@@ -159,7 +180,7 @@ local function refusal(i)
   end
   local subject = subjects[i]
   if kinds[i] == 't' then
-    local marked = redis.pcall('HDEL', prefix .. 'task:' .. subject, 'ev:' .. ids[i])
+    local marked = redis.pcall('HEXISTS', prefix .. 'task:' .. subject, 'ev:' .. ids[i])
     if type(marked) == 'table' then return 'the record of task ' .. subject .. ' is not a hash' end
     if marked == 0 then
       return 'no task script wrote this event for task ' .. subject .. ' (forged, replayed, or its record expired)'
@@ -190,9 +211,6 @@ if entryCount == 0 then return {0, 0, 0} end
 -- The compare-and-set: someone else folded from here (or the cursor is not made yet).
 if redis.call('HGET', cursorKey, 'id') ~= after then return {0, 0, entryCount} end
 local last = ids[entryCount]
-if not string.match(last, '^%d+%-%d+$') or not streamIdBefore(parseStreamId(after), parseStreamId(last)) then
-  malformed(7 + 2 * slotCount, 'the batch does not end after the cursor ' .. after)
-end
 redis.call('HSET', cursorKey, 'id', last)
 redis.call('HINCRBY', cursorKey, 'folded', entryCount)
 

@@ -14,7 +14,7 @@
   From the entry after the cursor on, it applies each entry that is exactly one field 'event',
   at most ARGV[7] bytes, whose JSON decodes to a task event of a known kind with exactly the
   schema's fields in its bounds (text in ASCII only; durations in whole ms), whose time is
-  within the window fold-4.lua allows, and whose marker it consumes. It STOPS at the first entry
+  within the window fold-4.lua allows, and whose marker exists. It STOPS at the first entry
   that is anything else (an agent event, a forged or replayed task event, a malformed entry):
   that entry and what follows it up to the next FAST_RUN task events in a row are the caller's to
   fold the slow way (XREAD, validation, dead letters with their reason, fold-4.lua); then it is
@@ -25,7 +25,9 @@
 
   Exactly once as fold-4.lua: it applies only if the cursor still stands at ARGV[1] (the
   compare-and-set), and moves it to the last entry it applied, adding the count folded, in the
-  same atomic step. Nothing after the check can raise an error.
+  same atomic step. Nothing after the check can raise an error. It reads only entries after the
+  cursor and the cursor only moves on, so no entry is applied twice: the marker is checked
+  (HEXISTS), not consumed, as in fold-4.lua (why that is sound: docs/design.md, "Marks").
 
   KEYS[1] event stream   ws:{ns}:events
   KEYS[2] metrics hash   ws:{ns}:metrics
@@ -139,7 +141,7 @@ local now = redisNow()
 -- unfolded for days (behind); checked all the same, so that both paths give one verdict.
 local function applicable(id, event)
   if event.at > now + aheadMs or event.at < now - behindMs then return false end
-  return redis.pcall('HDEL', taskPrefix .. event.taskId, 'ev:' .. id) == 1
+  return redis.pcall('HEXISTS', taskPrefix .. event.taskId, 'ev:' .. id) == 1
 end
 
 -- Sums per key and field, in first-seen order (so the writes, and the durations cap, do not

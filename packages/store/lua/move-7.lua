@@ -28,6 +28,9 @@
 
   Keeps both agents' loads and counts the move (includes/agentLoads.lua: keys derived from KEYS[2]).
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
+  Deletes the marks of events already folded from a record of 64 fields or more, reading the fold
+  cursor ws:{ns}:fold (derived from KEYS[2]): a task moved on and on does not gather marks without
+  end (includes/pruneFoldedMarks.lua).
   Returns the new epoch, or
     -1 task not found   -2 owner or epoch changed   -13 not queued (running or finished)
     -5 target not registered   -7 fence is not the current one (the directive comes from an
@@ -36,6 +39,7 @@
 --- @include "appendTaskEvent"
 --- @include "agentLoads"
 --- @include "takesTasks"
+--- @include "pruneFoldedMarks"
 
 local taskKey, streamKey, fenceKey, movesKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local taskId, source, target = ARGV[1], ARGV[2], ARGV[3]
@@ -65,6 +69,7 @@ redis.call('HSET', movesKey, taskId, epoch)
 leaveLoad(prefix, KEYS[5], source, 'queued', taskId)
 enterLoad(prefix, KEYS[6], target, 'queued', taskId)
 redis.call('PEXPIRE', movesKey, ARGV[7])
+pruneFoldedMarks(prefix, taskKey)
 local marker = appendTaskEvent(streamKey, {
   kind = 'task:stolen', taskId = taskId, from = source, to = target, epoch = epoch,
   directiveId = ARGV[6], at = now })

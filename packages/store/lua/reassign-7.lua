@@ -26,6 +26,9 @@
 
   Keeps both agents' loads and counts the move (includes/agentLoads.lua: keys derived from KEYS[2]).
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
+  Deletes the marks of events already folded from a record of 64 fields or more, reading the fold
+  cursor ws:{ns}:fold (derived from KEYS[2]): a task moved on and on does not gather marks without
+  end (includes/pruneFoldedMarks.lua).
   Returns the new epoch, or
     -1 task not found   -2 owner or epoch changed   -4 not running (expected running)
     -13 not queued (expected queued)   -5 new owner not registered   -7 fence is not current
@@ -34,6 +37,7 @@
 --- @include "appendTaskEvent"
 --- @include "agentLoads"
 --- @include "takesTasks"
+--- @include "pruneFoldedMarks"
 
 local taskKey, streamKey, fenceKey, fromKey, toKey, unassignedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local taskId, from, to, state, expected = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
@@ -64,6 +68,7 @@ if to == '' then
 else
   enterLoad(prefix, toKey, to, 'queued', taskId)
 end
+pruneFoldedMarks(prefix, taskKey)
 local marker = appendTaskEvent(streamKey, {
   kind = 'task:reassigned', taskId = taskId, from = from, to = to, fromState = state,
   epoch = epoch, at = now })

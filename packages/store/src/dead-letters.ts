@@ -42,8 +42,9 @@ export async function dropDeadLetter(store: Store, id: string): Promise<boolean>
 /**
  * Appends a dead letter's original entry to the event stream again, and drops the dead letter,
  * atomically and once, but only if the entry now parses as an event (a bug since fixed in the
- * parser, say). The fold's own checks still apply when it is folded: a task event's marker was
- * consumed and an old event's time is far behind the clock, so such an entry is dead-lettered again.
+ * parser, say). The fold's own checks still apply when it is folded: a task event's marker names the
+ * entry's old stream id, not the new one, and an old event's time is far behind the clock, so such
+ * an entry is dead-lettered again.
  */
 export async function replayDeadLetter(store: Store, id: string): Promise<ReplayResult> {
   const letter = await readDeadLetter(store, id);

@@ -201,6 +201,64 @@ describe("foldOwn (the fold's fast path)", () => {
     expect(await redis.hget(on.keys.workload("a"), "done")).toBeNull();
   });
 
+  it("refuses forged and replayed task events of a task whose folded events left their markers, on both paths", async () => {
+    const on = new Store(redis, testNamespace("fold-own-forged-after"));
+    const after = await registeredAndFolded(on);
+    await on.submit(task("r1"), "a");
+    await on.claim("r1", "a", 1);
+    await on.finish("r1", "a", 1, "completed", "null");
+    const written = (await redis.xrange(on.keys.events, `(${after}`, "+")) as Array<[string, string[]]>;
+    const folded = (await on.foldOwn(after, 100))!;
+    expect(folded).toMatchObject({ applied: 3, cursor: written[2]![0] });
+    // Checked, not consumed: the three marks stay in the record.
+    const marks = Object.keys(await redis.hgetall(on.keys.task("r1"))).filter((f) => f.startsWith("ev:"));
+    expect(marks.sort()).toEqual(written.map(([id]) => `ev:${id}`).sort());
+
+    // Each folded entry again, byte for byte (a replay), and a completion never written by a script.
+    for (const [, fields] of written) await redis.xadd(on.keys.events, "*", ...fields);
+    const completion = JSON.parse(written[2]![1][1]!) as Record<string, unknown>;
+    await redis.xadd(on.keys.events, "*", "event", JSON.stringify({ ...completion, durationMs: 1, at: Date.now() }));
+
+    const own = (await on.foldOwn(folded.cursor, 100))!;
+    expect(own).toMatchObject({ applied: 0, cursor: folded.cursor, slowRun: { count: 4 } });
+    const run = await slowEntries(on, own.cursor, own.slowRun!.count);
+    expect(run.entries.every((e) => "task" in e)).toBe(true);
+    expect(await on.fold(run.entries, own.cursor)).toMatchObject({ applied: 0, deadLettered: 4 });
+    const reasons = (await redis.xrange(on.keys.deadLetter, "-", "+")).map(([, fields]) => fields[fields.indexOf("reason") + 1]);
+    expect(reasons).toEqual(Array(4).fill("no task script wrote this event for task r1 (forged, replayed, or its record expired)"));
+    expect(await redis.hmget(on.keys.workload("a"), "done", "durationCount")).toEqual(["1", "1"]);
+    expect(await redis.hget(on.keys.durations, "resize:count")).toBe("1");
+  });
+
+  it("folds an entry once though its marker stays: a stale cursor, a batch presented again, another folder from the cursor", async () => {
+    const on = new Store(redis, testNamespace("fold-own-once-marked"));
+    const after = await registeredAndFolded(on);
+    await on.submit(task("q1"), "a");
+    await on.claim("q1", "a", 1);
+    await on.finish("q1", "a", 1, "completed", "null");
+    const { entries } = await slowEntries(on, after);
+    const folded = (await on.foldOwn(after, 100))!;
+    expect(folded.applied).toBe(3);
+    const figures = async () => ({
+      cursor: await on.foldCursor(),
+      workload: await redis.hgetall(on.keys.workload("a")),
+      durations: await redis.hgetall(on.keys.durations),
+      dead: await redis.xlen(on.keys.deadLetter),
+      marks: Object.keys(await redis.hgetall(on.keys.task("q1"))).filter((f) => f.startsWith("ev:")).length,
+    });
+    const once = await figures();
+    expect(once).toMatchObject({ cursor: { id: folded.cursor, folded: 4 }, workload: { done: "1" }, dead: 0, marks: 3 });
+
+    // A folder that read from the old cursor (it crashed, or lost the lease, mid-call): the fast path, then the slow one.
+    expect(await on.foldOwn(after, 100)).toBeUndefined();
+    expect(await on.fold(entries, after)).toEqual({ applied: 0, deadLettered: 0, alreadyFolded: 3 });
+    // The same entries handed to the slow path as if they followed the cursor: refused whole.
+    await expect(on.fold(entries, folded.cursor)).rejects.toThrow(/does not follow the cursor/);
+    // A new folder taking over from the cursor finds nothing left.
+    expect(await on.foldOwn(folded.cursor, 100)).toMatchObject({ applied: 0, cursor: folded.cursor });
+    expect(await figures()).toEqual(once);
+  });
+
   it("stops at a task event its script did not write, though it is exactly what the script writes: a start with no marker", async () => {
     const on = new Store(redis, testNamespace("fold-own-unmarked"));
     const after = await registeredAndFolded(on);
@@ -223,6 +281,9 @@ describe("foldOwn (the fold's fast path)", () => {
     await register(on, "b");
     await on.submit(task("w1", 1), "a");
     await on.submit(task("w2"), "b");
+    const marksOfW2 = async () => Object.keys(await redis.hgetall(on.keys.task("w2"))).filter((f) => f.startsWith("ev:"));
+    const w2Assigned = await marksOfW2();
+    expect(w2Assigned).toHaveLength(1);
     await on.claim("w1", "a", 1);
     const fake = '","taskId":"w2","agentId":"b","kind":"task:completed","durationMs":1,"x":"';
     await on.finish("w1", "a", 1, "failed", `${fake}{"kind":"task:completed","taskId":"w2"}\\"`);
@@ -236,8 +297,8 @@ describe("foldOwn (the fold's fast path)", () => {
     expect(rest.figures.completed).toEqual([]);
     expect(await redis.hget(on.keys.workload("a"), "failed")).toBe("1");
     expect(await redis.hget(on.keys.workload("b"), "done")).toBeNull();
-    // w2's own assignment marker was consumed by its own event, nothing else.
-    expect(Object.keys(await redis.hgetall(on.keys.task("w2"))).filter((f) => f.startsWith("ev:"))).toEqual([]);
+    // w2's record holds its own assignment's marker (checked, not consumed), and nothing else.
+    expect(await marksOfW2()).toEqual(w2Assigned);
   });
 
   it("sends task events among agent events the slow way with them, up to the next FAST_RUN task events in a row, looking at no more than it is asked", async () => {
