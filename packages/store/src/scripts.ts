@@ -133,7 +133,13 @@ class ScriptCall extends Command {
   }
 
   /** Sends the call on `container` (the connection, or one of its pipelines); a NOSCRIPT answer sends it again on `redis`. */
-  static send(container: { sendCommand(command: Command): unknown }, redis: RedisConnection, script: LoadedScript, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+  static send(
+    container: { sendCommand(command: Command): unknown },
+    redis: RedisConnection,
+    script: LoadedScript,
+    keys: readonly string[],
+    args: ReadonlyArray<string | number>,
+  ): Promise<unknown> {
     const call = new ScriptCall(script, keys, args);
     // A pipeline takes its reply from the promise as it is when the call is queued: chained first.
     call.promise = call.promise.catch((error: unknown) => {
