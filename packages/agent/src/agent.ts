@@ -277,9 +277,10 @@ export class Agent {
    * a round trip sooner. The finish goes out on the worker's connection, and BullMQ's
    * moveToFinished for this job follows it on the same socket: Redis runs the finish first, so a
    * job is never completed while its record says running (an agent that dies between the two
-   * leaves the finish alone, as it did when the finish was awaited). Only a SCRIPT FLUSH can
-   * reorder them: ioredis then sends the finish again, after. Whatever the answer, a completed
-   * run's job completes: the record decides what the task is.
+   * leaves the finish alone, as it did when the finish was awaited). Only a NOSCRIPT answer can
+   * reorder them (a SCRIPT FLUSH, a failover; store/scripts.ts): the finish is then sent again,
+   * after, and an agent that dies before it lands leaves the task to the reconciler, which runs it
+   * again. Whatever the answer, a completed run's job completes: the record decides what the task is.
    */
   private finishCompleted(taskId: string, epoch: number, json: string): void {
     this.workerStore.finish(taskId, this.id, epoch, "completed", json, this.config.retentionMs).then(

@@ -20,12 +20,27 @@ export const READ_EVERY_LOAD_UP_TO = 64;
  * AgentDirectory.fleet).
  */
 export async function readFleet(store: Store, directory: AgentDirectory, readEveryLoadUpTo = READ_EVERY_LOAD_UP_TO): Promise<AgentView[]> {
+  return (await readFleetThrough(store, directory, readEveryLoadUpTo)).agents;
+}
+
+/**
+ * `readFleet`, and the newest event's id as of the refresh its counts were read after: taken
+ * before they are read, since a refresh by maintenance while they are read sees later events,
+ * which the counts need not reflect.
+ */
+export async function readFleetThrough(
+  store: Store,
+  directory: AgentDirectory,
+  readEveryLoadUpTo = READ_EVERY_LOAD_UP_TO,
+): Promise<{ agents: AgentView[]; eventsReadThrough: string }> {
   await directory.refresh();
+  const eventsReadThrough = directory.eventsReadThrough;
   const small = directory.size <= readEveryLoadUpTo;
   // The counts after the directory's clock (directory.now): an event the leader's stream reader
   // skips as older than that clock is already in them.
-  return directory.fleet({
+  const agents = await directory.fleet({
     all: () => readAgentLoads(store),
     changedSince: (eventId) => (small ? Promise.resolve(undefined) : readLoadsChangedAfter(store, eventId, CHANGED_ENTRIES_MAX)),
   });
+  return { agents, eventsReadThrough };
 }

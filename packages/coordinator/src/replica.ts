@@ -23,7 +23,7 @@ import {
 } from "@worksteal/store";
 import { AgentDirectory } from "./agent-directory.js";
 import { DirectiveExecutor, type StealOutcome } from "./executor.js";
-import { readFleet } from "./fleet-view.js";
+import { readFleetThrough } from "./fleet-view.js";
 import { isIdle } from "./snapshot.js";
 import { type StealHint, StealTrigger } from "./steal-trigger.js";
 import { EventFolder, foldTimingOf } from "./event-folder.js";
@@ -410,10 +410,10 @@ export class Replica {
   private async readFleetForRound(started: number): Promise<RoundFleet & { eventsReadThrough: string }> {
     this.queuedSinceRound = false;
     const movesBefore = await this.store.readMoveCount();
-    const agents = await readFleet(this.store, this.directory);
+    const { agents, eventsReadThrough } = await readFleetThrough(this.store, this.directory);
     this.metrics.planPhaseTook("fleet", (performance.now() - started) / 1000);
     this.fleetShape = { idle: agents.some(isIdle), backlog: agents.some((a) => needsTail(a, this.config)) };
-    return { agents, movesBefore, eventsReadThrough: this.directory.eventsReadThrough };
+    return { agents, movesBefore, eventsReadThrough };
   }
 
   /** A round planned from `fleet`: the steal trigger waiting for it reads on after what that read saw. */

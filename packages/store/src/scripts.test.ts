@@ -1,5 +1,5 @@
 import { TaskSpecSchema } from "@worksteal/protocol";
-import { startRedisServer, testNamespace, type RedisServer } from "@worksteal/testkit";
+import { eventually, startRedisServer, testNamespace, type RedisServer } from "@worksteal/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeRedis, createRedis, type RedisConnection } from "./connection.js";
 import { Store } from "./store.js";
@@ -10,7 +10,8 @@ let redis: RedisConnection;
 let store: Store;
 
 beforeAll(async () => {
-  server = await startRedisServer({ appendOnly: false });
+  // Scripts over 100 ms make Redis answer BUSY to others: the test of an EVAL that fails so.
+  server = await startRedisServer({ appendOnly: false, args: ["--busy-reply-threshold", "100"] });
   redis = createRedis(server.url);
   store = new Store(redis, testNamespace("scripts"));
   await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
@@ -41,6 +42,30 @@ describe("script runner", () => {
     expect(await redis.hget(store.keys.task("many-2"), "state")).toBe("queued");
     // Each ran once: the registration's event and one per submit.
     expect(await redis.xlen(store.keys.events)).toBe(4);
+  });
+
+  it("sends a script's text again after an EVAL that failed (BUSY): no call waits for a NOSCRIPT to be sent again", async () => {
+    await redis.script("FLUSH");
+    const other = createRedis(server.url);
+    const fresh = createRedis(server.url);
+    try {
+      // Busy for 700 ms on another connection: everyone else is answered BUSY once 100 ms have passed.
+      const busy = other.eval(
+        "local function ms() local t = redis.call('TIME') return t[1] * 1000 + math.floor(t[2] / 1000) end local s = ms() repeat until ms() - s >= 700",
+        0,
+      );
+      await eventually(() => expect(redis.ping()).rejects.toThrow(/BUSY/), { intervalMs: 10 });
+      const freshStore = new Store(fresh, testNamespace("scripts-busy"));
+      const profile = { id: "b1", capabilities: [], concurrency: 1, priority: 0 };
+      await expect(freshStore.registerAgent(profile)).rejects.toThrow(/BUSY/);
+      await busy;
+      await redis.config("RESETSTAT");
+      await freshStore.registerAgent(profile);
+      expect(await redis.info("errorstats")).not.toMatch(/NOSCRIPT/);
+    } finally {
+      await closeRedis(other);
+      await closeRedis(fresh);
+    }
   });
 
   it("passes a script's own error on", async () => {

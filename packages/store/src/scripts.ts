@@ -103,9 +103,11 @@ function isNoScript(error: unknown): boolean {
  * socket (a new connection, a reconnect) and as EVALSHA after, as ioredis' own script commands
  * are. It is decided as the call is written, so that the call never waits for a NOSCRIPT answer
  * and goes out again after commands issued later on its connection: an agent's finish must reach
- * Redis ahead of BullMQ's completion of its job, sent next on the same connection. Only a SCRIPT
- * FLUSH (or a failover to a server that never ran it) makes Redis answer NOSCRIPT: the call is
- * then sent again, as EVAL.
+ * Redis ahead of BullMQ's completion of its job, sent next on the same connection. An EVAL that
+ * fails may have left Redis without the text (BUSY, NOPERM, MASTERDOWN): the socket is forgotten,
+ * so the next call sends the text again. Redis answers NOSCRIPT only after a SCRIPT FLUSH, a
+ * failover to a server that never ran the script, or to a call already written when such an EVAL
+ * failed: the call is then sent again, as EVAL, after what its connection sent meanwhile.
  */
 class ScriptCall extends Command {
   private writtenOn?: object;
@@ -143,8 +145,8 @@ class ScriptCall extends Command {
     const call = new ScriptCall(script, keys, args);
     // A pipeline takes its reply from the promise as it is when the call is queued: chained first.
     call.promise = call.promise.catch((error: unknown) => {
+      if (call.writtenOn && (call.name === "eval" || isNoScript(error))) script.sentOn.delete(call.writtenOn);
       if (!isNoScript(error)) throw error;
-      if (call.writtenOn) script.sentOn.delete(call.writtenOn);
       const again = new ScriptCall(script, keys, args);
       redis.sendCommand(again);
       return again.promise;
