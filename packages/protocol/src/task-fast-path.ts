@@ -3,19 +3,7 @@ import { type TaskSpec, TaskSpecSchema, MAX_PAYLOAD_BYTES, toJson } from "./task
 import { type Backoff, MAX_ESTIMATED_DURATION_MS, MAX_TASK_PRIORITY, MAX_WAIT_MS } from "./task-options.js";
 
 /** TaskSpecSchema's fields, in its order: the order of the parsed object's keys. */
-const TASK_FIELDS = new Set([
-  "id",
-  "type",
-  "payload",
-  "requiredCapabilities",
-  "priority",
-  "estimatedDurationMs",
-  "maxAttempts",
-  "backoff",
-  "timeoutMs",
-  "delayMs",
-  "runAt",
-]);
+const TASK_FIELDS = new Set(Object.keys(TaskSpecSchema.shape));
 const BACKOFF_FIELDS = new Set(["type", "delayMs", "maxDelayMs", "jitter"]);
 
 /** TaskSpecSchema.safeParse: by `commonTaskSpec` when it takes the input, else by the schema. */
