@@ -18,6 +18,13 @@ const STEAL_WATCH_MS = 10 * 60_000;
 /** Label for task types past the first MAX_TASK_TYPES seen: a label per type would grow without end. */
 const OTHER_TYPES = "(other)";
 
+interface TypeFigures {
+  done: Counter.Internal;
+  failed: Counter.Internal;
+  completedRun: Histogram.Internal<"type" | "outcome">;
+  failedRun: Histogram.Internal<"type" | "outcome">;
+}
+
 interface AwaitedSteal {
   createdAt: number;
   taskIds: string[];
@@ -86,7 +93,9 @@ export class ReplicaMetrics {
     ROUND_BUCKETS,
   );
   private readonly awaited: AwaitedSteal[] = [];
-  private readonly typesSeen = new Set<string>();
+  /** The first MAX_TASK_TYPES types seen, each under its own label. */
+  private readonly typeFigures = new Map<string, TypeFigures>();
+  private otherTypesFigures?: TypeFigures;
 
   private counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
@@ -96,12 +105,27 @@ export class ReplicaMetrics {
     return new Histogram({ name, help, buckets, labelNames, registers: [this.registry] });
   }
 
-  /** The task type as a label, as long as fewer than MAX_TASK_TYPES have been seen (the fold caps its own figures alike). */
-  private typeLabel(type: string): string {
-    if (this.typesSeen.has(type)) return type;
-    if (this.typesSeen.size >= MAX_TASK_TYPES) return OTHER_TYPES;
-    this.typesSeen.add(type);
-    return type;
+  /**
+   * The per-type children of the per-task figures, made once per type: prom-client hashes a
+   * call's labels each time, several times per task at the fold's rate. Types past the first
+   * MAX_TASK_TYPES share one label (the fold caps its own figures alike).
+   */
+  private figuresOfType(type: string): TypeFigures {
+    let figures = this.typeFigures.get(type);
+    if (figures) return figures;
+    if (this.typeFigures.size >= MAX_TASK_TYPES) return (this.otherTypesFigures ??= this.childrenFor(OTHER_TYPES));
+    figures = this.childrenFor(type);
+    this.typeFigures.set(type, figures);
+    return figures;
+  }
+
+  private childrenFor(label: string): TypeFigures {
+    return {
+      done: this.tasksDone.labels(label),
+      failed: this.tasksFailed.labels(label),
+      completedRun: this.taskRun.labels(label, "completed"),
+      failedRun: this.taskRun.labels(label, "failed"),
+    };
   }
 
   /**
@@ -117,12 +141,14 @@ export class ReplicaMetrics {
     this.eventsDeadLettered.inc(result.deadLettered);
     if (result.alreadyFolded > 0 || result.deadLettered !== invalid) return;
     for (const [type, durationMs] of figures.completed) {
-      this.tasksDone.inc({ type: this.typeLabel(type) });
-      this.taskRun.observe({ type: this.typeLabel(type), outcome: "completed" }, durationMs / 1000);
+      const ofType = this.figuresOfType(type);
+      ofType.done.inc();
+      ofType.completedRun.observe(durationMs / 1000);
     }
     for (const [type, final, durationMs] of figures.failed) {
-      if (final) this.tasksFailed.inc({ type: this.typeLabel(type) });
-      if (durationMs !== undefined) this.taskRun.observe({ type: this.typeLabel(type), outcome: "failed" }, durationMs / 1000);
+      const ofType = this.figuresOfType(type);
+      if (final) ofType.failed.inc();
+      if (durationMs !== undefined) ofType.failedRun.observe(durationMs / 1000);
     }
     for (const waitMs of figures.waitsMs) this.taskWait.observe(waitMs / 1000);
   }

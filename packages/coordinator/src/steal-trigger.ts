@@ -1,3 +1,4 @@
+import { compareStreamIds } from "@worksteal/protocol";
 import { readEntriesAfter, type Store } from "@worksteal/store";
 
 /** Entries read per XREAD: a burst of events costs a few reads, and one round at most. */
@@ -18,8 +19,8 @@ export interface StealHint {
 
 /**
  * The leader's ear on the event stream, so that stealing reacts to events rather than waiting
- * for the planning timer: it reads the new entries (XREAD, outside the folding group, which
- * shares the entries among replicas), but for those a planning round has seen (`skipTo`), and
+ * for the planning timer: it reads the new entries (XREAD, apart from the fold, which reads
+ * them on its own cursor), but for those a planning round has seen (`skipTo`), and
  * says whether any could have freed a slot or queued a task. Only the kind is looked at, by
  * pattern, without parsing: the fold validates events.
  */
@@ -55,7 +56,7 @@ export class StealTrigger {
    * a round that planned from a fleet read after it. Nothing changes before `startAt`.
    */
   skipTo(eventId: string): void {
-    if (this.started && eventId !== "" && compareEntryIds(eventId, this.lastId) > 0) this.lastId = eventId;
+    if (this.started && eventId !== "" && compareStreamIds(eventId, this.lastId) > 0) this.lastId = eventId;
   }
 
   /** Waits up to `blockMs` for new entries; undefined when none came. */
@@ -74,11 +75,4 @@ export class StealTrigger {
     }
     return hint;
   }
-}
-
-/** Orders two stream entry ids (`<ms>-<seq>`, or `<ms>` alone for `<ms>-0`). */
-export function compareEntryIds(a: string, b: string): number {
-  const [aMs = 0, aSeq = 0] = a.split("-").map(Number);
-  const [bMs = 0, bSeq = 0] = b.split("-").map(Number);
-  return aMs - bMs || aSeq - bSeq;
 }

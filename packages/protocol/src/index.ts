@@ -1,5 +1,6 @@
 export * from "./errors.js";
 export * from "./ids.js";
+export * from "./stream-ids.js";
 export * from "./keys.js";
 export * from "./task.js";
 export { safeParseTaskSpec } from "./task-fast-path.js";

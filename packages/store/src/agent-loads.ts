@@ -1,3 +1,4 @@
+import { compareStreamIds } from "@worksteal/protocol";
 import { replyValues } from "./replies.js";
 import type { Store } from "./store.js";
 
@@ -53,13 +54,6 @@ export async function readRunningCounts(store: Store, agentIds: readonly string[
 /** An agent an event names, as the field that changes its load (agent ids are letters, digits, '_', '.' and '-'). */
 const NAMED_AGENT = /"(?:agentId|from|to)"\s*:\s*"([A-Za-z0-9_.-]+)"/g;
 
-/** Whether stream id `a` comes after `b` ("<ms>-<seq>"). */
-function isAfter(a: string, b: string): boolean {
-  const [am, as] = a.split("-").map(Number) as [number, number];
-  const [bm, bs] = b.split("-").map(Number) as [number, number];
-  return am > bm || (am === bm && as > bs);
-}
-
 /**
  * The loads of the agents whose counts may have changed since the event `afterId`: every task
  * script that changes a count appends, in the same step, an event naming the agent (agentId,
@@ -80,7 +74,7 @@ export async function readLoadsChangedAfter(store: Store, afterId: string, limit
     "the events since the loads were read",
   ) as [Array<[string, string[]]>, Array<[string, string[]]>];
   const oldestId = oldest[0]?.[0];
-  if (entries.length > limit || (oldestId !== undefined && isAfter(oldestId, afterId))) return undefined;
+  if (entries.length > limit || (oldestId !== undefined && compareStreamIds(oldestId, afterId) > 0)) return undefined;
   const named = new Set<string>();
   for (const [, fields] of entries) {
     for (const field of fields) for (const match of field.matchAll(NAMED_AGENT)) named.add(match[1]!);
