@@ -75,9 +75,12 @@ describe("maintenance over long queues", () => {
     // Jobs lost from the head, the middle and the tail of the list.
     const lost = [ids[0]!, ids[QUEUED / 2]!, ids[QUEUED - 1]!];
     for (const id of lost) await h.queues.get("busy").remove(jobIdFor(id, 1));
-    // A job that a worker completed without the task ever running: BullMQ keeps the finished
-    // job, and adding the same job id again would be a no-op.
-    await submitOld("other", "f", 1);
+    // A job that a worker completed without the task ever running, and that BullMQ kept (as
+    // task jobs were kept before they were removed on finishing): adding the same job id again
+    // would be a no-op.
+    const [kept] = await submitOld("other", "f", 1);
+    await h.queues.get("other").remove(jobIdFor(kept!, 1));
+    await h.queues.get("other").add("task", { taskId: kept!, epoch: 1 }, { jobId: jobIdFor(kept!, 1), removeOnComplete: false });
     const connection = new Redis(h.config.redisUrl, { maxRetriesPerRequest: null });
     const worker = new Worker("agent.other", () => Promise.resolve(undefined), { connection, prefix: h.store.keys.bullPrefix });
     try {

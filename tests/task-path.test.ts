@@ -1,9 +1,11 @@
+import { UnrecoverableError } from "bullmq";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { Agent, type TaskContext } from "@worksteal/agent";
 import { Client } from "@worksteal/client";
 import { Replica } from "@worksteal/coordinator";
-import { AgentQueues, Store } from "@worksteal/store";
+import { jobIdFor } from "@worksteal/protocol";
+import { AgentQueues, QUEUE_EVENTS_MAX_LEN, Store } from "@worksteal/store";
 import { eventually, testNamespace } from "@worksteal/testkit";
 
 const closers: Array<() => Promise<unknown>> = [];
@@ -42,6 +44,31 @@ describe("a task's path", () => {
     expect(runs.map((r) => r.id)).toEqual(["t1"]);
   });
 
+  it("leaves nothing of a finished task in its agent's BullMQ queue, and keeps the queue's events stream short", async () => {
+    const { client, redis, startAgent, store } = setup();
+    await startAgent("a1", (task) => {
+      if (task.id.startsWith("bad")) throw new UnrecoverableError("fails for good");
+      return "ok";
+    });
+    const ids = Array.from({ length: 400 }, (_, i) => (i % 10 === 0 ? `bad${i}` : `good${i}`));
+    await client.submitMany(ids.map((id) => ({ id, agentId: "a1" })));
+    for (const id of ids) expect((await client.waitFor(id, { timeoutMs: 20_000 })).state).toBe(id.startsWith("bad") ? "failed" : "done");
+    const queue = new AgentQueues(redis, store.keys).get("a1");
+    closers.push(() => queue.close());
+    // Each job's removal is its worker's moveToFinished, just after the task's finish.
+    await eventually(async () =>
+      expect(await queue.getJobCounts("completed", "failed", "active", "prioritized", "wait")).toEqual({
+        completed: 0,
+        failed: 0,
+        active: 0,
+        prioritized: 0,
+        wait: 0,
+      }),
+    );
+    // Some 1,600 events were appended; trimming is approximate (whole nodes of up to 100 entries).
+    expect(await redis.xlen(queue.toKey("events"))).toBeLessThanOrEqual(QUEUE_EVENTS_MAX_LEN + 200);
+  });
+
   it("a failing handler ends failed after its retries", async () => {
     const { client, startAgent } = setup();
     let calls = 0;
@@ -67,7 +94,8 @@ describe("a task's path", () => {
     await startAgent("a1", (task) => void runs.push(`${task.id}@${task.epoch}`));
     await queues.enqueue("a1", "moved", 1, 1); // a re-add of the leftover job is a no-op
     const queue = queues.get("a1");
-    await eventually(async () => expect(await queue.getJobCounts("completed")).toMatchObject({ completed: 1 }), { timeoutMs: 10_000 });
+    // Taken and completed, the job leaves the queue (finished jobs are not kept).
+    await eventually(async () => expect(await queue.getJob(jobIdFor("moved", 1))).toBeUndefined(), { timeoutMs: 10_000 });
     expect(runs).toEqual([]);
     expect(await store.getTask("moved")).toMatchObject({ state: "queued", owner: "a2", epoch: 2, attempts: 0 });
   });

@@ -12,8 +12,19 @@ export interface TaskJobData {
   epoch: number;
 }
 
-/** Finished jobs are kept only briefly: the task record holds the outcome. */
-const KEEP_FINISHED = { count: 1000 } as const;
+/**
+ * A task's job is removed as soon as it finishes: the task record holds the outcome (for
+ * `retentionMs`), and nothing reads a finished job. Kept (BullMQ's `{ count: 1000 }` of each
+ * kind, as before), they cost each agent's queue some 1.7 KB a job, megabytes an agent.
+ */
+const REMOVE_WHEN_FINISHED = true;
+/**
+ * Entries of each agent queue's BullMQ events stream (`<queue>:events`; BullMQ's default is
+ * 10,000). Nothing in worksteal reads it (its own stream carries the events, QueueEvents is not
+ * used), but every job appends to it: at 10,000 entries it holds about 0.6 MB a queue.
+ * BullMQ trims it approximately, so it holds a little more than this.
+ */
+export const QUEUE_EVENTS_MAX_LEN = 100;
 /**
  * The backoff every task job names: the agent's worker computes it (`backoffStrategy`) from the
  * task's own backoff, and the retry's due time is on the task record.
@@ -57,6 +68,7 @@ export class AgentQueues {
       queue = new Queue<TaskJobData>(agentQueueName(agentId), {
         connection: this.redis,
         prefix: this.keys.bullPrefix,
+        streams: { events: { maxLen: QUEUE_EVENTS_MAX_LEN } },
         ...(this.options.readOnly === true ? { skipMetasUpdate: true } : {}),
       });
       // Unhandled, BullMQ would print each error with a stack; connection errors also fail the calls that meet them.
@@ -127,8 +139,8 @@ export class AgentQueues {
           priority: bullPriorityOf(Number(priority ?? 0)),
           delay: Math.max(0, Number(runAt ?? 0) - now),
           backoff: { type: TASK_BACKOFF_TYPE },
-          removeOnComplete: KEEP_FINISHED,
-          removeOnFail: KEEP_FINISHED,
+          removeOnComplete: REMOVE_WHEN_FINISHED,
+          removeOnFail: REMOVE_WHEN_FINISHED,
         },
       };
     });

@@ -4,7 +4,9 @@
  * Redis command it causes is the library's. It reports on stdout, never through Redis, so that
  * watching it costs Redis nothing:
  *   {"msg":"ready"} once its worker takes jobs;
- *   {"handled":N} each time its count of handler calls has grown, at most every 50 ms.
+ *   {"handled":N} each time its count of handler calls has grown, at most every 50 ms; a plain
+ *   BullMQ worker adds "finished" (jobs completed) and "lastFinishedAt" (this machine's clock,
+ *   ms): its jobs are removed as they finish, as worksteal's are, so no finished job tells when.
  * Redis and namespace come from REDIS_URL / WORKSTEAL_NAMESPACE. SIGTERM closes it gracefully.
  */
 import { once } from "node:events";
@@ -50,11 +52,20 @@ async function main(args: Args): Promise<number> {
   else await worker.waitUntilReady();
   process.stdout.write(`${JSON.stringify({ msg: "ready", id: args.id })}\n`);
 
-  let reported = 0;
+  let finished = 0;
+  let lastFinishedAt = 0;
+  if (worker instanceof Worker) {
+    worker.on("completed", () => {
+      finished += 1;
+      lastFinishedAt = Date.now();
+    });
+  }
+  let reported = "";
   const timer = setInterval(() => {
-    if (handled === reported) return;
-    reported = handled;
-    process.stdout.write(`${JSON.stringify({ handled })}\n`);
+    const report = JSON.stringify(worker instanceof Worker ? { handled, finished, lastFinishedAt } : { handled });
+    if (report === reported) return;
+    reported = report;
+    process.stdout.write(`${report}\n`);
   }, REPORT_EVERY_MS);
   await stopped;
   clearInterval(timer);

@@ -8,7 +8,7 @@ import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { Client, type SubmitInput } from "@worksteal/client";
 import { bullPriorityOf, jobIdFor, keysFor } from "@worksteal/protocol";
-import { foldCaughtUp, readFoldProgress } from "@worksteal/store";
+import { foldCaughtUp, QUEUE_EVENTS_MAX_LEN, readFoldProgress } from "@worksteal/store";
 import { sleep } from "@worksteal/testkit";
 import { redisClock } from "../readiness.js";
 import { processCost, redisCost, type RedisCost, sampleProcesses, sampleRedis } from "./cost.js";
@@ -148,12 +148,14 @@ async function prepare(settings: RunSettings, mode: Mode, env: Record<string, st
       },
     };
   }
-  const queues = workers.queueNames.map((name) => new Queue(name, { connection: settings.redis, prefix: keysFor(namespace).bullPrefix }));
+  const queues = workers.queueNames.map(
+    (name) => new Queue(name, { connection: settings.redis, prefix: keysFor(namespace).bullPrefix, streams: { events: { maxLen: QUEUE_EVENTS_MAX_LEN } } }),
+  );
   return {
     namespace,
     workers,
     submit: () => submitBullmq(queues, settings, mode, ids),
-    outcome: async () => ({ done: workers.handled(), lastFinishedAt: await lastFinishedOn(queues) }),
+    outcome: () => bullmqOutcome(settings, workers),
     close: async () => {
       await Promise.all(queues.map((q) => q.close()));
       await workers.stop();
@@ -191,12 +193,12 @@ async function submitWorksteal(client: Client, settings: RunSettings, mode: Mode
 }
 
 /**
- * The job options worksteal's AgentQueues.enqueue gives, so that both sides store the same jobs;
- * but for the priority (every worksteal job has one), given only in `bullmq-add-prioritized` to
- * show what it costs.
+ * The job options worksteal's AgentQueues.enqueue gives, so that both sides store the same jobs
+ * (removed as they finish); but for the priority (every worksteal job has one), given only in
+ * `bullmq-add-prioritized` to show what it costs.
  */
 function jobOptions(id: string) {
-  return { jobId: jobIdFor(id, 1), attempts: 3, removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } };
+  return { jobId: jobIdFor(id, 1), attempts: 3, removeOnComplete: true, removeOnFail: true };
 }
 
 async function submitBullmq(queues: Queue[], settings: RunSettings, mode: Mode, ids: string[]): Promise<void> {
@@ -284,8 +286,14 @@ async function workstealOutcome(redis: Redis, namespace: string, ids: string[]):
   return { done, lastFinishedAt };
 }
 
-/** The latest finishedOn of the jobs BullMQ keeps (the newest 1,000 per queue, so the latest is among them). */
-async function lastFinishedOn(queues: Queue[]): Promise<number> {
-  const newest = await Promise.all(queues.map((q) => q.getJobs(["completed"], 0, 0, false)));
-  return Math.max(0, ...newest.flat().map((job) => job?.finishedOn ?? 0));
+/**
+ * Jobs completed, as the workers report them (finished jobs are removed), once every one has,
+ * and the latest completion: the workers' clock, this machine's, as the Redis clock the window
+ * starts at.
+ */
+async function bullmqOutcome(settings: RunSettings, workers: Workers): Promise<{ done: number; lastFinishedAt: number }> {
+  const deadline = Date.now() + settings.timeoutMs;
+  while (workers.finished().count < settings.tasks && Date.now() < deadline) await sleep(20);
+  const { count, lastAt } = workers.finished();
+  return { done: count, lastFinishedAt: lastAt };
 }

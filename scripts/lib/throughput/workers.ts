@@ -7,7 +7,7 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { keysFor } from "@worksteal/protocol";
-import { AgentQueues } from "@worksteal/store";
+import { AgentQueues, QUEUE_EVENTS_MAX_LEN } from "@worksteal/store";
 import { spawnNode, waitUntilReady, type NodeProcess } from "@worksteal/testkit";
 import { agentUp, redisClock, replicaBeating, workerConnected } from "../readiness.js";
 
@@ -18,6 +18,8 @@ export interface Workers {
   coordinators: NodeProcess[];
   /** Handler calls so far, summed over the workers, from their latest report. */
   handled(): number;
+  /** Plain BullMQ workers: jobs completed, summed, and the latest completion (ms), from their latest reports. */
+  finished(): { count: number; lastAt: number };
   /** Jobs taken but not finished, summed over the queues (one LLEN each). */
   active(): Promise<number>;
   stop(): Promise<void>;
@@ -41,7 +43,9 @@ export async function startWorkers(settings: WorkerSettings): Promise<Workers> {
   const env = { REDIS_URL: settings.redisUrl, WORKSTEAL_NAMESPACE: namespace, WORKSTEAL_LOG_LEVEL: "warn", ...settings.env };
   const queueNames = Array.from({ length: settings.agents }, (_, i) => (settings.bullmq ? `plain${i + 1}` : `a${i + 1}`));
   const agentQueues = new AgentQueues(redis, keys);
-  const plainQueues = settings.bullmq ? queueNames.map((name) => new Queue(name, { connection: redis, prefix: keys.bullPrefix })) : [];
+  const plainQueues = settings.bullmq
+    ? queueNames.map((name) => new Queue(name, { connection: redis, prefix: keys.bullPrefix, streams: { events: { maxLen: QUEUE_EVENTS_MAX_LEN } } }))
+    : [];
   const agents: NodeProcess[] = [];
   const coordinators: NodeProcess[] = [];
   const since = await redisClock(redis);
@@ -82,7 +86,11 @@ export async function startWorkers(settings: WorkerSettings): Promise<Workers> {
     queueNames,
     agents,
     coordinators,
-    handled: () => agents.reduce((sum, proc) => sum + latestHandled(proc), 0),
+    handled: () => agents.reduce((sum, proc) => sum + latestReport(proc).handled, 0),
+    finished: () => {
+      const reports = agents.map(latestReport);
+      return { count: reports.reduce((sum, r) => sum + r.finished, 0), lastAt: Math.max(0, ...reports.map((r) => r.lastFinishedAt)) };
+    },
     active: async () => {
       const pipeline = redis.pipeline();
       for (const queue of queues) pipeline.llen(queue.toKey("active"));
@@ -93,10 +101,13 @@ export async function startWorkers(settings: WorkerSettings): Promise<Workers> {
   };
 }
 
-function latestHandled(proc: NodeProcess): number {
+/** A worker's latest report (noop-agent.ts), zeros before its first. */
+function latestReport(proc: NodeProcess): { handled: number; finished: number; lastFinishedAt: number } {
   for (let i = proc.lines.length - 1; i >= 0; i--) {
-    const handled = proc.lines[i]!.json?.handled;
-    if (typeof handled === "number") return handled;
+    const line = proc.lines[i]!.json;
+    if (typeof line?.handled === "number") {
+      return { handled: line.handled, finished: Number(line.finished ?? 0), lastFinishedAt: Number(line.lastFinishedAt ?? 0) };
+    }
   }
-  return 0;
+  return { handled: 0, finished: 0, lastFinishedAt: 0 };
 }

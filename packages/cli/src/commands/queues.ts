@@ -4,12 +4,12 @@ import { formatTable } from "../table.js";
 
 export function queuesTable(counts: readonly QueueCounts[]): string {
   return formatTable(
-    ["AGENT", "WAITING", "ACTIVE", "DELAYED", "FAILED", "COMPLETED"],
-    counts.map((c) => [c.agentId, c.waiting, c.active, c.delayed, c.failed, c.completed]),
+    ["AGENT", "WAITING", "ACTIVE", "DELAYED"],
+    counts.map((c) => [c.agentId, c.waiting, c.active, c.delayed]),
   );
 }
 
-/** BullMQ's counts for every registered agent's queue (completed and failed are kept briefly: the task records hold outcomes). */
+/** BullMQ's counts for every registered agent's queue: jobs waiting, taken and delayed (finished jobs are not kept: the task records hold outcomes). */
 export async function runQueues(ctx: CommandContext): Promise<number> {
   const ids = (await readAgentIds(ctx.store)).sort((a, b) => a.localeCompare(b));
   const queues = new AgentQueues(ctx.store.redis, ctx.store.keys, undefined, { readOnly: true });
