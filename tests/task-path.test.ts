@@ -69,6 +69,15 @@ describe("a task's path", () => {
     expect(await redis.xlen(queue.toKey("events"))).toBeLessThanOrEqual(QUEUE_EVENTS_MAX_LEN + 200);
   });
 
+  it("keeps a finished task with short fields (the default backoff included) as a compact listpack", async () => {
+    const { client, redis, startAgent, store } = setup();
+    await startAgent("a1", () => "ok");
+    await client.submit({ id: "small", payload: { imageId: "img-0001", size: 512 } });
+    expect(await client.waitFor("small", { timeoutMs: 10_000 })).toMatchObject({ state: "done", maxAttempts: 3 });
+    // A field longer than hash-max-listpack-value (64 bytes) would make it a hashtable, some three times the memory.
+    expect(await redis.object("ENCODING", store.keys.task("small"))).toBe("listpack");
+  });
+
   it("a failing handler ends failed after its retries", async () => {
     const { client, startAgent } = setup();
     let calls = 0;

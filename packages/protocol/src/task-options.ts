@@ -32,6 +32,23 @@ export type Backoff = z.output<typeof BackoffSchema>;
 export type BackoffInput = z.input<typeof BackoffSchema>;
 
 /**
+ * A backoff as a task record keeps it: `[type, delayMs, maxDelayMs, jitter]`. As an object
+ * (`{"type":"exponential","delayMs":200,...}`, 68 bytes for the default) it was longer than the
+ * 64 bytes of Redis's `hash-max-listpack-value`, which made every record holding it a hashtable,
+ * about three times the memory of the listpack a record of short fields is.
+ */
+export function storedBackoffText(backoff: Readonly<Backoff>): string {
+  return JSON.stringify([backoff.type, backoff.delayMs, backoff.maxDelayMs, backoff.jitter]);
+}
+
+/** A record's backoff text (`storedBackoffText`'s array, or the object records written before it hold), validated. */
+export function parseBackoffText(text: string): Backoff {
+  const value: unknown = JSON.parse(text);
+  const fields = Array.isArray(value) ? { type: value[0], delayMs: value[1], maxDelayMs: value[2], jitter: value[3] } : value;
+  return BackoffSchema.parse(fields);
+}
+
+/**
  * The wait before attempt `failedAttempt + 1`, in ms. `random` is a number in [0, 1): the caller
  * draws it, so that this stays pure and testable.
  */

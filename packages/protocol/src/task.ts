@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { CapabilitySchema, TaskIdSchema, TaskTypeSchema, AgentIdSchema } from "./ids.js";
-import { BackoffSchema, MAX_ESTIMATED_DURATION_MS, MAX_TASK_PRIORITY, MAX_WAIT_MS } from "./task-options.js";
+import { BackoffSchema, MAX_ESTIMATED_DURATION_MS, MAX_TASK_PRIORITY, MAX_WAIT_MS, parseBackoffText } from "./task-options.js";
 
 /** Limits in bytes of UTF-8 JSON: records stay small, and a Lua script never copies megabytes. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
@@ -116,7 +116,7 @@ export const TaskRecordSchema = z.object({
   error: z.string().optional(),
   backoff: z
     .string()
-    .transform((s) => BackoffSchema.parse(JSON.parse(s)))
+    .transform((s) => parseBackoffText(s))
     .optional(),
   timeoutMs: z.coerce.number().int().optional(),
   /** When the task may run next: its delay, or its next attempt's backoff (Redis clock, ms). */

@@ -21,7 +21,8 @@
   ARGV[7] estimated duration ms, or ''
   ARGV[8] max attempts
   ARGV[9] agent TTL, ms
-  ARGV[10] options (JSON object, every field optional): backoff (JSON text), timeoutMs,
+  ARGV[10] options (JSON object, every field optional): backoff (JSON text: [type, delayMs,
+          maxDelayMs, jitter], store/stored-backoff.ts), timeoutMs,
           delayMs (due this long from now) or runAt (due then, ms)
 
   Counts the task in the owner's load (includes/agentLoads.lua: keys derived from KEYS[2]).

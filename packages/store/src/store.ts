@@ -16,6 +16,7 @@ import {
   truncateBytes,
   type Backoff,
   MAX_EVENT_BYTES,
+  storedBackoffText,
 } from "@worksteal/protocol";
 import { check, errorForCode, isAgentRefusal, LegacyFoldPendingError, SCRIPT_CODES, StoreError } from "./errors.js";
 import { foldArgs } from "./fold-args.js";
@@ -167,7 +168,7 @@ export class Store {
         task.maxAttempts,
         this.agentTtlMs,
         JSON.stringify({
-          backoff: task.backoff && JSON.stringify(task.backoff),
+          backoff: task.backoff && storedBackoffText(task.backoff),
           timeoutMs: task.timeoutMs,
           delayMs: task.delayMs,
           runAt: task.runAt,
