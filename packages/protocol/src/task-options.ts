@@ -44,8 +44,10 @@ export function storedBackoffText(backoff: Readonly<Backoff>): string {
 /** A record's backoff text (`storedBackoffText`'s array, or the object records written before it hold), validated. */
 export function parseBackoffText(text: string): Backoff {
   const value: unknown = JSON.parse(text);
-  const fields = Array.isArray(value) ? { type: value[0], delayMs: value[1], maxDelayMs: value[2], jitter: value[3] } : value;
-  return BackoffSchema.parse(fields);
+  if (!Array.isArray(value)) return BackoffSchema.parse(value);
+  if (value.length !== 4) throw new TypeError(`backoff: expected [type, delayMs, maxDelayMs, jitter], got ${value.length} values`);
+  const [type, delayMs, maxDelayMs, jitter] = value as unknown[];
+  return BackoffSchema.parse({ type, delayMs, maxDelayMs, jitter });
 }
 
 /**

@@ -31,6 +31,7 @@ describe("parseStoredBackoff", () => {
     expect(() => parseStoredBackoff(JSON.stringify({ type: "linear", delayMs: 1 }))).toThrow();
     expect(() => parseStoredBackoff(JSON.stringify(["linear", 1, 1, 0]))).toThrow();
     expect(() => parseStoredBackoff(JSON.stringify(["fixed", -1, 1, 0]))).toThrow();
+    expect(() => parseStoredBackoff(JSON.stringify(["fixed", 1, 1, 0, "more"]))).toThrow();
     expect(() => parseStoredBackoff("not json")).toThrow();
   });
 });
