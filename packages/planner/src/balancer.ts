@@ -362,8 +362,8 @@ export class Balancer {
       };
     });
     // Indexed loops over every node: a for-of allocates a result per step until the function is optimized, and these run once per round.
-    for (let i = 0; i < this.nodes.length; i += 1) this.nodes[i]!.bucket.insert(this.nodes[i]!);
-    for (const thieves of this.thieves) thieves?.rebuild();
+    for (let i = 0; i < this.nodes.length; i += 1) this.nodes[i]!.bucket.append(this.nodes[i]!);
+    this.orderBuckets();
     this.log = new StealLog(
       this.nodes.map((x) => x.id),
       config.maxStealBatch,
@@ -392,13 +392,19 @@ export class Balancer {
       x.drain = x.work / x.capacity;
       x.runnable = undefined;
       x.gave = false;
-      x.bucket.insert(x);
+      x.bucket.append(x);
     }
     this.vetoes = 0;
-    for (const thieves of this.thieves) thieves?.rebuild();
+    this.orderBuckets();
     this.budget = this.initialBudget();
     this.walkBudget = this.initialBudget();
     return drains;
+  }
+
+  /** Orders every bucket once its nodes were appended, and refreshes the groups' entries. */
+  private orderBuckets(): void {
+    for (let i = 0; i < this.buckets.length; i += 1) this.buckets[i]!.heapify();
+    for (const thieves of this.thieves) thieves?.rebuild();
   }
 
   /** Each move lowers the multiset of drain times, so the greedy ends; this only bounds pathological cases. */
