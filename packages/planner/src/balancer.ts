@@ -2,7 +2,8 @@ import type { AgentView } from "@worksteal/protocol";
 import { canRun } from "./capabilities.js";
 import { agentAverageMs, fleetAverageMs, taskDurationMs } from "./durations.js";
 import { IndexedHeap } from "./indexed-heap.js";
-import { aliveAgents, CapabilityLookup, moveAt, type QueueState } from "./queue-state.js";
+import { type Candidate, Node, NodeTable } from "./balancer-nodes.js";
+import { aliveAgents, CapabilityLookup, moveAt } from "./queue-state.js";
 import { AFTER_SOURCE, AFTER_TARGET, BEFORE_SOURCE, BEFORE_TARGET, StealLog } from "./steal-log.js";
 import { GroupThieves } from "./thief-index.js";
 import type { PlannerConfig, PlannerOptions, PlannerSnapshot, TaskSummary } from "./types.js";
@@ -220,43 +221,6 @@ function capacities(views: readonly AgentView[], slots: readonly number[], avera
 
 const CAPACITY_STEPS = 4;
 
-/** A task a victim could give a thief of one capability group. */
-interface Candidate {
-  readonly task: TaskSummary;
-  /** Its epoch: above 1 when it moved before. */
-  readonly epoch: number;
-  /** Its expected work at speed 1, in whole ms. */
-  readonly ms: number;
-  readonly priority: number;
-}
-
-/** An agent's projected queue, with what the balancer keeps of it. */
-interface Node extends QueueState {
-  /** Position in id order. */
-  readonly index: number;
-  readonly group: number;
-  readonly priority: number;
-  readonly cpu: number;
-  /** slots × speed: work per ms. */
-  readonly capacity: number;
-  /** Expected duration of its running tasks at speed 1. */
-  readonly avgMs: number;
-  readonly bucket: IndexedHeap<Node>;
-  /** Its bucket's place in its group's GroupThieves. */
-  readonly slot: number;
-  /** Expected work held, in whole ms: integer sums are exact, so the next round sees exactly this state. */
-  work: number;
-  /** Expected time to finish everything it holds: work / capacity. */
-  drain: number;
-  /**
-   * Per capability group: the tasks a thief of the group could take, largest first (weigh's order):
-   * those worth a move that did not arrive this round. Filled lazily, then kept up by each move.
-   */
-  runnable: Array<Candidate[] | undefined> | undefined;
-  /** It gave a task in this pass: some task of its tail as the round began has left it. */
-  gave: boolean;
-}
-
 /**
  * The balanced strategy's projected state and its moves (balanced.ts states the rules). A move is
  * one task of the source's tail, chosen by the planner and named in its directive, projected at
@@ -276,6 +240,8 @@ interface Node extends QueueState {
 export class Balancer {
   readonly log: StealLog;
   private readonly nodes: Node[];
+  /** The nodes' numbers (Node reads and writes them there). */
+  private readonly table: NodeTable;
   private readonly buckets: Array<IndexedHeap<Node>> = [];
   /** The buckets of each capability group. */
   private readonly thieves: Array<GroupThieves<Node> | undefined> = [];
@@ -375,42 +341,34 @@ export class Balancer {
       this.thieves[group] = thieves;
       this.buckets.push(...thieves.buckets);
     });
-    this.nodes = fleet.views.map((view, index): Node => {
+    const table = new NodeTable(fleet.views, fleet.caps, fleet.slots, fleet.running);
+    this.table = table;
+    const nodes: Node[] = [];
+    for (let index = 0; index < n; index += 1) {
+      const view = fleet.views[index]!;
       const group = fleet.groupOf[index]!;
       const capacity = fleet.capacity[index]!;
       const slot = slotOf.get(keys[index]!)!;
-      const bucket = this.thieves[group]!.buckets[slot]!;
       const work = fleet.work[index]!;
-      // The tail stays shared with the snapshot until a move changes it (moveTasks copies it then).
-      return {
-        view,
-        id: view.id,
-        caps: fleet.caps[index]!,
-        slots: fleet.slots[index]!,
-        running: fleet.running[index]!,
-        queued: fleet.queued[index]!,
-        tail: fleet.tails[index]!,
-        ownsTail: false,
-        arrived: 0,
-        index,
-        group,
-        priority: view.priority,
-        cpu: view.workload.cpu,
-        capacity,
-        avgMs: fleet.avgMs[index]!,
-        bucket,
-        slot,
-        work,
-        drain: work / capacity,
-        runnable: undefined,
-        gave: false,
-      };
-    });
+      table.queued[index] = fleet.queued[index]!;
+      table.work[index] = work;
+      table.drain[index] = work / capacity;
+      table.capacity[index] = capacity;
+      table.avgMs[index] = fleet.avgMs[index]!;
+      table.priority[index] = view.priority;
+      table.cpu[index] = view.workload.cpu;
+      table.group[index] = group;
+      table.slot[index] = slot;
+      table.buckets[index] = this.thieves[group]!.buckets[slot]!;
+      // The tail stays shared with the snapshot until a move changes it (moveAt copies it then).
+      nodes.push(new Node(table, index, fleet.tails[index]!));
+    }
+    this.nodes = nodes;
     // Indexed loops over every node: a for-of allocates a result per step until the function is optimized, and these run once per round.
     for (let i = 0; i < this.nodes.length; i += 1) this.nodes[i]!.bucket.append(this.nodes[i]!);
     this.orderBuckets();
     this.log = new StealLog(
-      this.nodes.map((x) => x.id),
+      fleet.views.map((view) => view.id),
       config.maxStealBatch,
     );
     this.budget = this.initialBudget();
@@ -426,16 +384,17 @@ export class Balancer {
     const drains = this.drains();
     // The same nodes and buckets again, as they were: cheaper than building them anew.
     for (const bucket of this.buckets) bucket.clear();
+    const table = this.table;
+    table.queued.set(this.fleet.queued);
+    table.arrived.fill(0);
+    table.work.set(this.fleet.work);
+    table.gave.fill(0);
     for (let i = 0; i < this.nodes.length; i += 1) {
       const x = this.nodes[i]!;
-      x.queued = this.fleet.queued[x.index]!;
-      x.tail = this.fleet.tails[x.index]!;
+      table.drain[i] = table.work[i]! / table.capacity[i]!;
+      x.tail = this.fleet.tails[i]!;
       x.ownsTail = false;
-      x.arrived = 0;
-      x.work = this.fleet.work[x.index]!;
-      x.drain = x.work / x.capacity;
       x.runnable = undefined;
-      x.gave = false;
       x.bucket.append(x);
     }
     this.vetoes = 0;
@@ -458,9 +417,7 @@ export class Balancer {
 
   /** Drain time of every alive agent, in id order. */
   drains(): Float64Array {
-    const drains = new Float64Array(this.nodes.length);
-    for (let i = 0; i < this.nodes.length; i += 1) drains[i] = this.nodes[i]!.drain;
-    return drains;
+    return this.table.drain.slice();
   }
 
   /** A task waits for a slot: no count floor (minTasksToSteal is classic's), the gain test decides. */
