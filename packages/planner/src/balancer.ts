@@ -1,26 +1,39 @@
+import type { AgentView } from "@worksteal/protocol";
 import { canRun } from "./capabilities.js";
 import { agentAverageMs, fleetAverageMs, taskDurationMs } from "./durations.js";
 import { IndexedHeap } from "./indexed-heap.js";
-import { aliveQueueStates, moveAt, type QueueState } from "./queue-state.js";
+import { type Candidate, Node, NodeTable } from "./balancer-nodes.js";
+import { aliveAgents, CapabilityLookup, moveAt } from "./queue-state.js";
 import { AFTER_SOURCE, AFTER_TARGET, BEFORE_SOURCE, BEFORE_TARGET, StealLog } from "./steal-log.js";
 import { GroupThieves } from "./thief-index.js";
 import type { PlannerConfig, PlannerOptions, PlannerSnapshot, TaskSummary } from "./types.js";
 
-/** What every Balancer of a round starts from: read from the snapshot once. */
+/**
+ * What every Balancer of a round starts from: read from the snapshot once, per alive agent in id
+ * order, into arrays (no object per agent: a balanced fleet, the common case, needs none).
+ */
 export class Fleet {
-  readonly states: readonly QueueState[];
-  /** Per state: its capability group (agents with the same capabilities share one). */
-  readonly groupOf: readonly number[];
+  readonly views: readonly AgentView[];
+  /** Per agent: its tail as the round began. */
+  readonly tails: ReadonlyArray<readonly TaskSummary[]>;
+  /** Per agent: its capability set (agents with the same capabilities share one). */
+  readonly caps: ReadonlyArray<ReadonlySet<string>>;
+  /** Per agent: slots (at least 1), running tasks (at least 0), and queued ones (at least its tail as read), as a QueueState holds them. */
+  readonly slots: readonly number[];
+  readonly running: readonly number[];
+  readonly queued: readonly number[];
+  /** Per agent: its capability group. */
+  readonly groupOf: Int32Array;
   readonly groups: ReadonlyArray<ReadonlySet<string>> = [];
   /**
    * Per state: the expected duration, at speed 1, of its queued tasks outside the tail and its
    * running ones: its own average times its speed (so its group's average once its speed is known).
    */
-  readonly avgMs: readonly number[];
+  readonly avgMs: Float64Array;
   /** Per state: slots × speed, the work it does per ms (its slots until its speed is known). */
-  readonly capacity: readonly number[];
+  readonly capacity: Float64Array;
   /** Per state: expected work held at the start of the round, in whole ms. */
-  readonly work: readonly number[];
+  readonly work: Float64Array;
   readonly tailTasks: number;
   /** The shortest expected duration of any tail task, in ms (Infinity without any). */
   readonly shortestTaskMs: number;
@@ -40,34 +53,66 @@ export class Fleet {
   ) {
     this.fallbackMs = fleetAverageMs(snapshot.agents) ?? options.defaultTaskDurationMs;
     this.estimateWeight = Math.max(0, options.estimateWeight);
-    this.states = aliveQueueStates(snapshot);
-    // Agents with the same capabilities share one set (aliveQueueStates): the set names the group.
+    const { views, tails, readLengths } = aliveAgents(snapshot);
+    this.views = views;
+    this.tails = tails;
+    const capabilitySets = new CapabilityLookup();
+    // Agents with the same capabilities share one set (CapabilityLookup): the set names the group.
     const groupIndex = new Map<ReadonlySet<string>, number>();
     const groups: Array<ReadonlySet<string>> = [];
+    const n = views.length;
+    const caps = new Array<ReadonlySet<string>>(n);
+    const groupOf = new Int32Array(n);
+    const slots = new Array<number>(n);
+    const running = new Array<number>(n);
+    const queued = new Array<number>(n);
+    // Each agent's own average, read once (NaN: none): capacities and avgMs both need it.
+    const averages = new Float64Array(n);
+    let lastCaps: ReadonlySet<string> | undefined;
+    let lastGroup = -1;
+    for (let i = 0; i < n; i += 1) {
+      const view = views[i]!;
+      const set = capabilitySets.of(view.capabilities);
+      // The leader lists agents of one profile together more often than not: the last group is checked before the map.
+      if (set !== lastCaps) {
+        let group = groupIndex.get(set);
+        if (group === undefined) groupIndex.set(set, (group = groups.push(set) - 1));
+        lastCaps = set;
+        lastGroup = group;
+      }
+      caps[i] = set;
+      groupOf[i] = lastGroup;
+      slots[i] = Math.max(1, view.concurrency);
+      running[i] = Math.max(0, view.workload.running);
+      queued[i] = Math.max(view.workload.queued, readLengths[i]!);
+      averages[i] = agentAverageMs(view.workload) ?? Number.NaN;
+    }
+    this.caps = caps;
+    this.groupOf = groupOf;
+    this.groups = groups;
+    this.slots = slots;
+    this.running = running;
+    this.queued = queued;
+    this.capacity = capacities(views, slots, averages, groupOf, groups.length);
+    const avgMs = new Float64Array(n);
+    const work = new Float64Array(n);
     let tailTasks = 0;
     let shortestTaskMs = Infinity;
-    this.groupOf = this.states.map((state) => {
-      let group = groupIndex.get(state.caps);
-      if (group === undefined) groupIndex.set(state.caps, (group = groups.push(state.caps) - 1));
-      return group;
-    });
-    this.groups = groups;
-    // Each agent's own average, read once (NaN: none): capacities and avgMs both need it.
-    const averages = new Float64Array(this.states.length);
-    for (let i = 0; i < averages.length; i += 1) averages[i] = agentAverageMs(this.states[i]!.view.workload) ?? Number.NaN;
-    this.capacity = capacities(this.states, averages, this.groupOf, groups.length);
-    this.avgMs = this.states.map((state, i) => Math.round(((Number.isNaN(averages[i]!) ? this.fallbackMs : averages[i]!) * this.capacity[i]!) / state.slots));
-    this.work = this.states.map((state, i) => {
-      tailTasks += state.tail.length;
-      let work = (state.queued - state.tail.length + state.running) * this.avgMs[i]!;
-      for (let j = 0; j < state.tail.length; j += 1) {
-        const task = state.tail[j]!;
-        const ms = this.duration(task);
-        work += ms;
+    for (let i = 0; i < n; i += 1) {
+      const average = averages[i]!;
+      avgMs[i] = Math.round(((Number.isNaN(average) ? this.fallbackMs : average) * this.capacity[i]!) / slots[i]!);
+      const tail = tails[i]!;
+      tailTasks += tail.length;
+      let held = (queued[i]! - tail.length + running[i]!) * avgMs[i]!;
+      for (let j = 0; j < tail.length; j += 1) {
+        const ms = this.duration(tail[j]!);
+        held += ms;
         if (ms < shortestTaskMs) shortestTaskMs = ms;
       }
-      return work;
-    });
+      work[i] = held;
+    }
+    this.avgMs = avgMs;
+    this.work = work;
     this.tailTasks = tailTasks;
     this.shortestTaskMs = shortestTaskMs;
   }
@@ -81,11 +126,11 @@ export class Fleet {
   anyMovePossible(marginFraction: number): boolean {
     let latestGiver = -Infinity;
     let earliest = Infinity;
-    this.states.forEach((state, i) => {
+    for (let i = 0; i < this.views.length; i += 1) {
       const drain = this.work[i]! / this.capacity[i]!;
       if (drain < earliest) earliest = drain;
-      if (state.tail.length > 0 && state.queued + state.running > state.slots && drain > latestGiver) latestGiver = drain;
-    });
+      if (this.tails[i]!.length > 0 && this.queued[i]! + this.running[i]! > this.slots[i]! && drain > latestGiver) latestGiver = drain;
+    }
     return earliest < Math.min(latestGiver, (1 - marginFraction) * latestGiver);
   }
 
@@ -144,72 +189,37 @@ const SPEED_LIMIT = 4;
  * thieves of one group fall into few buckets of equal capacity (a move looks at every bucket's
  * first thief); otherwise the capacity is the slots.
  */
-function capacities(states: readonly QueueState[], averages: Float64Array, groupOf: readonly number[], groups: number): number[] {
+function capacities(views: readonly AgentView[], slots: readonly number[], averages: Float64Array, groupOf: Int32Array, groups: number): Float64Array {
   const sum = new Float64Array(groups);
   const count = new Float64Array(groups);
   const agents = new Int32Array(groups);
   // NaN (no average) is not above 0.
-  const known = (s: QueueState, i: number) => s.view.workload.durationCount >= SPEED_SAMPLES && averages[i]! > 0;
-  states.forEach((s, i) => {
-    if (!known(s, i)) return;
+  const known = (i: number) => views[i]!.workload.durationCount >= SPEED_SAMPLES && averages[i]! > 0;
+  for (let i = 0; i < views.length; i += 1) {
+    if (!known(i)) continue;
     const g = groupOf[i]!;
-    sum[g] = sum[g]! + s.view.workload.durationSumMs;
-    count[g] = count[g]! + s.view.workload.durationCount;
+    sum[g] = sum[g]! + views[i]!.workload.durationSumMs;
+    count[g] = count[g]! + views[i]!.workload.durationCount;
     agents[g] = agents[g]! + 1;
-  });
+  }
   // A fleet has few steps: each power is computed once (a fractional power costs more than the rest of an agent's setup).
   const powers = new Map<number, number>();
-  return states.map((s, i) => {
+  const result = Float64Array.from(slots);
+  for (let i = 0; i < views.length; i += 1) {
     const g = groupOf[i]!;
-    if (!known(s, i) || agents[g]! < 2) return s.slots;
+    if (!known(i) || agents[g]! < 2) continue;
     const speed = Math.min(SPEED_LIMIT, Math.max(1 / SPEED_LIMIT, sum[g]! / count[g]! / averages[i]!));
     // Within half a step of the group's average, the agent is as fast as the rest: its slots.
-    if (Math.round(CAPACITY_STEPS * Math.log2(speed)) === 0) return s.slots;
-    const step = Math.round(CAPACITY_STEPS * Math.log2(s.slots * speed));
+    if (Math.round(CAPACITY_STEPS * Math.log2(speed)) === 0) continue;
+    const step = Math.round(CAPACITY_STEPS * Math.log2(slots[i]! * speed));
     let capacity = powers.get(step);
     if (capacity === undefined) powers.set(step, (capacity = 2 ** (step / CAPACITY_STEPS)));
-    return capacity;
-  });
+    result[i] = capacity;
+  }
+  return result;
 }
 
 const CAPACITY_STEPS = 4;
-
-/** A task a victim could give a thief of one capability group. */
-interface Candidate {
-  readonly task: TaskSummary;
-  /** Its epoch: above 1 when it moved before. */
-  readonly epoch: number;
-  /** Its expected work at speed 1, in whole ms. */
-  readonly ms: number;
-  readonly priority: number;
-}
-
-/** An agent's projected queue, with what the balancer keeps of it. */
-interface Node extends QueueState {
-  /** Position in id order. */
-  readonly index: number;
-  readonly group: number;
-  readonly priority: number;
-  readonly cpu: number;
-  /** slots × speed: work per ms. */
-  readonly capacity: number;
-  /** Expected duration of its running tasks at speed 1. */
-  readonly avgMs: number;
-  readonly bucket: IndexedHeap<Node>;
-  /** Its bucket's place in its group's GroupThieves. */
-  readonly slot: number;
-  /** Expected work held, in whole ms: integer sums are exact, so the next round sees exactly this state. */
-  work: number;
-  /** Expected time to finish everything it holds: work / capacity. */
-  drain: number;
-  /**
-   * Per capability group: the tasks a thief of the group could take, largest first (weigh's order):
-   * those worth a move that did not arrive this round. Filled lazily, then kept up by each move.
-   */
-  runnable: Array<Candidate[] | undefined> | undefined;
-  /** It gave a task in this pass: some task of its tail as the round began has left it. */
-  gave: boolean;
-}
 
 /**
  * The balanced strategy's projected state and its moves (balanced.ts states the rules). A move is
@@ -230,6 +240,8 @@ interface Node extends QueueState {
 export class Balancer {
   readonly log: StealLog;
   private readonly nodes: Node[];
+  /** The nodes' numbers (Node reads and writes them there). */
+  private readonly table: NodeTable;
   private readonly buckets: Array<IndexedHeap<Node>> = [];
   /** The buckets of each capability group. */
   private readonly thieves: Array<GroupThieves<Node> | undefined> = [];
@@ -296,7 +308,7 @@ export class Balancer {
     private readonly config: PlannerConfig,
     private readonly options: PlannerOptions,
   ) {
-    const n = fleet.states.length;
+    const n = fleet.views.length;
     this.groupOrder = new Int32Array(fleet.groups.length);
     this.groupFloor = new Float64Array(fleet.groups.length);
     this.groupFirst = new Int32Array(fleet.groups.length);
@@ -329,43 +341,34 @@ export class Balancer {
       this.thieves[group] = thieves;
       this.buckets.push(...thieves.buckets);
     });
-    this.nodes = fleet.states.map((shared, index): Node => {
+    const table = new NodeTable(fleet.views, fleet.caps, fleet.slots, fleet.running);
+    this.table = table;
+    const nodes: Node[] = [];
+    for (let index = 0; index < n; index += 1) {
+      const view = fleet.views[index]!;
       const group = fleet.groupOf[index]!;
       const capacity = fleet.capacity[index]!;
       const slot = slotOf.get(keys[index]!)!;
-      const bucket = this.thieves[group]!.buckets[slot]!;
       const work = fleet.work[index]!;
-      const { view, id, caps, slots, running, queued, tail } = shared;
-      // The tail stays shared with the snapshot until a move changes it (moveTasks copies it then).
-      return {
-        view,
-        id,
-        caps,
-        slots,
-        running,
-        queued,
-        tail,
-        ownsTail: false,
-        arrived: 0,
-        index,
-        group,
-        priority: view.priority,
-        cpu: view.workload.cpu,
-        capacity,
-        avgMs: fleet.avgMs[index]!,
-        bucket,
-        slot,
-        work,
-        drain: work / capacity,
-        runnable: undefined,
-        gave: false,
-      };
-    });
+      table.queued[index] = fleet.queued[index]!;
+      table.work[index] = work;
+      table.drain[index] = work / capacity;
+      table.capacity[index] = capacity;
+      table.avgMs[index] = fleet.avgMs[index]!;
+      table.priority[index] = view.priority;
+      table.cpu[index] = view.workload.cpu;
+      table.group[index] = group;
+      table.slot[index] = slot;
+      table.buckets[index] = this.thieves[group]!.buckets[slot]!;
+      // The tail stays shared with the snapshot until a move changes it (moveAt copies it then).
+      nodes.push(new Node(table, index, fleet.tails[index]!));
+    }
+    this.nodes = nodes;
     // Indexed loops over every node: a for-of allocates a result per step until the function is optimized, and these run once per round.
-    for (let i = 0; i < this.nodes.length; i += 1) this.nodes[i]!.bucket.insert(this.nodes[i]!);
-    for (const thieves of this.thieves) thieves?.rebuild();
+    for (let i = 0; i < this.nodes.length; i += 1) this.nodes[i]!.bucket.append(this.nodes[i]!);
+    this.orderBuckets();
     this.log = new StealLog(
-      this.nodes.map((x) => x.id),
+      fleet.views.map((view) => view.id),
       config.maxStealBatch,
     );
     this.budget = this.initialBudget();
@@ -381,24 +384,30 @@ export class Balancer {
     const drains = this.drains();
     // The same nodes and buckets again, as they were: cheaper than building them anew.
     for (const bucket of this.buckets) bucket.clear();
+    const table = this.table;
+    table.queued.set(this.fleet.queued);
+    table.arrived.fill(0);
+    table.work.set(this.fleet.work);
+    table.gave.fill(0);
     for (let i = 0; i < this.nodes.length; i += 1) {
       const x = this.nodes[i]!;
-      const start = this.fleet.states[x.index]!;
-      x.queued = start.queued;
-      x.tail = start.tail;
+      table.drain[i] = table.work[i]! / table.capacity[i]!;
+      x.tail = this.fleet.tails[i]!;
       x.ownsTail = false;
-      x.arrived = 0;
-      x.work = this.fleet.work[x.index]!;
-      x.drain = x.work / x.capacity;
       x.runnable = undefined;
-      x.gave = false;
-      x.bucket.insert(x);
+      x.bucket.append(x);
     }
     this.vetoes = 0;
-    for (const thieves of this.thieves) thieves?.rebuild();
+    this.orderBuckets();
     this.budget = this.initialBudget();
     this.walkBudget = this.initialBudget();
     return drains;
+  }
+
+  /** Orders every bucket once its nodes were appended, and refreshes the groups' entries. */
+  private orderBuckets(): void {
+    for (let i = 0; i < this.buckets.length; i += 1) this.buckets[i]!.heapify();
+    for (const thieves of this.thieves) thieves?.rebuild();
   }
 
   /** Each move lowers the multiset of drain times, so the greedy ends; this only bounds pathological cases. */
@@ -408,9 +417,7 @@ export class Balancer {
 
   /** Drain time of every alive agent, in id order. */
   drains(): Float64Array {
-    const drains = new Float64Array(this.nodes.length);
-    for (let i = 0; i < this.nodes.length; i += 1) drains[i] = this.nodes[i]!.drain;
-    return drains;
+    return this.table.drain.slice();
   }
 
   /** A task waits for a slot: no count floor (minTasksToSteal is classic's), the gain test decides. */
@@ -427,7 +434,7 @@ export class Balancer {
    * it holds for an earlier one.
    */
   private keptAsVictim(x: Node): boolean {
-    return this.canGive(x) && (this.relay || this.fleet.states[x.index]!.tail.length > 0);
+    return this.canGive(x) && (this.relay || this.fleet.tails[x.index]!.length > 0);
   }
 
   /**
@@ -874,7 +881,7 @@ export class Balancer {
       v.runnable = [];
       // The tail as the round began (no task arrived, none left): every group's list is
       // filtered from it now, before a move makes it a copy that weigh would weigh anew.
-      if (v.tail === this.fleet.states[v.index]!.tail) for (let g = 0; g < this.fleet.groups.length; g += 1) v.runnable[g] = this.weigh(v, g);
+      if (v.tail === this.fleet.tails[v.index]!) for (let g = 0; g < this.fleet.groups.length; g += 1) v.runnable[g] = this.weigh(v, g);
     }
     let candidates = v.runnable[group];
     if (candidates === undefined) v.runnable[group] = candidates = this.weigh(v, group);
@@ -892,7 +899,7 @@ export class Balancer {
   private weigh(v: Node, group: number): Candidate[] {
     const caps = this.fleet.groups[group]!;
     const tail = v.tail;
-    const start = this.fleet.states[v.index]!.tail;
+    const start = this.fleet.tails[v.index]!;
     // The tail as the round began, or (when tasks that arrived are no candidates) with only
     // arrivals before it: its tasks are weighed and ordered once for every group and pass, and
     // filtering keeps the order.
@@ -1014,6 +1021,11 @@ function removeTask(candidates: Candidate[], candidate: Candidate): void {
   let i = firstNotBefore(candidates, candidate);
   while (i < candidates.length && candidates[i]!.task !== task && largerFirst(candidates[i]!, candidate) === 0) i += 1;
   if (i === candidates.length || candidates[i]!.task !== task) return;
+  // The largest usually moves first: V8 shifts a small array's front off in place, without copying the rest.
+  if (i === 0) {
+    candidates.shift();
+    return;
+  }
   for (let j = i + 1; j < candidates.length; j += 1) candidates[j - 1] = candidates[j]!;
   candidates.pop();
 }

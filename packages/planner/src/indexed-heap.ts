@@ -67,6 +67,16 @@ export class IndexedHeap<T> {
     this.up(this.items.length - 1);
   }
 
+  /**
+   * Adds an item without ordering it: filling a heap at once and then heapifying costs O(size),
+   * inserting one by one O(size log size). Until heapify runs, the heap is not in order.
+   */
+  append(item: T): void {
+    if (this.has(item)) return;
+    this.items.push(item);
+    this.place(item, this.items.length - 1);
+  }
+
   remove(item: T): void {
     const i = this.positions[this.numberOf(item)]!;
     if (i < 0) return;

@@ -65,12 +65,20 @@ function stateOf(view: AgentView, tail: readonly TaskSummary[], caps: ReadonlySe
  */
 export type Planned = (view: AgentView, tail: readonly TaskSummary[], queued: number, running: number) => boolean;
 
+/** The alive agents of a snapshot, in id order, each with its tail. */
+export interface AliveAgents {
+  readonly views: readonly AgentView[];
+  /** Per agent: its tail, without the tasks an earlier tail holds (empty when none was read). */
+  readonly tails: ReadonlyArray<readonly TaskSummary[]>;
+  /** Per agent: how many tasks its tail held as read, repeats included (queued is at least that). */
+  readonly readLengths: Int32Array;
+}
+
 /**
  * Alive agents only (the first view of an id), sorted by id so that input order never changes
- * the plan, and of those only the ones `planned` keeps. A task read in two tails is kept in the
- * first (by agent id) of the alive agents', whether or not that agent is planned with.
+ * the plan. A task read in two tails is kept in the first (by agent id) of the alive agents'.
  */
-export function aliveQueueStates(snapshot: PlannerSnapshot, planned?: Planned): QueueState[] {
+export function aliveAgents(snapshot: PlannerSnapshot): AliveAgents {
   const agents = snapshot.agents;
   // The leader's snapshot usually comes sorted by id, without repeats: checking costs one pass,
   // while sorting 10k ids (or a set of them) costs a few ms.
@@ -88,15 +96,31 @@ export function aliveQueueStates(snapshot: PlannerSnapshot, planned?: Planned): 
     if (a.status === "alive") alive.push(a);
   }
   if (!strictlySorted) alive.sort((a, b) => compareIds(a.id, b.id));
-  const tails = tailsOf(alive, snapshot.tails);
+  const byPosition = tailsOf(alive, snapshot.tails);
   const read = snapshot.tails;
+  const tails = new Array<readonly TaskSummary[]>(alive.length);
+  const readLengths = new Int32Array(alive.length);
+  for (let i = 0; i < alive.length; i += 1) {
+    const tail = byPosition[i];
+    tails[i] = tail ?? EMPTY_TAIL;
+    // Repeats dropped or not, queued counts the tail as read (it is read from the queue itself).
+    if (tail !== undefined) readLengths[i] = read[alive[i]!.id]!.length;
+  }
+  return { views: alive, tails, readLengths };
+}
+
+/**
+ * The QueueStates of aliveAgents, and of those only the ones `planned` keeps (a task read in two
+ * tails is kept in the first, whether or not that agent is planned with).
+ */
+export function aliveQueueStates(snapshot: PlannerSnapshot, planned?: Planned): QueueState[] {
+  const { views, tails, readLengths } = aliveAgents(snapshot);
   const capabilitySets = new CapabilityLookup();
   const states: QueueState[] = [];
-  for (let i = 0; i < alive.length; i += 1) {
-    const view = alive[i]!;
-    const tail = tails[i] ?? EMPTY_TAIL;
-    // Repeats dropped or not, queued counts the tail as read (it is read from the queue itself).
-    const readLength = tail === EMPTY_TAIL ? 0 : read[view.id]!.length;
+  for (let i = 0; i < views.length; i += 1) {
+    const view = views[i]!;
+    const tail = tails[i]!;
+    const readLength = readLengths[i]!;
     if (planned && !planned(view, tail, Math.max(view.workload.queued, readLength), Math.max(0, view.workload.running))) continue;
     states.push(stateOf(view, tail, capabilitySets.of(view.capabilities), readLength));
   }
@@ -110,7 +134,7 @@ const EMPTY_TAIL: readonly TaskSummary[] = Object.freeze([]);
  * strings: the last few lists are compared element by element before a key is built and hashed
  * (a fleet has few profiles, and the leader lists agents of one profile together more often than not).
  */
-class CapabilityLookup {
+export class CapabilityLookup {
   private readonly byKey: CapabilitySets = new Map();
   private readonly recentLists: Array<readonly string[]> = [];
   private readonly recentSets: Array<ReadonlySet<string>> = [];

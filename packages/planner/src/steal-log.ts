@@ -90,6 +90,18 @@ export class StealLog {
   }
 }
 
+/**
+ * `ms` in seconds as toFixed(1) writes them. A round may plan thousands of directives, four drains
+ * each, and toFixed converts through a general digit generator: when x × 10 is not near a half
+ * (where its rounding error could pick the other neighbour), the nearest tenth is the rounded
+ * product, written digit by digit; otherwise (and for negative, huge or non-finite x) toFixed itself.
+ */
 function secs(ms: number): string {
-  return `${(ms / 1000).toFixed(1)}s`;
+  const x = ms / 1000;
+  const tenths = Math.round(x * 10);
+  if (x >= 0 && tenths <= MAX_EXACT_TENTHS && Math.abs(x * 10 - tenths) < 0.49) return `${Math.floor(tenths / 10)}.${tenths % 10}s`;
+  return `${x.toFixed(1)}s`;
 }
+
+/** Up to here x × 10 is off by far less than 0.01 (its ulp is 2^-12 at most), and toFixed writes no exponent. */
+const MAX_EXACT_TENTHS = 2 ** 40;
