@@ -22,7 +22,7 @@
   ARGV[8] max attempts
   ARGV[9] agent TTL, ms
   ARGV[10] options (JSON object, every field optional): backoff (JSON text: [type, delayMs,
-          maxDelayMs, jitter], store/stored-backoff.ts), timeoutMs,
+          maxDelayMs, jitter]: protocol's storedBackoffText), timeoutMs,
           delayMs (due this long from now) or runAt (due then, ms)
 
   Counts the task in the owner's load (includes/agentLoads.lua: keys derived from KEYS[2]).

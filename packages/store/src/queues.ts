@@ -42,7 +42,7 @@ const STATE_PAGE = 1000;
 
 /**
  * Where a job is: `active` (taken by a worker), `waiting` (wait, prioritized or delayed: not yet
- * taken), `finished` (completed or failed, kept briefly by BullMQ) or `absent` (no such job).
+ * taken), `finished` (completed or failed, and kept: a job written by an earlier version, which BullMQ kept a while) or `absent` (no such job).
  */
 export type JobState = "active" | "waiting" | "finished" | "absent";
 
