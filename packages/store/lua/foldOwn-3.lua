@@ -23,17 +23,20 @@
   together), summed per key and field and written once each in first-seen order, the per-type
   durations capped as in fold-4.lua (includes/foldWrites.lua).
 
-  Exactly once as fold-4.lua: it applies only if the cursor still stands at ARGV[1] (the
-  compare-and-set), and moves it to the last entry it applied, adding the count folded, in the
-  same atomic step. Nothing after the check can raise an error. It reads only entries after the
-  cursor and the cursor only moves on, so no entry is applied twice: the marker is checked
-  (HEXISTS), not consumed, as in fold-4.lua (why that is sound: docs/design.md, "Marks").
+  Exactly once as fold-4.lua: it reads the entries after the cursor itself, and moves the cursor
+  to the last entry it applied, adding the count folded, in the same atomic step. Nothing can
+  raise an error once it has written. It reads only entries after the cursor and the cursor
+  only moves on, so no entry is applied twice: the marker is checked (HEXISTS), not consumed, as
+  in fold-4.lua (why that is sound: docs/design.md, "Marks"). So the compare-and-set with
+  ARGV[1] is the caller's check, not what makes it exact: with ARGV[1] '' it folds from wherever
+  the cursor stands, as a call pipelined behind another does (the call ahead moves the cursor to
+  an id its caller does not know yet).
 
   KEYS[1] event stream   ws:{ns}:events
   KEYS[2] metrics hash   ws:{ns}:metrics
   KEYS[3] fold cursor    ws:{ns}:fold   (hash: id, folded; made by foldCursor-2.lua)
 
-  ARGV[1] the cursor's id the caller expects
+  ARGV[1] the cursor's id the caller expects, or '' for wherever it stands
   ARGV[2] key prefix     ws:{ns}:
   ARGV[3] most fields the per-type durations hash may hold
   ARGV[4] how far ahead of the Redis clock an event's time may be, ms
@@ -41,7 +44,7 @@
   ARGV[6] most entries to look at (read CHUNK at a time: those applied, then those sizing the slow run)
   ARGV[7] largest entry, bytes (its field names and values together)
 
-  Returns {-1} when the cursor does not stand at ARGV[1] (nothing applied), else
+  Returns {-1} when the cursor does not stand at ARGV[1] or is missing (nothing applied), else
     {applied, the cursor's id now, the id it stopped at or '', the slow run: how many entries from
      the stop on are for the slow path (0 when it did not stop: the stop, and what follows it up to
      the next FAST_RUN task events in a row), waits, completions, failures}
@@ -57,7 +60,9 @@ local maxDurationFields, aheadMs, behindMs = tonumber(ARGV[3]), tonumber(ARGV[4]
 local limit, maxEntryBytes = tonumber(ARGV[6]), tonumber(ARGV[7])
 local durationsKey, taskPrefix = prefix .. 'durations', prefix .. 'task:'
 
-if redis.call('HGET', cursorKey, 'id') ~= after then return {-1} end
+local cursor = redis.call('HGET', cursorKey, 'id')
+if not cursor or (after ~= '' and cursor ~= after) then return {-1} end
+after = cursor
 
 -- The event schema's bounds (@worksteal/protocol events.ts, ids.ts), or a stricter subset. Written
 -- out per kind: a closure called per field cost about 0.3 µs more per event (of some 6 a call spends).
