@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { pino } from "pino";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { sharedRedis } from "@worksteal/testkit/vitest";
 import { TaskSpecSchema } from "@worksteal/protocol";
 import { appendEvent, Store } from "@worksteal/store";
@@ -91,6 +91,30 @@ describe("EventFolder.foldNew", () => {
     expect(text).toContain('worksteal_task_run_seconds_count{type="render",outcome="completed"} 70');
     expect(text).toContain('worksteal_tasks_done_total{type="render"} 70');
     expect(text).toContain("worksteal_events_folded_total 211");
+  });
+
+  it("ends a run of pipelined calls when the lease is due for extension, which the next call then extends", async () => {
+    const store = await withAgent("event-folder-lease-due");
+    const folder = folderOf(store, "r1", 60_000);
+    await folder.ensureCursor();
+    await completedTasks(store, 10);
+    const calls: string[] = [];
+    const foldOwn = store.foldOwn.bind(store);
+    store.foldOwn = (after, count) => {
+      calls.push(after);
+      return foldOwn(after, count);
+    };
+    // A third of the lease passes between any two readings of the clock.
+    let now = 0;
+    const clock = vi.spyOn(performance, "now").mockImplementation(() => (now += 20_000));
+    try {
+      expect(await folder.foldNew(10)).toBe(1 + BATCH);
+      expect(await folder.foldNew(10)).toBe(BATCH);
+    } finally {
+      clock.mockRestore();
+    }
+    expect(calls.every((after) => after !== "")).toBe(true);
+    expect(await redis.get(store.keys.foldLease)).toBe("r1");
   });
 
   it("caught up, waits for the next entry and folds it in the same call", async () => {

@@ -220,7 +220,7 @@ export class EventFolder {
    */
   private async holdLease(waitMs: number): Promise<boolean> {
     const { replicaId, leaseMs } = this.options;
-    if (this.leaseHeldAt !== undefined && performance.now() - this.leaseHeldAt < leaseMs / 3) return true;
+    if (!this.leaseDue()) return true;
     const asked = performance.now();
     const lease = await this.store.holdFoldLease(replicaId, leaseMs);
     if (lease.held) {
@@ -238,6 +238,11 @@ export class EventFolder {
     return false;
   }
 
+  /** Whether the lease is due for extension (a third of it passed): a run of fast calls then ends, and the loop extends it. */
+  private leaseDue(): boolean {
+    return this.leaseHeldAt === undefined || performance.now() - this.leaseHeldAt >= this.options.leaseMs / 3;
+  }
+
   /** Forgets the cursor: the next call reads it from Redis. */
   private startOver(): void {
     this.cursor = undefined;
@@ -245,7 +250,8 @@ export class EventFolder {
 
   /**
    * The fast path from the cursor `after`: one call, then, while the calls come back full
-   * (`batchSize` applied, no stop), more, FAST_CALLS_IN_FLIGHT at a time, up to FAST_CALLS_PER_RUN.
+   * (`batchSize` applied, no stop), more, FAST_CALLS_IN_FLIGHT at a time, up to FAST_CALLS_PER_RUN
+   * and until the lease is due for extension (large batches under a short lease).
    * The first compares the cursor with `after`; those pipelined behind it fold from wherever the
    * cursor stands (foldOwn-3.lua's '' cursor), where the call ahead of them left it: each reads and
    * moves the cursor itself in one atomic step, so each is exactly once all the same. Every reply
@@ -272,9 +278,9 @@ export class EventFolder {
         continue;
       }
       last = own;
-      const full = own.applied === batchSize && own.slowRun === undefined;
+      const more = own.applied === batchSize && own.slowRun === undefined && !moved && failure === undefined && !this.leaseDue();
       // The next calls go out before this reply is handled here, so that Redis has them meanwhile.
-      while (full && !moved && failure === undefined && calls.length < FAST_CALLS_IN_FLIGHT && sent < FAST_CALLS_PER_RUN) {
+      while (more && calls.length < FAST_CALLS_IN_FLIGHT && sent < FAST_CALLS_PER_RUN) {
         calls.push(this.fastCall(""));
         sent += 1;
       }
