@@ -4,6 +4,7 @@ import { performance } from "node:perf_hooks";
 import {
   errorSummary,
   type FoldEntry,
+  flushWrites,
   type FoldResult,
   type OwnFoldResult,
   readFoldBatch,
@@ -105,7 +106,7 @@ export interface EventFolderOptions {
 /**
  * Fast-path calls in Redis's queue at once while they come back full: when one ends, the next is
  * already there, and Redis does not wait for this process between them (a reply's round trip and
- * its handling here cost about a quarter of a call's time).
+ * its handling here cost about a quarter of a call's time). More measured no faster.
  */
 const FAST_CALLS_IN_FLIGHT = 2;
 /** Fast-path calls one run makes at most while they come back full; then the fold loop turns (and extends the lease when due). */
@@ -279,11 +280,14 @@ export class EventFolder {
       }
       last = own;
       const more = own.applied === batchSize && own.slowRun === undefined && !moved && failure === undefined && !this.leaseDue();
-      // The next calls go out before this reply is handled here, so that Redis has them meanwhile.
+      // The next calls go out now, before this reply (and those read with it) is handled here:
+      // Redis writes the replies of the calls it holds only once it has run them all, so it idles
+      // until the next call arrives, and the store would hold the write to the end of this turn.
       while (more && calls.length < FAST_CALLS_IN_FLIGHT && sent < FAST_CALLS_PER_RUN) {
         calls.push(this.fastCall(""));
         sent += 1;
       }
+      if (more) flushWrites(this.store.redis);
       applied += own.applied;
       metrics?.folded(own.figures, 0, { applied: own.applied, deadLettered: 0, alreadyFolded: 0 });
     }
