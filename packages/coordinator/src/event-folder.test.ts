@@ -1,11 +1,11 @@
 import { Redis } from "ioredis";
 import { pino } from "pino";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { sharedRedis } from "@worksteal/testkit/vitest";
 import { TaskSpecSchema } from "@worksteal/protocol";
 import { appendEvent, Store } from "@worksteal/store";
 import { testNamespace } from "@worksteal/testkit";
-import { EventFolder, foldTimingOf, isFoldRefusal } from "./event-folder.js";
+import { EventFolder, FAST_CALLS_PER_RUN, foldTimingOf, isFoldRefusal } from "./event-folder.js";
 import { ReplicaMetrics } from "./metrics.js";
 
 const redis = sharedRedis();
@@ -48,7 +48,7 @@ async function completedTasks(store: Store, count: number, from = 0): Promise<vo
 }
 
 describe("EventFolder.foldNew", () => {
-  it("folds a backlog batch by batch, the task events inside Redis and the registration the slow way; once a call returns a partial batch, every event is folded once", async () => {
+  it("folds a backlog in runs of pipelined batches, the task events inside Redis and the registration the slow way; once a call returns a partial batch, every event is folded once", async () => {
     const store = await withAgent("event-folder-backlog");
     const metrics = new ReplicaMetrics();
     const folder = new EventFolder(store, blocking, { replicaId: "r1", batchSize: BATCH, leaseMs: 60_000, metrics }, pino({ level: "silent" }));
@@ -60,27 +60,61 @@ describe("EventFolder.foldNew", () => {
       foldedSlowly += entries.length;
       return fold(entries, after);
     };
-    // The registration and 3 × 33 task events: 100 entries.
-    await completedTasks(store, 33);
+    // The registration and 3 × 70 task events: 211 entries.
+    await completedTasks(store, 70);
+    const calls: string[] = [];
+    const foldOwn = store.foldOwn.bind(store);
+    store.foldOwn = (after, count) => {
+      calls.push(after);
+      return foldOwn(after, count);
+    };
     const reads: number[] = [];
     for (;;) {
       const read = await folder.foldNew(10);
       reads.push(read);
       if (read < BATCH) break;
     }
-    // The registration (slow) and a fast batch, then fast batches, then the rest.
-    expect(reads).toEqual([11, ...Array<number>(8).fill(BATCH), 9]);
+    // The registration (slow), then a run of full fast batches as long as a run goes, then the
+    // rest: full batches, a partial one, and the call pipelined behind it (nothing left).
+    expect(reads).toEqual([1 + FAST_CALLS_PER_RUN * BATCH, 210 - FAST_CALLS_PER_RUN * BATCH, 0]);
+    // Each run's first call compares the cursor; those pipelined behind it fold from wherever it stands.
+    expect(calls.slice(0, 3).map((after) => after !== "")).toEqual([true, true, false]);
+    expect(calls.filter((after) => after === "")).toHaveLength(FAST_CALLS_PER_RUN - 1 + 6);
     expect(foldedSlowly).toBe(1);
-    expect(await store.foldCursor()).toMatchObject({ folded: 100 });
-    expect(await redis.hget(store.keys.workload("a1"), "done")).toBe("33");
-    expect(await redis.hget(store.keys.durations, "render:count")).toBe("33");
+    expect(await store.foldCursor()).toMatchObject({ folded: 211 });
+    expect(await redis.hget(store.keys.workload("a1"), "done")).toBe("70");
+    expect(await redis.hget(store.keys.durations, "render:count")).toBe("70");
     expect(await redis.xlen(store.keys.deadLetter)).toBe(0);
-    // The replica's own figures, from the fast path's reply: 33 waits, 33 runs, 100 events.
+    // The replica's own figures, from every fast call's reply, pipelined or not: 70 waits, 70 runs, 211 events.
     const text = await metrics.registry.metrics();
-    expect(text).toContain("worksteal_task_wait_seconds_count 33");
-    expect(text).toContain('worksteal_task_run_seconds_count{type="render",outcome="completed"} 33');
-    expect(text).toContain('worksteal_tasks_done_total{type="render"} 33');
-    expect(text).toContain("worksteal_events_folded_total 100");
+    expect(text).toContain("worksteal_task_wait_seconds_count 70");
+    expect(text).toContain('worksteal_task_run_seconds_count{type="render",outcome="completed"} 70');
+    expect(text).toContain('worksteal_tasks_done_total{type="render"} 70');
+    expect(text).toContain("worksteal_events_folded_total 211");
+  });
+
+  it("ends a run of pipelined calls when the lease is due for extension, which the next call then extends", async () => {
+    const store = await withAgent("event-folder-lease-due");
+    const folder = folderOf(store, "r1", 60_000);
+    await folder.ensureCursor();
+    await completedTasks(store, 10);
+    const calls: string[] = [];
+    const foldOwn = store.foldOwn.bind(store);
+    store.foldOwn = (after, count) => {
+      calls.push(after);
+      return foldOwn(after, count);
+    };
+    // A third of the lease passes between any two readings of the clock.
+    let now = 0;
+    const clock = vi.spyOn(performance, "now").mockImplementation(() => (now += 20_000));
+    try {
+      expect(await folder.foldNew(10)).toBe(1 + BATCH);
+      expect(await folder.foldNew(10)).toBe(BATCH);
+    } finally {
+      clock.mockRestore();
+    }
+    expect(calls.every((after) => after !== "")).toBe(true);
+    expect(await redis.get(store.keys.foldLease)).toBe("r1");
   });
 
   it("caught up, waits for the next entry and folds it in the same call", async () => {
@@ -146,10 +180,10 @@ describe("EventFolder.foldNew", () => {
     const store = await withAgent("event-folder-takeover");
     const dead = folderOf(store, "dead", 300);
     await dead.ensureCursor();
-    await completedTasks(store, 20);
-    // Two batches folded (the first with the registration): then the folder is never called again.
-    expect(await dead.foldNew(10)).toBe(BATCH + 1);
-    expect(await dead.foldNew(10)).toBe(BATCH);
+    await completedTasks(store, 120);
+    // Two runs folded (the first with the registration): then the folder is never called again.
+    expect(await dead.foldNew(10)).toBe(1 + FAST_CALLS_PER_RUN * BATCH);
+    expect(await dead.foldNew(10)).toBe(FAST_CALLS_PER_RUN * BATCH);
     const next = folderOf(store, "next", 300);
     // Refused while the dead folder's lease lasts (each refusal waits a little for it).
     expect(await next.foldNew(10)).toBe(0);
@@ -157,7 +191,7 @@ describe("EventFolder.foldNew", () => {
     while ((await redis.get(store.keys.foldLease)) === "dead") await next.foldNew(10);
     await foldAll(next);
     expect(await redis.get(store.keys.foldLease)).toBe("next");
-    await expectFoldedOnce(store, 20);
+    await expectFoldedOnce(store, 120);
     // A folder stopping gives the lease up: the next one folds at once.
     await next.release();
     expect(await redis.get(store.keys.foldLease)).toBeNull();

@@ -1,7 +1,17 @@
 import type { Logger } from "pino";
 import { cleanReason, effectsOf, type ParsedEntry, parseEventEntry, taskFiguresOf, type WorkstealEvent } from "@worksteal/protocol";
 import { performance } from "node:perf_hooks";
-import { errorSummary, type FoldEntry, type FoldResult, readFoldBatch, type RedisConnection, type Store, type StreamEntry } from "@worksteal/store";
+import {
+  errorSummary,
+  type FoldEntry,
+  flushWrites,
+  type FoldResult,
+  type OwnFoldResult,
+  readFoldBatch,
+  type RedisConnection,
+  type Store,
+  type StreamEntry,
+} from "@worksteal/store";
 import type { ReplicaMetrics } from "./metrics.js";
 
 /** Validates entries and computes their effects; malformed ones become dead letters with a reason. */
@@ -93,6 +103,21 @@ export interface EventFolderOptions {
   metrics?: Pick<ReplicaMetrics, "folded">;
 }
 
+/**
+ * Fast-path calls in Redis's queue at once while they come back full: when one ends, the next is
+ * already there, and Redis does not wait for this process between them (a reply's round trip and
+ * its handling here cost about a quarter of a call's time). More measured no faster.
+ */
+const FAST_CALLS_IN_FLIGHT = 2;
+/** Fast-path calls one run makes at most while they come back full; then the fold loop turns (and extends the lease when due). */
+export const FAST_CALLS_PER_RUN = 16;
+
+/** What a run of fast-path calls folded: `last` is the last reply, undefined when a call found the cursor moved or missing. */
+interface FastRun {
+  applied: number;
+  last: OwnFoldResult | undefined;
+}
+
 /** Entries dead-lettered as invalid here that one foldNew's log itemises; the rest are counted. */
 const ITEMISED_DEAD_LETTERS = 5;
 
@@ -135,7 +160,8 @@ export class EventFolder {
 
   /**
    * Folds at least a batch (`batchSize` entries) after the cursor if there are that many, fast
-   * runs and the slow runs between them; returns how many entries it folded (0 also while another
+   * runs (up to FAST_CALLS_PER_RUN batches, pipelined, while a backlog keeps them full) and the
+   * slow runs between them; returns how many entries it folded (0 also while another
    * replica holds the fold lease: it then waits up to `blockMs` for the lease to lapse). When
    * nothing follows the cursor, waits up to `blockMs` for an entry (XREAD BLOCK, the one entry
    * read only to wake) and folds what came.
@@ -149,14 +175,13 @@ export class EventFolder {
     try {
       while (folded < batchSize) {
         const after = (this.cursor ??= (await this.store.foldCursor()).id);
-        const own = await this.store.foldOwn(after, batchSize);
+        const { applied, last: own } = await this.foldFastRun(after);
+        folded += applied;
         if (own === undefined) {
           this.startOver();
           break;
         }
         this.cursor = own.cursor;
-        this.options.metrics?.folded(own.figures, 0, { applied: own.applied, deadLettered: 0, alreadyFolded: 0 });
-        folded += own.applied;
         if (own.slowRun) {
           const slow = await this.foldSlowRun(own.cursor, own.slowRun.count, deadLetters);
           if (slow === undefined) {
@@ -196,7 +221,7 @@ export class EventFolder {
    */
   private async holdLease(waitMs: number): Promise<boolean> {
     const { replicaId, leaseMs } = this.options;
-    if (this.leaseHeldAt !== undefined && performance.now() - this.leaseHeldAt < leaseMs / 3) return true;
+    if (!this.leaseDue()) return true;
     const asked = performance.now();
     const lease = await this.store.holdFoldLease(replicaId, leaseMs);
     if (lease.held) {
@@ -214,9 +239,67 @@ export class EventFolder {
     return false;
   }
 
+  /** Whether the lease is due for extension (a third of it passed): a run of fast calls then ends, and the loop extends it. */
+  private leaseDue(): boolean {
+    return this.leaseHeldAt === undefined || performance.now() - this.leaseHeldAt >= this.options.leaseMs / 3;
+  }
+
   /** Forgets the cursor: the next call reads it from Redis. */
   private startOver(): void {
     this.cursor = undefined;
+  }
+
+  /**
+   * The fast path from the cursor `after`: one call, then, while the calls come back full
+   * (`batchSize` applied, no stop), more, FAST_CALLS_IN_FLIGHT at a time, up to FAST_CALLS_PER_RUN
+   * and until the lease is due for extension (large batches under a short lease).
+   * The first compares the cursor with `after`; those pipelined behind it fold from wherever the
+   * cursor stands (foldOwn-3.lua's '' cursor), where the call ahead of them left it: each reads and
+   * moves the cursor itself in one atomic step, so each is exactly once all the same. Every reply
+   * is counted in the metrics, also those that come after a failure (which is then thrown).
+   */
+  private async foldFastRun(after: string): Promise<FastRun> {
+    const { batchSize, metrics } = this.options;
+    const calls = [this.fastCall(after)];
+    let sent = 1;
+    let applied = 0;
+    let last: OwnFoldResult | undefined;
+    let moved = false;
+    let failure: { error: unknown } | undefined;
+    while (calls.length > 0) {
+      let own: OwnFoldResult | undefined;
+      try {
+        own = await calls.shift()!;
+      } catch (error) {
+        failure ??= { error };
+        continue;
+      }
+      if (own === undefined) {
+        moved = true;
+        continue;
+      }
+      last = own;
+      const more = own.applied === batchSize && own.slowRun === undefined && !moved && failure === undefined && !this.leaseDue();
+      // The next calls go out now, before this reply (and those read with it) is handled here:
+      // Redis writes the replies of the calls it holds only once it has run them all, so it idles
+      // until the next call arrives, and the store would hold the write to the end of this turn.
+      while (more && calls.length < FAST_CALLS_IN_FLIGHT && sent < FAST_CALLS_PER_RUN) {
+        calls.push(this.fastCall(""));
+        sent += 1;
+      }
+      if (more) flushWrites(this.store.redis);
+      applied += own.applied;
+      metrics?.folded(own.figures, 0, { applied: own.applied, deadLettered: 0, alreadyFolded: 0 });
+    }
+    if (failure !== undefined) throw failure.error;
+    return { applied, last: moved ? undefined : last };
+  }
+
+  /** A fast-path call, its failure handled when its turn comes (not unhandled while an earlier one is awaited). */
+  private fastCall(after: string): Promise<OwnFoldResult | undefined> {
+    const call = this.store.foldOwn(after, this.options.batchSize);
+    call.catch(() => undefined);
+    return call;
   }
 
   /**

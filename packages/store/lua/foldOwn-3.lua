@@ -23,17 +23,20 @@
   together), summed per key and field and written once each in first-seen order, the per-type
   durations capped as in fold-4.lua (includes/foldWrites.lua).
 
-  Exactly once as fold-4.lua: it applies only if the cursor still stands at ARGV[1] (the
-  compare-and-set), and moves it to the last entry it applied, adding the count folded, in the
-  same atomic step. Nothing after the check can raise an error. It reads only entries after the
-  cursor and the cursor only moves on, so no entry is applied twice: the marker is checked
-  (HEXISTS), not consumed, as in fold-4.lua (why that is sound: docs/design.md, "Marks").
+  Exactly once as fold-4.lua: it reads the entries after the cursor itself, and moves the cursor
+  to the last entry it applied, adding the count folded, in the same atomic step. Nothing can
+  raise an error once it has written. It reads only entries after the cursor and the cursor
+  only moves on, so no entry is applied twice: the marker is checked (HEXISTS), not consumed, as
+  in fold-4.lua (why that is sound: docs/design.md, "Marks"). So the compare-and-set with
+  ARGV[1] is the caller's check, not what makes it exact: with ARGV[1] '' it folds from wherever
+  the cursor stands, as a call pipelined behind another does (the call ahead moves the cursor to
+  an id its caller does not know yet).
 
   KEYS[1] event stream   ws:{ns}:events
   KEYS[2] metrics hash   ws:{ns}:metrics
   KEYS[3] fold cursor    ws:{ns}:fold   (hash: id, folded; made by foldCursor-2.lua)
 
-  ARGV[1] the cursor's id the caller expects
+  ARGV[1] the cursor's id the caller expects, or '' for wherever it stands
   ARGV[2] key prefix     ws:{ns}:
   ARGV[3] most fields the per-type durations hash may hold
   ARGV[4] how far ahead of the Redis clock an event's time may be, ms
@@ -41,7 +44,7 @@
   ARGV[6] most entries to look at (read CHUNK at a time: those applied, then those sizing the slow run)
   ARGV[7] largest entry, bytes (its field names and values together)
 
-  Returns {-1} when the cursor does not stand at ARGV[1] (nothing applied), else
+  Returns {-1} when the cursor does not stand at ARGV[1] or is missing (nothing applied), else
     {applied, the cursor's id now, the id it stopped at or '', the slow run: how many entries from
      the stop on are for the slow path (0 when it did not stop: the stop, and what follows it up to
      the next FAST_RUN task events in a row), waits, completions, failures}
@@ -57,7 +60,9 @@ local maxDurationFields, aheadMs, behindMs = tonumber(ARGV[3]), tonumber(ARGV[4]
 local limit, maxEntryBytes = tonumber(ARGV[6]), tonumber(ARGV[7])
 local durationsKey, taskPrefix = prefix .. 'durations', prefix .. 'task:'
 
-if redis.call('HGET', cursorKey, 'id') ~= after then return {-1} end
+local cursor = redis.call('HGET', cursorKey, 'id')
+if not cursor or (after ~= '' and cursor ~= after) then return {-1} end
+after = cursor
 
 -- The event schema's bounds (@worksteal/protocol events.ts, ids.ts), or a stricter subset. Written
 -- out per kind: a closure called per field cost about 0.3 µs more per event (of some 6 a call spends).
@@ -82,6 +87,14 @@ local function isAgentOrNone(value) return value == '' or isAgentId(value) end
 local function isAscii(value, min, max)
   return type(value) == 'string' and #value >= min and #value <= max and find(value, '[\128-\255]') == nil
 end
+-- Task types repeat as agents do: each is checked once.
+local knownTypes = {}
+local function isTaskType(value)
+  if knownTypes[value] then return true end
+  local valid = isAscii(value, 1, 64)
+  if valid then knownTypes[value] = true end
+  return valid
+end
 -- Whole ms only (what the scripts write): the metrics get it back as a Redis integer.
 local function isDuration(value) return isInteger(value, 0) and value <= MAX_DURATION_MS end
 local function isState(value) return value == 'queued' or value == 'running' end
@@ -99,13 +112,13 @@ local KINDS = {
       and isAgentId(e.agentId) and isInteger(e.epoch, 0) and isInteger(e.attempt, 1) and isBoolean(e.restarted) and isInteger(e.at, 0)
   end,
   ['task:completed'] = function(e, fields)
-    return fields == 7 and isId(e.taskId, 128) and isAgentId(e.agentId) and isAscii(e.taskType, 1, 64) and isInteger(e.epoch, 0)
+    return fields == 7 and isId(e.taskId, 128) and isAgentId(e.agentId) and isTaskType(e.taskType) and isInteger(e.epoch, 0)
       and isDuration(e.durationMs) and isInteger(e.at, 0)
   end,
   ['task:failed'] = function(e, fields)
     local fromState = e.fromState
     return fields == (fromState == nil and 9 or 10) and (fromState == nil or isState(fromState)) and isId(e.taskId, 128)
-      and isAgentId(e.agentId) and isAscii(e.taskType, 1, 64) and isInteger(e.epoch, 0) and isDuration(e.durationMs)
+      and isAgentId(e.agentId) and isTaskType(e.taskType) and isInteger(e.epoch, 0) and isDuration(e.durationMs)
       and isBoolean(e.final) and isAscii(e.error, 0, 2000) and isInteger(e.at, 0)
   end,
   ['task:stolen'] = function(e, fields)
@@ -139,45 +152,69 @@ local now = redisNow()
 -- The time window, as fold-4.lua checks it. A marked event's time is the Redis clock at its
 -- write, so it falls outside only after a failover to a clock far behind (ahead) or a stream left
 -- unfolded for days (behind); checked all the same, so that both paths give one verdict.
+local latest, earliest = now + aheadMs, now - behindMs
 local function applicable(id, event)
-  if event.at > now + aheadMs or event.at < now - behindMs then return false end
+  local at = event.at
+  if at > latest or at < earliest then return false end
   return redis.pcall('HEXISTS', taskPrefix .. event.taskId, 'ev:' .. id) == 1
 end
 
 -- Sums per key and field, in first-seen order (so the writes, and the durations cap, do not
--- depend on table order).
+-- depend on table order). Keyed by key, then field: no name is built per event.
 local sums, order = {}, {}
 local function add(key, field, delta)
-  local name = key .. '\0' .. field
-  local slot = sums[name]
+  local fields = sums[key]
+  if fields == nil then
+    fields = {}
+    sums[key] = fields
+  end
+  local slot = fields[field]
   if slot == nil then
     slot = {key, field, 0}
-    sums[name] = slot
+    fields[field] = slot
     order[#order + 1] = slot
   end
   slot[3] = slot[3] + delta
+end
+-- The names an event's effects write to, made once per agent and per task type.
+local workloadKeys, typeFields = {}, {}
+local function workloadOf(agentId)
+  local key = workloadKeys[agentId]
+  if key == nil then
+    key = prefix .. 'workload:' .. agentId
+    workloadKeys[agentId] = key
+  end
+  return key
+end
+local function typeFieldsOf(taskType)
+  local names = typeFields[taskType]
+  if names == nil then
+    names = {taskType .. ':sum', taskType .. ':count'}
+    typeFields[taskType] = names
+  end
+  return names
 end
 
 local waits, completions, failures = {}, {}, {}
 local function apply(event)
   local kind = event.kind
   if kind == 'task:completed' then
-    local w = prefix .. 'workload:' .. event.agentId
+    local w, names = workloadOf(event.agentId), typeFieldsOf(event.taskType)
     add(w, 'done', 1)
     add(w, 'durationSumMs', event.durationMs)
     add(w, 'durationCount', 1)
-    add(durationsKey, event.taskType .. ':sum', event.durationMs)
-    add(durationsKey, event.taskType .. ':count', 1)
+    add(durationsKey, names[1], event.durationMs)
+    add(durationsKey, names[2], 1)
     completions[#completions + 1] = event.taskType
     completions[#completions + 1] = event.durationMs
   elseif kind == 'task:failed' then
-    if event.final then add(prefix .. 'workload:' .. event.agentId, 'failed', 1) end
+    if event.final then add(workloadOf(event.agentId), 'failed', 1) end
     failures[#failures + 1] = event.taskType
     failures[#failures + 1] = event.final and 1 or 0
     failures[#failures + 1] = event.fromState == 'queued' and -1 or event.durationMs
   elseif kind == 'task:stolen' then
-    add(prefix .. 'workload:' .. event.from, 'stolenOut', 1)
-    add(prefix .. 'workload:' .. event.to, 'stolenIn', 1)
+    add(workloadOf(event.from), 'stolenOut', 1)
+    add(workloadOf(event.to), 'stolenIn', 1)
   elseif kind == 'task:cancelled' then
     add(metricsKey, 'tasksCancelled', 1)
   elseif kind == 'task:started' and event.waitMs ~= nil then

@@ -160,6 +160,27 @@ describe("foldOwn (the fold's fast path)", () => {
     expect(await on.foldOwn(done.cursor, 100)).toMatchObject({ applied: 0, cursor: done.cursor });
   });
 
+  it("with no cursor named ('') folds from wherever the cursor stands: calls pipelined one behind another fold the runs that follow each other, each once", async () => {
+    const on = new Store(redis, testNamespace("fold-own-pipelined"));
+    const after = await registeredAndFolded(on);
+    for (let i = 0; i < 7; i++) {
+      await on.submit(task(`p${i}`), "a");
+      await on.claim(`p${i}`, "a", 1);
+      await on.finish(`p${i}`, "a", 1, "completed", "null");
+    }
+    const [first, second, third] = await Promise.all([on.foldOwn(after, 10), on.foldOwn("", 10), on.foldOwn("", 10)]);
+    expect([first?.applied, second?.applied, third?.applied]).toEqual([10, 10, 1]);
+    const ids = (await redis.xrange(on.keys.events, `(${after}`, "+")).map(([id]) => id);
+    expect([first?.cursor, second?.cursor, third?.cursor]).toEqual([ids[9], ids[19], ids[20]]);
+    expect(await on.foldCursor()).toEqual({ id: ids[20], folded: 22 });
+    expect(await redis.hmget(on.keys.workload("a"), "done", "durationCount")).toEqual(["7", "7"]);
+    expect([first, second, third].flatMap((own) => own!.figures.completed)).toHaveLength(7);
+    // Caught up, and a cursor deleted by hand: nothing applied, and the caller is told.
+    expect(await on.foldOwn("", 10)).toMatchObject({ applied: 0, cursor: ids[20] });
+    await redis.del(on.keys.foldCursor);
+    expect(await on.foldOwn("", 10)).toBeUndefined();
+  });
+
   it("stops at an agent event and at a forged task event, which the slow path dead-letters; then goes on", async () => {
     const on = new Store(redis, testNamespace("fold-own-stop"));
     await register(on, "a");

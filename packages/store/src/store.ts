@@ -289,7 +289,9 @@ export class Store {
   /**
    * The fold's fast path (foldOwn-3.lua): folds, inside Redis, the marked task events among the
    * next `count` entries after the cursor `after`, up to the first entry that is anything else;
-   * undefined (nothing applied) when the cursor no longer stands at `after`.
+   * undefined (nothing applied) when the cursor no longer stands at `after`. With `after` '', from
+   * wherever the cursor stands (undefined only when it is missing): for a call pipelined behind
+   * another, whose reply says where the cursor went.
    */
   async foldOwn(after: string, count: number): Promise<OwnFoldResult | undefined> {
     const k = this.keys;
