@@ -166,7 +166,7 @@ describe("EventFolder.foldNew", () => {
 
   it("two folders that both believe they hold the lease, folding the same backlog at once, apply every event once", async () => {
     const store = await withAgent("event-folder-race");
-    // The same replica id: the lease lets both fold, and only the cursor's compare-and-set keeps them apart.
+    // The same replica id: the lease lets both fold, and only the cursor (read and moved in one step by each call) keeps them apart.
     const [one, two] = [folderOf(store, "twin", 60_000), folderOf(store, "twin", 60_000, otherBlocking)];
     await one.ensureCursor();
     await completedTasks(store, 40);

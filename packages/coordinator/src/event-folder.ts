@@ -131,8 +131,13 @@ interface DeadLetterTally {
 /**
  * Folds the event stream from the fold cursor, while this replica holds the fold lease (one
  * replica folds at a time; the others wait for the lease to lapse). Exactness does not rest on the
- * lease: each run is folded by a compare-and-set on the cursor (foldOwn-3.lua, fold-4.lua), so a
- * run read by a replica that lost the lease, a retry, or a replay applies nothing.
+ * lease: each script call applies only entries after the cursor and moves the cursor past them in
+ * the same atomic step (foldOwn-3.lua, fold-4.lua), so no entry is applied twice. A slow run, read
+ * here, is folded by a compare-and-set on the cursor: read by a replica that lost the lease, or
+ * retried, or replayed, it applies nothing. A fast call pipelined behind another folds from wherever
+ * the cursor stands: one left in flight by a replica that lost the lease, or sent again by ioredis
+ * after a lost reply, folds the next entries, each still once (its figures are then missing from
+ * this replica's metrics: an undercount, never a double count).
  *
  * Two paths. The fast one (store.foldOwn) folds the marked task events that follow the cursor
  * inside Redis, this process reading none of them: the task scripts wrote them, and their markers

@@ -212,7 +212,8 @@ if entryCount == 0 then return {0, 0, 0} end
 if redis.call('HGET', cursorKey, 'id') ~= after then return {0, 0, entryCount} end
 local last = ids[entryCount]
 redis.call('HSET', cursorKey, 'id', last)
-redis.call('HINCRBY', cursorKey, 'folded', entryCount)
+-- pcall: a count a hand edit made no integer must not stop the effects below once the cursor moved.
+redis.pcall('HINCRBY', cursorKey, 'folded', entryCount)
 
 -- The batch's effects, summed per slot; the newest gauge per slot (an index into the gauges).
 -- Slots are written in first-seen order, so that the writes (and the durations cap) do not

@@ -25,7 +25,8 @@
 
   Exactly once as fold-4.lua: it reads the entries after the cursor itself, and moves the cursor
   to the last entry it applied, adding the count folded, in the same atomic step. Nothing can
-  raise an error once it has written. It reads only entries after the cursor and the cursor
+  raise an error once it has written (the count goes through pcall, the writes a hand edit could
+  fail too: includes/foldWrites.lua). It reads only entries after the cursor and the cursor
   only moves on, so no entry is applied twice: the marker is checked (HEXISTS), not consumed, as
   in fold-4.lua (why that is sound: docs/design.md, "Marks"). So the compare-and-set with
   ARGV[1] is the caller's check, not what makes it exact: with ARGV[1] '' it folds from wherever
@@ -269,7 +270,8 @@ end
 
 if applied > 0 then
   redis.call('HSET', cursorKey, 'id', last)
-  redis.call('HINCRBY', cursorKey, 'folded', applied)
+  -- pcall: a count a hand edit made no integer must not stop the effects below once the cursor moved.
+  redis.pcall('HINCRBY', cursorKey, 'folded', applied)
   for _, slot in ipairs(order) do
     -- Even a sum of 0: the field then exists, as a reader of a type's sum and count expects.
     foldIncr(metricsKey, durationsKey, maxDurationFields, slot[1], slot[2], slot[3])

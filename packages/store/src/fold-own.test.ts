@@ -160,6 +160,23 @@ describe("foldOwn (the fold's fast path)", () => {
     expect(await on.foldOwn(done.cursor, 100)).toMatchObject({ applied: 0, cursor: done.cursor });
   });
 
+  it("applies a run's effects on both paths though a hand edit made the cursor's count no integer", async () => {
+    const on = new Store(redis, testNamespace("fold-own-edited-count"));
+    const after = await registeredAndFolded(on);
+    await redis.hset(on.keys.foldCursor, "folded", "not a number");
+    for (const id of ["e0", "e1"]) {
+      await on.submit(task(id), "a");
+      await on.claim(id, "a", 1);
+      await on.finish(id, "a", 1, "completed", "null");
+    }
+    const own = (await on.foldOwn(after, 3))!;
+    expect(own.applied).toBe(3);
+    const slow = await slowEntries(on, own.cursor);
+    await on.fold(slow.entries, own.cursor);
+    expect((await redis.hget(on.keys.foldCursor, "id"))!).toBe(slow.entries.at(-1)!.id);
+    expect(await redis.hmget(on.keys.workload("a"), "done", "durationCount")).toEqual(["2", "2"]);
+  });
+
   it("with no cursor named ('') folds from wherever the cursor stands: calls pipelined one behind another fold the runs that follow each other, each once", async () => {
     const on = new Store(redis, testNamespace("fold-own-pipelined"));
     const after = await registeredAndFolded(on);

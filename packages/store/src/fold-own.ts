@@ -7,7 +7,7 @@ import type { FoldedTaskFigures } from "@worksteal/protocol";
  */
 export interface OwnFoldResult {
   applied: number;
-  /** The cursor's id now: the last entry applied, or the cursor given when none was. */
+  /** The cursor's id now: the last entry applied, or the cursor as the call found it when none was. */
   cursor: string;
   /**
    * Set when it stopped at an entry that is not certainly a marked task event: that entry and
@@ -32,7 +32,7 @@ function checkedReply(raw: unknown): [number, string, string, number, number[], 
   return [applied, cursor, stopId, slowCount, waits, completed, failed];
 }
 
-/** foldOwn-3.lua's reply, decoded; undefined when the cursor had moved (another fold took the entries). */
+/** foldOwn-3.lua's reply, decoded; undefined when the cursor was not where the call expected it (another fold took the entries) or is missing. */
 export function ownFoldResultOf(raw: unknown): OwnFoldResult | undefined {
   const reply = checkedReply(raw);
   if (reply === undefined) return undefined;
