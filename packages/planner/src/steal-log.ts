@@ -96,7 +96,7 @@ export class StealLog {
  * (where its rounding error could pick the other neighbour), the nearest tenth is the rounded
  * product, written digit by digit; otherwise (and for negative, huge or non-finite x) toFixed itself.
  */
-function secs(ms: number): string {
+export function secs(ms: number): string {
   const x = ms / 1000;
   const tenths = Math.round(x * 10);
   if (x >= 0 && tenths <= MAX_EXACT_TENTHS && Math.abs(x * 10 - tenths) < 0.49) return `${Math.floor(tenths / 10)}.${tenths % 10}s`;
