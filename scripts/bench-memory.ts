@@ -26,6 +26,7 @@ import { hasRedisServerBinary, REDIS_SERVER_MISSING, sleep, startRedisServer } f
 import { type ArgsOf, JSON_FLAG, option, runScript } from "./lib/args.js";
 import { NoRedisError } from "./lib/fleet.js";
 import { describeMachine, printJson, progress } from "./lib/report.js";
+import { workstealOutcome } from "./lib/throughput/run.js";
 
 const COMMAND = {
   name: "bench:memory",
@@ -80,7 +81,7 @@ async function main(args: Args): Promise<number> {
 
     await replica.start();
     await Promise.all(agents.map((a) => a.start()));
-    await until("every task done", async () => (await countDone(redis, ids)) === ids.length);
+    await until("every task done", async () => (await workstealOutcome(redis, NAMESPACE, ids)).done === ids.length);
     await until("every event folded", async () => foldCaughtUp(await readFoldProgress(store)));
     await store.trimEvents(0);
     await Promise.all(agents.map((a) => a.close()));
@@ -124,18 +125,6 @@ async function main(args: Args): Promise<number> {
     redis.disconnect();
     await server.stop();
   }
-}
-
-/** Tasks whose record says done, in pages. */
-async function countDone(redis: Redis, ids: string[]): Promise<number> {
-  let done = 0;
-  const keys = keysFor(NAMESPACE);
-  for (let i = 0; i < ids.length; i += 1000) {
-    const pipeline = redis.pipeline();
-    for (const id of ids.slice(i, i + 1000)) pipeline.hget(keys.task(id), "state");
-    for (const [, state] of (await pipeline.exec()) ?? []) if (state === "done") done++;
-  }
-  return done;
 }
 
 /** MEMORY USAGE summed over the keys matching `pattern`. */

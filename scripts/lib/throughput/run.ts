@@ -270,7 +270,7 @@ function costPerTask(redis: RedisCost, node: Record<string, number>, tasks: numb
 }
 
 /** Tasks whose record says done, and the latest finish (Redis clock, ms); read after the window. */
-async function workstealOutcome(redis: Redis, namespace: string, ids: string[]): Promise<{ done: number; lastFinishedAt: number }> {
+export async function workstealOutcome(redis: Redis, namespace: string, ids: string[]): Promise<{ done: number; lastFinishedAt: number }> {
   const keys = keysFor(namespace);
   let done = 0;
   let lastFinishedAt = 0;
