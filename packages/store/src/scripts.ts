@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { type ChainableCommander, Command } from "ioredis";
 import type { RedisConnection } from "./connection.js";
@@ -33,13 +34,39 @@ export function resolveIncludes(lua: string, file: string, seen = new Set<string
   });
 }
 
+const BULLMQ_SCRIPT = /^--- @bullmq "([a-zA-Z]+)-(\d+)"\s*$/gm;
+const requireFromHere = createRequire(import.meta.url);
+
+/**
+ * Replaces each `--- @bullmq "<name>-<keyCount>"` line with BullMQ's own script of that name, as
+ * the installed BullMQ runs it (its shipped text, its includes resolved by its own build),
+ * unchanged but for being wrapped in `local function <name>(KEYS, ARGV) ... end`: a script of
+ * ours calls it with the keys and arguments BullMQ would send it, and it does exactly what
+ * BullMQ's command would, atomically with the rest of the script.
+ */
+export function resolveBullmqScripts(lua: string, file: string): string {
+  return lua.replace(BULLMQ_SCRIPT, (_line, name: string, keyCount: string) => {
+    let shipped: unknown;
+    try {
+      shipped = (requireFromHere(`bullmq/dist/cjs/scripts/${name}-${keyCount}.js`) as Record<string, unknown>)[name];
+    } catch {
+      throw new Error(`Lua script ${file} names BullMQ's script ${name}-${keyCount}, which the installed BullMQ does not ship`);
+    }
+    const { content, keys } = (shipped ?? {}) as { content?: unknown; keys?: unknown };
+    if (typeof content !== "string" || keys !== Number(keyCount))
+      throw new Error(`Lua script ${file} names BullMQ's script ${name}-${keyCount}, which the installed BullMQ does not ship with ${keyCount} keys`);
+    return `local function ${name}(KEYS, ARGV)\n${content}\nend`;
+  });
+}
+
 /** Every `lua/<name>-<keys>.lua` file, read once with its includes: the key count comes from the file name. */
 const SOURCES: ScriptSource[] = readdirSync(LUA_DIR)
   .filter((f) => f.endsWith(".lua"))
   .map((file) => {
     const match = /^([a-zA-Z]+)-(\d+)\.lua$/.exec(file);
     if (!match) throw new Error(`Lua script ${file} must be named <name>-<keyCount>.lua`);
-    return { name: match[1]!, numberOfKeys: Number(match[2]), lua: resolveIncludes(readFileSync(LUA_DIR + file, "utf8"), file) };
+    const lua = resolveBullmqScripts(resolveIncludes(readFileSync(LUA_DIR + file, "utf8"), file), file);
+    return { name: match[1]!, numberOfKeys: Number(match[2]), lua };
   });
 
 export type ScriptName =
@@ -83,7 +110,10 @@ const SCRIPTS = new Map<string, LoadedScript>(
   SOURCES.map((s) => [s.name, { ...s, sha: createHash("sha1").update(s.lua).digest("hex"), sentOn: new WeakSet<object>() }]),
 );
 
-export type ScriptRunner = (name: ScriptName, keys: string[], args: Array<string | number>) => Promise<unknown>;
+/** A script's argument: msgpacked ones (BullMQ's job arguments) go as bytes. */
+export type ScriptArg = string | number | Buffer;
+
+export type ScriptRunner = (name: ScriptName, keys: string[], args: ScriptArg[]) => Promise<unknown>;
 
 /** The script `name`, checked to take `keys`. */
 function scriptFor(name: ScriptName, keys: readonly string[]): LoadedScript {
@@ -115,7 +145,7 @@ class ScriptCall extends Command {
   constructor(
     private readonly script: LoadedScript,
     keys: readonly string[],
-    args: ReadonlyArray<string | number>,
+    args: readonly ScriptArg[],
   ) {
     super("evalsha", [script.sha, keys.length, ...keys, ...args], { replyEncoding: "utf8" });
   }
@@ -140,7 +170,7 @@ class ScriptCall extends Command {
     redis: RedisConnection,
     script: LoadedScript,
     keys: readonly string[],
-    args: ReadonlyArray<string | number>,
+    args: readonly ScriptArg[],
   ): Promise<unknown> {
     const call = new ScriptCall(script, keys, args);
     // A pipeline takes its reply from the promise as it is when the call is queued: chained first.
@@ -167,7 +197,7 @@ export function scriptRunner(redis: RedisConnection): ScriptRunner {
 }
 
 /** Queues a script on a pipeline of `redis`; `exec` then answers its reply in its place (after a NOSCRIPT, the reply of sending it again). */
-export function queueScript(redis: RedisConnection, pipeline: ChainableCommander, name: ScriptName, keys: string[], args: Array<string | number>): void {
+export function queueScript(redis: RedisConnection, pipeline: ChainableCommander, name: ScriptName, keys: string[], args: ScriptArg[]): void {
   // Its promise is the pipeline's to answer: a failure shows in exec's replies, not here.
   ScriptCall.send(pipeline as unknown as { sendCommand(command: Command): unknown }, redis, scriptFor(name, keys), keys, args).catch(() => undefined);
 }
