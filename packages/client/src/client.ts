@@ -174,7 +174,9 @@ export class Client {
         const { task, agentId } = chunk[index]!;
         owners.push(agentId ?? (round === "unassigned" || isDelayed(task) ? "" : ((await this.place(task))?.id ?? "")));
       }
-      const replies = await this.store.submitMany(pending.map((index, i) => ({ task: chunk[index]!.task, owner: owners[i]!, payloadJson: chunk[index]!.payloadJson })));
+      const replies = await this.store.submitMany(
+        pending.map((index, i) => ({ task: chunk[index]!.task, owner: owners[i]!, payloadJson: chunk[index]!.payloadJson })),
+      );
       pending.forEach((index, i) => (results[index] = replies[i]!));
       pending = pending.filter((index) => chunk[index]!.agentId === undefined && isRefusedAgent(results[index]));
       if (pending.length === 0) break;

@@ -97,7 +97,7 @@ describe("safeParseTaskSpec", () => {
   });
 
   it("gives the payload's JSON on both paths, as JSON.stringify makes it", () => {
-    const payload = { n: 1, s: "é/\"", list: [null, true] };
+    const payload = { n: 1, s: 'é/"', list: [null, true] };
     expect(safeParseTaskSpec({ id: "t1", payload })).toMatchObject({ success: true, payloadJson: JSON.stringify(payload) });
     expect(safeParseTaskSpec({ id: "t1", payload, extra: 1 })).toMatchObject({ success: true, payloadJson: JSON.stringify(payload) });
   });

@@ -8,7 +8,12 @@ const TASK_FIELDS = new Set(Object.keys(TaskSpecSchema.shape));
 const BACKOFF_FIELDS = new Set(["type", "delayMs", "maxDelayMs", "jitter"]);
 
 export type ParsedTaskSpec =
-  | { success: true; data: TaskSpec; /** The payload's JSON, made once while checking its size: a submit sends it as it is. */ payloadJson: string; error?: undefined }
+  | {
+      success: true;
+      data: TaskSpec;
+      /** The payload's JSON, made once while checking its size: a submit sends it as it is. */ payloadJson: string;
+      error?: undefined;
+    }
   | { success: false; error: z.ZodError; data?: undefined };
 
 /** TaskSpecSchema.safeParse: by `commonTaskSpec` when it takes the input, else by the schema; with the payload's JSON. */
