@@ -141,6 +141,8 @@ function isNoScript(error: unknown): boolean {
  */
 class ScriptCall extends Command {
   private writtenOn?: object;
+  /** Whether an argument is bytes (a submit's msgpacked job arguments). */
+  private readonly hasBytes: boolean;
 
   constructor(
     private readonly script: LoadedScript,
@@ -148,6 +150,7 @@ class ScriptCall extends Command {
     args: readonly ScriptArg[],
   ) {
     super("evalsha", [script.sha, keys.length, ...keys, ...args], { replyEncoding: "utf8" });
+    this.hasBytes = args.some((arg) => Buffer.isBuffer(arg));
   }
 
   override toWritable(socket: object): string | Buffer {
@@ -161,7 +164,7 @@ class ScriptCall extends Command {
       this.name = "evalsha";
       this.args[0] = this.script.sha;
     }
-    return super.toWritable(socket);
+    return this.hasBytes ? commandBytes(this.name, this.args as Array<string | Buffer>) : super.toWritable(socket);
   }
 
   /** Sends the call on `container` (the connection, or one of its pipelines); a NOSCRIPT answer sends it again on `redis`. */
@@ -184,6 +187,32 @@ class ScriptCall extends Command {
     container.sendCommand(call);
     return call.promise;
   }
+}
+
+/**
+ * A command with bytes among its arguments, as Redis reads it (RESP), written as ioredis writes
+ * it but with the text between two byte arguments encoded in one piece: ioredis encodes every
+ * argument on its own (two length reads and one buffer write each), which measured a tenth of a
+ * submitting client's CPU once a submit carried its job's msgpacked arguments.
+ */
+export function commandBytes(name: string, args: ReadonlyArray<string | Buffer>): Buffer {
+  const pieces: Array<string | Buffer> = [];
+  let text = `*${args.length + 1}\r\n$${Buffer.byteLength(name)}\r\n${name}\r\n`;
+  for (const arg of args) {
+    if (typeof arg === "string") {
+      text += `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`;
+    } else {
+      pieces.push(`${text}$${arg.length}\r\n`, arg);
+      text = "\r\n";
+    }
+  }
+  pieces.push(text);
+  let length = 0;
+  for (const piece of pieces) length += typeof piece === "string" ? Buffer.byteLength(piece) : piece.length;
+  const bytes = Buffer.allocUnsafe(length);
+  let offset = 0;
+  for (const piece of pieces) offset += typeof piece === "string" ? bytes.write(piece, offset) : piece.copy(bytes, offset);
+  return bytes;
 }
 
 /**
