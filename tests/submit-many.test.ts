@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { SubmitInput, SubmitRefused, Submitted } from "@worksteal/client";
-import { AgentIncapableError, AgentNotAliveError } from "@worksteal/store";
+import { eventually } from "@worksteal/testkit";
+import { AgentIncapableError, AgentNotAliveError, QUEUE_EVENTS_MAX_LEN } from "@worksteal/store";
 import { type Harness, namespaceHarness } from "./helpers.js";
 
 let h: Harness;
@@ -83,5 +84,17 @@ describe("Client.submitMany", () => {
     for (const r of results) if (!isRefused(r)) perOwner.set(r.owner ?? "", (perOwner.get(r.owner ?? "") ?? 0) + 1);
     expect([...perOwner.keys()].sort()).toEqual(["a1", "a2", "a3", "a4"]);
     expect(Math.max(...perOwner.values()) - Math.min(...perOwner.values())).toBeLessThanOrEqual(1);
+  });
+
+  it("keeps each owner's BullMQ events stream short: the queue's meta is written as BullMQ's Queue writes it", async () => {
+    h = namespaceHarness("many-meta");
+    await h.registerAgent("single");
+    await h.registerAgent("bulk");
+    await h.client.submit({ id: "s", type: "noop", agentId: "single" });
+    await h.client.submitMany([{ id: "b", type: "noop", agentId: "bulk" }]);
+    for (const id of ["single", "bulk"]) {
+      const meta = `${h.store.keys.agentQueueKeys(id)}meta`;
+      await eventually(async () => expect(await h.redis.hget(meta, "opts.maxLenEvents")).toBe(String(QUEUE_EVENTS_MAX_LEN)));
+    }
   });
 });

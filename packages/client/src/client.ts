@@ -99,6 +99,8 @@ const DEFAULT_SUBMIT_CHUNK = 500;
 interface ParsedInput {
   task: TaskSpec;
   agentId: string | undefined;
+  /** The payload's JSON, made by the validation: sent as it is. */
+  payloadJson: string;
 }
 
 /** Submits tasks, reads their records, waits for them to finish. */
@@ -125,25 +127,24 @@ export class Client {
   /**
    * Creates the task and queues it on its agent: the one named (refused unless it is registered,
    * alive, not draining and has every required capability), else the best live capable agent.
-   * With none, the task waits unassigned and the coordinator places it when one appears.
-   * Submitting an id again changes nothing but re-adds a job a crash may have left missing.
+   * With none, the task waits unassigned and the coordinator places it when one appears. Record
+   * and job are written by one script. Submitting an id again changes nothing but re-adds a job
+   * found missing (a record left without one by a crash of an earlier version).
    */
   async submit(input: SubmitInput): Promise<Submitted> {
-    const { task, agentId } = parseInput(this.withDefaults(input), "");
-    const result = await this.create(task, agentId);
-    if (result.state === "queued" && result.owner !== "") {
-      // Created now and not delayed (a delayed one has no owner): its priority is all the job needs.
-      await this.queues.enqueueMany(result.owner, [
-        { taskId: task.id, epoch: result.epoch, attempts: task.maxAttempts, ...(result.created ? { priority: task.priority } : {}) },
-      ]);
+    const parsed = parseInput(this.withDefaults(input), "");
+    const result = await this.create(parsed);
+    this.openQueueOf(result);
+    if (!result.created && result.state === "queued" && result.owner !== "") {
+      await this.queues.enqueueMany(result.owner, [{ taskId: parsed.task.id, epoch: result.epoch, attempts: parsed.task.maxAttempts }]);
     }
-    return submitted(task, result);
+    return submitted(parsed.task, result);
   }
 
   /**
    * `submit` for many tasks, pipelined: every input is validated first (a bad one rejects with a
    * TypeError naming its index and field, and nothing is submitted), then each chunk costs one
-   * round trip for the records and one `addBulk` per agent for the jobs. Results come in input
+   * round trip for its records and jobs (one script each). Results come in input
    * order. A task whose named agent refuses it is not created and comes back as SubmitRefused
    * (the others of its chunk are created all the same: the call does not throw for it);
    * placement works as for `submit`, spread over the bulk. A connection failure rejects the
@@ -159,9 +160,9 @@ export class Client {
   }
 
   /**
-   * One chunk: records in one pipeline, then the jobs per owner. Tasks placed on an agent that
-   * refused them (a stale view) are placed once more from a fresh view, then left unassigned, as
-   * `submit` does.
+   * One chunk: records and jobs in one pipeline. Tasks placed on an agent that refused them (a
+   * stale view) are placed once more from a fresh view, then left unassigned, as `submit` does.
+   * Tasks submitted before have their job re-added, as `submit` does.
    */
   private async submitChunk(chunk: ParsedInput[]): Promise<Array<Submitted | SubmitRefused>> {
     const results: Array<SubmitResult | StoreError> = new Array<SubmitResult | StoreError>(chunk.length);
@@ -173,17 +174,21 @@ export class Client {
         const { task, agentId } = chunk[index]!;
         owners.push(agentId ?? (round === "unassigned" || isDelayed(task) ? "" : ((await this.place(task))?.id ?? "")));
       }
-      const replies = await this.store.submitMany(pending.map((index, i) => ({ task: chunk[index]!.task, owner: owners[i]! })));
+      const replies = await this.store.submitMany(
+        pending.map((index, i) => ({ task: chunk[index]!.task, owner: owners[i]!, payloadJson: chunk[index]!.payloadJson })),
+      );
       pending.forEach((index, i) => (results[index] = replies[i]!));
       pending = pending.filter((index) => chunk[index]!.agentId === undefined && isRefusedAgent(results[index]));
       if (pending.length === 0) break;
     }
-    const jobsByOwner = new Map<string, Array<{ taskId: string; epoch: number; attempts: number; priority?: number }>>();
+    const jobsByOwner = new Map<string, Array<{ taskId: string; epoch: number; attempts: number }>>();
     chunk.forEach(({ task }, index) => {
       const result = results[index]!;
-      if (result instanceof StoreError || result.state !== "queued" || result.owner === "") return;
+      if (result instanceof StoreError) return;
+      this.openQueueOf(result);
+      if (result.created || result.state !== "queued" || result.owner === "") return;
       const jobs = jobsByOwner.get(result.owner) ?? [];
-      jobs.push({ taskId: task.id, epoch: result.epoch, attempts: task.maxAttempts, ...(result.created ? { priority: task.priority } : {}) });
+      jobs.push({ taskId: task.id, epoch: result.epoch, attempts: task.maxAttempts });
       jobsByOwner.set(result.owner, jobs);
     });
     await Promise.all([...jobsByOwner].map(([owner, jobs]) => this.queues.enqueueMany(owner, jobs)));
@@ -201,22 +206,31 @@ export class Client {
    * placed one. A placement made from a view that went stale (the agent died or began to drain
    * since) is made once more from a fresh view, and failing that the task waits unassigned.
    */
-  private async create(task: TaskSpec, agentId: string | undefined) {
-    if (agentId !== undefined) return this.store.submit(task, agentId);
+  private async create({ task, agentId, payloadJson }: ParsedInput) {
+    if (agentId !== undefined) return this.store.submit(task, agentId, payloadJson);
     // Held back with no owner until due: placed then, never stolen before, in no agent's backlog.
-    if (isDelayed(task)) return this.store.submit(task, "");
+    if (isDelayed(task)) return this.store.submit(task, "", payloadJson);
     try {
-      return await this.store.submit(task, (await this.place(task))?.id ?? "");
+      return await this.store.submit(task, (await this.place(task))?.id ?? "", payloadJson);
     } catch (error) {
       if (!isRefusedAgent(error)) throw error;
     }
     this.forgetAgents();
     try {
-      return await this.store.submit(task, (await this.place(task))?.id ?? "");
+      return await this.store.submit(task, (await this.place(task))?.id ?? "", payloadJson);
     } catch (error) {
       if (!isRefusedAgent(error)) throw error;
-      return this.store.submit(task, "");
+      return this.store.submit(task, "", payloadJson);
     }
+  }
+
+  /**
+   * Opens the owner's queue object once (AgentQueues keeps it): as BullMQ's Queue does, it
+   * writes the queue's meta, whose events stream length (QUEUE_EVENTS_MAX_LEN) the submit
+   * script's job add reads. Without it BullMQ's add would set its default, 10,000 entries.
+   */
+  private openQueueOf(result: SubmitResult): void {
+    if (result.owner !== "") this.queues.get(result.owner);
   }
 
   async get(taskId: string): Promise<TaskRecord | undefined> {
@@ -327,7 +341,7 @@ function parseInput(input: SubmitInput, where: string): ParsedInput {
   if (agentId !== undefined && !AgentIdSchema.safeParse(agentId).success) throw new TypeError(`invalid agentId${where}: ${agentId}`);
   if (agentId !== undefined && isDelayed(parsed.data))
     throw new TypeError(`invalid task${where}: agentId: a delayed task (delayMs, runAt) has no owner until it is due; leave agentId out`);
-  return { task: parsed.data, agentId };
+  return { task: parsed.data, agentId, payloadJson: parsed.payloadJson };
 }
 
 function submitted(task: TaskSpec, result: SubmitResult): Submitted {

@@ -93,6 +93,12 @@ describe("safeParseTaskSpec", () => {
     const refused = safeParseTaskSpec({ id: "t1", delayMs: 5, runAt: 5 });
     expect(refused.success).toBe(false);
     expect(refused.error?.issues[0]?.message).toBe("set delayMs or runAt, not both");
-    expect(safeParseTaskSpec({ id: "t1", extra: 1 })).toEqual({ success: true, data: TaskSpecSchema.parse({ id: "t1" }) });
+    expect(safeParseTaskSpec({ id: "t1", extra: 1 })).toEqual({ success: true, data: TaskSpecSchema.parse({ id: "t1" }), payloadJson: "null" });
+  });
+
+  it("gives the payload's JSON on both paths, as JSON.stringify makes it", () => {
+    const payload = { n: 1, s: 'é/"', list: [null, true] };
+    expect(safeParseTaskSpec({ id: "t1", payload })).toMatchObject({ success: true, payloadJson: JSON.stringify(payload) });
+    expect(safeParseTaskSpec({ id: "t1", payload, extra: 1 })).toMatchObject({ success: true, payloadJson: JSON.stringify(payload) });
   });
 });

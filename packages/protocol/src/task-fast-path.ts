@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import { LONE_SURROGATE, SAFE_ID } from "./ids.js";
 import { type TaskSpec, TaskSpecSchema, MAX_PAYLOAD_BYTES, toJson } from "./task.js";
 import { type Backoff, MAX_ESTIMATED_DURATION_MS, MAX_TASK_PRIORITY, MAX_WAIT_MS } from "./task-options.js";
@@ -6,10 +7,25 @@ import { type Backoff, MAX_ESTIMATED_DURATION_MS, MAX_TASK_PRIORITY, MAX_WAIT_MS
 const TASK_FIELDS = new Set(Object.keys(TaskSpecSchema.shape));
 const BACKOFF_FIELDS = new Set(["type", "delayMs", "maxDelayMs", "jitter"]);
 
-/** TaskSpecSchema.safeParse: by `commonTaskSpec` when it takes the input, else by the schema. */
-export function safeParseTaskSpec(input: unknown): ReturnType<typeof TaskSpecSchema.safeParse> {
-  const task = commonTaskSpec(input);
-  return task === undefined ? TaskSpecSchema.safeParse(input) : { success: true, data: task };
+export type ParsedTaskSpec =
+  | {
+      success: true;
+      data: TaskSpec;
+      /** The payload's JSON, made once while checking its size: a submit sends it as it is. */ payloadJson: string;
+      error?: undefined;
+    }
+  | { success: false; error: z.ZodError; data?: undefined };
+
+/** TaskSpecSchema.safeParse: by `commonTaskSpec` when it takes the input, else by the schema; with the payload's JSON. */
+export function safeParseTaskSpec(input: unknown): ParsedTaskSpec {
+  const common = commonTaskSpecWithJson(input);
+  if (common !== undefined) return { success: true, data: common.task, payloadJson: common.payloadJson };
+  const parsed = TaskSpecSchema.safeParse(input);
+  if (!parsed.success) return parsed;
+  // The schema checked the payload's JSON without keeping it: made again, only on this slower path.
+  const json = toJson(parsed.data.payload, MAX_PAYLOAD_BYTES);
+  if (!json.ok) throw new Error(`a payload the schema took is not serialisable: ${json.reason}`);
+  return { success: true, data: parsed.data, payloadJson: json.json };
 }
 
 /**
@@ -22,6 +38,11 @@ export function safeParseTaskSpec(input: unknown): ReturnType<typeof TaskSpecSch
  * reason. task-fast-path.test.ts holds this to TaskSpecSchema on arbitrary objects.
  */
 export function commonTaskSpec(input: unknown): TaskSpec | undefined {
+  return commonTaskSpecWithJson(input)?.task;
+}
+
+/** `commonTaskSpec`, with the payload's JSON that checking its size made. */
+function commonTaskSpecWithJson(input: unknown): { task: TaskSpec; payloadJson: string } | undefined {
   if (!isPlainObject(input) || !hasOnly(input, TASK_FIELDS)) return undefined;
   const {
     id,
@@ -36,7 +57,9 @@ export function commonTaskSpec(input: unknown): TaskSpec | undefined {
     delayMs,
     runAt,
   } = input;
-  if (!isId(id) || !isTaskType(type) || !toJson(payload, MAX_PAYLOAD_BYTES).ok || !isCapabilities(requiredCapabilities)) return undefined;
+  if (!isId(id) || !isTaskType(type) || !isCapabilities(requiredCapabilities)) return undefined;
+  const payloadJson = toJson(payload, MAX_PAYLOAD_BYTES);
+  if (!payloadJson.ok) return undefined;
   if (!isInteger(priority, 0, MAX_TASK_PRIORITY) || !isInteger(maxAttempts, 1, 100)) return undefined;
   if (estimatedDurationMs !== undefined && !isNumber(estimatedDurationMs, 0, MAX_ESTIMATED_DURATION_MS)) return undefined;
   const parsedBackoff = backoff === undefined ? undefined : commonBackoff(backoff);
@@ -51,7 +74,7 @@ export function commonTaskSpec(input: unknown): TaskSpec | undefined {
   if (timeoutMs !== undefined) task.timeoutMs = timeoutMs;
   if (delayMs !== undefined) task.delayMs = delayMs;
   if (runAt !== undefined) task.runAt = runAt;
-  return task as TaskSpec;
+  return { task: task as TaskSpec, payloadJson: payloadJson.json };
 }
 
 function commonBackoff(input: unknown): Backoff | undefined {

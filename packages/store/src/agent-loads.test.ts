@@ -1,9 +1,10 @@
-import { TaskSpecSchema } from "@worksteal/protocol";
+import { jobIdFor, TaskSpecSchema } from "@worksteal/protocol";
 import { testNamespace } from "@worksteal/testkit";
 import { describe, expect, it } from "vitest";
 import { sharedRedis } from "@worksteal/testkit/vitest";
 import { type AgentLoad, readAgentLoads, readBusiestAgents, readLoadsChangedAfter } from "./agent-loads.js";
 import { AttemptsExhaustedError } from "./errors.js";
+import { AgentQueues } from "./queues.js";
 import { Store } from "./store.js";
 
 const redis = sharedRedis();
@@ -92,6 +93,10 @@ describe("agent loads", () => {
     expect(await readBusiestAgents(store, 1)).toEqual([{ agentId: "b", queued: 3 }]);
     await store.claim("c0", "c", 1).catch(() => undefined);
     await store.finish("c0", "c", 1, "completed", "null");
+    // The job the submit added goes as BullMQ's worker would remove it once finished.
+    const queues = new AgentQueues(redis, store.keys);
+    expect(await queues.removeLeftover("c", jobIdFor("c0", 1))).toBe(true);
+    await queues.close();
     // Folded up to the stream's last entry.
     const [newest] = await redis.xrevrange(store.keys.events, "+", "-", "COUNT", 1);
     await redis.hset(store.keys.foldCursor, "id", newest![0], "folded", 0);

@@ -1,23 +1,12 @@
 import { performance } from "node:perf_hooks";
 import { Queue } from "bullmq";
-import { agentQueueName, bullPriorityOf, DIRECTIVE_QUEUE, type Directive, jobIdFor, type Keys } from "@worksteal/protocol";
+import { agentQueueName, bullPriorityOf, DIRECTIVE_QUEUE, type Directive, type Keys } from "@worksteal/protocol";
 import { type ConnectionLog, isConnectionError, type RedisConnection } from "./connection.js";
 import { errorSummary } from "./log.js";
 import { replyValues, timeToMs } from "./replies.js";
 import type { Store } from "./store.js";
+import { TASK_JOB_NAME, type TaskJobData, taskJobOptions } from "./task-job.js";
 
-/** What a task's BullMQ job carries: the task record is the truth, the job only points at it. */
-export interface TaskJobData {
-  taskId: string;
-  epoch: number;
-}
-
-/**
- * A task's job is removed as soon as it finishes: the task record holds the outcome (for
- * `retentionMs`), and nothing reads a finished job. Kept (BullMQ's `{ count: 1000 }` of each
- * kind, as before), they cost each agent's queue some 1.7 KB a job, megabytes an agent.
- */
-const REMOVE_WHEN_FINISHED = true;
 /**
  * Entries of each agent queue's BullMQ events stream (`<queue>:events`; BullMQ's default is
  * 10,000). Nothing in worksteal reads it (its own stream carries the events, QueueEvents is not
@@ -25,11 +14,6 @@ const REMOVE_WHEN_FINISHED = true;
  * BullMQ trims it approximately, so it holds a little more than this.
  */
 export const QUEUE_EVENTS_MAX_LEN = 100;
-/**
- * The backoff every task job names: the agent's worker computes it (`backoffStrategy`) from the
- * task's own backoff, and the retry's due time is on the task record.
- */
-export const TASK_BACKOFF_TYPE = "worksteal";
 /**
  * Where a queued task's job waits in its agent's BullMQ queue, read in this order, each
  * descending (lowest priority and newest first: the steal candidates): every job carries a
@@ -131,17 +115,9 @@ export class AgentQueues {
     const jobs = tasks.map(({ taskId, epoch, attempts, priority: given }, i) => {
       const [priority, runAt] = known ? [String(given), null] : (values[i] as [string | null, string | null]);
       return {
-        name: "task",
+        name: TASK_JOB_NAME,
         data: { taskId, epoch },
-        opts: {
-          jobId: jobIdFor(taskId, epoch),
-          attempts: Math.max(1, attempts),
-          priority: bullPriorityOf(Number(priority ?? 0)),
-          delay: Math.max(0, Number(runAt ?? 0) - now),
-          backoff: { type: TASK_BACKOFF_TYPE },
-          removeOnComplete: REMOVE_WHEN_FINISHED,
-          removeOnFail: REMOVE_WHEN_FINISHED,
-        },
+        opts: taskJobOptions(taskId, epoch, attempts, bullPriorityOf(Number(priority ?? 0)), Math.max(0, Number(runAt ?? 0) - now)),
       };
     });
     const queue = this.get(agentId);

@@ -1,7 +1,10 @@
+import fc from "fast-check";
+import { Command } from "ioredis";
 import { TaskSpecSchema } from "@worksteal/protocol";
 import { eventually, startRedisServer, testNamespace, type RedisServer } from "@worksteal/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeRedis, createRedis, type RedisConnection } from "./connection.js";
+import { commandBytes } from "./scripts.js";
 import { Store } from "./store.js";
 
 // A private server: the test empties its script cache, which the shared one's users rely on.
@@ -71,5 +74,22 @@ describe("script runner", () => {
   it("passes a script's own error on", async () => {
     await redis.script("FLUSH");
     await expect(store.claim("nope", "a1", 1)).rejects.toThrow(/not found/i);
+  });
+});
+
+describe("commandBytes", () => {
+  it("writes the bytes ioredis writes for the same command", () => {
+    const arg = fc.oneof(
+      fc.string({ unit: "grapheme" }),
+      fc.uint8Array().map((a) => Buffer.from(a)),
+    );
+    fc.assert(
+      fc.property(fc.array(arg, { minLength: 1, maxLength: 12 }), (args) => {
+        const ours = commandBytes("evalsha", args);
+        const theirs = new Command("evalsha", args).toWritable({});
+        expect(ours.equals(Buffer.isBuffer(theirs) ? theirs : Buffer.from(theirs))).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -22,8 +22,16 @@ import { check, errorForCode, isAgentRefusal, LegacyFoldPendingError, SCRIPT_COD
 import { foldArgs } from "./fold-args.js";
 import { type OwnFoldResult, ownFoldResultOf } from "./fold-own.js";
 import { timeToMs } from "./replies.js";
-import { queueScript, type ScriptRunner, scriptRunner } from "./scripts.js";
+import { queueScript, type ScriptArg, type ScriptRunner, scriptRunner } from "./scripts.js";
 import { parseStoredBackoff } from "./stored-backoff.js";
+import { firstTaskJobArgs, prioritizedJobKeys } from "./task-job.js";
+
+/** A task to submit on `owner` ("": none); `payloadJson`, when given, is its payload's JSON, not made again. */
+export interface SubmitEntry {
+  task: TaskSpec;
+  owner: string;
+  payloadJson?: string;
+}
 
 export interface SubmitResult {
   created: boolean;
@@ -119,12 +127,15 @@ export class Store {
   }
 
   /**
-   * Creates a task on `owner` (or unassigned, with ""); a task id that exists is returned as it
-   * is. Throws AgentUnknownError, AgentNotAliveError or AgentIncapableError for a new task whose
-   * owner may not take it.
+   * Creates a task on `owner` (or unassigned, with "") and, with an owner, adds its BullMQ job
+   * to the owner's queue in the same script; a task id that exists is returned as it is (and no
+   * job is added). Throws AgentUnknownError, AgentNotAliveError or AgentIncapableError for a new
+   * task whose owner may not take it, and a TypeError for a delayed task given an owner (it has
+   * none until it is due). `payloadJson`, when given, is the payload's JSON (the caller's
+   * validation made it): the payload is not serialised again.
    */
-  async submit(task: TaskSpec, owner: string): Promise<SubmitResult> {
-    const [keys, args] = this.submitCall(task, owner);
+  async submit(task: TaskSpec, owner: string, payloadJson?: string): Promise<SubmitResult> {
+    const [keys, args] = this.submitCall({ task, owner, payloadJson });
     const result = submitResult(await this.run("submit", keys, args), task, owner);
     if (result instanceof StoreError) throw result;
     return result;
@@ -135,10 +146,10 @@ export class Store {
    * script is atomic, the batch is not. Each result is what `submit` returns, or the
    * StoreError it would throw (a refused owner); any other failure rejects the whole call.
    */
-  async submitMany(entries: ReadonlyArray<{ task: TaskSpec; owner: string }>): Promise<Array<SubmitResult | StoreError>> {
+  async submitMany(entries: readonly SubmitEntry[]): Promise<Array<SubmitResult | StoreError>> {
     if (entries.length === 0) return [];
     const pipeline = this.redis.pipeline();
-    const calls = entries.map(({ task, owner }) => this.submitCall(task, owner));
+    const calls = entries.map((entry) => this.submitCall(entry));
     for (const [keys, args] of calls) queueScript(this.redis, pipeline, "submit", keys, args);
     const replies = (await pipeline.exec()) ?? [];
     return entries.map(({ task, owner }, i) => {
@@ -148,20 +159,25 @@ export class Store {
     });
   }
 
-  private submitCall(task: TaskSpec, owner: string): [string[], Array<string | number>] {
+  private submitCall({ task, owner, payloadJson }: SubmitEntry): [string[], ScriptArg[]] {
     const k = this.keys;
+    if (owner !== "" && isDelayed(task)) throw new TypeError(`task ${task.id} is delayed: it has no owner until it is due`);
+    // Without an owner there is no job: its keys and arguments are unused (any of the namespace's keys).
+    const jobKeys = owner === "" ? new Array<string>(9).fill(k.unassigned) : prioritizedJobKeys(k, owner);
+    const jobArgs = owner === "" ? ["", "", ""] : firstTaskJobArgs(k, owner, task.id, task.maxAttempts, task.priority);
     return [
       [
         k.task(task.id),
         k.events,
         owner === "" ? (isDelayed(task) ? k.delayed : k.unassigned) : k.queuedOf(owner),
         owner === "" ? k.unassigned : k.agent(owner),
+        ...jobKeys,
       ],
       [
         task.id,
         owner,
         task.type,
-        JSON.stringify(task.payload ?? null),
+        payloadJson ?? JSON.stringify(task.payload ?? null),
         JSON.stringify(task.requiredCapabilities),
         task.priority,
         task.estimatedDurationMs ?? "",
@@ -173,6 +189,7 @@ export class Store {
           delayMs: task.delayMs,
           runAt: task.runAt,
         }),
+        ...jobArgs,
       ],
     ];
   }

@@ -122,7 +122,9 @@ export function printTable(header: string[], summaries: ModeSummary[], steps: Ar
 function printScriptSteps(steps: Step[]): void {
   if (steps.length === 0) return;
   console.log("");
-  console.log("worksteal's own scripts alone, per task and lifecycle step (store calls, no BullMQ job, no worker; each step measured on its own):");
+  console.log(
+    "worksteal's own scripts alone, per task and lifecycle step (store calls, the submit's BullMQ job added inside its script, no worker; each step measured on its own):",
+  );
   console.log("  step                    cmds/task  redis µs/task  commands per task");
   for (const step of steps) {
     console.log(

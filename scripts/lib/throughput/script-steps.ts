@@ -1,7 +1,7 @@
 /**
  * What worksteal's own scripts cost per task, one lifecycle step at a time, with nothing else
- * running: the store's submit, claim and finish scripts called directly (no BullMQ job, no
- * worker), then the fold of the events they appended (as a replica folds: an EventFolder, task
+ * running: the store's submit (its BullMQ job added inside the script), claim and finish scripts
+ * called directly (no BullMQ worker), then the fold of the events they appended (as a replica folds: an EventFolder, task
  * events folded inside Redis, anything else read, validated and folded the slow way). Each step is measured alone, so its commands per task
  * are exact (INFO commandstats, Lua inner calls included), not split out of an overlapping run.
  */

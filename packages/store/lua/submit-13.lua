@@ -1,7 +1,10 @@
 --[[
-  Creates a task record and, when it has an owner, appends `task:assigned`.
-  Idempotent: a task id that exists is left as it is and its record is returned, so a client
-  that crashed between this script and adding the job can submit again and re-add the job.
+  Creates a task record and, when it has an owner, appends `task:assigned` and adds the task's
+  BullMQ job to the owner's queue: record and job in one atomic call, so no crash leaves a
+  record without its job. The job is added by BullMQ's own addPrioritizedJob script (pasted
+  unchanged, see scripts.ts), with the keys and arguments BullMQ's Queue.add would send it.
+  Idempotent: a task id that exists is left as it is and its record is returned (no job is
+  added: the caller re-adds one a crash of an earlier version may have left missing).
   A new task's owner must take tasks (registered, alive, not draining) and have every required
   capability: a task is never queued where nobody will run it.
 
@@ -11,6 +14,8 @@
           there is no owner, the unassigned tasks zset ws:{ns}:unassigned, or for a delayed
           task the delayed tasks zset ws:{ns}:delayed (score: when it is due)
   KEYS[4] the owner's agent hash ws:{ns}:agent:<id> (without an owner, any key: unused)
+  KEYS[5..13] the owner's BullMQ queue keys, as addPrioritizedJob takes them: marker, meta, id,
+          prioritized, delayed, completed, active, events, pc (without an owner, any keys: unused)
 
   ARGV[1] task id
   ARGV[2] owner agent id, or '' when no live agent can run it (the task waits, unassigned)
@@ -24,6 +29,9 @@
   ARGV[10] options (JSON object, every field optional): backoff (JSON text: [type, delayMs,
           maxDelayMs, jitter]: protocol's storedBackoffText), timeoutMs,
           delayMs (due this long from now) or runAt (due then, ms)
+  ARGV[11..13] the job as addPrioritizedJob takes it (store/src/task-job.ts): msgpacked args,
+          data (JSON), msgpacked options, for job id t.<task>.1 (a new task's epoch on its first
+          owner); without an owner, unused
 
   Counts the task in the owner's load (includes/agentLoads.lua: keys derived from KEYS[2]).
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
@@ -34,6 +42,7 @@
 --- @include "appendTaskEvent"
 --- @include "agentLoads"
 --- @include "takesTasks"
+--- @bullmq "addPrioritizedJob-9"
 
 local taskKey, streamKey, waitKey = KEYS[1], KEYS[2], KEYS[3]
 local taskId, owner = ARGV[1], ARGV[2]
@@ -85,4 +94,8 @@ else
   record[#record + 1] = 1
 end
 redis.call('HSET', taskKey, unpack(record))
+if owner ~= '' then
+  addPrioritizedJob({KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]},
+    {ARGV[11], ARGV[12], ARGV[13]})
+end
 return {1, owner, epoch, 'queued'}
