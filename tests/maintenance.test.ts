@@ -47,7 +47,7 @@ describe("the leader's maintenance", () => {
     // Registered, but its worker not started yet: the job cannot be taken before it is removed.
     await h.store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
     await h.client.submit({ id: "orphan", agentId: "a1", payload: { ms: 5 } });
-    // As if the client died between the submit script and adding the job.
+    // A job lost after the submit (removed by hand, or a record left without one by a version whose submit added it apart).
     await h.queues.get("a1").remove(jobIdFor("orphan", 1));
     await h.startAgentProcess("a1");
     await eventually(async () => expect((await h.store.getTask("orphan"))?.state).toBe("done"), { timeoutMs: 15_000 });

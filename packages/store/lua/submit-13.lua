@@ -32,6 +32,8 @@
   ARGV[11..13] the job as addPrioritizedJob takes it (store/src/task-job.ts): msgpacked args,
           data (JSON), msgpacked options, for job id t.<task>.1 (a new task's epoch on its first
           owner); without an owner, unused
+  ARGV[14] the most entries BullMQ keeps in the owner queue's events stream (QUEUE_EVENTS_MAX_LEN),
+          set in the queue's meta unless already there
 
   Counts the task in the owner's load (includes/agentLoads.lua: keys derived from KEYS[2]).
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
@@ -95,6 +97,9 @@ else
 end
 redis.call('HSET', taskKey, unpack(record))
 if owner ~= '' then
+  -- BullMQ's add sets its own default (10,000) when the meta has none yet: a queue whose BullMQ
+  -- Queue object has not written the meta (a client that submits and closes at once) keeps ours.
+  redis.call('HSETNX', KEYS[6], 'opts.maxLenEvents', ARGV[14])
   addPrioritizedJob({KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]},
     {ARGV[11], ARGV[12], ARGV[13]})
 end

@@ -12,7 +12,7 @@ export * from "./replicas.js";
 export * from "./status.js";
 export * from "./event-stream.js";
 export * from "./queues.js";
-export { TASK_BACKOFF_TYPE, type TaskJobData } from "./task-job.js";
+export { QUEUE_EVENTS_MAX_LEN, TASK_BACKOFF_TYPE, type TaskJobData } from "./task-job.js";
 export * from "./dashboard-view.js";
 export * from "./tasks-list.js";
 export * from "./dead-letters.js";

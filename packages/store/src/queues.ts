@@ -5,15 +5,8 @@ import { type ConnectionLog, isConnectionError, type RedisConnection } from "./c
 import { errorSummary } from "./log.js";
 import { replyValues, timeToMs } from "./replies.js";
 import type { Store } from "./store.js";
-import { TASK_JOB_NAME, type TaskJobData, taskJobOptions } from "./task-job.js";
+import { QUEUE_EVENTS_MAX_LEN, TASK_JOB_NAME, type TaskJobData, taskJobOptions } from "./task-job.js";
 
-/**
- * Entries of each agent queue's BullMQ events stream (`<queue>:events`; BullMQ's default is
- * 10,000). Nothing in worksteal reads it (its own stream carries the events, QueueEvents is not
- * used), but every job appends to it: at 10,000 entries it holds about 0.6 MB a queue.
- * BullMQ trims it approximately, so it holds a little more than this.
- */
-export const QUEUE_EVENTS_MAX_LEN = 100;
 /**
  * Where a queued task's job waits in its agent's BullMQ queue, read in this order, each
  * descending (lowest priority and newest first: the steal candidates): every job carries a
@@ -98,22 +91,16 @@ export class AgentQueues {
   /**
    * `enqueue` for several tasks of one agent. A job runs by its task's priority (BullMQ's
    * reversed: `bullPriorityOf`), not before the task is due (a retry's backoff, which a move
-   * keeps). Both are read from the records (one more round trip) unless every task comes with
-   * its `priority` and no due time (a new task the client has just created, not delayed).
+   * keeps): both are read from the records, in one round trip.
    */
-  async enqueueMany(agentId: string, tasks: ReadonlyArray<{ taskId: string; epoch: number; attempts: number; priority?: number }>): Promise<void> {
+  async enqueueMany(agentId: string, tasks: ReadonlyArray<{ taskId: string; epoch: number; attempts: number }>): Promise<void> {
     if (tasks.length === 0) return;
-    const known = tasks.every((t) => t.priority !== undefined);
-    let values: unknown[] = [];
-    let now = 0;
-    if (!known) {
-      const pipeline = this.redis.pipeline();
-      for (const { taskId } of tasks) pipeline.hmget(this.keys.task(taskId), "priority", "runAt");
-      values = replyValues(await pipeline.time().exec(), "the tasks' priorities");
-      now = timeToMs(values[tasks.length] as [string, string]);
-    }
-    const jobs = tasks.map(({ taskId, epoch, attempts, priority: given }, i) => {
-      const [priority, runAt] = known ? [String(given), null] : (values[i] as [string | null, string | null]);
+    const pipeline = this.redis.pipeline();
+    for (const { taskId } of tasks) pipeline.hmget(this.keys.task(taskId), "priority", "runAt");
+    const values = replyValues(await pipeline.time().exec(), "the tasks' priorities");
+    const now = timeToMs(values[tasks.length] as [string, string]);
+    const jobs = tasks.map(({ taskId, epoch, attempts }, i) => {
+      const [priority, runAt] = values[i] as [string | null, string | null];
       return {
         name: TASK_JOB_NAME,
         data: { taskId, epoch },

@@ -24,7 +24,7 @@ import { type OwnFoldResult, ownFoldResultOf } from "./fold-own.js";
 import { timeToMs } from "./replies.js";
 import { queueScript, type ScriptArg, type ScriptRunner, scriptRunner } from "./scripts.js";
 import { parseStoredBackoff } from "./stored-backoff.js";
-import { firstTaskJobArgs, prioritizedJobKeys } from "./task-job.js";
+import { firstTaskJobArgs, prioritizedJobKeys, QUEUE_EVENTS_MAX_LEN } from "./task-job.js";
 
 /** A task to submit on `owner` ("": none); `payloadJson`, when given, is its payload's JSON, not made again. */
 export interface SubmitEntry {
@@ -190,6 +190,7 @@ export class Store {
           runAt: task.runAt,
         }),
         ...jobArgs,
+        QUEUE_EVENTS_MAX_LEN,
       ],
     ];
   }

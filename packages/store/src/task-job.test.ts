@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { closeRedis, createRedis } from "./connection.js";
 import { AgentQueues } from "./queues.js";
 import { Store } from "./store.js";
-import { TASK_BACKOFF_TYPE, type TaskJobData } from "./task-job.js";
+import { QUEUE_EVENTS_MAX_LEN, TASK_BACKOFF_TYPE, type TaskJobData } from "./task-job.js";
 
 const redis = sharedRedis();
 let store: Store;
@@ -15,7 +15,7 @@ let queues: AgentQueues;
 beforeAll(async () => {
   store = new Store(redis, testNamespace("task-job"));
   queues = new AgentQueues(redis, store.keys);
-  for (const id of ["fused", "added", "order", "retry", "dup"]) await store.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });
+  for (const id of ["fused", "added", "order", "retry", "dup", "capped"]) await store.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });
 });
 
 afterAll(async () => {
@@ -54,11 +54,17 @@ function startWorker(agentId: string, process: (job: Job<TaskJobData>) => void =
 }
 
 describe("the job a submit adds in its script", () => {
+  it("caps the queue's events stream even where no BullMQ Queue object wrote the queue's meta", async () => {
+    // A client that submits and closes at once may never write the meta; BullMQ's add would then set its 10,000.
+    await store.submit(task("capped-1"), "capped");
+    expect(await redis.hget(queueKey("capped", "meta"), "opts.maxLenEvents")).toBe(String(QUEUE_EVENTS_MAX_LEN));
+  });
+
   it("is the job BullMQ's Queue.add stores: the same hash fields, sets and queue events", async () => {
     const spec = task("same", { priority: 7, maxAttempts: 4 });
     await store.submit(spec, "fused");
     // The same task's first job added by BullMQ itself, to another queue.
-    await queues.enqueueMany("added", [{ taskId: spec.id, epoch: 1, attempts: spec.maxAttempts, priority: spec.priority }]);
+    await queues.enqueueMany("added", [{ taskId: spec.id, epoch: 1, attempts: spec.maxAttempts }]);
     const jobId = jobIdFor(spec.id, 1);
     const fused = await redis.hgetall(queueKey("fused", jobId));
     const added = await redis.hgetall(queueKey("added", jobId));

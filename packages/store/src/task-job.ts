@@ -15,6 +15,13 @@ export const TASK_BACKOFF_TYPE = "worksteal";
  * kind, as before), they cost each agent's queue some 1.7 KB a job, megabytes an agent.
  */
 export const REMOVE_WHEN_FINISHED = true;
+/**
+ * Entries of each agent queue's BullMQ events stream (`<queue>:events`; BullMQ's default is
+ * 10,000). Nothing in worksteal reads it (its own stream carries the events, QueueEvents is not
+ * used), but every job appends to it: at 10,000 entries it holds about 0.6 MB a queue.
+ * BullMQ trims it approximately, so it holds a little more than this.
+ */
+export const QUEUE_EVENTS_MAX_LEN = 100;
 /** The epoch a new task takes on its first owner (submit-13.lua): its first job's id ends with it. */
 const FIRST_EPOCH = 1;
 
