@@ -156,6 +156,29 @@ describe("balanced strategy", () => {
     expect(moved.b).toBeGreaterThan(2 * moved.c!);
   });
 
+  it("believes a speed only past chance: an average a few completions away from the group's is noise", () => {
+    // b averages 600 ms against a and c's 1000 ms: 1.44× the group's average (867 ms). Over 10
+    // completions each that is within two standard errors of chance (1/√10 in log terms each),
+    // so b counts as fast as c; over 100 it is not, and b takes more.
+    const of = (completions: number) => {
+      const history = (avg: number) => ({ durationCount: completions, durationSumMs: completions * avg });
+      const s = snapshot(
+        [
+          agent("a", { workload: { queued: 11, running: 1, ...history(1000) } }),
+          agent("b", { workload: history(600) }),
+          agent("c", { workload: history(1000) }),
+        ],
+        { a: tasks("a", 11) },
+        { durationsByType: { t: 867 } },
+      );
+      return Object.fromEntries(planSteals(s, balanced).map((d) => [d.target, d.count]));
+    };
+    const few = of(10);
+    expect(Math.abs(few.b! - few.c!)).toBeLessThanOrEqual(1);
+    const many = of(100);
+    expect(many.b).toBeGreaterThan(many.c! + 1);
+  });
+
   it("takes a task's estimate as a prior that the type's average outweighs as completions accumulate", () => {
     // The type averages 1 s; the task says 9 s. With 1 completion the estimate weighs 3 to 1: 7 s;
     // with 997, 1.024 s. a's running task is expected to take 20 s.

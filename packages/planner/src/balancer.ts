@@ -180,12 +180,21 @@ const RECENT_TYPES = 8;
 const SPEED_SAMPLES = 5;
 /** Speeds are believed within this factor of the group's average (a few long tasks are not a slow agent). */
 const SPEED_LIMIT = 4;
+/**
+ * How many standard errors an agent's average must stray from its group's before its speed is
+ * believed. The average of n durations spread like an exponential's (standard deviation = mean)
+ * strays about 1/√n from the mean in log terms by chance alone; agents that happened to run more
+ * short (or long) tasks than the rest are not faster (or slower), and taking them to be sends
+ * tasks after noise (bimodal or heavy-tailed durations). Heavier tails than the exponential's can
+ * still fool it, less often.
+ */
+const SPEED_EVIDENCE = 2;
 
 /**
  * Per state (with its own average, NaN for none): slots × speed, where its speed is its group's average duration over its own (agents
  * with the same capabilities run the same kinds of task, so a shorter average means a faster
  * agent), from agents with at least SPEED_SAMPLES completions in groups with at least two of
- * them. A speed other than about 1 makes a capacity in steps of a quarter power of two, so that
+ * them, once the difference is more than chance (SPEED_EVIDENCE). A speed other than about 1 makes a capacity in steps of a quarter power of two, so that
  * thieves of one group fall into few buckets of equal capacity (a move looks at every bucket's
  * first thief); otherwise the capacity is the slots.
  */
@@ -211,6 +220,8 @@ function capacities(views: readonly AgentView[], slots: readonly number[], avera
     const speed = Math.min(SPEED_LIMIT, Math.max(1 / SPEED_LIMIT, sum[g]! / count[g]! / averages[i]!));
     // Within half a step of the group's average, the agent is as fast as the rest: its slots.
     if (Math.round(CAPACITY_STEPS * Math.log2(speed)) === 0) continue;
+    // Within chance of the group's average for as many completions: as fast as the rest.
+    if (Math.log(speed) ** 2 * views[i]!.workload.durationCount < SPEED_EVIDENCE ** 2) continue;
     const step = Math.round(CAPACITY_STEPS * Math.log2(slots[i]! * speed));
     let capacity = powers.get(step);
     if (capacity === undefined) powers.set(step, (capacity = 2 ** (step / CAPACITY_STEPS)));
