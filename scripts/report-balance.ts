@@ -17,8 +17,9 @@
  * `--no-idle-gate` plan only while an agent is idle beside a backlog, as the leader does.
  * Simulated time: the figures are the same on every machine. With `--seeds N` (N > 1), the
  * workloads of N seeds from `--seed` on, and per scenario and policy the median and worst
- * makespan / lower bound over them, and `balanced`'s makespan over the shared queue's: one seed is
- * one draw, and a heavy tail makes one draw say little.
+ * makespan / lower bound over them, its makespan over the shared queue's (median, worst and mean),
+ * and its most moves and excess moves per task over the seeds: one seed is one draw, and a heavy
+ * tail makes one draw say little.
  *
  * `--svg DIR` also writes two charts there: balance-ratio.svg (makespan / lower bound per
  * scenario and policy) and balance-backlog.svg (tasks held per agent over time in the first
@@ -112,6 +113,13 @@ function reportSeeds(scenarios: readonly Scenario[], settings: MatrixSettings, c
         worstRatio: ratio(maximum(ratios)!, 1),
         medianOverShared: ratio(median(overShared)!, 1),
         worstOverShared: ratio(maximum(overShared)!, 1),
+        // The mean as well: one seed's draw decides the worst, and the median moves in steps of one.
+        meanOverShared: ratio(
+          overShared.reduce((sum, r) => sum + r, 0),
+          overShared.length,
+        ),
+        mostMovesPerTask: ratio(maximum(runs.map((rows) => of(rows, policy).movesPerTask))!, 1),
+        mostExcessMovesPerTask: ratio(maximum(runs.map((rows) => of(rows, policy).excessMovesPerTask))!, 1),
       };
     }),
   );
@@ -119,7 +127,17 @@ function reportSeeds(scenarios: readonly Scenario[], settings: MatrixSettings, c
     printJson({ settings, seeds, summary });
     return 0;
   }
-  const header = ["scenario", "policy", "median /bound", "worst /bound", "median /shared", "worst /shared"];
+  const header = [
+    "scenario",
+    "policy",
+    "median /bound",
+    "worst /bound",
+    "median /shared",
+    "worst /shared",
+    "mean /shared",
+    "most moves/task",
+    "most excess/task",
+  ];
   const cells = summary.map((r) => [
     r.scenario,
     r.policy,
@@ -127,6 +145,9 @@ function reportSeeds(scenarios: readonly Scenario[], settings: MatrixSettings, c
     r.worstRatio.toFixed(3),
     r.medianOverShared.toFixed(3),
     r.worstOverShared.toFixed(3),
+    r.meanOverShared.toFixed(3),
+    r.mostMovesPerTask.toFixed(3),
+    r.mostExcessMovesPerTask.toFixed(3),
   ]);
   printColumns(header, cells);
   console.log(
