@@ -180,12 +180,21 @@ const RECENT_TYPES = 8;
 const SPEED_SAMPLES = 5;
 /** Speeds are believed within this factor of the group's average (a few long tasks are not a slow agent). */
 const SPEED_LIMIT = 4;
+/**
+ * How many standard errors an agent's average must stray from its group's before its speed is
+ * believed. The average of n durations spread like an exponential's (standard deviation = mean)
+ * strays about 1/√n from the mean in log terms by chance alone; agents that happened to run more
+ * short (or long) tasks than the rest are not faster (or slower), and taking them to be sends
+ * tasks after noise (bimodal or heavy-tailed durations). Heavier tails than the exponential's can
+ * still fool it, less often.
+ */
+const SPEED_EVIDENCE = 2;
 
 /**
  * Per state (with its own average, NaN for none): slots × speed, where its speed is its group's average duration over its own (agents
  * with the same capabilities run the same kinds of task, so a shorter average means a faster
  * agent), from agents with at least SPEED_SAMPLES completions in groups with at least two of
- * them. A speed other than about 1 makes a capacity in steps of a quarter power of two, so that
+ * them, once the difference is more than chance (SPEED_EVIDENCE). A speed other than about 1 makes a capacity in steps of a quarter power of two, so that
  * thieves of one group fall into few buckets of equal capacity (a move looks at every bucket's
  * first thief); otherwise the capacity is the slots.
  */
@@ -211,6 +220,8 @@ function capacities(views: readonly AgentView[], slots: readonly number[], avera
     const speed = Math.min(SPEED_LIMIT, Math.max(1 / SPEED_LIMIT, sum[g]! / count[g]! / averages[i]!));
     // Within half a step of the group's average, the agent is as fast as the rest: its slots.
     if (Math.round(CAPACITY_STEPS * Math.log2(speed)) === 0) continue;
+    // Within chance of the group's average for as many completions: as fast as the rest.
+    if (Math.log(speed) ** 2 * views[i]!.workload.durationCount < SPEED_EVIDENCE ** 2) continue;
     const step = Math.round(CAPACITY_STEPS * Math.log2(slots[i]! * speed));
     let capacity = powers.get(step);
     if (capacity === undefined) powers.set(step, (capacity = 2 ** (step / CAPACITY_STEPS)));
@@ -490,13 +501,14 @@ export class Balancer {
   /**
    * The size below which a task from v is worth moving to t (worth solved for ms, up to
    * rounding): with gain = v − t − ms/ct once the task would finish later on t than the rest of v,
-   * gain > marginTaskFraction × ms × min(1/cv, 1/ct), and v − t − ms/ct > marginFraction × v.
+   * gain > taskMargin(t) × ms × min(1/cv, 1/ct), and v − t − ms/ct > marginFraction × v.
    * Below that point the gain is the task's whole drain time, which passes while
    * marginTaskFraction < 1; otherwise no closed form: Infinity (every candidate is tested). Left
    * in worthLimit (a returned double would be a heap allocation per call).
    */
   private findWorthLimit(v: Node, t: Node): void {
-    const { marginTaskFraction, marginFraction } = this.options;
+    const { marginFraction } = this.options;
+    const marginTaskFraction = this.taskMargin(t);
     if (!(marginTaskFraction >= 0 && marginTaskFraction < 1)) {
       this.worthLimit = Infinity;
       return;
@@ -516,7 +528,20 @@ export class Balancer {
     const dt = ms / t.capacity;
     const finish = t.drain + dt;
     const gain = v.drain - Math.max(v.drain - dv, finish);
-    return gain > this.options.marginTaskFraction * Math.min(dv, dt) && v.drain - finish > this.options.marginFraction * v.drain;
+    return gain > this.taskMargin(t) * Math.min(dv, dt) && v.drain - finish > this.options.marginFraction * v.drain;
+  }
+
+  /**
+   * The share of a task's drain time a move to t must gain: marginTaskFraction, the hysteresis
+   * that keeps queued tasks from being traded back and forth — except while t has a free slot. t
+   * then starts the task at once, and a running task never moves again, so there is nothing to
+   * trade back: any gain will do (the relative margin still holds). Without this, an idle agent
+   * stayed idle beside a victim whose one queued task would finish only a little later there by
+   * the estimates, while the victim's slot was held by a task that ran far longer than its
+   * average (bimodal durations).
+   */
+  private taskMargin(t: Node): number {
+    return t.queued + t.running < t.slots ? 0 : this.options.marginTaskFraction;
   }
 
   /**

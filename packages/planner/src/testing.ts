@@ -107,8 +107,9 @@ export const configArb = (strategy: StrategyName) =>
  * The balanced strategy's drain model (whole ms), written out independently for the properties:
  * work at speed 1 over its capacity: its slots, or once an alive agent's speed is known (its
  * capability group's average duration over its own, both from agents with 5 completions or more,
- * at least two in the group; within 1/4–4) and not within an eighth power of two of 1,
- * slots × speed in quarter powers of two.
+ * at least two in the group; within 1/4–4) and neither within an eighth power of two of 1 nor
+ * within two standard errors of it (1/√completions in log terms), slots × speed in quarter
+ * powers of two.
  */
 export function drainTimes(s: PlannerSnapshot, defaultMs = 1000): Map<string, number> {
   let sum = 0;
@@ -130,7 +131,9 @@ export function drainTimes(s: PlannerSnapshot, defaultMs = 1000): Map<string, nu
     const g = groups.get(groupOf(a));
     if (!known(a) || !g || g.agents < 2) return slots;
     const speed = Math.min(4, Math.max(0.25, g.sum / g.count / (a.workload.durationSumMs / a.workload.durationCount)));
-    return Math.abs(Math.log2(speed)) < 1 / 8 ? slots : 2 ** (Math.round(4 * Math.log2(slots * speed)) / 4);
+    // Within an eighth power of two of 1, or within two standard errors (1/√n in log terms) of it: speed 1.
+    if (Math.abs(Math.log2(speed)) < 1 / 8 || Math.abs(Math.log(speed)) < 2 / Math.sqrt(a.workload.durationCount)) return slots;
+    return 2 ** (Math.round(4 * Math.log2(slots * speed)) / 4);
   };
   const out = new Map<string, number>();
   for (const a of s.agents) {
