@@ -2,6 +2,7 @@ import type { AgentView } from "@worksteal/protocol";
 import { canRun } from "./capabilities.js";
 import { agentAverageMs, fleetAverageMs, taskDurationMs } from "./durations.js";
 import { IndexedHeap } from "./indexed-heap.js";
+import { levelTargets, MAX_GROUPS } from "./levels.js";
 import { type Candidate, Node, NodeTable } from "./balancer-nodes.js";
 import { aliveAgents, CapabilityLookup, moveAt } from "./queue-state.js";
 import { AFTER_SOURCE, AFTER_TARGET, BEFORE_SOURCE, BEFORE_TARGET, StealLog } from "./steal-log.js";
@@ -402,6 +403,42 @@ export class Balancer {
     this.budget = this.initialBudget();
     this.walkBudget = this.initialBudget();
     return drains;
+  }
+
+  /**
+   * The drain times a round heads for, computed directly (levels.ts) from every agent's floor:
+   * its drain once it gave every task of its tail worth a move that it can give (tasks wait for a
+   * slot, so no more than queued + running − slots; the largest go first). Undefined for a
+   * fleet of more capability groups than levelTargets enumerates.
+   */
+  levels(): Float64Array | undefined {
+    const groups = this.fleet.groups;
+    if (groups.length > MAX_GROUPS) return undefined;
+    const table = this.table;
+    const n = this.nodes.length;
+    const floor = table.drain.slice();
+    const workByGroups = new Float64Array(1 << groups.length);
+    const everyGroup = (1 << groups.length) - 1;
+    for (let i = 0; i < n; i += 1) {
+      const x = this.nodes[i]!;
+      if (!this.canGive(x)) continue;
+      const all = (this.startCandidates[i] ??= this.weighStart(this.fleet.tails[i]!));
+      const givable = Math.min(all.length, x.queued + x.running - x.slots);
+      let given = 0;
+      for (let k = 0; k < givable; k += 1) {
+        const candidate = all[k]!;
+        const required = candidate.task.requiredCapabilities;
+        let mask = everyGroup;
+        if (required.length > 0) {
+          mask = 0;
+          for (let g = 0; g < groups.length; g += 1) if (canRun(groups[g]!, required)) mask |= 1 << g;
+        }
+        workByGroups[mask] = workByGroups[mask]! + candidate.ms;
+        given += candidate.ms;
+      }
+      floor[i] = (x.work - given) / x.capacity;
+    }
+    return levelTargets({ drain: table.drain, floor, capacity: table.capacity, groupOf: this.fleet.groupOf, groups: groups.length, workByGroups });
   }
 
   /** Orders every bucket once its nodes were appended, and refreshes the groups' entries. */
