@@ -38,6 +38,8 @@ export class Fleet {
   readonly tailTasks: number;
   /** The shortest expected duration of any tail task, in ms (Infinity without any). */
   readonly shortestTaskMs: number;
+  /** Whether any tail task has a priority above 0 (the priority rule may apply). */
+  readonly raisedPriorities: boolean;
   private readonly byType = new Map<string, number | null>();
   /**
    * The first few types seen and their averages, compared before hashing: type names read from
@@ -99,6 +101,7 @@ export class Fleet {
     const work = new Float64Array(n);
     let tailTasks = 0;
     let shortestTaskMs = Infinity;
+    let raisedPriorities = false;
     for (let i = 0; i < n; i += 1) {
       const average = averages[i]!;
       avgMs[i] = Math.round(((Number.isNaN(average) ? this.fallbackMs : average) * this.capacity[i]!) / slots[i]!);
@@ -106,9 +109,11 @@ export class Fleet {
       tailTasks += tail.length;
       let held = (queued[i]! - tail.length + running[i]!) * avgMs[i]!;
       for (let j = 0; j < tail.length; j += 1) {
-        const ms = this.duration(tail[j]!);
+        const task = tail[j]!;
+        const ms = this.duration(task);
         held += ms;
         if (ms < shortestTaskMs) shortestTaskMs = ms;
+        if ((task.priority ?? 0) > 0) raisedPriorities = true;
       }
       work[i] = held;
     }
@@ -116,6 +121,7 @@ export class Fleet {
     this.work = work;
     this.tailTasks = tailTasks;
     this.shortestTaskMs = shortestTaskMs;
+    this.raisedPriorities = raisedPriorities;
   }
 
   /**
@@ -880,6 +886,7 @@ export class Balancer {
     const next = new Int32Array(thieves.length);
     for (let i = 0; i < thieves.length; i += 1) next[i] = i + 1 < thieves.length ? i + 1 : -1;
     let first = thieves.length > 0 ? 0 : -1;
+    const startDrains = Float64Array.from(thieves, (t) => t.drain);
     // Targets are read from the typed array where they are used, not through a function: a
     // double returned from a call that is not inlined is a heap allocation, per move here.
     const shortestTaskMs = this.fleet.shortestTaskMs;
@@ -895,6 +902,17 @@ export class Balancer {
         // A victim at its target gives no more; a thief at its target takes no more (each move
         // would overshoot by more than half a task).
         if (v.drain <= victimTarget) break;
+        // Thieves come in the order of their drains as the fill began, and drains only grow: from
+        // one that drained no sooner than v's thief bound, none is eligible.
+        const bound = this.thiefBound(v);
+        if (startDrains[i]! > bound + Math.abs(bound) * SLACK + SLACK) break;
+        if (this.fillSkips(v, t, thiefTarget)) {
+          if (2 * t.capacity * (thiefTarget - t.drain) < shortestTaskMs) {
+            if (previous < 0) first = next[i]!;
+            else next[previous] = next[i]!;
+          } else previous = i;
+          continue;
+        }
         for (;;) {
           const candidate = this.eligible(v, t);
           if (!candidate) break;
@@ -911,6 +929,37 @@ export class Balancer {
         else next[previous] = next[i]!;
       }
     }
+  }
+
+  /**
+   * Whether the fill would take nothing from v for t, found without choose: v can give t nothing
+   * (no task of v's for t's group, or t drains no sooner), or some task of v's for it is worth
+   * the move and would take t past its target by more than half of itself (beyond rounding), so
+   * that the largest worth the move, the one eligible chooses, would too. Most of a fill's looks
+   * are these: a thief with room left for a small task, but not for a victim's largest, is looked
+   * at again by every victim. The second test only while no tail task has a raised priority:
+   * choose counts the priority rule's vetoes, which the greedy's run then reads.
+   */
+  private fillSkips(v: Node, t: Node, thiefTarget: number): boolean {
+    if (!(t.drain < v.drain) || !this.canGive(v)) return true;
+    const candidates = this.candidatesFor(v, t.group);
+    if (candidates.length === 0) return true;
+    if (this.fleet.raisedPriorities) return false;
+    // Largest first: the tasks that overshoot are a prefix; the last of it is the likeliest worth the move.
+    let lo = 0;
+    let hi = candidates.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.overshoots(t, thiefTarget, candidates[mid]!.ms)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && this.worth(v, t, candidates[lo - 1]!.ms);
+  }
+
+  /** Whether a task of `ms` takes t past its target by more than half of itself, beyond rounding. */
+  private overshoots(t: Node, thiefTarget: number, ms: number): boolean {
+    const dt = ms / t.capacity;
+    return t.drain + dt - (thiefTarget + dt / 2) > (Math.abs(thiefTarget) + dt) * SLACK;
   }
 
   private candidatesFor(v: Node, group: number): readonly Candidate[] {
