@@ -32,7 +32,9 @@ export function levelTargets(input: LevelInput): Float64Array {
   const { drain, floor, capacity, groupOf, groups, workByGroups } = input;
   const n = drain.length;
   const targets = Float64Array.from(drain);
-  const byGroup = GroupCurves.of(floor, capacity, groupOf, groups);
+  let total = 0;
+  for (let mask = 1; mask < workByGroups.length; mask += 1) total += workByGroups[mask]!;
+  const byGroup = GroupCurves.of(floor, capacity, groupOf, groups, ceiling(floor, capacity, groupOf, groups, total));
   const all = (1 << groups) - 1;
   let remaining = all;
   while (remaining !== 0) {
@@ -62,6 +64,39 @@ export function levelTargets(input: LevelInput): Float64Array {
   return targets;
 }
 
+/**
+ * A level no set of groups rises above: a set holds at most all the work, and holds it at a
+ * level no higher than any of its groups alone would. Per group, Newton's method from above on
+ * the (convex, piecewise linear) work taken below a level: each step drops the agents whose floor
+ * the level fell below, and stops when none is left to drop (or after a few steps, still above
+ * the group's level). Agents above it take nothing at any level, so the sort of levelTargets
+ * leaves them out: most of a fleet with a backlog.
+ */
+function ceiling(floor: Float64Array, capacity: Float64Array, groupOf: Int32Array, groups: number, work: number): number {
+  let highest = -Infinity;
+  for (let g = 0; g < groups; g += 1) {
+    let level = Infinity;
+    for (let step = 0; step < NEWTON_STEPS; step += 1) {
+      let c = 0;
+      let cf = 0;
+      for (let i = 0; i < floor.length; i += 1) {
+        if (groupOf[i] !== g || !(floor[i]! < level)) continue;
+        c += capacity[i]!;
+        cf += capacity[i]! * floor[i]!;
+      }
+      if (c === 0) break;
+      const next = (work + cf) / c;
+      if (!(next < level)) break;
+      level = next;
+    }
+    if (level > highest) highest = level;
+  }
+  // Rounding: a little above.
+  return highest + Math.abs(highest) * 1e-9 + 1e-9;
+}
+
+const NEWTON_STEPS = 16;
+
 function popCount(x: number): number {
   let n = 0;
   for (let y = x; y !== 0; y &= y - 1) n += 1;
@@ -80,15 +115,18 @@ class GroupCurves {
     private readonly weightedSums: Float64Array[],
   ) {}
 
-  static of(floor: Float64Array, capacity: Float64Array, groupOf: Int32Array, groups: number): GroupCurves {
+  /** Only agents with a floor below `below` (no level reaches it: they would take nothing). */
+  static of(floor: Float64Array, capacity: Float64Array, groupOf: Int32Array, groups: number, below: number): GroupCurves {
     const counts = new Int32Array(groups);
     for (let i = 0; i < groupOf.length; i += 1) {
+      if (!(floor[i]! < below)) continue;
       const g = groupOf[i]!;
       counts[g] = counts[g]! + 1;
     }
     const members = Array.from({ length: groups }, (_, g) => new Int32Array(counts[g]!));
     counts.fill(0);
     for (let i = 0; i < groupOf.length; i += 1) {
+      if (!(floor[i]! < below)) continue;
       const g = groupOf[i]!;
       members[g]![counts[g]!] = i;
       counts[g] = counts[g]! + 1;
