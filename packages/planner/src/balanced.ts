@@ -1,9 +1,6 @@
 import { Balancer, Fleet } from "./balancer.js";
 import type { PlannerConfig, PlannerOptions, PlannerSnapshot, StealDraft } from "./types.js";
 
-/** Up to this many tail tasks in a round, a trial run finds the fill's targets (a few ms at most); above, levelTargets does. */
-export const TRIAL_TASKS = 1000;
-
 /**
  * Cost-based stealing, after Dask's `distributed/stealing.py`.
  *
@@ -48,7 +45,7 @@ export const TRIAL_TASKS = 1000;
  * first finds target drain times, and a victim-by-victim, thief-by-thief fill from the start
  * heads for them (one directive per pair); the greedy then finishes from there. The targets are
  * the end state of the greedy run as a trial (letting tasks move on: only its end state is kept)
- * while the round has at most TRIAL_TASKS tail tasks; above, where a trial would cost a move per
+ * while the round has at most trialTasks (1,000) tail tasks; above, where a trial would cost a move per
  * task, the water levels of levels.ts (work as a fluid, per capability group), which the moves
  * reach within about a task (a trial too for more capability groups than it enumerates).
  */
@@ -57,8 +54,8 @@ export function planBalanced(snapshot: PlannerSnapshot, config: PlannerConfig, o
   if (!fleet.anyMovePossible(options.marginFraction)) return [];
   const balancer = new Balancer(fleet, config, options);
   // The trial's end state is exact (whole tasks, margins, relays) but costs a move per task: up to
-  // TRIAL_TASKS tail tasks it sets the targets; above, the levels computed directly do.
-  const targets = (fleet.tailTasks > TRIAL_TASKS ? balancer.levels() : undefined) ?? balancer.trial();
+  // trialTasks tail tasks it sets the targets; above, the levels computed directly do.
+  const targets = (fleet.tailTasks > options.trialTasks ? balancer.levels() : undefined) ?? balancer.trial();
   // Nothing to move: the real run, from the same state, would find nothing either.
   if (!targets) return [];
   balancer.fillTowards(targets);
