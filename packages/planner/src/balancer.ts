@@ -945,7 +945,12 @@ export class Balancer {
     const candidates = this.candidatesFor(v, t.group);
     if (candidates.length === 0) return true;
     if (this.fleet.raisedPriorities) return false;
-    // Largest first: the tasks that overshoot are a prefix; the last of it is the likeliest worth the move.
+    // Largest first: the tasks that overshoot are a prefix, and worth holds for every task up to
+    // some size, so when the largest is worth the move, so is every other (the common case).
+    const largest = candidates[0]!.ms;
+    if (!this.overshoots(t, thiefTarget, largest)) return false;
+    if (this.worth(v, t, largest)) return true;
+    // Of the prefix, the last is the likeliest worth the move.
     let lo = 0;
     let hi = candidates.length;
     while (lo < hi) {

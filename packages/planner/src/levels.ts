@@ -73,17 +73,38 @@ export function levelTargets(input: LevelInput): Float64Array {
  * leaves them out: most of a fleet with a backlog.
  */
 function ceiling(floor: Float64Array, capacity: Float64Array, groupOf: Int32Array, groups: number, work: number): number {
+  // Per group, its agents' floors and capacities, compacted in place as Newton's steps drop agents.
+  const counts = new Int32Array(groups + 1);
+  for (let i = 0; i < groupOf.length; i += 1) counts[groupOf[i]! + 1] = counts[groupOf[i]! + 1]! + 1;
+  for (let g = 0; g < groups; g += 1) counts[g + 1] = counts[g + 1]! + counts[g]!;
+  const floors = new Float64Array(floor.length);
+  const capacities = new Float64Array(floor.length);
+  const filled = counts.slice(0, groups);
+  for (let i = 0; i < groupOf.length; i += 1) {
+    const at = filled[groupOf[i]!]!;
+    floors[at] = floor[i]!;
+    capacities[at] = capacity[i]!;
+    filled[groupOf[i]!] = at + 1;
+  }
   let highest = -Infinity;
   for (let g = 0; g < groups; g += 1) {
+    const start = counts[g]!;
+    let end = counts[g + 1]!;
     let level = Infinity;
-    for (let step = 0; step < NEWTON_STEPS; step += 1) {
+    for (let step = 0; step < NEWTON_STEPS && end > start; step += 1) {
       let c = 0;
       let cf = 0;
-      for (let i = 0; i < floor.length; i += 1) {
-        if (groupOf[i] !== g || !(floor[i]! < level)) continue;
-        c += capacity[i]!;
-        cf += capacity[i]! * floor[i]!;
+      let kept = start;
+      for (let k = start; k < end; k += 1) {
+        const f = floors[k]!;
+        if (!(f < level)) continue;
+        c += capacities[k]!;
+        cf += capacities[k]! * f;
+        floors[kept] = f;
+        capacities[kept] = capacities[k]!;
+        kept += 1;
       }
+      end = kept;
       if (c === 0) break;
       const next = (work + cf) / c;
       if (!(next < level)) break;
