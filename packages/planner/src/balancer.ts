@@ -890,9 +890,14 @@ export class Balancer {
     // Targets are read from the typed array where they are used, not through a function: a
     // double returned from a call that is not inlined is a heap allocation, per move here.
     const shortestTaskMs = this.fleet.shortestTaskMs;
+    // Per group, v's largest task for it (-1: none, or v cannot give), kept up as v gives: most
+    // looks at a thief end at its test (largest), without fillSkips.
+    const largest = new Float64Array(this.fleet.groups.length);
+    const raised = this.fleet.raisedPriorities;
     for (let k = 0; k < victims.length; k += 1) {
       const v = victims[k]!;
       const victimTarget = targets[v.index]!;
+      this.largestTasks(v, largest);
       // Victims come latest first and only change when their turn comes: a thief that drains no
       // sooner than this one does now can take from none of the rest either.
       const start = v.drain;
@@ -906,7 +911,13 @@ export class Balancer {
         // one that drained no sooner than v's thief bound, none is eligible.
         const bound = this.thiefBound(v);
         if (startDrains[i]! > bound + Math.abs(bound) * SLACK + SLACK) break;
-        if (this.fillSkips(v, t, thiefTarget)) {
+        const largestMs = largest[t.group]!;
+        if (
+          largestMs < 0 ||
+          !(t.drain < v.drain) ||
+          (!raised && this.overshoots(t, thiefTarget, largestMs) && this.worth(v, t, largestMs)) ||
+          this.fillSkips(v, t, thiefTarget)
+        ) {
           if (2 * t.capacity * (thiefTarget - t.drain) < shortestTaskMs) {
             if (previous < 0) first = next[i]!;
             else next[previous] = next[i]!;
@@ -920,6 +931,7 @@ export class Balancer {
           const dv = ms / v.capacity;
           if (this.chosenFinish > thiefTarget + ms / t.capacity / 2 || v.drain - dv < victimTarget - dv / 2) break;
           if (!this.move(v, t, candidate)) return;
+          this.largestTasks(v, largest);
         }
         // Done: it drains no sooner than this victim started, or has less room than half the
         // shortest task in any tail. Thieves only grow later and starts only get earlier: a
@@ -928,6 +940,15 @@ export class Balancer {
         else if (previous < 0) first = next[i]!;
         else next[previous] = next[i]!;
       }
+    }
+  }
+
+  /** Per group, v's largest task for it, or -1 when it has none or cannot give (fillSkips's first tests, per victim instead of per thief). */
+  private largestTasks(v: Node, largest: Float64Array): void {
+    const giving = this.canGive(v);
+    for (let g = 0; g < largest.length; g += 1) {
+      const candidates = giving ? this.candidatesFor(v, g) : undefined;
+      largest[g] = candidates && candidates.length > 0 ? candidates[0]!.ms : -1;
     }
   }
 
