@@ -55,10 +55,11 @@ export function planBalanced(snapshot: PlannerSnapshot, config: PlannerConfig, o
   const balancer = new Balancer(fleet, config, options);
   // The trial's end state is exact (whole tasks, margins, relays) but costs a move per task: up to
   // trialTasks tail tasks it sets the targets; above, the levels computed directly do.
-  const targets = (fleet.tailTasks > options.trialTasks ? balancer.levels() : undefined) ?? balancer.trial();
+  const levels = fleet.tailTasks > options.trialTasks ? balancer.levels() : undefined;
+  const targets = levels ?? balancer.trial();
   // Nothing to move: the real run, from the same state, would find nothing either.
   if (!targets) return [];
-  balancer.fillTowards(targets);
+  balancer.fillTowards(targets, levels !== undefined);
   balancer.run();
   return balancer.log.drafts("balanced");
 }

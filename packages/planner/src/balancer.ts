@@ -871,14 +871,30 @@ export class Balancer {
    * Moves towards target drain times (from a trial run), victim by victim and thief by thief, so
    * that each pair gets one directive instead of interleaved single moves. Every move is eligible.
    */
-  fillTowards(targets: Float64Array): void {
+  fillTowards(targets: Float64Array, fluid: boolean): void {
     this.filling = true;
-    this.fill(targets);
+    this.fill(targets, fluid, fluid ? this.fastestInGroup() : this.table.capacity);
     this.filling = false;
     for (const thieves of this.thieves) thieves?.restore();
   }
 
-  private fill(targets: Float64Array): void {
+  /**
+   * Per agent, its capability group's largest capacity. Level targets treat work as a fluid: a
+   * slow agent's level is where the group's work would end, not where a whole task of it would.
+   * Measured in its own time, half a large task past its level can end after every other agent
+   * (and the greedy that finishes the round never moves an arrived task again), so on the level
+   * path the half task a thief may end past its target is measured at its group's fastest speed.
+   */
+  private fastestInGroup(): Float64Array {
+    const groupOf = this.fleet.groupOf;
+    const capacity = this.table.capacity;
+    const fastest = new Float64Array(this.fleet.groups.length);
+    for (let i = 0; i < this.nodes.length; i += 1) fastest[groupOf[i]!] = Math.max(fastest[groupOf[i]!]!, capacity[i]!);
+    return Float64Array.from(groupOf, (g) => fastest[g]!);
+  }
+
+  /** `overshootCapacity`: per agent, the capacity at which the half task it may end past its target is measured. */
+  private fill(targets: Float64Array, fluid: boolean, overshootCapacity: Float64Array): void {
     const victims = this.nodes.filter((x) => targets[x.index]! < x.drain).sort(latestFirst);
     const thieves = this.nodes.filter((x) => targets[x.index]! > x.drain).sort(earliestFirst);
     // A linked list over the thieves, earliest first: a thief that can take no more leaves it
@@ -904,6 +920,7 @@ export class Balancer {
       for (let i = first, previous = -1; i >= 0; i = next[i]!) {
         const t = thieves[i]!;
         const thiefTarget = targets[t.index]!;
+        const halfCapacity = 2 * overshootCapacity[t.index]!;
         // A victim at its target gives no more; a thief at its target takes no more (each move
         // would overshoot by more than half a task).
         if (v.drain <= victimTarget) break;
@@ -915,8 +932,10 @@ export class Balancer {
         if (
           largestMs < 0 ||
           !(t.drain < v.drain) ||
-          (!raised && this.overshoots(t, thiefTarget, largestMs) && this.worth(v, t, largestMs)) ||
-          this.fillSkips(v, t, thiefTarget)
+          (!raised && this.overshoots(t, thiefTarget, halfCapacity, largestMs) && this.worth(v, t, largestMs)) ||
+          // On levels, t takes v's largest for it or nothing (below).
+          (fluid && !raised && (this.overshoots(t, thiefTarget, halfCapacity, largestMs) || !this.worth(v, t, largestMs))) ||
+          this.fillSkips(v, t, thiefTarget, halfCapacity)
         ) {
           if (2 * t.capacity * (thiefTarget - t.drain) < shortestTaskMs) {
             if (previous < 0) first = next[i]!;
@@ -929,7 +948,11 @@ export class Balancer {
           if (!candidate) break;
           const ms = candidate.ms;
           const dv = ms / v.capacity;
-          if (this.chosenFinish > thiefTarget + ms / t.capacity / 2 || v.drain - dv < victimTarget - dv / 2) break;
+          if (this.chosenFinish > thiefTarget + ms / halfCapacity || v.drain - dv < victimTarget - dv / 2) break;
+          // Levels: longest processing time first, strictly. A thief that may take only a smaller
+          // task than v's largest for it takes none from v here: had v given the smaller ones
+          // first, its large task could be left with no thief it is worth a move to.
+          if (fluid && ms < largest[t.group]!) break;
           if (!this.move(v, t, candidate)) return;
           this.largestTasks(v, largest);
         }
@@ -961,7 +984,7 @@ export class Balancer {
    * at again by every victim. The second test only while no tail task has a raised priority:
    * choose counts the priority rule's vetoes, which the greedy's run then reads.
    */
-  private fillSkips(v: Node, t: Node, thiefTarget: number): boolean {
+  private fillSkips(v: Node, t: Node, thiefTarget: number, halfCapacity: number): boolean {
     if (!(t.drain < v.drain) || !this.canGive(v)) return true;
     const candidates = this.candidatesFor(v, t.group);
     if (candidates.length === 0) return true;
@@ -969,23 +992,23 @@ export class Balancer {
     // Largest first: the tasks that overshoot are a prefix, and worth holds for every task up to
     // some size, so when the largest is worth the move, so is every other (the common case).
     const largest = candidates[0]!.ms;
-    if (!this.overshoots(t, thiefTarget, largest)) return false;
+    if (!this.overshoots(t, thiefTarget, halfCapacity, largest)) return false;
     if (this.worth(v, t, largest)) return true;
     // Of the prefix, the last is the likeliest worth the move.
     let lo = 0;
     let hi = candidates.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.overshoots(t, thiefTarget, candidates[mid]!.ms)) lo = mid + 1;
+      if (this.overshoots(t, thiefTarget, halfCapacity, candidates[mid]!.ms)) lo = mid + 1;
       else hi = mid;
     }
     return lo > 0 && this.worth(v, t, candidates[lo - 1]!.ms);
   }
 
-  /** Whether a task of `ms` takes t past its target by more than half of itself, beyond rounding. */
-  private overshoots(t: Node, thiefTarget: number, ms: number): boolean {
+  /** Whether a task of `ms` takes t past its target by more than half of itself (ms / halfCapacity), beyond rounding. */
+  private overshoots(t: Node, thiefTarget: number, halfCapacity: number, ms: number): boolean {
     const dt = ms / t.capacity;
-    return t.drain + dt - (thiefTarget + dt / 2) > (Math.abs(thiefTarget) + dt) * SLACK;
+    return t.drain + dt - (thiefTarget + ms / halfCapacity) > (Math.abs(thiefTarget) + dt) * SLACK;
   }
 
   private candidatesFor(v: Node, group: number): readonly Candidate[] {
