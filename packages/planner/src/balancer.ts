@@ -414,7 +414,8 @@ export class Balancer {
   /**
    * The drain times a round heads for, computed directly (levels.ts) from every agent's floor:
    * its drain once it gave every task of its tail worth a move that it can give (tasks wait for a
-   * slot, so no more than queued + running − slots; the largest go first). Undefined for a
+   * slot, so no more than queued + running − slots; the largest go first; a task no group can run
+   * stays). Undefined for a
    * fleet of more capability groups than levelTargets enumerates.
    */
   levels(): Float64Array | undefined {
@@ -429,9 +430,10 @@ export class Balancer {
       const x = this.nodes[i]!;
       if (!this.canGive(x)) continue;
       const all = (this.startCandidates[i] ??= this.weighStart(this.fleet.tails[i]!));
-      const givable = Math.min(all.length, x.queued + x.running - x.slots);
+      // A task no agent can run stays (re-registering may take capabilities away from its holder).
+      let givable = x.queued + x.running - x.slots;
       let given = 0;
-      for (let k = 0; k < givable; k += 1) {
+      for (let k = 0; k < all.length && givable > 0; k += 1) {
         const candidate = all[k]!;
         const required = candidate.task.requiredCapabilities;
         let mask = everyGroup;
@@ -439,6 +441,8 @@ export class Balancer {
           mask = 0;
           for (let g = 0; g < groups.length; g += 1) if (canRun(groups[g]!, required)) mask |= 1 << g;
         }
+        if (mask === 0) continue;
+        givable -= 1;
         workByGroups[mask] = workByGroups[mask]! + candidate.ms;
         given += candidate.ms;
       }

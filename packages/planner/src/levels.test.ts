@@ -24,29 +24,40 @@ function inputOf(agents: readonly Agent[], groups: number): LevelInput {
   };
 }
 
-const fleetArb = fc.integer({ min: 1, max: 3 }).chain((groups) =>
-  fc
-    .array(
-      fc.record({
-        group: fc.integer({ min: 0, max: groups - 1 }),
-        capacity: fc.constantFrom(0.5, 1, 2, 3, 8),
-        floor: fc.integer({ min: 0, max: 20_000 }),
-        tasks: fc.array(fc.record({ ms: fc.integer({ min: 1, max: 5_000 }), others: fc.integer({ min: 0, max: (1 << groups) - 1 }) }), { maxLength: 12 }),
+/** Tasks some group can run, the holder's own among them (`holderRuns`) or not always (re-registering may take capabilities away). */
+const fleetOf = (holderRuns: boolean) =>
+  fc.integer({ min: 1, max: 3 }).chain((groups) =>
+    fc
+      .array(
+        fc.record({
+          group: fc.integer({ min: 0, max: groups - 1 }),
+          capacity: fc.constantFrom(0.5, 1, 2, 3, 8),
+          floor: fc.integer({ min: 0, max: 20_000 }),
+          tasks: fc.array(fc.record({ ms: fc.integer({ min: 1, max: 5_000 }), others: fc.integer({ min: 0, max: (1 << groups) - 1 }) }), { maxLength: 12 }),
+        }),
+        { minLength: 1, maxLength: 25 },
+      )
+      .map((agents) => {
+        // Groups are those of agents (a fleet's): a task names only those.
+        const present = agents.reduce((set, a) => set | (1 << a.group), 0);
+        const groupsOf = (t: { others: number }, holder: number) => {
+          const others = t.others & present;
+          return holderRuns || others === 0 ? others | (1 << holder) : others;
+        };
+        return { groups, agents: agents.map((a) => ({ ...a, tasks: a.tasks.map((t) => ({ ms: t.ms, groups: groupsOf(t, a.group) })) })) };
       }),
-      { minLength: 1, maxLength: 25 },
-    )
-    .map((agents) => ({
-      groups,
-      agents: agents.map((a) => ({ ...a, tasks: a.tasks.map((t) => ({ ms: t.ms, groups: t.others | (1 << a.group) })) })),
-    })),
-);
+  );
+const fleetArb = fleetOf(true);
 
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a), Math.abs(b));
 
 describe("levelTargets", () => {
-  it("conserves work, leaves no agent below its floor, and gives every set of groups room for the work only it can run", () => {
+  it.each([
+    ["its holder can run", true],
+    ["some group can run, not always its holder", false],
+  ])("with tasks %s: conserves work, leaves no agent below its floor, and gives every set of groups room for the work only it can run", (_name, holderRuns) => {
     fc.assert(
-      fc.property(fleetArb, ({ groups, agents }) => {
+      fc.property(fleetOf(holderRuns), ({ groups, agents }) => {
         const input = inputOf(agents, groups);
         const targets = levelTargets(input);
         let before = 0;
@@ -84,6 +95,13 @@ describe("levelTargets", () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it("gives a holder's work that only another group can run to it, and leaves the holder at its floor", () => {
+    // Group 0 holds 4 s that only group 1 runs; group 1 is idle, so no set of groups takes group 0.
+    const holder: Agent = { group: 0, capacity: 1, floor: 1000, tasks: Array.from({ length: 4 }, () => ({ ms: 1000, groups: 2 })) };
+    const idle: Agent = { group: 1, capacity: 1, floor: 0, tasks: [] };
+    expect([...levelTargets(inputOf([holder, idle, idle], 2))]).toEqual([1000, 2000, 2000]);
   });
 
   it("keeps work only some groups can run among them: a GPU queue levels with the other GPU agent, not with the idle CPUs", () => {

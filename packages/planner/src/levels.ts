@@ -23,7 +23,11 @@ export interface LevelInput {
   readonly capacity: Float64Array;
   readonly groupOf: Int32Array;
   readonly groups: number;
-  /** Per set of groups (bit g: group g can run it), the movable work of tasks that exactly those groups can run, in ms at speed 1. */
+  /**
+   * Per set of groups (bit g: group g can run it), the movable work of tasks that exactly those
+   * groups can run, in ms at speed 1. Set 0 is not read: work no group can run stays in its
+   * holder's floor.
+   */
   readonly workByGroups: Float64Array;
 }
 
@@ -53,8 +57,12 @@ export function levelTargets(input: LevelInput): Float64Array {
         bestSet = set;
       }
     }
-    // No work left for any of them: they keep their drains.
-    if (bestLevel === -Infinity) break;
+    // No work left for any of them: each gives what it can (to groups set aside before) and
+    // keeps the rest.
+    if (bestLevel === -Infinity) {
+      for (let i = 0; i < n; i += 1) if (((remaining >> groupOf[i]!) & 1) !== 0) targets[i] = floor[i]!;
+      break;
+    }
     for (let i = 0; i < n; i += 1) {
       if (((bestSet >> groupOf[i]!) & 1) === 0) continue;
       targets[i] = Math.max(floor[i]!, bestLevel);
