@@ -874,10 +874,13 @@ export class Balancer {
   /**
    * Moves towards target drain times (from a trial run), victim by victim and thief by thief, so
    * that each pair gets one directive instead of interleaved single moves. Every move is eligible.
+   * `fluid`: the targets are levels (levels()), not a trial's end state. `skipping`: whether looks
+   * that would move nothing are cut short (bounds, largest tasks, fillSkips) — they must not change
+   * the plan, and the tests compare the fill with and without them.
    */
-  fillTowards(targets: Float64Array, fluid: boolean): void {
+  fillTowards(targets: Float64Array, fluid: boolean, skipping = true): void {
     this.filling = true;
-    this.fill(targets, fluid, fluid ? this.fastestInGroup() : this.table.capacity);
+    this.fill(targets, fluid, fluid ? this.fastestInGroup() : this.table.capacity, skipping);
     this.filling = false;
     for (const thieves of this.thieves) thieves?.restore();
   }
@@ -898,7 +901,7 @@ export class Balancer {
   }
 
   /** `overshootCapacity`: per agent, the capacity at which the half task it may end past its target is measured. */
-  private fill(targets: Float64Array, fluid: boolean, overshootCapacity: Float64Array): void {
+  private fill(targets: Float64Array, fluid: boolean, overshootCapacity: Float64Array, skipping: boolean): void {
     const victims = this.nodes.filter((x) => targets[x.index]! < x.drain).sort(latestFirst);
     const thieves = this.nodes.filter((x) => targets[x.index]! > x.drain).sort(earliestFirst);
     // A linked list over the thieves, earliest first: a thief that can take no more leaves it
@@ -931,15 +934,15 @@ export class Balancer {
         // Thieves come in the order of their drains as the fill began, and drains only grow: from
         // one that drained no sooner than v's thief bound, none is eligible.
         const bound = this.thiefBound(v);
-        if (startDrains[i]! > bound + Math.abs(bound) * SLACK + SLACK) break;
+        if (skipping && startDrains[i]! > bound + Math.abs(bound) * SLACK + SLACK) break;
         const largestMs = largest[t.group]!;
         if (
-          largestMs < 0 ||
+          (skipping && largestMs < 0) ||
           !(t.drain < v.drain) ||
-          (!raised && this.overshoots(t, thiefTarget, halfCapacity, largestMs) && this.worth(v, t, largestMs)) ||
+          (skipping && !raised && this.overshoots(t, thiefTarget, halfCapacity, largestMs) && this.worth(v, t, largestMs)) ||
           // On levels, t takes v's largest for it or nothing (below).
-          (fluid && !raised && (this.overshoots(t, thiefTarget, halfCapacity, largestMs) || !this.worth(v, t, largestMs))) ||
-          this.fillSkips(v, t, thiefTarget, halfCapacity)
+          (skipping && fluid && !raised && (this.overshoots(t, thiefTarget, halfCapacity, largestMs) || !this.worth(v, t, largestMs))) ||
+          (skipping && this.fillSkips(v, t, thiefTarget, halfCapacity))
         ) {
           if (2 * t.capacity * (thiefTarget - t.drain) < shortestTaskMs) {
             if (previous < 0) first = next[i]!;
