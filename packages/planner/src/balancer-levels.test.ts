@@ -10,7 +10,7 @@ const RUNS = { numRuns: Number(process.env.PLANNER_RUNS ?? 300) };
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a), Math.abs(b));
 
 describe("Balancer.levels (the fill's targets above trialTasks), from snapshots", () => {
-  it("conserves work, pours into each capability group no more than the tails hold that it can run, and moves work whenever the trial does", () => {
+  it("conserves work, takes from an agent no more than its tasks waiting for a slot, pours into each capability group no more than the tails hold that it can run, and moves work whenever the trial does", () => {
     fc.assert(
       fc.property(snapshotArb, (s) => {
         const fleet = new Fleet(s, DEFAULT_PLANNER_OPTIONS);
@@ -21,6 +21,18 @@ describe("Balancer.levels (the fill's targets above trialTasks), from snapshots"
         const start = fleet.views.map((v) => drains.get(v.id)!);
         const weighted = (drain: ArrayLike<number>) => fleet.views.reduce((sum, _, i) => sum + fleet.capacity[i]! * drain[i]!, 0);
         expect(close(weighted(levels), weighted(start))).toBe(true);
+        // An agent gives no more than the tasks that wait for a slot: at most its largest
+        // queued + running − slots tail tasks.
+        fleet.views.forEach((view, i) => {
+          const tail = fleet.tails[i]!;
+          const waiting = Math.max(view.workload.queued, tail.length) + view.workload.running - Math.max(1, view.concurrency);
+          const largest = tail
+            .map((task) => fleet.duration(task))
+            .sort((a, b) => b - a)
+            .slice(0, Math.max(0, waiting));
+          const floor = start[i]! - largest.reduce((sum, ms) => sum + ms, 0) / fleet.capacity[i]!;
+          expect(levels[i]! >= floor - 1e-6 * Math.max(1, Math.abs(floor))).toBe(true);
+        });
         fleet.groups.forEach((group, g) => {
           let poured = 0;
           let runnable = 0;
