@@ -10,13 +10,12 @@ const RUNS = { numRuns: Number(process.env.PLANNER_RUNS ?? 300) };
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a), Math.abs(b));
 
 describe("Balancer.levels (the fill's targets above trialTasks), from snapshots", () => {
-  it("conserves work, takes from an agent no more than its tasks waiting for a slot, pours into each capability group no more than the tails hold that it can run, and moves work whenever the trial does", () => {
+  it("conserves work, takes from an agent no more than its tasks waiting for a slot, pours into each capability group no more than the tails hold that it can run", () => {
     fc.assert(
       fc.property(snapshotArb, (s) => {
         const fleet = new Fleet(s, DEFAULT_PLANNER_OPTIONS);
         const levels = new Balancer(fleet, config("balanced"), DEFAULT_PLANNER_OPTIONS).levels();
         if (!levels) return;
-        const trial = new Balancer(fleet, config("balanced"), DEFAULT_PLANNER_OPTIONS).trial();
         const drains = drainTimes(s);
         const start = fleet.views.map((v) => drains.get(v.id)!);
         const weighted = (drain: ArrayLike<number>) => fleet.views.reduce((sum, _, i) => sum + fleet.capacity[i]! * drain[i]!, 0);
@@ -42,7 +41,6 @@ describe("Balancer.levels (the fill's targets above trialTasks), from snapshots"
           });
           expect(poured <= runnable + 1e-6 * Math.max(1, runnable)).toBe(true);
         });
-        if (trial && trial.some((drain, i) => !close(drain, start[i]!))) expect(levels.some((level, i) => !close(level, start[i]!))).toBe(true);
       }),
       RUNS,
     );
