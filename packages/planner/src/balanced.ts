@@ -42,19 +42,25 @@ import type { PlannerConfig, PlannerOptions, PlannerSnapshot, StealDraft } from 
  * can take one victim's tasks and an idle agent can take its own); every task a directive names
  * was on its source when the round began, so the directives may be applied in any order. maxStealBatch caps each directive; a longer run of moves between two agents is split.
  *
- * One task at a time interleaves thieves, which would give one directive per move. So the greedy
- * first runs as a trial (letting tasks move on: only its end state is kept); its end state is
- * the target of a victim-by-victim, thief-by-thief fill from the start (one directive per pair);
- * the greedy then finishes from there.
+ * One task at a time interleaves thieves, which would give one directive per move. So the round
+ * first finds target drain times, and a victim-by-victim, thief-by-thief fill from the start
+ * heads for them (one directive per pair); the greedy then finishes from there. The targets are
+ * the end state of the greedy run as a trial (letting tasks move on: only its end state is kept)
+ * while the round has at most trialTasks (1,000) tail tasks; above, where a trial would cost a move per
+ * task, the water levels of levels.ts (work as a fluid, per capability group), which the moves
+ * reach within about a task (a trial too for more capability groups than it enumerates).
  */
 export function planBalanced(snapshot: PlannerSnapshot, config: PlannerConfig, options: PlannerOptions): StealDraft[] {
   const fleet = new Fleet(snapshot, options);
   if (!fleet.anyMovePossible(options.marginFraction)) return [];
   const balancer = new Balancer(fleet, config, options);
-  const targets = balancer.trial();
+  // The trial's end state is exact (whole tasks, margins, relays) but costs a move per task: up to
+  // trialTasks tail tasks it sets the targets; above, the levels computed directly do.
+  const levels = fleet.tailTasks > options.trialTasks ? balancer.levels() : undefined;
+  const targets = levels ?? balancer.trial();
   // Nothing to move: the real run, from the same state, would find nothing either.
   if (!targets) return [];
-  balancer.fillTowards(targets);
+  balancer.fillTowards(targets, levels !== undefined);
   balancer.run();
   return balancer.log.drafts("balanced");
 }

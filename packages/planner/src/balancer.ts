@@ -2,6 +2,7 @@ import type { AgentView } from "@worksteal/protocol";
 import { canRun } from "./capabilities.js";
 import { agentAverageMs, fleetAverageMs, taskDurationMs } from "./durations.js";
 import { IndexedHeap } from "./indexed-heap.js";
+import { levelTargets, MAX_GROUPS } from "./levels.js";
 import { type Candidate, Node, NodeTable } from "./balancer-nodes.js";
 import { aliveAgents, CapabilityLookup, moveAt } from "./queue-state.js";
 import { AFTER_SOURCE, AFTER_TARGET, BEFORE_SOURCE, BEFORE_TARGET, StealLog } from "./steal-log.js";
@@ -37,6 +38,8 @@ export class Fleet {
   readonly tailTasks: number;
   /** The shortest expected duration of any tail task, in ms (Infinity without any). */
   readonly shortestTaskMs: number;
+  /** Whether any tail task has a priority above 0 (the priority rule may apply). */
+  readonly raisedPriorities: boolean;
   private readonly byType = new Map<string, number | null>();
   /**
    * The first few types seen and their averages, compared before hashing: type names read from
@@ -98,6 +101,7 @@ export class Fleet {
     const work = new Float64Array(n);
     let tailTasks = 0;
     let shortestTaskMs = Infinity;
+    let raisedPriorities = false;
     for (let i = 0; i < n; i += 1) {
       const average = averages[i]!;
       avgMs[i] = Math.round(((Number.isNaN(average) ? this.fallbackMs : average) * this.capacity[i]!) / slots[i]!);
@@ -105,9 +109,11 @@ export class Fleet {
       tailTasks += tail.length;
       let held = (queued[i]! - tail.length + running[i]!) * avgMs[i]!;
       for (let j = 0; j < tail.length; j += 1) {
-        const ms = this.duration(tail[j]!);
+        const task = tail[j]!;
+        const ms = this.duration(task);
         held += ms;
         if (ms < shortestTaskMs) shortestTaskMs = ms;
+        if ((task.priority ?? 0) > 0) raisedPriorities = true;
       }
       work[i] = held;
     }
@@ -115,6 +121,7 @@ export class Fleet {
     this.work = work;
     this.tailTasks = tailTasks;
     this.shortestTaskMs = shortestTaskMs;
+    this.raisedPriorities = raisedPriorities;
   }
 
   /**
@@ -413,6 +420,46 @@ export class Balancer {
     this.budget = this.initialBudget();
     this.walkBudget = this.initialBudget();
     return drains;
+  }
+
+  /**
+   * The drain times a round heads for, computed directly (levels.ts) from every agent's floor:
+   * its drain once it gave every task of its tail worth a move that it can give (tasks wait for a
+   * slot, so no more than queued + running − slots; the largest go first; a task no group can run
+   * stays). Undefined for a
+   * fleet of more capability groups than levelTargets enumerates.
+   */
+  levels(): Float64Array | undefined {
+    const groups = this.fleet.groups;
+    if (groups.length > MAX_GROUPS) return undefined;
+    const table = this.table;
+    const n = this.nodes.length;
+    const floor = table.drain.slice();
+    const workByGroups = new Float64Array(1 << groups.length);
+    const everyGroup = (1 << groups.length) - 1;
+    for (let i = 0; i < n; i += 1) {
+      const x = this.nodes[i]!;
+      if (!this.canGive(x)) continue;
+      const all = (this.startCandidates[i] ??= this.weighStart(this.fleet.tails[i]!));
+      // A task no agent can run stays (re-registering may take capabilities away from its holder).
+      let givable = x.queued + x.running - x.slots;
+      let given = 0;
+      for (let k = 0; k < all.length && givable > 0; k += 1) {
+        const candidate = all[k]!;
+        const required = candidate.task.requiredCapabilities;
+        let mask = everyGroup;
+        if (required.length > 0) {
+          mask = 0;
+          for (let g = 0; g < groups.length; g += 1) if (canRun(groups[g]!, required)) mask |= 1 << g;
+        }
+        if (mask === 0) continue;
+        givable -= 1;
+        workByGroups[mask] = workByGroups[mask]! + candidate.ms;
+        given += candidate.ms;
+      }
+      floor[i] = (x.work - given) / x.capacity;
+    }
+    return levelTargets({ drain: table.drain, floor, capacity: table.capacity, groupOf: this.fleet.groupOf, groups: groups.length, workByGroups });
   }
 
   /** Orders every bucket once its nodes were appended, and refreshes the groups' entries. */
@@ -852,15 +899,34 @@ export class Balancer {
   /**
    * Moves towards target drain times (from a trial run), victim by victim and thief by thief, so
    * that each pair gets one directive instead of interleaved single moves. Every move is eligible.
+   * `fluid`: the targets are levels (levels()), not a trial's end state. `skipping`: whether looks
+   * that would move nothing are cut short (bounds, largest tasks, fillSkips) — they must not change
+   * the plan, and the tests compare the fill with and without them.
    */
-  fillTowards(targets: Float64Array): void {
+  fillTowards(targets: Float64Array, fluid: boolean, skipping = true): void {
     this.filling = true;
-    this.fill(targets);
+    this.fill(targets, fluid, fluid ? this.fastestInGroup() : this.table.capacity, skipping);
     this.filling = false;
     for (const thieves of this.thieves) thieves?.restore();
   }
 
-  private fill(targets: Float64Array): void {
+  /**
+   * Per agent, its capability group's largest capacity. Level targets treat work as a fluid: a
+   * slow agent's level is where the group's work would end, not where a whole task of it would.
+   * Measured in its own time, half a large task past its level can end after every other agent
+   * (and the greedy that finishes the round never moves an arrived task again), so on the level
+   * path the half task a thief may end past its target is measured at its group's fastest speed.
+   */
+  private fastestInGroup(): Float64Array {
+    const groupOf = this.fleet.groupOf;
+    const capacity = this.table.capacity;
+    const fastest = new Float64Array(this.fleet.groups.length);
+    for (let i = 0; i < this.nodes.length; i += 1) fastest[groupOf[i]!] = Math.max(fastest[groupOf[i]!]!, capacity[i]!);
+    return Float64Array.from(groupOf, (g) => fastest[g]!);
+  }
+
+  /** `overshootCapacity`: per agent, the capacity at which the half task it may end past its target is measured. */
+  private fill(targets: Float64Array, fluid: boolean, overshootCapacity: Float64Array, skipping: boolean): void {
     const victims = this.nodes.filter((x) => targets[x.index]! < x.drain).sort(latestFirst);
     const thieves = this.nodes.filter((x) => targets[x.index]! > x.drain).sort(earliestFirst);
     // A linked list over the thieves, earliest first: a thief that can take no more leaves it
@@ -868,28 +934,59 @@ export class Balancer {
     const next = new Int32Array(thieves.length);
     for (let i = 0; i < thieves.length; i += 1) next[i] = i + 1 < thieves.length ? i + 1 : -1;
     let first = thieves.length > 0 ? 0 : -1;
+    const startDrains = Float64Array.from(thieves, (t) => t.drain);
     // Targets are read from the typed array where they are used, not through a function: a
     // double returned from a call that is not inlined is a heap allocation, per move here.
     const shortestTaskMs = this.fleet.shortestTaskMs;
+    // Per group, v's largest task for it (-1: none, or v cannot give), kept up as v gives: most
+    // looks at a thief end at its test (largest), without fillSkips.
+    const largest = new Float64Array(this.fleet.groups.length);
+    const raised = this.fleet.raisedPriorities;
     for (let k = 0; k < victims.length; k += 1) {
       const v = victims[k]!;
       const victimTarget = targets[v.index]!;
+      this.largestTasks(v, largest);
       // Victims come latest first and only change when their turn comes: a thief that drains no
       // sooner than this one does now can take from none of the rest either.
       const start = v.drain;
       for (let i = first, previous = -1; i >= 0; i = next[i]!) {
         const t = thieves[i]!;
         const thiefTarget = targets[t.index]!;
+        const halfCapacity = 2 * overshootCapacity[t.index]!;
         // A victim at its target gives no more; a thief at its target takes no more (each move
         // would overshoot by more than half a task).
         if (v.drain <= victimTarget) break;
+        // Thieves come in the order of their drains as the fill began, and drains only grow: from
+        // one that drained no sooner than v's thief bound, none is eligible.
+        const bound = this.thiefBound(v);
+        if (skipping && startDrains[i]! > bound + Math.abs(bound) * SLACK + SLACK) break;
+        const largestMs = largest[t.group]!;
+        if (
+          (skipping && largestMs < 0) ||
+          !(t.drain < v.drain) ||
+          (skipping && !raised && this.overshoots(t, thiefTarget, halfCapacity, largestMs) && this.worth(v, t, largestMs)) ||
+          // On levels, t takes v's largest for it or nothing (below).
+          (skipping && fluid && !raised && (this.overshoots(t, thiefTarget, halfCapacity, largestMs) || !this.worth(v, t, largestMs))) ||
+          (skipping && this.fillSkips(v, t, thiefTarget, halfCapacity))
+        ) {
+          if (2 * t.capacity * (thiefTarget - t.drain) < shortestTaskMs) {
+            if (previous < 0) first = next[i]!;
+            else next[previous] = next[i]!;
+          } else previous = i;
+          continue;
+        }
         for (;;) {
           const candidate = this.eligible(v, t);
           if (!candidate) break;
           const ms = candidate.ms;
           const dv = ms / v.capacity;
-          if (this.chosenFinish > thiefTarget + ms / t.capacity / 2 || v.drain - dv < victimTarget - dv / 2) break;
+          if (this.chosenFinish > thiefTarget + ms / halfCapacity || v.drain - dv < victimTarget - dv / 2) break;
+          // Levels: longest processing time first, strictly. A thief that may take only a smaller
+          // task than v's largest for it takes none from v here: had v given the smaller ones
+          // first, its large task could be left with no thief it is worth a move to.
+          if (fluid && ms < largest[t.group]!) break;
           if (!this.move(v, t, candidate)) return;
+          this.largestTasks(v, largest);
         }
         // Done: it drains no sooner than this victim started, or has less room than half the
         // shortest task in any tail. Thieves only grow later and starts only get earlier: a
@@ -899,6 +996,51 @@ export class Balancer {
         else next[previous] = next[i]!;
       }
     }
+  }
+
+  /** Per group, v's largest task for it, or -1 when it has none or cannot give (fillSkips's first tests, per victim instead of per thief). */
+  private largestTasks(v: Node, largest: Float64Array): void {
+    const giving = this.canGive(v);
+    for (let g = 0; g < largest.length; g += 1) {
+      const candidates = giving ? this.candidatesFor(v, g) : undefined;
+      largest[g] = candidates && candidates.length > 0 ? candidates[0]!.ms : -1;
+    }
+  }
+
+  /**
+   * Whether the fill would take nothing from v for t, found without choose: v can give t nothing
+   * (no task of v's for t's group, or t drains no sooner), or some task of v's for it is worth
+   * the move and would take t past its target by more than half of itself (beyond rounding), so
+   * that the largest worth the move, the one eligible chooses, would too. Most of a fill's looks
+   * are these: a thief with room left for a small task, but not for a victim's largest, is looked
+   * at again by every victim. The second test only while no tail task has a raised priority:
+   * choose counts the priority rule's vetoes, which the greedy's run then reads.
+   */
+  private fillSkips(v: Node, t: Node, thiefTarget: number, halfCapacity: number): boolean {
+    if (!(t.drain < v.drain) || !this.canGive(v)) return true;
+    const candidates = this.candidatesFor(v, t.group);
+    if (candidates.length === 0) return true;
+    if (this.fleet.raisedPriorities) return false;
+    // Largest first: the tasks that overshoot are a prefix, and worth holds for every task up to
+    // some size, so when the largest is worth the move, so is every other (the common case).
+    const largest = candidates[0]!.ms;
+    if (!this.overshoots(t, thiefTarget, halfCapacity, largest)) return false;
+    if (this.worth(v, t, largest)) return true;
+    // Of the prefix, the last is the likeliest worth the move.
+    let lo = 0;
+    let hi = candidates.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.overshoots(t, thiefTarget, halfCapacity, candidates[mid]!.ms)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && this.worth(v, t, candidates[lo - 1]!.ms);
+  }
+
+  /** Whether a task of `ms` takes t past its target by more than half of itself (ms / halfCapacity), beyond rounding. */
+  private overshoots(t: Node, thiefTarget: number, halfCapacity: number, ms: number): boolean {
+    const dt = ms / t.capacity;
+    return t.drain + dt - (thiefTarget + ms / halfCapacity) > (Math.abs(thiefTarget) + dt) * SLACK;
   }
 
   private candidatesFor(v: Node, group: number): readonly Candidate[] {

@@ -9,6 +9,11 @@ import type { PlannerSnapshot } from "./types.js";
 
 const RUNS = { numRuns: Number(process.env.PLANNER_RUNS ?? 150) };
 const strategies = ["balanced", "classic"] as const;
+/** balanced's two ways to its fill's targets: a trial run (small rounds), and the water levels (trialTasks 0: every round). */
+const targetPaths = [
+  ["trial", configArb("balanced")],
+  ["levels", configArb("balanced").map((cfg) => ({ ...cfg, trialTasks: 0 }))],
+] as const;
 
 function byId(s: PlannerSnapshot, id: string) {
   const a = s.agents.find((x) => x.id === id);
@@ -31,65 +36,68 @@ function movesOf(s: PlannerSnapshot, plan: readonly PlannedDirective[]): Array<{
   return moves;
 }
 
-describe.each(strategies)("planSteals (%s) properties", (strategy) => {
-  it("(a)(b) applied in order, each directive's target can run `count` of the source's tail tasks; 1 ≤ count ≤ min(maxStealBatch, source queued)", () => {
-    fc.assert(
-      fc.property(snapshotArb, configArb(strategy), (s, cfg) => {
-        let state = s;
-        for (const d of planSteals(s, cfg)) {
-          expect(Number.isInteger(d.count) && d.count >= 1).toBe(true);
-          expect(d.count).toBeLessThanOrEqual(cfg.maxStealBatch);
-          const source = byId(state, d.source);
-          const tail = state.tails[d.source] ?? [];
-          const target = new Set(byId(state, d.target).capabilities);
-          expect(d.count).toBeLessThanOrEqual(tail.filter((t) => canRun(target, t.requiredCapabilities)).length);
-          expect(d.count).toBeLessThanOrEqual(Math.max(source.workload.queued, tail.length));
-          state = projectDirectives(state, [d]);
-        }
-      }),
-      RUNS,
-    );
-  });
+describe.each([...strategies.map((strategy) => [strategy, configArb(strategy)] as const), ["balanced with levels", targetPaths[1][1]] as const])(
+  "planSteals (%s) properties",
+  (_name, configOf) => {
+    it("(a)(b) applied in order, each directive's target can run `count` of the source's tail tasks; 1 ≤ count ≤ min(maxStealBatch, source queued)", () => {
+      fc.assert(
+        fc.property(snapshotArb, configOf, (s, cfg) => {
+          let state = s;
+          for (const d of planSteals(s, cfg)) {
+            expect(Number.isInteger(d.count) && d.count >= 1).toBe(true);
+            expect(d.count).toBeLessThanOrEqual(cfg.maxStealBatch);
+            const source = byId(state, d.source);
+            const tail = state.tails[d.source] ?? [];
+            const target = new Set(byId(state, d.target).capabilities);
+            expect(d.count).toBeLessThanOrEqual(tail.filter((t) => canRun(target, t.requiredCapabilities)).length);
+            expect(d.count).toBeLessThanOrEqual(Math.max(source.workload.queued, tail.length));
+            state = projectDirectives(state, [d]);
+          }
+        }),
+        RUNS,
+      );
+    });
 
-  it("(e) deterministic and independent of agent order; alive, distinct endpoints; numbered ids", () => {
-    fc.assert(
-      fc.property(snapshotArb, configArb(strategy), (s, cfg) => {
-        const plan = planSteals(s, cfg);
-        expect(planSteals(s, cfg)).toEqual(plan);
-        expect(planSteals({ ...s, agents: [...s.agents].reverse() }, cfg)).toEqual(plan);
-        plan.forEach((d, i) => {
-          expect(d.id).toBe(`r${s.round}-${i + 1}`);
-          expect(d.id).toMatch(/^[A-Za-z0-9_.-]+$/);
-          expect(d.reason.length).toBeLessThanOrEqual(500);
-          expect(d.source).not.toBe(d.target);
-          expect(byId(s, d.source).status).toBe("alive");
-          expect(byId(s, d.target).status).toBe("alive");
-        });
-        expect(planSteals(s, { ...cfg, enabled: false })).toEqual([]);
-      }),
-      RUNS,
-    );
-  });
+    it("(e) deterministic and independent of agent order; alive, distinct endpoints; numbered ids", () => {
+      fc.assert(
+        fc.property(snapshotArb, configOf, (s, cfg) => {
+          const plan = planSteals(s, cfg);
+          expect(planSteals(s, cfg)).toEqual(plan);
+          expect(planSteals({ ...s, agents: [...s.agents].reverse() }, cfg)).toEqual(plan);
+          plan.forEach((d, i) => {
+            expect(d.id).toBe(`r${s.round}-${i + 1}`);
+            expect(d.id).toMatch(/^[A-Za-z0-9_.-]+$/);
+            expect(d.reason.length).toBeLessThanOrEqual(500);
+            expect(d.source).not.toBe(d.target);
+            expect(byId(s, d.source).status).toBe("alive");
+            expect(byId(s, d.target).status).toBe("alive");
+          });
+          expect(planSteals(s, { ...cfg, enabled: false })).toEqual([]);
+        }),
+        RUNS,
+      );
+    });
 
-  it("(f) no task moves twice in one round (so none goes straight back, A→B→A), the directives applied in order as the executor does", () => {
-    fc.assert(
-      fc.property(snapshotArb, configArb(strategy), (s, cfg) => {
-        const movedBy = new Map<string, string>();
-        for (const { task, directive } of movesOf(s, planSteals(s, cfg))) {
-          expect(movedBy.get(task), `task ${task} moved by ${movedBy.get(task)} and again by ${directive.id}`).toBeUndefined();
-          movedBy.set(task, directive.id);
-        }
-      }),
-      RUNS,
-    );
-  });
-});
+    it("(f) no task moves twice in one round (so none goes straight back, A→B→A), the directives applied in order as the executor does", () => {
+      fc.assert(
+        fc.property(snapshotArb, configOf, (s, cfg) => {
+          const movedBy = new Map<string, string>();
+          for (const { task, directive } of movesOf(s, planSteals(s, cfg))) {
+            expect(movedBy.get(task), `task ${task} moved by ${movedBy.get(task)} and again by ${directive.id}`).toBeUndefined();
+            movedBy.set(task, directive.id);
+          }
+        }),
+        RUNS,
+      );
+    });
+  },
+);
 
-describe("balanced properties", () => {
+describe.each(targetPaths)("balanced properties (targets by %s)", (_path, balancedConfig) => {
   it("(c) applying each directive in turn makes max(drain(source), drain(target)) sooner; the latest drain never gets later", () => {
     const latest = (m: Map<string, number>, s: PlannerSnapshot) => Math.max(0, ...s.agents.filter((a) => a.status === "alive").map((a) => m.get(a.id)!));
     fc.assert(
-      fc.property(snapshotArb, configArb("balanced"), (s, cfg) => {
+      fc.property(snapshotArb, balancedConfig, (s, cfg) => {
         let state = s;
         for (const d of planSteals(s, cfg)) {
           const next = projectDirectives(state, [d]);
@@ -110,7 +118,7 @@ describe("balanced properties", () => {
     // time (it arrived by a move of the round, so the executor would pick it): those wait for
     // the next round, where they are single moves.
     fc.assert(
-      fc.property(snapshotArb, configArb("balanced"), (s, cfg) => {
+      fc.property(snapshotArb, balancedConfig, (s, cfg) => {
         const first = planSteals(s, cfg);
         const projected = projectDirectives(s, first);
         const [next] = movesOf(projected, planSteals(projected, cfg));

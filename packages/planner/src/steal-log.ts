@@ -76,6 +76,8 @@ export class StealLog {
   }
 
   drafts(strategy: string): StealDraft[] {
+    // A round's drains repeat (whole tenths of a second): each text is written once.
+    const texts = new Map<number, string>();
     return this.entries.map((e) => {
       const source = this.ids[e.source]!;
       const target = this.ids[e.target]!;
@@ -84,7 +86,7 @@ export class StealLog {
         target,
         count: e.count,
         taskIds: e.taskIds,
-        reason: `${strategy}: drain ${source} ${secs(e.beforeSource)}->${secs(e.afterSource)}, ` + `${target} ${secs(e.beforeTarget)}->${secs(e.afterTarget)}`,
+        reason: `${strategy}: drain ${source} ${secs(e.beforeSource, texts)}->${secs(e.afterSource, texts)}, ${target} ${secs(e.beforeTarget, texts)}->${secs(e.afterTarget, texts)}`,
       };
     });
   }
@@ -94,12 +96,20 @@ export class StealLog {
  * `ms` in seconds as toFixed(1) writes them. A round may plan thousands of directives, four drains
  * each, and toFixed converts through a general digit generator: when x × 10 is not near a half
  * (where its rounding error could pick the other neighbour), the nearest tenth is the rounded
- * product, written digit by digit; otherwise (and for negative, huge or non-finite x) toFixed itself.
+ * product, written digit by digit (kept in `texts` by tenths, when given); otherwise (and for
+ * negative, huge or non-finite x) toFixed itself.
  */
-export function secs(ms: number): string {
+export function secs(ms: number, texts?: Map<number, string>): string {
   const x = ms / 1000;
   const tenths = Math.round(x * 10);
-  if (x >= 0 && tenths <= MAX_EXACT_TENTHS && Math.abs(x * 10 - tenths) < 0.49) return `${Math.floor(tenths / 10)}.${tenths % 10}s`;
+  if (x >= 0 && tenths <= MAX_EXACT_TENTHS && Math.abs(x * 10 - tenths) < 0.49) {
+    let text = texts?.get(tenths);
+    if (text === undefined) {
+      text = `${Math.floor(tenths / 10)}.${tenths % 10}s`;
+      texts?.set(tenths, text);
+    }
+    return text;
+  }
   return `${x.toFixed(1)}s`;
 }
 

@@ -64,35 +64,39 @@ const agentArb = fc.record({
 });
 
 /** Up to 8 agents with random profiles, loads and queue tails; task ids unique. */
-export const snapshotArb: fc.Arbitrary<PlannerSnapshot> = fc
-  .record({
-    agents: fc.array(agentArb, { minLength: 1, maxLength: 8 }),
-    durationsByType: fc.option(fc.dictionary(fc.constantFrom(...TYPES), msArb), { nil: undefined }),
-    durationCountsByType: fc.option(fc.dictionary(fc.constantFrom(...TYPES), fc.nat(20)), { nil: undefined }),
-    round: fc.nat(1000),
-  })
-  .map(({ agents, durationsByType, durationCountsByType, round }) => {
-    const tails: Record<string, TaskSummary[]> = {};
-    const views = agents.map((a, i) => {
-      const id = `ag${i}`;
-      const tail = a.tail.slice(0, a.lag ? a.tail.length : Math.min(a.tail.length, a.queued));
-      tails[id] = tail.map((t, j) => ({ ...t, id: `${id}-t${j}` }));
-      return agent(id, {
-        capabilities: a.capabilities,
-        concurrency: a.concurrency,
-        priority: a.priority,
-        status: a.status,
-        workload: {
-          queued: a.lag ? Math.min(a.queued, tail.length) : Math.max(a.queued, tail.length),
-          running: Math.min(a.running, a.concurrency),
-          durationCount: a.durationCount,
-          durationSumMs: a.durationCount * a.avgMs,
-          cpu: a.cpu,
-        },
+/** Snapshots of minAgents to maxAgents agents. */
+export const snapshotsOf = (minAgents: number, maxAgents: number): fc.Arbitrary<PlannerSnapshot> =>
+  fc
+    .record({
+      agents: fc.array(agentArb, { minLength: minAgents, maxLength: maxAgents }),
+      durationsByType: fc.option(fc.dictionary(fc.constantFrom(...TYPES), msArb), { nil: undefined }),
+      durationCountsByType: fc.option(fc.dictionary(fc.constantFrom(...TYPES), fc.nat(20)), { nil: undefined }),
+      round: fc.nat(1000),
+    })
+    .map(({ agents, durationsByType, durationCountsByType, round }) => {
+      const tails: Record<string, TaskSummary[]> = {};
+      const views = agents.map((a, i) => {
+        const id = `ag${i}`;
+        const tail = a.tail.slice(0, a.lag ? a.tail.length : Math.min(a.tail.length, a.queued));
+        tails[id] = tail.map((t, j) => ({ ...t, id: `${id}-t${j}` }));
+        return agent(id, {
+          capabilities: a.capabilities,
+          concurrency: a.concurrency,
+          priority: a.priority,
+          status: a.status,
+          workload: {
+            queued: a.lag ? Math.min(a.queued, tail.length) : Math.max(a.queued, tail.length),
+            running: Math.min(a.running, a.concurrency),
+            durationCount: a.durationCount,
+            durationSumMs: a.durationCount * a.avgMs,
+            cpu: a.cpu,
+          },
+        });
       });
+      return { agents: views, tails, round, ...(durationsByType ? { durationsByType } : {}), ...(durationCountsByType ? { durationCountsByType } : {}) };
     });
-    return { agents: views, tails, round, ...(durationsByType ? { durationsByType } : {}), ...(durationCountsByType ? { durationCountsByType } : {}) };
-  });
+
+export const snapshotArb = snapshotsOf(1, 8);
 
 export const configArb = (strategy: StrategyName) =>
   fc.record({

@@ -43,6 +43,11 @@ export interface PlannerOptions {
   minTaskMs: number;
   /** balanced: completions of a type that weigh as much as a task's own estimate (needs durationCountsByType). */
   estimateWeight: number;
+  /**
+   * balanced: up to this many tail tasks in a round, a trial run of the greedy finds the drain
+   * times its moves head for (exact, a move per task); above, water levels computed directly (levels.ts).
+   */
+  trialTasks: number;
   /** classic: overloaded when taskCount > this … */
   overloadedTaskCount: number;
   /** … or cpu > this. */
@@ -61,6 +66,7 @@ export const DEFAULT_PLANNER_OPTIONS: Readonly<PlannerOptions> = Object.freeze({
   defaultTaskDurationMs: 1000,
   minTaskMs: 1,
   estimateWeight: 3,
+  trialTasks: 1000,
   overloadedTaskCount: 8,
   overloadedCpu: 80,
   underloadedTaskCount: 2,
