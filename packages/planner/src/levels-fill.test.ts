@@ -33,7 +33,9 @@ describe("balanced with levels: the fill plans no later a finish than the trial"
     // (about 0.4 of the others') would let it end past everyone else, who cannot take it back.
     const s = fleet(12, 2000, 4500, 3);
     expect(latestFinish(s, levels)).toBeLessThanOrEqual(latestFinish(s, trial));
-    expect(Math.round(latestFinish(s, levels))).toBe(2378);
+    const drains = drainTimes(projectDirectives(s, planSteals(s, levels)));
+    const rest = [...drains].filter(([id]) => id !== "s").map(([, ms]) => ms);
+    expect(drains.get("s")!).toBeLessThan(Math.max(...rest));
   });
 
   it("a victim gives its large task before its small ones (else the large one may be worth a move to no one)", () => {
