@@ -144,28 +144,6 @@ describe("balanced strategy", () => {
     expect(moved(free)).not.toContain("u");
   });
 
-  it("gives an idle agent the task it would finish sooner, without the task margin: it starts at once and is never traded back", () => {
-    // a runs a task expected to take 200 ms (its own average) and holds a 1 s one; b is idle. On b
-    // that task ends at 1 s instead of 1.2 s: a gain of a fifth of it, less than the half the
-    // margin asks of a queued task, but b has a free slot.
-    const s = snapshot(
-      [agent("a", { workload: { queued: 1, running: 1, durationSumMs: 200, durationCount: 1 } }), agent("b")],
-      { a: tasks("a", 1) },
-      { durationsByType: { t: 1000 } },
-    );
-    expect(planSteals(s, balanced)).toMatchObject([{ source: "a", target: "b", count: 1, reason: "balanced: drain a 1.2s->0.2s, b 0.0s->1.0s" }]);
-    // b busy (its one slot held): the margin holds, and the task stays.
-    const busy = snapshot(
-      [
-        agent("a", { workload: { queued: 1, running: 1, durationSumMs: 200, durationCount: 1 } }),
-        agent("b", { workload: { running: 1, durationSumMs: 1, durationCount: 1 } }),
-      ],
-      { a: tasks("a", 1) },
-      { durationsByType: { t: 1000 } },
-    );
-    expect(planSteals(busy, balanced)).toEqual([]);
-  });
-
   it("counts each agent's speed: a fast agent's queue drains sooner, so it takes more", () => {
     // Same capabilities: b's tasks took 250 ms, the others' 1000 ms — b is about 2.5× as fast as the group average.
     const history = (avg: number) => ({ durationCount: 10, durationSumMs: 10 * avg });

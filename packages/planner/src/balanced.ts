@@ -18,8 +18,7 @@ import type { PlannerConfig, PlannerOptions, PlannerSnapshot, StealDraft } from 
  * waiting for a slot (queued + running > slots; there is no count floor: minTasksToSteal is
  * classic's); the task did not arrive by a move of this round (so no task moves twice in a
  * round, nor straight back: A→B→A); the move shortens max(drain(V), drain(T)) by more than
- * marginTaskFraction × the task's drain time (by anything while T has a free slot: T starts it at
- * once, and a running task is never traded back); T, holding it, still drains sooner than V by more
+ * marginTaskFraction × the task's drain time; T, holding it, still drains sooner than V by more
  * than marginFraction × drain(V) — so the task finishes sooner on T; and a task of a raised
  * priority does not leave a V that would start it no later than T could. (One move never gains
  * more than one task, so the relative part bounds the gap, not the gain: on a deep queue 5% of

@@ -548,14 +548,13 @@ export class Balancer {
   /**
    * The size below which a task from v is worth moving to t (worth solved for ms, up to
    * rounding): with gain = v − t − ms/ct once the task would finish later on t than the rest of v,
-   * gain > taskMargin(t) × ms × min(1/cv, 1/ct), and v − t − ms/ct > marginFraction × v.
+   * gain > marginTaskFraction × ms × min(1/cv, 1/ct), and v − t − ms/ct > marginFraction × v.
    * Below that point the gain is the task's whole drain time, which passes while
    * marginTaskFraction < 1; otherwise no closed form: Infinity (every candidate is tested). Left
    * in worthLimit (a returned double would be a heap allocation per call).
    */
   private findWorthLimit(v: Node, t: Node): void {
-    const { marginFraction } = this.options;
-    const marginTaskFraction = this.taskMargin(t);
+    const { marginTaskFraction, marginFraction } = this.options;
     if (!(marginTaskFraction >= 0 && marginTaskFraction < 1)) {
       this.worthLimit = Infinity;
       return;
@@ -575,20 +574,7 @@ export class Balancer {
     const dt = ms / t.capacity;
     const finish = t.drain + dt;
     const gain = v.drain - Math.max(v.drain - dv, finish);
-    return gain > this.taskMargin(t) * Math.min(dv, dt) && v.drain - finish > this.options.marginFraction * v.drain;
-  }
-
-  /**
-   * The share of a task's drain time a move to t must gain: marginTaskFraction, the hysteresis
-   * that keeps queued tasks from being traded back and forth — except while t has a free slot. t
-   * then starts the task at once, and a running task never moves again, so there is nothing to
-   * trade back: any gain will do (the relative margin still holds). Without this, an idle agent
-   * stayed idle beside a victim whose one queued task would finish only a little later there by
-   * the estimates, while the victim's slot was held by a task that ran far longer than its
-   * average (bimodal durations).
-   */
-  private taskMargin(t: Node): number {
-    return t.queued + t.running < t.slots ? 0 : this.options.marginTaskFraction;
+    return gain > this.options.marginTaskFraction * Math.min(dv, dt) && v.drain - finish > this.options.marginFraction * v.drain;
   }
 
   /**
