@@ -8,7 +8,8 @@ import type { PlannerSnapshot } from "./types.js";
 // trial's end state (trialTasks: Infinity), on the fleets where the levels once planned later.
 const levels = config("balanced", { maxStealBatch: 10, trialTasks: 0 });
 const trial = config("balanced", { maxStealBatch: 10, trialTasks: Infinity });
-const history = (avgMs: number) => ({ durationCount: 10, durationSumMs: 10 * avgMs });
+// Enough completions for a speed to be believed (SPEED_EVIDENCE): the slow thief is slow.
+const history = (avgMs: number) => ({ durationCount: 1000, durationSumMs: 1000 * avgMs });
 
 function latestFinish(s: PlannerSnapshot, cfg: typeof levels): number {
   return Math.max(...drainTimes(projectDirectives(s, planSteals(s, cfg))).values());
