@@ -86,7 +86,7 @@ describe("Client.submitMany", () => {
     expect(Math.max(...perOwner.values()) - Math.min(...perOwner.values())).toBeLessThanOrEqual(1);
   });
 
-  it("keeps each owner's BullMQ events stream short: the queue's meta is written as BullMQ's Queue writes it", async () => {
+  it("keeps each owner's BullMQ events stream short: the submit script sets the queue meta's events length", async () => {
     h = namespaceHarness("many-meta");
     await h.registerAgent("single");
     await h.registerAgent("bulk");

@@ -134,7 +134,6 @@ export class Client {
   async submit(input: SubmitInput): Promise<Submitted> {
     const parsed = parseInput(this.withDefaults(input), "");
     const result = await this.create(parsed);
-    this.openQueueOf(result);
     if (!result.created && result.state === "queued" && result.owner !== "") {
       await this.queues.enqueueMany(result.owner, [{ taskId: parsed.task.id, epoch: result.epoch, attempts: parsed.task.maxAttempts }]);
     }
@@ -184,9 +183,7 @@ export class Client {
     const jobsByOwner = new Map<string, Array<{ taskId: string; epoch: number; attempts: number }>>();
     chunk.forEach(({ task }, index) => {
       const result = results[index]!;
-      if (result instanceof StoreError) return;
-      this.openQueueOf(result);
-      if (result.created || result.state !== "queued" || result.owner === "") return;
+      if (result instanceof StoreError || result.created || result.state !== "queued" || result.owner === "") return;
       const jobs = jobsByOwner.get(result.owner) ?? [];
       jobs.push({ taskId: task.id, epoch: result.epoch, attempts: task.maxAttempts });
       jobsByOwner.set(result.owner, jobs);
@@ -222,15 +219,6 @@ export class Client {
       if (!isRefusedAgent(error)) throw error;
       return this.store.submit(task, "", payloadJson);
     }
-  }
-
-  /**
-   * Opens the owner's queue object once (AgentQueues keeps it): as BullMQ's Queue does, it
-   * writes the queue's meta, whose events stream length (QUEUE_EVENTS_MAX_LEN) the submit
-   * script's job add reads. Without it BullMQ's add would set its default, 10,000 entries.
-   */
-  private openQueueOf(result: SubmitResult): void {
-    if (result.owner !== "") this.queues.get(result.owner);
   }
 
   async get(taskId: string): Promise<TaskRecord | undefined> {

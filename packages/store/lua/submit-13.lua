@@ -33,7 +33,7 @@
           data (JSON), msgpacked options, for job id t.<task>.1 (a new task's epoch on its first
           owner); without an owner, unused
   ARGV[14] the most entries BullMQ keeps in the owner queue's events stream (QUEUE_EVENTS_MAX_LEN),
-          set in the queue's meta unless already there
+          set in the queue's meta when it holds another value
 
   Counts the task in the owner's load (includes/agentLoads.lua: keys derived from KEYS[2]).
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
@@ -97,9 +97,11 @@ else
 end
 redis.call('HSET', taskKey, unpack(record))
 if owner ~= '' then
-  -- BullMQ's add sets its own default (10,000) when the meta has none yet: a queue whose BullMQ
-  -- Queue object has not written the meta (a client that submits and closes at once) keeps ours.
-  redis.call('HSETNX', KEYS[6], 'opts.maxLenEvents', ARGV[14])
+  -- Ours, whatever wrote the meta first: BullMQ sets its own default (10,000) when the meta has
+  -- none, and so does the agent's Worker at its start (its stalled-jobs check), before any submit.
+  if redis.call('HGET', KEYS[6], 'opts.maxLenEvents') ~= ARGV[14] then
+    redis.call('HSET', KEYS[6], 'opts.maxLenEvents', ARGV[14])
+  end
   addPrioritizedJob({KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]},
     {ARGV[11], ARGV[12], ARGV[13]})
 end

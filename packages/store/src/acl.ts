@@ -37,7 +37,7 @@ const CONNECTION_COMMANDS = [
  */
 const COORDINATOR_COMMANDS = [
   ...["multi", "exec", "scan", "exists", "get", "set", "del", "incr", "pexpire", "pttl"],
-  ...["hget", "hgetall", "hmget", "hmset", "hset", "hsetnx", "hdel", "hexists", "hincrby", "hkeys", "hlen"],
+  ...["hget", "hgetall", "hmget", "hmset", "hset", "hdel", "hexists", "hincrby", "hkeys", "hlen"],
   ...["smembers", "smismember", "sismember", "srandmember", "sscan", "scard", "sadd", "srem"],
   ...[
     "zadd",

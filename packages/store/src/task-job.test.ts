@@ -58,6 +58,10 @@ describe("the job a submit adds in its script", () => {
     // A client that submits and closes at once may never write the meta; BullMQ's add would then set its 10,000.
     await store.submit(task("capped-1"), "capped");
     expect(await redis.hget(queueKey("capped", "meta"), "opts.maxLenEvents")).toBe(String(QUEUE_EVENTS_MAX_LEN));
+    // The agent's Worker sets BullMQ's default at its start (its stalled-jobs check) when the meta has none.
+    await redis.hset(queueKey("capped", "meta"), "opts.maxLenEvents", "10000");
+    await store.submit(task("capped-2"), "capped");
+    expect(await redis.hget(queueKey("capped", "meta"), "opts.maxLenEvents")).toBe(String(QUEUE_EVENTS_MAX_LEN));
   });
 
   it("is the job BullMQ's Queue.add stores: the same hash fields, sets and queue events", async () => {
