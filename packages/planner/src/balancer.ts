@@ -1,6 +1,7 @@
 import type { AgentView } from "@worksteal/protocol";
 import { canRun } from "./capabilities.js";
 import { agentAverageMs, fleetAverageMs, taskDurationMs } from "./durations.js";
+import { FillThieves } from "./fill-thieves.js";
 import { IndexedHeap } from "./indexed-heap.js";
 import { levelTargets, MAX_GROUPS } from "./levels.js";
 import { type Candidate, Node, NodeTable } from "./balancer-nodes.js";
@@ -915,11 +916,6 @@ export class Balancer {
   private fill(targets: Float64Array, fluid: boolean, overshootCapacity: Float64Array, skipping: boolean): void {
     const victims = this.nodes.filter((x) => targets[x.index]! < x.drain).sort(latestFirst);
     const thieves = this.nodes.filter((x) => targets[x.index]! > x.drain).sort(earliestFirst);
-    // A linked list over the thieves, earliest first: a thief that can take no more leaves it
-    // when it is next looked at, instead of a sweep over every thief per victim.
-    const next = new Int32Array(thieves.length);
-    for (let i = 0; i < thieves.length; i += 1) next[i] = i + 1 < thieves.length ? i + 1 : -1;
-    let first = thieves.length > 0 ? 0 : -1;
     const startDrains = Float64Array.from(thieves, (t) => t.drain);
     // Targets are read from the typed array where they are used, not through a function: a
     // double returned from a call that is not inlined is a heap allocation, per move here.
@@ -928,6 +924,11 @@ export class Balancer {
     // looks at a thief end at its test (largest), without fillSkips.
     const largest = new Float64Array(this.fleet.groups.length);
     const raised = this.fleet.raisedPriorities;
+    // Taking v's largest task for t's group or nothing (below), the fill passes over every thief
+    // without room for that task: the walks stop only at thieves with room for it.
+    const byLargest = skipping && fluid && !raised;
+    const order = new FillThieves(thieves.length, byLargest ? { groupOf: Int32Array.from(thieves, (t) => t.group), groups: largest.length } : undefined);
+    for (let i = 0; i < thieves.length; i += 1) order.keep(i, this.largestFitting(thieves[i]!, targets[thieves[i]!.index]!, 2 * overshootCapacity[thieves[i]!.index]!));
     for (let k = 0; k < victims.length; k += 1) {
       const v = victims[k]!;
       const victimTarget = targets[v.index]!;
@@ -935,7 +936,7 @@ export class Balancer {
       // Victims come latest first and only change when their turn comes: a thief that drains no
       // sooner than this one does now can take from none of the rest either.
       const start = v.drain;
-      for (let i = first, previous = -1; i >= 0; i = next[i]!) {
+      for (let i = order.next(0, largest); i >= 0; i = order.next(i + 1, largest)) {
         const t = thieves[i]!;
         const thiefTarget = targets[t.index]!;
         const halfCapacity = 2 * overshootCapacity[t.index]!;
@@ -955,10 +956,7 @@ export class Balancer {
           (skipping && fluid && !raised && (this.overshoots(t, thiefTarget, halfCapacity, largestMs) || !this.worth(v, t, largestMs))) ||
           (skipping && this.fillSkips(v, t, thiefTarget, halfCapacity))
         ) {
-          if (2 * t.capacity * (thiefTarget - t.drain) < shortestTaskMs) {
-            if (previous < 0) first = next[i]!;
-            else next[previous] = next[i]!;
-          } else previous = i;
+          if (2 * t.capacity * (thiefTarget - t.drain) < shortestTaskMs) order.drop(i);
           continue;
         }
         for (;;) {
@@ -977,11 +975,25 @@ export class Balancer {
         // Done: it drains no sooner than this victim started, or has less room than half the
         // shortest task in any tail. Thieves only grow later and starts only get earlier: a
         // thief that is done stays done.
-        if (!(t.drain >= start || 2 * t.capacity * (thiefTarget - t.drain) < shortestTaskMs)) previous = i;
-        else if (previous < 0) first = next[i]!;
-        else next[previous] = next[i]!;
+        if (t.drain >= start || 2 * t.capacity * (thiefTarget - t.drain) < shortestTaskMs) order.drop(i);
+        else order.keep(i, this.largestFitting(t, thiefTarget, halfCapacity));
       }
     }
+  }
+
+  /**
+   * The largest task t could take without overshooting (ending past its target by more than
+   * half of the task, as `overshoots` has it), a little more: no rounding of that test makes a
+   * task fit that this says does not. Where overshoots compares t.drain + ms/c − (target +
+   * ms/h) with (|target| + ms/c) × SLACK, this solves it for ms (h ≥ 2c, so ms/c − ms/h grows
+   * with ms), with a margin of SLACK on every term, a million times their rounding errors.
+   */
+  private largestFitting(t: Node, thiefTarget: number, halfCapacity: number): number {
+    const room = thiefTarget - t.drain + (Math.abs(thiefTarget) + Math.abs(t.drain) + 1) * 2 * SLACK;
+    // No room: no task of any size fits (every task takes more than 0 ms).
+    if (!(room > 0)) return 0;
+    const perMs = (1 - SLACK) / t.capacity - 1 / halfCapacity;
+    return room / (perMs * (1 - SLACK));
   }
 
   /** Per group, v's largest task for it, or -1 when it has none or cannot give (fillSkips's first tests, per victim instead of per thief). */
