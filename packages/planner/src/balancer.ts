@@ -36,6 +36,9 @@ export class Fleet {
   readonly capacity: Float64Array;
   /** Per state: expected work held at the start of the round, in whole ms. */
   readonly work: Float64Array;
+  /** Per state: its agent's priority and cpu (the thieves' order among equal drains). */
+  readonly priority: Float64Array;
+  readonly cpu: Float64Array;
   readonly tailTasks: number;
   /** The shortest expected duration of any tail task, in ms (Infinity without any). */
   readonly shortestTaskMs: number;
@@ -72,6 +75,10 @@ export class Fleet {
     const queued = new Array<number>(n);
     // Each agent's own average, read once (NaN: none): capacities and avgMs both need it.
     const averages = new Float64Array(n);
+    const completions = new Float64Array(n);
+    const completionMs = new Float64Array(n);
+    const priority = new Float64Array(n);
+    const cpu = new Float64Array(n);
     let lastCaps: ReadonlySet<string> | undefined;
     let lastGroup = -1;
     for (let i = 0; i < n; i += 1) {
@@ -86,18 +93,27 @@ export class Fleet {
       }
       caps[i] = set;
       groupOf[i] = lastGroup;
+      // Everything the round reads of the view, in this one pass: 10,000 views and their
+      // workloads do not stay in the caches from one pass to the next.
+      const workload = view.workload;
       slots[i] = Math.max(1, view.concurrency);
-      running[i] = Math.max(0, view.workload.running);
-      queued[i] = Math.max(view.workload.queued, readLengths[i]!);
-      averages[i] = agentAverageMs(view.workload) ?? Number.NaN;
+      running[i] = Math.max(0, workload.running);
+      queued[i] = Math.max(workload.queued, readLengths[i]!);
+      averages[i] = agentAverageMs(workload) ?? Number.NaN;
+      completions[i] = workload.durationCount;
+      completionMs[i] = workload.durationSumMs;
+      priority[i] = view.priority;
+      cpu[i] = workload.cpu;
     }
+    this.priority = priority;
+    this.cpu = cpu;
     this.caps = caps;
     this.groupOf = groupOf;
     this.groups = groups;
     this.slots = slots;
     this.running = running;
     this.queued = queued;
-    this.capacity = capacities(views, slots, averages, groupOf, groups.length);
+    this.capacity = capacities({ completions, completionMs, averages }, slots, groupOf, groups.length);
     const avgMs = new Float64Array(n);
     const work = new Float64Array(n);
     let tailTasks = 0;
@@ -206,30 +222,38 @@ const SPEED_EVIDENCE = 2;
  * thieves of one group fall into few buckets of equal capacity (a move looks at every bucket's
  * first thief); otherwise the capacity is the slots.
  */
-function capacities(views: readonly AgentView[], slots: readonly number[], averages: Float64Array, groupOf: Int32Array, groups: number): Float64Array {
+function capacities(
+  history: { completions: Float64Array; completionMs: Float64Array; averages: Float64Array },
+  slots: readonly number[],
+  groupOf: Int32Array,
+  groups: number,
+): Float64Array {
+  const { completions, completionMs, averages } = history;
   const sum = new Float64Array(groups);
   const count = new Float64Array(groups);
   const agents = new Int32Array(groups);
-  // NaN (no average) is not above 0.
-  const known = (i: number) => views[i]!.workload.durationCount >= SPEED_SAMPLES && averages[i]! > 0;
-  for (let i = 0; i < views.length; i += 1) {
-    if (!known(i)) continue;
+  const n = slots.length;
+  for (let i = 0; i < n; i += 1) {
+    // NaN (no average) is not above 0.
+    if (!(completions[i]! >= SPEED_SAMPLES && averages[i]! > 0)) continue;
     const g = groupOf[i]!;
-    sum[g] = sum[g]! + views[i]!.workload.durationSumMs;
-    count[g] = count[g]! + views[i]!.workload.durationCount;
+    sum[g] = sum[g]! + completionMs[i]!;
+    count[g] = count[g]! + completions[i]!;
     agents[g] = agents[g]! + 1;
   }
   // A fleet has few steps: each power is computed once (a fractional power costs more than the rest of an agent's setup).
   const powers = new Map<number, number>();
-  const result = Float64Array.from(slots);
-  for (let i = 0; i < views.length; i += 1) {
+  const result = new Float64Array(slots);
+  for (let i = 0; i < n; i += 1) {
     const g = groupOf[i]!;
-    if (!known(i) || agents[g]! < 2) continue;
+    if (!(completions[i]! >= SPEED_SAMPLES && averages[i]! > 0) || agents[g]! < 2) continue;
     const speed = Math.min(SPEED_LIMIT, Math.max(1 / SPEED_LIMIT, sum[g]! / count[g]! / averages[i]!));
     // Within half a step of the group's average, the agent is as fast as the rest: its slots.
+    // (Well inside that band no logarithm is needed to tell; near its edges the test itself decides.)
+    if (speed > WITHIN_HALF_STEP_LOW && speed < WITHIN_HALF_STEP_HIGH) continue;
     if (Math.round(CAPACITY_STEPS * Math.log2(speed)) === 0) continue;
     // Within chance of the group's average for as many completions: as fast as the rest.
-    if (Math.log(speed) ** 2 * views[i]!.workload.durationCount < SPEED_EVIDENCE ** 2) continue;
+    if (Math.log(speed) ** 2 * completions[i]! < SPEED_EVIDENCE ** 2) continue;
     const step = Math.round(CAPACITY_STEPS * Math.log2(slots[i]! * speed));
     let capacity = powers.get(step);
     if (capacity === undefined) powers.set(step, (capacity = 2 ** (step / CAPACITY_STEPS)));
@@ -239,6 +263,9 @@ function capacities(views: readonly AgentView[], slots: readonly number[], avera
 }
 
 const CAPACITY_STEPS = 4;
+/** Speeds this far inside 2^(±1/8), half a step, round to step 0 whatever the logarithm's rounding. */
+const WITHIN_HALF_STEP_LOW = 2 ** (-0.5 / CAPACITY_STEPS) * (1 + 1e-9);
+const WITHIN_HALF_STEP_HIGH = 2 ** (0.5 / CAPACITY_STEPS) * (1 - 1e-9);
 
 /**
  * The balanced strategy's projected state and its moves (balanced.ts states the rules). A move is
@@ -360,11 +387,10 @@ export class Balancer {
       this.thieves[group] = thieves;
       this.buckets.push(...thieves.buckets);
     });
-    const table = new NodeTable(fleet.views, fleet.caps, fleet.slots, fleet.running);
+    const table = new NodeTable(fleet.views, fleet.caps, fleet.slots, fleet.running, fleet.capacity, fleet.avgMs, fleet.priority, fleet.cpu, fleet.groupOf);
     this.table = table;
     const nodes: Node[] = [];
     for (let index = 0; index < n; index += 1) {
-      const view = fleet.views[index]!;
       const group = fleet.groupOf[index]!;
       const capacity = fleet.capacity[index]!;
       const slot = slotOf.get(keys[index]!)!;
@@ -372,11 +398,6 @@ export class Balancer {
       table.queued[index] = fleet.queued[index]!;
       table.work[index] = work;
       table.drain[index] = work / capacity;
-      table.capacity[index] = capacity;
-      table.avgMs[index] = fleet.avgMs[index]!;
-      table.priority[index] = view.priority;
-      table.cpu[index] = view.workload.cpu;
-      table.group[index] = group;
       table.slot[index] = slot;
       table.buckets[index] = this.thieves[group]!.buckets[slot]!;
       // The tail stays shared with the snapshot until a move changes it (moveAt copies it then).
@@ -909,14 +930,22 @@ export class Balancer {
     const capacity = this.table.capacity;
     const fastest = new Float64Array(this.fleet.groups.length);
     for (let i = 0; i < this.nodes.length; i += 1) fastest[groupOf[i]!] = Math.max(fastest[groupOf[i]!]!, capacity[i]!);
-    return Float64Array.from(groupOf, (g) => fastest[g]!);
+    // Loops, not Float64Array.from with a mapping: that goes through the iterator protocol, an object per element.
+    const result = new Float64Array(groupOf.length);
+    for (let i = 0; i < groupOf.length; i += 1) result[i] = fastest[groupOf[i]!]!;
+    return result;
   }
 
   /** `overshootCapacity`: per agent, the capacity at which the half task it may end past its target is measured. */
   private fill(targets: Float64Array, fluid: boolean, overshootCapacity: Float64Array, skipping: boolean): void {
     const victims = this.nodes.filter((x) => targets[x.index]! < x.drain).sort(latestFirst);
     const thieves = this.nodes.filter((x) => targets[x.index]! > x.drain).sort(earliestFirst);
-    const startDrains = Float64Array.from(thieves, (t) => t.drain);
+    const startDrains = new Float64Array(thieves.length);
+    const thiefGroups = new Int32Array(thieves.length);
+    for (let i = 0; i < thieves.length; i += 1) {
+      startDrains[i] = thieves[i]!.drain;
+      thiefGroups[i] = thieves[i]!.group;
+    }
     // Targets are read from the typed array where they are used, not through a function: a
     // double returned from a call that is not inlined is a heap allocation, per move here.
     const shortestTaskMs = this.fleet.shortestTaskMs;
@@ -927,7 +956,7 @@ export class Balancer {
     // Taking v's largest task for t's group or nothing (below), the fill passes over every thief
     // without room for that task: the walks stop only at thieves with room for it.
     const byLargest = skipping && fluid && !raised;
-    const order = new FillThieves(thieves.length, byLargest ? { groupOf: Int32Array.from(thieves, (t) => t.group), groups: largest.length } : undefined);
+    const order = new FillThieves(thieves.length, byLargest ? { groupOf: thiefGroups, groups: largest.length } : undefined);
     for (let i = 0; i < thieves.length; i += 1) order.keep(i, this.largestFitting(thieves[i]!, targets[thieves[i]!.index]!, 2 * overshootCapacity[thieves[i]!.index]!));
     for (let k = 0; k < victims.length; k += 1) {
       const v = victims[k]!;
@@ -1182,6 +1211,13 @@ function sortLargerFirst(candidates: Candidate[]): Candidate[] {
  * past every larger task.
  */
 function removeTask(candidates: Candidate[], candidate: Candidate): void {
+  // The largest usually moves first, and the lists of one node mostly share their candidates
+  // (filtered from one weighed tail): the first is looked at before any search.
+  if (candidates[0] === candidate) {
+    // V8 shifts a small array's front off in place, without copying the rest.
+    candidates.shift();
+    return;
+  }
   const task = candidate.task;
   let i = firstNotBefore(candidates, candidate);
   while (i < candidates.length && candidates[i]!.task !== task && largerFirst(candidates[i]!, candidate) === 0) i += 1;
