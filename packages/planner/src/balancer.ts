@@ -362,14 +362,17 @@ export class Balancer {
     this.groupSecondFinish = new Float64Array(fleet.groups.length);
     this.groupAllNonNegative = new Uint8Array(fleet.groups.length);
     // Equal capabilities and capacity (whole slots, or quarter powers of two: few distinct values).
-    const keys = fleet.capacity.map((capacity, index) => fleet.groupOf[index]! * 2 ** 24 + Math.round(Math.min(capacity, 16_000) * 1024));
+    // Loops, not map and forEach: a callback's double arguments and results are boxed, per agent.
+    const keys = new Float64Array(n);
     // Per group, its buckets' keys and largest capacities, fastest first.
     const largest = new Map<number, number>();
-    keys.forEach((key, index) => {
+    for (let index = 0; index < n; index += 1) {
       const capacity = fleet.capacity[index]!;
+      const key = fleet.groupOf[index]! * 2 ** 24 + Math.round(Math.min(capacity, 16_000) * 1024);
+      keys[index] = key;
       const known = largest.get(key);
       if (known === undefined || capacity > known) largest.set(key, capacity);
-    });
+    }
     const keysOfGroup: number[][] = fleet.groups.map(() => []);
     for (const key of largest.keys()) keysOfGroup[Math.floor(key / 2 ** 24)]!.push(key);
     const slotOf = new Map<number, number>();
@@ -407,10 +410,7 @@ export class Balancer {
     // Indexed loops over every node: a for-of allocates a result per step until the function is optimized, and these run once per round.
     for (let i = 0; i < this.nodes.length; i += 1) this.nodes[i]!.bucket.append(this.nodes[i]!);
     this.orderBuckets();
-    this.log = new StealLog(
-      fleet.views.map((view) => view.id),
-      config.maxStealBatch,
-    );
+    this.log = new StealLog(fleet.views, config.maxStealBatch);
     this.budget = this.initialBudget();
     this.walkBudget = this.initialBudget();
   }
@@ -957,7 +957,8 @@ export class Balancer {
     // without room for that task: the walks stop only at thieves with room for it.
     const byLargest = skipping && fluid && !raised;
     const order = new FillThieves(thieves.length, byLargest ? { groupOf: thiefGroups, groups: largest.length } : undefined);
-    for (let i = 0; i < thieves.length; i += 1) order.keep(i, this.largestFitting(thieves[i]!, targets[thieves[i]!.index]!, 2 * overshootCapacity[thieves[i]!.index]!));
+    for (let i = 0; i < thieves.length; i += 1)
+      order.keep(i, this.largestFitting(thieves[i]!, targets[thieves[i]!.index]!, 2 * overshootCapacity[thieves[i]!.index]!));
     for (let k = 0; k < victims.length; k += 1) {
       const v = victims[k]!;
       const victimTarget = targets[v.index]!;
@@ -1105,8 +1106,13 @@ export class Balancer {
         const all = (this.startCandidates[v.index] ??= this.weighStart(start));
         for (let i = 0; i < all.length; i += 1) if (canRun(caps, all[i]!.task.requiredCapabilities)) runnable.push(all[i]!);
       }
-      // A copy: moves change the list they are given.
-      return runnable.slice();
+      // Moves change the list they are given. A trial's pass is followed by the real one, which
+      // starts from this list again: the trial gets a copy. Otherwise the list is handed over and
+      // forgotten (a later look would filter it anew), not copied: a round at 10,000 agents
+      // weighs hundreds of victims' lists.
+      if (this.relay) return runnable.slice();
+      byGroup[group] = undefined;
+      return runnable;
     }
     const candidates: Candidate[] = [];
     for (let i = this.relay ? 0 : v.arrived; i < tail.length; i += 1) {

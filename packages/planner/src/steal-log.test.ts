@@ -35,7 +35,10 @@ describe("StealLog.drafts", () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.nat(3), fc.nat(3), fc.array(drainArb, { minLength: 4, maxLength: 4 })), { maxLength: 20 }), (moves) => {
         const ids = ["a", "b", "c", "d"];
-        const log = new StealLog(ids, 1);
+        const log = new StealLog(
+          ids.map((id) => ({ id })),
+          1,
+        );
         moves.forEach(([source, target, drains], i) => {
           if (source !== target) log.record(source, target, `t${i}`, Float64Array.from(drains));
         });
@@ -45,7 +48,7 @@ describe("StealLog.drafts", () => {
             ([source, target, [bs, bt, as, at]]) =>
               `balanced: drain ${ids[source]} ${asToFixed(bs!)}->${asToFixed(as!)}, ${ids[target]} ${asToFixed(bt!)}->${asToFixed(at!)}`,
           );
-        expect(log.drafts("balanced").map((d) => d.reason)).toEqual(expected);
+        expect(log.directives("balanced", 1).map((d) => d.reason)).toEqual(expected);
       }),
       { numRuns: 2_000 },
     );

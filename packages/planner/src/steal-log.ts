@@ -1,15 +1,4 @@
-import type { StealDraft } from "./types.js";
-
-interface Entry {
-  source: number;
-  target: number;
-  count: number;
-  taskIds: string[];
-  beforeSource: number;
-  beforeTarget: number;
-  afterSource: number;
-  afterTarget: number;
-}
+import type { PlannedDirective } from "@worksteal/protocol";
 
 /** Where record finds a move's drains: its source's and target's before the move, then after it. */
 export const BEFORE_SOURCE = 0;
@@ -23,27 +12,25 @@ export const AFTER_TARGET = 3;
  * target and no later directive touches either agent: it then commutes with everything in
  * between, so applying the directives in order reproduces exactly the moves that were planned. A
  * directive holds at most `maxPerDirective` moves; more start another.
+ *
+ * Entries are kept in arrays of numbers, not an object each (a round may log thousands), and
+ * become directives once, at the end.
  */
 export class StealLog {
-  private readonly entries: Entry[] = [];
-  private readonly lastTouch: Array<number | undefined>;
+  private readonly sources: number[] = [];
+  private readonly targets: number[] = [];
+  private readonly taskIds: string[][] = [];
+  /** Per entry, its drains at BEFORE_SOURCE… AFTER_TARGET of 4 × entry. */
+  private readonly drains: number[] = [];
+  /** Per agent, its last entry (-1: none). */
+  private readonly lastTouch: Int32Array;
 
+  /** `agents`: numbered by their place (their ids are read when directives are made). */
   constructor(
-    private readonly ids: readonly string[],
+    private readonly agents: ReadonlyArray<{ readonly id: string }>,
     private readonly maxPerDirective: number,
   ) {
-    this.lastTouch = ids.map(() => undefined);
-  }
-
-  get empty(): boolean {
-    return this.entries.length === 0;
-  }
-
-  /** The target a move from `source` may join, if any. */
-  private mergeableTarget(source: number): number | undefined {
-    const i = this.lastTouch[source];
-    const entry = i === undefined ? undefined : this.entries[i];
-    return entry && entry.source === source && this.lastTouch[entry.target] === i && entry.count < this.maxPerDirective ? entry.target : undefined;
+    this.lastTouch = new Int32Array(agents.length).fill(-1);
   }
 
   /**
@@ -52,43 +39,46 @@ export class StealLog {
    * round may make ten thousand moves.
    */
   record(source: number, target: number, taskId: string, drains: Float64Array): void {
-    const i = this.lastTouch[source];
-    const last = i === undefined ? undefined : this.entries[i];
-    if (last && this.mergeableTarget(source) === target) {
-      last.count += 1;
-      last.taskIds.push(taskId);
-      last.afterSource = drains[AFTER_SOURCE]!;
-      last.afterTarget = drains[AFTER_TARGET]!;
-      return;
+    const last = this.lastTouch[source]!;
+    // The source's last entry, when it has this target, no later entry touches either agent, and it has room.
+    if (last >= 0 && this.sources[last] === source && this.targets[last] === target && this.lastTouch[target] === last) {
+      const taskIds = this.taskIds[last]!;
+      if (taskIds.length < this.maxPerDirective) {
+        taskIds.push(taskId);
+        this.drains[4 * last + AFTER_SOURCE] = drains[AFTER_SOURCE]!;
+        this.drains[4 * last + AFTER_TARGET] = drains[AFTER_TARGET]!;
+        return;
+      }
     }
-    this.entries.push({
-      source,
-      target,
-      count: 1,
-      taskIds: [taskId],
-      beforeSource: drains[BEFORE_SOURCE]!,
-      beforeTarget: drains[BEFORE_TARGET]!,
-      afterSource: drains[AFTER_SOURCE]!,
-      afterTarget: drains[AFTER_TARGET]!,
-    });
-    this.lastTouch[source] = this.entries.length - 1;
-    this.lastTouch[target] = this.entries.length - 1;
+    const entry = this.sources.length;
+    this.sources.push(source);
+    this.targets.push(target);
+    this.taskIds.push([taskId]);
+    this.drains.push(drains[BEFORE_SOURCE]!, drains[BEFORE_TARGET]!, drains[AFTER_SOURCE]!, drains[AFTER_TARGET]!);
+    this.lastTouch[source] = entry;
+    this.lastTouch[target] = entry;
   }
 
-  drafts(strategy: string): StealDraft[] {
+  /** The directives, numbered `r<round>-<n>` from 1 in order. */
+  directives(strategy: string, round: number): PlannedDirective[] {
     // A round's drains repeat (whole tenths of a second): each text is written once.
     const texts = new Map<number, string>();
-    return this.entries.map((e) => {
-      const source = this.ids[e.source]!;
-      const target = this.ids[e.target]!;
-      return {
+    const directives = new Array<PlannedDirective>(this.sources.length);
+    for (let e = 0; e < this.sources.length; e += 1) {
+      const source = this.agents[this.sources[e]!]!.id;
+      const target = this.agents[this.targets[e]!]!.id;
+      const taskIds = this.taskIds[e]!;
+      const at = 4 * e;
+      directives[e] = {
+        id: `r${round}-${e + 1}`,
         source,
         target,
-        count: e.count,
-        taskIds: e.taskIds,
-        reason: `${strategy}: drain ${source} ${secs(e.beforeSource, texts)}->${secs(e.afterSource, texts)}, ${target} ${secs(e.beforeTarget, texts)}->${secs(e.afterTarget, texts)}`,
+        count: taskIds.length,
+        taskIds,
+        reason: `${strategy}: drain ${source} ${secs(this.drains[at + BEFORE_SOURCE]!, texts)}->${secs(this.drains[at + AFTER_SOURCE]!, texts)}, ${target} ${secs(this.drains[at + BEFORE_TARGET]!, texts)}->${secs(this.drains[at + AFTER_TARGET]!, texts)}`,
       };
-    });
+    }
+    return directives;
   }
 }
 
