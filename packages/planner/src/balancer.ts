@@ -409,7 +409,7 @@ export class Balancer {
     this.nodes = nodes;
     // Indexed loops over every node: a for-of allocates a result per step until the function is optimized, and these run once per round.
     for (let i = 0; i < this.nodes.length; i += 1) this.nodes[i]!.bucket.append(this.nodes[i]!);
-    this.orderBuckets();
+    this.orderBucketsLater();
     this.log = new StealLog(fleet.views, config.maxStealBatch);
     this.budget = this.initialBudget();
     this.walkBudget = this.initialBudget();
@@ -438,7 +438,7 @@ export class Balancer {
       x.bucket.append(x);
     }
     this.vetoes = 0;
-    this.orderBuckets();
+    this.orderBucketsLater();
     this.budget = this.initialBudget();
     this.walkBudget = this.initialBudget();
     return drains;
@@ -484,10 +484,13 @@ export class Balancer {
     return levelTargets({ drain: table.drain, floor, capacity: table.capacity, groupOf: this.fleet.groupOf, groups: groups.length, workByGroups });
   }
 
-  /** Orders every bucket once its nodes were appended, and refreshes the groups' entries. */
-  private orderBuckets(): void {
-    for (let i = 0; i < this.buckets.length; i += 1) this.buckets[i]!.heapify();
-    for (const thieves of this.thieves) thieves?.rebuild();
+  /**
+   * Every bucket's nodes were appended: the greedy orders them when it starts (run), not now. A
+   * fill between looks at no heap, and moves most of the buckets' thieves: ordered now, they
+   * would be ordered again.
+   */
+  private orderBucketsLater(): void {
+    for (const thieves of this.thieves) if (thieves) for (let slot = 0; slot < thieves.buckets.length; slot += 1) thieves.stale(slot);
   }
 
   /** Each move lowers the multiset of drain times, so the greedy ends; this only bounds pathological cases. */
@@ -842,7 +845,7 @@ export class Balancer {
         if (candidates && canRun(this.fleet.groups[group]!, task.requiredCapabilities)) insertNewest(candidates, candidate);
       }
     }
-    // A fill looks at no heap: the buckets it changed are ordered anew once, at its end.
+    // A fill looks at no heap: the buckets it changed are ordered anew once, when the greedy starts.
     if (this.filling) {
       this.thieves[v.group]!.stale(v.slot);
       this.thieves[t.group]!.stale(t.slot);
@@ -860,6 +863,8 @@ export class Balancer {
    * would finish it earliest, until no eligible move is left anywhere.
    */
   run(): void {
+    // The buckets a fill changed, or every bucket at the start of a pass, in order.
+    for (const thieves of this.thieves) thieves?.restore();
     const victims = new IndexedHeap<Node>(victimBefore, nodeNumber, this.nodes.length);
     const stuck = new StuckVictims(this.nodes.length);
     for (let i = 0; i < this.nodes.length; i += 1) if (this.keptAsVictim(this.nodes[i]!)) victims.insert(this.nodes[i]!);
@@ -915,7 +920,6 @@ export class Balancer {
     this.filling = true;
     this.fill(targets, fluid, fluid ? this.fastestInGroup() : this.table.capacity, skipping);
     this.filling = false;
-    for (const thieves of this.thieves) thieves?.restore();
   }
 
   /**
