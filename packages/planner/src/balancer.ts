@@ -339,7 +339,7 @@ export class Balancer {
   private readonly groupSecondFinish: Float64Array;
   private readonly groupAllNonNegative: Uint8Array;
   /** Per node: its tail as the round began, weighed (weighStart), once any pass needed it. */
-  private readonly startCandidates: Array<Candidate[] | undefined> = [];
+  private readonly startCandidates: Array<Candidate[] | undefined>;
   /**
    * Tasks of tails that moves changed, as weigh found them (null: not worth a move): a task's
    * candidate does not depend on the tail that holds it, and a trial weighs such tails again
@@ -347,7 +347,7 @@ export class Balancer {
    */
   private readonly weighed = new Map<TaskSummary, Candidate | null>();
   /** Per node and capability group: those of startCandidates that the group can run, once any pass needed them. */
-  private readonly startRunnable: Array<Array<Candidate[] | undefined> | undefined> = [];
+  private readonly startRunnable: Array<Array<Candidate[] | undefined> | undefined>;
 
   constructor(
     private readonly fleet: Fleet,
@@ -355,6 +355,10 @@ export class Balancer {
     private readonly options: PlannerOptions,
   ) {
     const n = fleet.views.length;
+    // Sized now: written at scattered nodes first (victims latest first), an empty array would
+    // turn into a dictionary, every later read a hash lookup.
+    this.startCandidates = new Array<Candidate[] | undefined>(n);
+    this.startRunnable = new Array<Array<Candidate[] | undefined> | undefined>(n);
     this.groupOrder = new Int32Array(fleet.groups.length);
     this.groupFloor = new Float64Array(fleet.groups.length);
     this.groupFirst = new Int32Array(fleet.groups.length);
@@ -942,8 +946,16 @@ export class Balancer {
 
   /** `overshootCapacity`: per agent, the capacity at which the half task it may end past its target is measured. */
   private fill(targets: Float64Array, fluid: boolean, overshootCapacity: Float64Array, skipping: boolean): void {
-    const victims = this.nodes.filter((x) => targets[x.index]! < x.drain).sort(latestFirst);
-    const thieves = this.nodes.filter((x) => targets[x.index]! > x.drain).sort(earliestFirst);
+    // Chosen on the table's arrays: most nodes are neither, and are not read.
+    const drain = this.table.drain;
+    const victims: Node[] = [];
+    const thieves: Node[] = [];
+    for (let i = 0; i < drain.length; i += 1) {
+      if (targets[i]! < drain[i]!) victims.push(this.nodes[i]!);
+      else if (targets[i]! > drain[i]!) thieves.push(this.nodes[i]!);
+    }
+    victims.sort(latestFirst);
+    thieves.sort(earliestFirst);
     const startDrains = new Float64Array(thieves.length);
     const thiefGroups = new Int32Array(thieves.length);
     for (let i = 0; i < thieves.length; i += 1) {
