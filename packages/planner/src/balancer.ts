@@ -194,6 +194,46 @@ export class Fleet {
   }
 }
 
+/**
+ * Per agent, the key of its bucket (equal capabilities and capacity: whole slots, or quarter
+ * powers of two, few distinct values), and per key its largest capacity. Loops, not map and
+ * forEach: a callback's double arguments and results are boxed, per agent.
+ */
+function bucketKeys(fleet: Fleet): { keys: Float64Array; largest: Map<number, number> } {
+  const n = fleet.views.length;
+  const keys = new Float64Array(n);
+  const largest = new Map<number, number>();
+  for (let index = 0; index < n; index += 1) {
+    const capacity = fleet.capacity[index]!;
+    const key = fleet.groupOf[index]! * 2 ** 24 + Math.round(Math.min(capacity, 16_000) * 1024);
+    keys[index] = key;
+    const known = largest.get(key);
+    if (known === undefined || capacity > known) largest.set(key, capacity);
+  }
+  return { keys, largest };
+}
+
+/** Every agent's node, its numbers as the round began in the table, appended to its bucket (not yet ordered). */
+function nodesOf(fleet: Fleet, table: NodeTable, slotOf: (index: number) => number, thieves: ReadonlyArray<GroupThieves<Node> | undefined>): Node[] {
+  const n = fleet.views.length;
+  const nodes: Node[] = [];
+  for (let index = 0; index < n; index += 1) {
+    const slot = slotOf(index);
+    const work = fleet.work[index]!;
+    table.queued[index] = fleet.queued[index]!;
+    table.work[index] = work;
+    table.drain[index] = work / fleet.capacity[index]!;
+    table.slot[index] = slot;
+    const bucket = thieves[fleet.groupOf[index]!]!.buckets[slot]!;
+    table.buckets[index] = bucket;
+    // The tail stays shared with the snapshot until a move changes it (moveAt copies it then).
+    const node = new Node(table, index, fleet.tails[index]!);
+    nodes.push(node);
+    bucket.append(node);
+  }
+  return nodes;
+}
+
 /** Relative slack of the bounds that let bestThief pass over a bucket: rounding never hides a better thief. */
 const SLACK = 1e-9;
 
@@ -365,18 +405,9 @@ export class Balancer {
     this.groupFirstFinish = new Float64Array(fleet.groups.length);
     this.groupSecondFinish = new Float64Array(fleet.groups.length);
     this.groupAllNonNegative = new Uint8Array(fleet.groups.length);
-    // Equal capabilities and capacity (whole slots, or quarter powers of two: few distinct values).
-    // Loops, not map and forEach: a callback's double arguments and results are boxed, per agent.
-    const keys = new Float64Array(n);
-    // Per group, its buckets' keys and largest capacities, fastest first.
-    const largest = new Map<number, number>();
-    for (let index = 0; index < n; index += 1) {
-      const capacity = fleet.capacity[index]!;
-      const key = fleet.groupOf[index]! * 2 ** 24 + Math.round(Math.min(capacity, 16_000) * 1024);
-      keys[index] = key;
-      const known = largest.get(key);
-      if (known === undefined || capacity > known) largest.set(key, capacity);
-    }
+    // The loops over every agent are functions of their own, here and below: in a constructor
+    // that runs once per round, the code after an on-stack-replaced loop kept being deoptimized.
+    const { keys, largest } = bucketKeys(fleet);
     const keysOfGroup: number[][] = fleet.groups.map(() => []);
     for (const key of largest.keys()) keysOfGroup[Math.floor(key / 2 ** 24)]!.push(key);
     const slotOf = new Map<number, number>();
@@ -394,25 +425,8 @@ export class Balancer {
       this.thieves[group] = thieves;
       this.buckets.push(...thieves.buckets);
     });
-    const table = new NodeTable(fleet.views, fleet.caps, fleet.slots, fleet.running, fleet.capacity, fleet.avgMs, fleet.priority, fleet.cpu, fleet.groupOf);
-    this.table = table;
-    const nodes: Node[] = [];
-    for (let index = 0; index < n; index += 1) {
-      const group = fleet.groupOf[index]!;
-      const capacity = fleet.capacity[index]!;
-      const slot = slotOf.get(keys[index]!)!;
-      const work = fleet.work[index]!;
-      table.queued[index] = fleet.queued[index]!;
-      table.work[index] = work;
-      table.drain[index] = work / capacity;
-      table.slot[index] = slot;
-      table.buckets[index] = this.thieves[group]!.buckets[slot]!;
-      // The tail stays shared with the snapshot until a move changes it (moveAt copies it then).
-      nodes.push(new Node(table, index, fleet.tails[index]!));
-    }
-    this.nodes = nodes;
-    // Indexed loops over every node: a for-of allocates a result per step until the function is optimized, and these run once per round.
-    for (let i = 0; i < this.nodes.length; i += 1) this.nodes[i]!.bucket.append(this.nodes[i]!);
+    this.table = new NodeTable(fleet.views, fleet.caps, fleet.slots, fleet.running, fleet.capacity, fleet.avgMs, fleet.priority, fleet.cpu, fleet.groupOf);
+    this.nodes = nodesOf(fleet, this.table, (index) => slotOf.get(keys[index]!)!, this.thieves);
     this.orderBucketsLater();
     this.log = new StealLog(fleet.views, config.maxStealBatch);
     this.budget = this.initialBudget();

@@ -13,13 +13,17 @@ export const AFTER_TARGET = 3;
  * between, so applying the directives in order reproduces exactly the moves that were planned. A
  * directive holds at most `maxPerDirective` moves; more start another.
  *
- * Entries are kept in arrays of numbers, not an object each (a round may log thousands), and
- * become directives once, at the end.
+ * Entries are kept in arrays of numbers, not an object each, and each move's entry and task in
+ * two flat arrays, not an array per entry that grows move by move (a round may log thousands of
+ * entries): they become directives once, at the end, each list of tasks allocated at its size.
  */
 export class StealLog {
   private readonly sources: number[] = [];
   private readonly targets: number[] = [];
-  private readonly taskIds: string[][] = [];
+  private readonly counts: number[] = [];
+  /** Per move, in order: its entry and its task. */
+  private readonly moveEntries: number[] = [];
+  private readonly moveTaskIds: string[] = [];
   /** Per entry, its drains at BEFORE_SOURCE… AFTER_TARGET of 4 × entry. */
   private readonly drains: number[] = [];
   /** Per agent, its last entry (-1: none). */
@@ -41,19 +45,26 @@ export class StealLog {
   record(source: number, target: number, taskId: string, drains: Float64Array): void {
     const last = this.lastTouch[source]!;
     // The source's last entry, when it has this target, no later entry touches either agent, and it has room.
-    if (last >= 0 && this.sources[last] === source && this.targets[last] === target && this.lastTouch[target] === last) {
-      const taskIds = this.taskIds[last]!;
-      if (taskIds.length < this.maxPerDirective) {
-        taskIds.push(taskId);
-        this.drains[4 * last + AFTER_SOURCE] = drains[AFTER_SOURCE]!;
-        this.drains[4 * last + AFTER_TARGET] = drains[AFTER_TARGET]!;
-        return;
-      }
+    if (
+      last >= 0 &&
+      this.sources[last] === source &&
+      this.targets[last] === target &&
+      this.lastTouch[target] === last &&
+      this.counts[last]! < this.maxPerDirective
+    ) {
+      this.counts[last] = this.counts[last]! + 1;
+      this.moveEntries.push(last);
+      this.moveTaskIds.push(taskId);
+      this.drains[4 * last + AFTER_SOURCE] = drains[AFTER_SOURCE]!;
+      this.drains[4 * last + AFTER_TARGET] = drains[AFTER_TARGET]!;
+      return;
     }
     const entry = this.sources.length;
     this.sources.push(source);
     this.targets.push(target);
-    this.taskIds.push([taskId]);
+    this.counts.push(1);
+    this.moveEntries.push(entry);
+    this.moveTaskIds.push(taskId);
     this.drains.push(drains[BEFORE_SOURCE]!, drains[BEFORE_TARGET]!, drains[AFTER_SOURCE]!, drains[AFTER_TARGET]!);
     this.lastTouch[source] = entry;
     this.lastTouch[target] = entry;
@@ -63,18 +74,27 @@ export class StealLog {
   directives(strategy: string, round: number): PlannedDirective[] {
     // A round's drains repeat (whole tenths of a second): each text is written once.
     const texts = new Map<number, string>();
-    const directives = new Array<PlannedDirective>(this.sources.length);
-    for (let e = 0; e < this.sources.length; e += 1) {
+    const entries = this.sources.length;
+    const taskIds = new Array<string[]>(entries);
+    for (let e = 0; e < entries; e += 1) taskIds[e] = new Array<string>(this.counts[e]!);
+    // Each entry's tasks in the order of its moves.
+    const filled = new Int32Array(entries);
+    for (let m = 0; m < this.moveEntries.length; m += 1) {
+      const e = this.moveEntries[m]!;
+      taskIds[e]![filled[e]!] = this.moveTaskIds[m]!;
+      filled[e] = filled[e]! + 1;
+    }
+    const directives = new Array<PlannedDirective>(entries);
+    for (let e = 0; e < entries; e += 1) {
       const source = this.agents[this.sources[e]!]!.id;
       const target = this.agents[this.targets[e]!]!.id;
-      const taskIds = this.taskIds[e]!;
       const at = 4 * e;
       directives[e] = {
         id: `r${round}-${e + 1}`,
         source,
         target,
-        count: taskIds.length,
-        taskIds,
+        count: this.counts[e]!,
+        taskIds: taskIds[e]!,
         reason: `${strategy}: drain ${source} ${secs(this.drains[at + BEFORE_SOURCE]!, texts)}->${secs(this.drains[at + AFTER_SOURCE]!, texts)}, ${target} ${secs(this.drains[at + BEFORE_TARGET]!, texts)}->${secs(this.drains[at + AFTER_TARGET]!, texts)}`,
       };
     }
