@@ -1132,9 +1132,12 @@ export class Balancer {
       const byGroup = (this.startRunnable[v.index] ??= []);
       let runnable = byGroup[group];
       if (runnable === undefined) {
-        runnable = byGroup[group] = [];
         const all = (this.startCandidates[v.index] ??= this.weighStart(start));
-        for (let i = 0; i < all.length; i += 1) if (canRun(caps, all[i]!.task.requiredCapabilities)) runnable.push(all[i]!);
+        // Filtered in a copy, then cut to length: one allocation of the list, not one per doubling.
+        runnable = byGroup[group] = all.slice();
+        let kept = 0;
+        for (let i = 0; i < all.length; i += 1) if (canRun(caps, all[i]!.task.requiredCapabilities)) runnable[kept++] = all[i]!;
+        runnable.length = kept;
       }
       // Moves change the list they are given. A trial's pass is followed by the real one, which
       // starts from this list again: the trial gets a copy. Otherwise the list is handed over and
