@@ -237,6 +237,9 @@ function nodesOf(fleet: Fleet, table: NodeTable, slotOf: (index: number) => numb
 /** Relative slack of the bounds that let bestThief pass over a bucket: rounding never hides a better thief. */
 const SLACK = 1e-9;
 
+/** The most moves the log's arrays are sized for at once (an array of more strings would start as a dictionary). */
+const MAX_LOG_SIZE_HINT = 1 << 15;
+
 /** How many types the duration lookup compares before it hashes. */
 const RECENT_TYPES = 8;
 
@@ -428,7 +431,8 @@ export class Balancer {
     this.table = new NodeTable(fleet.views, fleet.caps, fleet.slots, fleet.running, fleet.capacity, fleet.avgMs, fleet.priority, fleet.cpu, fleet.groupOf);
     this.nodes = nodesOf(fleet, this.table, (index) => slotOf.get(keys[index]!)!, this.thieves);
     this.orderBucketsLater();
-    this.log = new StealLog(fleet.views, config.maxStealBatch);
+    // Outside a trial each move takes a task of a tail as the round began, which moves once at most.
+    this.log = new StealLog(fleet.views, config.maxStealBatch, Math.min(fleet.tailTasks, MAX_LOG_SIZE_HINT));
     this.budget = this.initialBudget();
     this.walkBudget = this.initialBudget();
   }

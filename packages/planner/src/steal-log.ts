@@ -13,28 +13,39 @@ export const AFTER_TARGET = 3;
  * between, so applying the directives in order reproduces exactly the moves that were planned. A
  * directive holds at most `maxPerDirective` moves; more start another.
  *
- * Entries are kept in arrays of numbers, not an object each, and each move's entry and task in
- * two flat arrays, not an array per entry that grows move by move (a round may log thousands of
- * entries): they become directives once, at the end, each list of tasks allocated at its size.
+ * Entries are kept in typed arrays, not an object each, and each move's entry and task in flat
+ * arrays, not an array per entry that grows move by move (a round may log thousands of entries):
+ * they become directives once, at the end, each list of tasks allocated at its size. The arrays
+ * are sized for the moves the caller expects, and doubled if it makes more.
  */
 export class StealLog {
-  private readonly sources: number[] = [];
-  private readonly targets: number[] = [];
-  private readonly counts: number[] = [];
-  /** Per move, in order: its entry and its task. */
-  private readonly moveEntries: number[] = [];
-  private readonly moveTaskIds: string[] = [];
+  private entries = 0;
+  private sources: Int32Array;
+  private targets: Int32Array;
+  private counts: Int32Array;
   /** Per entry, its drains at BEFORE_SOURCE… AFTER_TARGET of 4 × entry. */
-  private readonly drains: number[] = [];
+  private drains: Float64Array;
+  private moves = 0;
+  /** Per move, in order: its entry and its task. */
+  private moveEntries: Int32Array;
+  private readonly moveTaskIds: string[];
   /** Per agent, its last entry (-1: none). */
   private readonly lastTouch: Int32Array;
 
-  /** `agents`: numbered by their place (their ids are read when directives are made). */
+  /** `agents`: numbered by their place (their ids are read when directives are made). `expectedMoves`: what the arrays are sized for. */
   constructor(
     private readonly agents: ReadonlyArray<{ readonly id: string }>,
     private readonly maxPerDirective: number,
+    expectedMoves = 16,
   ) {
     this.lastTouch = new Int32Array(agents.length).fill(-1);
+    const size = Math.max(1, expectedMoves);
+    this.sources = new Int32Array(size);
+    this.targets = new Int32Array(size);
+    this.counts = new Int32Array(size);
+    this.drains = new Float64Array(4 * size);
+    this.moveEntries = new Int32Array(size);
+    this.moveTaskIds = new Array<string>(size);
   }
 
   /**
@@ -43,6 +54,7 @@ export class StealLog {
    * round may make ten thousand moves.
    */
   record(source: number, target: number, taskId: string, drains: Float64Array): void {
+    if (this.moves === this.moveEntries.length) this.moveEntries = doubled(this.moveEntries);
     const last = this.lastTouch[source]!;
     // The source's last entry, when it has this target, no later entry touches either agent, and it has room.
     if (
@@ -53,19 +65,30 @@ export class StealLog {
       this.counts[last]! < this.maxPerDirective
     ) {
       this.counts[last] = this.counts[last]! + 1;
-      this.moveEntries.push(last);
-      this.moveTaskIds.push(taskId);
+      this.moveEntries[this.moves] = last;
+      this.moveTaskIds[this.moves] = taskId;
+      this.moves += 1;
       this.drains[4 * last + AFTER_SOURCE] = drains[AFTER_SOURCE]!;
       this.drains[4 * last + AFTER_TARGET] = drains[AFTER_TARGET]!;
       return;
     }
-    const entry = this.sources.length;
-    this.sources.push(source);
-    this.targets.push(target);
-    this.counts.push(1);
-    this.moveEntries.push(entry);
-    this.moveTaskIds.push(taskId);
-    this.drains.push(drains[BEFORE_SOURCE]!, drains[BEFORE_TARGET]!, drains[AFTER_SOURCE]!, drains[AFTER_TARGET]!);
+    const entry = this.entries;
+    if (entry === this.sources.length) {
+      this.sources = doubled(this.sources);
+      this.targets = doubled(this.targets);
+      this.counts = doubled(this.counts);
+      const wider = new Float64Array(2 * this.drains.length);
+      wider.set(this.drains);
+      this.drains = wider;
+    }
+    this.entries += 1;
+    this.sources[entry] = source;
+    this.targets[entry] = target;
+    this.counts[entry] = 1;
+    this.moveEntries[this.moves] = entry;
+    this.moveTaskIds[this.moves] = taskId;
+    this.moves += 1;
+    for (let k = 0; k < 4; k += 1) this.drains[4 * entry + k] = drains[k]!;
     this.lastTouch[source] = entry;
     this.lastTouch[target] = entry;
   }
@@ -74,12 +97,12 @@ export class StealLog {
   directives(strategy: string, round: number): PlannedDirective[] {
     // A round's drains repeat (whole tenths of a second): each text is written once.
     const texts = new Map<number, string>();
-    const entries = this.sources.length;
+    const entries = this.entries;
     const taskIds = new Array<string[]>(entries);
     for (let e = 0; e < entries; e += 1) taskIds[e] = new Array<string>(this.counts[e]!);
     // Each entry's tasks in the order of its moves.
     const filled = new Int32Array(entries);
-    for (let m = 0; m < this.moveEntries.length; m += 1) {
+    for (let m = 0; m < this.moves; m += 1) {
       const e = this.moveEntries[m]!;
       taskIds[e]![filled[e]!] = this.moveTaskIds[m]!;
       filled[e] = filled[e]! + 1;
@@ -100,6 +123,12 @@ export class StealLog {
     }
     return directives;
   }
+}
+
+function doubled(values: Int32Array): Int32Array {
+  const wider = new Int32Array(2 * values.length);
+  wider.set(values);
+  return wider;
 }
 
 /**
