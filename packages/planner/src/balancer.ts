@@ -16,6 +16,8 @@ import type { PlannerConfig, PlannerOptions, PlannerSnapshot, TaskSummary } from
  */
 export class Fleet {
   readonly views: readonly AgentView[];
+  /** Per agent: its id (read with the rest of its view: the directives name their agents). */
+  readonly ids: readonly string[];
   /** Per agent: its tail as the round began. */
   readonly tails: ReadonlyArray<readonly TaskSummary[]>;
   /** Per agent: its capability set (agents with the same capabilities share one). */
@@ -51,14 +53,16 @@ export class Fleet {
    */
   private readonly recentTypes: string[] = [];
   private readonly recentTypeMs: Array<number | null> = [];
-  private readonly fallbackMs: number;
+  /** The fleet's average duration (else the default), once something needed it (NaN before). */
+  private fallbackMsOnce = Number.NaN;
+  private readonly defaultTaskDurationMs: number;
   private readonly estimateWeight: number;
 
   constructor(
     private readonly snapshot: PlannerSnapshot,
     options: PlannerOptions,
   ) {
-    this.fallbackMs = fleetAverageMs(snapshot.agents) ?? options.defaultTaskDurationMs;
+    this.defaultTaskDurationMs = options.defaultTaskDurationMs;
     this.estimateWeight = Math.max(0, options.estimateWeight);
     const { views, tails, readLengths } = aliveAgents(snapshot);
     this.views = views;
@@ -79,6 +83,7 @@ export class Fleet {
     const completionMs = new Float64Array(n);
     const priority = new Float64Array(n);
     const cpu = new Float64Array(n);
+    const ids = new Array<string>(n);
     let lastCaps: ReadonlySet<string> | undefined;
     let lastGroup = -1;
     for (let i = 0; i < n; i += 1) {
@@ -104,7 +109,9 @@ export class Fleet {
       completionMs[i] = workload.durationSumMs;
       priority[i] = view.priority;
       cpu[i] = workload.cpu;
+      ids[i] = view.id;
     }
+    this.ids = ids;
     this.priority = priority;
     this.cpu = cpu;
     this.caps = caps;
@@ -121,7 +128,7 @@ export class Fleet {
     let raisedPriorities = false;
     for (let i = 0; i < n; i += 1) {
       const average = averages[i]!;
-      avgMs[i] = Math.round(((Number.isNaN(average) ? this.fallbackMs : average) * this.capacity[i]!) / slots[i]!);
+      avgMs[i] = Math.round(((Number.isNaN(average) ? this.fallbackMs() : average) * this.capacity[i]!) / slots[i]!);
       const tail = tails[i]!;
       tailTasks += tail.length;
       let held = (queued[i]! - tail.length + running[i]!) * avgMs[i]!;
@@ -167,7 +174,7 @@ export class Fleet {
     const byType = this.typeAverageMs(task.type);
     const raw = task.estimatedDurationMs;
     const estimate = raw !== undefined && Number.isFinite(raw) && raw >= 0 ? raw : undefined;
-    if (estimate === undefined) return byType ?? Math.round(this.fallbackMs);
+    if (estimate === undefined) return byType ?? Math.round(this.fallbackMs());
     if (byType === null) return Math.round(estimate);
     const count = this.snapshot.durationCountsByType?.[task.type];
     if (count === undefined || !Number.isFinite(count) || count < 0) return byType;
@@ -175,6 +182,16 @@ export class Fleet {
     // Neither the estimate nor the average counts (estimateWeight 0, no completions yet): the average's own.
     if (weight + count === 0) return byType;
     return Math.round((estimate * weight + byType * count) / (weight + count));
+  }
+
+  /**
+   * The duration of a task or agent that no average or estimate speaks for: the fleet's average,
+   * else the default. Computed when first needed: it is a pass over every agent's history, and a
+   * fleet whose agents and tasks all have averages or estimates never needs it.
+   */
+  private fallbackMs(): number {
+    if (Number.isNaN(this.fallbackMsOnce)) this.fallbackMsOnce = fleetAverageMs(this.snapshot.agents) ?? this.defaultTaskDurationMs;
+    return this.fallbackMsOnce;
   }
 
   /** The type's average in whole ms, or null when it has none. */
@@ -432,7 +449,7 @@ export class Balancer {
     this.nodes = nodesOf(fleet, this.table, (index) => slotOf.get(keys[index]!)!, this.thieves);
     this.orderBucketsLater();
     // Outside a trial each move takes a task of a tail as the round began, which moves once at most.
-    this.log = new StealLog(fleet.views, config.maxStealBatch, Math.min(fleet.tailTasks, MAX_LOG_SIZE_HINT));
+    this.log = new StealLog(fleet.ids, config.maxStealBatch, Math.min(fleet.tailTasks, MAX_LOG_SIZE_HINT));
     this.budget = this.initialBudget();
     this.walkBudget = this.initialBudget();
   }

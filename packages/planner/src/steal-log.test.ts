@@ -35,10 +35,7 @@ describe("StealLog.drafts", () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.nat(3), fc.nat(3), fc.array(drainArb, { minLength: 4, maxLength: 4 })), { maxLength: 20 }), (moves) => {
         const ids = ["a", "b", "c", "d"];
-        const log = new StealLog(
-          ids.map((id) => ({ id })),
-          1,
-        );
+        const log = new StealLog(ids, 1);
         moves.forEach(([source, target, drains], i) => {
           if (source !== target) log.record(source, target, `t${i}`, Float64Array.from(drains));
         });

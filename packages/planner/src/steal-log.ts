@@ -32,13 +32,13 @@ export class StealLog {
   /** Per agent, its last entry (-1: none). */
   private readonly lastTouch: Int32Array;
 
-  /** `agents`: numbered by their place (their ids are read when directives are made). `expectedMoves`: what the arrays are sized for. */
+  /** `ids`: the agents' ids, by their numbers. `expectedMoves`: what the arrays are sized for. */
   constructor(
-    private readonly agents: ReadonlyArray<{ readonly id: string }>,
+    private readonly ids: readonly string[],
     private readonly maxPerDirective: number,
     expectedMoves = 16,
   ) {
-    this.lastTouch = new Int32Array(agents.length).fill(-1);
+    this.lastTouch = new Int32Array(ids.length).fill(-1);
     const size = Math.max(1, expectedMoves);
     this.sources = new Int32Array(size);
     this.targets = new Int32Array(size);
@@ -109,8 +109,8 @@ export class StealLog {
     }
     const directives = new Array<PlannedDirective>(entries);
     for (let e = 0; e < entries; e += 1) {
-      const source = this.agents[this.sources[e]!]!.id;
-      const target = this.agents[this.targets[e]!]!.id;
+      const source = this.ids[this.sources[e]!]!;
+      const target = this.ids[this.targets[e]!]!;
       const at = 4 * e;
       directives[e] = {
         id: `r${round}-${e + 1}`,
