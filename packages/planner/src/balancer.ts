@@ -42,9 +42,6 @@ export class Fleet {
   readonly priority: Float64Array;
   readonly cpu: Float64Array;
   readonly tailTasks: number;
-  /** Every tail task's expected duration (`duration`), agent after agent: agent i's from tailStart[i]. */
-  readonly tailMs: Float64Array;
-  readonly tailStart: Int32Array;
   /** The shortest expected duration of any tail task, in ms (Infinity without any). */
   readonly shortestTaskMs: number;
   /** Whether any tail task has a priority above 0 (the priority rule may apply). */
@@ -126,23 +123,18 @@ export class Fleet {
     this.capacity = capacities({ completions, completionMs, averages }, slots, groupOf, groups.length);
     const avgMs = new Float64Array(n);
     const work = new Float64Array(n);
-    const tailStart = new Int32Array(n + 1);
-    for (let i = 0; i < n; i += 1) tailStart[i + 1] = tailStart[i]! + tails[i]!.length;
-    const tailTasks = tailStart[n]!;
-    // Kept: the candidates of the tails are weighed from them later.
-    const tailMs = new Float64Array(tailTasks);
+    let tailTasks = 0;
     let shortestTaskMs = Infinity;
     let raisedPriorities = false;
     for (let i = 0; i < n; i += 1) {
       const average = averages[i]!;
       avgMs[i] = Math.round(((Number.isNaN(average) ? this.fallbackMs() : average) * this.capacity[i]!) / slots[i]!);
       const tail = tails[i]!;
+      tailTasks += tail.length;
       let held = (queued[i]! - tail.length + running[i]!) * avgMs[i]!;
-      const at = tailStart[i]!;
       for (let j = 0; j < tail.length; j += 1) {
         const task = tail[j]!;
         const ms = this.duration(task);
-        tailMs[at + j] = ms;
         held += ms;
         if (ms < shortestTaskMs) shortestTaskMs = ms;
         if ((task.priority ?? 0) > 0) raisedPriorities = true;
@@ -152,8 +144,6 @@ export class Fleet {
     this.avgMs = avgMs;
     this.work = work;
     this.tailTasks = tailTasks;
-    this.tailMs = tailMs;
-    this.tailStart = tailStart;
     this.shortestTaskMs = shortestTaskMs;
     this.raisedPriorities = raisedPriorities;
   }
@@ -511,7 +501,7 @@ export class Balancer {
     for (let i = 0; i < n; i += 1) {
       const x = this.nodes[i]!;
       if (!this.canGive(x)) continue;
-      const all = (this.startCandidates[i] ??= this.weighStart(i));
+      const all = (this.startCandidates[i] ??= this.weighStart(this.fleet.tails[i]!));
       // A task no agent can run stays (re-registering may take capabilities away from its holder).
       let givable = x.queued + x.running - x.slots;
       let given = 0;
@@ -1163,7 +1153,7 @@ export class Balancer {
       const byGroup = (this.startRunnable[v.index] ??= []);
       let runnable = byGroup[group];
       if (runnable === undefined) {
-        const all = (this.startCandidates[v.index] ??= this.weighStart(v.index));
+        const all = (this.startCandidates[v.index] ??= this.weighStart(start));
         // Filtered in a copy, then cut to length: one allocation of the list, not one per doubling.
         runnable = byGroup[group] = all.slice();
         let kept = 0;
@@ -1183,27 +1173,26 @@ export class Balancer {
       const task = tail[i]!;
       if (!canRun(caps, task.requiredCapabilities)) continue;
       let candidate = this.weighed.get(task);
-      if (candidate === undefined) this.weighed.set(task, (candidate = this.candidateOf(task, this.fleet.duration(task))));
+      if (candidate === undefined) this.weighed.set(task, (candidate = this.candidateOf(task)));
       if (candidate) candidates.push(candidate);
     }
     // Stable: among equals, the tail's order, newest first.
     return sortLargerFirst(candidates);
   }
 
-  /** Every task of the node's tail as the round began that is worth a move, in weigh's order (their durations as the fleet found them). */
-  private weighStart(index: number): Candidate[] {
-    const tail = this.fleet.tails[index]!;
-    const at = this.fleet.tailStart[index]!;
+  /** Every task of a tail as the round began that is worth a move, in weigh's order. */
+  private weighStart(tail: readonly TaskSummary[]): Candidate[] {
     const candidates: Candidate[] = [];
     for (let i = 0; i < tail.length; i += 1) {
-      const candidate = this.candidateOf(tail[i]!, this.fleet.tailMs[at + i]!);
+      const candidate = this.candidateOf(tail[i]!);
       if (candidate) candidates.push(candidate);
     }
     return sortLargerFirst(candidates);
   }
 
-  /** The task, expected to take `ms`, as a candidate, or null when it is not worth a move (shorter than minTaskMs). */
-  private candidateOf(task: TaskSummary, ms: number): Candidate | null {
+  /** The task as a candidate, or null when it is not worth a move (shorter than minTaskMs). */
+  private candidateOf(task: TaskSummary): Candidate | null {
+    const ms = this.fleet.duration(task);
     return ms > 0 && ms >= this.options.minTaskMs ? { task, ms, priority: task.priority ?? 0, epoch: task.epoch ?? 1 } : null;
   }
 }
