@@ -309,9 +309,10 @@ function capacities(
     if (!(completions[i]! >= SPEED_SAMPLES && averages[i]! > 0) || agents[g]! < 2) continue;
     const speed = Math.min(SPEED_LIMIT, Math.max(1 / SPEED_LIMIT, sum[g]! / count[g]! / averages[i]!));
     // Within half a step of the group's average, the agent is as fast as the rest: its slots.
-    // (Well inside that band no logarithm is needed to tell; near its edges the test itself decides.)
+    // (Well inside or well outside that band no logarithm is needed to tell; near its edges the
+    // test itself decides.)
     if (speed > WITHIN_HALF_STEP_LOW && speed < WITHIN_HALF_STEP_HIGH) continue;
-    if (Math.round(CAPACITY_STEPS * Math.log2(speed)) === 0) continue;
+    if (speed > BEYOND_HALF_STEP_LOW && speed < BEYOND_HALF_STEP_HIGH && Math.round(CAPACITY_STEPS * Math.log2(speed)) === 0) continue;
     // Within chance of the group's average for as many completions: as fast as the rest.
     if (Math.log(speed) ** 2 * completions[i]! < SPEED_EVIDENCE ** 2) continue;
     const step = Math.round(CAPACITY_STEPS * Math.log2(slots[i]! * speed));
@@ -323,9 +324,11 @@ function capacities(
 }
 
 const CAPACITY_STEPS = 4;
-/** Speeds this far inside 2^(±1/8), half a step, round to step 0 whatever the logarithm's rounding. */
+/** Speeds this far inside 2^(±1/8), half a step, round to step 0 whatever the logarithm's rounding; this far outside, to another. */
 const WITHIN_HALF_STEP_LOW = 2 ** (-0.5 / CAPACITY_STEPS) * (1 + 1e-9);
 const WITHIN_HALF_STEP_HIGH = 2 ** (0.5 / CAPACITY_STEPS) * (1 - 1e-9);
+const BEYOND_HALF_STEP_LOW = 2 ** (-0.5 / CAPACITY_STEPS) * (1 - 1e-9);
+const BEYOND_HALF_STEP_HIGH = 2 ** (0.5 / CAPACITY_STEPS) * (1 + 1e-9);
 
 /**
  * The balanced strategy's projected state and its moves (balanced.ts states the rules). A move is
