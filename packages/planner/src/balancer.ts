@@ -909,7 +909,11 @@ export class Balancer {
     for (const thieves of this.thieves) thieves?.restore();
     const victims = new IndexedHeap<Node>(victimBefore, nodeNumber, this.nodes.length);
     const stuck = new StuckVictims(this.nodes.length);
-    for (let i = 0; i < this.nodes.length; i += 1) if (this.keptAsVictim(this.nodes[i]!)) victims.insert(this.nodes[i]!);
+    // Outside a trial only the agents that held a tail as the round began can be victims
+    // (keptAsVictim): the others' nodes are not read.
+    const tails = this.fleet.tails;
+    for (let i = 0; i < this.nodes.length; i += 1)
+      if ((this.relay || tails[i]!.length > 0) && this.keptAsVictim(this.nodes[i]!)) victims.insert(this.nodes[i]!);
     for (let v = victims.first(); v; v = victims.first()) {
       const t = this.bestThief(v);
       // No thief drains early enough for the latest victim: none does for any other (they drain
