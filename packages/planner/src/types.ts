@@ -75,4 +75,3 @@ export const DEFAULT_PLANNER_OPTIONS: Readonly<PlannerOptions> = Object.freeze({
 });
 
 export type PlannerConfig = Pick<Config, "enabled" | "strategy" | "stealThreshold" | "maxStealBatch" | "minTasksToSteal"> & Partial<PlannerOptions>;
-
