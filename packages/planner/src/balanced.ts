@@ -1,5 +1,6 @@
 import { Balancer, Fleet } from "./balancer.js";
-import type { PlannerConfig, PlannerOptions, PlannerSnapshot, StealDraft } from "./types.js";
+import type { PlannedDirective } from "@worksteal/protocol";
+import type { PlannerConfig, PlannerOptions, PlannerSnapshot } from "./types.js";
 
 /**
  * Cost-based stealing, after Dask's `distributed/stealing.py`.
@@ -49,7 +50,7 @@ import type { PlannerConfig, PlannerOptions, PlannerSnapshot, StealDraft } from 
  * task, the water levels of levels.ts (work as a fluid, per capability group), which the moves
  * reach within about a task (a trial too for more capability groups than it enumerates).
  */
-export function planBalanced(snapshot: PlannerSnapshot, config: PlannerConfig, options: PlannerOptions): StealDraft[] {
+export function planBalanced(snapshot: PlannerSnapshot, config: PlannerConfig, options: PlannerOptions): PlannedDirective[] {
   const fleet = new Fleet(snapshot, options);
   if (!fleet.anyMovePossible(options.marginFraction)) return [];
   const balancer = new Balancer(fleet, config, options);
@@ -61,5 +62,5 @@ export function planBalanced(snapshot: PlannerSnapshot, config: PlannerConfig, o
   if (!targets) return [];
   balancer.fillTowards(targets, levels !== undefined);
   balancer.run();
-  return balancer.log.drafts("balanced");
+  return balancer.log.directives("balanced", snapshot.round);
 }

@@ -29,22 +29,23 @@ export class NodeTable {
   readonly drain: Float64Array;
   /** 1: gave a task in this pass (some task of its tail as the round began has left it). */
   readonly gave: Uint8Array;
-  /** slots × speed: work per ms. */
-  readonly capacity: Float64Array;
-  /** Expected duration of its running tasks at speed 1. */
-  readonly avgMs: Float64Array;
-  readonly priority: Float64Array;
-  readonly cpu: Float64Array;
-  readonly group: Int32Array;
   /** Its bucket's place in its group's GroupThieves. */
   readonly slot: Int32Array;
   readonly buckets: Array<IndexedHeap<Node>>;
 
+  /** The fleet's numbers that no move changes are read where the Fleet keeps them, not copied. */
   constructor(
     readonly views: readonly AgentView[],
     readonly caps: ReadonlyArray<ReadonlySet<string>>,
     readonly slots: readonly number[],
     readonly running: readonly number[],
+    /** slots × speed: work per ms. */
+    readonly capacity: Float64Array,
+    /** Expected duration of its running tasks at speed 1. */
+    readonly avgMs: Float64Array,
+    readonly priority: Float64Array,
+    readonly cpu: Float64Array,
+    readonly group: Int32Array,
   ) {
     const n = views.length;
     this.queued = new Float64Array(n);
@@ -52,11 +53,6 @@ export class NodeTable {
     this.work = new Float64Array(n);
     this.drain = new Float64Array(n);
     this.gave = new Uint8Array(n);
-    this.capacity = new Float64Array(n);
-    this.avgMs = new Float64Array(n);
-    this.priority = new Float64Array(n);
-    this.cpu = new Float64Array(n);
-    this.group = new Int32Array(n);
     this.slot = new Int32Array(n);
     this.buckets = new Array<IndexedHeap<Node>>(n);
   }

@@ -1,6 +1,7 @@
 import type { AgentView } from "@worksteal/protocol";
 import { canRun } from "./capabilities.js";
 import { agentAverageMs, fleetAverageMs, taskDurationMs } from "./durations.js";
+import { FillThieves } from "./fill-thieves.js";
 import { IndexedHeap } from "./indexed-heap.js";
 import { levelTargets, MAX_GROUPS } from "./levels.js";
 import { type Candidate, Node, NodeTable } from "./balancer-nodes.js";
@@ -15,6 +16,8 @@ import type { PlannerConfig, PlannerOptions, PlannerSnapshot, TaskSummary } from
  */
 export class Fleet {
   readonly views: readonly AgentView[];
+  /** Per agent: its id (read with the rest of its view: the directives name their agents). */
+  readonly ids: readonly string[];
   /** Per agent: its tail as the round began. */
   readonly tails: ReadonlyArray<readonly TaskSummary[]>;
   /** Per agent: its capability set (agents with the same capabilities share one). */
@@ -35,6 +38,9 @@ export class Fleet {
   readonly capacity: Float64Array;
   /** Per state: expected work held at the start of the round, in whole ms. */
   readonly work: Float64Array;
+  /** Per state: its agent's priority and cpu (the thieves' order among equal drains). */
+  readonly priority: Float64Array;
+  readonly cpu: Float64Array;
   readonly tailTasks: number;
   /** The shortest expected duration of any tail task, in ms (Infinity without any). */
   readonly shortestTaskMs: number;
@@ -47,14 +53,16 @@ export class Fleet {
    */
   private readonly recentTypes: string[] = [];
   private readonly recentTypeMs: Array<number | null> = [];
-  private readonly fallbackMs: number;
+  /** The fleet's average duration (else the default), once something needed it (NaN before). */
+  private fallbackMsOnce = Number.NaN;
+  private readonly defaultTaskDurationMs: number;
   private readonly estimateWeight: number;
 
   constructor(
     private readonly snapshot: PlannerSnapshot,
     options: PlannerOptions,
   ) {
-    this.fallbackMs = fleetAverageMs(snapshot.agents) ?? options.defaultTaskDurationMs;
+    this.defaultTaskDurationMs = options.defaultTaskDurationMs;
     this.estimateWeight = Math.max(0, options.estimateWeight);
     const { views, tails, readLengths } = aliveAgents(snapshot);
     this.views = views;
@@ -71,6 +79,11 @@ export class Fleet {
     const queued = new Array<number>(n);
     // Each agent's own average, read once (NaN: none): capacities and avgMs both need it.
     const averages = new Float64Array(n);
+    const completions = new Float64Array(n);
+    const completionMs = new Float64Array(n);
+    const priority = new Float64Array(n);
+    const cpu = new Float64Array(n);
+    const ids = new Array<string>(n);
     let lastCaps: ReadonlySet<string> | undefined;
     let lastGroup = -1;
     for (let i = 0; i < n; i += 1) {
@@ -85,18 +98,29 @@ export class Fleet {
       }
       caps[i] = set;
       groupOf[i] = lastGroup;
+      // Everything the round reads of the view, in this one pass: 10,000 views and their
+      // workloads do not stay in the caches from one pass to the next.
+      const workload = view.workload;
       slots[i] = Math.max(1, view.concurrency);
-      running[i] = Math.max(0, view.workload.running);
-      queued[i] = Math.max(view.workload.queued, readLengths[i]!);
-      averages[i] = agentAverageMs(view.workload) ?? Number.NaN;
+      running[i] = Math.max(0, workload.running);
+      queued[i] = Math.max(workload.queued, readLengths[i]!);
+      averages[i] = agentAverageMs(workload) ?? Number.NaN;
+      completions[i] = workload.durationCount;
+      completionMs[i] = workload.durationSumMs;
+      priority[i] = view.priority;
+      cpu[i] = workload.cpu;
+      ids[i] = view.id;
     }
+    this.ids = ids;
+    this.priority = priority;
+    this.cpu = cpu;
     this.caps = caps;
     this.groupOf = groupOf;
     this.groups = groups;
     this.slots = slots;
     this.running = running;
     this.queued = queued;
-    this.capacity = capacities(views, slots, averages, groupOf, groups.length);
+    this.capacity = capacities({ completions, completionMs, averages }, slots, groupOf, groups.length);
     const avgMs = new Float64Array(n);
     const work = new Float64Array(n);
     let tailTasks = 0;
@@ -104,7 +128,7 @@ export class Fleet {
     let raisedPriorities = false;
     for (let i = 0; i < n; i += 1) {
       const average = averages[i]!;
-      avgMs[i] = Math.round(((Number.isNaN(average) ? this.fallbackMs : average) * this.capacity[i]!) / slots[i]!);
+      avgMs[i] = Math.round(((Number.isNaN(average) ? this.fallbackMs() : average) * this.capacity[i]!) / slots[i]!);
       const tail = tails[i]!;
       tailTasks += tail.length;
       let held = (queued[i]! - tail.length + running[i]!) * avgMs[i]!;
@@ -150,7 +174,7 @@ export class Fleet {
     const byType = this.typeAverageMs(task.type);
     const raw = task.estimatedDurationMs;
     const estimate = raw !== undefined && Number.isFinite(raw) && raw >= 0 ? raw : undefined;
-    if (estimate === undefined) return byType ?? Math.round(this.fallbackMs);
+    if (estimate === undefined) return byType ?? Math.round(this.fallbackMs());
     if (byType === null) return Math.round(estimate);
     const count = this.snapshot.durationCountsByType?.[task.type];
     if (count === undefined || !Number.isFinite(count) || count < 0) return byType;
@@ -158,6 +182,16 @@ export class Fleet {
     // Neither the estimate nor the average counts (estimateWeight 0, no completions yet): the average's own.
     if (weight + count === 0) return byType;
     return Math.round((estimate * weight + byType * count) / (weight + count));
+  }
+
+  /**
+   * The duration of a task or agent that no average or estimate speaks for: the fleet's average,
+   * else the default. Computed when first needed: it is a pass over every agent's history, and a
+   * fleet whose agents and tasks all have averages or estimates never needs it.
+   */
+  private fallbackMs(): number {
+    if (Number.isNaN(this.fallbackMsOnce)) this.fallbackMsOnce = fleetAverageMs(this.snapshot.agents) ?? this.defaultTaskDurationMs;
+    return this.fallbackMsOnce;
   }
 
   /** The type's average in whole ms, or null when it has none. */
@@ -177,8 +211,51 @@ export class Fleet {
   }
 }
 
+/**
+ * Per agent, the key of its bucket (equal capabilities and capacity: whole slots, or quarter
+ * powers of two, few distinct values), and per key its largest capacity. Loops, not map and
+ * forEach: a callback's double arguments and results are boxed, per agent.
+ */
+function bucketKeys(fleet: Fleet): { keys: Float64Array; largest: Map<number, number> } {
+  const n = fleet.views.length;
+  const keys = new Float64Array(n);
+  const largest = new Map<number, number>();
+  for (let index = 0; index < n; index += 1) {
+    const capacity = fleet.capacity[index]!;
+    const key = fleet.groupOf[index]! * 2 ** 24 + Math.round(Math.min(capacity, 16_000) * 1024);
+    keys[index] = key;
+    const known = largest.get(key);
+    if (known === undefined || capacity > known) largest.set(key, capacity);
+  }
+  return { keys, largest };
+}
+
+/** Every agent's node, its numbers as the round began in the table, appended to its bucket (not yet ordered). */
+function nodesOf(fleet: Fleet, table: NodeTable, slotOf: (index: number) => number, thieves: ReadonlyArray<GroupThieves<Node> | undefined>): Node[] {
+  const n = fleet.views.length;
+  const nodes: Node[] = [];
+  for (let index = 0; index < n; index += 1) {
+    const slot = slotOf(index);
+    const work = fleet.work[index]!;
+    table.queued[index] = fleet.queued[index]!;
+    table.work[index] = work;
+    table.drain[index] = work / fleet.capacity[index]!;
+    table.slot[index] = slot;
+    const bucket = thieves[fleet.groupOf[index]!]!.buckets[slot]!;
+    table.buckets[index] = bucket;
+    // The tail stays shared with the snapshot until a move changes it (moveAt copies it then).
+    const node = new Node(table, index, fleet.tails[index]!);
+    nodes.push(node);
+    bucket.append(node);
+  }
+  return nodes;
+}
+
 /** Relative slack of the bounds that let bestThief pass over a bucket: rounding never hides a better thief. */
 const SLACK = 1e-9;
+
+/** The most moves the log's arrays are sized for at once (an array of more strings would start as a dictionary). */
+const MAX_LOG_SIZE_HINT = 1 << 15;
 
 /** How many types the duration lookup compares before it hashes. */
 const RECENT_TYPES = 8;
@@ -205,30 +282,39 @@ const SPEED_EVIDENCE = 2;
  * thieves of one group fall into few buckets of equal capacity (a move looks at every bucket's
  * first thief); otherwise the capacity is the slots.
  */
-function capacities(views: readonly AgentView[], slots: readonly number[], averages: Float64Array, groupOf: Int32Array, groups: number): Float64Array {
+function capacities(
+  history: { completions: Float64Array; completionMs: Float64Array; averages: Float64Array },
+  slots: readonly number[],
+  groupOf: Int32Array,
+  groups: number,
+): Float64Array {
+  const { completions, completionMs, averages } = history;
   const sum = new Float64Array(groups);
   const count = new Float64Array(groups);
   const agents = new Int32Array(groups);
-  // NaN (no average) is not above 0.
-  const known = (i: number) => views[i]!.workload.durationCount >= SPEED_SAMPLES && averages[i]! > 0;
-  for (let i = 0; i < views.length; i += 1) {
-    if (!known(i)) continue;
+  const n = slots.length;
+  for (let i = 0; i < n; i += 1) {
+    // NaN (no average) is not above 0.
+    if (!(completions[i]! >= SPEED_SAMPLES && averages[i]! > 0)) continue;
     const g = groupOf[i]!;
-    sum[g] = sum[g]! + views[i]!.workload.durationSumMs;
-    count[g] = count[g]! + views[i]!.workload.durationCount;
+    sum[g] = sum[g]! + completionMs[i]!;
+    count[g] = count[g]! + completions[i]!;
     agents[g] = agents[g]! + 1;
   }
   // A fleet has few steps: each power is computed once (a fractional power costs more than the rest of an agent's setup).
   const powers = new Map<number, number>();
-  const result = Float64Array.from(slots);
-  for (let i = 0; i < views.length; i += 1) {
+  const result = new Float64Array(slots);
+  for (let i = 0; i < n; i += 1) {
     const g = groupOf[i]!;
-    if (!known(i) || agents[g]! < 2) continue;
+    if (!(completions[i]! >= SPEED_SAMPLES && averages[i]! > 0) || agents[g]! < 2) continue;
     const speed = Math.min(SPEED_LIMIT, Math.max(1 / SPEED_LIMIT, sum[g]! / count[g]! / averages[i]!));
     // Within half a step of the group's average, the agent is as fast as the rest: its slots.
-    if (Math.round(CAPACITY_STEPS * Math.log2(speed)) === 0) continue;
+    // (Well inside or well outside that band no logarithm is needed to tell; near its edges the
+    // test itself decides.)
+    if (speed > WITHIN_HALF_STEP_LOW && speed < WITHIN_HALF_STEP_HIGH) continue;
+    if (speed > BEYOND_HALF_STEP_LOW && speed < BEYOND_HALF_STEP_HIGH && Math.round(CAPACITY_STEPS * Math.log2(speed)) === 0) continue;
     // Within chance of the group's average for as many completions: as fast as the rest.
-    if (Math.log(speed) ** 2 * views[i]!.workload.durationCount < SPEED_EVIDENCE ** 2) continue;
+    if (Math.log(speed) ** 2 * completions[i]! < SPEED_EVIDENCE ** 2) continue;
     const step = Math.round(CAPACITY_STEPS * Math.log2(slots[i]! * speed));
     let capacity = powers.get(step);
     if (capacity === undefined) powers.set(step, (capacity = 2 ** (step / CAPACITY_STEPS)));
@@ -238,6 +324,11 @@ function capacities(views: readonly AgentView[], slots: readonly number[], avera
 }
 
 const CAPACITY_STEPS = 4;
+/** Speeds this far inside 2^(±1/8), half a step, round to step 0 whatever the logarithm's rounding; this far outside, to another. */
+const WITHIN_HALF_STEP_LOW = 2 ** (-0.5 / CAPACITY_STEPS) * (1 + 1e-9);
+const WITHIN_HALF_STEP_HIGH = 2 ** (0.5 / CAPACITY_STEPS) * (1 - 1e-9);
+const BEYOND_HALF_STEP_LOW = 2 ** (-0.5 / CAPACITY_STEPS) * (1 - 1e-9);
+const BEYOND_HALF_STEP_HIGH = 2 ** (0.5 / CAPACITY_STEPS) * (1 + 1e-9);
 
 /**
  * The balanced strategy's projected state and its moves (balanced.ts states the rules). A move is
@@ -311,7 +402,7 @@ export class Balancer {
   private readonly groupSecondFinish: Float64Array;
   private readonly groupAllNonNegative: Uint8Array;
   /** Per node: its tail as the round began, weighed (weighStart), once any pass needed it. */
-  private readonly startCandidates: Array<Candidate[] | undefined> = [];
+  private readonly startCandidates: Array<Candidate[] | undefined>;
   /**
    * Tasks of tails that moves changed, as weigh found them (null: not worth a move): a task's
    * candidate does not depend on the tail that holds it, and a trial weighs such tails again
@@ -319,7 +410,7 @@ export class Balancer {
    */
   private readonly weighed = new Map<TaskSummary, Candidate | null>();
   /** Per node and capability group: those of startCandidates that the group can run, once any pass needed them. */
-  private readonly startRunnable: Array<Array<Candidate[] | undefined> | undefined> = [];
+  private readonly startRunnable: Array<Array<Candidate[] | undefined> | undefined>;
 
   constructor(
     private readonly fleet: Fleet,
@@ -327,21 +418,19 @@ export class Balancer {
     private readonly options: PlannerOptions,
   ) {
     const n = fleet.views.length;
+    // Sized now: written at scattered nodes first (victims latest first), an empty array would
+    // turn into a dictionary, every later read a hash lookup.
+    this.startCandidates = new Array<Candidate[] | undefined>(n);
+    this.startRunnable = new Array<Array<Candidate[] | undefined> | undefined>(n);
     this.groupOrder = new Int32Array(fleet.groups.length);
     this.groupFloor = new Float64Array(fleet.groups.length);
     this.groupFirst = new Int32Array(fleet.groups.length);
     this.groupFirstFinish = new Float64Array(fleet.groups.length);
     this.groupSecondFinish = new Float64Array(fleet.groups.length);
     this.groupAllNonNegative = new Uint8Array(fleet.groups.length);
-    // Equal capabilities and capacity (whole slots, or quarter powers of two: few distinct values).
-    const keys = fleet.capacity.map((capacity, index) => fleet.groupOf[index]! * 2 ** 24 + Math.round(Math.min(capacity, 16_000) * 1024));
-    // Per group, its buckets' keys and largest capacities, fastest first.
-    const largest = new Map<number, number>();
-    keys.forEach((key, index) => {
-      const capacity = fleet.capacity[index]!;
-      const known = largest.get(key);
-      if (known === undefined || capacity > known) largest.set(key, capacity);
-    });
+    // The loops over every agent are functions of their own, here and below: in a constructor
+    // that runs once per round, the code after an on-stack-replaced loop kept being deoptimized.
+    const { keys, largest } = bucketKeys(fleet);
     const keysOfGroup: number[][] = fleet.groups.map(() => []);
     for (const key of largest.keys()) keysOfGroup[Math.floor(key / 2 ** 24)]!.push(key);
     const slotOf = new Map<number, number>();
@@ -359,36 +448,11 @@ export class Balancer {
       this.thieves[group] = thieves;
       this.buckets.push(...thieves.buckets);
     });
-    const table = new NodeTable(fleet.views, fleet.caps, fleet.slots, fleet.running);
-    this.table = table;
-    const nodes: Node[] = [];
-    for (let index = 0; index < n; index += 1) {
-      const view = fleet.views[index]!;
-      const group = fleet.groupOf[index]!;
-      const capacity = fleet.capacity[index]!;
-      const slot = slotOf.get(keys[index]!)!;
-      const work = fleet.work[index]!;
-      table.queued[index] = fleet.queued[index]!;
-      table.work[index] = work;
-      table.drain[index] = work / capacity;
-      table.capacity[index] = capacity;
-      table.avgMs[index] = fleet.avgMs[index]!;
-      table.priority[index] = view.priority;
-      table.cpu[index] = view.workload.cpu;
-      table.group[index] = group;
-      table.slot[index] = slot;
-      table.buckets[index] = this.thieves[group]!.buckets[slot]!;
-      // The tail stays shared with the snapshot until a move changes it (moveAt copies it then).
-      nodes.push(new Node(table, index, fleet.tails[index]!));
-    }
-    this.nodes = nodes;
-    // Indexed loops over every node: a for-of allocates a result per step until the function is optimized, and these run once per round.
-    for (let i = 0; i < this.nodes.length; i += 1) this.nodes[i]!.bucket.append(this.nodes[i]!);
-    this.orderBuckets();
-    this.log = new StealLog(
-      fleet.views.map((view) => view.id),
-      config.maxStealBatch,
-    );
+    this.table = new NodeTable(fleet.views, fleet.caps, fleet.slots, fleet.running, fleet.capacity, fleet.avgMs, fleet.priority, fleet.cpu, fleet.groupOf);
+    this.nodes = nodesOf(fleet, this.table, (index) => slotOf.get(keys[index]!)!, this.thieves);
+    this.orderBucketsLater();
+    // Outside a trial each move takes a task of a tail as the round began, which moves once at most.
+    this.log = new StealLog(fleet.ids, config.maxStealBatch, Math.min(fleet.tailTasks, MAX_LOG_SIZE_HINT));
     this.budget = this.initialBudget();
     this.walkBudget = this.initialBudget();
   }
@@ -416,7 +480,7 @@ export class Balancer {
       x.bucket.append(x);
     }
     this.vetoes = 0;
-    this.orderBuckets();
+    this.orderBucketsLater();
     this.budget = this.initialBudget();
     this.walkBudget = this.initialBudget();
     return drains;
@@ -462,10 +526,13 @@ export class Balancer {
     return levelTargets({ drain: table.drain, floor, capacity: table.capacity, groupOf: this.fleet.groupOf, groups: groups.length, workByGroups });
   }
 
-  /** Orders every bucket once its nodes were appended, and refreshes the groups' entries. */
-  private orderBuckets(): void {
-    for (let i = 0; i < this.buckets.length; i += 1) this.buckets[i]!.heapify();
-    for (const thieves of this.thieves) thieves?.rebuild();
+  /**
+   * Every bucket's nodes were appended: the greedy orders them when it starts (run), not now. A
+   * fill between looks at no heap, and moves most of the buckets' thieves: ordered now, they
+   * would be ordered again.
+   */
+  private orderBucketsLater(): void {
+    for (const thieves of this.thieves) if (thieves) for (let slot = 0; slot < thieves.buckets.length; slot += 1) thieves.stale(slot);
   }
 
   /** Each move lowers the multiset of drain times, so the greedy ends; this only bounds pathological cases. */
@@ -820,7 +887,7 @@ export class Balancer {
         if (candidates && canRun(this.fleet.groups[group]!, task.requiredCapabilities)) insertNewest(candidates, candidate);
       }
     }
-    // A fill looks at no heap: the buckets it changed are ordered anew once, at its end.
+    // A fill looks at no heap: the buckets it changed are ordered anew once, when the greedy starts.
     if (this.filling) {
       this.thieves[v.group]!.stale(v.slot);
       this.thieves[t.group]!.stale(t.slot);
@@ -838,9 +905,15 @@ export class Balancer {
    * would finish it earliest, until no eligible move is left anywhere.
    */
   run(): void {
+    // The buckets a fill changed, or every bucket at the start of a pass, in order.
+    for (const thieves of this.thieves) thieves?.restore();
     const victims = new IndexedHeap<Node>(victimBefore, nodeNumber, this.nodes.length);
     const stuck = new StuckVictims(this.nodes.length);
-    for (let i = 0; i < this.nodes.length; i += 1) if (this.keptAsVictim(this.nodes[i]!)) victims.insert(this.nodes[i]!);
+    // Outside a trial only the agents that held a tail as the round began can be victims
+    // (keptAsVictim): the others' nodes are not read.
+    const tails = this.fleet.tails;
+    for (let i = 0; i < this.nodes.length; i += 1)
+      if ((this.relay || tails[i]!.length > 0) && this.keptAsVictim(this.nodes[i]!)) victims.insert(this.nodes[i]!);
     for (let v = victims.first(); v; v = victims.first()) {
       const t = this.bestThief(v);
       // No thief drains early enough for the latest victim: none does for any other (they drain
@@ -893,7 +966,6 @@ export class Balancer {
     this.filling = true;
     this.fill(targets, fluid, fluid ? this.fastestInGroup() : this.table.capacity, skipping);
     this.filling = false;
-    for (const thieves of this.thieves) thieves?.restore();
   }
 
   /**
@@ -908,19 +980,30 @@ export class Balancer {
     const capacity = this.table.capacity;
     const fastest = new Float64Array(this.fleet.groups.length);
     for (let i = 0; i < this.nodes.length; i += 1) fastest[groupOf[i]!] = Math.max(fastest[groupOf[i]!]!, capacity[i]!);
-    return Float64Array.from(groupOf, (g) => fastest[g]!);
+    // Loops, not Float64Array.from with a mapping: that goes through the iterator protocol, an object per element.
+    const result = new Float64Array(groupOf.length);
+    for (let i = 0; i < groupOf.length; i += 1) result[i] = fastest[groupOf[i]!]!;
+    return result;
   }
 
   /** `overshootCapacity`: per agent, the capacity at which the half task it may end past its target is measured. */
   private fill(targets: Float64Array, fluid: boolean, overshootCapacity: Float64Array, skipping: boolean): void {
-    const victims = this.nodes.filter((x) => targets[x.index]! < x.drain).sort(latestFirst);
-    const thieves = this.nodes.filter((x) => targets[x.index]! > x.drain).sort(earliestFirst);
-    // A linked list over the thieves, earliest first: a thief that can take no more leaves it
-    // when it is next looked at, instead of a sweep over every thief per victim.
-    const next = new Int32Array(thieves.length);
-    for (let i = 0; i < thieves.length; i += 1) next[i] = i + 1 < thieves.length ? i + 1 : -1;
-    let first = thieves.length > 0 ? 0 : -1;
-    const startDrains = Float64Array.from(thieves, (t) => t.drain);
+    // Chosen on the table's arrays: most nodes are neither, and are not read.
+    const drain = this.table.drain;
+    const victims: Node[] = [];
+    const thieves: Node[] = [];
+    for (let i = 0; i < drain.length; i += 1) {
+      if (targets[i]! < drain[i]!) victims.push(this.nodes[i]!);
+      else if (targets[i]! > drain[i]!) thieves.push(this.nodes[i]!);
+    }
+    victims.sort(latestFirst);
+    thieves.sort(earliestFirst);
+    const startDrains = new Float64Array(thieves.length);
+    const thiefGroups = new Int32Array(thieves.length);
+    for (let i = 0; i < thieves.length; i += 1) {
+      startDrains[i] = thieves[i]!.drain;
+      thiefGroups[i] = thieves[i]!.group;
+    }
     // Targets are read from the typed array where they are used, not through a function: a
     // double returned from a call that is not inlined is a heap allocation, per move here.
     const shortestTaskMs = this.fleet.shortestTaskMs;
@@ -928,6 +1011,12 @@ export class Balancer {
     // looks at a thief end at its test (largest), without fillSkips.
     const largest = new Float64Array(this.fleet.groups.length);
     const raised = this.fleet.raisedPriorities;
+    // Taking v's largest task for t's group or nothing (below), the fill passes over every thief
+    // without room for that task: the walks stop only at thieves with room for it.
+    const byLargest = skipping && fluid && !raised;
+    const order = new FillThieves(thieves.length, byLargest ? { groupOf: thiefGroups, groups: largest.length } : undefined);
+    for (let i = 0; i < thieves.length; i += 1)
+      order.keep(i, this.largestFitting(thieves[i]!, targets[thieves[i]!.index]!, 2 * overshootCapacity[thieves[i]!.index]!));
     for (let k = 0; k < victims.length; k += 1) {
       const v = victims[k]!;
       const victimTarget = targets[v.index]!;
@@ -935,7 +1024,7 @@ export class Balancer {
       // Victims come latest first and only change when their turn comes: a thief that drains no
       // sooner than this one does now can take from none of the rest either.
       const start = v.drain;
-      for (let i = first, previous = -1; i >= 0; i = next[i]!) {
+      for (let i = order.next(0, largest); i >= 0; i = order.next(i + 1, largest)) {
         const t = thieves[i]!;
         const thiefTarget = targets[t.index]!;
         const halfCapacity = 2 * overshootCapacity[t.index]!;
@@ -955,10 +1044,7 @@ export class Balancer {
           (skipping && fluid && !raised && (this.overshoots(t, thiefTarget, halfCapacity, largestMs) || !this.worth(v, t, largestMs))) ||
           (skipping && this.fillSkips(v, t, thiefTarget, halfCapacity))
         ) {
-          if (2 * t.capacity * (thiefTarget - t.drain) < shortestTaskMs) {
-            if (previous < 0) first = next[i]!;
-            else next[previous] = next[i]!;
-          } else previous = i;
+          if (2 * t.capacity * (thiefTarget - t.drain) < shortestTaskMs) order.drop(i);
           continue;
         }
         for (;;) {
@@ -977,11 +1063,25 @@ export class Balancer {
         // Done: it drains no sooner than this victim started, or has less room than half the
         // shortest task in any tail. Thieves only grow later and starts only get earlier: a
         // thief that is done stays done.
-        if (!(t.drain >= start || 2 * t.capacity * (thiefTarget - t.drain) < shortestTaskMs)) previous = i;
-        else if (previous < 0) first = next[i]!;
-        else next[previous] = next[i]!;
+        if (t.drain >= start || 2 * t.capacity * (thiefTarget - t.drain) < shortestTaskMs) order.drop(i);
+        else order.keep(i, this.largestFitting(t, thiefTarget, halfCapacity));
       }
     }
+  }
+
+  /**
+   * The largest task t could take without overshooting (ending past its target by more than
+   * half of the task, as `overshoots` has it), a little more: no rounding of that test makes a
+   * task fit that this says does not. Where overshoots compares t.drain + ms/c − (target +
+   * ms/h) with (|target| + ms/c) × SLACK, this solves it for ms (h ≥ 2c, so ms/c − ms/h grows
+   * with ms), with a margin of SLACK on every term, a million times their rounding errors.
+   */
+  private largestFitting(t: Node, thiefTarget: number, halfCapacity: number): number {
+    const room = thiefTarget - t.drain + (Math.abs(thiefTarget) + Math.abs(t.drain) + 1) * 2 * SLACK;
+    // No room: no task of any size fits (every task takes more than 0 ms).
+    if (!(room > 0)) return 0;
+    const perMs = (1 - SLACK) / t.capacity - 1 / halfCapacity;
+    return room / (perMs * (1 - SLACK));
   }
 
   /** Per group, v's largest task for it, or -1 when it has none or cannot give (fillSkips's first tests, per victim instead of per thief). */
@@ -1060,12 +1160,20 @@ export class Balancer {
       const byGroup = (this.startRunnable[v.index] ??= []);
       let runnable = byGroup[group];
       if (runnable === undefined) {
-        runnable = byGroup[group] = [];
         const all = (this.startCandidates[v.index] ??= this.weighStart(start));
-        for (let i = 0; i < all.length; i += 1) if (canRun(caps, all[i]!.task.requiredCapabilities)) runnable.push(all[i]!);
+        // Filtered in a copy, then cut to length: one allocation of the list, not one per doubling.
+        runnable = byGroup[group] = all.slice();
+        let kept = 0;
+        for (let i = 0; i < all.length; i += 1) if (canRun(caps, all[i]!.task.requiredCapabilities)) runnable[kept++] = all[i]!;
+        runnable.length = kept;
       }
-      // A copy: moves change the list they are given.
-      return runnable.slice();
+      // Moves change the list they are given. A trial's pass is followed by the real one, which
+      // starts from this list again: the trial gets a copy. Otherwise the list is handed over and
+      // forgotten (a later look would filter it anew), not copied: a round at 10,000 agents
+      // weighs hundreds of victims' lists.
+      if (this.relay) return runnable.slice();
+      byGroup[group] = undefined;
+      return runnable;
     }
     const candidates: Candidate[] = [];
     for (let i = this.relay ? 0 : v.arrived; i < tail.length; i += 1) {
@@ -1170,6 +1278,13 @@ function sortLargerFirst(candidates: Candidate[]): Candidate[] {
  * past every larger task.
  */
 function removeTask(candidates: Candidate[], candidate: Candidate): void {
+  // The largest usually moves first, and the lists of one node mostly share their candidates
+  // (filtered from one weighed tail): the first is looked at before any search.
+  if (candidates[0] === candidate) {
+    // V8 shifts a small array's front off in place, without copying the rest.
+    candidates.shift();
+    return;
+  }
   const task = candidate.task;
   let i = firstNotBefore(candidates, candidate);
   while (i < candidates.length && candidates[i]!.task !== task && largerFirst(candidates[i]!, candidate) === 0) i += 1;

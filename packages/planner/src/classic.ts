@@ -1,6 +1,7 @@
 import { IndexedHeap } from "./indexed-heap.js";
 import { aliveQueueStates, compareIds, moveTasks, runnableCount, type QueueState } from "./queue-state.js";
-import type { PlannerConfig, PlannerOptions, PlannerSnapshot, StealDraft } from "./types.js";
+import type { PlannedDirective } from "@worksteal/protocol";
+import type { PlannerConfig, PlannerOptions, PlannerSnapshot } from "./types.js";
 
 /**
  * The original coordinator's strategy: thresholds on task count and cpu, a weighted target score,
@@ -20,7 +21,7 @@ import type { PlannerConfig, PlannerOptions, PlannerSnapshot, StealDraft } from 
  * each index entry ordered by priority, so a source looks at one target per (capabilities, task
  * count) instead of at every agent.
  */
-export function planClassic(snapshot: PlannerSnapshot, config: PlannerConfig, options: PlannerOptions): StealDraft[] {
+export function planClassic(snapshot: PlannerSnapshot, config: PlannerConfig, options: PlannerOptions): PlannedDirective[] {
   const overloadedAt = (count: number, cpu: number) => count > options.overloadedTaskCount || cpu > options.overloadedCpu;
   const underloadedAt = (count: number, cpu: number) => count < options.underloadedTaskCount && cpu < options.underloadedCpu;
   const overloaded = (s: QueueState) => overloadedAt(taskCount(s), cpu(s));
@@ -44,7 +45,7 @@ export function planClassic(snapshot: PlannerSnapshot, config: PlannerConfig, op
   // Only a source that has given can join the targets: with none to begin with, nothing moves.
   if (targets.size === 0) return [];
   const number = new Map(states.map((s, i) => [s, i]));
-  const drafts: StealDraft[] = [];
+  const directives: PlannedDirective[] = [];
   for (const source of sources) {
     waiting.delete(source);
     const best =
@@ -55,11 +56,18 @@ export function planClassic(snapshot: PlannerSnapshot, config: PlannerConfig, op
       targets.delete(target);
       const taskIds = moveTasks(source, target, best.count).map((t) => t.id);
       if (underloaded(target)) targets.add(target, number.get(target)!);
-      drafts.push({ source: source.id, target: target.id, count: taskIds.length, taskIds, reason: `classic: ${before}, score ${best.score.toFixed(2)}` });
+      directives.push({
+        id: `r${snapshot.round}-${directives.length + 1}`,
+        source: source.id,
+        target: target.id,
+        count: taskIds.length,
+        taskIds,
+        reason: `classic: ${before}, score ${best.score.toFixed(2)}`,
+      });
     }
     if (underloaded(source)) targets.add(source, number.get(source)!);
   }
-  return drafts;
+  return directives;
 }
 
 function taskCount(s: QueueState): number {

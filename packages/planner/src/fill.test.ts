@@ -17,7 +17,7 @@ function plan(s: PlannerSnapshot, config: PlannerConfig, levels: boolean, skippi
   if (!targets) return [];
   balancer.fillTowards(targets, level !== undefined, skipping);
   balancer.run();
-  return balancer.log.drafts("balanced");
+  return balancer.log.directives("balanced", s.round);
 }
 
 describe.each([

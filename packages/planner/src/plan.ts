@@ -14,16 +14,8 @@ export function planSteals(snapshot: PlannerSnapshot, config: PlannerConfig): Pl
   if (!config.enabled || !(maxStealBatch >= 1)) return [];
   const options = resolveOptions(config);
   const normalised = { ...config, maxStealBatch };
-  const drafts = config.strategy === "classic" ? planClassic(snapshot, normalised, options) : planBalanced(snapshot, normalised, options);
-  // Fields written out, not spread: a round may plan thousands of directives, and a spread copies through a slower path.
-  return drafts.map((d, i) => ({
-    id: `r${snapshot.round}-${i + 1}`,
-    source: d.source,
-    target: d.target,
-    count: d.count,
-    taskIds: d.taskIds,
-    reason: d.reason,
-  }));
+  // Each strategy numbers its directives itself: a round may plan thousands, each built once.
+  return config.strategy === "classic" ? planClassic(snapshot, normalised, options) : planBalanced(snapshot, normalised, options);
 }
 
 function resolveOptions(config: PlannerConfig): PlannerOptions {

@@ -79,11 +79,21 @@ export interface AliveAgents {
  * the plan. A task read in two tails is kept in the first (by agent id) of the alive agents'.
  */
 export function aliveAgents(snapshot: PlannerSnapshot): AliveAgents {
-  const agents = snapshot.agents;
+  // The loops over every agent are functions of their own: in a function that runs once per
+  // round, the code after an on-stack-replaced loop kept being deoptimized.
+  const alive = aliveInIdOrder(snapshot.agents);
+  // Repeats dropped or not, queued counts the tail as read (it is read from the queue itself):
+  // tailsOf notes each read length as it finds the tail, instead of a lookup by id per agent here.
+  const readLengths = new Int32Array(alive.length);
+  const tails = tailsOf(alive, snapshot.tails, readLengths);
+  return { views: alive, tails, readLengths };
+}
+
+/** The alive agents (the first view of an id), sorted by id. */
+function aliveInIdOrder(agents: readonly AgentView[]): AgentView[] {
   // The leader's snapshot usually comes sorted by id, without repeats: checking costs one pass,
   // while sorting 10k ids (or a set of them) costs a few ms.
-  let strictlySorted = true;
-  for (let i = 1; i < agents.length && strictlySorted; i += 1) strictlySorted = agents[i - 1]!.id < agents[i]!.id;
+  const strictlySorted = sortedById(agents);
   const seen = strictlySorted ? undefined : new Set<string>();
   const alive: AgentView[] = [];
   // Indexed loops over every agent: a for-of allocates a result per step until the function is optimized, and it runs once per round.
@@ -96,17 +106,12 @@ export function aliveAgents(snapshot: PlannerSnapshot): AliveAgents {
     if (a.status === "alive") alive.push(a);
   }
   if (!strictlySorted) alive.sort((a, b) => compareIds(a.id, b.id));
-  const byPosition = tailsOf(alive, snapshot.tails);
-  const read = snapshot.tails;
-  const tails = new Array<readonly TaskSummary[]>(alive.length);
-  const readLengths = new Int32Array(alive.length);
-  for (let i = 0; i < alive.length; i += 1) {
-    const tail = byPosition[i];
-    tails[i] = tail ?? EMPTY_TAIL;
-    // Repeats dropped or not, queued counts the tail as read (it is read from the queue itself).
-    if (tail !== undefined) readLengths[i] = read[alive[i]!.id]!.length;
-  }
-  return { views: alive, tails, readLengths };
+  return alive;
+}
+
+function sortedById(agents: readonly AgentView[]): boolean {
+  for (let i = 1; i < agents.length; i += 1) if (!(agents[i - 1]!.id < agents[i]!.id)) return false;
+  return true;
 }
 
 /**
@@ -165,13 +170,13 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /**
- * Per alive agent (sorted by id), its tail, without the tasks an earlier tail holds. Only the
+ * Per alive agent (sorted by id), its tail (empty when none was read), without the tasks an earlier tail holds. Only the
  * agents with a tail are looked at (the leader reads few), matched to the agents by a merge of
  * the two id orders instead of a lookup per agent. Tails are read one by one, so a task moving
  * meanwhile can be read in two; a plan moving both copies would name it twice in a directive, and
  * the executor drops such a directive whole: each task stays in the first tail that holds it.
  */
-function tailsOf(alive: readonly AgentView[], tails: PlannerSnapshot["tails"]): Array<readonly TaskSummary[] | undefined> {
+function tailsOf(alive: readonly AgentView[], tails: PlannerSnapshot["tails"], readLengths: Int32Array): Array<readonly TaskSummary[]> {
   const byPosition = new Array<readonly TaskSummary[] | undefined>(alive.length);
   const holders = Object.keys(tails).filter((id) => (tails[id]?.length ?? 0) > 0);
   holders.sort(compareIds);
@@ -181,6 +186,7 @@ function tailsOf(alive: readonly AgentView[], tails: PlannerSnapshot["tails"]): 
     while (j < alive.length && alive[j]!.id < id) j += 1;
     if (j < alive.length && alive[j]!.id === id) {
       byPosition[j] = tails[id];
+      readLengths[j] = tails[id]!.length;
       positions.push(j);
     }
   }
@@ -197,7 +203,8 @@ function tailsOf(alive: readonly AgentView[], tails: PlannerSnapshot["tails"]): 
     }
     if (kept) byPosition[position] = kept;
   }
-  return byPosition;
+  for (let i = 0; i < byPosition.length; i += 1) byPosition[i] ??= EMPTY_TAIL;
+  return byPosition as Array<readonly TaskSummary[]>;
 }
 
 export function compareIds(a: string, b: string): number {

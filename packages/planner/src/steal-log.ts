@@ -1,15 +1,4 @@
-import type { StealDraft } from "./types.js";
-
-interface Entry {
-  source: number;
-  target: number;
-  count: number;
-  taskIds: string[];
-  beforeSource: number;
-  beforeTarget: number;
-  afterSource: number;
-  afterTarget: number;
-}
+import type { PlannedDirective } from "@worksteal/protocol";
 
 /** Where record finds a move's drains: its source's and target's before the move, then after it. */
 export const BEFORE_SOURCE = 0;
@@ -23,27 +12,40 @@ export const AFTER_TARGET = 3;
  * target and no later directive touches either agent: it then commutes with everything in
  * between, so applying the directives in order reproduces exactly the moves that were planned. A
  * directive holds at most `maxPerDirective` moves; more start another.
+ *
+ * Entries are kept in typed arrays, not an object each, and each move's entry and task in flat
+ * arrays, not an array per entry that grows move by move (a round may log thousands of entries):
+ * they become directives once, at the end, each list of tasks allocated at its size. The arrays
+ * are sized for the moves the caller expects, and doubled if it makes more.
  */
 export class StealLog {
-  private readonly entries: Entry[] = [];
-  private readonly lastTouch: Array<number | undefined>;
+  private entries = 0;
+  private sources: Int32Array;
+  private targets: Int32Array;
+  private counts: Int32Array;
+  /** Per entry, its drains at BEFORE_SOURCE… AFTER_TARGET of 4 × entry. */
+  private drains: Float64Array;
+  private moves = 0;
+  /** Per move, in order: its entry and its task. */
+  private moveEntries: Int32Array;
+  private readonly moveTaskIds: string[];
+  /** Per agent, its last entry (-1: none). */
+  private readonly lastTouch: Int32Array;
 
+  /** `ids`: the agents' ids, by their numbers. `expectedMoves`: what the arrays are sized for. */
   constructor(
     private readonly ids: readonly string[],
     private readonly maxPerDirective: number,
+    expectedMoves = 16,
   ) {
-    this.lastTouch = ids.map(() => undefined);
-  }
-
-  get empty(): boolean {
-    return this.entries.length === 0;
-  }
-
-  /** The target a move from `source` may join, if any. */
-  private mergeableTarget(source: number): number | undefined {
-    const i = this.lastTouch[source];
-    const entry = i === undefined ? undefined : this.entries[i];
-    return entry && entry.source === source && this.lastTouch[entry.target] === i && entry.count < this.maxPerDirective ? entry.target : undefined;
+    this.lastTouch = new Int32Array(ids.length).fill(-1);
+    const size = Math.max(1, expectedMoves);
+    this.sources = new Int32Array(size);
+    this.targets = new Int32Array(size);
+    this.counts = new Int32Array(size);
+    this.drains = new Float64Array(4 * size);
+    this.moveEntries = new Int32Array(size);
+    this.moveTaskIds = new Array<string>(size);
   }
 
   /**
@@ -52,44 +54,97 @@ export class StealLog {
    * round may make ten thousand moves.
    */
   record(source: number, target: number, taskId: string, drains: Float64Array): void {
-    const i = this.lastTouch[source];
-    const last = i === undefined ? undefined : this.entries[i];
-    if (last && this.mergeableTarget(source) === target) {
-      last.count += 1;
-      last.taskIds.push(taskId);
-      last.afterSource = drains[AFTER_SOURCE]!;
-      last.afterTarget = drains[AFTER_TARGET]!;
+    if (this.moves === this.moveEntries.length) this.moveEntries = doubled(this.moveEntries);
+    const last = this.lastTouch[source]!;
+    // The source's last entry, when it has this target, no later entry touches either agent, and it has room.
+    if (
+      last >= 0 &&
+      this.sources[last] === source &&
+      this.targets[last] === target &&
+      this.lastTouch[target] === last &&
+      this.counts[last]! < this.maxPerDirective
+    ) {
+      this.counts[last] = this.counts[last]! + 1;
+      this.moveEntries[this.moves] = last;
+      this.moveTaskIds[this.moves] = taskId;
+      this.moves += 1;
+      this.drains[4 * last + AFTER_SOURCE] = drains[AFTER_SOURCE]!;
+      this.drains[4 * last + AFTER_TARGET] = drains[AFTER_TARGET]!;
       return;
     }
-    this.entries.push({
-      source,
-      target,
-      count: 1,
-      taskIds: [taskId],
-      beforeSource: drains[BEFORE_SOURCE]!,
-      beforeTarget: drains[BEFORE_TARGET]!,
-      afterSource: drains[AFTER_SOURCE]!,
-      afterTarget: drains[AFTER_TARGET]!,
-    });
-    this.lastTouch[source] = this.entries.length - 1;
-    this.lastTouch[target] = this.entries.length - 1;
+    const entry = this.entries;
+    if (entry === this.sources.length) {
+      this.sources = doubled(this.sources);
+      this.targets = doubled(this.targets);
+      this.counts = doubled(this.counts);
+      const wider = new Float64Array(2 * this.drains.length);
+      wider.set(this.drains);
+      this.drains = wider;
+    }
+    this.entries += 1;
+    this.sources[entry] = source;
+    this.targets[entry] = target;
+    this.counts[entry] = 1;
+    this.moveEntries[this.moves] = entry;
+    this.moveTaskIds[this.moves] = taskId;
+    this.moves += 1;
+    for (let k = 0; k < 4; k += 1) this.drains[4 * entry + k] = drains[k]!;
+    this.lastTouch[source] = entry;
+    this.lastTouch[target] = entry;
   }
 
-  drafts(strategy: string): StealDraft[] {
+  /** The directives, numbered `r<round>-<n>` from 1 in order. */
+  directives(strategy: string, round: number): PlannedDirective[] {
     // A round's drains repeat (whole tenths of a second): each text is written once.
     const texts = new Map<number, string>();
-    return this.entries.map((e) => {
-      const source = this.ids[e.source]!;
-      const target = this.ids[e.target]!;
-      return {
+    const entries = this.entries;
+    const taskIds = new Array<string[]>(entries);
+    for (let e = 0; e < entries; e += 1) taskIds[e] = new Array<string>(this.counts[e]!);
+    // Each entry's tasks in the order of its moves.
+    const filled = new Int32Array(entries);
+    for (let m = 0; m < this.moves; m += 1) {
+      const e = this.moveEntries[m]!;
+      taskIds[e]![filled[e]!] = this.moveTaskIds[m]!;
+      filled[e] = filled[e]! + 1;
+    }
+    const directives = new Array<PlannedDirective>(entries);
+    for (let e = 0; e < entries; e += 1) {
+      const source = this.ids[this.sources[e]!]!;
+      const target = this.ids[this.targets[e]!]!;
+      const at = 4 * e;
+      directives[e] = {
+        id: `r${round}-${e + 1}`,
         source,
         target,
-        count: e.count,
-        taskIds: e.taskIds,
-        reason: `${strategy}: drain ${source} ${secs(e.beforeSource, texts)}->${secs(e.afterSource, texts)}, ${target} ${secs(e.beforeTarget, texts)}->${secs(e.afterTarget, texts)}`,
+        count: this.counts[e]!,
+        taskIds: taskIds[e]!,
+        // Joined, not concatenated: one flat string of 60-odd characters instead of a tree of a
+        // dozen concatenations (four times the memory), which the caller holds past the round.
+        reason: [
+          strategy,
+          ": drain ",
+          source,
+          " ",
+          secs(this.drains[at + BEFORE_SOURCE]!, texts),
+          "->",
+          secs(this.drains[at + AFTER_SOURCE]!, texts),
+          ", ",
+          target,
+          " ",
+          secs(this.drains[at + BEFORE_TARGET]!, texts),
+          "->",
+          secs(this.drains[at + AFTER_TARGET]!, texts),
+        ].join(""),
       };
-    });
+    }
+    return directives;
   }
+}
+
+function doubled(values: Int32Array): Int32Array {
+  const wider = new Int32Array(2 * values.length);
+  wider.set(values);
+  return wider;
 }
 
 /**

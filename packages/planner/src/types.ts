@@ -75,13 +75,3 @@ export const DEFAULT_PLANNER_OPTIONS: Readonly<PlannerOptions> = Object.freeze({
 });
 
 export type PlannerConfig = Pick<Config, "enabled" | "strategy" | "stealThreshold" | "maxStealBatch" | "minTasksToSteal"> & Partial<PlannerOptions>;
-
-/** A directive before the round numbers it. */
-export interface StealDraft {
-  source: string;
-  target: string;
-  count: number;
-  /** The tasks it moves, `count` of them, as the planner chose them. */
-  taskIds: string[];
-  reason: string;
-}
