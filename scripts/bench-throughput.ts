@@ -2,7 +2,7 @@
  * Benchmark: what a no-op task costs on worksteal against plain BullMQ with the same queues,
  * workers (processes) and concurrency, on a private redis-server started here.
  *
- *   pnpm bench:throughput [--tasks 20000] [--agents 4] [--concurrency 50] [--in-flight 256] [--repeat 3] [--json]
+ *   pnpm bench:throughput [--tasks 20000] [--agents 4] [--concurrency 50] [--in-flight 256] [--repeat 3] [--cpu-prof-dir DIR] [--json]
  *
  * Modes: worksteal single submits (placement), single submits naming the agent, bulk
  * (Client.submitMany); BullMQ `add` and `addBulk` over one queue per worker. Each run is a
