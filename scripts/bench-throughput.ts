@@ -2,7 +2,7 @@
  * Benchmark: what a no-op task costs on worksteal against plain BullMQ with the same queues,
  * workers (processes) and concurrency, on a private redis-server started here.
  *
- *   pnpm bench:throughput [--tasks 20000] [--agents 4] [--concurrency 50] [--in-flight 256] [--repeat 3] [--json]
+ *   pnpm bench:throughput [--tasks 20000] [--agents 4] [--concurrency 50] [--in-flight 256] [--repeat 3] [--cpu-prof-dir DIR] [--json]
  *
  * Modes: worksteal single submits (placement), single submits naming the agent, bulk
  * (Client.submitMany); BullMQ `add` and `addBulk` over one queue per worker. Each run is a
@@ -17,6 +17,7 @@
  * (lib/throughput/script-steps.ts).
  */
 import { loadavg } from "node:os";
+import { resolve } from "node:path";
 import { z } from "zod";
 import { hasRedisServerBinary, REDIS_SERVER_MISSING, startRedisServer } from "@worksteal/testkit";
 import { Redis } from "ioredis";
@@ -50,6 +51,10 @@ const COMMAND = {
       { default: MODES.join(","), valueName: "LIST", help: "which modes, comma-separated" },
     ),
     "skip-steps": flag("leave out the staged run per mode that splits the cost by lifecycle step"),
+    "cpu-prof-dir": option(z.string().min(1).optional(), {
+      valueName: "DIR",
+      help: "every process of every run (the submitting one, workers, coordinators) writes a V8 CPU profile into DIR/<run's namespace>/",
+    }),
     "timeout-s": option(count(10, 3600), { default: "300", valueName: "S", help: "a run not finished after this long fails the bench" }),
     json: JSON_FLAG,
   },
@@ -72,7 +77,13 @@ async function main(args: Args): Promise<number> {
     chunk: args.chunk,
     repeat: args.repeat,
   };
-  const settings: RunSettings = { ...setup, redis, redisUrl: server.url, timeoutMs: args["timeout-s"] * 1000 };
+  const settings: RunSettings = {
+    ...setup,
+    redis,
+    redisUrl: server.url,
+    timeoutMs: args["timeout-s"] * 1000,
+    cpuProfileDir: args["cpu-prof-dir"] === undefined ? undefined : resolve(args["cpu-prof-dir"]),
+  };
   const runs: RunFigures[] = [];
   const steps: Array<{ mode: Mode; steps: Step[] }> = [];
   let scriptSteps: Step[] = [];

@@ -82,7 +82,13 @@ export class Agent {
   private readonly redis: RedisConnection;
   private readonly workerRedis: RedisConnection;
   private readonly store: Store;
-  /** The store on the worker's connection: see `finishCompleted`. */
+  /**
+   * The store on the worker's connection: claims and completed runs' finishes go out on the socket
+   * BullMQ's worker uses for its jobs (see `finishCompleted`). A reply read there resumes the
+   * claims, finishes and job completions of every slot it answers, and what they send next leaves
+   * in one write on one socket: claims on the command connection cost each task a socket write
+   * and read of their own, in Node and in Redis.
+   */
   private readonly workerStore: Store;
   private worker?: Worker<TaskJobData>;
   private heartbeatTimer?: NodeJS.Timeout;
@@ -218,7 +224,7 @@ export class Agent {
     const { taskId, epoch } = job.data;
     let claimed: ClaimedTask;
     try {
-      claimed = await this.store.claim(taskId, this.id, epoch, this.config.retentionMs);
+      claimed = await this.workerStore.claim(taskId, this.id, epoch, this.config.retentionMs);
     } catch (error) {
       const skipped = skipReason(error);
       if (!skipped) throw error;
@@ -249,7 +255,8 @@ export class Agent {
     flushWrites(this.redis);
     flushWrites(this.workerRedis);
     try {
-      result = await withTimeout(() => new Promise<unknown>((resolve) => resolve(this.handler(context))), claimed.timeoutMs, run);
+      // A handler that throws at once lands in the catch below, as one that rejects does.
+      result = await withTimeout(() => this.handler(context), claimed.timeoutMs, run);
     } catch (error) {
       failure = { message: messageOf(error, MAX_ERROR_BYTES), unrecoverable: error instanceof UnrecoverableError };
     } finally {

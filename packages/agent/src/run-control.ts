@@ -40,7 +40,8 @@ export class RunSignal {
  * The runs in progress on one agent, each with its handler's signal. While any runs, the
  * agent reads their records' cancel mark every `pollMs` (one pipelined round trip) and aborts
  * the signal of each cancelled one: a cancel reaches a running handler within `pollMs` plus a
- * round trip. Nothing is read while the agent runs nothing.
+ * round trip. Nothing is read while the agent runs nothing (the timer stops at its first tick
+ * that finds no run).
  */
 export class RunningTasks {
   private readonly runs = new Map<string, RunSignal>();
@@ -63,7 +64,6 @@ export class RunningTasks {
 
   end(taskId: string, run: RunSignal): void {
     if (this.runs.get(taskId) === run) this.runs.delete(taskId);
-    if (this.runs.size === 0) this.stop();
   }
 
   stop(): void {
@@ -72,6 +72,9 @@ export class RunningTasks {
   }
 
   private async poll(): Promise<void> {
+    // Stopped by the first tick that finds no run, not as the last run ends: slots that empty and
+    // refill between ticks (short tasks) would otherwise set and clear a timer for every task.
+    if (this.runs.size === 0) this.stop();
     if (this.polling || this.runs.size === 0) return;
     this.polling = true;
     try {
@@ -94,10 +97,14 @@ export class RunningTasks {
 /**
  * Runs `work` under an optional timeout: past `timeoutMs` the signal is aborted and the returned
  * promise rejects with AttemptTimeoutError at once (a handler that ignores its signal is left to
- * finish on its own; its outcome no longer counts).
+ * finish on its own; its outcome no longer counts). Without a timeout it is `work()` itself, as
+ * it returns or throws: no promise of its own for each task, as most tasks have no timeout.
  */
-export async function withTimeout<T>(work: () => Promise<T>, timeoutMs: number | undefined, run: RunSignal): Promise<T> {
-  if (timeoutMs === undefined) return work();
+export function withTimeout<T>(work: () => T | PromiseLike<T>, timeoutMs: number | undefined, run: RunSignal): T | PromiseLike<T> {
+  return timeoutMs === undefined ? work() : raceTimeout(work, timeoutMs, run);
+}
+
+async function raceTimeout<T>(work: () => T | PromiseLike<T>, timeoutMs: number, run: RunSignal): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {

@@ -15,9 +15,14 @@ export type JsonOutcome = { ok: true; json: string } | { ok: false; reason: stri
  * and symbols cannot be serialised, and the JSON must fit in `maxBytes`.
  */
 export function toJson(value: unknown, maxBytes: number): JsonOutcome {
+  // Nothing, or a primitive (what most handlers return): no replacer to call, nothing to refuse.
+  const kind = typeof value;
+  if (value === undefined || value === null || kind === "string" || kind === "number" || kind === "boolean") {
+    return withinLimit(JSON.stringify(value ?? null), maxBytes);
+  }
   let json: string | undefined;
   try {
-    json = JSON.stringify(value ?? null, (_key, v: unknown) => {
+    json = JSON.stringify(value, (_key, v: unknown) => {
       if (typeof v === "function" || typeof v === "symbol") throw new TypeError(`a ${typeof v} cannot be serialised`);
       return v;
     });
@@ -27,6 +32,10 @@ export function toJson(value: unknown, maxBytes: number): JsonOutcome {
     return { ok: false, reason: `not serialisable as JSON (${detail})` };
   }
   if (json === undefined) return { ok: false, reason: "not serialisable as JSON" };
+  return withinLimit(json, maxBytes);
+}
+
+function withinLimit(json: string, maxBytes: number): JsonOutcome {
   const bytes = Buffer.byteLength(json);
   if (bytes > maxBytes) return { ok: false, reason: `serialises to ${bytes} bytes of JSON, over the ${maxBytes} limit` };
   return { ok: true, json };

@@ -41,6 +41,8 @@ export interface SpawnNodeOptions {
   echo?: boolean;
   /** Run the script as built JavaScript: plain `node <script>`, the packages resolved to their dist (default false). */
   built?: boolean;
+  /** Node options put before the script (and the tsx loader), e.g. `--cpu-prof`: NODE_OPTIONS refuses some of them. */
+  nodeArgs?: readonly string[];
 }
 
 export interface ExitStatus {
@@ -78,7 +80,7 @@ export function spawnNode(scriptPath: string, args: readonly string[] = [], opti
   const root = repoRoot();
   const script = isAbsolute(scriptPath) ? scriptPath : resolve(root, scriptPath);
   const loader = options.built ? [] : ["--conditions=@worksteal/source", "--import", tsxImport(root)];
-  const child = spawn(process.execPath, [...loader, script, ...args], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...loader, script, ...args], {
     cwd: options.cwd ?? root,
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],

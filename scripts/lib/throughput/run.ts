@@ -4,6 +4,7 @@
  * worksteal, every event folded). Measured on stdout reports and a few LLEN / XINFO polls, so
  * that watching adds next to nothing to the counts.
  */
+import { join } from "node:path";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { Client, type SubmitInput } from "@worksteal/client";
@@ -11,6 +12,7 @@ import { bullPriorityOf, jobIdFor, keysFor } from "@worksteal/protocol";
 import { foldCaughtUp, QUEUE_EVENTS_MAX_LEN, readFoldProgress } from "@worksteal/store";
 import { sleep } from "@worksteal/testkit";
 import { redisClock } from "../readiness.js";
+import { startCpuProfile } from "./cpu-profile.js";
 import { processCost, redisCost, type RedisCost, sampleProcesses, sampleRedis } from "./cost.js";
 import { startWorkers, type Workers } from "./workers.js";
 
@@ -37,6 +39,11 @@ export interface RunSettings {
   chunk: number;
   /** Bounds one run: a run still unfinished after this long fails the bench. */
   timeoutMs: number;
+  /**
+   * Every process of a run writes a V8 CPU profile under `<cpuProfileDir>/<namespace>/`:
+   * `producer.cpuprofile` (this process), and a directory per worker and coordinator.
+   */
+  cpuProfileDir?: string;
 }
 
 /** What one stretch of a run cost, per task. */
@@ -133,7 +140,14 @@ interface PreparedRun {
 async function prepare(settings: RunSettings, mode: Mode, env: Record<string, string> = {}): Promise<PreparedRun> {
   runNumber += 1;
   const namespace = `tp-${mode}-${runNumber}`;
-  const workers = await startWorkers({ ...settings, namespace, bullmq: !isWorksteal(mode), env });
+  const profileDir = settings.cpuProfileDir === undefined ? undefined : join(settings.cpuProfileDir, namespace);
+  const workers = await startWorkers({ ...settings, namespace, bullmq: !isWorksteal(mode), env, cpuProfileDir: profileDir });
+  // The producer's profile covers the run from its workers' start to its close.
+  const stopProfile = profileDir === undefined ? undefined : await startCpuProfile(join(profileDir, "producer.cpuprofile"));
+  const stopWorkers = async () => {
+    await workers.stop();
+    await stopProfile?.();
+  };
   const ids = Array.from({ length: settings.tasks }, (_, i) => `t${i}`);
   if (isWorksteal(mode)) {
     const client = new Client({ config: { redisUrl: settings.redisUrl, namespace, logLevel: "warn" } });
@@ -144,7 +158,7 @@ async function prepare(settings: RunSettings, mode: Mode, env: Record<string, st
       outcome: () => workstealOutcome(settings.redis, namespace, ids),
       close: async () => {
         await client.close();
-        await workers.stop();
+        await stopWorkers();
       },
     };
   }
@@ -158,7 +172,7 @@ async function prepare(settings: RunSettings, mode: Mode, env: Record<string, st
     outcome: () => bullmqOutcome(settings, workers),
     close: async () => {
       await Promise.all(queues.map((q) => q.close()));
-      await workers.stop();
+      await stopWorkers();
     },
   };
 }

@@ -4,6 +4,7 @@
  * Redis shows it (readiness.ts); after that they are watched only through their stdout, so that
  * watching costs Redis nothing.
  */
+import { join } from "node:path";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { keysFor } from "@worksteal/protocol";
@@ -35,6 +36,8 @@ export interface WorkerSettings {
   /** Plain BullMQ workers instead of worksteal agents (and no coordinator). */
   bullmq: boolean;
   env?: Record<string, string>;
+  /** Each process writes V8 CPU profiles into `<cpuProfileDir>/<role>-<id>/` when it exits. */
+  cpuProfileDir?: string;
 }
 
 export async function startWorkers(settings: WorkerSettings): Promise<Workers> {
@@ -49,6 +52,8 @@ export async function startWorkers(settings: WorkerSettings): Promise<Workers> {
   const agents: NodeProcess[] = [];
   const coordinators: NodeProcess[] = [];
   const since = await redisClock(redis);
+  // A directory per process, profiles named by node: tsx's loader thread writes one too (thread id in the name; the main thread's is 0).
+  const nodeArgs = (name: string) => (settings.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${join(settings.cpuProfileDir, name)}`] : []);
 
   const stop = async () => {
     const procs = [...agents, ...coordinators];
@@ -64,14 +69,17 @@ export async function startWorkers(settings: WorkerSettings): Promise<Workers> {
     await Promise.all([
       ...queueNames.map(async (name, i) => {
         const args = ["--id", settings.bullmq ? `w${i + 1}` : name, "--concurrency", String(settings.concurrency)];
-        const proc = spawnNode("scripts/lib/throughput/noop-agent.ts", settings.bullmq ? [...args, "--bullmq", name] : args, { env });
+        const proc = spawnNode("scripts/lib/throughput/noop-agent.ts", settings.bullmq ? [...args, "--bullmq", name] : args, {
+          env,
+          nodeArgs: nodeArgs(`worker-${name}`),
+        });
         agents.push(proc);
         const ready = settings.bullmq ? workerConnected(plainQueues[i]!, `w${i + 1}`) : agentUp(redis, agentQueues, namespace, name, since);
         await waitUntilReady(proc, ready, { what: `worker ${name}` });
       }),
       ...Array.from({ length: settings.bullmq ? 0 : settings.coordinators }, async (_, i) => {
         const id = `c${i + 1}`;
-        const proc = spawnNode("packages/coordinator/src/main.ts", [], { env: { ...env, WORKSTEAL_REPLICA_ID: id } });
+        const proc = spawnNode("packages/coordinator/src/main.ts", [], { env: { ...env, WORKSTEAL_REPLICA_ID: id }, nodeArgs: nodeArgs(`coordinator-${id}`) });
         coordinators.push(proc);
         await waitUntilReady(proc, replicaBeating(redis, namespace, id, since), { what: `coordinator ${id}` });
       }),
