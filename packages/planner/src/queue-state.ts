@@ -1,5 +1,6 @@
 import type { AgentView } from "@worksteal/protocol";
 import { canRun } from "./capabilities.js";
+import { TaskIdSet } from "./task-id-set.js";
 import type { PlannerSnapshot, TaskSummary } from "./types.js";
 
 /**
@@ -190,15 +191,15 @@ function tailsOf(alive: readonly AgentView[], tails: PlannerSnapshot["tails"], r
       positions.push(j);
     }
   }
-  const seen = new Set<string>();
+  let readTasks = 0;
+  for (const position of positions) readTasks += byPosition[position]!.length;
+  const seen = new TaskIdSet(readTasks);
   for (const position of positions) {
     const tail = byPosition[position]!;
     let kept: TaskSummary[] | undefined;
     for (let i = 0; i < tail.length; i += 1) {
       const task = tail[i]!;
-      // One lookup per task, not two: the set grows unless the id is a repeat.
-      const size = seen.size;
-      if (seen.add(task.id).size > size) kept?.push(task);
+      if (seen.add(task.id)) kept?.push(task);
       else kept ??= tail.slice(0, i);
     }
     if (kept) byPosition[position] = kept;
