@@ -3,6 +3,7 @@ import { canRun } from "./capabilities.js";
 import { agentAverageMs, fleetAverageMs, taskDurationMs } from "./durations.js";
 import { FillThieves } from "./fill-thieves.js";
 import { IndexedHeap } from "./indexed-heap.js";
+import { compareNumbers } from "./compare-numbers.js";
 import { levelTargets, MAX_GROUPS } from "./levels.js";
 import { type Candidate, Node, NodeTable } from "./balancer-nodes.js";
 import { aliveAgents, CapabilityLookup, moveAt } from "./queue-state.js";
@@ -1324,12 +1325,12 @@ function nodeNumber(x: Node): number {
 
 /** Victims: later first, then id (nodes are numbered in id order). */
 function latestFirst(a: Node, b: Node): number {
-  return b.drain - a.drain || a.index - b.index;
+  return compareNumbers(b.drain, a.drain) || a.index - b.index;
 }
 
 /** Thieves: earlier first, then higher priority, lower cpu, id (nodes are numbered in id order). */
 function earliestFirst(a: Node, b: Node): number {
-  return a.drain - b.drain || b.priority - a.priority || a.cpu - b.cpu || a.index - b.index;
+  return compareNumbers(a.drain, b.drain) || compareNumbers(b.priority, a.priority) || compareNumbers(a.cpu, b.cpu) || a.index - b.index;
 }
 
 /** The heaps' orders, as module functions shared by every heap of a round (not a closure per heap). */
