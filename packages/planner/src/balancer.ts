@@ -234,7 +234,8 @@ function bucketKeys(fleet: Fleet): { keys: Float64Array; largest: Map<number, nu
 /** Every agent's node, its numbers as the round began in the table, appended to its bucket (not yet ordered). */
 function nodesOf(fleet: Fleet, table: NodeTable, slotOf: (index: number) => number, thieves: ReadonlyArray<GroupThieves<Node> | undefined>): Node[] {
   const n = fleet.views.length;
-  const nodes: Node[] = [];
+  // Sized at once: pushed one by one, 10,000 nodes were copied as the array grew.
+  const nodes = new Array<Node>(n);
   for (let index = 0; index < n; index += 1) {
     const slot = slotOf(index);
     const work = fleet.work[index]!;
@@ -246,7 +247,7 @@ function nodesOf(fleet: Fleet, table: NodeTable, slotOf: (index: number) => numb
     table.buckets[index] = bucket;
     // The tail stays shared with the snapshot until a move changes it (moveAt copies it then).
     const node = new Node(table, index, fleet.tails[index]!);
-    nodes.push(node);
+    nodes[index] = node;
     bucket.append(node);
   }
   return nodes;

@@ -21,9 +21,8 @@ export class TaskIdSet {
     while (size < 2 * capacity) size *= 2;
     this.slots = new Int32Array(size).fill(-1);
     this.mask = size - 1;
-    // Sized at once, not grown by pushes (copying as it goes); past the size where a new array
-    // would start as a dictionary, it grows as it fills.
-    this.ids = new Array<string>(Math.min(capacity, MAX_PRESIZED_IDS));
+    // Sized at once, not grown by pushes (copying as it goes).
+    this.ids = new Array<string>(capacity);
   }
 
   /** Adds `id`; false when it was there already. */
@@ -43,8 +42,6 @@ export class TaskIdSet {
     }
   }
 }
-
-const MAX_PRESIZED_IDS = 1 << 14;
 
 /** FNV-1a over the UTF-16 code units, seeded with the length. */
 function hashOf(id: string): number {
