@@ -96,7 +96,10 @@ function aliveInIdOrder(agents: readonly AgentView[]): AgentView[] {
   // while sorting 10k ids (or a set of them) costs a few ms.
   const strictlySorted = sortedById(agents);
   const seen = strictlySorted ? undefined : new Set<string>();
-  const alive: AgentView[] = [];
+  // Sized for every agent and cut to length at the end (in place): pushed one by one, 10,000
+  // agents were copied as the array grew.
+  const alive = new Array<AgentView>(agents.length);
+  let count = 0;
   // Indexed loops over every agent: a for-of allocates a result per step until the function is optimized, and it runs once per round.
   for (let i = 0; i < agents.length; i += 1) {
     const a = agents[i]!;
@@ -104,8 +107,9 @@ function aliveInIdOrder(agents: readonly AgentView[]): AgentView[] {
       if (seen.has(a.id)) continue;
       seen.add(a.id);
     }
-    if (a.status === "alive") alive.push(a);
+    if (a.status === "alive") alive[count++] = a;
   }
+  alive.length = count;
   if (!strictlySorted) alive.sort((a, b) => compareIds(a.id, b.id));
   return alive;
 }
