@@ -122,6 +122,23 @@ export class Fleet {
     this.running = running;
     this.queued = queued;
     this.capacity = capacities({ completions, completionMs, averages }, slots, groupOf, groups.length);
+    // A method of its own, like the other loops over every agent that run once per round: here,
+    // after the loop above, it allocated about 60 bytes per agent (0.6 MB a round at 10,000).
+    const held = this.heldWork(averages);
+    this.avgMs = held.avgMs;
+    this.work = held.work;
+    this.tailTasks = held.tailTasks;
+    this.shortestTaskMs = held.shortestTaskMs;
+    this.raisedPriorities = held.raisedPriorities;
+  }
+
+  /**
+   * Per agent, avgMs (from its own average, NaN for none) and the work it holds, its tail task by
+   * task; and the tails' count, shortest task and whether any task has a raised priority.
+   */
+  private heldWork(averages: Float64Array): Pick<Fleet, "avgMs" | "work" | "tailTasks" | "shortestTaskMs" | "raisedPriorities"> {
+    const { tails, slots, queued, running, capacity } = this;
+    const n = tails.length;
     const avgMs = new Float64Array(n);
     const work = new Float64Array(n);
     let tailTasks = 0;
@@ -129,7 +146,7 @@ export class Fleet {
     let raisedPriorities = false;
     for (let i = 0; i < n; i += 1) {
       const average = averages[i]!;
-      avgMs[i] = Math.round(((Number.isNaN(average) ? this.fallbackMs() : average) * this.capacity[i]!) / slots[i]!);
+      avgMs[i] = Math.round(((Number.isNaN(average) ? this.fallbackMs() : average) * capacity[i]!) / slots[i]!);
       const tail = tails[i]!;
       tailTasks += tail.length;
       let held = (queued[i]! - tail.length + running[i]!) * avgMs[i]!;
@@ -142,11 +159,7 @@ export class Fleet {
       }
       work[i] = held;
     }
-    this.avgMs = avgMs;
-    this.work = work;
-    this.tailTasks = tailTasks;
-    this.shortestTaskMs = shortestTaskMs;
-    this.raisedPriorities = raisedPriorities;
+    return { avgMs, work, tailTasks, shortestTaskMs, raisedPriorities };
   }
 
   /**
