@@ -8,7 +8,7 @@
  * `--all-tails` gives every such agent its tail, as the leader did before it read the busiest only.
  *
  *   pnpm bench:planner [--fleets 1000x100000,10000x1000000] [--strategies classic,balanced]
- *                      [--scenarios skewed,even] [--rounds 7] [--warmup 1] [--seed 42] [--json]
+ *                      [--scenarios skewed,even] [--rounds 7] [--warmup 30] [--seed 42] [--json]
  *
  * Scenarios: `skewed` (a fifth of the agents idle, the backlog spread over the others with a
  * heavy tail, so there is much to steal) and `even` (every agent drains at about the same time:
@@ -16,6 +16,13 @@
  * Each row is one fleet, scenario and strategy: the median and p90 of `rounds` timed rounds
  * after `warmup` untimed ones, on the same snapshot (planSteals does not modify its input), in
  * wall time, and the median CPU time of the process (the figure to trust on a loaded machine).
+ *
+ * The warm-up is 30 rounds by default: a coordinator plans round after round, so its steady state
+ * is what matters, and after a single warm-up round the first row's timed rounds were still being
+ * compiled (their CPU time counts the compiler's threads). At 12:53 UTC, load 6.3-6.9, 15 rounds:
+ * 1,000 agents skewed `balanced` median 21.0 and 6.9 ms (CPU 14.9 and 11.0) after one warm-up
+ * round, 5.4 and 5.4 ms (CPU 5.4 and 5.2) after 30; the 10,000-agent rows, which run the code
+ * the rows before them compiled, were the same either way (12.6 and 12.7 ms, 13.0 and 15.4).
  */
 import { loadavg } from "node:os";
 import { z } from "zod";
@@ -73,7 +80,7 @@ const COMMAND = {
       help: "scenarios, comma-separated",
     }),
     rounds: option(z.coerce.number().int().min(1).max(1000), { default: "7", valueName: "N", help: "timed rounds per row" }),
-    warmup: option(z.coerce.number().int().min(0).max(1000), { default: "1", valueName: "N", help: "untimed rounds before them" }),
+    warmup: option(z.coerce.number().int().min(0).max(1000), { default: "30", valueName: "N", help: "untimed rounds before them" }),
     seed: option(z.coerce.number().int(), { default: "42", valueName: "N", help: "seed of the synthetic fleets" }),
     "all-tails": flag("a tail for every agent the strategy may take from, not only the busiest ones the leader reads"),
     json: JSON_FLAG,

@@ -1,3 +1,5 @@
+import { compareNumbers } from "./compare-numbers.js";
+
 /**
  * The drain times a round's moves head for, computed directly instead of by a trial run of the
  * greedy (which moved every task one at a time, with relaying, only to learn its end state).
@@ -164,7 +166,7 @@ class GroupCurves {
     const capacitySums: Float64Array[] = [];
     const weightedSums: Float64Array[] = [];
     for (let g = 0; g < groups; g += 1) {
-      const order = members[g]!.sort((a, b) => floor[a]! - floor[b]!);
+      const order = members[g]!.sort((a, b) => compareNumbers(floor[a]!, floor[b]!));
       const f = new Float64Array(order.length);
       const c = new Float64Array(order.length + 1);
       const cf = new Float64Array(order.length + 1);

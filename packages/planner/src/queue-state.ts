@@ -1,5 +1,6 @@
 import type { AgentView } from "@worksteal/protocol";
 import { canRun } from "./capabilities.js";
+import { TaskIdSet } from "./task-id-set.js";
 import type { PlannerSnapshot, TaskSummary } from "./types.js";
 
 /**
@@ -95,7 +96,10 @@ function aliveInIdOrder(agents: readonly AgentView[]): AgentView[] {
   // while sorting 10k ids (or a set of them) costs a few ms.
   const strictlySorted = sortedById(agents);
   const seen = strictlySorted ? undefined : new Set<string>();
-  const alive: AgentView[] = [];
+  // Sized for every agent and cut to length at the end (in place): pushed one by one, 10,000
+  // agents were copied as the array grew.
+  const alive = new Array<AgentView>(agents.length);
+  let count = 0;
   // Indexed loops over every agent: a for-of allocates a result per step until the function is optimized, and it runs once per round.
   for (let i = 0; i < agents.length; i += 1) {
     const a = agents[i]!;
@@ -103,8 +107,9 @@ function aliveInIdOrder(agents: readonly AgentView[]): AgentView[] {
       if (seen.has(a.id)) continue;
       seen.add(a.id);
     }
-    if (a.status === "alive") alive.push(a);
+    if (a.status === "alive") alive[count++] = a;
   }
+  alive.length = count;
   if (!strictlySorted) alive.sort((a, b) => compareIds(a.id, b.id));
   return alive;
 }
@@ -190,15 +195,15 @@ function tailsOf(alive: readonly AgentView[], tails: PlannerSnapshot["tails"], r
       positions.push(j);
     }
   }
-  const seen = new Set<string>();
+  let readTasks = 0;
+  for (const position of positions) readTasks += byPosition[position]!.length;
+  const seen = new TaskIdSet(readTasks);
   for (const position of positions) {
     const tail = byPosition[position]!;
     let kept: TaskSummary[] | undefined;
     for (let i = 0; i < tail.length; i += 1) {
       const task = tail[i]!;
-      // One lookup per task, not two: the set grows unless the id is a repeat.
-      const size = seen.size;
-      if (seen.add(task.id).size > size) kept?.push(task);
+      if (seen.add(task.id)) kept?.push(task);
       else kept ??= tail.slice(0, i);
     }
     if (kept) byPosition[position] = kept;
