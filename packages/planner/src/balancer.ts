@@ -269,7 +269,7 @@ function nodesOf(fleet: Fleet, table: NodeTable, slotOf: (index: number) => numb
 /** Relative slack of the bounds that let bestThief pass over a bucket: rounding never hides a better thief. */
 const SLACK = 1e-9;
 
-/** The most moves the log's arrays are sized for at once (an array of more strings would start as a dictionary). */
+/** The most moves the log's arrays are sized for at once: a round moves far fewer tasks than its tails hold, and a larger log grows as it fills. */
 const MAX_LOG_SIZE_HINT = 1 << 15;
 
 /** How many types the duration lookup compares before it hashes. */
@@ -400,7 +400,7 @@ export class Balancer {
    * for its bucket again.
    */
   private walkBudget: number;
-  /** Moves of a fill (fillTowards) leave the heaps to its end. */
+  /** Moves of a fill (fillTowards) leave the heaps alone: `run` orders the buckets it changed when the greedy starts. */
   private filling = false;
   /** The drains of the move being recorded (StealLog.record). */
   private readonly moveDrains = new Float64Array(4);
@@ -1059,7 +1059,7 @@ export class Balancer {
           (skipping && fluid && !raised && (this.overshoots(t, thiefTarget, halfCapacity, largestMs) || !this.worth(v, t, largestMs))) ||
           (skipping && this.fillSkips(v, t, thiefTarget, halfCapacity))
         ) {
-          if (2 * t.capacity * (thiefTarget - t.drain) < shortestTaskMs) order.drop(i);
+          if (this.roomBelow(t, thiefTarget, halfCapacity, shortestTaskMs, fluid && !raised)) order.drop(i);
           continue;
         }
         for (;;) {
@@ -1078,10 +1078,24 @@ export class Balancer {
         // Done: it drains no sooner than this victim started, or has less room than half the
         // shortest task in any tail. Thieves only grow later and starts only get earlier: a
         // thief that is done stays done.
-        if (t.drain >= start || 2 * t.capacity * (thiefTarget - t.drain) < shortestTaskMs) order.drop(i);
+        if (t.drain >= start || this.roomBelow(t, thiefTarget, halfCapacity, shortestTaskMs, fluid && !raised)) order.drop(i);
         else order.keep(i, this.largestFitting(t, thiefTarget, halfCapacity));
       }
     }
+  }
+
+  /**
+   * Whether t has less room than the shortest task in any tail, so that no victim can give it
+   * one (a thief that is done stays done: see the fill). On levels without raised priorities,
+   * where the walks may stop only at thieves with room for a victim's largest task, the room is
+   * the one those stops use, `largestFitting`, generous by a margin: a thief within rounding of
+   * half the shortest task can still be handed one by the exact tests, and dropping it there (as
+   * the plain half-task bound does) would make the plan depend on which victims passed over it
+   * before, with the skips or without them.
+   */
+  private roomBelow(t: Node, thiefTarget: number, halfCapacity: number, shortestTaskMs: number, onLevels: boolean): boolean {
+    const room = onLevels ? this.largestFitting(t, thiefTarget, halfCapacity) : 2 * t.capacity * (thiefTarget - t.drain);
+    return room < shortestTaskMs;
   }
 
   /**

@@ -25,7 +25,7 @@ describe("secs", () => {
   });
 });
 
-describe("StealLog.drafts", () => {
+describe("StealLog.directives", () => {
   it("writes each directive's four drains as toFixed(1) seconds, with drains repeating across directives (each text is written once)", () => {
     // Drains from a few values, so that texts repeat and the cache is read as often as written.
     const drainArb = fc.oneof(
