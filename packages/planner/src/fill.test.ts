@@ -73,7 +73,7 @@ describe("the fill towards the levels, a thief within rounding of half the short
     round: 0,
     durationsByType: { a: 200 },
   } as unknown as PlannerSnapshot;
-  const config: PlannerConfig = { enabled: true, strategy: "balanced", stealThreshold: 1, maxStealBatch: 1, minTasksToSteal: 1 } as PlannerConfig;
+  const config: PlannerConfig = { enabled: true, strategy: "balanced", stealThreshold: 1, maxStealBatch: 1, minTasksToSteal: 1 };
 
   it("is kept, so that the plan is the one the fill that looks at every thief makes", () => {
     expect(plan(snapshot, config, true, true)).toEqual(plan(snapshot, config, true, false));
