@@ -8,7 +8,12 @@ const READ_COUNT = 1000;
  * cancelled one too), a queued task was cancelled, or an agent joined.
  */
 const FREES_A_SLOT = /"kind"\s*:\s*"(?:task:completed|task:failed|task:cancelled|agent:registered)"/;
-/** After these, an agent may hold a task another could take: one was queued on it (a stolen one on its target). */
+/**
+ * After these, an agent may hold a task another could take: a task started a backlog on it
+ * (`task:assigned` is appended only then, not for a task queued into a backlog that exists: the
+ * runs ending there ask for the next round), a run failed with a retry to come, or one was moved
+ * to it (a stolen one on its target).
+ */
 const QUEUES_A_TASK = /"kind"\s*:\s*"(?:task:assigned|task:failed|task:reassigned|task:stolen)"/;
 
 /** What a batch of events may have changed, for deciding whether to plan at once. */

@@ -22,8 +22,10 @@
   A task whose cancel was asked for while it ran (its agent died, or BullMQ re-delivers it) is
   not run again: it ends `cancelled` here (answer -3).
 
-  Keeps the agent's load (includes/agentLoads.lua: keys derived from KEYS[2]).
-  Every event it appends is marked in the task's record (field 'ev:<stream id>').
+  Keeps the agent's load (includes/agentLoads.lua: keys derived from KEYS[2]). A start appends no
+  event; a first start records its wait from submission (field 'waitMs'), which the event ending
+  the task's first finished run carries (finish-4.lua). The events it appends when the task ends
+  here (cancelled, attempts used up) are marked in the task's record (field 'ev:<stream id>').
   Returns {attempt, restarted (1 when the same owner re-runs a task it was running: a stalled
   job BullMQ handed out again), type, payload, requiredCapabilities, maxAttempts, timeoutMs or '',
   backoff or ''} (what the handler needs, so that running a task costs no further read), or
@@ -81,11 +83,14 @@ end
 local attempt = attempts + 1
 leaveLoad(prefix, KEYS[3], agentId, 'queued', taskId)
 enterLoad(prefix, KEYS[4], agentId, 'running', taskId)
-local started = {
-  kind = 'task:started', taskId = taskId, agentId = agentId, epoch = epoch,
-  attempt = attempt, restarted = (restarted == 1), at = now }
--- The wait from submission, on the first start only: the fold's latency figure, without a read.
-if attempt == 1 and restarted == 0 and rec[13] then started.waitMs = math.max(0, now - tonumber(rec[13])) end
-local marker = appendTaskEvent(streamKey, started)
-redis.call('HSET', taskKey, 'state', 'running', 'attempts', attempt, 'startedAt', now, 'updatedAt', now, marker, 1)
+-- A start appends no event: the record says the task runs, the load sets count it, and the event
+-- that ends the run says what the fold needs of it.
+local record = {'state', 'running', 'attempts', attempt, 'startedAt', now, 'updatedAt', now}
+-- The wait from submission, on the first start only (a later attempt's would include the earlier
+-- runs): kept in the record for the event that ends the task's first finished run (finish-4.lua).
+if attempt == 1 and restarted == 0 and rec[13] then
+  record[#record + 1] = 'waitMs'
+  record[#record + 1] = math.max(0, now - tonumber(rec[13]))
+end
+redis.call('HSET', taskKey, unpack(record))
 return {attempt, restarted, rec[5], rec[6], rec[7], maxAttempts, rec[10] or '', rec[11] or ''}

@@ -80,13 +80,76 @@ describe("task scripts", () => {
   });
 
   it("every event the scripts append passes the protocol's validation", async () => {
+    // The second starts a backlog on agent-2 (one slot): announced. Starts append nothing.
+    await store.submit(task("k1"), "agent-2");
+    await store.submit(task("k2"), "agent-2");
+    await store.claim("k1", "agent-2", 1);
     await store.heartbeat("agent-1", 12.5, 100);
     const entries = await redis.xrange(store.keys.events, "-", "+");
     for (const [, fields] of entries) expect(parseEventEntry(fields)).toMatchObject({ ok: true });
-    expect(new Set(await eventKinds())).toEqual(new Set(["task:assigned", "task:started", "task:completed", "task:failed", "agent:registered"]));
+    expect(new Set(await eventKinds())).toEqual(new Set(["task:assigned", "task:completed", "task:failed", "agent:registered"]));
     // A heartbeat appends nothing: liveness and figures go straight to the agent hash and the heartbeat sorted set.
     expect(await redis.hmget(store.keys.agent("agent-1"), "cpu", "memoryMb")).toEqual(["12.5", "100.0"]);
     expect(await redis.zscore(store.keys.heartbeats, "agent-1")).toBe(await redis.hget(store.keys.agent("agent-1"), "lastHeartbeat"));
+  });
+});
+
+describe("what a task appends", () => {
+  const announced = async (on: Store) =>
+    (await redis.xrange(on.keys.events, "-", "+")).flatMap(([, fields]) => {
+      const parsed = parseEventEntry(fields);
+      return parsed.ok && parsed.event.kind === "task:assigned" ? [parsed.event.taskId] : [];
+    });
+
+  it("announces a task (task:assigned) only when it starts a backlog on its owner: queued and running tasks one past its slots", async () => {
+    const local = new Store(redis, testNamespace("backlog"));
+    await local.registerAgent({ id: "a", capabilities: [], concurrency: 2, priority: 0 });
+    // b1 and b2 fill its two slots, b3 starts a backlog, b4 joins it.
+    for (const id of ["b1", "b2", "b3", "b4"]) await local.submit(task(id), "a");
+    expect(await announced(local)).toEqual(["b3"]);
+    for (const id of ["b1", "b2"]) {
+      await local.claim(id, "a", 1);
+      await local.finish(id, "a", 1, "completed", "null");
+    }
+    // b3 running, b4 queued: no backlog. Running tasks count as queued ones do: b5 starts one again.
+    await local.claim("b3", "a", 1);
+    await local.submit(task("b5"), "a");
+    expect(await announced(local)).toEqual(["b3", "b5"]);
+    // A placement follows the same rule: into the backlog, nothing.
+    await local.submit(task("b6"), "");
+    await local.assign("b6", "a", 0);
+    expect(await announced(local)).toEqual(["b3", "b5"]);
+  });
+
+  it("announces a placement that starts a backlog", async () => {
+    const local = new Store(redis, testNamespace("backlog-placed"));
+    await register(local, "a");
+    await local.submit(task("p1"), "a");
+    await local.submit(task("p2"), "");
+    await local.assign("p2", "a", 0);
+    expect(await announced(local)).toEqual(["p2"]);
+  });
+
+  it("carries each task's wait from submission to its first start on the event that ends its first finished run, once", async () => {
+    const local = new Store(redis, testNamespace("wait"));
+    await register(local, "a", "b");
+    const waits = async () =>
+      (await redis.xrange(local.keys.events, "-", "+")).flatMap(([, fields]) => {
+        const parsed = parseEventEntry(fields);
+        return parsed.ok && "waitMs" in parsed.event && parsed.event.waitMs !== undefined ? [[parsed.event.kind, parsed.event.waitMs]] : [];
+      });
+    await local.submit(task("w1"), "a");
+    await local.claim("w1", "a", 1);
+    const started = (await local.getTask("w1"))!;
+    expect(await waits()).toEqual([]);
+    // A run cut off (its agent died, the task handed over) ends no run: the next finished one carries the first start's wait.
+    await redis.set(local.keys.fence, 1);
+    await local.reassign("w1", "a", "b", "running", 1, 1);
+    await local.claim("w1", "b", 2);
+    await local.finish("w1", "b", 2, "retry", "again");
+    await local.claim("w1", "b", 2);
+    await local.finish("w1", "b", 2, "completed", "null");
+    expect(await waits()).toEqual([["task:failed", started.startedAt! - started.createdAt]]);
   });
 });
 

@@ -9,13 +9,28 @@ local function namespacePrefix(key, suffix)
   return string.sub(key, 1, #key - #suffix)
 end
 
+-- Returns the agent's count now.
 local function countLoad(prefix, agentId, state, delta)
-  redis.call('ZINCRBY', prefix .. 'loads:' .. state, delta, agentId)
+  return tonumber(redis.call('ZINCRBY', prefix .. 'loads:' .. state, delta, agentId))
 end
 
 -- Puts a task in an agent's queued or running set (state: 'queued' | 'running') and counts it.
+-- Returns the agent's count in that state now, or nil when the task was in the set already.
 local function enterLoad(prefix, setKey, agentId, state, taskId)
-  if redis.call('SADD', setKey, taskId) == 1 then countLoad(prefix, agentId, state, 1) end
+  if redis.call('SADD', setKey, taskId) == 1 then return countLoad(prefix, agentId, state, 1) end
+  return nil
+end
+
+-- Whether a task just queued on an agent (`queued`: its queued count now, as enterLoad returned
+-- it; `slots`: its concurrency) starts a backlog there: the agent's backlog,
+-- max(0, queued + running - slots), went from 0 to 1. Only such a task is announced
+-- (`task:assigned`) to the leader's steal trigger: one queued into a backlog that exists adds to
+-- what a round already heard of, and the runs that end there (task:completed, task:failed) ask
+-- for the next round. A queued count past slots + 1 settles it without reading the running count.
+local function startsBacklog(prefix, agentId, queued, slots)
+  if queued == nil or queued > slots + 1 then return false end
+  local running = tonumber(redis.call('ZSCORE', prefix .. 'loads:running', agentId)) or 0
+  return queued + running - slots == 1
 end
 
 -- Takes a task out of an agent's queued or running set and counts it.
