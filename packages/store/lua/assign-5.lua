@@ -53,7 +53,7 @@ redis.call('ZREM', unassignedKey, taskId)
 local prefix = namespacePrefix(streamKey, 'events')
 local record = {'owner', owner, 'epoch', epoch, 'updatedAt', now}
 -- Announced to the steal trigger only when it starts a backlog on its owner, as a submit's.
-if startsBacklog(prefix, owner, enterLoad(prefix, KEYS[4], owner, 'queued', taskId), slots) then
+if startsBacklog(prefix, owner, enterLoad(prefix, KEYS[4], owner, 'queued', taskId, now), slots) then
   record[#record + 1] = appendTaskEvent(streamKey, {
     kind = 'task:assigned', taskId = taskId, agentId = owner, epoch = epoch, at = now })
   record[#record + 1] = 1

@@ -47,7 +47,7 @@ if owner == '' then
   redis.call('ZREM', KEYS[4], taskId)
   redis.call('ZREM', KEYS[5], taskId)
 else
-  leaveLoad(namespacePrefix(streamKey, 'events'), KEYS[3], owner, 'queued', taskId)
+  leaveLoad(namespacePrefix(streamKey, 'events'), KEYS[3], owner, 'queued', taskId, now)
 end
 local marker = appendTaskEvent(streamKey, {
   kind = 'task:cancelled', taskId = taskId, agentId = owner, fromState = 'queued', epoch = epoch, at = now })

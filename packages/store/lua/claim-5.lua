@@ -55,8 +55,8 @@ local now = redisNow()
 local prefix = namespacePrefix(streamKey, 'events')
 
 if rec[12] then
-  leaveLoad(prefix, KEYS[3], agentId, 'queued', taskId)
-  leaveLoad(prefix, KEYS[4], agentId, 'running', taskId)
+  leaveLoad(prefix, KEYS[3], agentId, 'queued', taskId, now)
+  leaveLoad(prefix, KEYS[4], agentId, 'running', taskId, now)
   local marker = appendTaskEvent(streamKey, {
     kind = 'task:cancelled', taskId = taskId, agentId = agentId, fromState = rec[3], epoch = epoch, at = now })
   redis.call('HSET', taskKey, 'state', 'cancelled', 'finishedAt', now, 'updatedAt', now, marker, 1)
@@ -70,8 +70,8 @@ if attempts >= maxAttempts then
   if unfinished > 0 then
     reason = reason .. ': agent died while running it ' .. unfinished .. ' times (or its result never reached Redis)'
   end
-  leaveLoad(prefix, KEYS[3], agentId, 'queued', taskId)
-  leaveLoad(prefix, KEYS[4], agentId, 'running', taskId)
+  leaveLoad(prefix, KEYS[3], agentId, 'queued', taskId, now)
+  leaveLoad(prefix, KEYS[4], agentId, 'running', taskId, now)
   local marker = appendTaskEvent(streamKey, {
     kind = 'task:failed', taskId = taskId, agentId = agentId, taskType = rec[5], epoch = epoch,
     durationMs = 0, final = true, error = reason, fromState = rec[3], at = now })
@@ -81,8 +81,8 @@ if attempts >= maxAttempts then
 end
 
 local attempt = attempts + 1
-leaveLoad(prefix, KEYS[3], agentId, 'queued', taskId)
-enterLoad(prefix, KEYS[4], agentId, 'running', taskId)
+leaveLoad(prefix, KEYS[3], agentId, 'queued', taskId, now)
+enterLoad(prefix, KEYS[4], agentId, 'running', taskId, now)
 -- A start appends no event: the record says the task runs, the load sets count it, and the event
 -- that ends the run says what the fold needs of it.
 local record = {'state', 'running', 'attempts', attempt, 'startedAt', now, 'updatedAt', now}

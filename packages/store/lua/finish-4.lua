@@ -42,7 +42,7 @@ if rec[3] ~= 'running' then return -4 end
 local now = redisNow()
 local duration = math.max(0, now - tonumber(rec[4]))
 local prefix = namespacePrefix(streamKey, 'events')
-leaveLoad(prefix, KEYS[4], agentId, 'running', taskId)
+leaveLoad(prefix, KEYS[4], agentId, 'running', taskId, now)
 
 -- At most n bytes, cut before a UTF-8 continuation byte so that the event stays valid UTF-8.
 local function cut(s, n)
@@ -78,7 +78,7 @@ else
     final = 0
     state = 'queued'
     table.insert(record, 'runAt'); table.insert(record, now + (tonumber(ARGV[7]) or 0))
-    enterLoad(prefix, KEYS[3], agentId, 'queued', taskId)
+    enterLoad(prefix, KEYS[3], agentId, 'queued', taskId, now)
   end
   event = {
     kind = 'task:failed', taskId = taskId, agentId = agentId, taskType = rec[5], epoch = epoch,

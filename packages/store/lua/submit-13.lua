@@ -93,7 +93,7 @@ if owner == '' then
   redis.call('ZADD', waitKey, math.max(now, runAt or 0), taskId)
 else
   local prefix = namespacePrefix(streamKey, 'events')
-  if startsBacklog(prefix, owner, enterLoad(prefix, waitKey, owner, 'queued', taskId), slots) then
+  if startsBacklog(prefix, owner, enterLoad(prefix, waitKey, owner, 'queued', taskId, now), slots) then
     record[#record + 1] = appendTaskEvent(streamKey, {
       kind = 'task:assigned', taskId = taskId, agentId = owner, epoch = epoch, at = now })
     record[#record + 1] = 1

@@ -138,7 +138,7 @@ describe("what a task appends", () => {
         const parsed = parseEventEntry(fields);
         return parsed.ok && "waitMs" in parsed.event && parsed.event.waitMs !== undefined ? [[parsed.event.kind, parsed.event.waitMs]] : [];
       });
-    await local.submit(task("w1"), "a");
+    await local.submit(TaskSpecSchema.parse({ id: "w1", type: "resize", maxAttempts: 3 }), "a");
     await local.claim("w1", "a", 1);
     const started = (await local.getTask("w1"))!;
     expect(await waits()).toEqual([]);
@@ -196,10 +196,12 @@ describe("fold", () => {
     expect(cursor).toEqual({ id: "0-0", folded: 0 });
     await local.submit(task("f1"), "agent-1");
     await local.submit(task("f2"), "agent-1");
+    await local.claim("f1", "agent-1", 1);
+    await local.finish("f1", "agent-1", 1, "completed", "null");
     await redis.xadd(local.keys.events, "*", "event", "{not json");
     const entries = await entriesAfter(cursor.id, local.keys.events);
     const [a, b] = await Promise.all([local.fold(entries, cursor.id), local.fold(entries, cursor.id)]);
-    // Two assignments, and the registration whose agent:registered event came first.
+    // f2's assignment (it starts a backlog), f1's completion, and the registration whose agent:registered event came first.
     expect(a.applied + b.applied).toBe(3);
     expect(a.deadLettered + b.deadLettered).toBe(1);
     expect(a.alreadyFolded + b.alreadyFolded).toBe(4);
@@ -219,6 +221,8 @@ describe("fold", () => {
     const folded = await local.foldCursor();
     await local.submit(task("b1"), "a");
     await local.submit(task("b2"), "a");
+    await local.claim("b1", "a", 1);
+    await local.finish("b1", "a", 1, "completed", "null");
     const [first, second] = await entriesAfter(folded.id, local.keys.events);
     const refolded = (await entriesAfter("0-0", local.keys.events))[0]!;
     // Marks are checked, not consumed: an entry named twice, or one at or before the cursor, would
@@ -254,21 +258,21 @@ describe("fold of a batch", () => {
     const local = new Store(redis, testNamespace("fold-batch"));
     await register(local, "a");
     const { id: start } = await local.foldCursor();
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 18; i++) {
       await local.submit(task(`c${i}`), "a");
       await local.claim(`c${i}`, "a", 1);
       await local.finish(`c${i}`, "a", 1, "completed", "null");
     }
     const all = await entriesAfter(start, local.keys.events);
-    // The registration, then three events per task.
+    // The registration, then one event per task (its completion).
     expect(all).toHaveLength(19);
     const first = all.slice(0, 8);
     expect(await local.fold(first, start)).toEqual({ applied: 8, deadLettered: 0, alreadyFolded: 0 });
     // The whole batch again, as a replica that read before the first fold would send it.
     expect(await local.fold(all, start)).toEqual({ applied: 0, deadLettered: 0, alreadyFolded: 19 });
     expect(await local.fold(all.slice(8), first[7]!.id)).toEqual({ applied: 11, deadLettered: 0, alreadyFolded: 0 });
-    expect(await redis.hmget(local.keys.workload("a"), "done", "durationCount")).toEqual(["6", "6"]);
-    expect(await redis.hget(local.keys.durations, "resize:count")).toBe("6");
+    expect(await redis.hmget(local.keys.workload("a"), "done", "durationCount")).toEqual(["18", "18"]);
+    expect(await redis.hget(local.keys.durations, "resize:count")).toBe("18");
     expect(await local.foldCursor()).toEqual({ id: all[18]!.id, folded: 19 });
   });
 
