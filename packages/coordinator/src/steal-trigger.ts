@@ -16,10 +16,18 @@ const FREES_A_SLOT = /"kind"\s*:\s*"(?:task:completed|task:failed|task:cancelled
  */
 const QUEUES_A_TASK = /"kind"\s*:\s*"(?:task:assigned|task:failed|task:reassigned|task:stolen)"/;
 
+/**
+ * Appended only by agents of earlier versions (one per start), whose scripts change counts without
+ * stamping `loads:changed`: while they run, the leader reads every load (a rolling upgrade).
+ */
+const WRITTEN_BY_EARLIER_AGENTS = /"kind"\s*:\s*"task:started"/;
+
 /** What a batch of events may have changed, for deciding whether to plan at once. */
 export interface StealHint {
   slotFreed: boolean;
   taskQueued: boolean;
+  /** An agent of an earlier version changed a count without stamping it (see WRITTEN_BY_EARLIER_AGENTS). */
+  countsUnstamped: boolean;
 }
 
 /**
@@ -69,14 +77,15 @@ export class StealTrigger {
     const entries = await readEntriesAfter(this.store, this.blocking, this.lastId, READ_COUNT, blockMs);
     if (entries.length === 0) return undefined;
     this.lastId = entries[entries.length - 1]![0];
-    const hint: StealHint = { slotFreed: false, taskQueued: false };
+    const hint: StealHint = { slotFreed: false, taskQueued: false, countsUnstamped: false };
     for (const [, fields] of entries) {
       for (let i = 1; i < fields.length; i += 2) {
         const text = fields[i]!;
         if (!hint.slotFreed && FREES_A_SLOT.test(text)) hint.slotFreed = true;
         if (!hint.taskQueued && QUEUES_A_TASK.test(text)) hint.taskQueued = true;
+        if (!hint.countsUnstamped && WRITTEN_BY_EARLIER_AGENTS.test(text)) hint.countsUnstamped = true;
       }
-      if (hint.slotFreed && hint.taskQueued) break;
+      if (hint.slotFreed && hint.taskQueued && hint.countsUnstamped) break;
     }
     return hint;
   }

@@ -99,6 +99,8 @@ export function keysFor(namespace: Namespace) {
     runLog: `${prefix}runs`,
     /** Hash: `<task id>@<epoch>` -> handler runs at that epoch (same purpose: telling a move's double run from a crash's). */
     runEpochLog: `${prefix}runs:epochs`,
+    /** Hash: `<task id>@<epoch>` -> handler runs at that epoch that took up a run cut off (TaskContext.restarted). */
+    runRestartLog: `${prefix}runs:restarts`,
     /** Hash: counters of what the coordinators did (e.g. reconciler corrections). */
     metrics: `${prefix}${METRICS_SUFFIX}`,
     /** BullMQ prefix for every queue of the namespace (agent queues and the directive queue). */
