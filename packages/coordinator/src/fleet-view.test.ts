@@ -8,7 +8,8 @@ import { readFleet } from "./fleet-view.js";
 
 const redis = sharedRedis();
 
-const queuedOf = async (store: Store, directory: AgentDirectory) => Object.fromEntries((await readFleet(store, directory)).map((a) => [a.id, a.workload.queued]));
+const queuedOf = async (store: Store, directory: AgentDirectory) =>
+  Object.fromEntries((await readFleet(store, directory)).map((a) => [a.id, a.workload.queued]));
 
 describe("the leader's fleet view", () => {
   it("reads again the loads of the agents whose counts changed since its last read, a start's too (which appends no event)", async () => {

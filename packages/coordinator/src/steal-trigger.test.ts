@@ -19,12 +19,20 @@ async function hintAfter(kind: string, fields: Record<string, unknown>) {
 describe("the leader's ear on the event stream", () => {
   it("takes a cancelled task, queued or running, as a slot that may have freed", async () => {
     for (const fromState of ["queued", "running"]) {
-      expect(await hintAfter("task:cancelled", { taskId: "t1", agentId: "a1", fromState, epoch: 1 })).toEqual({ slotFreed: true, taskQueued: false, countsUnstamped: false });
+      expect(await hintAfter("task:cancelled", { taskId: "t1", agentId: "a1", fromState, epoch: 1 })).toEqual({
+        slotFreed: true,
+        taskQueued: false,
+        countsUnstamped: false,
+      });
     }
   });
 
   it("takes a stolen task as work queued on its target", async () => {
-    expect(await hintAfter("task:stolen", { taskId: "t1", from: "a1", to: "a2", epoch: 2 })).toEqual({ slotFreed: false, taskQueued: true, countsUnstamped: false });
+    expect(await hintAfter("task:stolen", { taskId: "t1", from: "a1", to: "a2", epoch: 2 })).toEqual({
+      slotFreed: false,
+      taskQueued: true,
+      countsUnstamped: false,
+    });
   });
 
   it("takes a task that started (only agents of earlier versions say so) as neither, but as counts changed with no stamp", async () => {

@@ -76,7 +76,11 @@ export async function readRunningCounts(store: Store, agentIds: readonly string[
 export async function readLoadsChangedSince(store: Store, sinceMs: number, limit: number): Promise<LoadsRead | undefined> {
   const k = store.keys;
   const [time, ids] = replyValues(
-    await store.redis.multi().time().zrangebyscore(k.loadsChanged, sinceMs, "+inf", "LIMIT", 0, limit + 1).exec(),
+    await store.redis
+      .multi()
+      .time()
+      .zrangebyscore(k.loadsChanged, sinceMs, "+inf", "LIMIT", 0, limit + 1)
+      .exec(),
     "the agents whose loads changed",
   ) as [[string, string], string[]];
   const at = msOf(time);
