@@ -16,7 +16,7 @@
   ARGV[4] agent TTL, ms
 
   Counts the task in the new owner's load (includes/agentLoads.lua: keys derived from KEYS[2]).
-  Appends `task:assigned` only when the task starts a backlog on its owner (startsBacklog).
+  Appends `task:assigned` only when the owner's backlog is then a power of two (announcesQueued).
   The event it appends, if any, is marked in the task's record (field 'ev:<stream id>').
   Returns the new epoch, or
     -1 task not found   -5 owner not registered   -6 task already has an owner or moved on
@@ -52,8 +52,8 @@ local epoch = expected + 1
 redis.call('ZREM', unassignedKey, taskId)
 local prefix = namespacePrefix(streamKey, 'events')
 local record = {'owner', owner, 'epoch', epoch, 'updatedAt', now}
--- Announced to the steal trigger only when it starts a backlog on its owner, as a submit's.
-if startsBacklog(prefix, owner, enterLoad(prefix, KEYS[4], owner, 'queued', taskId, now), slots) then
+-- Announced to the steal trigger only when its owner's backlog is then a power of two, as a submit's.
+if announcesQueued(prefix, owner, enterLoad(prefix, KEYS[4], owner, 'queued', taskId, now), slots) then
   record[#record + 1] = appendTaskEvent(streamKey, {
     kind = 'task:assigned', taskId = taskId, agentId = owner, epoch = epoch, at = now })
   record[#record + 1] = 1

@@ -1,7 +1,8 @@
 --[[
   Creates a task record and, when it has an owner, adds the task's BullMQ job to the owner's queue
-  (appending `task:assigned` only when the task starts a backlog there, see startsBacklog): record and job in one atomic call, so no crash leaves a
-  record without its job. The job is added by BullMQ's own addPrioritizedJob script (pasted
+  (appending `task:assigned` only when the owner's backlog is then a power of two, see
+  announcesQueued in includes/agentLoads.lua): record and job in one atomic call, so no crash
+  leaves a record without its job. The job is added by BullMQ's own addPrioritizedJob script (pasted
   unchanged, see scripts.ts), with the keys and arguments BullMQ's Queue.add would send it.
   Idempotent: a task id that exists is left as it is and its record is returned (no job is
   added: the caller re-adds one a crash of an earlier version may have left missing).
@@ -93,7 +94,7 @@ if owner == '' then
   redis.call('ZADD', waitKey, math.max(now, runAt or 0), taskId)
 else
   local prefix = namespacePrefix(streamKey, 'events')
-  if startsBacklog(prefix, owner, enterLoad(prefix, waitKey, owner, 'queued', taskId, now), slots) then
+  if announcesQueued(prefix, owner, enterLoad(prefix, waitKey, owner, 'queued', taskId, now), slots) then
     record[#record + 1] = appendTaskEvent(streamKey, {
       kind = 'task:assigned', taskId = taskId, agentId = owner, epoch = epoch, at = now })
     record[#record + 1] = 1

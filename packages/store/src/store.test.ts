@@ -101,24 +101,42 @@ describe("what a task appends", () => {
       return parsed.ok && parsed.event.kind === "task:assigned" ? [parsed.event.taskId] : [];
     });
 
-  it("announces a task (task:assigned) only when it starts a backlog on its owner: queued and running tasks one past its slots", async () => {
+  it("announces a task (task:assigned) when its owner's backlog (queued tasks no free slot takes) is then a power of two", async () => {
     const local = new Store(redis, testNamespace("backlog"));
     await local.registerAgent({ id: "a", capabilities: [], concurrency: 2, priority: 0 });
-    // b1 and b2 fill its two slots, b3 starts a backlog, b4 joins it.
-    for (const id of ["b1", "b2", "b3", "b4"]) await local.submit(task(id), "a");
-    expect(await announced(local)).toEqual(["b3"]);
-    for (const id of ["b1", "b2"]) {
+    // b1 and b2 fill its two slots; b3 starts a backlog (1), which b4 (2) and b6 (4) double.
+    const burst = ["b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9"];
+    for (const id of burst) await local.submit(task(id), "a");
+    expect(await announced(local)).toEqual(["b3", "b4", "b6"]);
+    for (const id of burst) {
       await local.claim(id, "a", 1);
       await local.finish(id, "a", 1, "completed", "null");
     }
-    // b3 running, b4 queued: no backlog. Running tasks count as queued ones do: b5 starts one again.
-    await local.claim("b3", "a", 1);
-    await local.submit(task("b5"), "a");
-    expect(await announced(local)).toEqual(["b3", "b5"]);
-    // A placement follows the same rule: into the backlog, nothing.
-    await local.submit(task("b6"), "");
-    await local.assign("b6", "a", 0);
-    expect(await announced(local)).toEqual(["b3", "b5"]);
+    // Running tasks take slots as queued ones do: with c1 running, c2 takes the last free slot
+    // and c3 starts a backlog again.
+    await local.submit(task("c1"), "a");
+    await local.claim("c1", "a", 1);
+    await local.submit(task("c2"), "a");
+    await local.submit(task("c3"), "a");
+    expect(await announced(local)).toEqual(["b3", "b4", "b6", "c3"]);
+    // A placement follows the same rule: c4 doubles the backlog, c5 does not.
+    for (const id of ["c4", "c5"]) {
+      await local.submit(task(id), "");
+      await local.assign(id, "a", 0);
+    }
+    expect(await announced(local)).toEqual(["b3", "b4", "b6", "c3", "c4"]);
+  });
+
+  it("announces a task queued behind more running tasks than slots (an agent registered again with a lower concurrency)", async () => {
+    const local = new Store(redis, testNamespace("backlog-over"));
+    await local.registerAgent({ id: "a", capabilities: [], concurrency: 2, priority: 0 });
+    for (const id of ["r1", "r2"]) {
+      await local.submit(task(id), "a");
+      await local.claim(id, "a", 1);
+    }
+    await local.registerAgent({ id: "a", capabilities: [], concurrency: 1, priority: 0 });
+    await local.submit(task("r3"), "a");
+    expect(await announced(local)).toEqual(["r3"]);
   });
 
   it("announces a placement that starts a backlog", async () => {

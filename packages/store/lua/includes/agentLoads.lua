@@ -33,15 +33,22 @@ local function enterLoad(prefix, setKey, agentId, state, taskId, now)
 end
 
 -- Whether a task just queued on an agent (`queued`: its queued count now, as enterLoad returned
--- it; `slots`: its concurrency) starts a backlog there: the agent's backlog,
--- max(0, queued + running - slots), went from 0 to 1. Only such a task is announced
--- (`task:assigned`) to the leader's steal trigger: one queued into a backlog that exists adds to
--- what a round already heard of, and the runs that end there (task:completed, task:failed) ask
--- for the next round. A queued count past slots + 1 settles it without reading the running count.
-local function startsBacklog(prefix, agentId, queued, slots)
-  if queued == nil or queued > slots + 1 then return false end
+-- it; `slots`: its concurrency) is announced (`task:assigned`) to the leader's steal trigger: when
+-- the agent's backlog, b = queued - max(0, slots - running) (the queued tasks no free slot will
+-- take), is a power of two after the enqueue (1, 2, 4, 8, ...). So the task that starts a backlog
+-- asks for a round, and so does the backlog as it grows, though with O(log b) events and not one
+-- per task: a round that could move nothing when the backlog started (capabilities, a priority
+-- veto, minTaskMs, the balanced margin) is asked again once the backlog doubled, not only when a
+-- run ends or the steal interval ticks. Running tasks past the slots (an agent restarted under the
+-- same id, a concurrency lowered) leave no free slot: max(0, ...) keeps them from hiding a backlog.
+local function announcesQueued(prefix, agentId, queued, slots)
+  if queued == nil then return false end
   local running = tonumber(redis.call('ZSCORE', prefix .. 'loads:running', agentId)) or 0
-  return queued + running - slots == 1
+  local backlog = queued - math.max(0, slots - running)
+  if backlog < 1 then return false end
+  -- A power of two has a single bit set.
+  while backlog % 2 == 0 do backlog = backlog / 2 end
+  return backlog == 1
 end
 
 -- Takes a task out of an agent's queued or running set and counts it.

@@ -3,7 +3,7 @@
 -- registered, neither draining nor drained, and its heartbeat is younger than the agent TTL on
 -- the Redis clock (`now`, read once by the caller with redisNow: TIME costs a command). Returns
 -- nil and the agent's slots (its concurrency, read in the same HMGET, for includes/agentLoads.lua's
--- startsBacklog) when it may, else the refusal code:
+-- announcesQueued) when it may, else the refusal code:
 --   -5 the agent was never registered (or was removed)   -11 the agent is not alive
 local function refusesTasks(agentKey, agentTtlMs, now)
   local agent = redis.call('HMGET', agentKey, 'status', 'lastHeartbeat', 'concurrency')
