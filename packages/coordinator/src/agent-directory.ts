@@ -102,7 +102,7 @@ export class AgentDirectory {
       ids.forEach((id, i) => {
         const record = read[i];
         if (record) this.records.set(id, record);
-        else this.records.delete(id);
+        else this.dropRecord(id);
       });
       this.lastChange = Math.max(this.lastChange, ...changes.changed.map((c) => c.change));
     }
@@ -115,7 +115,7 @@ export class AgentDirectory {
     quiet.forEach(({ id, lastHeartbeat }, i) => {
       const fresh = confirmed[i];
       if (!fresh) {
-        this.records.delete(id);
+        this.dropRecord(id);
         this.version += 1;
         return;
       }
@@ -151,7 +151,7 @@ export class AgentDirectory {
       const known = this.records.get(id);
       if (!fresh) {
         if (known) this.version += 1;
-        this.records.delete(id);
+        this.dropRecord(id);
         return;
       }
       if (!known || differs(known, fresh)) this.version += 1;
@@ -183,9 +183,19 @@ export class AgentDirectory {
 
   /** Drops an agent that was removed. */
   forget(agentId: string): void {
-    this.records.delete(agentId);
+    this.dropRecord(agentId);
     this.dead.delete(agentId);
     this.version += 1;
+  }
+
+  /**
+   * Forgets an agent's record and the load read for it: one registered again under the same id
+   * must not show the counts it had before (its removal took its `loads:changed` stamp away), and
+   * removed agents' loads must not pile up until the next full read.
+   */
+  private dropRecord(agentId: string): void {
+    this.records.delete(agentId);
+    this.readLoads?.loads.delete(agentId);
   }
 
   statusOf(agentId: string): AgentStatus | undefined {

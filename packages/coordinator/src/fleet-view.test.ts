@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { sharedRedis } from "@worksteal/testkit/vitest";
-import { TaskSpecSchema } from "@worksteal/protocol";
-import { Store } from "@worksteal/store";
+import { jobIdFor, TaskSpecSchema } from "@worksteal/protocol";
+import { AgentQueues, cancelTask, Store } from "@worksteal/store";
 import { testNamespace } from "@worksteal/testkit";
 import { AgentDirectory } from "./agent-directory.js";
 import { readFleet } from "./fleet-view.js";
@@ -32,6 +32,31 @@ describe("the leader's fleet view", () => {
     // Maintenance corrected a count (no stamp): it has every load read again.
     directory.forgetLoads();
     expect(await queuedOf(store, directory)).toEqual({ a1: 0, a2: 5, a3: 8 });
+  });
+
+  it("shows an agent removed and registered again under the same id with its counts now, not those read before the removal", async () => {
+    for (const readWhileRemoved of [false, true]) {
+      const store = new Store(redis, testNamespace("fleet-view-again"));
+      for (const id of ["a1", "a2"]) await store.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });
+      const directory = new AgentDirectory(store, 15_000);
+      await store.submit(TaskSpecSchema.parse({ id: "t1", type: "noop" }), "a2");
+      expect(await queuedOf(store, directory)).toEqual({ a1: 0, a2: 1 });
+      // Its task cancelled (a2 stamped, then its stamp removed with it) before the leader reads again.
+      await cancelTask(store, "t1", 60_000);
+      // Its job goes as the agent's worker would drop it.
+      const queues = new AgentQueues(redis, store.keys);
+      await queues.removeLeftover("a2", jobIdFor("t1", 1));
+      await queues.close();
+      const [newest] = await redis.xrevrange(store.keys.events, "+", "-", "COUNT", 1);
+      await redis.hset(store.keys.foldCursor, "id", newest![0], "folded", 0);
+      expect(await store.removeAgent("a2", 0)).toEqual({ removed: true });
+      if (readWhileRemoved) {
+        await directory.recheck(10);
+        expect(await queuedOf(store, directory)).toEqual({ a1: 0 });
+      }
+      await store.registerAgent({ id: "a2", capabilities: [], concurrency: 1, priority: 0 });
+      expect(await queuedOf(store, directory)).toEqual({ a1: 0, a2: 0 });
+    }
   });
 
   it("sees an agent go quiet, which appends no event", async () => {

@@ -112,6 +112,9 @@ describe("agent loads", () => {
     expect(await store.removeAgent("c", 0)).toEqual({ removed: true });
     expect((await readAgentLoads(store)).has("c")).toBe(false);
     expect(await redis.zscore(store.keys.loadsChanged, "c")).toBeNull();
+    // Registered again, it is stamped: the leader reads its loads again rather than those it had.
+    await register(store, "c");
+    expect(await redis.zscore(store.keys.loadsChanged, "c")).not.toBeNull();
   });
 
   it("since a time, are read for exactly the agents whose counts changed then or later (a start too, which appends no event), or not at all when that cannot be told", async () => {
