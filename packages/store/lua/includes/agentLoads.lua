@@ -15,12 +15,18 @@ end
 -- The agents this script stamped already: a claim changes two counts of one agent, one stamp says it.
 local loadsStamped = {}
 
--- Returns the agent's count now.
-local function countLoad(prefix, agentId, state, delta, now)
+-- Stamps the agent's load change, once per script. Called before the set changes, so that a
+-- script refused the ZADD (an ACL of an earlier release) fails before its first write here: Redis
+-- keeps the writes a script made before a failing command.
+local function stampLoad(prefix, agentId, now)
   if not loadsStamped[agentId] then
     redis.call('ZADD', prefix .. 'loads:changed', now, agentId)
     loadsStamped[agentId] = true
   end
+end
+
+-- Returns the agent's count now.
+local function countLoad(prefix, agentId, state, delta)
   return tonumber(redis.call('ZINCRBY', prefix .. 'loads:' .. state, delta, agentId))
 end
 
@@ -28,7 +34,8 @@ end
 -- at `now` (ms, Redis clock). Returns the agent's count in that state now, or nil when the task
 -- was in the set already.
 local function enterLoad(prefix, setKey, agentId, state, taskId, now)
-  if redis.call('SADD', setKey, taskId) == 1 then return countLoad(prefix, agentId, state, 1, now) end
+  stampLoad(prefix, agentId, now)
+  if redis.call('SADD', setKey, taskId) == 1 then return countLoad(prefix, agentId, state, 1) end
   return nil
 end
 
@@ -53,7 +60,8 @@ end
 
 -- Takes a task out of an agent's queued or running set and counts it.
 local function leaveLoad(prefix, setKey, agentId, state, taskId, now)
-  if redis.call('SREM', setKey, taskId) == 1 then countLoad(prefix, agentId, state, -1, now) end
+  stampLoad(prefix, agentId, now)
+  if redis.call('SREM', setKey, taskId) == 1 then countLoad(prefix, agentId, state, -1) end
 end
 
 -- Counts a task handed from one agent to another (move, reassign) in ws:{ns}:moves: the leader's
