@@ -67,6 +67,8 @@ export class AgentDirectory {
   private sortedIds: { version: number; ids: string[] } | undefined;
   private latestEventId = "";
   private readLoads: ReadLoads | undefined;
+  /** Goes up with each `forgetLoads`: a read it ran across is used once, not kept. */
+  private loadsForgotten = 0;
   private built: { version: number; loads: ReadLoads; views: AgentView[]; indexOf: Map<string, number> } | undefined;
   private lastChange = 0;
   private loaded = false;
@@ -232,6 +234,13 @@ export class AgentDirectory {
   }
 
   private async currentLoads(source: LoadSource): Promise<ReadLoads> {
+    const forgotten = this.loadsForgotten;
+    const loads = await this.readCurrentLoads(source);
+    if (forgotten !== this.loadsForgotten) this.readLoads = undefined;
+    return loads;
+  }
+
+  private async readCurrentLoads(source: LoadSource): Promise<ReadLoads> {
     const last = this.readLoads;
     if (last && performance.now() - last.readAt < LOADS_MAX_AGE_MS) {
       const changed = await source.changedSince(last.at);
@@ -253,9 +262,14 @@ export class AgentDirectory {
     return (this.readLoads = { at: read.at, readAt, loads: read.loads, changed: undefined });
   }
 
-  /** The loads read are no longer true (a count was corrected): the next `fleet` reads them again. */
+  /**
+   * The loads read are no longer true, or their clock no longer to be trusted (a count was
+   * corrected; the connection was lost: perhaps a failover to a server whose clock is behind):
+   * the next `fleet` reads them all again.
+   */
   forgetLoads(): void {
     this.readLoads = undefined;
+    this.loadsForgotten += 1;
   }
 
   private viewOf(id: string, load: AgentLoad | undefined): AgentView {

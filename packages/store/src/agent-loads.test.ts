@@ -124,7 +124,13 @@ describe("agent loads", () => {
     await store.submit(task("t1"), "a");
     await store.submit(task("t2"), "a");
     const changedSince = async (since: number, limit = 10) => (await readLoadsChangedSince(store, since, limit))?.loads;
+    // The changes so far as if made a minute ago: a read looks a little before the time asked
+    // for (see the clock's step back below).
+    const ageStamps = async (before: number) => {
+      for (const id of await redis.zrange(store.keys.loadsChanged, 0, -1)) await redis.zadd(store.keys.loadsChanged, before - 60_000, id);
+    };
     let since = await clockPastChanges(store);
+    await ageStamps(since);
     expect(await changedSince(since)).toEqual(new Map());
     await store.claim("t1", "a", 1);
     await store.move("t2", "a", "c", 1, { id: "d1", fence: 1 }, 60_000);
@@ -139,8 +145,14 @@ describe("agent loads", () => {
     );
     // A start alone: its agent, and only it.
     since = await clockPastChanges(store);
+    await ageStamps(since);
     await store.claim("t3", "b", 1);
     expect(await changedSince(since)).toEqual(new Map([["b", { queued: 0, running: 1 }]]));
+    // A change stamped a second before the time asked for (the Redis clock stepped back, or a
+    // failover to a server slightly behind) is read too.
+    await redis.zadd(store.keys.loadsChanged, since - 1000, "c");
+    expect([...((await changedSince(since))?.keys() ?? [])].sort()).toEqual(["b", "c"]);
+    await redis.zadd(store.keys.loadsChanged, since - 60_000, "c");
     // An agent never counted (no member in the load sets) reads 0, not NaN.
     await store.submit(task("t4"), "d");
     await redis.zrem(store.keys.queuedCounts, "d");

@@ -64,10 +64,19 @@ export async function readRunningCounts(store: Store, agentIds: readonly string[
 }
 
 /**
+ * How far before `sinceMs` the stamps are read: a Redis clock stepped back a little (NTP), or a
+ * failover to a server whose clock is slightly behind, stamps changes after the earlier read with
+ * times before it. Reading an agent again costs one ZMSCORE member; missing one leaves its
+ * counts wrong until its next change.
+ */
+const CLOCK_SLACK_MS = 2000;
+
+/**
  * The loads of the agents whose counts changed at or after `sinceMs` (Redis clock, ms; the `at`
  * of an earlier read): every change stamps its agent in `keys.loadsChanged` with the script's
- * Redis clock, in the same step (lua/includes/agentLoads.lua), so these are all of them; one
- * stamped in the very millisecond of the earlier read is read again, which costs nothing wrong.
+ * Redis clock, in the same step (lua/includes/agentLoads.lua), so these are all of them. Stamps
+ * from CLOCK_SLACK_MS before `sinceMs` on are read too (their agents read again, which costs
+ * nothing wrong), for a clock stepped back by less than that.
  * Two round trips and O(log agents + agents changed), not a read of the fleet. Undefined when
  * that cannot be told: more than `limit` agents changed, or the Redis clock now stands before
  * `sinceMs` (a failover to a server whose clock is behind: changes since may carry earlier
@@ -79,7 +88,7 @@ export async function readLoadsChangedSince(store: Store, sinceMs: number, limit
     await store.redis
       .multi()
       .time()
-      .zrangebyscore(k.loadsChanged, sinceMs, "+inf", "LIMIT", 0, limit + 1)
+      .zrangebyscore(k.loadsChanged, sinceMs - CLOCK_SLACK_MS, "+inf", "LIMIT", 0, limit + 1)
       .exec(),
     "the agents whose loads changed",
   ) as [[string, string], string[]];
