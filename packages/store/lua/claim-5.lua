@@ -24,7 +24,8 @@
 
   Keeps the agent's load (includes/agentLoads.lua: keys derived from KEYS[2]). A start appends no
   event; a first start records its wait from submission (field 'waitMs'), which the event ending
-  the task's first finished run carries (finish-4.lua). The events it appends when the task ends
+  the task's first finished run carries (finish-4.lua); when the task ends here and no run of it
+  finished (its first cut off), the event ending it carries that wait. The events it appends when the task ends
   here (cancelled, attempts used up) are marked in the task's record (field 'ev:<stream id>').
   Returns {attempt, restarted (1 when the same owner re-runs a task it was running: a stalled
   job BullMQ handed out again), type, payload, requiredCapabilities, maxAttempts, timeoutMs or '',
@@ -39,7 +40,7 @@
 local taskKey, streamKey = KEYS[1], KEYS[2]
 local taskId, agentId, epoch = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state', 'attempts', 'type', 'payload',
-  'requiredCapabilities', 'maxAttempts', 'finishedRuns', 'timeoutMs', 'backoff', 'cancelRequestedAt', 'createdAt')
+  'requiredCapabilities', 'maxAttempts', 'finishedRuns', 'timeoutMs', 'backoff', 'cancelRequestedAt', 'createdAt', 'waitMs')
 if rec[3] == false then return -1 end
 if rec[1] ~= agentId or tonumber(rec[2]) ~= epoch then return -2 end
 if rec[3] == 'done' or rec[3] == 'failed' or rec[3] == 'cancelled' then return -3 end
@@ -54,11 +55,17 @@ local maxAttempts = tonumber(rec[8]) or 1
 local now = redisNow()
 local prefix = namespacePrefix(streamKey, 'events')
 
+-- The wait of the task's first start, for an event ending the task here when no run of it has
+-- finished (its first was cut off): no other event will carry it (see finish-4.lua).
+local unreportedWaitMs = nil
+if rec[14] and (tonumber(rec[9]) or 0) == 0 then unreportedWaitMs = tonumber(rec[14]) end
+
 if rec[12] then
   leaveLoad(prefix, KEYS[3], agentId, 'queued', taskId, now)
   leaveLoad(prefix, KEYS[4], agentId, 'running', taskId, now)
   local marker = appendTaskEvent(streamKey, {
-    kind = 'task:cancelled', taskId = taskId, agentId = agentId, fromState = rec[3], epoch = epoch, at = now })
+    kind = 'task:cancelled', taskId = taskId, agentId = agentId, fromState = rec[3], epoch = epoch,
+    waitMs = unreportedWaitMs, at = now })
   redis.call('HSET', taskKey, 'state', 'cancelled', 'finishedAt', now, 'updatedAt', now, marker, 1)
   redis.call('PEXPIRE', taskKey, ARGV[4])
   return -3
@@ -74,7 +81,7 @@ if attempts >= maxAttempts then
   leaveLoad(prefix, KEYS[4], agentId, 'running', taskId, now)
   local marker = appendTaskEvent(streamKey, {
     kind = 'task:failed', taskId = taskId, agentId = agentId, taskType = rec[5], epoch = epoch,
-    durationMs = 0, final = true, error = reason, fromState = rec[3], at = now })
+    durationMs = 0, final = true, error = reason, fromState = rec[3], waitMs = unreportedWaitMs, at = now })
   redis.call('HSET', taskKey, 'state', 'failed', 'error', reason, 'finishedAt', now, 'updatedAt', now, marker, 1)
   redis.call('PEXPIRE', taskKey, ARGV[4])
   return -10

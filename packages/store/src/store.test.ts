@@ -13,6 +13,7 @@ import {
 } from "./errors.js";
 import { foldCaughtUp, readFoldProgress } from "./figures.js";
 import { Store, type FoldEntry } from "./store.js";
+import { cancelTask } from "./task-control.js";
 import { testNamespace } from "@worksteal/testkit";
 
 const redis = sharedRedis();
@@ -168,6 +169,45 @@ describe("what a task appends", () => {
     await local.claim("w1", "b", 2);
     await local.finish("w1", "b", 2, "completed", "null");
     expect(await waits()).toEqual([["task:failed", started.startedAt! - started.createdAt]]);
+  });
+
+  it("carries the wait on the event that ends a task whose only run was cut off: out of attempts at its next claim, cancelled while queued again, or cancelled at its next claim", async () => {
+    const local = new Store(redis, testNamespace("wait-cut-off"));
+    await register(local, "a", "b");
+    await redis.set(local.keys.fence, 1);
+    const waitOf = async (taskId: string) => {
+      const record = (await local.getTask(taskId))!;
+      return record.startedAt! - record.createdAt;
+    };
+    const endingEvent = async (taskId: string) =>
+      (await redis.xrange(local.keys.events, "-", "+")).flatMap(([, fields]) => {
+        const parsed = parseEventEntry(fields);
+        return parsed.ok && "taskId" in parsed.event && parsed.event.taskId === taskId && "waitMs" in parsed.event ? [[parsed.event.kind, parsed.event.waitMs]] : [];
+      });
+    /** Submitted to a, started there, and handed to b as if a had died while running it. */
+    const cutOff = async (taskId: string, maxAttempts: number) => {
+      await local.submit(TaskSpecSchema.parse({ id: taskId, type: "resize", maxAttempts }), "a");
+      await local.claim(taskId, "a", 1);
+      const waitMs = await waitOf(taskId);
+      await local.reassign(taskId, "a", "b", "running", 1, 1);
+      return waitMs;
+    };
+
+    const exhausted = await cutOff("x1", 1);
+    await expect(local.claim("x1", "b", 2)).rejects.toThrow();
+    expect(await endingEvent("x1")).toEqual([["task:failed", exhausted]]);
+
+    const cancelledQueued = await cutOff("x2", 2);
+    await cancelTask(local, "x2", 60_000);
+    expect(await endingEvent("x2")).toEqual([["task:cancelled", cancelledQueued]]);
+
+    await local.submit(TaskSpecSchema.parse({ id: "x3", type: "resize", maxAttempts: 2 }), "a");
+    await local.claim("x3", "a", 1);
+    const cancelledAtClaim = await waitOf("x3");
+    expect(await cancelTask(local, "x3", 60_000)).toBe("cancelling");
+    await local.reassign("x3", "a", "b", "running", 1, 1);
+    await expect(local.claim("x3", "b", 2)).rejects.toThrow();
+    expect(await endingEvent("x3")).toEqual([["task:cancelled", cancelledAtClaim]]);
   });
 });
 
