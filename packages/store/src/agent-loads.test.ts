@@ -127,7 +127,7 @@ describe("agent loads", () => {
     // The changes so far as if made a minute ago: a read looks a little before the time asked
     // for (see the clock's step back below).
     const ageStamps = async (before: number) => {
-      for (const id of await redis.zrange(store.keys.loadsChanged, 0, -1)) await redis.zadd(store.keys.loadsChanged, before - 60_000, id);
+      for (const id of await redis.zrange(store.keys.loadsChanged, 0, "-1")) await redis.zadd(store.keys.loadsChanged, before - 60_000, id);
     };
     let since = await clockPastChanges(store);
     await ageStamps(since);

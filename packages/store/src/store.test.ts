@@ -182,7 +182,9 @@ describe("what a task appends", () => {
     const endingEvent = async (taskId: string) =>
       (await redis.xrange(local.keys.events, "-", "+")).flatMap(([, fields]) => {
         const parsed = parseEventEntry(fields);
-        return parsed.ok && "taskId" in parsed.event && parsed.event.taskId === taskId && "waitMs" in parsed.event ? [[parsed.event.kind, parsed.event.waitMs]] : [];
+        return parsed.ok && "taskId" in parsed.event && parsed.event.taskId === taskId && "waitMs" in parsed.event
+          ? [[parsed.event.kind, parsed.event.waitMs]]
+          : [];
       });
     /** Submitted to a, started there, and handed to b as if a had died while running it. */
     const cutOff = async (taskId: string, maxAttempts: number) => {
