@@ -50,6 +50,11 @@ end
 -- same id, a concurrency lowered) leave no free slot: max(0, ...) keeps them from hiding a backlog.
 local function announcesQueued(prefix, agentId, queued, slots)
   if queued == nil then return false end
+  -- The backlog lies in [queued - slots, queued] whatever the running count: when no power of two
+  -- does (most submits into a long backlog), the running count need not be read.
+  local power = 1
+  while power < queued - slots do power = power * 2 end
+  if power > queued then return false end
   local running = tonumber(redis.call('ZSCORE', prefix .. 'loads:running', agentId)) or 0
   local backlog = queued - math.max(0, slots - running)
   if backlog < 1 then return false end
