@@ -82,7 +82,11 @@ export class AgentDirectory {
   constructor(
     private readonly store: Store,
     private readonly agentTtlMs: number,
-  ) {}
+  ) {
+    // Back from a lost connection, perhaps on another server (a failover) whose clock is behind
+    // or which lacks the latest writes: the loads are read whole again, not from stamps since.
+    store.redis.on("reconnecting", () => this.forgetLoads());
+  }
 
   /** Reads what changed since the last refresh (everything, the first time). */
   async refresh(): Promise<void> {

@@ -1,3 +1,4 @@
+import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { sharedRedis } from "@worksteal/testkit/vitest";
 import { jobIdFor, TaskSpecSchema } from "@worksteal/protocol";
@@ -59,6 +60,27 @@ describe("the leader's fleet view", () => {
       }
       await store.registerAgent({ id: "a2", capabilities: [], concurrency: 1, priority: 0 });
       expect(await queuedOf(store, directory)).toEqual({ a1: 0, a2: 0 });
+    }
+  });
+
+  it("reads every load again once its connection was lost (perhaps a failover to a server whose clock is behind)", async () => {
+    const own = new Redis(redis.options);
+    own.on("error", () => undefined);
+    try {
+      const store = new Store(own, testNamespace("fleet-view-reconnect"));
+      await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
+      const directory = new AgentDirectory(store, 15_000);
+      expect(await queuedOf(store, directory)).toEqual({ a1: 0 });
+      // A count no stamp says changed (as on a server the stamps since do not reach).
+      await redis.zadd(store.keys.queuedCounts, 3, "a1");
+      await redis.zadd(store.keys.loadsChanged, (await store.now()) - 60_000, "a1");
+      expect(await queuedOf(store, directory)).toEqual({ a1: 0 });
+      const reconnecting = new Promise((resolve) => own.once("reconnecting", resolve));
+      await redis.client("KILL", "ID", String(await own.client("ID")));
+      await reconnecting;
+      expect(await queuedOf(store, directory)).toEqual({ a1: 3 });
+    } finally {
+      own.disconnect();
     }
   });
 

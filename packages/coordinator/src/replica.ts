@@ -148,9 +148,6 @@ export class Replica {
     this.store = new Store(this.redis, this.config.namespace, { agentTtlMs: this.config.agentTtlMs });
     this.queues = new AgentQueues(this.redis, this.store.keys, this.log);
     this.directory = new AgentDirectory(this.store, this.config.agentTtlMs);
-    // Back from a lost connection, perhaps on another server (a failover) whose clock is behind
-    // or which lacks the latest writes: the loads are read whole again, not from stamps since.
-    this.redis.on("reconnecting", () => this.directory.forgetLoads());
     this.stealTrigger = new StealTrigger(this.store, this.triggerRedis);
     this.eventFolder = new EventFolder(
       this.store,
