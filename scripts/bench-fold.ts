@@ -7,7 +7,7 @@
  * On a private redis-server, for each replica count: start that many coordinator processes (as
  * production runs them: one holds the fold lease and folds, the others stand by), pause them
  * (SIGSTOP), fill the stream with events written by the task scripts themselves (lib/fold/fill.ts:
- * task:assigned, task:started, task:completed, heartbeats), then let them all go at once and
+ * task:completed, a few task:assigned, heartbeats), then let them all go at once and
  * time, from the resume to the moment the fold cursor stands at the stream's last entry, how
  * many events per second they folded. Also per event: Redis CPU (INFO cpu) and the
  * replicas' CPU (/proc). The baseline, in the same invocation on the same Redis: XADD of a
@@ -138,7 +138,7 @@ async function main(args: Args): Promise<number> {
     });
     return 0;
   }
-  console.log(`backlog of ${args.events} events (task:assigned/started/completed, heartbeats) folded by coordinator processes; median of ${args.repeat}`);
+  console.log(`backlog of ${args.events} events (task:completed, a few task:assigned, heartbeats) folded by coordinator processes; median of ${args.repeat}`);
   console.log(`${machine}; Redis ${redisVersion} (private, AOF everysec); load average ${load.before.join(" ")} before, ${load.after.join(" ")} after`);
   console.log(`baseline XADD: ${xaddPerSecond} entries/s (${xaddMethod}; runs ${xadd.join(", ")})`);
   console.log("");

@@ -7,8 +7,8 @@ import { Agent } from "@worksteal/agent";
 import { main } from "@worksteal/cli";
 import { Client } from "@worksteal/client";
 import { Replica } from "@worksteal/coordinator";
-import { keysFor } from "@worksteal/protocol";
-import { aclUserName } from "@worksteal/store";
+import { keysFor, TaskSpecSchema } from "@worksteal/protocol";
+import { aclUser, aclUserName, Store } from "@worksteal/store";
 import { eventually, type RedisServer, startRedisServer } from "@worksteal/testkit";
 import { holdVictimUntilStolenWorkRuns } from "./helpers.js";
 
@@ -210,5 +210,21 @@ describe("worksteal acl's roles in a real Redis", () => {
       await withFile.stop();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it("an agent whose user lacks ZADD on loads:changed (rules of an earlier release) is refused a claim before the claim writes anything", async () => {
+    const earlier = aclUser(NS, "agent", "a9").rules.filter((rule) => !(rule.includes("+zadd") && rule.includes(keys.loadsChanged)));
+    expect(earlier).toHaveLength(aclUser(NS, "agent", "a9").rules.length - 1);
+    await admin.call("ACL", "SETUSER", aclUserName(NS, "agent", "a9"), ...earlier, `>${PASSWORD}`);
+    const asAdmin = new Store(admin, NS);
+    await asAdmin.registerAgent({ id: "a9", capabilities: [], concurrency: 1, priority: 0 });
+    await asAdmin.submit(TaskSpecSchema.parse({ id: "old-acl", type: "noop" }), "a9");
+    const asAgent = new Store(connectAs(aclUserName(NS, "agent", "a9")), NS);
+    await expect(asAgent.claim("old-acl", "a9", 1)).rejects.toThrow(REFUSED);
+    // Nothing of the claim stayed: the task is queued, in a9's queued set, and counted there.
+    expect(await admin.hget(keys.task("old-acl"), "state")).toBe("queued");
+    expect(await admin.sismember(keys.queuedOf("a9"), "old-acl")).toBe(1);
+    expect(await admin.zscore(keys.queuedCounts, "a9")).toBe("1");
+    expect(await admin.zscore(keys.runningCounts, "a9")).toBeNull();
   });
 });

@@ -134,21 +134,25 @@ describe("the CLI's commands against a running fleet", { timeout: 120_000 }, () 
     const fleet = h;
     await fleet.startReplica();
     await fleet.registerAgent("idle");
-    for (let i = 0; i < 3; i++) await fleet.client.submit({ id: `t${i}`, agentId: "idle" });
+    // Cancelled while queued: one task:cancelled each.
+    for (let i = 0; i < 3; i++) {
+      await fleet.client.submit({ id: `t${i}`, agentId: "idle" });
+      await fleet.client.cancel(`t${i}`);
+    }
 
-    const lines = await cli(target(fleet), ["events", "tail", "--kind", "task:assigned", "--limit", "2", "--json"]);
+    const lines = await cli(target(fleet), ["events", "tail", "--kind", "task:cancelled", "--limit", "2", "--json"]);
     expect(lines.code).toBe(0);
     const entries = lines.stdout
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l) as { id: string; event: { kind: string; taskId: string } });
     expect(entries.map((e) => [e.event.kind, e.event.taskId])).toEqual([
-      ["task:assigned", "t1"],
-      ["task:assigned", "t2"],
+      ["task:cancelled", "t1"],
+      ["task:cancelled", "t2"],
     ]);
     // By kind: the idle agent's heartbeats append agent:metrics events meanwhile.
-    expect((await cli(target(fleet), ["events", "tail", "--kind", "task:assigned", "--limit", "1"])).stdout).toMatch(
-      /^\d+-\d+\s+[\d:.]+Z\s+task:assigned\s+\{"taskId":"t2"/,
+    expect((await cli(target(fleet), ["events", "tail", "--kind", "task:cancelled", "--limit", "1"])).stdout).toMatch(
+      /^\d+-\d+\s+[\d:.]+Z\s+task:cancelled\s+\{"taskId":"t2"/,
     );
 
     const follow = spawnNode("packages/cli/src/bin.ts", [
@@ -156,7 +160,7 @@ describe("the CLI's commands against a running fleet", { timeout: 120_000 }, () 
       "tail",
       "-f",
       "--kind",
-      "task:assigned",
+      "task:cancelled",
       "--limit",
       "1",
       "--redis",
@@ -166,10 +170,11 @@ describe("the CLI's commands against a running fleet", { timeout: 120_000 }, () 
     ]);
     await follow.waitForLine((l) => l.text.includes('"taskId":"t2"'), 30_000);
     await fleet.client.submit({ id: "later", agentId: "idle" });
+    await fleet.client.cancel("later");
     await follow.waitForLine((l) => l.text.includes('"taskId":"later"'), 30_000);
     follow.kill("SIGINT");
     expect(await follow.exited).toEqual({ code: 0, signal: null });
-    expect(follow.lines.map((l) => l.text.split(/\s+/)[2])).toEqual(["task:assigned", "task:assigned"]);
+    expect(follow.lines.map((l) => l.text.split(/\s+/)[2])).toEqual(["task:cancelled", "task:cancelled"]);
     expect(follow.stderr()).toBe("");
   });
 

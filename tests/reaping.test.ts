@@ -82,7 +82,7 @@ describe("dead agents", () => {
     expect(record.epoch).toBeGreaterThan(1);
     expect(await h.runCounts()).toEqual({ long: 2 });
     const events = (await h.redis.xrange(h.store.keys.events, "-", "+")).map(([, f]) => JSON.parse(f[1]!) as { kind: string });
-    // Taken from a1 once, while running: to a2, or parked and then placed on a2 (task:assigned).
+    // Taken from a1 once, while running: to a2, or parked and then placed on a2.
     expect(events.filter((e) => e.kind === "task:reassigned")).toEqual([
       expect.objectContaining({ taskId: "long", from: "a1", fromState: "running", epoch: 2 }),
     ]);

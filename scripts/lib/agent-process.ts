@@ -56,9 +56,12 @@ async function main(args: Args): Promise<number> {
   const config = loadConfig();
   // The agent's own settings (a cluster, a password file, TLS): the run log is in its namespace.
   const redis = createRedis(redisTargetOf(config));
-  const { runLog, runEpochLog } = keysFor(config.namespace);
-  const run = async (taskId: string, epoch: number, payload: unknown, attempt = 1, signal?: AbortSignal): Promise<unknown> => {
-    await redis.multi().hincrby(runLog, taskId, 1).hincrby(runEpochLog, `${taskId}@${epoch}`, 1).exec();
+  const { runLog, runEpochLog, runRestartLog } = keysFor(config.namespace);
+  const run = async (taskId: string, epoch: number, payload: unknown, attempt = 1, signal?: AbortSignal, restarted = false): Promise<unknown> => {
+    const log = redis.multi().hincrby(runLog, taskId, 1).hincrby(runEpochLog, `${taskId}@${epoch}`, 1);
+    // The run it takes up again was cut off: the chaos audit's evidence that it ended.
+    if (restarted) log.hincrby(runRestartLog, `${taskId}@${epoch}`, 1);
+    await log.exec();
     const { ms, poison, failAttempts } = PayloadSchema.parse(payload ?? {});
     // A timeout or a cancel aborts the signal: the sleep ends there, with the signal's reason.
     await sleep(ms * args.speed, undefined, signal ? { signal } : {}).catch(() => {
@@ -83,7 +86,7 @@ async function main(args: Args): Promise<number> {
         id: args.id,
         capabilities: args.capabilities,
         concurrency: args.concurrency,
-        handler: (task) => run(task.id, task.epoch, task.payload, task.attempt, task.signal),
+        handler: (task) => run(task.id, task.epoch, task.payload, task.attempt, task.signal, task.restarted),
       });
   if (agent instanceof Agent) await agent.start();
   else await agent.waitUntilReady();

@@ -45,6 +45,11 @@ export interface TaskContext {
   payload: unknown;
   requiredCapabilities: string[];
   attempt: number;
+  /**
+   * True when this run takes up again a run of the same claim (same agent, same epoch) that was
+   * cut off: its process died, or its job stalled, and BullMQ handed the job out again.
+   */
+  restarted: boolean;
   /** The epoch this run was claimed at (grows with every move). */
   epoch: number;
   agentId: string;
@@ -238,6 +243,7 @@ export class Agent {
       payload: claimed.payload,
       requiredCapabilities: claimed.requiredCapabilities,
       attempt: claimed.attempt,
+      restarted: claimed.restarted,
       epoch,
       agentId: this.id,
       get signal() {

@@ -3,6 +3,7 @@ import { type AgentStatus, type AgentView, EMPTY_WORKLOAD } from "@worksteal/pro
 import {
   type AgentLoad,
   type AgentRecord,
+  type LoadsRead,
   readAgentChanges,
   readAgentDurations,
   readAgentRecords,
@@ -12,16 +13,16 @@ import {
 } from "@worksteal/store";
 
 /**
- * The fleet's loads are read again at least this often even when no event was appended since:
- * a count edited by hand appends no event (maintenance's reconcile, which corrects it, has them
+ * The fleet's loads are read whole again at least this often even when no change was stamped
+ * since: a count edited by hand stamps none (maintenance's reconcile, which corrects it, has them
  * read again at once: `forgetLoads`).
  */
 const LOADS_MAX_AGE_MS = 300_000;
 
 /** The fleet's loads as last read. */
 interface ReadLoads {
-  /** The newest event's id as read before the loads were (see AgentChanges.latestEventId). */
-  eventId: string;
+  /** The Redis clock as of the latest read (ms): the next reads the loads changed since. */
+  at: number;
   /** When every load was last read (monotonic clock). */
   readAt: number;
   loads: Map<string, AgentLoad>;
@@ -29,12 +30,12 @@ interface ReadLoads {
   changed: { since: ReadLoads; ids: ReadonlySet<string> } | undefined;
 }
 
-/** Where the fleet's exact loads come from. */
+/** Where the fleet's exact loads come from, each read with the Redis clock as of it. */
 export interface LoadSource {
   /** Every agent's load (an agent missing holds nothing). */
-  all(): Promise<Map<string, AgentLoad>>;
-  /** The loads of the agents whose counts may have changed since event `eventId`; undefined when that cannot be told. */
-  changedSince(eventId: string): Promise<Map<string, AgentLoad> | undefined>;
+  all(): Promise<LoadsRead>;
+  /** The loads of the agents whose counts changed at or after `at` (Redis clock, ms); undefined when that cannot be told. */
+  changedSince(at: number): Promise<LoadsRead | undefined>;
 }
 
 /** A profile or status that differs: what the views show of an agent beside its loads and metrics. */
@@ -66,6 +67,8 @@ export class AgentDirectory {
   private sortedIds: { version: number; ids: string[] } | undefined;
   private latestEventId = "";
   private readLoads: ReadLoads | undefined;
+  /** Goes up with each `forgetLoads`: a read it ran across is used once, not kept. */
+  private loadsForgotten = 0;
   private built: { version: number; loads: ReadLoads; views: AgentView[]; indexOf: Map<string, number> } | undefined;
   private lastChange = 0;
   private loaded = false;
@@ -79,7 +82,11 @@ export class AgentDirectory {
   constructor(
     private readonly store: Store,
     private readonly agentTtlMs: number,
-  ) {}
+  ) {
+    // Back from a lost connection, perhaps on another server (a failover) whose clock is behind
+    // or which lacks the latest writes: the loads are read whole again, not from stamps since.
+    store.redis.on("reconnecting", () => this.forgetLoads());
+  }
 
   /** Reads what changed since the last refresh (everything, the first time). */
   async refresh(): Promise<void> {
@@ -101,7 +108,7 @@ export class AgentDirectory {
       ids.forEach((id, i) => {
         const record = read[i];
         if (record) this.records.set(id, record);
-        else this.records.delete(id);
+        else this.dropRecord(id);
       });
       this.lastChange = Math.max(this.lastChange, ...changes.changed.map((c) => c.change));
     }
@@ -114,7 +121,7 @@ export class AgentDirectory {
     quiet.forEach(({ id, lastHeartbeat }, i) => {
       const fresh = confirmed[i];
       if (!fresh) {
-        this.records.delete(id);
+        this.dropRecord(id);
         this.version += 1;
         return;
       }
@@ -150,7 +157,7 @@ export class AgentDirectory {
       const known = this.records.get(id);
       if (!fresh) {
         if (known) this.version += 1;
-        this.records.delete(id);
+        this.dropRecord(id);
         return;
       }
       if (!known || differs(known, fresh)) this.version += 1;
@@ -182,9 +189,19 @@ export class AgentDirectory {
 
   /** Drops an agent that was removed. */
   forget(agentId: string): void {
-    this.records.delete(agentId);
+    this.dropRecord(agentId);
     this.dead.delete(agentId);
     this.version += 1;
+  }
+
+  /**
+   * Forgets an agent's record and the load read for it: one registered again under the same id
+   * must not show the counts it had before (its removal took its `loads:changed` stamp away), and
+   * removed agents' loads must not pile up until the next full read.
+   */
+  private dropRecord(agentId: string): void {
+    this.records.delete(agentId);
+    this.readLoads?.loads.delete(agentId);
   }
 
   statusOf(agentId: string): AgentStatus | undefined {
@@ -194,12 +211,12 @@ export class AgentDirectory {
   }
 
   /**
-   * Every known agent as the planner sees it, sorted by id, with exact loads from `source`: as
-   * they were when no event was appended since the last read (as of the latest `refresh`); the
-   * changed agents' only when events were (all of them when that cannot be told, and every
-   * LOADS_MAX_AGE_MS). Views are built again only for what changed: callers must not change
-   * their counts (they copy what they count on). Cpu and memory are as of the agent's latest
-   * read; `withFreshMetrics` reads them again for the agents that matter to a round.
+   * Every known agent as the planner sees it, sorted by id, with exact loads from `source`: the
+   * loads of the agents whose counts changed since the last read read again (all of them when
+   * that cannot be told, and every LOADS_MAX_AGE_MS). Views are built again only for what
+   * changed: callers must not change their counts (they copy what they count on). Cpu and memory
+   * are as of the agent's latest read; `withFreshMetrics` reads them again for the agents that
+   * matter to a round.
    */
   async fleet(source: LoadSource): Promise<AgentView[]> {
     const loads = await this.currentLoads(source);
@@ -221,27 +238,42 @@ export class AgentDirectory {
   }
 
   private async currentLoads(source: LoadSource): Promise<ReadLoads> {
-    // As of before the read: an event appended meanwhile makes the next round read again.
-    const eventId = this.latestEventId;
+    const forgotten = this.loadsForgotten;
+    const loads = await this.readCurrentLoads(source);
+    if (forgotten !== this.loadsForgotten) this.readLoads = undefined;
+    return loads;
+  }
+
+  private async readCurrentLoads(source: LoadSource): Promise<ReadLoads> {
     const last = this.readLoads;
-    if (last?.eventId === eventId && performance.now() - last.readAt < LOADS_MAX_AGE_MS) return last;
     if (last && performance.now() - last.readAt < LOADS_MAX_AGE_MS) {
-      const changed = await source.changedSince(last.eventId);
+      const changed = await source.changedSince(last.at);
+      if (changed?.loads.size === 0) {
+        // Nothing changed up to `changed.at`: the same loads (and views), read on from there.
+        last.at = changed.at;
+        return last;
+      }
       if (changed) {
         // The views built from `last` copied its counts: its map may change under it.
-        for (const [id, load] of changed) last.loads.set(id, load);
+        for (const [id, load] of changed.loads) last.loads.set(id, load);
         // Only the latest read's predecessor is ever asked for: a chain of them would never be freed.
         last.changed = undefined;
-        return (this.readLoads = { eventId, readAt: last.readAt, loads: last.loads, changed: { since: last, ids: new Set(changed.keys()) } });
+        return (this.readLoads = { at: changed.at, readAt: last.readAt, loads: last.loads, changed: { since: last, ids: new Set(changed.loads.keys()) } });
       }
     }
     const readAt = performance.now();
-    return (this.readLoads = { eventId, readAt, loads: await source.all(), changed: undefined });
+    const read = await source.all();
+    return (this.readLoads = { at: read.at, readAt, loads: read.loads, changed: undefined });
   }
 
-  /** The loads read are no longer true (a count was corrected): the next `fleet` reads them again. */
+  /**
+   * The loads read are no longer true, or their clock no longer to be trusted (a count was
+   * corrected; the connection was lost: perhaps a failover to a server whose clock is behind):
+   * the next `fleet` reads them all again.
+   */
   forgetLoads(): void {
     this.readLoads = undefined;
+    this.loadsForgotten += 1;
   }
 
   private viewOf(id: string, load: AgentLoad | undefined): AgentView {

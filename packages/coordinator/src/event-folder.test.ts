@@ -37,7 +37,7 @@ async function withAgent(name: string): Promise<Store> {
   return store;
 }
 
-/** `count` tasks on a1 run to completion by the real scripts: three task events each. */
+/** `count` tasks on a1 run to completion by the real scripts: one task event each, its completion. */
 async function completedTasks(store: Store, count: number, from = 0): Promise<void> {
   for (let i = from; i < from + count; i++) {
     const id = `t${i}`;
@@ -60,8 +60,8 @@ describe("EventFolder.foldNew", () => {
       foldedSlowly += entries.length;
       return fold(entries, after);
     };
-    // The registration and 3 × 70 task events: 211 entries.
-    await completedTasks(store, 70);
+    // The registration and 210 task events: 211 entries.
+    await completedTasks(store, 210);
     const calls: string[] = [];
     const foldOwn = store.foldOwn.bind(store);
     store.foldOwn = (after, count) => {
@@ -82,14 +82,14 @@ describe("EventFolder.foldNew", () => {
     expect(calls.filter((after) => after === "")).toHaveLength(FAST_CALLS_PER_RUN - 1 + 6);
     expect(foldedSlowly).toBe(1);
     expect(await store.foldCursor()).toMatchObject({ folded: 211 });
-    expect(await redis.hget(store.keys.workload("a1"), "done")).toBe("70");
-    expect(await redis.hget(store.keys.durations, "render:count")).toBe("70");
+    expect(await redis.hget(store.keys.workload("a1"), "done")).toBe("210");
+    expect(await redis.hget(store.keys.durations, "render:count")).toBe("210");
     expect(await redis.xlen(store.keys.deadLetter)).toBe(0);
-    // The replica's own figures, from every fast call's reply, pipelined or not: 70 waits, 70 runs, 211 events.
+    // The replica's own figures, from every fast call's reply, pipelined or not: 210 waits (each on its task's completion), 210 runs, 211 events.
     const text = await metrics.registry.metrics();
-    expect(text).toContain("worksteal_task_wait_seconds_count 70");
-    expect(text).toContain('worksteal_task_run_seconds_count{type="render",outcome="completed"} 70');
-    expect(text).toContain('worksteal_tasks_done_total{type="render"} 70');
+    expect(text).toContain("worksteal_task_wait_seconds_count 210");
+    expect(text).toContain('worksteal_task_run_seconds_count{type="render",outcome="completed"} 210');
+    expect(text).toContain('worksteal_tasks_done_total{type="render"} 210');
     expect(text).toContain("worksteal_events_folded_total 211");
   });
 
@@ -97,7 +97,7 @@ describe("EventFolder.foldNew", () => {
     const store = await withAgent("event-folder-lease-due");
     const folder = folderOf(store, "r1", 60_000);
     await folder.ensureCursor();
-    await completedTasks(store, 10);
+    await completedTasks(store, 20);
     const calls: string[] = [];
     const foldOwn = store.foldOwn.bind(store);
     store.foldOwn = (after, count) => {
@@ -123,8 +123,8 @@ describe("EventFolder.foldNew", () => {
     await folder.ensureCursor();
     await foldAll(folder);
     const folding = folder.foldNew(5_000);
-    // The folder blocks on its own connection: a submit from this one wakes it.
-    await store.submit(TaskSpecSchema.parse({ id: "w1", type: "render" }), "a1");
+    // The folder blocks on its own connection: a run completed from this one wakes it.
+    await completedTasks(store, 1);
     expect(await folding).toBe(1);
     expect(await store.foldCursor()).toMatchObject({ folded: 2 });
   });
@@ -139,7 +139,7 @@ describe("EventFolder.foldNew", () => {
     await redis.xadd(store.keys.events, "*", "event", JSON.stringify(forged));
     await completedTasks(store, 1, 2);
     await foldAll(folder);
-    expect(await store.foldCursor()).toMatchObject({ folded: 12 });
+    expect(await store.foldCursor()).toMatchObject({ folded: 6 });
     expect(await redis.hmget(store.keys.workload("a1"), "done", "durationCount")).toEqual(["3", "4"]);
     const dead = await redis.xrange(store.keys.deadLetter, "-", "+");
     expect(dead).toHaveLength(1);
@@ -155,7 +155,7 @@ describe("EventFolder.foldNew", () => {
     // Each bad entry is followed by 9 task events in a row: each is a slow run of its own.
     for (let i = 0; i < 8; i++) {
       await store.redis.xadd(store.keys.events, "*", "event", "not json");
-      await completedTasks(store, 3, 3 * i);
+      await completedTasks(store, 9, 9 * i);
     }
     // The registration, and 8 × 10: one call folds them all.
     expect(await folder.foldNew(10)).toBe(81);
@@ -169,18 +169,18 @@ describe("EventFolder.foldNew", () => {
     // The same replica id: the lease lets both fold, and only the cursor (read and moved in one step by each call) keeps them apart.
     const [one, two] = [folderOf(store, "twin", 60_000), folderOf(store, "twin", 60_000, otherBlocking)];
     await one.ensureCursor();
-    await completedTasks(store, 40);
+    await completedTasks(store, 120);
     await Promise.all([foldAll(one), foldAll(two)]);
     await foldAll(one);
     expect(await store.foldCursor()).toMatchObject({ folded: 121 });
-    await expectFoldedOnce(store, 40);
+    await expectFoldedOnce(store, 120);
   });
 
   it("a folder that stops mid-backlog without giving the lease up is replaced once its lease lapses; the replacement folds the rest once", async () => {
     const store = await withAgent("event-folder-takeover");
     const dead = folderOf(store, "dead", 300);
     await dead.ensureCursor();
-    await completedTasks(store, 120);
+    await completedTasks(store, 360);
     // Two runs folded (the first with the registration): then the folder is never called again.
     expect(await dead.foldNew(10)).toBe(1 + FAST_CALLS_PER_RUN * BATCH);
     expect(await dead.foldNew(10)).toBe(FAST_CALLS_PER_RUN * BATCH);
@@ -191,7 +191,7 @@ describe("EventFolder.foldNew", () => {
     while ((await redis.get(store.keys.foldLease)) === "dead") await next.foldNew(10);
     await foldAll(next);
     expect(await redis.get(store.keys.foldLease)).toBe("next");
-    await expectFoldedOnce(store, 120);
+    await expectFoldedOnce(store, 360);
     // A folder stopping gives the lease up: the next one folds at once.
     await next.release();
     expect(await redis.get(store.keys.foldLease)).toBeNull();

@@ -1,19 +1,19 @@
+import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { sharedRedis } from "@worksteal/testkit/vitest";
-import { TaskSpecSchema } from "@worksteal/protocol";
-import { Store } from "@worksteal/store";
+import { jobIdFor, TaskSpecSchema } from "@worksteal/protocol";
+import { AgentQueues, cancelTask, Store } from "@worksteal/store";
 import { testNamespace } from "@worksteal/testkit";
 import { AgentDirectory } from "./agent-directory.js";
 import { readFleet } from "./fleet-view.js";
 
 const redis = sharedRedis();
 
-/** Read as a leader of a large fleet reads it (only the agents named by the events since), unless `readEveryLoadUpTo` says otherwise. */
-const queuedOf = async (store: Store, directory: AgentDirectory, readEveryLoadUpTo = 0) =>
-  Object.fromEntries((await readFleet(store, directory, readEveryLoadUpTo)).map((a) => [a.id, a.workload.queued]));
+const queuedOf = async (store: Store, directory: AgentDirectory) =>
+  Object.fromEntries((await readFleet(store, directory)).map((a) => [a.id, a.workload.queued]));
 
 describe("the leader's fleet view", () => {
-  it("reads the loads of the agents the events since name, and only when events were appended", async () => {
+  it("reads again the loads of the agents whose counts changed since its last read, a start's too (which appends no event)", async () => {
     const store = new Store(redis, testNamespace("fleet-view"));
     for (const id of ["a1", "a2", "a3"]) await store.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });
     const directory = new AgentDirectory(store, 15_000);
@@ -22,43 +22,66 @@ describe("the leader's fleet view", () => {
     await store.submit(TaskSpecSchema.parse({ id: "t1", type: "noop" }), "a1");
     expect(await queuedOf(store, directory)).toEqual({ a1: 1, a2: 0, a3: 0 });
 
-    // Counts changed with no event (as only a hand edit does): the loads read at the last event
-    // stand while nothing is appended, and then only the agents named are read again.
+    // Counts changed outside the scripts (as only a hand edit does) are not stamped: the loads
+    // read stand, and then only the agents the scripts changed are read again.
     await redis.zadd(store.keys.queuedCounts, 5, "a2", 7, "a3");
+    // The changes so far as if made a minute ago (reads look a little before their time, for a clock stepped back).
+    const aMinuteAgo = (await store.now()) - 60_000;
+    await redis.zadd(store.keys.loadsChanged, aMinuteAgo, "a1", aMinuteAgo, "a2", aMinuteAgo, "a3");
     expect(await queuedOf(store, directory)).toEqual({ a1: 1, a2: 0, a3: 0 });
     await store.submit(TaskSpecSchema.parse({ id: "t2", type: "noop" }), "a3");
-    expect(await queuedOf(store, directory)).toEqual({ a1: 1, a2: 0, a3: 8 });
+    await store.claim("t1", "a1", 1);
+    expect(await queuedOf(store, directory)).toEqual({ a1: 0, a2: 0, a3: 8 });
 
-    // Maintenance corrected a count (no event): it has every load read again.
+    // Maintenance corrected a count (no stamp): it has every load read again.
     directory.forgetLoads();
-    expect(await queuedOf(store, directory)).toEqual({ a1: 1, a2: 5, a3: 8 });
+    expect(await queuedOf(store, directory)).toEqual({ a1: 0, a2: 5, a3: 8 });
   });
 
-  it("reads every load of a small fleet whenever events were appended, not the events", async () => {
-    const store = new Store(redis, testNamespace("fleet-view-small"));
-    for (const id of ["a1", "a2", "a3"]) await store.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });
-    const directory = new AgentDirectory(store, 15_000);
-    expect(await queuedOf(store, directory, 3)).toEqual({ a1: 0, a2: 0, a3: 0 });
-    // A hand edit (no event) shows with the next event, whichever agent that event names.
-    await redis.zadd(store.keys.queuedCounts, 5, "a2");
-    expect(await queuedOf(store, directory, 3)).toEqual({ a1: 0, a2: 0, a3: 0 });
-    await store.submit(TaskSpecSchema.parse({ id: "t1", type: "noop" }), "a1");
-    expect(await queuedOf(store, directory, 3)).toEqual({ a1: 1, a2: 5, a3: 0 });
+  it("shows an agent removed and registered again under the same id with its counts now, not those read before the removal", async () => {
+    for (const readWhileRemoved of [false, true]) {
+      const store = new Store(redis, testNamespace("fleet-view-again"));
+      for (const id of ["a1", "a2"]) await store.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });
+      const directory = new AgentDirectory(store, 15_000);
+      await store.submit(TaskSpecSchema.parse({ id: "t1", type: "noop" }), "a2");
+      expect(await queuedOf(store, directory)).toEqual({ a1: 0, a2: 1 });
+      // Its task cancelled (a2 stamped, then its stamp removed with it) before the leader reads again.
+      await cancelTask(store, "t1", 60_000);
+      // Its job goes as the agent's worker would drop it.
+      const queues = new AgentQueues(redis, store.keys);
+      await queues.removeLeftover("a2", jobIdFor("t1", 1));
+      await queues.close();
+      const [newest] = await redis.xrevrange(store.keys.events, "+", "-", "COUNT", 1);
+      await redis.hset(store.keys.foldCursor, "id", newest![0], "folded", 0);
+      expect(await store.removeAgent("a2", 0)).toEqual({ removed: true });
+      if (readWhileRemoved) {
+        await directory.recheck(10);
+        expect(await queuedOf(store, directory)).toEqual({ a1: 0 });
+      }
+      await store.registerAgent({ id: "a2", capabilities: [], concurrency: 1, priority: 0 });
+      expect(await queuedOf(store, directory)).toEqual({ a1: 0, a2: 0 });
+    }
   });
 
-  it("reads every load again when events since the last read may have been trimmed away", async () => {
-    const store = new Store(redis, testNamespace("fleet-view-trimmed"));
-    for (const id of ["a1", "a2"]) await store.registerAgent({ id, capabilities: [], concurrency: 1, priority: 0 });
-    const directory = new AgentDirectory(store, 15_000);
-    await store.submit(TaskSpecSchema.parse({ id: "t1", type: "noop" }), "a1");
-    expect(await queuedOf(store, directory)).toEqual({ a1: 1, a2: 0 });
-    await store.submit(TaskSpecSchema.parse({ id: "t2", type: "noop" }), "a2");
-    await store.submit(TaskSpecSchema.parse({ id: "t3", type: "noop" }), "a1");
-    // The first event after the read is gone: a2's change would be missed from the rest.
-    const afterRead = (await redis.xrange(store.keys.events, "-", "+")).slice(-2)[0]![0];
-    await redis.xtrim(store.keys.events, "MINID", afterRead);
-    await redis.xdel(store.keys.events, afterRead);
-    expect(await queuedOf(store, directory)).toEqual({ a1: 2, a2: 1 });
+  it("reads every load again once its connection was lost (perhaps a failover to a server whose clock is behind)", async () => {
+    const own = new Redis(redis.options);
+    own.on("error", () => undefined);
+    try {
+      const store = new Store(own, testNamespace("fleet-view-reconnect"));
+      await store.registerAgent({ id: "a1", capabilities: [], concurrency: 1, priority: 0 });
+      const directory = new AgentDirectory(store, 15_000);
+      expect(await queuedOf(store, directory)).toEqual({ a1: 0 });
+      // A count no stamp says changed (as on a server the stamps since do not reach).
+      await redis.zadd(store.keys.queuedCounts, 3, "a1");
+      await redis.zadd(store.keys.loadsChanged, (await store.now()) - 60_000, "a1");
+      expect(await queuedOf(store, directory)).toEqual({ a1: 0 });
+      const reconnecting = new Promise((resolve) => own.once("reconnecting", resolve));
+      await redis.client("KILL", "ID", String(await own.client("ID")));
+      await reconnecting;
+      expect(await queuedOf(store, directory)).toEqual({ a1: 3 });
+    } finally {
+      own.disconnect();
+    }
   });
 
   it("sees an agent go quiet, which appends no event", async () => {

@@ -450,11 +450,13 @@ export class Replica {
         // What a round planned from, the events need not say again.
         this.stealTrigger.skipTo(this.plannedThrough);
         const hint = await this.stealTrigger.next(WAIT_MS);
+        // Counts an earlier agent changed carry no stamp: the next round reads every load.
+        if (hint?.countsUnstamped) this.directory.forgetLoads();
         if (hint && this.worthARound(hint)) {
           this.triggeredRetriesLeft = TRIGGERED_ROUND_RETRIES;
           this.requestLeaderRound();
           // The events that come until the round asked for reads the fleet are in what it plans
-          // from: rather than read each of them (three per task), wait for a round to plan and
+          // from: rather than read each of them (one or more per task), wait for a round to plan and
           // read on after what its fleet read saw. A round that fails plans nothing, and reading
           // goes on where it was.
           await this.waitForWake(WAIT_MS);

@@ -19,16 +19,24 @@ async function hintAfter(kind: string, fields: Record<string, unknown>) {
 describe("the leader's ear on the event stream", () => {
   it("takes a cancelled task, queued or running, as a slot that may have freed", async () => {
     for (const fromState of ["queued", "running"]) {
-      expect(await hintAfter("task:cancelled", { taskId: "t1", agentId: "a1", fromState, epoch: 1 })).toEqual({ slotFreed: true, taskQueued: false });
+      expect(await hintAfter("task:cancelled", { taskId: "t1", agentId: "a1", fromState, epoch: 1 })).toEqual({
+        slotFreed: true,
+        taskQueued: false,
+        countsUnstamped: false,
+      });
     }
   });
 
   it("takes a stolen task as work queued on its target", async () => {
-    expect(await hintAfter("task:stolen", { taskId: "t1", from: "a1", to: "a2", epoch: 2 })).toEqual({ slotFreed: false, taskQueued: true });
+    expect(await hintAfter("task:stolen", { taskId: "t1", from: "a1", to: "a2", epoch: 2 })).toEqual({
+      slotFreed: false,
+      taskQueued: true,
+      countsUnstamped: false,
+    });
   });
 
-  it("takes a task that started as neither", async () => {
-    expect(await hintAfter("task:started", { taskId: "t1", agentId: "a1", epoch: 1 })).toEqual({ slotFreed: false, taskQueued: false });
+  it("takes a task that started (only agents of earlier versions say so) as neither, but as counts changed with no stamp", async () => {
+    expect(await hintAfter("task:started", { taskId: "t1", agentId: "a1", epoch: 1 })).toEqual({ slotFreed: false, taskQueued: false, countsUnstamped: true });
   });
 });
 
@@ -41,11 +49,11 @@ describe("skipping what a round planned from", () => {
     expect(trigger.started).toBe(false);
     trigger.startAt(0);
     const seenByRound = await append("task:completed");
-    await append("task:started");
+    await append("agent:heartbeat");
     trigger.skipTo(seenByRound!);
     trigger.skipTo("0-1");
-    expect(await trigger.next(1000)).toEqual({ slotFreed: false, taskQueued: false });
+    expect(await trigger.next(1000)).toEqual({ slotFreed: false, taskQueued: false, countsUnstamped: false });
     await append("task:stolen");
-    expect(await trigger.next(1000)).toEqual({ slotFreed: false, taskQueued: true });
+    expect(await trigger.next(1000)).toEqual({ slotFreed: false, taskQueued: true, countsUnstamped: false });
   });
 });

@@ -3,18 +3,37 @@ import { readEntriesAfter, type Store } from "@worksteal/store";
 
 /** Entries read per XREAD: a burst of events costs a few reads, and one round at most. */
 const READ_COUNT = 1000;
+/** An entry's kind, read by pattern without parsing the entry: the fold validates events. */
+const KIND = /"kind"\s*:\s*"([^"]+)"/;
+
 /**
- * After these, an agent may have a free slot or be left with nothing queued: a run ended (a
- * cancelled one too), a queued task was cancelled, or an agent joined.
+ * What each kind may have changed (kinds not listed change nothing the trigger cares for).
+ * - slotFreed: an agent may have a free slot or be left with nothing queued: a run ended (a
+ *   cancelled one too), a queued task was cancelled, or an agent joined.
+ * - taskQueued: an agent may hold a task another could take: its backlog reached a power of two
+ *   (`task:assigned` is appended only then: 1, 2, 4, ... tasks no free slot takes), a run failed
+ *   with a retry to come, or one was moved to it (a stolen one on its target).
+ * - countsUnstamped: appended only by agents of earlier versions (one per start), whose scripts
+ *   change counts without stamping `loads:changed`: while they run, the leader reads every load (a
+ *   rolling upgrade).
  */
-const FREES_A_SLOT = /"kind"\s*:\s*"(?:task:completed|task:failed|task:cancelled|agent:registered)"/;
-/** After these, an agent may hold a task another could take: one was queued on it (a stolen one on its target). */
-const QUEUES_A_TASK = /"kind"\s*:\s*"(?:task:assigned|task:failed|task:reassigned|task:stolen)"/;
+const HINTS_OF_KIND: ReadonlyMap<string, Partial<StealHint>> = new Map([
+  ["task:completed", { slotFreed: true }],
+  ["task:cancelled", { slotFreed: true }],
+  ["agent:registered", { slotFreed: true }],
+  ["task:failed", { slotFreed: true, taskQueued: true }],
+  ["task:assigned", { taskQueued: true }],
+  ["task:reassigned", { taskQueued: true }],
+  ["task:stolen", { taskQueued: true }],
+  ["task:started", { countsUnstamped: true }],
+]);
 
 /** What a batch of events may have changed, for deciding whether to plan at once. */
 export interface StealHint {
   slotFreed: boolean;
   taskQueued: boolean;
+  /** An agent of an earlier version changed a count without stamping it (`task:started`, see HINTS_OF_KIND). */
+  countsUnstamped: boolean;
 }
 
 /**
@@ -64,14 +83,14 @@ export class StealTrigger {
     const entries = await readEntriesAfter(this.store, this.blocking, this.lastId, READ_COUNT, blockMs);
     if (entries.length === 0) return undefined;
     this.lastId = entries[entries.length - 1]![0];
-    const hint: StealHint = { slotFreed: false, taskQueued: false };
+    const hint: StealHint = { slotFreed: false, taskQueued: false, countsUnstamped: false };
     for (const [, fields] of entries) {
       for (let i = 1; i < fields.length; i += 2) {
-        const text = fields[i]!;
-        if (!hint.slotFreed && FREES_A_SLOT.test(text)) hint.slotFreed = true;
-        if (!hint.taskQueued && QUEUES_A_TASK.test(text)) hint.taskQueued = true;
+        const kind = KIND.exec(fields[i]!)?.[1];
+        const hints = kind === undefined ? undefined : HINTS_OF_KIND.get(kind);
+        if (hints !== undefined) Object.assign(hint, hints);
       }
-      if (hint.slotFreed && hint.taskQueued) break;
+      if (hint.slotFreed && hint.taskQueued && hint.countsUnstamped) break;
     }
     return hint;
   }

@@ -12,7 +12,7 @@ export interface FeedOptions {
 
 /** Steals and dead letters each snapshot lists. */
 const LIST_LIMIT = 50;
-/** Event-stream entries read per snapshot for task waits, and task records looked up for them. */
+/** Event-stream entries read per snapshot for task waits, and the most waits kept of them. */
 const WAIT_SCAN = 2000;
 const WAIT_SAMPLE = 200;
 /** Weight of the newest rate in an agent's smoothed speed. */

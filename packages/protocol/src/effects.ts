@@ -68,6 +68,7 @@ export function effectsOf(event: WorkstealEvent): Effects {
     case "task:started":
     case "task:reassigned":
       // Queued and running counts move with the task, in its scripts: folding only checks the marker.
+      // (task:started is no longer appended; earlier agents' entries still fold so.)
       break;
     case "agent:registered":
     case "agent:heartbeat":
@@ -84,7 +85,10 @@ export function effectsOf(event: WorkstealEvent): Effects {
  * replica. The fold's fast path (foldOwn-3.lua) returns the same from Redis.
  */
 export interface FoldedTaskFigures {
-  /** The waits of first starts (`task:started`'s waitMs), ms. */
+  /**
+   * Each task's wait from submission to its first start, ms: carried by the event that ends its
+   * first finished run (or, from earlier agents, by its first `task:started`; one task never has both).
+   */
   waitsMs: number[];
   /** Completed runs: [task type, duration ms]. */
   completed: Array<[taskType: string, durationMs: number]>;
@@ -97,8 +101,8 @@ export function taskFiguresOf(events: readonly WorkstealEvent[]): FoldedTaskFigu
   for (const event of events) {
     if (event.kind === "task:completed") figures.completed.push([event.taskType, event.durationMs]);
     else if (event.kind === "task:failed") figures.failed.push([event.taskType, event.final, event.fromState === "queued" ? undefined : event.durationMs]);
-    // Carried by a task's first start only: a later attempt's wait would include the earlier runs.
-    else if (event.kind === "task:started" && event.waitMs !== undefined) figures.waitsMs.push(event.waitMs);
+    // Each task's once (see waitsMs).
+    if ("waitMs" in event && event.waitMs !== undefined) figures.waitsMs.push(event.waitMs);
   }
   return figures;
 }

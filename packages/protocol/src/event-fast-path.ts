@@ -2,8 +2,10 @@ import type { WorkstealEvent } from "./events.js";
 import { LONE_SURROGATE, SAFE_ID } from "./ids.js";
 
 /**
- * The events every task appends (assigned, started, completed: three per task), checked without
- * zod: the fold validates each of them, and zod's general parse was most of its cost. Returns the
+ * The events most tasks append, checked without zod: `task:completed` (since issue 10 the one
+ * event of most tasks, often with its wait), and `task:assigned` and `task:started`, which tasks
+ * of earlier versions appended each time. The fold validates each of them, and zod's general
+ * parse was most of its cost. Returns the
  * event (a fresh object, its fields in the schema's order, as EventSchema's parse gives them)
  * only when the object is certainly what EventSchema accepts, field for field (exact key set, the
  * same bounds); anything else, valid or not, is left to EventSchema (undefined), which then gives
@@ -23,9 +25,11 @@ export function commonEvent(json: Record<string, unknown>): WorkstealEvent | und
       return isInteger(waitMs, 0) ? ({ kind, taskId, agentId, epoch, attempt, restarted, waitMs, at } as WorkstealEvent) : undefined;
     }
     case "task:completed": {
-      const { taskType, durationMs } = json;
-      if (!hasKeys(json, 7) || !isTaskEvent(json) || !isTaskType(taskType) || !isDuration(durationMs)) return undefined;
-      return { kind, taskId, agentId, taskType, epoch, durationMs, at } as WorkstealEvent;
+      const { taskType, durationMs, waitMs } = json;
+      const withWait = waitMs !== undefined;
+      if (!hasKeys(json, withWait ? 8 : 7) || !isTaskEvent(json) || !isTaskType(taskType) || !isDuration(durationMs)) return undefined;
+      if (!withWait) return { kind, taskId, agentId, taskType, epoch, durationMs, at } as WorkstealEvent;
+      return isInteger(waitMs, 0) ? ({ kind, taskId, agentId, taskType, epoch, durationMs, waitMs, at } as WorkstealEvent) : undefined;
     }
     default:
       return undefined;

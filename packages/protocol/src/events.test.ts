@@ -12,7 +12,23 @@ describe("parseEventEntry", () => {
       { kind: "task:assigned", taskId: "t1", agentId: "a1", epoch: 1, at },
       { kind: "task:started", taskId: "t1", agentId: "a1", epoch: 1, attempt: 1, restarted: false, at },
       { kind: "task:completed", taskId: "t1", agentId: "a1", taskType: "x", epoch: 1, durationMs: 12, at },
+      // The event ending a task's first finished run carries the wait of its first start.
+      { kind: "task:completed", taskId: "t1", agentId: "a1", taskType: "x", epoch: 1, durationMs: 12, waitMs: 40, at },
       { kind: "task:failed", taskId: "t1", agentId: "a1", taskType: "x", epoch: 1, durationMs: 12, final: true, error: "e", at },
+      {
+        kind: "task:failed",
+        taskId: "t1",
+        agentId: "a1",
+        taskType: "x",
+        epoch: 1,
+        durationMs: 0,
+        final: true,
+        error: "e",
+        fromState: "running",
+        waitMs: 40,
+        at,
+      },
+      { kind: "task:cancelled", taskId: "t1", agentId: "a1", fromState: "queued", epoch: 2, waitMs: 40, at },
       { kind: "task:stolen", taskId: "t1", from: "a1", to: "a2", epoch: 2, directiveId: "d1", at },
       { kind: "agent:registered", agentId: "a1", capabilities: [], concurrency: 1, priority: 0, at },
       { kind: "agent:metrics", agentId: "a1", cpu: 5, memoryMb: 100, at },
@@ -42,6 +58,7 @@ describe("commonEvent, the fast path for the events every task appends", () => {
     { kind: "task:started", taskId: "t1", agentId: "a1", epoch: 1, attempt: 1, restarted: false, waitMs: 40, at },
     { kind: "task:started", taskId: "t1", agentId: "a1", epoch: 2, attempt: 2, restarted: true, at },
     { kind: "task:completed", taskId: "t1", agentId: "a1", taskType: "x", epoch: 1, durationMs: 12.5, at },
+    { kind: "task:completed", taskId: "t1", agentId: "a1", taskType: "x", epoch: 1, durationMs: 12.5, waitMs: 40, at },
   ];
 
   it("takes the events the task scripts write, fields in the schema's order whatever their order in the JSON", () => {

@@ -18,7 +18,18 @@ const durationMs = z
   .finite()
   .nonnegative()
   .max(7 * 24 * 3600 * 1000);
+/**
+ * From submission to the task's first start, ms: carried by the event that ends the task's first
+ * finished run (the claim keeps it in the record until then), so that the fold observes each
+ * task's wait once, without reading the task. Before issue 10 it rode on the first `task:started`.
+ */
+const waitMs = z.number().int().nonnegative().optional();
 
+/**
+ * Appended when a task's arrival starts a backlog on its owner (its queued and running tasks
+ * now outnumber its slots by one), for the leader's steal trigger; a task queued into an existing
+ * backlog appends nothing. Earlier versions appended it for every task.
+ */
 export const TaskAssignedEvent = z.strictObject({
   kind: z.literal("task:assigned"),
   taskId: TaskIdSchema,
@@ -26,6 +37,10 @@ export const TaskAssignedEvent = z.strictObject({
   epoch,
   at,
 });
+/**
+ * No longer appended (a start is in the task's record and the load sets): kept so that entries of
+ * earlier agents still in the stream fold during a rolling upgrade.
+ */
 export const TaskStartedEvent = z.strictObject({
   kind: z.literal("task:started"),
   taskId: TaskIdSchema,
@@ -34,11 +49,8 @@ export const TaskStartedEvent = z.strictObject({
   attempt: z.number().int().min(1),
   /** True when the same owner claims a task it was already running (a stalled job re-run). */
   restarted: z.boolean(),
-  /**
-   * From submission to this start, ms: on a task's first start only (a later attempt's wait
-   * would include the earlier runs), so that the fold observes it without reading the task.
-   */
-  waitMs: z.number().int().nonnegative().optional(),
+  /** From submission to this start, ms: on a task's first start only (earlier agents). */
+  waitMs,
   at,
 });
 export const TaskCompletedEvent = z.strictObject({
@@ -48,6 +60,7 @@ export const TaskCompletedEvent = z.strictObject({
   taskType: TaskTypeSchema,
   epoch,
   durationMs,
+  waitMs,
   at,
 });
 export const TaskFailedEvent = z.strictObject({
@@ -62,6 +75,7 @@ export const TaskFailedEvent = z.strictObject({
   error: z.string().max(2000),
   /** Queued when the task never started this time: its attempts were used up before it could. */
   fromState: z.enum(["queued", "running"]).optional(),
+  waitMs,
   at,
 });
 export const TaskStolenEvent = z.strictObject({
@@ -94,6 +108,7 @@ export const TaskCancelledEvent = z.strictObject({
   agentId: z.union([AgentIdSchema, z.literal("")]),
   fromState: z.enum(["queued", "running"]),
   epoch,
+  waitMs,
   at,
 });
 /** An agent was asked to drain: it takes no new task, its queue is handed to others. */

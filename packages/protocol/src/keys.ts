@@ -47,6 +47,12 @@ export function keysFor(namespace: Namespace) {
     /** Sorted set: agent id -> tasks it runs; kept like `queuedCounts`, with the running set. */
     runningCounts: `${prefix}${LOADS_SUFFIX}running`,
     /**
+     * Sorted set: agent id -> when its queued or running count last changed (ms, Redis clock),
+     * written with the count: the leader reads again only the loads of the agents changed since
+     * its last read. (Task starts and most submits append no event to say so.)
+     */
+    loadsChanged: `${prefix}${LOADS_SUFFIX}changed`,
+    /**
      * Hash: an agent's workload. Folded from events: done, failed, stolenIn/Out, durations, cpu and
      * memory. Its `queued` and `running` fields are a copy of `queuedCounts` / `runningCounts`
      * written by the task scripts in the same step, for readers of the whole hash.
@@ -93,6 +99,8 @@ export function keysFor(namespace: Namespace) {
     runLog: `${prefix}runs`,
     /** Hash: `<task id>@<epoch>` -> handler runs at that epoch (same purpose: telling a move's double run from a crash's). */
     runEpochLog: `${prefix}runs:epochs`,
+    /** Hash: `<task id>@<epoch>` -> handler runs at that epoch that took up a run cut off (TaskContext.restarted). */
+    runRestartLog: `${prefix}runs:restarts`,
     /** Hash: counters of what the coordinators did (e.g. reconciler corrections). */
     metrics: `${prefix}${METRICS_SUFFIX}`,
     /** BullMQ prefix for every queue of the namespace (agent queues and the directive queue). */

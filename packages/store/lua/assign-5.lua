@@ -16,7 +16,8 @@
   ARGV[4] agent TTL, ms
 
   Counts the task in the new owner's load (includes/agentLoads.lua: keys derived from KEYS[2]).
-  Every event it appends is marked in the task's record (field 'ev:<stream id>').
+  Appends `task:assigned` only when the owner's backlog is then a power of two (announcesQueued).
+  The event it appends, if any, is marked in the task's record (field 'ev:<stream id>').
   Returns the new epoch, or
     -1 task not found   -5 owner not registered   -6 task already has an owner or moved on
     (epoch or state differ)   -11 owner not alive (dead, draining or drained)
@@ -44,13 +45,18 @@ if rec[1] ~= '' or rec[3] ~= 'queued' then
 end
 
 local now = redisNow()
-local refused = refusesTasks(KEYS[5], ARGV[4], now)
+local refused, slots = refusesTasks(KEYS[5], ARGV[4], now)
 if refused then return refused end
 
 local epoch = expected + 1
 redis.call('ZREM', unassignedKey, taskId)
-enterLoad(namespacePrefix(streamKey, 'events'), KEYS[4], owner, 'queued', taskId)
-local marker = appendTaskEvent(streamKey, {
-  kind = 'task:assigned', taskId = taskId, agentId = owner, epoch = epoch, at = now })
-redis.call('HSET', taskKey, 'owner', owner, 'epoch', epoch, 'updatedAt', now, marker, 1)
+local prefix = namespacePrefix(streamKey, 'events')
+local record = {'owner', owner, 'epoch', epoch, 'updatedAt', now}
+-- Announced to the steal trigger only when its owner's backlog is then a power of two, as a submit's.
+if announcesQueued(prefix, owner, enterLoad(prefix, KEYS[4], owner, 'queued', taskId, now), slots) then
+  record[#record + 1] = appendTaskEvent(streamKey, {
+    kind = 'task:assigned', taskId = taskId, agentId = owner, epoch = epoch, at = now })
+  record[#record + 1] = 1
+end
+redis.call('HSET', taskKey, unpack(record))
 return epoch

@@ -30,7 +30,7 @@
 local taskKey, streamKey = KEYS[1], KEYS[2]
 local taskId, owner = ARGV[1], ARGV[2]
 
-local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state', 'cancelRequestedAt')
+local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state', 'cancelRequestedAt', 'waitMs', 'finishedRuns')
 if rec[3] == false then return -1 end
 if rec[3] == 'cancelled' then return {'cancelled', 'cancelled'} end
 if rec[3] == 'done' or rec[3] == 'failed' then return -3 end
@@ -47,10 +47,14 @@ if owner == '' then
   redis.call('ZREM', KEYS[4], taskId)
   redis.call('ZREM', KEYS[5], taskId)
 else
-  leaveLoad(namespacePrefix(streamKey, 'events'), KEYS[3], owner, 'queued', taskId)
+  leaveLoad(namespacePrefix(streamKey, 'events'), KEYS[3], owner, 'queued', taskId, now)
 end
+-- A task queued again after its first run was cut off (its agent died) ends here: this event
+-- carries that start's wait, which no finished run reported (see finish-4.lua).
+local waitMs = nil
+if rec[5] and (tonumber(rec[6]) or 0) == 0 then waitMs = tonumber(rec[5]) end
 local marker = appendTaskEvent(streamKey, {
-  kind = 'task:cancelled', taskId = taskId, agentId = owner, fromState = 'queued', epoch = epoch, at = now })
+  kind = 'task:cancelled', taskId = taskId, agentId = owner, fromState = 'queued', epoch = epoch, waitMs = waitMs, at = now })
 -- The mark too: a handler still running it on an agent presumed dead (its task reassigned, then
 -- queued here) aborts its signal when that agent polls the record.
 redis.call('HSET', taskKey, 'state', 'cancelled', 'epoch', epoch, 'cancelRequestedAt', now, 'finishedAt', now, 'updatedAt', now, marker, 1)

@@ -19,6 +19,8 @@
 
   A task whose cancel was asked for while it ran ends `cancelled`, whatever the outcome.
 
+  The event of the task's first finished run carries the wait of its first start (`waitMs`, from
+  the record: claim-5.lua wrote it), so that the fold observes each task's wait once.
   Keeps the agent's load (includes/agentLoads.lua: keys derived from KEYS[2]).
   Every event it appends is marked in the task's record (field 'ev:<stream id>').
   Returns {the run's duration in ms (measured on the Redis clock), 1 when the task is now
@@ -32,7 +34,7 @@ local taskKey, streamKey = KEYS[1], KEYS[2]
 local taskId, agentId, epoch, outcome, detail = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 
 local rec = redis.call('HMGET', taskKey, 'owner', 'epoch', 'state', 'startedAt', 'type', 'attempts', 'maxAttempts',
-  'finishedRuns', 'cancelRequestedAt')
+  'finishedRuns', 'cancelRequestedAt', 'waitMs')
 if rec[3] == false then return -1 end
 if rec[1] ~= agentId or tonumber(rec[2]) ~= epoch then return -2 end
 if rec[3] ~= 'running' then return -4 end
@@ -40,7 +42,7 @@ if rec[3] ~= 'running' then return -4 end
 local now = redisNow()
 local duration = math.max(0, now - tonumber(rec[4]))
 local prefix = namespacePrefix(streamKey, 'events')
-leaveLoad(prefix, KEYS[4], agentId, 'running', taskId)
+leaveLoad(prefix, KEYS[4], agentId, 'running', taskId, now)
 
 -- At most n bytes, cut before a UTF-8 continuation byte so that the event stays valid UTF-8.
 local function cut(s, n)
@@ -76,12 +78,15 @@ else
     final = 0
     state = 'queued'
     table.insert(record, 'runAt'); table.insert(record, now + (tonumber(ARGV[7]) or 0))
-    enterLoad(prefix, KEYS[3], agentId, 'queued', taskId)
+    enterLoad(prefix, KEYS[3], agentId, 'queued', taskId, now)
   end
   event = {
     kind = 'task:failed', taskId = taskId, agentId = agentId, taskType = rec[5], epoch = epoch,
     durationMs = duration, final = (final == 1), error = cut(detail, 2000), at = now }
 end
+-- The wait of the task's first start (claim-5.lua), on the event of its first finished run only:
+-- each task's wait is observed once, when that run ends.
+if rec[10] and (tonumber(rec[8]) or 0) == 0 then event.waitMs = tonumber(rec[10]) end
 table.insert(record, 'state'); table.insert(record, state)
 table.insert(record, appendTaskEvent(streamKey, event))
 table.insert(record, 1)

@@ -49,7 +49,8 @@
     {applied, the cursor's id now, the id it stopped at or '', the slow run: how many entries from
      the stop on are for the slow path (0 when it did not stop: the stop, and what follows it up to
      the next FAST_RUN task events in a row), waits, completions, failures}
-  where, for the replica's own metrics, waits are the waitMs of the first starts applied,
+  where, for the replica's own metrics, waits are the waitMs the entries applied carry (each task's
+  once: on the event ending its first finished run, or an earlier agent's first task:started),
   completions are {task type, durationMs} flat, failures {task type, 1 if final else 0,
   durationMs or -1 when the task never started (fromState 'queued')} flat.
 ]]
@@ -113,12 +114,14 @@ local KINDS = {
       and isAgentId(e.agentId) and isInteger(e.epoch, 0) and isInteger(e.attempt, 1) and isBoolean(e.restarted) and isInteger(e.at, 0)
   end,
   ['task:completed'] = function(e, fields)
-    return fields == 7 and isId(e.taskId, 128) and isAgentId(e.agentId) and isTaskType(e.taskType) and isInteger(e.epoch, 0)
-      and isDuration(e.durationMs) and isInteger(e.at, 0)
+    local waitMs = e.waitMs
+    return fields == (waitMs == nil and 7 or 8) and (waitMs == nil or isInteger(waitMs, 0)) and isId(e.taskId, 128)
+      and isAgentId(e.agentId) and isTaskType(e.taskType) and isInteger(e.epoch, 0) and isDuration(e.durationMs) and isInteger(e.at, 0)
   end,
   ['task:failed'] = function(e, fields)
-    local fromState = e.fromState
-    return fields == (fromState == nil and 9 or 10) and (fromState == nil or isState(fromState)) and isId(e.taskId, 128)
+    local fromState, waitMs = e.fromState, e.waitMs
+    return fields == 9 + (fromState == nil and 0 or 1) + (waitMs == nil and 0 or 1) and (fromState == nil or isState(fromState))
+      and (waitMs == nil or isInteger(waitMs, 0)) and isId(e.taskId, 128)
       and isAgentId(e.agentId) and isTaskType(e.taskType) and isInteger(e.epoch, 0) and isDuration(e.durationMs)
       and isBoolean(e.final) and isAscii(e.error, 0, 2000) and isInteger(e.at, 0)
   end,
@@ -131,8 +134,9 @@ local KINDS = {
       and isInteger(e.epoch, 0) and isInteger(e.at, 0)
   end,
   ['task:cancelled'] = function(e, fields)
-    return fields == 6 and isId(e.taskId, 128) and isAgentOrNone(e.agentId) and isState(e.fromState) and isInteger(e.epoch, 0)
-      and isInteger(e.at, 0)
+    local waitMs = e.waitMs
+    return fields == (waitMs == nil and 6 or 7) and (waitMs == nil or isInteger(waitMs, 0)) and isId(e.taskId, 128)
+      and isAgentOrNone(e.agentId) and isState(e.fromState) and isInteger(e.epoch, 0) and isInteger(e.at, 0)
   end,
 }
 
@@ -218,10 +222,11 @@ local function apply(event)
     add(workloadOf(event.to), 'stolenIn', 1)
   elseif kind == 'task:cancelled' then
     add(metricsKey, 'tasksCancelled', 1)
-  elseif kind == 'task:started' and event.waitMs ~= nil then
-    waits[#waits + 1] = event.waitMs
   end
-  -- task:assigned, task:reassigned and the rest of task:started: the marker is all they carry for the fold.
+  -- task:assigned, task:reassigned and task:started (earlier agents'): the marker is all they carry
+  -- for the fold. A task's wait rides on one of its events (the one ending its first finished run,
+  -- or an earlier agent's first task:started), of the kinds whose checks above allow it.
+  if event.waitMs ~= nil then waits[#waits + 1] = event.waitMs end
 end
 
 -- Entries read per XRANGE: a call that stops early has read little past its stop.

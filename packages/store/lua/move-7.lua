@@ -66,8 +66,8 @@ local prefix = namespacePrefix(streamKey, 'events')
 -- First of the writes: a counter that cannot be incremented (a hand-edited key) changes nothing.
 countMove(prefix)
 redis.call('HSET', movesKey, taskId, epoch)
-leaveLoad(prefix, KEYS[5], source, 'queued', taskId)
-enterLoad(prefix, KEYS[6], target, 'queued', taskId)
+leaveLoad(prefix, KEYS[5], source, 'queued', taskId, now)
+enterLoad(prefix, KEYS[6], target, 'queued', taskId, now)
 redis.call('PEXPIRE', movesKey, ARGV[7])
 pruneFoldedMarks(prefix, taskKey)
 local marker = appendTaskEvent(streamKey, {

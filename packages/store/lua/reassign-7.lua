@@ -62,11 +62,11 @@ local epoch = expected + 1
 local prefix = namespacePrefix(streamKey, 'events')
 -- First of the writes: a counter that cannot be incremented (a hand-edited key) changes nothing.
 countMove(prefix)
-leaveLoad(prefix, fromKey, from, state, taskId)
+leaveLoad(prefix, fromKey, from, state, taskId, now)
 if to == '' then
   redis.call('ZADD', unassignedKey, now, taskId)
 else
-  enterLoad(prefix, toKey, to, 'queued', taskId)
+  enterLoad(prefix, toKey, to, 'queued', taskId, now)
 end
 pruneFoldedMarks(prefix, taskKey)
 local marker = appendTaskEvent(streamKey, {

@@ -15,6 +15,10 @@
   ARGV[3] concurrency
   ARGV[4] priority
 
+  Stamps the agent in ws:{ns}:loads:changed (key derived from KEYS[3], see includes/agentLoads.lua):
+  an agent removed (its stamp goes with it) and registered again under the same id has its loads
+  read again by the leader, not the ones it cached before the removal.
+
   Returns the registration time (ms, Redis clock)
 ]]
 --- @include "redisNow"
@@ -23,6 +27,9 @@ local agentKey, agentsKey, streamKey, heartbeatsKey, changesKey = KEYS[1], KEYS[
 local agentId = ARGV[1]
 
 local now = redisNow()
+-- Before any other write: a script that fails on a command (an ACL without ZADD on the key) keeps
+-- the writes made before it.
+redis.call('ZADD', string.sub(streamKey, 1, #streamKey - #'events') .. 'loads:changed', now, agentId)
 redis.call('HSET', agentKey, 'id', agentId, 'capabilities', ARGV[2], 'concurrency', ARGV[3],
   'priority', ARGV[4], 'registeredAt', now, 'lastHeartbeat', now, 'status', 'alive')
 redis.call('SADD', agentsKey, agentId)

@@ -1,7 +1,7 @@
 --[[
   Forgets an agent that is gone: deletes its hash, its queued and running sets and its folded
-  workload, and drops it from the agents set and from the fleet's loads (ws:{ns}:loads:queued
-  and :running, derived from KEYS[6]). It refuses while the agent may still matter: a
+  workload, and drops it from the agents set and from the fleet's loads (ws:{ns}:loads:queued,
+  :running and :changed, derived from KEYS[6]). It refuses while the agent may still matter: a
   heartbeat newer than ARGV[2], a task in its sets, or a job waiting or active in its BullMQ queue
   (the caller obliterates that queue after a removal).
 
@@ -77,4 +77,5 @@ redis.call('SREM', agentsKey, agentId)
 local prefix = string.sub(streamKey, 1, #streamKey - #'events')
 redis.call('ZREM', prefix .. 'loads:queued', agentId)
 redis.call('ZREM', prefix .. 'loads:running', agentId)
+redis.call('ZREM', prefix .. 'loads:changed', agentId)
 return {1}

@@ -1,7 +1,8 @@
 --[[
-  Creates a task record and, when it has an owner, appends `task:assigned` and adds the task's
-  BullMQ job to the owner's queue: record and job in one atomic call, so no crash leaves a
-  record without its job. The job is added by BullMQ's own addPrioritizedJob script (pasted
+  Creates a task record and, when it has an owner, adds the task's BullMQ job to the owner's queue
+  (appending `task:assigned` only when the owner's backlog is then a power of two, see
+  announcesQueued in includes/agentLoads.lua): record and job in one atomic call, so no crash
+  leaves a record without its job. The job is added by BullMQ's own addPrioritizedJob script (pasted
   unchanged, see scripts.ts), with the keys and arguments BullMQ's Queue.add would send it.
   Idempotent: a task id that exists is left as it is and its record is returned (no job is
   added: the caller re-adds one a crash of an earlier version may have left missing).
@@ -36,7 +37,7 @@
           set in the queue's meta when it holds another value
 
   Counts the task in the owner's load (includes/agentLoads.lua: keys derived from KEYS[2]).
-  Every event it appends is marked in the task's record (field 'ev:<stream id>').
+  The event it appends, if any, is marked in the task's record (field 'ev:<stream id>').
   Returns {created (1|0), owner, epoch, state}, or for a new task
     -5 owner not registered   -11 owner not alive (dead, draining or drained)
     -12 owner lacks a required capability
@@ -55,8 +56,10 @@ if redis.call('EXISTS', taskKey) == 1 then
 end
 
 local now = redisNow()
+local slots
 if owner ~= '' then
-  local refused = refusesTasks(KEYS[4], ARGV[9], now)
+  local refused
+  refused, slots = refusesTasks(KEYS[4], ARGV[9], now)
   if refused then return refused end
   local required = cjson.decode(ARGV[5])
   if #required > 0 then
@@ -90,10 +93,12 @@ end
 if owner == '' then
   redis.call('ZADD', waitKey, math.max(now, runAt or 0), taskId)
 else
-  enterLoad(namespacePrefix(streamKey, 'events'), waitKey, owner, 'queued', taskId)
-  record[#record + 1] = appendTaskEvent(streamKey, {
-    kind = 'task:assigned', taskId = taskId, agentId = owner, epoch = epoch, at = now })
-  record[#record + 1] = 1
+  local prefix = namespacePrefix(streamKey, 'events')
+  if announcesQueued(prefix, owner, enterLoad(prefix, waitKey, owner, 'queued', taskId, now), slots) then
+    record[#record + 1] = appendTaskEvent(streamKey, {
+      kind = 'task:assigned', taskId = taskId, agentId = owner, epoch = epoch, at = now })
+    record[#record + 1] = 1
+  end
 end
 redis.call('HSET', taskKey, unpack(record))
 if owner ~= '' then

@@ -31,6 +31,8 @@ describe("ACL rules per role", () => {
     expect(rules).toContain("(+sadd %W~ws:{prod}:agents)");
     // Its scripts' counts: increments of the fleet's load sets only; no workload hash (the coordinators fold them).
     expect(rules).toContain("(+zincrby ~ws:{prod}:loads:queued ~ws:{prod}:loads:running)");
+    // And write-only the stamps of the counts it changes.
+    expect(rules).toContain("(+zadd %W~ws:{prod}:loads:changed)");
     expect(keys.some((k) => k.includes("workload") || k.includes("a2") || k.endsWith("{prod}:*"))).toBe(false);
   });
 

@@ -122,13 +122,15 @@ function roleRules(namespace: Namespace, role: AclRole, agentId: string | undefi
   const tasks = k.task("*");
   return [
     ...allow(CONNECTION_COMMANDS),
-    ...keysMatching([...own, tasks, k.events, k.agents, k.queuedCounts, k.runningCounts, k.heartbeats, k.agentChanges]),
+    ...keysMatching([...own, tasks, k.events, k.agents, k.queuedCounts, k.runningCounts, k.loadsChanged, k.heartbeats, k.agentChanges]),
     selector([...allow(AGENT_OWN_COMMANDS), ...keysMatching(own)]),
     selector([...allow(AGENT_TASK_COMMANDS), ...keysMatching([tasks])]),
     // The counts its tasks' scripts keep as they move them (lua/includes/agentLoads.lua): the
     // fleet's load sorted sets (a pattern cannot limit a script to its own member: the reconciler
     // corrects any other change). Its workload hash is the coordinators' alone (folded).
     selector(["+zincrby", ...keysMatching([k.queuedCounts, k.runningCounts])]),
+    // With each count it changes, its stamp in the fleet's loads:changed sorted set (written, never read).
+    selector(["+zadd", ...keysMatching([k.loadsChanged], "%W")]),
     // Its liveness in the fleet's heartbeat sorted set (register, heartbeat), and the number of its
     // latest change in the agent-changes sorted set (register, markDrained: the last number read,
     // the next written). As with the load sets, a pattern cannot limit a script to its own member.

@@ -2,12 +2,20 @@ import { jobIdFor, TaskSpecSchema } from "@worksteal/protocol";
 import { testNamespace } from "@worksteal/testkit";
 import { describe, expect, it } from "vitest";
 import { sharedRedis } from "@worksteal/testkit/vitest";
-import { type AgentLoad, readAgentLoads, readBusiestAgents, readLoadsChangedAfter } from "./agent-loads.js";
+import { type AgentLoad, readAgentLoads, readBusiestAgents, readLoadsChangedSince } from "./agent-loads.js";
 import { AttemptsExhaustedError } from "./errors.js";
 import { AgentQueues } from "./queues.js";
 import { Store } from "./store.js";
 
 const redis = sharedRedis();
+
+/** The Redis clock once it has moved past every change made so far: a change made after this call is stamped at it or later. */
+async function clockPastChanges(store: Store): Promise<number> {
+  const last = await store.now();
+  let now = last;
+  while (now <= last) now = await store.now();
+  return now;
+}
 
 const task = (id: string, maxAttempts = 3) => TaskSpecSchema.parse({ id, type: "noop", maxAttempts });
 
@@ -100,40 +108,58 @@ describe("agent loads", () => {
     // Folded up to the stream's last entry.
     const [newest] = await redis.xrevrange(store.keys.events, "+", "-", "COUNT", 1);
     await redis.hset(store.keys.foldCursor, "id", newest![0], "folded", 0);
+    expect(await redis.zscore(store.keys.loadsChanged, "c")).not.toBeNull();
     expect(await store.removeAgent("c", 0)).toEqual({ removed: true });
     expect((await readAgentLoads(store)).has("c")).toBe(false);
+    expect(await redis.zscore(store.keys.loadsChanged, "c")).toBeNull();
+    // Registered again, it is stamped: the leader reads its loads again rather than those it had.
+    await register(store, "c");
+    expect(await redis.zscore(store.keys.loadsChanged, "c")).not.toBeNull();
   });
 
-  it("since an event, are read for exactly the agents the later events name (a steal names both), or not at all when that cannot be told", async () => {
+  it("since a time, are read for exactly the agents whose counts changed then or later (a start too, which appends no event), or not at all when that cannot be told", async () => {
     const store = new Store(redis, testNamespace("loads-changed"));
     await register(store, "a", "b", "c", "d");
     await redis.set(store.keys.fence, 1);
     await store.submit(task("t1"), "a");
     await store.submit(task("t2"), "a");
-    const newest = async () => ((await redis.xrevrange(store.keys.events, "+", "-", "COUNT", 1)) as Array<[string, string[]]>)[0]![0];
-    const since = await newest();
-    expect(await readLoadsChangedAfter(store, since, 10)).toEqual(new Map());
+    const changedSince = async (since: number, limit = 10) => (await readLoadsChangedSince(store, since, limit))?.loads;
+    // The changes so far as if made a minute ago: a read looks a little before the time asked
+    // for (see the clock's step back below).
+    const ageStamps = async (before: number) => {
+      for (const id of await redis.zrange(store.keys.loadsChanged, 0, "-1")) await redis.zadd(store.keys.loadsChanged, before - 60_000, id);
+    };
+    let since = await clockPastChanges(store);
+    await ageStamps(since);
+    expect(await changedSince(since)).toEqual(new Map());
     await store.claim("t1", "a", 1);
     await store.move("t2", "a", "c", 1, { id: "d1", fence: 1 }, 60_000);
     await store.submit(task("t3"), "b");
-    // "d" holds nothing and no event names it; "c" is named by the steal's `to`, "a" by its `from` and by the claim.
-    expect(await readLoadsChangedAfter(store, since, 10)).toEqual(
+    // "d" holds nothing and changed in nothing.
+    expect(await changedSince(since)).toEqual(
       new Map([
         ["a", { queued: 0, running: 1 }],
-        ["c", { queued: 1, running: 0 }],
         ["b", { queued: 1, running: 0 }],
+        ["c", { queued: 1, running: 0 }],
       ]),
     );
+    // A start alone: its agent, and only it.
+    since = await clockPastChanges(store);
+    await ageStamps(since);
+    await store.claim("t3", "b", 1);
+    expect(await changedSince(since)).toEqual(new Map([["b", { queued: 0, running: 1 }]]));
+    // A change stamped a second before the time asked for (the Redis clock stepped back, or a
+    // failover to a server slightly behind) is read too.
+    await redis.zadd(store.keys.loadsChanged, since - 1000, "c");
+    expect([...((await changedSince(since))?.keys() ?? [])].sort()).toEqual(["b", "c"]);
+    await redis.zadd(store.keys.loadsChanged, since - 60_000, "c");
     // An agent never counted (no member in the load sets) reads 0, not NaN.
     await store.submit(task("t4"), "d");
     await redis.zrem(store.keys.queuedCounts, "d");
-    expect((await readLoadsChangedAfter(store, since, 10))?.get("d")).toEqual({ queued: 0, running: 0 });
-    // More entries since than the limit, no id, or entries after the id trimmed away: unknown.
-    expect(await readLoadsChangedAfter(store, since, 3)).toBeUndefined();
-    expect(await readLoadsChangedAfter(store, "", 10)).toBeUndefined();
-    await redis.xtrim(store.keys.events, "MAXLEN", 2);
-    expect(await readLoadsChangedAfter(store, since, 10)).toBeUndefined();
-    expect(await readLoadsChangedAfter(store, await newest(), 10)).toEqual(new Map());
+    expect((await changedSince(since))?.get("d")).toEqual({ queued: 0, running: 0 });
+    // More agents changed than the limit, or a Redis clock behind the time asked for: unknown.
+    expect(await changedSince(since, 1)).toBeUndefined();
+    expect(await changedSince((await store.now()) + 60_000)).toBeUndefined();
   });
 
   it("drift from outside the scripts is corrected by the reconciler for the agents named, and counted", async () => {

@@ -1,4 +1,3 @@
-import { compareStreamIds } from "@worksteal/protocol";
 import { replyValues } from "./replies.js";
 import type { Store } from "./store.js";
 
@@ -8,6 +7,12 @@ export interface AgentLoad {
   running: number;
 }
 
+/** Loads as read at one moment of the Redis clock (ms): every load, or those changed since a read. */
+export interface LoadsRead {
+  at: number;
+  loads: Map<string, AgentLoad>;
+}
+
 /**
  * Every agent's queued and running counts in one round trip, from the fleet's load sorted sets
  * (`keys.queuedCounts`, `keys.runningCounts`), which the task scripts keep equal to the agents'
@@ -15,12 +20,17 @@ export interface AgentLoad {
  * that is not in the map holds no task (or never held one).
  */
 export async function readAgentLoads(store: Store): Promise<Map<string, AgentLoad>> {
+  return (await readAgentLoadsAt(store)).loads;
+}
+
+/** `readAgentLoads`, with the Redis clock as of the read: what a later `readLoadsChangedSince` reads from. */
+export async function readAgentLoadsAt(store: Store): Promise<LoadsRead> {
   const k = store.keys;
-  // One transaction: both sets as of the same moment (a claim moves a task from one to the other).
-  const [queued, running] = replyValues(
-    await store.redis.multi().zrange(k.queuedCounts, "0", "-1", "WITHSCORES").zrange(k.runningCounts, "0", "-1", "WITHSCORES").exec(),
+  // One transaction: both sets as of the same moment (a claim moves a task from one to the other), and that moment.
+  const [time, queued, running] = replyValues(
+    await store.redis.multi().time().zrange(k.queuedCounts, "0", "-1", "WITHSCORES").zrange(k.runningCounts, "0", "-1", "WITHSCORES").exec(),
     "the agents' loads",
-  ) as [string[], string[]];
+  ) as [[string, string], string[], string[]];
   const loads = new Map<string, AgentLoad>();
   const loadOf = (id: string) => {
     let load = loads.get(id);
@@ -29,8 +39,10 @@ export async function readAgentLoads(store: Store): Promise<Map<string, AgentLoa
   };
   for (let i = 0; i + 1 < queued.length; i += 2) loadOf(queued[i]!).queued = Number(queued[i + 1]);
   for (let i = 0; i + 1 < running.length; i += 2) loadOf(running[i]!).running = Number(running[i + 1]);
-  return loads;
+  return { at: msOf(time), loads };
 }
+
+const msOf = ([seconds, micros]: [string, string]) => Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
 
 /**
  * The `limit` agents with the most tasks queued (at least one), most first: where a leader
@@ -51,45 +63,47 @@ export async function readRunningCounts(store: Store, agentIds: readonly string[
   return scores.map((score) => Number(score ?? 0));
 }
 
-/** An agent an event names, as the field that changes its load (agent ids are letters, digits, '_', '.' and '-'). */
-const NAMED_AGENT = /"(?:agentId|from|to)"\s*:\s*"([A-Za-z0-9_.-]+)"/g;
+/**
+ * How far before `sinceMs` the stamps are read: a Redis clock stepped back a little (NTP), or a
+ * failover to a server whose clock is slightly behind, stamps changes after the earlier read with
+ * times before it. Reading an agent again costs one ZMSCORE member; missing one leaves its
+ * counts wrong until its next change.
+ */
+const CLOCK_SLACK_MS = 2000;
 
 /**
- * The loads of the agents whose counts may have changed since the event `afterId`: every task
- * script that changes a count appends, in the same step, an event naming the agent (agentId,
- * or from and to), so the agents the entries after it name are all of them. Two round trips and
- * O(entries + agents named), not a read of the fleet. Undefined when that cannot be told: more
- * than `limit` entries since, no `afterId` (the stream was empty), or entries after it that may
- * have been trimmed away (the oldest entry left is newer): the caller reads every load then.
+ * The loads of the agents whose counts changed at or after `sinceMs` (Redis clock, ms; the `at`
+ * of an earlier read): every change stamps its agent in `keys.loadsChanged` with the script's
+ * Redis clock, in the same step (lua/includes/agentLoads.lua), so these are all of them. Stamps
+ * from CLOCK_SLACK_MS before `sinceMs` on are read too (their agents read again, which costs
+ * nothing wrong), for a clock stepped back by less than that.
+ * Two round trips and O(log agents + agents changed), not a read of the fleet. Undefined when
+ * that cannot be told: more than `limit` agents changed, or the Redis clock now stands before
+ * `sinceMs` (a failover to a server whose clock is behind: changes since may carry earlier
+ * stamps); the caller reads every load then.
  */
-export async function readLoadsChangedAfter(store: Store, afterId: string, limit: number): Promise<Map<string, AgentLoad> | undefined> {
-  if (afterId === "") return undefined;
+export async function readLoadsChangedSince(store: Store, sinceMs: number, limit: number): Promise<LoadsRead | undefined> {
   const k = store.keys;
-  const [oldest, entries] = replyValues(
+  const [time, ids] = replyValues(
     await store.redis
       .multi()
-      .xrange(k.events, "-", "+", "COUNT", 1)
-      .xrange(k.events, `(${afterId}`, "+", "COUNT", limit + 1)
+      .time()
+      .zrangebyscore(k.loadsChanged, sinceMs - CLOCK_SLACK_MS, "+inf", "LIMIT", 0, limit + 1)
       .exec(),
-    "the events since the loads were read",
-  ) as [Array<[string, string[]]>, Array<[string, string[]]>];
-  const oldestId = oldest[0]?.[0];
-  if (entries.length > limit || (oldestId !== undefined && compareStreamIds(oldestId, afterId) > 0)) return undefined;
-  const named = new Set<string>();
-  for (const [, fields] of entries) {
-    for (const field of fields) for (const match of field.matchAll(NAMED_AGENT)) named.add(match[1]!);
-  }
-  const ids = [...named];
+    "the agents whose loads changed",
+  ) as [[string, string], string[]];
+  const at = msOf(time);
+  if (at < sinceMs || ids.length > limit) return undefined;
   const loads = new Map<string, AgentLoad>();
-  if (ids.length === 0) return loads;
+  if (ids.length === 0) return { at, loads };
   const [queued, running] = replyValues(
     await store.redis
       .multi()
       .zmscore(k.queuedCounts, ...ids)
       .zmscore(k.runningCounts, ...ids)
       .exec(),
-    "the loads of the agents named",
+    "the loads of the agents changed",
   ) as [Array<string | null>, Array<string | null>];
   ids.forEach((id, i) => loads.set(id, { queued: Number(queued[i] ?? 0), running: Number(running[i] ?? 0) }));
-  return loads;
+  return { at, loads };
 }

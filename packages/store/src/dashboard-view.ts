@@ -3,7 +3,6 @@ import { readAgents } from "./agents.js";
 import { type DeadLetter, listDeadLetters } from "./dead-letters.js";
 import { readNamespaceCounts, type NamespaceCounts } from "./figures.js";
 import { type LeaderRead, readLeader } from "./replicas.js";
-import { replyValues } from "./replies.js";
 import { readSteals } from "./steals.js";
 import type { Store } from "./store.js";
 
@@ -28,39 +27,31 @@ export async function readDashboardView(store: Store, agentTtlMs: number, limits
   return { agents, leadership, counts, steals: steals.steals, deadLetters };
 }
 
-/** A first run that started: how long its task waited, from creation to start (Redis clock, ms). */
+/** A task's wait from creation to its first start (Redis clock, ms), seen when its first finished run ended. */
 export interface TaskWait {
   taskId: string;
-  startedAt: number;
+  /** When the event carrying the wait was written: the end of the task's first finished run. */
+  observedAt: number;
   waitMs: number;
 }
 
 /**
- * Waits of the tasks whose first run started after the event-stream entry `afterId` ("0-0" at
- * first): from the newest `scan` entries, at most `sample` starts, each measured against its
- * record's creation time (a task whose record has expired is left out). Returns the newest
- * entry id read, to pass next time. The stream is trimmed once folded, so a reader that comes
- * back rarely sees only the newest starts: this is a sample for a chart, not a count.
+ * Waits carried by the event-stream entries after `afterId` ("0-0" at first): from the newest
+ * `scan` entries, at most `sample` waits. Each task's wait rides on the event that ends its first
+ * finished run (from an earlier agent, on its first `task:started`), so a task is sampled once,
+ * when that run ends. Returns the newest entry id read, to pass next time. The stream is trimmed
+ * once folded, so a reader that comes back rarely sees only the newest: this is a sample for a
+ * chart, not a count.
  */
 export async function readTaskWaits(store: Store, afterId: string, scan: number, sample: number): Promise<{ lastId: string; waits: TaskWait[] }> {
   const end = afterId === "0-0" ? "-" : `(${afterId}`;
   const entries = await store.redis.xrevrange(store.keys.events, "+", end, "COUNT", scan);
-  const starts: Array<{ taskId: string; at: number }> = [];
+  const waits: TaskWait[] = [];
   for (const [, fields] of entries) {
     const parsed = parseEventEntry(fields);
-    if (!parsed.ok || parsed.event.kind !== "task:started") continue;
-    if (parsed.event.attempt !== 1 || parsed.event.restarted) continue;
-    starts.push({ taskId: parsed.event.taskId, at: parsed.event.at });
-    if (starts.length === sample) break;
+    if (!parsed.ok || !("waitMs" in parsed.event) || parsed.event.waitMs === undefined) continue;
+    waits.push({ taskId: parsed.event.taskId, observedAt: parsed.event.at, waitMs: parsed.event.waitMs });
+    if (waits.length === sample) break;
   }
-  const lastId = entries[0]?.[0] ?? afterId;
-  if (starts.length === 0) return { lastId, waits: [] };
-  const pipeline = store.redis.pipeline();
-  for (const start of starts) pipeline.hget(store.keys.task(start.taskId), "createdAt");
-  const createdAt = replyValues(await pipeline.exec(), "task creation times") as Array<string | null>;
-  const waits = starts.flatMap((start, i) => {
-    const created = Number(createdAt[i] ?? Number.NaN);
-    return Number.isFinite(created) ? [{ taskId: start.taskId, startedAt: start.at, waitMs: Math.max(0, start.at - created) }] : [];
-  });
-  return { lastId, waits };
+  return { lastId: entries[0]?.[0] ?? afterId, waits };
 }

@@ -23,6 +23,13 @@ async function registeredAndFolded(on: Store): Promise<string> {
 
 const task = (id: string, maxAttempts = 2, type = "resize") => TaskSpecSchema.parse({ id, type, maxAttempts });
 
+/** A task submitted to `agentId`, claimed and completed: one event, its completion (carrying its wait). */
+async function completed(on: Store, id: string, agentId = "a"): Promise<void> {
+  await on.submit(task(id), agentId);
+  await on.claim(id, agentId, 1);
+  await on.finish(id, agentId, 1, "completed", "null");
+}
+
 /** The `count` entries after `after`, validated as a replica validates them (the slow path). */
 async function slowEntries(on: Store, after: string, count = 10_000): Promise<{ entries: FoldEntry[]; events: WorkstealEvent[] }> {
   const events: WorkstealEvent[] = [];
@@ -35,7 +42,18 @@ async function slowEntries(on: Store, after: string, count = 10_000): Promise<{ 
   return { entries, events };
 }
 
-/** Every kind of task event, written by the task scripts themselves, with agent events among them. */
+/**
+ * A start as an agent of an earlier version appended it (its claim script: the event and its
+ * marker), for the rolling upgrade's mixed stream: this version's claim appends none.
+ */
+async function earlierAgentStart(on: Store, taskId: string, agentId: string, epoch: number, waitMs?: number): Promise<string> {
+  const event = { kind: "task:started", taskId, agentId, epoch, attempt: 1, restarted: false, ...(waitMs === undefined ? {} : { waitMs }), at: Date.now() };
+  const id = (await redis.xadd(on.keys.events, "*", "event", JSON.stringify(event)))!;
+  await redis.hset(on.keys.task(taskId), `ev:${id}`, 1);
+  return id;
+}
+
+/** Every kind of task event, written by the task scripts themselves (but a start: by an earlier agent's), with agent events among them. */
 async function everyTaskEvent(on: Store): Promise<void> {
   await register(on, "a", "b", "c");
   await redis.set(on.keys.fence, 1);
@@ -50,6 +68,7 @@ async function everyTaskEvent(on: Store): Promise<void> {
   await on.finish("t1", "a", 1, "completed", "null");
   await on.move("t2", "a", "c", 1, { id: "d1", fence: 1 }, 60_000);
   await on.claim("t2", "c", 2);
+  await earlierAgentStart(on, "t2", "c", 2, 7);
   // Agent events (as the compatibility facade appends them), for the slow path.
   await appendEvent(on, { kind: "agent:duration", agentId: "c", taskType: "resize", durationMs: 12.5, at: Date.now() });
   await appendEvent(on, { kind: "agent:metrics", agentId: "c", cpu: 10, memoryMb: 100, at: Date.now() });
@@ -131,7 +150,8 @@ describe("foldOwn (the fold's fast path)", () => {
     expect(await snapshot(fast)).toEqual(await snapshot(slow));
     expect(folded.figures).toEqual(taskFiguresOf(events));
     // The registrations and the agent events stop the fast path; each slow run then reaches as far
-    // as its call looked (4 entries here), since no FAST_RUN task events in a row follow its stop.
+    // as its call looked (4 entries a call here, those applied before its stop included), since no
+    // FAST_RUN task events in a row follow its stop.
     expect(folded.slowRuns).toEqual([4, 3]);
     const kinds = new Set(events.map((e) => e.kind));
     for (const kind of ["task:assigned", "task:started", "task:completed", "task:failed", "task:stolen", "task:reassigned", "task:cancelled"]) {
@@ -142,18 +162,14 @@ describe("foldOwn (the fold's fast path)", () => {
   it("applies a run exactly once: of two calls from one cursor one applies, the other finds the cursor moved; a stale cursor applies nothing", async () => {
     const on = new Store(redis, testNamespace("fold-own-once"));
     const after = await registeredAndFolded(on);
-    for (let i = 0; i < 5; i++) {
-      await on.submit(task(`o${i}`), "a");
-      await on.claim(`o${i}`, "a", 1);
-      await on.finish(`o${i}`, "a", 1, "completed", "null");
-    }
+    for (let i = 0; i < 5; i++) await completed(on, `o${i}`);
     const [one, two] = await Promise.all([on.foldOwn(after, 100), on.foldOwn(after, 100)]);
-    expect([one?.applied, two?.applied].sort()).toEqual([15, undefined]);
+    expect([one?.applied, two?.applied].sort()).toEqual([5, undefined]);
     const done = (one ?? two)!;
     expect(done.slowRun).toBeUndefined();
     expect(done.figures.completed).toHaveLength(5);
     expect(await on.foldOwn(after, 100)).toBeUndefined();
-    expect(await on.foldCursor()).toEqual({ id: done.cursor, folded: 16 });
+    expect(await on.foldCursor()).toEqual({ id: done.cursor, folded: 6 });
     expect(await redis.hmget(on.keys.workload("a"), "done", "durationCount")).toEqual(["5", "5"]);
     expect(await redis.hget(on.keys.durations, "resize:count")).toBe("5");
     // Caught up: nothing to apply, nothing to stop at.
@@ -164,13 +180,9 @@ describe("foldOwn (the fold's fast path)", () => {
     const on = new Store(redis, testNamespace("fold-own-edited-count"));
     const after = await registeredAndFolded(on);
     await redis.hset(on.keys.foldCursor, "folded", "not a number");
-    for (const id of ["e0", "e1"]) {
-      await on.submit(task(id), "a");
-      await on.claim(id, "a", 1);
-      await on.finish(id, "a", 1, "completed", "null");
-    }
-    const own = (await on.foldOwn(after, 3))!;
-    expect(own.applied).toBe(3);
+    for (const id of ["e0", "e1"]) await completed(on, id);
+    const own = (await on.foldOwn(after, 1))!;
+    expect(own.applied).toBe(1);
     const slow = await slowEntries(on, own.cursor);
     await on.fold(slow.entries, own.cursor);
     expect((await redis.hget(on.keys.foldCursor, "id"))!).toBe(slow.entries.at(-1)!.id);
@@ -180,18 +192,14 @@ describe("foldOwn (the fold's fast path)", () => {
   it("with no cursor named ('') folds from wherever the cursor stands: calls pipelined one behind another fold the runs that follow each other, each once", async () => {
     const on = new Store(redis, testNamespace("fold-own-pipelined"));
     const after = await registeredAndFolded(on);
-    for (let i = 0; i < 7; i++) {
-      await on.submit(task(`p${i}`), "a");
-      await on.claim(`p${i}`, "a", 1);
-      await on.finish(`p${i}`, "a", 1, "completed", "null");
-    }
+    for (let i = 0; i < 21; i++) await completed(on, `p${i}`);
     const [first, second, third] = await Promise.all([on.foldOwn(after, 10), on.foldOwn("", 10), on.foldOwn("", 10)]);
     expect([first?.applied, second?.applied, third?.applied]).toEqual([10, 10, 1]);
     const ids = (await redis.xrange(on.keys.events, `(${after}`, "+")).map(([id]) => id);
     expect([first?.cursor, second?.cursor, third?.cursor]).toEqual([ids[9], ids[19], ids[20]]);
     expect(await on.foldCursor()).toEqual({ id: ids[20], folded: 22 });
-    expect(await redis.hmget(on.keys.workload("a"), "done", "durationCount")).toEqual(["7", "7"]);
-    expect([first, second, third].flatMap((own) => own!.figures.completed)).toHaveLength(7);
+    expect(await redis.hmget(on.keys.workload("a"), "done", "durationCount")).toEqual(["21", "21"]);
+    expect([first, second, third].flatMap((own) => own!.figures.completed)).toHaveLength(21);
     // Caught up, and a cursor deleted by hand: nothing applied, and the caller is told.
     expect(await on.foldOwn("", 10)).toMatchObject({ applied: 0, cursor: ids[20] });
     await redis.del(on.keys.foldCursor);
@@ -202,12 +210,15 @@ describe("foldOwn (the fold's fast path)", () => {
     const on = new Store(redis, testNamespace("fold-own-stop"));
     await register(on, "a");
     const start = await on.foldCursor();
+    // s1 starts a backlog behind s0 on a (one slot): its assignment is announced.
+    await on.submit(task("s0"), "a");
     await on.submit(task("s1"), "a");
     await appendEvent(on, { kind: "agent:metrics", agentId: "a", cpu: 5, memoryMb: 50, at: Date.now() });
     await appendEvent(on, { kind: "agent:heartbeat", agentId: "a", at: Date.now() });
     const forged = JSON.stringify({ kind: "task:completed", taskId: "s1", agentId: "a", taskType: "resize", epoch: 1, durationMs: 5, at: Date.now() });
     const forgedId = (await redis.xadd(on.keys.events, "*", "event", forged))!;
-    await on.claim("s1", "a", 1);
+    await on.claim("s0", "a", 1);
+    await on.finish("s0", "a", 1, "completed", "null");
 
     // The registration first.
     const first = (await on.foldOwn(start.id, 100))!;
@@ -232,11 +243,11 @@ describe("foldOwn (the fold's fast path)", () => {
     const dead = await redis.xrange(on.keys.deadLetter, "-", "+");
     expect(dead).toHaveLength(1);
     expect(dead[0]![1]).toContain("no task script wrote this event for task s1 (forged, replayed, or its record expired)");
-    // The real start after it folds fast; the forged completion counted nothing.
+    // The real completion after it folds fast; the forged one counted nothing.
     const fourth = (await on.foldOwn(forgedId, 100))!;
     expect(fourth).toMatchObject({ applied: 1 });
     expect(fourth.slowRun).toBeUndefined();
-    expect(await redis.hget(on.keys.workload("a"), "done")).toBeNull();
+    expect(await redis.hget(on.keys.workload("a"), "done")).toBe("1");
   });
 
   it("refuses forged and replayed task events of a task whose folded events left their markers, on both paths", async () => {
@@ -244,26 +255,28 @@ describe("foldOwn (the fold's fast path)", () => {
     const after = await registeredAndFolded(on);
     await on.submit(task("r1"), "a");
     await on.claim("r1", "a", 1);
+    await on.finish("r1", "a", 1, "retry", "again");
+    await on.claim("r1", "a", 1);
     await on.finish("r1", "a", 1, "completed", "null");
     const written = (await redis.xrange(on.keys.events, `(${after}`, "+")) as Array<[string, string[]]>;
     const folded = (await on.foldOwn(after, 100))!;
-    expect(folded).toMatchObject({ applied: 3, cursor: written[2]![0] });
-    // Checked, not consumed: the three marks stay in the record.
+    expect(folded).toMatchObject({ applied: 2, cursor: written[1]![0] });
+    // Checked, not consumed: the two marks (the retry's failure, the completion) stay in the record.
     const marks = Object.keys(await redis.hgetall(on.keys.task("r1"))).filter((f) => f.startsWith("ev:"));
     expect(marks.sort()).toEqual(written.map(([id]) => `ev:${id}`).sort());
 
     // Each folded entry again, byte for byte (a replay), and a completion never written by a script.
     for (const [, fields] of written) await redis.xadd(on.keys.events, "*", ...fields);
-    const completion = JSON.parse(written[2]![1][1]!) as Record<string, unknown>;
+    const completion = JSON.parse(written[1]![1][1]!) as Record<string, unknown>;
     await redis.xadd(on.keys.events, "*", "event", JSON.stringify({ ...completion, durationMs: 1, at: Date.now() }));
 
     const own = (await on.foldOwn(folded.cursor, 100))!;
-    expect(own).toMatchObject({ applied: 0, cursor: folded.cursor, slowRun: { count: 4 } });
+    expect(own).toMatchObject({ applied: 0, cursor: folded.cursor, slowRun: { count: 3 } });
     const run = await slowEntries(on, own.cursor, own.slowRun!.count);
     expect(run.entries.every((e) => "task" in e)).toBe(true);
-    expect(await on.fold(run.entries, own.cursor)).toMatchObject({ applied: 0, deadLettered: 4 });
+    expect(await on.fold(run.entries, own.cursor)).toMatchObject({ applied: 0, deadLettered: 3 });
     const reasons = (await redis.xrange(on.keys.deadLetter, "-", "+")).map(([, fields]) => fields[fields.indexOf("reason") + 1]);
-    expect(reasons).toEqual(Array(4).fill("no task script wrote this event for task r1 (forged, replayed, or its record expired)"));
+    expect(reasons).toEqual(Array(3).fill("no task script wrote this event for task r1 (forged, replayed, or its record expired)"));
     expect(await redis.hmget(on.keys.workload("a"), "done", "durationCount")).toEqual(["1", "1"]);
     expect(await redis.hget(on.keys.durations, "resize:count")).toBe("1");
   });
@@ -273,10 +286,12 @@ describe("foldOwn (the fold's fast path)", () => {
     const after = await registeredAndFolded(on);
     await on.submit(task("q1"), "a");
     await on.claim("q1", "a", 1);
+    await on.finish("q1", "a", 1, "retry", "again");
+    await on.claim("q1", "a", 1);
     await on.finish("q1", "a", 1, "completed", "null");
     const { entries } = await slowEntries(on, after);
     const folded = (await on.foldOwn(after, 100))!;
-    expect(folded.applied).toBe(3);
+    expect(folded.applied).toBe(2);
     const figures = async () => ({
       cursor: await on.foldCursor(),
       workload: await redis.hgetall(on.keys.workload("a")),
@@ -285,11 +300,11 @@ describe("foldOwn (the fold's fast path)", () => {
       marks: Object.keys(await redis.hgetall(on.keys.task("q1"))).filter((f) => f.startsWith("ev:")).length,
     });
     const once = await figures();
-    expect(once).toMatchObject({ cursor: { id: folded.cursor, folded: 4 }, workload: { done: "1" }, dead: 0, marks: 3 });
+    expect(once).toMatchObject({ cursor: { id: folded.cursor, folded: 3 }, workload: { done: "1" }, dead: 0, marks: 2 });
 
     // A folder that read from the old cursor (it crashed, or lost the lease, mid-call): the fast path, then the slow one.
     expect(await on.foldOwn(after, 100)).toBeUndefined();
-    expect(await on.fold(entries, after)).toEqual({ applied: 0, deadLettered: 0, alreadyFolded: 3 });
+    expect(await on.fold(entries, after)).toEqual({ applied: 0, deadLettered: 0, alreadyFolded: 2 });
     // The same entries handed to the slow path as if they followed the cursor: refused whole.
     await expect(on.fold(entries, folded.cursor)).rejects.toThrow(/does not follow the cursor/);
     // A new folder taking over from the cursor finds nothing left.
@@ -297,20 +312,19 @@ describe("foldOwn (the fold's fast path)", () => {
     expect(await figures()).toEqual(once);
   });
 
-  it("stops at a task event its script did not write, though it is exactly what the script writes: a start with no marker", async () => {
+  it("stops at a task event its script did not write, though it is exactly what the script writes: a completion with no marker", async () => {
     const on = new Store(redis, testNamespace("fold-own-unmarked"));
     const after = await registeredAndFolded(on);
-    await on.submit(task("v1"), "a");
-    await on.claim("v1", "a", 1);
-    const [, [startId, startFields]] = (await redis.xrange(on.keys.events, `(${after}`, "+")) as [[string, string[]], [string, string[]]];
-    // The start again, byte for byte, with no marker of its own: a replay.
-    const replayId = (await redis.xadd(on.keys.events, "*", ...startFields))!;
+    await completed(on, "v1");
+    const [[doneId, doneFields]] = (await redis.xrange(on.keys.events, `(${after}`, "+")) as [[string, string[]]];
+    // The completion again, byte for byte, with no marker of its own: a replay.
+    const replayId = (await redis.xadd(on.keys.events, "*", ...doneFields))!;
     const own = (await on.foldOwn(after, 100))!;
-    expect(own).toMatchObject({ applied: 2, cursor: startId, slowRun: { from: replayId, count: 1 } });
+    expect(own).toMatchObject({ applied: 1, cursor: doneId, slowRun: { from: replayId, count: 1 } });
     expect(own.figures.waitsMs).toHaveLength(1);
     const run = await slowEntries(on, own.cursor, 1);
     expect(await on.fold(run.entries, own.cursor)).toMatchObject({ applied: 0, deadLettered: 1 });
-    expect((await on.foldCursor()).folded).toBe(4);
+    expect((await on.foldCursor()).folded).toBe(3);
   });
 
   it("reads a failure's error text as text: a fake kind, task id and agent id in it change nothing", async () => {
@@ -318,6 +332,8 @@ describe("foldOwn (the fold's fast path)", () => {
     const after = await registeredAndFolded(on);
     await register(on, "b");
     await on.submit(task("w1", 1), "a");
+    // w2 starts a backlog behind w0 on b: its assignment is announced (and marked).
+    await on.submit(task("w0"), "b");
     await on.submit(task("w2"), "b");
     const marksOfW2 = async () => Object.keys(await redis.hgetall(on.keys.task("w2"))).filter((f) => f.startsWith("ev:"));
     const w2Assigned = await marksOfW2();
@@ -325,11 +341,11 @@ describe("foldOwn (the fold's fast path)", () => {
     await on.claim("w1", "a", 1);
     const fake = '","taskId":"w2","agentId":"b","kind":"task:completed","durationMs":1,"x":"';
     await on.finish("w1", "a", 1, "failed", `${fake}{"kind":"task:completed","taskId":"w2"}\\"`);
-    // The registration of b stops it at once; folded the slow way, the four task events follow.
+    // The registration of b stops it at once; folded the slow way, the two task events follow.
     expect(await on.foldOwn(after, 100)).toMatchObject({ applied: 0 });
     await on.fold((await slowEntries(on, after, 1)).entries, after);
     const rest = (await on.foldOwn((await on.foldCursor()).id, 100))!;
-    expect(rest).toMatchObject({ applied: 4 });
+    expect(rest).toMatchObject({ applied: 2 });
     expect(rest.slowRun).toBeUndefined();
     expect(rest.figures.failed).toEqual([["resize", true, expect.any(Number)]]);
     expect(rest.figures.completed).toEqual([]);
@@ -343,12 +359,12 @@ describe("foldOwn (the fold's fast path)", () => {
     const on = new Store(redis, testNamespace("fold-own-mixed"));
     const after = await registeredAndFolded(on);
     for (let i = 0; i < 10; i++) {
-      await on.submit(task(`x${i}`), "a");
+      await completed(on, `x${i}`);
       await appendEvent(on, { kind: "agent:metrics", agentId: "a", cpu: i, memoryMb: 50, at: Date.now() });
     }
-    for (let i = 0; i < 10; i++) await on.submit(task(`y${i}`), "a");
+    for (let i = 0; i < 10; i++) await completed(on, `y${i}`);
 
-    // The first assignment folds fast; from the first agent event on, 19 entries alternate.
+    // The first completion folds fast; from the first agent event on, 19 entries alternate.
     expect(await on.foldOwn(after, 10)).toMatchObject({ applied: 1, slowRun: { count: 9 } });
     const own = (await on.foldOwn((await on.foldCursor()).id, 100))!;
     expect(own).toMatchObject({ applied: 0, slowRun: { count: 19 } });
@@ -364,11 +380,11 @@ describe("foldOwn (the fold's fast path)", () => {
     const on = new Store(redis, testNamespace("fold-own-chunks"));
     const after = await registeredAndFolded(on);
     const ids: string[] = [];
-    for (let i = 0; i < 70; i++) await on.submit(task(`c${i}`), "a");
+    for (let i = 0; i < 70; i++) await completed(on, `c${i}`);
     await appendEvent(on, { kind: "agent:metrics", agentId: "a", cpu: 1, memoryMb: 50, at: Date.now() });
-    for (let i = 0; i < 3; i++) await on.submit(task(`d${i}`), "a");
+    for (let i = 0; i < 3; i++) await completed(on, `d${i}`);
     await appendEvent(on, { kind: "agent:metrics", agentId: "a", cpu: 2, memoryMb: 50, at: Date.now() });
-    for (let i = 0; i < 60; i++) await on.submit(task(`e${i}`), "a");
+    for (let i = 0; i < 60; i++) await completed(on, `e${i}`);
     for (const [id] of await redis.xrange(on.keys.events, `(${after}`, "+")) ids.push(id);
 
     // 70 applied over two reads; the stop at the first agent event; the slow run to the 60 in a row.
@@ -385,6 +401,8 @@ describe("foldOwn (the fold's fast path)", () => {
   it("stops at an entry that is not certainly an event the schema accepts, even when marked", async () => {
     const on = new Store(redis, testNamespace("fold-own-shape"));
     await register(on, "a");
+    // m1 starts a backlog behind m0 on a (one slot): its assignment is announced.
+    await on.submit(task("m0"), "a");
     await on.submit(task("m1"), "a");
     const cursor = await on.foldCursor();
     const { entries } = await slowEntries(on, cursor.id, 1);
@@ -419,7 +437,7 @@ describe("foldOwn (the fold's fast path)", () => {
     await on.claim("n2", "a", 1);
     await on.finish("n2", "a", 1, "completed", "null");
     const own = (await on.foldOwn((await on.foldCursor()).id, 100))!;
-    expect(own.applied).toBe(6);
+    expect(own.applied).toBe(2);
     expect(await redis.hlen(on.keys.durations)).toBe(2000);
     expect(await redis.hget(on.keys.durations, "type7:count")).toBe("2");
     expect(await redis.hget(on.keys.metrics, "fold.task_types_not_counted")).toBe("2");
@@ -436,10 +454,13 @@ describe("foldOwn (the fold's fast path)", () => {
       { kind: "task:assigned", taskId: "t1", agentId: "a1", epoch: 1, at },
       { kind: "task:started", taskId: "t1", agentId: "a1", epoch: 1, attempt: 1, restarted: false, waitMs: 40, at },
       { kind: "task:completed", taskId: "t1", agentId: "a1", taskType: "x", epoch: 1, durationMs: 12, at },
+      { kind: "task:completed", taskId: "t1", agentId: "a1", taskType: "x", epoch: 1, durationMs: 12, waitMs: 40, at },
       { kind: "task:failed", taskId: "t1", agentId: "a1", taskType: "x", epoch: 1, durationMs: 3, final: true, error: "e", fromState: "running", at },
+      { kind: "task:failed", taskId: "t1", agentId: "a1", taskType: "x", epoch: 1, durationMs: 3, final: false, error: "e", waitMs: 40, at },
       { kind: "task:stolen", taskId: "t1", from: "a1", to: "a1", epoch: 2, directiveId: "d", at },
       { kind: "task:reassigned", taskId: "t1", from: "a1", to: "", fromState: "queued", epoch: 2, at },
       { kind: "task:cancelled", taskId: "t1", agentId: "", fromState: "queued", epoch: 2, at },
+      { kind: "task:cancelled", taskId: "t1", agentId: "a1", fromState: "running", epoch: 2, waitMs: 40, at },
     ];
     const values = fc.oneof(
       fc.constantFrom(

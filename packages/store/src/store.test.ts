@@ -13,6 +13,7 @@ import {
 } from "./errors.js";
 import { foldCaughtUp, readFoldProgress } from "./figures.js";
 import { Store, type FoldEntry } from "./store.js";
+import { cancelTask } from "./task-control.js";
 import { testNamespace } from "@worksteal/testkit";
 
 const redis = sharedRedis();
@@ -80,13 +81,135 @@ describe("task scripts", () => {
   });
 
   it("every event the scripts append passes the protocol's validation", async () => {
+    // The second starts a backlog on agent-2 (one slot): announced. Starts append nothing.
+    await store.submit(task("k1"), "agent-2");
+    await store.submit(task("k2"), "agent-2");
+    await store.claim("k1", "agent-2", 1);
     await store.heartbeat("agent-1", 12.5, 100);
     const entries = await redis.xrange(store.keys.events, "-", "+");
     for (const [, fields] of entries) expect(parseEventEntry(fields)).toMatchObject({ ok: true });
-    expect(new Set(await eventKinds())).toEqual(new Set(["task:assigned", "task:started", "task:completed", "task:failed", "agent:registered"]));
+    expect(new Set(await eventKinds())).toEqual(new Set(["task:assigned", "task:completed", "task:failed", "agent:registered"]));
     // A heartbeat appends nothing: liveness and figures go straight to the agent hash and the heartbeat sorted set.
     expect(await redis.hmget(store.keys.agent("agent-1"), "cpu", "memoryMb")).toEqual(["12.5", "100.0"]);
     expect(await redis.zscore(store.keys.heartbeats, "agent-1")).toBe(await redis.hget(store.keys.agent("agent-1"), "lastHeartbeat"));
+  });
+});
+
+describe("what a task appends", () => {
+  const announced = async (on: Store) =>
+    (await redis.xrange(on.keys.events, "-", "+")).flatMap(([, fields]) => {
+      const parsed = parseEventEntry(fields);
+      return parsed.ok && parsed.event.kind === "task:assigned" ? [parsed.event.taskId] : [];
+    });
+
+  it("announces a task (task:assigned) when its owner's backlog (queued tasks no free slot takes) is then a power of two", async () => {
+    const local = new Store(redis, testNamespace("backlog"));
+    await local.registerAgent({ id: "a", capabilities: [], concurrency: 2, priority: 0 });
+    // b1 and b2 fill its two slots; b3 starts a backlog (1), which b4 (2) and b6 (4) double.
+    const burst = ["b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9"];
+    for (const id of burst) await local.submit(task(id), "a");
+    expect(await announced(local)).toEqual(["b3", "b4", "b6"]);
+    for (const id of burst) {
+      await local.claim(id, "a", 1);
+      await local.finish(id, "a", 1, "completed", "null");
+    }
+    // Running tasks take slots as queued ones do: with c1 running, c2 takes the last free slot
+    // and c3 starts a backlog again.
+    await local.submit(task("c1"), "a");
+    await local.claim("c1", "a", 1);
+    await local.submit(task("c2"), "a");
+    await local.submit(task("c3"), "a");
+    expect(await announced(local)).toEqual(["b3", "b4", "b6", "c3"]);
+    // A placement follows the same rule: c4 doubles the backlog, c5 does not.
+    for (const id of ["c4", "c5"]) {
+      await local.submit(task(id), "");
+      await local.assign(id, "a", 0);
+    }
+    expect(await announced(local)).toEqual(["b3", "b4", "b6", "c3", "c4"]);
+  });
+
+  it("announces a task queued behind more running tasks than slots (an agent registered again with a lower concurrency)", async () => {
+    const local = new Store(redis, testNamespace("backlog-over"));
+    await local.registerAgent({ id: "a", capabilities: [], concurrency: 2, priority: 0 });
+    for (const id of ["r1", "r2"]) {
+      await local.submit(task(id), "a");
+      await local.claim(id, "a", 1);
+    }
+    await local.registerAgent({ id: "a", capabilities: [], concurrency: 1, priority: 0 });
+    await local.submit(task("r3"), "a");
+    expect(await announced(local)).toEqual(["r3"]);
+  });
+
+  it("announces a placement that starts a backlog", async () => {
+    const local = new Store(redis, testNamespace("backlog-placed"));
+    await register(local, "a");
+    await local.submit(task("p1"), "a");
+    await local.submit(task("p2"), "");
+    await local.assign("p2", "a", 0);
+    expect(await announced(local)).toEqual(["p2"]);
+  });
+
+  it("carries each task's wait from submission to its first start on the event that ends its first finished run, once", async () => {
+    const local = new Store(redis, testNamespace("wait"));
+    await register(local, "a", "b");
+    const waits = async () =>
+      (await redis.xrange(local.keys.events, "-", "+")).flatMap(([, fields]) => {
+        const parsed = parseEventEntry(fields);
+        return parsed.ok && "waitMs" in parsed.event && parsed.event.waitMs !== undefined ? [[parsed.event.kind, parsed.event.waitMs]] : [];
+      });
+    await local.submit(TaskSpecSchema.parse({ id: "w1", type: "resize", maxAttempts: 3 }), "a");
+    await local.claim("w1", "a", 1);
+    const started = (await local.getTask("w1"))!;
+    expect(await waits()).toEqual([]);
+    // A run cut off (its agent died, the task handed over) ends no run: the next finished one carries the first start's wait.
+    await redis.set(local.keys.fence, 1);
+    await local.reassign("w1", "a", "b", "running", 1, 1);
+    await local.claim("w1", "b", 2);
+    await local.finish("w1", "b", 2, "retry", "again");
+    await local.claim("w1", "b", 2);
+    await local.finish("w1", "b", 2, "completed", "null");
+    expect(await waits()).toEqual([["task:failed", started.startedAt! - started.createdAt]]);
+  });
+
+  it("carries the wait on the event that ends a task whose only run was cut off: out of attempts at its next claim, cancelled while queued again, or cancelled at its next claim", async () => {
+    const local = new Store(redis, testNamespace("wait-cut-off"));
+    await register(local, "a", "b");
+    await redis.set(local.keys.fence, 1);
+    const waitOf = async (taskId: string) => {
+      const record = (await local.getTask(taskId))!;
+      return record.startedAt! - record.createdAt;
+    };
+    const endingEvent = async (taskId: string) =>
+      (await redis.xrange(local.keys.events, "-", "+")).flatMap(([, fields]) => {
+        const parsed = parseEventEntry(fields);
+        return parsed.ok && "taskId" in parsed.event && parsed.event.taskId === taskId && "waitMs" in parsed.event
+          ? [[parsed.event.kind, parsed.event.waitMs]]
+          : [];
+      });
+    /** Submitted to a, started there, and handed to b as if a had died while running it. */
+    const cutOff = async (taskId: string, maxAttempts: number) => {
+      await local.submit(TaskSpecSchema.parse({ id: taskId, type: "resize", maxAttempts }), "a");
+      await local.claim(taskId, "a", 1);
+      const waitMs = await waitOf(taskId);
+      await local.reassign(taskId, "a", "b", "running", 1, 1);
+      return waitMs;
+    };
+
+    const exhausted = await cutOff("x1", 1);
+    await expect(local.claim("x1", "b", 2)).rejects.toThrow();
+    expect(await endingEvent("x1")).toEqual([["task:failed", exhausted]]);
+
+    const cancelledQueued = await cutOff("x2", 2);
+    await cancelTask(local, "x2", 60_000);
+    expect(await endingEvent("x2")).toEqual([["task:cancelled", cancelledQueued]]);
+
+    await local.submit(TaskSpecSchema.parse({ id: "x3", type: "resize", maxAttempts: 2 }), "a");
+    await local.claim("x3", "a", 1);
+    const cancelledAtClaim = await waitOf("x3");
+    expect(await cancelTask(local, "x3", 60_000)).toBe("cancelling");
+    await local.reassign("x3", "a", "b", "running", 1, 1);
+    await expect(local.claim("x3", "b", 2)).rejects.toThrow();
+    expect(await endingEvent("x3")).toEqual([["task:cancelled", cancelledAtClaim]]);
   });
 });
 
@@ -133,10 +256,12 @@ describe("fold", () => {
     expect(cursor).toEqual({ id: "0-0", folded: 0 });
     await local.submit(task("f1"), "agent-1");
     await local.submit(task("f2"), "agent-1");
+    await local.claim("f1", "agent-1", 1);
+    await local.finish("f1", "agent-1", 1, "completed", "null");
     await redis.xadd(local.keys.events, "*", "event", "{not json");
     const entries = await entriesAfter(cursor.id, local.keys.events);
     const [a, b] = await Promise.all([local.fold(entries, cursor.id), local.fold(entries, cursor.id)]);
-    // Two assignments, and the registration whose agent:registered event came first.
+    // f2's assignment (it starts a backlog), f1's completion, and the registration whose agent:registered event came first.
     expect(a.applied + b.applied).toBe(3);
     expect(a.deadLettered + b.deadLettered).toBe(1);
     expect(a.alreadyFolded + b.alreadyFolded).toBe(4);
@@ -156,6 +281,8 @@ describe("fold", () => {
     const folded = await local.foldCursor();
     await local.submit(task("b1"), "a");
     await local.submit(task("b2"), "a");
+    await local.claim("b1", "a", 1);
+    await local.finish("b1", "a", 1, "completed", "null");
     const [first, second] = await entriesAfter(folded.id, local.keys.events);
     const refolded = (await entriesAfter("0-0", local.keys.events))[0]!;
     // Marks are checked, not consumed: an entry named twice, or one at or before the cursor, would
@@ -191,21 +318,21 @@ describe("fold of a batch", () => {
     const local = new Store(redis, testNamespace("fold-batch"));
     await register(local, "a");
     const { id: start } = await local.foldCursor();
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 18; i++) {
       await local.submit(task(`c${i}`), "a");
       await local.claim(`c${i}`, "a", 1);
       await local.finish(`c${i}`, "a", 1, "completed", "null");
     }
     const all = await entriesAfter(start, local.keys.events);
-    // The registration, then three events per task.
+    // The registration, then one event per task (its completion).
     expect(all).toHaveLength(19);
     const first = all.slice(0, 8);
     expect(await local.fold(first, start)).toEqual({ applied: 8, deadLettered: 0, alreadyFolded: 0 });
     // The whole batch again, as a replica that read before the first fold would send it.
     expect(await local.fold(all, start)).toEqual({ applied: 0, deadLettered: 0, alreadyFolded: 19 });
     expect(await local.fold(all.slice(8), first[7]!.id)).toEqual({ applied: 11, deadLettered: 0, alreadyFolded: 0 });
-    expect(await redis.hmget(local.keys.workload("a"), "done", "durationCount")).toEqual(["6", "6"]);
-    expect(await redis.hget(local.keys.durations, "resize:count")).toBe("6");
+    expect(await redis.hmget(local.keys.workload("a"), "done", "durationCount")).toEqual(["18", "18"]);
+    expect(await redis.hget(local.keys.durations, "resize:count")).toBe("18");
     expect(await local.foldCursor()).toEqual({ id: all[18]!.id, folded: 19 });
   });
 

@@ -5,14 +5,15 @@ const GROUP = "chaos-audit";
 
 /**
  * Reads every event through a group of its own (so trimming waits for it too), keeping what the
- * checks need: steals, and per task and epoch the runs that ended in a retry or were taken up
- * again after a crash (both leave the task queued or running at the same epoch, legitimately).
+ * checks need: steals, and per task and epoch the runs that ended in a retry (which leaves the
+ * task queued at the same epoch, legitimately; the runs taken up again after a crash, which leave
+ * it running there, the agents' handlers log themselves: `keys.runRestartLog`).
  * Entries the stream fuzzer wrote are told apart by id at check time. Also samples the lease:
  * when each fence was first seen holding it.
  */
 export class EventAudit {
   readonly stolen: Array<{ id: string; taskId: string; epoch: number; fence: number; at: number }> = [];
-  readonly rerunnable: Array<{ id: string; key: string }> = [];
+  readonly retried: Array<{ id: string; key: string }> = [];
   /** Fence → its acquiredAt (Redis clock). */
   readonly fences = new Map<number, number>();
 
@@ -40,9 +41,7 @@ export class EventAudit {
         const fence = Number(/^f(\d+)-/.exec(event.directiveId)?.[1] ?? -1);
         this.stolen.push({ id, taskId: event.taskId, epoch: event.epoch, fence, at: event.at });
       }
-      if ((event.kind === "task:failed" && !event.final) || (event.kind === "task:started" && event.restarted)) {
-        this.rerunnable.push({ id, key: `${event.taskId}@${event.epoch}` });
-      }
+      if (event.kind === "task:failed" && !event.final) this.retried.push({ id, key: `${event.taskId}@${event.epoch}` });
     }
     if (batch.length > 0) await this.redis.xack(this.keys.events, GROUP, ...batch.map(([id]) => id));
   }

@@ -88,13 +88,15 @@ export async function checkInvariants(soak: SoakRecord): Promise<ChaosOutcome> {
   }
 
   // A move never runs a task twice: every run at the epoch a steal took a task from had ended
-  // before the steal, in a retry (or was the same run taken up again after its agent died).
-  // Runs are counted by the agents themselves (the run log), not read from events.
+  // before the steal, in a retry (or was cut off by its agent's death, and the same run taken up
+  // again). Runs, and runs taken up again, are counted by the agents' handlers themselves (the run
+  // logs), not read from events; retries are the task:failed events that were not final.
   const runs = await redis.hgetall(keys.runLog);
   const runEpochs = await redis.hgetall(keys.runEpochLog);
+  const restarts = await redis.hgetall(keys.runRestartLog);
   const hostile = new Set(injected);
-  const endedRuns = new Map<string, number>();
-  for (const r of audit.rerunnable) if (!hostile.has(r.id)) endedRuns.set(r.key, (endedRuns.get(r.key) ?? 0) + 1);
+  const endedRuns = new Map(Object.entries(restarts).map(([key, count]) => [key, Number(count)]));
+  for (const r of audit.retried) if (!hostile.has(r.id)) endedRuns.set(r.key, (endedRuns.get(r.key) ?? 0) + 1);
   const steals = audit.stolen.filter((s) => !hostile.has(s.id));
   const movedWhileRunning = new Set(
     steals.filter((s) => Number(runEpochs[`${s.taskId}@${s.epoch - 1}`] ?? 0) > (endedRuns.get(`${s.taskId}@${s.epoch - 1}`) ?? 0)).map((s) => s.taskId),

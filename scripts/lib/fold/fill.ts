@@ -2,9 +2,11 @@
  * bench:fold's backlog: an event stream written by the task scripts themselves, as agents and
  * clients write it, so that every entry is one the fold applies (task events carry the marks
  * their scripts left in the task records; a forged one would be dead-lettered instead). Each
- * task is submitted (task:assigned), claimed (task:started) and finished (task:completed) on one
- * of the agents; every agent heartbeats (agent:heartbeat, agent:metrics) once per
- * HEARTBEAT_EVERY tasks, a little more often than a real fleet running short tasks.
+ * task is submitted, claimed and finished on one of the agents: one event, its task:completed
+ * (a submit appends task:assigned only when it starts a backlog on its agent: here the first
+ * past its slots in each batch, a few per thousand tasks; a claim appends nothing); every agent
+ * heartbeats (agent:heartbeat, agent:metrics) once per HEARTBEAT_EVERY tasks, a little more often
+ * than a real fleet running short tasks.
  */
 import type { TaskSpec } from "@worksteal/protocol";
 import type { Store } from "@worksteal/store";
@@ -16,10 +18,10 @@ const HEARTBEAT_EVERY = 1000;
 /** Task types, so that the fold keeps per-type durations as it does in production. */
 const TASK_TYPES = ["render", "resize", "encode", "index"];
 
-/** Appends about `events` entries (whole tasks: three each); returns the stream's length. */
+/** Appends about `events` entries (whole tasks: one each, and the few above); returns the stream's length. */
 export async function fillEventStream(store: Store, events: number, agentIds: readonly string[], onProgress: (written: number) => void): Promise<number> {
   for (const id of agentIds) await store.registerAgent({ id, capabilities: [], concurrency: 50, priority: 0 });
-  const tasks = Math.ceil(events / 3);
+  const tasks = events;
   for (let start = 0; start < tasks; start += BATCH) {
     const batch = Array.from({ length: Math.min(BATCH, tasks - start) }, (_, i) => {
       const n = start + i;

@@ -56,7 +56,7 @@ export async function measureScriptSteps(redis: Redis, tasks: number, namespace:
   await measure("submit script", () => inChunks((i) => store.submit(TaskSpecSchema.parse({ id: ids[i], type: "noop", payload: {} }), ownerOf(i))));
   await measure("claim script", () => inChunks((i) => store.claim(ids[i]!, ownerOf(i), 1)));
   await measure("finish script", () => inChunks((i) => store.finish(ids[i]!, ownerOf(i), 1, "completed", "null")));
-  await measure("fold (3 events/task)", () => foldAll(store, redis));
+  await measure("fold (the events they appended)", () => foldAll(store, redis));
   return steps;
 }
 
