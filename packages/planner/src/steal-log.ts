@@ -115,14 +115,20 @@ export class StealLog {
     // Each reason is joined from this one array, its words in place and its drains written anew:
     // an array per directive was a third of the memory its reason allocated.
     const parts = ["", "", "->", "", ", ", "", " ", "", "->", ""];
+    let afterSource = Number.NaN;
     for (let e = 0; e < entries; e += 1) {
       const sourceAgent = this.sources[e]!;
       const source = this.ids[sourceAgent]!;
       const target = this.ids[this.targets[e]!]!;
       const at = 4 * e;
       parts[0] = sourcePart(asSource, sourceAgent, strategy, source);
-      parts[1] = secs(this.drains[at + BEFORE_SOURCE]!, texts);
-      parts[3] = secs(this.drains[at + AFTER_SOURCE]!, texts);
+      // A fill's victim gives to one thief after another: its drain before this directive is
+      // mostly the one after the last, whose text parts[3] still holds.
+      const beforeSource = this.drains[at + BEFORE_SOURCE]!;
+      if (beforeSource !== afterSource) parts[1] = secs(beforeSource, texts);
+      else parts[1] = parts[3]!;
+      afterSource = this.drains[at + AFTER_SOURCE]!;
+      parts[3] = secs(afterSource, texts);
       parts[5] = target;
       parts[7] = secs(this.drains[at + BEFORE_TARGET]!, texts);
       parts[9] = secs(this.drains[at + AFTER_TARGET]!, texts);
