@@ -37,8 +37,8 @@ export class NodeTable {
   constructor(
     readonly views: readonly AgentView[],
     readonly caps: ReadonlyArray<ReadonlySet<string>>,
-    readonly slots: readonly number[],
-    readonly running: readonly number[],
+    readonly slots: Float64Array,
+    readonly running: Float64Array,
     /** slots × speed: work per ms. */
     readonly capacity: Float64Array,
     /** Expected duration of its running tasks at speed 1. */

@@ -23,10 +23,14 @@ export class Fleet {
   readonly tails: ReadonlyArray<readonly TaskSummary[]>;
   /** Per agent: its capability set (agents with the same capabilities share one). */
   readonly caps: ReadonlyArray<ReadonlySet<string>>;
-  /** Per agent: slots (at least 1), running tasks (at least 0), and queued ones (at least its tail as read), as a QueueState holds them. */
-  readonly slots: readonly number[];
-  readonly running: readonly number[];
-  readonly queued: readonly number[];
+  /**
+   * Per agent: slots (at least 1), running tasks (at least 0), and queued ones (at least its tail
+   * as read), as a QueueState holds them. In typed arrays, outside the heap: as arrays they were
+   * 240 KB a round at 10,000 agents that each young-generation collection in the round copied.
+   */
+  readonly slots: Float64Array;
+  readonly running: Float64Array;
+  readonly queued: Float64Array;
   /** Per agent: its capability group. */
   readonly groupOf: Int32Array;
   readonly groups: ReadonlyArray<ReadonlySet<string>> = [];
@@ -75,9 +79,9 @@ export class Fleet {
     const n = views.length;
     const caps = new Array<ReadonlySet<string>>(n);
     const groupOf = new Int32Array(n);
-    const slots = new Array<number>(n);
-    const running = new Array<number>(n);
-    const queued = new Array<number>(n);
+    const slots = new Float64Array(n);
+    const running = new Float64Array(n);
+    const queued = new Float64Array(n);
     // Each agent's own average, read once (NaN: none): capacities and avgMs both need it.
     const averages = new Float64Array(n);
     const completions = new Float64Array(n);
@@ -299,7 +303,7 @@ const SPEED_EVIDENCE = 2;
  */
 function capacities(
   history: { completions: Float64Array; completionMs: Float64Array; averages: Float64Array },
-  slots: readonly number[],
+  slots: Float64Array,
   groupOf: Int32Array,
   groups: number,
 ): Float64Array {

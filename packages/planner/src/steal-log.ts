@@ -108,37 +108,50 @@ export class StealLog {
       filled[e] = filled[e]! + 1;
     }
     const directives = new Array<PlannedDirective>(entries);
+    // A source's part of the text is written once per round: a victim gives in many directives
+    // (a round at 10,000 agents: 3,000 directives from 256 sources), and fewer parts join faster.
+    const asSource = new Map<number, string>();
+    const idPrefix = `r${round}-`;
+    // Each reason is joined from this one array, its words in place and its drains written anew:
+    // an array per directive was a third of the memory its reason allocated.
+    const parts = ["", "", "->", "", ", ", "", " ", "", "->", ""];
+    let afterSource = Number.NaN;
     for (let e = 0; e < entries; e += 1) {
-      const source = this.ids[this.sources[e]!]!;
+      const sourceAgent = this.sources[e]!;
+      const source = this.ids[sourceAgent]!;
       const target = this.ids[this.targets[e]!]!;
       const at = 4 * e;
+      parts[0] = sourcePart(asSource, sourceAgent, strategy, source);
+      // A fill's victim gives to one thief after another: its drain before this directive is
+      // mostly the one after the last, whose text parts[3] still holds.
+      const beforeSource = this.drains[at + BEFORE_SOURCE]!;
+      if (beforeSource !== afterSource) parts[1] = secs(beforeSource, texts);
+      else parts[1] = parts[3]!;
+      afterSource = this.drains[at + AFTER_SOURCE]!;
+      parts[3] = secs(afterSource, texts);
+      parts[5] = target;
+      parts[7] = secs(this.drains[at + BEFORE_TARGET]!, texts);
+      parts[9] = secs(this.drains[at + AFTER_TARGET]!, texts);
       directives[e] = {
-        id: `r${round}-${e + 1}`,
+        id: idPrefix + String(e + 1),
         source,
         target,
         count: this.counts[e]!,
         taskIds: taskIds[e]!,
         // Joined, not concatenated: one flat string of 60-odd characters instead of a tree of a
         // dozen concatenations (four times the memory), which the caller holds past the round.
-        reason: [
-          strategy,
-          ": drain ",
-          source,
-          " ",
-          secs(this.drains[at + BEFORE_SOURCE]!, texts),
-          "->",
-          secs(this.drains[at + AFTER_SOURCE]!, texts),
-          ", ",
-          target,
-          " ",
-          secs(this.drains[at + BEFORE_TARGET]!, texts),
-          "->",
-          secs(this.drains[at + AFTER_TARGET]!, texts),
-        ].join(""),
+        reason: parts.join(""),
       };
     }
     return directives;
   }
+}
+
+/** "<strategy>: drain <source> ", the start of each of the source's reasons. */
+function sourcePart(parts: Map<number, string>, agent: number, strategy: string, source: string): string {
+  let part = parts.get(agent);
+  if (part === undefined) parts.set(agent, (part = `${strategy}: drain ${source} `));
+  return part;
 }
 
 function doubled(values: Int32Array): Int32Array {
