@@ -232,7 +232,12 @@ export class Agent {
       claimed = await this.workerStore.claim(taskId, this.id, epoch, this.config.retentionMs);
     } catch (error) {
       const skipped = skipReason(error);
-      if (!skipped) throw error;
+      if (!skipped) {
+        // BullMQ retries the job and at last drops it (the reconciler adds it again): without this
+        // line a claim Redis refuses every time (an ACL of an earlier release, say) would be silent.
+        if (!isConnectionError(error)) this.log.warn({ taskId, epoch, error: messageOf(error) }, "claim failed");
+        throw error;
+      }
       this.log.debug({ taskId, epoch, skipped }, "job dropped without running");
       return { ran: false, skipped };
     }

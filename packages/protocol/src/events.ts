@@ -26,9 +26,9 @@ const durationMs = z
 const waitMs = z.number().int().nonnegative().optional();
 
 /**
- * Appended when a task's arrival starts a backlog on its owner (its queued and running tasks
- * now outnumber its slots by one), for the leader's steal trigger; a task queued into an existing
- * backlog appends nothing. Earlier versions appended it for every task.
+ * Appended when a task queued on its owner brings the owner's backlog (queued tasks no free slot
+ * takes: queued - max(0, slots - running)) to a power of two (1, 2, 4, ...), for the leader's
+ * steal trigger; other tasks queued append nothing. Earlier versions appended it for every task.
  */
 export const TaskAssignedEvent = z.strictObject({
   kind: z.literal("task:assigned"),

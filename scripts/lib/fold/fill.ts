@@ -3,8 +3,8 @@
  * clients write it, so that every entry is one the fold applies (task events carry the marks
  * their scripts left in the task records; a forged one would be dead-lettered instead). Each
  * task is submitted, claimed and finished on one of the agents: one event, its task:completed
- * (a submit appends task:assigned only when it starts a backlog on its agent: here the first
- * past its slots in each batch, a few per thousand tasks; a claim appends nothing); every agent
+ * (a submit appends task:assigned only when its agent's backlog is then a power of two: here
+ * about 7 per agent per batch of 500, some 560 per 10,000 tasks; a claim appends nothing); every agent
  * heartbeats (agent:heartbeat, agent:metrics) once per HEARTBEAT_EVERY tasks, a little more often
  * than a real fleet running short tasks.
  */
