@@ -259,7 +259,12 @@ export class AgentDirectory {
         for (const [id, load] of changed.loads) last.loads.set(id, load);
         // Only the latest read's predecessor is ever asked for: a chain of them would never be freed.
         last.changed = undefined;
-        return (this.readLoads = { latest: { at: changed.at, sentAt: changed.sentAt }, readAt: last.readAt, loads: last.loads, changed: { since: last, ids: new Set(changed.loads.keys()) } });
+        return (this.readLoads = {
+          latest: { at: changed.at, sentAt: changed.sentAt },
+          readAt: last.readAt,
+          loads: last.loads,
+          changed: { since: last, ids: new Set(changed.loads.keys()) },
+        });
       }
     }
     const readAt = performance.now();
