@@ -82,8 +82,8 @@ export async function readRunningCounts(store: Store, agentIds: readonly string[
  * `readLoadsChangedSince`). Not 0, since then every little step back (NTP slewing aside) would
  * cost a full read; not seconds, since every agent changed that long before a read is read again
  * the next round and counts against its limit (10,000 agents changing each every 10 s put 2,000
- * in 2 s). 250 ms also keeps a reply that waits behind a busy event loop (a plan over a large
- * fleet, a GC pause), which looks like a step back as long as its wait, from costing a full read.
+ * in 2 s). A reply that waits behind a busy event loop (a plan over a large fleet, a GC pause)
+ * looks like a step back as long as its wait: one shorter than 250 ms costs no full read.
  */
 const STEP_BACK_SLACK_MS = 250;
 
@@ -102,9 +102,9 @@ const clockToleranceMs = (elapsedMs: number) => 5 + 1e-4 * elapsedMs;
  * from STEP_BACK_SLACK_MS before `since.at` on are read (their agents read again, which costs
  * nothing wrong), for a clock stepped back by less than that.
  * A larger step back is told from the local monotonic clock: each read's `TIME` is taken between
- * its send and its reply, so the real time between `since`'s and this one's is at most
- * `repliedAt - since.sentAt`; a clock stepped back by d moves `at - since.at` that much less than
- * the real time, so d <= (repliedAt - since.sentAt) - (at - since.at).
+ * its send and its reply, so the real time between `since`'s and this one's is at most the local
+ * time from `since.sentAt` to this one's reply; a clock stepped back by d moves `at - since.at`
+ * that much less than the real time, so d is at most that local time less `at - since.at`.
  * Two round trips and O(log agents + agents changed), not a read of the fleet. Undefined when
  * which agents changed cannot be told: more than `limit` of them, the Redis clock now before
  * `since.at` (a failover to a server whose clock is behind: changes since may carry earlier
