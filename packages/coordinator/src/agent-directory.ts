@@ -4,6 +4,7 @@ import {
   type AgentLoad,
   type AgentRecord,
   type LoadsRead,
+  type LoadsReadTime,
   readAgentChanges,
   readAgentDurations,
   readAgentRecords,
@@ -21,8 +22,8 @@ const LOADS_MAX_AGE_MS = 300_000;
 
 /** The fleet's loads as last read. */
 interface ReadLoads {
-  /** The Redis clock as of the latest read (ms): the next reads the loads changed since. */
-  at: number;
+  /** When the latest read was made (Redis clock, and local clock as it was sent): the next reads the loads changed since. */
+  latest: LoadsReadTime;
   /** When every load was last read (monotonic clock). */
   readAt: number;
   loads: Map<string, AgentLoad>;
@@ -34,8 +35,8 @@ interface ReadLoads {
 export interface LoadSource {
   /** Every agent's load (an agent missing holds nothing). */
   all(): Promise<LoadsRead>;
-  /** The loads of the agents whose counts changed at or after `at` (Redis clock, ms); undefined when that cannot be told. */
-  changedSince(at: number): Promise<LoadsRead | undefined>;
+  /** The loads of the agents whose counts changed since the read made at `since`; undefined when that cannot be told. */
+  changedSince(since: LoadsReadTime): Promise<LoadsRead | undefined>;
 }
 
 /** A profile or status that differs: what the views show of an agent beside its loads and metrics. */
@@ -247,10 +248,10 @@ export class AgentDirectory {
   private async readCurrentLoads(source: LoadSource): Promise<ReadLoads> {
     const last = this.readLoads;
     if (last && performance.now() - last.readAt < LOADS_MAX_AGE_MS) {
-      const changed = await source.changedSince(last.at);
+      const changed = await source.changedSince(last.latest);
       if (changed?.loads.size === 0) {
         // Nothing changed up to `changed.at`: the same loads (and views), read on from there.
-        last.at = changed.at;
+        last.latest = { at: changed.at, sentAt: changed.sentAt };
         return last;
       }
       if (changed) {
@@ -258,12 +259,17 @@ export class AgentDirectory {
         for (const [id, load] of changed.loads) last.loads.set(id, load);
         // Only the latest read's predecessor is ever asked for: a chain of them would never be freed.
         last.changed = undefined;
-        return (this.readLoads = { at: changed.at, readAt: last.readAt, loads: last.loads, changed: { since: last, ids: new Set(changed.loads.keys()) } });
+        return (this.readLoads = {
+          latest: { at: changed.at, sentAt: changed.sentAt },
+          readAt: last.readAt,
+          loads: last.loads,
+          changed: { since: last, ids: new Set(changed.loads.keys()) },
+        });
       }
     }
     const readAt = performance.now();
     const read = await source.all();
-    return (this.readLoads = { at: read.at, readAt, loads: read.loads, changed: undefined });
+    return (this.readLoads = { latest: { at: read.at, sentAt: read.sentAt }, readAt, loads: read.loads, changed: undefined });
   }
 
   /**

@@ -25,9 +25,10 @@ describe("the leader's fleet view", () => {
     // Counts changed outside the scripts (as only a hand edit does) are not stamped: the loads
     // read stand, and then only the agents the scripts changed are read again.
     await redis.zadd(store.keys.queuedCounts, 5, "a2", 7, "a3");
-    // The changes so far as if made a minute ago (reads look a little before their time, for a clock stepped back).
-    const aMinuteAgo = (await store.now()) - 60_000;
-    await redis.zadd(store.keys.loadsChanged, aMinuteAgo, "a1", aMinuteAgo, "a2", aMinuteAgo, "a3");
+    // The changes so far as if made a second ago: reads look a little before their time (for a
+    // clock stepped back a little), not that far, so those agents are not read again.
+    const aSecondAgo = (await store.now()) - 1000;
+    await redis.zadd(store.keys.loadsChanged, aSecondAgo, "a1", aSecondAgo, "a2", aSecondAgo, "a3");
     expect(await queuedOf(store, directory)).toEqual({ a1: 1, a2: 0, a3: 0 });
     await store.submit(TaskSpecSchema.parse({ id: "t2", type: "noop" }), "a3");
     await store.claim("t1", "a1", 1);
@@ -73,7 +74,7 @@ describe("the leader's fleet view", () => {
       expect(await queuedOf(store, directory)).toEqual({ a1: 0 });
       // A count no stamp says changed (as on a server the stamps since do not reach).
       await redis.zadd(store.keys.queuedCounts, 3, "a1");
-      await redis.zadd(store.keys.loadsChanged, (await store.now()) - 60_000, "a1");
+      await redis.zadd(store.keys.loadsChanged, (await store.now()) - 1000, "a1");
       expect(await queuedOf(store, directory)).toEqual({ a1: 0 });
       const reconnecting = new Promise((resolve) => own.once("reconnecting", resolve));
       await redis.client("KILL", "ID", String(await own.client("ID")));

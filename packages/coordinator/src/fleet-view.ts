@@ -25,7 +25,7 @@ export async function readFleetThrough(store: Store, directory: AgentDirectory):
   const eventsReadThrough = directory.eventsReadThrough;
   const agents = await directory.fleet({
     all: () => readAgentLoadsAt(store),
-    changedSince: (at) => readLoadsChangedSince(store, at, CHANGED_AGENTS_MAX),
+    changedSince: (since) => readLoadsChangedSince(store, since, CHANGED_AGENTS_MAX),
   });
   return { agents, eventsReadThrough };
 }

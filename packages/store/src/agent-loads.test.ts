@@ -1,21 +1,14 @@
+import { performance } from "node:perf_hooks";
 import { jobIdFor, TaskSpecSchema } from "@worksteal/protocol";
 import { testNamespace } from "@worksteal/testkit";
 import { describe, expect, it } from "vitest";
 import { sharedRedis } from "@worksteal/testkit/vitest";
-import { type AgentLoad, readAgentLoads, readBusiestAgents, readLoadsChangedSince } from "./agent-loads.js";
+import { type AgentLoad, type LoadsReadTime, readAgentLoads, readAgentLoadsAt, readBusiestAgents, readLoadsChangedSince } from "./agent-loads.js";
 import { AttemptsExhaustedError } from "./errors.js";
 import { AgentQueues } from "./queues.js";
 import { Store } from "./store.js";
 
 const redis = sharedRedis();
-
-/** The Redis clock once it has moved past every change made so far: a change made after this call is stamped at it or later. */
-async function clockPastChanges(store: Store): Promise<number> {
-  const last = await store.now();
-  let now = last;
-  while (now <= last) now = await store.now();
-  return now;
-}
 
 const task = (id: string, maxAttempts = 3) => TaskSpecSchema.parse({ id, type: "noop", maxAttempts });
 
@@ -117,19 +110,19 @@ describe("agent loads", () => {
     expect(await redis.zscore(store.keys.loadsChanged, "c")).not.toBeNull();
   });
 
-  it("since a time, are read for exactly the agents whose counts changed then or later (a start too, which appends no event), or not at all when that cannot be told", async () => {
+  it("since a read, are read for exactly the agents whose counts changed then or later (a start too, which appends no event), or not at all when that cannot be told", async () => {
     const store = new Store(redis, testNamespace("loads-changed"));
     await register(store, "a", "b", "c", "d");
     await redis.set(store.keys.fence, 1);
     await store.submit(task("t1"), "a");
     await store.submit(task("t2"), "a");
-    const changedSince = async (since: number, limit = 10) => (await readLoadsChangedSince(store, since, limit))?.loads;
-    // The changes so far as if made a minute ago: a read looks a little before the time asked
-    // for (see the clock's step back below).
-    const ageStamps = async (before: number) => {
-      for (const id of await redis.zrange(store.keys.loadsChanged, 0, "-1")) await redis.zadd(store.keys.loadsChanged, before - 60_000, id);
+    const changedSince = async (since: LoadsReadTime, limit = 10) => (await readLoadsChangedSince(store, since, limit))?.loads;
+    // The changes so far as if made a second before the read: a read looks a little before its
+    // time (for a clock stepped back a little), but not that far, so they are not read again.
+    const ageStamps = async (since: LoadsReadTime) => {
+      for (const id of await redis.zrange(store.keys.loadsChanged, 0, "-1")) await redis.zadd(store.keys.loadsChanged, since.at - 1000, id);
     };
-    let since = await clockPastChanges(store);
+    let since: LoadsReadTime = await readAgentLoadsAt(store);
     await ageStamps(since);
     expect(await changedSince(since)).toEqual(new Map());
     await store.claim("t1", "a", 1);
@@ -143,23 +136,34 @@ describe("agent loads", () => {
         ["c", { queued: 1, running: 0 }],
       ]),
     );
-    // A start alone: its agent, and only it.
-    since = await clockPastChanges(store);
+    // A start alone: its agent, and only it; read on from a read of the changes.
+    since = (await readLoadsChangedSince(store, since, 10))!;
     await ageStamps(since);
     await store.claim("t3", "b", 1);
     expect(await changedSince(since)).toEqual(new Map([["b", { queued: 0, running: 1 }]]));
-    // A change stamped a second before the time asked for (the Redis clock stepped back, or a
-    // failover to a server slightly behind) is read too.
-    await redis.zadd(store.keys.loadsChanged, since - 1000, "c");
+    // A change stamped a little before the read (the Redis clock stepped back that much) is read too.
+    await redis.zadd(store.keys.loadsChanged, since.at - 100, "c");
     expect([...((await changedSince(since))?.keys() ?? [])].sort()).toEqual(["b", "c"]);
-    await redis.zadd(store.keys.loadsChanged, since - 60_000, "c");
+    await redis.zadd(store.keys.loadsChanged, since.at - 1000, "c");
     // An agent never counted (no member in the load sets) reads 0, not NaN.
     await store.submit(task("t4"), "d");
     await redis.zrem(store.keys.queuedCounts, "d");
     expect((await changedSince(since))?.get("d")).toEqual({ queued: 0, running: 0 });
-    // More agents changed than the limit, or a Redis clock behind the time asked for: unknown.
+    // More agents changed than the limit, or a Redis clock behind the read's: unknown.
     expect(await changedSince(since, 1)).toBeUndefined();
-    expect(await changedSince((await store.now()) + 60_000)).toBeUndefined();
+    expect(await changedSince({ at: (await store.now()) + 60_000, sentAt: performance.now() })).toBeUndefined();
+  });
+
+  it("since a read, are not read at all when the Redis clock may have stepped back further than the stamps are read before it", async () => {
+    const store = new Store(redis, testNamespace("loads-step-back"));
+    await register(store, "a");
+    const read = await readAgentLoadsAt(store);
+    await redis.zadd(store.keys.loadsChanged, read.at - 1000, "a");
+    expect(await readLoadsChangedSince(store, read, 10)).toMatchObject({ loads: new Map() });
+    // The same read as if sent 400 ms earlier by the local clock while the Redis clock ran on only
+    // as far as it did: it stepped back by up to 400 ms meanwhile, more than the stamps are read
+    // before the read's, so changes since may carry stamps that are not read: unknown.
+    expect(await readLoadsChangedSince(store, { at: read.at, sentAt: read.sentAt - 400 }, 10)).toBeUndefined();
   });
 
   it("drift from outside the scripts is corrected by the reconciler for the agents named, and counted", async () => {

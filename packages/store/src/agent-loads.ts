@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import { replyValues } from "./replies.js";
 import type { Store } from "./store.js";
 
@@ -7,9 +8,19 @@ export interface AgentLoad {
   running: number;
 }
 
-/** Loads as read at one moment of the Redis clock (ms): every load, or those changed since a read. */
-export interface LoadsRead {
+/**
+ * When a read of the loads was made: the Redis clock as of it (ms, `TIME` in its transaction),
+ * and the local monotonic clock (`performance.now()`, ms) just before it was sent, so before
+ * that `TIME` was taken. The next `readLoadsChangedSince` tells from both whether the Redis clock
+ * stepped back since.
+ */
+export interface LoadsReadTime {
   at: number;
+  sentAt: number;
+}
+
+/** Loads as read at one moment: every load, or those changed since a read. */
+export interface LoadsRead extends LoadsReadTime {
   loads: Map<string, AgentLoad>;
 }
 
@@ -26,6 +37,7 @@ export async function readAgentLoads(store: Store): Promise<Map<string, AgentLoa
 /** `readAgentLoads`, with the Redis clock as of the read: what a later `readLoadsChangedSince` reads from. */
 export async function readAgentLoadsAt(store: Store): Promise<LoadsRead> {
   const k = store.keys;
+  const sentAt = performance.now();
   // One transaction: both sets as of the same moment (a claim moves a task from one to the other), and that moment.
   const [time, queued, running] = replyValues(
     await store.redis.multi().time().zrange(k.queuedCounts, "0", "-1", "WITHSCORES").zrange(k.runningCounts, "0", "-1", "WITHSCORES").exec(),
@@ -39,7 +51,7 @@ export async function readAgentLoadsAt(store: Store): Promise<LoadsRead> {
   };
   for (let i = 0; i + 1 < queued.length; i += 2) loadOf(queued[i]!).queued = Number(queued[i + 1]);
   for (let i = 0; i + 1 < running.length; i += 2) loadOf(running[i]!).running = Number(running[i + 1]);
-  return { at: msOf(time), loads };
+  return { at: msOf(time), sentAt, loads };
 }
 
 const msOf = ([seconds, micros]: [string, string]) => Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
@@ -64,38 +76,57 @@ export async function readRunningCounts(store: Store, agentIds: readonly string[
 }
 
 /**
- * How far before `sinceMs` the stamps are read: a Redis clock stepped back a little (NTP), or a
- * failover to a server whose clock is slightly behind, stamps changes after the earlier read with
- * times before it. Reading an agent again costs one ZMSCORE member; missing one leaves its
- * counts wrong until its next change.
+ * How far before the last read's clock the stamps are read. A Redis clock stepped back between
+ * two reads stamps changes after the first with times before it; a step back of at most this is
+ * covered by reading from earlier, a larger one is detected and has every load read (see
+ * `readLoadsChangedSince`). Not 0, since then every little step back (NTP slewing aside) would
+ * cost a full read; not seconds, since every agent changed that long before a read is read again
+ * the next round and counts against its limit (10,000 agents changing each every 10 s put 2,000
+ * in 2 s). A reply that waits behind a busy event loop (a plan over a large fleet, a GC pause)
+ * looks like a step back as long as its wait: one shorter than 250 ms costs no full read.
  */
-const CLOCK_SLACK_MS = 2000;
+const STEP_BACK_SLACK_MS = 250;
 
 /**
- * The loads of the agents whose counts changed at or after `sinceMs` (Redis clock, ms; the `at`
- * of an earlier read): every change stamps its agent in `keys.loadsChanged` with the script's
- * Redis clock, in the same step (lua/includes/agentLoads.lua), so these are all of them. Stamps
- * from CLOCK_SLACK_MS before `sinceMs` on are read too (their agents read again, which costs
- * nothing wrong), for a clock stepped back by less than that.
- * Two round trips and O(log agents + agents changed), not a read of the fleet. Undefined when
- * that cannot be told: more than `limit` agents changed, or the Redis clock now stands before
- * `sinceMs` (a failover to a server whose clock is behind: changes since may carry earlier
- * stamps); the caller reads every load then.
+ * How far the elapsed local time may understate the Redis clock's: `TIME` is cut to whole ms
+ * (1 ms on each of two reads), `performance.now()` may be coarsened, and two clocks' rates
+ * differ (1e-4 is 100 ppm: drift; a clock NTP slews, up to 500 ppm, fits in the slack between
+ * rounds seconds apart).
  */
-export async function readLoadsChangedSince(store: Store, sinceMs: number, limit: number): Promise<LoadsRead | undefined> {
+const clockToleranceMs = (elapsedMs: number) => 5 + 1e-4 * elapsedMs;
+
+/**
+ * The loads of the agents whose counts changed since the read `since` (one of these or
+ * `readAgentLoadsAt`): every change stamps its agent in `keys.loadsChanged` with the script's
+ * Redis clock, in the same step (lua/includes/agentLoads.lua), so these are all of them. Stamps
+ * from STEP_BACK_SLACK_MS before `since.at` on are read (their agents read again, which costs
+ * nothing wrong), for a clock stepped back by less than that.
+ * A larger step back is told from the local monotonic clock: each read's `TIME` is taken between
+ * its send and its reply, so the real time between `since`'s and this one's is at most the local
+ * time from `since.sentAt` to this one's reply; a clock stepped back by d moves `at - since.at`
+ * that much less than the real time, so d is at most that local time less `at - since.at`.
+ * Two round trips and O(log agents + agents changed), not a read of the fleet. Undefined when
+ * which agents changed cannot be told: more than `limit` of them, the Redis clock now before
+ * `since.at` (a failover to a server whose clock is behind: changes since may carry earlier
+ * stamps), or stepped back by possibly more than STEP_BACK_SLACK_MS; the caller reads every load then.
+ */
+export async function readLoadsChangedSince(store: Store, since: LoadsReadTime, limit: number): Promise<LoadsRead | undefined> {
   const k = store.keys;
+  const sentAt = performance.now();
   const [time, ids] = replyValues(
     await store.redis
       .multi()
       .time()
-      .zrangebyscore(k.loadsChanged, sinceMs - CLOCK_SLACK_MS, "+inf", "LIMIT", 0, limit + 1)
+      .zrangebyscore(k.loadsChanged, since.at - STEP_BACK_SLACK_MS, "+inf", "LIMIT", 0, limit + 1)
       .exec(),
     "the agents whose loads changed",
   ) as [[string, string], string[]];
+  const localElapsedMax = performance.now() - since.sentAt;
   const at = msOf(time);
-  if (at < sinceMs || ids.length > limit) return undefined;
+  const stepBackMax = localElapsedMax - (at - since.at);
+  if (at < since.at || stepBackMax + clockToleranceMs(localElapsedMax) > STEP_BACK_SLACK_MS || ids.length > limit) return undefined;
   const loads = new Map<string, AgentLoad>();
-  if (ids.length === 0) return { at, loads };
+  if (ids.length === 0) return { at, sentAt, loads };
   const [queued, running] = replyValues(
     await store.redis
       .multi()
@@ -105,5 +136,5 @@ export async function readLoadsChangedSince(store: Store, sinceMs: number, limit
     "the loads of the agents changed",
   ) as [Array<string | null>, Array<string | null>];
   ids.forEach((id, i) => loads.set(id, { queued: Number(queued[i] ?? 0), running: Number(running[i] ?? 0) }));
-  return { at, loads };
+  return { at, sentAt, loads };
 }
