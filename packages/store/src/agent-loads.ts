@@ -78,12 +78,12 @@ export async function readRunningCounts(store: Store, agentIds: readonly string[
 /**
  * How far before the last read's clock the stamps are read. A Redis clock stepped back between
  * two reads stamps changes after the first with times before it; a step back of at most this is
- * covered by reading from earlier, a larger one is detected and has every load read (see
- * `readLoadsChangedSince`). Not 0, since then every little step back (NTP slewing aside) would
+ * covered by reading from earlier, a larger one is detected and has the stamps read again from
+ * as far back as it may reach (see `readLoadsChangedSince`). Not 0, since then every little step back (NTP slewing aside) would
  * cost a full read; not seconds, since every agent changed that long before a read is read again
  * the next round and counts against its limit (10,000 agents changing each every 10 s put 2,000
  * in 2 s). A reply that waits behind a busy event loop (a plan over a large fleet, a GC pause)
- * looks like a step back as long as its wait: one shorter than 250 ms costs no full read.
+ * looks like a step back as long as its wait: one shorter than 250 ms costs no second read.
  */
 const STEP_BACK_SLACK_MS = 250;
 
@@ -105,15 +105,18 @@ const clockToleranceMs = (elapsedMs: number) => 5 + 1e-4 * elapsedMs;
  * its send and its reply, so the real time between `since`'s and this one's is at most the local
  * time from `since.sentAt` to this one's reply; a clock stepped back by d moves `at - since.at`
  * that much less than the real time, so d is at most that local time less `at - since.at`.
- * Two round trips and O(log agents + agents changed), not a read of the fleet. Undefined when
- * which agents changed cannot be told: more than `limit` of them, the Redis clock now before
- * `since.at` (a failover to a server whose clock is behind: changes since may carry earlier
- * stamps), or stepped back by possibly more than STEP_BACK_SLACK_MS; the caller reads every load then.
+ * When that bound passes STEP_BACK_SLACK_MS (a real step back, or only a reply that waited: a
+ * busy event loop, a slow Redis), the stamps are read again from that much before `since.at`, in
+ * one more round trip, rather than every load.
+ * Two or three round trips and O(log agents + agents changed), not a read of the fleet.
+ * Undefined when which agents changed cannot be told: more than `limit` of them, or the Redis
+ * clock now before `since.at` (a failover to a server whose clock is behind: changes since may
+ * carry earlier stamps); the caller reads every load then.
  */
 export async function readLoadsChangedSince(store: Store, since: LoadsReadTime, limit: number): Promise<LoadsRead | undefined> {
   const k = store.keys;
   const sentAt = performance.now();
-  const [time, ids] = replyValues(
+  const [time, firstIds] = replyValues(
     await store.redis
       .multi()
       .time()
@@ -121,10 +124,17 @@ export async function readLoadsChangedSince(store: Store, since: LoadsReadTime, 
       .exec(),
     "the agents whose loads changed",
   ) as [[string, string], string[]];
+  let ids = firstIds;
   const localElapsedMax = performance.now() - since.sentAt;
   const at = msOf(time);
-  const stepBackMax = localElapsedMax - (at - since.at);
-  if (at < since.at || stepBackMax + clockToleranceMs(localElapsedMax) > STEP_BACK_SLACK_MS || ids.length > limit) return undefined;
+  if (at < since.at) return undefined;
+  // How far back the Redis clock may have stepped since `since`'s TIME: stamps are read from that
+  // far before it, again if the read above did not reach so far.
+  const lookBackMs = localElapsedMax - (at - since.at) + clockToleranceMs(localElapsedMax);
+  if (lookBackMs > STEP_BACK_SLACK_MS) {
+    ids = await store.redis.zrangebyscore(k.loadsChanged, since.at - lookBackMs, "+inf", "LIMIT", 0, limit + 1);
+  }
+  if (ids.length > limit) return undefined;
   const loads = new Map<string, AgentLoad>();
   if (ids.length === 0) return { at, sentAt, loads };
   const [queued, running] = replyValues(
