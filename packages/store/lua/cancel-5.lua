@@ -26,6 +26,7 @@
 --- @include "appendTaskEvent"
 --- @include "agentLoads"
 --- @include "redisNow"
+--- @include "firstWait"
 
 local taskKey, streamKey = KEYS[1], KEYS[2]
 local taskId, owner = ARGV[1], ARGV[2]
@@ -51,8 +52,7 @@ else
 end
 -- A task queued again after its first run was cut off (its agent died) ends here: this event
 -- carries that start's wait, which no finished run reported (see finish-4.lua).
-local waitMs = nil
-if rec[5] and (tonumber(rec[6]) or 0) == 0 then waitMs = tonumber(rec[5]) end
+local waitMs = firstWait(rec[5], rec[6])
 local marker = appendTaskEvent(streamKey, {
   kind = 'task:cancelled', taskId = taskId, agentId = owner, fromState = 'queued', epoch = epoch, waitMs = waitMs, at = now })
 -- The mark too: a handler still running it on an agent presumed dead (its task reassigned, then

@@ -36,6 +36,7 @@
 --- @include "appendTaskEvent"
 --- @include "agentLoads"
 --- @include "redisNow"
+--- @include "firstWait"
 
 local taskKey, streamKey = KEYS[1], KEYS[2]
 local taskId, agentId, epoch = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -55,10 +56,9 @@ local maxAttempts = tonumber(rec[8]) or 1
 local now = redisNow()
 local prefix = namespacePrefix(streamKey, 'events')
 
--- The wait of the task's first start, for an event ending the task here when no run of it has
--- finished (its first was cut off): no other event will carry it (see finish-4.lua).
-local unreportedWaitMs = nil
-if rec[14] and (tonumber(rec[9]) or 0) == 0 then unreportedWaitMs = tonumber(rec[14]) end
+-- For an event ending the task here when no run of it has finished (its first was cut off): no
+-- other event will carry its wait.
+local unreportedWaitMs = firstWait(rec[14], rec[9])
 
 if rec[12] then
   leaveLoad(prefix, KEYS[3], agentId, 'queued', taskId, now)

@@ -30,6 +30,7 @@
 --- @include "appendTaskEvent"
 --- @include "agentLoads"
 --- @include "redisNow"
+--- @include "firstWait"
 local taskKey, streamKey = KEYS[1], KEYS[2]
 local taskId, agentId, epoch, outcome, detail = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 
@@ -84,9 +85,8 @@ else
     kind = 'task:failed', taskId = taskId, agentId = agentId, taskType = rec[5], epoch = epoch,
     durationMs = duration, final = (final == 1), error = cut(detail, 2000), at = now }
 end
--- The wait of the task's first start (claim-5.lua), on the event of its first finished run only:
--- each task's wait is observed once, when that run ends.
-if rec[10] and (tonumber(rec[8]) or 0) == 0 then event.waitMs = tonumber(rec[10]) end
+-- On the event of its first finished run only: each task's wait is observed once, when that run ends.
+event.waitMs = firstWait(rec[10], rec[8])
 table.insert(record, 'state'); table.insert(record, state)
 table.insert(record, appendTaskEvent(streamKey, event))
 table.insert(record, 1)
