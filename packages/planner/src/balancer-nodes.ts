@@ -11,7 +11,16 @@ export interface Candidate {
   /** Its expected work at speed 1, in whole ms. */
   readonly ms: number;
   readonly priority: number;
+  /**
+   * Bit g set: capability group g can run it (every bit set, -1, when it requires nothing, and
+   * in a fleet of more than MASKED_GROUPS groups, where canRun decides). Computed once per task: the lists of each
+   * group, and the levels, filter by it instead of asking every group's capability set again.
+   */
+  readonly groups: number;
 }
+
+/** The most capability groups a Candidate's `groups` mask speaks for (bits of a small integer). */
+export const MASKED_GROUPS = 30;
 
 /**
  * The numbers of every node of a round, in typed arrays indexed by node (its position in id

@@ -5,7 +5,7 @@ import { FillThieves } from "./fill-thieves.js";
 import { IndexedHeap } from "./indexed-heap.js";
 import { compareNumbers } from "./compare-numbers.js";
 import { levelTargets, MAX_GROUPS } from "./levels.js";
-import { type Candidate, Node, NodeTable } from "./balancer-nodes.js";
+import { type Candidate, MASKED_GROUPS, Node, NodeTable } from "./balancer-nodes.js";
 import { aliveAgents, CapabilityLookup, moveAt } from "./queue-state.js";
 import { AFTER_SOURCE, AFTER_TARGET, BEFORE_SOURCE, BEFORE_TARGET, StealLog } from "./steal-log.js";
 import { GroupThieves } from "./thief-index.js";
@@ -230,31 +230,48 @@ export class Fleet {
 }
 
 /**
- * Per agent, the key of its bucket (equal capabilities and capacity: whole slots, or quarter
- * powers of two, few distinct values), and per key its largest capacity. Loops, not map and
- * forEach: a callback's double arguments and results are boxed, per agent.
+ * The thieves' buckets (equal capabilities and capacity: whole slots, or quarter powers of two,
+ * few distinct values), numbered in the order first seen: per agent its bucket, and per bucket
+ * its key, its largest capacity and how many agents it holds (its heap is sized for them at
+ * once: grown by pushes, the buckets' arrays were copied as they grew). One lookup by key per
+ * agent. Loops, not map and forEach: a callback's double arguments and results are boxed, per agent.
  */
-function bucketKeys(fleet: Fleet): { keys: Float64Array; largest: Map<number, number> } {
+function bucketsOf(fleet: Fleet): { bucketOf: Int32Array; keys: number[]; largest: number[]; sizes: number[] } {
   const n = fleet.views.length;
-  const keys = new Float64Array(n);
-  const largest = new Map<number, number>();
+  const bucketOf = new Int32Array(n);
+  const byKey = new Map<number, number>();
+  const keys: number[] = [];
+  const largest: number[] = [];
+  const sizes: number[] = [];
   for (let index = 0; index < n; index += 1) {
     const capacity = fleet.capacity[index]!;
     const key = fleet.groupOf[index]! * 2 ** 24 + Math.round(Math.min(capacity, 16_000) * 1024);
-    keys[index] = key;
-    const known = largest.get(key);
-    if (known === undefined || capacity > known) largest.set(key, capacity);
+    let bucket = byKey.get(key);
+    if (bucket === undefined) {
+      byKey.set(key, (bucket = keys.push(key) - 1));
+      largest.push(capacity);
+      sizes.push(0);
+    } else if (capacity > largest[bucket]!) {
+      largest[bucket] = capacity;
+    }
+    sizes[bucket] = sizes[bucket]! + 1;
+    bucketOf[index] = bucket;
   }
-  return { keys, largest };
+  return { bucketOf, keys, largest, sizes };
 }
 
 /** Every agent's node, its numbers as the round began in the table, appended to its bucket (not yet ordered). */
-function nodesOf(fleet: Fleet, table: NodeTable, slotOf: (index: number) => number, thieves: ReadonlyArray<GroupThieves<Node> | undefined>): Node[] {
+function nodesOf(
+  fleet: Fleet,
+  table: NodeTable,
+  buckets: { bucketOf: Int32Array; slotOf: Int32Array },
+  thieves: ReadonlyArray<GroupThieves<Node> | undefined>,
+): Node[] {
   const n = fleet.views.length;
   // Sized at once: pushed one by one, 10,000 nodes were copied as the array grew.
   const nodes = new Array<Node>(n);
   for (let index = 0; index < n; index += 1) {
-    const slot = slotOf(index);
+    const slot = buckets.slotOf[buckets.bucketOf[index]!]!;
     const work = fleet.work[index]!;
     table.queued[index] = fleet.queued[index]!;
     table.work[index] = work;
@@ -449,17 +466,19 @@ export class Balancer {
     this.groupAllNonNegative = new Uint8Array(fleet.groups.length);
     // The loops over every agent are functions of their own, here and below: in a constructor
     // that runs once per round, the code after an on-stack-replaced loop kept being deoptimized.
-    const { keys, largest } = bucketKeys(fleet);
-    const keysOfGroup: number[][] = fleet.groups.map(() => []);
-    for (const key of largest.keys()) keysOfGroup[Math.floor(key / 2 ** 24)]!.push(key);
-    const slotOf = new Map<number, number>();
+    const { bucketOf, keys, largest, sizes } = bucketsOf(fleet);
+    const bucketsOfGroup: number[][] = fleet.groups.map(() => []);
+    for (let bucket = 0; bucket < keys.length; bucket += 1) bucketsOfGroup[Math.floor(keys[bucket]! / 2 ** 24)]!.push(bucket);
+    // Per bucket, its place in its group's GroupThieves: largest capacity first.
+    const slotOf = new Int32Array(keys.length);
     // Each node is in one bucket: the buckets share one array of positions.
     const bucketPositions = new Int32Array(n).fill(-1);
-    keysOfGroup.forEach((ofGroup, group) => {
+    bucketsOfGroup.forEach((ofGroup, group) => {
       if (ofGroup.length === 0) return;
-      ofGroup.sort((a, b) => largest.get(b)! - largest.get(a)! || a - b).forEach((key, slot) => slotOf.set(key, slot));
+      ofGroup.sort((a, b) => largest[b]! - largest[a]! || keys[a]! - keys[b]!).forEach((bucket, slot) => (slotOf[bucket] = slot));
       const thieves = new GroupThieves<Node>(
-        ofGroup.map((key) => largest.get(key)!),
+        ofGroup.map((bucket) => largest[bucket]!),
+        ofGroup.map((bucket) => sizes[bucket]!),
         thiefBefore,
         nodeNumber,
         bucketPositions,
@@ -468,7 +487,7 @@ export class Balancer {
       this.buckets.push(...thieves.buckets);
     });
     this.table = new NodeTable(fleet.views, fleet.caps, fleet.slots, fleet.running, fleet.capacity, fleet.avgMs, fleet.priority, fleet.cpu, fleet.groupOf);
-    this.nodes = nodesOf(fleet, this.table, (index) => slotOf.get(keys[index]!)!, this.thieves);
+    this.nodes = nodesOf(fleet, this.table, { bucketOf, slotOf }, this.thieves);
     this.orderBucketsLater();
     // Outside a trial each move takes a task of a tail as the round began, which moves once at most.
     this.log = new StealLog(fleet.ids, config.maxStealBatch, Math.min(fleet.tailTasks, MAX_LOG_SIZE_HINT));
@@ -529,12 +548,8 @@ export class Balancer {
       let given = 0;
       for (let k = 0; k < all.length && givable > 0; k += 1) {
         const candidate = all[k]!;
-        const required = candidate.task.requiredCapabilities;
-        let mask = everyGroup;
-        if (required.length > 0) {
-          mask = 0;
-          for (let g = 0; g < groups.length; g += 1) if (canRun(groups[g]!, required)) mask |= 1 << g;
-        }
+        // Levels run for at most MAX_GROUPS groups, within the mask's.
+        const mask = candidate.groups & everyGroup;
         if (mask === 0) continue;
         givable -= 1;
         workByGroups[mask] = workByGroups[mask]! + candidate.ms;
@@ -893,7 +908,8 @@ export class Balancer {
     if (given) {
       for (let group = 0; group < given.length; group += 1) {
         const candidates = given[group];
-        if (candidates) removeTask(candidates, candidate);
+        // A list that groups share (weigh) loses the task once.
+        if (candidates && given.indexOf(candidates) === group) removeTask(candidates, candidate);
       }
     }
     // t held no task before: its lists start empty and get this candidate below, where weigh would
@@ -1194,11 +1210,28 @@ export class Balancer {
       let runnable = byGroup[group];
       if (runnable === undefined) {
         const all = (this.startCandidates[v.index] ??= this.weighStart(start));
-        // Filtered in a copy, then cut to length: one allocation of the list, not one per doubling.
-        runnable = byGroup[group] = all.slice();
+        const masked = this.fleet.groups.length <= MASKED_GROUPS;
         let kept = 0;
-        for (let i = 0; i < all.length; i += 1) if (canRun(caps, all[i]!.task.requiredCapabilities)) runnable[kept++] = all[i]!;
-        runnable.length = kept;
+        if (masked) {
+          for (let i = 0; i < all.length; i += 1) kept += (all[i]!.groups >> group) & 1;
+        } else {
+          for (let i = 0; i < all.length; i += 1) if (canRun(caps, all[i]!.task.requiredCapabilities)) kept += 1;
+        }
+        // Outside a trial, groups that can run every candidate of v's share one list: no task
+        // has left v yet (this path), and a move takes its task out of each of v's lists, so
+        // theirs stay the same. (A trial inserts arrivals group by group: its lists stay apart.)
+        if (!this.relay && kept === all.length) {
+          const shared = everyCandidate(v.runnable, all.length);
+          if (shared) return shared;
+        }
+        // Sized at once: filtered in a copy of every candidate, a list kept its whole length.
+        runnable = byGroup[group] = new Array<Candidate>(kept);
+        kept = 0;
+        if (masked) {
+          for (let i = 0; i < all.length; i += 1) if (((all[i]!.groups >> group) & 1) === 1) runnable[kept++] = all[i]!;
+        } else {
+          for (let i = 0; i < all.length; i += 1) if (canRun(caps, all[i]!.task.requiredCapabilities)) runnable[kept++] = all[i]!;
+        }
       }
       // Moves change the list they are given. A trial's pass is followed by the real one, which
       // starts from this list again: the trial gets a copy. Otherwise the list is handed over and
@@ -1233,7 +1266,17 @@ export class Balancer {
   /** The task as a candidate, or null when it is not worth a move (shorter than minTaskMs). */
   private candidateOf(task: TaskSummary): Candidate | null {
     const ms = this.fleet.duration(task);
-    return ms > 0 && ms >= this.options.minTaskMs ? { task, ms, priority: task.priority ?? 0, epoch: task.epoch ?? 1 } : null;
+    if (!(ms > 0 && ms >= this.options.minTaskMs)) return null;
+    return { task, ms, priority: task.priority ?? 0, epoch: task.epoch ?? 1, groups: this.groupsThatRun(task.requiredCapabilities) };
+  }
+
+  /** Candidate.groups for a task requiring these capabilities. */
+  private groupsThatRun(required: readonly string[]): number {
+    const groups = this.fleet.groups;
+    if (required.length === 0 || groups.length > MASKED_GROUPS) return -1;
+    let mask = 0;
+    for (let g = 0; g < groups.length; g += 1) if (canRun(groups[g]!, required)) mask |= 1 << g;
+    return mask;
   }
 }
 
@@ -1282,6 +1325,13 @@ class StuckVictims {
     for (const x of freed) this.delete(x);
     return freed;
   }
+}
+
+/** Of a node's lists (Node.runnable), one that holds every one of its `count` candidates, if any. */
+function everyCandidate(lists: ReadonlyArray<Candidate[] | undefined> | undefined, count: number): Candidate[] | undefined {
+  if (!lists) return undefined;
+  for (let g = 0; g < lists.length; g += 1) if (lists[g]?.length === count) return lists[g];
+  return undefined;
 }
 
 /** Larger first, then fewer moves before (the tail's order, newest first, decides among equals). */
