@@ -1025,11 +1025,20 @@ export class Balancer {
   private fill(targets: Float64Array, fluid: boolean, overshootCapacity: Float64Array, skipping: boolean): void {
     // Chosen on the table's arrays: most nodes are neither, and are not read.
     const drain = this.table.drain;
-    const victims: Node[] = [];
-    const thieves: Node[] = [];
+    // Counted first, then sized at once: pushed one by one, thousands of thieves were copied as the array grew.
+    let victimCount = 0;
+    let thiefCount = 0;
     for (let i = 0; i < drain.length; i += 1) {
-      if (targets[i]! < drain[i]!) victims.push(this.nodes[i]!);
-      else if (targets[i]! > drain[i]!) thieves.push(this.nodes[i]!);
+      if (targets[i]! < drain[i]!) victimCount += 1;
+      else if (targets[i]! > drain[i]!) thiefCount += 1;
+    }
+    const victims = new Array<Node>(victimCount);
+    const thieves = new Array<Node>(thiefCount);
+    victimCount = 0;
+    thiefCount = 0;
+    for (let i = 0; i < drain.length; i += 1) {
+      if (targets[i]! < drain[i]!) victims[victimCount++] = this.nodes[i]!;
+      else if (targets[i]! > drain[i]!) thieves[thiefCount++] = this.nodes[i]!;
     }
     victims.sort(latestFirst);
     thieves.sort(earliestFirst);
@@ -1255,11 +1264,14 @@ export class Balancer {
 
   /** Every task of a tail as the round began that is worth a move, in weigh's order. */
   private weighStart(tail: readonly TaskSummary[]): Candidate[] {
-    const candidates: Candidate[] = [];
+    // Sized for the whole tail, then cut to length (in place): pushed one by one, the list was copied as it grew.
+    const candidates = new Array<Candidate>(tail.length);
+    let kept = 0;
     for (let i = 0; i < tail.length; i += 1) {
       const candidate = this.candidateOf(tail[i]!);
-      if (candidate) candidates.push(candidate);
+      if (candidate) candidates[kept++] = candidate;
     }
+    candidates.length = kept;
     return sortLargerFirst(candidates);
   }
 
