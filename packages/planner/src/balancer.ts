@@ -232,15 +232,17 @@ export class Fleet {
 /**
  * The thieves' buckets (equal capabilities and capacity: whole slots, or quarter powers of two,
  * few distinct values), numbered in the order first seen: per agent its bucket, and per bucket
- * its key and its largest capacity, in one lookup by key per agent (nodesOf looked each key up
- * again). Loops, not map and forEach: a callback's double arguments and results are boxed, per agent.
+ * its key, its largest capacity and how many agents it holds (its heap is sized for them at
+ * once: grown by pushes, the buckets' arrays were copied as they grew). One lookup by key per
+ * agent. Loops, not map and forEach: a callback's double arguments and results are boxed, per agent.
  */
-function bucketsOf(fleet: Fleet): { bucketOf: Int32Array; keys: number[]; largest: number[] } {
+function bucketsOf(fleet: Fleet): { bucketOf: Int32Array; keys: number[]; largest: number[]; sizes: number[] } {
   const n = fleet.views.length;
   const bucketOf = new Int32Array(n);
   const byKey = new Map<number, number>();
   const keys: number[] = [];
   const largest: number[] = [];
+  const sizes: number[] = [];
   for (let index = 0; index < n; index += 1) {
     const capacity = fleet.capacity[index]!;
     const key = fleet.groupOf[index]! * 2 ** 24 + Math.round(Math.min(capacity, 16_000) * 1024);
@@ -248,12 +250,14 @@ function bucketsOf(fleet: Fleet): { bucketOf: Int32Array; keys: number[]; larges
     if (bucket === undefined) {
       byKey.set(key, (bucket = keys.push(key) - 1));
       largest.push(capacity);
+      sizes.push(0);
     } else if (capacity > largest[bucket]!) {
       largest[bucket] = capacity;
     }
+    sizes[bucket] = sizes[bucket]! + 1;
     bucketOf[index] = bucket;
   }
-  return { bucketOf, keys, largest };
+  return { bucketOf, keys, largest, sizes };
 }
 
 /** Every agent's node, its numbers as the round began in the table, appended to its bucket (not yet ordered). */
@@ -462,7 +466,7 @@ export class Balancer {
     this.groupAllNonNegative = new Uint8Array(fleet.groups.length);
     // The loops over every agent are functions of their own, here and below: in a constructor
     // that runs once per round, the code after an on-stack-replaced loop kept being deoptimized.
-    const { bucketOf, keys, largest } = bucketsOf(fleet);
+    const { bucketOf, keys, largest, sizes } = bucketsOf(fleet);
     const bucketsOfGroup: number[][] = fleet.groups.map(() => []);
     for (let bucket = 0; bucket < keys.length; bucket += 1) bucketsOfGroup[Math.floor(keys[bucket]! / 2 ** 24)]!.push(bucket);
     // Per bucket, its place in its group's GroupThieves: largest capacity first.
@@ -474,6 +478,7 @@ export class Balancer {
       ofGroup.sort((a, b) => largest[b]! - largest[a]! || keys[a]! - keys[b]!).forEach((bucket, slot) => (slotOf[bucket] = slot));
       const thieves = new GroupThieves<Node>(
         ofGroup.map((bucket) => largest[bucket]!),
+        ofGroup.map((bucket) => sizes[bucket]!),
         thiefBefore,
         nodeNumber,
         bucketPositions,
@@ -1020,11 +1025,20 @@ export class Balancer {
   private fill(targets: Float64Array, fluid: boolean, overshootCapacity: Float64Array, skipping: boolean): void {
     // Chosen on the table's arrays: most nodes are neither, and are not read.
     const drain = this.table.drain;
-    const victims: Node[] = [];
-    const thieves: Node[] = [];
+    // Counted first, then sized at once: pushed one by one, thousands of thieves were copied as the array grew.
+    let victimCount = 0;
+    let thiefCount = 0;
     for (let i = 0; i < drain.length; i += 1) {
-      if (targets[i]! < drain[i]!) victims.push(this.nodes[i]!);
-      else if (targets[i]! > drain[i]!) thieves.push(this.nodes[i]!);
+      if (targets[i]! < drain[i]!) victimCount += 1;
+      else if (targets[i]! > drain[i]!) thiefCount += 1;
+    }
+    const victims = new Array<Node>(victimCount);
+    const thieves = new Array<Node>(thiefCount);
+    victimCount = 0;
+    thiefCount = 0;
+    for (let i = 0; i < drain.length; i += 1) {
+      if (targets[i]! < drain[i]!) victims[victimCount++] = this.nodes[i]!;
+      else if (targets[i]! > drain[i]!) thieves[thiefCount++] = this.nodes[i]!;
     }
     victims.sort(latestFirst);
     thieves.sort(earliestFirst);
@@ -1219,16 +1233,14 @@ export class Balancer {
           const shared = everyCandidate(v.runnable, all.length);
           if (shared) return shared;
         }
-        // Filtered in a copy, then cut to length: one allocation of the list, not one per doubling
-        // (and a copy keeps the array packed, where one sized at once would be holey: every read checked).
-        runnable = byGroup[group] = all.slice();
+        // Sized at once: filtered in a copy of every candidate, a list kept its whole length.
+        runnable = byGroup[group] = new Array<Candidate>(kept);
         kept = 0;
         if (masked) {
           for (let i = 0; i < all.length; i += 1) if (((all[i]!.groups >> group) & 1) === 1) runnable[kept++] = all[i]!;
         } else {
           for (let i = 0; i < all.length; i += 1) if (canRun(caps, all[i]!.task.requiredCapabilities)) runnable[kept++] = all[i]!;
         }
-        runnable.length = kept;
       }
       // Moves change the list they are given. A trial's pass is followed by the real one, which
       // starts from this list again: the trial gets a copy. Otherwise the list is handed over and
@@ -1252,11 +1264,14 @@ export class Balancer {
 
   /** Every task of a tail as the round began that is worth a move, in weigh's order. */
   private weighStart(tail: readonly TaskSummary[]): Candidate[] {
-    const candidates: Candidate[] = [];
+    // Sized for the whole tail, then cut to length (in place): pushed one by one, the list was copied as it grew.
+    const candidates = new Array<Candidate>(tail.length);
+    let kept = 0;
     for (let i = 0; i < tail.length; i += 1) {
       const candidate = this.candidateOf(tail[i]!);
-      if (candidate) candidates.push(candidate);
+      if (candidate) candidates[kept++] = candidate;
     }
+    candidates.length = kept;
     return sortLargerFirst(candidates);
   }
 

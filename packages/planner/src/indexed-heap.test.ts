@@ -11,16 +11,20 @@ const before = (a: Item, b: Item) => a.key < b.key || (a.key === b.key && a.id <
 const sorted = (items: Iterable<Item>) => [...items].sort((a, b) => (before(a, b) ? -1 : 1));
 
 describe("IndexedHeap", () => {
-  it("first and second follow the order through inserts, removals and key changes", () => {
-    const op = fc.record({ kind: fc.constantFrom("insert", "remove", "rekey"), id: fc.nat(19), key: fc.integer({ min: 0, max: 9 }) });
+  it("first and second follow the order through inserts, removals, clears and key changes, however the heap was sized", () => {
+    const op = fc.record({ kind: fc.constantFrom("insert", "insert", "remove", "rekey", "clear"), id: fc.nat(19), key: fc.integer({ min: 0, max: 9 }) });
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+      // Sized for fewer items than it gets, as many, or more: the slots past its items must read as empty.
+      fc.property(fc.array(op, { maxLength: 60 }), fc.nat(30), (ops, expectedSize) => {
         const items = Array.from({ length: 20 }, (_, id) => ({ id, key: 0 }));
-        const heap = new IndexedHeap<Item>(before, (x) => x.id, items.length);
+        const heap = new IndexedHeap<Item>(before, (x) => x.id, items.length, expectedSize);
         const present = new Set<Item>();
         for (const { kind, id, key } of ops) {
           const item = items[id]!;
-          if (kind === "insert") {
+          if (kind === "clear") {
+            heap.clear();
+            present.clear();
+          } else if (kind === "insert") {
             heap.insert(item);
             present.add(item);
           } else if (kind === "remove") {

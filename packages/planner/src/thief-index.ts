@@ -21,9 +21,9 @@ export class GroupThieves<T extends Thief> {
   /** Per bucket: its first thief's drain (Infinity when empty). */
   readonly earliest: Float64Array;
 
-  /** `capacities`: one per bucket; `positions` is shared by every heap a thief may be in. */
-  constructor(capacities: readonly number[], before: (a: T, b: T) => boolean, numberOf: (x: T) => number, positions: Int32Array) {
-    this.buckets = capacities.map(() => new IndexedHeap<T>(before, numberOf, positions));
+  /** `capacities` and `sizes` (how many thieves it will hold): one per bucket; `positions` is shared by every heap a thief may be in. */
+  constructor(capacities: readonly number[], sizes: readonly number[], before: (a: T, b: T) => boolean, numberOf: (x: T) => number, positions: Int32Array) {
+    this.buckets = sizes.map((size) => new IndexedHeap<T>(before, numberOf, positions, size));
     this.capacities = Float64Array.from(capacities);
     this.earliest = new Float64Array(capacities.length).fill(Infinity);
     this.staleBuckets = new Uint8Array(capacities.length);
