@@ -35,3 +35,24 @@ export function taskDurationMs(
     task.type !== undefined && durationsByType && Object.hasOwn(durationsByType, task.type) ? validDuration(durationsByType[task.type]) : undefined;
   return byType ?? validDuration(task.estimatedDurationMs) ?? fallbackMs;
 }
+
+/**
+ * How widely run times spread: the squared coefficient of variation (variance over mean²),
+ * pooled over the agents whose history has squares (Workload.durationSqSum) and at least two
+ * runs, each agent's spread about its own average. About its own: one agent runs every task at
+ * its own speed, so agents of different speeds do not pass for spread (constant tasks on a fast
+ * and a slow agent spread 0). 0 when no agent tells.
+ */
+export function durationSpread(agents: readonly AgentView[]): number {
+  let within = 0;
+  let scale = 0;
+  for (let i = 0; i < agents.length; i += 1) {
+    const { durationSumMs: sum, durationCount: count, durationSqSum: squares } = agents[i]!.workload;
+    if (squares === undefined || !(count >= 2) || !Number.isFinite(sum) || !Number.isFinite(squares)) continue;
+    // count × mean², the part of the squares the agent's average explains.
+    const explained = (sum * sum) / count;
+    within += Math.max(0, squares - explained);
+    scale += explained;
+  }
+  return scale > 0 ? within / scale : 0;
+}

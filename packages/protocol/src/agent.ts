@@ -29,6 +29,11 @@ export interface Workload {
   stolenOut: number;
   durationSumMs: number;
   durationCount: number;
+  /**
+   * Sum of the squares of the same run times, ms², when known (the leader does not read it yet:
+   * absent, the balanced planner takes every duration as its average, as before).
+   */
+  durationSqSum?: number | undefined;
   cpu: number;
   memoryMb: number;
   metricsAt: number;

@@ -52,6 +52,12 @@ export type SimPolicy =
        * agent is busy is left alone, however uneven its backlogs.
        */
       idleGate?: boolean | undefined;
+      /**
+       * Agents' workloads carry the sum of their run times' squares (Workload.durationSqSum), so
+       * the planner weighs how widely durations spread. The leader does not read it yet: off by
+       * default, as in production.
+       */
+      secondMoments?: boolean | undefined;
     };
 
 export interface TaskOutcome {
