@@ -679,8 +679,9 @@ export class Balancer {
   /**
    * Whether moving a task of `ms` from v to t passes the margins (t then drains at t.drain +
    * ms / t.capacity; the margins weigh it later by spreadMarginMs for each √ of the tasks that
-   * would wait for a slot on t, the task included: t may be slower than its average). A boolean, not that drain: a double returned from a call that is not
-   * inlined is a heap allocation, and a round makes this test hundreds of thousands of times.
+   * would wait for a slot on t, the task included: t may be slower than its average). A boolean,
+   * not that drain: a double returned from a call that is not inlined is a heap allocation, and a
+   * round makes this test hundreds of thousands of times.
    */
   private worth(v: Node, t: Node, ms: number): boolean {
     const dv = ms / v.capacity;
