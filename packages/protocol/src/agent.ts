@@ -30,8 +30,9 @@ export interface Workload {
   durationSumMs: number;
   durationCount: number;
   /**
-   * Sum of the squares of the same run times, ms², when known (the leader does not read it yet:
-   * absent, the balanced planner takes every duration as its average, as before).
+   * Sum of the squares of the same run times, ms² (each capped: effects.ts, durationSquare).
+   * Absent where the hash has none (folded before it was counted); the balanced planner then takes
+   * the agent's durations as not spread.
    */
   durationSqSum?: number | undefined;
   cpu: number;

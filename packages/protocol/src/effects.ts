@@ -31,6 +31,20 @@ interface EffectsData {
   at: number;
 }
 
+/**
+ * Run times above this (2^26 ms, about 18.6 h) count as this in an agent's sum of squares
+ * (`durationSqSum`): each square stays an exact integer below 2^53, and the hash's 64-bit sum holds
+ * some 2,000 of the largest (foldOwn-3.lua caps alike; past that HINCRBY refuses, and the fold
+ * starts the field over, as for a hand edit).
+ */
+export const SQUARED_DURATION_CAP_MS = 2 ** 26;
+
+/** A run time's share of `durationSqSum`: its square in whole ms, capped (SQUARED_DURATION_CAP_MS). */
+export function durationSquare(durationMs: number): number {
+  const ms = Math.min(Math.round(durationMs), SQUARED_DURATION_CAP_MS);
+  return ms * ms;
+}
+
 export function effectsOf(event: WorkstealEvent): Effects {
   const incr: Effects["incr"] = [];
   const gauge: Effects["gauge"] = [];
@@ -38,7 +52,7 @@ export function effectsOf(event: WorkstealEvent): Effects {
     case "task:completed": {
       const w = workloadSuffix(event.agentId);
       incr.push([w, "done", 1]);
-      incr.push([w, "durationSumMs", Math.round(event.durationMs)], [w, "durationCount", 1]);
+      incr.push([w, "durationSumMs", Math.round(event.durationMs)], [w, "durationCount", 1], [w, "durationSqSum", durationSquare(event.durationMs)]);
       incr.push([DURATIONS_SUFFIX, `${event.taskType}:sum`, Math.round(event.durationMs)]);
       incr.push([DURATIONS_SUFFIX, `${event.taskType}:count`, 1]);
       break;
@@ -57,7 +71,7 @@ export function effectsOf(event: WorkstealEvent): Effects {
       // Counts toward the reporting agent's own speed only: per-type durations, which every
       // placement and plan reads, come from runs the task scripts timed.
       const w = workloadSuffix(event.agentId);
-      incr.push([w, "durationSumMs", Math.round(event.durationMs)], [w, "durationCount", 1]);
+      incr.push([w, "durationSumMs", Math.round(event.durationMs)], [w, "durationCount", 1], [w, "durationSqSum", durationSquare(event.durationMs)]);
       break;
     }
     case "agent:metrics":
