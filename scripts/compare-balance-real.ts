@@ -185,6 +185,7 @@ async function main(args: Args): Promise<number> {
     uncalibratedMoveCostMs: args["move-cost"],
     eventRounds: !args["timer-only"],
     idleGate: true,
+    secondMoments: true,
   };
   if (args.json) {
     printJson({ machine, seed: args.seed, settings, rows });

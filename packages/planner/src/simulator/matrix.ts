@@ -19,7 +19,7 @@ export interface MatrixSettings {
   eventRounds: boolean;
   /** Rounds plan only while an agent is idle beside a backlog (SimPolicy's idleGate). */
   idleGate: boolean;
-  /** Workloads carry their run times' squares (SimPolicy's secondMoments); the leader does not read them yet. */
+  /** Workloads carry their run times' squares (SimPolicy's secondMoments), as the leader reads them. */
   secondMoments?: boolean | undefined;
   /** The coordinator's config for both strategies (strategy is set per row). */
   config: Omit<PlannerConfig, "strategy">;

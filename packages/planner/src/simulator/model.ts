@@ -53,9 +53,9 @@ export type SimPolicy =
        */
       idleGate?: boolean | undefined;
       /**
-       * Agents' workloads carry the sum of their run times' squares (Workload.durationSqSum), so
-       * the planner weighs how widely durations spread. The leader does not read it yet: off by
-       * default, as in production.
+       * Agents' workloads carry the sum of their run times' squares (Workload.durationSqSum), as
+       * the leader reads them since they are folded, so the planner weighs how widely durations
+       * spread. Off by default: the schedules pinned in the tests predate them.
        */
       secondMoments?: boolean | undefined;
     };
