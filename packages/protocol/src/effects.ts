@@ -33,9 +33,11 @@ interface EffectsData {
 
 /**
  * Run times above this (2^26 ms, about 18.6 h) count as this in an agent's sum of squares
- * (`durationSqSum`): each square stays an exact integer below 2^53, and the hash's 64-bit sum holds
- * some 2,000 of the largest (foldOwn-3.lua caps alike; past that HINCRBY refuses, and the fold
- * starts the field over, as for a hand edit).
+ * (`durationSqSum`): each square is an exact integer of at most 2^52 (foldOwn-3.lua caps alike; the
+ * fold tests hold the two together). A batch's sum of them is a double, exact up to 2^53 and rounded
+ * past it (a relative error below 2^-53 a run). The hash's signed 64-bit field holds 2,047 of the
+ * largest; past that HINCRBY refuses and the fold starts the field over from the batch's sum, as for
+ * a hand edit, and the agent's squares then fall short of its sum's (durationSpread leaves it out).
  */
 export const SQUARED_DURATION_CAP_MS = 2 ** 26;
 
