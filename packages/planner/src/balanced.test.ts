@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { MAX_AGENT_SPREAD } from "./durations.js";
 import { planSteals } from "./plan.js";
 import { projectDirectives } from "./project.js";
 import { agent, config, snapshot, tasks } from "./testing.js";
@@ -221,6 +222,15 @@ describe("balanced: how widely run times spread (agents' durationSqSum)", () => 
       "balanced: drain v 4.0s->2.0s, t 0.0s->2.0s",
     );
     expect(planSteals(snapshot([victim(spread), idle(spread)], { v: tasks("v", 3) }), noMargin)[0]!.reason).toBe("balanced: drain v 5.0s->3.0s, t 0.0s->2.0s");
+  });
+
+  it("plans on a hand-edited agent's squares past double range as on the largest spread counted, not on an infinite one", () => {
+    const edited = { ...history, durationSqSum: 1.7e308 };
+    const capped = { ...history, durationSqSum: (1 + MAX_AGENT_SPREAD) * 10 * 1_000_000 };
+    const plan = planSteals(snapshot([victim(edited), agent("t", { workload: history })], { v: tasks("v", 3) }), balanced);
+    // The running task counts 4 s: (1 + 7) / 2 of its average.
+    expect(plan[0]!.reason).toBe("balanced: drain v 7.0s->5.0s, t 0.0s->2.0s");
+    expect(plan).toEqual(planSteals(snapshot([victim(capped), agent("t", { workload: history })], { v: tasks("v", 3) }), balanced));
   });
 
   it("sends a task to a busy thief only when it finishes sooner there by a standard deviation of the wait for it", () => {

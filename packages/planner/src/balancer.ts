@@ -58,7 +58,7 @@ export class Fleet {
    * does not depend on when it started, a task is more likely a long one, and has on average
    * (1 + spread) / 2 of the average left (the inspection paradox: E[D²] / 2E[D]). Never below 1:
    * a round may come just after it started, and constant durations (spread 0, a half left) are
-   * not worth trading on.
+   * not worth trading on. At most 4: the spread is at most MAX_AGENT_SPREAD.
    */
   readonly runningFactor: number;
   private readonly byType = new Map<string, number | null>();
