@@ -662,8 +662,8 @@ export class Balancer {
    * gain > marginTaskFraction × ms × min(1/cv, 1/ct), and v − t − ms/ct > marginFraction × v.
    * Below that point the gain is the task's whole drain time, which passes while
    * marginTaskFraction < 1; otherwise no closed form: Infinity (every candidate is tested). The
-   * spread margin only makes worth stricter, so the limit still bounds it; choose's exact tests
-   * settle the rest. Left in worthLimit (a returned double would be a heap allocation per call).
+   * spread margin does not depend on the task's size: it counts as that much more of t's drain.
+   * Left in worthLimit (a returned double would be a heap allocation per call).
    */
   private findWorthLimit(v: Node, t: Node): void {
     const { marginTaskFraction, marginFraction } = this.options;
@@ -671,8 +671,9 @@ export class Balancer {
       this.worthLimit = Infinity;
       return;
     }
-    const gainLimit = (v.drain - t.drain) / (1 / t.capacity + marginTaskFraction * Math.min(1 / v.capacity, 1 / t.capacity));
-    const marginLimit = ((1 - marginFraction) * v.drain - t.drain) * t.capacity;
+    const thiefDrain = t.drain + this.spreadMargin(t);
+    const gainLimit = (v.drain - thiefDrain) / (1 / t.capacity + marginTaskFraction * Math.min(1 / v.capacity, 1 / t.capacity));
+    const marginLimit = ((1 - marginFraction) * v.drain - thiefDrain) * t.capacity;
     this.worthLimit = Math.min(gainLimit, marginLimit);
   }
 
@@ -686,10 +687,20 @@ export class Balancer {
   private worth(v: Node, t: Node, ms: number): boolean {
     const dv = ms / v.capacity;
     const dt = ms / t.capacity;
-    const waiting = t.queued + t.running + 1 - t.slots;
-    const finish = t.drain + dt + (this.spreadMarginMs > 0 && waiting > 0 ? (this.spreadMarginMs * Math.sqrt(waiting)) / t.capacity : 0);
+    const finish = t.drain + dt + this.spreadMargin(t);
     const gain = v.drain - Math.max(v.drain - dv, finish);
     return gain > this.options.marginTaskFraction * Math.min(dv, dt) && v.drain - finish > this.options.marginFraction * v.drain;
+  }
+
+  /**
+   * How much later the margins weigh a task's finish on t, in ms of drain: spreadMarginMs for each
+   * √ of the tasks that would wait for a slot on t, the task included; 0 when it starts at once.
+   * A heuristic, not a standard deviation of that finish: the wait's own σ, √k × a run's, is
+   * divided by t's capacity as a drain time is, though k waits behind min(k, slots) slots.
+   */
+  private spreadMargin(t: Node): number {
+    const waiting = t.queued + t.running + 1 - t.slots;
+    return this.spreadMarginMs > 0 && waiting > 0 ? (this.spreadMarginMs * Math.sqrt(waiting)) / t.capacity : 0;
   }
 
   /**
@@ -875,6 +886,9 @@ export class Balancer {
   private weighThief(v: Node, t: Node, candidates: readonly Candidate[]): void {
     const candidate = this.choose(v, t, candidates);
     if (!candidate) return;
+    // Ranked on t's expected finish, without the spread margin: the margin asks whether the task
+    // is surely sooner on t, while the ranking and the projection the greedy goes on with are of
+    // where drains are expected to end up.
     const finish = this.chosenFinish;
     const latest = Math.max(v.drain - candidate.ms / v.capacity, finish);
     const best = this.best;
