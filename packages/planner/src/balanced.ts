@@ -23,8 +23,9 @@ import type { PlannerConfig, PlannerOptions, PlannerSnapshot } from "./types.js"
  * round, nor straight back: A→B→A); the move shortens max(drain(V), drain(T)) by more than
  * marginTaskFraction × the task's drain time; T, holding it, still drains sooner than V by more
  * than marginFraction × drain(V) — so the task finishes sooner on T (with a spread, both tests
- * take T's finish marginSpread standard deviations of a run time later for each √ of the tasks
- * that would wait for a slot on T, the task included: a thief with a queue may be slower than its
+ * take T's finish marginSpread × a run time's standard deviation later for each √ of the tasks
+ * that would wait for a slot on T, the task included, over T's capacity: a heuristic for how
+ * uncertain that wait is, not its standard deviation; a thief with a queue may be slower than its
  * average says, and a task sent on a coin flip is often sent on again); and a task of a raised
  * priority does not leave a V that would start it no later than T could. (One move never gains
  * more than one task, so the relative part bounds the gap, not the gain: on a deep queue 5% of

@@ -407,7 +407,7 @@ export class Balancer {
   private chosenFinish = 0;
   /** What findWorthLimit found last. */
   private worthLimit = 0;
-  /** marginSpread standard deviations of a run time, ms (worth). */
+  /** marginSpread × a run time's standard deviation, ms (spreadMargin). */
   private readonly spreadMarginMs: number;
   private thiefCandidate: Candidate | undefined;
   /** bestThief's best so far: the thief, its task, the later drain of the two after the move, and the thief's. */

@@ -36,9 +36,11 @@ export interface PlannerOptions {
   marginFraction: number;
   /**
    * balanced: when run times spread (agents' durationSqSum), a move must also leave the task on
-   * the thief finishing sooner by this many standard deviations of the wait for it there (the
-   * thief's tasks ahead of it beyond its slots): a thief with a queue may be slower than its
-   * average says, and a task sent after a coin flip is often sent on again.
+   * the thief finishing sooner by this many times √spread × the fleet's average run time, times √
+   * of the tasks that would wait for a slot there (its queued and running tasks and this one,
+   * beyond its slots; none: no margin), over its capacity: a heuristic for the uncertainty of that
+   * wait, not its standard deviation. A thief with a queue may be slower than its average says,
+   * and a task sent after a coin flip is often sent on again.
    */
   marginSpread: number;
   /** balanced: task duration when neither type average, estimate nor any agent history is known. */
