@@ -695,8 +695,8 @@ export class Balancer {
   /**
    * How much later the margins weigh a task's finish on t, in ms of drain: spreadMarginMs for each
    * √ of the tasks that would wait for a slot on t, the task included; 0 when it starts at once.
-   * A heuristic, not a standard deviation of that finish: the wait's own σ, √k × a run's, is
-   * divided by t's capacity as a drain time is, though k waits behind min(k, slots) slots.
+   * A heuristic, not the standard deviation of that finish: k tasks waiting behind s slots wait
+   * about k/s runs, which spread σ√(k/s); this divides σ√k by the capacity, as a drain time is.
    */
   private spreadMargin(t: Node): number {
     const waiting = t.queued + t.running + 1 - t.slots;
