@@ -178,13 +178,16 @@ async function main(args: Args): Promise<number> {
   const machine = `${describeMachine()}, load ${loadavg()
     .map((l) => l.toFixed(2))
     .join(" ")}`;
+  // Read from the replays' own policy, so that what is printed is what they ran.
+  const replayPolicy = stealPolicy(args, args.lag, args["move-cost"]);
   const settings = {
     strategy: args.strategy,
-    stealIntervalMs: args.interval,
-    uncalibratedEventLagMs: args.lag,
-    uncalibratedMoveCostMs: args["move-cost"],
-    eventRounds: !args["timer-only"],
-    idleGate: true,
+    stealIntervalMs: replayPolicy.stealIntervalMs,
+    uncalibratedEventLagMs: replayPolicy.eventLagMs,
+    uncalibratedMoveCostMs: replayPolicy.moveCostMs,
+    eventRounds: replayPolicy.eventRounds,
+    idleGate: replayPolicy.idleGate,
+    secondMoments: replayPolicy.secondMoments,
   };
   if (args.json) {
     printJson({ machine, seed: args.seed, settings, rows });
@@ -246,7 +249,7 @@ async function main(args: Args): Promise<number> {
   return 0;
 }
 
-function stealPolicy(args: Args, eventLagMs: number, moveCostMs: number, firstEventLagMs?: number): SimPolicy {
+function stealPolicy(args: Args, eventLagMs: number, moveCostMs: number, firstEventLagMs?: number): Extract<SimPolicy, { kind: "steal" }> {
   return {
     kind: "steal",
     config: { ...ConfigSchema.parse({}), strategy: args.strategy },
@@ -256,6 +259,8 @@ function stealPolicy(args: Args, eventLagMs: number, moveCostMs: number, firstEv
     moveCostMs,
     eventRounds: !args["timer-only"],
     idleGate: true,
+    // As the leader reads workloads: with their squares of run times (durationSqSum).
+    secondMoments: true,
   };
 }
 

@@ -5,7 +5,7 @@
  * every duration; the longest arrived task first) — and the restricted lower bound (per
  * capability set: its work over its slots; the longest task).
  *
- *   pnpm report:balance [--scenarios LIST] [--seed 42] [--seeds 1] [--interval 1000] [--lag 50] [--move-cost 5] [--timer-only] [--no-idle-gate] [--deals 0] [--svg DIR] [--json]
+ *   pnpm report:balance [--scenarios LIST] [--seed 42] [--seeds 1] [--interval 1000] [--lag 50] [--move-cost 5] [--timer-only] [--no-idle-gate] [--no-second-moments] [--deals 0] [--svg DIR] [--json]
  *
  * Per scenario and policy: makespan over the lower bound, mean and p99 wait (start − arrival),
  * and tasks moved per task: all moves, the fewest that end with as many tasks run on each agent
@@ -14,7 +14,9 @@
  * queue's, its most moves and excess moves per task, and the
  * scenarios where it is behind or tied with `classic`. Rounds run every stealInterval and, unless
  * `--timer-only`, on events (an agent idle, a task queued behind busy slots), and unless
- * `--no-idle-gate` plan only while an agent is idle beside a backlog, as the leader does.
+ * `--no-idle-gate` plan only while an agent is idle beside a backlog, as the leader does; and
+ * agents' workloads carry the sum of their run times' squares, which `balanced` weighs (how widely
+ * durations spread), as the leader reads them, unless `--no-second-moments` (as before they were).
  * Simulated time: the figures are the same on every machine. With `--seeds N` (N > 1), the
  * workloads of N seeds from `--seed` on, and per scenario and policy the median and worst
  * makespan / lower bound over them, its makespan over the shared queue's (median, worst and mean),
@@ -57,6 +59,7 @@ const COMMAND = {
     scenarios: scenariosOption(SCENARIO_NAMES),
     ...simulationOptions(1000),
     "no-idle-gate": flag("plan in every round, not only while an agent is idle beside a backlog (the leader's gate)"),
+    "no-second-moments": flag("agents' workloads carry no squares of their run times (balanced then weighs no spread, as before the leader read them)"),
     seeds: option(z.coerce.number().int().min(1).max(1000), {
       default: "1",
       valueName: "N",
@@ -82,6 +85,7 @@ async function main(args: Args): Promise<number> {
     moveCostMs: args["move-cost"],
     eventRounds: !args["timer-only"],
     idleGate: !args["no-idle-gate"],
+    secondMoments: !args["no-second-moments"],
     config: { enabled, stealThreshold, maxStealBatch, minTasksToSteal },
   };
   const scenarios = SCENARIOS.filter((s) => args.scenarios.includes(s.name));
@@ -104,7 +108,8 @@ async function main(args: Args): Promise<number> {
   );
   console.log(
     `seed ${settings.seed}, stealInterval ${settings.stealIntervalMs} ms${settings.eventRounds ? " and on events" : ""}` +
-      `${settings.idleGate ? ", only while an agent is idle beside a backlog" : ""}, ` +
+      `${settings.idleGate ? ", only while an agent is idle beside a backlog" : ""}` +
+      `${settings.secondMoments ? "" : ", no second moments"}, ` +
       `event lag ${settings.eventLagMs} ms, move cost ${settings.moveCostMs} ms, ` +
       `config ${JSON.stringify(settings.config)}`,
   );
@@ -173,7 +178,7 @@ function reportSeeds(
   ]);
   printColumns(header, cells);
   console.log(
-    `\nseeds ${seeds[0]}–${seeds.at(-1)}, stealInterval ${settings.stealIntervalMs} ms${settings.eventRounds ? " and on events" : ""}${settings.idleGate ? ", idle gate" : ""}`,
+    `\nseeds ${seeds[0]}–${seeds.at(-1)}, stealInterval ${settings.stealIntervalMs} ms${settings.eventRounds ? " and on events" : ""}${settings.idleGate ? ", idle gate" : ""}${settings.secondMoments ? "" : ", no second moments"}`,
   );
   if (deals) printDeals(deals, deals[0]?.deals ?? 0);
   return 0;

@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { type AgentStatus, type AgentView, EMPTY_WORKLOAD } from "@worksteal/protocol";
 import {
+  type AgentDurations,
   type AgentLoad,
   type AgentRecord,
   type LoadsRead,
@@ -302,15 +303,15 @@ export class AgentDirectory {
   /**
    * Reads the cpu and memory of `views` again (they change at every heartbeat), in place, and
    * returns their completions (the sum and count of run durations: the planner's per-agent
-   * averages and speeds). Completions stay out of the cached views, which every reader shares
+   * averages and speeds; the sum of their squares where folded: the spread). Completions stay out of the cached views, which every reader shares
    * (the placer among them): read for the agents that matter to one round only, they would
    * leave the views with some agents' completions and 0 for the rest, a mix that changes from
    * round to round.
    */
-  async withFreshMetrics(views: readonly AgentView[]): Promise<Map<string, { durationSumMs: number; durationCount: number }>> {
+  async withFreshMetrics(views: readonly AgentView[]): Promise<Map<string, AgentDurations>> {
     const ids = views.map((v) => v.id);
     const [read, durations] = await Promise.all([readAgentRecords(this.store, ids), readAgentDurations(this.store, ids)]);
-    const completions = new Map<string, { durationSumMs: number; durationCount: number }>();
+    const completions = new Map<string, AgentDurations>();
     views.forEach((view, i) => {
       completions.set(view.id, durations[i]!);
       const record = read[i];

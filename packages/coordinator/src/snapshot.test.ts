@@ -38,7 +38,7 @@ describe("the leader's snapshot", () => {
     // a1 holds two tasks for its one slot (a victim), a2 none (idle), a3 one (neither: not read).
     for (const id of ["t1", "t2"]) await store.submit(TaskSpecSchema.parse({ id }), "a1");
     await store.submit(TaskSpecSchema.parse({ id: "t3" }), "a3");
-    await redis.hset(store.keys.workload("a1"), { durationSumMs: 600, durationCount: 3 });
+    await redis.hset(store.keys.workload("a1"), { durationSumMs: 600, durationCount: 3, durationSqSum: 140_000 });
     await redis.hset(store.keys.workload("a2"), { durationSumMs: 100, durationCount: 2 });
     await redis.hset(store.keys.workload("a3"), { durationSumMs: 50, durationCount: 1 });
     const directory = new AgentDirectory(store, 15_000);
@@ -52,6 +52,8 @@ describe("the leader's snapshot", () => {
       });
       const completions = Object.fromEntries(snapshot!.agents.map((a) => [a.id, [a.workload.durationSumMs, a.workload.durationCount]]));
       expect(completions).toEqual({ a1: [600, 3], a2: [100, 2], a3: [0, 0] });
+      // The squares where the hash has them (the spread of run times); a2's predates them.
+      expect(Object.fromEntries(snapshot!.agents.map((a) => [a.id, a.workload.durationSqSum]))).toEqual({ a1: 140_000, a2: undefined, a3: undefined });
       // Into the snapshot's copies only: the views every reader shares (the placer's) are left
       // without them, not with a round's subset of agents carrying theirs.
       expect(fleet.map((a) => a.workload.durationCount)).toEqual([0, 0, 0]);

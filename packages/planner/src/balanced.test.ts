@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { MAX_AGENT_SPREAD } from "./durations.js";
 import { planSteals } from "./plan.js";
 import { projectDirectives } from "./project.js";
 import { agent, config, snapshot, tasks } from "./testing.js";
@@ -201,5 +202,50 @@ describe("balanced strategy", () => {
   it("uses the configured default duration when nothing is known", () => {
     const s = snapshot([agent("a", { workload: { queued: 3, running: 1 } }), agent("b")], { a: tasks("a", 3) });
     expect(planSteals(s, { ...balanced, ...noHistory, defaultTaskDurationMs: 2000 })[0]!.reason).toBe("balanced: drain a 8.0s->4.0s, b 0.0s->4.0s");
+  });
+});
+
+describe("balanced: how widely run times spread (agents' durationSqSum)", () => {
+  // Each agent's history: 10 runs averaging 1 s whose squares average 4 s² (variance 3 s²: the
+  // squared coefficient of variation is 3, a standard deviation of 1.73 s).
+  const history = { durationCount: 10, durationSumMs: 10_000 };
+  const spread = { ...history, durationSqSum: 10 * 4_000_000 };
+  const victim = (workload: object) => agent("v", { workload: { queued: 3, running: 1, ...workload } });
+  const busyThief = (workload: object) => agent("t", { workload: { running: 1, ...workload } });
+
+  it("counts a running task at (1 + spread) / 2 of its average: seen mid-run, a task is more likely a long one", () => {
+    const idle = (workload: object) => agent("t", { workload });
+    // The margin of the next test left out (the second task would wait on t).
+    const noMargin = { ...balanced, marginSpread: 0 };
+    // Without squares: v holds 1 + 3 s. With them: its running task counts 2 s (an idle thief runs none).
+    expect(planSteals(snapshot([victim(history), idle(history)], { v: tasks("v", 3) }), noMargin)[0]!.reason).toBe(
+      "balanced: drain v 4.0s->2.0s, t 0.0s->2.0s",
+    );
+    expect(planSteals(snapshot([victim(spread), idle(spread)], { v: tasks("v", 3) }), noMargin)[0]!.reason).toBe("balanced: drain v 5.0s->3.0s, t 0.0s->2.0s");
+  });
+
+  it("plans on a hand-edited agent's squares past double range as on the largest spread counted, not on an infinite one", () => {
+    const edited = { ...history, durationSqSum: 1.7e308 };
+    const capped = { ...history, durationSqSum: (1 + MAX_AGENT_SPREAD) * 10 * 1_000_000 };
+    const plan = planSteals(snapshot([victim(edited), agent("t", { workload: history })], { v: tasks("v", 3) }), balanced);
+    // The running task counts 4 s: (1 + 7) / 2 of its average.
+    expect(plan[0]!.reason).toBe("balanced: drain v 7.0s->5.0s, t 0.0s->2.0s");
+    expect(plan).toEqual(planSteals(snapshot([victim(capped), agent("t", { workload: history })], { v: tasks("v", 3) }), balanced));
+  });
+
+  it("sends a task to a busy thief only when it finishes sooner there by a standard deviation of the wait for it", () => {
+    // Without squares: t (1 s running) finishes a task at 2 s, v at 4 s: one moves.
+    expect(planSteals(snapshot([victim(history), busyThief(history)], { v: tasks("v", 3) }), balanced)).toMatchObject([{ source: "v", target: "t", count: 1 }]);
+    // With them: v drains at 5 s, t would finish the task at 3 s, and at 4.73 s a standard
+    // deviation later (it waits behind t's running task): not clearly sooner than v's 4 s without it.
+    expect(planSteals(snapshot([victim(spread), busyThief(spread)], { v: tasks("v", 3) }), balanced)).toEqual([]);
+    // An idle thief starts the task at once: no wait, no margin; the second would wait behind it.
+    expect(planSteals(snapshot([victim(spread), agent("t", { workload: spread })], { v: tasks("v", 3) }), balanced)[0]!.reason).toBe(
+      "balanced: drain v 5.0s->4.0s, t 0.0s->1.0s",
+    );
+    // At 0 standard deviations, only the running task's count is left: the task moves.
+    expect(planSteals(snapshot([victim(spread), busyThief(spread)], { v: tasks("v", 3) }), { ...balanced, marginSpread: 0 })).toMatchObject([
+      { source: "v", target: "t", count: 1 },
+    ]);
   });
 });

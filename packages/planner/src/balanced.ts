@@ -9,7 +9,9 @@ import type { PlannerConfig, PlannerOptions, PlannerSnapshot } from "./types.js"
  * type average (with the task's estimate as a prior when the snapshot counts the completions
  * behind the average; else the estimate, else the fleet average, else the default) + its other
  * queued and its running tasks at the agent's own average times its speed, in whole ms at speed
- * 1. An agent's speed is its capability group's average duration over its own (agents with the
+ * 1; a running task at (1 + spread) / 2 of that, at least all of it, when agents' histories carry
+ * their squares (Workload.durationSqSum: spread is the run times' squared coefficient of
+ * variation, each agent's about its own average): seen mid-run, a task is more likely a long one. An agent's speed is its capability group's average duration over its own (agents with the
  * same capabilities run the same kinds of task), once both rest on a few completions. A move
  * conserves work.
  *
@@ -20,7 +22,11 @@ import type { PlannerConfig, PlannerOptions, PlannerSnapshot } from "./types.js"
  * classic's); the task did not arrive by a move of this round (so no task moves twice in a
  * round, nor straight back: A→B→A); the move shortens max(drain(V), drain(T)) by more than
  * marginTaskFraction × the task's drain time; T, holding it, still drains sooner than V by more
- * than marginFraction × drain(V) — so the task finishes sooner on T; and a task of a raised
+ * than marginFraction × drain(V) — so the task finishes sooner on T (with a spread, both tests
+ * take T's finish marginSpread × a run time's standard deviation later for each √ of the tasks
+ * that would wait for a slot on T, the task included, over T's capacity: a heuristic for how
+ * uncertain that wait is, not its standard deviation; a thief with a queue may be slower than its
+ * average says, and a task sent on a coin flip is often sent on again); and a task of a raised
  * priority does not leave a V that would start it no later than T could. (One move never gains
  * more than one task, so the relative part bounds the gap, not the gain: on a deep queue 5% of
  * the drain time is many tasks.) This margin is the hysteresis: agents within ~1.5 tasks or 5%

@@ -1,6 +1,6 @@
 import type { AgentView } from "@worksteal/protocol";
 import { canRun } from "./capabilities.js";
-import { agentAverageMs, fleetAverageMs, taskDurationMs } from "./durations.js";
+import { agentAverageMs, durationSpread, fleetAverageMs, taskDurationMs } from "./durations.js";
 import { FillThieves } from "./fill-thieves.js";
 import { IndexedHeap } from "./indexed-heap.js";
 import { compareNumbers } from "./compare-numbers.js";
@@ -51,6 +51,16 @@ export class Fleet {
   readonly shortestTaskMs: number;
   /** Whether any tail task has a priority above 0 (the priority rule may apply). */
   readonly raisedPriorities: boolean;
+  /** Run times' squared coefficient of variation (durationSpread; 0 when no agent tells). */
+  readonly spread: number;
+  /**
+   * A running task's expected remaining time over its average duration: seen at a moment that
+   * does not depend on when it started, a task is more likely a long one, and has on average
+   * (1 + spread) / 2 of the average left (the inspection paradox: E[D²] / 2E[D]). Never below 1:
+   * a round may come just after it started, and constant durations (spread 0, a half left) are
+   * not worth trading on. At most 4: the spread is at most MAX_AGENT_SPREAD.
+   */
+  readonly runningFactor: number;
   private readonly byType = new Map<string, number | null>();
   /**
    * The first few types seen and their averages, compared before hashing: type names read from
@@ -126,6 +136,8 @@ export class Fleet {
     this.running = running;
     this.queued = queued;
     this.capacity = capacities({ completions, completionMs, averages }, slots, groupOf, groups.length);
+    this.spread = durationSpread(views);
+    this.runningFactor = Math.max(1, (1 + this.spread) / 2);
     // A method of its own, like the other loops over every agent that run once per round: here,
     // after the loop above, it allocated about 60 bytes per agent (0.6 MB a round at 10,000).
     const held = this.heldWork(averages);
@@ -153,7 +165,7 @@ export class Fleet {
       avgMs[i] = Math.round(((Number.isNaN(average) ? this.fallbackMs() : average) * capacity[i]!) / slots[i]!);
       const tail = tails[i]!;
       tailTasks += tail.length;
-      let held = (queued[i]! - tail.length + running[i]!) * avgMs[i]!;
+      let held = (queued[i]! - tail.length) * avgMs[i]! + running[i]! * this.runningMs(avgMs[i]!);
       for (let j = 0; j < tail.length; j += 1) {
         const task = tail[j]!;
         const ms = this.duration(task);
@@ -164,6 +176,11 @@ export class Fleet {
       work[i] = held;
     }
     return { avgMs, work, tailTasks, shortestTaskMs, raisedPriorities };
+  }
+
+  /** The expected remaining time of a running task whose average duration is avgMs, whole ms (runningFactor). */
+  runningMs(avgMs: number): number {
+    return this.runningFactor === 1 ? avgMs : Math.round(avgMs * this.runningFactor);
   }
 
   /**
@@ -200,6 +217,11 @@ export class Fleet {
     // Neither the estimate nor the average counts (estimateWeight 0, no completions yet): the average's own.
     if (weight + count === 0) return byType;
     return Math.round((estimate * weight + byType * count) / (weight + count));
+  }
+
+  /** One standard deviation of a run time, ms: √spread × the fleet's average (0 when no agent tells). */
+  spreadMs(): number {
+    return this.spread > 0 ? Math.sqrt(this.spread) * this.fallbackMs() : 0;
   }
 
   /**
@@ -402,6 +424,8 @@ export class Balancer {
   private chosenFinish = 0;
   /** What findWorthLimit found last. */
   private worthLimit = 0;
+  /** marginSpread × a run time's standard deviation, ms (spreadMargin). */
+  private readonly spreadMarginMs: number;
   private thiefCandidate: Candidate | undefined;
   /** bestThief's best so far: the thief, its task, the later drain of the two after the move, and the thief's. */
   private best: Node | undefined;
@@ -493,6 +517,7 @@ export class Balancer {
     this.log = new StealLog(fleet.ids, config.maxStealBatch, Math.min(fleet.tailTasks, MAX_LOG_SIZE_HINT));
     this.budget = this.initialBudget();
     this.walkBudget = this.initialBudget();
+    this.spreadMarginMs = Math.max(0, options.marginSpread) * fleet.spreadMs();
   }
 
   /** Runs the greedy letting tasks move on, for its end state only, then goes back to the start of the round. Returns the end state's drain times, or undefined when nothing moved. */
@@ -651,8 +676,9 @@ export class Balancer {
    * rounding): with gain = v − t − ms/ct once the task would finish later on t than the rest of v,
    * gain > marginTaskFraction × ms × min(1/cv, 1/ct), and v − t − ms/ct > marginFraction × v.
    * Below that point the gain is the task's whole drain time, which passes while
-   * marginTaskFraction < 1; otherwise no closed form: Infinity (every candidate is tested). Left
-   * in worthLimit (a returned double would be a heap allocation per call).
+   * marginTaskFraction < 1; otherwise no closed form: Infinity (every candidate is tested). The
+   * spread margin does not depend on the task's size: it counts as that much more of t's drain.
+   * Left in worthLimit (a returned double would be a heap allocation per call).
    */
   private findWorthLimit(v: Node, t: Node): void {
     const { marginTaskFraction, marginFraction } = this.options;
@@ -660,22 +686,36 @@ export class Balancer {
       this.worthLimit = Infinity;
       return;
     }
-    const gainLimit = (v.drain - t.drain) / (1 / t.capacity + marginTaskFraction * Math.min(1 / v.capacity, 1 / t.capacity));
-    const marginLimit = ((1 - marginFraction) * v.drain - t.drain) * t.capacity;
+    const thiefDrain = t.drain + this.spreadMargin(t);
+    const gainLimit = (v.drain - thiefDrain) / (1 / t.capacity + marginTaskFraction * Math.min(1 / v.capacity, 1 / t.capacity));
+    const marginLimit = ((1 - marginFraction) * v.drain - thiefDrain) * t.capacity;
     this.worthLimit = Math.min(gainLimit, marginLimit);
   }
 
   /**
    * Whether moving a task of `ms` from v to t passes the margins (t then drains at t.drain +
-   * ms / t.capacity). A boolean, not that drain: a double returned from a call that is not
-   * inlined is a heap allocation, and a round makes this test hundreds of thousands of times.
+   * ms / t.capacity; the margins weigh it later by spreadMarginMs for each √ of the tasks that
+   * would wait for a slot on t, the task included: t may be slower than its average). A boolean,
+   * not that drain: a double returned from a call that is not inlined is a heap allocation, and a
+   * round makes this test hundreds of thousands of times.
    */
   private worth(v: Node, t: Node, ms: number): boolean {
     const dv = ms / v.capacity;
     const dt = ms / t.capacity;
-    const finish = t.drain + dt;
+    const finish = t.drain + dt + this.spreadMargin(t);
     const gain = v.drain - Math.max(v.drain - dv, finish);
     return gain > this.options.marginTaskFraction * Math.min(dv, dt) && v.drain - finish > this.options.marginFraction * v.drain;
+  }
+
+  /**
+   * How much later the margins weigh a task's finish on t, in ms of drain: spreadMarginMs for each
+   * √ of the tasks that would wait for a slot on t, the task included; 0 when it starts at once.
+   * A heuristic, not the standard deviation of that finish: k tasks waiting behind s slots wait
+   * about k/s runs, which spread σ√(k/s); this divides σ√k by the capacity, as a drain time is.
+   */
+  private spreadMargin(t: Node): number {
+    const waiting = t.queued + t.running + 1 - t.slots;
+    return this.spreadMarginMs > 0 && waiting > 0 ? (this.spreadMarginMs * Math.sqrt(waiting)) / t.capacity : 0;
   }
 
   /**
@@ -686,7 +726,7 @@ export class Balancer {
    */
   private startOn(x: Node, priority: number, at: number): number {
     let ahead = x.running;
-    let work = x.running * x.avgMs;
+    let work = x.running * this.fleet.runningMs(x.avgMs);
     const tail = x.tail;
     for (let j = 0; j < tail.length; j += 1) {
       if (j === at) continue;
@@ -861,6 +901,9 @@ export class Balancer {
   private weighThief(v: Node, t: Node, candidates: readonly Candidate[]): void {
     const candidate = this.choose(v, t, candidates);
     if (!candidate) return;
+    // Ranked on t's expected finish, without the spread margin: the margin asks whether the task
+    // is surely sooner on t, while the ranking and the projection the greedy goes on with are of
+    // where drains are expected to end up.
     const finish = this.chosenFinish;
     const latest = Math.max(v.drain - candidate.ms / v.capacity, finish);
     const best = this.best;

@@ -35,3 +35,44 @@ export function taskDurationMs(
     task.type !== undefined && durationsByType && Object.hasOwn(durationsByType, task.type) ? validDuration(durationsByType[task.type]) : undefined;
   return byType ?? validDuration(task.estimatedDurationMs) ?? fallbackMs;
 }
+
+/**
+ * The most an agent's spread counts for (durationSpread), about a log-normal's of σ 1.44. One run
+ * far longer than the rest (a task hung for hours) or a hand-edited hash must not tell the planner
+ * that tasks spread without bound: a running task so counts at most 4 times its average
+ * (Fleet.runningFactor), and the spread margin at most √7 fleet averages per √ of the wait.
+ */
+export const MAX_AGENT_SPREAD = 7;
+
+/**
+ * Relative rounding allowed below an agent's least possible squares (sum² / count, all runs
+ * equal): its sums are exact integers, but count × squares and sum² are doubles.
+ */
+const ROUNDING = 1e-9;
+
+/**
+ * How widely run times spread: the squared coefficient of variation (variance over mean²), each
+ * agent's about its own average, capped at MAX_AGENT_SPREAD, averaged over the agents whose
+ * history has squares (Workload.durationSqSum) and at least two runs, weighted by their runs.
+ * About its own: one agent runs every task at its own speed, so agents of different speeds do not
+ * pass for spread (constant tasks on a fast and a slow agent spread 0). Per agent, then averaged
+ * (not pooled sums): pooled, one agent's outlier would set the whole fleet's spread. An agent whose
+ * squares fall short of what its sum and count allow holds only part of them (its hash was folded
+ * before they were counted, or started over after a hand edit or past 64 bits) and is left out:
+ * its spread is unknown, not 0. 0 when no agent tells.
+ */
+export function durationSpread(agents: readonly AgentView[]): number {
+  let weighted = 0;
+  let runs = 0;
+  for (let i = 0; i < agents.length; i += 1) {
+    const { durationSumMs: sum, durationCount: count, durationSqSum: squares } = agents[i]!.workload;
+    if (squares === undefined || !Number.isSafeInteger(count) || count < 2 || !(sum > 0) || !Number.isFinite(squares)) continue;
+    // The mean square over the squared mean: 1 + the spread. Infinite (sum² / count finite, the
+    // squares past double range once multiplied) only for a hand edit: capped below.
+    const meanSquareRatio = (squares * count) / (sum * sum);
+    if (!(meanSquareRatio >= 1 - ROUNDING)) continue;
+    weighted += count * Math.min(MAX_AGENT_SPREAD, Math.max(0, meanSquareRatio - 1));
+    runs += count;
+  }
+  return runs > 0 ? weighted / runs : 0;
+}

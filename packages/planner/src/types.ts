@@ -34,6 +34,15 @@ export interface PlannerOptions {
   marginTaskFraction: number;
   /** …and leave the thief draining sooner than the victim by more than this share of the victim's drain time. */
   marginFraction: number;
+  /**
+   * balanced: when run times spread (agents' durationSqSum), a move must also leave the task on
+   * the thief finishing sooner by this many times √spread × the fleet's average run time, times √
+   * of the tasks that would wait for a slot there (its queued and running tasks and this one,
+   * beyond its slots; none: no margin), over its capacity: a heuristic for the uncertainty of that
+   * wait, not its standard deviation. A thief with a queue may be slower than its average says,
+   * and a task sent after a coin flip is often sent on again.
+   */
+  marginSpread: number;
   /** balanced: task duration when neither type average, estimate nor any agent history is known. */
   defaultTaskDurationMs: number;
   /**
@@ -63,6 +72,7 @@ export interface PlannerOptions {
 export const DEFAULT_PLANNER_OPTIONS: Readonly<PlannerOptions> = Object.freeze({
   marginTaskFraction: 0.5,
   marginFraction: 0.05,
+  marginSpread: 1,
   defaultTaskDurationMs: 1000,
   minTaskMs: 1,
   estimateWeight: 3,

@@ -29,6 +29,12 @@ export interface Workload {
   stolenOut: number;
   durationSumMs: number;
   durationCount: number;
+  /**
+   * Sum of the squares of the same run times, ms² (each capped: effects.ts, durationSquare).
+   * Absent where the hash has none (folded before it was counted); the balanced planner then takes
+   * the agent's durations as not spread.
+   */
+  durationSqSum?: number | undefined;
   cpu: number;
   memoryMb: number;
   metricsAt: number;

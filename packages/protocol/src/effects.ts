@@ -31,6 +31,22 @@ interface EffectsData {
   at: number;
 }
 
+/**
+ * Run times above this (2^26 ms, about 18.6 h) count as this in an agent's sum of squares
+ * (`durationSqSum`): each square is an exact integer of at most 2^52 (foldOwn-3.lua caps alike; the
+ * fold tests hold the two together). A batch's sum of them is a double, exact up to 2^53 and rounded
+ * past it (a relative error below 2^-53 a run). The hash's signed 64-bit field holds 2,047 of the
+ * largest; past that HINCRBY refuses and the fold starts the field over from the batch's sum, as for
+ * a hand edit, and the agent's squares then fall short of its sum's (durationSpread leaves it out).
+ */
+export const SQUARED_DURATION_CAP_MS = 2 ** 26;
+
+/** A run time's share of `durationSqSum`: its square in whole ms, capped (SQUARED_DURATION_CAP_MS). */
+export function durationSquare(durationMs: number): number {
+  const ms = Math.min(Math.round(durationMs), SQUARED_DURATION_CAP_MS);
+  return ms * ms;
+}
+
 export function effectsOf(event: WorkstealEvent): Effects {
   const incr: Effects["incr"] = [];
   const gauge: Effects["gauge"] = [];
@@ -38,7 +54,7 @@ export function effectsOf(event: WorkstealEvent): Effects {
     case "task:completed": {
       const w = workloadSuffix(event.agentId);
       incr.push([w, "done", 1]);
-      incr.push([w, "durationSumMs", Math.round(event.durationMs)], [w, "durationCount", 1]);
+      incr.push([w, "durationSumMs", Math.round(event.durationMs)], [w, "durationCount", 1], [w, "durationSqSum", durationSquare(event.durationMs)]);
       incr.push([DURATIONS_SUFFIX, `${event.taskType}:sum`, Math.round(event.durationMs)]);
       incr.push([DURATIONS_SUFFIX, `${event.taskType}:count`, 1]);
       break;
@@ -57,7 +73,7 @@ export function effectsOf(event: WorkstealEvent): Effects {
       // Counts toward the reporting agent's own speed only: per-type durations, which every
       // placement and plan reads, come from runs the task scripts timed.
       const w = workloadSuffix(event.agentId);
-      incr.push([w, "durationSumMs", Math.round(event.durationMs)], [w, "durationCount", 1]);
+      incr.push([w, "durationSumMs", Math.round(event.durationMs)], [w, "durationCount", 1], [w, "durationSqSum", durationSquare(event.durationMs)]);
       break;
     }
     case "agent:metrics":

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { effectsOf } from "./effects.js";
+import { durationSquare, effectsOf, SQUARED_DURATION_CAP_MS } from "./effects.js";
 import { commonEvent } from "./event-fast-path.js";
 import { encodeEvent, EventSchema, parseEventEntry, type WorkstealEvent } from "./events.js";
 
@@ -106,6 +106,14 @@ describe("commonEvent, the fast path for the events every task appends", () => {
 });
 
 describe("effectsOf", () => {
+  it("adds a run time's square, in whole ms, capped so that each stays an exact integer", () => {
+    expect(durationSquare(250.4)).toBe(62_500);
+    expect(durationSquare(7 * 24 * 3600 * 1000)).toBe(SQUARED_DURATION_CAP_MS ** 2);
+    expect(Number.isSafeInteger(SQUARED_DURATION_CAP_MS ** 2)).toBe(true);
+    const own = effectsOf({ kind: "agent:duration", agentId: "a", taskType: "x", durationMs: 30, at }).incr;
+    expect(own).toContainEqual(["workload:a", "durationSqSum", 900]);
+  });
+
   it("folds what only events know: a task's path nets to one done, one steal each way, and no queued or running count", () => {
     const path: WorkstealEvent[] = [
       { kind: "task:assigned", taskId: "t", agentId: "a", epoch: 1, at },
@@ -124,6 +132,7 @@ describe("effectsOf", () => {
       "workload:b.done": 1,
       "workload:b.durationSumMs": 1,
       "workload:b.durationCount": 1,
+      "workload:b.durationSqSum": 1,
       "durations.x:sum": 1,
       "durations.x:count": 1,
     });

@@ -1,4 +1,4 @@
-import { AgentProfileSchema, type AgentProfile } from "@worksteal/protocol";
+import { AgentProfileSchema, type AgentProfile, type Workload } from "@worksteal/protocol";
 import { replyValues, timeToMs } from "./replies.js";
 import { inPages } from "./paging.js";
 import type { Store } from "./store.js";
@@ -43,22 +43,26 @@ function agentRecordOf(id: string, hash: Partial<Record<(typeof RECORD_FIELDS)[n
   };
 }
 
+/** An agent's completions as its workload hash holds them (durationSqSum absent: the hash has none). */
+export type AgentDurations = Pick<Workload, "durationSumMs" | "durationCount" | "durationSqSum">;
+
 /**
  * Each of `ids`'s completions as folded into its workload hash (same order), AGENTS_PER_READ per
  * round trip: the sum and count of its run durations, 0 and 0 where it has none (the planner's
- * per-agent averages and speeds rest on them).
+ * per-agent averages and speeds rest on them), and the sum of their squares where the hash has it
+ * (the planner's spread of run times; a hash folded before it was counted has none).
  */
-export async function readAgentDurations(store: Store, ids: readonly string[]): Promise<Array<{ durationSumMs: number; durationCount: number }>> {
+export async function readAgentDurations(store: Store, ids: readonly string[]): Promise<AgentDurations[]> {
   return inPages(ids, async (page) => {
     const pipeline = store.redis.pipeline();
-    for (const id of page) pipeline.hmget(store.keys.workload(id), "durationSumMs", "durationCount");
+    for (const id of page) pipeline.hmget(store.keys.workload(id), "durationSumMs", "durationCount", "durationSqSum");
     const replies = (await pipeline.exec()) ?? [];
-    return page.map((_, i) => {
+    return page.map((_, i): AgentDurations => {
       const [error, values] = replies[i] ?? [new Error("no reply")];
       // A hand-edited key of another type reads as no completions, as a gone agent's does.
       if (error) return { durationSumMs: 0, durationCount: 0 };
-      const [sum, count] = values as Array<string | null>;
-      return { durationSumMs: finite(sum), durationCount: finite(count) };
+      const [sum, count, squares] = values as Array<string | null>;
+      return { durationSumMs: finite(sum), durationCount: finite(count), ...(squares === null ? {} : { durationSqSum: finite(squares) }) };
     });
   });
 }

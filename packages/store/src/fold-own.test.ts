@@ -1,4 +1,12 @@
-import { effectsOf, type FoldedTaskFigures, parseEventEntry, taskFiguresOf, TaskSpecSchema, type WorkstealEvent } from "@worksteal/protocol";
+import {
+  effectsOf,
+  type FoldedTaskFigures,
+  parseEventEntry,
+  SQUARED_DURATION_CAP_MS,
+  taskFiguresOf,
+  TaskSpecSchema,
+  type WorkstealEvent,
+} from "@worksteal/protocol";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { sharedRedis } from "@worksteal/testkit/vitest";
@@ -420,6 +428,33 @@ describe("foldOwn (the fold's fast path)", () => {
     const first = slow.entries[0]!;
     expect("dead" in first && first.dead).toContain("extra");
   });
+
+  for (const path of ["fast", "slow"] as const) {
+    it(`keeps an agent's sum of squares over batches past 1e17, each run capped as effects.ts caps it (${path} path)`, async () => {
+      const on = new Store(redis, testNamespace(`fold-own-squares-${path}`));
+      await registeredAndFolded(on);
+      /** `n` runs of 20 h (past the cap, about 18.6 h) completed by `a`, then folded in one batch. */
+      const longRunsFolded = async (from: number, n: number) => {
+        for (let i = from; i < from + n; i += 1) {
+          await on.submit(task(`long${i}`), "a");
+          await on.claim(`long${i}`, "a", 1);
+          const startedAt = Number(await redis.hget(on.keys.task(`long${i}`), "startedAt"));
+          await redis.hset(on.keys.task(`long${i}`), "startedAt", startedAt - 20 * 3600 * 1000);
+          await on.finish(`long${i}`, "a", 1, "completed", "null");
+        }
+        const { id } = await on.foldCursor();
+        if (path === "fast") expect((await on.foldOwn(id, 100))!.applied).toBe(n);
+        else await on.fold((await slowEntries(on, id)).entries, id);
+      };
+      // 23 capped squares sum to about 1.04e17: a Lua number Redis would pass on in exponent form.
+      await longRunsFolded(0, 23);
+      await longRunsFolded(23, 1);
+      const [count, squares] = await redis.hmget(on.keys.workload("a"), "durationCount", "durationSqSum");
+      expect(count).toBe("24");
+      expect(squares).toBe(String(24n * BigInt(SQUARED_DURATION_CAP_MS) ** 2n));
+      expect(await redis.hget(on.keys.metrics, "fold.fields_reset")).toBeNull();
+    });
+  }
 
   it("keeps the per-type durations hash within its cap, counting the types left out", async () => {
     const on = new Store(redis, testNamespace("fold-own-cap"));

@@ -19,6 +19,8 @@ export interface MatrixSettings {
   eventRounds: boolean;
   /** Rounds plan only while an agent is idle beside a backlog (SimPolicy's idleGate). */
   idleGate: boolean;
+  /** Workloads carry their run times' squares (SimPolicy's secondMoments), as the leader reads them. */
+  secondMoments?: boolean | undefined;
   /** The coordinator's config for both strategies (strategy is set per row). */
   config: Omit<PlannerConfig, "strategy">;
 }
@@ -62,5 +64,6 @@ function policyOf(name: PolicyName, settings: MatrixSettings): SimPolicy {
     moveCostMs: settings.moveCostMs,
     eventRounds: settings.eventRounds,
     idleGate: settings.idleGate,
+    secondMoments: settings.secondMoments,
   };
 }

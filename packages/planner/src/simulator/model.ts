@@ -52,6 +52,12 @@ export type SimPolicy =
        * agent is busy is left alone, however uneven its backlogs.
        */
       idleGate?: boolean | undefined;
+      /**
+       * Agents' workloads carry the sum of their run times' squares (Workload.durationSqSum), as
+       * the leader reads them since they are folded, so the planner weighs how widely durations
+       * spread. Off by default: the schedules pinned in the tests predate them.
+       */
+      secondMoments?: boolean | undefined;
     };
 
 export interface TaskOutcome {

@@ -5,7 +5,9 @@ import { config } from "../testing.js";
 import { lowerBound } from "./lower-bound.js";
 import { metricsOf } from "./metrics.js";
 import type { SimAgent, SimPolicy, SimTask } from "./model.js";
+import { SCENARIOS } from "./scenarios.js";
 import { simulate } from "./simulate.js";
+import { generateTasks } from "./workload.js";
 
 const task = (id: string, durationMs: number, init: Partial<SimTask> = {}): SimTask => ({
   id,
@@ -320,5 +322,16 @@ describe("simulate: properties", () => {
       }),
       { numRuns: 20 },
     );
+  });
+});
+
+describe("simulate: secondMoments", () => {
+  it("passes the planner each agent's squares of run times only when asked: widely spread durations move fewer tasks", () => {
+    const { agents, streams } = SCENARIOS.find((s) => s.name === "bimodal-half")!;
+    const tasks = generateTasks(streams, 42);
+    const policy = { eventRounds: true, idleGate: true, eventLagMs: 50, moveCostMs: 5 };
+    const without = simulate(agents, tasks, steal("balanced", 1000, policy));
+    const withSquares = simulate(agents, tasks, steal("balanced", 1000, { ...policy, secondMoments: true }));
+    expect(withSquares.moves).toBeLessThan(without.moves);
   });
 });

@@ -35,6 +35,8 @@ interface AgentState {
   running: number;
   done: number;
   durationSumMs: number;
+  /** Sum of the squares of its run times (only passed on with secondMoments). */
+  durationSqSum: number;
   durationCount: number;
 }
 
@@ -43,8 +45,8 @@ interface AgentState {
  * ties broken by the order events were scheduled. The steal policy builds the snapshot the
  * coordinator builds (snapshot.ts): queue counts exact, tails of `maxStealBatch × 4` newest tasks
  * only for the agents the strategy may take from (`needsTail`), durations per type (with their
- * counts) and per agent (only for those agents and the idle ones) only from completions older than
- * `eventLagMs`, and directives still in
+ * counts) and per agent (only for those agents and the idle ones; with `secondMoments` their
+ * squares too) only from completions older than `eventLagMs`, and directives still in
  * flight projected in. Rounds run every `stealIntervalMs`, and with `eventRounds` also
  * `eventLagMs` (the first `firstEventLagMs`) after an agent goes idle or a task queues behind busy
  * slots (one such round pending at a time); with `idleGate`, a round plans only while an agent is idle beside a
@@ -67,6 +69,7 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
     running: 0,
     done: 0,
     durationSumMs: 0,
+    durationSqSum: 0,
     durationCount: 0,
   }));
   const byId = new Map(states.map((s) => [s.agent.id, s]));
@@ -152,6 +155,7 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
     if (pullAt < now) events.push((pullAt = now), { kind: "pull" });
   };
 
+  const secondMoments = policy.kind === "steal" && policy.secondMoments === true;
   const views = (): AgentView[] =>
     states.map((s) => ({
       id: s.agent.id,
@@ -169,6 +173,7 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
         stolenOut: 0,
         durationSumMs: s.durationSumMs,
         durationCount: s.durationCount,
+        ...(secondMoments ? { durationSqSum: s.durationSqSum } : {}),
         cpu: Math.round((100 * s.running) / s.agent.slots),
         memoryMb: 0,
         metricsAt: now,
@@ -209,7 +214,7 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
       const victim = needsTail(view, config);
       if (victim) tails[s.agent.id] = s.queue.slice(-length).reverse().map(summary);
       // The leader reads an agent's own completions only for the idle agents and the victims (snapshot.ts).
-      if (!victim && !idle(s)) view.workload = { ...view.workload, durationSumMs: 0, durationCount: 0 };
+      if (!victim && !idle(s)) view.workload = { ...view.workload, durationSumMs: 0, durationCount: 0, durationSqSum: undefined };
     });
     let snapshot: PlannerSnapshot = {
       agents: agentViews,
@@ -296,6 +301,7 @@ export function simulate(agents: readonly SimAgent[], tasks: readonly SimTask[],
         const ms = outcome.finishedAt - outcome.startedAt;
         state.done += 1;
         state.durationSumMs += ms;
+        state.durationSqSum += ms * ms;
         state.durationCount += 1;
         const type = tasks[event.task]!.type;
         const stats = typeStats.get(type) ?? { sum: 0, count: 0 };

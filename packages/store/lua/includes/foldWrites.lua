@@ -15,10 +15,15 @@ local function foldIncr(metricsKey, durationsKey, maxDurationFields, key, field,
       return
     end
   end
-  local ok = redis.pcall('HINCRBY', key, field, delta)
+  -- As an integer's digits: Redis passes a Lua number on as %.17g, which from 1e17 up (a batch of
+  -- a few dozen capped squares, durationSqSum) is exponent form, and HINCRBY refuses that. Above
+  -- 2^53 a batch's summed squares are a double, rounded at each addition (relative error below
+  -- 2^-53 per square: nothing to a spread); the hash adds the rounded integer exactly.
+  local digits = string.format('%.0f', delta)
+  local ok = redis.pcall('HINCRBY', key, field, digits)
   if type(ok) == 'table' and ok.err then
-    -- Not an integer (a hand edit) or not a hash: start the field over from this delta.
-    local reset = redis.pcall('HSET', key, field, delta)
+    -- Not an integer (a hand edit), past 64 bits, or not a hash: start the field over from this delta.
+    local reset = redis.pcall('HSET', key, field, digits)
     foldCountMetric(metricsKey, (type(reset) == 'table' and reset.err) and 'fold.writes_failed' or 'fold.fields_reset', 1)
   end
 end
