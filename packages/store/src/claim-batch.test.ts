@@ -47,7 +47,7 @@ const CLAIMS = [
 ];
 
 /** What a claim answered, without the error's message (it names the task either way). */
-const outcome = (answer: ClaimedTask | StoreError) => (answer instanceof StoreError ? answer.constructor.name : answer);
+const outcome = (answer: ClaimedTask | Error) => (answer instanceof Error ? answer.constructor.name : answer);
 
 /** What the claims left in Redis, without the times (the two namespaces ran at different moments). */
 async function stateOf(store: Store) {
@@ -127,6 +127,23 @@ describe("claimMany", () => {
     expect(await store.getTask("h1")).toMatchObject({ state: "queued", attempts: 0 });
   });
 
+  it("answers a claim whose record cannot be read with its own error, and its batch-mates as claimed", async () => {
+    const store = new Store(redis, testNamespace("claim-many-unreadable"));
+    await store.registerAgent({ id: "a", capabilities: [], concurrency: 10, priority: 0 });
+    for (const id of ["good", "bad"]) await store.submit(spec(id, 1), "a");
+    // A backoff of a form this release cannot read (a later release's): claimed in Redis, unreadable here.
+    await redis.hset(store.keys.task("bad"), "backoff", '["linear",1,1,0]');
+
+    const [good, bad] = await store.claimMany("a", [
+      { taskId: "good", epoch: 1 },
+      { taskId: "bad", epoch: 1 },
+    ]);
+
+    expect(good).toMatchObject({ attempt: 1, payload: { id: "good" } });
+    expect(bad).toBeInstanceOf(Error);
+    expect(bad).not.toBeInstanceOf(StoreError);
+  });
+
   it("answers nothing for no claim, without a call", async () => {
     const store = new Store(redis, testNamespace("claim-many-none"));
     expect(await store.claimMany("a", [])).toEqual([]);
@@ -166,6 +183,20 @@ describe("ClaimBatcher", () => {
 
     expect(one).toHaveBeenCalledTimes(3);
     expect(many).not.toHaveBeenCalled();
+  });
+
+  it("resolves a claim whose batch-mate's record cannot be read: the attempt Redis counted is not lost", async () => {
+    const store = new Store(redis, testNamespace("claim-batcher-unreadable"));
+    await store.registerAgent({ id: "a", capabilities: [], concurrency: 10, priority: 0 });
+    for (const id of ["good", "bad"]) await store.submit(spec(id, 1), "a");
+    await redis.hset(store.keys.task("bad"), "backoff", '["linear",1,1,0]');
+    const batcher = new ClaimBatcher(store, "a", 60_000);
+
+    const [good, bad] = await Promise.allSettled([batcher.claim("good", 1), batcher.claim("bad", 1)]);
+
+    // Its only attempt is counted in Redis: had its claim been rejected too, the task would fail unrun.
+    expect(good).toMatchObject({ status: "fulfilled", value: { attempt: 1, payload: { id: "good" } } });
+    expect(bad).toMatchObject({ status: "rejected" });
   });
 
   it("rejects every claim of a batch whose call failed (a lost connection), as each would have been", async () => {

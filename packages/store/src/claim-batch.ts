@@ -1,12 +1,10 @@
+import { type BatchedCall, sendBatch } from "./batch-send.js";
 import { atTurnEnd } from "./coalesced-writes.js";
-import { StoreError } from "./errors.js";
 import type { ClaimedTask, Store } from "./store.js";
 
-interface PendingClaim {
+interface PendingClaim extends BatchedCall<ClaimedTask> {
   taskId: string;
   epoch: number;
-  resolve: (task: ClaimedTask) => void;
-  reject: (error: unknown) => void;
 }
 
 /**
@@ -36,21 +34,10 @@ export class ClaimBatcher {
   private send(): void {
     const batch = this.pending;
     this.pending = [];
-    if (batch.length === 1) {
-      const only = batch[0]!;
-      this.store.claim(only.taskId, this.agentId, only.epoch, this.retentionMs).then(only.resolve, only.reject);
-      return;
-    }
-    this.store.claimMany(this.agentId, batch, this.retentionMs).then(
-      (answers) => {
-        answers.forEach((answer, i) => {
-          if (answer instanceof StoreError) batch[i]!.reject(answer);
-          else batch[i]!.resolve(answer);
-        });
-      },
-      (error: unknown) => {
-        for (const claim of batch) claim.reject(error);
-      },
+    sendBatch<ClaimedTask, PendingClaim>(
+      batch,
+      (only) => this.store.claim(only.taskId, this.agentId, only.epoch, this.retentionMs),
+      (claims) => this.store.claimMany(this.agentId, claims, this.retentionMs),
     );
   }
 }

@@ -43,7 +43,7 @@ const RUNS: Array<{ taskId: string; epoch: number; outcome: RunOutcome; detail: 
 ];
 
 /** What a finish answered, without the run's duration and the error's message. */
-const outcome = (answer: FinishResult | StoreError) => (answer instanceof StoreError ? answer.constructor.name : { final: answer.final, state: answer.state });
+const outcome = (answer: FinishResult | Error) => (answer instanceof Error ? answer.constructor.name : { final: answer.final, state: answer.state });
 
 async function stateOf(store: Store) {
   const records = [];
@@ -153,6 +153,23 @@ describe("FinishBatcher", () => {
     expect(one).toHaveBeenCalledTimes(2);
     expect(many).not.toHaveBeenCalled();
     expect(await between).toEqual(["running"]);
+  });
+
+  it("rejects only the finish whose answer is an error of any kind, resolving its batch-mates", async () => {
+    const connection = createRedis(inject("redisUrl"));
+    opened.push(connection);
+    const store = new Store(connection, testNamespace("finish-batcher-unreadable"));
+    const done: FinishResult = { durationMs: 5, final: true, state: "done" };
+    const unreadable = new TypeError("a reply this release cannot read");
+    vi.spyOn(store, "finishMany").mockResolvedValue([done, unreadable]);
+    const batcher = new FinishBatcher(store, "a", 60_000);
+
+    const answers = await Promise.allSettled([batcher.finish("t1", 1, "completed", "1"), batcher.finish("t2", 1, "completed", "2")]);
+
+    expect(answers).toEqual([
+      { status: "fulfilled", value: done },
+      { status: "rejected", reason: unreadable },
+    ]);
   });
 
   it("sends at once on a connection that holds nothing back, and rejects every finish of a failed call", async () => {

@@ -1,14 +1,12 @@
+import { type BatchedCall, sendBatch } from "./batch-send.js";
 import { holdUntilNextCommand } from "./coalesced-writes.js";
-import { StoreError } from "./errors.js";
 import type { FinishResult, RunOutcome, Store } from "./store.js";
 
-interface PendingFinish {
+interface PendingFinish extends BatchedCall<FinishResult> {
   taskId: string;
   epoch: number;
   outcome: RunOutcome;
   detail: string;
-  resolve: (result: FinishResult) => void;
-  reject: (error: unknown) => void;
 }
 
 /**
@@ -43,21 +41,10 @@ export class FinishBatcher {
   private send(): void {
     const batch = this.pending;
     this.pending = [];
-    if (batch.length === 1) {
-      const only = batch[0]!;
-      this.store.finish(only.taskId, this.agentId, only.epoch, only.outcome, only.detail, this.retentionMs).then(only.resolve, only.reject);
-      return;
-    }
-    this.store.finishMany(this.agentId, batch, this.retentionMs).then(
-      (answers) => {
-        answers.forEach((answer, i) => {
-          if (answer instanceof StoreError) batch[i]!.reject(answer);
-          else batch[i]!.resolve(answer);
-        });
-      },
-      (error: unknown) => {
-        for (const run of batch) run.reject(error);
-      },
+    sendBatch<FinishResult, PendingFinish>(
+      batch,
+      (only) => this.store.finish(only.taskId, this.agentId, only.epoch, only.outcome, only.detail, this.retentionMs),
+      (runs) => this.store.finishMany(this.agentId, runs, this.retentionMs),
     );
   }
 }

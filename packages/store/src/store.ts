@@ -230,20 +230,13 @@ export class Store {
     agentId: string,
     claims: ReadonlyArray<{ taskId: string; epoch: number }>,
     retentionMs = DEFAULT_RETENTION_MS,
-  ): Promise<Array<ClaimedTask | StoreError>> {
+  ): Promise<Array<ClaimedTask | Error>> {
     if (claims.length === 0) return [];
     const args: ScriptArg[] = [agentId, retentionMs];
     for (const { taskId, epoch } of claims) args.push(taskId, epoch);
     const k = this.keys;
     const replies = (await this.run("claimMany", [k.events, k.queuedOf(agentId), k.runningOf(agentId), k.agent(agentId)], args)) as unknown[];
-    return claims.map(({ taskId }, i) => {
-      try {
-        return claimedTaskOf(replies[i], taskId, agentId);
-      } catch (error) {
-        if (error instanceof StoreError) return error;
-        throw error;
-      }
-    });
+    return answersOf(claims, (claim, i) => claimedTaskOf(replies[i], claim.taskId, agentId));
   }
 
   /**
@@ -278,21 +271,14 @@ export class Store {
     agentId: string,
     runs: ReadonlyArray<{ taskId: string; epoch: number; outcome: RunOutcome; detail: string; retryDelayMs?: number }>,
     retentionMs = DEFAULT_RETENTION_MS,
-  ): Promise<Array<FinishResult | StoreError>> {
+  ): Promise<Array<FinishResult | Error>> {
     if (runs.length === 0) return [];
     const args: ScriptArg[] = [agentId, retentionMs];
     for (const { taskId, epoch, outcome, detail, retryDelayMs = 0 } of runs)
       args.push(taskId, epoch, outcome, outcome === "completed" ? detail : truncateBytes(detail, MAX_ERROR_BYTES), retryDelayMs);
     const k = this.keys;
     const replies = (await this.run("finishMany", [k.events, k.queuedOf(agentId), k.runningOf(agentId)], args)) as unknown[];
-    return runs.map(({ taskId }, i) => {
-      try {
-        return finishResultOf(replies[i], taskId);
-      } catch (error) {
-        if (error instanceof StoreError) return error;
-        throw error;
-      }
-    });
+    return answersOf(runs, (run, i) => finishResultOf(replies[i], run.taskId));
   }
 
   /**
@@ -622,4 +608,20 @@ function claimedTaskOf(raw: unknown, taskId: string, agentId: string): ClaimedTa
 function finishResultOf(raw: unknown, taskId: string): FinishResult {
   const reply = check(raw, taskId) as [number, number, TaskState];
   return { durationMs: Number(reply[0]), final: reply[1] === 1, state: reply[2] };
+}
+
+/**
+ * One answer per request of a batch script's call, in order: what `answerOf` makes of its reply,
+ * or the error it throws, whatever its kind (a refusal, or a record this release cannot read).
+ * The script has done its writes for every request by then: one unreadable reply must not take
+ * its batch-mates' answers with it.
+ */
+function answersOf<R, T>(requests: readonly R[], answerOf: (request: R, i: number) => T): Array<T | Error> {
+  return requests.map((request, i) => {
+    try {
+      return answerOf(request, i);
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  });
 }
