@@ -18,6 +18,14 @@
   Each task's record is ws:{ns}:task:<id>, derived from KEYS[1] (same hash tag).
   Returns one answer per task, in order: claim-5.lua's reply for it (its array, or its code).
   Raises an error, claiming nothing, for an odd count of task arguments or none.
+
+  An error raised inside the script after that (by Redis, or by a bug here) stops it where it
+  stands: Redis keeps the writes of the claims before it, and the whole call fails, every answer
+  lost as a lost reply loses them. No call the store makes meets one: the arguments are checked
+  before the first write; any task id or epoch is at worst a refusal (a record's key keeps the
+  namespace's hash tag whatever the id); every key is one the store writes with the type read
+  here; and Redis refuses a write for want of memory, or an ACL of an earlier release the load
+  stamp's ZADD (includes/agentLoads.lua), only before the script's first write.
 ]]
 --- @include "redisNow"
 --- @include "claimTask"

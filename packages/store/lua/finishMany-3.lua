@@ -19,6 +19,14 @@
   Each task's record is ws:{ns}:task:<id>, derived from KEYS[1] (same hash tag).
   Returns one answer per run, in order: finish-4.lua's reply for it (its array, or its code).
   Raises an error, finishing nothing, when the run arguments are not groups of five, or none.
+
+  An error raised inside the script after that (by Redis, or by a bug here) stops it where it
+  stands: Redis keeps the writes of the finishes before it, and the whole call fails, every answer
+  lost as a lost reply loses them. No call the store makes meets one: the arguments are checked
+  before the first write; any task id, epoch or detail is at worst a refusal (a record's key keeps
+  the namespace's hash tag whatever the id); every key is one the store writes with the type read
+  here; and Redis refuses a write for want of memory, or an ACL of an earlier release the load
+  stamp's ZADD (includes/agentLoads.lua), only before the script's first write.
 ]]
 --- @include "redisNow"
 --- @include "finishTask"

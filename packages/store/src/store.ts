@@ -223,8 +223,10 @@ export class Store {
   /**
    * Claims several tasks for `agentId` in one script call (claimMany-4.lua), each exactly as
    * `claim` would: one answer per claim, in order, the claimed task or the error `claim` would
-   * have thrown for it. One refusal does not affect the others. A failure of the call itself (a
-   * lost connection) rejects, as it would have rejected each claim.
+   * have thrown for it (a refusal, or a record this release cannot read): one claim's error does
+   * not affect the others. A failure of the call itself (a lost connection) rejects, as it would
+   * have rejected each claim; so would an error Redis raised inside the script, which keeps the
+   * writes it made before (claimMany-4.lua says why no call of the store meets one).
    */
   async claimMany(
     agentId: string,
@@ -264,8 +266,10 @@ export class Store {
   /**
    * Ends several runs of `agentId`'s tasks in one script call (finishMany-3.lua), each exactly as
    * `finish` would: one answer per run, in order, its result or the error `finish` would have
-   * thrown for it. One refusal does not affect the others. A failure of the call itself (a lost
-   * connection) rejects, as it would have rejected each finish.
+   * thrown for it: one run's error does not affect the others. A failure of the call itself (a
+   * lost connection) rejects, as it would have rejected each finish; so would an error Redis
+   * raised inside the script, which keeps the writes it made before (finishMany-3.lua says why no
+   * call of the store meets one).
    */
   async finishMany(
     agentId: string,
