@@ -212,6 +212,70 @@ describe("worksteal acl's roles in a real Redis", () => {
     }
   });
 
+  it("an agent's batches of claims and finishes (claimMany, finishMany) run as its user with nothing refused", async () => {
+    await admin.call("ACL", "SETUSER", aclUserName(NS, "agent", "a3"), ...aclUser(NS, "agent", "a3").rules, `>${PASSWORD}`);
+    const asAdmin = new Store(admin, NS);
+    await asAdmin.registerAgent({ id: "a3", capabilities: [], concurrency: 2, priority: 0 });
+    const ids = ["batch-1", "batch-2"];
+    for (const id of ids) await asAdmin.submit(TaskSpecSchema.parse({ id, type: "noop" }), "a3");
+    const asAgent = new Store(connectAs(aclUserName(NS, "agent", "a3")), NS);
+    // The earlier tests' refusals are theirs: only this one's count.
+    await admin.call("ACL", "LOG", "RESET");
+
+    const claimed = await asAgent.claimMany(
+      "a3",
+      ids.map((taskId) => ({ taskId, epoch: 1 })),
+    );
+    expect(claimed).toEqual([expect.objectContaining({ attempt: 1 }), expect.objectContaining({ attempt: 1 })]);
+    const finished = await asAgent.finishMany("a3", [
+      { taskId: "batch-1", epoch: 1, outcome: "completed", detail: "null" },
+      { taskId: "batch-2", epoch: 1, outcome: "failed", detail: "boom" },
+    ]);
+    expect(finished).toEqual([expect.objectContaining({ state: "done" }), expect.objectContaining({ state: "failed" })]);
+
+    expect(await aclLog()).toEqual([]);
+  });
+
+  it("an agent whose user lacks ZADD on loads:changed (rules of an earlier release) is refused a batch of claims, and one of finishes, before it writes anything", async () => {
+    const earlier = aclUser(NS, "agent", "a8").rules.filter((rule) => !(rule.includes("+zadd") && rule.includes(keys.loadsChanged)));
+    expect(earlier).toHaveLength(aclUser(NS, "agent", "a8").rules.length - 1);
+    await admin.call("ACL", "SETUSER", aclUserName(NS, "agent", "a8"), ...earlier, `>${PASSWORD}`);
+    const asAdmin = new Store(admin, NS);
+    await asAdmin.registerAgent({ id: "a8", capabilities: [], concurrency: 4, priority: 0 });
+    const queued = ["old-batch-q1", "old-batch-q2"];
+    const running = ["old-batch-r1", "old-batch-r2"];
+    for (const id of [...queued, ...running]) await asAdmin.submit(TaskSpecSchema.parse({ id, type: "noop" }), "a8");
+    for (const id of running) await asAdmin.claim(id, "a8", 1);
+    const asAgent = new Store(connectAs(aclUserName(NS, "agent", "a8")), NS);
+    const eventsBefore = await admin.xlen(keys.events);
+
+    await expect(
+      asAgent.claimMany(
+        "a8",
+        queued.map((taskId) => ({ taskId, epoch: 1 })),
+      ),
+    ).rejects.toThrow(REFUSED);
+    await expect(
+      asAgent.finishMany(
+        "a8",
+        running.map((taskId) => ({ taskId, epoch: 1, outcome: "completed" as const, detail: "null" })),
+      ),
+    ).rejects.toThrow(REFUSED);
+
+    // Nothing of either batch stayed: records, sets and counts are as the admin left them.
+    for (const id of queued) {
+      expect(await admin.hget(keys.task(id), "state")).toBe("queued");
+      expect(await admin.sismember(keys.queuedOf("a8"), id)).toBe(1);
+    }
+    for (const id of running) {
+      expect(await admin.hget(keys.task(id), "state")).toBe("running");
+      expect(await admin.sismember(keys.runningOf("a8"), id)).toBe(1);
+    }
+    expect(await admin.zscore(keys.queuedCounts, "a8")).toBe("2");
+    expect(await admin.zscore(keys.runningCounts, "a8")).toBe("2");
+    expect(await admin.xlen(keys.events)).toBe(eventsBefore);
+  });
+
   it("an agent whose user lacks ZADD on loads:changed (rules of an earlier release) is refused a claim before the claim writes anything", async () => {
     const earlier = aclUser(NS, "agent", "a9").rules.filter((rule) => !(rule.includes("+zadd") && rule.includes(keys.loadsChanged)));
     expect(earlier).toHaveLength(aclUser(NS, "agent", "a9").rules.length - 1);

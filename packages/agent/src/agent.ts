@@ -18,7 +18,9 @@ import {
   AgentNotAliveError,
   AgentUnknownError,
   AttemptsExhaustedError,
+  ClaimBatcher,
   type ClaimedTask,
+  FinishBatcher,
   closeRedis,
   isConnectionError,
   createRedis,
@@ -95,6 +97,10 @@ export class Agent {
    * and read of their own, in Node and in Redis.
    */
   private readonly workerStore: Store;
+  /** The claims of this agent's slots, those of one turn sent as one call on the worker's connection. */
+  private readonly claims: ClaimBatcher;
+  /** Completed runs' finishes on the worker's connection, those made in a row sent as one call. */
+  private readonly finishes: FinishBatcher;
   private worker?: Worker<TaskJobData>;
   private heartbeatTimer?: NodeJS.Timeout;
   private draining?: Promise<void>;
@@ -118,6 +124,8 @@ export class Agent {
     this.workerRedis = createRedis(redisTarget, { role: "blocking", connectionName: `agent-worker:${this.profile.id}` });
     this.store = new Store(this.redis, this.config.namespace, { agentTtlMs: this.config.agentTtlMs });
     this.workerStore = new Store(this.workerRedis, this.config.namespace, { agentTtlMs: this.config.agentTtlMs });
+    this.claims = new ClaimBatcher(this.workerStore, this.profile.id, this.config.retentionMs);
+    this.finishes = new FinishBatcher(this.workerStore, this.profile.id, this.config.retentionMs);
     this.running = new RunningTasks(this.store, this.config.cancelPollMs, this.log);
   }
 
@@ -229,7 +237,7 @@ export class Agent {
     const { taskId, epoch } = job.data;
     let claimed: ClaimedTask;
     try {
-      claimed = await this.workerStore.claim(taskId, this.id, epoch, this.config.retentionMs);
+      claimed = await this.claims.claim(taskId, epoch);
     } catch (error) {
       const skipped = skipReason(error);
       if (!skipped) {
@@ -301,7 +309,7 @@ export class Agent {
    * again. Whatever the answer, a completed run's job completes: the record decides what the task is.
    */
   private finishCompleted(taskId: string, epoch: number, json: string): void {
-    this.workerStore.finish(taskId, this.id, epoch, "completed", json, this.config.retentionMs).then(
+    this.finishes.finish(taskId, epoch, "completed", json).then(
       ({ state }) => {
         if (state === "cancelled") this.log.info({ taskId }, "task cancelled while running: its result is dropped");
       },

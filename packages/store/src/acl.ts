@@ -117,8 +117,9 @@ function roleRules(namespace: Namespace, role: AclRole, agentId: string | undefi
   const id = AgentIdSchema.parse(agentId);
   // Its hash, its queued and running sets, and every key of its BullMQ queue.
   const own = [k.agent(id), `${k.agent(id)}:*`, `${k.bullPrefix}:${agentQueueName(id)}:*`];
-  // Claim and finish are given the record of the task they run; a pattern cannot say "the tasks
-  // this agent owns", so this is every task record of the namespace.
+  // Claim and finish are given the record of the task they run, and their batches (claimMany,
+  // finishMany) make it from the events key; either way a pattern cannot say "the tasks this
+  // agent owns", so this is every task record of the namespace.
   const tasks = k.task("*");
   return [
     ...allow(CONNECTION_COMMANDS),

@@ -1,7 +1,7 @@
 import { inject } from "vitest";
 import { afterEach, describe, expect, it } from "vitest";
 import { testNamespace } from "@worksteal/testkit";
-import { flushWrites } from "./coalesced-writes.js";
+import { atTurnEnd, flushWrites } from "./coalesced-writes.js";
 import { closeRedis, createRedis, type RedisConnection } from "./connection.js";
 
 const opened: RedisConnection[] = [];
@@ -52,6 +52,48 @@ describe("coalesced writes", () => {
     const later = redis.ping();
     expect(await Promise.all([...replies, later])).toEqual(["PONG", "PONG", "PONG"]);
     expect(writes()).toBe(2);
+  });
+
+  it("atTurnEnd sends a batch at the end of the turn, after the turn's commands and in the same socket write", async () => {
+    const redis = createRedis(inject("redisUrl"));
+    opened.push(redis);
+    await redis.ping();
+    const writes = countSocketWrites(redis);
+    const sent: string[] = [];
+
+    let batch: Promise<string> | undefined;
+    atTurnEnd(redis, () => {
+      sent.push("batch");
+      batch = redis.echo("batch");
+    });
+    const first = redis.echo("first");
+    sent.push("first");
+    expect(sent).toEqual(["first"]);
+    await Promise.resolve();
+    const later = redis.echo("later in the turn");
+    sent.push("later");
+
+    expect(await Promise.all([first, later])).toEqual(["first", "later in the turn"]);
+    expect(sent).toEqual(["first", "later", "batch"]);
+    expect(await batch).toBe("batch");
+    expect(writes()).toBe(1);
+  });
+
+  it("flushWrites sends the turn's batches too", async () => {
+    const redis = createRedis(inject("redisUrl"));
+    opened.push(redis);
+    await redis.ping();
+    const writes = countSocketWrites(redis);
+    let batch: Promise<string> | undefined;
+    atTurnEnd(redis, () => {
+      batch = redis.echo("batch");
+    });
+
+    flushWrites(redis);
+
+    expect(batch).toBeDefined();
+    expect(writes()).toBe(1);
+    expect(await batch).toBe("batch");
   });
 
   it("a command sent alone, and one sent from a reply's continuation, are answered", async () => {

@@ -3,6 +3,8 @@ export * from "./connection.js";
 export { flushWrites } from "./coalesced-writes.js";
 export * from "./log.js";
 export * from "./store.js";
+export { ClaimBatcher } from "./claim-batch.js";
+export { FinishBatcher } from "./finish-batch.js";
 export type { OwnFoldResult } from "./fold-own.js";
 export * from "./agents.js";
 export * from "./tasks.js";

@@ -1,10 +1,11 @@
 import fc from "fast-check";
-import { Command } from "ioredis";
+import { Command, Redis } from "ioredis";
 import { TaskSpecSchema } from "@worksteal/protocol";
 import { eventually, startRedisServer, testNamespace, type RedisServer } from "@worksteal/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeRedis, createRedis, type RedisConnection } from "./connection.js";
-import { commandBytes } from "./scripts.js";
+import { TaskNotFoundError } from "./errors.js";
+import { commandBytes, type ScriptArg, scriptRunner } from "./scripts.js";
 import { Store } from "./store.js";
 
 // A private server: the test empties its script cache, which the shared one's users rely on.
@@ -74,6 +75,48 @@ describe("script runner", () => {
   it("passes a script's own error on", async () => {
     await redis.script("FLUSH");
     await expect(store.claim("nope", "a1", 1)).rejects.toThrow(/not found/i);
+  });
+});
+
+describe("a script call's arguments", () => {
+  it("sends a missing task id (a job whose data lacks it) as empty text: the claim answers the task not found", async () => {
+    await redis.script("FLUSH");
+    const missing = undefined as unknown as string;
+    await expect(store.claim(missing, "a1", 1)).rejects.toBeInstanceOf(TaskNotFoundError);
+
+    await store.submit(task("beside-missing"), "a1");
+    const [claimed, notFound] = await store.claimMany("a1", [
+      { taskId: "beside-missing", epoch: 1 },
+      { taskId: missing, epoch: 1 },
+    ]);
+    expect(claimed).toMatchObject({ attempt: 1, type: "noop" });
+    expect(notFound).toBeInstanceOf(TaskNotFoundError);
+  });
+
+  it("leaves the next call of a script on the socket to send its text after a call that could not be written", async () => {
+    await redis.script("FLUSH");
+    const fresh = createRedis(server.url);
+    const monitor = await new Redis(server.url).monitor();
+    const sent: string[] = [];
+    monitor.on("monitor", (_time: string, args: string[], source: string) => {
+      if (!source.startsWith("lua") && /^eval/i.test(args[0] ?? "")) sent.push(args[0]!.toLowerCase());
+    });
+    try {
+      const freshStore = new Store(fresh, testNamespace("scripts-unwritable"));
+      const k = freshStore.keys;
+      const keys = [k.task("x"), k.events, k.queuedOf("a1"), k.runningOf("a1"), k.agent("a1")];
+      // Bytes that are not (a Buffer's prototype without its memory): writing the call throws.
+      const unwritable = Object.create(Buffer.prototype as object) as ScriptArg;
+      expect(() => scriptRunner(fresh)("claim", keys, ["x", "a1", unwritable, 60_000])).toThrow(TypeError);
+
+      await expect(freshStore.claim("nope", "a1", 1)).rejects.toBeInstanceOf(TaskNotFoundError);
+      await expect(freshStore.claim("nope", "a1", 1)).rejects.toBeInstanceOf(TaskNotFoundError);
+      // MONITOR reports a command once run: the last one's report may follow its reply.
+      await eventually(() => expect(sent).toEqual(["eval", "evalsha"]), { intervalMs: 10 });
+    } finally {
+      monitor.disconnect();
+      await closeRedis(fresh);
+    }
   });
 });
 

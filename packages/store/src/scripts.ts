@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -73,7 +74,9 @@ export type ScriptName =
   | "submit"
   | "assign"
   | "claim"
+  | "claimMany"
   | "finish"
+  | "finishMany"
   | "fold"
   | "foldOwn"
   | "foldCursor"
@@ -149,22 +152,34 @@ class ScriptCall extends Command {
     keys: readonly string[],
     args: readonly ScriptArg[],
   ) {
-    super("evalsha", [script.sha, keys.length, ...keys, ...args], { replyEncoding: "utf8" });
-    this.hasBytes = args.some((arg) => Buffer.isBuffer(arg));
+    // The arguments are given as ioredis would make them (text, or bytes) rather than to its
+    // constructor, whose Array.flat and per-argument conversion measured a few µs a call.
+    super("evalsha", [], { replyEncoding: "utf8" });
+    const written: Array<string | Buffer> = [script.sha, String(keys.length)];
+    for (const key of keys) written.push(argumentText(key));
+    let hasBytes = false;
+    for (const arg of args) {
+      if (Buffer.isBuffer(arg)) {
+        hasBytes = true;
+        written.push(arg);
+      } else written.push(argumentText(arg));
+    }
+    this.args = written;
+    this.hasBytes = hasBytes;
   }
 
   override toWritable(socket: object): string | Buffer {
     this.writtenOn = socket;
-    if (!this.script.sentOn.has(socket)) {
-      this.script.sentOn.add(socket);
-      this.name = "eval";
-      this.args[0] = this.script.lua;
-    } else if (this.name === "eval") {
-      // Written again on a socket that has the text already (a retry after a reconnect).
-      this.name = "evalsha";
-      this.args[0] = this.script.sha;
-    }
-    return this.hasBytes ? commandBytes(this.name, this.args as Array<string | Buffer>) : super.toWritable(socket);
+    const sendsText = !this.script.sentOn.has(socket);
+    // A retry after a reconnect writes again on a socket that may have the text already.
+    this.name = sendsText ? "eval" : "evalsha";
+    this.args[0] = sendsText ? this.script.lua : this.script.sha;
+    const writable = this.hasBytes ? commandBytes(this.name, this.args as Array<string | Buffer>) : super.toWritable(socket);
+    // Only once the call is written: a call that could not be (it throws, and is never sent) must
+    // leave the next call of the script on this socket to send the text, not an EVALSHA that
+    // Redis answers NOSCRIPT and that then goes out again behind later commands.
+    if (sendsText) this.script.sentOn.add(socket);
+    return writable;
   }
 
   /** Sends the call on `container` (the connection, or one of its pipelines); a NOSCRIPT answer sends it again on `redis`. */
@@ -187,6 +202,18 @@ class ScriptCall extends Command {
     container.sendCommand(call);
     return call.promise;
   }
+}
+
+/**
+ * An argument as ioredis' own conversion (`toArg`) writes it, so that a call answers as it did
+ * when ioredis converted it: nothing (a job whose data lacks the task id) as empty text, which a
+ * script reads as no such task, and an integer beyond 2^53 in all its digits.
+ */
+function argumentText(arg: string | number | null | undefined): string {
+  if (typeof arg === "string") return arg;
+  if (arg === undefined || arg === null) return "";
+  if (typeof arg === "number" && Number.isInteger(arg) && !Number.isSafeInteger(arg)) return BigInt(arg).toString();
+  return String(arg);
 }
 
 /**

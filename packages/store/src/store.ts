@@ -217,27 +217,28 @@ export class Store {
       [this.keys.task(taskId), this.keys.events, this.keys.queuedOf(agentId), this.keys.runningOf(agentId), this.keys.agent(agentId)],
       [taskId, agentId, epoch, retentionMs],
     );
-    const reply = check(raw, isAgentRefusal(raw) ? agentId : taskId);
-    const [attempt, restarted, type, payload, requiredCapabilities, maxAttempts, timeoutMs, backoff] = reply as [
-      number,
-      number,
-      string,
-      string,
-      string,
-      number,
-      string,
-      string,
-    ];
-    return {
-      attempt,
-      restarted: restarted === 1,
-      type,
-      payload: JSON.parse(payload) as unknown,
-      requiredCapabilities: JSON.parse(requiredCapabilities) as string[],
-      maxAttempts: Number(maxAttempts),
-      timeoutMs: timeoutMs === "" ? undefined : Number(timeoutMs),
-      backoff: backoff === "" ? undefined : parseStoredBackoff(backoff),
-    };
+    return claimedTaskOf(raw, taskId, agentId);
+  }
+
+  /**
+   * Claims several tasks for `agentId` in one script call (claimMany-4.lua), each exactly as
+   * `claim` would: one answer per claim, in order, the claimed task or the error `claim` would
+   * have thrown for it (a refusal, or a record this release cannot read): one claim's error does
+   * not affect the others. A failure of the call itself (a lost connection) rejects, as it would
+   * have rejected each claim; so would an error Redis raised inside the script, which keeps the
+   * writes it made before (claimMany-4.lua says why no call of the store meets one).
+   */
+  async claimMany(
+    agentId: string,
+    claims: ReadonlyArray<{ taskId: string; epoch: number }>,
+    retentionMs = DEFAULT_RETENTION_MS,
+  ): Promise<Array<ClaimedTask | Error>> {
+    if (claims.length === 0) return [];
+    const args: ScriptArg[] = [agentId, retentionMs];
+    for (const { taskId, epoch } of claims) args.push(taskId, epoch);
+    const k = this.keys;
+    const replies = (await this.run("claimMany", [k.events, k.queuedOf(agentId), k.runningOf(agentId), k.agent(agentId)], args)) as unknown[];
+    return answersOf(claims, (claim, i) => claimedTaskOf(replies[i], claim.taskId, agentId));
   }
 
   /**
@@ -254,15 +255,34 @@ export class Store {
     retentionMs = DEFAULT_RETENTION_MS,
     retryDelayMs = 0,
   ): Promise<FinishResult> {
-    const reply = check(
-      await this.run(
-        "finish",
-        [this.keys.task(taskId), this.keys.events, this.keys.queuedOf(agentId), this.keys.runningOf(agentId)],
-        [taskId, agentId, epoch, outcome, outcome === "completed" ? detail : truncateBytes(detail, MAX_ERROR_BYTES), retentionMs, retryDelayMs],
-      ),
-      taskId,
-    ) as [number, number, TaskState];
-    return { durationMs: Number(reply[0]), final: reply[1] === 1, state: reply[2] };
+    const raw = await this.run(
+      "finish",
+      [this.keys.task(taskId), this.keys.events, this.keys.queuedOf(agentId), this.keys.runningOf(agentId)],
+      [taskId, agentId, epoch, outcome, outcome === "completed" ? detail : truncateBytes(detail, MAX_ERROR_BYTES), retentionMs, retryDelayMs],
+    );
+    return finishResultOf(raw, taskId);
+  }
+
+  /**
+   * Ends several runs of `agentId`'s tasks in one script call (finishMany-3.lua), each exactly as
+   * `finish` would: one answer per run, in order, its result or the error `finish` would have
+   * thrown for it: one run's error does not affect the others. A failure of the call itself (a
+   * lost connection) rejects, as it would have rejected each finish; so would an error Redis
+   * raised inside the script, which keeps the writes it made before (finishMany-3.lua says why no
+   * call of the store meets one).
+   */
+  async finishMany(
+    agentId: string,
+    runs: ReadonlyArray<{ taskId: string; epoch: number; outcome: RunOutcome; detail: string; retryDelayMs?: number }>,
+    retentionMs = DEFAULT_RETENTION_MS,
+  ): Promise<Array<FinishResult | Error>> {
+    if (runs.length === 0) return [];
+    const args: ScriptArg[] = [agentId, retentionMs];
+    for (const { taskId, epoch, outcome, detail, retryDelayMs = 0 } of runs)
+      args.push(taskId, epoch, outcome, outcome === "completed" ? detail : truncateBytes(detail, MAX_ERROR_BYTES), retryDelayMs);
+    const k = this.keys;
+    const replies = (await this.run("finishMany", [k.events, k.queuedOf(agentId), k.runningOf(agentId)], args)) as unknown[];
+    return answersOf(runs, (run, i) => finishResultOf(replies[i], run.taskId));
   }
 
   /**
@@ -561,4 +581,51 @@ function submitResult(reply: unknown, task: TaskSpec, owner: string): SubmitResu
   const typed = reply as [number, string, number, string] | number;
   if (typeof typed === "number") return errorForCode(typed, isAgentRefusal(typed) ? owner : task.id);
   return { created: typed[0] === 1, owner: typed[1], epoch: Number(typed[2]), state: typed[3] };
+}
+
+/** A claim's reply as the task to run, or the typed error of its refusal (thrown). */
+function claimedTaskOf(raw: unknown, taskId: string, agentId: string): ClaimedTask {
+  const reply = check(raw, isAgentRefusal(raw) ? agentId : taskId);
+  const [attempt, restarted, type, payload, requiredCapabilities, maxAttempts, timeoutMs, backoff] = reply as [
+    number,
+    number,
+    string,
+    string,
+    string,
+    number,
+    string,
+    string,
+  ];
+  return {
+    attempt,
+    restarted: restarted === 1,
+    type,
+    payload: JSON.parse(payload) as unknown,
+    requiredCapabilities: JSON.parse(requiredCapabilities) as string[],
+    maxAttempts: Number(maxAttempts),
+    timeoutMs: timeoutMs === "" ? undefined : Number(timeoutMs),
+    backoff: backoff === "" ? undefined : parseStoredBackoff(backoff),
+  };
+}
+
+/** A finish's reply as the run's result, or the typed error of its refusal (thrown). */
+function finishResultOf(raw: unknown, taskId: string): FinishResult {
+  const reply = check(raw, taskId) as [number, number, TaskState];
+  return { durationMs: Number(reply[0]), final: reply[1] === 1, state: reply[2] };
+}
+
+/**
+ * One answer per request of a batch script's call, in order: what `answerOf` makes of its reply,
+ * or the error it throws, whatever its kind (a refusal, or a record this release cannot read).
+ * The script has done its writes for every request by then: one unreadable reply must not take
+ * its batch-mates' answers with it.
+ */
+function answersOf<R, T>(requests: readonly R[], answerOf: (request: R, i: number) => T): Array<T | Error> {
+  return requests.map((request, i) => {
+    try {
+      return answerOf(request, i);
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  });
 }
