@@ -1,15 +1,24 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Balancer, Fleet } from "./balancer.js";
+import { MASKED_GROUPS } from "./balancer-nodes.js";
 import { canRun } from "./capabilities.js";
 import { planSteals } from "./plan.js";
 import { agent, config, drainTimes, snapshot, snapshotArb, tasks } from "./testing.js";
+import { MAX_GROUPS } from "./levels.js";
 import { DEFAULT_PLANNER_OPTIONS } from "./types.js";
 
 const RUNS = { numRuns: Number(process.env.PLANNER_RUNS ?? 300) };
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a), Math.abs(b));
 
 describe("Balancer.levels (the fill's targets above trialTasks), from snapshots", () => {
+  it("runs only for fleets whose groups a candidate's mask speaks for", () => {
+    // levels() filters candidates by their groups mask without asking canRun; past MASKED_GROUPS
+    // the mask is -1 (every group), so raising MAX_GROUPS past it would treat every task as
+    // runnable everywhere.
+    expect(MAX_GROUPS).toBeLessThanOrEqual(MASKED_GROUPS);
+  });
+
   it("conserves work, takes from an agent no more than its tasks waiting for a slot, pours into each capability group no more than the tails hold that it can run", () => {
     fc.assert(
       fc.property(snapshotArb, (s) => {

@@ -12,9 +12,10 @@ export interface Candidate {
   readonly ms: number;
   readonly priority: number;
   /**
-   * Bit g set: capability group g can run it (every bit set, -1, when it requires nothing, and
-   * in a fleet of more than MASKED_GROUPS groups, where canRun decides). Computed once per task: the lists of each
-   * group, and the levels, filter by it instead of asking every group's capability set again.
+   * Bit g set: capability group g can run it. Every bit set (-1) when it requires nothing; also -1
+   * in a fleet of more than MASKED_GROUPS groups, where readers must ask canRun. Computed once per
+   * task: the lists of each group, and the levels, filter by it instead of asking every group's
+   * capability set again.
    */
   readonly groups: number;
 }
