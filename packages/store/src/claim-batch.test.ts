@@ -1,4 +1,4 @@
-import { TaskSpecSchema, parseEventEntry } from "@worksteal/protocol";
+import { TaskSpecSchema } from "@worksteal/protocol";
 import { describe, expect, it, vi } from "vitest";
 import { sharedRedis } from "@worksteal/testkit/vitest";
 import { testNamespace } from "@worksteal/testkit";
@@ -6,6 +6,7 @@ import { ClaimBatcher } from "./claim-batch.js";
 import { AgentNotAliveError, StaleTaskError, StoreError, TaskNotFoundError } from "./errors.js";
 import { scriptRunner } from "./scripts.js";
 import { type ClaimedTask, Store } from "./store.js";
+import { taskPathState } from "./testing.js";
 import { cancelTask } from "./task-control.js";
 
 const redis = sharedRedis();
@@ -49,25 +50,7 @@ const CLAIMS = [
 /** What a claim answered, without the error's message (it names the task either way). */
 const outcome = (answer: ClaimedTask | Error) => (answer instanceof Error ? answer.constructor.name : answer);
 
-/** What the claims left in Redis, without the times (the two namespaces ran at different moments). */
-async function stateOf(store: Store) {
-  const records = [];
-  for (const id of ["ok1", "ok2", "old", "others", "done", "spent", "cancelling"]) {
-    const record = await store.getTask(id);
-    records.push({ id, state: record?.state, attempts: record?.attempts, error: record?.error });
-  }
-  const events = (await redis.xrange(store.keys.events, "-", "+")).flatMap(([, fields]) => {
-    const parsed = parseEventEntry(fields);
-    return parsed.ok && "taskId" in parsed.event ? [`${parsed.event.kind} ${parsed.event.taskId}`] : [];
-  });
-  return {
-    records,
-    events,
-    queued: (await redis.smembers(store.keys.queuedOf("a"))).sort(),
-    running: (await redis.smembers(store.keys.runningOf("a"))).sort(),
-    loads: [await redis.zscore(`${store.keys.prefix}loads:queued`, "a"), await redis.zscore(`${store.keys.prefix}loads:running`, "a")],
-  };
-}
+const stateOf = (store: Store) => taskPathState(redis, store, ["ok1", "ok2", "old", "others", "done", "spent", "cancelling"]);
 
 describe("claimMany", () => {
   it("answers each claim of a mixed batch as claim answers it alone, and leaves the same records, loads and events", async () => {

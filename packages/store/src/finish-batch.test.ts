@@ -1,4 +1,4 @@
-import { TaskSpecSchema, parseEventEntry } from "@worksteal/protocol";
+import { TaskSpecSchema } from "@worksteal/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { inject } from "vitest";
 import { sharedRedis } from "@worksteal/testkit/vitest";
@@ -8,6 +8,7 @@ import { StaleTaskError, StoreError } from "./errors.js";
 import { FinishBatcher } from "./finish-batch.js";
 import { scriptRunner } from "./scripts.js";
 import { type FinishResult, type RunOutcome, Store } from "./store.js";
+import { taskPathState } from "./testing.js";
 import { cancelTask } from "./task-control.js";
 
 const redis = sharedRedis();
@@ -45,25 +46,7 @@ const RUNS: Array<{ taskId: string; epoch: number; outcome: RunOutcome; detail: 
 /** What a finish answered, without the run's duration and the error's message. */
 const outcome = (answer: FinishResult | Error) => (answer instanceof Error ? answer.constructor.name : { final: answer.final, state: answer.state });
 
-async function stateOf(store: Store) {
-  const records = [];
-  for (const id of ["c1", "c2", "f1", "r1", "last", "cancelling", "old", "queued"]) {
-    const record = await store.getTask(id);
-    records.push({ id, state: record?.state, attempts: record?.attempts, error: record?.error, result: record?.result });
-  }
-  const events = (await redis.xrange(store.keys.events, "-", "+")).flatMap(([, fields]) => {
-    const parsed = parseEventEntry(fields);
-    return parsed.ok && "taskId" in parsed.event ? [`${parsed.event.kind} ${parsed.event.taskId}`] : [];
-  });
-  return {
-    records,
-    events,
-    queued: (await redis.smembers(store.keys.queuedOf("a"))).sort(),
-    running: (await redis.smembers(store.keys.runningOf("a"))).sort(),
-    loads: [await redis.zscore(`${store.keys.prefix}loads:queued`, "a"), await redis.zscore(`${store.keys.prefix}loads:running`, "a")],
-    ttls: await Promise.all(["c1", "r1"].map(async (id) => (await redis.pttl(store.keys.task(id))) > 0)),
-  };
-}
+const stateOf = (store: Store) => taskPathState(redis, store, ["c1", "c2", "f1", "r1", "last", "cancelling", "old", "queued"], ["c1", "r1"]);
 
 describe("finishMany", () => {
   it("answers each run of a mixed batch as finish answers it alone, and leaves the same records, loads and events", async () => {
