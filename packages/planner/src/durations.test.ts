@@ -17,7 +17,7 @@ describe("durationSpread", () => {
     expect(durationSpread([ran("slow", Array<number>(10).fill(100)), ran("fast", Array<number>(10).fill(50))])).toBe(0);
   });
 
-  it("is the squared coefficient of variation, pooled over the agents", () => {
+  it("is the squared coefficient of variation, each agent's about its own average, averaged over the agents by their runs", () => {
     // 9 runs of 50 ms and one of 2 s: mean 245, variance 342,225 → 342,225 / 245² = 5.70…
     const bimodal = [...Array<number>(9).fill(50), 2000];
     expect(durationSpread([ran("a", bimodal)])).toBeCloseTo(3_422_250 / 600_250, 10);

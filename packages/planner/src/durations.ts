@@ -40,7 +40,9 @@ export function taskDurationMs(
  * The most an agent's spread counts for (durationSpread), about a log-normal's of σ 1.44. One run
  * far longer than the rest (a task hung for hours) or a hand-edited hash must not tell the planner
  * that tasks spread without bound: a running task so counts at most 4 times its average
- * (Fleet.runningFactor), and the spread margin at most √7 fleet averages per √ of the wait.
+ * (Fleet.runningFactor), and the spread margin at most √7 fleet averages per √ of the wait. A run
+ * past the squares' cap (2^26 ms, about 18.6 h: effects.ts) can leave its agent's squares short
+ * of its uncapped sum's: that agent then reads as a partial history and is left out, not capped.
  */
 export const MAX_AGENT_SPREAD = 7;
 

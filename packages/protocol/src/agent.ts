@@ -31,8 +31,8 @@ export interface Workload {
   durationCount: number;
   /**
    * Sum of the squares of the same run times, ms² (each capped: effects.ts, durationSquare).
-   * Absent where the hash has none (folded before it was counted); the balanced planner then takes
-   * the agent's durations as not spread.
+   * Absent where the hash has none (folded before it was counted); the balanced planner then leaves
+   * the agent out of the fleet's spread (durationSpread).
    */
   durationSqSum?: number | undefined;
   cpu: number;
